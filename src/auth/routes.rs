@@ -1,0 +1,836 @@
+//! Pages for signing up, logging in and out, the account, organization settings, members and
+//! invitations.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::{Form, Router, routing::get, routing::post};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::accounts::{self, Invitation, Member, NewAccount};
+use super::{AuthError, Role, sessions};
+use crate::app::AppState;
+use crate::mailer::Email;
+use crate::web::context::{Admin, FlashKind, LoggedIn, RequestCtx, Shell, Viewer};
+use crate::web::error::{AppError, AppResult};
+use crate::web::middleware::{cookie, redirect_with_flash};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/signup", get(signup_page).post(signup))
+        .route("/login", get(login_page).post(login))
+        .route("/logout", post(logout))
+        .route("/account", get(account_page))
+        .route("/account/password", post(change_password))
+        .route("/orgs/new", get(new_org_page))
+        .route("/orgs", post(create_org))
+        .route("/orgs/switch", post(switch_org))
+        .route("/settings", get(settings_page))
+        .route("/settings/org", post(update_org))
+        .route("/settings/invites", post(invite))
+        .route("/settings/invites/{id}/revoke", post(revoke_invite))
+        .route("/settings/members/{user_id}/role", post(change_role))
+        .route("/settings/members/{user_id}/remove", post(remove_member))
+        .route("/settings/audit", get(audit_page))
+        .route(
+            "/invites/{org_id}/{token}",
+            get(invite_page).post(accept_invite),
+        )
+}
+
+/// A field error to show beside its input.
+#[derive(Debug, Clone, Default)]
+pub struct FieldErrors(Vec<(&'static str, String)>);
+
+impl FieldErrors {
+    pub fn from_auth(e: AuthError) -> Result<FieldErrors, AppError> {
+        match e {
+            AuthError::Invalid { field, message } => Ok(FieldErrors(vec![(field, message)])),
+            AuthError::BadCredentials => Ok(FieldErrors(vec![("form", e.to_string())])),
+            AuthError::BadInvite => Ok(FieldErrors(vec![("form", e.to_string())])),
+            other => Err(other.into()),
+        }
+    }
+
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, m)| m.as_str())
+    }
+
+    pub fn any(&self) -> bool {
+        !self.0.is_empty()
+    }
+}
+
+fn session_cookie_response(app: &AppState, token: &str, to: &str) -> Response {
+    let mut resp = Redirect::to(to).into_response();
+    let max = app.config.session_max.as_secs() as i64;
+    if let Ok(v) = HeaderValue::from_str(&cookie(
+        sessions::COOKIE,
+        token,
+        Some(max),
+        app.config.https(),
+    )) {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+    resp
+}
+
+/// Only local paths are followed after login, so a link cannot send people elsewhere.
+fn safe_next(next: Option<&str>) -> &str {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n,
+        _ => "/dashboard",
+    }
+}
+
+// ---------- sign up ----------
+
+#[derive(Template)]
+#[template(path = "auth/signup.html")]
+struct SignupPage {
+    shell: Shell,
+    form: SignupForm,
+    errors: FieldErrors,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct SignupForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    org_name: String,
+    #[serde(default)]
+    time_zone: String,
+}
+
+async fn signup_page(ctx: RequestCtx) -> AppResult<Response> {
+    if ctx.session.is_some() {
+        return Ok(Redirect::to("/dashboard").into_response());
+    }
+    let form = SignupForm {
+        time_zone: "UTC".into(),
+        ..Default::default()
+    };
+    Ok(Html(
+        SignupPage {
+            shell: Shell::from_ctx(&ctx, "signup"),
+            form,
+            errors: FieldErrors::default(),
+        }
+        .render()?,
+    )
+    .into_response())
+}
+
+async fn signup(
+    State(app): State<AppState>,
+    ctx: RequestCtx,
+    Form(mut form): Form<SignupForm>,
+) -> AppResult<Response> {
+    if let Err(retry) = app.limits.signup(&ctx.client_ip) {
+        return Err(AppError::RateLimited {
+            message: retry.message(),
+            retry_after_secs: retry.0.as_secs().max(1),
+        });
+    }
+    let result = accounts::sign_up(
+        &app.db,
+        NewAccount {
+            email: form.email.clone(),
+            name: form.name.clone(),
+            password: form.password.clone(),
+            org_name: form.org_name.clone(),
+            time_zone: form.time_zone.clone(),
+        },
+    )
+    .await;
+    match result {
+        Ok((user_id, org_id)) => {
+            tracing::info!(%user_id, %org_id, "signed up");
+            let token = sessions::create(
+                &app.db,
+                user_id,
+                Some(org_id),
+                app.config.session_max,
+                ctx.user_agent.clone(),
+                Some(ctx.client_ip.clone()),
+            )
+            .await?;
+            Ok(session_cookie_response(&app, &token, "/dashboard"))
+        }
+        Err(e) => {
+            let errors = FieldErrors::from_auth(e)?;
+            form.password.clear();
+            let page = SignupPage {
+                shell: Shell::from_ctx(&ctx, "signup"),
+                form,
+                errors,
+            };
+            Ok((
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                Html(page.render()?),
+            )
+                .into_response())
+        }
+    }
+}
+
+// ---------- log in / out ----------
+
+#[derive(Template)]
+#[template(path = "auth/login.html")]
+struct LoginPage {
+    shell: Shell,
+    email: String,
+    next: String,
+    errors: FieldErrors,
+}
+
+#[derive(Debug, Deserialize)]
+struct NextQuery {
+    next: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct LoginForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    next: Option<String>,
+}
+
+async fn login_page(ctx: RequestCtx, Query(q): Query<NextQuery>) -> AppResult<Response> {
+    let next = safe_next(q.next.as_deref()).to_string();
+    if ctx.session.is_some() {
+        return Ok(Redirect::to(&next).into_response());
+    }
+    Ok(Html(
+        LoginPage {
+            shell: Shell::from_ctx(&ctx, "login"),
+            email: String::new(),
+            next,
+            errors: FieldErrors::default(),
+        }
+        .render()?,
+    )
+    .into_response())
+}
+
+async fn login(
+    State(app): State<AppState>,
+    ctx: RequestCtx,
+    Form(form): Form<LoginForm>,
+) -> AppResult<Response> {
+    let next = safe_next(form.next.as_deref()).to_string();
+    if let Err(retry) = app.limits.login(&ctx.client_ip, &form.email) {
+        tracing::warn!(ip = %ctx.client_ip, "login rate limited");
+        let page = LoginPage {
+            shell: Shell::from_ctx(&ctx, "login"),
+            email: form.email,
+            next,
+            errors: FieldErrors(vec![("form", retry.message())]),
+        };
+        let mut resp = (
+            axum::http::StatusCode::TOO_MANY_REQUESTS,
+            Html(page.render()?),
+        )
+            .into_response();
+        if let Ok(v) = HeaderValue::from_str(&retry.0.as_secs().max(1).to_string()) {
+            resp.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return Ok(resp);
+    }
+    match accounts::authenticate(&app.db, &form.email, &form.password).await {
+        Ok(user_id) => {
+            // A new token at every login; an old cookie (if any) is ended.
+            if let Some(old) = &ctx.session {
+                sessions::delete(&app.db, old.id).await?;
+            }
+            let org = accounts::user_orgs(&app.db, user_id)
+                .await?
+                .first()
+                .map(|o| o.org_id);
+            let token = sessions::create(
+                &app.db,
+                user_id,
+                org,
+                app.config.session_max,
+                ctx.user_agent.clone(),
+                Some(ctx.client_ip.clone()),
+            )
+            .await?;
+            tracing::info!(%user_id, "logged in");
+            Ok(session_cookie_response(&app, &token, &next))
+        }
+        Err(e) => {
+            let errors = FieldErrors::from_auth(e)?;
+            let page = LoginPage {
+                shell: Shell::from_ctx(&ctx, "login"),
+                email: form.email,
+                next,
+                errors,
+            };
+            Ok((axum::http::StatusCode::UNAUTHORIZED, Html(page.render()?)).into_response())
+        }
+    }
+}
+
+async fn logout(State(app): State<AppState>, ctx: RequestCtx) -> AppResult<Response> {
+    if let Some(s) = &ctx.session {
+        sessions::delete(&app.db, s.id).await?;
+    }
+    let mut resp = redirect_with_flash("/login", FlashKind::Info, "You are logged out.");
+    if let Ok(v) = HeaderValue::from_str(&cookie(sessions::COOKIE, "", Some(0), app.config.https()))
+    {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+    Ok(resp)
+}
+
+// ---------- account ----------
+
+#[derive(Template)]
+#[template(path = "auth/account.html")]
+struct AccountPage {
+    shell: Shell,
+    email: String,
+    errors: FieldErrors,
+}
+
+async fn account_page(user: LoggedIn) -> AppResult<Response> {
+    Ok(Html(
+        AccountPage {
+            shell: Shell::from_ctx(&user.ctx, "account"),
+            email: user.session.user_email.clone(),
+            errors: FieldErrors::default(),
+        }
+        .render()?,
+    )
+    .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct PasswordForm {
+    #[serde(default)]
+    current_password: String,
+    #[serde(default)]
+    new_password: String,
+}
+
+async fn change_password(
+    State(app): State<AppState>,
+    user: LoggedIn,
+    Form(form): Form<PasswordForm>,
+) -> AppResult<Response> {
+    match accounts::change_password(
+        &app.db,
+        user.session.user_id,
+        &form.current_password,
+        &form.new_password,
+    )
+    .await
+    {
+        Ok(()) => {
+            // Every session of the user ends; this browser gets a fresh one.
+            let ended = sessions::delete_all_for_user(&app.db, user.session.user_id).await?;
+            tracing::info!(user_id = %user.session.user_id, ended, "password changed; sessions ended");
+            let token = sessions::create(
+                &app.db,
+                user.session.user_id,
+                user.session.org_id,
+                app.config.session_max,
+                user.ctx.user_agent.clone(),
+                Some(user.ctx.client_ip.clone()),
+            )
+            .await?;
+            let mut resp = redirect_with_flash(
+                "/account",
+                FlashKind::Success,
+                "Password changed. You were logged out everywhere else.",
+            );
+            let max = app.config.session_max.as_secs() as i64;
+            if let Ok(v) = HeaderValue::from_str(&cookie(
+                sessions::COOKIE,
+                &token,
+                Some(max),
+                app.config.https(),
+            )) {
+                resp.headers_mut().append(header::SET_COOKIE, v);
+            }
+            Ok(resp)
+        }
+        Err(e) => {
+            let errors = FieldErrors::from_auth(e)?;
+            let page = AccountPage {
+                shell: Shell::from_ctx(&user.ctx, "account"),
+                email: user.session.user_email.clone(),
+                errors,
+            };
+            Ok((
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                Html(page.render()?),
+            )
+                .into_response())
+        }
+    }
+}
+
+// ---------- organizations ----------
+
+#[derive(Template)]
+#[template(path = "auth/org_new.html")]
+struct NewOrgPage {
+    shell: Shell,
+    name: String,
+    time_zone: String,
+    errors: FieldErrors,
+}
+
+async fn new_org_page(user: LoggedIn) -> AppResult<Response> {
+    Ok(Html(
+        NewOrgPage {
+            shell: Shell::from_ctx(&user.ctx, "settings"),
+            name: String::new(),
+            time_zone: "UTC".into(),
+            errors: FieldErrors::default(),
+        }
+        .render()?,
+    )
+    .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct OrgForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    time_zone: String,
+}
+
+async fn create_org(
+    State(app): State<AppState>,
+    user: LoggedIn,
+    Form(form): Form<OrgForm>,
+) -> AppResult<Response> {
+    match accounts::create_org(&app.db, user.session.user_id, &form.name, &form.time_zone).await {
+        Ok(org_id) => {
+            sessions::set_org(&app.db, user.session.id, org_id).await?;
+            Ok(redirect_with_flash(
+                "/dashboard",
+                FlashKind::Success,
+                "Organization created.",
+            ))
+        }
+        Err(e) => {
+            let errors = FieldErrors::from_auth(e)?;
+            let page = NewOrgPage {
+                shell: Shell::from_ctx(&user.ctx, "settings"),
+                name: form.name,
+                time_zone: form.time_zone,
+                errors,
+            };
+            Ok((
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                Html(page.render()?),
+            )
+                .into_response())
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct SwitchForm {
+    org_id: Uuid,
+}
+
+async fn switch_org(
+    State(app): State<AppState>,
+    user: LoggedIn,
+    Form(form): Form<SwitchForm>,
+) -> AppResult<Response> {
+    // Only organizations the user belongs to; anything else looks like nothing at all.
+    if !user.ctx.orgs.iter().any(|o| o.org_id == form.org_id) {
+        return Err(AppError::NotFound);
+    }
+    sessions::set_org(&app.db, user.session.id, form.org_id).await?;
+    Ok(Redirect::to("/dashboard").into_response())
+}
+
+// ---------- settings: organization, members, invitations ----------
+
+#[derive(Template)]
+#[template(path = "auth/settings.html")]
+struct SettingsPage {
+    shell: Shell,
+    org_name: String,
+    time_zone: String,
+    members: Vec<Member>,
+    invitations: Vec<Invitation>,
+    me: Uuid,
+    my_role: Role,
+    errors: FieldErrors,
+    invite_email: String,
+    invite_link: Option<String>,
+    outbox: Option<String>,
+}
+
+async fn render_settings(
+    app: &AppState,
+    v: &Viewer,
+    errors: FieldErrors,
+    invite_email: String,
+    invite_link: Option<String>,
+) -> AppResult<SettingsPage> {
+    let org = v.org_id;
+    let (org_name, time_zone, members, invitations) = app
+        .db
+        .tenant(org, async move |c| {
+            let (n, tz) = accounts::org_settings(c, org).await?;
+            let m = accounts::members(c).await?;
+            let i = accounts::pending_invitations(c).await?;
+            Ok::<_, AppError>((n, tz, m, i))
+        })
+        .await?;
+    Ok(SettingsPage {
+        shell: v.shell("settings"),
+        org_name,
+        time_zone,
+        members,
+        invitations,
+        me: v.user_id,
+        my_role: v.role,
+        errors,
+        invite_email,
+        invite_link,
+        outbox: app.mailer.outbox_dir().map(|p| p.display().to_string()),
+    })
+}
+
+async fn settings_page(State(app): State<AppState>, v: Viewer) -> AppResult<Response> {
+    Ok(Html(
+        render_settings(&app, &v, FieldErrors::default(), String::new(), None)
+            .await?
+            .render()?,
+    )
+    .into_response())
+}
+
+async fn update_org(
+    State(app): State<AppState>,
+    a: Admin,
+    Form(form): Form<OrgForm>,
+) -> AppResult<Response> {
+    match accounts::update_org(&app.db, a.org_id, a.user_id, &form.name, &form.time_zone).await {
+        Ok(()) => Ok(redirect_with_flash(
+            "/settings",
+            FlashKind::Success,
+            "Organization settings saved.",
+        )),
+        Err(e) => {
+            let errors = FieldErrors::from_auth(e)?;
+            let mut page = render_settings(&app, &a, errors, String::new(), None).await?;
+            page.org_name = form.name;
+            page.time_zone = form.time_zone;
+            Ok((
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                Html(page.render()?),
+            )
+                .into_response())
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct InviteForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    role: String,
+}
+
+async fn invite(
+    State(app): State<AppState>,
+    a: Admin,
+    Form(form): Form<InviteForm>,
+) -> AppResult<Response> {
+    match accounts::invite(
+        &app.db,
+        a.org_id,
+        a.user_id,
+        a.role,
+        &form.email,
+        &form.role,
+    )
+    .await
+    {
+        Ok((inv, token)) => {
+            let link = app.config.url(&format!("/invites/{}/{}", a.org_id, token));
+            let email = Email {
+                to: inv.email.clone(),
+                subject: format!(
+                    "{} invited you to {} on adpilot",
+                    a.ctx
+                        .session
+                        .as_ref()
+                        .map(|s| s.user_name.as_str())
+                        .unwrap_or("A colleague"),
+                    a.org_name
+                ),
+                text: format!(
+                    "You have been invited to join {} on adpilot as {}.\n\nAccept the invitation here (the link works once and expires in {} days):\n{}\n\nIf you did not expect this, ignore this email.\n",
+                    a.org_name,
+                    inv.role.label(),
+                    accounts::INVITE_DAYS,
+                    link
+                ),
+                html: None,
+                headers: vec![],
+            };
+            let mail_result = app.mailer.send(&email).await;
+            let page = render_settings(&app, &a, FieldErrors::default(), String::new(), Some(link))
+                .await?;
+            let mut page = page;
+            match mail_result {
+                Ok(()) => {
+                    page.shell.flash = Some(crate::web::context::Flash {
+                        kind: FlashKind::Success,
+                        message: format!("Invitation sent to {}.", inv.email),
+                    })
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "invitation email not sent");
+                    page.shell.flash = Some(crate::web::context::Flash {
+                        kind: FlashKind::Error,
+                        message: format!(
+                            "The invitation was created but the email could not be sent ({e}). Share the link below yourself."
+                        ),
+                    });
+                }
+            }
+            Ok(Html(page.render()?).into_response())
+        }
+        Err(e) => {
+            let errors = FieldErrors::from_auth(e)?;
+            let page = render_settings(&app, &a, errors, form.email, None).await?;
+            Ok((
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                Html(page.render()?),
+            )
+                .into_response())
+        }
+    }
+}
+
+async fn revoke_invite(
+    State(app): State<AppState>,
+    a: Admin,
+    Path(id): Path<Uuid>,
+) -> AppResult<Response> {
+    accounts::revoke_invitation(&app.db, a.org_id, a.user_id, id).await?;
+    Ok(redirect_with_flash(
+        "/settings",
+        FlashKind::Success,
+        "Invitation revoked.",
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+struct RoleForm {
+    #[serde(default)]
+    role: String,
+}
+
+async fn change_role(
+    State(app): State<AppState>,
+    a: Admin,
+    Path(user_id): Path<Uuid>,
+    Form(form): Form<RoleForm>,
+) -> AppResult<Response> {
+    match accounts::change_role(&app.db, a.org_id, a.user_id, a.role, user_id, &form.role).await {
+        Ok(()) => Ok(redirect_with_flash(
+            "/settings",
+            FlashKind::Success,
+            "Role changed.",
+        )),
+        Err(AuthError::Invalid { message, .. }) => {
+            Ok(redirect_with_flash("/settings", FlashKind::Error, &message))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn remove_member(
+    State(app): State<AppState>,
+    a: Admin,
+    Path(user_id): Path<Uuid>,
+) -> AppResult<Response> {
+    match accounts::remove_member(&app.db, a.org_id, a.user_id, a.role, user_id).await {
+        Ok(()) => Ok(redirect_with_flash(
+            "/settings",
+            FlashKind::Success,
+            "Member removed.",
+        )),
+        Err(AuthError::Invalid { message, .. }) => {
+            Ok(redirect_with_flash("/settings", FlashKind::Error, &message))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "auth/audit.html")]
+struct AuditPage {
+    shell: Shell,
+    entries: Vec<crate::audit::AuditEntry>,
+}
+
+async fn audit_page(State(app): State<AppState>, a: Admin) -> AppResult<Response> {
+    let entries = app
+        .db
+        .tenant(a.org_id, async move |c| {
+            Ok::<_, AppError>(crate::audit::recent(c, 200).await?)
+        })
+        .await?;
+    Ok(Html(
+        AuditPage {
+            shell: a.shell("settings"),
+            entries,
+        }
+        .render()?,
+    )
+    .into_response())
+}
+
+// ---------- accepting an invitation ----------
+
+#[derive(Template)]
+#[template(path = "auth/invite.html")]
+struct InvitePage {
+    shell: Shell,
+    invitation: Option<Invitation>,
+    org_name: String,
+    path: String,
+    logged_in_as: Option<String>,
+    name: String,
+    errors: FieldErrors,
+}
+
+async fn invite_page(
+    State(app): State<AppState>,
+    ctx: RequestCtx,
+    Path((org_id, token)): Path<(Uuid, String)>,
+) -> AppResult<Response> {
+    let path = format!("/invites/{org_id}/{token}");
+    let (invitation, org_name, errors) =
+        match accounts::find_invitation(&app.db, org_id, &token).await {
+            Ok((inv, name)) => (Some(inv), name, FieldErrors::default()),
+            Err(e) => (None, String::new(), FieldErrors::from_auth(e)?),
+        };
+    let status = if invitation.is_some() {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::GONE
+    };
+    let page = InvitePage {
+        shell: Shell::from_ctx(&ctx, "invite"),
+        invitation,
+        org_name,
+        path,
+        logged_in_as: ctx.session.as_ref().map(|s| s.user_email.clone()),
+        name: String::new(),
+        errors,
+    };
+    Ok((status, Html(page.render()?)).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct AcceptForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    password: String,
+}
+
+async fn accept_invite(
+    State(app): State<AppState>,
+    ctx: RequestCtx,
+    Path((org_id, token)): Path<(Uuid, String)>,
+    Form(form): Form<AcceptForm>,
+) -> AppResult<Response> {
+    if let Some(s) = &ctx.session {
+        return match accounts::accept_invitation(&app.db, org_id, &token, s.user_id).await {
+            Ok(inv) => {
+                sessions::set_org(&app.db, s.id, org_id).await?;
+                Ok(redirect_with_flash(
+                    "/dashboard",
+                    FlashKind::Success,
+                    &format!("You joined as {}.", inv.role.label()),
+                ))
+            }
+            Err(e) => {
+                let errors = FieldErrors::from_auth(e)?;
+                let page = InvitePage {
+                    shell: Shell::from_ctx(&ctx, "invite"),
+                    invitation: None,
+                    org_name: String::new(),
+                    path: String::new(),
+                    logged_in_as: Some(s.user_email.clone()),
+                    name: String::new(),
+                    errors,
+                };
+                Ok((axum::http::StatusCode::GONE, Html(page.render()?)).into_response())
+            }
+        };
+    }
+    if let Err(retry) = app.limits.signup(&ctx.client_ip) {
+        return Err(AppError::RateLimited {
+            message: retry.message(),
+            retry_after_secs: retry.0.as_secs().max(1),
+        });
+    }
+    match accounts::sign_up_invited(&app.db, org_id, &token, &form.name, &form.password).await {
+        Ok((user_id, _)) => {
+            let token = sessions::create(
+                &app.db,
+                user_id,
+                Some(org_id),
+                app.config.session_max,
+                ctx.user_agent.clone(),
+                Some(ctx.client_ip.clone()),
+            )
+            .await?;
+            Ok(session_cookie_response(&app, &token, "/dashboard"))
+        }
+        Err(e) => {
+            let errors = FieldErrors::from_auth(e)?;
+            let found = accounts::find_invitation(&app.db, org_id, &token)
+                .await
+                .ok();
+            let status = if found.is_some() {
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY
+            } else {
+                axum::http::StatusCode::GONE
+            };
+            let page = InvitePage {
+                shell: Shell::from_ctx(&ctx, "invite"),
+                org_name: found.as_ref().map(|f| f.1.clone()).unwrap_or_default(),
+                invitation: found.map(|f| f.0),
+                path: format!("/invites/{org_id}/{token}"),
+                logged_in_as: None,
+                name: form.name,
+                errors,
+            };
+            Ok((status, Html(page.render()?)).into_response())
+        }
+    }
+}

@@ -1,0 +1,421 @@
+//! Settings from flags and environment variables, validated once at start.
+//!
+//! There is no global configuration: the validated [`Config`] lives in the application state and
+//! is passed to whatever needs it.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use url::Url;
+
+/// Raw settings as given on the command line or in the environment.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Settings {
+    /// PostgreSQL URL of a role that may run migrations. Unset: adpilot runs its own cluster
+    /// in DATA_DIR/postgres.
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// URL the server uses for requests and jobs (a role without BYPASSRLS that owns no
+    /// table). Unset: derived from DATABASE_URL with the `adpilot_app` role.
+    #[arg(
+        long,
+        env = "ADPILOT_APP_DATABASE_URL",
+        global = true,
+        hide_env_values = true
+    )]
+    pub app_database_url: Option<String>,
+
+    /// Password adpilot sets for its `adpilot_app` role. Unset: derived from the secret key.
+    #[arg(
+        long,
+        env = "ADPILOT_DB_APP_PASSWORD",
+        global = true,
+        hide_env_values = true
+    )]
+    pub db_app_password: Option<String>,
+
+    /// Address to listen on.
+    #[arg(
+        long,
+        env = "ADPILOT_BIND",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
+    pub bind: String,
+
+    /// Public URL of this server (links in emails, OAuth redirect URIs). Default: http://BIND.
+    #[arg(long, env = "ADPILOT_BASE_URL", global = true)]
+    pub base_url: Option<String>,
+
+    /// 32 random bytes, base64. Unset: generated into DATA_DIR/secret.key on first run.
+    #[arg(
+        long,
+        env = "ADPILOT_SECRET_KEY",
+        global = true,
+        hide_env_values = true
+    )]
+    pub secret_key: Option<String>,
+
+    /// Where adpilot keeps its own files (embedded database, outbox, generated key).
+    #[arg(
+        long,
+        env = "ADPILOT_DATA_DIR",
+        default_value = "./data",
+        global = true
+    )]
+    pub data_dir: PathBuf,
+
+    /// smtp://user:pass@host:587 (STARTTLS), smtps://host:465 (TLS). Unset: emails are written
+    /// to DATA_DIR/outbox.
+    #[arg(long, env = "SMTP_URL", global = true, hide_env_values = true)]
+    pub smtp_url: Option<String>,
+
+    /// Sender of every email.
+    #[arg(
+        long,
+        env = "ADPILOT_MAIL_FROM",
+        default_value = "adpilot <adpilot@localhost>",
+        global = true
+    )]
+    pub mail_from: String,
+
+    /// Log format: pretty or json.
+    #[arg(
+        long,
+        env = "ADPILOT_LOG_FORMAT",
+        default_value = "pretty",
+        global = true
+    )]
+    pub log_format: String,
+
+    /// A session ends after this many hours without a request.
+    #[arg(
+        long,
+        env = "ADPILOT_SESSION_IDLE_HOURS",
+        default_value_t = 12,
+        global = true
+    )]
+    pub session_idle_hours: u32,
+
+    /// A session ends this many days after login, however active.
+    #[arg(
+        long,
+        env = "ADPILOT_SESSION_MAX_DAYS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub session_max_days: u32,
+
+    /// Database connections in the server's pool.
+    #[arg(
+        long,
+        env = "ADPILOT_DB_POOL_SIZE",
+        default_value_t = 16,
+        global = true
+    )]
+    pub db_pool_size: u32,
+
+    /// Login attempts allowed per IP address per minute (and per account per 15 minutes: 10).
+    #[arg(
+        long,
+        env = "ADPILOT_LOGIN_PER_MINUTE",
+        default_value_t = 10,
+        global = true
+    )]
+    pub login_per_minute: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// Validated settings.
+#[derive(Clone)]
+pub struct Config {
+    pub database_url: Option<String>,
+    pub app_database_url: Option<String>,
+    pub db_app_password: Option<String>,
+    pub bind: SocketAddr,
+    pub base_url: Url,
+    pub secret_key: Option<[u8; 32]>,
+    pub data_dir: PathBuf,
+    pub smtp_url: Option<String>,
+    pub mail_from: lettre::message::Mailbox,
+    pub log_format: LogFormat,
+    pub session_idle: Duration,
+    pub session_max: Duration,
+    pub db_pool_size: u32,
+    pub login_per_minute: u32,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Secrets and URLs with passwords stay out of logs.
+        f.debug_struct("Config")
+            .field("bind", &self.bind)
+            .field("base_url", &self.base_url.as_str())
+            .field("data_dir", &self.data_dir)
+            .field("database", &self.database_url.as_ref().map(|_| "<set>"))
+            .field("smtp", &self.smtp_url.as_ref().map(|_| "<set>"))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Config {
+    /// Validates every setting and reports all problems at once, one line each.
+    pub fn from_settings(s: &Settings) -> Result<Config, Vec<String>> {
+        let mut problems = Vec::new();
+
+        let bind: Option<SocketAddr> = match s.bind.parse() {
+            Ok(a) => Some(a),
+            Err(_) => {
+                problems.push(format!(
+                    "ADPILOT_BIND=\"{}\" is not an address: use HOST:PORT such as 127.0.0.1:8080",
+                    s.bind
+                ));
+                None
+            }
+        };
+
+        let base_url = match (&s.base_url, bind) {
+            (Some(raw), _) => match Url::parse(raw) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Some(u),
+                _ => {
+                    problems.push(format!(
+                        "ADPILOT_BASE_URL=\"{raw}\" is not an http(s) URL: use e.g. https://ads.example.com"
+                    ));
+                    None
+                }
+            },
+            (None, Some(addr)) => {
+                let host = if addr.ip().is_unspecified() {
+                    "localhost".to_string()
+                } else if addr.is_ipv6() {
+                    format!("[{}]", addr.ip())
+                } else {
+                    addr.ip().to_string()
+                };
+                Url::parse(&format!("http://{host}:{}", addr.port())).ok()
+            }
+            (None, None) => None,
+        };
+
+        let secret_key = match &s.secret_key {
+            Some(raw) => match decode_key(raw) {
+                Ok(k) => Some(k),
+                Err(e) => {
+                    problems.push(format!("ADPILOT_SECRET_KEY {e}"));
+                    None
+                }
+            },
+            None => None,
+        };
+
+        if let Some(url) = &s.database_url {
+            if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                problems.push(
+                    "DATABASE_URL must start with postgres:// (e.g. postgres://user:pass@host/adpilot)"
+                        .to_string(),
+                );
+            }
+        }
+        if let Some(url) = &s.app_database_url {
+            if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                problems.push("ADPILOT_APP_DATABASE_URL must start with postgres://".to_string());
+            }
+        }
+        if let Some(p) = &s.db_app_password {
+            if p.len() < 16 || !p.chars().all(|c| c.is_ascii_alphanumeric()) {
+                problems.push(
+                    "ADPILOT_DB_APP_PASSWORD must be at least 16 letters and digits".to_string(),
+                );
+            }
+        }
+
+        if let Some(url) = &s.smtp_url {
+            match Url::parse(url) {
+                Ok(u) if matches!(u.scheme(), "smtp" | "smtps") && u.host().is_some() => {}
+                _ => problems.push(
+                    "SMTP_URL must look like smtp://user:pass@host:587 (STARTTLS) or smtps://host:465"
+                        .to_string(),
+                ),
+            }
+        }
+
+        let mail_from = match s.mail_from.parse::<lettre::message::Mailbox>() {
+            Ok(m) => Some(m),
+            Err(_) => {
+                problems.push(format!(
+                    "ADPILOT_MAIL_FROM=\"{}\" is not an address: use \"adpilot <ads@example.com>\"",
+                    s.mail_from
+                ));
+                None
+            }
+        };
+
+        let log_format = match s.log_format.to_ascii_lowercase().as_str() {
+            "pretty" => LogFormat::Pretty,
+            "json" => LogFormat::Json,
+            other => {
+                problems.push(format!(
+                    "ADPILOT_LOG_FORMAT=\"{other}\" is unknown: use pretty or json"
+                ));
+                LogFormat::Pretty
+            }
+        };
+
+        if s.session_idle_hours == 0 {
+            problems.push("ADPILOT_SESSION_IDLE_HOURS must be at least 1".to_string());
+        }
+        if s.session_max_days == 0 {
+            problems.push("ADPILOT_SESSION_MAX_DAYS must be at least 1".to_string());
+        }
+        if s.db_pool_size < 2 {
+            problems.push("ADPILOT_DB_POOL_SIZE must be at least 2".to_string());
+        }
+        if s.login_per_minute == 0 {
+            problems.push("ADPILOT_LOGIN_PER_MINUTE must be at least 1".to_string());
+        }
+
+        match (bind, base_url, mail_from, problems.is_empty()) {
+            (Some(bind), Some(base_url), Some(mail_from), true) => Ok(Config {
+                database_url: s.database_url.clone(),
+                app_database_url: s.app_database_url.clone(),
+                db_app_password: s.db_app_password.clone(),
+                bind,
+                base_url,
+                secret_key,
+                data_dir: s.data_dir.clone(),
+                smtp_url: s.smtp_url.clone(),
+                mail_from,
+                log_format,
+                session_idle: Duration::from_secs(u64::from(s.session_idle_hours) * 3600),
+                session_max: Duration::from_secs(u64::from(s.session_max_days) * 86_400),
+                db_pool_size: s.db_pool_size,
+                login_per_minute: s.login_per_minute,
+            }),
+            _ => Err(problems),
+        }
+    }
+
+    /// Whether cookies must carry `Secure`.
+    pub fn https(&self) -> bool {
+        self.base_url.scheme() == "https"
+    }
+
+    /// The origin browsers send in `Origin` for our own pages, e.g. `http://127.0.0.1:8080`.
+    pub fn origin(&self) -> String {
+        self.base_url.origin().ascii_serialization()
+    }
+
+    /// An absolute URL under the base URL for `path` (which starts with `/`).
+    pub fn url(&self, path: &str) -> String {
+        let base = self.base_url.as_str().trim_end_matches('/');
+        format!("{base}{path}")
+    }
+
+    pub fn outbox_dir(&self) -> PathBuf {
+        self.data_dir.join("outbox")
+    }
+
+    /// The secret key: configured, or read from / generated into DATA_DIR/secret.key.
+    /// Returns whether it was generated now, so the caller can warn.
+    pub fn load_or_create_secret_key(&mut self) -> std::io::Result<bool> {
+        if self.secret_key.is_some() {
+            return Ok(false);
+        }
+        let path = self.data_dir.join("secret.key");
+        if path.exists() {
+            let raw = std::fs::read_to_string(&path)?;
+            let key = decode_key(raw.trim())
+                .map_err(|e| std::io::Error::other(format!("{} {e}", path.display())))?;
+            self.secret_key = Some(key);
+            return Ok(false);
+        }
+        let key: [u8; 32] = rand::random();
+        std::fs::create_dir_all(&self.data_dir)?;
+        write_private(&path, format!("{}\n", B64.encode(key)).as_bytes())?;
+        self.secret_key = Some(key);
+        Ok(true)
+    }
+}
+
+fn decode_key(raw: &str) -> Result<[u8; 32], String> {
+    let bytes = B64
+        .decode(raw.trim())
+        .map_err(|_| "is not base64: generate one with `openssl rand -base64 32`".to_string())?;
+    <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| {
+        format!(
+            "must be 32 bytes, base64 (got {} bytes): generate one with `openssl rand -base64 32`",
+            bytes.len()
+        )
+    })
+}
+
+/// Writes a file readable only by its owner.
+pub fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(contents)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct T {
+        #[command(flatten)]
+        s: Settings,
+    }
+
+    fn settings(args: &[&str]) -> Settings {
+        let mut v = vec!["t"];
+        v.extend_from_slice(args);
+        T::parse_from(v).s
+    }
+
+    #[test]
+    fn every_problem_is_reported_on_its_own_line() {
+        let s = settings(&[
+            "--bind",
+            "nowhere",
+            "--secret-key",
+            "c2hvcnQ=",
+            "--log-format",
+            "xml",
+            "--smtp-url",
+            "mail.example.com",
+        ]);
+        let problems = Config::from_settings(&s).expect_err("invalid settings");
+        assert_eq!(problems.len(), 4, "{problems:?}");
+        assert!(problems[0].contains("ADPILOT_BIND"));
+        assert!(problems.iter().any(|p| p.contains("must be 32 bytes")));
+        assert!(problems.iter().any(|p| p.contains("pretty or json")));
+        assert!(problems.iter().any(|p| p.contains("SMTP_URL")));
+    }
+
+    #[test]
+    fn base_url_defaults_to_the_bind_address() {
+        let c = Config::from_settings(&settings(&["--bind", "127.0.0.1:9000"])).expect("valid");
+        assert_eq!(c.origin(), "http://127.0.0.1:9000");
+        assert!(!c.https());
+        let c = Config::from_settings(&settings(&["--base-url", "https://ads.example.com/"]))
+            .expect("valid");
+        assert!(c.https());
+        assert_eq!(c.url("/invites/x"), "https://ads.example.com/invites/x");
+    }
+}

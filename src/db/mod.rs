@@ -1,0 +1,165 @@
+//! The database: connection pool, embedded cluster, migrations and tenant transactions.
+//!
+//! Handlers and jobs reach tenant tables only through [`Db::tenant`], which opens a transaction
+//! whose first statement is `set_config('app.current_org_id', $1, true)`. Row-level security
+//! on every tenant table does the rest; the pool's role cannot bypass it.
+
+pub mod embedded;
+pub mod migrate;
+pub mod schema;
+
+use diesel::sql_types::Text;
+use diesel_async::pooled_connection::AsyncDieselConnectionManager;
+use diesel_async::pooled_connection::deadpool::{Object, Pool, PoolError};
+use diesel_async::{
+    AnsiTransactionManager, AsyncConnection, AsyncPgConnection, RunQueryDsl, TransactionManager,
+};
+use uuid::Uuid;
+
+pub type Conn = AsyncPgConnection;
+pub type PooledConn = Object<AsyncPgConnection>;
+
+/// The server role every request and job uses.
+pub const APP_ROLE: &str = "adpilot_app";
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("database query failed: {0}")]
+    Query(#[from] diesel::result::Error),
+    #[error("no database connection available: {0}")]
+    Pool(#[from] PoolError),
+    #[error("cannot connect to the database: {0}")]
+    Connect(String),
+}
+
+/// The server's pool, connected as the unprivileged application role.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool<AsyncPgConnection>,
+}
+
+impl Db {
+    pub fn connect(app_url: &str, size: u32) -> Result<Db, DbError> {
+        let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(app_url);
+        let pool = Pool::builder(manager)
+            .max_size(size as usize)
+            .wait_timeout(Some(std::time::Duration::from_secs(10)))
+            .create_timeout(Some(std::time::Duration::from_secs(10)))
+            .runtime(deadpool::Runtime::Tokio1)
+            .build()
+            .map_err(|e| DbError::Connect(e.to_string()))?;
+        Ok(Db { pool })
+    }
+
+    /// A connection with no tenant context: tenant tables show no rows through it.
+    pub async fn conn(&self) -> Result<PooledConn, DbError> {
+        Ok(self.pool.get().await?)
+    }
+
+    pub fn status(&self) -> deadpool::Status {
+        self.pool.status()
+    }
+
+    /// Runs `f` in a transaction scoped to organization `org`.
+    pub async fn tenant<R, E, F>(&self, org: Uuid, f: F) -> Result<R, E>
+    where
+        F: for<'r> AsyncFnOnce(&'r mut Conn) -> Result<R, E>,
+        E: From<DbError> + From<diesel::result::Error>,
+    {
+        let mut conn = self.conn().await.map_err(E::from)?;
+        in_transaction(&mut conn, Some(("app.current_org_id", org)), f).await
+    }
+
+    /// Runs `f` in a transaction that may read the rows of `user` across organizations
+    /// (their memberships and the organizations they belong to), and no other tenant rows.
+    pub async fn user_scope<R, E, F>(&self, user: Uuid, f: F) -> Result<R, E>
+    where
+        F: for<'r> AsyncFnOnce(&'r mut Conn) -> Result<R, E>,
+        E: From<DbError> + From<diesel::result::Error>,
+    {
+        let mut conn = self.conn().await.map_err(E::from)?;
+        in_transaction(&mut conn, Some(("app.current_user_id", user)), f).await
+    }
+
+    /// A transaction with no tenant context, for global tables (users, sessions, jobs).
+    pub async fn global<R, E, F>(&self, f: F) -> Result<R, E>
+    where
+        F: for<'r> AsyncFnOnce(&'r mut Conn) -> Result<R, E>,
+        E: From<DbError> + From<diesel::result::Error>,
+    {
+        let mut conn = self.conn().await.map_err(E::from)?;
+        in_transaction(&mut conn, None, f).await
+    }
+}
+
+/// Begins a transaction, sets the context (transaction-local, so pooled connections never
+/// carry it over), runs `f`, and commits on Ok or rolls back on Err. A future dropped halfway
+/// leaves the connection inside a transaction; the pool then discards it as broken.
+pub async fn in_transaction<R, E, F>(
+    conn: &mut Conn,
+    context: Option<(&'static str, Uuid)>,
+    f: F,
+) -> Result<R, E>
+where
+    F: for<'r> AsyncFnOnce(&'r mut Conn) -> Result<R, E>,
+    E: From<DbError> + From<diesel::result::Error>,
+{
+    AnsiTransactionManager::begin_transaction(conn).await?;
+    let result = match context {
+        Some((key, id)) => match set_context(conn, key, &id.to_string()).await {
+            Ok(()) => f(conn).await,
+            Err(e) => Err(E::from(e)),
+        },
+        None => f(conn).await,
+    };
+    match result {
+        Ok(v) => {
+            AnsiTransactionManager::commit_transaction(conn).await?;
+            Ok(v)
+        }
+        Err(e) => {
+            if let Err(rb) = AnsiTransactionManager::rollback_transaction(conn).await {
+                tracing::warn!(error = %rb, "rollback failed");
+            }
+            Err(e)
+        }
+    }
+}
+
+async fn set_context(
+    c: &mut Conn,
+    key: &'static str,
+    value: &str,
+) -> Result<(), diesel::result::Error> {
+    diesel::sql_query("SELECT set_config($1, $2, true)")
+        .bind::<Text, _>(key)
+        .bind::<Text, _>(value)
+        .execute(c)
+        .await
+        .map(|_| ())
+}
+
+/// Replaces the user and password (and optionally the database) of a postgres URL.
+pub fn url_with_role(
+    url: &str,
+    user: &str,
+    password: Option<&str>,
+    database: Option<&str>,
+) -> Result<String, DbError> {
+    let mut u = url::Url::parse(url).map_err(|e| DbError::Connect(format!("bad URL: {e}")))?;
+    u.set_username(user)
+        .map_err(|_| DbError::Connect("URL cannot carry a user name".into()))?;
+    u.set_password(password)
+        .map_err(|_| DbError::Connect("URL cannot carry a password".into()))?;
+    if let Some(db) = database {
+        u.set_path(&format!("/{db}"));
+    }
+    Ok(u.to_string())
+}
+
+/// Opens one connection outside the pool (migrations, admin tasks).
+pub async fn connect_one(url: &str) -> Result<AsyncPgConnection, DbError> {
+    AsyncPgConnection::establish(url)
+        .await
+        .map_err(|e| DbError::Connect(e.to_string()))
+}

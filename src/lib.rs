@@ -1,0 +1,14 @@
+//! adpilot: a self-hosted ad automation server.
+//!
+//! One crate, one binary. See `design.md` for the shape: each module owns its tables, routes
+//! and service functions.
+
+pub mod app;
+pub mod audit;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod mailer;
+pub mod server;
+pub mod types;
+pub mod web;

@@ -1,0 +1,140 @@
+//! Starting adpilot: database (embedded or given), migrations, the application, the listener,
+//! and a clean shutdown on Ctrl-C or SIGTERM.
+
+use std::sync::Arc;
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use crate::app::{App, AppState};
+use crate::config::Config;
+use crate::db::embedded::EmbeddedPostgres;
+use crate::db::{APP_ROLE, Db, migrate, url_with_role};
+use crate::web::metrics::Metrics;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Embedded(#[from] crate::db::embedded::EmbeddedError),
+    #[error(transparent)]
+    Migrate(#[from] migrate::MigrateError),
+    #[error(transparent)]
+    Db(#[from] crate::db::DbError),
+    #[error(transparent)]
+    Mail(#[from] crate::mailer::MailError),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The database adpilot runs against, and the embedded cluster if it started one.
+pub struct Database {
+    pub admin_url: String,
+    pub app_url: String,
+    pub app_password: String,
+    pub embedded: Option<EmbeddedPostgres>,
+}
+
+impl Database {
+    /// Stops the embedded cluster, if any.
+    pub fn shutdown(&self) {
+        if let Some(pg) = &self.embedded {
+            if let Err(e) = pg.stop() {
+                tracing::warn!(error = %e, "embedded PostgreSQL did not stop cleanly");
+            }
+        }
+    }
+}
+
+/// The password of the application role: configured, or derived from the secret key so that
+/// every instance sharing the key agrees on it without another setting.
+pub fn app_role_password(config: &Config) -> String {
+    if let Some(p) = &config.db_app_password {
+        return p.clone();
+    }
+    let key = config.secret_key.unwrap_or([0u8; 32]);
+    match <Hmac<Sha256> as Mac>::new_from_slice(&key) {
+        Ok(mut mac) => {
+            mac.update(b"adpilot database role password v1");
+            hex::encode(&mac.finalize().into_bytes()[..20])
+        }
+        Err(_) => hex::encode(key),
+    }
+}
+
+/// Finds or starts the database and (unless `migrate_now` is false) applies migrations.
+pub async fn open_database(config: &Config, migrate_now: bool) -> Result<Database, StartError> {
+    let (admin_url, embedded) = match &config.database_url {
+        Some(url) => (url.clone(), None),
+        None => {
+            let dir = config.data_dir.join("postgres");
+            let pg = tokio::task::spawn_blocking(move || EmbeddedPostgres::start(&dir))
+                .await
+                .map_err(|e| std::io::Error::other(e.to_string()))??;
+            tracing::info!(socket = %pg.socket_dir().display(), "embedded PostgreSQL is running");
+            (pg.url(), Some(pg))
+        }
+    };
+    let app_password = app_role_password(config);
+    if migrate_now {
+        let applied = migrate::run(&admin_url, Some(&app_password)).await?;
+        if !applied.is_empty() {
+            tracing::info!(?applied, "migrations applied");
+        }
+    }
+    let app_url = match &config.app_database_url {
+        Some(u) => u.clone(),
+        None => url_with_role(&admin_url, APP_ROLE, Some(&app_password), None)?,
+    };
+    Ok(Database {
+        admin_url,
+        app_url,
+        app_password,
+        embedded,
+    })
+}
+
+/// Builds the application state on an open database.
+pub fn build_app(config: Config, database: &Database) -> Result<AppState, StartError> {
+    let db = Db::connect(&database.app_url, config.db_pool_size)?;
+    let metrics = Metrics::new();
+    metrics.describe(
+        "http_requests_total",
+        "HTTP requests by route, method and status",
+    );
+    metrics.describe(
+        "http_request_duration_seconds",
+        "HTTP request latency by route",
+    );
+    metrics.describe("db_pool_connections", "Database pool connections by state");
+    Ok(AppState(Arc::new(App::new(config, db, metrics)?)))
+}
+
+/// Serves HTTP until Ctrl-C or SIGTERM.
+pub async fn serve(app: AppState, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    let router = crate::web::router(app);
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+}
+
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}

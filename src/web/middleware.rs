@@ -1,0 +1,313 @@
+//! Request middleware: request id and tracing span, session and organization context, CSRF
+//! and Origin checks, read-only enforcement for clients, security headers, error logging and
+//! htmx error fragments, request metrics.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use tracing::Instrument;
+
+use super::context::{Flash, FlashKind, RequestCtx};
+use super::error::{AppError, ErrorInfo, render_error};
+use crate::app::AppState;
+use crate::auth::Role;
+use crate::auth::tokens::{new_token, tokens_equal};
+use crate::auth::{accounts, sessions};
+
+pub const CSRF_COOKIE: &str = "adpilot_csrf";
+pub const FLASH_COOKIE: &str = "adpilot_flash";
+pub const CSRF_HEADER: &str = "x-csrf-token";
+const MAX_FORM_BYTES: usize = 2 * 1024 * 1024;
+
+/// Paths that take state-changing requests from other sites by design (signed webhooks).
+fn csrf_exempt(path: &str) -> bool {
+    path.starts_with("/webhooks/")
+}
+
+/// Paths a client-role member may post to (their own session and account).
+fn client_may_post(path: &str) -> bool {
+    matches!(
+        path,
+        "/logout" | "/orgs/switch" | "/account/password" | "/orgs"
+    ) || path.starts_with("/invites/")
+}
+
+pub fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// A Set-Cookie value with our standard flags.
+pub fn cookie(name: &str, value: &str, max_age_secs: Option<i64>, secure: bool) -> String {
+    let mut c = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax");
+    if let Some(age) = max_age_secs {
+        c.push_str(&format!("; Max-Age={age}"));
+    }
+    if secure {
+        c.push_str("; Secure");
+    }
+    c
+}
+
+fn parse_flash(raw: &str) -> Option<Flash> {
+    let decoded = url::form_urlencoded::parse(raw.as_bytes()).next()?;
+    let (kind, message) = (decoded.0.into_owned(), decoded.1.into_owned());
+    let kind = match kind.as_str() {
+        "success" => FlashKind::Success,
+        "error" => FlashKind::Error,
+        _ => FlashKind::Info,
+    };
+    Some(Flash { kind, message })
+}
+
+/// A redirect that shows `message` on the next page.
+pub fn redirect_with_flash(to: &str, kind: FlashKind, message: &str) -> Response {
+    let k = match kind {
+        FlashKind::Success => "success",
+        FlashKind::Error => "error",
+        FlashKind::Info => "info",
+    };
+    let value: String = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair(k, message)
+        .finish();
+    let mut resp = axum::response::Redirect::to(to).into_response();
+    if let Ok(v) = HeaderValue::from_str(&cookie(FLASH_COOKIE, &value, Some(60), false)) {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+    resp
+}
+
+/// Builds the [`RequestCtx`], checks CSRF and roles, and handles everything on the way out.
+pub async fn context(State(app): State<AppState>, mut req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let request_id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".to_string());
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let is_htmx = req.headers().contains_key("hx-request");
+    let span = tracing::info_span!(
+        "request",
+        request_id = %request_id,
+        method = %method,
+        path = %path,
+        org_id = tracing::field::Empty,
+        user_id = tracing::field::Empty,
+    );
+
+    let resp = async {
+        let mut resp = match build_and_check(&app, &mut req, &request_id).await {
+            Ok(new_anon_csrf) => {
+                let had_flash = cookie_value(req.headers(), FLASH_COOKIE).is_some();
+                let mut resp = next.run(req).await;
+                if let Some(token) = new_anon_csrf {
+                    if let Ok(v) = HeaderValue::from_str(&cookie(CSRF_COOKIE, &token, None, app.config.https())) {
+                        resp.headers_mut().append(header::SET_COOKIE, v);
+                    }
+                }
+                // A flash is shown once: the page that displayed it clears it.
+                if had_flash && resp.status().is_success() && !is_htmx {
+                    if let Ok(v) = HeaderValue::from_str(&cookie(FLASH_COOKIE, "", Some(0), false)) {
+                        resp.headers_mut().append(header::SET_COOKIE, v);
+                    }
+                }
+                resp
+            }
+            Err(e) => e.into_response(),
+        };
+        if let Some(info) = resp.extensions().get::<ErrorInfo>().cloned() {
+            match &info.detail {
+                Some(detail) => tracing::error!(status = info.status.as_u16(), %detail, "request failed"),
+                None => tracing::info!(status = info.status.as_u16(), message = %info.message, "request refused"),
+            }
+            let retry = resp.headers().get(header::RETRY_AFTER).cloned();
+            resp = render_error(&info, &request_id, is_htmx);
+            if let Some(r) = retry {
+                resp.headers_mut().insert(header::RETRY_AFTER, r);
+            }
+        }
+        resp
+    }
+    .instrument(span)
+    .await;
+
+    let mut resp = resp;
+    security_headers(resp.headers_mut());
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        resp.headers_mut().insert("x-request-id", v);
+    }
+    let status = resp.status().as_u16().to_string();
+    app.metrics.inc(
+        "http_requests_total",
+        &[
+            ("route", &route),
+            ("method", method.as_str()),
+            ("status", &status),
+        ],
+        1,
+    );
+    app.metrics.observe(
+        "http_request_duration_seconds",
+        &[("route", &route)],
+        started.elapsed().as_secs_f64(),
+    );
+    resp
+}
+
+/// Loads the session and organization, then applies the CSRF, Origin and read-only checks.
+/// Returns a new anonymous CSRF token to set as a cookie, if one was minted.
+async fn build_and_check(
+    app: &AppState,
+    req: &mut Request,
+    request_id: &str,
+) -> Result<Option<String>, AppError> {
+    let headers = req.headers().clone();
+    let client_ip = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|| "unknown".to_string());
+    let user_agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+
+    let mut session = None;
+    if let Some(token) = cookie_value(&headers, sessions::COOKIE) {
+        session = sessions::lookup(&app.db, token, app.config.session_idle).await?;
+    }
+    let mut orgs = Vec::new();
+    let mut current = None;
+    if let Some(s) = &session {
+        tracing::Span::current().record("user_id", tracing::field::display(s.user_id));
+        orgs = accounts::user_orgs(&app.db, s.user_id).await?;
+        current = s
+            .org_id
+            .and_then(|id| orgs.iter().find(|o| o.org_id == id).cloned())
+            .or_else(|| orgs.first().cloned());
+        if let Some(c) = &current {
+            tracing::Span::current().record("org_id", tracing::field::display(c.org_id));
+            if s.org_id != Some(c.org_id) {
+                sessions::set_org(&app.db, s.id, c.org_id).await?;
+            }
+        }
+    }
+
+    let mut new_anon = None;
+    let csrf_token = match &session {
+        Some(s) => s.csrf_token.clone(),
+        None => match cookie_value(&headers, CSRF_COOKIE) {
+            Some(t) if t.len() >= 32 => t.to_string(),
+            _ => {
+                let t = new_token();
+                new_anon = Some(t.clone());
+                t
+            }
+        },
+    };
+    let flash = cookie_value(&headers, FLASH_COOKIE).and_then(parse_flash);
+
+    let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let path = req.uri().path().to_string();
+    if unsafe_method && !csrf_exempt(&path) {
+        check_origin(&headers, &app.config.origin())?;
+        let given = match headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()) {
+            Some(t) => Some(t.to_string()),
+            None => form_field(req, "csrf_token").await?,
+        };
+        match given {
+            Some(t) if tokens_equal(&t, &csrf_token) => {}
+            _ => return Err(AppError::Csrf),
+        }
+        if current.as_ref().is_some_and(|c| c.role == Role::Client) && !client_may_post(&path) {
+            return Err(AppError::Forbidden);
+        }
+    }
+
+    req.extensions_mut().insert(RequestCtx {
+        request_id: request_id.to_string(),
+        session,
+        orgs,
+        current,
+        csrf_token,
+        flash,
+        client_ip,
+        user_agent,
+    });
+    Ok(new_anon)
+}
+
+fn check_origin(headers: &HeaderMap, origin: &str) -> Result<(), AppError> {
+    if let Some(o) = headers.get(header::ORIGIN) {
+        return if o.to_str().is_ok_and(|o| o == origin) {
+            Ok(())
+        } else {
+            Err(AppError::Csrf)
+        };
+    }
+    // Without Origin (older browsers), the Referer must be one of our pages.
+    match headers.get(header::REFERER).and_then(|v| v.to_str().ok()) {
+        Some(r) if r == origin || r.starts_with(&format!("{origin}/")) => Ok(()),
+        _ => Err(AppError::Csrf),
+    }
+}
+
+/// Reads a field of an urlencoded form body and puts the body back for the handler.
+async fn form_field(req: &mut Request, name: &str) -> Result<Option<String>, AppError> {
+    let is_form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return Ok(None);
+    }
+    let body = std::mem::replace(req.body_mut(), Body::empty());
+    let bytes: Bytes = axum::body::to_bytes(body, MAX_FORM_BYTES)
+        .await
+        .map_err(|_| AppError::BadRequest("The form is too large.".into()))?;
+    let value = url::form_urlencoded::parse(&bytes)
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned());
+    *req.body_mut() = Body::from(bytes);
+    Ok(value)
+}
+
+fn security_headers(h: &mut HeaderMap) {
+    let set = |h: &mut HeaderMap, k: &'static str, v: &'static str| {
+        h.insert(k, HeaderValue::from_static(v));
+    };
+    set(
+        h,
+        "content-security-policy",
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+         connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; \
+         frame-ancestors 'none'",
+    );
+    set(h, "x-content-type-options", "nosniff");
+    set(h, "x-frame-options", "DENY");
+    set(h, "referrer-policy", "same-origin");
+    set(h, "cross-origin-opener-policy", "same-origin");
+    if !h.contains_key(header::CACHE_CONTROL) {
+        set(h, "cache-control", "no-store");
+    }
+}

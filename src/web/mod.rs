@@ -1,0 +1,140 @@
+//! The web layer: router, layout, error pages, session + CSRF + tenant middleware, static files.
+
+pub mod context;
+pub mod error;
+pub mod metrics;
+pub mod middleware;
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::{Router, routing::get};
+use rust_embed::RustEmbed;
+
+use crate::app::AppState;
+use context::{RequestCtx, Shell, Viewer};
+use error::{AppError, AppResult};
+
+#[derive(RustEmbed)]
+#[folder = "static/"]
+#[exclude = "README.md"]
+struct Assets;
+
+/// Every route of the application.
+pub fn router(app: AppState) -> Router {
+    Router::new()
+        .route("/", get(home))
+        .route("/dashboard", get(dashboard))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics_text))
+        .route("/static/{*path}", get(static_file))
+        .merge(crate::auth::routes::router())
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            middleware::context,
+        ))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            4 * 1024 * 1024,
+        ))
+        .with_state(app)
+}
+
+async fn home(ctx: RequestCtx) -> Redirect {
+    if ctx.session.is_some() {
+        Redirect::to("/dashboard")
+    } else {
+        Redirect::to("/login")
+    }
+}
+
+async fn not_found() -> AppError {
+    AppError::NotFound
+}
+
+#[derive(Template)]
+#[template(path = "dashboard.html")]
+struct DashboardPage {
+    shell: Shell,
+    member_count: usize,
+}
+
+async fn dashboard(State(app): State<AppState>, v: Viewer) -> AppResult<Response> {
+    let members = app
+        .db
+        .tenant(v.org_id, async move |c| {
+            Ok::<_, AppError>(crate::auth::accounts::members(c).await?)
+        })
+        .await?;
+    Ok(Html(
+        DashboardPage {
+            shell: v.shell("dashboard"),
+            member_count: members.len(),
+        }
+        .render()?,
+    )
+    .into_response())
+}
+
+/// Liveness and database check for load balancers and compose.
+async fn healthz(State(app): State<AppState>) -> Response {
+    use diesel_async::RunQueryDsl;
+    let check = async {
+        let mut c = app.db.conn().await?;
+        diesel::sql_query("SELECT 1").execute(&mut c).await?;
+        Ok::<_, AppError>(())
+    };
+    match tokio::time::timeout(std::time::Duration::from_secs(3), check).await {
+        Ok(Ok(())) => (StatusCode::OK, "ok\n").into_response(),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "health check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n").into_response()
+        }
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database timeout\n").into_response(),
+    }
+}
+
+async fn metrics_text(State(app): State<AppState>) -> Response {
+    let status = app.db.status();
+    app.metrics.set_gauge(
+        "db_pool_connections",
+        &[("state", "size")],
+        status.size as f64,
+    );
+    app.metrics.set_gauge(
+        "db_pool_connections",
+        &[("state", "available")],
+        status.available as f64,
+    );
+    app.metrics.set_gauge(
+        "db_pool_connections",
+        &[("state", "max")],
+        status.max_size as f64,
+    );
+    app.metrics
+        .set_gauge("db_pool_waiting", &[], status.waiting as f64);
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        app.metrics.render(),
+    )
+        .into_response()
+}
+
+async fn static_file(Path(path): Path<String>) -> Response {
+    match Assets::get(&path) {
+        Some(file) => {
+            let mime = mime_guess::from_path(&path).first_or_octet_stream();
+            let mut resp = file.data.into_owned().into_response();
+            if let Ok(v) = HeaderValue::from_str(mime.as_ref()) {
+                resp.headers_mut().insert(header::CONTENT_TYPE, v);
+            }
+            resp.headers_mut().insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=3600"),
+            );
+            resp
+        }
+        None => AppError::NotFound.into_response(),
+    }
+}
