@@ -1,1 +1,7 @@
+//! Integration tests: HTTP through the real router, a real PostgreSQL database per test.
 
+mod support;
+
+mod accounts;
+mod security;
+mod tenancy;

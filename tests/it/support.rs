@@ -1,0 +1,503 @@
+//! Test harness: a real PostgreSQL (DATABASE_URL, or an embedded cluster under target/), one
+//! template database migrated once per set of migrations, and a fresh database cloned from it
+//! for every test, dropped afterwards. Requests go through the real router.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use adpilot::app::AppState;
+use adpilot::config::{Config, Settings};
+use adpilot::db::{Db, connect_one, url_with_role};
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use clap::Parser;
+use diesel::sql_types::BigInt;
+use diesel_async::RunQueryDsl;
+use http_body_util::BodyExt;
+use sha2::{Digest, Sha256};
+use tower::ServiceExt;
+
+pub const BASE: &str = "http://adpilot.test";
+
+static ADMIN_URL: OnceLock<String> = OnceLock::new();
+static TEMPLATE: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+
+fn admin_url() -> String {
+    ADMIN_URL
+        .get_or_init(|| match std::env::var("DATABASE_URL") {
+            Ok(u) if !u.is_empty() => u,
+            _ => {
+                let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/test-pg");
+                let pg = adpilot::db::embedded::EmbeddedPostgres::start(&dir)
+                    .expect("start embedded PostgreSQL for tests (or set DATABASE_URL)");
+                // Left running for later test runs; `pg_ctl -D target/test-pg/data stop` stops it.
+                pg.url()
+            }
+        })
+        .clone()
+}
+
+fn migrations_hash() -> String {
+    let mut h = Sha256::new();
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    let mut files: Vec<PathBuf> = walk(&dir);
+    files.sort();
+    for f in files {
+        h.update(f.to_string_lossy().as_bytes());
+        h.update(std::fs::read(&f).unwrap_or_default());
+    }
+    hex::encode(&h.finalize()[..6])
+}
+
+fn walk(dir: &PathBuf) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+async fn template() -> String {
+    TEMPLATE
+        .get_or_init(|| async {
+            let name = format!("adpilot_tmpl_{}", migrations_hash());
+            let admin = admin_url();
+            let mut c = connect_one(&admin).await.expect("connect as admin");
+            // Several test processes may race to build the template.
+            diesel::sql_query("SELECT pg_advisory_lock($1)")
+                .bind::<BigInt, _>(0x7465_7374_746d_706c_i64)
+                .execute(&mut c)
+                .await
+                .expect("lock");
+            #[derive(diesel::QueryableByName)]
+            struct N {
+                #[diesel(sql_type = BigInt)]
+                n: i64,
+            }
+            let exists: N =
+                diesel::sql_query("SELECT count(*) AS n FROM pg_database WHERE datname = $1")
+                    .bind::<diesel::sql_types::Text, _>(&name)
+                    .get_result(&mut c)
+                    .await
+                    .expect("query");
+            if exists.n == 0 {
+                let building = format!("{name}_building");
+                let _ =
+                    diesel::sql_query(format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)"))
+                        .execute(&mut c)
+                        .await;
+                diesel::sql_query(format!("CREATE DATABASE {building}"))
+                    .execute(&mut c)
+                    .await
+                    .expect("create template");
+                let url = url_with_role(
+                    &admin,
+                    &user_of(&admin),
+                    password_of(&admin).as_deref(),
+                    Some(&building),
+                )
+                .expect("url");
+                adpilot::db::migrate::run(&url, None)
+                    .await
+                    .expect("migrate template");
+                diesel::sql_query(format!("ALTER DATABASE {building} RENAME TO {name}"))
+                    .execute(&mut c)
+                    .await
+                    .expect("rename template");
+            }
+            diesel::sql_query("SELECT pg_advisory_unlock($1)")
+                .bind::<BigInt, _>(0x7465_7374_746d_706c_i64)
+                .execute(&mut c)
+                .await
+                .expect("unlock");
+            name
+        })
+        .await
+        .clone()
+}
+
+fn user_of(url: &str) -> String {
+    url::Url::parse(url)
+        .map(|u| u.username().to_string())
+        .unwrap_or_else(|_| "postgres".into())
+}
+
+fn password_of(url: &str) -> Option<String> {
+    url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.password().map(str::to_string))
+}
+
+/// A database of one test's own.
+pub struct TestDb {
+    pub name: String,
+    pub admin_url: String,
+}
+
+impl TestDb {
+    pub async fn new() -> TestDb {
+        let tmpl = template().await;
+        let admin = admin_url();
+        let name = format!("adpilot_test_{}", uuid::Uuid::new_v4().simple());
+        let mut c = connect_one(&admin).await.expect("connect as admin");
+        diesel::sql_query(format!("CREATE DATABASE {name} TEMPLATE {tmpl}"))
+            .execute(&mut c)
+            .await
+            .expect("create test database");
+        let url = url_with_role(
+            &admin,
+            &user_of(&admin),
+            password_of(&admin).as_deref(),
+            Some(&name),
+        )
+        .expect("url");
+        TestDb {
+            name,
+            admin_url: url,
+        }
+    }
+
+    /// A URL for the unprivileged application role on this database.
+    pub fn app_url(&self) -> String {
+        url_with_role(&self.admin_url, adpilot::db::APP_ROLE, Some("test"), None).expect("url")
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        let admin = admin_url();
+        // Drop runs inside the test's runtime; a thread of its own does the async cleanup.
+        let _ = std::thread::spawn(move || {
+            if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                rt.block_on(async {
+                    if let Ok(mut c) = connect_one(&admin).await {
+                        let _ = diesel::sql_query(format!(
+                            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                        ))
+                        .execute(&mut c)
+                        .await;
+                    }
+                });
+            }
+        })
+        .join();
+    }
+}
+
+#[derive(Parser)]
+struct SettingsOnly {
+    #[command(flatten)]
+    s: Settings,
+}
+
+pub fn test_config(db: &TestDb, data_dir: &std::path::Path, extra: &[&str]) -> Config {
+    let data = data_dir.to_string_lossy().to_string();
+    let app_url = db.app_url();
+    let mut args = vec![
+        "adpilot",
+        "--database-url",
+        &db.admin_url,
+        "--app-database-url",
+        &app_url,
+    ];
+    if !extra.contains(&"--base-url") {
+        args.extend_from_slice(&["--base-url", BASE]);
+    }
+    args.extend_from_slice(&["--data-dir", &data, "--db-pool-size", "4"]);
+    args.extend_from_slice(extra);
+    let settings = SettingsOnly::try_parse_from(args).expect("settings").s;
+    let mut config = Config::from_settings(&settings).expect("valid config");
+    config.secret_key = Some([7u8; 32]);
+    config
+}
+
+/// A running application on a test database, driven through the real router.
+pub struct TestApp {
+    pub app: AppState,
+    pub db: TestDb,
+    pub data_dir: tempdir::TempDir,
+}
+
+pub mod tempdir {
+    /// A directory removed when dropped.
+    pub struct TempDir(pub std::path::PathBuf);
+    impl TempDir {
+        pub fn new() -> TempDir {
+            let p = std::env::temp_dir()
+                .join(format!("adpilot-test-{}", uuid::Uuid::new_v4().simple()));
+            std::fs::create_dir_all(&p).expect("temp dir");
+            TempDir(p)
+        }
+        pub fn path(&self) -> &std::path::Path {
+            &self.0
+        }
+    }
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+impl TestApp {
+    pub async fn new() -> TestApp {
+        Self::with_args(&[]).await
+    }
+
+    pub async fn with_args(extra: &[&str]) -> TestApp {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let db = TestDb::new().await;
+        let data_dir = tempdir::TempDir::new();
+        let config = test_config(&db, data_dir.path(), extra);
+        let database = adpilot::server::Database {
+            admin_url: db.admin_url.clone(),
+            app_url: db.app_url(),
+            app_password: "test".into(),
+            embedded: None,
+        };
+        let app = adpilot::server::build_app(config, &database).expect("build app");
+        TestApp { app, db, data_dir }
+    }
+
+    pub fn client(&self) -> Client {
+        Client {
+            app: self.app.clone(),
+            cookies: HashMap::new(),
+            csrf: None,
+            origin: Some(BASE.to_string()),
+        }
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.app.db
+    }
+
+    /// The first link under `prefix` in the newest email of the outbox, as a path.
+    pub fn last_email_link(&self, prefix: &str) -> String {
+        let mail = self.outbox().pop().expect("an email in the outbox");
+        let start = mail
+            .find(prefix)
+            .unwrap_or_else(|| panic!("no {prefix} link in:\n{mail}"));
+        let link: String = mail[start..]
+            .chars()
+            .take_while(|c| !c.is_whitespace())
+            .collect();
+        link.trim_start_matches(BASE).to_string()
+    }
+
+    /// Emails written to the outbox so far, as raw messages with quoted-printable undone.
+    pub fn outbox(&self) -> Vec<String> {
+        let dir = self.data_dir.path().join("outbox");
+        let mut out: Vec<(std::time::SystemTime, String)> = std::fs::read_dir(&dir)
+            .map(|rd| {
+                rd.flatten()
+                    .filter_map(|e| {
+                        let m = e.metadata().ok()?.modified().ok()?;
+                        Some((m, std::fs::read_to_string(e.path()).ok()?))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.sort_by_key(|(t, _)| *t);
+        out.into_iter().map(|(_, s)| decode_qp(&s)).collect()
+    }
+
+    /// Signs up a new account with its own organization; returns a logged-in client.
+    pub async fn sign_up(&self, email: &str, org: &str) -> Client {
+        let mut c = self.client();
+        c.get("/signup").await.assert_status(StatusCode::OK);
+        let r = c
+            .post(
+                "/signup",
+                &[
+                    ("name", "Test User"),
+                    ("email", email),
+                    ("password", "a good long password"),
+                    ("org_name", org),
+                    ("time_zone", "UTC"),
+                ],
+            )
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::SEE_OTHER,
+            "sign-up failed: {}",
+            r.body
+        );
+        c.get("/dashboard").await.assert_status(StatusCode::OK);
+        c
+    }
+}
+
+#[derive(Clone)]
+pub struct Client {
+    pub app: AppState,
+    pub cookies: HashMap<String, String>,
+    /// The CSRF token of the last page seen.
+    pub csrf: Option<String>,
+    pub origin: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct Resp {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub body: String,
+}
+
+impl Resp {
+    pub fn assert_status(&self, s: StatusCode) -> &Resp {
+        assert_eq!(self.status, s, "unexpected status; body:\n{}", self.body);
+        self
+    }
+
+    pub fn location(&self) -> Option<&str> {
+        self.headers
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+    }
+
+    pub fn set_cookies(&self) -> Vec<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .map(str::to_string)
+            .collect()
+    }
+}
+
+pub fn extract_csrf(html: &str) -> Option<String> {
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = html.find(marker)? + marker.len();
+    let end = html[start..].find('"')? + start;
+    Some(html[start..end].to_string())
+}
+
+impl Client {
+    pub async fn request(
+        &mut self,
+        method: Method,
+        path: &str,
+        body: Option<String>,
+        extra: &[(&str, &str)],
+    ) -> Resp {
+        let mut req = Request::builder().method(method.clone()).uri(path);
+        let cookie = self
+            .cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        if !cookie.is_empty() {
+            req = req.header(header::COOKIE, cookie);
+        }
+        if method != Method::GET {
+            if let Some(o) = &self.origin {
+                req = req.header(header::ORIGIN, o);
+            }
+        }
+        if body.is_some() {
+            req = req.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        }
+        for (k, v) in extra {
+            req = req.header(*k, *v);
+        }
+        let req = req
+            .body(body.map(Body::from).unwrap_or_else(Body::empty))
+            .expect("request");
+        let resp = crate::support::router(&self.app)
+            .oneshot(req)
+            .await
+            .expect("response");
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        for sc in headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+        {
+            let first = sc.split(';').next().unwrap_or("");
+            if let Some((k, v)) = first.split_once('=') {
+                if v.is_empty() || sc.contains("Max-Age=0") {
+                    self.cookies.remove(k);
+                } else {
+                    self.cookies.insert(k.to_string(), v.to_string());
+                }
+            }
+        }
+        let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+        let body = String::from_utf8_lossy(&bytes).into_owned();
+        if let Some(t) = extract_csrf(&body) {
+            self.csrf = Some(t);
+        }
+        Resp {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&mut self, path: &str) -> Resp {
+        self.request(Method::GET, path, None, &[]).await
+    }
+
+    /// Posts a form with the CSRF token of the last page seen.
+    pub async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Resp {
+        let mut ser = url::form_urlencoded::Serializer::new(String::new());
+        if let Some(t) = &self.csrf {
+            ser.append_pair("csrf_token", t);
+        }
+        for (k, v) in fields {
+            ser.append_pair(k, v);
+        }
+        self.request(Method::POST, path, Some(ser.finish()), &[])
+            .await
+    }
+
+    /// Posts a form exactly as given (no CSRF token added).
+    pub async fn post_raw(&mut self, path: &str, fields: &[(&str, &str)]) -> Resp {
+        let mut ser = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in fields {
+            ser.append_pair(k, v);
+        }
+        self.request(Method::POST, path, Some(ser.finish()), &[])
+            .await
+    }
+}
+
+pub fn router(app: &AppState) -> axum::Router {
+    adpilot::web::router(app.clone())
+}
+
+/// Undoes quoted-printable soft line breaks and escapes, enough to read links and numbers.
+pub fn decode_qp(s: &str) -> String {
+    let joined = s.replace("=\r\n", "").replace("=\n", "");
+    let mut out = Vec::with_capacity(joined.len());
+    let b = joined.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'=' && i + 2 < b.len() {
+            if let Ok(v) = u8::from_str_radix(&joined[i + 1..i + 3], 16) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
