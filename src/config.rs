@@ -171,6 +171,21 @@ impl Config {
     /// Validates every setting and reports all problems at once, one line each.
     pub fn from_settings(s: &Settings) -> Result<Config, Vec<String>> {
         let mut problems = Vec::new();
+        // An empty variable (common in compose files) means "not set".
+        let mut s = s.clone();
+        for opt in [
+            &mut s.database_url,
+            &mut s.app_database_url,
+            &mut s.db_app_password,
+            &mut s.base_url,
+            &mut s.secret_key,
+            &mut s.smtp_url,
+        ] {
+            if opt.as_deref().is_some_and(|v| v.trim().is_empty()) {
+                *opt = None;
+            }
+        }
+        let s = &s;
 
         let bind: Option<SocketAddr> = match s.bind.parse() {
             Ok(a) => Some(a),

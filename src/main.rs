@@ -26,6 +26,8 @@ enum Command {
         #[arg(long)]
         revert_all: bool,
     },
+    /// Exit 0 when the server on ADPILOT_BIND answers /healthz (for container health checks).
+    Healthcheck,
     /// Manage user accounts.
     User {
         #[command(subcommand)]
@@ -94,6 +96,9 @@ fn main() -> ExitCode {
         }
     };
     let command = cli.command.unwrap_or(Command::Serve(ServeArgs::default()));
+    if matches!(command, Command::Healthcheck) {
+        return runtime.block_on(run_healthcheck(&config));
+    }
     match config.load_or_create_secret_key() {
         Ok(true) => tracing::warn!(
             path = %config.data_dir.join("secret.key").display(),
@@ -112,6 +117,7 @@ fn main() -> ExitCode {
         match command {
             Command::Serve(args) => run_serve(config, args).await,
             Command::Migrate { revert_all } => run_migrate(config, revert_all).await,
+            Command::Healthcheck => run_healthcheck(&config).await,
             Command::User {
                 command:
                     UserCommand::Create {
@@ -213,5 +219,29 @@ async fn run_user_create(
             eprintln!("adpilot: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+async fn run_healthcheck(config: &Config) -> ExitCode {
+    let mut addr = config.bind;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(5))
+        .build();
+    let ok = match client {
+        Ok(c) => c
+            .get(format!("http://{addr}/healthz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success()),
+        Err(_) => false,
+    };
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!("adpilot at {addr} is not healthy");
+        ExitCode::FAILURE
     }
 }

@@ -1,6 +1,7 @@
 DROP TABLE IF EXISTS audit_log;
 DROP TABLE IF EXISTS invitations;
 DROP TABLE IF EXISTS sessions;
+DROP POLICY IF EXISTS organizations_tenant ON organizations;
 DROP TABLE IF EXISTS memberships;
 DROP TABLE IF EXISTS organizations;
 DROP TABLE IF EXISTS users;

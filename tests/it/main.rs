@@ -3,5 +3,6 @@
 mod support;
 
 mod accounts;
+mod migrations;
 mod security;
 mod tenancy;
