@@ -5,13 +5,17 @@ use std::sync::Arc;
 
 use crate::auth::limits::RateLimits;
 use crate::config::Config;
+use crate::connections::vault::Vault;
 use crate::db::Db;
 use crate::mailer::Mailer;
+use crate::platforms::Platforms;
 use crate::web::metrics::Metrics;
 
 pub struct App {
     pub config: Config,
     pub db: Db,
+    pub platforms: Platforms,
+    pub vault: Vault,
     pub mailer: Mailer,
     pub limits: RateLimits,
     pub metrics: Metrics,
@@ -27,13 +31,30 @@ impl std::ops::Deref for AppState {
     }
 }
 
+#[derive(Debug, thiserror::Error)]
+pub enum AppInitError {
+    #[error(transparent)]
+    Mail(#[from] crate::mailer::MailError),
+    #[error("the token vault cannot start: {0}")]
+    Vault(#[from] crate::connections::vault::VaultError),
+    #[error("the platform adapters cannot start: {0}")]
+    Platforms(#[from] crate::platforms::PlatformError),
+    #[error("no secret key is configured")]
+    NoSecretKey,
+}
+
 impl App {
-    pub fn new(config: Config, db: Db, metrics: Metrics) -> Result<App, crate::mailer::MailError> {
+    pub async fn new(config: Config, db: Db, metrics: Metrics) -> Result<App, AppInitError> {
         let mailer = Mailer::from_config(&config)?;
         let limits = RateLimits::new(config.login_per_minute);
+        let master = config.secret_key.ok_or(AppInitError::NoSecretKey)?;
+        let vault = Vault::load(&db, master).await?;
+        let platforms = Platforms::new(config.platforms.clone())?;
         Ok(App {
             config,
             db,
+            platforms,
+            vault,
             mailer,
             limits,
             metrics,

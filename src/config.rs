@@ -48,7 +48,7 @@ pub struct Settings {
     pub bind: String,
 
     /// Public URL of this server (links in emails, OAuth redirect URIs). Default: http://BIND.
-    #[arg(long, env = "ADPILOT_BASE_URL", global = true)]
+    #[arg(long = "public-url", env = "ADPILOT_BASE_URL", global = true)]
     pub base_url: Option<String>,
 
     /// 32 random bytes, base64. Unset: generated into DATA_DIR/secret.key on first run.
@@ -127,6 +127,119 @@ pub struct Settings {
         global = true
     )]
     pub login_per_minute: u32,
+
+    #[command(flatten)]
+    pub platforms: PlatformArgs,
+}
+
+/// Ad platform app credentials and endpoints. A platform is offered for connecting when its
+/// client/app id is set (or in demo mode, where the built-in sandbox stands in for all three).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct PlatformArgs {
+    #[arg(long, env = "ADPILOT_GOOGLE_CLIENT_ID", global = true)]
+    pub google_client_id: Option<String>,
+    #[arg(
+        long,
+        env = "ADPILOT_GOOGLE_CLIENT_SECRET",
+        global = true,
+        hide_env_values = true
+    )]
+    pub google_client_secret: Option<String>,
+    /// Sent as `developer-token` only when set.
+    #[arg(
+        long,
+        env = "ADPILOT_GOOGLE_DEVELOPER_TOKEN",
+        global = true,
+        hide_env_values = true
+    )]
+    pub google_developer_token: Option<String>,
+    #[arg(long, env = "ADPILOT_GOOGLE_LOGIN_CUSTOMER_ID", global = true)]
+    pub google_login_customer_id: Option<String>,
+    /// Google Ads API origin (the adapter adds /vNN).
+    #[arg(long, env = "ADPILOT_GOOGLE_ADS_URL", global = true)]
+    pub google_ads_url: Option<String>,
+    #[arg(long, env = "ADPILOT_GOOGLE_ADS_VERSION", global = true)]
+    pub google_ads_version: Option<String>,
+    #[arg(long, env = "ADPILOT_GOOGLE_OAUTH_AUTHORIZE_URL", global = true)]
+    pub google_oauth_authorize_url: Option<String>,
+    #[arg(long, env = "ADPILOT_GOOGLE_OAUTH_TOKEN_URL", global = true)]
+    pub google_oauth_token_url: Option<String>,
+    #[arg(long, env = "ADPILOT_GOOGLE_OAUTH_REVOKE_URL", global = true)]
+    pub google_oauth_revoke_url: Option<String>,
+    #[arg(long, env = "ADPILOT_META_APP_ID", global = true)]
+    pub meta_app_id: Option<String>,
+    #[arg(
+        long,
+        env = "ADPILOT_META_APP_SECRET",
+        global = true,
+        hide_env_values = true
+    )]
+    pub meta_app_secret: Option<String>,
+    /// Meta Graph API origin (the adapter adds /vNN.0); OAuth token calls go here too.
+    #[arg(long, env = "ADPILOT_META_GRAPH_URL", global = true)]
+    pub meta_graph_url: Option<String>,
+    #[arg(long, env = "ADPILOT_META_GRAPH_VERSION", global = true)]
+    pub meta_graph_version: Option<String>,
+    /// Origin of Meta's login dialog.
+    #[arg(long, env = "ADPILOT_META_DIALOG_URL", global = true)]
+    pub meta_dialog_url: Option<String>,
+    #[arg(long, env = "ADPILOT_TIKTOK_APP_ID", global = true)]
+    pub tiktok_app_id: Option<String>,
+    #[arg(
+        long,
+        env = "ADPILOT_TIKTOK_SECRET",
+        global = true,
+        hide_env_values = true
+    )]
+    pub tiktok_secret: Option<String>,
+    /// TikTok Business API origin (the adapter adds /open_api/v1.3).
+    #[arg(long, env = "ADPILOT_TIKTOK_URL", global = true)]
+    pub tiktok_url: Option<String>,
+    #[arg(long, env = "ADPILOT_TIKTOK_AUTHORIZE_URL", global = true)]
+    pub tiktok_authorize_url: Option<String>,
+}
+
+impl PlatformArgs {
+    /// The adapters' settings: defaults aimed at the real platforms, overridden by what is set.
+    pub fn to_settings(&self) -> crate::platforms::PlatformSettings {
+        let mut s = crate::platforms::PlatformSettings::default();
+        let set = |target: &mut String, v: &Option<String>| {
+            if let Some(v) = v.as_ref().filter(|v| !v.trim().is_empty()) {
+                *target = v.trim().to_string();
+            }
+        };
+        set(&mut s.google.client_id, &self.google_client_id);
+        set(&mut s.google.client_secret, &self.google_client_secret);
+        s.google.developer_token = self
+            .google_developer_token
+            .clone()
+            .filter(|v| !v.is_empty());
+        s.google.login_customer_id = self
+            .google_login_customer_id
+            .clone()
+            .filter(|v| !v.is_empty());
+        set(&mut s.google.api_url, &self.google_ads_url);
+        set(&mut s.google.api_version, &self.google_ads_version);
+        set(
+            &mut s.google.oauth_authorize_url,
+            &self.google_oauth_authorize_url,
+        );
+        set(&mut s.google.oauth_token_url, &self.google_oauth_token_url);
+        set(
+            &mut s.google.oauth_revoke_url,
+            &self.google_oauth_revoke_url,
+        );
+        set(&mut s.meta.app_id, &self.meta_app_id);
+        set(&mut s.meta.app_secret, &self.meta_app_secret);
+        set(&mut s.meta.api_url, &self.meta_graph_url);
+        set(&mut s.meta.api_version, &self.meta_graph_version);
+        set(&mut s.meta.dialog_url, &self.meta_dialog_url);
+        set(&mut s.tiktok.app_id, &self.tiktok_app_id);
+        set(&mut s.tiktok.secret, &self.tiktok_secret);
+        set(&mut s.tiktok.api_url, &self.tiktok_url);
+        set(&mut s.tiktok.authorize_url, &self.tiktok_authorize_url);
+        s
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -152,6 +265,7 @@ pub struct Config {
     pub session_max: Duration,
     pub db_pool_size: u32,
     pub login_per_minute: u32,
+    pub platforms: crate::platforms::PlatformSettings,
 }
 
 impl std::fmt::Debug for Config {
@@ -294,6 +408,34 @@ impl Config {
         if s.db_pool_size < 2 {
             problems.push("ADPILOT_DB_POOL_SIZE must be at least 2".to_string());
         }
+        for (name, v) in [
+            ("ADPILOT_GOOGLE_ADS_URL", &s.platforms.google_ads_url),
+            ("ADPILOT_META_GRAPH_URL", &s.platforms.meta_graph_url),
+            ("ADPILOT_TIKTOK_URL", &s.platforms.tiktok_url),
+            (
+                "ADPILOT_GOOGLE_OAUTH_AUTHORIZE_URL",
+                &s.platforms.google_oauth_authorize_url,
+            ),
+            (
+                "ADPILOT_GOOGLE_OAUTH_TOKEN_URL",
+                &s.platforms.google_oauth_token_url,
+            ),
+            (
+                "ADPILOT_GOOGLE_OAUTH_REVOKE_URL",
+                &s.platforms.google_oauth_revoke_url,
+            ),
+            ("ADPILOT_META_DIALOG_URL", &s.platforms.meta_dialog_url),
+            (
+                "ADPILOT_TIKTOK_AUTHORIZE_URL",
+                &s.platforms.tiktok_authorize_url,
+            ),
+        ] {
+            if let Some(v) = v.as_ref().filter(|v| !v.is_empty()) {
+                if !Url::parse(v).is_ok_and(|u| matches!(u.scheme(), "http" | "https")) {
+                    problems.push(format!("{name}=\"{v}\" is not an http(s) URL"));
+                }
+            }
+        }
         if s.login_per_minute == 0 {
             problems.push("ADPILOT_LOGIN_PER_MINUTE must be at least 1".to_string());
         }
@@ -314,6 +456,7 @@ impl Config {
                 session_max: Duration::from_secs(u64::from(s.session_max_days) * 86_400),
                 db_pool_size: s.db_pool_size,
                 login_per_minute: s.login_per_minute,
+                platforms: s.platforms.to_settings(),
             }),
             _ => Err(problems),
         }
@@ -428,7 +571,7 @@ mod tests {
         let c = Config::from_settings(&settings(&["--bind", "127.0.0.1:9000"])).expect("valid");
         assert_eq!(c.origin(), "http://127.0.0.1:9000");
         assert!(!c.https());
-        let c = Config::from_settings(&settings(&["--base-url", "https://ads.example.com/"]))
+        let c = Config::from_settings(&settings(&["--public-url", "https://ads.example.com/"]))
             .expect("valid");
         assert!(c.https());
         assert_eq!(c.url("/invites/x"), "https://ads.example.com/invites/x");

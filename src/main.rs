@@ -33,6 +33,11 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Call an ad platform's API (or the sandbox) with an adapter and print what it normalized.
+    Platform {
+        #[command(subcommand)]
+        command: adpilot::platforms::cli::PlatformCommand,
+    },
 }
 
 #[derive(clap::Args, Default)]
@@ -96,8 +101,17 @@ fn main() -> ExitCode {
         }
     };
     let command = cli.command.unwrap_or(Command::Serve(ServeArgs::default()));
-    if matches!(command, Command::Healthcheck) {
-        return runtime.block_on(run_healthcheck(&config));
+    // Commands that need no database or key.
+    match command {
+        Command::Healthcheck => return runtime.block_on(run_healthcheck(&config)),
+        Command::Platform { command } => {
+            return runtime.block_on(async move {
+                let mut out = std::io::stdout();
+                let mut err = std::io::stderr();
+                adpilot::platforms::cli::run(command, &mut out, &mut err).await
+            });
+        }
+        _ => {}
     }
     match config.load_or_create_secret_key() {
         Ok(true) => tracing::warn!(
@@ -117,7 +131,7 @@ fn main() -> ExitCode {
         match command {
             Command::Serve(args) => run_serve(config, args).await,
             Command::Migrate { revert_all } => run_migrate(config, revert_all).await,
-            Command::Healthcheck => run_healthcheck(&config).await,
+            Command::Healthcheck | Command::Platform { .. } => ExitCode::SUCCESS,
             Command::User {
                 command:
                     UserCommand::Create {
@@ -142,7 +156,7 @@ async fn run_serve(config: Config, args: ServeArgs) -> ExitCode {
     let bind = config.bind;
     let base = config.base_url.clone();
     let result = async {
-        let app = server::build_app(config, &database)?;
+        let app = server::build_app(config, &database).await?;
         let listener = tokio::net::TcpListener::bind(bind).await?;
         tracing::info!(url = %base, "adpilot is listening");
         eprintln!("adpilot is running at {base}");
@@ -202,7 +216,7 @@ async fn run_user_create(
         }
     };
     let result = async {
-        let app = server::build_app(config, &database)?;
+        let app = server::build_app(config, &database).await?;
         adpilot::auth::accounts::create_user_cli(&app.db, email, name, password, org)
             .await
             .map_err(|e| std::io::Error::other(e.to_string()))?;

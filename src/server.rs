@@ -21,7 +21,7 @@ pub enum StartError {
     #[error(transparent)]
     Db(#[from] crate::db::DbError),
     #[error(transparent)]
-    Mail(#[from] crate::mailer::MailError),
+    Init(#[from] crate::app::AppInitError),
     #[error("{0}")]
     Io(#[from] std::io::Error),
 }
@@ -94,7 +94,7 @@ pub async fn open_database(config: &Config, migrate_now: bool) -> Result<Databas
 }
 
 /// Builds the application state on an open database.
-pub fn build_app(config: Config, database: &Database) -> Result<AppState, StartError> {
+pub async fn build_app(config: Config, database: &Database) -> Result<AppState, StartError> {
     let db = Db::connect(&database.app_url, config.db_pool_size)?;
     let metrics = Metrics::new();
     metrics.describe(
@@ -106,7 +106,7 @@ pub fn build_app(config: Config, database: &Database) -> Result<AppState, StartE
         "HTTP request latency by route",
     );
     metrics.describe("db_pool_connections", "Database pool connections by state");
-    Ok(AppState(Arc::new(App::new(config, db, metrics)?)))
+    Ok(AppState(Arc::new(App::new(config, db, metrics).await?)))
 }
 
 /// Serves HTTP until Ctrl-C or SIGTERM.

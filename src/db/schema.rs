@@ -80,6 +80,75 @@ diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(invitations -> organizations (org_id));
 
+diesel::table! {
+    vault_keys (version) {
+        version -> Int4,
+        wrapped_key -> Bytea,
+        created_at -> Timestamptz,
+        retired_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    connections (id) {
+        id -> Uuid,
+        org_id -> Uuid,
+        platform -> Text,
+        status -> Text,
+        access_token_enc -> Nullable<Text>,
+        refresh_token_enc -> Nullable<Text>,
+        token_expires_at -> Nullable<Timestamptz>,
+        scope -> Nullable<Text>,
+        key_version -> Nullable<Int4>,
+        created_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        last_refreshed_at -> Nullable<Timestamptz>,
+        last_checked_at -> Nullable<Timestamptz>,
+        last_error -> Nullable<Text>,
+        rate_limited_until -> Nullable<Timestamptz>,
+        reconnect_notified_at -> Nullable<Timestamptz>,
+        removed_at -> Nullable<Timestamptz>,
+        settings -> Jsonb,
+    }
+}
+
+diesel::table! {
+    ad_accounts (id) {
+        id -> Uuid,
+        org_id -> Uuid,
+        connection_id -> Nullable<Uuid>,
+        platform -> Text,
+        external_id -> Text,
+        name -> Text,
+        currency -> Text,
+        time_zone -> Text,
+        status -> Text,
+        managed -> Bool,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        connection_removed_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    oauth_states (id) {
+        id -> Uuid,
+        org_id -> Uuid,
+        session_id -> Uuid,
+        user_id -> Uuid,
+        platform -> Text,
+        state_hash -> Bytea,
+        pkce_verifier_enc -> Nullable<Text>,
+        reconnect_id -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::joinable!(ad_accounts -> connections (connection_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     organizations,
@@ -87,4 +156,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     sessions,
     invitations,
     audit_log,
+    vault_keys,
+    connections,
+    ad_accounts,
+    oauth_states,
 );

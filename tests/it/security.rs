@@ -135,7 +135,7 @@ async fn a_client_member_is_read_only_on_every_state_changing_route() {
 
 #[tokio::test]
 async fn cookies_and_headers_carry_the_right_flags() {
-    let t = TestApp::with_args(&["--base-url", "https://ads.example.com"]).await;
+    let t = TestApp::with_args(&["--public-url", "https://ads.example.com"]).await;
     let mut c = t.client();
     c.origin = Some("https://ads.example.com".into());
     let page = c.get("/signup").await;

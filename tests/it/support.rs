@@ -212,8 +212,8 @@ pub fn test_config(db: &TestDb, data_dir: &std::path::Path, extra: &[&str]) -> C
         "--app-database-url",
         &app_url,
     ];
-    if !extra.contains(&"--base-url") {
-        args.extend_from_slice(&["--base-url", BASE]);
+    if !extra.contains(&"--public-url") {
+        args.extend_from_slice(&["--public-url", BASE]);
     }
     args.extend_from_slice(&["--data-dir", &data, "--db-pool-size", "4"]);
     args.extend_from_slice(extra);
@@ -267,7 +267,9 @@ impl TestApp {
             app_password: "test".into(),
             embedded: None,
         };
-        let app = adpilot::server::build_app(config, &database).expect("build app");
+        let app = adpilot::server::build_app(config, &database)
+            .await
+            .expect("build app");
         TestApp { app, db, data_dir }
     }
 
