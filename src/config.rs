@@ -16,116 +16,65 @@ use url::Url;
 pub struct Settings {
     /// PostgreSQL URL of a role that may run migrations. Unset: adpilot runs its own cluster
     /// in DATA_DIR/postgres.
-    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
 
     /// URL the server uses for requests and jobs (a role without BYPASSRLS that owns no
     /// table). Unset: derived from DATABASE_URL with the `adpilot_app` role.
-    #[arg(
-        long,
-        env = "ADPILOT_APP_DATABASE_URL",
-        global = true,
-        hide_env_values = true
-    )]
+    #[arg(long, env = "ADPILOT_APP_DATABASE_URL", hide_env_values = true)]
     pub app_database_url: Option<String>,
 
     /// Password adpilot sets for its `adpilot_app` role. Unset: derived from the secret key.
-    #[arg(
-        long,
-        env = "ADPILOT_DB_APP_PASSWORD",
-        global = true,
-        hide_env_values = true
-    )]
+    #[arg(long, env = "ADPILOT_DB_APP_PASSWORD", hide_env_values = true)]
     pub db_app_password: Option<String>,
 
     /// Address to listen on.
-    #[arg(
-        long,
-        env = "ADPILOT_BIND",
-        default_value = "127.0.0.1:8080",
-        global = true
-    )]
+    #[arg(long, env = "ADPILOT_BIND", default_value = "127.0.0.1:8080")]
     pub bind: String,
 
     /// Public URL of this server (links in emails, OAuth redirect URIs). Default: http://BIND.
-    #[arg(long = "public-url", env = "ADPILOT_BASE_URL", global = true)]
+    #[arg(long = "public-url", env = "ADPILOT_BASE_URL")]
     pub base_url: Option<String>,
 
     /// 32 random bytes, base64. Unset: generated into DATA_DIR/secret.key on first run.
-    #[arg(
-        long,
-        env = "ADPILOT_SECRET_KEY",
-        global = true,
-        hide_env_values = true
-    )]
+    #[arg(long, env = "ADPILOT_SECRET_KEY", hide_env_values = true)]
     pub secret_key: Option<String>,
 
     /// Where adpilot keeps its own files (embedded database, outbox, generated key).
-    #[arg(
-        long,
-        env = "ADPILOT_DATA_DIR",
-        default_value = "./data",
-        global = true
-    )]
+    #[arg(long, env = "ADPILOT_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
 
     /// smtp://user:pass@host:587 (STARTTLS), smtps://host:465 (TLS). Unset: emails are written
     /// to DATA_DIR/outbox.
-    #[arg(long, env = "SMTP_URL", global = true, hide_env_values = true)]
+    #[arg(long, env = "SMTP_URL", hide_env_values = true)]
     pub smtp_url: Option<String>,
 
     /// Sender of every email.
     #[arg(
         long,
         env = "ADPILOT_MAIL_FROM",
-        default_value = "adpilot <adpilot@localhost>",
-        global = true
+        default_value = "adpilot <adpilot@localhost>"
     )]
     pub mail_from: String,
 
     /// Log format: pretty or json.
-    #[arg(
-        long,
-        env = "ADPILOT_LOG_FORMAT",
-        default_value = "pretty",
-        global = true
-    )]
+    #[arg(long, env = "ADPILOT_LOG_FORMAT", default_value = "pretty")]
     pub log_format: String,
 
     /// A session ends after this many hours without a request.
-    #[arg(
-        long,
-        env = "ADPILOT_SESSION_IDLE_HOURS",
-        default_value_t = 12,
-        global = true
-    )]
+    #[arg(long, env = "ADPILOT_SESSION_IDLE_HOURS", default_value_t = 12)]
     pub session_idle_hours: u32,
 
     /// A session ends this many days after login, however active.
-    #[arg(
-        long,
-        env = "ADPILOT_SESSION_MAX_DAYS",
-        default_value_t = 30,
-        global = true
-    )]
+    #[arg(long, env = "ADPILOT_SESSION_MAX_DAYS", default_value_t = 30)]
     pub session_max_days: u32,
 
     /// Database connections in the server's pool.
-    #[arg(
-        long,
-        env = "ADPILOT_DB_POOL_SIZE",
-        default_value_t = 16,
-        global = true
-    )]
+    #[arg(long, env = "ADPILOT_DB_POOL_SIZE", default_value_t = 16)]
     pub db_pool_size: u32,
 
     /// Login attempts allowed per IP address per minute (and per account per 15 minutes: 10).
-    #[arg(
-        long,
-        env = "ADPILOT_LOGIN_PER_MINUTE",
-        default_value_t = 10,
-        global = true
-    )]
+    #[arg(long, env = "ADPILOT_LOGIN_PER_MINUTE", default_value_t = 10)]
     pub login_per_minute: u32,
 
     #[command(flatten)]
@@ -136,66 +85,46 @@ pub struct Settings {
 /// client/app id is set (or in demo mode, where the built-in sandbox stands in for all three).
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct PlatformArgs {
-    #[arg(long, env = "ADPILOT_GOOGLE_CLIENT_ID", global = true)]
+    #[arg(long, env = "ADPILOT_GOOGLE_CLIENT_ID")]
     pub google_client_id: Option<String>,
-    #[arg(
-        long,
-        env = "ADPILOT_GOOGLE_CLIENT_SECRET",
-        global = true,
-        hide_env_values = true
-    )]
+    #[arg(long, env = "ADPILOT_GOOGLE_CLIENT_SECRET", hide_env_values = true)]
     pub google_client_secret: Option<String>,
     /// Sent as `developer-token` only when set.
-    #[arg(
-        long,
-        env = "ADPILOT_GOOGLE_DEVELOPER_TOKEN",
-        global = true,
-        hide_env_values = true
-    )]
+    #[arg(long, env = "ADPILOT_GOOGLE_DEVELOPER_TOKEN", hide_env_values = true)]
     pub google_developer_token: Option<String>,
-    #[arg(long, env = "ADPILOT_GOOGLE_LOGIN_CUSTOMER_ID", global = true)]
+    #[arg(long, env = "ADPILOT_GOOGLE_LOGIN_CUSTOMER_ID")]
     pub google_login_customer_id: Option<String>,
     /// Google Ads API origin (the adapter adds /vNN).
-    #[arg(long, env = "ADPILOT_GOOGLE_ADS_URL", global = true)]
+    #[arg(long, env = "ADPILOT_GOOGLE_ADS_URL")]
     pub google_ads_url: Option<String>,
-    #[arg(long, env = "ADPILOT_GOOGLE_ADS_VERSION", global = true)]
+    #[arg(long, env = "ADPILOT_GOOGLE_ADS_VERSION")]
     pub google_ads_version: Option<String>,
-    #[arg(long, env = "ADPILOT_GOOGLE_OAUTH_AUTHORIZE_URL", global = true)]
+    #[arg(long, env = "ADPILOT_GOOGLE_OAUTH_AUTHORIZE_URL")]
     pub google_oauth_authorize_url: Option<String>,
-    #[arg(long, env = "ADPILOT_GOOGLE_OAUTH_TOKEN_URL", global = true)]
+    #[arg(long, env = "ADPILOT_GOOGLE_OAUTH_TOKEN_URL")]
     pub google_oauth_token_url: Option<String>,
-    #[arg(long, env = "ADPILOT_GOOGLE_OAUTH_REVOKE_URL", global = true)]
+    #[arg(long, env = "ADPILOT_GOOGLE_OAUTH_REVOKE_URL")]
     pub google_oauth_revoke_url: Option<String>,
-    #[arg(long, env = "ADPILOT_META_APP_ID", global = true)]
+    #[arg(long, env = "ADPILOT_META_APP_ID")]
     pub meta_app_id: Option<String>,
-    #[arg(
-        long,
-        env = "ADPILOT_META_APP_SECRET",
-        global = true,
-        hide_env_values = true
-    )]
+    #[arg(long, env = "ADPILOT_META_APP_SECRET", hide_env_values = true)]
     pub meta_app_secret: Option<String>,
     /// Meta Graph API origin (the adapter adds /vNN.0); OAuth token calls go here too.
-    #[arg(long, env = "ADPILOT_META_GRAPH_URL", global = true)]
+    #[arg(long, env = "ADPILOT_META_GRAPH_URL")]
     pub meta_graph_url: Option<String>,
-    #[arg(long, env = "ADPILOT_META_GRAPH_VERSION", global = true)]
+    #[arg(long, env = "ADPILOT_META_GRAPH_VERSION")]
     pub meta_graph_version: Option<String>,
     /// Origin of Meta's login dialog.
-    #[arg(long, env = "ADPILOT_META_DIALOG_URL", global = true)]
+    #[arg(long, env = "ADPILOT_META_DIALOG_URL")]
     pub meta_dialog_url: Option<String>,
-    #[arg(long, env = "ADPILOT_TIKTOK_APP_ID", global = true)]
+    #[arg(long, env = "ADPILOT_TIKTOK_APP_ID")]
     pub tiktok_app_id: Option<String>,
-    #[arg(
-        long,
-        env = "ADPILOT_TIKTOK_SECRET",
-        global = true,
-        hide_env_values = true
-    )]
+    #[arg(long, env = "ADPILOT_TIKTOK_SECRET", hide_env_values = true)]
     pub tiktok_secret: Option<String>,
     /// TikTok Business API origin (the adapter adds /open_api/v1.3).
-    #[arg(long, env = "ADPILOT_TIKTOK_URL", global = true)]
+    #[arg(long, env = "ADPILOT_TIKTOK_URL")]
     pub tiktok_url: Option<String>,
-    #[arg(long, env = "ADPILOT_TIKTOK_AUTHORIZE_URL", global = true)]
+    #[arg(long, env = "ADPILOT_TIKTOK_AUTHORIZE_URL")]
     pub tiktok_authorize_url: Option<String>,
 }
 

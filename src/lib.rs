@@ -3,14 +3,17 @@
 //! One crate, one binary. See `design.md` for the shape: each module owns its tables, routes
 //! and service functions.
 
+pub mod analytics;
 pub mod app;
 pub mod audit;
 pub mod auth;
+pub mod campaigns;
 pub mod config;
 pub mod connections;
 pub mod db;
 pub mod mailer;
 pub mod platforms;
+pub mod sandbox;
 pub mod server;
 pub mod types;
 pub mod web;

@@ -10,24 +10,27 @@ use adpilot::server;
 #[derive(Parser)]
 #[command(name = "adpilot", version, about = "Self-hosted ad automation server")]
 struct Cli {
-    #[command(flatten)]
-    settings: Settings,
     #[command(subcommand)]
     command: Option<Command>,
 }
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the web server and background jobs (the default).
+    /// Run the web server and background jobs (the default; settings from the environment).
     Serve(ServeArgs),
     /// Apply database migrations and exit.
     Migrate {
+        #[command(flatten)]
+        settings: Settings,
         /// Revert every migration instead (drops all adpilot tables and their data).
         #[arg(long)]
         revert_all: bool,
     },
     /// Exit 0 when the server on ADPILOT_BIND answers /healthz (for container health checks).
-    Healthcheck,
+    Healthcheck {
+        #[command(flatten)]
+        settings: Settings,
+    },
     /// Manage user accounts.
     User {
         #[command(subcommand)]
@@ -38,19 +41,29 @@ enum Command {
         #[command(subcommand)]
         command: adpilot::platforms::cli::PlatformCommand,
     },
+    /// Serve the local imitation of the Google Ads, Meta and TikTok APIs (demo and tests).
+    Sandbox(adpilot::sandbox::SandboxArgs),
 }
 
-#[derive(clap::Args, Default)]
+#[derive(clap::Args)]
 struct ServeArgs {
+    #[command(flatten)]
+    settings: Settings,
     /// Do not apply migrations at start (run `adpilot migrate` separately).
     #[arg(long)]
     no_migrate: bool,
+    /// Demo mode: start the built-in sandbox in-process, point all three platforms at it, and
+    /// create a demo organization and login.
+    #[arg(long, env = "ADPILOT_DEMO")]
+    demo: bool,
 }
 
 #[derive(Subcommand)]
 enum UserCommand {
     /// Create a user with their own organization.
     Create {
+        #[command(flatten)]
+        settings: Settings,
         #[arg(long)]
         email: String,
         #[arg(long)]
@@ -61,6 +74,13 @@ enum UserCommand {
         #[arg(long, default_value = "My organization")]
         org: String,
     },
+}
+
+/// Settings from the environment alone (for `adpilot` with no subcommand).
+#[derive(Parser)]
+struct EnvOnly {
+    #[command(flatten)]
+    settings: Settings,
 }
 
 fn init_tracing(format: LogFormat) {
@@ -76,19 +96,18 @@ fn init_tracing(format: LogFormat) {
     }
 }
 
+fn validated(settings: &Settings) -> Result<Config, ExitCode> {
+    Config::from_settings(settings).map_err(|problems| {
+        eprintln!("adpilot cannot start; fix these settings:");
+        for p in problems {
+            eprintln!("  - {p}");
+        }
+        ExitCode::from(2)
+    })
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let mut config = match Config::from_settings(&cli.settings) {
-        Ok(c) => c,
-        Err(problems) => {
-            eprintln!("adpilot cannot start; fix these settings:");
-            for p in problems {
-                eprintln!("  - {p}");
-            }
-            return ExitCode::from(2);
-        }
-    };
-    init_tracing(config.log_format);
     let _ = rustls::crypto::ring::default_provider().install_default();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -100,19 +119,71 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let command = cli.command.unwrap_or(Command::Serve(ServeArgs::default()));
-    // Commands that need no database or key.
+    let command = match cli.command {
+        Some(c) => c,
+        None => Command::Serve(ServeArgs {
+            settings: EnvOnly::parse_from(["adpilot"]).settings,
+            no_migrate: false,
+            demo: false,
+        }),
+    };
     match command {
-        Command::Healthcheck => return runtime.block_on(run_healthcheck(&config)),
-        Command::Platform { command } => {
-            return runtime.block_on(async move {
-                let mut out = std::io::stdout();
-                let mut err = std::io::stderr();
-                adpilot::platforms::cli::run(command, &mut out, &mut err).await
-            });
+        Command::Platform { command } => runtime.block_on(async move {
+            let mut out = std::io::stdout();
+            let mut err = std::io::stderr();
+            adpilot::platforms::cli::run(command, &mut out, &mut err).await
+        }),
+        Command::Sandbox(args) => {
+            init_tracing(LogFormat::Pretty);
+            runtime.block_on(async move {
+                match adpilot::sandbox::run(args).await {
+                    Ok(()) => ExitCode::SUCCESS,
+                    Err(e) => {
+                        eprintln!("adpilot sandbox: {e}");
+                        ExitCode::FAILURE
+                    }
+                }
+            })
         }
-        _ => {}
+        Command::Healthcheck { settings } => match validated(&settings) {
+            Ok(config) => runtime.block_on(run_healthcheck(&config)),
+            Err(code) => code,
+        },
+        Command::Serve(args) => with_config(&runtime, &args.settings, |config| {
+            run_serve(config, args.no_migrate, args.demo)
+        }),
+        Command::Migrate {
+            settings,
+            revert_all,
+        } => with_config(&runtime, &settings, |config| {
+            run_migrate(config, revert_all)
+        }),
+        Command::User {
+            command:
+                UserCommand::Create {
+                    settings,
+                    email,
+                    name,
+                    password,
+                    org,
+                },
+        } => with_config(&runtime, &settings, |config| async move {
+            run_user_create(config, &email, &name, &password, &org).await
+        }),
     }
+}
+
+/// Validates settings, starts logging, loads or creates the secret key, then runs `f`.
+fn with_config<F, Fut>(runtime: &tokio::runtime::Runtime, settings: &Settings, f: F) -> ExitCode
+where
+    F: FnOnce(Config) -> Fut,
+    Fut: std::future::Future<Output = ExitCode>,
+{
+    let mut config = match validated(settings) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    init_tracing(config.log_format);
     match config.load_or_create_secret_key() {
         Ok(true) => tracing::warn!(
             path = %config.data_dir.join("secret.key").display(),
@@ -127,26 +198,22 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
-    runtime.block_on(async move {
-        match command {
-            Command::Serve(args) => run_serve(config, args).await,
-            Command::Migrate { revert_all } => run_migrate(config, revert_all).await,
-            Command::Healthcheck | Command::Platform { .. } => ExitCode::SUCCESS,
-            Command::User {
-                command:
-                    UserCommand::Create {
-                        email,
-                        name,
-                        password,
-                        org,
-                    },
-            } => run_user_create(config, &email, &name, &password, &org).await,
-        }
-    })
+    runtime.block_on(f(config))
 }
 
-async fn run_serve(config: Config, args: ServeArgs) -> ExitCode {
-    let database = match server::open_database(&config, !args.no_migrate).await {
+async fn run_serve(mut config: Config, no_migrate: bool, demo: bool) -> ExitCode {
+    let sandbox = if demo {
+        match server::start_demo_sandbox(&mut config).await {
+            Ok(sb) => Some(sb),
+            Err(e) => {
+                eprintln!("adpilot: the demo sandbox cannot start: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        None
+    };
+    let database = match server::open_database(&config, !no_migrate).await {
         Ok(d) => d,
         Err(e) => {
             eprintln!("adpilot: {e}");
@@ -157,13 +224,20 @@ async fn run_serve(config: Config, args: ServeArgs) -> ExitCode {
     let base = config.base_url.clone();
     let result = async {
         let app = server::build_app(config, &database).await?;
+        let demo_login = if demo { Some(server::seed_demo(&app).await?) } else { None };
         let listener = tokio::net::TcpListener::bind(bind).await?;
         tracing::info!(url = %base, "adpilot is listening");
         eprintln!("adpilot is running at {base}");
+        if let Some((email, password)) = demo_login {
+            eprintln!("demo login: {email} / {password} (Google Ads, Meta and TikTok are served by the built-in sandbox)");
+        }
         server::serve(app, listener).await?;
         Ok::<_, server::StartError>(())
     }
     .await;
+    if let Some(sb) = sandbox {
+        let _ = sb.shutdown().await;
+    }
     database.shutdown();
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -138,3 +138,69 @@ pub async fn shutdown_signal() {
     }
     tracing::info!("shutting down");
 }
+
+/// Points every platform's API and OAuth endpoints at a sandbox, with demo app credentials.
+pub fn use_sandbox(
+    settings: &mut crate::platforms::PlatformSettings,
+    sb: &crate::sandbox::SandboxHandle,
+) {
+    let base = sb.base_url();
+    let oauth = sb.oauth_endpoints();
+    settings.google.api_url = base.clone();
+    settings.google.oauth_authorize_url = oauth.google_authorize;
+    settings.google.oauth_token_url = oauth.google_token;
+    settings.google.oauth_revoke_url = oauth.google_revoke;
+    settings.google.client_id = "adpilot-demo.apps.sandbox".into();
+    settings.google.client_secret = "demo-secret".into();
+    settings.meta.api_url = base.clone();
+    settings.meta.dialog_url = base.clone();
+    settings.meta.app_id = "1000000000000001".into();
+    settings.meta.app_secret = "demo-secret".into();
+    settings.tiktok.api_url = base;
+    settings.tiktok.authorize_url = oauth.tiktok_authorize;
+    settings.tiktok.app_id = "7000000000000000001".into();
+    settings.tiktok.secret = "demo-secret".into();
+}
+
+/// Starts the sandbox on a free loopback port for `serve --demo` (its state kept in the data
+/// directory so demo changes survive restarts) and aims the platforms at it.
+pub async fn start_demo_sandbox(
+    config: &mut Config,
+) -> Result<crate::sandbox::SandboxHandle, crate::sandbox::SandboxError> {
+    let _ = std::fs::create_dir_all(&config.data_dir);
+    let sb = crate::sandbox::spawn(crate::sandbox::SandboxConfig {
+        state_file: Some(config.data_dir.join("sandbox.json")),
+        ..Default::default()
+    })
+    .await?;
+    use_sandbox(&mut config.platforms, &sb);
+    tracing::info!(url = %sb.base_url(), "demo sandbox is serving Google Ads, Meta and TikTok APIs");
+    Ok(sb)
+}
+
+pub const DEMO_EMAIL: &str = "demo@adpilot.local";
+pub const DEMO_PASSWORD: &str = "demo-password";
+
+/// Creates the demo login and organization unless they exist; returns the login.
+pub async fn seed_demo(app: &AppState) -> Result<(String, String), StartError> {
+    match crate::auth::accounts::authenticate(&app.db, DEMO_EMAIL, DEMO_PASSWORD).await {
+        Ok(_) => {}
+        Err(_) => {
+            let r = crate::auth::accounts::sign_up(
+                &app.db,
+                crate::auth::accounts::NewAccount {
+                    email: DEMO_EMAIL.into(),
+                    name: "Demo Marketer".into(),
+                    password: DEMO_PASSWORD.into(),
+                    org_name: "Demo Agency".into(),
+                    time_zone: "Europe/Berlin".into(),
+                },
+            )
+            .await;
+            if let Err(e) = r {
+                tracing::warn!(error = %e, "demo login not created");
+            }
+        }
+    }
+    Ok((DEMO_EMAIL.into(), DEMO_PASSWORD.into()))
+}

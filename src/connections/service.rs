@@ -1064,3 +1064,63 @@ pub async fn managed_accounts(c: &mut Conn) -> QueryResult<Vec<ManagedAccount>> 
         )
         .collect())
 }
+
+/// Platforms whose connection needs reconnecting, for the banner every member sees.
+pub async fn needing_reconnect(app: &App, org_id: Uuid) -> Result<Vec<Platform>, ConnError> {
+    app.db
+        .tenant(org_id, async move |c| {
+            let rows: Vec<String> = connections::table
+                .filter(connections::removed_at.is_null())
+                .filter(connections::status.eq(ConnectionStatus::NeedsReconnect.as_str()))
+                .select(connections::platform)
+                .load(c)
+                .await?;
+            Ok(rows.iter().map(|p| parse_platform(p)).collect())
+        })
+        .await
+}
+
+/// After a refresh found a connection needing reconnecting: emails the organization's owners
+/// and admins, once per incident. Returns how many emails were sent.
+pub async fn notify_needs_reconnect(app: &App, org_id: Uuid, id: Uuid) -> Result<usize, ConnError> {
+    if !claim_reconnect_notice(app, org_id, id).await? {
+        return Ok(0);
+    }
+    let (platform, recipients, org_name) = app
+        .db
+        .tenant(org_id, async move |c| {
+            let platform: String = connections::table
+                .find(id)
+                .select(connections::platform)
+                .first(c)
+                .await?;
+            let members = crate::auth::accounts::members(c).await?;
+            let (org_name, _) = crate::auth::accounts::org_settings(c, org_id).await?;
+            let to: Vec<String> = members
+                .into_iter()
+                .filter(|m| m.role.is_admin())
+                .map(|m| m.email)
+                .collect();
+            Ok::<_, ConnError>((parse_platform(&platform), to, org_name))
+        })
+        .await?;
+    let link = app.config.url("/connections");
+    let mut sent = 0;
+    for to in recipients {
+        let email = crate::mailer::Email {
+            to: to.clone(),
+            subject: format!("{} needs reconnecting in {org_name}", platform.label()),
+            text: format!(
+                "adpilot can no longer reach {} for {org_name}: the platform refused its access token.\n\nUntil it is reconnected, syncing and rules for its ad accounts are paused.\n\nReconnect it here: {link}\n",
+                platform.label()
+            ),
+            html: None,
+            headers: vec![],
+        };
+        match app.mailer.send(&email).await {
+            Ok(()) => sent += 1,
+            Err(e) => tracing::warn!(error = %e, "reconnect notice not sent"),
+        }
+    }
+    Ok(sent)
+}

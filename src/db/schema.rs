@@ -149,6 +149,43 @@ diesel::table! {
 
 diesel::joinable!(ad_accounts -> connections (connection_id));
 
+diesel::table! {
+    campaigns (id) {
+        id -> Uuid,
+        org_id -> Uuid,
+        account_id -> Uuid,
+        platform -> Text,
+        external_id -> Text,
+        name -> Text,
+        status -> Text,
+        daily_budget_micros -> Nullable<Int8>,
+        currency -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        last_synced_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    account_sync (org_id, account_id) {
+        org_id -> Uuid,
+        account_id -> Uuid,
+        lookback_days -> Int4,
+        backfill_days -> Int4,
+        backfill_from -> Nullable<Date>,
+        backfilled_from -> Nullable<Date>,
+        backfill_done -> Bool,
+        last_success_at -> Nullable<Timestamptz>,
+        last_attempt_at -> Nullable<Timestamptz>,
+        last_error -> Nullable<Text>,
+        failing_since -> Nullable<Timestamptz>,
+        rate_limited_until -> Nullable<Timestamptz>,
+        rows_synced -> Int8,
+    }
+}
+
+diesel::joinable!(campaigns -> ad_accounts (account_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     organizations,
@@ -160,4 +197,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     connections,
     ad_accounts,
     oauth_states,
+    campaigns,
+    account_sync,
 );

@@ -45,6 +45,8 @@ pub struct RequestCtx {
     pub flash: Option<Flash>,
     pub client_ip: String,
     pub user_agent: Option<String>,
+    /// Platforms whose connection needs reconnecting (a banner on every page).
+    pub reconnect: Vec<crate::types::Platform>,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for RequestCtx {
@@ -170,6 +172,7 @@ pub struct Shell {
     pub role: Option<Role>,
     pub orgs: Vec<(Uuid, String)>,
     pub request_id: String,
+    pub reconnect: Vec<crate::types::Platform>,
 }
 
 impl Shell {
@@ -188,6 +191,7 @@ impl Shell {
                 .map(|o| (o.org_id, o.org_name.clone()))
                 .collect(),
             request_id: ctx.request_id.clone(),
+            reconnect: ctx.reconnect.clone(),
         }
     }
 

@@ -212,6 +212,16 @@ async fn build_and_check(
         }
     }
 
+    let reconnect = match &current {
+        Some(c) => crate::connections::service::needing_reconnect(app, c.org_id)
+            .await
+            .unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "cannot check connections for the banner");
+                Vec::new()
+            }),
+        None => Vec::new(),
+    };
+
     let mut new_anon = None;
     let csrf_token = match &session {
         Some(s) => s.csrf_token.clone(),
@@ -252,6 +262,7 @@ async fn build_and_check(
         flash,
         client_ip,
         user_agent,
+        reconnect,
     });
     Ok(new_anon)
 }

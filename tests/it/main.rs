@@ -3,6 +3,7 @@
 mod support;
 
 mod accounts;
+mod connections;
 mod migrations;
 mod security;
 mod tenancy;

@@ -257,10 +257,28 @@ impl TestApp {
     }
 
     pub async fn with_args(extra: &[&str]) -> TestApp {
+        Self::build(extra, None).await
+    }
+
+    /// An app whose three platforms are served by `sandbox`.
+    pub async fn with_sandbox(sandbox: &adpilot::sandbox::SandboxHandle) -> TestApp {
+        Self::build(&[], Some(sandbox)).await
+    }
+
+    pub async fn build(
+        extra: &[&str],
+        sandbox: Option<&adpilot::sandbox::SandboxHandle>,
+    ) -> TestApp {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let db = TestDb::new().await;
         let data_dir = tempdir::TempDir::new();
-        let config = test_config(&db, data_dir.path(), extra);
+        let mut config = test_config(&db, data_dir.path(), extra);
+        if let Some(sb) = sandbox {
+            adpilot::server::use_sandbox(&mut config.platforms, sb);
+            config.platforms.retry.base_delay = std::time::Duration::from_millis(20);
+            config.platforms.retry.max_delay = std::time::Duration::from_millis(200);
+            config.platforms.retry.max_total_wait = std::time::Duration::from_secs(5);
+        }
         let database = adpilot::server::Database {
             admin_url: db.admin_url.clone(),
             app_url: db.app_url(),
@@ -502,4 +520,77 @@ pub fn decode_qp(s: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Starts a sandbox for a test (fixed seed, real clock unless the test changes it).
+pub async fn sandbox(config: adpilot::sandbox::SandboxConfig) -> adpilot::sandbox::SandboxHandle {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    adpilot::sandbox::spawn(config).await.expect("sandbox")
+}
+
+fn attr<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
+    let marker = format!("{name}=\"");
+    let start = tag.find(&marker)? + marker.len();
+    let end = tag[start..].find('"')? + start;
+    Some(&tag[start..end])
+}
+
+fn html_unescape(s: &str) -> String {
+    s.replace("&amp;", "&")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+}
+
+/// Plays the user at the platform's consent page: reads the form, keeps the hidden fields and
+/// the checked accounts, submits `decision`, and returns where the platform redirects back to
+/// (as a path on our server).
+pub async fn consent(authorize_url: &str, decision: &str) -> String {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("http");
+    let page = http
+        .get(authorize_url)
+        .send()
+        .await
+        .expect("consent page")
+        .text()
+        .await
+        .expect("html");
+    let form_start = page.find("<form").expect("a form on the consent page");
+    let form = &page[form_start..];
+    let action = html_unescape(attr(form, "action").expect("action"));
+    let mut fields: Vec<(String, String)> = Vec::new();
+    for piece in form.split("<input").skip(1) {
+        let tag = &piece[..piece.find('>').unwrap_or(piece.len())];
+        let kind = attr(tag, "type").unwrap_or("text");
+        let (Some(name), Some(value)) = (attr(tag, "name"), attr(tag, "value")) else {
+            continue;
+        };
+        if kind == "hidden" || (kind == "checkbox" && tag.contains("checked")) {
+            fields.push((name.to_string(), html_unescape(value)));
+        }
+    }
+    fields.push(("decision".into(), decision.into()));
+    let origin = url::Url::parse(authorize_url).expect("url");
+    let post_url = origin.join(&action).expect("action url");
+    let resp = http
+        .post(post_url)
+        .form(&fields)
+        .send()
+        .await
+        .expect("consent submit");
+    let location = resp
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .expect("redirect back")
+        .to_string();
+    let back = url::Url::parse(&location).expect("callback url");
+    match back.query() {
+        Some(q) => format!("{}?{}", back.path(), q),
+        None => back.path().to_string(),
+    }
 }

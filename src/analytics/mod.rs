@@ -1,0 +1,5 @@
+//! Analytics: metrics sync and storage, dashboard queries, charts and CSV. Owns
+//! `metrics_daily`, `metric_revisions` and `account_sync`.
+
+pub mod ingest;
+pub mod sync;

@@ -1,0 +1,426 @@
+//! Metrics sync for one ad account: campaigns (name, status, budget), then daily metrics for the
+//! lookback window plus today, and on the first syncs a backfill in chunks, oldest first.
+//!
+//! Platform calls run outside transactions; each chunk is written in its own short tenant
+//! transaction, so a failure keeps everything synced before it and the next run resumes.
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use uuid::Uuid;
+
+use super::ingest::{self, MetricRow};
+use crate::app::App;
+use crate::connections::service as connections;
+use crate::db::schema::{account_sync, ad_accounts};
+use crate::platforms::PlatformError;
+use crate::types::{Currency, Platform};
+
+/// Days per backfill request (TikTok allows 30 per daily report call).
+pub const CHUNK_DAYS: i64 = 30;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("{0}")]
+    Platform(#[from] PlatformError),
+    #[error("{0}")]
+    Connection(#[from] crate::connections::ConnError),
+    #[error(transparent)]
+    Db(#[from] crate::db::DbError),
+    #[error("the account is not managed by adpilot any more")]
+    NotManaged,
+    #[error("the connection needs reconnecting; syncing resumes once it is fixed")]
+    NeedsReconnect,
+}
+
+impl From<diesel::result::Error> for SyncError {
+    fn from(e: diesel::result::Error) -> Self {
+        SyncError::Db(crate::db::DbError::Query(e))
+    }
+}
+
+/// What one sync run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    pub campaigns: usize,
+    pub rows_read: usize,
+    pub rows_changed: usize,
+    pub backfill_done: bool,
+    pub backfilled_from: Option<NaiveDate>,
+}
+
+/// Sync progress of one account, for the Connections page.
+#[derive(Debug, Clone)]
+pub struct SyncState {
+    pub account_id: Uuid,
+    pub backfill_from: Option<NaiveDate>,
+    pub backfilled_from: Option<NaiveDate>,
+    pub backfill_done: bool,
+    pub last_success_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub rate_limited_until: Option<DateTime<Utc>>,
+    pub rows_synced: i64,
+}
+
+impl SyncState {
+    /// Backfill progress in percent.
+    pub fn progress(&self, today: NaiveDate) -> u32 {
+        match (self.backfill_done, self.backfill_from, self.backfilled_from) {
+            (true, _, _) => 100,
+            (false, Some(from), Some(done_from)) => {
+                let total = (today - from).num_days().max(1);
+                let done = (today - done_from).num_days().clamp(0, total);
+                (done * 100 / total) as u32
+            }
+            _ => 0,
+        }
+    }
+}
+
+/// Today in the account's time zone.
+pub fn account_today(time_zone: &str, now: DateTime<Utc>) -> NaiveDate {
+    let tz: chrono_tz::Tz = time_zone.parse().unwrap_or(chrono_tz::UTC);
+    now.with_timezone(&tz).date_naive()
+}
+
+/// Syncs one managed account. `now` is the wall clock (tests pass their own).
+pub async fn sync_account(
+    app: &App,
+    org_id: Uuid,
+    account_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<SyncReport, SyncError> {
+    let account: Option<(String, String, String, bool)> = app
+        .db
+        .tenant(org_id, async move |c| {
+            Ok::<_, SyncError>(
+                ad_accounts::table
+                    .find(account_id)
+                    .select((
+                        ad_accounts::platform,
+                        ad_accounts::currency,
+                        ad_accounts::time_zone,
+                        ad_accounts::managed,
+                    ))
+                    .first(c)
+                    .await
+                    .optional()?,
+            )
+        })
+        .await?;
+    let Some((platform, currency, time_zone, managed)) = account else {
+        return Err(SyncError::NotManaged);
+    };
+    if !managed {
+        return Err(SyncError::NotManaged);
+    }
+    let platform: Platform = platform.parse().map_err(|_| SyncError::NotManaged)?;
+    let currency: Currency = currency.parse().map_err(|_| SyncError::NotManaged)?;
+    let today = account_today(&time_zone, now);
+
+    let state = load_or_create_state(app, org_id, account_id, today).await?;
+    if state.rate_limited_until.is_some_and(|u| u > now) {
+        let wait = state
+            .rate_limited_until
+            .map(|u| (u - now).to_std().unwrap_or_default());
+        return Err(SyncError::Platform(PlatformError::RateLimited {
+            retry_after: wait,
+            message: "waiting for the platform's rate-limit window".into(),
+        }));
+    }
+    let result = run(app, org_id, account_id, platform, currency, today, &state).await;
+    record_outcome(app, org_id, account_id, now, &result).await?;
+    result
+}
+
+async fn load_or_create_state(
+    app: &App,
+    org_id: Uuid,
+    account_id: Uuid,
+    today: NaiveDate,
+) -> Result<SyncState, SyncError> {
+    app.db
+        .tenant(org_id, async move |c| {
+            diesel::insert_into(account_sync::table)
+                .values((
+                    account_sync::org_id.eq(org_id),
+                    account_sync::account_id.eq(account_id),
+                ))
+                .on_conflict_do_nothing()
+                .execute(c)
+                .await?;
+            let (backfill_days, backfill_from): (i32, Option<NaiveDate>) = account_sync::table
+                .find((org_id, account_id))
+                .select((account_sync::backfill_days, account_sync::backfill_from))
+                .first(c)
+                .await?;
+            if backfill_from.is_none() {
+                diesel::update(account_sync::table.find((org_id, account_id)))
+                    .set(
+                        account_sync::backfill_from
+                            .eq(Some(today - Duration::days(i64::from(backfill_days)))),
+                    )
+                    .execute(c)
+                    .await?;
+            }
+            Ok(state_of(c, org_id, account_id).await?)
+        })
+        .await
+}
+
+async fn state_of(
+    c: &mut crate::db::Conn,
+    org_id: Uuid,
+    account_id: Uuid,
+) -> QueryResult<SyncState> {
+    let r: (
+        Option<NaiveDate>,
+        Option<NaiveDate>,
+        bool,
+        Option<DateTime<Utc>>,
+        Option<String>,
+        Option<DateTime<Utc>>,
+        i64,
+    ) = account_sync::table
+        .find((org_id, account_id))
+        .select((
+            account_sync::backfill_from,
+            account_sync::backfilled_from,
+            account_sync::backfill_done,
+            account_sync::last_success_at,
+            account_sync::last_error,
+            account_sync::rate_limited_until,
+            account_sync::rows_synced,
+        ))
+        .first(c)
+        .await?;
+    Ok(SyncState {
+        account_id,
+        backfill_from: r.0,
+        backfilled_from: r.1,
+        backfill_done: r.2,
+        last_success_at: r.3,
+        last_error: r.4,
+        rate_limited_until: r.5,
+        rows_synced: r.6,
+    })
+}
+
+async fn lookback(app: &App, org_id: Uuid, account_id: Uuid) -> Result<i64, SyncError> {
+    app.db
+        .tenant(org_id, async move |c| {
+            let d: i32 = account_sync::table
+                .find((org_id, account_id))
+                .select(account_sync::lookback_days)
+                .first(c)
+                .await?;
+            Ok::<_, SyncError>(i64::from(d))
+        })
+        .await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run(
+    app: &App,
+    org_id: Uuid,
+    account_id: Uuid,
+    platform: Platform,
+    currency: Currency,
+    today: NaiveDate,
+    state: &SyncState,
+) -> Result<SyncReport, SyncError> {
+    let (p, creds, account) = connections::account_access(app, org_id, account_id).await?;
+    if connections::needing_reconnect(app, org_id)
+        .await?
+        .contains(&p)
+    {
+        return Err(SyncError::NeedsReconnect);
+    }
+    let adapter = app.platforms.adapter(platform);
+    let listed = adapter.list_campaigns(&creds, &account).await?;
+    let mut report = SyncReport {
+        campaigns: listed.len(),
+        ..Default::default()
+    };
+    app.db
+        .tenant(org_id, async move |c| {
+            crate::campaigns::upsert_synced(c, org_id, account_id, platform, currency, &listed)
+                .await?;
+            Ok::<_, SyncError>(())
+        })
+        .await?;
+
+    // The recent window first (what dashboards and rules read), then older history.
+    let lookback = lookback(app, org_id, account_id).await?;
+    let mut ranges = vec![(today - Duration::days(lookback), today)];
+    if !state.backfill_done {
+        let start = state.backfill_from.unwrap_or(today - Duration::days(90));
+        let mut end = state
+            .backfilled_from
+            .map(|d| d - Duration::days(1))
+            .unwrap_or(today - Duration::days(lookback + 1));
+        while end >= start {
+            let from = (end - Duration::days(CHUNK_DAYS - 1)).max(start);
+            ranges.push((from, end));
+            end = from - Duration::days(1);
+        }
+    }
+    for (i, (from, to)) in ranges.into_iter().enumerate() {
+        let metrics = adapter.daily_metrics(&creds, &account, from, to).await?;
+        report.rows_read += metrics.len();
+        let is_backfill = i > 0;
+        let changed =
+            app.db
+                .tenant(org_id, async move |c| {
+                    let seen: Vec<(String, String)> = metrics
+                        .iter()
+                        .map(|m| (m.campaign_id.clone(), m.campaign_name.clone()))
+                        .collect();
+                    let ids = crate::campaigns::ensure_known(
+                        c, org_id, account_id, platform, currency, &seen,
+                    )
+                    .await?;
+                    let rows: Vec<MetricRow> = metrics
+                        .iter()
+                        .filter(|m| m.spend.currency == currency && m.revenue.currency == currency)
+                        .filter_map(|m| {
+                            Some(MetricRow {
+                                account_id,
+                                campaign_id: *ids.get(&m.campaign_id)?,
+                                date: m.date,
+                                impressions: m.impressions,
+                                clicks: m.clicks,
+                                spend_micros: m.spend.micros,
+                                conversions: m.conversions,
+                                revenue_micros: m.revenue.micros,
+                            })
+                        })
+                        .collect();
+                    ingest::ensure_partitions(c, from, to).await?;
+                    let changed = ingest::upsert(c, &rows).await?;
+                    let added = rows.len() as i64;
+                    let backfilled = if is_backfill { Some(from) } else { None };
+                    diesel::update(account_sync::table.find((org_id, account_id)))
+                        .set((
+                            account_sync::rows_synced.eq(account_sync::rows_synced + added),
+                            account_sync::backfilled_from.eq(diesel::dsl::sql::<
+                                diesel::sql_types::Nullable<diesel::sql_types::Date>,
+                            >(
+                                "coalesce("
+                            )
+                            .bind::<diesel::sql_types::Nullable<diesel::sql_types::Date>, _>(
+                                backfilled,
+                            )
+                            .sql(", backfilled_from)")),
+                        ))
+                        .execute(c)
+                        .await?;
+                    Ok::<_, SyncError>(changed)
+                })
+                .await?;
+        report.rows_changed += changed;
+        if is_backfill {
+            report.backfilled_from = Some(from);
+        }
+    }
+    app.db
+        .tenant(org_id, async move |c| {
+            diesel::update(account_sync::table.find((org_id, account_id)))
+                .set(account_sync::backfill_done.eq(true))
+                .execute(c)
+                .await?;
+            Ok::<_, SyncError>(())
+        })
+        .await?;
+    report.backfill_done = true;
+    Ok(report)
+}
+
+async fn record_outcome(
+    app: &App,
+    org_id: Uuid,
+    account_id: Uuid,
+    now: DateTime<Utc>,
+    result: &Result<SyncReport, SyncError>,
+) -> Result<(), SyncError> {
+    let (error, until) = match result {
+        Ok(_) => (None, None),
+        Err(SyncError::Platform(PlatformError::RateLimited {
+            retry_after,
+            message,
+        })) => {
+            let wait =
+                Duration::from_std(retry_after.unwrap_or(std::time::Duration::from_secs(60)))
+                    .unwrap_or(Duration::minutes(1));
+            (
+                Some(format!("Rate limited by the platform: {message}")),
+                Some(now + wait),
+            )
+        }
+        Err(e) => (Some(e.to_string()), None),
+    };
+    let ok = result.is_ok();
+    app.db
+        .tenant(org_id, async move |c| {
+            if ok {
+                diesel::update(account_sync::table.find((org_id, account_id)))
+                    .set((
+                        account_sync::last_success_at.eq(Some(now)),
+                        account_sync::last_attempt_at.eq(Some(now)),
+                        account_sync::last_error.eq(None::<String>),
+                        account_sync::failing_since.eq(None::<DateTime<Utc>>),
+                        account_sync::rate_limited_until.eq(None::<DateTime<Utc>>),
+                    ))
+                    .execute(c)
+                    .await?;
+            } else {
+                diesel::update(account_sync::table.find((org_id, account_id)))
+                    .set((
+                        account_sync::last_attempt_at.eq(Some(now)),
+                        account_sync::last_error.eq(error),
+                        account_sync::rate_limited_until.eq(until),
+                        account_sync::failing_since.eq(diesel::dsl::sql::<
+                            diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>,
+                        >(
+                            "coalesce(failing_since, now())"
+                        )),
+                    ))
+                    .execute(c)
+                    .await?;
+            }
+            Ok::<_, SyncError>(())
+        })
+        .await
+}
+
+/// Sync states of the organization's accounts.
+pub async fn states(app: &App, org_id: Uuid) -> Result<Vec<SyncState>, SyncError> {
+    app.db
+        .tenant(org_id, async move |c| {
+            let ids: Vec<Uuid> = account_sync::table
+                .select(account_sync::account_id)
+                .load(c)
+                .await?;
+            let mut out = Vec::new();
+            for id in ids {
+                out.push(state_of(c, org_id, id).await?);
+            }
+            Ok(out)
+        })
+        .await
+}
+
+/// The managed accounts of an organization that a sync run should cover.
+pub async fn accounts_to_sync(app: &App, org_id: Uuid) -> Result<Vec<Uuid>, SyncError> {
+    app.db
+        .tenant(org_id, async move |c| {
+            Ok::<_, SyncError>(
+                crate::connections::service::managed_accounts(c)
+                    .await?
+                    .into_iter()
+                    .map(|a| a.id)
+                    .collect(),
+            )
+        })
+        .await
+}

@@ -1,0 +1,241 @@
+//! Fault injection: rate limits, server errors, slow responses and dead tokens, for the next N
+//! calls or a share of calls, optionally for one platform or paths containing a string.
+//!
+//! Which calls a "fraction" fault hits is decided by hashing the seed, the fault id and the
+//! call's position, so a test run is repeatable.
+
+use serde::{Deserialize, Serialize};
+
+use super::rng;
+use crate::types::Platform;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultKind {
+    /// The platform's own rate-limit answer with its retry hint.
+    RateLimit,
+    /// A transient server error (Google 503, Meta code 2, TikTok code 50000).
+    ServerError,
+    /// The answer is held back for `delay_ms` (longer than a client's timeout), then served.
+    Timeout,
+    /// The platform's "access token expired" answer.
+    ExpiredToken,
+    /// The platform's "token revoked / invalid" answer.
+    RevokedToken,
+}
+
+/// What to inject; the JSON body of `POST /_sandbox/faults`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FaultSpec {
+    pub kind: FaultKind,
+    /// Only calls to this platform; all platforms when absent.
+    #[serde(default)]
+    pub platform: Option<Platform>,
+    /// Only the next `count` matching calls.
+    #[serde(default)]
+    pub count: Option<u32>,
+    /// Only this share (0.0–1.0) of matching calls. With `count` too, stops after `count` hits.
+    #[serde(default)]
+    pub fraction: Option<f64>,
+    /// Only calls whose path contains this text.
+    #[serde(default)]
+    pub path_contains: Option<String>,
+    /// Retry hint sent with rate limits (Google retryDelay, Meta regain-access minutes rounded
+    /// up, which the adapters should read). Default 1 s.
+    #[serde(default)]
+    pub retry_after_secs: Option<u64>,
+    /// Delay for `timeout`; default 30 s.
+    #[serde(default)]
+    pub delay_ms: Option<u64>,
+    /// Also hit the OAuth token endpoints (off by default so a fault aimed at API calls does
+    /// not break the connect flow).
+    #[serde(default)]
+    pub include_oauth: bool,
+}
+
+impl FaultSpec {
+    pub fn new(kind: FaultKind) -> Self {
+        FaultSpec {
+            kind,
+            platform: None,
+            count: None,
+            fraction: None,
+            path_contains: None,
+            retry_after_secs: None,
+            delay_ms: None,
+            include_oauth: false,
+        }
+    }
+
+    pub fn platform(mut self, p: Platform) -> Self {
+        self.platform = Some(p);
+        self
+    }
+
+    pub fn count(mut self, n: u32) -> Self {
+        self.count = Some(n);
+        self
+    }
+
+    pub fn fraction(mut self, f: f64) -> Self {
+        self.fraction = Some(f);
+        self
+    }
+
+    pub fn retry_after_secs(mut self, s: u64) -> Self {
+        self.retry_after_secs = Some(s);
+        self
+    }
+
+    pub fn delay_ms(mut self, ms: u64) -> Self {
+        self.delay_ms = Some(ms);
+        self
+    }
+
+    pub fn path_contains(mut self, s: &str) -> Self {
+        self.path_contains = Some(s.to_string());
+        self
+    }
+
+    pub fn validate(&self) -> Result<(), String> {
+        if let Some(f) = self.fraction
+            && !(0.0..=1.0).contains(&f)
+        {
+            return Err(format!("fraction must be between 0 and 1, got {f}"));
+        }
+        if self.count == Some(0) {
+            return Err("count must be at least 1".into());
+        }
+        Ok(())
+    }
+}
+
+/// A fault as stored, with its counters.
+#[derive(Debug, Clone, Serialize)]
+pub struct Fault {
+    pub id: u64,
+    pub spec: FaultSpec,
+    /// Matching calls seen so far.
+    pub seen: u64,
+    /// Calls it was applied to.
+    pub fired: u64,
+}
+
+impl Fault {
+    fn exhausted(&self) -> bool {
+        self.spec.count.is_some_and(|n| self.fired >= u64::from(n))
+    }
+}
+
+/// What the dispatcher must do to one call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Injected {
+    pub kind: FaultKind,
+    pub retry_after_secs: u64,
+    pub delay_ms: u64,
+}
+
+#[derive(Debug, Default)]
+pub struct FaultBook {
+    next_id: u64,
+    pub faults: Vec<Fault>,
+}
+
+impl FaultBook {
+    pub fn add(&mut self, spec: FaultSpec) -> u64 {
+        self.next_id += 1;
+        self.faults.push(Fault {
+            id: self.next_id,
+            spec,
+            seen: 0,
+            fired: 0,
+        });
+        self.next_id
+    }
+
+    pub fn clear(&mut self) {
+        self.faults.clear();
+    }
+
+    /// Picks the first fault that applies to this call and counts it.
+    pub fn take(
+        &mut self,
+        seed: u64,
+        platform: Platform,
+        path: &str,
+        is_oauth: bool,
+    ) -> Option<Injected> {
+        self.faults.retain(|f| !f.exhausted());
+        for f in &mut self.faults {
+            let s = &f.spec;
+            if s.platform.is_some_and(|p| p != platform)
+                || (is_oauth && !s.include_oauth)
+                || s.path_contains
+                    .as_deref()
+                    .is_some_and(|p| !path.contains(p))
+            {
+                continue;
+            }
+            f.seen += 1;
+            if let Some(share) = s.fraction {
+                let roll = rng::hash(seed, &[rng::label("fault"), f.id, f.seen]) % 1_000_000;
+                if roll as f64 >= share * 1_000_000.0 {
+                    continue;
+                }
+            }
+            f.fired += 1;
+            return Some(Injected {
+                kind: s.kind,
+                retry_after_secs: s.retry_after_secs.unwrap_or(1),
+                delay_ms: s.delay_ms.unwrap_or(30_000),
+            });
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn count_faults_stop_after_n_and_respect_platform() {
+        let mut b = FaultBook::default();
+        b.add(
+            FaultSpec::new(FaultKind::RateLimit)
+                .platform(Platform::Meta)
+                .count(2),
+        );
+        assert!(b.take(1, Platform::Google, "/v21/x", false).is_none());
+        assert!(b.take(1, Platform::Meta, "/v25.0/x", false).is_some());
+        assert!(b.take(1, Platform::Meta, "/v25.0/x", false).is_some());
+        assert!(b.take(1, Platform::Meta, "/v25.0/x", false).is_none());
+        assert!(b.faults.is_empty());
+    }
+
+    #[test]
+    fn fraction_hits_about_that_share_and_is_repeatable() {
+        let run = || {
+            let mut b = FaultBook::default();
+            b.add(FaultSpec::new(FaultKind::ServerError).fraction(0.3));
+            (0..1000)
+                .map(|_| b.take(7, Platform::Tiktok, "/open_api", false).is_some())
+                .collect::<Vec<_>>()
+        };
+        let a = run();
+        assert_eq!(a, run());
+        let hits = a.iter().filter(|h| **h).count();
+        assert!((230..370).contains(&hits), "{hits}");
+    }
+
+    #[test]
+    fn oauth_calls_are_spared_unless_asked() {
+        let mut b = FaultBook::default();
+        b.add(FaultSpec::new(FaultKind::ServerError));
+        assert!(b.take(1, Platform::Google, "/token", true).is_none());
+        assert!(
+            b.take(1, Platform::Google, "/v21/customers", false)
+                .is_some()
+        );
+    }
+}

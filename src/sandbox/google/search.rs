@@ -1,0 +1,648 @@
+//! `googleAds:search` and `googleAds:searchStream`: GAQL over the sandbox's customers,
+//! campaigns, budgets and daily metrics, with fixed-size pages bound to the query by their
+//! `pageToken`.
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use serde_json::{Map, Value, json};
+
+use super::{GErr, invalid};
+use crate::sandbox::gaql::{self, Condition, Literal, Op, Query};
+use crate::sandbox::metrics::{DayMetrics, campaign_days};
+use crate::sandbox::rng;
+use crate::sandbox::server::{App, State};
+use crate::sandbox::wire::decimal_number;
+use crate::sandbox::world::{Account, Budget, Campaign};
+use crate::types::{Money, Platform};
+
+fn camel(field: &str) -> String {
+    field
+        .split('.')
+        .map(|part| {
+            let mut out = String::new();
+            let mut up = false;
+            for ch in part.chars() {
+                if ch == '_' {
+                    up = true;
+                } else if up {
+                    out.push(ch.to_ascii_uppercase());
+                    up = false;
+                } else {
+                    out.push(ch);
+                }
+            }
+            out
+        })
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+const CUSTOMER_FIELDS: [&str; 8] = [
+    "id",
+    "descriptive_name",
+    "currency_code",
+    "time_zone",
+    "manager",
+    "status",
+    "resource_name",
+    "test_account",
+];
+const CAMPAIGN_FIELDS: [&str; 6] = [
+    "id",
+    "name",
+    "status",
+    "resource_name",
+    "campaign_budget",
+    "advertising_channel_type",
+];
+const BUDGET_FIELDS: [&str; 7] = [
+    "id",
+    "name",
+    "amount_micros",
+    "resource_name",
+    "delivery_method",
+    "explicitly_shared",
+    "status",
+];
+const METRIC_FIELDS: [&str; 7] = [
+    "impressions",
+    "clicks",
+    "cost_micros",
+    "conversions",
+    "conversions_value",
+    "ctr",
+    "average_cpc",
+];
+
+fn check_field(resource: &str, field: &str) -> Result<(), GErr> {
+    let (prefix, name) = field.split_once('.').unwrap_or((field, ""));
+    let known = match prefix {
+        "customer" => CUSTOMER_FIELDS.contains(&name),
+        "campaign" => CAMPAIGN_FIELDS.contains(&name),
+        "campaign_budget" => BUDGET_FIELDS.contains(&name),
+        "metrics" => METRIC_FIELDS.contains(&name),
+        "segments" => name == "date",
+        _ => false,
+    };
+    if !known {
+        return Err(invalid(
+            "queryError",
+            "UNRECOGNIZED_FIELD",
+            format!("Unrecognized field in the query: '{field}'."),
+        ));
+    }
+    let allowed = match resource {
+        "customer" => prefix == "customer",
+        "campaign_budget" => prefix == "campaign_budget" || prefix == "customer",
+        _ => true,
+    };
+    if !allowed {
+        let code = if prefix == "metrics" || prefix == "segments" {
+            "PROHIBITED_METRIC_IN_SELECT_OR_WHERE_CLAUSE"
+        } else {
+            "PROHIBITED_RESOURCE_TYPE_IN_SELECT_CLAUSE"
+        };
+        return Err(invalid(
+            "queryError",
+            code,
+            format!("'{field}' cannot be selected with FROM {resource} in the sandbox."),
+        ));
+    }
+    Ok(())
+}
+
+/// One result row before it is rendered.
+struct Row<'a> {
+    account: &'a Account,
+    campaign: Option<&'a Campaign>,
+    budget: Option<&'a Budget>,
+    date: Option<NaiveDate>,
+    metrics: Option<DayMetrics>,
+}
+
+fn budget_name(cid: &str, b: &Budget) -> String {
+    format!("customers/{cid}/campaignBudgets/{}", b.id)
+}
+
+fn value(row: &Row, field: &str) -> Value {
+    let a = row.account;
+    let (prefix, name) = field.split_once('.').unwrap_or((field, ""));
+    match (prefix, name) {
+        ("customer", "id") => json!(a.id),
+        ("customer", "descriptive_name") => json!(a.name),
+        ("customer", "currency_code") => json!(a.currency.as_str()),
+        ("customer", "time_zone") => json!(a.time_zone),
+        ("customer", "manager") | ("customer", "test_account") => json!(false),
+        ("customer", "status") => json!("ENABLED"),
+        ("customer", "resource_name") => json!(format!("customers/{}", a.id)),
+        ("campaign", _) => match row.campaign {
+            None => Value::Null,
+            Some(c) => match name {
+                "id" => json!(c.id),
+                "name" => json!(c.name),
+                "status" => json!(c.status().wire(Platform::Google)),
+                "resource_name" => json!(format!("customers/{}/campaigns/{}", a.id, c.id)),
+                "campaign_budget" => row
+                    .budget
+                    .map(|b| json!(budget_name(&a.id, b)))
+                    .unwrap_or(Value::Null),
+                "advertising_channel_type" => json!(c.objective),
+                _ => Value::Null,
+            },
+        },
+        ("campaign_budget", _) => match row.budget {
+            None => Value::Null,
+            Some(b) => match name {
+                "id" => json!(b.id),
+                "name" => json!(b.name),
+                "amount_micros" => json!(b.current().to_string()),
+                "resource_name" => json!(budget_name(&a.id, b)),
+                "delivery_method" => json!("STANDARD"),
+                "explicitly_shared" => json!(b.explicitly_shared),
+                "status" => json!("ENABLED"),
+                _ => Value::Null,
+            },
+        },
+        ("segments", "date") => row
+            .date
+            .map(|d| json!(d.to_string()))
+            .unwrap_or(Value::Null),
+        ("metrics", _) => {
+            let Some(m) = row.metrics else {
+                return Value::Null;
+            };
+            match name {
+                "impressions" => json!(m.impressions.to_string()),
+                "clicks" => json!(m.clicks.to_string()),
+                "cost_micros" => json!(m.spend_micros.to_string()),
+                // Doubles on the wire; exact for whole conversions and minor-unit amounts.
+                "conversions" => decimal_number(Decimal::from(m.conversions)),
+                "conversions_value" => {
+                    decimal_number(Money::new(m.revenue_micros, a.currency).to_major())
+                }
+                "ctr" => ratio(m.clicks, m.impressions),
+                "average_cpc" => ratio(m.spend_micros, m.clicks),
+                _ => Value::Null,
+            }
+        }
+        _ => Value::Null,
+    }
+}
+
+fn ratio(num: i64, den: i64) -> Value {
+    if den == 0 {
+        return json!(0.0);
+    }
+    Decimal::from(num)
+        .checked_div(Decimal::from(den))
+        .map(|d| decimal_number(d.round_dp(10)))
+        .unwrap_or(json!(0.0))
+}
+
+fn text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Bool(b) => {
+            if *b {
+                "TRUE".into()
+            } else {
+                "FALSE".into()
+            }
+        }
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+fn cmp_values(a: &str, b: &str) -> std::cmp::Ordering {
+    match (a.parse::<Decimal>(), b.parse::<Decimal>()) {
+        (Ok(x), Ok(y)) => x.cmp(&y),
+        _ => a.cmp(b),
+    }
+}
+
+fn like(pattern: &str, s: &str) -> bool {
+    // '%' matches any run of characters; other characters match themselves.
+    let parts: Vec<&str> = pattern.split('%').collect();
+    let mut rest = s;
+    for (i, part) in parts.iter().enumerate() {
+        if i == 0 {
+            match rest.strip_prefix(part) {
+                Some(r) => rest = r,
+                None => return false,
+            }
+        } else if i == parts.len() - 1 {
+            return rest.ends_with(part);
+        } else {
+            match rest.find(part) {
+                Some(p) => rest = &rest[p + part.len()..],
+                None => return false,
+            }
+        }
+    }
+    parts.len() > 1 || rest.is_empty()
+}
+
+fn matches(row: &Row, c: &Condition, range: Option<(NaiveDate, NaiveDate)>) -> bool {
+    let v = text(&value(row, c.field()));
+    match c {
+        Condition::Compare(_, op, lit) => {
+            let o = cmp_values(&v, lit.text());
+            match op {
+                Op::Eq => v.eq_ignore_ascii_case(lit.text()) || o.is_eq(),
+                Op::Ne => !(v.eq_ignore_ascii_case(lit.text()) || o.is_eq()),
+                Op::Lt => o.is_lt(),
+                Op::Le => o.is_le(),
+                Op::Gt => o.is_gt(),
+                Op::Ge => o.is_ge(),
+                Op::Like => like(lit.text(), &v),
+                Op::NotLike => !like(lit.text(), &v),
+            }
+        }
+        Condition::In(_, vals, negated) => {
+            let found = vals
+                .iter()
+                .any(|l| l.text().eq_ignore_ascii_case(&v) || cmp_values(&v, l.text()).is_eq());
+            found != *negated
+        }
+        Condition::Between(_, a, b) => {
+            cmp_values(&v, a.text()).is_ge() && cmp_values(&v, b.text()).is_le()
+        }
+        // Resolved into `range` per account.
+        Condition::During(..) => match (range, row.date) {
+            (Some((from, to)), Some(d)) => d >= from && d <= to,
+            _ => true,
+        },
+    }
+}
+
+fn during(preset: &str, today: NaiveDate) -> Result<(NaiveDate, NaiveDate), GErr> {
+    let y = today - Duration::days(1);
+    let month_start = today.with_day(1).unwrap_or(today);
+    let days_from_monday = i64::from(today.weekday().num_days_from_monday());
+    Ok(match preset {
+        "TODAY" => (today, today),
+        "YESTERDAY" => (y, y),
+        "LAST_7_DAYS" => (today - Duration::days(7), y),
+        "LAST_14_DAYS" => (today - Duration::days(14), y),
+        "LAST_30_DAYS" => (today - Duration::days(30), y),
+        "THIS_MONTH" => (month_start, today),
+        "LAST_MONTH" => {
+            let end = month_start - Duration::days(1);
+            (end.with_day(1).unwrap_or(end), end)
+        }
+        "THIS_WEEK_MON_TODAY" => (today - Duration::days(days_from_monday), today),
+        "LAST_WEEK_MON_SUN" => {
+            let mon = today - Duration::days(days_from_monday + 7);
+            (mon, mon + Duration::days(6))
+        }
+        other => {
+            return Err(invalid(
+                "queryError",
+                "INVALID_VALUE_WITH_DURING_OPERATOR",
+                format!("'{other}' is not a date range the sandbox knows for DURING."),
+            ));
+        }
+    })
+}
+
+fn parse_date(l: &Literal) -> Result<NaiveDate, GErr> {
+    NaiveDate::parse_from_str(l.text(), "%Y-%m-%d").map_err(|_| {
+        invalid(
+            "queryError",
+            "INVALID_DATE_FORMAT",
+            format!("'{}' is not a date in YYYY-MM-DD form.", l.text()),
+        )
+    })
+}
+
+/// The finite date range the WHERE clause allows, if it sets one.
+fn date_range(q: &Query, today: NaiveDate) -> Result<Option<(NaiveDate, NaiveDate)>, GErr> {
+    let mut from: Option<NaiveDate> = None;
+    let mut to: Option<NaiveDate> = None;
+    let lower = |f: &mut Option<NaiveDate>, d: NaiveDate| *f = Some(f.map_or(d, |x| x.max(d)));
+    let upper = |t: &mut Option<NaiveDate>, d: NaiveDate| *t = Some(t.map_or(d, |x| x.min(d)));
+    for c in q.conditions.iter().filter(|c| c.field() == "segments.date") {
+        match c {
+            Condition::Between(_, a, b) => {
+                lower(&mut from, parse_date(a)?);
+                upper(&mut to, parse_date(b)?);
+            }
+            Condition::During(_, p) => {
+                let (a, b) = during(p, today)?;
+                lower(&mut from, a);
+                upper(&mut to, b);
+            }
+            Condition::Compare(_, op, l) => {
+                let d = parse_date(l)?;
+                match op {
+                    Op::Eq => {
+                        lower(&mut from, d);
+                        upper(&mut to, d);
+                    }
+                    Op::Ge => lower(&mut from, d),
+                    Op::Gt => lower(&mut from, d + Duration::days(1)),
+                    Op::Le => upper(&mut to, d),
+                    Op::Lt => upper(&mut to, d - Duration::days(1)),
+                    _ => {}
+                }
+            }
+            Condition::In(_, vals, false) => {
+                for l in vals {
+                    let d = parse_date(l)?;
+                    from = Some(from.map_or(d, |x| x.min(d)));
+                    to = Some(to.map_or(d, |x| x.max(d)));
+                }
+            }
+            Condition::In(..) => {}
+        }
+    }
+    Ok(match (from, to) {
+        (Some(a), Some(b)) => Some((a, b)),
+        _ => None,
+    })
+}
+
+fn page_token(offset: usize, key: u64) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{offset}:{key:x}"))
+}
+
+fn read_page_token(token: &str, key: u64) -> Option<usize> {
+    use base64::Engine;
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token)
+        .ok()?;
+    let s = String::from_utf8(raw).ok()?;
+    let (offset, k) = s.split_once(':')?;
+    (k == format!("{key:x}")).then(|| offset.parse().ok())?
+}
+
+fn render_row(row: &Row, q: &Query) -> Value {
+    let mut out = Map::new();
+    let mut put = |path: &str, v: Value| {
+        let (obj, field) = path.split_once('.').unwrap_or((path, ""));
+        let entry = out
+            .entry(camel(obj))
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Value::Object(m) = entry
+            && !v.is_null()
+        {
+            m.insert(camel(field), v);
+        }
+    };
+    for f in &q.fields {
+        put(f, value(row, f));
+    }
+    // Every selected resource carries its resourceName.
+    for (prefix, rn) in [
+        ("customer", "customer.resource_name"),
+        ("campaign", "campaign.resource_name"),
+        ("campaign_budget", "campaign_budget.resource_name"),
+    ] {
+        if q.fields
+            .iter()
+            .any(|f| f.starts_with(&format!("{prefix}.")))
+        {
+            put(rn, value(row, rn));
+        }
+    }
+    Value::Object(out)
+}
+
+pub(super) fn search(
+    app: &App,
+    s: &State,
+    acc: &Account,
+    body: &Value,
+    now: DateTime<Utc>,
+    rid: &str,
+    stream: bool,
+) -> Result<Value, GErr> {
+    if body.get("pageSize").is_some() {
+        return Err(invalid(
+            "requestError",
+            "PAGE_SIZE_NOT_SUPPORTED",
+            format!(
+                "Setting the page size is not supported. Search Responses will have fixed page size of '{}' rows.",
+                app.config.google_page_size
+            ),
+        ));
+    }
+    let Some(text_q) = body.get("query").and_then(Value::as_str) else {
+        return Err(invalid(
+            "fieldError",
+            "REQUIRED",
+            "The required field 'query' was not present.",
+        ));
+    };
+    let q = gaql::parse(text_q).map_err(|e| invalid("queryError", e.code, e.message))?;
+    if !matches!(
+        q.resource.as_str(),
+        "customer" | "campaign" | "campaign_budget"
+    ) {
+        return Err(invalid(
+            "queryError",
+            "INVALID_RESOURCE_NAME",
+            format!(
+                "The sandbox serves FROM customer, campaign and campaign_budget, not '{}'.",
+                q.resource
+            ),
+        ));
+    }
+    for f in q
+        .fields
+        .iter()
+        .map(String::as_str)
+        .chain(q.conditions.iter().map(Condition::field))
+    {
+        check_field(&q.resource, f)?;
+    }
+    for (f, _) in &q.order_by {
+        check_field(&q.resource, f)?;
+    }
+    let today = acc.local_date(now);
+    let range = date_range(&q, today)?;
+    let segmented = q.fields.iter().any(|f| f == "segments.date");
+    let wants_metrics = q.fields.iter().any(|f| f.starts_with("metrics."))
+        || q.conditions
+            .iter()
+            .any(|c| c.field().starts_with("metrics."));
+    if segmented && range.is_none() {
+        return Err(invalid(
+            "queryError",
+            "EXPECTED_FILTERS_ON_DATE_RANGE",
+            "Filters on segments.date with a finite date range are required when segments.date is selected.",
+        ));
+    }
+
+    let mut rows: Vec<Row> = Vec::new();
+    match q.resource.as_str() {
+        "customer" => rows.push(Row {
+            account: acc,
+            campaign: None,
+            budget: None,
+            date: None,
+            metrics: None,
+        }),
+        "campaign_budget" => {
+            for b in s
+                .world
+                .budgets
+                .iter()
+                .filter(|b| b.platform == Platform::Google && b.account_id == acc.id)
+            {
+                rows.push(Row {
+                    account: acc,
+                    campaign: None,
+                    budget: Some(b),
+                    date: None,
+                    metrics: None,
+                });
+            }
+        }
+        _ => {
+            let mut cs: Vec<&Campaign> = s.world.campaigns_of(Platform::Google, &acc.id).collect();
+            cs.sort_by(|a, b| a.id.cmp(&b.id));
+            let (from, to) = range.unwrap_or((NaiveDate::MIN, today));
+            for c in cs {
+                let budget = c
+                    .budget_id
+                    .as_deref()
+                    .and_then(|id| s.world.budget(Platform::Google, id));
+                if segmented {
+                    for m in campaign_days(&s.world, acc, c, from, to, now) {
+                        rows.push(Row {
+                            account: acc,
+                            campaign: Some(c),
+                            budget,
+                            date: Some(m.date),
+                            metrics: Some(m),
+                        });
+                    }
+                } else if wants_metrics {
+                    let mut total = DayMetrics::zero(to);
+                    for m in campaign_days(&s.world, acc, c, from, to, now) {
+                        total.add(&m);
+                    }
+                    rows.push(Row {
+                        account: acc,
+                        campaign: Some(c),
+                        budget,
+                        date: None,
+                        metrics: Some(total),
+                    });
+                } else {
+                    rows.push(Row {
+                        account: acc,
+                        campaign: Some(c),
+                        budget,
+                        date: None,
+                        metrics: None,
+                    });
+                }
+            }
+        }
+    }
+    rows.retain(|r| q.conditions.iter().all(|c| matches(r, c, range)));
+    if !q.order_by.is_empty() {
+        rows.sort_by(|a, b| {
+            for (f, desc) in &q.order_by {
+                let o = cmp_values(&text(&value(a, f)), &text(&value(b, f)));
+                let o = if *desc { o.reverse() } else { o };
+                if !o.is_eq() {
+                    return o;
+                }
+            }
+            std::cmp::Ordering::Equal
+        });
+    }
+    if let Some(l) = q.limit {
+        rows.truncate(l);
+    }
+    let field_mask = q
+        .fields
+        .iter()
+        .map(|f| camel(f))
+        .collect::<Vec<_>>()
+        .join(",");
+    let rendered: Vec<Value> = rows.iter().map(|r| render_row(r, &q)).collect();
+    let size = app.config.google_page_size.max(1);
+    let consumption = (rendered.len() / 100 + 1).to_string();
+
+    if stream {
+        let mut batches: Vec<Value> = rendered
+            .chunks(size)
+            .map(|c| json!({"results": c, "fieldMask": field_mask, "requestId": rid}))
+            .collect();
+        if batches.is_empty() {
+            batches.push(json!({"fieldMask": field_mask, "requestId": rid}));
+        }
+        if let Some(last) = batches.last_mut() {
+            last["queryResourceConsumption"] = json!(consumption);
+        }
+        return Ok(Value::Array(batches));
+    }
+
+    let key = rng::hash(app.config.seed, &[rng::label(text_q), rng::label(&acc.id)]);
+    let offset = match body
+        .get("pageToken")
+        .and_then(Value::as_str)
+        .filter(|t| !t.is_empty())
+    {
+        Some(t) => read_page_token(t, key).ok_or_else(|| {
+            invalid(
+                "requestError",
+                "INVALID_PAGE_TOKEN",
+                "Page token is invalid for this query.",
+            )
+        })?,
+        None => 0,
+    };
+    let end = (offset + size).min(rendered.len());
+    let page: Vec<Value> = rendered
+        .get(offset.min(end)..end)
+        .map(<[Value]>::to_vec)
+        .unwrap_or_default();
+    // proto3 JSON leaves out an empty list, as the real API does.
+    let mut out = json!({"fieldMask": field_mask, "queryResourceConsumption": consumption});
+    if !page.is_empty() {
+        out["results"] = json!(page);
+    }
+    if end < rendered.len() {
+        out["nextPageToken"] = json!(page_token(end, key));
+    }
+    if body.get("returnTotalResultsCount") == Some(&Value::Bool(true)) {
+        out["totalResultsCount"] = json!(rendered.len().to_string());
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_names_become_lower_camel_case() {
+        assert_eq!(camel("metrics.cost_micros"), "metrics.costMicros");
+        assert_eq!(
+            camel("campaign_budget.amount_micros"),
+            "campaignBudget.amountMicros"
+        );
+    }
+
+    #[test]
+    fn like_matches_percent_wildcards() {
+        assert!(like("Brand%", "Brand - Exact 01"));
+        assert!(like("%Exact%", "Brand - Exact 01"));
+        assert!(!like("Search%", "Brand - Exact 01"));
+        assert!(like("abc", "abc"));
+    }
+
+    #[test]
+    fn page_tokens_are_bound_to_the_query() {
+        let t = page_token(10_000, 77);
+        assert_eq!(read_page_token(&t, 77), Some(10_000));
+        assert_eq!(read_page_token(&t, 78), None);
+    }
+}

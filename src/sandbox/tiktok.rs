@@ -1,0 +1,815 @@
+//! TikTok Business API v1.3 imitation: `/open_api/v1.3/...`, `Access-Token` header, always
+//! HTTP 200 with `code` (0 = OK), JSON-encoded arrays in GET query strings, JSON POST bodies,
+//! `page`/`page_size` paging with `page_info`, and the 30-day limit on daily reports.
+
+// Helpers return the finished platform error response as their Err side; it is built once
+// per failed call, so its size does not matter.
+#![allow(clippy::result_large_err)]
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use axum::http::{Method, StatusCode};
+use axum::response::Response;
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use serde_json::{Map, Value, json};
+
+use super::faults::{FaultKind, Injected};
+use super::metrics::{DayMetrics, campaign_days};
+use super::server::{App, State};
+use super::tokens::{Grant, TokenKind, TokenProblem};
+use super::wire::{
+    ApiRequest, decimal_from_json, decimal_number, json_response, list_param, major_str,
+    micros_from_major, with_code,
+};
+use super::world::{Account, Campaign, CampaignStatus, IdKind};
+use crate::types::{Money, Platform};
+
+const OBJECTIVES: [&str; 10] = [
+    "APP_PROMOTION",
+    "WEB_CONVERSIONS",
+    "CONVERSIONS",
+    "TRAFFIC",
+    "REACH",
+    "VIDEO_VIEWS",
+    "LEAD_GENERATION",
+    "ENGAGEMENT",
+    "PRODUCT_SALES",
+    "RF_REACH",
+];
+
+const REPORT_METRICS: [&str; 10] = [
+    "campaign_name",
+    "spend",
+    "impressions",
+    "clicks",
+    "conversion",
+    "complete_payment",
+    "total_complete_payment_rate",
+    "ctr",
+    "cpc",
+    "cpm",
+];
+
+/// Report rows keyed by (day, campaign id), each None when that dimension was not asked for.
+type Rows<'a> = BTreeMap<(Option<NaiveDate>, Option<String>), (Option<&'a Campaign>, DayMetrics)>;
+
+fn request_id() -> String {
+    format!(
+        "{}{}",
+        Utc::now().format("%Y%m%d%H%M%S"),
+        uuid::Uuid::new_v4()
+            .simple()
+            .to_string()
+            .get(..18)
+            .unwrap_or("0")
+    )
+}
+
+/// TikTok's envelope; errors too are HTTP 200.
+pub fn reply(code: i64, message: &str, data: Value) -> Response {
+    with_code(
+        json_response(
+            StatusCode::OK,
+            &json!({"code": code, "message": message, "request_id": request_id(), "data": data}),
+        ),
+        code,
+    )
+}
+
+fn bad(message: &str) -> Response {
+    reply(40002, message, json!({}))
+}
+
+fn token_problem(p: TokenProblem) -> Response {
+    match p {
+        TokenProblem::Missing => reply(40104, "Access token is null, please check it.", json!({})),
+        TokenProblem::Expired => reply(40102, "Access token has expired.", json!({})),
+        TokenProblem::Unknown | TokenProblem::Revoked => reply(
+            40105,
+            "The access token is invalid or has been revoked.",
+            json!({}),
+        ),
+    }
+}
+
+pub fn fault_response(i: &Injected) -> Response {
+    match i.kind {
+        FaultKind::RateLimit => reply(
+            40100,
+            "Too many requests. Please retry in some time.",
+            json!({}),
+        ),
+        FaultKind::ServerError | FaultKind::Timeout => reply(50000, "System error.", json!({})),
+        FaultKind::ExpiredToken => token_problem(TokenProblem::Expired),
+        FaultKind::RevokedToken => token_problem(TokenProblem::Revoked),
+    }
+}
+
+/// Request parameters: the query string for GET, the JSON body for POST.
+struct Params {
+    query: Vec<(String, String)>,
+    body: Option<Value>,
+}
+
+impl Params {
+    fn str(&self, key: &str) -> Option<String> {
+        match &self.body {
+            Some(b) => b.get(key).and_then(|v| match v {
+                Value::String(s) => Some(s.clone()),
+                Value::Number(n) => Some(n.to_string()),
+                Value::Bool(b) => Some(b.to_string()),
+                _ => None,
+            }),
+            None => self
+                .query
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.clone()),
+        }
+    }
+
+    /// An array sent as JSON text in the query, as repeated keys, or as a JSON body array.
+    fn list(&self, key: &str) -> Option<Vec<String>> {
+        match &self.body {
+            Some(b) => b.get(key).and_then(Value::as_array).map(|a| {
+                a.iter()
+                    .map(|v| {
+                        v.as_str()
+                            .map(String::from)
+                            .unwrap_or_else(|| v.to_string())
+                    })
+                    .collect()
+            }),
+            None => {
+                let vals: Vec<&String> = self
+                    .query
+                    .iter()
+                    .filter(|(k, _)| k == key || k == &format!("{key}[]"))
+                    .map(|(_, v)| v)
+                    .collect();
+                match vals.as_slice() {
+                    [] => None,
+                    [one] => Some(list_param(one)),
+                    many => Some(many.iter().map(|s| s.to_string()).collect()),
+                }
+            }
+        }
+    }
+
+    fn json(&self, key: &str) -> Option<Value> {
+        match &self.body {
+            Some(b) => b.get(key).cloned(),
+            None => self.str(key).and_then(|s| serde_json::from_str(&s).ok()),
+        }
+    }
+
+    fn raw(&self, key: &str) -> Option<Value> {
+        match &self.body {
+            Some(b) => b.get(key).cloned(),
+            None => self.str(key).map(Value::String),
+        }
+    }
+}
+
+pub fn handle(app: &App, req: &ApiRequest) -> Response {
+    let segs: Vec<&str> = req.segments.iter().map(String::as_str).collect();
+    let Some(("v1.3", rest)) = segs.get(1).map(|v| (*v, segs.get(2..).unwrap_or(&[]))) else {
+        return bad("Unknown API version: the sandbox serves /open_api/v1.3/");
+    };
+    let params = if req.method == Method::POST {
+        match req.json_body() {
+            Ok(b) => Params {
+                query: Vec::new(),
+                body: Some(b),
+            },
+            Err(e) => return bad(&e),
+        }
+    } else {
+        Params {
+            query: req.query.clone(),
+            body: None,
+        }
+    };
+    let now = app.now();
+    let mut s = app.state();
+    let grant = match s.auth.check(
+        Platform::Tiktok,
+        req.header("access-token"),
+        &[TokenKind::Access],
+        now,
+    ) {
+        Ok((_, g)) => g.clone(),
+        Err(p) => return token_problem(p),
+    };
+    if let Some(limit) = app.config.tiktok_calls_per_minute
+        && s.quotas
+            .take("tiktok", 1, limit, Duration::from_secs(60), Instant::now())
+            .is_err()
+    {
+        return reply(
+            40100,
+            "Too many requests. Please retry in some time.",
+            json!({}),
+        );
+    }
+    match (req.method.clone(), rest) {
+        (Method::GET, ["oauth2", "advertiser", "get"]) => advertisers(&s, &params, &grant),
+        (Method::GET, ["advertiser", "info"]) => advertiser_info(&s, &params, &grant),
+        (Method::GET, ["campaign", "get"]) => {
+            with_adv(&s, &params, &grant, |acc| campaigns(app, &s, &params, acc))
+        }
+        (Method::POST, ["campaign", "create"]) => match adv(&s, &params, &grant) {
+            Ok(acc) => create(&mut s, &params, &acc, now),
+            Err(r) => r,
+        },
+        (Method::POST, ["campaign", "status", "update"]) => match adv(&s, &params, &grant) {
+            Ok(acc) => status_update(&mut s, &params, &acc, now),
+            Err(r) => r,
+        },
+        (Method::POST, ["campaign", "update"]) => match adv(&s, &params, &grant) {
+            Ok(acc) => update(&mut s, &params, &acc, now),
+            Err(r) => r,
+        },
+        (Method::GET, ["report", "integrated", "get"]) => with_adv(&s, &params, &grant, |acc| {
+            report(app, &s, &params, acc, now)
+        }),
+        _ => reply(
+            40002,
+            &format!("Unknown API path {} {}", req.method, req.path),
+            json!({}),
+        ),
+    }
+}
+
+fn adv(s: &State, p: &Params, grant: &Grant) -> Result<Account, Response> {
+    let Some(id) = p.str("advertiser_id") else {
+        return Err(bad("advertiser_id: Missing data for required field."));
+    };
+    if !grant.accounts.contains(&id) {
+        return Err(reply(
+            40001,
+            &format!(
+                "No permission to operate advertiser {id}. Check that the advertiser authorized this app."
+            ),
+            json!({}),
+        ));
+    }
+    s.world
+        .account(Platform::Tiktok, &id)
+        .cloned()
+        .ok_or_else(|| {
+            reply(
+                40300,
+                &format!("Advertiser {id} does not exist."),
+                json!({}),
+            )
+        })
+}
+
+fn with_adv(
+    s: &State,
+    p: &Params,
+    grant: &Grant,
+    f: impl FnOnce(&Account) -> Response,
+) -> Response {
+    match adv(s, p, grant) {
+        Ok(a) => f(&a),
+        Err(r) => r,
+    }
+}
+
+fn advertisers(s: &State, p: &Params, grant: &Grant) -> Response {
+    if p.str("app_id").is_none() {
+        return bad("app_id: Missing data for required field.");
+    }
+    if p.str("secret").is_none() {
+        return bad("secret: Missing data for required field.");
+    }
+    let list: Vec<Value> = grant
+        .accounts
+        .iter()
+        .filter_map(|id| s.world.account(Platform::Tiktok, id))
+        .map(|a| json!({"advertiser_id": a.id, "advertiser_name": a.name}))
+        .collect();
+    reply(0, "OK", json!({ "list": list }))
+}
+
+fn advertiser_info(s: &State, p: &Params, grant: &Grant) -> Response {
+    let Some(ids) = p.list("advertiser_ids").filter(|l| !l.is_empty()) else {
+        return bad("advertiser_ids: Missing data for required field.");
+    };
+    let fields = p.list("fields");
+    let mut list = Vec::new();
+    for id in ids {
+        if !grant.accounts.contains(&id) {
+            return reply(
+                40001,
+                &format!("No permission to operate advertiser {id}."),
+                json!({}),
+            );
+        }
+        let Some(a) = s.world.account(Platform::Tiktok, &id) else {
+            return reply(
+                40300,
+                &format!("Advertiser {id} does not exist."),
+                json!({}),
+            );
+        };
+        let full = json!({
+            "advertiser_id": a.id, "name": a.name, "currency": a.currency.as_str(),
+            "timezone": a.time_zone, "display_timezone": a.time_zone, "status": "STATUS_ENABLE",
+            "role": "ROLE_ADVERTISER", "company": "adpilot sandbox", "country": "US",
+        });
+        list.push(only_fields(full, fields.as_deref()));
+    }
+    reply(0, "OK", json!({ "list": list }))
+}
+
+fn only_fields(full: Value, fields: Option<&[String]>) -> Value {
+    match (fields, full) {
+        (Some(f), Value::Object(m)) if !f.is_empty() => Value::Object(
+            m.into_iter()
+                .filter(|(k, _)| f.contains(k))
+                .collect::<Map<_, _>>(),
+        ),
+        (_, v) => v,
+    }
+}
+
+fn tt_time(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+fn campaign_json(s: &State, c: &Campaign, acc: &Account) -> Value {
+    let status = c.status();
+    let budget = s.world.daily_budget(c);
+    json!({
+        "advertiser_id": c.account_id,
+        "campaign_id": c.id,
+        "campaign_name": c.name,
+        "campaign_type": "REGULAR_CAMPAIGN",
+        "objective_type": c.objective,
+        "budget_mode": if c.budget_id.is_some() { "BUDGET_MODE_DAY" } else { "BUDGET_MODE_INFINITE" },
+        "budget": decimal_number(Money::new(budget, acc.currency).to_major()),
+        "operation_status": if status == CampaignStatus::Enabled { "ENABLE" } else { "DISABLE" },
+        "secondary_status": format!("CAMPAIGN_STATUS_{}", status.wire(Platform::Tiktok)),
+        "create_time": tt_time(c.created_at),
+        "modify_time": tt_time(c.status_history.last().map(|h| h.at).unwrap_or(c.created_at)),
+        "is_new_structure": true,
+    })
+}
+
+/// `page`/`page_size` from the request, checked like TikTok does, with the sandbox's cap.
+fn paging(app: &App, p: &Params) -> Result<(usize, usize), Response> {
+    let page = match p.str("page") {
+        Some(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n >= 1)
+            .ok_or_else(|| bad("page: Must be at least 1."))?,
+        None => 1,
+    };
+    let size = match p.str("page_size") {
+        Some(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=1000).contains(n))
+            .ok_or_else(|| bad("page_size: Must be between 1 and 1000."))?,
+        None => 10,
+    };
+    Ok((page, size.min(app.config.tiktok_max_page_size.max(1))))
+}
+
+fn page_of(items: Vec<Value>, page: usize, size: usize) -> Value {
+    let total = items.len();
+    let start = (page - 1).saturating_mul(size).min(total);
+    let end = (start + size).min(total);
+    json!({
+        "list": items.get(start..end).map(<[Value]>::to_vec).unwrap_or_default(),
+        "page_info": {"page": page, "page_size": size, "total_number": total, "total_page": total.div_ceil(size)},
+    })
+}
+
+fn campaigns(app: &App, s: &State, p: &Params, acc: &Account) -> Response {
+    let (page, size) = match paging(app, p) {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let filtering = p.json("filtering").unwrap_or(Value::Null);
+    let ids: Option<Vec<String>> =
+        filtering
+            .get("campaign_ids")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .map(|v| {
+                        v.as_str()
+                            .map(String::from)
+                            .unwrap_or_else(|| v.to_string())
+                    })
+                    .collect()
+            });
+    let wanted_status = filtering
+        .get("secondary_status")
+        .and_then(Value::as_str)
+        .map(String::from);
+    let fields = p.list("fields");
+    let mut cs: Vec<&Campaign> = s.world.campaigns_of(Platform::Tiktok, &acc.id).collect();
+    cs.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(a.id.cmp(&b.id)));
+    let items: Vec<Value> = cs
+        .into_iter()
+        .filter(|c| ids.as_ref().is_none_or(|ids| ids.contains(&c.id)))
+        .filter(|c| {
+            let st = format!("CAMPAIGN_STATUS_{}", c.status().wire(Platform::Tiktok));
+            match wanted_status.as_deref() {
+                Some("CAMPAIGN_STATUS_ALL") => true,
+                Some(w) => w == st,
+                // Deleted campaigns only when asked for, as TikTok does.
+                None => c.status() != CampaignStatus::Removed,
+            }
+        })
+        .map(|c| only_fields(campaign_json(s, c, acc), fields.as_deref()))
+        .collect();
+    reply(0, "OK", page_of(items, page, size))
+}
+
+fn budget_micros(p: &Params, acc: &Account) -> Result<Option<i64>, Response> {
+    let Some(v) = p.raw("budget") else {
+        return Ok(None);
+    };
+    let d: Decimal = decimal_from_json(&v).ok_or_else(|| bad("budget: Not a valid number."))?;
+    if d <= Decimal::ZERO {
+        return Err(bad("budget: Must be greater than 0."));
+    }
+    micros_from_major(d, acc.currency).map(Some).ok_or_else(|| {
+        bad(&format!(
+            "budget: {} allows {} decimal places.",
+            acc.currency,
+            acc.currency.minor_unit_exponent()
+        ))
+    })
+}
+
+fn create(s: &mut State, p: &Params, acc: &Account, now: DateTime<Utc>) -> Response {
+    let Some(name) = p.str("campaign_name").filter(|n| !n.trim().is_empty()) else {
+        return bad("campaign_name: Missing data for required field.");
+    };
+    let Some(objective) = p.str("objective_type") else {
+        return bad("objective_type: Missing data for required field.");
+    };
+    if !OBJECTIVES.contains(&objective.as_str()) {
+        return bad(&format!(
+            "objective_type: Must be one of {}.",
+            OBJECTIVES.join(", ")
+        ));
+    }
+    let Some(mode) = p.str("budget_mode") else {
+        return bad("budget_mode: Missing data for required field.");
+    };
+    let budget = match budget_micros(p, acc) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let budget = match (mode.as_str(), budget) {
+        ("BUDGET_MODE_DAY", Some(b)) => Some(b),
+        ("BUDGET_MODE_DAY", None) => {
+            return bad("budget: Required when budget_mode is BUDGET_MODE_DAY.");
+        }
+        ("BUDGET_MODE_INFINITE", _) => None,
+        ("BUDGET_MODE_TOTAL" | "BUDGET_MODE_DYNAMIC_DAILY_BUDGET", _) => {
+            return bad(&format!(
+                "budget_mode: {mode} is not supported by the adpilot sandbox; use BUDGET_MODE_DAY."
+            ));
+        }
+        _ => {
+            return bad(
+                "budget_mode: Must be one of BUDGET_MODE_INFINITE, BUDGET_MODE_DAY, BUDGET_MODE_TOTAL, BUDGET_MODE_DYNAMIC_DAILY_BUDGET.",
+            );
+        }
+    };
+    let status = match p.str("operation_status").as_deref() {
+        None | Some("ENABLE") => CampaignStatus::Enabled,
+        Some("DISABLE") => CampaignStatus::Paused,
+        Some(_) => return bad("operation_status: Must be one of ENABLE, DISABLE."),
+    };
+    if s.world
+        .campaigns_of(Platform::Tiktok, &acc.id)
+        .any(|c| c.name == name && c.status() != CampaignStatus::Removed)
+    {
+        return bad("Campaign name already exists. Please use another name.");
+    }
+    let id = s.world.new_id(Platform::Tiktok, IdKind::Campaign);
+    let budget_id = budget.map(|b| {
+        s.world.add_budget(
+            Platform::Tiktok,
+            &acc.id,
+            id.clone(),
+            format!("{name} budget"),
+            b,
+            now,
+        );
+        id.clone()
+    });
+    s.world.add_campaign(
+        acc,
+        id.clone(),
+        name.clone(),
+        objective.clone(),
+        budget_id,
+        status,
+        now,
+    );
+    s.dirty = true;
+    reply(
+        0,
+        "OK",
+        json!({
+            "campaign_id": id, "advertiser_id": acc.id, "campaign_name": name,
+            "objective_type": objective, "budget_mode": mode,
+            "budget": decimal_number(Money::new(budget.unwrap_or(0), acc.currency).to_major()),
+            "operation_status": if status == CampaignStatus::Enabled { "ENABLE" } else { "DISABLE" },
+        }),
+    )
+}
+
+fn status_update(s: &mut State, p: &Params, acc: &Account, now: DateTime<Utc>) -> Response {
+    let Some(ids) = p.list("campaign_ids").filter(|l| !l.is_empty()) else {
+        return bad("campaign_ids: Missing data for required field.");
+    };
+    if ids.len() > 20 {
+        return bad("campaign_ids: Length must be between 1 and 20.");
+    }
+    let status = match p.str("operation_status").as_deref() {
+        Some("ENABLE") => CampaignStatus::Enabled,
+        Some("DISABLE") => CampaignStatus::Paused,
+        Some("DELETE") => CampaignStatus::Removed,
+        _ => return bad("operation_status: Must be one of ENABLE, DISABLE, DELETE."),
+    };
+    for id in &ids {
+        match s.world.campaign(Platform::Tiktok, id) {
+            Some(c) if c.account_id == acc.id => {
+                if c.status() == CampaignStatus::Removed {
+                    return bad(&format!(
+                        "Campaign {id} is deleted and cannot change status."
+                    ));
+                }
+            }
+            _ => {
+                return bad(&format!(
+                    "campaign_id {id} does not exist under advertiser {}.",
+                    acc.id
+                ));
+            }
+        }
+    }
+    for id in &ids {
+        s.world.set_status(Platform::Tiktok, id, status, now);
+    }
+    s.dirty = true;
+    let word = status.wire(Platform::Tiktok);
+    let list: Vec<Value> = ids
+        .iter()
+        .map(|id| json!({"campaign_id": id, "status": word}))
+        .collect();
+    reply(
+        0,
+        "OK",
+        json!({"campaign_ids": ids, "status": word, "campaign_list": list}),
+    )
+}
+
+fn update(s: &mut State, p: &Params, acc: &Account, now: DateTime<Utc>) -> Response {
+    let Some(id) = p.str("campaign_id") else {
+        return bad("campaign_id: Missing data for required field.");
+    };
+    let c = match s.world.campaign(Platform::Tiktok, &id) {
+        Some(c) if c.account_id == acc.id => c.clone(),
+        _ => {
+            return bad(&format!(
+                "campaign_id {id} does not exist under advertiser {}.",
+                acc.id
+            ));
+        }
+    };
+    if c.status() == CampaignStatus::Removed {
+        return bad(&format!("Campaign {id} is deleted and cannot be edited."));
+    }
+    let budget = match budget_micros(p, acc) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    if let Some(b) = budget {
+        match &c.budget_id {
+            Some(bid) => {
+                s.world.set_budget(Platform::Tiktok, bid, b, now);
+            }
+            None => {
+                return bad(
+                    "budget: This campaign has BUDGET_MODE_INFINITE; its budget cannot be set.",
+                );
+            }
+        }
+    }
+    if let Some(n) = p.str("campaign_name").filter(|n| !n.trim().is_empty())
+        && let Some(cm) = s.world.campaign_mut(Platform::Tiktok, &id)
+    {
+        cm.name = n;
+    }
+    s.dirty = true;
+    let Some(updated) = s.world.campaign(Platform::Tiktok, &id) else {
+        return bad("campaign_id: does not exist.");
+    };
+    reply(0, "OK", campaign_json(s, updated, acc))
+}
+
+fn ratio(num: i128, den: i128, scale: i128) -> String {
+    // Two decimals, rounded half up, without floats.
+    if den == 0 {
+        return "0.00".into();
+    }
+    let v = (num * scale * 100 * 2 + den) / (den * 2);
+    format!("{}.{:02}", v / 100, v % 100)
+}
+
+fn metric_value(name: &str, m: &DayMetrics, acc: &Account, campaign_name: &str) -> Value {
+    let per_unit = 1_000_000_i128;
+    match name {
+        "campaign_name" => json!(campaign_name),
+        "spend" => json!(major_str(m.spend_micros, acc.currency)),
+        "impressions" => json!(m.impressions.to_string()),
+        "clicks" => json!(m.clicks.to_string()),
+        "conversion" | "complete_payment" => json!(m.conversions.to_string()),
+        "total_complete_payment_rate" => json!(major_str(m.revenue_micros, acc.currency)),
+        "ctr" => json!(ratio(i128::from(m.clicks), i128::from(m.impressions), 100)),
+        "cpc" => json!(ratio(
+            i128::from(m.spend_micros),
+            i128::from(m.clicks) * per_unit,
+            1
+        )),
+        "cpm" => json!(ratio(
+            i128::from(m.spend_micros) * 1000,
+            i128::from(m.impressions) * per_unit,
+            1
+        )),
+        _ => Value::Null,
+    }
+}
+
+fn report(app: &App, s: &State, p: &Params, acc: &Account, now: DateTime<Utc>) -> Response {
+    let (page, size) = match paging(app, p) {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    match p.str("report_type").as_deref() {
+        Some("BASIC") => {}
+        Some(other) => {
+            return bad(&format!(
+                "report_type: The sandbox serves BASIC reports, not {other}."
+            ));
+        }
+        None => return bad("report_type: Missing data for required field."),
+    }
+    let level = p
+        .str("data_level")
+        .unwrap_or_else(|| "AUCTION_ADVERTISER".into());
+    if level != "AUCTION_CAMPAIGN" && level != "AUCTION_ADVERTISER" {
+        return bad(&format!(
+            "data_level: The sandbox serves AUCTION_CAMPAIGN and AUCTION_ADVERTISER, not {level}."
+        ));
+    }
+    let Some(dims) = p.list("dimensions").filter(|d| !d.is_empty()) else {
+        return bad("dimensions: Missing data for required field.");
+    };
+    let by_campaign = dims.iter().any(|d| d == "campaign_id");
+    let by_day = dims.iter().any(|d| d == "stat_time_day");
+    if let Some(d) = dims.iter().find(|d| {
+        !matches!(
+            d.as_str(),
+            "campaign_id" | "stat_time_day" | "advertiser_id"
+        )
+    }) {
+        return bad(&format!("dimensions: Invalid dimension {d}."));
+    }
+    if by_campaign != (level == "AUCTION_CAMPAIGN") {
+        return bad("dimensions: campaign_id goes with data_level AUCTION_CAMPAIGN.");
+    }
+    let metrics = p
+        .list("metrics")
+        .unwrap_or_else(|| vec!["spend".into(), "impressions".into()]);
+    if let Some(bad_metric) = metrics
+        .iter()
+        .find(|m| !REPORT_METRICS.contains(&m.as_str()))
+    {
+        return bad(&format!("metrics: Invalid metric {bad_metric}."));
+    }
+    let date = |k: &str| {
+        p.str(k)
+            .and_then(|v| NaiveDate::parse_from_str(&v, "%Y-%m-%d").ok())
+    };
+    let lifetime = p.str("query_lifetime").as_deref() == Some("true");
+    let (start, end) = if lifetime {
+        (NaiveDate::MIN, acc.local_date(now))
+    } else {
+        let (Some(a), Some(b)) = (date("start_date"), date("end_date")) else {
+            return bad(
+                "start_date/end_date: Required as YYYY-MM-DD unless query_lifetime is true.",
+            );
+        };
+        if a > b {
+            return bad("start_date: Must not be after end_date.");
+        }
+        let max_days = if by_day { 30 } else { 365 };
+        if (b - a).num_days() + 1 > max_days {
+            return bad(&format!(
+                "The time range between start_date and end_date cannot exceed {max_days} days when {}.",
+                if by_day {
+                    "stat_time_day is a dimension"
+                } else {
+                    "there is no time dimension"
+                }
+            ));
+        }
+        (a, b)
+    };
+    let only: Option<Vec<String>> = p.json("filtering").and_then(|f| {
+        f.as_array()?.iter().find_map(|flt| {
+            (flt.get("field_name")?.as_str()? == "campaign_ids").then(|| {
+                let v = flt.get("filter_value").cloned().unwrap_or(Value::Null);
+                match v {
+                    Value::String(s) => list_param(&s),
+                    Value::Array(a) => a
+                        .iter()
+                        .filter_map(|x| x.as_str().map(String::from))
+                        .collect(),
+                    _ => Vec::new(),
+                }
+            })
+        })
+    });
+
+    // (day, campaign id) → metrics, in that order; dimensions left out are folded together.
+    let mut rows: Rows<'_> = BTreeMap::new();
+    for c in s.world.campaigns_of(Platform::Tiktok, &acc.id) {
+        if only.as_ref().is_some_and(|ids| !ids.contains(&c.id)) {
+            continue;
+        }
+        let kc = by_campaign.then_some(c);
+        for m in campaign_days(&s.world, acc, c, start, end, now) {
+            let kd = by_day.then_some(m.date);
+            rows.entry((kd, kc.map(|c| c.id.clone())))
+                .and_modify(|(_, t)| t.add(&m))
+                .or_insert((kc, m));
+        }
+    }
+    let items: Vec<Value> = rows
+        .iter()
+        .map(|((d, _), (c, m))| {
+            let mut dims = Map::new();
+            if let Some(c) = c {
+                dims.insert("campaign_id".into(), json!(c.id));
+            }
+            if dims_has(&p.list("dimensions"), "advertiser_id") {
+                dims.insert("advertiser_id".into(), json!(acc.id));
+            }
+            if let Some(d) = d {
+                dims.insert("stat_time_day".into(), json!(format!("{d} 00:00:00")));
+            }
+            let name = c.as_ref().map(|c| c.name.as_str()).unwrap_or("");
+            let mut ms = Map::new();
+            for k in &metrics {
+                if k == "campaign_name" && c.is_none() {
+                    continue;
+                }
+                ms.insert(k.clone(), metric_value(k, m, acc, name));
+            }
+            json!({"dimensions": dims, "metrics": ms})
+        })
+        .collect();
+    reply(0, "OK", page_of(items, page, size))
+}
+
+fn dims_has(d: &Option<Vec<String>>, k: &str) -> bool {
+    d.as_ref().is_some_and(|d| d.iter().any(|x| x == k))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ratios_round_half_up_without_floats() {
+        assert_eq!(ratio(51, 4696, 100), "1.09");
+        assert_eq!(ratio(20_000_000, 51 * 1_000_000, 1), "0.39");
+        assert_eq!(ratio(1, 0, 1), "0.00");
+    }
+
+    #[test]
+    fn page_info_counts_pages() {
+        let items: Vec<Value> = (0..25).map(|i| json!(i)).collect();
+        let p = page_of(items, 3, 10);
+        assert_eq!(p["page_info"]["total_page"], 3);
+        assert_eq!(p["list"].as_array().map(Vec::len), Some(5));
+    }
+}
