@@ -7,6 +7,7 @@ pub mod analytics;
 pub mod app;
 pub mod audit;
 pub mod auth;
+pub mod automation;
 pub mod campaigns;
 pub mod config;
 pub mod connections;

@@ -41,6 +41,11 @@ enum Command {
         #[command(subcommand)]
         command: adpilot::platforms::cli::PlatformCommand,
     },
+    /// Check rules files, or evaluate them offline against exported metrics.
+    Rules {
+        #[command(subcommand)]
+        command: adpilot::automation::cli::RulesCommand,
+    },
     /// Serve the local imitation of the Google Ads, Meta and TikTok APIs (demo and tests).
     Sandbox(adpilot::sandbox::SandboxArgs),
 }
@@ -133,6 +138,11 @@ fn main() -> ExitCode {
             let mut err = std::io::stderr();
             adpilot::platforms::cli::run(command, &mut out, &mut err).await
         }),
+        Command::Rules { command } => {
+            let mut out = std::io::stdout().lock();
+            let mut err = std::io::stderr().lock();
+            adpilot::automation::cli::run(command, &mut out, &mut err)
+        }
         Command::Sandbox(args) => {
             init_tracing(LogFormat::Pretty);
             runtime.block_on(async move {

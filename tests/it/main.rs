@@ -5,5 +5,6 @@ mod support;
 mod accounts;
 mod connections;
 mod migrations;
+mod platform_contract;
 mod security;
 mod tenancy;

@@ -1,0 +1,149 @@
+//! `adpilot rules check|eval`: the rules language on the command line.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use chrono::NaiveDate;
+
+use super::eval::csv_source::MetricsTable;
+use super::eval::evaluate_table;
+use super::language::{self, Checked};
+
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum RulesCommand {
+    /// Check rule files: exit 0 when every rule is valid (warnings on stderr), 1 otherwise.
+    Check {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Evaluate the rules of FILE offline against daily metrics exported as CSV and print one
+    /// JSON object per line for each campaign a rule matched.
+    Eval {
+        file: PathBuf,
+        /// CSV with header platform,account_id,currency,campaign_id,campaign_name,status,
+        /// daily_budget,date,impressions,clicks,spend,conversions,revenue
+        #[arg(long)]
+        metrics: PathBuf,
+        /// The day taken as "today" (YYYY-MM-DD).
+        #[arg(long)]
+        as_of: NaiveDate,
+        /// Also print the campaigns a rule did not match.
+        #[arg(long)]
+        all: bool,
+    },
+}
+
+pub fn run(cmd: RulesCommand, out: &mut dyn Write, err: &mut dyn Write) -> ExitCode {
+    let ok = match cmd {
+        RulesCommand::Check { files } => check_files(&files, out, err),
+        RulesCommand::Eval {
+            file,
+            metrics,
+            as_of,
+            all,
+        } => eval_file(&file, &metrics, as_of, all, out, err),
+    };
+    match ok {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            let _ = writeln!(err, "error: cannot write output: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn read_text(path: &Path, err: &mut dyn Write) -> std::io::Result<Option<String>> {
+    match std::fs::read_to_string(path) {
+        Ok(s) => Ok(Some(s)),
+        Err(e) => {
+            writeln!(err, "{}: error: cannot read: {e}", path.display())?;
+            Ok(None)
+        }
+    }
+}
+
+fn report(path: &Path, src: &str, checked: &Checked, err: &mut dyn Write) -> std::io::Result<()> {
+    let name = path.display().to_string();
+    for d in &checked.diagnostics {
+        write!(err, "{}", d.render(&name, src))?;
+    }
+    Ok(())
+}
+
+fn check_files(
+    files: &[PathBuf],
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> std::io::Result<bool> {
+    let mut all_ok = true;
+    for path in files {
+        let Some(src) = read_text(path, err)? else {
+            all_ok = false;
+            continue;
+        };
+        let checked = language::check(&src);
+        report(path, &src, &checked, err)?;
+        if checked.has_errors() {
+            all_ok = false;
+        } else {
+            let n = checked.rules.len();
+            let warnings = checked.warnings().count();
+            writeln!(
+                out,
+                "{}: {n} rule{} ok{}",
+                path.display(),
+                if n == 1 { "" } else { "s" },
+                match warnings {
+                    0 => String::new(),
+                    1 => ", 1 warning".to_string(),
+                    w => format!(", {w} warnings"),
+                }
+            )?;
+        }
+    }
+    Ok(all_ok)
+}
+
+fn eval_file(
+    file: &Path,
+    metrics: &Path,
+    as_of: NaiveDate,
+    all: bool,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> std::io::Result<bool> {
+    let Some(src) = read_text(file, err)? else {
+        return Ok(false);
+    };
+    let checked = language::check(&src);
+    report(file, &src, &checked, err)?;
+    if checked.has_errors() {
+        return Ok(false);
+    }
+    let table = match std::fs::File::open(metrics) {
+        Ok(f) => MetricsTable::read(std::io::BufReader::new(f)),
+        Err(e) => {
+            writeln!(err, "{}: error: cannot read: {e}", metrics.display())?;
+            return Ok(false);
+        }
+    };
+    let table = match table {
+        Ok(t) => t,
+        Err(e) => {
+            writeln!(
+                err,
+                "{}:{}: error: {}",
+                metrics.display(),
+                e.line,
+                e.message
+            )?;
+            return Ok(false);
+        }
+    };
+    for e in evaluate_table(&checked.rules, &table, as_of, all) {
+        writeln!(out, "{}", e.to_json())?;
+    }
+    Ok(true)
+}
