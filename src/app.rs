@@ -15,6 +15,8 @@ pub struct App {
     pub mailer: Mailer,
     pub limits: RateLimits,
     pub metrics: Metrics,
+    /// How backup jobs reach the database (set by `server::build_app`).
+    pub backup: crate::jobs::backup::BackupTarget,
 }
 
 #[derive(Clone)]
@@ -37,6 +39,7 @@ impl App {
             mailer,
             limits,
             metrics,
+            backup: Default::default(),
         })
     }
 }

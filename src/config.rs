@@ -127,6 +127,9 @@ pub struct Settings {
         global = true
     )]
     pub login_per_minute: u32,
+
+    #[command(flatten)]
+    pub jobs: crate::jobs::settings::JobSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -152,6 +155,7 @@ pub struct Config {
     pub session_max: Duration,
     pub db_pool_size: u32,
     pub login_per_minute: u32,
+    pub jobs: crate::jobs::settings::JobsConfig,
 }
 
 impl std::fmt::Debug for Config {
@@ -283,6 +287,9 @@ impl Config {
             problems.push("ADPILOT_LOGIN_PER_MINUTE must be at least 1".to_string());
         }
 
+        let jobs =
+            crate::jobs::settings::JobsConfig::from_settings(&s.jobs, &s.data_dir, &mut problems);
+
         match (bind, base_url, mail_from, problems.is_empty()) {
             (Some(bind), Some(base_url), Some(mail_from), true) => Ok(Config {
                 database_url: s.database_url.clone(),
@@ -299,6 +306,7 @@ impl Config {
                 session_max: Duration::from_secs(u64::from(s.session_max_days) * 86_400),
                 db_pool_size: s.db_pool_size,
                 login_per_minute: s.login_per_minute,
+                jobs,
             }),
             _ => Err(problems),
         }

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod db;
+pub mod jobs;
 pub mod mailer;
 pub mod server;
 pub mod types;

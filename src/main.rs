@@ -31,6 +31,18 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Background jobs: list them, retry a dead one.
+    Jobs {
+        #[command(subcommand)]
+        command: adpilot::jobs::cli::JobsCommand,
+    },
+    /// Database backups (pg_dump, custom format) into ADPILOT_BACKUP_DIR.
+    Backup {
+        #[command(subcommand)]
+        command: adpilot::jobs::cli::BackupCommand,
+    },
+    /// Replace the database's contents with a backup (stop every adpilot server first).
+    Restore { file: std::path::PathBuf },
 }
 
 #[derive(clap::Args, Default)]
@@ -121,6 +133,9 @@ fn main() -> ExitCode {
                         org,
                     },
             } => run_user_create(config, &email, &name, &password, &org).await,
+            Command::Jobs { command } => adpilot::jobs::cli::jobs(config, command).await,
+            Command::Backup { command } => adpilot::jobs::cli::backup(config, command).await,
+            Command::Restore { file } => adpilot::jobs::cli::restore(config, file).await,
         }
     })
 }
@@ -138,9 +153,15 @@ async fn run_serve(config: Config, args: ServeArgs) -> ExitCode {
     let result = async {
         let app = server::build_app(config, &database)?;
         let listener = tokio::net::TcpListener::bind(bind).await?;
+        let jobs = adpilot::jobs::start(app.clone())
+            .await
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
         tracing::info!(url = %base, "adpilot is listening");
         eprintln!("adpilot is running at {base}");
-        server::serve(app, listener).await?;
+        let served = server::serve(app, listener).await;
+        // The listener has stopped; now stop claiming jobs and let running ones finish.
+        jobs.shutdown().await;
+        served?;
         Ok::<_, server::StartError>(())
     }
     .await;
