@@ -69,3 +69,4 @@ CREATE TABLE job_schedule_slots (
   PRIMARY KEY (schedule, slot)
 );
 GRANT SELECT, INSERT, DELETE ON job_schedule_slots TO adpilot_app;
+GRANT UPDATE (job_id) ON job_schedule_slots TO adpilot_app;

@@ -90,7 +90,7 @@ pub fn find_tool(name: &str, hint: Option<&Path>) -> Option<PathBuf> {
 /// does not show in the process list).
 fn split_password(url: &str) -> Result<(String, Option<String>), BackupError> {
     let mut u = url::Url::parse(url).map_err(|e| BackupError::BadUrl(e.to_string()))?;
-    let pw = u.password().map(|p| percent_decode(p));
+    let pw = u.password().map(percent_decode);
     u.set_password(None)
         .map_err(|_| BackupError::BadUrl("cannot remove the password".into()))?;
     Ok((u.to_string(), pw))
