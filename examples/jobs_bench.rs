@@ -39,8 +39,9 @@ async fn main() -> Res<()> {
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(2000);
-    let admin = std::env::var("DATABASE_URL")
-        .map_err(|_| "set DATABASE_URL to a PostgreSQL superuser URL (a scratch database is created)")?;
+    let admin = std::env::var("DATABASE_URL").map_err(
+        |_| "set DATABASE_URL to a PostgreSQL superuser URL (a scratch database is created)",
+    )?;
     let name = format!("adpilot_bench_{}", uuid::Uuid::new_v4().simple());
     let mut c = adpilot::db::connect_one(&admin).await?;
     diesel::sql_query(format!("CREATE DATABASE {name}"))
@@ -58,8 +59,7 @@ async fn run(admin: &str, name: &str, jobs: usize) -> Res<()> {
     let db_url = adpilot::db::url_with_role(admin, u.username(), u.password(), Some(name))?;
     let password = "benchpassword0000";
     adpilot::db::migrate::run(&db_url, Some(password)).await?;
-    let app_url =
-        adpilot::db::url_with_role(&db_url, adpilot::db::APP_ROLE, Some(password), None)?;
+    let app_url = adpilot::db::url_with_role(&db_url, adpilot::db::APP_ROLE, Some(password), None)?;
     let data = std::env::temp_dir().join(format!("{name}-data"));
     let settings = SettingsOnly::try_parse_from([
         "bench",
@@ -83,7 +83,10 @@ async fn run(admin: &str, name: &str, jobs: usize) -> Res<()> {
         embedded: None,
     };
     let app = adpilot::server::build_app(config, &database)?;
-    println!("{jobs} no-op jobs per round, PostgreSQL at {}", u.host_str().unwrap_or("?"));
+    println!(
+        "{jobs} no-op jobs per round, PostgreSQL at {}",
+        u.host_str().unwrap_or("?")
+    );
     for workers in [1usize, 4] {
         let batch: Vec<NewJob> = (0..jobs)
             .map(|_| NewJob::new(None, &Noop {}))
@@ -113,7 +116,9 @@ async fn run(admin: &str, name: &str, jobs: usize) -> Res<()> {
             jobs as f64 / secs
         );
         let mut c = adpilot::db::connect_one(&db_url).await?;
-        diesel::sql_query("DELETE FROM jobs").execute(&mut c).await?;
+        diesel::sql_query("DELETE FROM jobs")
+            .execute(&mut c)
+            .await?;
     }
     let _ = std::fs::remove_dir_all(&data);
     Ok(())

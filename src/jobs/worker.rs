@@ -133,10 +133,12 @@ fn spawn_guarded<T: Send + 'static>(
 /// A started runner. Dropping it kills the workers abruptly (as a crash would: leases are
 /// left to expire); [`RunnerHandle::shutdown`] stops them gracefully.
 pub struct RunnerHandle {
+    // Declared first so it drops first: a dropped handle aborts the tasks before the senders
+    // below close (a closed channel would otherwise read as "stop" or "release").
+    guards: Vec<AbortOnDrop>,
     stop: watch::Sender<bool>,
     abort: watch::Sender<bool>,
     workers: Vec<JoinHandle<()>>,
-    guards: Vec<AbortOnDrop>,
     timeout: Duration,
 }
 
@@ -254,14 +256,14 @@ async fn worker_loop(
                 let jitter = poll.mul_f64(rand::rng().random::<f64>() * 0.25);
                 tokio::select! {
                     _ = tokio::time::sleep(poll + jitter) => {}
-                    _ = stop.changed() => {}
+                    changed = stop.changed() => if changed.is_err() { break },
                 }
             }
             Err(e) => {
                 tracing::warn!(error = %e, "cannot claim jobs; trying again shortly");
                 tokio::select! {
                     _ = tokio::time::sleep(shared.opts.poll_interval.max(Duration::from_secs(1))) => {}
-                    _ = stop.changed() => {}
+                    changed = stop.changed() => if changed.is_err() { break },
                 }
             }
         }
@@ -309,7 +311,7 @@ async fn run_one(shared: &Shared, owner: &str, job: Claimed, mut abort: watch::R
                 // The lease may still hold; the next beat tries again.
                 Err(e) => tracing::warn!(parent: &span, error = %e, "lease heartbeat failed"),
             },
-            _ = abort.changed() => break Outcome::Aborted,
+            Ok(()) = abort.changed() => break Outcome::Aborted,
         }
     };
     // Ends the handler if it is still running (lease lost, shutdown).
