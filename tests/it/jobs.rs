@@ -128,11 +128,30 @@ impl Job for Hang {
     }
 }
 
+/// Panics on its first attempt and gives up for good on the second.
+#[derive(Debug, Serialize, Deserialize)]
+struct Doomed {
+    key: Uuid,
+}
+
+impl Job for Doomed {
+    const KIND: &'static str = "test.doomed";
+    const MAX_ATTEMPTS: i32 = 5;
+    async fn run(self, ctx: JobCtx) -> Result<(), JobError> {
+        record(self.key, 0, ctx.attempt);
+        if ctx.attempt == 1 {
+            panic!("bug in a job handler");
+        }
+        Err(JobError::permanent("the ad account was deleted"))
+    }
+}
+
 fn registry() -> Registry {
     Registry::new()
         .with::<Track>()
         .with::<Flaky>()
         .with::<Hang>()
+        .with::<Doomed>()
 }
 
 fn opts(workers: usize) -> WorkerOptions {
@@ -336,6 +355,72 @@ async fn two_workers_never_run_the_same_job_at_once() {
             .await
             .iter()
             .all(|r| r.state == "succeeded" && r.attempts == 1)
+    );
+}
+
+#[tokio::test]
+async fn job_metrics_count_kinds_states_and_run_times() {
+    let t = TestApp::new().await;
+    let org = new_org(&t, "Acme").await;
+    let key = Uuid::new_v4();
+    for n in 0..3 {
+        enqueue_for(&t, org, Track { key, n, hold_ms: 0 }).await;
+    }
+    let runner = start(&t, opts(2));
+    wait_for("the jobs", Duration::from_secs(10), || async {
+        store::unfinished_count(t.db()).await.ok() == Some(0)
+    })
+    .await;
+    // The counts are refreshed every 200 ms in these tests.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    runner.shutdown().await;
+    let text = t.app.metrics.render();
+    assert!(
+        text.contains("jobs{kind=\"test.track\",state=\"succeeded\"} 3"),
+        "{text}"
+    );
+    assert!(text.contains("job_run_duration_seconds_count{kind=\"test.track\"} 3"));
+    assert!(text.contains("job_runs_total{kind=\"test.track\",outcome=\"succeeded\"} 3"));
+    assert!(text.contains("job_wait_seconds_count{queue=\"default\"} 3"));
+}
+
+#[tokio::test]
+async fn a_panic_is_a_failed_attempt_and_a_permanent_error_kills_the_job_at_once() {
+    let t = TestApp::new().await;
+    let org = new_org(&t, "Acme").await;
+    let key = Uuid::new_v4();
+    enqueue_for(&t, org, Doomed { key }).await;
+    let mut o = opts(1);
+    o.backoff_base = Duration::from_millis(10);
+    let runner = start(&t, o);
+    wait_for("the job to die", Duration::from_secs(10), || async {
+        one_row(&t, Doomed::KIND).await.state == "dead"
+    })
+    .await;
+    // The worker survived the panic and still runs jobs.
+    enqueue_for(
+        &t,
+        org,
+        Track {
+            key,
+            n: 5,
+            hold_ms: 0,
+        },
+    )
+    .await;
+    wait_for("a later job", Duration::from_secs(10), || async {
+        events(key).iter().any(|e| e.n == 5)
+    })
+    .await;
+    runner.shutdown().await;
+    let row = one_row(&t, Doomed::KIND).await;
+    assert_eq!(
+        row.attempts, 2,
+        "dead on the permanent error, 3 attempts unused"
+    );
+    assert_eq!(
+        row.last_error.as_deref(),
+        Some("the ad account was deleted")
     );
 }
 
