@@ -922,3 +922,69 @@ async fn dedupe_by_kind_keeps_one_unfinished_job_per_organization() {
         .expect("list");
     assert!(seen.is_empty());
 }
+
+#[tokio::test]
+async fn outside_the_worker_scope_jobs_follow_the_tenant_rules() {
+    use adpilot::jobs::maintenance::PruneJobs;
+    let t = TestApp::new().await;
+    let a = new_org(&t, "A").await;
+    let b = new_org(&t, "B").await;
+    adpilot::jobs::enqueue_system(t.db(), &PruneJobs {})
+        .await
+        .expect("system job");
+    let key = Uuid::new_v4();
+    enqueue_for(
+        &t,
+        a,
+        Track {
+            key,
+            n: 1,
+            hold_ms: 0,
+        },
+    )
+    .await;
+
+    let db = t.db().clone();
+    let count = |org: Option<Uuid>| {
+        let db = db.clone();
+        async move {
+            let f = async move |c: &mut adpilot::db::Conn| {
+                Ok::<_, DbError>(store::list_for_org(c, None, 100).await?.len())
+            };
+            match org {
+                Some(o) => db.tenant(o, f).await,
+                None => db.global(f).await,
+            }
+            .expect("count")
+        }
+    };
+    assert_eq!(count(None).await, 0, "no context: no jobs at all");
+    assert_eq!(count(Some(b)).await, 0, "B sees none of A's jobs");
+    assert_eq!(
+        count(Some(a)).await,
+        1,
+        "A sees its own job, not the system job"
+    );
+
+    // A tenant transaction cannot enqueue for another organization, nor a system job.
+    for target in [Some(b), None] {
+        let r = t
+            .db()
+            .tenant(a, async move |c| {
+                Ok::<_, DbError>(
+                    enqueue(
+                        c,
+                        target,
+                        &Track {
+                            key,
+                            n: 2,
+                            hold_ms: 0,
+                        },
+                    )
+                    .await?,
+                )
+            })
+            .await;
+        assert!(r.is_err(), "enqueue for {target:?} from A was allowed");
+    }
+}
