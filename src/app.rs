@@ -19,6 +19,8 @@ pub struct App {
     pub mailer: Mailer,
     pub limits: RateLimits,
     pub metrics: Metrics,
+    /// How backup jobs reach the database (set by `server::build_app`).
+    pub backup: crate::jobs::backup::BackupTarget,
 }
 
 #[derive(Clone)]
@@ -58,6 +60,7 @@ impl App {
             mailer,
             limits,
             metrics,
+            backup: Default::default(),
         })
     }
 }

@@ -79,6 +79,9 @@ pub struct Settings {
 
     #[command(flatten)]
     pub platforms: PlatformArgs,
+
+    #[command(flatten)]
+    pub jobs: crate::jobs::settings::JobSettings,
 }
 
 /// Ad platform app credentials and endpoints. A platform is offered for connecting when its
@@ -195,6 +198,7 @@ pub struct Config {
     pub db_pool_size: u32,
     pub login_per_minute: u32,
     pub platforms: crate::platforms::PlatformSettings,
+    pub jobs: crate::jobs::settings::JobsConfig,
 }
 
 impl std::fmt::Debug for Config {
@@ -369,6 +373,9 @@ impl Config {
             problems.push("ADPILOT_LOGIN_PER_MINUTE must be at least 1".to_string());
         }
 
+        let jobs =
+            crate::jobs::settings::JobsConfig::from_settings(&s.jobs, &s.data_dir, &mut problems);
+
         match (bind, base_url, mail_from, problems.is_empty()) {
             (Some(bind), Some(base_url), Some(mail_from), true) => Ok(Config {
                 database_url: s.database_url.clone(),
@@ -386,6 +393,7 @@ impl Config {
                 db_pool_size: s.db_pool_size,
                 login_per_minute: s.login_per_minute,
                 platforms: s.platforms.to_settings(),
+                jobs,
             }),
             _ => Err(problems),
         }

@@ -12,6 +12,7 @@ pub mod campaigns;
 pub mod config;
 pub mod connections;
 pub mod db;
+pub mod jobs;
 pub mod mailer;
 pub mod platforms;
 pub mod sandbox;

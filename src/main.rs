@@ -48,6 +48,26 @@ enum Command {
     },
     /// Serve the local imitation of the Google Ads, Meta and TikTok APIs (demo and tests).
     Sandbox(adpilot::sandbox::SandboxArgs),
+    /// Background jobs: list them, retry a dead one.
+    Jobs {
+        #[command(flatten)]
+        settings: Settings,
+        #[command(subcommand)]
+        command: adpilot::jobs::cli::JobsCommand,
+    },
+    /// Database backups (pg_dump, custom format) into ADPILOT_BACKUP_DIR.
+    Backup {
+        #[command(flatten)]
+        settings: Settings,
+        #[command(subcommand)]
+        command: adpilot::jobs::cli::BackupCommand,
+    },
+    /// Replace the database's contents with a backup (stop every adpilot server first).
+    Restore {
+        #[command(flatten)]
+        settings: Settings,
+        file: std::path::PathBuf,
+    },
 }
 
 #[derive(clap::Args)]
@@ -168,6 +188,15 @@ fn main() -> ExitCode {
         } => with_config(&runtime, &settings, |config| {
             run_migrate(config, revert_all)
         }),
+        Command::Jobs { settings, command } => with_config(&runtime, &settings, |config| {
+            adpilot::jobs::cli::jobs(config, command)
+        }),
+        Command::Backup { settings, command } => with_config(&runtime, &settings, |config| {
+            adpilot::jobs::cli::backup(config, command)
+        }),
+        Command::Restore { settings, file } => with_config(&runtime, &settings, |config| {
+            adpilot::jobs::cli::restore(config, file)
+        }),
         Command::User {
             command:
                 UserCommand::Create {
@@ -236,12 +265,18 @@ async fn run_serve(mut config: Config, no_migrate: bool, demo: bool) -> ExitCode
         let app = server::build_app(config, &database).await?;
         let demo_login = if demo { Some(server::seed_demo(&app).await?) } else { None };
         let listener = tokio::net::TcpListener::bind(bind).await?;
+        let jobs = adpilot::jobs::start(app.clone())
+            .await
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
         tracing::info!(url = %base, "adpilot is listening");
         eprintln!("adpilot is running at {base}");
         if let Some((email, password)) = demo_login {
             eprintln!("demo login: {email} / {password} (Google Ads, Meta and TikTok are served by the built-in sandbox)");
         }
-        server::serve(app, listener).await?;
+        let served = server::serve(app, listener).await;
+        // The listener has stopped; now stop claiming jobs and let running ones finish.
+        jobs.shutdown().await;
+        served?;
         Ok::<_, server::StartError>(())
     }
     .await;

@@ -106,7 +106,9 @@ pub async fn build_app(config: Config, database: &Database) -> Result<AppState, 
         "HTTP request latency by route",
     );
     metrics.describe("db_pool_connections", "Database pool connections by state");
-    Ok(AppState(Arc::new(App::new(config, db, metrics).await?)))
+    let mut app = App::new(config, db, metrics).await?;
+    app.backup = crate::jobs::backup::BackupTarget::from_database(database);
+    Ok(AppState(Arc::new(app)))
 }
 
 /// Serves HTTP until Ctrl-C or SIGTERM.
