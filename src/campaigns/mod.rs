@@ -1,5 +1,7 @@
 //! The unified campaign model across platforms. Owns `campaigns`.
 
+pub mod actions;
+
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};

@@ -186,6 +186,33 @@ diesel::table! {
 
 diesel::joinable!(campaigns -> ad_accounts (account_id));
 
+diesel::table! {
+    platform_actions (id) {
+        id -> Uuid,
+        org_id -> Uuid,
+        campaign_id -> Uuid,
+        kind -> Text,
+        source -> Text,
+        intent_key -> Text,
+        actor_user_id -> Nullable<Uuid>,
+        rule_id -> Nullable<Uuid>,
+        rule_run_id -> Nullable<Uuid>,
+        budget_change -> Nullable<Jsonb>,
+        from_budget_micros -> Nullable<Int8>,
+        to_budget_micros -> Nullable<Int8>,
+        currency -> Nullable<Text>,
+        state -> Text,
+        message -> Nullable<Text>,
+        platform_response -> Nullable<Text>,
+        attempts -> Int4,
+        created_at -> Timestamptz,
+        started_at -> Nullable<Timestamptz>,
+        finished_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::joinable!(platform_actions -> campaigns (campaign_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     organizations,
@@ -199,4 +226,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     oauth_states,
     campaigns,
     account_sync,
+    platform_actions,
 );

@@ -21,8 +21,9 @@ pub enum Step {
     Notify(NotifyTarget),
 }
 
-/// A budget change in the account's currency.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A budget change in the account's currency. Serializable: the action path stores it with the
+/// intent and applies it to the budget read at execution time.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum BudgetPlan {
     Set(Money),
     Change {
@@ -33,7 +34,7 @@ pub enum BudgetPlan {
     },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ChangeBy {
     /// Percent of the current budget (20 means 20%).
     Percent(Decimal),

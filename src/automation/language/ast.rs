@@ -338,7 +338,7 @@ pub enum Action {
     Notify(NotifyTarget),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Direction {
     Increase,
     Decrease,
