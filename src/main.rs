@@ -46,6 +46,13 @@ enum Command {
         #[command(subcommand)]
         command: adpilot::automation::cli::RulesCommand,
     },
+    /// Encryption keys of the token vault.
+    Keys {
+        #[command(flatten)]
+        settings: Settings,
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
     /// Serve the local imitation of the Google Ads, Meta and TikTok APIs (demo and tests).
     Sandbox(adpilot::sandbox::SandboxArgs),
     /// Background jobs: list them, retry a dead one.
@@ -81,6 +88,13 @@ struct ServeArgs {
     /// create a demo organization and login.
     #[arg(long, env = "ADPILOT_DEMO")]
     demo: bool,
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Add a new data key and re-encrypt every stored token with it in the background; older
+    /// keys stay readable until that finishes.
+    Rotate,
 }
 
 #[derive(Subcommand)]
@@ -197,6 +211,10 @@ fn main() -> ExitCode {
         Command::Restore { settings, file } => with_config(&runtime, &settings, |config| {
             adpilot::jobs::cli::restore(config, file)
         }),
+        Command::Keys {
+            settings,
+            command: KeysCommand::Rotate,
+        } => with_config(&runtime, &settings, run_keys_rotate),
         Command::User {
             command:
                 UserCommand::Create {
@@ -376,5 +394,40 @@ async fn run_healthcheck(config: &Config) -> ExitCode {
     } else {
         eprintln!("adpilot at {addr} is not healthy");
         ExitCode::FAILURE
+    }
+}
+
+async fn run_keys_rotate(config: Config) -> ExitCode {
+    let database = match server::open_database(&config, true).await {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("adpilot: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = async {
+        let app = server::build_app(config, &database).await?;
+        let mut conn = app.db.conn().await?;
+        let version = app
+            .vault
+            .add_key(&mut conn)
+            .await
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        adpilot::jobs::enqueue_system(&app.db, &adpilot::connections::jobs::RotateKeys {}).await?;
+        Ok::<_, server::StartError>(version)
+    }
+    .await;
+    database.shutdown();
+    match result {
+        Ok(v) => {
+            println!(
+                "added key version {v}; a running `adpilot serve` re-encrypts every token in the background (see `adpilot jobs list`)"
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("adpilot: {e}");
+            ExitCode::FAILURE
+        }
     }
 }

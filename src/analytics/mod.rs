@@ -2,4 +2,5 @@
 //! `metrics_daily`, `metric_revisions` and `account_sync`.
 
 pub mod ingest;
+pub mod jobs;
 pub mod sync;

@@ -821,3 +821,25 @@ pub async fn create_user_cli(
     )
     .await
 }
+
+/// Every organization's id, through the one named cross-tenant path (`adpilot_all_org_ids()`,
+/// a function running with its owner's rights). Only schedulers fanning work out per
+/// organization call this; each call is logged with its reason.
+pub async fn all_org_ids(db: &Db, reason: &'static str) -> Result<Vec<Uuid>, AuthError> {
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        id: Uuid,
+    }
+    tracing::debug!(reason, "listing every organization");
+    let rows: Vec<Row> = db
+        .global(async move |c| {
+            Ok::<_, AuthError>(
+                diesel::sql_query("SELECT adpilot_all_org_ids() AS id")
+                    .load(c)
+                    .await?,
+            )
+        })
+        .await?;
+    Ok(rows.into_iter().map(|r| r.id).collect())
+}

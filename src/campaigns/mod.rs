@@ -1,6 +1,8 @@
 //! The unified campaign model across platforms. Owns `campaigns`.
 
+pub mod action_routes;
 pub mod actions;
+pub mod jobs;
 
 use std::collections::HashMap;
 

@@ -2,6 +2,7 @@
 //! refresh and account picking. Owns `connections`, `ad_accounts`, `oauth_states` and
 //! `vault_keys`.
 
+pub mod jobs;
 pub mod routes;
 pub mod service;
 pub mod vault;

@@ -44,6 +44,14 @@ struct ConnectionsPage {
     options: Vec<PlatformOption>,
     connections: Vec<ConnectionView>,
     error: Option<String>,
+    sync: std::collections::HashMap<Uuid, crate::analytics::sync::SyncState>,
+    today: chrono::NaiveDate,
+}
+
+impl ConnectionsPage {
+    fn sync_of(&self, id: &Uuid) -> Option<&crate::analytics::sync::SyncState> {
+        self.sync.get(id)
+    }
 }
 
 async fn render_page(
@@ -59,11 +67,20 @@ async fn render_page(
             configured: service::configured(app, *p),
         })
         .collect();
+    let sync = crate::analytics::sync::states(app, v.org_id)
+        .await
+        .map_err(AppError::internal)?
+        .into_iter()
+        .map(|s| (s.account_id, s))
+        .collect();
+    let today = chrono::Utc::now().with_timezone(&v.tz()).date_naive();
     Ok(ConnectionsPage {
         shell: v.shell("connections"),
         options,
         connections,
         error,
+        sync,
+        today,
     })
 }
 
@@ -184,14 +201,24 @@ async fn choose_accounts(
         .filter_map(|(_, v)| v.parse().ok())
         .collect();
     match service::choose_accounts(&app, w.org_id, w.user_id, id, chosen).await {
-        Ok(n) => Ok(redirect_with_flash(
-            "/connections",
-            FlashKind::Success,
-            &format!(
-                "Connected. adpilot manages {n} ad account{} and starts syncing.",
-                if n == 1 { "" } else { "s" }
-            ),
-        )),
+        Ok(n) => {
+            // The first sync (with its backfill) starts now rather than at the next tick.
+            let org = w.org_id;
+            app.db
+                .tenant(org, async move |c| {
+                    crate::jobs::enqueue(c, Some(org), &crate::analytics::jobs::SyncOrg {}).await?;
+                    Ok::<_, AppError>(())
+                })
+                .await?;
+            Ok(redirect_with_flash(
+                "/connections",
+                FlashKind::Success,
+                &format!(
+                    "Connected. adpilot manages {n} ad account{} and starts syncing.",
+                    if n == 1 { "" } else { "s" }
+                ),
+            ))
+        }
         Err(ConnError::NothingChosen) => {
             let connection = service::get(&app, w.org_id, id).await?;
             let page = AccountsPage {

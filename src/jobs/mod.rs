@@ -305,6 +305,15 @@ pub fn registry() -> Registry {
         .with::<maintenance::PruneSessions>()
         .with::<maintenance::PruneJobs>()
         .with::<maintenance::Backup>()
+        .with::<crate::connections::jobs::RefreshAll>()
+        .with::<crate::connections::jobs::RefreshOrg>()
+        .with::<crate::connections::jobs::RotateKeys>()
+        .with::<crate::analytics::jobs::SyncAll>()
+        .with::<crate::analytics::jobs::SyncOrg>()
+        .with::<crate::analytics::jobs::SyncAccount>()
+        .with::<crate::analytics::jobs::PartitionUpkeep>()
+        .with::<crate::campaigns::jobs::ResumeActionsAll>()
+        .with::<crate::campaigns::jobs::ResumeActions>()
 }
 
 /// Every periodic duty (cron expressions with seconds, in UTC). Modules add theirs here; a
@@ -316,6 +325,18 @@ pub fn schedules(config: &crate::config::Config) -> Vec<scheduler::Schedule> {
             maintenance::PruneSessions {}
         }),
         scheduler::Schedule::new("prune_jobs", "0 37 3 * * *", |_| maintenance::PruneJobs {}),
+        scheduler::Schedule::new("token_refresh", "0 */5 * * * *", |_| {
+            crate::connections::jobs::RefreshAll {}
+        }),
+        scheduler::Schedule::new("metrics_sync", "30 */15 * * * *", |_| {
+            crate::analytics::jobs::SyncAll {}
+        }),
+        scheduler::Schedule::new("metrics_partitions", "0 11 4 * * *", |_| {
+            crate::analytics::jobs::PartitionUpkeep {}
+        }),
+        scheduler::Schedule::new("resume_actions", "15 */2 * * * *", |_| {
+            crate::campaigns::jobs::ResumeActionsAll {}
+        }),
     ];
     if let Some(cron) = &config.jobs.backup_cron {
         s.push(scheduler::Schedule::new("backup", cron.clone(), |_| {

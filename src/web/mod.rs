@@ -31,6 +31,7 @@ pub fn router(app: AppState) -> Router {
         .route("/static/{*path}", get(static_file))
         .merge(crate::auth::routes::router())
         .merge(crate::connections::routes::router())
+        .merge(crate::campaigns::action_routes::router())
         .merge(crate::jobs::routes::router())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(

@@ -47,7 +47,7 @@ pub async fn connect(c: &mut Client, platform: &str) -> Uuid {
         .expect("connection id")
 }
 
-async fn org_of(t: &TestApp) -> Uuid {
+pub async fn org_of(t: &TestApp) -> Uuid {
     #[derive(diesel::QueryableByName)]
     struct Row {
         #[diesel(sql_type = diesel::sql_types::Uuid)]
@@ -63,7 +63,7 @@ async fn org_of(t: &TestApp) -> Uuid {
     r.id
 }
 
-async fn count(t: &TestApp, sql: &str) -> i64 {
+pub async fn count(t: &TestApp, sql: &str) -> i64 {
     #[derive(diesel::QueryableByName)]
     struct N {
         #[diesel(sql_type = diesel::sql_types::BigInt)]

@@ -3,9 +3,11 @@
 mod support;
 
 mod accounts;
+mod actions;
 mod connections;
 mod jobs;
 mod migrations;
 mod platform_contract;
 mod security;
+mod sync;
 mod tenancy;

@@ -1,0 +1,262 @@
+//! Metrics sync against the sandbox: backfill equals the platform's truth, late conversions
+//! update with revisions kept, statuses follow, failures keep earlier data, partitions exist.
+
+use std::collections::HashMap;
+
+use adpilot::analytics::sync;
+use adpilot::sandbox::{FaultKind, FaultSpec, SandboxConfig, TruthQuery};
+use adpilot::types::Platform;
+use diesel::sql_types::{BigInt, Date, Text};
+use diesel_async::RunQueryDsl;
+
+use crate::connections::{connect, count, org_of};
+use crate::support::*;
+
+#[derive(diesel::QueryableByName, Debug)]
+struct Stored {
+    #[diesel(sql_type = Text)]
+    platform: String,
+    #[diesel(sql_type = Text)]
+    external_id: String,
+    #[diesel(sql_type = Date)]
+    date: chrono::NaiveDate,
+    #[diesel(sql_type = BigInt)]
+    impressions: i64,
+    #[diesel(sql_type = BigInt)]
+    clicks: i64,
+    #[diesel(sql_type = BigInt)]
+    spend_micros: i64,
+    #[diesel(sql_type = Text)]
+    conversions: String,
+    #[diesel(sql_type = BigInt)]
+    revenue_micros: i64,
+}
+
+async fn stored(t: &TestApp) -> HashMap<(String, String, chrono::NaiveDate), Stored> {
+    let mut c = adpilot::db::connect_one(&t.db.admin_url)
+        .await
+        .expect("admin");
+    let rows: Vec<Stored> = diesel::sql_query(
+        "SELECT c.platform, c.external_id, m.date, m.impressions, m.clicks, m.spend_micros, trim_scale(m.conversions)::text AS conversions, m.revenue_micros
+         FROM metrics_daily m JOIN campaigns c ON c.id = m.campaign_id",
+    )
+    .load(&mut c)
+    .await
+    .expect("stored metrics");
+    rows.into_iter()
+        .map(|r| ((r.platform.clone(), r.external_id.clone(), r.date), r))
+        .collect()
+}
+
+async fn sync_all(
+    t: &TestApp,
+    sb: &adpilot::sandbox::SandboxHandle,
+) -> Vec<Result<sync::SyncReport, sync::SyncError>> {
+    let org = org_of(t).await;
+    let mut out = Vec::new();
+    for account in sync::accounts_to_sync(&t.app, org).await.expect("accounts") {
+        out.push(sync::sync_account(&t.app, org, account, sb.clock().now()).await);
+    }
+    out
+}
+
+#[tokio::test]
+async fn first_sync_backfills_and_equals_the_sandbox_truth_per_campaign_and_day() {
+    let sb = sandbox(SandboxConfig {
+        fixed_now: Some(chrono::Utc::now()),
+        ..SandboxConfig::default()
+    })
+    .await;
+    let t = TestApp::with_sandbox(&sb).await;
+    let mut c = t.sign_up("ann@example.com", "Acme").await;
+    for p in ["google", "meta", "tiktok"] {
+        connect(&mut c, p).await;
+    }
+    for r in sync_all(&t, &sb).await {
+        let r = r.expect("sync");
+        assert!(r.backfill_done && r.rows_read > 0);
+    }
+    let got = stored(&t).await;
+    let mut compared = 0;
+    for platform in Platform::ALL {
+        for a in sb.accounts(Some(platform)) {
+            let tz: chrono_tz::Tz = a.time_zone.parse().expect("tz");
+            let today = sb.clock().now().with_timezone(&tz).date_naive();
+            let from = today - chrono::Duration::days(90);
+            let truth = sb.daily_metrics(&TruthQuery {
+                platform: Some(platform),
+                account_id: Some(a.id.clone()),
+                from: Some(from),
+                to: Some(today),
+                ..Default::default()
+            });
+            for m in truth {
+                let s = got
+                    .get(&(platform.as_str().to_string(), m.campaign_id.clone(), m.date))
+                    .unwrap_or_else(|| panic!("missing {platform} {} {}", m.campaign_id, m.date));
+                assert_eq!(
+                    (s.impressions, s.clicks, s.spend_micros, s.revenue_micros),
+                    (m.impressions, m.clicks, m.spend_micros, m.revenue_micros)
+                );
+                assert_eq!(s.conversions, m.conversions.to_string());
+                compared += 1;
+            }
+        }
+    }
+    assert!(compared > 1000, "compared {compared} campaign-days");
+    assert_eq!(got.len(), compared, "nothing beyond the truth was stored");
+    let page = c.get("/connections").await;
+    assert!(
+        page.body.contains("Last sync"),
+        "sync state shown on the Connections page"
+    );
+}
+
+#[tokio::test]
+async fn late_conversions_update_on_the_next_sync_and_keep_revisions_and_statuses_follow() {
+    let sb = sandbox(SandboxConfig {
+        fixed_now: Some(chrono::Utc::now()),
+        ..SandboxConfig::default()
+    })
+    .await;
+    let t = TestApp::with_sandbox(&sb).await;
+    let mut c = t.sign_up("ann@example.com", "Acme").await;
+    connect(&mut c, "meta").await;
+    sync_all(&t, &sb).await.into_iter().for_each(|r| {
+        r.expect("sync");
+    });
+    let before = count(&t, "SELECT count(*) AS n FROM metric_revisions").await;
+    let conv_before = count(
+        &t,
+        "SELECT coalesce(sum(conversions), 0)::bigint AS n FROM metrics_daily",
+    )
+    .await;
+    // A day passes: recent days' conversions keep arriving.
+    sb.clock().advance(chrono::Duration::hours(30));
+    // Someone pauses a campaign at the platform.
+    let a = sb
+        .accounts(Some(Platform::Meta))
+        .into_iter()
+        .next()
+        .expect("account");
+    let camp = sb
+        .campaigns(&TruthQuery {
+            platform: Some(Platform::Meta),
+            account_id: Some(a.id.clone()),
+            ..Default::default()
+        })
+        .into_iter()
+        .find(|c| c.status == adpilot::sandbox::CampaignStatus::Enabled)
+        .expect("active campaign");
+    let p = t.app.platforms.adapter(Platform::Meta);
+    let tok = sb.issue_token(Platform::Meta, None).access_token;
+    p.pause(
+        &adpilot::platforms::Credentials::new(tok),
+        &adpilot::platforms::AccountRef::new(a.id.clone(), a.currency),
+        &camp.campaign_id,
+    )
+    .await
+    .expect("pause");
+    sync_all(&t, &sb).await.into_iter().for_each(|r| {
+        r.expect("second sync");
+    });
+    let after = count(&t, "SELECT count(*) AS n FROM metric_revisions").await;
+    let conv_after = count(
+        &t,
+        "SELECT coalesce(sum(conversions), 0)::bigint AS n FROM metrics_daily",
+    )
+    .await;
+    assert!(after > before, "changed values were appended as revisions");
+    assert!(conv_after > conv_before, "late conversions arrived");
+    let twice = count(&t, "SELECT count(*) AS n FROM (SELECT campaign_id, date FROM metric_revisions GROUP BY 1, 2 HAVING count(*) > 1) x").await;
+    assert!(
+        twice > 0,
+        "a campaign-day read twice with new numbers has two revisions"
+    );
+    let paused = count(
+        &t,
+        &format!(
+            "SELECT count(*) AS n FROM campaigns WHERE external_id = '{}' AND status = 'paused'",
+            camp.campaign_id
+        ),
+    )
+    .await;
+    assert_eq!(
+        paused, 1,
+        "the paused campaign shows as paused after the next sync"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_sync_keeps_earlier_data_and_records_the_error() {
+    let sb = sandbox(SandboxConfig {
+        fixed_now: Some(chrono::Utc::now()),
+        ..SandboxConfig::default()
+    })
+    .await;
+    let t = TestApp::with_sandbox(&sb).await;
+    let mut c = t.sign_up("ann@example.com", "Acme").await;
+    connect(&mut c, "google").await;
+    sync_all(&t, &sb).await.into_iter().for_each(|r| {
+        r.expect("sync");
+    });
+    let rows = count(&t, "SELECT count(*) AS n FROM metrics_daily").await;
+    sb.inject_fault(
+        FaultSpec::new(FaultKind::RateLimit)
+            .platform(Platform::Google)
+            .count(100)
+            .retry_after_secs(3600),
+    )
+    .expect("fault");
+    for r in sync_all(&t, &sb).await {
+        assert!(
+            matches!(
+                r,
+                Err(sync::SyncError::Platform(
+                    adpilot::platforms::PlatformError::RateLimited { .. }
+                ))
+            ),
+            "{r:?}"
+        );
+    }
+    assert_eq!(
+        count(&t, "SELECT count(*) AS n FROM metrics_daily").await,
+        rows,
+        "nothing lost"
+    );
+    assert!(count(&t, "SELECT count(*) AS n FROM account_sync WHERE last_error LIKE 'Rate limited%' AND rate_limited_until > now()").await > 0);
+    // While rate limited the account waits for its window without calling the platform.
+    sb.clear_calls();
+    sync_all(&t, &sb).await;
+    assert!(
+        sb.calls().is_empty(),
+        "no calls inside the rate-limit window"
+    );
+}
+
+#[tokio::test]
+async fn partitions_exist_months_ahead() {
+    let t = TestApp::new().await;
+    let mut c = adpilot::db::connect_one(&t.db.admin_url)
+        .await
+        .expect("admin");
+    let next = chrono::Utc::now().date_naive() + chrono::Duration::days(62);
+    let name = format!("metrics_daily_{}", next.format("%Y_%m"));
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let r: N = diesel::sql_query("SELECT count(*) AS n FROM pg_class WHERE relname = $1")
+        .bind::<Text, _>(&name)
+        .get_result(&mut c)
+        .await
+        .expect("query");
+    assert_eq!(r.n, 1, "{name} exists");
+    let mut conn = t.db().conn().await.expect("conn");
+    let far = chrono::Utc::now().date_naive() + chrono::Duration::days(200);
+    let created = adpilot::analytics::ingest::ensure_partitions(&mut conn, far, far)
+        .await
+        .expect("the server role may ask for partitions");
+    assert_eq!(created, 1);
+}
