@@ -44,22 +44,15 @@ impl Job for RefreshOrg {
         let org = ctx
             .org_id
             .ok_or_else(|| JobError::permanent("refresh needs an organization"))?;
-        let ids = service::due_for_refresh(&ctx.app, org)
+        let failures: Vec<String> = refresh_org_now(&ctx.app, org)
             .await
-            .map_err(JobError::retry)?;
-        let mut failures = Vec::new();
-        for id in ids {
-            match service::refresh_connection(&ctx.app, org, id).await {
-                Ok(RefreshOutcome::NeedsReconnect) => {
-                    if let Err(e) = service::notify_needs_reconnect(&ctx.app, org, id).await {
-                        tracing::warn!(error = %e, "reconnect notice failed");
-                    }
-                }
-                Ok(RefreshOutcome::Failed(m)) => failures.push(m),
-                Ok(_) => {}
-                Err(e) => failures.push(e.to_string()),
-            }
-        }
+            .map_err(JobError::retry)?
+            .into_iter()
+            .filter_map(|o| match o {
+                RefreshOutcome::Failed(m) => Some(m),
+                _ => None,
+            })
+            .collect();
         if failures.is_empty() {
             Ok(())
         } else {
@@ -118,18 +111,24 @@ impl Job for RotateKeys {
     }
 }
 
-/// Finds every connection refresh would look at, for tests and the CLI.
+/// Refreshes every connection of an organization that is due (one failure does not stop the
+/// others) and sends the one reconnect notice per incident: what the scheduled job runs.
 pub async fn refresh_org_now(
     app: &crate::app::App,
     org: Uuid,
 ) -> Result<Vec<RefreshOutcome>, super::ConnError> {
     let mut out = Vec::new();
     for id in service::due_for_refresh(app, org).await? {
-        let o = service::refresh_connection(app, org, id).await?;
-        if o == RefreshOutcome::NeedsReconnect {
-            service::notify_needs_reconnect(app, org, id).await?;
+        let outcome = match service::refresh_connection(app, org, id).await {
+            Ok(o) => o,
+            Err(e) => RefreshOutcome::Failed(e.to_string()),
+        };
+        if outcome == RefreshOutcome::NeedsReconnect {
+            if let Err(e) = service::notify_needs_reconnect(app, org, id).await {
+                tracing::warn!(error = %e, "reconnect notice failed");
+            }
         }
-        out.push(o);
+        out.push(outcome);
     }
     Ok(out)
 }

@@ -321,10 +321,10 @@ async fn refresh_keeps_google_working_across_expiries_and_a_revoked_token_asks_f
             ))
             .await;
         assert!(expired.is_err(), "the sandbox expired the access token");
-        let outcome = service::refresh_connection(&t.app, org, g)
+        let outcomes = adpilot::connections::jobs::refresh_org_now(&t.app, org)
             .await
-            .expect("refresh");
-        assert_eq!(outcome, service::RefreshOutcome::Renewed);
+            .expect("refresh job");
+        assert_eq!(outcomes, vec![service::RefreshOutcome::Renewed]);
         let (_, after) = service::tokens(&t.app, org, g).await.expect("tokens");
         assert_ne!(after.access_token, last);
         last = after.access_token.clone();
@@ -338,17 +338,17 @@ async fn refresh_keeps_google_working_across_expiries_and_a_revoked_token_asks_f
     }
     sb.revoke_tokens(Platform::Google);
     tokio::time::sleep(Duration::from_millis(2200)).await;
-    let outcome = service::refresh_connection(&t.app, org, g)
-        .await
-        .expect("refresh");
-    assert_eq!(outcome, service::RefreshOutcome::NeedsReconnect);
     let before = t.outbox().len();
-    assert_eq!(
-        service::notify_needs_reconnect(&t.app, org, g)
-            .await
-            .expect("notify"),
-        1
-    );
+    let outcomes = adpilot::connections::jobs::refresh_org_now(&t.app, org)
+        .await
+        .expect("refresh job");
+    assert_eq!(outcomes, vec![service::RefreshOutcome::NeedsReconnect]);
+    assert_eq!(t.outbox().len(), before + 1, "owners were emailed");
+    // Later runs skip it (paused until reconnected) and send nothing more.
+    let later = adpilot::connections::jobs::refresh_org_now(&t.app, org)
+        .await
+        .expect("refresh job");
+    assert!(later.is_empty());
     assert_eq!(
         service::notify_needs_reconnect(&t.app, org, g)
             .await
