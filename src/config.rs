@@ -77,6 +77,10 @@ pub struct Settings {
     #[arg(long, env = "ADPILOT_LOGIN_PER_MINUTE", default_value_t = 10)]
     pub login_per_minute: u32,
 
+    /// Let webhooks reach private and loopback addresses (tests and closed networks only).
+    #[arg(long, env = "ADPILOT_WEBHOOKS_ALLOW_PRIVATE")]
+    pub webhooks_allow_private: bool,
+
     #[command(flatten)]
     pub platforms: PlatformArgs,
 
@@ -198,6 +202,7 @@ pub struct Config {
     pub db_pool_size: u32,
     pub login_per_minute: u32,
     pub platforms: crate::platforms::PlatformSettings,
+    pub webhooks_allow_private: bool,
     pub jobs: crate::jobs::settings::JobsConfig,
 }
 
@@ -393,6 +398,7 @@ impl Config {
                 db_pool_size: s.db_pool_size,
                 login_per_minute: s.login_per_minute,
                 platforms: s.platforms.to_settings(),
+                webhooks_allow_private: s.webhooks_allow_private,
                 jobs,
             }),
             _ => Err(problems),

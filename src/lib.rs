@@ -15,6 +15,7 @@ pub mod db;
 pub mod jobs;
 pub mod mailer;
 pub mod platforms;
+pub mod reports;
 pub mod sandbox;
 pub mod server;
 pub mod types;

@@ -3,4 +3,5 @@
 
 pub mod ingest;
 pub mod jobs;
+pub mod signals;
 pub mod sync;

@@ -60,9 +60,15 @@ pub struct SyncState {
     pub last_error: Option<String>,
     pub rate_limited_until: Option<DateTime<Utc>>,
     pub rows_synced: i64,
+    failing_since: Option<DateTime<Utc>>,
 }
 
 impl SyncState {
+    /// Since when the account's syncs have been failing, if they are.
+    pub fn failing_since(&self) -> Option<DateTime<Utc>> {
+        self.failing_since
+    }
+
     /// Backfill progress in percent.
     pub fn progress(&self, today: NaiveDate) -> u32 {
         match (self.backfill_done, self.backfill_from, self.backfilled_from) {
@@ -181,6 +187,7 @@ async fn state_of(
         Option<String>,
         Option<DateTime<Utc>>,
         i64,
+        Option<DateTime<Utc>>,
     ) = account_sync::table
         .find((org_id, account_id))
         .select((
@@ -191,6 +198,7 @@ async fn state_of(
             account_sync::last_error,
             account_sync::rate_limited_until,
             account_sync::rows_synced,
+            account_sync::failing_since,
         ))
         .first(c)
         .await?;
@@ -203,6 +211,7 @@ async fn state_of(
         last_error: r.4,
         rate_limited_until: r.5,
         rows_synced: r.6,
+        failing_since: r.7,
     })
 }
 

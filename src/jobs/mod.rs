@@ -314,6 +314,9 @@ pub fn registry() -> Registry {
         .with::<crate::analytics::jobs::PartitionUpkeep>()
         .with::<crate::campaigns::jobs::ResumeActionsAll>()
         .with::<crate::campaigns::jobs::ResumeActions>()
+        .with::<crate::reports::alerts::CheckAll>()
+        .with::<crate::reports::alerts::CheckOrg>()
+        .with::<crate::reports::alerts::Deliver>()
 }
 
 /// Every periodic duty (cron expressions with seconds, in UTC). Modules add theirs here; a
@@ -336,6 +339,9 @@ pub fn schedules(config: &crate::config::Config) -> Vec<scheduler::Schedule> {
         }),
         scheduler::Schedule::new("resume_actions", "15 */2 * * * *", |_| {
             crate::campaigns::jobs::ResumeActionsAll {}
+        }),
+        scheduler::Schedule::new("alerts", "45 */15 * * * *", |_| {
+            crate::reports::alerts::CheckAll {}
         }),
     ];
     if let Some(cron) = &config.jobs.backup_cron {

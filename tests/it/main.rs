@@ -4,6 +4,7 @@ mod support;
 
 mod accounts;
 mod actions;
+mod alerts;
 mod connections;
 mod jobs;
 mod migrations;

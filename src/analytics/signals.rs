@@ -1,0 +1,135 @@
+//! Numbers the alerts need from stored metrics: month-to-date spend per account and campaign,
+//! and today's values beside the same weekday's history. Dates are each account's own.
+
+use chrono::NaiveDate;
+use diesel::sql_types::{BigInt, Date, Double, Nullable, Text, Uuid as SqlUuid};
+use diesel_async::RunQueryDsl;
+use uuid::Uuid;
+
+use crate::db::Conn;
+
+#[derive(Debug, Clone, diesel::QueryableByName)]
+pub struct MonthSpend {
+    #[diesel(sql_type = SqlUuid)]
+    pub account_id: Uuid,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    pub campaign_id: Option<Uuid>,
+    #[diesel(sql_type = Text)]
+    pub name: String,
+    #[diesel(sql_type = Text)]
+    pub currency: String,
+    #[diesel(sql_type = BigInt)]
+    pub spend_micros: i64,
+}
+
+/// Spend since the 1st of the month (account time zone), per account (campaign_id NULL) and
+/// per campaign, for the current tenant.
+pub async fn month_to_date_spend(c: &mut Conn) -> diesel::QueryResult<Vec<MonthSpend>> {
+    diesel::sql_query(
+        "WITH acc AS (
+           SELECT id, name, currency, date_trunc('month', now() AT TIME ZONE time_zone)::date AS month_start
+           FROM ad_accounts WHERE managed
+         )
+         SELECT acc.id AS account_id, NULL::uuid AS campaign_id, acc.name, acc.currency,
+                coalesce(sum(m.spend_micros), 0)::bigint AS spend_micros
+         FROM acc LEFT JOIN metrics_daily m ON m.account_id = acc.id AND m.date >= acc.month_start
+         GROUP BY acc.id, acc.name, acc.currency
+         UNION ALL
+         SELECT acc.id, c.id, c.name, acc.currency, coalesce(sum(m.spend_micros), 0)::bigint
+         FROM acc JOIN campaigns c ON c.account_id = acc.id
+         LEFT JOIN metrics_daily m ON m.campaign_id = c.id AND m.date >= acc.month_start
+         GROUP BY acc.id, c.id, c.name, acc.currency",
+    )
+    .load(c)
+    .await
+}
+
+#[derive(Debug, Clone, diesel::QueryableByName)]
+pub struct WeekdayPoint {
+    #[diesel(sql_type = SqlUuid)]
+    pub campaign_id: Uuid,
+    #[diesel(sql_type = Text)]
+    pub name: String,
+    #[diesel(sql_type = Text)]
+    pub currency: String,
+    #[diesel(sql_type = Date)]
+    pub today: NaiveDate,
+    /// Share of the account's day already elapsed (0..1], to compare a partial today fairly.
+    #[diesel(sql_type = Double)]
+    pub day_fraction: f64,
+    #[diesel(sql_type = Date)]
+    pub date: NaiveDate,
+    #[diesel(sql_type = BigInt)]
+    pub spend_micros: i64,
+    #[diesel(sql_type = Double)]
+    pub conversions: f64,
+}
+
+/// For each campaign: today's row and the rows of the same weekday in the `weeks` weeks before.
+pub async fn same_weekday_history(
+    c: &mut Conn,
+    weeks: i32,
+) -> diesel::QueryResult<Vec<WeekdayPoint>> {
+    diesel::sql_query(
+        "WITH acc AS (
+           SELECT id, currency, (now() AT TIME ZONE time_zone)::date AS today,
+                  greatest(extract(epoch FROM (now() AT TIME ZONE time_zone) - date_trunc('day', now() AT TIME ZONE time_zone)) / 86400.0, 0.01)::float8 AS day_fraction
+           FROM ad_accounts WHERE managed
+         )
+         SELECT c.id AS campaign_id, c.name, acc.currency, acc.today, acc.day_fraction, m.date,
+                m.spend_micros, m.conversions::float8 AS conversions
+         FROM acc
+         JOIN campaigns c ON c.account_id = acc.id
+         JOIN metrics_daily m ON m.campaign_id = c.id
+         WHERE m.date IN (SELECT acc.today - 7 * k FROM generate_series(0, $1) AS k)",
+    )
+    .bind::<diesel::sql_types::Integer, _>(weeks)
+    .load(c)
+    .await
+}
+
+/// Median and the robust score of `x` against `history` (median absolute deviation scaled to a
+/// normal's standard deviation). `None` when the history is too short.
+pub fn robust_score(x: f64, history: &[f64], min_points: usize) -> Option<(f64, f64)> {
+    if history.len() < min_points {
+        return None;
+    }
+    let mut h = history.to_vec();
+    h.sort_by(|a, b| a.total_cmp(b));
+    let median = percentile_50(&h);
+    let mut dev: Vec<f64> = h.iter().map(|v| (v - median).abs()).collect();
+    dev.sort_by(|a, b| a.total_cmp(b));
+    let mad = percentile_50(&dev) * 1.4826;
+    // A perfectly flat history would make any change infinitely surprising; a floor of 5% of
+    // the median (and a tiny absolute one) keeps small wobbles quiet.
+    let scale = mad.max(median.abs() * 0.05).max(1e-9);
+    Some((median, (x - median) / scale))
+}
+
+fn percentile_50(sorted: &[f64]) -> f64 {
+    let n = sorted.len();
+    if n == 0 {
+        return 0.0;
+    }
+    if n % 2 == 1 {
+        sorted[n / 2]
+    } else {
+        (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn robust_score_flags_outliers_and_needs_history() {
+        let h = [100.0, 104.0, 97.0, 101.0, 99.0];
+        let (median, z) = robust_score(300.0, &h, 4).expect("enough history");
+        assert_eq!(median, 100.0);
+        assert!(z > 10.0);
+        let (_, z) = robust_score(102.0, &h, 4).expect("enough");
+        assert!(z.abs() < 1.5);
+        assert!(robust_score(300.0, &h[..3], 4).is_none());
+    }
+}

@@ -1,0 +1,599 @@
+//! Alerts: each condition is checked on a schedule; a condition that holds raises an alert once
+//! per incident (an open alert is only refreshed), and an open alert whose condition no longer
+//! holds is resolved. New alerts go to the organization's channels.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use diesel::sql_types::{Bool, Jsonb, Text, Uuid as SqlUuid};
+use diesel_async::RunQueryDsl;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::webhooks;
+use crate::app::App;
+use crate::db::Conn;
+use crate::jobs::{Dedupe, Job, JobCtx, JobError};
+use crate::types::Currency;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AlertKind {
+    BudgetPacing,
+    Anomaly,
+    NeedsReconnect,
+    SyncFailing,
+    ActionFailed,
+}
+
+impl AlertKind {
+    pub const ALL: [AlertKind; 5] = [
+        AlertKind::BudgetPacing,
+        AlertKind::Anomaly,
+        AlertKind::NeedsReconnect,
+        AlertKind::SyncFailing,
+        AlertKind::ActionFailed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertKind::BudgetPacing => "budget_pacing",
+            AlertKind::Anomaly => "anomaly",
+            AlertKind::NeedsReconnect => "needs_reconnect",
+            AlertKind::SyncFailing => "sync_failing",
+            AlertKind::ActionFailed => "action_failed",
+        }
+    }
+}
+
+/// A condition that holds now.
+#[derive(Debug, Clone)]
+pub struct Condition {
+    pub kind: AlertKind,
+    pub key: String,
+    pub title: String,
+    pub details: serde_json::Value,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AlertError {
+    #[error(transparent)]
+    Db(#[from] crate::db::DbError),
+    #[error("{0}")]
+    Other(String),
+}
+
+impl From<diesel::result::Error> for AlertError {
+    fn from(e: diesel::result::Error) -> Self {
+        AlertError::Db(crate::db::DbError::Query(e))
+    }
+}
+
+/// What one evaluation did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Evaluation {
+    pub raised: Vec<Uuid>,
+    pub still_open: usize,
+    pub resolved: usize,
+}
+
+fn money(micros: i64, currency: &str) -> String {
+    match currency.parse::<Currency>() {
+        Ok(c) => crate::types::format_major(micros, c),
+        Err(_) => format!("{micros} micros"),
+    }
+}
+
+/// Everything that is wrong in the organization right now.
+pub async fn conditions(app: &App, org_id: Uuid) -> Result<Vec<Condition>, AlertError> {
+    let mut out = Vec::new();
+    for p in crate::connections::service::needing_reconnect(app, org_id)
+        .await
+        .map_err(|e| AlertError::Other(e.to_string()))?
+    {
+        out.push(Condition {
+            kind: AlertKind::NeedsReconnect,
+            key: p.as_str().into(),
+            title: format!(
+                "{} needs reconnecting: syncs and rules for its accounts are paused",
+                p.label()
+            ),
+            details: json!({"platform": p.as_str()}),
+        });
+    }
+    let hour_ago = Utc::now() - chrono::Duration::hours(1);
+    for s in crate::analytics::sync::states(app, org_id)
+        .await
+        .map_err(|e| AlertError::Other(e.to_string()))?
+    {
+        if let (Some(since), Some(err)) = (s.failing_since(), s.last_error.as_ref()) {
+            if since < hour_ago {
+                out.push(Condition {
+                    kind: AlertKind::SyncFailing,
+                    key: s.account_id.to_string(),
+                    title: format!(
+                        "Metrics sync has been failing since {}: {err}",
+                        since.format("%Y-%m-%d %H:%M UTC")
+                    ),
+                    details: json!({"account_id": s.account_id, "error": err}),
+                });
+            }
+        }
+    }
+    let (targets, spend, points, threshold, min_weeks, failed) = app
+        .db
+        .tenant(org_id, async move |c| {
+            let targets = budget_targets(c).await?;
+            let spend = crate::analytics::signals::month_to_date_spend(c).await?;
+            let (threshold, min_weeks) = settings(c).await?;
+            let points = crate::analytics::signals::same_weekday_history(c, 8).await?;
+            let failed = failed_actions(c).await?;
+            Ok::<_, AlertError>((targets, spend, points, threshold, min_weeks, failed))
+        })
+        .await?;
+
+    for t in targets {
+        let row = spend.iter().find(|s| match t.campaign_id {
+            Some(cid) => s.campaign_id == Some(cid),
+            None => Some(s.account_id) == t.account_id && s.campaign_id.is_none(),
+        });
+        if let Some(s) = row {
+            let limit = t.monthly_budget_micros as i128 * i128::from(t.alert_at_percent) / 100;
+            if i128::from(s.spend_micros) >= limit {
+                let pct =
+                    i128::from(s.spend_micros) * 100 / i128::from(t.monthly_budget_micros.max(1));
+                out.push(Condition {
+                    kind: AlertKind::BudgetPacing,
+                    key: t.id.to_string(),
+                    title: format!(
+                        "{} has spent {} this month: {pct}% of its monthly budget of {}",
+                        s.name,
+                        money(s.spend_micros, &s.currency),
+                        money(t.monthly_budget_micros, &s.currency)
+                    ),
+                    details: json!({"target_id": t.id, "spend_micros": s.spend_micros, "budget_micros": t.monthly_budget_micros, "percent": pct as i64}),
+                });
+            }
+        }
+    }
+
+    // Anomalies: today so far against the same weekday's history, scaled to the same share of
+    // the day for amounts that accumulate (spend, conversions); CPA is a ratio, not scaled.
+    let mut by_campaign: HashMap<Uuid, Vec<&crate::analytics::signals::WeekdayPoint>> =
+        HashMap::new();
+    for p in &points {
+        by_campaign.entry(p.campaign_id).or_default().push(p);
+    }
+    for (cid, rows) in by_campaign {
+        let Some(today) = rows.iter().find(|r| r.date == r.today) else {
+            continue;
+        };
+        let history: Vec<_> = rows.iter().filter(|r| r.date < r.today).collect();
+        let f = today.day_fraction.clamp(0.01, 1.0);
+        let checks: [(&str, f64, Vec<f64>); 3] = [
+            (
+                "spend",
+                today.spend_micros as f64 / 1e6,
+                history
+                    .iter()
+                    .map(|r| r.spend_micros as f64 / 1e6 * f)
+                    .collect(),
+            ),
+            (
+                "conversions",
+                today.conversions,
+                history.iter().map(|r| r.conversions * f).collect(),
+            ),
+            (
+                "cpa",
+                if today.conversions > 0.0 {
+                    today.spend_micros as f64 / 1e6 / today.conversions
+                } else {
+                    f64::NAN
+                },
+                history
+                    .iter()
+                    .filter(|r| r.conversions > 0.0)
+                    .map(|r| r.spend_micros as f64 / 1e6 / r.conversions)
+                    .collect(),
+            ),
+        ];
+        for (metric, x, hist) in checks {
+            if !x.is_finite() {
+                continue;
+            }
+            if let Some((median, z)) =
+                crate::analytics::signals::robust_score(x, &hist, min_weeks as usize)
+            {
+                if z.abs() >= threshold {
+                    let dir = if z > 0.0 { "above" } else { "below" };
+                    out.push(Condition {
+                        kind: AlertKind::Anomaly,
+                        key: format!("{cid}:{metric}"),
+                        title: format!("{}: today's {metric} is far {dir} the usual for this weekday ({x:.2} vs a typical {median:.2} by now)", today.name),
+                        details: json!({"campaign_id": cid, "metric": metric, "value": x, "median": median, "score": z}),
+                    });
+                }
+            }
+        }
+    }
+
+    for (campaign_id, name, message) in failed {
+        out.push(Condition {
+            kind: AlertKind::ActionFailed,
+            key: campaign_id.to_string(),
+            title: format!("A change to {name} failed: {message}"),
+            details: json!({"campaign_id": campaign_id, "message": message}),
+        });
+    }
+    Ok(out)
+}
+
+#[derive(diesel::QueryableByName)]
+struct Target {
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Nullable<SqlUuid>)]
+    account_id: Option<Uuid>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<SqlUuid>)]
+    campaign_id: Option<Uuid>,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    monthly_budget_micros: i64,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    alert_at_percent: i32,
+}
+
+async fn budget_targets(c: &mut Conn) -> diesel::QueryResult<Vec<Target>> {
+    diesel::sql_query("SELECT id, account_id, campaign_id, monthly_budget_micros, alert_at_percent FROM budget_targets").load(c).await
+}
+
+async fn settings(c: &mut Conn) -> diesel::QueryResult<(f64, i32)> {
+    #[derive(diesel::QueryableByName)]
+    struct S {
+        #[diesel(sql_type = diesel::sql_types::Double)]
+        t: f64,
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        w: i32,
+    }
+    let s: Option<S> = diesel::sql_query(
+        "SELECT anomaly_threshold::float8 AS t, anomaly_min_weeks AS w FROM alert_settings",
+    )
+    .get_result(c)
+    .await
+    .ok();
+    Ok(s.map(|s| (s.t, s.w)).unwrap_or((3.5, 4)))
+}
+
+/// Campaigns whose latest platform action failed in the last day.
+async fn failed_actions(c: &mut Conn) -> diesel::QueryResult<Vec<(Uuid, String, String)>> {
+    #[derive(diesel::QueryableByName)]
+    struct F {
+        #[diesel(sql_type = SqlUuid)]
+        campaign_id: Uuid,
+        #[diesel(sql_type = Text)]
+        name: String,
+        #[diesel(sql_type = Text)]
+        message: String,
+    }
+    let rows: Vec<F> = diesel::sql_query(
+        "SELECT DISTINCT ON (a.campaign_id) a.campaign_id, c.name, coalesce(a.message, 'no details') AS message, a.state
+         FROM platform_actions a JOIN campaigns c ON c.id = a.campaign_id
+         WHERE a.created_at > now() - interval '1 day' AND a.state IN ('succeeded', 'failed')
+         ORDER BY a.campaign_id, a.created_at DESC",
+    )
+    .load::<FailedRow>(c)
+    .await?
+    .into_iter()
+    .filter(|r| r.state == "failed")
+    .map(|r| F { campaign_id: r.campaign_id, name: r.name, message: r.message })
+    .collect();
+    Ok(rows
+        .into_iter()
+        .map(|f| (f.campaign_id, f.name, f.message))
+        .collect())
+}
+
+#[derive(diesel::QueryableByName)]
+struct FailedRow {
+    #[diesel(sql_type = SqlUuid)]
+    campaign_id: Uuid,
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = Text)]
+    message: String,
+    #[diesel(sql_type = Text)]
+    state: String,
+}
+
+/// Raises what holds, refreshes what is still open, resolves what cleared.
+pub async fn evaluate(app: &App, org_id: Uuid) -> Result<Evaluation, AlertError> {
+    let current = conditions(app, org_id).await?;
+    app.db
+        .tenant(org_id, async move |c| {
+            #[derive(diesel::QueryableByName)]
+            struct Up {
+                #[diesel(sql_type = SqlUuid)]
+                id: Uuid,
+                #[diesel(sql_type = Bool)]
+                inserted: bool,
+            }
+            let mut report = Evaluation::default();
+            let mut keys = Vec::new();
+            for cond in &current {
+                let up: Up = diesel::sql_query(
+                    "INSERT INTO alerts (id, org_id, kind, subject_key, title, details)
+                     VALUES ($1, app_current_org(), $2, $3, $4, $5)
+                     ON CONFLICT (org_id, kind, subject_key) WHERE state = 'open'
+                     DO UPDATE SET last_seen_at = now(), title = EXCLUDED.title, details = EXCLUDED.details
+                     RETURNING id, (xmax = 0) AS inserted",
+                )
+                .bind::<SqlUuid, _>(Uuid::now_v7())
+                .bind::<Text, _>(cond.kind.as_str())
+                .bind::<Text, _>(&cond.key)
+                .bind::<Text, _>(&cond.title)
+                .bind::<Jsonb, _>(&cond.details)
+                .get_result(c)
+                .await?;
+                if up.inserted {
+                    report.raised.push(up.id);
+                } else {
+                    report.still_open += 1;
+                }
+                keys.push(format!("{}:{}", cond.kind.as_str(), cond.key));
+            }
+            report.resolved = diesel::sql_query(
+                "UPDATE alerts SET state = 'resolved', resolved_at = now()
+                 WHERE state = 'open' AND NOT ((kind || ':' || subject_key) = ANY($1))",
+            )
+            .bind::<diesel::sql_types::Array<Text>, _>(&keys)
+            .execute(c)
+            .await?;
+            Ok::<_, AlertError>(report)
+        })
+        .await
+}
+
+#[derive(Debug, Clone)]
+pub struct Alert {
+    pub id: Uuid,
+    pub kind: String,
+    pub title: String,
+    pub state: String,
+    pub opened_at: DateTime<Utc>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub delivered_at: Option<DateTime<Utc>>,
+    pub delivery_error: Option<String>,
+}
+
+pub async fn list(c: &mut Conn, limit: i64) -> diesel::QueryResult<Vec<Alert>> {
+    #[derive(diesel::QueryableByName)]
+    struct R {
+        #[diesel(sql_type = SqlUuid)]
+        id: Uuid,
+        #[diesel(sql_type = Text)]
+        kind: String,
+        #[diesel(sql_type = Text)]
+        title: String,
+        #[diesel(sql_type = Text)]
+        state: String,
+        #[diesel(sql_type = diesel::sql_types::Timestamptz)]
+        opened_at: DateTime<Utc>,
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>)]
+        resolved_at: Option<DateTime<Utc>>,
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>)]
+        delivered_at: Option<DateTime<Utc>>,
+        #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+        delivery_error: Option<String>,
+    }
+    let rows: Vec<R> = diesel::sql_query(
+        "SELECT id, kind, title, state, opened_at, resolved_at, delivered_at, delivery_error FROM alerts
+         ORDER BY (state = 'open') DESC, opened_at DESC LIMIT $1",
+    )
+    .bind::<diesel::sql_types::BigInt, _>(limit)
+    .load(c)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Alert {
+            id: r.id,
+            kind: r.kind,
+            title: r.title,
+            state: r.state,
+            opened_at: r.opened_at,
+            resolved_at: r.resolved_at,
+            delivered_at: r.delivered_at,
+            delivery_error: r.delivery_error,
+        })
+        .collect())
+}
+
+#[derive(Debug, Clone)]
+pub struct Channel {
+    pub id: Uuid,
+    pub kind: String,
+    pub target: String,
+    pub signing_secret: Option<String>,
+}
+
+pub async fn channels(c: &mut Conn) -> diesel::QueryResult<Vec<Channel>> {
+    #[derive(diesel::QueryableByName)]
+    struct R {
+        #[diesel(sql_type = SqlUuid)]
+        id: Uuid,
+        #[diesel(sql_type = Text)]
+        kind: String,
+        #[diesel(sql_type = Text)]
+        target: String,
+        #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+        signing_secret: Option<String>,
+    }
+    let rows: Vec<R> = diesel::sql_query(
+        "SELECT id, kind, target, signing_secret FROM alert_channels ORDER BY created_at",
+    )
+    .load(c)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Channel {
+            id: r.id,
+            kind: r.kind,
+            target: r.target,
+            signing_secret: r.signing_secret,
+        })
+        .collect())
+}
+
+/// Sends one alert to every channel; temporary failures make the delivery job retry.
+pub async fn deliver(app: &App, org_id: Uuid, alert_id: Uuid) -> Result<(), JobError> {
+    let (alert, chans) = app
+        .db
+        .tenant(org_id, async move |c| {
+            let all = list(c, 500).await?;
+            let alert = all.into_iter().find(|a| a.id == alert_id);
+            Ok::<_, AlertError>((alert, channels(c).await?))
+        })
+        .await
+        .map_err(JobError::retry)?;
+    let Some(alert) = alert else { return Ok(()) };
+    if alert.delivered_at.is_some() {
+        return Ok(());
+    }
+    let text = format!("adpilot alert: {}", alert.title);
+    let mut errors = Vec::new();
+    let mut temporary = false;
+    for ch in chans {
+        let result = match ch.kind.as_str() {
+            "email" => app
+                .mailer
+                .send(&crate::mailer::Email {
+                    to: ch.target.clone(),
+                    subject: text.chars().take(150).collect(),
+                    text: format!(
+                        "{}\n\nSee all alerts: {}\n",
+                        alert.title,
+                        app.config.url("/alerts")
+                    ),
+                    html: None,
+                    headers: vec![],
+                })
+                .await
+                .map_err(|e| (e.is_temporary(), e.to_string())),
+            kind => {
+                let body = if kind == "slack" {
+                    webhooks::slack_body(&text)
+                } else {
+                    json!({"type": "alert", "alert": {"id": alert.id, "kind": alert.kind, "title": alert.title, "opened_at": alert.opened_at}})
+                };
+                match webhooks::check_url(&ch.target, app.config.webhooks_allow_private).await {
+                    Ok(checked) => {
+                        webhooks::send(&checked, ch.signing_secret.as_deref().unwrap_or(""), &body)
+                            .await
+                            .map_err(|e| (e.is_temporary(), e.to_string()))
+                    }
+                    Err(e) => Err((false, e.to_string())),
+                }
+            }
+        };
+        if let Err((temp, m)) = result {
+            temporary |= temp;
+            errors.push(format!("{} {}: {m}", ch.kind, ch.target));
+        }
+    }
+    let error = if errors.is_empty() {
+        None
+    } else {
+        Some(errors.join("; "))
+    };
+    let delivered = errors.is_empty() || !temporary;
+    let e2 = error.clone();
+    app.db
+        .tenant(org_id, async move |c| {
+            diesel::sql_query("UPDATE alerts SET delivered_at = CASE WHEN $2 THEN now() ELSE delivered_at END, delivery_error = $3 WHERE id = $1")
+                .bind::<SqlUuid, _>(alert_id)
+                .bind::<Bool, _>(delivered)
+                .bind::<diesel::sql_types::Nullable<Text>, _>(e2)
+                .execute(c)
+                .await?;
+            Ok::<_, AlertError>(())
+        })
+        .await
+        .map_err(JobError::retry)?;
+    match error {
+        Some(e) if temporary => Err(JobError::retry(e)),
+        _ => Ok(()),
+    }
+}
+
+/// Checks every organization's alerts.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CheckAll {}
+
+impl Job for CheckAll {
+    const KIND: &'static str = "alerts.check_all";
+    const DEDUPE: Dedupe = Dedupe::Kind;
+
+    async fn run(self, ctx: JobCtx) -> Result<(), JobError> {
+        let orgs = crate::auth::accounts::all_org_ids(&ctx.app.db, "alert checks")
+            .await
+            .map_err(JobError::retry)?;
+        for org in orgs {
+            ctx.app
+                .db
+                .tenant(org, async move |c| {
+                    crate::jobs::enqueue(c, Some(org), &CheckOrg {}).await?;
+                    Ok::<_, crate::db::DbError>(())
+                })
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CheckOrg {}
+
+impl Job for CheckOrg {
+    const KIND: &'static str = "alerts.check";
+    const DEDUPE: Dedupe = Dedupe::Kind;
+
+    async fn run(self, ctx: JobCtx) -> Result<(), JobError> {
+        let org = ctx
+            .org_id
+            .ok_or_else(|| JobError::permanent("needs an organization"))?;
+        let report = evaluate(&ctx.app, org).await.map_err(JobError::retry)?;
+        if !report.raised.is_empty() {
+            ctx.app
+                .db
+                .tenant(org, async move |c| {
+                    for id in report.raised {
+                        crate::jobs::enqueue(c, Some(org), &Deliver { alert_id: id }).await?;
+                    }
+                    Ok::<_, crate::db::DbError>(())
+                })
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Deliver {
+    pub alert_id: Uuid,
+}
+
+impl Job for Deliver {
+    const KIND: &'static str = "alerts.deliver";
+    const DEDUPE: Dedupe = Dedupe::Key;
+    const MAX_ATTEMPTS: i32 = 8;
+
+    fn dedupe_key(&self) -> Option<String> {
+        Some(self.alert_id.to_string())
+    }
+
+    async fn run(self, ctx: JobCtx) -> Result<(), JobError> {
+        let org = ctx
+            .org_id
+            .ok_or_else(|| JobError::permanent("needs an organization"))?;
+        deliver(&ctx.app, org, self.alert_id).await
+    }
+}
