@@ -18,19 +18,9 @@ impl Job for SyncAll {
     const DEDUPE: Dedupe = Dedupe::Kind;
 
     async fn run(self, ctx: JobCtx) -> Result<(), JobError> {
-        let orgs = crate::auth::accounts::all_org_ids(&ctx.app.db, "metrics sync fan-out")
+        crate::jobs::enqueue_for_every_org(&ctx.app, "metrics sync fan-out", || SyncOrg {})
             .await
-            .map_err(JobError::retry)?;
-        for org in orgs {
-            ctx.app
-                .db
-                .tenant(org, async move |c| {
-                    crate::jobs::enqueue(c, Some(org), &SyncOrg {}).await?;
-                    Ok::<_, crate::db::DbError>(())
-                })
-                .await?;
-        }
-        Ok(())
+            .map(|_| ())
     }
 }
 

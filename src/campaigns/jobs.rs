@@ -12,38 +12,9 @@ impl Job for ResumeActionsAll {
     const DEDUPE: Dedupe = Dedupe::Kind;
 
     async fn run(self, ctx: JobCtx) -> Result<(), JobError> {
-        let orgs = crate::auth::accounts::all_org_ids(&ctx.app.db, "open platform actions")
+        crate::jobs::enqueue_for_every_org(&ctx.app, "open platform actions", || ResumeActions {})
             .await
-            .map_err(JobError::retry)?;
-        for org in orgs {
-            // Only organizations with open intents get a job.
-            let open: i64 = ctx
-                .app
-                .db
-                .tenant(org, async move |c| {
-                    use crate::db::schema::platform_actions;
-                    use diesel::prelude::*;
-                    use diesel_async::RunQueryDsl;
-                    Ok::<_, crate::db::DbError>(
-                        platform_actions::table
-                            .filter(platform_actions::state.eq_any(["pending", "executing"]))
-                            .count()
-                            .get_result(c)
-                            .await?,
-                    )
-                })
-                .await?;
-            if open > 0 {
-                ctx.app
-                    .db
-                    .tenant(org, async move |c| {
-                        crate::jobs::enqueue(c, Some(org), &ResumeActions {}).await?;
-                        Ok::<_, crate::db::DbError>(())
-                    })
-                    .await?;
-            }
-        }
-        Ok(())
+            .map(|_| ())
     }
 }
 

@@ -15,19 +15,9 @@ impl Job for RefreshAll {
     const DEDUPE: Dedupe = Dedupe::Kind;
 
     async fn run(self, ctx: JobCtx) -> Result<(), JobError> {
-        let orgs = crate::auth::accounts::all_org_ids(&ctx.app.db, "token refresh fan-out")
+        crate::jobs::enqueue_for_every_org(&ctx.app, "token refresh fan-out", || RefreshOrg {})
             .await
-            .map_err(JobError::retry)?;
-        for org in orgs {
-            ctx.app
-                .db
-                .tenant(org, async move |c| {
-                    crate::jobs::enqueue(c, Some(org), &RefreshOrg {}).await?;
-                    Ok::<_, crate::db::DbError>(())
-                })
-                .await?;
-        }
-        Ok(())
+            .map(|_| ())
     }
 }
 

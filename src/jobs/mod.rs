@@ -337,7 +337,7 @@ pub fn schedules(config: &crate::config::Config) -> Vec<scheduler::Schedule> {
         scheduler::Schedule::new("metrics_partitions", "0 11 4 * * *", |_| {
             crate::analytics::jobs::PartitionUpkeep {}
         }),
-        scheduler::Schedule::new("resume_actions", "15 */2 * * * *", |_| {
+        scheduler::Schedule::new("resume_actions", "15 */10 * * * *", |_| {
             crate::campaigns::jobs::ResumeActionsAll {}
         }),
         scheduler::Schedule::new("alerts", "45 */15 * * * *", |_| {
@@ -429,4 +429,28 @@ mod tests {
         assert!(r.contains(maintenance::PruneSessions::KIND));
         assert!(!r.contains("nope"));
     }
+}
+
+/// Enqueues one job per organization (through the named all-organizations path): how a system
+/// schedule reaches every tenant. Returns how many were enqueued (deduplicated ones excluded).
+pub async fn enqueue_for_every_org<J: Job>(
+    app: &crate::app::App,
+    reason: &'static str,
+    make: impl Fn() -> J,
+) -> Result<usize, JobError> {
+    let orgs = crate::auth::accounts::all_org_ids(&app.db, reason)
+        .await
+        .map_err(JobError::retry)?;
+    let mut n = 0;
+    for org in orgs {
+        let job = make();
+        let added = app
+            .db
+            .tenant(org, async move |c| {
+                Ok::<_, crate::db::DbError>(enqueue(c, Some(org), &job).await?)
+            })
+            .await?;
+        n += usize::from(added.is_some());
+    }
+    Ok(n)
 }

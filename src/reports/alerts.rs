@@ -533,19 +533,9 @@ impl Job for CheckAll {
     const DEDUPE: Dedupe = Dedupe::Kind;
 
     async fn run(self, ctx: JobCtx) -> Result<(), JobError> {
-        let orgs = crate::auth::accounts::all_org_ids(&ctx.app.db, "alert checks")
+        crate::jobs::enqueue_for_every_org(&ctx.app, "alert checks", || CheckOrg {})
             .await
-            .map_err(JobError::retry)?;
-        for org in orgs {
-            ctx.app
-                .db
-                .tenant(org, async move |c| {
-                    crate::jobs::enqueue(c, Some(org), &CheckOrg {}).await?;
-                    Ok::<_, crate::db::DbError>(())
-                })
-                .await?;
-        }
-        Ok(())
+            .map(|_| ())
     }
 }
 
