@@ -385,6 +385,30 @@ impl Running {
     }
 }
 
+/// Enqueues one job per organization (through the named all-organizations path): how a system
+/// schedule reaches every tenant. Returns how many were enqueued (deduplicated ones excluded).
+pub async fn enqueue_for_every_org<J: Job>(
+    app: &crate::app::App,
+    reason: &'static str,
+    make: impl Fn() -> J,
+) -> Result<usize, JobError> {
+    let orgs = crate::auth::accounts::all_org_ids(&app.db, reason)
+        .await
+        .map_err(JobError::retry)?;
+    let mut n = 0;
+    for org in orgs {
+        let job = make();
+        let added = app
+            .db
+            .tenant(org, async move |c| {
+                Ok::<_, crate::db::DbError>(enqueue(c, Some(org), &job).await?)
+            })
+            .await?;
+        n += usize::from(added.is_some());
+    }
+    Ok(n)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -429,28 +453,4 @@ mod tests {
         assert!(r.contains(maintenance::PruneSessions::KIND));
         assert!(!r.contains("nope"));
     }
-}
-
-/// Enqueues one job per organization (through the named all-organizations path): how a system
-/// schedule reaches every tenant. Returns how many were enqueued (deduplicated ones excluded).
-pub async fn enqueue_for_every_org<J: Job>(
-    app: &crate::app::App,
-    reason: &'static str,
-    make: impl Fn() -> J,
-) -> Result<usize, JobError> {
-    let orgs = crate::auth::accounts::all_org_ids(&app.db, reason)
-        .await
-        .map_err(JobError::retry)?;
-    let mut n = 0;
-    for org in orgs {
-        let job = make();
-        let added = app
-            .db
-            .tenant(org, async move |c| {
-                Ok::<_, crate::db::DbError>(enqueue(c, Some(org), &job).await?)
-            })
-            .await?;
-        n += usize::from(added.is_some());
-    }
-    Ok(n)
 }
