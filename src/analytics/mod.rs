@@ -1,5 +1,10 @@
 //! Analytics: metrics sync and storage, dashboard queries, charts and CSV. Owns
 //! `metrics_daily`, `metric_revisions` and `account_sync`.
 
+pub mod chart;
+pub mod format;
 pub mod ingest;
+pub mod queries;
+pub mod range;
+pub mod routes;
 pub mod sync;

@@ -305,6 +305,7 @@ pub fn registry() -> Registry {
         .with::<maintenance::PruneSessions>()
         .with::<maintenance::PruneJobs>()
         .with::<maintenance::Backup>()
+        .with::<crate::campaigns::push::PushCampaign>()
 }
 
 /// Every periodic duty (cron expressions with seconds, in UTC). Modules add theirs here; a
