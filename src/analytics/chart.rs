@@ -138,11 +138,7 @@ pub fn build(series: &Series, a: Kpi, b: Kpi) -> ChartView {
                 .map(|(i, ((date, m), v))| Dot {
                     x: fmt(x_of(i)),
                     y: fmt(y_of(*v)),
-                    title: format!(
-                        "{date}: {} {}",
-                        kpi.label(),
-                        kpi.display(m, currency, true)
-                    ),
+                    title: format!("{date}: {} {}", kpi.label(), kpi.display(m, currency, true)),
                 })
                 .collect()
         } else {

@@ -174,33 +174,72 @@ mod tests {
     fn presets_resolve_against_today() {
         let today = d("2026-03-15");
         let r = |p| resolve(p, today).expect("preset");
-        assert_eq!(r(Preset::Today), DateRange { from: today, to: today });
+        assert_eq!(
+            r(Preset::Today),
+            DateRange {
+                from: today,
+                to: today
+            }
+        );
         assert_eq!(r(Preset::Yesterday).from, d("2026-03-14"));
-        assert_eq!(r(Preset::Last7), DateRange { from: d("2026-03-08"), to: d("2026-03-14") });
+        assert_eq!(
+            r(Preset::Last7),
+            DateRange {
+                from: d("2026-03-08"),
+                to: d("2026-03-14")
+            }
+        );
         assert_eq!(r(Preset::Last7).days(), 7);
         assert_eq!(r(Preset::Last30).days(), 30);
         assert_eq!(r(Preset::Last90).days(), 90);
-        assert_eq!(r(Preset::ThisMonth), DateRange { from: d("2026-03-01"), to: today });
-        assert_eq!(r(Preset::LastMonth), DateRange { from: d("2026-02-01"), to: d("2026-02-28") });
+        assert_eq!(
+            r(Preset::ThisMonth),
+            DateRange {
+                from: d("2026-03-01"),
+                to: today
+            }
+        );
+        assert_eq!(
+            r(Preset::LastMonth),
+            DateRange {
+                from: d("2026-02-01"),
+                to: d("2026-02-28")
+            }
+        );
         assert_eq!(
             resolve(Preset::LastMonth, d("2026-01-10")),
-            Some(DateRange { from: d("2025-12-01"), to: d("2025-12-31") })
+            Some(DateRange {
+                from: d("2025-12-01"),
+                to: d("2025-12-31")
+            })
         );
         assert_eq!(resolve(Preset::Custom, today), None);
     }
 
     #[test]
     fn previous_period_has_equal_length_and_ends_the_day_before() {
-        let r = DateRange { from: d("2026-03-01"), to: d("2026-03-30") };
+        let r = DateRange {
+            from: d("2026-03-01"),
+            to: d("2026-03-30"),
+        };
         let p = r.previous();
-        assert_eq!(p, DateRange { from: d("2026-01-30"), to: d("2026-02-28") });
+        assert_eq!(
+            p,
+            DateRange {
+                from: d("2026-01-30"),
+                to: d("2026-02-28")
+            }
+        );
         assert_eq!(p.days(), r.days());
     }
 
     #[test]
     fn custom_ranges_are_checked() {
         assert_eq!(custom("2026-01-01", "2026-01-31").map(|r| r.days()), Ok(31));
-        assert_eq!(custom("2026-01-31", "2026-01-01"), Err(RangeError::Reversed));
+        assert_eq!(
+            custom("2026-01-31", "2026-01-01"),
+            Err(RangeError::Reversed)
+        );
         assert_eq!(custom("yesterday", "2026-01-01"), Err(RangeError::BadDate));
         assert_eq!(custom("2020-01-01", "2026-01-01"), Err(RangeError::TooLong));
     }

@@ -78,7 +78,8 @@ impl DashParams {
             .and_then(Preset::parse)
             .unwrap_or(fallback);
         // Dates typed into the form without choosing "custom" still mean custom.
-        if preset != Preset::Custom && (non_empty(&q.from).is_some() && non_empty(&q.to).is_some())
+        if preset != Preset::Custom
+            && (non_empty(&q.from).is_some() && non_empty(&q.to).is_some())
             && q.range.is_none()
         {
             preset = Preset::Custom;
@@ -271,7 +272,11 @@ fn table_view(p: &DashParams, page: &CampaignPage) -> TableView {
         let active = p.sort.key == key;
         let next = Sort {
             key,
-            desc: if active { !p.sort.desc } else { key.default_desc() },
+            desc: if active {
+                !p.sort.desc
+            } else {
+                key.default_desc()
+            },
         };
         let qs = p.query_string(next, 1);
         columns.push(ColumnHead {

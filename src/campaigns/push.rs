@@ -286,15 +286,13 @@ impl Job for PushCampaign {
             // The adapter already retried within its budget; a later attempt of the job may
             // still succeed. (A timeout after the platform created the campaign could create
             // it twice on retry: the platforms offer no idempotency key for creation.)
-            Err(e) if e.is_retryable() && ctx.attempt < ctx.max_attempts => {
-                match &e {
-                    PlatformError::RateLimited {
-                        retry_after: Some(d),
-                        ..
-                    } => Err(JobError::retry_after(e.to_string(), *d)),
-                    _ => Err(JobError::retry(e.to_string())),
-                }
-            }
+            Err(e) if e.is_retryable() && ctx.attempt < ctx.max_attempts => match &e {
+                PlatformError::RateLimited {
+                    retry_after: Some(d),
+                    ..
+                } => Err(JobError::retry_after(e.to_string(), *d)),
+                _ => Err(JobError::retry(e.to_string())),
+            },
             Err(e) => record(&ctx, org_id, push_id, Err(plain_error(platform, &e))).await,
         }
     }

@@ -366,7 +366,10 @@ fn validate(form: &NewForm, accounts: &[ManagedAccount]) -> Result<Vec<NewPush>,
             Some(a) if !chosen.iter().any(|c| c.id == a.id) => chosen.push(a),
             Some(_) => {}
             None => {
-                errors.add("account", "One of the chosen accounts is not managed by adpilot.");
+                errors.add(
+                    "account",
+                    "One of the chosen accounts is not managed by adpilot.",
+                );
             }
         }
     }
@@ -421,7 +424,11 @@ fn validate(form: &NewForm, accounts: &[ManagedAccount]) -> Result<Vec<NewPush>,
                         "{} amounts have {} decimal place{}.",
                         c,
                         c.minor_unit_exponent(),
-                        if c.minor_unit_exponent() == 1 { "" } else { "s" }
+                        if c.minor_unit_exponent() == 1 {
+                            ""
+                        } else {
+                            "s"
+                        }
                     ),
                 );
                 None
@@ -433,7 +440,10 @@ fn validate(form: &NewForm, accounts: &[ManagedAccount]) -> Result<Vec<NewPush>,
         "active" => true,
         "paused" | "" => false,
         _ => {
-            errors.add("start", "Choose whether the campaign starts paused or active.");
+            errors.add(
+                "start",
+                "Choose whether the campaign starts paused or active.",
+            );
             false
         }
     };

@@ -4,6 +4,7 @@ mod support;
 
 mod accounts;
 mod connections;
+mod dashboard;
 mod jobs;
 mod migrations;
 mod platform_contract;
