@@ -3,6 +3,9 @@
 //! accounts gets two totals, never a sum), money stays in integer micros and ratios are exact
 //! decimals.
 
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+
 use chrono::NaiveDate;
 use diesel::sql_types::{BigInt, Date, Nullable, Text, Uuid as SqlUuid};
 use diesel_async::RunQueryDsl;
@@ -190,28 +193,6 @@ impl SortKey {
             SortKey::Spend | SortKey::Revenue | SortKey::Cpc | SortKey::Cpm | SortKey::Cpa
         )
     }
-
-    /// SQL over the aggregate `m` and campaign `c` / account `a` (a fixed whitelist).
-    fn expr(self) -> &'static str {
-        match self {
-            SortKey::Name => "c.name",
-            SortKey::Platform => "c.platform",
-            SortKey::Account => "a.name",
-            SortKey::Status => "c.status",
-            SortKey::Currency => "c.currency",
-            SortKey::Spend => "m.spend_micros",
-            SortKey::Impressions => "m.impressions",
-            SortKey::Clicks => "m.clicks",
-            SortKey::Conversions => "m.conversions",
-            SortKey::Revenue => "m.revenue_micros",
-            SortKey::Ctr => "m.clicks::numeric / NULLIF(m.impressions, 0)",
-            SortKey::Cpc => "m.spend_micros::numeric / NULLIF(m.clicks, 0)",
-            SortKey::Cpm => "m.spend_micros::numeric * 1000 / NULLIF(m.impressions, 0)",
-            SortKey::Cpa => "m.spend_micros::numeric / NULLIF(m.conversions, 0)",
-            SortKey::Roas => "m.revenue_micros::numeric / NULLIF(m.spend_micros, 0)",
-            SortKey::Cvr => "m.conversions / NULLIF(m.clicks, 0)",
-        }
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -230,32 +211,110 @@ impl Default for Sort {
 }
 
 impl Sort {
-    /// ORDER BY for the per-campaign table; ties broken by name and id so pages are stable.
-    fn order_by(&self, platform_table: bool) -> String {
-        let dir = if self.desc {
-            "DESC NULLS LAST"
+    /// Orders two campaign rows the way the table shows them: money columns within each
+    /// currency first, undefined ratios last in either direction, ties by name then id so
+    /// pages are stable.
+    pub fn compare(&self, a: &CampaignRow, b: &CampaignRow) -> Ordering {
+        let currency_first = if self.key.is_money() {
+            a.currency.cmp(&b.currency)
         } else {
-            "ASC NULLS LAST"
+            Ordering::Equal
         };
-        let key = match (platform_table, self.key) {
-            // The platform table has no campaign or account columns.
-            (true, SortKey::Name | SortKey::Account | SortKey::Status) => SortKey::Platform,
-            (_, k) => k,
+        let dir = |o: Ordering| if self.desc { o.reverse() } else { o };
+        let key = match self.key {
+            SortKey::Name => dir(a.name.to_lowercase().cmp(&b.name.to_lowercase())),
+            SortKey::Platform => dir(a.platform.cmp(&b.platform)),
+            SortKey::Account => dir(a
+                .account_name
+                .to_lowercase()
+                .cmp(&b.account_name.to_lowercase())),
+            SortKey::Status => dir(a.status.cmp(&b.status)),
+            SortKey::Currency => dir(a.currency.cmp(&b.currency)),
+            k => {
+                let (x, y) = (k.value(&a.metrics), k.value(&b.metrics));
+                match (x, y) {
+                    (Some(x), Some(y)) => dir(x.cmp(&y)),
+                    (Some(_), None) => Ordering::Less,
+                    (None, Some(_)) => Ordering::Greater,
+                    (None, None) => Ordering::Equal,
+                }
+            }
         };
-        let currency_first = if key.is_money() { "c.currency, " } else { "" };
-        let tail = if platform_table {
-            "c.platform, c.currency"
-        } else {
-            "c.name, c.id"
-        };
-        format!("{currency_first}{} {dir}, {tail}", key.expr())
+        currency_first
+            .then(key)
+            .then_with(|| a.name.cmp(&b.name))
+            .then_with(|| a.campaign_id.cmp(&b.campaign_id))
     }
 }
 
+impl SortKey {
+    /// The exact value a numeric column sorts on.
+    fn value(self, m: &Metrics) -> Option<Decimal> {
+        match self {
+            SortKey::Spend => Some(m.spend_micros.into()),
+            SortKey::Impressions => Some(m.impressions.into()),
+            SortKey::Clicks => Some(m.clicks.into()),
+            SortKey::Conversions => Some(m.conversions),
+            SortKey::Revenue => Some(m.revenue_micros.into()),
+            SortKey::Ctr => m.ctr(),
+            SortKey::Cpc => m.cpc_micros(),
+            SortKey::Cpm => m.cpm_micros(),
+            SortKey::Cpa => m.cpa_micros(),
+            SortKey::Roas => m.roas(),
+            SortKey::Cvr => m.cvr(),
+            _ => None,
+        }
+    }
+}
+
+/// One currency's totals for the range and for the previous period of equal length.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CurrencyTotals {
+    pub currency: Currency,
+    pub current: Metrics,
+    pub previous: Metrics,
+}
+
+/// One campaign's sums in the range.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CampaignRow {
+    pub campaign_id: Uuid,
+    pub name: String,
+    pub platform: Platform,
+    pub status: String,
+    pub account_id: Uuid,
+    pub account_name: String,
+    pub currency: Currency,
+    pub metrics: Metrics,
+}
+
+/// A campaign's sums in the range and in the previous period; `in_range` is false when it has
+/// rows only in the previous period (it then counts for the comparison, not the tables).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CampaignAgg {
+    pub row: CampaignRow,
+    pub previous: Metrics,
+    pub in_range: bool,
+}
+
 #[derive(diesel::QueryableByName)]
-struct SumsRow {
+struct AggSql {
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = Text)]
+    platform: String,
+    #[diesel(sql_type = Text)]
+    status: String,
+    #[diesel(sql_type = SqlUuid)]
+    account_id: Uuid,
+    #[diesel(sql_type = Text)]
+    account_name: String,
     #[diesel(sql_type = Text)]
     currency: String,
+    #[diesel(sql_type = BigInt)]
+    days: i64,
     #[diesel(sql_type = BigInt)]
     impressions: i64,
     #[diesel(sql_type = BigInt)]
@@ -278,166 +337,55 @@ struct SumsRow {
     p_revenue_micros: i64,
 }
 
-/// One currency's totals for the range and for the previous period of equal length.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CurrencyTotals {
-    pub currency: Currency,
-    pub current: Metrics,
-    pub previous: Metrics,
-}
-
-/// KPI totals per currency (currencies with no data in either period are left out).
-pub async fn totals(
+/// Every campaign matching `filters` with data in the range or the previous period: one scan
+/// of `metrics_daily` grouped by campaign (a few thousand rows even for a large agency), from
+/// which the KPI totals, the platform table and the sorted, paginated campaign table are all
+/// derived, so they always agree with each other and with the CSV.
+pub async fn campaign_aggregates(
     c: &mut Conn,
     range: DateRange,
     filters: &Filters,
-) -> diesel::QueryResult<Vec<CurrencyTotals>> {
+) -> diesel::QueryResult<Vec<CampaignAgg>> {
     let prev = range.previous();
     let sql = format!(
-        "SELECT c.currency,
-           coalesce(sum(m.impressions) FILTER (WHERE m.date >= $1), 0)::int8 AS impressions,
-           coalesce(sum(m.clicks) FILTER (WHERE m.date >= $1), 0)::int8 AS clicks,
-           coalesce(sum(m.spend_micros) FILTER (WHERE m.date >= $1), 0)::int8 AS spend_micros,
-           coalesce(sum(m.conversions) FILTER (WHERE m.date >= $1), 0)::text AS conversions,
-           coalesce(sum(m.revenue_micros) FILTER (WHERE m.date >= $1), 0)::int8 AS revenue_micros,
-           coalesce(sum(m.impressions) FILTER (WHERE m.date < $1), 0)::int8 AS p_impressions,
-           coalesce(sum(m.clicks) FILTER (WHERE m.date < $1), 0)::int8 AS p_clicks,
-           coalesce(sum(m.spend_micros) FILTER (WHERE m.date < $1), 0)::int8 AS p_spend_micros,
-           coalesce(sum(m.conversions) FILTER (WHERE m.date < $1), 0)::text AS p_conversions,
-           coalesce(sum(m.revenue_micros) FILTER (WHERE m.date < $1), 0)::int8 AS p_revenue_micros
-         FROM metrics_daily m
-         JOIN campaigns c ON c.id = m.campaign_id AND c.org_id = m.org_id
-         WHERE m.org_id = app_current_org() AND m.date BETWEEN $8 AND $2 AND {FILTER_SQL}
-         GROUP BY c.currency
-         ORDER BY c.currency"
+        "WITH m AS (
+           SELECT campaign_id,
+             count(*) FILTER (WHERE date >= $1)::int8 AS days,
+             coalesce(sum(impressions) FILTER (WHERE date >= $1), 0)::int8 AS impressions,
+             coalesce(sum(clicks) FILTER (WHERE date >= $1), 0)::int8 AS clicks,
+             coalesce(sum(spend_micros) FILTER (WHERE date >= $1), 0)::int8 AS spend_micros,
+             coalesce(sum(conversions) FILTER (WHERE date >= $1), 0)::text AS conversions,
+             coalesce(sum(revenue_micros) FILTER (WHERE date >= $1), 0)::int8 AS revenue_micros,
+             coalesce(sum(impressions) FILTER (WHERE date < $1), 0)::int8 AS p_impressions,
+             coalesce(sum(clicks) FILTER (WHERE date < $1), 0)::int8 AS p_clicks,
+             coalesce(sum(spend_micros) FILTER (WHERE date < $1), 0)::int8 AS p_spend_micros,
+             coalesce(sum(conversions) FILTER (WHERE date < $1), 0)::text AS p_conversions,
+             coalesce(sum(revenue_micros) FILTER (WHERE date < $1), 0)::int8 AS p_revenue_micros
+           FROM metrics_daily
+           WHERE org_id = app_current_org() AND date BETWEEN $8 AND $2
+             AND ($7::uuid IS NULL OR campaign_id = $7)
+           GROUP BY campaign_id
+         )
+         SELECT c.id, c.name, c.platform, c.status, c.account_id, a.name AS account_name,
+           c.currency, m.*
+         FROM m
+         JOIN campaigns c ON c.id = m.campaign_id
+         JOIN ad_accounts a ON a.id = c.account_id
+         WHERE {FILTER_SQL}"
     );
     let q = diesel::sql_query(sql)
         .bind::<Date, _>(range.from)
         .bind::<Date, _>(range.to);
-    let rows: Vec<SumsRow> = bind_filters!(q, filters)
+    let rows: Vec<AggSql> = bind_filters!(q, filters)
         .bind::<Date, _>(prev.from)
         .load(c)
         .await?;
     Ok(rows
         .into_iter()
         .filter_map(|r| {
-            Some(CurrencyTotals {
-                currency: r.currency.parse().ok()?,
-                current: Metrics {
-                    impressions: r.impressions,
-                    clicks: r.clicks,
-                    spend_micros: r.spend_micros,
-                    conversions: dec(&r.conversions),
-                    revenue_micros: r.revenue_micros,
-                },
-                previous: Metrics {
-                    impressions: r.p_impressions,
-                    clicks: r.p_clicks,
-                    spend_micros: r.p_spend_micros,
-                    conversions: dec(&r.p_conversions),
-                    revenue_micros: r.p_revenue_micros,
-                },
-            })
-        })
-        .collect())
-}
-
-/// One row of the per-campaign table.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CampaignRow {
-    pub campaign_id: Uuid,
-    pub name: String,
-    pub platform: Platform,
-    pub status: String,
-    pub account_id: Uuid,
-    pub account_name: String,
-    pub currency: Currency,
-    pub metrics: Metrics,
-}
-
-#[derive(diesel::QueryableByName)]
-struct CampaignSql {
-    #[diesel(sql_type = SqlUuid)]
-    id: Uuid,
-    #[diesel(sql_type = Text)]
-    name: String,
-    #[diesel(sql_type = Text)]
-    platform: String,
-    #[diesel(sql_type = Text)]
-    status: String,
-    #[diesel(sql_type = SqlUuid)]
-    account_id: Uuid,
-    #[diesel(sql_type = Text)]
-    account_name: String,
-    #[diesel(sql_type = Text)]
-    currency: String,
-    #[diesel(sql_type = BigInt)]
-    impressions: i64,
-    #[diesel(sql_type = BigInt)]
-    clicks: i64,
-    #[diesel(sql_type = BigInt)]
-    spend_micros: i64,
-    #[diesel(sql_type = Text)]
-    conversions: String,
-    #[diesel(sql_type = BigInt)]
-    revenue_micros: i64,
-    #[diesel(sql_type = BigInt)]
-    total: i64,
-}
-
-/// A page of the per-campaign table, and how many rows there are in all.
-#[derive(Debug, Clone, Default)]
-pub struct CampaignPage {
-    pub rows: Vec<CampaignRow>,
-    pub total: i64,
-}
-
-/// Campaigns with data in `range`, sorted and paginated in SQL. `limit = None` reads every
-/// row (the CSV export).
-pub async fn by_campaign(
-    c: &mut Conn,
-    range: DateRange,
-    filters: &Filters,
-    sort: Sort,
-    limit: Option<i64>,
-    offset: i64,
-) -> diesel::QueryResult<CampaignPage> {
-    let sql = format!(
-        "WITH m AS (
-           SELECT campaign_id,
-             sum(impressions)::int8 AS impressions, sum(clicks)::int8 AS clicks,
-             sum(spend_micros)::int8 AS spend_micros, sum(conversions) AS conversions,
-             sum(revenue_micros)::int8 AS revenue_micros
-           FROM metrics_daily
-           WHERE org_id = app_current_org() AND date BETWEEN $1 AND $2
-           GROUP BY campaign_id
-         )
-         SELECT c.id, c.name, c.platform, c.status, c.account_id, a.name AS account_name, c.currency,
-           m.impressions, m.clicks, m.spend_micros, m.conversions::text AS conversions, m.revenue_micros,
-           count(*) OVER () AS total
-         FROM m
-         JOIN campaigns c ON c.id = m.campaign_id
-         JOIN ad_accounts a ON a.id = c.account_id
-         WHERE {FILTER_SQL}
-         ORDER BY {}
-         LIMIT $8 OFFSET $9",
-        sort.order_by(false)
-    );
-    let q = diesel::sql_query(sql)
-        .bind::<Date, _>(range.from)
-        .bind::<Date, _>(range.to);
-    let rows: Vec<CampaignSql> = bind_filters!(q, filters)
-        .bind::<Nullable<BigInt>, _>(limit)
-        .bind::<BigInt, _>(offset.max(0))
-        .load(c)
-        .await?;
-    let total = <[_]>::first(&rows).map(|r| r.total).unwrap_or(0);
-    Ok(CampaignPage {
-        total,
-        rows: rows
-            .into_iter()
-            .filter_map(|r| {
-                Some(CampaignRow {
+            Some(CampaignAgg {
+                in_range: r.days > 0,
+                row: CampaignRow {
                     campaign_id: r.id,
                     name: r.name,
                     platform: r.platform.parse().ok()?,
@@ -452,10 +400,71 @@ pub async fn by_campaign(
                         conversions: dec(&r.conversions),
                         revenue_micros: r.revenue_micros,
                     },
-                })
+                },
+                previous: Metrics {
+                    impressions: r.p_impressions,
+                    clicks: r.p_clicks,
+                    spend_micros: r.p_spend_micros,
+                    conversions: dec(&r.p_conversions),
+                    revenue_micros: r.p_revenue_micros,
+                },
             })
-            .collect(),
-    })
+        })
+        .collect())
+}
+
+impl Metrics {
+    fn add(&mut self, o: &Metrics) {
+        self.impressions += o.impressions;
+        self.clicks += o.clicks;
+        self.spend_micros += o.spend_micros;
+        self.conversions += o.conversions;
+        self.revenue_micros += o.revenue_micros;
+    }
+}
+
+/// KPI totals per currency, ordered by currency (exact: integers and decimals).
+pub fn totals(aggs: &[CampaignAgg]) -> Vec<CurrencyTotals> {
+    let mut by: BTreeMap<Currency, (Metrics, Metrics)> = BTreeMap::new();
+    for a in aggs {
+        let e = by.entry(a.row.currency).or_default();
+        e.0.add(&a.row.metrics);
+        e.1.add(&a.previous);
+    }
+    by.into_iter()
+        .map(|(currency, (current, previous))| CurrencyTotals {
+            currency,
+            current,
+            previous,
+        })
+        .collect()
+}
+
+/// A page of the per-campaign table, and how many rows there are in all.
+#[derive(Debug, Clone, Default)]
+pub struct CampaignPage {
+    pub rows: Vec<CampaignRow>,
+    pub total: i64,
+}
+
+/// Campaigns with data in the range, sorted; `limit = None` gives every row (the CSV).
+pub fn campaign_page(
+    aggs: &[CampaignAgg],
+    sort: Sort,
+    limit: Option<i64>,
+    offset: i64,
+) -> CampaignPage {
+    let mut rows: Vec<&CampaignRow> = aggs.iter().filter(|a| a.in_range).map(|a| &a.row).collect();
+    rows.sort_by(|a, b| sort.compare(a, b));
+    let total = rows.len() as i64;
+    let skip = usize::try_from(offset.max(0)).unwrap_or(usize::MAX);
+    let take = limit
+        .and_then(|l| usize::try_from(l.max(0)).ok())
+        .unwrap_or(usize::MAX);
+    CampaignPage {
+        total,
+        rows: rows.into_iter().skip(skip).take(take).cloned().collect(),
+    }
 }
 
 /// One row of the per-platform table (a platform with accounts in two currencies has two).
@@ -467,72 +476,22 @@ pub struct PlatformRow {
     pub metrics: Metrics,
 }
 
-#[derive(diesel::QueryableByName)]
-struct PlatformSql {
-    #[diesel(sql_type = Text)]
-    platform: String,
-    #[diesel(sql_type = Text)]
-    currency: String,
-    #[diesel(sql_type = BigInt)]
-    campaigns: i64,
-    #[diesel(sql_type = BigInt)]
-    impressions: i64,
-    #[diesel(sql_type = BigInt)]
-    clicks: i64,
-    #[diesel(sql_type = BigInt)]
-    spend_micros: i64,
-    #[diesel(sql_type = Text)]
-    conversions: String,
-    #[diesel(sql_type = BigInt)]
-    revenue_micros: i64,
-}
-
-pub async fn by_platform(
-    c: &mut Conn,
-    range: DateRange,
-    filters: &Filters,
-    sort: Sort,
-) -> diesel::QueryResult<Vec<PlatformRow>> {
-    let sql = format!(
-        "WITH m AS (
-           SELECT c.platform, c.currency,
-             count(DISTINCT md.campaign_id)::int8 AS campaigns,
-             sum(md.impressions)::int8 AS impressions, sum(md.clicks)::int8 AS clicks,
-             sum(md.spend_micros)::int8 AS spend_micros, sum(md.conversions) AS conversions,
-             sum(md.revenue_micros)::int8 AS revenue_micros
-           FROM metrics_daily md
-           JOIN campaigns c ON c.id = md.campaign_id AND c.org_id = md.org_id
-           WHERE md.org_id = app_current_org() AND md.date BETWEEN $1 AND $2 AND {FILTER_SQL}
-           GROUP BY c.platform, c.currency
-         )
-         SELECT m.platform, m.currency, m.campaigns, m.impressions, m.clicks, m.spend_micros,
-           m.conversions::text AS conversions, m.revenue_micros
-         FROM m
-         ORDER BY {}",
-        // The aggregate carries platform and currency itself.
-        sort.order_by(true).replace("c.", "m.")
-    );
-    let q = diesel::sql_query(sql)
-        .bind::<Date, _>(range.from)
-        .bind::<Date, _>(range.to);
-    let rows: Vec<PlatformSql> = bind_filters!(q, filters).load(c).await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|r| {
-            Some(PlatformRow {
-                platform: r.platform.parse().ok()?,
-                currency: r.currency.parse().ok()?,
-                campaigns: r.campaigns,
-                metrics: Metrics {
-                    impressions: r.impressions,
-                    clicks: r.clicks,
-                    spend_micros: r.spend_micros,
-                    conversions: dec(&r.conversions),
-                    revenue_micros: r.revenue_micros,
-                },
-            })
+/// Sums by platform and currency of the campaigns with data in the range, by platform.
+pub fn platforms(aggs: &[CampaignAgg]) -> Vec<PlatformRow> {
+    let mut by: BTreeMap<(Platform, Currency), (i64, Metrics)> = BTreeMap::new();
+    for a in aggs.iter().filter(|a| a.in_range) {
+        let e = by.entry((a.row.platform, a.row.currency)).or_default();
+        e.0 += 1;
+        e.1.add(&a.row.metrics);
+    }
+    by.into_iter()
+        .map(|((platform, currency), (campaigns, metrics))| PlatformRow {
+            platform,
+            currency,
+            campaigns,
+            metrics,
         })
-        .collect())
+        .collect()
 }
 
 #[derive(diesel::QueryableByName)]
@@ -619,4 +578,27 @@ pub async fn has_accounts(c: &mut Conn) -> diesel::QueryResult<bool> {
         .get_result(c)
         .await?;
     Ok(r.b)
+}
+
+/// Sorts the platform table by the same column as the campaign table (campaign, account and
+/// status columns fall back to the platform).
+pub fn sort_platforms(rows: &mut [PlatformRow], sort: Sort) {
+    let sort = match sort.key {
+        SortKey::Name | SortKey::Account | SortKey::Status => Sort {
+            key: SortKey::Platform,
+            desc: sort.desc,
+        },
+        _ => sort,
+    };
+    let as_row = |r: &PlatformRow| CampaignRow {
+        campaign_id: Uuid::nil(),
+        name: r.platform.as_str().to_string(),
+        platform: r.platform,
+        status: String::new(),
+        account_id: Uuid::nil(),
+        account_name: String::new(),
+        currency: r.currency,
+        metrics: r.metrics.clone(),
+    };
+    rows.sort_by(|a, b| sort.compare(&as_row(a), &as_row(b)));
 }

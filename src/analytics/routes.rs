@@ -339,6 +339,46 @@ fn table_view(p: &DashParams, page: &CampaignPage) -> TableView {
     }
 }
 
+/// Sort links of the platform table (plain page loads; it shares the sort with the campaign
+/// table).
+fn platform_heads(p: &DashParams) -> Vec<ColumnHead> {
+    [
+        ("Platform", SortKey::Platform),
+        ("Currency", SortKey::Currency),
+    ]
+    .into_iter()
+    .map(|(l, k)| (l, k, false))
+    .chain(Kpi::ALL.iter().map(|k| (k.label(), kpi_sort_key(*k), true)))
+    .map(|(label, key, num)| {
+        let active = p.sort.key == key;
+        let next = Sort {
+            key,
+            desc: if active {
+                !p.sort.desc
+            } else {
+                key.default_desc()
+            },
+        };
+        ColumnHead {
+            label,
+            num,
+            href: format!("/dashboard?{}#platforms", p.query_string(next, 1)),
+            hx: String::new(),
+            aria_sort: match (active, p.sort.desc) {
+                (false, _) => "none",
+                (true, true) => "descending",
+                (true, false) => "ascending",
+            },
+            arrow: match (active, p.sort.desc) {
+                (false, _) => "",
+                (true, true) => "▼",
+                (true, false) => "▲",
+            },
+        }
+    })
+    .collect()
+}
+
 fn tiles(totals: &[queries::CurrencyTotals]) -> Vec<CurrencyTiles> {
     totals
         .iter()
@@ -405,7 +445,7 @@ struct DashboardPage {
     currencies: Vec<CurrencyTiles>,
     previous: DateRange,
     platforms: Vec<PlatformRowView>,
-    platform_columns: Vec<&'static str>,
+    platform_columns: Vec<ColumnHead>,
     charts: Vec<ChartView>,
     table: TableView,
 }
@@ -455,18 +495,13 @@ pub async fn load_dashboard(
                     campaigns: CampaignPage::default(),
                 });
             }
-            let totals = queries::totals(c, p.range, &p.filters).await?;
-            let platforms = queries::by_platform(c, p.range, &p.filters, p.sort).await?;
+            let aggs = queries::campaign_aggregates(c, p.range, &p.filters).await?;
             let series = queries::daily(c, p.range, &p.filters).await?;
-            let campaigns = queries::by_campaign(
-                c,
-                p.range,
-                &p.filters,
-                p.sort,
-                Some(p.per),
-                (p.page - 1) * p.per,
-            )
-            .await?;
+            let totals = queries::totals(&aggs);
+            let mut platforms = queries::platforms(&aggs);
+            queries::sort_platforms(&mut platforms, p.sort);
+            let campaigns =
+                queries::campaign_page(&aggs, p.sort, Some(p.per), (p.page - 1) * p.per);
             Ok(DashboardData {
                 accounts,
                 totals,
@@ -506,7 +541,7 @@ pub fn render_dashboard(v: &Viewer, p: DashParams, data: DashboardData) -> AppRe
         currencies: tiles(&data.totals),
         previous: p.range.previous(),
         platforms,
-        platform_columns: Kpi::ALL.iter().map(|k| k.label()).collect(),
+        platform_columns: platform_heads(&p),
         charts,
         table: table_view(&p, &data.campaigns),
         p,
@@ -540,17 +575,13 @@ async fn table_fragment(
     let page = app
         .db
         .tenant(v.org_id, async move |c| {
-            Ok::<_, AppError>(
-                queries::by_campaign(
-                    c,
-                    pc.range,
-                    &pc.filters,
-                    pc.sort,
-                    Some(pc.per),
-                    (pc.page - 1) * pc.per,
-                )
-                .await?,
-            )
+            let aggs = queries::campaign_aggregates(c, pc.range, &pc.filters).await?;
+            Ok::<_, AppError>(queries::campaign_page(
+                &aggs,
+                pc.sort,
+                Some(pc.per),
+                (pc.page - 1) * pc.per,
+            ))
         })
         .await?;
     Ok(Html(
@@ -600,9 +631,8 @@ async fn csv_export(
     let page = app
         .db
         .tenant(v.org_id, async move |c| {
-            Ok::<_, AppError>(
-                queries::by_campaign(c, pc.range, &pc.filters, pc.sort, None, 0).await?,
-            )
+            let aggs = queries::campaign_aggregates(c, pc.range, &pc.filters).await?;
+            Ok::<_, AppError>(queries::campaign_page(&aggs, pc.sort, None, 0))
         })
         .await?;
     let body = campaigns_csv(&page.rows).map_err(AppError::internal)?;

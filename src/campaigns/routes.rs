@@ -214,7 +214,7 @@ async fn show(
         .db
         .tenant(v.org_id, async move |c| {
             let item = super::detail(c, id).await?;
-            let totals = queries::totals(c, range, &filters).await?;
+            let totals = queries::totals(&queries::campaign_aggregates(c, range, &filters).await?);
             let series = queries::daily(c, range, &filters).await?;
             let actions = super::rule_actions(c, id).await?;
             Ok::<_, AppError>((item, totals, series, actions))
