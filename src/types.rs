@@ -182,8 +182,15 @@ impl fmt::Display for Money {
     }
 }
 
-/// Formats micros as a grouped decimal with the currency's number of minor digits.
+/// Formats micros as a grouped decimal with the currency's number of minor digits, followed by
+/// the currency code ("1,234.50 USD").
 pub fn format_major(micros: i64, currency: Currency) -> String {
+    format!("{} {currency}", format_amount(micros, currency))
+}
+
+/// Like [`format_major`] without the currency code ("1,234.50"), for tables whose column
+/// already says the currency.
+pub fn format_amount(micros: i64, currency: Currency) -> String {
     let digits = currency.minor_unit_exponent();
     let d = Decimal::new(micros, 6)
         .round_dp_with_strategy(digits, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
@@ -204,8 +211,8 @@ pub fn format_major(micros: i64, currency: Currency) -> String {
         grouped.push(ch);
     }
     match frac {
-        Some(f) => format!("{sign}{grouped}.{f} {currency}"),
-        None => format!("{sign}{grouped} {currency}"),
+        Some(f) => format!("{sign}{grouped}.{f}"),
+        None => format!("{sign}{grouped}"),
     }
 }
 

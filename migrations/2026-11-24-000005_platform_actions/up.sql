@@ -37,6 +37,13 @@ GRANT SELECT, INSERT, UPDATE ON platform_actions TO adpilot_app;
 
 -- The named cross-tenant path for schedulers: every organization's id, nothing else. Runs with
 -- its owner's rights because organizations are hidden from the server role outside a tenant.
+-- FORCE ROW LEVEL SECURITY applies to the owner too, so the owner (the migrating role, which is
+-- never the server role) gets a read policy of its own; a superuser owner ignores it.
+DO $$
+BEGIN
+  EXECUTE format('CREATE POLICY organizations_definer_read ON organizations FOR SELECT TO %I USING (true)', current_user);
+END
+$$;
 CREATE FUNCTION adpilot_all_org_ids() RETURNS SETOF uuid
   LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp
   AS $$ SELECT id FROM organizations ORDER BY id $$;

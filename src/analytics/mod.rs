@@ -1,7 +1,12 @@
 //! Analytics: metrics sync and storage, dashboard queries, charts and CSV. Owns
 //! `metrics_daily`, `metric_revisions` and `account_sync`.
 
+pub mod chart;
+pub mod format;
 pub mod ingest;
 pub mod jobs;
 pub mod signals;
+pub mod queries;
+pub mod range;
+pub mod routes;
 pub mod sync;

@@ -1,4 +1,7 @@
-//! The unified campaign model across platforms. Owns `campaigns`.
+//! The unified campaign model across platforms. Owns `campaigns` and `campaign_pushes`.
+
+pub mod push;
+pub mod routes;
 
 pub mod action_routes;
 pub mod actions;
@@ -195,4 +198,143 @@ pub async fn list_all(c: &mut Conn) -> QueryResult<Vec<Campaign>> {
         .load(c)
         .await?;
     Ok(rows.into_iter().map(from_row).collect())
+}
+
+/// A campaign with its account, for the campaign list and page.
+#[derive(Debug, Clone)]
+pub struct CampaignListItem {
+    pub campaign: Campaign,
+    pub account_name: String,
+    pub account_time_zone: String,
+}
+
+/// Filters of the unified campaign list (empty = everything).
+#[derive(Debug, Clone, Default)]
+pub struct ListFilters {
+    pub platform: Option<Platform>,
+    pub account_id: Option<Uuid>,
+    pub status: Option<String>,
+    pub search: Option<String>,
+    pub id: Option<Uuid>,
+}
+
+#[derive(diesel::QueryableByName)]
+struct ListRow {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    account_id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    platform: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    external_id: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    name: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    status: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
+    daily_budget_micros: Option<i64>,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    currency: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>)]
+    last_synced_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    account_name: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    account_time_zone: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    total: i64,
+}
+
+/// One page of the campaigns matching `f` (by name), and how many match in all.
+pub async fn list_filtered(
+    c: &mut Conn,
+    f: &ListFilters,
+    limit: i64,
+    offset: i64,
+) -> QueryResult<(Vec<CampaignListItem>, i64)> {
+    use diesel::sql_types::{BigInt, Nullable, Text, Uuid as SqlUuid};
+    let pattern = f.search.as_ref().map(|s| {
+        format!(
+            "%{}%",
+            s.replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        )
+    });
+    let rows: Vec<ListRow> = diesel::sql_query(
+        "SELECT c.id, c.account_id, c.platform, c.external_id, c.name, c.status,
+           c.daily_budget_micros, c.currency, c.last_synced_at,
+           a.name AS account_name, a.time_zone AS account_time_zone, count(*) OVER () AS total
+         FROM campaigns c JOIN ad_accounts a ON a.id = c.account_id
+         WHERE ($1::text IS NULL OR c.platform = $1)
+           AND ($2::uuid IS NULL OR c.account_id = $2)
+           AND ($3::text IS NULL OR c.status = $3)
+           AND ($4::text IS NULL OR c.name ILIKE $4)
+           AND ($5::uuid IS NULL OR c.id = $5)
+         ORDER BY c.name, c.id
+         LIMIT $6 OFFSET $7",
+    )
+    .bind::<Nullable<Text>, _>(f.platform.map(|p| p.as_str().to_string()))
+    .bind::<Nullable<SqlUuid>, _>(f.account_id)
+    .bind::<Nullable<Text>, _>(f.status.clone())
+    .bind::<Nullable<Text>, _>(pattern)
+    .bind::<Nullable<SqlUuid>, _>(f.id)
+    .bind::<BigInt, _>(limit)
+    .bind::<BigInt, _>(offset.max(0))
+    .load(c)
+    .await?;
+    let total = <[_]>::first(&rows).map(|r| r.total).unwrap_or(0);
+    let items = rows
+        .into_iter()
+        .filter_map(|r| {
+            Some(CampaignListItem {
+                campaign: Campaign {
+                    id: r.id,
+                    account_id: r.account_id,
+                    platform: r.platform.parse().ok()?,
+                    external_id: r.external_id,
+                    name: r.name,
+                    status: r.status,
+                    daily_budget_micros: r.daily_budget_micros,
+                    currency: r.currency,
+                    last_synced_at: r.last_synced_at,
+                },
+                account_name: r.account_name,
+                account_time_zone: r.account_time_zone,
+            })
+        })
+        .collect();
+    Ok((items, total))
+}
+
+/// One campaign with its account; `NotFound` when it is not this organization's.
+pub async fn detail(c: &mut Conn, id: Uuid) -> QueryResult<CampaignListItem> {
+    let f = ListFilters {
+        id: Some(id),
+        ..ListFilters::default()
+    };
+    list_filtered(c, &f, 1, 0)
+        .await?
+        .0
+        .into_iter()
+        .next()
+        .ok_or(diesel::result::Error::NotFound)
+}
+
+/// A change a rule made (or tried to make) on a campaign, for the campaign page.
+#[derive(Debug, Clone)]
+pub struct RuleActionView {
+    pub at: DateTime<Utc>,
+    pub rule: String,
+    pub action: String,
+    pub outcome: String,
+}
+
+/// The rule actions taken on a campaign, newest first.
+///
+/// TO BE FILLED BY THE AUDITED ACTION PATH (src/campaigns/actions.rs): no rule action history
+/// exists yet, so this honestly returns nothing and the page says so.
+pub async fn rule_actions(_c: &mut Conn, _campaign_id: Uuid) -> QueryResult<Vec<RuleActionView>> {
+    Ok(Vec::new())
 }

@@ -317,6 +317,7 @@ pub fn registry() -> Registry {
         .with::<crate::reports::alerts::CheckAll>()
         .with::<crate::reports::alerts::CheckOrg>()
         .with::<crate::reports::alerts::Deliver>()
+        .with::<crate::campaigns::push::PushCampaign>()
 }
 
 /// Every periodic duty (cron expressions with seconds, in UTC). Modules add theirs here; a

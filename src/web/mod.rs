@@ -5,16 +5,15 @@ pub mod error;
 pub mod metrics;
 pub mod middleware;
 
-use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Router, routing::get};
 use rust_embed::RustEmbed;
 
 use crate::app::AppState;
-use context::{RequestCtx, Shell, Viewer};
-use error::{AppError, AppResult};
+use context::RequestCtx;
+use error::AppError;
 
 #[derive(RustEmbed)]
 #[folder = "static/"]
@@ -25,11 +24,12 @@ struct Assets;
 pub fn router(app: AppState) -> Router {
     Router::new()
         .route("/", get(home))
-        .route("/dashboard", get(dashboard))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_text))
         .route("/static/{*path}", get(static_file))
         .merge(crate::auth::routes::router())
+        .merge(crate::analytics::routes::router())
+        .merge(crate::campaigns::routes::router())
         .merge(crate::connections::routes::router())
         .merge(crate::campaigns::action_routes::router())
         .merge(crate::reports::routes::router())
@@ -55,30 +55,6 @@ async fn home(ctx: RequestCtx) -> Redirect {
 
 async fn not_found() -> AppError {
     AppError::NotFound
-}
-
-#[derive(Template)]
-#[template(path = "dashboard.html")]
-struct DashboardPage {
-    shell: Shell,
-    member_count: usize,
-}
-
-async fn dashboard(State(app): State<AppState>, v: Viewer) -> AppResult<Response> {
-    let members = app
-        .db
-        .tenant(v.org_id, async move |c| {
-            Ok::<_, AppError>(crate::auth::accounts::members(c).await?)
-        })
-        .await?;
-    Ok(Html(
-        DashboardPage {
-            shell: v.shell("dashboard"),
-            member_count: members.len(),
-        }
-        .render()?,
-    )
-    .into_response())
 }
 
 /// Liveness and database check for load balancers and compose.

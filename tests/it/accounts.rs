@@ -21,8 +21,8 @@ async fn sign_up_creates_an_organization_and_logs_in() {
     let dash = c.get("/dashboard").await;
     assert!(dash.body.contains("Acme Marketing"));
     assert!(
-        dash.body.contains("Invite a teammate"),
-        "owners are offered the next step"
+        dash.body.contains("Connect an ad platform"),
+        "the empty dashboard says what to do next"
     );
     let settings = c.get("/settings").await;
     settings.assert_status(StatusCode::OK);

@@ -6,6 +6,7 @@ mod accounts;
 mod actions;
 mod alerts;
 mod connections;
+mod dashboard;
 mod jobs;
 mod migrations;
 mod platform_contract;

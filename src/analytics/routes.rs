@@ -1,0 +1,651 @@
+//! The dashboard: KPI tiles per currency with deltas against the previous period, the daily
+//! chart, breakdowns by platform and by campaign (sortable, paginated, filtered), and the CSV
+//! of the campaign table. Every link works as a plain page load; htmx only swaps the table.
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::{Router, routing::get};
+use chrono::{NaiveDate, Utc};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::chart::{self, ChartView};
+use super::format::{Delta, Kpi, delta};
+use super::queries::{self, CampaignPage, Filters, Sort, SortKey};
+use super::range::{self, DateRange, Preset};
+use crate::app::AppState;
+use crate::connections::service::{ManagedAccount, managed_accounts};
+use crate::types::Platform;
+use crate::web::context::{Shell, Viewer};
+use crate::web::error::{AppError, AppResult};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/dashboard", get(dashboard))
+        .route("/dashboard/table", get(table_fragment))
+        .route("/dashboard/campaigns.csv", get(csv_export))
+}
+
+pub const DEFAULT_PER_PAGE: i64 = 50;
+pub const MAX_PER_PAGE: i64 = 500;
+
+/// The query string of every dashboard link. Unknown or malformed values fall back to the
+/// defaults rather than failing the page.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct DashQuery {
+    pub range: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub platform: Option<String>,
+    pub account: Option<String>,
+    pub status: Option<String>,
+    pub q: Option<String>,
+    pub sort: Option<String>,
+    pub dir: Option<String>,
+    pub page: Option<String>,
+    pub per: Option<String>,
+    pub kpi1: Option<String>,
+    pub kpi2: Option<String>,
+}
+
+fn non_empty(s: &Option<String>) -> Option<&str> {
+    s.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// What the query string asks for, checked.
+#[derive(Debug, Clone)]
+pub struct DashParams {
+    pub preset: Preset,
+    pub range: DateRange,
+    pub range_error: Option<String>,
+    pub from_text: String,
+    pub to_text: String,
+    pub filters: Filters,
+    pub search_text: String,
+    pub sort: Sort,
+    pub page: i64,
+    pub per: i64,
+    pub kpi_a: Kpi,
+    pub kpi_b: Kpi,
+}
+
+impl DashParams {
+    pub fn parse(q: &DashQuery, today: NaiveDate) -> DashParams {
+        let fallback = Preset::Last30;
+        let mut preset = non_empty(&q.range)
+            .and_then(Preset::parse)
+            .unwrap_or(fallback);
+        // Dates typed into the form without choosing "custom" still mean custom.
+        if preset != Preset::Custom
+            && (non_empty(&q.from).is_some() && non_empty(&q.to).is_some())
+            && q.range.is_none()
+        {
+            preset = Preset::Custom;
+        }
+        let mut range_error = None;
+        let range = match range::resolve(preset, today) {
+            Some(r) => r,
+            None => match range::custom(
+                non_empty(&q.from).unwrap_or(""),
+                non_empty(&q.to).unwrap_or(""),
+            ) {
+                Ok(r) => r,
+                Err(e) => {
+                    range_error = Some(e.to_string());
+                    preset = fallback;
+                    range::resolve(fallback, today).unwrap_or(DateRange {
+                        from: today,
+                        to: today,
+                    })
+                }
+            },
+        };
+        let filters = Filters {
+            platform: non_empty(&q.platform).and_then(|p| p.parse::<Platform>().ok()),
+            account_id: non_empty(&q.account).and_then(|a| a.parse::<Uuid>().ok()),
+            status: non_empty(&q.status)
+                .filter(|s| matches!(*s, "active" | "paused" | "removed"))
+                .map(str::to_string),
+            search: non_empty(&q.q).map(|s| s.chars().take(200).collect()),
+            campaign_id: None,
+        };
+        let key = non_empty(&q.sort).and_then(SortKey::parse);
+        let sort = match key {
+            Some(key) => Sort {
+                key,
+                desc: match non_empty(&q.dir) {
+                    Some("asc") => false,
+                    Some("desc") => true,
+                    _ => key.default_desc(),
+                },
+            },
+            None => Sort::default(),
+        };
+        let page = non_empty(&q.page)
+            .and_then(|p| p.parse::<i64>().ok())
+            .filter(|p| *p >= 1)
+            .unwrap_or(1);
+        let per = non_empty(&q.per)
+            .and_then(|p| p.parse::<i64>().ok())
+            .map(|p| p.clamp(1, MAX_PER_PAGE))
+            .unwrap_or(DEFAULT_PER_PAGE);
+        let kpi_a = non_empty(&q.kpi1)
+            .and_then(Kpi::parse)
+            .unwrap_or(Kpi::Spend);
+        let kpi_b = non_empty(&q.kpi2)
+            .and_then(Kpi::parse)
+            .unwrap_or(Kpi::Conversions);
+        DashParams {
+            preset,
+            range,
+            range_error,
+            from_text: range.from.to_string(),
+            to_text: range.to.to_string(),
+            search_text: filters.search.clone().unwrap_or_default(),
+            filters,
+            sort,
+            page,
+            per,
+            kpi_a,
+            kpi_b,
+        }
+    }
+
+    /// The query string for these parameters, with the sort and page replaced.
+    pub fn query_string(&self, sort: Sort, page: i64) -> String {
+        let mut s = url::form_urlencoded::Serializer::new(String::new());
+        s.append_pair("range", self.preset.as_str());
+        if self.preset == Preset::Custom {
+            s.append_pair("from", &self.from_text);
+            s.append_pair("to", &self.to_text);
+        }
+        if let Some(p) = self.filters.platform {
+            s.append_pair("platform", p.as_str());
+        }
+        if let Some(a) = self.filters.account_id {
+            s.append_pair("account", &a.to_string());
+        }
+        if let Some(st) = &self.filters.status {
+            s.append_pair("status", st);
+        }
+        if let Some(q) = &self.filters.search {
+            s.append_pair("q", q);
+        }
+        s.append_pair("sort", sort.key.as_str());
+        s.append_pair("dir", if sort.desc { "desc" } else { "asc" });
+        if page > 1 {
+            s.append_pair("page", &page.to_string());
+        }
+        if self.per != DEFAULT_PER_PAGE {
+            s.append_pair("per", &self.per.to_string());
+        }
+        s.append_pair("kpi1", self.kpi_a.as_str());
+        s.append_pair("kpi2", self.kpi_b.as_str());
+        s.finish()
+    }
+
+    fn current_qs(&self) -> String {
+        self.query_string(self.sort, self.page)
+    }
+}
+
+/// Today in the organization's time zone.
+pub fn org_today(v: &Viewer) -> NaiveDate {
+    Utc::now().with_timezone(&v.tz()).date_naive()
+}
+
+// ---------- view models ----------
+
+pub struct TileView {
+    pub label: &'static str,
+    pub value: String,
+    pub previous: String,
+    pub delta: Option<Delta>,
+}
+
+pub struct CurrencyTiles {
+    pub currency: String,
+    pub tiles: Vec<TileView>,
+}
+
+pub struct ColumnHead {
+    pub label: &'static str,
+    pub num: bool,
+    pub href: String,
+    pub hx: String,
+    pub aria_sort: &'static str,
+    pub arrow: &'static str,
+}
+
+pub struct CampaignRowView {
+    pub id: Uuid,
+    pub name: String,
+    pub platform: &'static str,
+    pub account: String,
+    pub status: String,
+    pub currency: String,
+    pub cells: Vec<String>,
+}
+
+pub struct TableView {
+    pub columns: Vec<ColumnHead>,
+    pub rows: Vec<CampaignRowView>,
+    pub total: i64,
+    pub page: i64,
+    pub pages: i64,
+    pub first_row: i64,
+    pub last_row: i64,
+    pub prev: Option<(String, String)>,
+    pub next: Option<(String, String)>,
+    pub csv_href: String,
+}
+
+pub struct PlatformRowView {
+    pub platform: &'static str,
+    pub currency: String,
+    pub campaigns: i64,
+    pub cells: Vec<String>,
+}
+
+/// The columns of the campaign table and its CSV, in order, before the KPI columns.
+pub const TEXT_COLUMNS: [(&str, SortKey); 5] = [
+    ("Campaign", SortKey::Name),
+    ("Platform", SortKey::Platform),
+    ("Account", SortKey::Account),
+    ("Status", SortKey::Status),
+    ("Currency", SortKey::Currency),
+];
+
+fn kpi_sort_key(k: Kpi) -> SortKey {
+    SortKey::parse(k.as_str()).unwrap_or(SortKey::Spend)
+}
+
+fn table_view(p: &DashParams, page: &CampaignPage) -> TableView {
+    let mut columns = Vec::new();
+    let heads = TEXT_COLUMNS
+        .iter()
+        .map(|(l, k)| (*l, *k, false))
+        .chain(Kpi::ALL.iter().map(|k| (k.label(), kpi_sort_key(*k), true)));
+    for (label, key, num) in heads {
+        let active = p.sort.key == key;
+        let next = Sort {
+            key,
+            desc: if active {
+                !p.sort.desc
+            } else {
+                key.default_desc()
+            },
+        };
+        let qs = p.query_string(next, 1);
+        columns.push(ColumnHead {
+            label,
+            num,
+            href: format!("/dashboard?{qs}#campaigns"),
+            hx: format!("/dashboard/table?{qs}"),
+            aria_sort: match (active, p.sort.desc) {
+                (false, _) => "none",
+                (true, true) => "descending",
+                (true, false) => "ascending",
+            },
+            arrow: match (active, p.sort.desc) {
+                (false, _) => "",
+                (true, true) => "▼",
+                (true, false) => "▲",
+            },
+        });
+    }
+    let rows = page
+        .rows
+        .iter()
+        .map(|r| CampaignRowView {
+            id: r.campaign_id,
+            name: r.name.clone(),
+            platform: r.platform.label(),
+            account: r.account_name.clone(),
+            status: r.status.clone(),
+            currency: r.currency.as_str().to_string(),
+            cells: Kpi::ALL
+                .iter()
+                .map(|k| k.display(&r.metrics, r.currency, true))
+                .collect(),
+        })
+        .collect();
+    let pages = ((page.total + p.per - 1) / p.per).max(1);
+    let link = |n: i64| {
+        let qs = p.query_string(p.sort, n);
+        (
+            format!("/dashboard?{qs}#campaigns"),
+            format!("/dashboard/table?{qs}"),
+        )
+    };
+    let first_row = if page.total == 0 {
+        0
+    } else {
+        (p.page - 1) * p.per + 1
+    };
+    TableView {
+        columns,
+        rows,
+        total: page.total,
+        page: p.page,
+        pages,
+        first_row,
+        last_row: (first_row + page.rows.len() as i64 - 1).max(0),
+        prev: (p.page > 1).then(|| link(p.page - 1)),
+        next: (p.page < pages).then(|| link(p.page + 1)),
+        csv_href: format!("/dashboard/campaigns.csv?{}", p.current_qs()),
+    }
+}
+
+/// Sort links of the platform table (plain page loads; it shares the sort with the campaign
+/// table).
+fn platform_heads(p: &DashParams) -> Vec<ColumnHead> {
+    [
+        ("Platform", SortKey::Platform),
+        ("Currency", SortKey::Currency),
+    ]
+    .into_iter()
+    .map(|(l, k)| (l, k, false))
+    .chain(Kpi::ALL.iter().map(|k| (k.label(), kpi_sort_key(*k), true)))
+    .map(|(label, key, num)| {
+        let active = p.sort.key == key;
+        let next = Sort {
+            key,
+            desc: if active {
+                !p.sort.desc
+            } else {
+                key.default_desc()
+            },
+        };
+        ColumnHead {
+            label,
+            num,
+            href: format!("/dashboard?{}#platforms", p.query_string(next, 1)),
+            hx: String::new(),
+            aria_sort: match (active, p.sort.desc) {
+                (false, _) => "none",
+                (true, true) => "descending",
+                (true, false) => "ascending",
+            },
+            arrow: match (active, p.sort.desc) {
+                (false, _) => "",
+                (true, true) => "▼",
+                (true, false) => "▲",
+            },
+        }
+    })
+    .collect()
+}
+
+fn tiles(totals: &[queries::CurrencyTotals]) -> Vec<CurrencyTiles> {
+    totals
+        .iter()
+        .map(|t| CurrencyTiles {
+            currency: t.currency.as_str().to_string(),
+            tiles: Kpi::ALL
+                .iter()
+                .map(|k| TileView {
+                    label: k.label(),
+                    value: k.display(&t.current, t.currency, true),
+                    previous: k.display(&t.previous, t.currency, true),
+                    delta: delta(*k, &t.current, &t.previous),
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+pub struct PresetOption {
+    pub value: &'static str,
+    pub label: &'static str,
+    pub selected: bool,
+}
+
+pub struct KpiOption {
+    pub value: &'static str,
+    pub label: &'static str,
+    pub selected_a: bool,
+    pub selected_b: bool,
+}
+
+pub fn preset_options(current: Preset) -> Vec<PresetOption> {
+    Preset::ALL
+        .iter()
+        .map(|p| PresetOption {
+            value: p.as_str(),
+            label: p.label(),
+            selected: *p == current,
+        })
+        .collect()
+}
+
+pub fn kpi_options(a: Kpi, b: Kpi) -> Vec<KpiOption> {
+    Kpi::ALL
+        .iter()
+        .map(|k| KpiOption {
+            value: k.as_str(),
+            label: k.label(),
+            selected_a: *k == a,
+            selected_b: *k == b,
+        })
+        .collect()
+}
+
+#[derive(Template)]
+#[template(path = "analytics/dashboard.html")]
+struct DashboardPage {
+    shell: Shell,
+    has_accounts: bool,
+    p: DashParams,
+    presets: Vec<PresetOption>,
+    kpis: Vec<KpiOption>,
+    accounts: Vec<ManagedAccount>,
+    currencies: Vec<CurrencyTiles>,
+    previous: DateRange,
+    platforms: Vec<PlatformRowView>,
+    platform_columns: Vec<ColumnHead>,
+    charts: Vec<ChartView>,
+    table: TableView,
+}
+
+impl DashboardPage {
+    fn platform_selected(&self, p: &Platform) -> bool {
+        self.p.filters.platform == Some(*p)
+    }
+    fn account_selected(&self, id: &Uuid) -> bool {
+        self.p.filters.account_id == Some(*id)
+    }
+    fn status_selected(&self, s: &str) -> bool {
+        self.p.filters.status.as_deref() == Some(s)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "analytics/campaign_table.html")]
+struct TableFragment {
+    table: TableView,
+}
+
+/// Everything the dashboard reads, in one tenant transaction.
+pub struct DashboardData {
+    pub accounts: Vec<ManagedAccount>,
+    pub totals: Vec<queries::CurrencyTotals>,
+    pub platforms: Vec<queries::PlatformRow>,
+    pub series: Vec<queries::Series>,
+    pub campaigns: CampaignPage,
+}
+
+pub async fn load_dashboard(
+    app: &AppState,
+    org_id: Uuid,
+    p: &DashParams,
+) -> AppResult<DashboardData> {
+    let p = p.clone();
+    app.db
+        .tenant(org_id, async move |c| {
+            let accounts = managed_accounts(c).await?;
+            if accounts.is_empty() {
+                return Ok::<_, AppError>(DashboardData {
+                    accounts,
+                    totals: vec![],
+                    platforms: vec![],
+                    series: vec![],
+                    campaigns: CampaignPage::default(),
+                });
+            }
+            let aggs = queries::campaign_aggregates(c, p.range, &p.filters).await?;
+            let series = queries::daily(c, p.range, &p.filters).await?;
+            let totals = queries::totals(&aggs);
+            let mut platforms = queries::platforms(&aggs);
+            queries::sort_platforms(&mut platforms, p.sort);
+            let campaigns =
+                queries::campaign_page(&aggs, p.sort, Some(p.per), (p.page - 1) * p.per);
+            Ok(DashboardData {
+                accounts,
+                totals,
+                platforms,
+                series,
+                campaigns,
+            })
+        })
+        .await
+}
+
+pub fn render_dashboard(v: &Viewer, p: DashParams, data: DashboardData) -> AppResult<String> {
+    let charts = data
+        .series
+        .iter()
+        .map(|s| chart::build(s, p.kpi_a, p.kpi_b))
+        .collect();
+    let platforms = data
+        .platforms
+        .iter()
+        .map(|r| PlatformRowView {
+            platform: r.platform.label(),
+            currency: r.currency.as_str().to_string(),
+            campaigns: r.campaigns,
+            cells: Kpi::ALL
+                .iter()
+                .map(|k| k.display(&r.metrics, r.currency, true))
+                .collect(),
+        })
+        .collect();
+    let page = DashboardPage {
+        shell: v.shell("dashboard"),
+        has_accounts: !data.accounts.is_empty(),
+        presets: preset_options(p.preset),
+        kpis: kpi_options(p.kpi_a, p.kpi_b),
+        accounts: data.accounts,
+        currencies: tiles(&data.totals),
+        previous: p.range.previous(),
+        platforms,
+        platform_columns: platform_heads(&p),
+        charts,
+        table: table_view(&p, &data.campaigns),
+        p,
+    };
+    Ok(page.render()?)
+}
+
+async fn dashboard(
+    State(app): State<AppState>,
+    v: Viewer,
+    Query(q): Query<DashQuery>,
+) -> AppResult<Response> {
+    let p = DashParams::parse(&q, org_today(&v));
+    let data = load_dashboard(&app, v.org_id, &p).await?;
+    Ok(Html(render_dashboard(&v, p, data)?).into_response())
+}
+
+async fn table_fragment(
+    State(app): State<AppState>,
+    v: Viewer,
+    headers: HeaderMap,
+    Query(q): Query<DashQuery>,
+) -> AppResult<Response> {
+    let p = DashParams::parse(&q, org_today(&v));
+    // Without htmx (someone opened the link) the whole page is the useful answer.
+    if !headers.contains_key("hx-request") {
+        let data = load_dashboard(&app, v.org_id, &p).await?;
+        return Ok(Html(render_dashboard(&v, p, data)?).into_response());
+    }
+    let pc = p.clone();
+    let page = app
+        .db
+        .tenant(v.org_id, async move |c| {
+            let aggs = queries::campaign_aggregates(c, pc.range, &pc.filters).await?;
+            Ok::<_, AppError>(queries::campaign_page(
+                &aggs,
+                pc.sort,
+                Some(pc.per),
+                (pc.page - 1) * pc.per,
+            ))
+        })
+        .await?;
+    Ok(Html(
+        TableFragment {
+            table: table_view(&p, &page),
+        }
+        .render()?,
+    )
+    .into_response())
+}
+
+/// The CSV of the campaign table: the same filters, sort and numbers, every page at once.
+pub fn campaigns_csv(rows: &[queries::CampaignRow]) -> Result<Vec<u8>, csv::Error> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let header: Vec<&str> = ["Campaign ID"]
+        .into_iter()
+        .chain(TEXT_COLUMNS.iter().map(|(l, _)| *l))
+        .chain(Kpi::ALL.iter().map(|k| k.label()))
+        .collect();
+    w.write_record(&header)?;
+    for r in rows {
+        let mut rec = vec![
+            r.campaign_id.to_string(),
+            r.name.clone(),
+            r.platform.label().to_string(),
+            r.account_name.clone(),
+            r.status.clone(),
+            r.currency.as_str().to_string(),
+        ];
+        rec.extend(
+            Kpi::ALL
+                .iter()
+                .map(|k| k.display(&r.metrics, r.currency, false)),
+        );
+        w.write_record(&rec)?;
+    }
+    w.into_inner().map_err(|e| csv::Error::from(e.into_error()))
+}
+
+async fn csv_export(
+    State(app): State<AppState>,
+    v: Viewer,
+    Query(q): Query<DashQuery>,
+) -> AppResult<Response> {
+    let p = DashParams::parse(&q, org_today(&v));
+    let pc = p.clone();
+    let page = app
+        .db
+        .tenant(v.org_id, async move |c| {
+            let aggs = queries::campaign_aggregates(c, pc.range, &pc.filters).await?;
+            Ok::<_, AppError>(queries::campaign_page(&aggs, pc.sort, None, 0))
+        })
+        .await?;
+    let body = campaigns_csv(&page.rows).map_err(AppError::internal)?;
+    let mut resp = body.into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "attachment; filename=\"campaigns-{}-{}.csv\"",
+        p.range.from, p.range.to
+    )) {
+        resp.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(resp)
+}

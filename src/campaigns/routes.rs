@@ -1,0 +1,559 @@
+//! Campaign pages: the unified list across platforms, one campaign's page, and the create
+//! form with its per-platform status page. Clients see everything read-only; members and up
+//! may create. Pause, resume and budget changes post to handlers that live with the audited
+//! action path (src/campaigns/actions.rs), not here.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::{Form, Router, routing::get};
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::push::{self, NewPush, PushView};
+use super::{CampaignListItem, ListFilters, RuleActionView};
+use crate::analytics::chart::{self, ChartView};
+use crate::analytics::format::Kpi;
+use crate::analytics::queries::{self, Filters};
+use crate::analytics::range::DateRange;
+use crate::analytics::routes::{
+    DashParams, DashQuery, KpiOption, PresetOption, kpi_options, org_today, preset_options,
+};
+use crate::app::AppState;
+use crate::connections::service::{ManagedAccount, managed_accounts};
+use crate::types::{Currency, Money, Platform};
+use crate::web::context::{Shell, Viewer, Writer};
+use crate::web::error::{AppError, AppResult};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/campaigns", get(list).post(create))
+        .route("/campaigns/new", get(new_form))
+        .route("/campaigns/pushes/{batch}", get(pushes))
+        .route("/campaigns/{id}", get(show))
+}
+
+pub const PER_PAGE: i64 = 100;
+
+fn non_empty(s: &Option<String>) -> Option<&str> {
+    s.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+fn money(micros: Option<i64>, currency: &str) -> String {
+    match (micros, currency.parse::<Currency>()) {
+        (Some(m), Ok(c)) => Money::new(m, c).display(),
+        _ => "–".into(),
+    }
+}
+
+// ---------- list ----------
+
+#[derive(Debug, Default, Deserialize)]
+struct ListQuery {
+    platform: Option<String>,
+    account: Option<String>,
+    status: Option<String>,
+    q: Option<String>,
+    page: Option<String>,
+}
+
+struct ListRowView {
+    id: Uuid,
+    name: String,
+    platform: &'static str,
+    account: String,
+    status: String,
+    budget: String,
+    external_id: String,
+    synced: String,
+}
+
+#[derive(Template)]
+#[template(path = "campaigns/list.html")]
+struct ListPage {
+    shell: Shell,
+    accounts: Vec<ManagedAccount>,
+    rows: Vec<ListRowView>,
+    total: i64,
+    page: i64,
+    pages: i64,
+    prev: Option<String>,
+    next: Option<String>,
+    filters: ListFilters,
+    search: String,
+}
+
+impl ListPage {
+    fn platform_selected(&self, p: &Platform) -> bool {
+        self.filters.platform == Some(*p)
+    }
+    fn account_selected(&self, id: &Uuid) -> bool {
+        self.filters.account_id == Some(*id)
+    }
+    fn status_selected(&self, s: &str) -> bool {
+        self.filters.status.as_deref() == Some(s)
+    }
+}
+
+fn list_row(i: CampaignListItem) -> ListRowView {
+    let c = i.campaign;
+    ListRowView {
+        id: c.id,
+        name: c.name,
+        platform: c.platform.label(),
+        account: i.account_name,
+        status: c.status,
+        budget: money(c.daily_budget_micros, &c.currency),
+        external_id: c.external_id,
+        synced: c
+            .last_synced_at
+            .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+            .unwrap_or_else(|| "never".into()),
+    }
+}
+
+async fn list(
+    State(app): State<AppState>,
+    v: Viewer,
+    Query(q): Query<ListQuery>,
+) -> AppResult<Response> {
+    let filters = ListFilters {
+        platform: non_empty(&q.platform).and_then(|p| p.parse().ok()),
+        account_id: non_empty(&q.account).and_then(|a| a.parse().ok()),
+        status: non_empty(&q.status)
+            .filter(|s| matches!(*s, "active" | "paused" | "removed"))
+            .map(str::to_string),
+        search: non_empty(&q.q).map(|s| s.chars().take(200).collect()),
+        id: None,
+    };
+    let page = non_empty(&q.page)
+        .and_then(|p| p.parse::<i64>().ok())
+        .filter(|p| *p >= 1)
+        .unwrap_or(1);
+    let f = filters.clone();
+    let (accounts, (items, total)) = app
+        .db
+        .tenant(v.org_id, async move |c| {
+            let accounts = managed_accounts(c).await?;
+            let items = super::list_filtered(c, &f, PER_PAGE, (page - 1) * PER_PAGE).await?;
+            Ok::<_, AppError>((accounts, items))
+        })
+        .await?;
+    let pages = ((total + PER_PAGE - 1) / PER_PAGE).max(1);
+    let link = |n: i64| {
+        let mut s = url::form_urlencoded::Serializer::new(String::new());
+        if let Some(p) = filters.platform {
+            s.append_pair("platform", p.as_str());
+        }
+        if let Some(a) = filters.account_id {
+            s.append_pair("account", &a.to_string());
+        }
+        if let Some(st) = &filters.status {
+            s.append_pair("status", st);
+        }
+        if let Some(q) = &filters.search {
+            s.append_pair("q", q);
+        }
+        s.append_pair("page", &n.to_string());
+        format!("/campaigns?{}", s.finish())
+    };
+    let page_view = ListPage {
+        shell: v.shell("campaigns"),
+        accounts,
+        rows: items.into_iter().map(list_row).collect(),
+        total,
+        page,
+        pages,
+        prev: (page > 1).then(|| link(page - 1)),
+        next: (page < pages).then(|| link(page + 1)),
+        search: filters.search.clone().unwrap_or_default(),
+        filters,
+    };
+    Ok(Html(page_view.render()?).into_response())
+}
+
+// ---------- one campaign ----------
+
+struct TileView {
+    label: &'static str,
+    value: String,
+}
+
+#[derive(Template)]
+#[template(path = "campaigns/show.html")]
+struct ShowPage {
+    shell: Shell,
+    item: CampaignListItem,
+    budget: String,
+    p: DashParams,
+    presets: Vec<PresetOption>,
+    kpis: Vec<KpiOption>,
+    tiles: Vec<TileView>,
+    charts: Vec<ChartView>,
+    actions: Vec<RuleActionView>,
+}
+
+async fn show(
+    State(app): State<AppState>,
+    v: Viewer,
+    Path(id): Path<String>,
+    Query(q): Query<DashQuery>,
+) -> AppResult<Response> {
+    // Anything that is not an id is simply not a campaign.
+    let id: Uuid = id.parse().map_err(|_| AppError::NotFound)?;
+    let mut p = DashParams::parse(&q, org_today(&v));
+    p.filters = Filters {
+        campaign_id: Some(id),
+        ..Filters::default()
+    };
+    let range: DateRange = p.range;
+    let filters = p.filters.clone();
+    let (item, totals, series, actions) = app
+        .db
+        .tenant(v.org_id, async move |c| {
+            let item = super::detail(c, id).await?;
+            let totals = queries::totals(&queries::campaign_aggregates(c, range, &filters).await?);
+            let series = queries::daily(c, range, &filters).await?;
+            let actions = super::rule_actions(c, id).await?;
+            Ok::<_, AppError>((item, totals, series, actions))
+        })
+        .await?;
+    let tiles = totals
+        .first()
+        .map(|t| {
+            Kpi::ALL
+                .iter()
+                .map(|k| TileView {
+                    label: k.label(),
+                    value: k.display(&t.current, t.currency, true),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let charts = series
+        .iter()
+        .map(|s| chart::build(s, p.kpi_a, p.kpi_b))
+        .collect();
+    let page = ShowPage {
+        shell: v.shell("campaigns"),
+        budget: money(item.campaign.daily_budget_micros, &item.campaign.currency),
+        item,
+        presets: preset_options(p.preset),
+        kpis: kpi_options(p.kpi_a, p.kpi_b),
+        p,
+        tiles,
+        charts,
+        actions,
+    };
+    Ok(Html(page.render()?).into_response())
+}
+
+// ---------- create ----------
+
+/// Objectives adpilot can create. The adapters set up each platform's plainest traffic
+/// campaign (Google Search with manual CPC, Meta OUTCOME_TRAFFIC, TikTok TRAFFIC), so that is
+/// the one objective offered; others are set up on the platform itself.
+pub const OBJECTIVES: [(&str, &str); 1] = [("traffic", "Traffic: visits to your website")];
+
+/// Field errors shown beside their inputs.
+#[derive(Debug, Clone, Default)]
+pub struct FormErrors(Vec<(&'static str, String)>);
+
+impl FormErrors {
+    fn add(&mut self, field: &'static str, message: impl Into<String>) {
+        self.0.push((field, message.into()));
+    }
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, m)| m.as_str())
+    }
+    pub fn any(&self) -> bool {
+        !self.0.is_empty()
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+struct NewForm {
+    name: String,
+    accounts: Vec<String>,
+    objective: String,
+    budget: String,
+    start: String,
+}
+
+impl NewForm {
+    fn from_pairs(pairs: Vec<(String, String)>) -> NewForm {
+        let mut f = NewForm::default();
+        for (k, v) in pairs {
+            match k.as_str() {
+                "name" => f.name = v,
+                "account" => f.accounts.push(v),
+                "objective" => f.objective = v,
+                "daily_budget" => f.budget = v,
+                "start" => f.start = v,
+                _ => {}
+            }
+        }
+        f
+    }
+}
+
+#[derive(Template)]
+#[template(path = "campaigns/new.html")]
+struct NewPage {
+    shell: Shell,
+    accounts: Vec<ManagedAccount>,
+    form: NewForm,
+    errors: FormErrors,
+    objectives: Vec<(&'static str, &'static str)>,
+}
+
+impl NewPage {
+    fn account_checked(&self, id: &Uuid) -> bool {
+        let id = id.to_string();
+        self.form.accounts.iter().any(|a| *a == id)
+    }
+}
+
+async fn load_accounts(app: &AppState, org_id: Uuid) -> AppResult<Vec<ManagedAccount>> {
+    Ok(app
+        .db
+        .tenant(org_id, async move |c| {
+            Ok::<_, AppError>(managed_accounts(c).await?)
+        })
+        .await?)
+}
+
+async fn new_form(State(app): State<AppState>, w: Writer) -> AppResult<Response> {
+    let accounts = load_accounts(&app, w.org_id).await?;
+    let page = NewPage {
+        shell: w.shell("campaigns"),
+        accounts,
+        form: NewForm {
+            objective: "traffic".into(),
+            start: "paused".into(),
+            ..NewForm::default()
+        },
+        errors: FormErrors::default(),
+        objectives: OBJECTIVES.to_vec(),
+    };
+    Ok(Html(page.render()?).into_response())
+}
+
+/// Largest daily budget accepted, in major units (a typo guard, far above real budgets).
+const MAX_BUDGET: i64 = 100_000_000;
+
+/// Checks the form against the organization's managed accounts.
+fn validate(form: &NewForm, accounts: &[ManagedAccount]) -> Result<Vec<NewPush>, FormErrors> {
+    let mut errors = FormErrors::default();
+    let name = form.name.trim();
+    if name.is_empty() {
+        errors.add("name", "Give the campaign a name.");
+    } else if name.chars().count() > 255 {
+        errors.add("name", "Keep the name under 256 characters.");
+    }
+    let mut chosen: Vec<&ManagedAccount> = Vec::new();
+    for raw in &form.accounts {
+        match raw
+            .parse::<Uuid>()
+            .ok()
+            .and_then(|id| accounts.iter().find(|a| a.id == id))
+        {
+            Some(a) if !chosen.iter().any(|c| c.id == a.id) => chosen.push(a),
+            Some(_) => {}
+            None => {
+                errors.add(
+                    "account",
+                    "One of the chosen accounts is not managed by adpilot.",
+                );
+            }
+        }
+    }
+    if chosen.is_empty() && errors.get("account").is_none() {
+        errors.add("account", "Choose at least one ad account.");
+    }
+    let mut currencies: Vec<Currency> = chosen.iter().map(|a| a.currency).collect();
+    currencies.sort();
+    currencies.dedup();
+    if currencies.len() > 1 {
+        let list: Vec<&str> = currencies.iter().map(|c| c.as_str()).collect();
+        errors.add(
+            "account",
+            format!(
+                "The chosen accounts use different currencies ({}). The daily budget is one amount in one currency, so create one campaign per currency.",
+                list.join(", ")
+            ),
+        );
+    }
+    if !OBJECTIVES.iter().any(|(v, _)| *v == form.objective) {
+        errors.add("objective", "Choose an objective from the list.");
+    }
+    let budget_text = form.budget.trim();
+    let budget = match budget_text.parse::<Decimal>() {
+        Err(_) if budget_text.is_empty() => {
+            errors.add("daily_budget", "Enter a daily budget.");
+            None
+        }
+        Err(_) => {
+            errors.add(
+                "daily_budget",
+                "Write the budget as a number, such as 50 or 49.99.",
+            );
+            None
+        }
+        Ok(d) if d <= Decimal::ZERO => {
+            errors.add("daily_budget", "The daily budget must be more than zero.");
+            None
+        }
+        Ok(d) if d > Decimal::from(MAX_BUDGET) => {
+            errors.add(
+                "daily_budget",
+                "That is more than 100,000,000 per day; check the amount.",
+            );
+            None
+        }
+        Ok(d) => match currencies.first() {
+            Some(c) if d.normalize().scale() > c.minor_unit_exponent() => {
+                errors.add(
+                    "daily_budget",
+                    format!(
+                        "{} amounts have {} decimal place{}.",
+                        c,
+                        c.minor_unit_exponent(),
+                        if c.minor_unit_exponent() == 1 {
+                            ""
+                        } else {
+                            "s"
+                        }
+                    ),
+                );
+                None
+            }
+            _ => Some(d),
+        },
+    };
+    let start_active = match form.start.as_str() {
+        "active" => true,
+        "paused" | "" => false,
+        _ => {
+            errors.add(
+                "start",
+                "Choose whether the campaign starts paused or active.",
+            );
+            false
+        }
+    };
+    if errors.any() {
+        return Err(errors);
+    }
+    let (Some(budget), Some(currency)) = (budget, currencies.first()) else {
+        return Err(errors);
+    };
+    let Some(micros) = Money::from_major(budget, *currency).map(|m| m.micros) else {
+        let mut e = FormErrors::default();
+        e.add("daily_budget", "That amount is too large.");
+        return Err(e);
+    };
+    Ok(chosen
+        .into_iter()
+        .map(|a| NewPush {
+            account: a.clone(),
+            name: name.to_string(),
+            objective: form.objective.clone(),
+            daily_budget_micros: micros,
+            start_active,
+        })
+        .collect())
+}
+
+async fn create(
+    State(app): State<AppState>,
+    w: Writer,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> AppResult<Response> {
+    let form = NewForm::from_pairs(pairs);
+    let accounts = load_accounts(&app, w.org_id).await?;
+    match validate(&form, &accounts) {
+        Ok(pushes) => {
+            let (org_id, user_id) = (w.org_id, w.user_id);
+            let batch = app
+                .db
+                .tenant(org_id, async move |c| {
+                    Ok::<_, AppError>(push::create_batch(c, org_id, user_id, &pushes).await?)
+                })
+                .await?;
+            Ok(Redirect::to(&format!("/campaigns/pushes/{batch}")).into_response())
+        }
+        Err(errors) => {
+            let page = NewPage {
+                shell: w.shell("campaigns"),
+                accounts,
+                form,
+                errors,
+                objectives: OBJECTIVES.to_vec(),
+            };
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response())
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "campaigns/pushes.html")]
+struct PushesPage {
+    shell: Shell,
+    batch: Uuid,
+    pushes: Vec<PushView>,
+    pending: bool,
+}
+
+#[derive(Template)]
+#[template(path = "campaigns/pushes_status.html")]
+struct PushesFragment {
+    batch: Uuid,
+    pushes: Vec<PushView>,
+    pending: bool,
+}
+
+async fn pushes(
+    State(app): State<AppState>,
+    v: Viewer,
+    headers: HeaderMap,
+    Path(batch): Path<String>,
+) -> AppResult<Response> {
+    let batch: Uuid = batch.parse().map_err(|_| AppError::NotFound)?;
+    let rows = app
+        .db
+        .tenant(v.org_id, async move |c| {
+            Ok::<_, AppError>(push::batch(c, batch).await?)
+        })
+        .await?;
+    if rows.is_empty() {
+        return Err(AppError::NotFound);
+    }
+    let pending = rows.iter().any(PushView::is_pending);
+    if headers.contains_key("hx-request") {
+        return Ok(Html(
+            PushesFragment {
+                batch,
+                pushes: rows,
+                pending,
+            }
+            .render()?,
+        )
+        .into_response());
+    }
+    Ok(Html(
+        PushesPage {
+            shell: v.shell("campaigns"),
+            batch,
+            pushes: rows,
+            pending,
+        }
+        .render()?,
+    )
+    .into_response())
+}

@@ -1,0 +1,728 @@
+//! The dashboard and campaign pages against the sandbox: connect all three platforms, sync
+//! every managed account, then compare what the pages show with the sandbox's own truth.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use adpilot::analytics::sync::sync_account;
+use adpilot::connections::service::managed_accounts;
+use adpilot::jobs::worker::{Runner, RunnerHandle, WorkerOptions};
+use adpilot::sandbox::{SandboxConfig, SandboxHandle, TruthQuery};
+use adpilot::types::{Currency, Platform, format_major};
+use axum::http::StatusCode;
+use chrono::{DateTime, Datelike, Duration as Days, NaiveDate, Utc};
+use diesel_async::RunQueryDsl;
+use uuid::Uuid;
+
+use crate::connections::connect;
+use crate::support::*;
+
+async fn org_of(t: &TestApp) -> Uuid {
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        id: Uuid,
+    }
+    let mut c = adpilot::db::connect_one(&t.db.admin_url)
+        .await
+        .expect("admin");
+    let r: Row = diesel::sql_query("SELECT id FROM organizations ORDER BY created_at LIMIT 1")
+        .get_result(&mut c)
+        .await
+        .expect("org");
+    r.id
+}
+
+async fn count(t: &TestApp, sql: &str) -> i64 {
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let mut c = adpilot::db::connect_one(&t.db.admin_url)
+        .await
+        .expect("admin");
+    let r: N = diesel::sql_query(sql)
+        .get_result(&mut c)
+        .await
+        .expect("count");
+    r.n
+}
+
+/// Our campaign ids by (platform, platform campaign id).
+async fn campaign_ids(t: &TestApp) -> HashMap<Uuid, (Platform, String)> {
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        id: Uuid,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        platform: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        external_id: String,
+    }
+    let mut c = adpilot::db::connect_one(&t.db.admin_url)
+        .await
+        .expect("admin");
+    let rows: Vec<Row> = diesel::sql_query("SELECT id, platform, external_id FROM campaigns")
+        .load(&mut c)
+        .await
+        .expect("campaigns");
+    rows.into_iter()
+        .map(|r| (r.id, (r.platform.parse().expect("platform"), r.external_id)))
+        .collect()
+}
+
+fn now() -> DateTime<Utc> {
+    Utc::now()
+}
+
+/// Keep `t` bound in tests: dropping the TestApp drops its database.
+struct Synced {
+    sb: SandboxHandle,
+    t: TestApp,
+    c: Client,
+
+    today: NaiveDate,
+}
+
+/// A sandbox frozen at `now`, an org with all three platforms connected, every managed
+/// account synced (backfill included).
+async fn synced() -> Synced {
+    let at = now();
+    let sb = sandbox(SandboxConfig {
+        fixed_now: Some(at),
+        ..SandboxConfig::default()
+    })
+    .await;
+    let t = TestApp::with_sandbox(&sb).await;
+    let mut c = t.sign_up("ann@example.com", "Acme").await;
+    for p in ["google", "meta", "tiktok"] {
+        connect(&mut c, p).await;
+    }
+    let org = org_of(&t).await;
+    let accounts = t
+        .app
+        .db
+        .tenant(org, async |c| {
+            Ok::<_, adpilot::db::DbError>(managed_accounts(c).await?)
+        })
+        .await
+        .expect("accounts");
+    assert_eq!(accounts.len(), 9, "three accounts per platform");
+    for a in &accounts {
+        let mut done = false;
+        for _ in 0..20 {
+            let r = sync_account(&t.app, org, a.id, at).await.expect("sync");
+            if r.backfill_done {
+                done = true;
+                break;
+            }
+        }
+        assert!(done, "backfill of {} finished", a.name);
+    }
+    Synced {
+        sb,
+        t,
+        c,
+
+        today: at.date_naive(),
+    }
+}
+
+/// The text of every cell of every body row of the campaign table, and each row's campaign id.
+fn campaign_table(html: &str) -> Vec<(Uuid, Vec<String>)> {
+    let start = html.find("id=\"campaign-table\"").expect("campaign table");
+    let body = &html[start..];
+    let body = &body[body.find("<tbody>").expect("tbody")..body.find("</tbody>").expect("end")];
+    body.split("<tr>")
+        .skip(1)
+        .map(|row| {
+            let id_at = row.find("/campaigns/").expect("campaign link") + "/campaigns/".len();
+            let id: Uuid = row[id_at..id_at + 36].parse().expect("campaign id");
+            let cells = row
+                .split("<td")
+                .skip(1)
+                .map(|cell| {
+                    let inner = &cell[cell.find('>').expect("td") + 1..];
+                    let inner = &inner[..inner.find("</td>").expect("end td")];
+                    strip_tags(inner)
+                })
+                .collect();
+            (id, cells)
+        })
+        .collect()
+}
+
+fn strip_tags(s: &str) -> String {
+    let mut out = String::new();
+    let mut in_tag = false;
+    for ch in s.chars() {
+        match ch {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out.replace("&amp;", "&")
+        .replace("&#39;", "'")
+        .replace("&quot;", "\"")
+        .trim()
+        .to_string()
+}
+
+fn csv_rows(body: &str) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut r = csv::Reader::from_reader(body.as_bytes());
+    let header = r
+        .headers()
+        .expect("header")
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let rows = r
+        .records()
+        .map(|rec| rec.expect("record").iter().map(str::to_string).collect())
+        .collect();
+    (header, rows)
+}
+
+fn group_int(n: i64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, ch) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+#[derive(Default, Clone, Copy)]
+struct Sums {
+    impressions: i64,
+    clicks: i64,
+    spend: i64,
+    conversions: i64,
+    revenue: i64,
+}
+
+#[tokio::test]
+async fn dashboard_numbers_equal_the_sandbox_truth_per_campaign_and_per_day_and_csv_equals_the_table()
+ {
+    let Synced {
+        sb,
+        t,
+        mut c,
+        today,
+        ..
+    } = synced().await;
+    let (from, to) = (today - Days::days(30), today - Days::days(2));
+    let qs = format!("range=custom&from={from}&to={to}&per=500&sort=name&dir=asc");
+    let page = c.get(&format!("/dashboard?{qs}")).await;
+    page.assert_status(StatusCode::OK);
+    let table = campaign_table(&page.body);
+    assert!(table.len() > 20, "campaigns with data: {}", table.len());
+
+    // Truth per campaign over the range.
+    let truth = sb.daily_metrics(&TruthQuery {
+        from: Some(from),
+        to: Some(to),
+        ..TruthQuery::default()
+    });
+    let mut per_campaign: HashMap<(Platform, String), (Currency, Sums)> = HashMap::new();
+    let mut per_day: BTreeMap<(String, NaiveDate), Sums> = BTreeMap::new();
+    for m in &truth {
+        let e = per_campaign
+            .entry((m.platform, m.campaign_id.clone()))
+            .or_insert((m.currency, Sums::default()));
+        let d = per_day
+            .entry((m.currency.as_str().to_string(), m.date))
+            .or_default();
+        for s in [&mut e.1, d] {
+            s.impressions += m.impressions;
+            s.clicks += m.clicks;
+            s.spend += m.spend_micros;
+            s.conversions += m.conversions;
+            s.revenue += m.revenue_micros;
+        }
+    }
+    let ids = campaign_ids(&t).await;
+    // Columns: Campaign, Platform, Account, Status, Currency, Spend, Impressions, Clicks,
+    // Conversions, Revenue, CTR, CPC, CPM, CPA, ROAS, CVR.
+    for (id, cells) in &table {
+        let key = ids.get(id).expect("known campaign").clone();
+        let (currency, s) = per_campaign
+            .get(&key)
+            .unwrap_or_else(|| panic!("{key:?} has truth rows in the range"));
+        assert_eq!(cells[4], currency.as_str());
+        assert_eq!(
+            cells[5],
+            format_major(s.spend, *currency),
+            "spend of {key:?}"
+        );
+        assert_eq!(cells[6].replace(',', ""), s.impressions.to_string());
+        assert_eq!(cells[7].replace(',', ""), s.clicks.to_string());
+        assert_eq!(cells[8].replace(',', ""), s.conversions.to_string());
+        assert_eq!(
+            cells[9],
+            format_major(s.revenue, *currency),
+            "revenue of {key:?}"
+        );
+    }
+    let shown: Vec<&(Platform, String)> = table.iter().map(|(id, _)| &ids[id]).collect();
+    for (key, (_, s)) in &per_campaign {
+        if s.impressions > 0 || s.spend > 0 {
+            assert!(shown.contains(&key), "{key:?} is on the dashboard");
+        }
+    }
+
+    // The chart's points (their hover titles) equal the truth per currency and day.
+    for ((currency, date), s) in &per_day {
+        let c: Currency = currency.parse().expect("currency");
+        let title = format!("{date}: Spend {}", format_major(s.spend, c));
+        assert!(
+            page.body.contains(&title),
+            "chart point {title} for {currency}"
+        );
+        let title = format!("{date}: Conversions {}", group_int(s.conversions));
+        assert!(page.body.contains(&title), "chart point {title}");
+    }
+
+    // The CSV has the same rows, in the same order, with the same numbers.
+    let csv = c.get(&format!("/dashboard/campaigns.csv?{qs}")).await;
+    csv.assert_status(StatusCode::OK);
+    assert!(
+        csv.headers
+            .get("content-type")
+            .is_some_and(|v| v.to_str().unwrap_or("").starts_with("text/csv"))
+    );
+    let (header, rows) = csv_rows(&csv.body);
+    assert_eq!(header[1], "Campaign");
+    assert_eq!(header[6], "Spend");
+    assert_eq!(rows.len(), table.len());
+    for ((id, cells), row) in table.iter().zip(&rows) {
+        assert_eq!(row[0], id.to_string());
+        let ungrouped: Vec<String> = cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                if i >= 5 {
+                    c.replace(',', "")
+                } else {
+                    c.clone()
+                }
+            })
+            .collect();
+        assert_eq!(&row[1..], &ungrouped[..]);
+    }
+
+    // A filter narrows both the same way.
+    let qs2 = format!("{qs}&platform=meta&q=retarget");
+    let page = c.get(&format!("/dashboard?{qs2}")).await;
+    let table = campaign_table(&page.body);
+    assert!(!table.is_empty());
+    assert!(
+        table
+            .iter()
+            .all(|(_, c)| c[1] == "Meta Ads" && c[0].to_lowercase().contains("retarget"))
+    );
+    let (_, rows) = csv_rows(&c.get(&format!("/dashboard/campaigns.csv?{qs2}")).await.body);
+    assert_eq!(rows.len(), table.len());
+
+    // Sorting by clicks, ascending, through the htmx fragment.
+    let frag = c
+        .request(
+            axum::http::Method::GET,
+            &format!(
+                "/dashboard/table?range=custom&from={from}&to={to}&per=500&sort=clicks&dir=asc"
+            ),
+            None,
+            &[("hx-request", "true")],
+        )
+        .await;
+    frag.assert_status(StatusCode::OK);
+    assert!(!frag.body.contains("<html"), "a fragment, not a page");
+    let clicks: Vec<i64> = campaign_table(&frag.body)
+        .iter()
+        .map(|(_, c)| c[7].replace(',', "").parse().expect("clicks"))
+        .collect();
+    assert!(clicks.windows(2).all(|w| w[0] <= w[1]), "sorted by clicks");
+}
+
+#[tokio::test]
+async fn totals_are_shown_per_currency_and_never_summed() {
+    let Synced {
+        sb,
+        t: _t,
+        mut c,
+        today,
+    } = synced().await;
+    let (from, to) = (today - Days::days(14), today - Days::days(1));
+    let page = c
+        .get(&format!("/dashboard?range=custom&from={from}&to={to}"))
+        .await;
+    page.assert_status(StatusCode::OK);
+    for cur in ["EUR", "JPY", "USD"] {
+        assert!(
+            page.body.contains(&format!("Totals in {cur}")),
+            "{cur} tiles"
+        );
+        let currency: Currency = cur.parse().expect("currency");
+        let spend: i64 = sb
+            .daily_metrics(&TruthQuery {
+                from: Some(from),
+                to: Some(to),
+                ..TruthQuery::default()
+            })
+            .iter()
+            .filter(|m| m.currency == currency)
+            .map(|m| m.spend_micros)
+            .sum();
+        let tile = format!(
+            "data-kpi=\"Spend\" data-currency=\"{cur}\">{}</div>",
+            format_major(spend, currency)
+        );
+        assert!(page.body.contains(&tile), "{tile}");
+    }
+    assert_eq!(page.body.matches("<h2>Totals in ").count(), 3);
+    // The previous period and deltas are shown.
+    let prev_from = from - Days::days(14);
+    assert!(page.body.contains(&format!(
+        "compared with {prev_from} to {}",
+        from - Days::days(1)
+    )));
+    assert!(page.body.contains("before: "));
+}
+
+#[tokio::test]
+async fn presets_choose_the_right_dates_in_the_organizations_time_zone() {
+    let t = TestApp::new().await;
+    let mut c = t.sign_up("ann@example.com", "Acme").await;
+    // Without any account the dashboard points to Connections.
+    let page = c.get("/dashboard").await;
+    assert!(page.body.contains("No ad data yet") && page.body.contains("href=\"/connections\""));
+    // With one account (inserted directly: this test is about dates, not syncing).
+    let org = org_of(&t).await;
+    let mut admin = adpilot::db::connect_one(&t.db.admin_url)
+        .await
+        .expect("admin");
+    diesel::sql_query("INSERT INTO ad_accounts (id, org_id, platform, external_id, name, currency, time_zone, status, managed) VALUES (gen_random_uuid(), $1, 'google', '1', 'A', 'USD', 'UTC', 'enabled', true)")
+        .bind::<diesel::sql_types::Uuid, _>(org)
+        .execute(&mut admin)
+        .await
+        .expect("account");
+    let tz = "Pacific/Kiritimati";
+    diesel::sql_query("UPDATE organizations SET time_zone = $1")
+        .bind::<diesel::sql_types::Text, _>(tz)
+        .execute(&mut admin)
+        .await
+        .expect("tz");
+    let today = Utc::now()
+        .with_timezone(&tz.parse::<chrono_tz::Tz>().expect("tz"))
+        .date_naive();
+    let expect = |from: NaiveDate, to: NaiveDate| format!("{from} to {to} (");
+    let first = today.with_day0(0).expect("first");
+    let last_month_end = first - Days::days(1);
+    for (preset, from, to) in [
+        ("today", today, today),
+        ("yesterday", today - Days::days(1), today - Days::days(1)),
+        ("last_7", today - Days::days(7), today - Days::days(1)),
+        ("last_14", today - Days::days(14), today - Days::days(1)),
+        ("last_30", today - Days::days(30), today - Days::days(1)),
+        ("last_90", today - Days::days(90), today - Days::days(1)),
+        ("this_month", first, today),
+        (
+            "last_month",
+            last_month_end.with_day0(0).expect("first"),
+            last_month_end,
+        ),
+    ] {
+        let page = c.get(&format!("/dashboard?range={preset}")).await;
+        page.assert_status(StatusCode::OK);
+        assert!(
+            page.body.contains(&expect(from, to)),
+            "{preset}: expected {from} to {to}"
+        );
+    }
+    // A bad custom range says why and falls back.
+    let page = c
+        .get("/dashboard?range=custom&from=2026-02-10&to=2026-01-01")
+        .await;
+    assert!(page.body.contains("The range ends before it starts."));
+}
+
+async fn invite_client(t: &TestApp, owner: &mut Client) -> Client {
+    owner.get("/settings").await;
+    owner
+        .post(
+            "/settings/invites",
+            &[("email", "c@example.com"), ("role", "client")],
+        )
+        .await;
+    let path = t.last_email_link(&format!("{BASE}/invites/"));
+    let mut client = t.client();
+    client.get(&path).await;
+    client
+        .post(
+            &path,
+            &[("name", "Client"), ("password", "a good long password")],
+        )
+        .await;
+    client
+}
+
+#[tokio::test]
+async fn a_client_sees_campaigns_read_only_and_cannot_create() {
+    let Synced { t, mut c, .. } = synced().await;
+    let mut client = invite_client(&t, &mut c).await;
+    let list = client.get("/campaigns").await;
+    list.assert_status(StatusCode::OK);
+    assert!(list.body.contains("Brand - Exact"));
+    assert!(!list.body.contains("New campaign"), "no create button");
+    let id = first_campaign_link(&list.body);
+    let page = client.get(&format!("/campaigns/{id}")).await;
+    page.assert_status(StatusCode::OK);
+    assert!(
+        !page.body.contains("/pause\"") && !page.body.contains("/budget\""),
+        "no forms"
+    );
+    assert!(page.body.contains("Rule actions on this campaign"));
+    client
+        .get("/campaigns/new")
+        .await
+        .assert_status(StatusCode::FORBIDDEN);
+    let r = client
+        .post("/campaigns", &[("name", "x"), ("daily_budget", "5")])
+        .await;
+    r.assert_status(StatusCode::FORBIDDEN);
+    assert_eq!(
+        count(&t, "SELECT count(*) AS n FROM campaign_pushes").await,
+        0
+    );
+    // The owner does see the controls.
+    let page = c.get(&format!("/campaigns/{id}")).await;
+    assert!(page.body.contains("Change budget"));
+    let list = c.get("/campaigns").await;
+    assert!(list.body.contains("New campaign"));
+}
+
+#[tokio::test]
+async fn another_organization_cannot_open_a_campaign() {
+    let Synced { t, mut c, .. } = synced().await;
+    let list = c.get("/campaigns").await;
+    let id = first_campaign_link(&list.body);
+    c.get(&format!("/campaigns/{id}"))
+        .await
+        .assert_status(StatusCode::OK);
+    let mut b = t.sign_up("bob@example.com", "Other").await;
+    b.get(&format!("/campaigns/{id}"))
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
+    let list = b.get("/campaigns").await;
+    assert!(!list.body.contains(&id));
+    b.get("/campaigns/not-an-id")
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
+    let page = b.get("/dashboard").await;
+    assert!(page.body.contains("No ad data yet"));
+}
+
+fn first_campaign_link(html: &str) -> String {
+    html.split("href=\"/campaigns/")
+        .skip(1)
+        .filter_map(|s| s.get(..36))
+        .find(|s| s.parse::<Uuid>().is_ok())
+        .expect("a campaign link")
+        .to_string()
+}
+
+fn workers(t: &TestApp) -> RunnerHandle {
+    Runner::new(
+        t.app.clone(),
+        adpilot::jobs::registry(),
+        WorkerOptions {
+            workers: 2,
+            poll_interval: Duration::from_millis(25),
+            lease: Duration::from_secs(5),
+            ..WorkerOptions::default()
+        },
+    )
+    .start()
+}
+
+async fn wait_until_settled(c: &mut Client, status_path: &str) -> String {
+    for _ in 0..200 {
+        let r = c
+            .request(
+                axum::http::Method::GET,
+                status_path,
+                None,
+                &[("hx-request", "true")],
+            )
+            .await;
+        r.assert_status(StatusCode::OK);
+        if !r.body.contains("hx-trigger=\"every 2s\"") {
+            return r.body;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the pushes never settled");
+}
+
+fn account_value(page: &str, label_part: &str) -> String {
+    let at = page.find(label_part).expect("account listed");
+    let before = &page[..at];
+    let v = before.rfind("value=\"").expect("value") + 7;
+    before[v..v + 36].to_string()
+}
+
+#[tokio::test]
+async fn creating_a_campaign_pushes_it_to_each_platform_and_shows_the_outcome() {
+    let Synced { sb, t, mut c, .. } = synced().await;
+    let runner = workers(&t);
+    let form = c.get("/campaigns/new").await;
+    form.assert_status(StatusCode::OK);
+    let google_us = account_value(&form.body, "Google Ads: Acme Outdoor US");
+    let tiktok_us = account_value(&form.body, "TikTok Ads: Globex Apparel");
+    let r = c
+        .post(
+            "/campaigns",
+            &[
+                ("name", "Winter Sale 2026"),
+                ("account", &google_us),
+                ("account", &tiktok_us),
+                ("objective", "traffic"),
+                ("daily_budget", "42.50"),
+                ("start", "paused"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let status_path = r.location().expect("status page").to_string();
+    let page = c.get(&status_path).await;
+    page.assert_status(StatusCode::OK);
+    assert!(page.body.contains("Winter Sale 2026"));
+    let settled = wait_until_settled(&mut c, &status_path).await;
+    assert_eq!(
+        settled.matches("badge ok\">created").count(),
+        2,
+        "{settled}"
+    );
+    let created: Vec<_> = sb
+        .campaigns(&TruthQuery::default())
+        .into_iter()
+        .filter(|c| c.name == "Winter Sale 2026")
+        .collect();
+    assert_eq!(created.len(), 2);
+    for tc in &created {
+        assert_eq!(tc.daily_budget_micros, 42_500_000);
+        assert!(settled.contains(&tc.campaign_id), "platform id shown");
+    }
+    // The new campaigns are in the list at once.
+    let list = c.get("/campaigns?q=winter").await;
+    assert_eq!(list.body.matches("Winter Sale 2026").count(), 2);
+
+    // A platform refusal comes back in plain words.
+    let r = c
+        .post(
+            "/campaigns",
+            &[
+                ("name", "Winter Sale 2026"),
+                ("account", &tiktok_us),
+                ("objective", "traffic"),
+                ("daily_budget", "10"),
+                ("start", "active"),
+            ],
+        )
+        .await;
+    let status_path = r.location().expect("status page").to_string();
+    let settled = wait_until_settled(&mut c, &status_path).await;
+    assert!(settled.contains("badge bad\">error"), "{settled}");
+    assert!(
+        settled.contains("TikTok Ads refused the campaign")
+            && settled.contains("Campaign name already exists"),
+        "{settled}"
+    );
+    runner.shutdown().await;
+}
+
+#[tokio::test]
+async fn bad_campaign_input_comes_back_with_field_errors_and_saves_nothing() {
+    let Synced { t, mut c, .. } = synced().await;
+    let form = c.get("/campaigns/new").await;
+    let usd = account_value(&form.body, "Google Ads: Acme Outdoor US");
+    let eur = account_value(&form.body, "Google Ads: Acme Outdoor DE");
+    let jpy = account_value(&form.body, "Google Ads: Acme Outdoor JP");
+    let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
+        (
+            vec![("name", "  "), ("account", &usd), ("daily_budget", "10")],
+            "Give the campaign a name.",
+        ),
+        (
+            vec![("name", "A"), ("account", &usd), ("daily_budget", "0")],
+            "The daily budget must be more than zero.",
+        ),
+        (
+            vec![("name", "A"), ("account", &usd), ("daily_budget", "abc")],
+            "Write the budget as a number",
+        ),
+        (
+            vec![("name", "A"), ("daily_budget", "10")],
+            "Choose at least one ad account.",
+        ),
+        (
+            vec![
+                ("name", "A"),
+                ("account", &usd),
+                ("account", &eur),
+                ("daily_budget", "10"),
+            ],
+            "different currencies (EUR, USD)",
+        ),
+        (
+            vec![("name", "A"), ("account", &jpy), ("daily_budget", "10.5")],
+            "JPY amounts have 0 decimal places.",
+        ),
+        (
+            vec![
+                ("name", "A"),
+                ("account", "not-mine"),
+                ("daily_budget", "10"),
+            ],
+            "not managed by adpilot",
+        ),
+    ];
+    for (fields, message) in cases {
+        let mut fields = fields;
+        fields.push(("objective", "traffic"));
+        let r = c.post("/campaigns", &fields).await;
+        r.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.body.contains(message), "expected {message:?}");
+        assert!(r.body.contains("aria-invalid=\"true\""));
+    }
+    // The name typed is kept.
+    let r = c
+        .post(
+            "/campaigns",
+            &[
+                ("name", "Keep me"),
+                ("daily_budget", "abc"),
+                ("objective", "traffic"),
+            ],
+        )
+        .await;
+    assert!(r.body.contains("value=\"Keep me\""));
+    assert_eq!(
+        count(&t, "SELECT count(*) AS n FROM campaign_pushes").await,
+        0
+    );
+    assert_eq!(
+        count(
+            &t,
+            "SELECT count(*) AS n FROM jobs WHERE kind = 'campaigns.push'"
+        )
+        .await,
+        0
+    );
+}
