@@ -82,6 +82,9 @@ pub struct Settings {
 
     #[command(flatten)]
     pub jobs: crate::jobs::settings::JobSettings,
+
+    #[command(flatten)]
+    pub ai: crate::ai::config::AiArgs,
 }
 
 /// Ad platform app credentials and endpoints. A platform is offered for connecting when its
@@ -199,6 +202,7 @@ pub struct Config {
     pub login_per_minute: u32,
     pub platforms: crate::platforms::PlatformSettings,
     pub jobs: crate::jobs::settings::JobsConfig,
+    pub ai: crate::ai::config::AiConfig,
 }
 
 impl std::fmt::Debug for Config {
@@ -375,6 +379,7 @@ impl Config {
 
         let jobs =
             crate::jobs::settings::JobsConfig::from_settings(&s.jobs, &s.data_dir, &mut problems);
+        let ai = crate::ai::config::AiConfig::from_args(&s.ai, &mut problems);
 
         match (bind, base_url, mail_from, problems.is_empty()) {
             (Some(bind), Some(base_url), Some(mail_from), true) => Ok(Config {
@@ -394,6 +399,7 @@ impl Config {
                 login_per_minute: s.login_per_minute,
                 platforms: s.platforms.to_settings(),
                 jobs,
+                ai,
             }),
             _ => Err(problems),
         }

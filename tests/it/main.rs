@@ -3,6 +3,7 @@
 mod support;
 
 mod accounts;
+mod ai;
 mod connections;
 mod jobs;
 mod migrations;
