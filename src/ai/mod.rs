@@ -6,6 +6,7 @@
 //! the organization's monthly token budget before calling, records every call, and validates
 //! the reply, asking once for a repair that quotes what was wrong.
 
+pub mod advice;
 pub mod config;
 pub mod copy;
 pub mod prompts;

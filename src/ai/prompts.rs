@@ -142,6 +142,32 @@ mod tests {
         let _ = std::fs::remove_dir_all(dir);
     }
 
+    /// Sample variables of each task, as its callers give them.
+    fn sample(task: &str) -> serde_json::Value {
+        match task {
+            "ad_copy" => json!({"product": "Tea", "description": "Green tea", "audience": "",
+                "tone": "friendly", "benefits": ["calm"], "keyword": "green tea", "avoid": [],
+                "variations": 2, "platform": "google"}),
+            "rule_from_text" => json!({"description": "pause losers", "previous_rule": "rule",
+                "errors": ["line 1, column 1: x"]}),
+            "performance_summary" => json!({"input": {"period": "May", "previous_period": "April",
+                "totals": [], "movers": [], "actions": []}, "numbers_json": "{}"}),
+            "targeting" => json!({"product": "Tea", "description": "", "audience": "",
+                "platform": "meta"}),
+            _ => json!({"numbers_json": "{}"}),
+        }
+    }
+
+    #[test]
+    fn every_built_in_template_renders_with_its_callers_variables() {
+        for name in Embedded::iter() {
+            let task = name.split('/').next().unwrap_or_default().to_string();
+            let p = render(None, &name, &sample(&task)).unwrap_or_else(|e| panic!("{e}"));
+            assert!(!p.system.is_empty() && !p.user.is_empty(), "{name}");
+            assert!(p.system.contains("JSON"), "{name} asks for JSON");
+        }
+    }
+
     #[test]
     fn every_built_in_template_has_both_blocks() {
         for name in Embedded::iter() {

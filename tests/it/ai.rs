@@ -29,6 +29,8 @@ struct MockState {
     anthropic: VecDeque<(u16, String)>,
     openai_seen: Vec<Seen>,
     anthropic_seen: Vec<Seen>,
+    /// How long the OpenAI endpoint waits before answering.
+    openai_delay: std::time::Duration,
 }
 
 #[derive(Clone, Default)]
@@ -62,9 +64,13 @@ async fn openai_handler(
     headers: HeaderMap,
     Json(body): Json<Value>,
 ) -> impl IntoResponse {
-    let mut s = m.0.lock().expect("mock");
-    s.openai_seen.push(Seen { headers, body });
-    reply(s.openai.pop_front())
+    let (next, delay) = {
+        let mut s = m.0.lock().expect("mock");
+        s.openai_seen.push(Seen { headers, body });
+        (s.openai.pop_front(), s.openai_delay)
+    };
+    tokio::time::sleep(delay).await;
+    reply(next)
 }
 
 async fn anthropic_handler(
@@ -137,7 +143,10 @@ async fn app_with_mock(base: &str, extra: &[&str]) -> (TestApp, tempdir::TempDir
     )
     .expect("config");
     let p = path.to_string_lossy().to_string();
-    let mut args = vec!["--ai-config", p.as_str(), "--ai-timeout-secs", "5"];
+    let mut args = vec!["--ai-config", p.as_str()];
+    if !extra.contains(&"--ai-timeout-secs") {
+        args.extend_from_slice(&["--ai-timeout-secs", "5"]);
+    }
     args.extend_from_slice(extra);
     (TestApp::with_args(&args).await, dir)
 }
@@ -156,7 +165,7 @@ async fn app_without_provider() -> (TestApp, tempdir::TempDir) {
     (TestApp::with_args(&["--ai-config", &p]).await, dir)
 }
 
-fn google_brief<'a>(product: &'a str) -> Vec<(&'a str, &'a str)> {
+fn google_brief(product: &str) -> Vec<(&str, &str)> {
     vec![
         ("product", product),
         ("description", "Organic loose-leaf green tea"),
@@ -572,6 +581,70 @@ async fn without_a_provider_the_copy_page_writes_offline_drafts() {
         r.body.contains("No AI provider is configured"),
         "{}",
         r.body
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_timed_out_primary_fails_over_to_the_fallback() {
+    let (m, base) = mock().await;
+    let (t, _dir) = app_with_mock(&base, &["--ai-timeout-secs", "1"]).await;
+    let mut c = t.sign_up("slow@example.com", "Tea Co").await;
+    m.0.lock().expect("mock").openai_delay = std::time::Duration::from_millis(2500);
+    m.openai(
+        200,
+        openai_ok(&google_copy(&GOOD_HEADLINES, &GOOD_DESCRIPTIONS), 120, 40),
+    );
+    m.anthropic(
+        200,
+        anthropic_ok(&google_copy(&GOOD_HEADLINES, &GOOD_DESCRIPTIONS), 90, 30),
+    );
+    c.get("/ai/copy").await;
+    let r = c.post("/ai/copy", &google_brief("Green Leaf Tea")).await;
+    assert!(r.body.contains("anthropic/claude-haiku-4-5"), "{}", r.body);
+    assert_eq!(
+        count(
+            &t,
+            "SELECT count(*) AS n FROM ai_usage WHERE outcome = 'timeout'"
+        )
+        .await,
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn usage_and_cache_belong_to_one_organization() {
+    let (m, base) = mock().await;
+    let (t, _dir) = app_with_mock(&base, &[]).await;
+    let mut a = t.sign_up("a@example.com", "Org A").await;
+    let mut b = t.sign_up("b@example.com", "Org B").await;
+    m.openai(
+        200,
+        openai_ok(&google_copy(&GOOD_HEADLINES, &GOOD_DESCRIPTIONS), 120, 40),
+    );
+    m.openai(
+        200,
+        openai_ok(&google_copy(&GOOD_HEADLINES, &GOOD_DESCRIPTIONS), 130, 40),
+    );
+    a.get("/ai/copy").await;
+    a.post("/ai/copy", &google_brief("Green Leaf Tea")).await;
+    b.get("/ai/copy").await;
+    let r = b.post("/ai/copy", &google_brief("Green Leaf Tea")).await;
+    assert!(
+        !r.body.contains("(from cache)"),
+        "another organization's cache is not used"
+    );
+    assert_eq!(m.openai_seen().len(), 2);
+    let usage = b.get("/ai/usage").await;
+    assert!(
+        usage.body.contains("<strong>170</strong>"),
+        "{}",
+        usage.body
+    );
+    let usage = a.get("/ai/usage").await;
+    assert!(
+        usage.body.contains("<strong>160</strong>"),
+        "{}",
+        usage.body
     );
 }
 
