@@ -266,6 +266,8 @@ impl Ai {
             }
         }
 
+        // A soft limit: requests running at once may each pass the check, so an organization
+        // can go over by the calls in flight, never by more; a lock per call would cost more.
         let limit = self.config.monthly_tokens;
         let (start, resets) = usage::month_bounds(Utc::now());
         let used = db

@@ -776,3 +776,58 @@ async fn the_usage_page_starts_empty_and_drafting_needs_a_login() {
     let r = anon.get("/ai/copy").await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn members_draft_but_only_admins_see_usage_and_clients_do_neither() {
+    let (t, _dir) = app_without_provider().await;
+    let mut owner = t.sign_up("owner@example.com", "Agency").await;
+    let mut joined = Vec::new();
+    for (email, role) in [("m@example.com", "member"), ("c@example.com", "client")] {
+        owner.get("/settings").await;
+        owner
+            .post("/settings/invites", &[("email", email), ("role", role)])
+            .await;
+        let path = t.last_email_link(&format!("{BASE}/invites/"));
+        let mut c = t.client();
+        c.get(&path).await;
+        c.post(
+            &path,
+            &[("name", role), ("password", "a good long password")],
+        )
+        .await;
+        c.get("/dashboard").await.assert_status(StatusCode::OK);
+        joined.push(c);
+    }
+    let (member, client) = joined.split_at_mut(1);
+    let (member, client) = (&mut member[0], &mut client[0]);
+
+    let page = member.get("/ai/copy").await;
+    page.assert_status(StatusCode::OK);
+    let r = member
+        .post("/ai/copy", &google_brief("Green Leaf Tea"))
+        .await;
+    assert!(r.body.contains("offline drafts (built-in copywriter"));
+    member
+        .get("/ai/usage")
+        .await
+        .assert_status(StatusCode::FORBIDDEN);
+
+    client
+        .get("/ai/copy")
+        .await
+        .assert_status(StatusCode::FORBIDDEN);
+    client.get("/dashboard").await;
+    client
+        .post("/ai/rule-draft", &[("description", "pause losers")])
+        .await
+        .assert_status(StatusCode::FORBIDDEN);
+    client
+        .get("/ai/usage")
+        .await
+        .assert_status(StatusCode::FORBIDDEN);
+    let nav = client.get("/dashboard").await;
+    assert!(
+        !nav.body.contains("href=\"/ai/copy\""),
+        "no link a client cannot use"
+    );
+}
