@@ -119,6 +119,9 @@ pub struct ProviderConfig {
     pub no_key: bool,
     /// Whether to ask for output by JSON schema (else JSON mode / prompt only).
     pub json_schema: bool,
+    /// OpenAI kind: send the reply limit as the older `max_tokens` (some compatible servers
+    /// know only that) instead of `max_completion_tokens`.
+    pub legacy_max_tokens: bool,
 }
 
 impl ProviderConfig {
@@ -205,6 +208,8 @@ struct ProviderFile {
     #[serde(default)]
     no_key: bool,
     json_schema: Option<bool>,
+    #[serde(default)]
+    legacy_max_tokens: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -306,6 +311,7 @@ impl AiConfig {
                     api_key,
                     no_key: p.no_key,
                     json_schema: p.json_schema.unwrap_or(true),
+                    legacy_max_tokens: p.legacy_max_tokens,
                 },
             );
         }

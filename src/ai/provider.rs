@@ -167,11 +167,13 @@ fn openai_body(provider: &ProviderConfig, req: &ChatRequest<'_>) -> Value {
             .iter()
             .map(|m| json!({"role": m.role.as_str(), "content": m.content})),
     );
-    let mut body = json!({
-        "model": req.model,
-        "messages": messages,
-        "max_completion_tokens": req.max_tokens,
-    });
+    let mut body = json!({"model": req.model, "messages": messages});
+    let limit_field = if provider.legacy_max_tokens {
+        "max_tokens"
+    } else {
+        "max_completion_tokens"
+    };
+    body[limit_field] = json!(req.max_tokens);
     if let Some(schema) = req.schema {
         body["response_format"] = if provider.json_schema {
             json!({"type": "json_schema", "json_schema": {

@@ -234,6 +234,7 @@ async fn rule_draft(
 struct UsagePage {
     shell: Shell,
     lines: Vec<UsageLine>,
+    recent: Vec<usage::RecentCall>,
     used: String,
     budget: String,
     percent: u64,
@@ -245,12 +246,13 @@ struct UsagePage {
 
 async fn usage_page(State(app): State<AppState>, a: Admin) -> AppResult<Response> {
     let (start, resets) = usage::month_bounds(Utc::now());
-    let (used, lines) = app
+    let (used, lines, recent) = app
         .db
         .tenant(a.org_id, async move |c| {
             let used = usage::tokens_since(c, start).await?;
             let lines = usage::summary_since(c, start).await?;
-            Ok::<_, AppError>((used, lines))
+            let recent = usage::recent(c, 25).await?;
+            Ok::<_, AppError>((used, lines, recent))
         })
         .await?;
     let budget = app.ai.config.monthly_tokens;
@@ -270,6 +272,7 @@ async fn usage_page(State(app): State<AppState>, a: Admin) -> AppResult<Response
         UsagePage {
             shell: a.shell("ai"),
             lines,
+            recent,
             used: thousands(used),
             budget: thousands(budget),
             percent,

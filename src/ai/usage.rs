@@ -139,6 +139,38 @@ pub async fn summary_since(c: &mut Conn, since: DateTime<Utc>) -> QueryResult<Ve
         .collect())
 }
 
+/// One recorded call, for the usage page's recent list.
+#[derive(Debug, Clone, Queryable)]
+pub struct RecentCall {
+    pub at: DateTime<Utc>,
+    pub task: String,
+    pub provider: String,
+    pub model: String,
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+    pub cached: bool,
+    pub outcome: String,
+}
+
+/// The newest calls first: shows failovers and cache hits as they happened.
+pub async fn recent(c: &mut Conn, limit: i64) -> QueryResult<Vec<RecentCall>> {
+    ai_usage::table
+        .order_by(ai_usage::at.desc())
+        .select((
+            ai_usage::at,
+            ai_usage::task,
+            ai_usage::provider,
+            ai_usage::model,
+            ai_usage::input_tokens,
+            ai_usage::output_tokens,
+            ai_usage::cached,
+            ai_usage::outcome,
+        ))
+        .limit(limit)
+        .load(c)
+        .await
+}
+
 /// A cached response that has not expired.
 pub async fn cache_get(c: &mut Conn, key: &[u8]) -> QueryResult<Option<String>> {
     ai_cache::table

@@ -387,6 +387,11 @@ async fn a_rate_limited_primary_fails_over_to_the_fallback_provider() {
         seen[0].body["output_config"]["format"]["type"],
         "json_schema"
     );
+    let usage = c.get("/ai/usage").await;
+    assert!(
+        usage.body.contains("rate_limited"),
+        "the failover shows on the usage page"
+    );
     assert_eq!(
         count(&t, "SELECT count(*) AS n FROM ai_usage WHERE outcome = 'rate_limited' AND provider = 'openai'").await,
         1
