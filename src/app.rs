@@ -21,6 +21,8 @@ pub struct App {
     pub metrics: Metrics,
     /// How backup jobs reach the database (set by `server::build_app`).
     pub backup: crate::jobs::backup::BackupTarget,
+    /// Model router, budgets and cache for AI assistance.
+    pub ai: crate::ai::Ai,
 }
 
 #[derive(Clone)]
@@ -52,6 +54,7 @@ impl App {
         let master = config.secret_key.ok_or(AppInitError::NoSecretKey)?;
         let vault = Vault::load(&db, master).await?;
         let platforms = Platforms::new(config.platforms.clone())?;
+        let ai = crate::ai::Ai::new(config.ai.clone());
         Ok(App {
             config,
             db,
@@ -61,6 +64,7 @@ impl App {
             limits,
             metrics,
             backup: Default::default(),
+            ai,
         })
     }
 }

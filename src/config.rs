@@ -86,6 +86,9 @@ pub struct Settings {
 
     #[command(flatten)]
     pub jobs: crate::jobs::settings::JobSettings,
+
+    #[command(flatten)]
+    pub ai: crate::ai::config::AiArgs,
 }
 
 /// Ad platform app credentials and endpoints. A platform is offered for connecting when its
@@ -204,6 +207,7 @@ pub struct Config {
     pub platforms: crate::platforms::PlatformSettings,
     pub webhooks_allow_private: bool,
     pub jobs: crate::jobs::settings::JobsConfig,
+    pub ai: crate::ai::config::AiConfig,
 }
 
 impl std::fmt::Debug for Config {
@@ -380,6 +384,7 @@ impl Config {
 
         let jobs =
             crate::jobs::settings::JobsConfig::from_settings(&s.jobs, &s.data_dir, &mut problems);
+        let ai = crate::ai::config::AiConfig::from_args(&s.ai, &mut problems);
 
         match (bind, base_url, mail_from, problems.is_empty()) {
             (Some(bind), Some(base_url), Some(mail_from), true) => Ok(Config {
@@ -400,6 +405,7 @@ impl Config {
                 platforms: s.platforms.to_settings(),
                 webhooks_allow_private: s.webhooks_allow_private,
                 jobs,
+                ai,
             }),
             _ => Err(problems),
         }

@@ -3,6 +3,7 @@
 //! One crate, one binary. See `design.md` for the shape: each module owns its tables, routes
 //! and service functions.
 
+pub mod ai;
 pub mod analytics;
 pub mod app;
 pub mod audit;

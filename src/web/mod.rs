@@ -34,6 +34,7 @@ pub fn router(app: AppState) -> Router {
         .merge(crate::campaigns::action_routes::router())
         .merge(crate::reports::routes::router())
         .merge(crate::jobs::routes::router())
+        .merge(crate::ai::routes::router())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),

@@ -5,6 +5,7 @@ mod support;
 mod accounts;
 mod actions;
 mod alerts;
+mod ai;
 mod connections;
 mod dashboard;
 mod jobs;

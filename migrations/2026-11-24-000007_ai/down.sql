@@ -1,0 +1,2 @@
+DROP TABLE IF EXISTS ai_cache;
+DROP TABLE IF EXISTS ai_usage;
