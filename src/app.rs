@@ -21,6 +21,8 @@ pub struct App {
     pub metrics: Metrics,
     /// How backup jobs reach the database (set by `server::build_app`).
     pub backup: crate::jobs::backup::BackupTarget,
+    /// Stripe billing, when configured (see `billing`).
+    pub billing: Option<crate::billing::Billing>,
 }
 
 #[derive(Clone)]
@@ -41,6 +43,8 @@ pub enum AppInitError {
     Vault(#[from] crate::connections::vault::VaultError),
     #[error("the platform adapters cannot start: {0}")]
     Platforms(#[from] crate::platforms::PlatformError),
+    #[error("billing cannot start: {0}")]
+    Billing(String),
     #[error("no secret key is configured")]
     NoSecretKey,
 }
@@ -52,6 +56,10 @@ impl App {
         let master = config.secret_key.ok_or(AppInitError::NoSecretKey)?;
         let vault = Vault::load(&db, master).await?;
         let platforms = Platforms::new(config.platforms.clone())?;
+        let billing = match config.billing.clone() {
+            Some(b) => Some(crate::billing::Billing::new(b).map_err(AppInitError::Billing)?),
+            None => None,
+        };
         Ok(App {
             config,
             db,
@@ -61,6 +69,7 @@ impl App {
             limits,
             metrics,
             backup: Default::default(),
+            billing,
         })
     }
 }

@@ -82,6 +82,9 @@ pub struct Settings {
 
     #[command(flatten)]
     pub jobs: crate::jobs::settings::JobSettings,
+
+    #[command(flatten)]
+    pub stripe: crate::billing::StripeArgs,
 }
 
 /// Ad platform app credentials and endpoints. A platform is offered for connecting when its
@@ -199,6 +202,8 @@ pub struct Config {
     pub login_per_minute: u32,
     pub platforms: crate::platforms::PlatformSettings,
     pub jobs: crate::jobs::settings::JobsConfig,
+    /// Stripe billing; `None` when not configured (self-hosted: no limits, no billing routes).
+    pub billing: Option<crate::billing::BillingConfig>,
 }
 
 impl std::fmt::Debug for Config {
@@ -376,6 +381,8 @@ impl Config {
         let jobs =
             crate::jobs::settings::JobsConfig::from_settings(&s.jobs, &s.data_dir, &mut problems);
 
+        let billing = crate::billing::BillingConfig::from_args(&s.stripe, &mut problems);
+
         match (bind, base_url, mail_from, problems.is_empty()) {
             (Some(bind), Some(base_url), Some(mail_from), true) => Ok(Config {
                 database_url: s.database_url.clone(),
@@ -394,6 +401,7 @@ impl Config {
                 login_per_minute: s.login_per_minute,
                 platforms: s.platforms.to_settings(),
                 jobs,
+                billing,
             }),
             _ => Err(problems),
         }

@@ -47,6 +47,8 @@ pub struct RequestCtx {
     pub user_agent: Option<String>,
     /// Platforms whose connection needs reconnecting (a banner on every page).
     pub reconnect: Vec<crate::types::Platform>,
+    /// Payment overdue (a banner on every page, when billing is configured).
+    pub billing_notice: Option<crate::billing::Notice>,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for RequestCtx {
@@ -173,6 +175,7 @@ pub struct Shell {
     pub orgs: Vec<(Uuid, String)>,
     pub request_id: String,
     pub reconnect: Vec<crate::types::Platform>,
+    pub billing_notice: Option<crate::billing::Notice>,
 }
 
 impl Shell {
@@ -192,6 +195,7 @@ impl Shell {
                 .collect(),
             request_id: ctx.request_id.clone(),
             reconnect: ctx.reconnect.clone(),
+            billing_notice: ctx.billing_notice.clone(),
         }
     }
 
@@ -201,6 +205,10 @@ impl Shell {
 
     pub fn can_write(&self) -> bool {
         self.role.is_some_and(Role::can_write)
+    }
+
+    pub fn is_owner(&self) -> bool {
+        self.role == Some(Role::Owner)
     }
 
     pub fn is_admin(&self) -> bool {

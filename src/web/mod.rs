@@ -33,6 +33,7 @@ pub fn router(app: AppState) -> Router {
         .merge(crate::connections::routes::router())
         .merge(crate::campaigns::action_routes::router())
         .merge(crate::jobs::routes::router())
+        .merge(crate::billing::routes::router(&app))
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),

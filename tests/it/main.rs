@@ -4,6 +4,7 @@ mod support;
 
 mod accounts;
 mod actions;
+mod billing;
 mod connections;
 mod jobs;
 mod migrations;
