@@ -206,8 +206,8 @@ impl std::fmt::Display for LimitError {
             } => {
                 write!(
                     f,
-                    "The {plan} plan allows {allowed} {}; this organization has {used}",
-                    limit.label()
+                    "The {plan} plan allows {}; this organization has {used}",
+                    limit.count_label(*allowed)
                 )?;
                 if *requested > 1 {
                     write!(f, " and this would add {requested}")?;
@@ -242,8 +242,8 @@ impl LimitError {
                 ..
             } => {
                 let base = format!(
-                    "The {plan} plan allows {allowed} {}; this organization has {used}.",
-                    limit.label()
+                    "The {plan} plan allows {}; this organization has {used}.",
+                    limit.count_label(*allowed)
                 );
                 if role == crate::auth::Role::Owner {
                     format!("{base} Remove one or upgrade the plan on the Billing page.")
@@ -365,6 +365,20 @@ async fn allowance(
         return Ok(None);
     };
     Ok(plan.limits.get(limit).map(|n| (plan.name.clone(), n)))
+}
+
+/// The allowance of `limit` for `org` under its current plan: `None` when unlimited (always
+/// without Stripe). For modules with a budget of their own (AI tokens), to take the smaller.
+pub async fn allowed(app: &App, org: Uuid, limit: Limit) -> Result<Option<u64>, LimitError> {
+    let Some(billing) = &app.billing else {
+        return Ok(None);
+    };
+    let plans = billing.plans().clone();
+    app.db
+        .tenant(org, async move |c| {
+            Ok(allowance(c, &plans, limit).await?.map(|(_, n)| n))
+        })
+        .await
 }
 
 /// What the page shell shows every member when payment is overdue.

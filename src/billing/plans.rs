@@ -29,15 +29,16 @@ impl Limit {
         Limit::AiTokensPerMonth,
     ];
 
-    /// How people call it, e.g. in "Your plan allows 3 connected ad accounts".
-    pub fn label(self) -> &'static str {
-        match self {
-            Limit::AdAccounts => "connected ad accounts",
-            Limit::LiveRules => "live rules",
-            Limit::Members => "members (including pending invitations)",
-            Limit::ReportSchedules => "report schedules",
-            Limit::AiTokensPerMonth => "AI tokens per month",
-        }
+    /// How people call `n` of it, e.g. "3 connected ad accounts", "1 member (…)".
+    pub fn count_label(self, n: u64) -> String {
+        let (one, many, note) = match self {
+            Limit::AdAccounts => ("connected ad account", "connected ad accounts", ""),
+            Limit::LiveRules => ("live rule", "live rules", ""),
+            Limit::Members => ("member", "members", " (pending invitations included)"),
+            Limit::ReportSchedules => ("report schedule", "report schedules", ""),
+            Limit::AiTokensPerMonth => ("AI token per month", "AI tokens per month", ""),
+        };
+        format!("{n} {}{note}", if n == 1 { one } else { many })
     }
 
     pub fn title(self) -> &'static str {

@@ -104,3 +104,48 @@ impl BillingConfig {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct T {
+        #[command(flatten)]
+        s: StripeArgs,
+    }
+
+    fn parse(args: &[&str]) -> (Option<BillingConfig>, Vec<String>) {
+        let mut v = vec!["t"];
+        v.extend_from_slice(args);
+        let a = T::parse_from(v).s;
+        let mut problems = Vec::new();
+        (BillingConfig::from_args(&a, &mut problems), problems)
+    }
+
+    #[test]
+    fn no_key_means_no_billing_and_a_key_needs_the_webhook_secret() {
+        let (b, p) = parse(&[]);
+        assert!(b.is_none() && p.is_empty());
+        let (b, p) = parse(&["--stripe-secret-key", "sk_test_1"]);
+        assert!(b.is_none());
+        assert!(p[0].contains("ADPILOT_STRIPE_WEBHOOK_SECRET"), "{p:?}");
+        let (b, p) = parse(&[
+            "--stripe-secret-key",
+            "sk_test_1",
+            "--stripe-webhook-secret",
+            "whsec_1",
+        ]);
+        assert!(p.is_empty(), "{p:?}");
+        let b = b.expect("billing");
+        assert_eq!(b.tolerance, Duration::from_secs(300));
+        assert_eq!(b.api_url.as_str(), "https://api.stripe.com/");
+    }
+
+    #[test]
+    fn an_unreadable_plans_file_is_reported() {
+        let (_, p) = parse(&["--plans-file", "/nonexistent/plans.json"]);
+        assert!(p[0].contains("ADPILOT_PLANS_FILE"), "{p:?}");
+    }
+}

@@ -49,6 +49,8 @@ pub struct RequestCtx {
     pub reconnect: Vec<crate::types::Platform>,
     /// Payment overdue (a banner on every page, when billing is configured).
     pub billing_notice: Option<crate::billing::Notice>,
+    /// Stripe billing is configured (the menu shows Billing to owners).
+    pub billing_enabled: bool,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for RequestCtx {
@@ -176,6 +178,7 @@ pub struct Shell {
     pub request_id: String,
     pub reconnect: Vec<crate::types::Platform>,
     pub billing_notice: Option<crate::billing::Notice>,
+    pub billing_enabled: bool,
 }
 
 impl Shell {
@@ -196,6 +199,7 @@ impl Shell {
             request_id: ctx.request_id.clone(),
             reconnect: ctx.reconnect.clone(),
             billing_notice: ctx.billing_notice.clone(),
+            billing_enabled: ctx.billing_enabled,
         }
     }
 

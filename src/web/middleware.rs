@@ -274,6 +274,7 @@ async fn build_and_check(
         user_agent,
         reconnect,
         billing_notice,
+        billing_enabled: app.billing.is_some(),
     });
     Ok(new_anon)
 }

@@ -474,6 +474,10 @@ async fn checkout_sends_stripe_the_subscription_form_with_an_idempotency_key() {
     let page = owner.get("/billing").await;
     page.assert_status(StatusCode::OK);
     assert!(page.body.contains("Plan: Free"));
+    assert!(
+        page.body.contains("aria-current=\"page\">Billing</a>"),
+        "in the menu"
+    );
     assert!(page.body.contains("Choose Starter"));
     let r = owner
         .post("/billing/checkout", &[("plan", "starter")])
@@ -587,7 +591,8 @@ async fn the_member_limit_refuses_an_invitation_with_a_message_naming_it() {
         .await;
     r.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
-        r.body.contains("The Free plan allows 1 members"),
+        r.body
+            .contains("The Free plan allows 1 member (pending invitations included)"),
         "{}",
         r.body
     );
@@ -652,7 +657,7 @@ async fn the_ad_account_limit_refuses_choosing_more_accounts_than_the_plan_allow
     r.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
         r.body
-            .contains("The Free plan allows 1 connected ad accounts"),
+            .contains("The Free plan allows 1 connected ad account;"),
         "{}",
         r.body
     );
@@ -673,6 +678,8 @@ async fn the_ad_account_limit_refuses_choosing_more_accounts_than_the_plan_allow
 async fn without_stripe_there_are_no_billing_routes_and_nothing_is_limited() {
     let t = TestApp::new().await;
     let mut owner = t.sign_up("owner@example.com", "Acme").await;
+    let dash = owner.get("/dashboard").await;
+    assert!(!dash.body.contains(">Billing</a>"), "no menu entry");
     owner
         .get("/billing")
         .await
