@@ -402,6 +402,25 @@ async fn failed_and_paid_invoices_of_both_shapes_drive_past_due_and_its_banner()
     .assert_status(StatusCode::OK);
     let dash = owner.get("/dashboard").await;
     assert!(!dash.body.contains("A payment failed"));
+    // A member (not an owner) joins, to see the banner too.
+    owner.get("/settings").await;
+    owner
+        .post(
+            "/settings/invites",
+            &[("email", "member@example.com"), ("role", "member")],
+        )
+        .await
+        .assert_status(StatusCode::OK);
+    let path = b.t.last_email_link(&format!("{BASE}/invites/"));
+    let mut member = b.t.client();
+    member.get(&path).await.assert_status(StatusCode::OK);
+    let joined = member
+        .post(
+            &path,
+            &[("name", "Mem Ber"), ("password", "a good long password")],
+        )
+        .await;
+    assert_eq!(joined.status, StatusCode::SEE_OTHER, "{}", joined.body);
 
     // basil shape: the subscription under parent.subscription_details.
     let failed = json!({
@@ -420,6 +439,13 @@ async fn failed_and_paid_invoices_of_both_shapes_drive_past_due_and_its_banner()
     let dash = owner.get("/dashboard").await;
     assert!(dash.body.contains("A payment failed"), "{}", dash.body);
     assert!(dash.body.contains("href=\"/billing\""));
+    let seen_by_member = member.get("/dashboard").await;
+    assert!(seen_by_member.body.contains("A payment failed"));
+    assert!(seen_by_member.body.contains("An owner can update the card"));
+    member
+        .get("/billing")
+        .await
+        .assert_status(StatusCode::FORBIDDEN);
     let page = owner.get("/billing").await;
     assert!(page.body.contains("Payment overdue"));
     assert!(page.body.contains("Plan: Starter"), "grace keeps the plan");
@@ -721,4 +747,37 @@ async fn only_owners_see_the_billing_page() {
         .get("/billing")
         .await
         .assert_status(StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn a_subscription_before_its_checkout_finds_the_organization_from_its_metadata() {
+    let b = billed_app(None).await;
+    b.t.sign_up("owner@example.com", "Acme").await;
+    let org = org_of(&b.t).await;
+    let t0 = now() - 100;
+    // Stripe often sends the subscription first; only its metadata names the organization.
+    let mut sub = subscription("trialing", "price_pro");
+    sub["metadata"] = json!({"org_id": org.to_string()});
+    let r = deliver_signed(
+        &b.t,
+        &event("evt_1", "customer.subscription.created", t0, sub),
+    )
+    .await;
+    assert!(r.body.contains("applied"), "{}", r.body);
+    assert_eq!(plan_status(&b.t).await, ("pro".into(), "trialing".into()));
+
+    // An event for a customer and organization adpilot does not know is acknowledged.
+    let stranger = json!({"id": "in_9", "object": "invoice", "customer": "cus_other",
+                          "subscription": "sub_other"});
+    let r = deliver_signed(&b.t, &event("evt_2", "invoice.paid", t0 + 1, stranger)).await;
+    r.assert_status(StatusCode::OK);
+    assert!(r.body.contains("ignored"), "{}", r.body);
+    // So is a type adpilot does not act on.
+    let r = deliver_signed(
+        &b.t,
+        &event("evt_3", "customer.created", t0 + 2, json!({"id": "cus_1"})),
+    )
+    .await;
+    assert!(r.body.contains("ignored"), "{}", r.body);
+    assert_eq!(plan_status(&b.t).await, ("pro".into(), "trialing".into()));
 }
