@@ -23,6 +23,8 @@ pub struct App {
     pub backup: crate::jobs::backup::BackupTarget,
     /// Model router, budgets and cache for AI assistance.
     pub ai: crate::ai::Ai,
+    /// Stripe billing, when configured (see `billing`).
+    pub billing: Option<crate::billing::Billing>,
 }
 
 #[derive(Clone)]
@@ -43,6 +45,8 @@ pub enum AppInitError {
     Vault(#[from] crate::connections::vault::VaultError),
     #[error("the platform adapters cannot start: {0}")]
     Platforms(#[from] crate::platforms::PlatformError),
+    #[error("billing cannot start: {0}")]
+    Billing(String),
     #[error("no secret key is configured")]
     NoSecretKey,
 }
@@ -55,6 +59,10 @@ impl App {
         let vault = Vault::load(&db, master).await?;
         let platforms = Platforms::new(config.platforms.clone())?;
         let ai = crate::ai::Ai::new(config.ai.clone());
+        let billing = match config.billing.clone() {
+            Some(b) => Some(crate::billing::Billing::new(b).map_err(AppInitError::Billing)?),
+            None => None,
+        };
         Ok(App {
             config,
             db,
@@ -65,6 +73,7 @@ impl App {
             metrics,
             backup: Default::default(),
             ai,
+            billing,
         })
     }
 }

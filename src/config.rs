@@ -89,6 +89,9 @@ pub struct Settings {
 
     #[command(flatten)]
     pub ai: crate::ai::config::AiArgs,
+
+    #[command(flatten)]
+    pub stripe: crate::billing::StripeArgs,
 }
 
 /// Ad platform app credentials and endpoints. A platform is offered for connecting when its
@@ -208,6 +211,8 @@ pub struct Config {
     pub webhooks_allow_private: bool,
     pub jobs: crate::jobs::settings::JobsConfig,
     pub ai: crate::ai::config::AiConfig,
+    /// Stripe billing; `None` when not configured (self-hosted: no limits, no billing routes).
+    pub billing: Option<crate::billing::BillingConfig>,
 }
 
 impl std::fmt::Debug for Config {
@@ -386,6 +391,8 @@ impl Config {
             crate::jobs::settings::JobsConfig::from_settings(&s.jobs, &s.data_dir, &mut problems);
         let ai = crate::ai::config::AiConfig::from_args(&s.ai, &mut problems);
 
+        let billing = crate::billing::BillingConfig::from_args(&s.stripe, &mut problems);
+
         match (bind, base_url, mail_from, problems.is_empty()) {
             (Some(bind), Some(base_url), Some(mail_from), true) => Ok(Config {
                 database_url: s.database_url.clone(),
@@ -406,6 +413,7 @@ impl Config {
                 webhooks_allow_private: s.webhooks_allow_private,
                 jobs,
                 ai,
+                billing,
             }),
             _ => Err(problems),
         }

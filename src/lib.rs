@@ -9,6 +9,7 @@ pub mod app;
 pub mod audit;
 pub mod auth;
 pub mod automation;
+pub mod billing;
 pub mod campaigns;
 pub mod config;
 pub mod connections;

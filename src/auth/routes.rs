@@ -563,6 +563,20 @@ async fn invite(
     a: Admin,
     Form(form): Form<InviteForm>,
 ) -> AppResult<Response> {
+    // Plan limit first: a refusal is a message on the form, never a 500.
+    match crate::billing::check(&app, a.org_id, crate::billing::Limit::Members).await {
+        Ok(()) => {}
+        Err(e @ crate::billing::LimitError::Reached { .. }) => {
+            let errors = FieldErrors(vec![("limit", e.message_for(a.role))]);
+            let page = render_settings(&app, &a, errors, form.email, None).await?;
+            return Ok((
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                Html(page.render()?),
+            )
+                .into_response());
+        }
+        Err(e) => return Err(e.into()),
+    }
     match accounts::invite(
         &app.db,
         a.org_id,

@@ -200,6 +200,24 @@ async fn choose_accounts(
         .filter(|(k, _)| k == "account")
         .filter_map(|(_, v)| v.parse().ok())
         .collect();
+    // Plan limit first: a refusal shows on the picker, nothing is saved.
+    match crate::billing::check_ad_account_choice(&app, w.org_id, id, &chosen).await {
+        Ok(()) => {}
+        Err(e @ crate::billing::LimitError::Reached { .. }) => {
+            let connection = service::get(&app, w.org_id, id).await?;
+            let page = AccountsPage {
+                shell: w.shell("connections"),
+                connection,
+                error: Some(e.message_for(w.role)),
+            };
+            return Ok((
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                Html(page.render()?),
+            )
+                .into_response());
+        }
+        Err(e) => return Err(e.into()),
+    }
     match service::choose_accounts(&app, w.org_id, w.user_id, id, chosen).await {
         Ok(n) => {
             // The first sync (with its backfill) starts now rather than at the next tick.

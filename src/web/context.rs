@@ -47,6 +47,10 @@ pub struct RequestCtx {
     pub user_agent: Option<String>,
     /// Platforms whose connection needs reconnecting (a banner on every page).
     pub reconnect: Vec<crate::types::Platform>,
+    /// Payment overdue (a banner on every page, when billing is configured).
+    pub billing_notice: Option<crate::billing::Notice>,
+    /// Stripe billing is configured (the menu shows Billing to owners).
+    pub billing_enabled: bool,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for RequestCtx {
@@ -173,6 +177,8 @@ pub struct Shell {
     pub orgs: Vec<(Uuid, String)>,
     pub request_id: String,
     pub reconnect: Vec<crate::types::Platform>,
+    pub billing_notice: Option<crate::billing::Notice>,
+    pub billing_enabled: bool,
 }
 
 impl Shell {
@@ -192,6 +198,8 @@ impl Shell {
                 .collect(),
             request_id: ctx.request_id.clone(),
             reconnect: ctx.reconnect.clone(),
+            billing_notice: ctx.billing_notice.clone(),
+            billing_enabled: ctx.billing_enabled,
         }
     }
 
@@ -201,6 +209,10 @@ impl Shell {
 
     pub fn can_write(&self) -> bool {
         self.role.is_some_and(Role::can_write)
+    }
+
+    pub fn is_owner(&self) -> bool {
+        self.role == Some(Role::Owner)
     }
 
     pub fn is_admin(&self) -> bool {

@@ -222,6 +222,16 @@ async fn build_and_check(
         None => Vec::new(),
     };
 
+    let billing_notice = match &current {
+        Some(c) => crate::billing::notice(app, c.org_id)
+            .await
+            .unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "cannot check billing for the banner");
+                None
+            }),
+        None => None,
+    };
+
     let mut new_anon = None;
     let csrf_token = match &session {
         Some(s) => s.csrf_token.clone(),
@@ -263,6 +273,8 @@ async fn build_and_check(
         client_ip,
         user_agent,
         reconnect,
+        billing_notice,
+        billing_enabled: app.billing.is_some(),
     });
     Ok(new_anon)
 }

@@ -35,6 +35,7 @@ pub fn router(app: AppState) -> Router {
         .merge(crate::reports::routes::router())
         .merge(crate::jobs::routes::router())
         .merge(crate::ai::routes::router())
+        .merge(crate::billing::routes::router(&app))
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),

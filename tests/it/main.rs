@@ -4,8 +4,9 @@ mod support;
 
 mod accounts;
 mod actions;
-mod alerts;
 mod ai;
+mod alerts;
+mod billing;
 mod connections;
 mod dashboard;
 mod jobs;
