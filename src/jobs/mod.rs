@@ -317,6 +317,9 @@ pub fn registry() -> Registry {
         .with::<crate::reports::alerts::CheckAll>()
         .with::<crate::reports::alerts::CheckOrg>()
         .with::<crate::reports::alerts::Deliver>()
+        .with::<crate::reports::send::DueAll>()
+        .with::<crate::reports::send::DueOrg>()
+        .with::<crate::reports::send::SendSlot>()
         .with::<crate::campaigns::push::PushCampaign>()
 }
 
@@ -343,6 +346,9 @@ pub fn schedules(config: &crate::config::Config) -> Vec<scheduler::Schedule> {
         }),
         scheduler::Schedule::new("alerts", "45 */15 * * * *", |_| {
             crate::reports::alerts::CheckAll {}
+        }),
+        scheduler::Schedule::new("reports", "20 */5 * * * *", |_| {
+            crate::reports::send::DueAll {}
         }),
     ];
     if let Some(cron) = &config.jobs.backup_cron {

@@ -1,6 +1,10 @@
 //! Reports, alerts and webhooks. Owns `alerts`, `alert_channels`, `alert_settings` and
-//! `budget_targets`.
+//! `budget_targets`, `report_schedules`, `report_sends` and
+//! `report_unsubscribes`.
 
 pub mod alerts;
+pub mod content;
 pub mod routes;
+pub mod schedule;
+pub mod send;
 pub mod webhooks;

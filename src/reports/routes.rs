@@ -296,3 +296,269 @@ async fn delete_budget(
         "Budget removed.",
     ))
 }
+
+// ---------- scheduled reports ----------
+
+pub fn reports_router() -> Router<AppState> {
+    Router::new()
+        .route("/reports", get(reports_page).post(create_schedule))
+        .route("/reports/{id}/preview", get(preview_page))
+        .route("/reports/{id}/send", post(send_now))
+        .route("/reports/{id}/delete", post(delete_schedule))
+        .route(
+            "/reports/unsubscribe",
+            get(unsubscribe_page).post(unsubscribe_one_click),
+        )
+}
+
+#[derive(Template)]
+#[template(path = "reports/index.html")]
+struct ReportsPage {
+    shell: Shell,
+    schedules: Vec<super::send::Schedule>,
+    history: Vec<(
+        chrono::DateTime<chrono::Utc>,
+        String,
+        String,
+        Option<String>,
+        String,
+    )>,
+    form: super::send::NewSchedule,
+    error: Option<(&'static str, String)>,
+    time_zone: String,
+}
+
+impl ReportsPage {
+    fn err(&self, field: &str) -> Option<&str> {
+        self.error
+            .as_ref()
+            .filter(|(f, _)| *f == field)
+            .map(|(_, m)| m.as_str())
+    }
+    fn when(&self, s: &super::send::Schedule) -> String {
+        match s.frequency {
+            super::schedule::Frequency::Daily => {
+                format!("daily at {}", s.send_time.format("%H:%M"))
+            }
+            super::schedule::Frequency::Weekly(w) => format!(
+                "{}s at {}",
+                super::schedule::weekday_name(w),
+                s.send_time.format("%H:%M")
+            ),
+        }
+    }
+}
+
+async fn render_reports(
+    app: &AppState,
+    v: &Viewer,
+    form: super::send::NewSchedule,
+    error: Option<(&'static str, String)>,
+) -> AppResult<ReportsPage> {
+    let (schedules, history) = app
+        .db
+        .tenant(v.org_id, async move |c| {
+            Ok::<_, AppError>((
+                super::send::list(c).await?,
+                super::send::history(c, 50).await?,
+            ))
+        })
+        .await?;
+    Ok(ReportsPage {
+        shell: v.shell("reports"),
+        schedules,
+        history,
+        form,
+        error,
+        time_zone: v.time_zone.clone(),
+    })
+}
+
+async fn reports_page(State(app): State<AppState>, v: Viewer) -> AppResult<Response> {
+    let form = super::send::NewSchedule {
+        frequency: "weekly".into(),
+        weekday: "1".into(),
+        send_time: "09:00".into(),
+        period: "last_7_days".into(),
+        ..Default::default()
+    };
+    Ok(Html(render_reports(&app, &v, form, None).await?.render()?).into_response())
+}
+
+async fn create_schedule(
+    State(app): State<AppState>,
+    w: Writer,
+    Form(form): Form<super::send::NewSchedule>,
+) -> AppResult<Response> {
+    match super::send::create(&app, w.org_id, w.user_id, w.tz(), &form).await {
+        Ok(_) => Ok(redirect_with_flash(
+            "/reports",
+            FlashKind::Success,
+            "Report scheduled.",
+        )),
+        Err(e) => {
+            let page = render_reports(&app, &w, form, Some(e)).await?;
+            Ok((
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                Html(page.render()?),
+            )
+                .into_response())
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "reports/preview.html")]
+struct PreviewPage {
+    shell: Shell,
+    name: String,
+    /// The email's own HTML, shown in a sandboxed frame so its inline styles render as in a
+    /// mail client without loosening this page's CSP.
+    frame_src: String,
+}
+
+async fn preview_page(
+    State(app): State<AppState>,
+    v: Viewer,
+    Path(id): Path<Uuid>,
+    q: axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> AppResult<Response> {
+    let s = app
+        .db
+        .tenant(v.org_id, async move |c| {
+            Ok::<_, AppError>(super::send::get(c, id).await?)
+        })
+        .await?;
+    if q.get("raw").is_some() {
+        let html = super::send::preview(&app, v.org_id, &s).await?;
+        let mut resp = Html(html).into_response();
+        // The email's inline styles need this one page's policy relaxed, scripts stay off.
+        resp.headers_mut().insert("content-security-policy", axum::http::HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'"));
+        return Ok(resp);
+    }
+    Ok(Html(
+        PreviewPage {
+            shell: v.shell("reports"),
+            name: s.name.clone(),
+            frame_src: format!("/reports/{id}/preview?raw=1"),
+        }
+        .render()?,
+    )
+    .into_response())
+}
+
+async fn send_now(
+    State(app): State<AppState>,
+    w: Writer,
+    Path(id): Path<Uuid>,
+) -> AppResult<Response> {
+    let r = super::send::send(&app, w.org_id, id, chrono::Utc::now()).await?;
+    let msg = if r.failed.is_empty() {
+        format!(
+            "Sent to {} recipient{}{}.",
+            r.sent,
+            if r.sent == 1 { "" } else { "s" },
+            if r.skipped > 0 {
+                format!(" ({} unsubscribed)", r.skipped)
+            } else {
+                String::new()
+            }
+        )
+    } else {
+        format!("Sent to {}, failed for: {}", r.sent, r.failed.join("; "))
+    };
+    let kind = if r.failed.is_empty() {
+        FlashKind::Success
+    } else {
+        FlashKind::Error
+    };
+    Ok(redirect_with_flash("/reports", kind, &msg))
+}
+
+async fn delete_schedule(
+    State(app): State<AppState>,
+    w: Writer,
+    Path(id): Path<Uuid>,
+) -> AppResult<Response> {
+    let n = app
+        .db
+        .tenant(w.org_id, async move |c| {
+            Ok::<_, AppError>(
+                diesel::sql_query("DELETE FROM report_schedules WHERE id = $1")
+                    .bind::<SqlUuid, _>(id)
+                    .execute(c)
+                    .await?,
+            )
+        })
+        .await?;
+    if n == 0 {
+        return Err(AppError::NotFound);
+    }
+    Ok(redirect_with_flash(
+        "/reports",
+        FlashKind::Success,
+        "Report schedule deleted.",
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+struct UnsubscribeQuery {
+    o: Uuid,
+    s: Uuid,
+    e: String,
+    t: String,
+}
+
+#[derive(Template)]
+#[template(path = "reports/unsubscribe.html")]
+struct UnsubscribePage {
+    shell: Shell,
+    email: String,
+    done: bool,
+    action: String,
+}
+
+async fn unsubscribe_page(
+    State(app): State<AppState>,
+    ctx: crate::web::context::RequestCtx,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
+    axum::extract::Query(q): axum::extract::Query<UnsubscribeQuery>,
+) -> AppResult<Response> {
+    if !super::send::verify_unsubscribe(&app, q.o, q.s, &q.e, &q.t) {
+        return Err(AppError::NotFound);
+    }
+    let action = format!("/reports/unsubscribe?{}", raw.unwrap_or_default());
+    Ok(Html(
+        UnsubscribePage {
+            shell: Shell::from_ctx(&ctx, "reports"),
+            email: q.e,
+            done: false,
+            action,
+        }
+        .render()?,
+    )
+    .into_response())
+}
+
+/// RFC 8058 one-click: mail clients POST here without a session or CSRF token; the signed link
+/// is the authority.
+async fn unsubscribe_one_click(
+    State(app): State<AppState>,
+    ctx: crate::web::context::RequestCtx,
+    axum::extract::Query(q): axum::extract::Query<UnsubscribeQuery>,
+) -> AppResult<Response> {
+    if !super::send::verify_unsubscribe(&app, q.o, q.s, &q.e, &q.t) {
+        return Err(AppError::NotFound);
+    }
+    super::send::unsubscribe(&app, q.o, q.s, &q.e).await?;
+    Ok(Html(
+        UnsubscribePage {
+            shell: Shell::from_ctx(&ctx, "reports"),
+            email: q.e,
+            done: true,
+            action: String::new(),
+        }
+        .render()?,
+    )
+    .into_response())
+}

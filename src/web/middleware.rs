@@ -26,7 +26,8 @@ const MAX_FORM_BYTES: usize = 2 * 1024 * 1024;
 
 /// Paths that take state-changing requests from other sites by design (signed webhooks).
 fn csrf_exempt(path: &str) -> bool {
-    path.starts_with("/webhooks/")
+    // One-click unsubscribe (RFC 8058) is posted by mail clients; its signed link is the check.
+    path.starts_with("/webhooks/") || path == "/reports/unsubscribe"
 }
 
 /// Paths a client-role member may post to (their own session and account).

@@ -12,6 +12,7 @@ mod dashboard;
 mod jobs;
 mod migrations;
 mod platform_contract;
+mod reports;
 mod security;
 mod sync;
 mod tenancy;
