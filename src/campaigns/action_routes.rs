@@ -30,6 +30,9 @@ pub struct ActionForm {
     intent: Option<Uuid>,
     #[serde(default)]
     budget: Option<String>,
+    /// The campaign page's field name.
+    #[serde(default)]
+    daily_budget: Option<String>,
 }
 
 fn intent_key(form: &ActionForm) -> String {
@@ -115,7 +118,7 @@ async fn budget(
         })
         .await?;
     let currency: Currency = currency.parse().map_err(|_| AppError::NotFound)?;
-    let raw = form.budget.as_deref().unwrap_or("").trim().replace(',', "");
+    let raw = form.budget.as_deref().or(form.daily_budget.as_deref()).unwrap_or("").trim().replace(',', "");
     let amount: Option<Decimal> = raw.parse().ok();
     let money = amount
         .filter(|a| *a > Decimal::ZERO)
@@ -137,4 +140,9 @@ async fn budget(
         Some(BudgetPlan::Set(money)),
     )
     .await
+}
+
+/// A fresh intent id for a form drawn now (templates call this once per form).
+pub fn new_intent() -> String {
+    Uuid::now_v7().to_string()
 }

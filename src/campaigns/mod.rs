@@ -331,10 +331,33 @@ pub struct RuleActionView {
     pub outcome: String,
 }
 
-/// The rule actions taken on a campaign, newest first.
-///
-/// TO BE FILLED BY THE AUDITED ACTION PATH (src/campaigns/actions.rs): no rule action history
-/// exists yet, so this honestly returns nothing and the page says so.
-pub async fn rule_actions(_c: &mut Conn, _campaign_id: Uuid) -> QueryResult<Vec<RuleActionView>> {
-    Ok(Vec::new())
+/// Every change adpilot made or tried on a campaign (by a rule or a person), newest first,
+/// from the audited action path's intent rows.
+pub async fn rule_actions(c: &mut Conn, campaign_id: Uuid) -> QueryResult<Vec<RuleActionView>> {
+    #[derive(diesel::QueryableByName)]
+    struct R {
+        #[diesel(sql_type = diesel::sql_types::Timestamptz)]
+        at: DateTime<Utc>,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        who: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        kind: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        outcome: String,
+    }
+    let rows: Vec<R> = diesel::sql_query(
+        "SELECT a.created_at AS at,
+                CASE WHEN a.source = 'rule' THEN 'rule' ELSE coalesce(u.email, 'a person') END AS who,
+                a.kind,
+                a.state || coalesce(': ' || a.message, '') AS outcome
+         FROM platform_actions a LEFT JOIN users u ON u.id = a.actor_user_id
+         WHERE a.campaign_id = $1 ORDER BY a.created_at DESC LIMIT 50",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(campaign_id)
+    .load(c)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| RuleActionView { at: r.at, rule: r.who, action: r.kind.replace('_', " "), outcome: r.outcome })
+        .collect())
 }
