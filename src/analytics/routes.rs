@@ -77,10 +77,12 @@ impl DashParams {
         let mut preset = non_empty(&q.range)
             .and_then(Preset::parse)
             .unwrap_or(fallback);
-        // Dates typed into the form without choosing "custom" still mean custom.
-        if preset != Preset::Custom
-            && (non_empty(&q.from).is_some() && non_empty(&q.to).is_some())
-            && q.range.is_none()
+        // The form always sends the dates it shows; dates changed by hand without also
+        // choosing "Custom dates" still mean those dates.
+        if let (Some(from), Some(to)) = (non_empty(&q.from), non_empty(&q.to))
+            && preset != Preset::Custom
+            && let Ok(typed) = range::custom(from, to)
+            && range::resolve(preset, today) != Some(typed)
         {
             preset = Preset::Custom;
         }
