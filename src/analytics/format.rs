@@ -187,8 +187,17 @@ pub struct Delta {
 pub fn money(micros: Decimal, currency: Currency, grouped: bool) -> String {
     let whole = micros.round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero);
     let as_i64 = i64::try_from(whole).unwrap_or(i64::MAX);
-    let s = format_major(as_i64, currency);
-    if grouped { s } else { s.replace(',', "") }
+    // The currency is shown once per table row or tile, not in every cell.
+    let full = format_major(as_i64, currency);
+    let s = full
+        .strip_suffix(currency.as_str())
+        .map(str::trim_end)
+        .unwrap_or(&full);
+    if grouped {
+        s.to_string()
+    } else {
+        s.replace(',', "")
+    }
 }
 
 fn count(v: Decimal, grouped: bool) -> String {

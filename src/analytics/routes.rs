@@ -77,10 +77,12 @@ impl DashParams {
         let mut preset = non_empty(&q.range)
             .and_then(Preset::parse)
             .unwrap_or(fallback);
-        // Dates typed into the form without choosing "custom" still mean custom.
-        if preset != Preset::Custom
-            && (non_empty(&q.from).is_some() && non_empty(&q.to).is_some())
-            && q.range.is_none()
+        // The form always sends the dates it shows; dates changed by hand without also
+        // choosing "Custom dates" still mean those dates.
+        if let (Some(from), Some(to)) = (non_empty(&q.from), non_empty(&q.to))
+            && preset != Preset::Custom
+            && let Ok(typed) = range::custom(from, to)
+            && range::resolve(preset, today) != Some(typed)
         {
             preset = Preset::Custom;
         }
@@ -438,6 +440,7 @@ pub fn kpi_options(a: Kpi, b: Kpi) -> Vec<KpiOption> {
 struct DashboardPage {
     shell: Shell,
     has_accounts: bool,
+    member_count: usize,
     p: DashParams,
     presets: Vec<PresetOption>,
     kpis: Vec<KpiOption>,
@@ -471,6 +474,8 @@ struct TableFragment {
 /// Everything the dashboard reads, in one tenant transaction.
 pub struct DashboardData {
     pub accounts: Vec<ManagedAccount>,
+    /// Members of the organization, for the empty state's invitation prompt.
+    pub member_count: usize,
     pub totals: Vec<queries::CurrencyTotals>,
     pub platforms: Vec<queries::PlatformRow>,
     pub series: Vec<queries::Series>,
@@ -489,6 +494,7 @@ pub async fn load_dashboard(
             if accounts.is_empty() {
                 return Ok::<_, AppError>(DashboardData {
                     accounts,
+                    member_count: crate::auth::accounts::members(c).await?.len(),
                     totals: vec![],
                     platforms: vec![],
                     series: vec![],
@@ -504,6 +510,7 @@ pub async fn load_dashboard(
                 queries::campaign_page(&aggs, p.sort, Some(p.per), (p.page - 1) * p.per);
             Ok(DashboardData {
                 accounts,
+                member_count: 0,
                 totals,
                 platforms,
                 series,
@@ -535,6 +542,7 @@ pub fn render_dashboard(v: &Viewer, p: DashParams, data: DashboardData) -> AppRe
     let page = DashboardPage {
         shell: v.shell("dashboard"),
         has_accounts: !data.accounts.is_empty(),
+        member_count: data.member_count,
         presets: preset_options(p.preset),
         kpis: kpi_options(p.kpi_a, p.kpi_b),
         accounts: data.accounts,

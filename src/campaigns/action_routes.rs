@@ -118,7 +118,13 @@ async fn budget(
         })
         .await?;
     let currency: Currency = currency.parse().map_err(|_| AppError::NotFound)?;
-    let raw = form.budget.as_deref().or(form.daily_budget.as_deref()).unwrap_or("").trim().replace(',', "");
+    let raw = form
+        .budget
+        .as_deref()
+        .or(form.daily_budget.as_deref())
+        .unwrap_or("")
+        .trim()
+        .replace(',', "");
     let amount: Option<Decimal> = raw.parse().ok();
     let money = amount
         .filter(|a| *a > Decimal::ZERO)

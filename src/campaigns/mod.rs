@@ -358,6 +358,11 @@ pub async fn rule_actions(c: &mut Conn, campaign_id: Uuid) -> QueryResult<Vec<Ru
     .await?;
     Ok(rows
         .into_iter()
-        .map(|r| RuleActionView { at: r.at, rule: r.who, action: r.kind.replace('_', " "), outcome: r.outcome })
+        .map(|r| RuleActionView {
+            at: r.at,
+            rule: r.who,
+            action: r.kind.replace('_', " "),
+            outcome: r.outcome,
+        })
         .collect())
 }

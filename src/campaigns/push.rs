@@ -5,6 +5,7 @@
 //! in plain words.
 
 use chrono::{DateTime, Utc};
+use diesel::OptionalExtension;
 use diesel::sql_types::{BigInt, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::RunQueryDsl;
 use serde::{Deserialize, Serialize};
@@ -225,7 +226,7 @@ impl Job for PushCampaign {
                     .bind::<SqlUuid, _>(push_id)
                     .get_result(c)
                     .await
-                    .ok(),
+                    .optional()?,
                 )
             })
             .await?;

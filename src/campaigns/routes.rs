@@ -315,17 +315,16 @@ struct NewPage {
 impl NewPage {
     fn account_checked(&self, id: &Uuid) -> bool {
         let id = id.to_string();
-        self.form.accounts.iter().any(|a| *a == id)
+        self.form.accounts.contains(&id)
     }
 }
 
 async fn load_accounts(app: &AppState, org_id: Uuid) -> AppResult<Vec<ManagedAccount>> {
-    Ok(app
-        .db
+    app.db
         .tenant(org_id, async move |c| {
             Ok::<_, AppError>(managed_accounts(c).await?)
         })
-        .await?)
+        .await
 }
 
 async fn new_form(State(app): State<AppState>, w: Writer) -> AppResult<Response> {

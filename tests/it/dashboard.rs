@@ -8,7 +8,7 @@ use adpilot::analytics::sync::sync_account;
 use adpilot::connections::service::managed_accounts;
 use adpilot::jobs::worker::{Runner, RunnerHandle, WorkerOptions};
 use adpilot::sandbox::{SandboxConfig, SandboxHandle, TruthQuery};
-use adpilot::types::{Currency, Platform, format_major};
+use adpilot::types::{Currency, Platform};
 use axum::http::StatusCode;
 use chrono::{DateTime, Datelike, Duration as Days, NaiveDate, Utc};
 use diesel_async::RunQueryDsl;
@@ -184,6 +184,14 @@ fn csv_rows(body: &str) -> (Vec<String>, Vec<Vec<String>>) {
         .map(|rec| rec.expect("record").iter().map(str::to_string).collect())
         .collect();
     (header, rows)
+}
+
+/// An amount as the pages show it: grouped, the currency's decimals, no currency code.
+fn format_major(micros: i64, currency: Currency) -> String {
+    let full = adpilot::types::format_major(micros, currency);
+    full.trim_end_matches(currency.as_str())
+        .trim_end()
+        .to_string()
 }
 
 fn group_int(n: i64) -> String {
@@ -487,7 +495,7 @@ async fn a_client_sees_campaigns_read_only_and_cannot_create() {
         !page.body.contains("/pause\"") && !page.body.contains("/budget\""),
         "no forms"
     );
-    assert!(page.body.contains("Rule actions on this campaign"));
+    assert!(page.body.contains("Changes made by adpilot"));
     client
         .get("/campaigns/new")
         .await
