@@ -781,3 +781,59 @@ async fn a_subscription_before_its_checkout_finds_the_organization_from_its_meta
     assert!(r.body.contains("ignored"), "{}", r.body);
     assert_eq!(plan_status(&b.t).await, ("pro".into(), "trialing".into()));
 }
+
+#[tokio::test]
+async fn the_report_schedule_limit_refuses_a_second_schedule_with_a_message() {
+    let b = billed_app(None).await;
+    let mut owner = b.t.sign_up("owner@example.com", "Acme").await;
+    let form = |name: &'static str| {
+        [
+            ("name", name),
+            ("frequency", "daily"),
+            ("weekday", ""),
+            ("send_time", "09:00"),
+            ("period", "yesterday"),
+            ("platform", "all"),
+            ("recipients", "owner@example.com"),
+        ]
+    };
+    owner.get("/reports").await;
+    let r = owner.post("/reports", &form("First")).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    owner.get("/reports").await;
+    let r = owner.post("/reports", &form("Second")).await;
+    r.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.body.contains("Free plan allows 1 report schedule"),
+        "{}",
+        r.body
+    );
+    assert_eq!(
+        count(&b.t, "SELECT count(*) AS n FROM report_schedules").await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn the_ai_token_limit_stops_model_calls_with_a_message() {
+    let b = billed_app(None).await;
+    let mut owner = b.t.sign_up("owner@example.com", "Acme").await;
+    let org = org_of(&b.t).await;
+    // This month's usage already at the Free plan's 1,000 tokens.
+    let mut admin = adpilot::db::connect_one(&b.t.db.admin_url)
+        .await
+        .expect("admin");
+    diesel::sql_query(
+        "INSERT INTO ai_usage (id, org_id, task, provider, model, input_tokens, output_tokens, cost_micros, cached, outcome, at)
+         VALUES (gen_random_uuid(), $1, 'ad_copy', 'openai', 'm', 900, 100, 0, false, 'ok', now())",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(org)
+    .execute(&mut admin)
+    .await
+    .expect("usage");
+    let allowed =
+        adpilot::billing::check(&b.t.app, org, adpilot::billing::Limit::AiTokensPerMonth).await;
+    let message = allowed.expect_err("the limit is reached").to_string();
+    assert!(message.contains("Free plan allows"), "{message}");
+    owner.get("/dashboard").await;
+}
