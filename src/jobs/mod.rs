@@ -305,6 +305,8 @@ pub fn registry() -> Registry {
         .with::<maintenance::PruneSessions>()
         .with::<maintenance::PruneJobs>()
         .with::<maintenance::Backup>()
+        .with::<crate::automation::jobs::RulesTick>()
+        .with::<crate::automation::jobs::RulesCheck>()
 }
 
 /// Every periodic duty (cron expressions with seconds, in UTC). Modules add theirs here; a
@@ -316,6 +318,10 @@ pub fn schedules(config: &crate::config::Config) -> Vec<scheduler::Schedule> {
             maintenance::PruneSessions {}
         }),
         scheduler::Schedule::new("prune_jobs", "0 37 3 * * *", |_| maintenance::PruneJobs {}),
+        // Finds due rules every minute; each due rule becomes its own `rules.check` job.
+        scheduler::Schedule::new("rules_tick", "0 * * * * *", |slot| {
+            crate::automation::jobs::RulesTick { slot }
+        }),
     ];
     if let Some(cron) = &config.jobs.backup_cron {
         s.push(scheduler::Schedule::new("backup", cron.clone(), |_| {

@@ -32,6 +32,7 @@ pub fn router(app: AppState) -> Router {
         .merge(crate::auth::routes::router())
         .merge(crate::connections::routes::router())
         .merge(crate::jobs::routes::router())
+        .merge(crate::automation::routes::router())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
