@@ -53,12 +53,27 @@ struct SpendRow {
 }
 
 /// Replays `rule` over the `days` days before `now` (one facts query per day).
-pub async fn run(app: &App, org_id: Uuid, rule: &Rule, days: u32, now: DateTime<Utc>) -> Result<Backtest, RunError> {
+pub async fn run(
+    app: &App,
+    org_id: Uuid,
+    rule: &Rule,
+    days: u32,
+    now: DateTime<Utc>,
+) -> Result<Backtest, RunError> {
     let days = days.clamp(1, MAX_DAYS);
     let windows = rule.required_windows();
-    let platforms = rule.scope.as_ref().map(|s| s.platforms.clone()).filter(|p| !p.is_empty());
-    let cooldown = rule.cooldown_minutes().map(|m| Duration::minutes(i64::try_from(m).unwrap_or(0)));
-    let mut out = Backtest { days, ..Backtest::default() };
+    let platforms = rule
+        .scope
+        .as_ref()
+        .map(|s| s.platforms.clone())
+        .filter(|p| !p.is_empty());
+    let cooldown = rule
+        .cooldown_minutes()
+        .map(|m| Duration::minutes(i64::try_from(m).unwrap_or(0)));
+    let mut out = Backtest {
+        days,
+        ..Backtest::default()
+    };
     // What the rule itself would have changed, carried into later days.
     let mut status: HashMap<Uuid, CampaignStatus> = HashMap::new();
     let mut budget: HashMap<Uuid, Money> = HashMap::new();
@@ -162,7 +177,9 @@ pub async fn run(app: &App, org_id: Uuid, rule: &Rule, days: u32, now: DateTime<
         for h in &mut out.hits {
             let spent: i64 = rows
                 .iter()
-                .filter(|r| r.campaign_id == h.campaign_id && r.date > h.day && r.date < now.date_naive())
+                .filter(|r| {
+                    r.campaign_id == h.campaign_id && r.date > h.day && r.date < now.date_naive()
+                })
                 .map(|r| r.spend_micros)
                 .sum();
             h.spend_after = Money::new(spent, h.currency).to_string();

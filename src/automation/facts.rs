@@ -71,7 +71,10 @@ struct Zone {
 }
 
 /// The as-of date ("today") per account time zone at `now`.
-pub async fn zones(c: &mut Conn, now: DateTime<Utc>) -> diesel::QueryResult<Vec<(String, NaiveDate)>> {
+pub async fn zones(
+    c: &mut Conn,
+    now: DateTime<Utc>,
+) -> diesel::QueryResult<Vec<(String, NaiveDate)>> {
     let rows: Vec<Zone> = diesel::sql_query("SELECT DISTINCT time_zone FROM ad_accounts")
         .load(c)
         .await?;
@@ -95,7 +98,9 @@ fn window_sql(w: WindowKey) -> String {
             u64::from(n) * 2,
             u64::from(n) + 1
         ),
-        WindowKey::ThisMonth => "m.date BETWEEN date_trunc('month', t.as_of)::date AND t.as_of".into(),
+        WindowKey::ThisMonth => {
+            "m.date BETWEEN date_trunc('month', t.as_of)::date AND t.as_of".into()
+        }
         WindowKey::Lifetime => "m.date <= t.as_of".into(),
     }
 }
@@ -129,7 +134,10 @@ pub fn query_text(windows: &[WindowKey], source: Source) -> String {
             })
             .collect();
         if parts.is_empty() {
-            format!("ARRAY[]::{}[]", if cast == "::text" { "text" } else { "bigint" })
+            format!(
+                "ARRAY[]::{}[]",
+                if cast == "::text" { "text" } else { "bigint" }
+            )
         } else {
             format!("ARRAY[{}]", parts.join(", "))
         }

@@ -15,11 +15,9 @@ pub fn tokens(src: &str) -> Vec<Token> {
     let mut out: Vec<Token> = Vec::new();
     let chars: Vec<char> = src.chars().collect();
     let mut i = 0;
-    let push = |out: &mut Vec<Token>, class: &'static str, text: String| {
-        match out.last_mut() {
-            Some(last) if last.class == class && class.is_empty() => last.text.push_str(&text),
-            _ => out.push(Token { class, text }),
-        }
+    let push = |out: &mut Vec<Token>, class: &'static str, text: String| match out.last_mut() {
+        Some(last) if last.class == class && class.is_empty() => last.text.push_str(&text),
+        _ => out.push(Token { class, text }),
     };
     while i < chars.len() {
         let c = chars[i];
@@ -42,7 +40,12 @@ pub fn tokens(src: &str) -> Vec<Token> {
             push(&mut out, "str", chars[start..i].iter().collect());
         } else if c.is_ascii_digit() {
             let start = i;
-            while i < chars.len() && (chars[i].is_ascii_digit() || chars[i] == '.' || chars[i] == '%' || chars[i] == ':') {
+            while i < chars.len()
+                && (chars[i].is_ascii_digit()
+                    || chars[i] == '.'
+                    || chars[i] == '%'
+                    || chars[i] == ':')
+            {
                 i += 1;
             }
             push(&mut out, "num", chars[start..i].iter().collect());

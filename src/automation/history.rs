@@ -191,7 +191,11 @@ pub async fn activity(c: &mut Conn, limit: i64) -> QueryResult<Vec<Entry>> {
 }
 
 /// Rule actions on one campaign, newest first (the campaign page shows them).
-pub async fn for_campaign(app: &App, org_id: Uuid, campaign_id: Uuid) -> Result<Vec<Entry>, RunError> {
+pub async fn for_campaign(
+    app: &App,
+    org_id: Uuid,
+    campaign_id: Uuid,
+) -> Result<Vec<Entry>, RunError> {
     app.db
         .tenant(org_id, async move |c| {
             let rows: Vec<ItemRow> = rule_run_items::table

@@ -162,7 +162,12 @@ async fn save_settings(
     a: Admin,
     Form(f): Form<SettingsForm>,
 ) -> AppResult<Response> {
-    let parse = |s: &str, max: i32| s.trim().parse::<i32>().ok().filter(|n| (0..=max).contains(n));
+    let parse = |s: &str, max: i32| {
+        s.trim()
+            .parse::<i32>()
+            .ok()
+            .filter(|n| (0..=max).contains(n))
+    };
     let (Some(max_actions), Some(max_pct)) = (
         parse(&f.max_actions_per_check, 100_000),
         parse(&f.max_budget_increase_pct, 10_000),
@@ -312,7 +317,9 @@ async fn new_page(State(app): State<AppState>, w: Writer) -> AppResult<Response>
 
 async fn load_rule(app: &AppState, org: Uuid, id: Uuid) -> AppResult<StoredRule> {
     app.db
-        .tenant(org, async move |c| Ok::<_, AppError>(store::get(c, id).await?))
+        .tenant(org, async move |c| {
+            Ok::<_, AppError>(store::get(c, id).await?)
+        })
         .await
 }
 
@@ -365,7 +372,11 @@ async fn save_form(app: AppState, w: Writer, id: Option<Uuid>, f: RuleForm) -> A
                     c,
                     org,
                     Some(user),
-                    if id.is_some() { "rule.update" } else { "rule.create" },
+                    if id.is_some() {
+                        "rule.update"
+                    } else {
+                        "rule.create"
+                    },
                     &rule_id.to_string(),
                     serde_json::json!({"mode": mode.as_str()}),
                 )
@@ -407,7 +418,11 @@ async fn save_form(app: AppState, w: Writer, id: Option<Uuid>, f: RuleForm) -> A
     }
 }
 
-async fn create(State(app): State<AppState>, w: Writer, Form(f): Form<RuleForm>) -> AppResult<Response> {
+async fn create(
+    State(app): State<AppState>,
+    w: Writer,
+    Form(f): Form<RuleForm>,
+) -> AppResult<Response> {
     save_form(app, w, None, f).await
 }
 
@@ -478,7 +493,9 @@ fn describe(a: &eval::PlannedAction) -> String {
     }
     if let eval::Step::Notify(t) = &a.step {
         match t {
-            language::ast::NotifyTarget::Email { address, .. } => s.push_str(&format!(" {address}")),
+            language::ast::NotifyTarget::Email { address, .. } => {
+                s.push_str(&format!(" {address}"))
+            }
             language::ast::NotifyTarget::Webhook { url, .. } => {
                 s.push_str(&format!(" webhook {url} (webhooks not configured yet)"))
             }
@@ -565,8 +582,15 @@ async fn set_mode(
     app.db
         .tenant(org, async move |c| {
             store::set_mode(c, id, mode).await?;
-            crate::audit::record(c, org, Some(user), "rule.mode", &rule.name, serde_json::json!({"mode": mode.as_str()}))
-                .await?;
+            crate::audit::record(
+                c,
+                org,
+                Some(user),
+                "rule.mode",
+                &rule.name,
+                serde_json::json!({"mode": mode.as_str()}),
+            )
+            .await?;
             Ok::<_, AppError>(())
         })
         .await?;
@@ -594,30 +618,56 @@ async fn set_paused(
     app.db
         .tenant(org, async move |c| {
             store::set_paused(c, id, paused).await?;
-            crate::audit::record(c, org, Some(user), if paused { "rule.pause" } else { "rule.unpause" }, &rule.name, serde_json::json!({}))
-                .await?;
+            crate::audit::record(
+                c,
+                org,
+                Some(user),
+                if paused { "rule.pause" } else { "rule.unpause" },
+                &rule.name,
+                serde_json::json!({}),
+            )
+            .await?;
             Ok::<_, AppError>(())
         })
         .await?;
     Ok(redirect_with_flash(
         &format!("/rules/{id}"),
         FlashKind::Success,
-        if paused { "Rule paused." } else { "Rule running again." },
+        if paused {
+            "Rule paused."
+        } else {
+            "Rule running again."
+        },
     ))
 }
 
-async fn delete(State(app): State<AppState>, w: Writer, Path(id): Path<Uuid>) -> AppResult<Response> {
+async fn delete(
+    State(app): State<AppState>,
+    w: Writer,
+    Path(id): Path<Uuid>,
+) -> AppResult<Response> {
     let (org, user) = (w.org_id, w.user_id);
     let rule = load_rule(&app, org, id).await?;
     app.db
         .tenant(org, async move |c| {
             store::delete(c, id).await?;
-            crate::audit::record(c, org, Some(user), "rule.delete", &rule.name, serde_json::json!({}))
-                .await?;
+            crate::audit::record(
+                c,
+                org,
+                Some(user),
+                "rule.delete",
+                &rule.name,
+                serde_json::json!({}),
+            )
+            .await?;
             Ok::<_, AppError>(())
         })
         .await?;
-    Ok(redirect_with_flash("/rules", FlashKind::Success, "Rule deleted; its history went with it."))
+    Ok(redirect_with_flash(
+        "/rules",
+        FlashKind::Success,
+        "Rule deleted; its history went with it.",
+    ))
 }
 
 // ---- history, activity, backtest ----
@@ -667,7 +717,9 @@ struct ActivityPage {
 async fn activity_page(State(app): State<AppState>, v: Viewer) -> AppResult<Response> {
     let items = app
         .db
-        .tenant(v.org_id, async move |c| Ok::<_, AppError>(history::activity(c, 200).await?))
+        .tenant(v.org_id, async move |c| {
+            Ok::<_, AppError>(history::activity(c, 200).await?)
+        })
         .await?;
     Ok(Html(
         ActivityPage {
@@ -701,9 +753,15 @@ async fn backtest_page(
     Query(q): Query<BacktestQuery>,
 ) -> AppResult<Response> {
     let rule = load_rule(&app, v.org_id, id).await?;
-    let days = q.days.unwrap_or(backtest::DEFAULT_DAYS).clamp(1, backtest::MAX_DAYS);
+    let days = q
+        .days
+        .unwrap_or(backtest::DEFAULT_DAYS)
+        .clamp(1, backtest::MAX_DAYS);
     let (result, error) = match rule.parsed() {
-        None => (None, Some("The saved text no longer checks; fix it first.".to_string())),
+        None => (
+            None,
+            Some("The saved text no longer checks; fix it first.".to_string()),
+        ),
         Some(parsed) => (
             Some(backtest::run(&app, v.org_id, &parsed, days, Utc::now()).await?),
             None,

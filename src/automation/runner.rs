@@ -100,7 +100,10 @@ pub async fn check_rules(
                 let rule = r.parsed();
                 if let Some(rule) = &rule {
                     windows.extend(rule.required_windows());
-                    match (rule.scope.as_ref().map(|s| &s.platforms), platforms.as_mut()) {
+                    match (
+                        rule.scope.as_ref().map(|s| &s.platforms),
+                        platforms.as_mut(),
+                    ) {
                         (Some(p), Some(set)) if !p.is_empty() => set.extend(p.iter().copied()),
                         _ => platforms = None,
                     }
@@ -126,7 +129,19 @@ pub async fn check_rules(
 
     let mut out = Vec::with_capacity(loaded_rules.len());
     for (stored, rule) in loaded_rules {
-        out.push(run_one(app, org_id, &stored, rule.as_ref(), &settings, &campaigns, slot, now).await?);
+        out.push(
+            run_one(
+                app,
+                org_id,
+                &stored,
+                rule.as_ref(),
+                &settings,
+                &campaigns,
+                slot,
+                now,
+            )
+            .await?,
+        );
     }
     Ok(out)
 }
@@ -218,7 +233,8 @@ async fn run_one(
             .tenant(org_id, async move |c| {
                 let cooling: HashMap<Uuid, DateTime<Utc>> = match cooldown {
                     Some(m) => {
-                        let since = now - Duration::minutes(i64::try_from(m).unwrap_or(i64::MAX / 120));
+                        let since =
+                            now - Duration::minutes(i64::try_from(m).unwrap_or(i64::MAX / 120));
                         let rows: Vec<(Uuid, Option<DateTime<Utc>>)> = rule_run_items::table
                             .filter(rule_run_items::rule_id.eq(rule_id))
                             .filter(rule_run_items::acted.eq(true))
@@ -245,7 +261,10 @@ async fn run_one(
                     .filter(rule_run_items::budget_from_micros.is_not_null())
                     .filter(rule_run_items::created_at.gt(now - Duration::hours(24)))
                     .order(rule_run_items::created_at.desc())
-                    .select((rule_run_items::campaign_id, rule_run_items::budget_from_micros))
+                    .select((
+                        rule_run_items::campaign_id,
+                        rule_run_items::budget_from_micros,
+                    ))
                     .load(c)
                     .await?;
                 // Newest first, so the last insert per campaign is the earliest.
@@ -323,7 +342,9 @@ async fn run_one(
                         ia.status = "would_execute".into();
                         ia.reason = Some("dry run: no email sent".into());
                     } else {
-                        let sent = send_notice(app, address, &stored.name, &l.facts.name, &item.actions).await;
+                        let sent =
+                            send_notice(app, address, &stored.name, &l.facts.name, &item.actions)
+                                .await;
                         match sent {
                             Ok(()) => ia.status = "executed".into(),
                             Err(why) => {
@@ -346,7 +367,9 @@ async fn run_one(
                             "safety limit: at most {} changes per check",
                             settings.max_actions_per_check
                         ));
-                    } else if let Some(why) = over_increase_limit(a, budget_base.get(&l.id).copied(), settings) {
+                    } else if let Some(why) =
+                        over_increase_limit(a, budget_base.get(&l.id).copied(), settings)
+                    {
                         ia.status = "skipped".into();
                         ia.reason = Some(why);
                     } else if dry {
@@ -483,7 +506,10 @@ async fn send_notice(
             "- {}: {}{}\n",
             a.kind,
             a.status,
-            a.reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default()
+            a.reason
+                .as_ref()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default()
         ));
     }
     if done.is_empty() {
@@ -622,4 +648,3 @@ pub async fn due(
         .map(|r| (r.id, r.slot(now, tz)))
         .collect())
 }
-

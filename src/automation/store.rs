@@ -262,18 +262,20 @@ pub async fn save(
                 .await
                 .map(|_| new_id)
         }
-        Some(id) => diesel::update(rules::table.find(id))
-            .set((
-                rules::name.eq(rule.name.trim()),
-                rules::text.eq(text),
-                rules::mode.eq(mode.as_str()),
-                rules::check_every_minutes.eq(every),
-                rules::check_daily_at.eq(daily),
-                rules::updated_at.eq(now),
-            ))
-            .returning(rules::id)
-            .get_result(c)
-            .await,
+        Some(id) => {
+            diesel::update(rules::table.find(id))
+                .set((
+                    rules::name.eq(rule.name.trim()),
+                    rules::text.eq(text),
+                    rules::mode.eq(mode.as_str()),
+                    rules::check_every_minutes.eq(every),
+                    rules::check_daily_at.eq(daily),
+                    rules::updated_at.eq(now),
+                ))
+                .returning(rules::id)
+                .get_result(c)
+                .await
+        }
     };
     match result {
         Ok(id) => Ok(Ok(id)),
@@ -281,16 +283,22 @@ pub async fn save(
         Err(diesel::result::Error::DatabaseError(
             diesel::result::DatabaseErrorKind::UniqueViolation,
             _,
-        )) => Ok(Err(checker::check_name_available(&rule, [rule.name.as_str()])
-            .into_iter()
-            .collect())),
+        )) => Ok(Err(checker::check_name_available(
+            &rule,
+            [rule.name.as_str()],
+        )
+        .into_iter()
+        .collect())),
         Err(e) => Err(e),
     }
 }
 
 pub async fn set_mode(c: &mut Conn, id: Uuid, mode: Mode) -> QueryResult<usize> {
     diesel::update(rules::table.find(id))
-        .set((rules::mode.eq(mode.as_str()), rules::updated_at.eq(Utc::now())))
+        .set((
+            rules::mode.eq(mode.as_str()),
+            rules::updated_at.eq(Utc::now()),
+        ))
         .execute(c)
         .await
 }
@@ -352,12 +360,7 @@ pub async fn settings(c: &mut Conn) -> QueryResult<Settings> {
     }))
 }
 
-pub async fn save_settings(
-    c: &mut Conn,
-    org_id: Uuid,
-    by: Uuid,
-    s: Settings,
-) -> QueryResult<()> {
+pub async fn save_settings(c: &mut Conn, org_id: Uuid, by: Uuid, s: Settings) -> QueryResult<()> {
     diesel::insert_into(rule_settings::table)
         .values((
             rule_settings::org_id.eq(org_id),

@@ -7,5 +7,6 @@ mod connections;
 mod jobs;
 mod migrations;
 mod platform_contract;
+mod rules;
 mod security;
 mod tenancy;
