@@ -14,7 +14,7 @@ use super::eval::{self, BudgetPlan, Detail, Evaluation, PlannedAction, Step, Win
 use super::facts::{self, Loaded, Source};
 use super::language::Rule;
 use super::language::ast::{Direction, NotifyTarget};
-use super::schema::{rule_run_items, rule_runs};
+use super::schema::{rule_run_items, rule_runs, rules};
 use super::store::{self, Mode, Settings, StoredRule};
 use crate::app::App;
 use crate::campaigns::actions::{self, ActionKind, ActionRequest, ActionState};
@@ -110,7 +110,41 @@ pub async fn check_rules(
                 }
                 parsed.push((r, rule));
             }
-            let campaigns = if parsed.iter().any(|p| p.1.is_some()) {
+            // Every run row in one statement: a check of many rules costs few round trips.
+            let runs: Vec<_> = parsed
+                .iter()
+                .map(|(r, _)| {
+                    (
+                        rule_runs::id.eq(Uuid::now_v7()),
+                        rule_runs::org_id.eq(org_id),
+                        rule_runs::rule_id.eq(r.id),
+                        rule_runs::mode.eq(r.mode.as_str()),
+                        rule_runs::slot.eq(slot),
+                        rule_runs::started_at.eq(now),
+                    )
+                })
+                .collect();
+            let run_ids: HashMap<Uuid, Uuid> = if runs.is_empty() {
+                HashMap::new()
+            } else {
+                diesel::insert_into(rule_runs::table)
+                    .values(runs)
+                    .returning((rule_runs::rule_id, rule_runs::id))
+                    .load::<(Uuid, Uuid)>(c)
+                    .await?
+                    .into_iter()
+                    .collect()
+            };
+            let rule_ids: Vec<Uuid> = run_ids.keys().copied().collect();
+            diesel::update(rules::table.filter(rules::id.eq_any(rule_ids)))
+                .set(rules::last_run_at.eq(Some(now.max(slot))))
+                .execute(c)
+                .await?;
+            let parsed: Vec<(Uuid, StoredRule, Option<Rule>)> = parsed
+                .into_iter()
+                .filter_map(|(r, p)| run_ids.get(&r.id).map(|run| (*run, r, p)))
+                .collect();
+            let campaigns = if parsed.iter().any(|p| p.2.is_some()) {
                 let zones = facts::zones(c, now).await?;
                 facts::load(
                     c,
@@ -127,16 +161,21 @@ pub async fn check_rules(
         })
         .await?;
 
+    let rules_only: Vec<Option<&Rule>> = loaded_rules.iter().map(|r| r.2.as_ref()).collect();
+    let evaluated = evaluate_all(&rules_only, &campaigns);
     let mut out = Vec::with_capacity(loaded_rules.len());
-    for (stored, rule) in loaded_rules {
+    for ((run_id, stored, rule), (in_scope, matched)) in loaded_rules.iter().zip(evaluated) {
         out.push(
             run_one(
                 app,
                 org_id,
-                &stored,
+                *run_id,
+                stored,
                 rule.as_ref(),
                 &settings,
                 &campaigns,
+                in_scope,
+                matched,
                 slot,
                 now,
             )
@@ -144,6 +183,58 @@ pub async fn check_rules(
         );
     }
     Ok(out)
+}
+
+/// Per rule: campaigns in scope, and the matched ones (index into `campaigns`, evaluation).
+type Matches = (usize, Vec<(usize, Evaluation)>);
+
+fn evaluate_rule(rule: Option<&Rule>, campaigns: &[Loaded]) -> Matches {
+    let Some(rule) = rule else {
+        return (0, Vec::new());
+    };
+    let mut in_scope = 0;
+    let mut matched = Vec::new();
+    for (i, l) in campaigns.iter().enumerate() {
+        if let Some(e) = eval::evaluate(rule, &l.facts, l.as_of, Detail::MatchedOnly) {
+            in_scope += 1;
+            if e.matched {
+                matched.push((i, e));
+            }
+        }
+    }
+    (in_scope, matched)
+}
+
+/// Evaluates every rule over every campaign. Pure CPU work: for a big batch (a check of many
+/// rules over many campaigns) it is spread over the machine's cores with scoped threads; a
+/// single rule stays on the caller's thread.
+fn evaluate_all(rules: &[Option<&Rule>], campaigns: &[Loaded]) -> Vec<Matches> {
+    let work = rules.len().saturating_mul(campaigns.len());
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(rules.len());
+    if work < 200_000 || threads < 2 {
+        return rules.iter().map(|r| evaluate_rule(*r, campaigns)).collect();
+    }
+    let chunk = rules.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = rules
+            .chunks(chunk)
+            .map(|part| {
+                s.spawn(move || {
+                    part.iter()
+                        .map(|r| evaluate_rule(*r, campaigns))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            // A panic in the evaluator is a bug: pass it on rather than misalign the results.
+            .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    })
 }
 
 /// One action as a run item records it.
@@ -175,33 +266,18 @@ struct NewItem {
 async fn run_one(
     app: &App,
     org_id: Uuid,
+    run_id: Uuid,
     stored: &StoredRule,
     rule: Option<&Rule>,
     settings: &Settings,
     campaigns: &[Loaded],
+    in_scope: usize,
+    matched: Vec<(usize, Evaluation)>,
     slot: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<CheckSummary, RunError> {
-    let run_id = Uuid::now_v7();
     let rule_id = stored.id;
     let mode = stored.mode;
-    app.db
-        .tenant(org_id, async move |c| {
-            diesel::insert_into(rule_runs::table)
-                .values((
-                    rule_runs::id.eq(run_id),
-                    rule_runs::org_id.eq(org_id),
-                    rule_runs::rule_id.eq(rule_id),
-                    rule_runs::mode.eq(mode.as_str()),
-                    rule_runs::slot.eq(slot),
-                    rule_runs::started_at.eq(now),
-                ))
-                .execute(c)
-                .await?;
-            store::mark_run(c, rule_id, now.max(slot)).await?;
-            Ok::<_, RunError>(())
-        })
-        .await?;
     let mut summary = CheckSummary {
         rule_id,
         run_id,
@@ -209,19 +285,15 @@ async fn run_one(
     };
     let Some(rule) = rule else {
         summary.error = Some("the saved text no longer checks; edit and save the rule".into());
-        finish(app, org_id, &summary, Vec::new(), now).await?;
+        finish(app, org_id, &summary, Vec::new(), true, now).await?;
         return Ok(summary);
     };
 
-    let mut matched: Vec<(&Loaded, Evaluation)> = Vec::new();
-    for l in campaigns {
-        if let Some(e) = eval::evaluate(rule, &l.facts, l.as_of, Detail::MatchedOnly) {
-            summary.evaluated += 1;
-            if e.matched {
-                matched.push((l, e));
-            }
-        }
-    }
+    let matched: Vec<(&Loaded, Evaluation)> = matched
+        .into_iter()
+        .filter_map(|(i, e)| campaigns.get(i).map(|l| (l, e)))
+        .collect();
+    summary.evaluated = in_scope;
     summary.matched = matched.len();
     let dry = mode != Mode::Live;
     let ids: Vec<Uuid> = matched.iter().map(|m| m.0.id).collect();
@@ -346,7 +418,11 @@ async fn run_one(
                             send_notice(app, address, &stored.name, &l.facts.name, &item.actions)
                                 .await;
                         match sent {
-                            Ok(()) => ia.status = "executed".into(),
+                            Ok(()) => {
+                                ia.status = "executed".into();
+                                // So `at most once per` also spaces out notify-only rules.
+                                item.acted = true;
+                            }
                             Err(why) => {
                                 ia.status = "failed".into();
                                 ia.reason = Some(why);
@@ -441,7 +517,7 @@ async fn run_one(
         }
         items.push(item);
     }
-    finish(app, org_id, &summary, items, now).await?;
+    finish(app, org_id, &summary, items, dry, now).await?;
     Ok(summary)
 }
 
@@ -530,17 +606,12 @@ async fn finish(
     org_id: Uuid,
     s: &CheckSummary,
     items: Vec<NewItem>,
+    dry: bool,
     now: DateTime<Utc>,
 ) -> Result<(), RunError> {
     let s = s.clone();
     app.db
         .tenant(org_id, async move |c| {
-            let mode: String = rule_runs::table
-                .find(s.run_id)
-                .select(rule_runs::mode)
-                .first(c)
-                .await?;
-            let dry = mode != Mode::Live.as_str();
             // Batched: one statement per few thousand items (bind parameter limit).
             for chunk in items.chunks(4000) {
                 let rows: Vec<_> = chunk

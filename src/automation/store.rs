@@ -231,11 +231,17 @@ pub async fn save(
     let Some(rule) = checked.rules.into_iter().next() else {
         return Ok(Err(Vec::new()));
     };
-    let others: Vec<String> = rules::table
-        .filter(rules::id.nullable().ne(id))
-        .select(rules::name)
-        .load(c)
-        .await?;
+    // Every other rule's name (`id != NULL` would match nothing, hence the two queries).
+    let others: Vec<String> = match id {
+        Some(id) => {
+            rules::table
+                .filter(rules::id.ne(id))
+                .select(rules::name)
+                .load(c)
+                .await?
+        }
+        None => rules::table.select(rules::name).load(c).await?,
+    };
     if let Some(d) = checker::check_name_available(&rule, others.iter().map(String::as_str)) {
         return Ok(Err(vec![d]));
     }
