@@ -53,11 +53,11 @@ fn rule_text(i: usize) -> String {
         0 => format!(
             "rule \"Stop losers {i}\"\n  for campaigns on google where name contains \"P{}-\"\n  when cpa > {} on each of last 3 days and clicks in last 7 days >= 100\n  then pause\n  at most once per 24 hours\n",
             i % 50,
-            90 + i % 60
+            150 + i % 60
         ),
         1 => format!(
             "rule \"Scale winners {i}\"\n  for campaigns on meta\n  when roas in last 3 days > {} and spend in last 3 days > 100\n  then increase budget by 20% up to 500\n  at most once per 3 days\n",
-            6 + i % 5
+            9 + i % 5
         ),
         2 => format!(
             "rule \"Spend guard {i}\"\n  for campaigns on tiktok\n  when spend today > {}.5 * daily_budget\n  then pause\n",
@@ -213,6 +213,19 @@ async fn run(admin: &str, name: &str, campaigns: usize, rules: usize) -> Res<()>
         println!(
             "check {round}: {} rules, {evaluated} rule×campaign evaluations, {matched} matches, {acted} actions (dry run) in {secs:.2} s",
             summaries.len()
+        );
+        let by_shape: Vec<usize> = (0..5)
+            .map(|k| {
+                summaries
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| i % 5 == k)
+                    .map(|(_, s)| s.matched)
+                    .sum()
+            })
+            .collect();
+        println!(
+            "  matches by rule shape (stop losers, scale, spend guard, fading, cpc cap): {by_shape:?}"
         );
     }
     let _ = std::fs::remove_dir_all(&data);

@@ -121,7 +121,8 @@ fn lookback(windows: &[WindowKey]) -> Option<u64> {
 }
 
 /// Builds the query text for `windows` (see the module comment). Binds: $1 time zones,
-/// $2 as-of dates, $3 platforms (NULL: all), $4 cut-off for [`Source::KnownAt`].
+/// $2 as-of dates, $3 platforms (NULL: all), $4 cut-off for [`Source::KnownAt`], $5 and $6
+/// the earliest and latest as-of date.
 pub fn query_text(windows: &[WindowKey], source: Source) -> String {
     let agg = |col: &str, cast: &str| -> String {
         let parts: Vec<String> = windows
@@ -142,9 +143,13 @@ pub fn query_text(windows: &[WindowKey], source: Source) -> String {
             format!("ARRAY[{}]", parts.join(", "))
         }
     };
+    // Per account the rows between its as-of date and the furthest window; the constant
+    // bounds $5/$6 (over every zone) let PostgreSQL prune partitions and use the date index.
     let lower = match lookback(windows) {
-        Some(b) => format!("m.date BETWEEN t.as_of - {b} AND t.as_of"),
-        None => "m.date <= t.as_of".into(),
+        Some(b) => format!(
+            "m.date BETWEEN t.as_of - {b} AND t.as_of AND m.date BETWEEN $5::date - {b} AND $6::date"
+        ),
+        None => "m.date <= t.as_of AND m.date <= $6::date AND $5::date IS NOT NULL".into(),
     };
     let metrics = match source {
         Source::Current => "metrics_daily".to_string(),
@@ -198,6 +203,8 @@ pub async fn load(
         .bind::<Array<Date>, _>(&dates)
         .bind::<Nullable<Array<Text>>, _>(platforms)
         .bind::<Nullable<diesel::sql_types::Timestamptz>, _>(cutoff)
+        .bind::<Date, _>(dates.iter().min().copied().unwrap_or_default())
+        .bind::<Date, _>(dates.iter().max().copied().unwrap_or_default())
         .load(c)
         .await?;
     Ok(rows

@@ -163,26 +163,130 @@ pub async fn check_rules(
 
     let rules_only: Vec<Option<&Rule>> = loaded_rules.iter().map(|r| r.2.as_ref()).collect();
     let evaluated = evaluate_all(&rules_only, &campaigns);
+    let mut memory = preload(app, org_id, &loaded_rules, &evaluated, &campaigns, now).await?;
     let mut out = Vec::with_capacity(loaded_rules.len());
+    // Records of rules that called no platform are written together at the end (one
+    // transaction for the batch); a rule that called a platform is recorded at once.
+    let mut pending: Vec<Finished> = Vec::new();
     for ((run_id, stored, rule), (in_scope, matched)) in loaded_rules.iter().zip(evaluated) {
-        out.push(
-            run_one(
-                app,
-                org_id,
-                *run_id,
-                stored,
-                rule.as_ref(),
-                &settings,
-                &campaigns,
-                in_scope,
-                matched,
-                slot,
-                now,
-            )
-            .await?,
-        );
+        let done = run_one(
+            app,
+            org_id,
+            *run_id,
+            stored,
+            rule.as_ref(),
+            &settings,
+            &campaigns,
+            in_scope,
+            matched,
+            &mut memory,
+            slot,
+            now,
+        )
+        .await?;
+        out.push(done.summary.clone());
+        if done.called_platform {
+            finish(app, org_id, vec![done], now).await?;
+        } else {
+            pending.push(done);
+        }
     }
+    finish(app, org_id, pending, now).await?;
     Ok(out)
+}
+
+/// What the batch knows about past actions, kept current as rules act: when each rule last
+/// acted on each campaign (cooldowns), and each campaign's budget before the first raise of
+/// the last 24 hours (the increase limit). Keyed by dry-run or live, which never mix.
+#[derive(Default)]
+struct Memory {
+    last_acted: HashMap<(Uuid, Uuid, bool), DateTime<Utc>>,
+    budget_base: HashMap<(Uuid, bool), i64>,
+}
+
+/// Loads [`Memory`] for every matched campaign of the batch in two queries.
+async fn preload(
+    app: &App,
+    org_id: Uuid,
+    rules_: &[(Uuid, StoredRule, Option<Rule>)],
+    evaluated: &[Matches],
+    campaigns: &[Loaded],
+    now: DateTime<Utc>,
+) -> Result<Memory, RunError> {
+    let mut ids: Vec<Uuid> = evaluated
+        .iter()
+        .flat_map(|(_, m)| {
+            m.iter()
+                .filter_map(|(i, _)| campaigns.get(*i).map(|l| l.id))
+        })
+        .collect();
+    ids.sort();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(Memory::default());
+    }
+    let rule_ids: Vec<Uuid> = rules_.iter().map(|r| r.1.id).collect();
+    let longest = rules_
+        .iter()
+        .filter_map(|r| r.2.as_ref().and_then(Rule::cooldown_minutes))
+        .max()
+        .unwrap_or(0);
+    let since = now - Duration::minutes(i64::try_from(longest).unwrap_or(i64::MAX / 120));
+    app.db
+        .tenant(org_id, async move |c| {
+            let rows: Vec<(Uuid, Uuid, bool, Option<DateTime<Utc>>)> = rule_run_items::table
+                .filter(rule_run_items::acted.eq(true))
+                .filter(rule_run_items::rule_id.eq_any(&rule_ids))
+                .filter(rule_run_items::campaign_id.eq_any(&ids))
+                .filter(rule_run_items::created_at.gt(since))
+                .group_by((
+                    rule_run_items::rule_id,
+                    rule_run_items::campaign_id,
+                    rule_run_items::dry_run,
+                ))
+                .select((
+                    rule_run_items::rule_id,
+                    rule_run_items::campaign_id,
+                    rule_run_items::dry_run,
+                    diesel::dsl::max(rule_run_items::created_at),
+                ))
+                .load(c)
+                .await?;
+            let last_acted = rows
+                .into_iter()
+                .filter_map(|(r, cmp, d, at)| at.map(|a| ((r, cmp, d), a)))
+                .collect();
+            let rows: Vec<(Uuid, bool, Option<i64>)> = rule_run_items::table
+                .filter(rule_run_items::campaign_id.eq_any(&ids))
+                .filter(rule_run_items::budget_from_micros.is_not_null())
+                .filter(rule_run_items::created_at.gt(now - Duration::hours(24)))
+                .order(rule_run_items::created_at.desc())
+                .select((
+                    rule_run_items::campaign_id,
+                    rule_run_items::dry_run,
+                    rule_run_items::budget_from_micros,
+                ))
+                .load(c)
+                .await?;
+            // Newest first, so the last insert per campaign is the earliest raise.
+            let budget_base = rows
+                .into_iter()
+                .filter_map(|(cmp, d, b)| b.map(|b| ((cmp, d), b)))
+                .collect();
+            Ok::<_, RunError>(Memory {
+                last_acted,
+                budget_base,
+            })
+        })
+        .await
+}
+
+/// One rule's check, ready to record.
+struct Finished {
+    summary: CheckSummary,
+    items: Vec<NewItem>,
+    dry: bool,
+    called_platform: bool,
 }
 
 /// Per rule: campaigns in scope, and the matched ones (index into `campaigns`, evaluation).
@@ -273,9 +377,10 @@ async fn run_one(
     campaigns: &[Loaded],
     in_scope: usize,
     matched: Vec<(usize, Evaluation)>,
+    memory: &mut Memory,
     slot: DateTime<Utc>,
     now: DateTime<Utc>,
-) -> Result<CheckSummary, RunError> {
+) -> Result<Finished, RunError> {
     let rule_id = stored.id;
     let mode = stored.mode;
     let mut summary = CheckSummary {
@@ -285,8 +390,12 @@ async fn run_one(
     };
     let Some(rule) = rule else {
         summary.error = Some("the saved text no longer checks; edit and save the rule".into());
-        finish(app, org_id, &summary, Vec::new(), true, now).await?;
-        return Ok(summary);
+        return Ok(Finished {
+            summary,
+            items: Vec::new(),
+            dry: true,
+            called_platform: false,
+        });
     };
 
     let matched: Vec<(&Loaded, Evaluation)> = matched
@@ -296,65 +405,21 @@ async fn run_one(
     summary.evaluated = in_scope;
     summary.matched = matched.len();
     let dry = mode != Mode::Live;
-    let ids: Vec<Uuid> = matched.iter().map(|m| m.0.id).collect();
     let cooldown = rule.cooldown_minutes().filter(|m| *m > 0);
-    let (cooling, budget_base) = if ids.is_empty() {
-        (HashMap::new(), HashMap::new())
-    } else {
-        app.db
-            .tenant(org_id, async move |c| {
-                let cooling: HashMap<Uuid, DateTime<Utc>> = match cooldown {
-                    Some(m) => {
-                        let since =
-                            now - Duration::minutes(i64::try_from(m).unwrap_or(i64::MAX / 120));
-                        let rows: Vec<(Uuid, Option<DateTime<Utc>>)> = rule_run_items::table
-                            .filter(rule_run_items::rule_id.eq(rule_id))
-                            .filter(rule_run_items::acted.eq(true))
-                            .filter(rule_run_items::dry_run.eq(dry))
-                            .filter(rule_run_items::campaign_id.eq_any(&ids))
-                            .filter(rule_run_items::created_at.gt(since))
-                            .group_by(rule_run_items::campaign_id)
-                            .select((
-                                rule_run_items::campaign_id,
-                                diesel::dsl::max(rule_run_items::created_at),
-                            ))
-                            .load(c)
-                            .await?;
-                        rows.into_iter()
-                            .filter_map(|(id, at)| at.map(|a| (id, a)))
-                            .collect()
-                    }
-                    None => HashMap::new(),
-                };
-                // The budget before the first raise of the last 24 hours, by any rule.
-                let rows: Vec<(Uuid, Option<i64>)> = rule_run_items::table
-                    .filter(rule_run_items::dry_run.eq(dry))
-                    .filter(rule_run_items::campaign_id.eq_any(&ids))
-                    .filter(rule_run_items::budget_from_micros.is_not_null())
-                    .filter(rule_run_items::created_at.gt(now - Duration::hours(24)))
-                    .order(rule_run_items::created_at.desc())
-                    .select((
-                        rule_run_items::campaign_id,
-                        rule_run_items::budget_from_micros,
-                    ))
-                    .load(c)
-                    .await?;
-                // Newest first, so the last insert per campaign is the earliest.
-                let base: HashMap<Uuid, i64> = rows
-                    .into_iter()
-                    .filter_map(|(id, b)| b.map(|b| (id, b)))
-                    .collect();
-                Ok::<_, RunError>((cooling, base))
-            })
-            .await?
-    };
-
+    let mut called_platform = false;
     let mut items = Vec::with_capacity(matched.len());
     let mut platform_actions_used: i32 = 0;
     for (l, e) in &matched {
         let seen = e.to_json().get("values").cloned().unwrap_or(json!({}));
-        if let (Some(last), Some(m)) = (cooling.get(&l.id), cooldown) {
-            let until = *last + Duration::minutes(i64::try_from(m).unwrap_or(0));
+        let last = memory.last_acted.get(&(rule_id, l.id, dry)).copied();
+        let cooling = match (last, cooldown) {
+            (Some(last), Some(m)) => {
+                let until = last + Duration::minutes(i64::try_from(m).unwrap_or(0));
+                (until > now).then_some((until, m))
+            }
+            _ => None,
+        };
+        if let Some((until, m)) = cooling {
             let actions = e
                 .actions
                 .iter()
@@ -443,9 +508,11 @@ async fn run_one(
                             "safety limit: at most {} changes per check",
                             settings.max_actions_per_check
                         ));
-                    } else if let Some(why) =
-                        over_increase_limit(a, budget_base.get(&l.id).copied(), settings)
-                    {
+                    } else if let Some(why) = over_increase_limit(
+                        a,
+                        memory.budget_base.get(&(l.id, dry)).copied(),
+                        settings,
+                    ) {
                         ia.status = "skipped".into();
                         ia.reason = Some(why);
                     } else if dry {
@@ -475,6 +542,7 @@ async fn run_one(
                             intent_key: format!("rule:{rule_id}:{}:{window}:{idx}", l.id),
                             budget,
                         };
+                        called_platform = true;
                         match actions::request(app, org_id, req).await {
                             Ok(o) => {
                                 ia.platform_action_id = Some(o.id);
@@ -515,10 +583,20 @@ async fn run_one(
             }
             item.actions.push(ia);
         }
+        if item.acted {
+            memory.last_acted.insert((rule_id, l.id, dry), now);
+        }
+        if let Some(from) = item.budget_from {
+            memory.budget_base.entry((l.id, dry)).or_insert(from);
+        }
         items.push(item);
     }
-    finish(app, org_id, &summary, items, dry, now).await?;
-    Ok(summary)
+    Ok(Finished {
+        summary,
+        items,
+        dry,
+        called_platform,
+    })
 }
 
 fn minutes_label(m: u64) -> String {
@@ -604,19 +682,23 @@ async fn send_notice(
 async fn finish(
     app: &App,
     org_id: Uuid,
-    s: &CheckSummary,
-    items: Vec<NewItem>,
-    dry: bool,
+    done: Vec<Finished>,
     now: DateTime<Utc>,
 ) -> Result<(), RunError> {
-    let s = s.clone();
+    if done.is_empty() {
+        return Ok(());
+    }
     app.db
         .tenant(org_id, async move |c| {
+            let all: Vec<(&CheckSummary, bool, &NewItem)> = done
+                .iter()
+                .flat_map(|f| f.items.iter().map(move |i| (&f.summary, f.dry, i)))
+                .collect();
             // Batched: one statement per few thousand items (bind parameter limit).
-            for chunk in items.chunks(4000) {
+            for chunk in all.chunks(4000) {
                 let rows: Vec<_> = chunk
                     .iter()
-                    .map(|i| {
+                    .map(|(s, dry, i)| {
                         (
                             rule_run_items::id.eq(Uuid::now_v7()),
                             rule_run_items::org_id.eq(org_id),
@@ -624,7 +706,7 @@ async fn finish(
                             rule_run_items::rule_id.eq(s.rule_id),
                             rule_run_items::campaign_id.eq(i.campaign_id),
                             rule_run_items::campaign_name.eq(&i.campaign_name),
-                            rule_run_items::dry_run.eq(dry),
+                            rule_run_items::dry_run.eq(*dry),
                             rule_run_items::acted.eq(i.acted),
                             rule_run_items::seen.eq(&i.seen),
                             rule_run_items::actions
@@ -641,18 +723,22 @@ async fn finish(
                     .await?;
             }
             let n = |x: usize| i32::try_from(x).unwrap_or(i32::MAX);
-            diesel::update(rule_runs::table.find(s.run_id))
-                .set((
-                    rule_runs::finished_at.eq(Some(Utc::now())),
-                    rule_runs::campaigns_evaluated.eq(n(s.evaluated)),
-                    rule_runs::campaigns_matched.eq(n(s.matched)),
-                    rule_runs::actions_executed.eq(n(s.executed)),
-                    rule_runs::actions_skipped.eq(n(s.skipped)),
-                    rule_runs::actions_failed.eq(n(s.failed)),
-                    rule_runs::error.eq(&s.error),
-                ))
-                .execute(c)
-                .await?;
+            let finished = Utc::now();
+            for f in &done {
+                let s = &f.summary;
+                diesel::update(rule_runs::table.find(s.run_id))
+                    .set((
+                        rule_runs::finished_at.eq(Some(finished)),
+                        rule_runs::campaigns_evaluated.eq(n(s.evaluated)),
+                        rule_runs::campaigns_matched.eq(n(s.matched)),
+                        rule_runs::actions_executed.eq(n(s.executed)),
+                        rule_runs::actions_skipped.eq(n(s.skipped)),
+                        rule_runs::actions_failed.eq(n(s.failed)),
+                        rule_runs::error.eq(&s.error),
+                    ))
+                    .execute(c)
+                    .await?;
+            }
             Ok::<_, RunError>(())
         })
         .await
