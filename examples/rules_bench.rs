@@ -65,7 +65,7 @@ fn rule_text(i: usize) -> String {
         ),
         3 => format!(
             "rule \"Fading ROAS {i}\"\n  when roas in last 7 days < 0.{} * roas in previous 7 days and spend in last 7 days > {}\n  then notify \"team@acme.test\"\n",
-            3 + i % 4,
+            20 + i % 16,
             200 + i
         ),
         _ => format!(
@@ -214,19 +214,32 @@ async fn run(admin: &str, name: &str, campaigns: usize, rules: usize) -> Res<()>
             "check {round}: {} rules, {evaluated} rule×campaign evaluations, {matched} matches, {acted} actions (dry run) in {secs:.2} s",
             summaries.len()
         );
-        let by_shape: Vec<usize> = (0..5)
-            .map(|k| {
-                summaries
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, _)| i % 5 == k)
-                    .map(|(_, s)| s.matched)
-                    .sum()
-            })
-            .collect();
+        let shape: std::collections::HashMap<uuid::Uuid, usize> =
+            ids.iter().enumerate().map(|(i, id)| (*id, i % 5)).collect();
+        let mut by_shape = [0usize; 5];
+        for s in &summaries {
+            if let Some(k) = shape.get(&s.rule_id) {
+                by_shape[*k] += s.matched;
+            }
+        }
         println!(
             "  matches by rule shape (stop losers, scale, spend guard, fading, cpc cap): {by_shape:?}"
         );
+    }
+    if std::env::var_os("BENCH_SHOW").is_some() {
+        #[derive(diesel::QueryableByName)]
+        struct Seen {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            t: String,
+        }
+        let rows: Vec<Seen> = diesel::sql_query(
+            "SELECT r.name || ': ' || i.seen::text AS t FROM rule_run_items i JOIN rules r ON r.id = i.rule_id ORDER BY random() LIMIT 5",
+        )
+        .load(&mut c)
+        .await?;
+        for r in rows {
+            println!("  e.g. {}", r.t);
+        }
     }
     let _ = std::fs::remove_dir_all(&data);
     Ok(())

@@ -41,8 +41,9 @@ pub enum RulesCommand {
         org: uuid::Uuid,
         #[arg(long, default_value_t = super::backtest::DEFAULT_DAYS)]
         days: u32,
+        // Boxed: the settings are much larger than the other variants.
         #[command(flatten)]
-        settings: crate::config::Settings,
+        settings: Box<crate::config::Settings>,
     },
 }
 

@@ -579,3 +579,42 @@ async fn the_scheduler_enqueues_each_due_rule_once_per_slot() {
         1
     );
 }
+
+#[tokio::test]
+async fn backtest_replays_past_days_with_what_was_known_then() {
+    let (sb, t, mut c, org) = setup().await;
+    let now = sb.clock().now();
+    let camp = one_active_campaign(&t).await;
+    // The sync ran "now"; pretend each day's numbers were observed the morning after.
+    let mut a = admin(&t).await;
+    diesel::sql_query(
+        "UPDATE metric_revisions SET observed_at = (date + 1)::timestamp AT TIME ZONE 'UTC' + interval '1 hour'",
+    )
+    .execute(&mut a)
+    .await
+    .expect("age the revisions");
+    let text = format!(
+        "rule \"Replay\"\n  for campaigns on google where name contains \"{}\"\n  when impressions in last 3 days > 0\n  then pause\n",
+        camp.name
+    );
+    let id = save_rule(&mut c, &text, "draft").await;
+    let rule = adpilot::automation::language::check_single(&text)
+        .rules
+        .pop()
+        .expect("rule");
+    let b = adpilot::automation::backtest::run(&t.app, org, &rule, 5, now)
+        .await
+        .expect("backtest");
+    assert_eq!(b.hits.len(), 5, "{b:?}");
+    assert!(b.hits[0].actions[0].starts_with("pause"));
+    assert!(!b.hits[0].actions[0].contains("skipped"), "{:?}", b.hits[0]);
+    assert!(
+        b.hits[1].actions[0].contains("already paused"),
+        "the replay carries its own pause forward: {:?}",
+        b.hits[1]
+    );
+    assert!(!b.hits[0].spend_after.is_empty());
+    c.get(&format!("/rules/{id}/backtest?days=7"))
+        .await
+        .assert_status(StatusCode::OK);
+}
