@@ -65,7 +65,7 @@ fn rule_text(i: usize) -> String {
         ),
         3 => format!(
             "rule \"Fading ROAS {i}\"\n  when roas in last 7 days < 0.{} * roas in previous 7 days and spend in last 7 days > {}\n  then notify \"team@acme.test\"\n",
-            20 + i % 16,
+            10 + i % 10,
             200 + i
         ),
         _ => format!(

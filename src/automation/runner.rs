@@ -298,7 +298,19 @@ fn evaluate_rule(rule: Option<&Rule>, campaigns: &[Loaded]) -> Matches {
     };
     let mut in_scope = 0;
     let mut matched = Vec::new();
+    let platforms = rule
+        .scope
+        .as_ref()
+        .map(|s| s.platforms.as_slice())
+        .unwrap_or(&[]);
     for (i, l) in campaigns.iter().enumerate() {
+        // The cheap scope test first: evaluate() allocates its result even for campaigns
+        // outside the scope, which adds up over a batch of many rules.
+        if (!platforms.is_empty() && !platforms.contains(&l.facts.platform))
+            || !eval::in_scope(rule.scope.as_ref(), &l.facts)
+        {
+            continue;
+        }
         if let Some(e) = eval::evaluate(rule, &l.facts, l.as_of, Detail::MatchedOnly) {
             in_scope += 1;
             if e.matched {
