@@ -303,6 +303,7 @@ fn evaluate_rule(rule: Option<&Rule>, campaigns: &[Loaded]) -> Matches {
         .as_ref()
         .map(|s| s.platforms.as_slice())
         .unwrap_or(&[]);
+    let currencies = super::language::checker::rule_currencies(rule);
     for (i, l) in campaigns.iter().enumerate() {
         // The cheap scope test first: evaluate() allocates its result even for campaigns
         // outside the scope, which adds up over a batch of many rules.
@@ -311,11 +312,18 @@ fn evaluate_rule(rule: Option<&Rule>, campaigns: &[Loaded]) -> Matches {
         {
             continue;
         }
-        if let Some(e) = eval::evaluate(rule, &l.facts, l.as_of, Detail::MatchedOnly) {
-            in_scope += 1;
-            if e.matched {
-                matched.push((i, e));
-            }
+        // Fast path, same decision as evaluate(): a campaign whose currency fits the rule and
+        // whose condition does not hold needs no Evaluation built (most campaigns, most checks).
+        in_scope += 1;
+        if currencies.iter().all(|c| *c == l.facts.currency)
+            && !eval::condition::evaluate_condition(&rule.condition, &l.facts, l.as_of, None)
+        {
+            continue;
+        }
+        if let Some(e) = eval::evaluate(rule, &l.facts, l.as_of, Detail::MatchedOnly)
+            && e.matched
+        {
+            matched.push((i, e));
         }
     }
     (in_scope, matched)
