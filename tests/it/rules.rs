@@ -244,6 +244,23 @@ async fn dry_run_changes_nothing_on_the_sandbox_but_logs_every_match() {
     let h = c.get(&format!("/rules/{id}/history")).await;
     assert!(h.body.contains("would_execute"), "{}", h.body);
     assert!(t.outbox().is_empty(), "dry runs send no email");
+
+    // The editor's preview and examples.
+    let p = c
+        .post(
+            "/rules/preview",
+            &[(
+                "text",
+                "rule \"P\"\n  for campaigns on google\n  when impressions in last 7 days >= 0\n  then pause\n",
+            )],
+        )
+        .await;
+    p.assert_status(StatusCode::OK);
+    assert!(p.body.contains("campaigns in scope"), "{}", p.body);
+    assert!(p.body.contains("pause"));
+    let ex = c.get("/rules/example/0").await;
+    ex.assert_status(StatusCode::OK);
+    assert!(ex.body.contains("Stop losers"));
     assert_eq!(
         count(&t, "SELECT count(*) AS n FROM platform_actions").await,
         0,
