@@ -172,6 +172,17 @@ fn main() -> ExitCode {
             let mut err = std::io::stderr();
             adpilot::platforms::cli::run(command, &mut out, &mut err).await
         }),
+        Command::Rules {
+            command:
+                adpilot::automation::cli::RulesCommand::Backtest {
+                    file,
+                    org,
+                    days,
+                    settings,
+                },
+        } => with_config(&runtime, &settings, |config| {
+            adpilot::automation::cli::backtest(config, file, org, days)
+        }),
         Command::Rules { command } => {
             let mut out = std::io::stdout().lock();
             let mut err = std::io::stderr().lock();

@@ -32,6 +32,19 @@ pub enum RulesCommand {
         #[arg(long)]
         all: bool,
     },
+    /// Replay the rules of FILE over an organization's last N days of metrics, as adpilot knew
+    /// them on each day, and print what they would have done (one JSON object per line).
+    Backtest {
+        file: PathBuf,
+        /// The organization's id.
+        #[arg(long)]
+        org: uuid::Uuid,
+        #[arg(long, default_value_t = super::backtest::DEFAULT_DAYS)]
+        days: u32,
+        // Boxed: the settings are much larger than the other variants.
+        #[command(flatten)]
+        settings: Box<crate::config::Settings>,
+    },
 }
 
 pub fn run(cmd: RulesCommand, out: &mut dyn Write, err: &mut dyn Write) -> ExitCode {
@@ -43,6 +56,11 @@ pub fn run(cmd: RulesCommand, out: &mut dyn Write, err: &mut dyn Write) -> ExitC
             as_of,
             all,
         } => eval_file(&file, &metrics, as_of, all, out, err),
+        // Needs the database: main runs it through `backtest` with a validated configuration.
+        RulesCommand::Backtest { .. } => {
+            let _ = writeln!(err, "error: rules backtest needs the database settings");
+            Ok(false)
+        }
     };
     match ok {
         Ok(true) => ExitCode::SUCCESS,
@@ -146,4 +164,65 @@ fn eval_file(
         writeln!(out, "{}", e.to_json())?;
     }
     Ok(true)
+}
+
+/// `adpilot rules backtest FILE --org ORG --days N`.
+pub async fn backtest(
+    config: crate::config::Config,
+    file: PathBuf,
+    org: uuid::Uuid,
+    days: u32,
+) -> ExitCode {
+    let mut err = std::io::stderr();
+    let Ok(Some(src)) = read_text(&file, &mut err) else {
+        return ExitCode::from(1);
+    };
+    let checked = language::check(&src);
+    let _ = report(&file, &src, &checked, &mut err);
+    let Ok(rules) = checked.into_result() else {
+        return ExitCode::from(1);
+    };
+    let database = match crate::server::open_database(&config, true).await {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("adpilot: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let code = match crate::server::build_app(config, &database).await {
+        Err(e) => {
+            eprintln!("adpilot: {e}");
+            ExitCode::FAILURE
+        }
+        Ok(app) => {
+            let mut code = ExitCode::SUCCESS;
+            for rule in &rules {
+                match super::backtest::run(&app, org, rule, days, chrono::Utc::now()).await {
+                    Ok(b) => {
+                        for h in &b.hits {
+                            println!(
+                                "{}",
+                                serde_json::json!({"rule": rule.name, "day": h.day, "campaign_id": h.campaign_id,
+                                    "campaign": h.campaign_name, "actions": h.actions, "spend_after": h.spend_after})
+                            );
+                        }
+                        eprintln!(
+                            "{}: {} actions over {} days ({} campaigns considered)",
+                            rule.name,
+                            b.hits.len(),
+                            b.days,
+                            b.campaigns_in_scope
+                        );
+                    }
+                    Err(e) => {
+                        eprintln!("adpilot: backtest of \"{}\" failed: {e}", rule.name);
+                        code = ExitCode::FAILURE;
+                    }
+                }
+            }
+            code
+        }
+    };
+    database.shutdown();
+    code
 }

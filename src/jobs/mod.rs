@@ -321,6 +321,8 @@ pub fn registry() -> Registry {
         .with::<crate::reports::send::DueOrg>()
         .with::<crate::reports::send::SendSlot>()
         .with::<crate::campaigns::push::PushCampaign>()
+        .with::<crate::automation::jobs::RulesTick>()
+        .with::<crate::automation::jobs::RulesCheck>()
 }
 
 /// Every periodic duty (cron expressions with seconds, in UTC). Modules add theirs here; a
@@ -349,6 +351,10 @@ pub fn schedules(config: &crate::config::Config) -> Vec<scheduler::Schedule> {
         }),
         scheduler::Schedule::new("reports", "20 */5 * * * *", |_| {
             crate::reports::send::DueAll {}
+        }),
+        // Finds due rules every minute; each due rule becomes its own `rules.check` job.
+        scheduler::Schedule::new("rules_tick", "0 * * * * *", |slot| {
+            crate::automation::jobs::RulesTick { slot }
         }),
     ];
     if let Some(cron) = &config.jobs.backup_cron {

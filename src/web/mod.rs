@@ -37,6 +37,7 @@ pub fn router(app: AppState) -> Router {
         .merge(crate::jobs::routes::router())
         .merge(crate::ai::routes::router())
         .merge(crate::billing::routes::router(&app))
+        .merge(crate::automation::routes::router())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),

@@ -837,3 +837,44 @@ async fn the_ai_token_limit_stops_model_calls_with_a_message() {
     assert!(message.contains("Free plan allows"), "{message}");
     owner.get("/dashboard").await;
 }
+
+#[tokio::test]
+async fn the_live_rule_limit_keeps_a_second_rule_from_going_live() {
+    let b = billed_app(None).await;
+    let mut owner = b.t.sign_up("owner@example.com", "Acme").await;
+    let mut ids = Vec::new();
+    for name in ["One", "Two"] {
+        owner.get("/rules/new").await;
+        let text = format!(
+            "rule \"{name}\"\n  when spend today > 100 and clicks today >= 50\n  then pause\n"
+        );
+        let r = owner
+            .post("/rules", &[("text", text.as_str()), ("mode", "draft")])
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        let id = r
+            .location()
+            .expect("rule page")
+            .trim_start_matches("/rules/")
+            .to_string();
+        ids.push(id);
+    }
+    owner.get(&format!("/rules/{}", ids[0])).await;
+    owner
+        .post(&format!("/rules/{}/mode", ids[0]), &[("mode", "live")])
+        .await;
+    owner.get(&format!("/rules/{}", ids[1])).await;
+    owner
+        .post(&format!("/rules/{}/mode", ids[1]), &[("mode", "live")])
+        .await;
+    let page = owner.get(&format!("/rules/{}", ids[1])).await;
+    assert!(
+        page.body.contains("Free plan allows 1 live rule"),
+        "{}",
+        page.body
+    );
+    assert_eq!(
+        count(&b.t, "SELECT count(*) AS n FROM rules WHERE mode = 'live'").await,
+        1
+    );
+}

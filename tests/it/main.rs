@@ -13,6 +13,7 @@ mod jobs;
 mod migrations;
 mod platform_contract;
 mod reports;
+mod rules;
 mod security;
 mod sync;
 mod tenancy;

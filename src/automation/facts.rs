@@ -1,0 +1,254 @@
+//! Window totals for every campaign of an organization, in one SQL query.
+//!
+//! Each window a rule needs ([`Rule::required_windows`]) becomes one
+//! `SUM(..) FILTER (WHERE date BETWEEN ..)` per base metric, grouped by campaign. Window bounds
+//! are relative to each account's own "today" (the as-of date in its time zone): accounts are
+//! joined to a small table of (time zone, as-of date), so one query serves every zone.
+
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::sql_types::{Array, BigInt, Date, Nullable, Text, Uuid as SqlUuid};
+use diesel_async::RunQueryDsl;
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+use super::eval::{CampaignFacts, Totals, WindowKey};
+use super::language::ast::CampaignStatus;
+use crate::db::Conn;
+use crate::types::{Currency, Money, Platform};
+
+/// A campaign's facts plus what the server needs to act on it.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub id: Uuid,
+    pub as_of: NaiveDate,
+    pub facts: CampaignFacts,
+}
+
+/// Where the rows come from: the current metrics, or the revisions known at a cut-off (a
+/// backtest replaying what adpilot knew on a past day).
+#[derive(Debug, Clone, Copy)]
+pub enum Source {
+    Current,
+    KnownAt(DateTime<Utc>),
+}
+
+#[derive(diesel::QueryableByName)]
+struct Row {
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = Text)]
+    platform: String,
+    #[diesel(sql_type = Text)]
+    status: String,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    daily_budget_micros: Option<i64>,
+    #[diesel(sql_type = Text)]
+    currency: String,
+    #[diesel(sql_type = Text)]
+    account_external_id: String,
+    #[diesel(sql_type = Date)]
+    as_of: NaiveDate,
+    #[diesel(sql_type = Array<BigInt>)]
+    impressions: Vec<i64>,
+    #[diesel(sql_type = Array<BigInt>)]
+    clicks: Vec<i64>,
+    #[diesel(sql_type = Array<BigInt>)]
+    spend: Vec<i64>,
+    #[diesel(sql_type = Array<Text>)]
+    conversions: Vec<String>,
+    #[diesel(sql_type = Array<BigInt>)]
+    revenue: Vec<i64>,
+}
+
+#[derive(diesel::QueryableByName)]
+struct Zone {
+    #[diesel(sql_type = Text)]
+    time_zone: String,
+}
+
+/// The as-of date ("today") per account time zone at `now`.
+pub async fn zones(
+    c: &mut Conn,
+    now: DateTime<Utc>,
+) -> diesel::QueryResult<Vec<(String, NaiveDate)>> {
+    let rows: Vec<Zone> = diesel::sql_query("SELECT DISTINCT time_zone FROM ad_accounts")
+        .load(c)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|z| {
+            let today = crate::analytics::sync::account_today(&z.time_zone, now);
+            (z.time_zone, today)
+        })
+        .collect())
+}
+
+/// SQL condition on `m.date` for a window, relative to `t.as_of`. Only numbers from the rule's
+/// tree go into the text (u32), never user strings.
+fn window_sql(w: WindowKey) -> String {
+    match w {
+        WindowKey::Day(k) => format!("m.date = t.as_of - {k}"),
+        WindowKey::Last(n) => format!("m.date BETWEEN t.as_of - {n} AND t.as_of - 1"),
+        WindowKey::Previous(n) => format!(
+            "m.date BETWEEN t.as_of - {} AND t.as_of - {}",
+            u64::from(n) * 2,
+            u64::from(n) + 1
+        ),
+        WindowKey::ThisMonth => {
+            "m.date BETWEEN date_trunc('month', t.as_of)::date AND t.as_of".into()
+        }
+        WindowKey::Lifetime => "m.date <= t.as_of".into(),
+    }
+}
+
+/// How many days back from as-of the windows reach (`None`: lifetime, no bound).
+fn lookback(windows: &[WindowKey]) -> Option<u64> {
+    let mut back = 0u64;
+    for w in windows {
+        back = back.max(match *w {
+            WindowKey::Day(k) => u64::from(k),
+            WindowKey::Last(n) => u64::from(n),
+            WindowKey::Previous(n) => u64::from(n) * 2,
+            WindowKey::ThisMonth => 31,
+            WindowKey::Lifetime => return None,
+        });
+    }
+    Some(back)
+}
+
+/// Builds the query text for `windows` (see the module comment). Binds: $1 time zones,
+/// $2 as-of dates, $3 platforms (NULL: all), $4 cut-off for [`Source::KnownAt`], $5 and $6
+/// the earliest and latest as-of date.
+pub fn query_text(windows: &[WindowKey], source: Source) -> String {
+    let agg = |col: &str, cast: &str| -> String {
+        let parts: Vec<String> = windows
+            .iter()
+            .map(|w| {
+                format!(
+                    "COALESCE(SUM(m.{col}) FILTER (WHERE {}), 0){cast}",
+                    window_sql(*w)
+                )
+            })
+            .collect();
+        if parts.is_empty() {
+            format!(
+                "ARRAY[]::{}[]",
+                if cast == "::text" { "text" } else { "bigint" }
+            )
+        } else {
+            format!("ARRAY[{}]", parts.join(", "))
+        }
+    };
+    // Per account the rows between its as-of date and the furthest window; the constant
+    // bounds $5/$6 (over every zone) let PostgreSQL prune partitions and use the date index.
+    let lower = match lookback(windows) {
+        Some(b) => format!(
+            "m.date BETWEEN t.as_of - {b} AND t.as_of AND m.date BETWEEN $5::date - {b} AND $6::date"
+        ),
+        None => "m.date <= t.as_of AND m.date <= $6::date AND $5::date IS NOT NULL".into(),
+    };
+    let metrics = match source {
+        Source::Current => "metrics_daily".to_string(),
+        // What adpilot knew at the cut-off: the latest revision of each day observed before it.
+        Source::KnownAt(_) => "(SELECT DISTINCT ON (campaign_id, date) org_id, campaign_id, date, \
+             impressions, clicks, spend_micros, conversions, revenue_micros \
+             FROM metric_revisions WHERE observed_at < $4 \
+             ORDER BY campaign_id, date, observed_at DESC)"
+            .to_string(),
+    };
+    format!(
+        "SELECT c.id, c.name, c.platform, c.status, c.daily_budget_micros, a.currency, \
+           a.external_id AS account_external_id, t.as_of, \
+           {imp} AS impressions, {clk} AS clicks, {spd} AS spend, {conv} AS conversions, {rev} AS revenue \
+         FROM campaigns c \
+         JOIN ad_accounts a ON a.id = c.account_id \
+         JOIN unnest($1::text[], $2::date[]) AS t(time_zone, as_of) ON t.time_zone = a.time_zone \
+         LEFT JOIN {metrics} m ON m.org_id = c.org_id AND m.campaign_id = c.id AND {lower} \
+         WHERE c.status <> 'removed' AND ($3::text[] IS NULL OR c.platform = ANY($3::text[])) \
+         GROUP BY c.id, c.name, c.platform, c.status, c.daily_budget_micros, a.currency, a.external_id, t.as_of",
+        imp = agg("impressions", "::bigint"),
+        clk = agg("clicks", "::bigint"),
+        spd = agg("spend_micros", "::bigint"),
+        conv = agg("conversions", "::text"),
+        rev = agg("revenue_micros", "::bigint"),
+    )
+}
+
+/// Loads every campaign (on `platforms`, or all when `None`) with totals for `windows`.
+pub async fn load(
+    c: &mut Conn,
+    zones: &[(String, NaiveDate)],
+    windows: &BTreeSet<WindowKey>,
+    platforms: Option<Vec<Platform>>,
+    source: Source,
+) -> diesel::QueryResult<Vec<Loaded>> {
+    if zones.is_empty() {
+        return Ok(Vec::new());
+    }
+    let windows: Vec<WindowKey> = windows.iter().copied().collect();
+    let tz: Vec<String> = zones.iter().map(|z| z.0.clone()).collect();
+    let dates: Vec<NaiveDate> = zones.iter().map(|z| z.1).collect();
+    let platforms: Option<Vec<String>> =
+        platforms.map(|p| p.iter().map(|p| p.as_str().to_string()).collect());
+    let cutoff = match source {
+        Source::Current => None,
+        Source::KnownAt(t) => Some(t),
+    };
+    let rows: Vec<Row> = diesel::sql_query(query_text(&windows, source))
+        .bind::<Array<Text>, _>(&tz)
+        .bind::<Array<Date>, _>(&dates)
+        .bind::<Nullable<Array<Text>>, _>(platforms)
+        .bind::<Nullable<diesel::sql_types::Timestamptz>, _>(cutoff)
+        .bind::<Date, _>(dates.iter().min().copied().unwrap_or_default())
+        .bind::<Date, _>(dates.iter().max().copied().unwrap_or_default())
+        .load(c)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| to_loaded(r, &windows))
+        .collect())
+}
+
+fn to_loaded(r: Row, windows: &[WindowKey]) -> Option<Loaded> {
+    // Rows the evaluator cannot reason about (unknown currency or platform) are left out; the
+    // sync module never writes them.
+    let currency: Currency = r.currency.parse().ok()?;
+    let platform: Platform = r.platform.parse().ok()?;
+    let status = match r.status.as_str() {
+        "paused" => CampaignStatus::Paused,
+        _ => CampaignStatus::Active,
+    };
+    let mut totals = HashMap::with_capacity(windows.len());
+    for (i, w) in windows.iter().enumerate() {
+        let t = Totals {
+            impressions: r.impressions.get(i).copied().unwrap_or(0),
+            clicks: r.clicks.get(i).copied().unwrap_or(0),
+            spend_micros: r.spend.get(i).copied().unwrap_or(0),
+            conversions: r
+                .conversions
+                .get(i)
+                .and_then(|s| s.parse::<Decimal>().ok())
+                .unwrap_or_default(),
+            revenue_micros: r.revenue.get(i).copied().unwrap_or(0),
+        };
+        totals.insert(*w, t);
+    }
+    Some(Loaded {
+        id: r.id,
+        as_of: r.as_of,
+        facts: CampaignFacts {
+            platform,
+            account_id: r.account_external_id,
+            currency,
+            campaign_id: r.id.to_string(),
+            name: r.name,
+            status,
+            daily_budget: Money::new(r.daily_budget_micros.unwrap_or(0), currency),
+            totals,
+        },
+    })
+}

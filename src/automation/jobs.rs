@@ -1,0 +1,96 @@
+//! Rule checks as background jobs. A system schedule ticks every minute: [`RulesTick`] lists
+//! organizations through the named cross-tenant path (`adpilot_all_org_ids()`), finds each
+//! one's due rules in its own tenant transaction and enqueues one [`RulesCheck`] per due rule,
+//! deduplicated by rule and slot so a slow check is never queued twice.
+
+use chrono::{DateTime, Utc};
+use diesel::sql_types::Uuid as SqlUuid;
+use diesel_async::RunQueryDsl;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::runner;
+use crate::jobs::{Dedupe, Job, JobCtx, JobError};
+
+/// Finds due rules in every organization.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RulesTick {
+    pub slot: DateTime<Utc>,
+}
+
+/// Checks one rule for one slot.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RulesCheck {
+    pub rule_id: Uuid,
+    pub slot: DateTime<Utc>,
+}
+
+#[derive(diesel::QueryableByName)]
+struct OrgRow {
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
+}
+
+/// Enqueues the checks due at `now`; returns how many were enqueued.
+pub async fn enqueue_due(app: &crate::app::App, now: DateTime<Utc>) -> Result<usize, JobError> {
+    let orgs: Vec<OrgRow> = {
+        let mut c = app.db.conn().await?;
+        diesel::sql_query("SELECT id FROM adpilot_all_org_ids() AS id")
+            .load(&mut c)
+            .await?
+    };
+    let mut n = 0;
+    for org in orgs {
+        let org_id = org.id;
+        n += app
+            .db
+            .tenant(org_id, async move |c| {
+                let mut n = 0;
+                for (rule_id, slot) in runner::due(c, now).await? {
+                    if crate::jobs::enqueue(c, Some(org_id), &RulesCheck { rule_id, slot })
+                        .await?
+                        .is_some()
+                    {
+                        n += 1;
+                    }
+                }
+                Ok::<_, JobError>(n)
+            })
+            .await?;
+    }
+    Ok(n)
+}
+
+impl Job for RulesTick {
+    const KIND: &'static str = "rules.tick";
+    const DEDUPE: Dedupe = Dedupe::Kind;
+    const MAX_ATTEMPTS: i32 = 1;
+
+    async fn run(self, ctx: JobCtx) -> Result<(), JobError> {
+        let n = enqueue_due(&ctx.app, Utc::now()).await?;
+        tracing::debug!(enqueued = n, slot = %self.slot, "rule checks enqueued");
+        Ok(())
+    }
+}
+
+impl Job for RulesCheck {
+    const KIND: &'static str = "rules.check";
+    const DEDUPE: Dedupe = Dedupe::Key;
+    const MAX_ATTEMPTS: i32 = 3;
+
+    fn dedupe_key(&self) -> Option<String> {
+        Some(format!("rule:{}:{}", self.rule_id, self.slot.timestamp()))
+    }
+
+    async fn run(self, ctx: JobCtx) -> Result<(), JobError> {
+        let org = ctx
+            .org_id
+            .ok_or_else(|| JobError::permanent("a rule check needs an organization"))?;
+        match runner::check_rule(&ctx.app, org, self.rule_id, self.slot, Utc::now()).await {
+            Ok(_) => Ok(()),
+            // Deleted, paused or set to draft since it was queued: nothing to do.
+            Err(runner::RunError::NotFound) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+}

@@ -1,0 +1,800 @@
+//! Rule pages: the list with the organization's safety settings, the editor (live checking,
+//! highlighting, examples, preview), a rule's history and backtest, and the activity feed.
+//! Every member may look; clients cannot change anything (the `Writer`/`Admin` extractors).
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use axum::{Form, Router, routing::get, routing::post};
+use chrono::Utc;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::highlight::{self, Token};
+use super::history::{self, Entry, RunRow};
+use super::language::{self, Diagnostic, Rule, conflicts};
+use super::runner::{self, PreviewRow, RunError};
+use super::store::{self, Mode, Settings, StoredRule};
+use super::{backtest, eval};
+use crate::app::AppState;
+use crate::web::context::{Admin, FlashKind, Shell, Viewer, Writer};
+use crate::web::error::{AppError, AppResult};
+use crate::web::middleware::redirect_with_flash;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/rules", get(list_page).post(create))
+        .route("/rules/new", get(new_page))
+        .route("/rules/check", post(check_fragment))
+        .route("/rules/preview", post(preview_fragment))
+        .route("/rules/example/{n}", get(example))
+        .route("/rules/activity", get(activity_page))
+        .route("/rules/settings", post(save_settings))
+        .route("/rules/{id}", get(edit_page).post(update))
+        .route("/rules/{id}/mode", post(set_mode))
+        .route("/rules/{id}/pause", post(set_paused))
+        .route("/rules/{id}/delete", post(delete))
+        .route("/rules/{id}/history", get(history_page))
+        .route("/rules/{id}/backtest", get(backtest_page))
+}
+
+impl From<RunError> for AppError {
+    fn from(e: RunError) -> Self {
+        match e {
+            RunError::NotFound => AppError::NotFound,
+            RunError::Db(d) => d.into(),
+        }
+    }
+}
+
+/// Rules to start from (the contract's examples).
+pub const EXAMPLES: &[(&str, &str)] = &[
+    (
+        "Stop losers",
+        "# Stop losers: CPA above 50 on each of the last 3 complete days, with enough data.\nrule \"Stop losers\"\n  for campaigns on google, meta where name contains \"Prospecting\"\n  when cpa > 50 on each of last 3 days and clicks in last 7 days >= 100\n  then pause\n  notify \"ops@acme.test\"\n  check every 15 minutes\n  at most once per 24 hours\n",
+    ),
+    (
+        "Scale winners",
+        "# Scale winners, never past 500 a day.\nrule \"Scale winners\"\n  when roas in last 3 days > 4 and spend in last 3 days > 100\n  then increase budget by 20% up to 500\n  at most once per 3 days\n",
+    ),
+    (
+        "Spend guard",
+        "# Spend guard: today already spent 1.5x the daily budget.\nrule \"Spend guard\"\n  for campaigns on tiktok\n  when spend today > 1.5 * daily_budget\n  then pause and notify webhook \"https://hooks.example.com/adpilot\"\n",
+    ),
+    (
+        "Fading ROAS",
+        "# Fading ROAS against the period before.\nrule \"Fading ROAS\"\n  when roas in last 7 days < 0.7 * roas in previous 7 days\n  then notify \"team@acme.test\"\n  check daily at 09:00\n",
+    ),
+    (
+        "EUR cap",
+        "# Only accounts billed in EUR; amounts are in the account's own currency.\nrule \"EUR cap\"\n  for campaigns where status is active and account is \"1234567890\"\n  when (spend yesterday > 200 EUR or cpc yesterday > 3 EUR) and not conversions yesterday > 0\n  then decrease budget by 25% down to 20 EUR\n",
+    ),
+];
+
+/// A diagnostic as the editor shows it: position, the quoted line and a caret under the spot.
+#[derive(Debug, Clone)]
+pub struct DiagView {
+    pub error: bool,
+    pub line: usize,
+    pub col: usize,
+    pub message: String,
+    pub help: Option<String>,
+    pub source_line: String,
+    pub caret_pad: String,
+}
+
+fn diag_views(ds: &[Diagnostic], src: &str) -> Vec<DiagView> {
+    ds.iter()
+        .map(|d| {
+            let source_line = src
+                .lines()
+                .nth(d.line.saturating_sub(1))
+                .unwrap_or("")
+                .trim_end_matches('\r')
+                .to_string();
+            let caret_pad = source_line
+                .chars()
+                .take(d.col.saturating_sub(1))
+                .map(|c| if c == '\t' { '\t' } else { ' ' })
+                .collect();
+            DiagView {
+                error: d.is_error(),
+                line: d.line,
+                col: d.col,
+                message: d.message.clone(),
+                help: d.help.clone(),
+                source_line,
+                caret_pad,
+            }
+        })
+        .collect()
+}
+
+// ---- list and settings ----
+
+struct ListRow {
+    rule: StoredRule,
+    last: Option<RunRow>,
+}
+
+#[derive(Template)]
+#[template(path = "rules/list.html")]
+struct ListPage {
+    shell: Shell,
+    rows: Vec<ListRow>,
+    settings: Settings,
+}
+
+async fn list_page(State(app): State<AppState>, v: Viewer) -> AppResult<Response> {
+    let (rows, settings) = app
+        .db
+        .tenant(v.org_id, async move |c| {
+            let mut rows = Vec::new();
+            for rule in store::list(c).await? {
+                let last = history::runs(c, rule.id, 1).await?.pop();
+                rows.push(ListRow { rule, last });
+            }
+            Ok::<_, AppError>((rows, store::settings(c).await?))
+        })
+        .await?;
+    Ok(Html(
+        ListPage {
+            shell: v.shell("rules"),
+            rows,
+            settings,
+        }
+        .render()?,
+    )
+    .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct SettingsForm {
+    max_actions_per_check: String,
+    max_budget_increase_pct: String,
+    #[serde(default)]
+    kill_switch: Option<String>,
+}
+
+async fn save_settings(
+    State(app): State<AppState>,
+    a: Admin,
+    Form(f): Form<SettingsForm>,
+) -> AppResult<Response> {
+    let parse = |s: &str, max: i32| {
+        s.trim()
+            .parse::<i32>()
+            .ok()
+            .filter(|n| (0..=max).contains(n))
+    };
+    let (Some(max_actions), Some(max_pct)) = (
+        parse(&f.max_actions_per_check, 100_000),
+        parse(&f.max_budget_increase_pct, 10_000),
+    ) else {
+        return Ok(redirect_with_flash(
+            "/rules",
+            FlashKind::Error,
+            "Limits must be whole numbers: actions per check 0 to 100000, budget increase 0 to 10000 %.",
+        ));
+    };
+    let s = Settings {
+        max_actions_per_check: max_actions,
+        max_budget_increase_pct: max_pct,
+        kill_switch: f.kill_switch.is_some_and(|v| v == "on" || v == "true"),
+    };
+    let (org, user) = (a.org_id, a.user_id);
+    app.db
+        .tenant(org, async move |c| {
+            store::save_settings(c, org, user, s).await?;
+            crate::audit::record(
+                c,
+                org,
+                Some(user),
+                "rules.settings",
+                "rule safety settings",
+                serde_json::json!({"max_actions_per_check": s.max_actions_per_check, "max_budget_increase_pct": s.max_budget_increase_pct, "kill_switch": s.kill_switch}),
+            )
+            .await?;
+            Ok::<_, AppError>(())
+        })
+        .await?;
+    let msg = if s.kill_switch {
+        "Saved. The kill switch is ON: no live rule changes anything until you turn it off."
+    } else {
+        "Safety settings saved."
+    };
+    Ok(redirect_with_flash("/rules", FlashKind::Success, msg))
+}
+
+// ---- editor ----
+
+#[derive(Template)]
+#[template(path = "rules/editor.html")]
+struct EditorPage {
+    shell: Shell,
+    rule: Option<StoredRule>,
+    text: String,
+    mode: Mode,
+    modes: [Mode; 3],
+    check: CheckView,
+    examples: Vec<(usize, &'static str)>,
+}
+
+impl EditorPage {
+    fn is_mode(&self, m: &Mode) -> bool {
+        self.mode == *m
+    }
+
+    fn action(&self) -> String {
+        match &self.rule {
+            Some(r) => format!("/rules/{}", r.id),
+            None => "/rules".into(),
+        }
+    }
+}
+
+/// The live-check fragment: diagnostics, conflicts with live rules, highlighted text.
+#[derive(Template, Clone)]
+#[template(path = "rules/check.html")]
+struct CheckView {
+    diagnostics: Vec<DiagView>,
+    conflicts: Vec<String>,
+    tokens: Vec<Token>,
+    ok: bool,
+    empty: bool,
+}
+
+async fn check_text(
+    app: &AppState,
+    org: Uuid,
+    text: &str,
+    rule_id: Option<Uuid>,
+) -> AppResult<CheckView> {
+    let checked = language::check_single(text);
+    let mut diagnostics = checked.diagnostics.clone();
+    let mut conflict_msgs = Vec::new();
+    if let (false, Some(rule)) = (checked.has_errors(), checked.rules.first().cloned()) {
+        let others = app
+            .db
+            .tenant(org, async move |c| {
+                let names: Vec<StoredRule> = store::list(c).await?;
+                Ok::<_, AppError>(names)
+            })
+            .await?;
+        let taken: Vec<&str> = others
+            .iter()
+            .filter(|r| Some(r.id) != rule_id)
+            .map(|r| r.name.as_str())
+            .collect();
+        if let Some(d) = language::checker::check_name_available(&rule, taken) {
+            diagnostics.push(d);
+        }
+        let mut set: Vec<Rule> = vec![rule];
+        set.extend(
+            others
+                .iter()
+                .filter(|r| Some(r.id) != rule_id && r.mode == Mode::Live && !r.paused)
+                .filter_map(StoredRule::parsed),
+        );
+        conflict_msgs = conflicts::conflicts(&set)
+            .into_iter()
+            .filter(|c| c.first == 0)
+            .map(|c| format!("{} (live rule)", c.message))
+            .collect();
+    }
+    let ok = !diagnostics.iter().any(Diagnostic::is_error);
+    Ok(CheckView {
+        diagnostics: diag_views(&diagnostics, text),
+        conflicts: conflict_msgs,
+        tokens: highlight::tokens(text),
+        ok,
+        empty: text.trim().is_empty(),
+    })
+}
+
+fn examples() -> Vec<(usize, &'static str)> {
+    EXAMPLES.iter().enumerate().map(|(i, e)| (i, e.0)).collect()
+}
+
+async fn new_page(State(app): State<AppState>, w: Writer) -> AppResult<Response> {
+    let text = String::new();
+    let check = check_text(&app, w.org_id, &text, None).await?;
+    Ok(Html(
+        EditorPage {
+            shell: w.shell("rules"),
+            rule: None,
+            text,
+            mode: Mode::Draft,
+            modes: Mode::ALL,
+            check,
+            examples: examples(),
+        }
+        .render()?,
+    )
+    .into_response())
+}
+
+async fn load_rule(app: &AppState, org: Uuid, id: Uuid) -> AppResult<StoredRule> {
+    app.db
+        .tenant(org, async move |c| {
+            Ok::<_, AppError>(store::get(c, id).await?)
+        })
+        .await
+}
+
+async fn edit_page(
+    State(app): State<AppState>,
+    v: Viewer,
+    Path(id): Path<Uuid>,
+) -> AppResult<Response> {
+    let rule = load_rule(&app, v.org_id, id).await?;
+    let check = check_text(&app, v.org_id, &rule.text, Some(id)).await?;
+    Ok(Html(
+        EditorPage {
+            shell: v.shell("rules"),
+            text: rule.text.clone(),
+            mode: rule.mode,
+            rule: Some(rule),
+            modes: Mode::ALL,
+            check,
+            examples: examples(),
+        }
+        .render()?,
+    )
+    .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct RuleForm {
+    text: String,
+    #[serde(default)]
+    mode: Option<String>,
+}
+
+async fn save_form(app: AppState, w: Writer, id: Option<Uuid>, f: RuleForm) -> AppResult<Response> {
+    let mode = f
+        .mode
+        .as_deref()
+        .and_then(Mode::parse)
+        .unwrap_or(Mode::Draft);
+    let (org, user, text) = (w.org_id, w.user_id, f.text.clone());
+    let existing = match id {
+        Some(id) => Some(load_rule(&app, org, id).await?),
+        None => None,
+    };
+    let saved = app
+        .db
+        .tenant(org, async move |c| {
+            let r = store::save(c, org, user, id, &text, mode).await?;
+            if let Ok(rule_id) = &r {
+                crate::audit::record(
+                    c,
+                    org,
+                    Some(user),
+                    if id.is_some() {
+                        "rule.update"
+                    } else {
+                        "rule.create"
+                    },
+                    &rule_id.to_string(),
+                    serde_json::json!({"mode": mode.as_str()}),
+                )
+                .await?;
+            }
+            Ok::<_, AppError>(r)
+        })
+        .await?;
+    match saved {
+        Ok(rule_id) => Ok(redirect_with_flash(
+            &format!("/rules/{rule_id}"),
+            FlashKind::Success,
+            &format!("Rule saved ({}).", mode.label()),
+        )),
+        Err(diags) => {
+            let mut check = check_text(&app, org, &f.text, id).await?;
+            // The save's own errors (a name taken meanwhile) come first.
+            let mut views = diag_views(&diags, &f.text);
+            views.retain(|d| {
+                !check
+                    .diagnostics
+                    .iter()
+                    .any(|c| c.line == d.line && c.col == d.col && c.message == d.message)
+            });
+            views.append(&mut check.diagnostics);
+            check.diagnostics = views;
+            check.ok = false;
+            let page = EditorPage {
+                shell: w.shell("rules"),
+                rule: existing,
+                text: f.text,
+                mode,
+                modes: Mode::ALL,
+                check,
+                examples: examples(),
+            };
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response())
+        }
+    }
+}
+
+async fn create(
+    State(app): State<AppState>,
+    w: Writer,
+    Form(f): Form<RuleForm>,
+) -> AppResult<Response> {
+    save_form(app, w, None, f).await
+}
+
+async fn update(
+    State(app): State<AppState>,
+    w: Writer,
+    Path(id): Path<Uuid>,
+    Form(f): Form<RuleForm>,
+) -> AppResult<Response> {
+    save_form(app, w, Some(id), f).await
+}
+
+#[derive(Debug, Deserialize)]
+struct CheckForm {
+    #[serde(default)]
+    text: String,
+    #[serde(default)]
+    rule_id: Option<String>,
+}
+
+async fn check_fragment(
+    State(app): State<AppState>,
+    v: Viewer,
+    Form(f): Form<CheckForm>,
+) -> AppResult<Response> {
+    let rule_id = f.rule_id.as_deref().and_then(|s| s.parse().ok());
+    let view = check_text(&app, v.org_id, &f.text, rule_id).await?;
+    Ok(Html(view.render()?).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "rules/preview.html")]
+struct PreviewView {
+    error: Option<String>,
+    in_scope: usize,
+    rows: Vec<PreviewLine>,
+}
+
+struct PreviewLine {
+    campaign_id: Uuid,
+    name: String,
+    platform: &'static str,
+    skipped: Option<String>,
+    values: Vec<(String, String)>,
+    actions: Vec<String>,
+}
+
+fn preview_line(r: PreviewRow) -> PreviewLine {
+    let e = &r.evaluation;
+    PreviewLine {
+        campaign_id: r.campaign_id,
+        name: r.campaign_name,
+        platform: r.platform.label(),
+        skipped: e.skipped.clone(),
+        values: e
+            .values
+            .iter()
+            .map(|(k, v)| (k.clone(), v.to_text().unwrap_or_else(|| "undefined".into())))
+            .collect(),
+        actions: e.actions.iter().map(describe).collect(),
+    }
+}
+
+fn describe(a: &eval::PlannedAction) -> String {
+    let mut s = a.kind().replace('_', " ");
+    if let (Some(f), Some(t)) = (a.from, a.to) {
+        s.push_str(&format!(" {f} → {t}"));
+    }
+    if let eval::Step::Notify(t) = &a.step {
+        match t {
+            language::ast::NotifyTarget::Email { address, .. } => {
+                s.push_str(&format!(" {address}"))
+            }
+            language::ast::NotifyTarget::Webhook { url, .. } => {
+                s.push_str(&format!(" webhook {url} (webhooks not configured yet)"))
+            }
+        }
+    }
+    if let Some(why) = &a.skipped {
+        s.push_str(&format!(" — skipped: {why}"));
+    }
+    s
+}
+
+async fn preview_fragment(
+    State(app): State<AppState>,
+    v: Viewer,
+    Form(f): Form<CheckForm>,
+) -> AppResult<Response> {
+    let checked = language::check_single(&f.text);
+    let view = match checked.into_result() {
+        Err(_) => PreviewView {
+            error: Some("Fix the errors above to see which campaigns match.".into()),
+            in_scope: 0,
+            rows: Vec::new(),
+        },
+        Ok(mut rules) => match rules.pop() {
+            None => PreviewView {
+                error: Some("Write a rule first.".into()),
+                in_scope: 0,
+                rows: Vec::new(),
+            },
+            Some(rule) => {
+                let (in_scope, rows) = runner::preview(&app, v.org_id, &rule, Utc::now()).await?;
+                PreviewView {
+                    error: None,
+                    in_scope,
+                    rows: rows.into_iter().map(preview_line).collect(),
+                }
+            }
+        },
+    };
+    Ok(Html(view.render()?).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "rules/textarea.html")]
+struct TextareaView {
+    text: String,
+}
+
+async fn example(_v: Writer, Path(n): Path<usize>) -> AppResult<Response> {
+    let (_, text) = EXAMPLES.get(n).ok_or(AppError::NotFound)?;
+    Ok(Html(
+        TextareaView {
+            text: (*text).to_string(),
+        }
+        .render()?,
+    )
+    .into_response())
+}
+
+// ---- mode, pause, delete ----
+
+#[derive(Debug, Deserialize)]
+struct ModeForm {
+    mode: String,
+}
+
+async fn set_mode(
+    State(app): State<AppState>,
+    w: Writer,
+    Path(id): Path<Uuid>,
+    Form(f): Form<ModeForm>,
+) -> AppResult<Response> {
+    let mode = Mode::parse(&f.mode).ok_or_else(|| AppError::BadRequest("unknown mode".into()))?;
+    let (org, user) = (w.org_id, w.user_id);
+    let rule = load_rule(&app, org, id).await?;
+    // Saved text was checked, but the language may have tightened since: never go live invalid.
+    if mode == Mode::Live && rule.parsed().is_none() {
+        return Ok(redirect_with_flash(
+            &format!("/rules/{id}"),
+            FlashKind::Error,
+            "This rule's text no longer checks; fix and save it before making it live.",
+        ));
+    }
+    // A rule that becomes live (and runs) counts against the plan's live rules.
+    if mode == Mode::Live && rule.mode != Mode::Live && !rule.paused {
+        if let Err(e) = crate::billing::check(&app, org, crate::billing::Limit::LiveRules).await {
+            return Ok(redirect_with_flash(
+                &format!("/rules/{id}"),
+                FlashKind::Error,
+                &e.to_string(),
+            ));
+        }
+    }
+    app.db
+        .tenant(org, async move |c| {
+            store::set_mode(c, id, mode).await?;
+            crate::audit::record(
+                c,
+                org,
+                Some(user),
+                "rule.mode",
+                &rule.name,
+                serde_json::json!({"mode": mode.as_str()}),
+            )
+            .await?;
+            Ok::<_, AppError>(())
+        })
+        .await?;
+    Ok(redirect_with_flash(
+        &format!("/rules/{id}"),
+        FlashKind::Success,
+        &format!("Mode: {}.", mode.label()),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+struct PauseForm {
+    paused: String,
+}
+
+async fn set_paused(
+    State(app): State<AppState>,
+    w: Writer,
+    Path(id): Path<Uuid>,
+    Form(f): Form<PauseForm>,
+) -> AppResult<Response> {
+    let paused = f.paused == "true";
+    let (org, user) = (w.org_id, w.user_id);
+    let rule = load_rule(&app, org, id).await?;
+    if !paused && rule.paused && rule.mode == Mode::Live {
+        if let Err(e) = crate::billing::check(&app, org, crate::billing::Limit::LiveRules).await {
+            return Ok(redirect_with_flash(
+                &format!("/rules/{id}"),
+                FlashKind::Error,
+                &e.to_string(),
+            ));
+        }
+    }
+    app.db
+        .tenant(org, async move |c| {
+            store::set_paused(c, id, paused).await?;
+            crate::audit::record(
+                c,
+                org,
+                Some(user),
+                if paused { "rule.pause" } else { "rule.unpause" },
+                &rule.name,
+                serde_json::json!({}),
+            )
+            .await?;
+            Ok::<_, AppError>(())
+        })
+        .await?;
+    Ok(redirect_with_flash(
+        &format!("/rules/{id}"),
+        FlashKind::Success,
+        if paused {
+            "Rule paused."
+        } else {
+            "Rule running again."
+        },
+    ))
+}
+
+async fn delete(
+    State(app): State<AppState>,
+    w: Writer,
+    Path(id): Path<Uuid>,
+) -> AppResult<Response> {
+    let (org, user) = (w.org_id, w.user_id);
+    let rule = load_rule(&app, org, id).await?;
+    app.db
+        .tenant(org, async move |c| {
+            store::delete(c, id).await?;
+            crate::audit::record(
+                c,
+                org,
+                Some(user),
+                "rule.delete",
+                &rule.name,
+                serde_json::json!({}),
+            )
+            .await?;
+            Ok::<_, AppError>(())
+        })
+        .await?;
+    Ok(redirect_with_flash(
+        "/rules",
+        FlashKind::Success,
+        "Rule deleted; its history went with it.",
+    ))
+}
+
+// ---- history, activity, backtest ----
+
+#[derive(Template)]
+#[template(path = "rules/history.html")]
+struct HistoryPage {
+    shell: Shell,
+    rule: StoredRule,
+    runs: Vec<RunRow>,
+    items: Vec<Entry>,
+}
+
+async fn history_page(
+    State(app): State<AppState>,
+    v: Viewer,
+    Path(id): Path<Uuid>,
+) -> AppResult<Response> {
+    let (rule, runs, items) = app
+        .db
+        .tenant(v.org_id, async move |c| {
+            let rule = store::get(c, id).await?;
+            let runs = history::runs(c, id, 50).await?;
+            let items = history::items(c, id, None, 200).await?;
+            Ok::<_, AppError>((rule, runs, items))
+        })
+        .await?;
+    Ok(Html(
+        HistoryPage {
+            shell: v.shell("rules"),
+            rule,
+            runs,
+            items,
+        }
+        .render()?,
+    )
+    .into_response())
+}
+
+#[derive(Template)]
+#[template(path = "rules/activity.html")]
+struct ActivityPage {
+    shell: Shell,
+    items: Vec<Entry>,
+}
+
+async fn activity_page(State(app): State<AppState>, v: Viewer) -> AppResult<Response> {
+    let items = app
+        .db
+        .tenant(v.org_id, async move |c| {
+            Ok::<_, AppError>(history::activity(c, 200).await?)
+        })
+        .await?;
+    Ok(Html(
+        ActivityPage {
+            shell: v.shell("rules"),
+            items,
+        }
+        .render()?,
+    )
+    .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct BacktestQuery {
+    days: Option<u32>,
+}
+
+#[derive(Template)]
+#[template(path = "rules/backtest.html")]
+struct BacktestPage {
+    shell: Shell,
+    rule: StoredRule,
+    result: Option<backtest::Backtest>,
+    error: Option<String>,
+    days: u32,
+}
+
+async fn backtest_page(
+    State(app): State<AppState>,
+    v: Viewer,
+    Path(id): Path<Uuid>,
+    Query(q): Query<BacktestQuery>,
+) -> AppResult<Response> {
+    let rule = load_rule(&app, v.org_id, id).await?;
+    let days = q
+        .days
+        .unwrap_or(backtest::DEFAULT_DAYS)
+        .clamp(1, backtest::MAX_DAYS);
+    let (result, error) = match rule.parsed() {
+        None => (
+            None,
+            Some("The saved text no longer checks; fix it first.".to_string()),
+        ),
+        Some(parsed) => (
+            Some(backtest::run(&app, v.org_id, &parsed, days, Utc::now()).await?),
+            None,
+        ),
+    };
+    Ok(Html(
+        BacktestPage {
+            shell: v.shell("rules"),
+            rule,
+            result,
+            error,
+            days,
+        }
+        .render()?,
+    )
+    .into_response())
+}

@@ -1,0 +1,827 @@
+//! Checking saved rules: one facts query for the batch, the shared evaluator, then each matched
+//! campaign's actions in order through the one audited action path, under the organization's
+//! safety limits, with everything recorded in `rule_runs` / `rule_run_items`.
+
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::{DateTime, Duration, Utc};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::eval::{self, BudgetPlan, Detail, Evaluation, PlannedAction, Step, WindowKey};
+use super::facts::{self, Loaded, Source};
+use super::language::Rule;
+use super::language::ast::{Direction, NotifyTarget};
+use super::schema::{rule_run_items, rule_runs, rules};
+use super::store::{self, Mode, Settings, StoredRule};
+use crate::app::App;
+use crate::campaigns::actions::{self, ActionKind, ActionRequest, ActionState};
+use crate::types::Platform;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("rule not found")]
+    NotFound,
+    #[error(transparent)]
+    Db(#[from] crate::db::DbError),
+}
+
+impl From<diesel::result::Error> for RunError {
+    fn from(e: diesel::result::Error) -> Self {
+        match e {
+            diesel::result::Error::NotFound => RunError::NotFound,
+            e => RunError::Db(crate::db::DbError::Query(e)),
+        }
+    }
+}
+
+impl From<RunError> for crate::jobs::JobError {
+    fn from(e: RunError) -> Self {
+        match e {
+            RunError::NotFound => crate::jobs::JobError::permanent(e),
+            RunError::Db(d) => crate::jobs::JobError::retry(d),
+        }
+    }
+}
+
+/// What one check of one rule did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CheckSummary {
+    pub rule_id: Uuid,
+    pub run_id: Uuid,
+    pub evaluated: usize,
+    pub matched: usize,
+    pub executed: usize,
+    pub skipped: usize,
+    pub failed: usize,
+    pub error: Option<String>,
+}
+
+/// Checks one rule (a `rules.check` job).
+pub async fn check_rule(
+    app: &App,
+    org_id: Uuid,
+    rule_id: Uuid,
+    slot: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<CheckSummary, RunError> {
+    check_rules(app, org_id, &[rule_id], slot, now)
+        .await?
+        .pop()
+        .ok_or(RunError::NotFound)
+}
+
+/// Checks several rules of one organization with a single facts query for all of them (the
+/// union of their windows); each rule still gets its own run record. Draft and paused rules
+/// are left out.
+pub async fn check_rules(
+    app: &App,
+    org_id: Uuid,
+    rule_ids: &[Uuid],
+    slot: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<Vec<CheckSummary>, RunError> {
+    let ids = rule_ids.to_vec();
+    let (loaded_rules, settings, campaigns) = app
+        .db
+        .tenant(org_id, async move |c| {
+            let all: Vec<StoredRule> = store::list(c)
+                .await?
+                .into_iter()
+                .filter(|r| ids.contains(&r.id) && !r.paused && r.mode != Mode::Draft)
+                .collect();
+            let settings = store::settings(c).await?;
+            let mut parsed: Vec<(StoredRule, Option<Rule>)> = Vec::with_capacity(all.len());
+            let mut windows = BTreeSet::new();
+            let mut platforms: Option<BTreeSet<Platform>> = Some(BTreeSet::new());
+            for r in all {
+                let rule = r.parsed();
+                if let Some(rule) = &rule {
+                    windows.extend(rule.required_windows());
+                    match (
+                        rule.scope.as_ref().map(|s| &s.platforms),
+                        platforms.as_mut(),
+                    ) {
+                        (Some(p), Some(set)) if !p.is_empty() => set.extend(p.iter().copied()),
+                        _ => platforms = None,
+                    }
+                }
+                parsed.push((r, rule));
+            }
+            // Every run row in one statement: a check of many rules costs few round trips.
+            let runs: Vec<_> = parsed
+                .iter()
+                .map(|(r, _)| {
+                    (
+                        rule_runs::id.eq(Uuid::now_v7()),
+                        rule_runs::org_id.eq(org_id),
+                        rule_runs::rule_id.eq(r.id),
+                        rule_runs::mode.eq(r.mode.as_str()),
+                        rule_runs::slot.eq(slot),
+                        rule_runs::started_at.eq(now),
+                    )
+                })
+                .collect();
+            let run_ids: HashMap<Uuid, Uuid> = if runs.is_empty() {
+                HashMap::new()
+            } else {
+                diesel::insert_into(rule_runs::table)
+                    .values(runs)
+                    .returning((rule_runs::rule_id, rule_runs::id))
+                    .load::<(Uuid, Uuid)>(c)
+                    .await?
+                    .into_iter()
+                    .collect()
+            };
+            let rule_ids: Vec<Uuid> = run_ids.keys().copied().collect();
+            diesel::update(rules::table.filter(rules::id.eq_any(rule_ids)))
+                .set(rules::last_run_at.eq(Some(now.max(slot))))
+                .execute(c)
+                .await?;
+            let parsed: Vec<(Uuid, StoredRule, Option<Rule>)> = parsed
+                .into_iter()
+                .filter_map(|(r, p)| run_ids.get(&r.id).map(|run| (*run, r, p)))
+                .collect();
+            let campaigns = if parsed.iter().any(|p| p.2.is_some()) {
+                let zones = facts::zones(c, now).await?;
+                facts::load(
+                    c,
+                    &zones,
+                    &windows,
+                    platforms.map(|p| p.into_iter().collect()),
+                    Source::Current,
+                )
+                .await?
+            } else {
+                Vec::new()
+            };
+            Ok::<_, RunError>((parsed, settings, campaigns))
+        })
+        .await?;
+
+    let rules_only: Vec<Option<&Rule>> = loaded_rules.iter().map(|r| r.2.as_ref()).collect();
+    let evaluated = evaluate_all(&rules_only, &campaigns);
+    let mut memory = preload(app, org_id, &loaded_rules, &evaluated, &campaigns, now).await?;
+    let mut out = Vec::with_capacity(loaded_rules.len());
+    // Records of rules that called no platform are written together at the end (one
+    // transaction for the batch); a rule that called a platform is recorded at once.
+    let mut pending: Vec<Finished> = Vec::new();
+    for ((run_id, stored, rule), (in_scope, matched)) in loaded_rules.iter().zip(evaluated) {
+        let done = run_one(
+            app,
+            org_id,
+            *run_id,
+            stored,
+            rule.as_ref(),
+            &settings,
+            &campaigns,
+            in_scope,
+            matched,
+            &mut memory,
+            slot,
+            now,
+        )
+        .await?;
+        out.push(done.summary.clone());
+        if done.called_platform {
+            finish(app, org_id, vec![done], now).await?;
+        } else {
+            pending.push(done);
+        }
+    }
+    finish(app, org_id, pending, now).await?;
+    Ok(out)
+}
+
+/// What the batch knows about past actions, kept current as rules act: when each rule last
+/// acted on each campaign (cooldowns), and each campaign's budget before the first raise of
+/// the last 24 hours (the increase limit). Keyed by dry-run or live, which never mix.
+#[derive(Default)]
+struct Memory {
+    last_acted: HashMap<(Uuid, Uuid, bool), DateTime<Utc>>,
+    budget_base: HashMap<(Uuid, bool), i64>,
+}
+
+/// Loads [`Memory`] for every matched campaign of the batch in two queries.
+async fn preload(
+    app: &App,
+    org_id: Uuid,
+    rules_: &[(Uuid, StoredRule, Option<Rule>)],
+    evaluated: &[Matches],
+    campaigns: &[Loaded],
+    now: DateTime<Utc>,
+) -> Result<Memory, RunError> {
+    let mut ids: Vec<Uuid> = evaluated
+        .iter()
+        .flat_map(|(_, m)| {
+            m.iter()
+                .filter_map(|(i, _)| campaigns.get(*i).map(|l| l.id))
+        })
+        .collect();
+    ids.sort();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(Memory::default());
+    }
+    let rule_ids: Vec<Uuid> = rules_.iter().map(|r| r.1.id).collect();
+    let longest = rules_
+        .iter()
+        .filter_map(|r| r.2.as_ref().and_then(Rule::cooldown_minutes))
+        .max()
+        .unwrap_or(0);
+    let since = now - Duration::minutes(i64::try_from(longest).unwrap_or(i64::MAX / 120));
+    app.db
+        .tenant(org_id, async move |c| {
+            let rows: Vec<(Uuid, Uuid, bool, Option<DateTime<Utc>>)> = rule_run_items::table
+                .filter(rule_run_items::acted.eq(true))
+                .filter(rule_run_items::rule_id.eq_any(&rule_ids))
+                .filter(rule_run_items::campaign_id.eq_any(&ids))
+                .filter(rule_run_items::created_at.gt(since))
+                .group_by((
+                    rule_run_items::rule_id,
+                    rule_run_items::campaign_id,
+                    rule_run_items::dry_run,
+                ))
+                .select((
+                    rule_run_items::rule_id,
+                    rule_run_items::campaign_id,
+                    rule_run_items::dry_run,
+                    diesel::dsl::max(rule_run_items::created_at),
+                ))
+                .load(c)
+                .await?;
+            let last_acted = rows
+                .into_iter()
+                .filter_map(|(r, cmp, d, at)| at.map(|a| ((r, cmp, d), a)))
+                .collect();
+            let rows: Vec<(Uuid, bool, Option<i64>)> = rule_run_items::table
+                .filter(rule_run_items::campaign_id.eq_any(&ids))
+                .filter(rule_run_items::budget_from_micros.is_not_null())
+                .filter(rule_run_items::created_at.gt(now - Duration::hours(24)))
+                .order(rule_run_items::created_at.desc())
+                .select((
+                    rule_run_items::campaign_id,
+                    rule_run_items::dry_run,
+                    rule_run_items::budget_from_micros,
+                ))
+                .load(c)
+                .await?;
+            // Newest first, so the last insert per campaign is the earliest raise.
+            let budget_base = rows
+                .into_iter()
+                .filter_map(|(cmp, d, b)| b.map(|b| ((cmp, d), b)))
+                .collect();
+            Ok::<_, RunError>(Memory {
+                last_acted,
+                budget_base,
+            })
+        })
+        .await
+}
+
+/// One rule's check, ready to record.
+struct Finished {
+    summary: CheckSummary,
+    items: Vec<NewItem>,
+    dry: bool,
+    called_platform: bool,
+}
+
+/// Per rule: campaigns in scope, and the matched ones (index into `campaigns`, evaluation).
+type Matches = (usize, Vec<(usize, Evaluation)>);
+
+fn evaluate_rule(rule: Option<&Rule>, campaigns: &[Loaded]) -> Matches {
+    let Some(rule) = rule else {
+        return (0, Vec::new());
+    };
+    let mut in_scope = 0;
+    let mut matched = Vec::new();
+    let platforms = rule
+        .scope
+        .as_ref()
+        .map(|s| s.platforms.as_slice())
+        .unwrap_or(&[]);
+    let currencies = super::language::checker::rule_currencies(rule);
+    for (i, l) in campaigns.iter().enumerate() {
+        // The cheap scope test first: evaluate() allocates its result even for campaigns
+        // outside the scope, which adds up over a batch of many rules.
+        if (!platforms.is_empty() && !platforms.contains(&l.facts.platform))
+            || !eval::in_scope(rule.scope.as_ref(), &l.facts)
+        {
+            continue;
+        }
+        // Fast path, same decision as evaluate(): a campaign whose currency fits the rule and
+        // whose condition does not hold needs no Evaluation built (most campaigns, most checks).
+        in_scope += 1;
+        if currencies.iter().all(|c| *c == l.facts.currency)
+            && !eval::condition::evaluate_condition(&rule.condition, &l.facts, l.as_of, None)
+        {
+            continue;
+        }
+        if let Some(e) = eval::evaluate(rule, &l.facts, l.as_of, Detail::MatchedOnly)
+            && e.matched
+        {
+            matched.push((i, e));
+        }
+    }
+    (in_scope, matched)
+}
+
+/// Evaluates every rule over every campaign. Pure CPU work: for a big batch (a check of many
+/// rules over many campaigns) it is spread over the machine's cores with scoped threads; a
+/// single rule stays on the caller's thread.
+fn evaluate_all(rules: &[Option<&Rule>], campaigns: &[Loaded]) -> Vec<Matches> {
+    let work = rules.len().saturating_mul(campaigns.len());
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(rules.len());
+    if work < 200_000 || threads < 2 {
+        return rules.iter().map(|r| evaluate_rule(*r, campaigns)).collect();
+    }
+    let chunk = rules.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = rules
+            .chunks(chunk)
+            .map(|part| {
+                s.spawn(move || {
+                    part.iter()
+                        .map(|r| evaluate_rule(*r, campaigns))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            // A panic in the evaluator is a bug: pass it on rather than misalign the results.
+            .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    })
+}
+
+/// One action as a run item records it.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq)]
+pub struct ItemAction {
+    pub kind: String,
+    /// executed | would_execute (dry run) | skipped | failed | pending
+    pub status: String,
+    pub reason: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub currency: Option<String>,
+    pub target: Option<String>,
+    pub platform_action_id: Option<Uuid>,
+    pub platform_answer: Option<String>,
+}
+
+struct NewItem {
+    campaign_id: Uuid,
+    campaign_name: String,
+    acted: bool,
+    seen: serde_json::Value,
+    actions: Vec<ItemAction>,
+    budget_from: Option<i64>,
+    budget_to: Option<i64>,
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run_one(
+    app: &App,
+    org_id: Uuid,
+    run_id: Uuid,
+    stored: &StoredRule,
+    rule: Option<&Rule>,
+    settings: &Settings,
+    campaigns: &[Loaded],
+    in_scope: usize,
+    matched: Vec<(usize, Evaluation)>,
+    memory: &mut Memory,
+    slot: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<Finished, RunError> {
+    let rule_id = stored.id;
+    let mode = stored.mode;
+    let mut summary = CheckSummary {
+        rule_id,
+        run_id,
+        ..CheckSummary::default()
+    };
+    let Some(rule) = rule else {
+        summary.error = Some("the saved text no longer checks; edit and save the rule".into());
+        return Ok(Finished {
+            summary,
+            items: Vec::new(),
+            dry: true,
+            called_platform: false,
+        });
+    };
+
+    let matched: Vec<(&Loaded, Evaluation)> = matched
+        .into_iter()
+        .filter_map(|(i, e)| campaigns.get(i).map(|l| (l, e)))
+        .collect();
+    summary.evaluated = in_scope;
+    summary.matched = matched.len();
+    let dry = mode != Mode::Live;
+    let cooldown = rule.cooldown_minutes().filter(|m| *m > 0);
+    let mut called_platform = false;
+    let mut items = Vec::with_capacity(matched.len());
+    let mut platform_actions_used: i32 = 0;
+    for (l, e) in &matched {
+        let seen = e.to_json().get("values").cloned().unwrap_or(json!({}));
+        let last = memory.last_acted.get(&(rule_id, l.id, dry)).copied();
+        let cooling = match (last, cooldown) {
+            (Some(last), Some(m)) => {
+                let until = last + Duration::minutes(i64::try_from(m).unwrap_or(0));
+                (until > now).then_some((until, m))
+            }
+            _ => None,
+        };
+        if let Some((until, m)) = cooling {
+            let actions = e
+                .actions
+                .iter()
+                .map(|a| {
+                    let mut ia = planned(a);
+                    ia.status = "skipped".into();
+                    ia.reason = Some(format!(
+                        "cooling down until {} UTC (at most once per {} for this rule)",
+                        until.format("%Y-%m-%d %H:%M"),
+                        minutes_label(m)
+                    ));
+                    ia
+                })
+                .collect::<Vec<_>>();
+            summary.skipped += actions.len();
+            items.push(NewItem {
+                campaign_id: l.id,
+                campaign_name: l.facts.name.clone(),
+                acted: false,
+                seen,
+                actions,
+                budget_from: None,
+                budget_to: None,
+            });
+            continue;
+        }
+        let window = match cooldown {
+            Some(m) => {
+                let step = i64::try_from(m).unwrap_or(1).max(1) * 60;
+                let t = now.timestamp();
+                t - t.rem_euclid(step)
+            }
+            None => slot.timestamp(),
+        };
+        let mut item = NewItem {
+            campaign_id: l.id,
+            campaign_name: l.facts.name.clone(),
+            acted: false,
+            seen,
+            actions: Vec::with_capacity(e.actions.len()),
+            budget_from: None,
+            budget_to: None,
+        };
+        let mut ran_or_failed = false;
+        for (idx, a) in e.actions.iter().enumerate() {
+            let mut ia = planned(a);
+            match &a.step {
+                Step::Notify(NotifyTarget::Webhook { .. }) => {
+                    ia.status = "skipped".into();
+                    ia.reason = Some("webhooks not configured yet".into());
+                }
+                Step::Notify(NotifyTarget::Email { address, .. }) => {
+                    if a.notify_line && !ran_or_failed {
+                        ia.status = "skipped".into();
+                        ia.reason = Some("no action of the rule ran".into());
+                    } else if dry {
+                        ia.status = "would_execute".into();
+                        ia.reason = Some("dry run: no email sent".into());
+                    } else {
+                        let sent =
+                            send_notice(app, address, &stored.name, &l.facts.name, &item.actions)
+                                .await;
+                        match sent {
+                            Ok(()) => {
+                                ia.status = "executed".into();
+                                // So `at most once per` also spaces out notify-only rules.
+                                item.acted = true;
+                            }
+                            Err(why) => {
+                                ia.status = "failed".into();
+                                ia.reason = Some(why);
+                            }
+                        }
+                    }
+                }
+                Step::Pause | Step::Resume | Step::Budget(_) => {
+                    if let Some(why) = &a.skipped {
+                        ia.status = "skipped".into();
+                        ia.reason = Some(why.clone());
+                    } else if !dry && settings.kill_switch {
+                        ia.status = "skipped".into();
+                        ia.reason = Some("the kill switch is on: rules change nothing".into());
+                    } else if platform_actions_used >= settings.max_actions_per_check {
+                        ia.status = "skipped".into();
+                        ia.reason = Some(format!(
+                            "safety limit: at most {} changes per check",
+                            settings.max_actions_per_check
+                        ));
+                    } else if let Some(why) = over_increase_limit(
+                        a,
+                        memory.budget_base.get(&(l.id, dry)).copied(),
+                        settings,
+                    ) {
+                        ia.status = "skipped".into();
+                        ia.reason = Some(why);
+                    } else if dry {
+                        platform_actions_used += 1;
+                        ia.status = "would_execute".into();
+                        ia.reason = Some("dry run: nothing changed on the platform".into());
+                        item.acted = true;
+                        if let Step::Budget(_) = a.step {
+                            item.budget_from = a.from.map(|m| m.micros);
+                            item.budget_to = a.to.map(|m| m.micros);
+                        }
+                    } else {
+                        platform_actions_used += 1;
+                        let (kind, budget) = match &a.step {
+                            Step::Pause => (ActionKind::Pause, None),
+                            Step::Resume => (ActionKind::Resume, None),
+                            Step::Budget(p) => (ActionKind::SetBudget, Some(p.clone())),
+                            Step::Notify(_) => continue,
+                        };
+                        let req = ActionRequest {
+                            campaign_id: l.id,
+                            kind,
+                            source: actions::Source::Rule {
+                                rule_id,
+                                run_id: Some(run_id),
+                            },
+                            intent_key: format!("rule:{rule_id}:{}:{window}:{idx}", l.id),
+                            budget,
+                        };
+                        called_platform = true;
+                        match actions::request(app, org_id, req).await {
+                            Ok(o) => {
+                                ia.platform_action_id = Some(o.id);
+                                ia.platform_answer = o.platform_response.clone();
+                                ia.reason = o.message.clone();
+                                ia.status = match o.state {
+                                    ActionState::Succeeded => "executed",
+                                    ActionState::Skipped => "skipped",
+                                    ActionState::Failed => "failed",
+                                    ActionState::Pending | ActionState::Executing => "pending",
+                                }
+                                .into();
+                                if o.state == ActionState::Succeeded {
+                                    item.acted = true;
+                                    if kind == ActionKind::SetBudget {
+                                        item.budget_from = o.from_budget.map(|m| m.micros);
+                                        item.budget_to = o.to_budget.map(|m| m.micros);
+                                        ia.from = o.from_budget.map(|m| m.to_major().to_string());
+                                        ia.to = o.to_budget.map(|m| m.to_major().to_string());
+                                    }
+                                }
+                            }
+                            Err(err) => {
+                                ia.status = "failed".into();
+                                ia.reason = Some(err.to_string());
+                            }
+                        }
+                    }
+                    if matches!(ia.status.as_str(), "executed" | "failed" | "would_execute") {
+                        ran_or_failed = true;
+                    }
+                }
+            }
+            match ia.status.as_str() {
+                "executed" | "would_execute" | "pending" => summary.executed += 1,
+                "failed" => summary.failed += 1,
+                _ => summary.skipped += 1,
+            }
+            item.actions.push(ia);
+        }
+        if item.acted {
+            memory.last_acted.insert((rule_id, l.id, dry), now);
+        }
+        if let Some(from) = item.budget_from {
+            memory.budget_base.entry((l.id, dry)).or_insert(from);
+        }
+        items.push(item);
+    }
+    Ok(Finished {
+        summary,
+        items,
+        dry,
+        called_platform,
+    })
+}
+
+fn minutes_label(m: u64) -> String {
+    if m % (24 * 60) == 0 {
+        format!("{} days", m / (24 * 60))
+    } else if m % 60 == 0 {
+        format!("{} hours", m / 60)
+    } else {
+        format!("{m} minutes")
+    }
+}
+
+/// The limit on budget increases within 24 hours, from the budget before the first raise.
+fn over_increase_limit(a: &PlannedAction, base: Option<i64>, s: &Settings) -> Option<String> {
+    let (Step::Budget(plan), Some(from), Some(to)) = (&a.step, a.from, a.to) else {
+        return None;
+    };
+    let raises = match plan {
+        BudgetPlan::Set(_) => to.micros > from.micros,
+        BudgetPlan::Change { direction, .. } => *direction == Direction::Increase,
+    };
+    if !raises {
+        return None;
+    }
+    let base = base.unwrap_or(from.micros);
+    let cap = i128::from(base) * (100 + i128::from(s.max_budget_increase_pct)) / 100;
+    (i128::from(to.micros) > cap).then(|| {
+        format!(
+            "safety limit: rules may raise a campaign's budget by at most {}% a day",
+            s.max_budget_increase_pct
+        )
+    })
+}
+
+fn planned(a: &PlannedAction) -> ItemAction {
+    let v = a.to_json();
+    let s = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_string);
+    ItemAction {
+        kind: a.kind().to_string(),
+        status: "skipped".into(),
+        reason: a.skipped.clone(),
+        from: s("from"),
+        to: s("to"),
+        currency: s("currency"),
+        target: s("target"),
+        platform_action_id: None,
+        platform_answer: None,
+    }
+}
+
+async fn send_notice(
+    app: &App,
+    to: &str,
+    rule: &str,
+    campaign: &str,
+    done: &[ItemAction],
+) -> Result<(), String> {
+    let mut text = format!("adpilot rule \"{rule}\" matched campaign \"{campaign}\".\n\n");
+    for a in done {
+        text.push_str(&format!(
+            "- {}: {}{}\n",
+            a.kind,
+            a.status,
+            a.reason
+                .as_ref()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default()
+        ));
+    }
+    if done.is_empty() {
+        text.push_str("The rule asked to be told.\n");
+    }
+    let email = crate::mailer::Email {
+        to: to.to_string(),
+        subject: format!("adpilot: rule \"{rule}\" on {campaign}"),
+        text,
+        html: None,
+        headers: Vec::new(),
+    };
+    app.mailer.send(&email).await.map_err(|e| e.to_string())
+}
+
+async fn finish(
+    app: &App,
+    org_id: Uuid,
+    done: Vec<Finished>,
+    now: DateTime<Utc>,
+) -> Result<(), RunError> {
+    if done.is_empty() {
+        return Ok(());
+    }
+    app.db
+        .tenant(org_id, async move |c| {
+            let all: Vec<(&CheckSummary, bool, &NewItem)> = done
+                .iter()
+                .flat_map(|f| f.items.iter().map(move |i| (&f.summary, f.dry, i)))
+                .collect();
+            // Batched: one statement per few thousand items (bind parameter limit).
+            for chunk in all.chunks(4000) {
+                let rows: Vec<_> = chunk
+                    .iter()
+                    .map(|(s, dry, i)| {
+                        (
+                            rule_run_items::id.eq(Uuid::now_v7()),
+                            rule_run_items::org_id.eq(org_id),
+                            rule_run_items::run_id.eq(s.run_id),
+                            rule_run_items::rule_id.eq(s.rule_id),
+                            rule_run_items::campaign_id.eq(i.campaign_id),
+                            rule_run_items::campaign_name.eq(&i.campaign_name),
+                            rule_run_items::dry_run.eq(*dry),
+                            rule_run_items::acted.eq(i.acted),
+                            rule_run_items::seen.eq(&i.seen),
+                            rule_run_items::actions
+                                .eq(serde_json::to_value(&i.actions).unwrap_or(json!([]))),
+                            rule_run_items::budget_from_micros.eq(i.budget_from),
+                            rule_run_items::budget_to_micros.eq(i.budget_to),
+                            rule_run_items::created_at.eq(now),
+                        )
+                    })
+                    .collect();
+                diesel::insert_into(rule_run_items::table)
+                    .values(rows)
+                    .execute(c)
+                    .await?;
+            }
+            let n = |x: usize| i32::try_from(x).unwrap_or(i32::MAX);
+            let finished = Utc::now();
+            for f in &done {
+                let s = &f.summary;
+                diesel::update(rule_runs::table.find(s.run_id))
+                    .set((
+                        rule_runs::finished_at.eq(Some(finished)),
+                        rule_runs::campaigns_evaluated.eq(n(s.evaluated)),
+                        rule_runs::campaigns_matched.eq(n(s.matched)),
+                        rule_runs::actions_executed.eq(n(s.executed)),
+                        rule_runs::actions_skipped.eq(n(s.skipped)),
+                        rule_runs::actions_failed.eq(n(s.failed)),
+                        rule_runs::error.eq(&s.error),
+                    ))
+                    .execute(c)
+                    .await?;
+            }
+            Ok::<_, RunError>(())
+        })
+        .await
+}
+
+/// One campaign in an editor preview.
+#[derive(Debug, Clone)]
+pub struct PreviewRow {
+    pub campaign_id: Uuid,
+    pub campaign_name: String,
+    pub platform: Platform,
+    pub evaluation: Evaluation,
+}
+
+/// Which campaigns `rule` matches right now and what it would do (cooldowns and safety limits
+/// not applied; nothing recorded). Also returns how many campaigns were in scope.
+pub async fn preview(
+    app: &App,
+    org_id: Uuid,
+    rule: &Rule,
+    now: DateTime<Utc>,
+) -> Result<(usize, Vec<PreviewRow>), RunError> {
+    let windows: BTreeSet<WindowKey> = rule.required_windows();
+    let platforms = rule
+        .scope
+        .as_ref()
+        .map(|s| s.platforms.clone())
+        .filter(|p| !p.is_empty());
+    let loaded = app
+        .db
+        .tenant(org_id, async move |c| {
+            let zones = facts::zones(c, now).await?;
+            Ok::<_, RunError>(facts::load(c, &zones, &windows, platforms, Source::Current).await?)
+        })
+        .await?;
+    let mut in_scope = 0;
+    let mut out = Vec::new();
+    for l in &loaded {
+        if let Some(e) = eval::evaluate(rule, &l.facts, l.as_of, Detail::MatchedOnly) {
+            in_scope += 1;
+            if e.matched || e.skipped.is_some() {
+                out.push(PreviewRow {
+                    campaign_id: l.id,
+                    campaign_name: l.facts.name.clone(),
+                    platform: l.facts.platform,
+                    evaluation: e,
+                });
+            }
+        }
+    }
+    Ok((in_scope, out))
+}
+
+/// Ids of the organization's rules due at `now`, with the slot each check stands for.
+pub async fn due(
+    c: &mut crate::db::Conn,
+    now: DateTime<Utc>,
+) -> diesel::QueryResult<Vec<(Uuid, DateTime<Utc>)>> {
+    let tz = store::org_time_zone(c).await?;
+    let list = store::list(c).await?;
+    Ok(list
+        .into_iter()
+        .filter(|r| r.is_due(now, tz))
+        .map(|r| (r.id, r.slot(now, tz)))
+        .collect())
+}
