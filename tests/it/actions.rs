@@ -10,7 +10,7 @@ use diesel::sql_types::{BigInt, Text, Uuid as SqlUuid};
 use diesel_async::RunQueryDsl;
 use uuid::Uuid;
 
-use crate::connections::{connect, org_of};
+use crate::connections::connect;
 use crate::support::*;
 
 #[derive(diesel::QueryableByName)]

@@ -9,9 +9,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::post;
-use diesel_async::RunQueryDsl;
 use serde_json::{Value, json};
-use uuid::Uuid;
 
 use crate::support::*;
 
@@ -184,38 +182,6 @@ const GOOD_DESCRIPTIONS: [&str; 2] = [
     "Organic loose-leaf green tea from small farms.",
     "Calm energy for busy days. Order online today.",
 ];
-
-async fn count(t: &TestApp, sql: &str) -> i64 {
-    #[derive(diesel::QueryableByName)]
-    struct N {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
-    }
-    let mut c = adpilot::db::connect_one(&t.db.admin_url)
-        .await
-        .expect("admin");
-    let r: N = diesel::sql_query(sql)
-        .get_result(&mut c)
-        .await
-        .expect("count");
-    r.n
-}
-
-async fn org_of(t: &TestApp) -> Uuid {
-    #[derive(diesel::QueryableByName)]
-    struct Row {
-        #[diesel(sql_type = diesel::sql_types::Uuid)]
-        id: Uuid,
-    }
-    let mut c = adpilot::db::connect_one(&t.db.admin_url)
-        .await
-        .expect("admin");
-    let r: Row = diesel::sql_query("SELECT id FROM organizations LIMIT 1")
-        .get_result(&mut c)
-        .await
-        .expect("org");
-    r.id
-}
 
 // ---------- ad copy ----------
 

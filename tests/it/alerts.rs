@@ -10,7 +10,7 @@ use diesel_async::RunQueryDsl;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::connections::{connect, count, org_of};
+use crate::connections::connect;
 use crate::support::*;
 
 async fn synced(extra: &[&str]) -> (adpilot::sandbox::SandboxHandle, TestApp, Client, uuid::Uuid) {

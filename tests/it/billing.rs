@@ -12,7 +12,6 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 use uuid::Uuid;
 
-use crate::connections::{count, org_of};
 use crate::support::*;
 
 const SECRET: &str = "whsec_test_secret";

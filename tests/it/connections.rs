@@ -47,38 +47,6 @@ pub async fn connect(c: &mut Client, platform: &str) -> Uuid {
         .expect("connection id")
 }
 
-pub async fn org_of(t: &TestApp) -> Uuid {
-    #[derive(diesel::QueryableByName)]
-    struct Row {
-        #[diesel(sql_type = diesel::sql_types::Uuid)]
-        id: Uuid,
-    }
-    let mut c = adpilot::db::connect_one(&t.db.admin_url)
-        .await
-        .expect("admin");
-    let r: Row = diesel::sql_query("SELECT id FROM organizations LIMIT 1")
-        .get_result(&mut c)
-        .await
-        .expect("org");
-    r.id
-}
-
-pub async fn count(t: &TestApp, sql: &str) -> i64 {
-    #[derive(diesel::QueryableByName)]
-    struct N {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
-    }
-    let mut c = adpilot::db::connect_one(&t.db.admin_url)
-        .await
-        .expect("admin");
-    let r: N = diesel::sql_query(sql)
-        .get_result(&mut c)
-        .await
-        .expect("count");
-    r.n
-}
-
 #[tokio::test]
 async fn all_three_platforms_connect_through_consent_and_account_choice() {
     let sb = sandbox(SandboxConfig::default()).await;

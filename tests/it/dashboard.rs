@@ -17,38 +17,6 @@ use uuid::Uuid;
 use crate::connections::connect;
 use crate::support::*;
 
-async fn org_of(t: &TestApp) -> Uuid {
-    #[derive(diesel::QueryableByName)]
-    struct Row {
-        #[diesel(sql_type = diesel::sql_types::Uuid)]
-        id: Uuid,
-    }
-    let mut c = adpilot::db::connect_one(&t.db.admin_url)
-        .await
-        .expect("admin");
-    let r: Row = diesel::sql_query("SELECT id FROM organizations ORDER BY created_at LIMIT 1")
-        .get_result(&mut c)
-        .await
-        .expect("org");
-    r.id
-}
-
-async fn count(t: &TestApp, sql: &str) -> i64 {
-    #[derive(diesel::QueryableByName)]
-    struct N {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
-    }
-    let mut c = adpilot::db::connect_one(&t.db.admin_url)
-        .await
-        .expect("admin");
-    let r: N = diesel::sql_query(sql)
-        .get_result(&mut c)
-        .await
-        .expect("count");
-    r.n
-}
-
 /// Our campaign ids by (platform, platform campaign id).
 async fn campaign_ids(t: &TestApp) -> HashMap<Uuid, (Platform, String)> {
     #[derive(diesel::QueryableByName)]

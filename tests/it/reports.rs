@@ -7,7 +7,7 @@ use adpilot::sandbox::SandboxConfig;
 use axum::http::StatusCode;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
-use crate::connections::{connect, org_of};
+use crate::connections::connect;
 use crate::support::*;
 
 /// A minimal SMTP server that accepts everything and keeps each message's DATA.

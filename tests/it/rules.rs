@@ -9,7 +9,7 @@ use adpilot::sandbox::{CampaignStatus, SandboxConfig, SandboxHandle, TruthQuery}
 use adpilot::types::Platform;
 use axum::http::StatusCode;
 use chrono::{DateTime, Duration, Utc};
-use diesel::sql_types::{BigInt, Text, Uuid as SqlUuid};
+use diesel::sql_types::{Text, Uuid as SqlUuid};
 use diesel_async::RunQueryDsl;
 use rust_decimal::Decimal;
 use uuid::Uuid;
@@ -33,12 +33,6 @@ struct IdRow {
     id: Uuid,
 }
 
-#[derive(diesel::QueryableByName)]
-struct N {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
 async fn org_named(t: &TestApp, name: &str) -> Uuid {
     let mut c = admin(t).await;
     let r: IdRow = diesel::sql_query("SELECT id FROM organizations WHERE name = $1")
@@ -47,15 +41,6 @@ async fn org_named(t: &TestApp, name: &str) -> Uuid {
         .await
         .expect("org");
     r.id
-}
-
-async fn count(t: &TestApp, sql: &str) -> i64 {
-    let mut c = admin(t).await;
-    let r: N = diesel::sql_query(sql)
-        .get_result(&mut c)
-        .await
-        .expect("count");
-    r.n
 }
 
 async fn setup() -> (SandboxHandle, TestApp, Client, Uuid) {

@@ -594,3 +594,33 @@ pub async fn consent(authorize_url: &str, decision: &str) -> String {
         None => back.path().to_string(),
     }
 }
+
+/// The first organization created in a test's database (read as the migrating role).
+pub async fn org_of(t: &TestApp) -> uuid::Uuid {
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        id: uuid::Uuid,
+    }
+    let mut c = connect_one(&t.db.admin_url).await.expect("admin");
+    let r: Row = diesel::sql_query("SELECT id FROM organizations ORDER BY created_at, id LIMIT 1")
+        .get_result(&mut c)
+        .await
+        .expect("an organization");
+    r.id
+}
+
+/// A `count(*) AS n` query run as the migrating role (sees every tenant's rows).
+pub async fn count(t: &TestApp, sql: &str) -> i64 {
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let mut c = connect_one(&t.db.admin_url).await.expect("admin");
+    let r: N = diesel::sql_query(sql)
+        .get_result(&mut c)
+        .await
+        .expect("count");
+    r.n
+}

@@ -9,7 +9,7 @@ use adpilot::types::Platform;
 use diesel::sql_types::{BigInt, Date, Text};
 use diesel_async::RunQueryDsl;
 
-use crate::connections::{connect, count, org_of};
+use crate::connections::connect;
 use crate::support::*;
 
 #[derive(diesel::QueryableByName, Debug)]
