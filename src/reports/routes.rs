@@ -180,11 +180,27 @@ async fn delete_channel(
     a: Admin,
     Path(id): Path<Uuid>,
 ) -> AppResult<Response> {
+    delete_by_id(
+        &app,
+        a.org_id,
+        "DELETE FROM alert_channels WHERE id = $1",
+        id,
+    )
+    .await?;
+    Ok(redirect_with_flash(
+        "/alerts",
+        FlashKind::Success,
+        "Channel removed.",
+    ))
+}
+
+/// Deletes one of the organization's rows by id; nothing deleted reads as not found.
+async fn delete_by_id(app: &AppState, org: Uuid, sql: &'static str, id: Uuid) -> AppResult<()> {
     let n = app
         .db
-        .tenant(a.org_id, async move |c| {
+        .tenant(org, async move |c| {
             Ok::<_, AppError>(
-                diesel::sql_query("DELETE FROM alert_channels WHERE id = $1")
+                diesel::sql_query(sql)
                     .bind::<SqlUuid, _>(id)
                     .execute(c)
                     .await?,
@@ -192,13 +208,10 @@ async fn delete_channel(
         })
         .await?;
     if n == 0 {
-        return Err(AppError::NotFound);
+        Err(AppError::NotFound)
+    } else {
+        Ok(())
     }
-    Ok(redirect_with_flash(
-        "/alerts",
-        FlashKind::Success,
-        "Channel removed.",
-    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -276,20 +289,13 @@ async fn delete_budget(
     a: Admin,
     Path(id): Path<Uuid>,
 ) -> AppResult<Response> {
-    let n = app
-        .db
-        .tenant(a.org_id, async move |c| {
-            Ok::<_, AppError>(
-                diesel::sql_query("DELETE FROM budget_targets WHERE id = $1")
-                    .bind::<SqlUuid, _>(id)
-                    .execute(c)
-                    .await?,
-            )
-        })
-        .await?;
-    if n == 0 {
-        return Err(AppError::NotFound);
-    }
+    delete_by_id(
+        &app,
+        a.org_id,
+        "DELETE FROM budget_targets WHERE id = $1",
+        id,
+    )
+    .await?;
     Ok(redirect_with_flash(
         "/alerts",
         FlashKind::Success,
@@ -480,20 +486,13 @@ async fn delete_schedule(
     w: Writer,
     Path(id): Path<Uuid>,
 ) -> AppResult<Response> {
-    let n = app
-        .db
-        .tenant(w.org_id, async move |c| {
-            Ok::<_, AppError>(
-                diesel::sql_query("DELETE FROM report_schedules WHERE id = $1")
-                    .bind::<SqlUuid, _>(id)
-                    .execute(c)
-                    .await?,
-            )
-        })
-        .await?;
-    if n == 0 {
-        return Err(AppError::NotFound);
-    }
+    delete_by_id(
+        &app,
+        w.org_id,
+        "DELETE FROM report_schedules WHERE id = $1",
+        id,
+    )
+    .await?;
     Ok(redirect_with_flash(
         "/reports",
         FlashKind::Success,

@@ -169,7 +169,7 @@ impl Builder {
                         .map(|x| platform(&x))
                         .unwrap_or(Platform::Google),
                 ),
-                _ => filter_placeholder(),
+                _ => unmatched_filter(),
             })
             .map_prefix(|_, f| Filter::Not(Box::new(f)))
             .map_infix(|a, op, b| match op.as_rule() {
@@ -471,7 +471,7 @@ impl Builder {
     }
 }
 
-fn filter_placeholder() -> Filter {
+fn unmatched_filter() -> Filter {
     // The grammar gives filter primaries only of the kinds matched above.
     Filter::Account(String::new())
 }
