@@ -232,27 +232,89 @@ pub async fn build(
         .take(5)
         .map(|r| campaign_row(r))
         .collect();
+    let blocks: Vec<CurrencyBlock> = totals.iter().map(block).collect();
+    let actions: Vec<ActionLine> = actions
+        .into_iter()
+        .map(|a| ActionLine {
+            at: a.at,
+            campaign: a.campaign,
+            kind: a.kind,
+            message: a.message,
+        })
+        .collect();
+    let summary = summarize(app, org_id, range, previous, &blocks, &with_spend, &actions).await;
     Ok(ReportData {
         org_name,
         title: title.to_string(),
         range,
         previous,
-        blocks: totals.iter().map(block).collect(),
+        blocks,
         platforms: queries::platforms(&aggs).iter().map(platform_row).collect(),
         best,
         worst,
-        actions: actions
-            .into_iter()
-            .map(|a| ActionLine {
-                at: a.at,
-                campaign: a.campaign,
-                kind: a.kind,
-                message: a.message,
+        actions,
+        alerts,
+        summary,
+    })
+}
+
+/// A short narrative from the model when one is configured for summaries; it may only repeat
+/// numbers given to it (checked in `ai::summary`, which falls back to a template otherwise).
+async fn summarize(
+    app: &App,
+    org_id: Uuid,
+    range: DateRange,
+    previous: DateRange,
+    blocks: &[CurrencyBlock],
+    campaigns: &[&CampaignRow],
+    actions: &[ActionLine],
+) -> Option<String> {
+    use crate::ai::summary::{Figure, Mover, SummaryInput, performance_summary};
+    if blocks.is_empty()
+        || !app
+            .ai
+            .available(crate::ai::config::Task::PerformanceSummary)
+    {
+        return None;
+    }
+    let input = SummaryInput {
+        period: format!("{} to {}", range.from, range.to),
+        previous_period: format!("{} to {}", previous.from, previous.to),
+        totals: blocks
+            .iter()
+            .flat_map(|b| {
+                b.kpis.iter().map(move |k| Figure {
+                    metric: format!("{} ({})", k.label, b.currency),
+                    current: k.value.clone(),
+                    previous: k.previous.clone(),
+                    change: k.change.clone(),
+                })
             })
             .collect(),
-        alerts,
-        summary: None,
-    })
+        movers: campaigns
+            .iter()
+            .take(3)
+            .map(|r| Mover {
+                campaign: r.name.clone(),
+                metric: "ROAS".into(),
+                current: Kpi::Roas.display(&r.metrics, r.currency, true),
+                previous: "–".into(),
+                change: "–".into(),
+            })
+            .collect(),
+        actions: actions
+            .iter()
+            .take(10)
+            .map(|a| format!("{}: {} ({})", a.campaign, a.kind, a.message))
+            .collect(),
+    };
+    match performance_summary(&app.ai, &app.db, org_id, &input).await {
+        Ok(s) => Some(s.text),
+        Err(e) => {
+            tracing::warn!(error = %e, "report summary unavailable");
+            None
+        }
+    }
 }
 
 #[derive(Template)]
