@@ -497,7 +497,7 @@ fn describe(a: &eval::PlannedAction) -> String {
                 s.push_str(&format!(" {address}"))
             }
             language::ast::NotifyTarget::Webhook { url, .. } => {
-                s.push_str(&format!(" webhook {url} (webhooks not configured yet)"))
+                s.push_str(&format!(" webhook {url}"))
             }
         }
     }

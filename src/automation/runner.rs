@@ -487,9 +487,26 @@ async fn run_one(
         for (idx, a) in e.actions.iter().enumerate() {
             let mut ia = planned(a);
             match &a.step {
-                Step::Notify(NotifyTarget::Webhook { .. }) => {
-                    ia.status = "skipped".into();
-                    ia.reason = Some("webhooks not configured yet".into());
+                Step::Notify(NotifyTarget::Webhook { url, .. }) => {
+                    if a.notify_line && !ran_or_failed {
+                        ia.status = "skipped".into();
+                        ia.reason = Some("no action of the rule ran".into());
+                    } else if dry {
+                        ia.status = "would_execute".into();
+                        ia.reason = Some("dry run: no webhook called".into());
+                    } else {
+                        let text = notice_text(&stored.name, &l.facts.name, &item.actions);
+                        match crate::reports::webhooks::notify(app, org_id, url, &text).await {
+                            Ok(()) => {
+                                ia.status = "executed".into();
+                                item.acted = true;
+                            }
+                            Err(e) => {
+                                ia.status = "failed".into();
+                                ia.reason = Some(e.to_string());
+                            }
+                        }
+                    }
                 }
                 Step::Notify(NotifyTarget::Email { address, .. }) => {
                     if a.notify_line && !ran_or_failed {
@@ -674,6 +691,18 @@ async fn send_notice(
     campaign: &str,
     done: &[ItemAction],
 ) -> Result<(), String> {
+    let email = crate::mailer::Email {
+        to: to.to_string(),
+        subject: format!("adpilot: rule \"{rule}\" on {campaign}"),
+        text: notice_text(rule, campaign, done),
+        html: None,
+        headers: Vec::new(),
+    };
+    app.mailer.send(&email).await.map_err(|e| e.to_string())
+}
+
+/// What a rule's notification says, by email or webhook.
+fn notice_text(rule: &str, campaign: &str, done: &[ItemAction]) -> String {
     let mut text = format!("adpilot rule \"{rule}\" matched campaign \"{campaign}\".\n\n");
     for a in done {
         text.push_str(&format!(
@@ -689,14 +718,7 @@ async fn send_notice(
     if done.is_empty() {
         text.push_str("The rule asked to be told.\n");
     }
-    let email = crate::mailer::Email {
-        to: to.to_string(),
-        subject: format!("adpilot: rule \"{rule}\" on {campaign}"),
-        text,
-        html: None,
-        headers: Vec::new(),
-    };
-    app.mailer.send(&email).await.map_err(|e| e.to_string())
+    text
 }
 
 async fn finish(

@@ -45,6 +45,8 @@ struct AlertsPage {
     budgets: Vec<BudgetRow>,
     accounts: Vec<ManagedAccount>,
     error: Option<String>,
+    /// Signing secret of webhooks named in rules (admins only).
+    rule_webhook_secret: Option<String>,
 }
 
 async fn render(app: &AppState, v: &Viewer, error: Option<String>) -> AppResult<AlertsPage> {
@@ -81,7 +83,12 @@ async fn render(app: &AppState, v: &Viewer, error: Option<String>) -> AppResult<
             Ok::<_, AppError>((a, ch, budgets, accounts))
         })
         .await?;
+    let rule_webhook_secret = v
+        .role
+        .is_admin()
+        .then(|| webhooks::org_secret(app, v.org_id));
     Ok(AlertsPage {
+        rule_webhook_secret,
         shell: v.shell("alerts"),
         alerts,
         channels,

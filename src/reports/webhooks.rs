@@ -185,6 +185,27 @@ pub async fn send(
     Ok(())
 }
 
+/// The organization's signing secret for webhooks named in rules (derived from the server's
+/// secret key, so it needs no storage; shown to admins on the Alerts page).
+pub fn org_secret(app: &crate::app::App, org: uuid::Uuid) -> String {
+    let key = app.config.secret_key.unwrap_or([0u8; 32]);
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&key)
+        .unwrap_or_else(|_| <Hmac<Sha256> as Mac>::new_from_slice(b"adpilot").expect("hmac key"));
+    mac.update(format!("rule-webhooks|{org}").as_bytes());
+    format!("whsec_{}", hex::encode(&mac.finalize().into_bytes()[..24]))
+}
+
+/// Sends a Slack-compatible message to a URL from a rule, with every check of [`check_url`].
+pub async fn notify(
+    app: &crate::app::App,
+    org: uuid::Uuid,
+    url: &str,
+    text: &str,
+) -> Result<(), WebhookError> {
+    let checked = check_url(url, app.config.webhooks_allow_private).await?;
+    send(&checked, &org_secret(app, org), &slack_body(text)).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -620,3 +620,100 @@ async fn backtest_replays_past_days_with_what_was_known_then() {
         .await
         .assert_status(StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_live_rule_calls_its_webhook_signed_and_a_private_one_is_refused_by_default() {
+    use std::sync::{Arc, Mutex};
+    let got: Arc<Mutex<Vec<(String, String)>>> = Arc::new(Mutex::new(Vec::new()));
+    let sink = got.clone();
+    let receiver = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |h: axum::http::HeaderMap, body: String| {
+            let sink = sink.clone();
+            async move {
+                let sig = h
+                    .get("x-adpilot-signature")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_string();
+                if let Ok(mut v) = sink.lock() {
+                    v.push((sig, body));
+                }
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, receiver).await;
+    });
+    let sb = sandbox(SandboxConfig {
+        fixed_now: Some(fixed_now()),
+        ..SandboxConfig::default()
+    })
+    .await;
+    for allow in [true, false] {
+        let args: &[&str] = if allow {
+            &["--webhooks-allow-private"]
+        } else {
+            &[]
+        };
+        let t = TestApp::build(args, Some(&sb)).await;
+        let mut c = t.sign_up("ann@example.com", "Acme").await;
+        connect(&mut c, "google").await;
+        let org = org_named(&t, "Acme").await;
+        for a in adpilot::analytics::sync::accounts_to_sync(&t.app, org)
+            .await
+            .expect("accounts")
+        {
+            adpilot::analytics::sync::sync_account(&t.app, org, a, sb.clock().now())
+                .await
+                .expect("sync");
+        }
+        let text = format!(
+            "rule \"Tell the team\"\n  for campaigns on google where name contains \"a\"\n  when impressions in last 7 days >= 0\n  then notify webhook \"http://{addr}/hook\"\n  at most once per 1 hours\n"
+        );
+        let id = save_rule(&mut c, &text, "live").await;
+        let before = got.lock().map(|v| v.len()).unwrap_or(0);
+        let now = sb.clock().now();
+        let s = runner::check_rule(&t.app, org, id, now, now)
+            .await
+            .expect("check");
+        assert!(s.matched > 0);
+        let after = got.lock().map(|v| v.clone()).unwrap_or_default();
+        if allow {
+            assert_eq!(
+                after.len() - before,
+                s.matched,
+                "one call per matched campaign"
+            );
+            let (sig, body) = after.last().cloned().expect("a call");
+            let (ts, v1) = sig
+                .trim_start_matches("t=")
+                .split_once(",v1=")
+                .expect("signature");
+            let secret = adpilot::reports::webhooks::org_secret(&t.app, org);
+            assert_eq!(
+                adpilot::reports::webhooks::signature(
+                    &secret,
+                    ts.parse().expect("ts"),
+                    body.as_bytes()
+                ),
+                sig,
+                "{v1}"
+            );
+            assert!(body.contains("\"text\"") && body.contains("Tell the team"));
+        } else {
+            assert_eq!(
+                after.len(),
+                before,
+                "loopback refused without the operator's switch"
+            );
+            let h = c.get(&format!("/rules/{id}/history")).await;
+            assert!(h.body.contains("private or internal address"), "{}", h.body);
+        }
+    }
+}
