@@ -3,6 +3,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use adpilot::jobs::Job;
 use adpilot::sandbox::SandboxConfig;
 use axum::http::StatusCode;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -12,6 +13,17 @@ use crate::support::*;
 
 /// A minimal SMTP server that accepts everything and keeps each message's DATA.
 async fn smtp_sink() -> (u16, Arc<Mutex<Vec<String>>>) {
+    smtp_sink_answering(Vec::new()).await
+}
+
+/// Like [`smtp_sink`], but answers the end of the first messages' DATA with `answers` in turn
+/// (e.g. "451 try later", "550 no such user"); later messages are accepted.
+async fn smtp_sink_answering(answers: Vec<&'static str>) -> (u16, Arc<Mutex<Vec<String>>>) {
+    let answers = Arc::new(Mutex::new(
+        answers
+            .into_iter()
+            .collect::<std::collections::VecDeque<_>>(),
+    ));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -21,6 +33,7 @@ async fn smtp_sink() -> (u16, Arc<Mutex<Vec<String>>>) {
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
             let sink = sink.clone();
+            let answers = answers.clone();
             tokio::spawn(async move {
                 let (r, mut w) = stream.into_split();
                 let mut lines = BufReader::new(r).lines();
@@ -29,11 +42,20 @@ async fn smtp_sink() -> (u16, Arc<Mutex<Vec<String>>>) {
                 while let Ok(Some(line)) = lines.next_line().await {
                     if let Some(buf) = data.as_mut() {
                         if line == "." {
-                            if let Ok(mut v) = sink.lock() {
-                                v.push(std::mem::take(buf));
-                            }
+                            let answer = answers.lock().ok().and_then(|mut a| a.pop_front());
+                            let message = std::mem::take(buf);
                             data = None;
-                            let _ = w.write_all(b"250 queued\r\n").await;
+                            match answer {
+                                Some(code) => {
+                                    let _ = w.write_all(format!("{code}\r\n").as_bytes()).await;
+                                }
+                                None => {
+                                    if let Ok(mut v) = sink.lock() {
+                                        v.push(message);
+                                    }
+                                    let _ = w.write_all(b"250 queued\r\n").await;
+                                }
+                            }
                         } else {
                             buf.push_str(line.strip_prefix('.').unwrap_or(&line));
                             buf.push('\n');
@@ -215,4 +237,74 @@ impl PreviewId for str {
         let (id, rest) = self.split_at(self.len().min(36));
         (rest.starts_with("/preview") && uuid::Uuid::parse_str(id).is_ok()).then(|| id.to_string())
     }
+}
+
+#[tokio::test]
+async fn a_temporary_smtp_failure_is_retried_and_a_permanent_one_is_shown() {
+    let (port, mails) =
+        smtp_sink_answering(vec!["451 4.3.0 try again later", "550 5.1.1 no such user"]).await;
+    let smtp = format!("smtp://127.0.0.1:{port}");
+    let t = TestApp::build(&["--smtp-url", &smtp], None).await;
+    let mut c = t.sign_up("ann@example.com", "Acme").await;
+    c.get("/reports").await;
+    let r = c
+        .post(
+            "/reports",
+            &[
+                ("name", "Daily"),
+                ("frequency", "daily"),
+                ("weekday", ""),
+                ("send_time", "07:30"),
+                ("period", "yesterday"),
+                ("platform", "all"),
+                ("recipients", "ann@example.com"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let org = org_of(&t).await;
+    let id: uuid::Uuid = {
+        #[derive(diesel::QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = diesel::sql_types::Uuid)]
+            id: uuid::Uuid,
+        }
+        use diesel_async::RunQueryDsl;
+        let mut admin = adpilot::db::connect_one(&t.db.admin_url)
+            .await
+            .expect("admin");
+        let r: Row = diesel::sql_query("SELECT id FROM report_schedules")
+            .get_result(&mut admin)
+            .await
+            .expect("schedule");
+        r.id
+    };
+    let slot = chrono::Utc::now();
+    // 451: temporary; nothing recorded, the job would retry.
+    let first = adpilot::reports::send::send(&t.app, org, id, slot)
+        .await
+        .expect("send");
+    assert!(first.temporary && first.sent == 0, "{first:?}");
+    assert_eq!(count(&t, "SELECT count(*) AS n FROM report_sends").await, 0);
+    let job = adpilot::reports::send::SendSlot {
+        schedule_id: id,
+        slot,
+    };
+    assert_eq!(job.dedupe_key(), Some(format!("{id}:{}", slot.timestamp())));
+    // The retry meets a permanent refusal: recorded as failed and shown on the page.
+    let second = adpilot::reports::send::send(&t.app, org, id, slot)
+        .await
+        .expect("send");
+    assert!(!second.temporary && second.failed.len() == 1, "{second:?}");
+    let page = c.get("/reports").await;
+    assert!(
+        page.body.contains("failed") && page.body.contains("no such user"),
+        "{}",
+        page.body
+    );
+    // The slot is done for that recipient: sending it again does not mail twice.
+    adpilot::reports::send::send(&t.app, org, id, slot)
+        .await
+        .expect("send");
+    assert!(mails.lock().map(|v| v.is_empty()).unwrap_or(false));
 }
