@@ -197,6 +197,7 @@ async fn a_report_arrives_over_smtp_with_both_parts_and_a_working_unsubscribe() 
         .to_string();
     let html_part = &mail[mail.find("Content-Type: text/html").expect("html")..];
     assert!(html_part.contains(&figure), "{figure} in the HTML too");
+    render_in_chromium(html_part, "report-email").await;
     let start = text_part
         .find(&format!("{BASE}/reports/unsubscribe?"))
         .expect("unsubscribe link");
@@ -307,4 +308,61 @@ async fn a_temporary_smtp_failure_is_retried_and_a_permanent_one_is_shown() {
         .await
         .expect("send");
     assert!(mails.lock().map(|v| v.is_empty()).unwrap_or(false));
+}
+
+/// Renders the email's HTML in headless Chromium to target/screenshots/NAME.png, as a mail
+/// client would show it. CI installs Chromium; without it the rendering is reported skipped.
+async fn render_in_chromium(html_part: &str, name: &str) {
+    let start = html_part
+        .find("<!doctype html>")
+        .or_else(|| html_part.find("<!DOCTYPE html>"))
+        .expect("an HTML document");
+    let end = html_part
+        .find("</html>")
+        .map(|e| e + "</html>".len())
+        .expect("the end of the document");
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    std::fs::create_dir_all(&dir).expect("screenshot dir");
+    let html = dir.join(format!("{name}.html"));
+    std::fs::write(&html, &html_part[start..end]).expect("write html");
+    let Some(chromium) = ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|c| {
+            std::process::Command::new("which")
+                .arg(c)
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+    else {
+        eprintln!("SKIPPED: no Chromium on this machine, {name}.png not rendered");
+        return;
+    };
+    let png = dir.join(format!("{name}.png"));
+    let _ = std::fs::remove_file(&png);
+    let profile = tempdir::TempDir::new();
+    let out = tokio::process::Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--hide-scrollbars",
+            "--window-size=800,1600",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(format!("--screenshot={}", png.display()))
+        .arg(format!("file://{}", html.display()))
+        .output()
+        .await
+        .expect("run chromium");
+    let bytes = std::fs::read(&png).unwrap_or_default();
+    assert!(
+        bytes.len() > 10_000 && bytes.starts_with(b"\x89PNG"),
+        "Chromium rendered the report email ({} bytes): {}",
+        bytes.len(),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
