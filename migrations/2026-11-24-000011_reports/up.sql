@@ -8,6 +8,10 @@ CREATE TABLE report_schedules (
   send_time time NOT NULL,
   period text NOT NULL CHECK (period IN ('yesterday', 'last_7_days', 'month_to_date')),
   platform text CHECK (platform IN ('google', 'meta', 'tiktok')),
+  -- Empty: every managed ad account.
+  account_ids uuid[] NOT NULL DEFAULT '{}',
+  -- Only campaigns whose name contains this text (case-insensitive), when set.
+  campaign_search text,
   recipients text[] NOT NULL,
   created_by uuid REFERENCES users (id) ON DELETE SET NULL,
   created_at timestamptz NOT NULL DEFAULT now(),

@@ -169,24 +169,48 @@ fn platform_row(p: &PlatformRow) -> TableRow {
     }
 }
 
+/// Which campaigns a report covers.
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    pub platform: Option<Platform>,
+    /// Empty: every managed account.
+    pub account_ids: Vec<Uuid>,
+    pub campaign_search: Option<String>,
+}
+
+impl Scope {
+    pub fn of(s: &super::send::Schedule) -> Scope {
+        Scope {
+            platform: s.platform,
+            account_ids: s.account_ids.clone(),
+            campaign_search: s.campaign_search.clone(),
+        }
+    }
+}
+
 /// Builds the report for an organization over `range`, optionally one platform only.
 pub async fn build(
     app: &App,
     org_id: Uuid,
     title: &str,
     range: DateRange,
-    platform: Option<Platform>,
+    scope: &Scope,
 ) -> Result<ReportData, crate::db::DbError> {
     let previous = range.previous();
     let filters = Filters {
-        platform,
+        platform: scope.platform,
+        search: scope.campaign_search.clone(),
         ..Filters::default()
     };
+    let accounts = scope.account_ids.clone();
     let (org_name, aggs, actions, alerts) = app
         .db
         .tenant(org_id, async move |c| {
             let (org_name, _) = crate::auth::accounts::org_settings(c, org_id).await?;
-            let aggs = queries::campaign_aggregates(c, range, &filters).await?;
+            let mut aggs = queries::campaign_aggregates(c, range, &filters).await?;
+            if !accounts.is_empty() {
+                aggs.retain(|a| accounts.contains(&a.row.account_id));
+            }
             #[derive(diesel::QueryableByName)]
             struct A {
                 #[diesel(sql_type = Timestamptz)]

@@ -329,6 +329,7 @@ pub fn reports_router() -> Router<AppState> {
 struct ReportsPage {
     shell: Shell,
     schedules: Vec<super::send::Schedule>,
+    accounts: Vec<ManagedAccount>,
     history: Vec<(
         chrono::DateTime<chrono::Utc>,
         String,
@@ -368,18 +369,20 @@ async fn render_reports(
     form: super::send::NewSchedule,
     error: Option<(&'static str, String)>,
 ) -> AppResult<ReportsPage> {
-    let (schedules, history) = app
+    let (schedules, history, accounts) = app
         .db
         .tenant(v.org_id, async move |c| {
             Ok::<_, AppError>((
                 super::send::list(c).await?,
                 super::send::history(c, 50).await?,
+                crate::connections::service::managed_accounts(c).await?,
             ))
         })
         .await?;
     Ok(ReportsPage {
         shell: v.shell("reports"),
         schedules,
+        accounts,
         history,
         form,
         error,
@@ -401,8 +404,15 @@ async fn reports_page(State(app): State<AppState>, v: Viewer) -> AppResult<Respo
 async fn create_schedule(
     State(app): State<AppState>,
     w: Writer,
-    Form(form): Form<super::send::NewSchedule>,
+    body: String,
 ) -> AppResult<Response> {
+    let mut form: super::send::NewSchedule = serde_urlencoded::from_str(&body)
+        .map_err(|_| AppError::BadRequest("The form could not be read.".into()))?;
+    // Repeated checkbox fields.
+    form.account_ids = url::form_urlencoded::parse(body.as_bytes())
+        .filter(|(k, _)| k == "account")
+        .filter_map(|(_, v)| v.parse().ok())
+        .collect();
     match super::send::create(&app, w.org_id, w.user_id, w.tz(), &form).await {
         Ok(_) => Ok(redirect_with_flash(
             "/reports",

@@ -30,6 +30,8 @@ pub struct Schedule {
     pub send_time: NaiveTime,
     pub period: Period,
     pub platform: Option<Platform>,
+    pub account_ids: Vec<Uuid>,
+    pub campaign_search: Option<String>,
     pub recipients: Vec<String>,
     pub next_send_at: DateTime<Utc>,
 }
@@ -50,6 +52,10 @@ struct Row {
     period: String,
     #[diesel(sql_type = Nullable<Text>)]
     platform: Option<String>,
+    #[diesel(sql_type = Array<SqlUuid>)]
+    account_ids: Vec<Uuid>,
+    #[diesel(sql_type = Nullable<Text>)]
+    campaign_search: Option<String>,
     #[diesel(sql_type = Array<Text>)]
     recipients: Vec<String>,
     #[diesel(sql_type = Timestamptz)]
@@ -67,12 +73,14 @@ fn schedule(r: Row) -> Schedule {
         send_time: r.send_time,
         period: Period::parse(&r.period).unwrap_or(Period::Yesterday),
         platform: r.platform.and_then(|p| p.parse().ok()),
+        account_ids: r.account_ids,
+        campaign_search: r.campaign_search,
         recipients: r.recipients,
         next_send_at: r.next_send_at,
     }
 }
 
-const SELECT: &str = "SELECT id, name, frequency, weekday, send_time, period, platform, recipients, next_send_at FROM report_schedules";
+const SELECT: &str = "SELECT id, name, frequency, weekday, send_time, period, platform, account_ids, campaign_search, recipients, next_send_at FROM report_schedules";
 
 pub async fn list(c: &mut crate::db::Conn) -> diesel::QueryResult<Vec<Schedule>> {
     let rows: Vec<Row> = diesel::sql_query(format!("{SELECT} ORDER BY name"))
@@ -106,6 +114,11 @@ pub struct NewSchedule {
     pub platform: String,
     #[serde(default)]
     pub recipients: String,
+    /// Ad account ids (repeated field); none = every account.
+    #[serde(skip)]
+    pub account_ids: Vec<Uuid>,
+    #[serde(default)]
+    pub campaign_search: String,
 }
 
 /// Checks and stores a schedule. Errors are (field, message).
@@ -165,6 +178,12 @@ pub async fn create(
         return Err(("recipients", "Add at least one recipient.".into()));
     }
     recipients.dedup();
+    let search = n.campaign_search.trim().to_string();
+    if search.chars().count() > 100 {
+        return Err(("campaign_search", "Use at most 100 characters.".into()));
+    }
+    let campaign_search = (!search.is_empty()).then_some(search);
+    let account_ids = n.account_ids.clone();
     if let Err(e) = crate::billing::check(app, org_id, crate::billing::Limit::ReportSchedules).await
     {
         return Err(("form", e.to_string()));
@@ -178,8 +197,9 @@ pub async fn create(
     app.db
         .tenant(org_id, async move |c| {
             diesel::sql_query(
-                "INSERT INTO report_schedules (id, org_id, name, frequency, weekday, send_time, period, platform, recipients, created_by, next_send_at)
-                 VALUES ($1, app_current_org(), $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                "INSERT INTO report_schedules (id, org_id, name, frequency, weekday, send_time, period, platform, recipients, created_by, next_send_at, account_ids, campaign_search)
+                 VALUES ($1, app_current_org(), $2, $3, $4, $5, $6, $7, $8, $9, $10,
+                         ARRAY(SELECT a FROM unnest($11::uuid[]) a WHERE a IN (SELECT id FROM ad_accounts)), $12)",
             )
             .bind::<SqlUuid, _>(id)
             .bind::<Text, _>(&name)
@@ -191,6 +211,8 @@ pub async fn create(
             .bind::<Array<Text>, _>(&recipients)
             .bind::<SqlUuid, _>(user)
             .bind::<Timestamptz, _>(next)
+            .bind::<Array<SqlUuid>, _>(&account_ids)
+            .bind::<Nullable<Text>, _>(campaign_search)
             .execute(c)
             .await?;
             crate::audit::record(c, org_id, Some(user), "report.scheduled", &name, serde_json::json!({"recipients": recipients})).await?;
@@ -261,7 +283,14 @@ async fn org_today(
 /// Renders a report for preview (no unsubscribe link is personal there).
 pub async fn preview(app: &App, org: Uuid, s: &Schedule) -> Result<String, crate::db::DbError> {
     let (today, _) = org_today(app, org).await?;
-    let data = content::build(app, org, &s.name, s.period.range(today), s.platform).await?;
+    let data = content::build(
+        app,
+        org,
+        &s.name,
+        s.period.range(today),
+        &content::Scope::of(s),
+    )
+    .await?;
     content::EmailHtml {
         r: &data,
         unsubscribe_url: "#",
@@ -295,7 +324,7 @@ pub async fn send(
         .await?;
     let (today, _) = org_today(app, org).await?;
     let range = s.period.range(today);
-    let data = content::build(app, org, &s.name, range, s.platform).await?;
+    let data = content::build(app, org, &s.name, range, &content::Scope::of(&s)).await?;
     #[derive(diesel::QueryableByName)]
     struct E {
         #[diesel(sql_type = Text)]

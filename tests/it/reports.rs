@@ -227,6 +227,46 @@ async fn a_report_arrives_over_smtp_with_both_parts_and_a_working_unsubscribe() 
     assert_eq!(got.len(), 3, "only ann@ gets the second send");
     let page = c.get("/reports").await;
     assert!(page.body.contains("unsubscribed") && page.body.contains("sent"));
+
+    // A report scoped to one ad account shows only that account's currency.
+    let usd_account = page
+        .body
+        .split("name=\"account\" value=\"")
+        .skip(1)
+        .find(|s| s.contains("USD)"))
+        .map(|s| s[..36].to_string())
+        .expect("the USD account is offered");
+    let r = c
+        .post(
+            "/reports",
+            &[
+                ("name", "US only"),
+                ("frequency", "daily"),
+                ("weekday", ""),
+                ("send_time", "08:00"),
+                ("period", "last_7_days"),
+                ("platform", "all"),
+                ("account", &usd_account),
+                ("recipients", "ann@example.com"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let page = c.get("/reports").await;
+    assert!(page.body.contains("1 account(s)"));
+    let scoped = page
+        .body
+        .split("/reports/")
+        .find_map(|s| s.strip_suffix_owned_preview())
+        .expect("the scoped schedule (first by name)");
+    let preview = c.get(&format!("/reports/{scoped}/preview?raw=1")).await;
+    assert!(
+        preview.body.contains("Totals in USD")
+            && !preview.body.contains("Totals in EUR")
+            && !preview.body.contains("Totals in JPY"),
+        "{}",
+        preview.body
+    );
 }
 
 trait PreviewId {
