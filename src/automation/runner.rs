@@ -376,6 +376,20 @@ pub struct ItemAction {
     pub platform_answer: Option<String>,
 }
 
+impl ItemAction {
+    /// The status in words for the history pages (the stored value stays machine-readable).
+    pub fn status_label(&self) -> &'static str {
+        match self.status.as_str() {
+            "executed" => "done",
+            "would_execute" => "would run (dry run)",
+            "skipped" => "skipped",
+            "failed" => "failed",
+            "pending" => "pending at the platform",
+            _ => "unknown",
+        }
+    }
+}
+
 struct NewItem {
     campaign_id: Uuid,
     campaign_name: String,

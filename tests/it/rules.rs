@@ -191,7 +191,7 @@ async fn live_cpa_rule_pauses_exactly_the_campaigns_over_the_limit_once() {
     let h = c.get(&format!("/rules/{id}/history")).await;
     h.assert_status(StatusCode::OK);
     assert!(h.body.contains("cpa in last 7 days"), "{}", h.body);
-    assert!(h.body.contains("pause: executed"));
+    assert!(h.body.contains("pause: done"));
     assert!(h.body.contains("already paused") || h.body.contains("pause: skipped"));
     let feed = c.get("/rules/activity").await;
     assert!(feed.body.contains("Stop losers"));
@@ -227,7 +227,7 @@ async fn dry_run_changes_nothing_on_the_sandbox_but_logs_every_match() {
         "one logged item per matched campaign"
     );
     let h = c.get(&format!("/rules/{id}/history")).await;
-    assert!(h.body.contains("would_execute"), "{}", h.body);
+    assert!(h.body.contains("would run (dry run)"), "{}", h.body);
     assert!(t.outbox().is_empty(), "dry runs send no email");
 
     // The editor's preview and examples.

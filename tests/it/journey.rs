@@ -1,0 +1,340 @@
+//! The marketer's journey in a real headless Chromium against a real server (workers and
+//! scheduler running, platforms served by the sandbox over HTTP): sign up, connect Google Ads
+//! and Meta, first sync, dashboard, a new campaign, a rule written with a typo, fixed,
+//! backtested, run in dry run and then live (the sandbox's campaign ends up paused and the
+//! history says why), a report preview, and a client-role teammate who sees read-only pages.
+//! Every page visited is saved under `target/screenshots/journey-*.png`.
+
+use std::time::Duration;
+
+use adpilot::sandbox::{CampaignStatus, SandboxConfig, TruthQuery};
+use adpilot::types::Platform;
+use chrono::Utc;
+
+use crate::support::{TestApp, sandbox};
+use crate::webdriver::Browser;
+
+/// A server on a real port with its job workers and scheduler, as `adpilot serve` runs it.
+struct LiveServer {
+    t: TestApp,
+    url: String,
+    jobs: Option<adpilot::jobs::Running>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl LiveServer {
+    async fn start(sb: &adpilot::sandbox::SandboxHandle) -> LiveServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let t = TestApp::build(&["--public-url", &url], Some(sb)).await;
+        let jobs = adpilot::jobs::start(t.app.clone()).await.expect("jobs");
+        let app = t.app.clone();
+        let task = tokio::spawn(async move {
+            let _ = adpilot::server::serve(app, listener).await;
+        });
+        LiveServer {
+            t,
+            url,
+            jobs: Some(jobs),
+            task,
+        }
+    }
+
+    fn at(&self, path: &str) -> String {
+        format!("{}{}", self.url, path)
+    }
+
+    /// The minute ticks of the scheduler, `minutes` from now: due rule checks are queued
+    /// now instead of waiting for the wall clock.
+    async fn tick_rules(&self, minutes: i64) {
+        let at = Utc::now() + chrono::Duration::minutes(minutes);
+        adpilot::automation::jobs::enqueue_due(&self.t.app, at)
+            .await
+            .expect("rule tick");
+    }
+
+    async fn stop(mut self) {
+        if let Some(j) = self.jobs.take() {
+            j.shutdown().await;
+        }
+        self.task.abort();
+    }
+}
+
+const RULE_WITH_TYPO: &str = "rule \"Stop Brand spend\"
+  for campaigns on google where name contains \"Brand\"
+  when spnd in last 7 days > 1 and clicks in last 7 days >= 1
+  then pause
+  check every 5 minutes";
+
+async fn log_in(b: &Browser, s: &LiveServer, email: &str, password: &str) {
+    b.goto(&s.at("/login")).await;
+    b.fill("input[name=email]", email).await;
+    b.fill("input[name=password]", password).await;
+    b.click("form button[type=submit]").await;
+    b.wait_for_text("Log out", Duration::from_secs(10), None)
+        .await;
+}
+
+/// Connects `platform` the way a user does: the button, the platform's consent page, the
+/// account choice.
+async fn connect(b: &Browser, s: &LiveServer, label: &str, slug: &str) {
+    b.goto(&s.at("/connections")).await;
+    b.click_text(&format!("Connect {label}")).await;
+    // The sandbox's consent page, on another origin.
+    b.find("form button[value=approve], form button[name=decision]")
+        .await;
+    b.shot(&format!("consent-{slug}")).await;
+    b.click("form button[value=approve]").await;
+    b.wait_for_text("Choose the", Duration::from_secs(15), None)
+        .await;
+    b.shot(&format!("accounts-{slug}")).await;
+    b.click_text("Save and start syncing").await;
+    b.wait_for_text(label, Duration::from_secs(10), None).await;
+}
+
+/// Reloads the connections page until every managed account has synced its history.
+async fn wait_for_first_sync(b: &Browser, s: &LiveServer) {
+    b.goto(&s.at("/connections")).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(300);
+    loop {
+        let page = b.body_text().await;
+        let busy = ["% loaded", "queued", "not yet"]
+            .iter()
+            .any(|w| page.contains(w));
+        if !busy && page.contains("UTC") {
+            return;
+        }
+        if std::time::Instant::now() > deadline {
+            b.shot("sync-timeout").await;
+            panic!("the first sync did not finish; the page says:\n{page}");
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        b.goto(&s.at("/connections")).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_marketer_goes_from_sign_up_to_a_live_rule_and_a_read_only_client() {
+    let Some(b) = Browser::start("journey").await else {
+        return;
+    };
+    let sb = sandbox(SandboxConfig::default()).await;
+    let s = LiveServer::start(&sb).await;
+
+    // Sign up.
+    b.goto(&s.at("/signup")).await;
+    b.shot("signup").await;
+    b.fill("input[name=name]", "Ann Marketer").await;
+    b.fill("input[name=email]", "ann@example.com").await;
+    b.fill("input[name=password]", "correct horse battery")
+        .await;
+    b.fill("input[name=org_name]", "Acme Marketing").await;
+    b.click("form button[type=submit]").await;
+    b.wait_for_text("Acme Marketing", Duration::from_secs(10), None)
+        .await;
+    b.shot("first-dashboard").await;
+
+    // Connect Google Ads and Meta; the first sync and backfill run in the background.
+    connect(&b, &s, "Google Ads", "google").await;
+    connect(&b, &s, "Meta", "meta").await;
+    wait_for_first_sync(&b, &s).await;
+    b.shot("connections-synced").await;
+
+    // The dashboard shows the synced spend, per currency.
+    b.goto(&s.at("/dashboard?range=last_30_days")).await;
+    b.wait_for_text("Spend", Duration::from_secs(10), None)
+        .await;
+    let dash = b.body_text().await;
+    assert!(
+        dash.contains("USD"),
+        "a USD total on the dashboard:\n{dash}"
+    );
+    assert!(
+        b.exists("#campaign-table tbody tr").await,
+        "campaign rows on the dashboard"
+    );
+    assert!(b.exists("svg").await, "the daily chart is drawn");
+    b.shot("dashboard").await;
+
+    // A campaign page from the table.
+    b.click("#campaign-table tbody tr a[href^='/campaigns/']")
+        .await;
+    b.wait_for_text("Daily budget", Duration::from_secs(10), None)
+        .await;
+    b.shot("campaign").await;
+
+    // A new campaign, pushed to Google Ads through a job; the page follows it.
+    b.goto(&s.at("/campaigns/new")).await;
+    b.fill("input[name=name]", "Winter sale").await;
+    b.click("input[name=account]").await;
+    b.fill("input[name=daily_budget]", "25").await;
+    b.shot("campaign-new").await;
+    b.click_text("Create campaign").await;
+    b.wait_for_text("platform ID", Duration::from_secs(30), None)
+        .await;
+    b.shot("campaign-pushed").await;
+
+    // A rule with a typo: the editor points at it while typing, before anything is saved.
+    b.goto(&s.at("/rules/new")).await;
+    b.fill("#rule-text", RULE_WITH_TYPO).await;
+    b.wait_for_text("line 3, column", Duration::from_secs(10), None)
+        .await;
+    let check = b.text("#check-result").await;
+    assert!(
+        check.contains("spnd") && check.contains("spend"),
+        "the error names the unknown metric and suggests the right one:\n{check}"
+    );
+    b.shot("rule-typo").await;
+    b.fill("#rule-text", &RULE_WITH_TYPO.replace("spnd", "spend"))
+        .await;
+    b.wait_for_text("The rule checks", Duration::from_secs(10), None)
+        .await;
+    b.shot("rule-fixed").await;
+    b.select("#mode", "dry_run").await;
+    b.click_text("Save rule").await;
+    b.wait_for_text("Stop Brand spend", Duration::from_secs(10), None)
+        .await;
+    let rule_url = b.url().await;
+    let rule_path = rule_url
+        .strip_prefix(&s.url)
+        .unwrap_or(&rule_url)
+        .split('?')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        rule_path.starts_with("/rules/"),
+        "on the rule's page: {rule_url}"
+    );
+
+    // Backtest over the synced history.
+    b.goto(&s.at(&format!("{rule_path}/backtest"))).await;
+    b.wait_for_text("Backtest", Duration::from_secs(20), None)
+        .await;
+    b.shot("rule-backtest").await;
+
+    // Dry run: the next check logs what it would do and changes nothing on the platform.
+    let brand_google = |sb: &adpilot::sandbox::SandboxHandle| {
+        sb.campaigns(&TruthQuery {
+            platform: Some(Platform::Google),
+            ..TruthQuery::default()
+        })
+        .into_iter()
+        .filter(|c| c.name.contains("Brand") && c.status == CampaignStatus::Enabled)
+        .count()
+    };
+    let active_before = brand_google(&sb);
+    assert!(
+        active_before > 0,
+        "the sandbox has active Brand campaigns on Google"
+    );
+    s.tick_rules(6).await;
+    b.goto(&s.at(&format!("{rule_path}/history"))).await;
+    b.wait_for_text(
+        "pause: would run (dry run)",
+        Duration::from_secs(30),
+        Some(Duration::from_secs(1)),
+    )
+    .await;
+    b.shot("rule-dry-run-history").await;
+    assert_eq!(brand_google(&sb), active_before, "dry run changed nothing");
+
+    // Live: the next check pauses them at the platform, and the history says why.
+    b.goto(&s.at(&rule_path)).await;
+    b.click_text("Make it live").await;
+    b.wait_for_text("live", Duration::from_secs(10), None).await;
+    s.tick_rules(12).await;
+    b.goto(&s.at(&format!("{rule_path}/history"))).await;
+    b.wait_for_text(
+        "pause: done",
+        Duration::from_secs(30),
+        Some(Duration::from_secs(1)),
+    )
+    .await;
+    let history = b.body_text().await;
+    assert!(
+        history.contains("spend") && history.contains("clicks"),
+        "the history shows the values the condition saw:\n{history}"
+    );
+    b.shot("rule-live-history").await;
+    assert_eq!(
+        brand_google(&sb),
+        0,
+        "every active Brand campaign on Google is paused"
+    );
+
+    // A report schedule and its preview.
+    b.goto(&s.at("/reports")).await;
+    b.fill("input[name=name]", "Weekly performance").await;
+    b.fill("input[name=send_time]", "09:00").await;
+    b.fill("textarea[name=recipients]", "boss@example.com")
+        .await;
+    b.click_text("Schedule report").await;
+    b.wait_for_text("Weekly performance", Duration::from_secs(10), None)
+        .await;
+    b.click_text("Preview").await;
+    b.find("iframe.email-preview").await;
+    b.shot("report-preview").await;
+    // The email itself, as the frame shows it.
+    let frame = b
+        .script(
+            "return document.querySelector('iframe.email-preview').src",
+            vec![],
+        )
+        .await;
+    b.goto(frame.as_str().unwrap_or_default()).await;
+    b.wait_for_text("Spend", Duration::from_secs(20), None)
+        .await;
+    b.shot("report-email").await;
+
+    // Invite a client, who joins through the emailed link and sees read-only pages.
+    b.goto(&s.at("/settings")).await;
+    b.fill("input[name=email]", "carol@client.example").await;
+    b.select("select[name=role]", "client").await;
+    b.click_text("Send invitation").await;
+    b.wait_for_text("carol@client.example", Duration::from_secs(10), None)
+        .await;
+    b.shot("settings-invited").await;
+    let link = s.t.last_email_link(&s.at("/invites/"));
+    let link = link.strip_prefix(&s.url).unwrap_or(&link).to_string();
+    b.clear_cookies().await;
+    b.goto(&s.at(&link)).await;
+    b.fill("input[name=name]", "Carol Client").await;
+    b.fill("input[name=password]", "another long password")
+        .await;
+    b.shot("invite-accept").await;
+    b.click_text("Create account and join").await;
+    b.wait_for_text("Acme Marketing", Duration::from_secs(10), None)
+        .await;
+    b.goto(&s.at("/dashboard")).await;
+    b.wait_for_text("Spend", Duration::from_secs(10), None)
+        .await;
+    b.shot("client-dashboard").await;
+    b.goto(&s.at(&rule_path)).await;
+    b.find("#rule-text[readonly]").await;
+    assert!(
+        !b.body_text().await.contains("Save rule"),
+        "a client cannot save rules"
+    );
+    b.shot("client-rule").await;
+    b.goto(&s.at("/campaigns")).await;
+    b.click("table a[href^='/campaigns/']").await;
+    b.wait_for_text("Daily budget", Duration::from_secs(10), None)
+        .await;
+    let page = b.body_text().await;
+    assert!(
+        !page.contains("Change budget") && !page.contains("Pause"),
+        "a client sees no controls on a campaign page:\n{page}"
+    );
+    b.shot("client-campaign").await;
+
+    // And the password the client chose works on the login page.
+    b.clear_cookies().await;
+    log_in(&b, &s, "carol@client.example", "another long password").await;
+
+    b.quit().await;
+    s.stop().await;
+}

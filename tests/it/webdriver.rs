@@ -1,0 +1,372 @@
+//! A small W3C WebDriver client for the browser journeys: chromedriver drives Debian's headless
+//! Chromium over its HTTP protocol (reqwest, already a dependency). Every page the journey visits
+//! is saved as a PNG under `target/screenshots/`.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use serde_json::{Value, json};
+
+/// Where chromedriver and Chromium are, or why the journeys cannot run here.
+fn browser_binaries() -> Result<(PathBuf, PathBuf), String> {
+    let find = |names: &[&str]| -> Option<PathBuf> {
+        let path = std::env::var_os("PATH")?;
+        names.iter().find_map(|n| {
+            std::env::split_paths(&path)
+                .map(|d| d.join(n))
+                .find(|p| p.is_file())
+        })
+    };
+    let driver = find(&["chromedriver"]).ok_or("chromedriver is not installed")?;
+    let chromium = find(&["chromium", "chromium-browser", "google-chrome"])
+        .ok_or("chromium is not installed")?;
+    Ok((driver, chromium))
+}
+
+pub struct Browser {
+    http: reqwest::Client,
+    base: String,
+    session: String,
+    driver: tokio::process::Child,
+    profile: PathBuf,
+    shots: PathBuf,
+    prefix: String,
+    taken: AtomicUsize,
+}
+
+/// A found element (its WebDriver reference).
+#[derive(Debug, Clone)]
+pub struct Element(String);
+
+impl Browser {
+    /// Starts chromedriver and a headless Chromium session. Returns None (saying why) when the
+    /// browser is not installed, unless `ADPILOT_REQUIRE_BROWSER=1` (set by `.ci/run`, which
+    /// installs it), where a missing browser fails the test.
+    pub async fn start(prefix: &str) -> Option<Browser> {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let (driver_bin, chromium) = match browser_binaries() {
+            Ok(b) => b,
+            Err(why) => {
+                if std::env::var("ADPILOT_REQUIRE_BROWSER").as_deref() == Ok("1") {
+                    panic!("browser journeys required but {why}");
+                }
+                eprintln!(
+                    "SKIPPED browser journey {prefix}: {why} (apt-get install chromium chromium-driver)"
+                );
+                return None;
+            }
+        };
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let driver = tokio::process::Command::new(driver_bin)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start chromedriver");
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .expect("http client");
+        let base = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let ready = http
+                .get(format!("{base}/status"))
+                .send()
+                .await
+                .ok()
+                .map(|r| r.status().is_success())
+                .unwrap_or(false);
+            if ready {
+                break;
+            }
+            assert!(Instant::now() < deadline, "chromedriver did not start");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let profile =
+            std::env::temp_dir().join(format!("adpilot-chromium-{}", uuid::Uuid::new_v4()));
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": chromium,
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu",
+                    "--disable-background-networking", "--disable-component-update",
+                    "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
+                    "--window-size=1280,1400",
+                    format!("--user-data-dir={}", profile.display()),
+                ]
+            },
+            "timeouts": {"implicit": 0, "pageLoad": 30000, "script": 10000}
+        }}});
+        let resp: Value = http
+            .post(format!("{base}/session"))
+            .json(&caps)
+            .send()
+            .await
+            .expect("new session")
+            .json()
+            .await
+            .expect("session json");
+        let session = resp["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no WebDriver session: {resp}"))
+            .to_string();
+        let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+        std::fs::create_dir_all(&shots).expect("screenshot dir");
+        // Screenshots of an earlier run would mix with this one's.
+        for e in std::fs::read_dir(&shots).into_iter().flatten().flatten() {
+            if e.file_name()
+                .to_string_lossy()
+                .starts_with(&format!("{prefix}-"))
+            {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+        Some(Browser {
+            http,
+            base,
+            session,
+            driver,
+            profile,
+            shots,
+            prefix: prefix.to_string(),
+            taken: AtomicUsize::new(0),
+        })
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}/session/{}{}", self.base, self.session, path);
+        let mut req = self.http.request(method, &url);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.unwrap_or_else(|e| panic!("{path}: {e}"));
+        let status = resp.status();
+        let v: Value = resp.json().await.unwrap_or(Value::Null);
+        assert!(status.is_success(), "WebDriver {path} failed: {status} {v}");
+        v["value"].clone()
+    }
+
+    async fn try_find(&self, css: &str) -> Option<Element> {
+        let url = format!("{}/session/{}/element", self.base, self.session);
+        let resp = self
+            .http
+            .post(&url)
+            .json(&json!({"using": "css selector", "value": css}))
+            .send()
+            .await
+            .ok()?;
+        if !resp.status().is_success() {
+            return None;
+        }
+        let v: Value = resp.json().await.ok()?;
+        // The element reference is the one value of the returned object (its key is the W3C
+        // element identifier).
+        let id = v["value"]
+            .as_object()?
+            .values()
+            .next()?
+            .as_str()?
+            .to_string();
+        Some(Element(id))
+    }
+
+    /// Waits up to 10 s for an element matching `css`.
+    pub async fn find(&self, css: &str) -> Element {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(e) = self.try_find(css).await {
+                return e;
+            }
+            if Instant::now() > deadline {
+                let url = self.url().await;
+                let body = self.body_text().await;
+                panic!("no element {css:?} on {url}; the page says:\n{body}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn exists(&self, css: &str) -> bool {
+        self.try_find(css).await.is_some()
+    }
+
+    pub async fn goto(&self, url: &str) {
+        self.call(reqwest::Method::POST, "/url", Some(json!({"url": url})))
+            .await;
+    }
+
+    pub async fn url(&self) -> String {
+        self.call(reqwest::Method::GET, "/url", None)
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    pub async fn click(&self, css: &str) {
+        let e = self.find(css).await;
+        self.click_element(&e).await;
+    }
+
+    pub async fn click_element(&self, e: &Element) {
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{}/click", e.0),
+            Some(json!({})),
+        )
+        .await;
+    }
+
+    /// Clicks the first button or link whose visible text contains `text`.
+    pub async fn click_text(&self, text: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let found = self
+                .script(
+                    "const t = arguments[0];
+                     const el = [...document.querySelectorAll('button, a, input[type=submit]')]
+                       .find(e => (e.innerText || e.value || '').includes(t));
+                     if (!el) return false;
+                     el.scrollIntoView({block: 'center'});
+                     el.click();
+                     return true;",
+                    vec![json!(text)],
+                )
+                .await;
+            if found.as_bool() == Some(true) {
+                return;
+            }
+            if Instant::now() > deadline {
+                let url = self.url().await;
+                let body = self.body_text().await;
+                panic!("no button or link {text:?} on {url}; the page says:\n{body}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Replaces an input's or textarea's content by typing `text`, as a user would.
+    pub async fn fill(&self, css: &str, text: &str) {
+        let e = self.find(css).await;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{}/clear", e.0),
+            Some(json!({})),
+        )
+        .await;
+        self.type_into(&e, text).await;
+    }
+
+    pub async fn type_into(&self, e: &Element, text: &str) {
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{}/value", e.0),
+            Some(json!({"text": text})),
+        )
+        .await;
+    }
+
+    pub async fn select(&self, css: &str, value: &str) {
+        self.script(
+            "const s = document.querySelector(arguments[0]); s.value = arguments[1];
+             s.dispatchEvent(new Event('change', {bubbles: true}));",
+            vec![json!(css), json!(value)],
+        )
+        .await;
+    }
+
+    pub async fn text(&self, css: &str) -> String {
+        let e = self.find(css).await;
+        self.call(
+            reqwest::Method::GET,
+            &format!("/element/{}/text", e.0),
+            None,
+        )
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+    }
+
+    pub async fn body_text(&self) -> String {
+        self.script(
+            "return document.body ? document.body.innerText : ''",
+            vec![],
+        )
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+    }
+
+    pub async fn script(&self, js: &str, args: Vec<Value>) -> Value {
+        self.call(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({"script": js, "args": args})),
+        )
+        .await
+    }
+
+    /// Waits until the page's visible text contains `needle`, reloading every `reload` if
+    /// given (for pages that show background work finishing).
+    pub async fn wait_for_text(&self, needle: &str, timeout: Duration, reload: Option<Duration>) {
+        let deadline = Instant::now() + timeout;
+        let mut last_reload = Instant::now();
+        loop {
+            if self.body_text().await.contains(needle) {
+                return;
+            }
+            if Instant::now() > deadline {
+                let url = self.url().await;
+                let body = self.body_text().await;
+                self.shot("timeout").await;
+                panic!("{needle:?} never appeared on {url}; the page says:\n{body}");
+            }
+            if let Some(every) = reload
+                && last_reload.elapsed() >= every
+            {
+                self.call(reqwest::Method::POST, "/refresh", Some(json!({})))
+                    .await;
+                last_reload = Instant::now();
+            }
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
+    }
+
+    /// Saves a PNG of the viewport as `target/screenshots/PREFIX-NN-NAME.png`.
+    pub async fn shot(&self, name: &str) -> PathBuf {
+        let data = self.call(reqwest::Method::GET, "/screenshot", None).await;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(data.as_str().unwrap_or_default())
+            .expect("screenshot is base64");
+        assert!(png.starts_with(b"\x89PNG"), "screenshot is a PNG");
+        let n = self.taken.fetch_add(1, Ordering::SeqCst) + 1;
+        let path = self
+            .shots
+            .join(format!("{}-{n:02}-{name}.png", self.prefix));
+        std::fs::write(&path, png).expect("write screenshot");
+        path
+    }
+
+    /// Forgets every cookie (a different person at the same browser).
+    pub async fn clear_cookies(&self) {
+        self.call(reqwest::Method::DELETE, "/cookie", None).await;
+    }
+
+    pub async fn quit(mut self) {
+        let url = format!("{}/session/{}", self.base, self.session);
+        let _ = self.http.delete(&url).send().await;
+        let _ = self.driver.kill().await;
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
