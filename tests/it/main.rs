@@ -9,6 +9,7 @@ mod alerts;
 mod billing;
 mod connections;
 mod dashboard;
+mod faults;
 mod jobs;
 mod journey;
 mod migrations;

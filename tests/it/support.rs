@@ -219,9 +219,23 @@ pub fn test_config(db: &TestDb, data_dir: &std::path::Path, extra: &[&str]) -> C
     args.extend_from_slice(extra);
     let settings = SettingsOnly::try_parse_from(args).expect("settings").s;
     let mut config = Config::from_settings(&settings).expect("valid config");
-    config.secret_key = Some([7u8; 32]);
+    config.secret_key = Some(TEST_SECRET_KEY);
     config
 }
+
+/// A configuration from command-line style arguments (after the program name), with the
+/// tests' fixed secret key.
+pub fn config_from_args(args: &[&str]) -> Config {
+    let mut all = vec!["adpilot"];
+    all.extend_from_slice(args);
+    let settings = SettingsOnly::try_parse_from(all).expect("settings").s;
+    let mut config = Config::from_settings(&settings).expect("valid config");
+    config.secret_key = Some(TEST_SECRET_KEY);
+    config
+}
+
+/// The secret key every test app uses (so a second process can read the first one's tokens).
+pub const TEST_SECRET_KEY: [u8; 32] = [7u8; 32];
 
 /// A running application on a test database, driven through the real router.
 pub struct TestApp {

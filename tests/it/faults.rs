@@ -1,0 +1,634 @@
+//! Faults as they happen in production: the server process killed in the middle of a batch of
+//! budget changes, PostgreSQL restarted in the middle of a sync and of a rule check, and a
+//! platform that rate-limits and fails. Each test checks the outcome against the sandbox's
+//! state: nothing lost, nothing applied twice.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use adpilot::sandbox::{CampaignStatus, FaultKind, FaultSpec, SandboxConfig, TruthQuery};
+use adpilot::types::Platform;
+use axum::http::StatusCode;
+use base64::Engine;
+use diesel::sql_types::{BigInt, Bool, Nullable, Text};
+use diesel_async::RunQueryDsl;
+
+use crate::connections::connect;
+use crate::support::*;
+use crate::sync::assert_stored_equals_truth;
+
+async fn wait_until<F, Fut>(what: &str, timeout: Duration, mut done: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + timeout;
+    while !done().await {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[derive(diesel::QueryableByName, Debug)]
+struct JobLine {
+    #[diesel(sql_type = Text)]
+    line: String,
+}
+
+/// Like [`wait_until`], but on timeout prints the jobs and sync states to explain why.
+async fn wait_until_or_show<F, Fut>(what: &str, timeout: Duration, admin_url: &str, mut done: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + timeout;
+    while !done().await {
+        if Instant::now() > deadline {
+            let mut c = adpilot::db::connect_one(admin_url).await.expect("admin");
+            let lines: Vec<JobLine> = diesel::sql_query(
+                "(SELECT concat_ws(' ', kind, state, attempts, run_at, left(last_error, 200)) AS line FROM jobs ORDER BY created_at)
+                 UNION ALL (SELECT concat_ws(' ', 'sync', account_id, backfill_done, backfilled_from, rate_limited_until, left(last_error, 200)) FROM account_sync)",
+            )
+            .load(&mut c)
+            .await
+            .unwrap_or_default();
+            let lines: Vec<String> = lines.into_iter().map(|l| l.line).collect();
+            panic!("timed out waiting for {what}:\n{}", lines.join("\n"));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[derive(diesel::QueryableByName, Debug)]
+struct ActionRow {
+    #[diesel(sql_type = Text)]
+    external_id: String,
+    #[diesel(sql_type = Text)]
+    state: String,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    from_budget_micros: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    to_budget_micros: Option<i64>,
+}
+
+async fn actions_of_kind(admin_url: &str, kind: &str) -> Vec<ActionRow> {
+    let Ok(mut c) = adpilot::db::connect_one(admin_url).await else {
+        return Vec::new();
+    };
+    diesel::sql_query(
+        "SELECT c.external_id, a.state, a.from_budget_micros, a.to_budget_micros
+         FROM platform_actions a JOIN campaigns c ON c.id = a.campaign_id
+         WHERE a.kind = $1 ORDER BY c.external_id",
+    )
+    .bind::<Text, _>(kind)
+    .load(&mut c)
+    .await
+    .unwrap_or_default()
+}
+
+fn google_campaigns(sb: &adpilot::sandbox::SandboxHandle) -> Vec<adpilot::sandbox::TruthCampaign> {
+    sb.campaigns(&TruthQuery {
+        platform: Some(Platform::Google),
+        ..TruthQuery::default()
+    })
+}
+
+/// Saves a rule through the editor's form; returns its page.
+async fn save_rule(c: &mut Client, text: &str, mode: &str) -> String {
+    c.get("/rules/new").await.assert_status(StatusCode::OK);
+    let r = c.post("/rules", &[("text", text), ("mode", mode)]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "rule saved: {}", r.body);
+    r.location().expect("rule page").to_string()
+}
+
+/// An `adpilot serve` child process on the test's database, its platforms served by `sb`.
+struct ServeProcess {
+    child: tokio::process::Child,
+}
+
+impl ServeProcess {
+    /// Starts it and waits until it answers `/healthz`.
+    async fn spawn(
+        t: &TestApp,
+        sb: &adpilot::sandbox::SandboxHandle,
+        data: &std::path::Path,
+    ) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let oauth = sb.oauth_endpoints();
+        let key = base64::engine::general_purpose::STANDARD.encode(TEST_SECRET_KEY);
+        let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_adpilot"))
+            .args(["serve", "--no-migrate"])
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("DATABASE_URL", &t.db.admin_url)
+            .env("ADPILOT_APP_DATABASE_URL", t.db.app_url())
+            .env("ADPILOT_SECRET_KEY", key)
+            .env("ADPILOT_BIND", format!("127.0.0.1:{port}"))
+            .env("ADPILOT_BASE_URL", BASE)
+            .env("ADPILOT_DATA_DIR", data)
+            .env("ADPILOT_JOB_LEASE_SECS", "5")
+            .env("ADPILOT_JOB_POLL_MS", "100")
+            .env("ADPILOT_GOOGLE_ADS_URL", sb.base_url())
+            .env("ADPILOT_GOOGLE_CLIENT_ID", "adpilot-demo.apps.sandbox")
+            .env("ADPILOT_GOOGLE_CLIENT_SECRET", "demo-secret")
+            .env("ADPILOT_GOOGLE_OAUTH_AUTHORIZE_URL", oauth.google_authorize)
+            .env("ADPILOT_GOOGLE_OAUTH_TOKEN_URL", oauth.google_token)
+            .env("ADPILOT_GOOGLE_OAUTH_REVOKE_URL", oauth.google_revoke)
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start adpilot serve");
+        let mut me = ServeProcess { child };
+        let http = reqwest::Client::new();
+        let health = format!("http://127.0.0.1:{port}/healthz");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(Some(status)) = me.child.try_wait() {
+                panic!("adpilot serve exited at start: {status}");
+            }
+            if let Ok(r) = http.get(&health).send().await
+                && r.status().is_success()
+            {
+                return me;
+            }
+            assert!(Instant::now() < deadline, "adpilot serve did not come up");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// SIGKILL: no shutdown, no lease released, no outcome recorded.
+    async fn kill(mut self) {
+        self.child.start_kill().expect("SIGKILL");
+        let _ = self.child.wait().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_killed_in_a_batch_of_budget_changes_applies_each_exactly_once_after_restart() {
+    let sb = sandbox(SandboxConfig::default()).await;
+    let t = TestApp::with_sandbox(&sb).await;
+    let mut c = t.sign_up("ann@example.com", "Acme").await;
+    connect(&mut c, "google").await;
+    let org = org_of(&t).await;
+    for a in adpilot::analytics::sync::accounts_to_sync(&t.app, org)
+        .await
+        .expect("accounts")
+    {
+        adpilot::analytics::sync::sync_account(&t.app, org, a, sb.clock().now())
+            .await
+            .expect("sync");
+    }
+    let before: HashMap<String, i64> = google_campaigns(&sb)
+        .into_iter()
+        .filter(|c| c.status == CampaignStatus::Enabled)
+        .map(|c| (c.campaign_id, c.daily_budget_micros))
+        .collect();
+    assert!(before.len() >= 4, "a batch of several campaigns");
+    save_rule(
+        &mut c,
+        "rule \"Scale everything\"\n  for campaigns on google where status is active\n  when clicks in last 7 days >= 0\n  then increase budget by 10%\n  check every 5 minutes",
+        "live",
+    )
+    .await;
+
+    // Each budget write takes a while at the platform, so the batch is still running when the
+    // process dies.
+    sb.inject_fault(FaultSpec {
+        delay_ms: Some(600),
+        path_contains: Some("campaignBudgets:mutate".into()),
+        ..FaultSpec::new(FaultKind::Timeout)
+    })
+    .expect("latency");
+    sb.clear_calls();
+    let data = tempdir::TempDir::new();
+    let first = ServeProcess::spawn(&t, &sb, data.path()).await;
+    adpilot::automation::jobs::enqueue_due(&t.app, chrono::Utc::now())
+        .await
+        .expect("queue the check");
+    let writes = |sb: &adpilot::sandbox::SandboxHandle| {
+        sb.calls()
+            .iter()
+            .filter(|c| c.path.contains("campaignBudgets:mutate"))
+            .count()
+    };
+    wait_until_or_show(
+        "two budget writes",
+        Duration::from_secs(60),
+        &t.db.admin_url,
+        || {
+            let n = writes(&sb);
+            async move { n >= 2 }
+        },
+    )
+    .await;
+    first.kill().await;
+    let at_kill = writes(&sb);
+    assert!(
+        at_kill < before.len(),
+        "killed in the middle of the batch ({at_kill} of {} writes)",
+        before.len()
+    );
+
+    // Restarted: the check's lease runs out, the job runs again and finishes the batch.
+    let second = ServeProcess::spawn(&t, &sb, data.path()).await;
+    wait_until(
+        "every budget change done",
+        Duration::from_secs(120),
+        || async {
+            let rows = actions_of_kind(&t.db.admin_url, "set_budget").await;
+            rows.len() == before.len() && rows.iter().all(|r| r.state == "succeeded")
+        },
+    )
+    .await;
+    second.kill().await;
+
+    let actions = actions_of_kind(&t.db.admin_url, "set_budget").await;
+    let after: HashMap<String, i64> = google_campaigns(&sb)
+        .into_iter()
+        .map(|c| (c.campaign_id, c.daily_budget_micros))
+        .collect();
+    for a in &actions {
+        let was = before[&a.external_id];
+        assert_eq!(
+            a.from_budget_micros,
+            Some(was),
+            "computed from the platform's budget"
+        );
+        let to = a.to_budget_micros.expect("target");
+        assert!(
+            to > was && to <= was + was / 10 + 10_000,
+            "+10% once: {was} -> {to}"
+        );
+        assert_eq!(
+            after[&a.external_id], to,
+            "{} holds the target",
+            a.external_id
+        );
+    }
+    let mut per_campaign: HashMap<&str, usize> = HashMap::new();
+    for a in &actions {
+        *per_campaign.entry(a.external_id.as_str()).or_default() += 1;
+    }
+    assert!(
+        per_campaign.values().all(|n| *n == 1),
+        "one action per campaign: {per_campaign:?}"
+    );
+    assert!(
+        writes(&sb) <= before.len() + 1,
+        "at most the write in flight at the kill was sent again ({} writes for {} campaigns)",
+        writes(&sb),
+        before.len()
+    );
+}
+
+/// A PostgreSQL cluster of this test's own, so it can be stopped and started without
+/// disturbing other tests.
+struct PrivateCluster {
+    dir: std::path::PathBuf,
+    pg: Option<adpilot::db::embedded::EmbeddedPostgres>,
+}
+
+impl PrivateCluster {
+    async fn start() -> Option<PrivateCluster> {
+        let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("target/fault-pg")
+            .join(uuid::Uuid::new_v4().simple().to_string());
+        let mut me = PrivateCluster { dir, pg: None };
+        if adpilot::db::embedded::find_bin_dir().is_none() {
+            eprintln!("SKIPPED: the PostgreSQL server programs are not installed");
+            return None;
+        }
+        me.up().await;
+        Some(me)
+    }
+
+    fn url(&self) -> String {
+        self.pg.as_ref().expect("running").url()
+    }
+
+    async fn up(&mut self) {
+        let dir = self.dir.clone();
+        let pg = tokio::task::spawn_blocking(move || {
+            adpilot::db::embedded::EmbeddedPostgres::start(&dir)
+        })
+        .await
+        .expect("join")
+        .expect("start the private cluster");
+        self.pg = Some(pg);
+    }
+
+    async fn down(&mut self) {
+        if let Some(pg) = self.pg.take() {
+            tokio::task::spawn_blocking(move || pg.stop())
+                .await
+                .expect("join")
+                .expect("stop the private cluster");
+        }
+    }
+}
+
+impl Drop for PrivateCluster {
+    fn drop(&mut self) {
+        if let Some(pg) = self.pg.take() {
+            let _ = pg.stop();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[derive(diesel::QueryableByName)]
+struct SyncState {
+    #[diesel(sql_type = Bool)]
+    backfill_done: bool,
+}
+
+async fn sync_states(admin_url: &str) -> Option<Vec<bool>> {
+    let mut c = adpilot::db::connect_one(admin_url).await.ok()?;
+    let rows: Vec<SyncState> = diesel::sql_query("SELECT backfill_done FROM account_sync")
+        .load(&mut c)
+        .await
+        .ok()?;
+    Some(rows.into_iter().map(|r| r.backfill_done).collect())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_restarted_mid_sync_and_mid_rule_check_loses_and_doubles_nothing() {
+    let Some(mut pg) = PrivateCluster::start().await else {
+        return;
+    };
+    let sb = sandbox(SandboxConfig {
+        fixed_now: Some(chrono::Utc::now()),
+        ..SandboxConfig::default()
+    })
+    .await;
+    let data = tempdir::TempDir::new();
+    let data_dir = data.path().to_string_lossy().to_string();
+    let admin_url = pg.url();
+    let mut config = config_from_args(&[
+        "--database-url",
+        &admin_url,
+        "--public-url",
+        BASE,
+        "--data-dir",
+        &data_dir,
+        "--db-pool-size",
+        "4",
+        "--job-lease-secs",
+        "5",
+        "--job-poll-ms",
+        "100",
+    ]);
+    adpilot::server::use_sandbox(&mut config.platforms, &sb);
+    config.platforms.retry.base_delay = Duration::from_millis(20);
+    config.platforms.retry.max_delay = Duration::from_millis(200);
+    let database = adpilot::server::open_database(&config, true)
+        .await
+        .expect("migrate the private cluster");
+    let app = adpilot::server::build_app(config, &database)
+        .await
+        .expect("app");
+    let jobs = adpilot::jobs::start(app.clone()).await.expect("jobs");
+    let mut c = Client {
+        app: app.clone(),
+        cookies: HashMap::new(),
+        csrf: None,
+        origin: Some(BASE.to_string()),
+    };
+    c.get("/signup").await.assert_status(StatusCode::OK);
+    let r = c
+        .post(
+            "/signup",
+            &[
+                ("name", "Ann"),
+                ("email", "ann@example.com"),
+                ("password", "a good long password"),
+                ("org_name", "Acme"),
+                ("time_zone", "UTC"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+
+    // Slow metric reads keep the first backfill running while the database goes away.
+    sb.inject_fault(FaultSpec {
+        delay_ms: Some(1000),
+        platform: Some(Platform::Google),
+        path_contains: Some("search".into()),
+        ..FaultSpec::new(FaultKind::Timeout)
+    })
+    .expect("latency");
+    connect(&mut c, "google").await;
+    wait_until("the backfill under way", Duration::from_secs(60), || {
+        let sb = &sb;
+        async move {
+            sb.calls()
+                .iter()
+                .filter(|c| c.path.contains("search"))
+                .count()
+                >= 1
+        }
+    })
+    .await;
+    let states = sync_states(&admin_url).await.expect("sync states");
+    let accounts = sb.accounts(Some(Platform::Google)).len();
+    assert!(
+        states.iter().filter(|done| **done).count() < accounts,
+        "stopped while a backfill was unfinished"
+    );
+    pg.down().await;
+    let health = c.get("/healthz").await;
+    assert_eq!(
+        health.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        health.body
+    );
+    let page = c.get("/dashboard").await;
+    assert_eq!(page.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        page.body.contains("database"),
+        "the error page says what is wrong: {}",
+        page.body
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    pg.up().await;
+    wait_until("the server answers again", Duration::from_secs(30), || {
+        let mut c = c.clone();
+        async move { c.get("/healthz").await.status == StatusCode::OK }
+    })
+    .await;
+    wait_until("every backfill finished", Duration::from_secs(180), || {
+        let url = admin_url.clone();
+        async move {
+            matches!(sync_states(&url).await, Some(s) if !s.is_empty() && s.iter().all(|d| *d))
+        }
+    })
+    .await;
+    sb.clear_faults();
+    let compared = assert_stored_equals_truth(&admin_url, &sb, &[Platform::Google]).await;
+    assert!(compared > 500, "compared {compared} campaign-days");
+
+    // A live rule pausing campaigns, with the database stopped while a pause is in flight.
+    let targets: Vec<String> = google_campaigns(&sb)
+        .into_iter()
+        .filter(|c| c.status == CampaignStatus::Enabled && c.name.contains("Brand"))
+        .map(|c| c.campaign_id)
+        .collect();
+    assert!(!targets.is_empty(), "active Brand campaigns on Google");
+    c.get("/dashboard").await.assert_status(StatusCode::OK);
+    save_rule(
+        &mut c,
+        "rule \"Pause Brand\"\n  for campaigns on google where name contains \"Brand\" and status is active\n  when clicks in last 7 days >= 0\n  then pause\n  check every 5 minutes",
+        "live",
+    )
+    .await;
+    sb.inject_fault(FaultSpec {
+        delay_ms: Some(1500),
+        path_contains: Some("campaigns:mutate".into()),
+        ..FaultSpec::new(FaultKind::Timeout)
+    })
+    .expect("latency");
+    sb.clear_calls();
+    adpilot::automation::jobs::enqueue_due(&app, chrono::Utc::now())
+        .await
+        .expect("queue the check");
+    let pause_calls = |sb: &adpilot::sandbox::SandboxHandle| {
+        sb.calls()
+            .iter()
+            .filter(|c| c.path.contains("campaigns:mutate"))
+            .count()
+    };
+    wait_until("a pause sent", Duration::from_secs(60), || {
+        let n = pause_calls(&sb);
+        async move { n >= 1 }
+    })
+    .await;
+    pg.down().await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    pg.up().await;
+    sb.clear_faults();
+    wait_until(
+        "every pause recorded as done",
+        Duration::from_secs(120),
+        || {
+            let url = admin_url.clone();
+            let n = targets.len();
+            async move {
+                let rows = actions_of_kind(&url, "pause").await;
+                rows.len() == n && rows.iter().all(|r| r.state == "succeeded")
+            }
+        },
+    )
+    .await;
+    let paused: Vec<String> = google_campaigns(&sb)
+        .into_iter()
+        .filter(|c| c.status == CampaignStatus::Paused)
+        .map(|c| c.campaign_id)
+        .collect();
+    for id in &targets {
+        assert!(paused.contains(id), "{id} paused at the platform");
+    }
+    let actions = actions_of_kind(&admin_url, "pause").await;
+    assert_eq!(
+        actions.len(),
+        targets.len(),
+        "one pause action per campaign"
+    );
+    assert!(
+        pause_calls(&sb) <= targets.len() + 1,
+        "at most the pause in flight was sent again"
+    );
+    jobs.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_platform_that_rate_limits_and_fails_still_syncs_everything_and_its_hints_are_honoured() {
+    let sb = sandbox(SandboxConfig {
+        fixed_now: Some(chrono::Utc::now()),
+        ..SandboxConfig::default()
+    })
+    .await;
+    let t = TestApp::build(&["--job-poll-ms", "100"], Some(&sb)).await;
+    let jobs = adpilot::jobs::start(t.app.clone()).await.expect("jobs");
+    let mut c = t.sign_up("ann@example.com", "Acme").await;
+    for spec in [
+        FaultSpec {
+            fraction: Some(0.15),
+            retry_after_secs: Some(1),
+            ..FaultSpec::new(FaultKind::RateLimit)
+        },
+        FaultSpec {
+            fraction: Some(0.1),
+            ..FaultSpec::new(FaultKind::ServerError)
+        },
+    ] {
+        sb.inject_fault(spec).expect("fault");
+    }
+    connect(&mut c, "google").await;
+    connect(&mut c, "meta").await;
+    wait_until_or_show(
+        "every backfill finished",
+        Duration::from_secs(240),
+        &t.db.admin_url,
+        || {
+            let url = t.db.admin_url.clone();
+            async move {
+                matches!(sync_states(&url).await, Some(s) if s.len() >= 6 && s.iter().all(|d| *d))
+            }
+        },
+    )
+    .await;
+    jobs.shutdown().await;
+    let calls = sb.calls();
+    let limited = calls
+        .iter()
+        .filter(|c| c.fault == Some(FaultKind::RateLimit))
+        .count();
+    let failed = calls
+        .iter()
+        .filter(|c| c.fault == Some(FaultKind::ServerError))
+        .count();
+    assert!(
+        limited > 0 && failed > 0,
+        "faults were served ({limited} rate limits, {failed} errors)"
+    );
+    // After a rate limit on a Google Ads customer, that customer's next call waits out the
+    // 1 s hint (other accounts go on meanwhile).
+    let customer = |path: &str| -> Option<String> {
+        let rest = path.split("/customers/").nth(1)?;
+        Some(rest.split(['/', ':']).next()?.to_string())
+    };
+    let mut checked = 0;
+    for (i, call) in calls.iter().enumerate() {
+        if call.fault != Some(FaultKind::RateLimit) {
+            continue;
+        }
+        let Some(id) = customer(&call.path) else {
+            continue;
+        };
+        if let Some(next) = calls[i + 1..]
+            .iter()
+            .find(|n| customer(&n.path).as_deref() == Some(id.as_str()))
+        {
+            assert!(
+                next.elapsed_ms + 50 >= call.elapsed_ms + 1000,
+                "customer {id} called again {} ms after a rate limit with a 1 s hint",
+                next.elapsed_ms - call.elapsed_ms
+            );
+            checked += 1;
+        }
+    }
+    assert!(
+        checked > 0,
+        "some rate limits on Google Ads were followed by a retry"
+    );
+    sb.clear_faults();
+    let compared =
+        assert_stored_equals_truth(&t.db.admin_url, &sb, &[Platform::Google, Platform::Meta]).await;
+    assert!(compared > 1000, "compared {compared} campaign-days");
+}
