@@ -533,4 +533,41 @@ mod tests {
         assert!(c.https());
         assert_eq!(c.url("/invites/x"), "https://ads.example.com/invites/x");
     }
+
+    #[test]
+    fn schedules_can_be_retimed_by_name_and_bad_items_are_named() {
+        let c = Config::from_settings(&settings(&[
+            "--schedule",
+            "metrics_sync=0 */30 * * * *",
+            "--schedule",
+            "rules_tick=*/2 * * * * *",
+        ]))
+        .expect("valid");
+        let all = crate::jobs::schedules(&c);
+        let cron_of = |n: &str| all.iter().find(|s| s.name == n).map(|s| s.cron.clone());
+        assert_eq!(cron_of("metrics_sync").as_deref(), Some("0 */30 * * * *"));
+        assert_eq!(cron_of("rules_tick").as_deref(), Some("*/2 * * * * *"));
+        assert_eq!(cron_of("alerts").as_deref(), Some("45 */15 * * * *"));
+        for s in &all {
+            assert!(
+                crate::jobs::SCHEDULE_NAMES.contains(&s.name),
+                "{} is listed for the setting",
+                s.name
+            );
+        }
+
+        let problems = Config::from_settings(&settings(&[
+            "--schedule",
+            "metric_sync=0 * * * * *",
+            "--schedule",
+            "alerts=every minute",
+            "--schedule",
+            "reports",
+        ]))
+        .expect_err("invalid");
+        assert_eq!(problems.len(), 3, "{problems:?}");
+        assert!(problems[0].contains("\"metric_sync\", which is not a schedule"));
+        assert!(problems[1].contains("for alerts is not a schedule"));
+        assert!(problems[2].contains("is not NAME=CRON"));
+    }
 }

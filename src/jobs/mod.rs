@@ -325,6 +325,20 @@ pub fn registry() -> Registry {
         .with::<crate::automation::jobs::RulesCheck>()
 }
 
+/// The names of the periodic duties, for settings that refer to them.
+pub const SCHEDULE_NAMES: &[&str] = &[
+    "prune_sessions",
+    "prune_jobs",
+    "token_refresh",
+    "metrics_sync",
+    "metrics_partitions",
+    "resume_actions",
+    "alerts",
+    "reports",
+    "rules_tick",
+    "backup",
+];
+
 /// Every periodic duty (cron expressions with seconds, in UTC). Modules add theirs here; a
 /// schedule that must reach every organization enqueues one system job whose handler enqueues
 /// the per-organization jobs.
@@ -361,6 +375,11 @@ pub fn schedules(config: &crate::config::Config) -> Vec<scheduler::Schedule> {
         s.push(scheduler::Schedule::new("backup", cron.clone(), |_| {
             maintenance::Backup {}
         }));
+    }
+    for (name, cron) in &config.jobs.schedule_overrides {
+        if let Some(found) = s.iter_mut().find(|x| x.name == name) {
+            found.cron = cron.clone();
+        }
     }
     s
 }

@@ -67,6 +67,17 @@ pub struct JobSettings {
         global = true
     )]
     pub backup_cron: String,
+
+    /// Changes when a periodic duty runs: NAME=CRON (six fields with seconds, UTC), e.g.
+    /// `metrics_sync=0 */30 * * * *` to sync every 30 minutes. Repeat the flag; in the
+    /// variable, separate them with `;`.
+    #[arg(
+        long = "schedule",
+        env = "ADPILOT_SCHEDULES",
+        value_delimiter = ';',
+        global = true
+    )]
+    pub schedules: Vec<String>,
 }
 
 /// Validated job settings.
@@ -80,6 +91,8 @@ pub struct JobsConfig {
     pub backup_dir: PathBuf,
     pub backup_keep_days: u32,
     pub backup_cron: Option<String>,
+    /// Schedule name and its replacement cron expression.
+    pub schedule_overrides: Vec<(String, String)>,
 }
 
 impl Default for JobsConfig {
@@ -93,6 +106,7 @@ impl Default for JobsConfig {
             backup_dir: PathBuf::from("./data/backups"),
             backup_keep_days: 7,
             backup_cron: Some("0 15 2 * * *".into()),
+            schedule_overrides: Vec::new(),
         }
     }
 }
@@ -127,6 +141,34 @@ impl JobsConfig {
                 }
             },
         };
+        let mut schedule_overrides = Vec::new();
+        for item in s
+            .schedules
+            .iter()
+            .map(|i| i.trim())
+            .filter(|i| !i.is_empty())
+        {
+            let Some((name, cron)) = item.split_once('=') else {
+                problems.push(format!(
+                    "ADPILOT_SCHEDULES item \"{item}\" is not NAME=CRON, e.g. \"metrics_sync=0 */30 * * * *\""
+                ));
+                continue;
+            };
+            let (name, cron) = (name.trim(), cron.trim());
+            if !super::SCHEDULE_NAMES.contains(&name) {
+                problems.push(format!(
+                    "ADPILOT_SCHEDULES names \"{name}\", which is not a schedule; the schedules are {}",
+                    super::SCHEDULE_NAMES.join(", ")
+                ));
+                continue;
+            }
+            match super::scheduler::parse_cron(cron) {
+                Ok(_) => schedule_overrides.push((name.to_string(), cron.to_string())),
+                Err(e) => problems.push(format!(
+                    "ADPILOT_SCHEDULES: \"{cron}\" for {name} is not a schedule ({e}): use six fields with seconds"
+                )),
+            }
+        }
         JobsConfig {
             workers: s.job_workers,
             poll_interval: Duration::from_millis(s.job_poll_ms.max(10)),
@@ -139,6 +181,7 @@ impl JobsConfig {
                 .unwrap_or_else(|| data_dir.join("backups")),
             backup_keep_days: s.backup_keep_days.max(1),
             backup_cron,
+            schedule_overrides,
         }
     }
 }

@@ -104,6 +104,7 @@ async fn save_rule(c: &mut Client, text: &str, mode: &str) -> String {
 /// An `adpilot serve` child process on the test's database, its platforms served by `sb`.
 struct ServeProcess {
     child: tokio::process::Child,
+    port: u16,
 }
 
 impl ServeProcess {
@@ -112,6 +113,15 @@ impl ServeProcess {
         t: &TestApp,
         sb: &adpilot::sandbox::SandboxHandle,
         data: &std::path::Path,
+    ) -> Self {
+        Self::spawn_with(t, sb, data, &[]).await
+    }
+
+    async fn spawn_with(
+        t: &TestApp,
+        sb: &adpilot::sandbox::SandboxHandle,
+        data: &std::path::Path,
+        extra_env: &[(&str, &str)],
     ) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
@@ -138,12 +148,13 @@ impl ServeProcess {
             .env("ADPILOT_GOOGLE_OAUTH_TOKEN_URL", oauth.google_token)
             .env("ADPILOT_GOOGLE_OAUTH_REVOKE_URL", oauth.google_revoke)
             .env("RUST_LOG", "warn")
+            .envs(extra_env.iter().copied())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::inherit())
             .kill_on_drop(true)
             .spawn()
             .expect("start adpilot serve");
-        let mut me = ServeProcess { child };
+        let mut me = ServeProcess { child, port };
         let http = reqwest::Client::new();
         let health = format!("http://127.0.0.1:{port}/healthz");
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -159,6 +170,31 @@ impl ServeProcess {
             assert!(Instant::now() < deadline, "adpilot serve did not come up");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// Finished job runs so far, from the process's own `/metrics`.
+    async fn job_runs(&self) -> f64 {
+        let text = reqwest::get(format!("http://127.0.0.1:{}/metrics", self.port))
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("metrics text");
+        text.lines()
+            .filter(|l| l.starts_with("job_runs_total") || l.starts_with("adpilot_job_runs_total"))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    }
+
+    /// SIGTERM: the graceful shutdown `adpilot serve` does on a deploy.
+    async fn stop(mut self) {
+        if let Some(pid) = self.child.id() {
+            // SAFETY: signalling our own child process by its id.
+            unsafe {
+                libc::kill(pid as i32, libc::SIGTERM);
+            }
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(40), self.child.wait()).await;
     }
 
     /// SIGKILL: no shutdown, no lease released, no outcome recorded.
@@ -631,4 +667,120 @@ async fn a_platform_that_rate_limits_and_fails_still_syncs_everything_and_its_hi
     let compared =
         assert_stored_equals_truth(&t.db.admin_url, &sb, &[Platform::Google, Platform::Meta]).await;
     assert!(compared > 1000, "compared {compared} campaign-days");
+}
+
+#[derive(diesel::QueryableByName, Debug)]
+struct SlotRow {
+    #[diesel(sql_type = Text)]
+    schedule: String,
+    #[diesel(sql_type = diesel::sql_types::Timestamptz)]
+    slot: chrono::DateTime<chrono::Utc>,
+    #[diesel(sql_type = Nullable<Text>)]
+    state: Option<String>,
+    #[diesel(sql_type = Nullable<diesel::sql_types::Integer>)]
+    attempts: Option<i32>,
+}
+
+#[derive(diesel::QueryableByName, Debug)]
+struct RunCount {
+    #[diesel(sql_type = Text)]
+    kind: String,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    attempts: i32,
+    #[diesel(sql_type = Text)]
+    state: String,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_serve_processes_on_one_database_run_each_due_job_once() {
+    let sb = sandbox(SandboxConfig::default()).await;
+    let t = TestApp::with_sandbox(&sb).await;
+    let mut c = t.sign_up("ann@example.com", "Acme").await;
+    connect(&mut c, "google").await;
+    save_rule(
+        &mut c,
+        "rule \"Watch CPA\"\n  when cpa in last 7 days > 500\n  then notify \"ann@example.com\"\n  check every 5 minutes",
+        "dry_run",
+    )
+    .await;
+
+    // Every periodic duty every 2 seconds: 20 slots of each in 40 seconds, on two processes.
+    let every: Vec<String> = adpilot::jobs::SCHEDULE_NAMES
+        .iter()
+        .filter(|n| **n != "backup")
+        .map(|n| format!("{n}=*/2 * * * * *"))
+        .collect();
+    let every = every.join(";");
+    let env = [
+        ("ADPILOT_SCHEDULES", every.as_str()),
+        ("ADPILOT_BACKUP_CRON", "off"),
+    ];
+    let (da, db) = (tempdir::TempDir::new(), tempdir::TempDir::new());
+    let a = ServeProcess::spawn_with(&t, &sb, da.path(), &env).await;
+    let b = ServeProcess::spawn_with(&t, &sb, db.path(), &env).await;
+    let started = chrono::Utc::now();
+    tokio::time::sleep(Duration::from_secs(40)).await;
+    let ended = chrono::Utc::now();
+    let (runs_a, runs_b) = (a.job_runs().await, b.job_runs().await);
+    assert!(
+        runs_a > 0.0 && runs_b > 0.0,
+        "both processes ran jobs ({runs_a} and {runs_b})"
+    );
+    tokio::join!(a.stop(), b.stop());
+
+    let mut admin = adpilot::db::connect_one(&t.db.admin_url)
+        .await
+        .expect("admin");
+    let slots: Vec<SlotRow> = diesel::sql_query(
+        "SELECT s.schedule, s.slot, j.state, j.attempts FROM job_schedule_slots s
+         LEFT JOIN jobs j ON j.id = s.job_id ORDER BY s.schedule, s.slot",
+    )
+    .load(&mut admin)
+    .await
+    .expect("slots");
+    let settled = ended - chrono::Duration::seconds(6);
+    for name in adpilot::jobs::SCHEDULE_NAMES
+        .iter()
+        .filter(|n| **n != "backup")
+    {
+        let mine: Vec<&SlotRow> = slots
+            .iter()
+            .filter(|s| s.schedule == *name && s.slot >= started)
+            .collect();
+        assert!(mine.len() >= 15, "{name}: {} slots in 40 s", mine.len());
+        for pair in mine.windows(2) {
+            assert_eq!(
+                (pair[1].slot - pair[0].slot).num_seconds(),
+                2,
+                "{name}: no slot missed between {} and {}",
+                pair[0].slot,
+                pair[1].slot
+            );
+        }
+        for s in mine.iter().filter(|s| s.slot < settled) {
+            if let Some(state) = &s.state {
+                assert_eq!(
+                    (state.as_str(), s.attempts),
+                    ("succeeded", Some(1)),
+                    "{name} at {} ran once and succeeded",
+                    s.slot
+                );
+            }
+        }
+    }
+    // Every job either process ran, system or per organization, was claimed once.
+    let runs: Vec<RunCount> = diesel::sql_query("SELECT kind, attempts, state FROM jobs")
+        .load(&mut admin)
+        .await
+        .expect("jobs");
+    let twice: Vec<&RunCount> = runs.iter().filter(|r| r.attempts > 1).collect();
+    assert!(twice.is_empty(), "jobs claimed more than once: {twice:?}");
+    let kinds: std::collections::BTreeSet<&str> = runs
+        .iter()
+        .filter(|r| r.state == "succeeded")
+        .map(|r| r.kind.as_str())
+        .collect();
+    for k in ["analytics.sync_org", "rules.check"] {
+        assert!(kinds.contains(k), "fan-out jobs ran too ({k}): {kinds:?}");
+    }
 }
