@@ -13,7 +13,9 @@
       btn.addEventListener("click", function () {
         var target = document.getElementById(btn.dataset.copy);
         if (!target || !navigator.clipboard) return;
-        navigator.clipboard.writeText(target.innerText).then(function () {
+        // Drafts on the create form are inputs (editable); saved copy is plain text.
+        var text = "value" in target ? target.value : target.innerText;
+        navigator.clipboard.writeText(text).then(function () {
           var old = btn.textContent;
           btn.textContent = "Copied";
           setTimeout(function () { btn.textContent = old; }, 1500);

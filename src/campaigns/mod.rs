@@ -1,5 +1,7 @@
-//! The unified campaign model across platforms. Owns `campaigns` and `campaign_pushes`.
+//! The unified campaign model across platforms. Owns `campaigns`, `campaign_pushes` and
+//! `campaign_copy`.
 
+pub mod copy;
 pub mod push;
 pub mod routes;
 

@@ -1,0 +1,356 @@
+//! AI assistance wired into the screens: ad copy in the campaign create flow, "Describe the
+//! rule" in the rule editor, the dashboard's summary and recommendations. Against the offline
+//! generator and the local fake provider of tests/it/ai.rs.
+
+use std::time::Duration;
+
+use adpilot::jobs::worker::{Runner, RunnerHandle, WorkerOptions};
+use adpilot::sandbox::SandboxConfig;
+use axum::http::StatusCode;
+use serde_json::json;
+
+use crate::ai::{mock, openai_ok};
+use crate::connections::connect;
+use crate::support::*;
+
+/// An AI config file: the fake provider at `base` as "openai" and "anthropic", or, with no
+/// base, both providers without keys (so nothing is usable, whatever the environment holds).
+fn ai_config(dir: &tempdir::TempDir, base: Option<&str>) -> String {
+    let path = dir.path().join("ai.toml");
+    let text = match base {
+        Some(base) => format!(
+            "[providers.openai]\nkind = \"openai\"\nbase_url = \"{base}/v1\"\napi_key = \"sk-test\"\n\
+             [providers.anthropic]\nkind = \"anthropic\"\nbase_url = \"{base}\"\napi_key = \"sk-ant-test\"\n"
+        ),
+        None => "[providers.openai]\nkind = \"openai\"\nbase_url = \"https://api.openai.com/v1\"\n\
+                 [providers.anthropic]\nkind = \"anthropic\"\nbase_url = \"https://api.anthropic.com\"\n"
+            .to_string(),
+    };
+    std::fs::write(&path, text).expect("ai config");
+    path.to_string_lossy().to_string()
+}
+
+/// An app on the sandbox with Google connected, and its owner signed in.
+async fn app(
+    base: Option<&str>,
+    extra: &[&str],
+) -> (
+    adpilot::sandbox::SandboxHandle,
+    TestApp,
+    Client,
+    tempdir::TempDir,
+) {
+    let sb = sandbox(SandboxConfig::default()).await;
+    let dir = tempdir::TempDir::new();
+    let cfg = ai_config(&dir, base);
+    let mut args = vec!["--ai-config", cfg.as_str(), "--ai-timeout-secs", "5"];
+    args.extend_from_slice(extra);
+    let t = TestApp::build(&args, Some(&sb)).await;
+    let mut c = t.sign_up("ann@example.com", "Tea Co").await;
+    connect(&mut c, "google").await;
+    (sb, t, c, dir)
+}
+
+fn html_unescape(s: &str) -> String {
+    s.replace("&quot;", "\"")
+        .replace("&#34;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// The value of the first input whose markup contains `marker`.
+fn first_value_after(html: &str, marker: &str) -> String {
+    let at = html.find(marker).expect(marker);
+    let rest = &html[at..];
+    let v = rest.find("value=\"").expect("value") + 7;
+    let end = rest[v..].find('"').expect("end of value");
+    html_unescape(&rest[v..v + end])
+}
+
+/// Every drafted line on the form, as (field name, text), in order.
+fn drafted_lines(html: &str) -> Vec<(String, String)> {
+    html.split("name=\"line:")
+        .skip(1)
+        .map(|s| {
+            let name_end = s.find('"').expect("name");
+            let v = s.find("value=\"").expect("value") + 7;
+            let end = s[v..].find('"').expect("end");
+            (
+                format!("line:{}", &s[..name_end]),
+                html_unescape(&s[v..v + end]),
+            )
+        })
+        .collect()
+}
+
+fn brief<'a>(account: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("name", "Tea Launch"),
+        ("account", account),
+        ("objective", "traffic"),
+        ("daily_budget", "25"),
+        ("start", "paused"),
+        ("product", "Green Leaf Tea"),
+        (
+            "description",
+            "Organic loose-leaf green tea from small farms",
+        ),
+        ("audience", "busy professionals"),
+        ("tone", "friendly"),
+        ("benefits", "calm energy, antioxidants"),
+        ("keyword", "green tea"),
+        ("avoid", "cheap"),
+        ("variations", "2"),
+    ]
+}
+
+fn workers(t: &TestApp) -> RunnerHandle {
+    Runner::new(
+        t.app.clone(),
+        adpilot::jobs::registry(),
+        WorkerOptions {
+            workers: 1,
+            poll_interval: Duration::from_millis(25),
+            lease: Duration::from_secs(5),
+            ..WorkerOptions::default()
+        },
+    )
+    .start()
+}
+
+#[tokio::test]
+async fn offline_copy_is_drafted_in_the_create_form_and_picked_variations_show_on_the_campaign_page()
+ {
+    let (_sb, t, mut c, _dir) = app(None, &[]).await;
+    let form = c.get("/campaigns/new").await;
+    form.assert_status(StatusCode::OK);
+    assert!(form.body.contains("offline drafts"), "the form says so");
+    let account = first_value_after(&form.body, "name=\"account\"");
+
+    // Drafting keeps every field and saves nothing.
+    let mut fields = brief(&account);
+    fields.push(("copy_action", "draft"));
+    let r = c.post("/campaigns/new/copy", &fields).await;
+    r.assert_status(StatusCode::OK);
+    assert!(r.body.contains("id=\"campaign-copy\""));
+    assert!(
+        r.body
+            .contains("Generator: <strong class=\"generator\">offline drafts"),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("value=\"Tea Launch\""), "name kept");
+    assert!(r.body.contains("value=\"google:1\"") && r.body.contains("value=\"google:2\""));
+    assert!(
+        !r.body.contains("value=\"meta:1\""),
+        "only chosen platforms"
+    );
+    assert_eq!(
+        count(&t, "SELECT count(*) AS n FROM campaign_pushes").await,
+        0
+    );
+    let lines = drafted_lines(&r.body);
+    assert!(lines.len() >= 10, "{lines:?}");
+    let generator = first_value_after(&r.body, "name=\"generator:google\"");
+
+    // The user edits a headline of variation 1 past Google's limit: it is shown whole, flagged.
+    let long = "Green Tea For Every Busy Morning At Work";
+    let mut edited: Vec<(String, String)> = lines.clone();
+    let first_v1 = edited
+        .iter()
+        .position(|(k, _)| k == "line:1:google_headline")
+        .expect("a headline in variation 1");
+    edited[first_v1].1 = long.to_string();
+    let mut post: Vec<(&str, &str)> = brief(&account);
+    post.push(("generator:google", &generator));
+    for (k, v) in &edited {
+        post.push((k, v));
+    }
+    let mut check = post.clone();
+    check.push(("copy_action", "check"));
+    let r = c.post("/campaigns/new/copy", &check).await;
+    r.assert_status(StatusCode::OK);
+    assert!(r.body.contains(&format!("value=\"{long}\"")), "never cut");
+    assert!(
+        r.body.contains("40 characters; the limit is 30"),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("<tr class=\"flagged\">"));
+
+    // Keeping the flagged variation is refused with a reason, and nothing is created.
+    let mut create = post.clone();
+    create.push(("pick", "google:1"));
+    let r = c.post("/campaigns", &create).await;
+    r.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.body
+            .contains("Variation 1 of the Google Ads copy has 1 problem flagged"),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains(&format!("value=\"{long}\"")), "edits kept");
+    assert_eq!(
+        count(&t, "SELECT count(*) AS n FROM campaign_pushes").await,
+        0
+    );
+
+    // Keeping the clean variation 2 saves it with the campaign.
+    let mut create = post.clone();
+    create.push(("pick", "google:2"));
+    let r = c.post("/campaigns", &create).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let v2: Vec<&String> = lines
+        .iter()
+        .filter(|(k, _)| k.starts_with("line:2:"))
+        .map(|(_, v)| v)
+        .collect();
+    assert_eq!(
+        count(&t, "SELECT count(*) AS n FROM campaign_copy").await,
+        v2.len() as i64
+    );
+    let runner = workers(&t);
+    let mut campaign = None;
+    for _ in 0..200 {
+        let mut admin = adpilot::db::connect_one(&t.db.admin_url)
+            .await
+            .expect("admin");
+        #[derive(diesel::QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Uuid>)]
+            campaign_id: Option<uuid::Uuid>,
+        }
+        use diesel_async::RunQueryDsl;
+        let row: Row = diesel::sql_query("SELECT campaign_id FROM campaign_pushes")
+            .get_result(&mut admin)
+            .await
+            .expect("push");
+        if let Some(id) = row.campaign_id {
+            campaign = Some(id);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    runner.shutdown().await;
+    let id = campaign.expect("the campaign was created");
+    let page = c.get(&format!("/campaigns/{id}")).await;
+    page.assert_status(StatusCode::OK);
+    assert!(page.body.contains("Variation 2"), "{}", page.body);
+    assert!(!page.body.contains("Variation 1"));
+    for line in v2 {
+        assert!(
+            page.body.contains(&askama_escape(line)),
+            "{line} on the page"
+        );
+    }
+    assert!(page.body.contains("drafted by offline drafts"));
+    assert!(page.body.contains("data-copy=\"saved-copy-2-0\""));
+    assert!(!page.body.contains(long));
+}
+
+fn askama_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&#34;")
+        .replace('\'', "&#39;")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn model_copy_in_the_create_form_is_labelled_flagged_and_budget_refusals_are_shown() {
+    let (m, base) = mock().await;
+    let (_sb, t, mut c, _dir) = app(Some(&base), &["--ai-monthly-tokens", "100"]).await;
+    let form = c.get("/campaigns/new").await;
+    assert!(
+        form.body
+            .contains("Drafts are written by the configured AI model.")
+    );
+    let account = first_value_after(&form.body, "name=\"account\"");
+    let too_long = "The Finest Organic Green Tea From Small Farms";
+    m.openai(
+        200,
+        openai_ok(
+            &json!({"variations": [
+                {"headlines": [too_long, "Calm Energy", "Cheap Green Tea"],
+                 "descriptions": ["Organic loose-leaf green tea.", "Calm energy for busy days."]},
+                {"headlines": ["Green Tea Delivered", "Calm Energy", "Loose-Leaf Quality"],
+                 "descriptions": ["Organic loose-leaf green tea.", "Order online today."]}
+            ]})
+            .to_string(),
+            100,
+            20,
+        ),
+    );
+    let mut fields = brief(&account);
+    fields.push(("copy_action", "draft"));
+    let r = c.post("/campaigns/new/copy", &fields).await;
+    r.assert_status(StatusCode::OK);
+    assert!(r.body.contains("openai/gpt-4o-mini"), "{}", r.body);
+    assert!(
+        r.body.contains(&format!("value=\"{too_long}\"")),
+        "never cut"
+    );
+    assert!(r.body.contains("45 characters; the limit is 30"));
+    assert!(r.body.contains("uses the avoided word &#34;cheap&#34;"));
+    assert!(r.body.contains("2 flagged") && r.body.contains("within limits"));
+    assert_eq!(m.openai_seen().len(), 1);
+
+    // 120 tokens used of 100: the next draft says why the model was not used.
+    let r = c
+        .post("/campaigns/new/copy", &{
+            let mut f = fields.clone();
+            f.retain(|(k, _)| *k != "product");
+            f.push(("product", "Another Tea"));
+            f
+        })
+        .await;
+    r.assert_status(StatusCode::OK);
+    assert!(
+        r.body.contains("The AI model was not used: This organization has used 120 of its 100 AI tokens this month."),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("offline drafts"));
+    assert_eq!(m.openai_seen().len(), 1, "no call over budget");
+    assert_eq!(
+        count(&t, "SELECT count(*) AS n FROM campaign_copy").await,
+        0
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_cannot_draft_copy() {
+    let (m, base) = mock().await;
+    let (_sb, t, mut owner, _dir) = app(Some(&base), &[]).await;
+    let form = owner.get("/campaigns/new").await;
+    let account = first_value_after(&form.body, "name=\"account\"");
+    owner.get("/settings").await;
+    owner
+        .post(
+            "/settings/invites",
+            &[("email", "client@example.com"), ("role", "client")],
+        )
+        .await;
+    let path = t.last_email_link(&format!("{BASE}/invites/"));
+    let mut client = t.client();
+    client.get(&path).await;
+    client
+        .post(
+            &path,
+            &[("name", "Client"), ("password", "a good long password")],
+        )
+        .await;
+    client.get("/campaigns").await.assert_status(StatusCode::OK);
+    let r = client
+        .post("/campaigns/new/copy", &{
+            let mut f = brief(&account);
+            f.push(("copy_action", "draft"));
+            f
+        })
+        .await;
+    r.assert_status(StatusCode::FORBIDDEN);
+    assert!(m.openai_seen().is_empty(), "no AI call");
+}
