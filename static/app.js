@@ -22,6 +22,21 @@
         });
       });
     });
+    // "Use this draft": put the drafted rule in the editor (without JS the button posts and
+    // the server does the same); the editor's own live check then runs. Nothing is saved.
+    root.querySelectorAll("[data-fill]").forEach(function (btn) {
+      if (btn.dataset.bound) return;
+      btn.dataset.bound = "1";
+      btn.addEventListener("click", function (ev) {
+        var target = document.getElementById(btn.dataset.fill);
+        var source = document.getElementById(btn.dataset.fillFrom);
+        if (!target || !source) return;
+        ev.preventDefault();
+        target.value = source.value;
+        target.dispatchEvent(new KeyboardEvent("keyup", { bubbles: true }));
+        target.focus();
+      });
+    });
   }
   document.addEventListener("DOMContentLoaded", function () { init(document); });
   document.addEventListener("htmx:afterSettle", function (e) { init(e.target); });

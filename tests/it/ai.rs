@@ -42,7 +42,7 @@ impl Mock {
             .openai
             .push_back((status, body.into()));
     }
-    fn anthropic(&self, status: u16, body: impl Into<String>) {
+    pub(crate) fn anthropic(&self, status: u16, body: impl Into<String>) {
         self.0
             .lock()
             .expect("mock")
@@ -52,7 +52,7 @@ impl Mock {
     pub(crate) fn openai_seen(&self) -> Vec<Seen> {
         self.0.lock().expect("mock").openai_seen.clone()
     }
-    fn anthropic_seen(&self) -> Vec<Seen> {
+    pub(crate) fn anthropic_seen(&self) -> Vec<Seen> {
         self.0.lock().expect("mock").anthropic_seen.clone()
     }
 }
@@ -117,7 +117,7 @@ pub(crate) fn openai_ok(content: &str, input: u64, output: u64) -> String {
     .to_string()
 }
 
-fn anthropic_ok(text: &str, input: u64, output: u64) -> String {
+pub(crate) fn anthropic_ok(text: &str, input: u64, output: u64) -> String {
     json!({"id": "msg_1", "type": "message", "role": "assistant", "model": "claude-haiku-4-5",
         "content": [{"type": "text", "text": text}], "stop_reason": "end_turn", "stop_sequence": null,
         "usage": {"input_tokens": input, "output_tokens": output}})

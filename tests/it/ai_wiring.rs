@@ -9,7 +9,7 @@ use adpilot::sandbox::SandboxConfig;
 use axum::http::StatusCode;
 use serde_json::json;
 
-use crate::ai::{mock, openai_ok};
+use crate::ai::{anthropic_ok, mock, openai_ok};
 use crate::connections::connect;
 use crate::support::*;
 
@@ -56,9 +56,9 @@ fn html_unescape(s: &str) -> String {
         .replace("&#34;", "\"")
         .replace("&#x27;", "'")
         .replace("&#39;", "'")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
+        .replace("&#60;", "<")
+        .replace("&#62;", ">")
+        .replace("&#38;", "&")
 }
 
 /// The value of the first input whose markup contains `marker`.
@@ -252,9 +252,9 @@ async fn offline_copy_is_drafted_in_the_create_form_and_picked_variations_show_o
 }
 
 fn askama_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
+    s.replace('&', "&#38;")
+        .replace('<', "&#60;")
+        .replace('>', "&#62;")
         .replace('"', "&#34;")
         .replace('\'', "&#39;")
 }
@@ -352,5 +352,217 @@ async fn a_client_cannot_draft_copy() {
         })
         .await;
     r.assert_status(StatusCode::FORBIDDEN);
-    assert!(m.openai_seen().is_empty(), "no AI call");
+    let r = client
+        .post(
+            "/rules/describe",
+            &[
+                ("text", ""),
+                ("description", "pause losers"),
+                ("describe_action", "draft"),
+            ],
+        )
+        .await;
+    r.assert_status(StatusCode::FORBIDDEN);
+    assert!(
+        m.openai_seen().is_empty() && m.anthropic_seen().is_empty(),
+        "no AI call"
+    );
+}
+
+/// Posts a form as htmx does (the fragment comes back, not the page).
+async fn post_hx(c: &mut Client, path: &str, fields: &[(&str, &str)]) -> Resp {
+    let mut ser = url::form_urlencoded::Serializer::new(String::new());
+    if let Some(t) = &c.csrf {
+        ser.append_pair("csrf_token", t);
+    }
+    for (k, v) in fields {
+        ser.append_pair(k, v);
+    }
+    c.request(
+        axum::http::Method::POST,
+        path,
+        Some(ser.finish()),
+        &[("hx-request", "true")],
+    )
+    .await
+}
+
+async fn sync_all(t: &TestApp, sb: &adpilot::sandbox::SandboxHandle) {
+    let org = org_of(t).await;
+    for a in adpilot::analytics::sync::accounts_to_sync(&t.app, org)
+        .await
+        .expect("accounts")
+    {
+        adpilot::analytics::sync::sync_account(&t.app, org, a, sb.clock().now())
+            .await
+            .expect("sync");
+    }
+}
+
+const GOOD_RULE: &str = "rule \"Stop losers\"\n  when cpa > 50 on each of last 3 days and clicks in last 7 days >= 100\n  then pause";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn describe_the_rule_repairs_a_typo_once_shows_a_diff_and_backtest_and_saves_only_on_save() {
+    let (m, base) = mock().await;
+    let (sb, t, mut c, _dir) = app(Some(&base), &[]).await;
+    sync_all(&t, &sb).await;
+    let typo =
+        json!({"rule": "rule \"Stop losers\"\n  when cpz > 50\n  then pause", "explanation": "x"});
+    let good = json!({"rule": GOOD_RULE, "explanation": "Pauses campaigns whose CPA stayed above 50 for three days."});
+    m.anthropic(200, anthropic_ok(&typo.to_string(), 300, 40));
+    m.anthropic(200, anthropic_ok(&good.to_string(), 400, 50));
+
+    let editor = c.get("/rules/new").await;
+    editor.assert_status(StatusCode::OK);
+    assert!(editor.body.contains("Describe the rule") && editor.body.contains("Draft the rule"));
+    let current = "rule \"Stop losers\"\n  when cpa > 80\n  then pause";
+    let r = post_hx(
+        &mut c,
+        "/rules/describe",
+        &[
+            ("text", current),
+            ("rule_id", ""),
+            ("mode", "draft"),
+            (
+                "description",
+                "Pause campaigns whose CPA is over 50 for 3 days",
+            ),
+            ("describe_action", "draft"),
+        ],
+    )
+    .await;
+    r.assert_status(StatusCode::OK);
+    assert!(
+        r.body.starts_with("<div id=\"rule-describe\""),
+        "a fragment"
+    );
+    let seen = m.anthropic_seen();
+    assert_eq!(seen.len(), 2, "one repair");
+    let second = seen[1].body["messages"][0]["content"]
+        .as_str()
+        .unwrap_or("");
+    assert!(second.contains("cpz"), "{second}");
+    assert!(r.body.contains("corrected once"), "{}", r.body);
+    assert!(r.body.contains("passes every check"));
+    // The diff against the editor's text: the old condition out, the drafted one in.
+    assert!(
+        r.body
+            .contains("<span class=\"diff-del\">-   when cpa &#62; 80</span>"),
+        "{}",
+        r.body
+    );
+    assert!(
+        r.body
+            .contains("<span class=\"diff-add\">+   when cpa &#62; 50 on each of last 3 days")
+    );
+    assert!(
+        r.body
+            .contains("<span class=\"diff-same\">  rule &#34;Stop losers&#34;</span>")
+    );
+    assert!(r.body.contains("Backtest of the draft"));
+    assert!(r.body.contains("over 14 days ("), "{}", r.body);
+    assert!(
+        !r.body.contains("(0 campaigns considered)"),
+        "synced campaigns replayed"
+    );
+    assert!(r.body.contains("Nothing has been saved"));
+    assert_eq!(count(&t, "SELECT count(*) AS n FROM rules").await, 0);
+
+    // "Use this draft" without JavaScript: the editor gets the draft, still nothing saved.
+    let r = c
+        .post(
+            "/rules/describe",
+            &[
+                ("text", current),
+                ("rule_id", ""),
+                ("mode", "draft"),
+                ("describe_action", "use"),
+                ("draft_text", GOOD_RULE),
+            ],
+        )
+        .await;
+    r.assert_status(StatusCode::OK);
+    assert!(
+        r.body.contains("when cpa &#62; 50 on each of last 3 days"),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("The rule checks."));
+    assert_eq!(count(&t, "SELECT count(*) AS n FROM rules").await, 0);
+    assert_eq!(m.anthropic_seen().len(), 2, "using a draft calls no model");
+
+    // Save is what saves it.
+    let r = c
+        .post("/rules", &[("text", GOOD_RULE), ("mode", "draft")])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(count(&t, "SELECT count(*) AS n FROM rules").await, 1);
+}
+
+#[tokio::test]
+async fn without_a_provider_describe_the_rule_says_what_works_and_drafts_nothing() {
+    let (_sb, t, mut c, _dir) = app(None, &[]).await;
+    let editor = c.get("/rules/new").await;
+    assert!(editor.body.contains(
+        "No AI provider is configured, so adpilot cannot turn a description into a rule."
+    ));
+    assert!(!editor.body.contains("Draft the rule</button>"));
+    let r = post_hx(
+        &mut c,
+        "/rules/describe",
+        &[
+            ("text", ""),
+            ("description", "pause losers"),
+            ("describe_action", "draft"),
+        ],
+    )
+    .await;
+    r.assert_status(StatusCode::OK);
+    assert!(
+        r.body
+            .contains("start from an example, preview what it matches now")
+    );
+    assert!(!r.body.contains("rule-draft-text"), "no draft at all");
+    assert_eq!(count(&t, "SELECT count(*) AS n FROM ai_usage").await, 0);
+    assert_eq!(count(&t, "SELECT count(*) AS n FROM rules").await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_spent_budget_is_said_in_the_describe_section() {
+    let (m, base) = mock().await;
+    let (_sb, _t, mut c, _dir) = app(Some(&base), &["--ai-monthly-tokens", "100"]).await;
+    m.anthropic(
+        200,
+        anthropic_ok(
+            &json!({"rule": GOOD_RULE, "explanation": "x"}).to_string(),
+            100,
+            50,
+        ),
+    );
+    c.get("/rules/new").await;
+    let fields = [
+        ("text", ""),
+        ("description", "stop losers"),
+        ("describe_action", "draft"),
+    ];
+    let r = post_hx(&mut c, "/rules/describe", &fields).await;
+    assert!(r.body.contains("Drafted by"), "{}", r.body);
+    let r = post_hx(
+        &mut c,
+        "/rules/describe",
+        &[
+            ("text", ""),
+            ("description", "stop other losers"),
+            ("describe_action", "draft"),
+        ],
+    )
+    .await;
+    r.assert_status(StatusCode::OK);
+    assert!(
+        r.body.contains("used 150 of its 100 AI tokens this month"),
+        "{}",
+        r.body
+    );
+    assert!(!r.body.contains("rule-draft-text"));
+    assert_eq!(m.anthropic_seen().len(), 1);
 }
