@@ -248,6 +248,11 @@ async fn offline_copy_is_drafted_in_the_create_form_and_picked_variations_show_o
     }
     assert!(page.body.contains("drafted by offline drafts"));
     assert!(page.body.contains("data-copy=\"saved-copy-2-0\""));
+    assert!(
+        page.body
+            .contains(&format!("hx-get=\"/dashboard/insights?campaign={id}&amp;")),
+        "the campaign page loads its recommendations lazily"
+    );
     assert!(!page.body.contains(long));
 }
 
@@ -393,9 +398,14 @@ async fn sync_all(t: &TestApp, sb: &adpilot::sandbox::SandboxHandle) {
         .await
         .expect("accounts")
     {
-        adpilot::analytics::sync::sync_account(&t.app, org, a, sb.clock().now())
-            .await
-            .expect("sync");
+        for _ in 0..20 {
+            let r = adpilot::analytics::sync::sync_account(&t.app, org, a, sb.clock().now())
+                .await
+                .expect("sync");
+            if r.backfill_done {
+                break;
+            }
+        }
     }
 }
 
@@ -565,4 +575,178 @@ async fn a_spent_budget_is_said_in_the_describe_section() {
     );
     assert!(!r.body.contains("rule-draft-text"));
     assert_eq!(m.anthropic_seen().len(), 1);
+}
+
+/// The address the page loads its AI section from (htmx `load`), unescaped.
+fn insights_url(html: &str) -> String {
+    let at = html
+        .find("hx-get=\"/dashboard/insights?")
+        .expect("a lazy AI section");
+    let start = at + "hx-get=\"".len();
+    let end = html[start..].find('"').expect("end") + start;
+    html_unescape(&html[start..end])
+}
+
+async fn get_hx(c: &mut Client, path: &str) -> Resp {
+    c.request(
+        axum::http::Method::GET,
+        path,
+        None,
+        &[("hx-request", "true")],
+    )
+    .await
+}
+
+/// The Spend tile of the dashboard in `currency`.
+fn spend_tile(html: &str, currency: &str) -> String {
+    let marker = format!("data-kpi=\"Spend\" data-currency=\"{currency}\">");
+    let at = html.find(&marker).expect("spend tile") + marker.len();
+    html[at..at + html[at..].find('<').expect("end")].to_string()
+}
+
+#[tokio::test]
+async fn the_dashboard_loads_a_template_summary_lazily_without_a_provider() {
+    let (sb, t, mut c, _dir) = app(None, &[]).await;
+    sync_all(&t, &sb).await;
+    let page = c.get("/dashboard").await;
+    page.assert_status(StatusCode::OK);
+    assert!(
+        !page.body.contains("ai-summary-text"),
+        "not part of the page load"
+    );
+    let url = insights_url(&page.body);
+    let r = get_hx(&mut c, &url).await;
+    r.assert_status(StatusCode::OK);
+    assert!(
+        r.body.starts_with("<div id=\"insights-body\">"),
+        "a fragment"
+    );
+    assert!(
+        r.body.contains("adpilot's template (no AI model)"),
+        "{}",
+        r.body
+    );
+    let spend = spend_tile(&page.body, "USD");
+    assert!(
+        r.body.contains(&format!("Spend (USD) {spend}")),
+        "the summary quotes the dashboard's own total {spend}: {}",
+        r.body
+    );
+    assert!(
+        r.body
+            .contains("No AI provider is configured, so there are no recommendations.")
+    );
+    // Without JavaScript the link opens it as a page.
+    let full = c.get(&url).await;
+    full.assert_status(StatusCode::OK);
+    assert!(full.body.contains("<h1>Summary and recommendations</h1>"));
+    assert_eq!(count(&t, "SELECT count(*) AS n FROM ai_usage").await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_invented_number_sends_the_summary_back_to_the_template_and_a_recommendation_becomes_a_rule_draft()
+ {
+    let (m, base) = mock().await;
+    let (sb, t, mut c, _dir) = app(Some(&base), &[]).await;
+    sync_all(&t, &sb).await;
+    let invented = json!({"summary": "Spend rose 987654.321% this period."}).to_string();
+    m.openai(200, openai_ok(&invented, 500, 30));
+    m.openai(200, openai_ok(&invented, 600, 30));
+    let recs = json!({"suggestions": [
+        {"title": "Pause the costliest campaign", "detail": "Its CPA is far above the account median.", "rule": GOOD_RULE},
+        {"title": "Review the budgets", "detail": "Some campaigns pace under their budget.", "rule": ""}
+    ]})
+    .to_string();
+    m.openai(200, openai_ok(&recs, 700, 60));
+
+    let page = c.get("/dashboard").await;
+    assert!(
+        m.openai_seen().is_empty(),
+        "the dashboard itself calls no model"
+    );
+    let r = get_hx(&mut c, &insights_url(&page.body)).await;
+    r.assert_status(StatusCode::OK);
+    assert_eq!(
+        m.openai_seen().len(),
+        3,
+        "summary, its one repair, recommendations"
+    );
+    let text_at = r.body.find("id=\"ai-summary-text\">").expect("summary");
+    let text = &r.body[text_at..text_at + r.body[text_at..].find("</p>").expect("end")];
+    assert!(
+        !text.contains("987654"),
+        "the invented number is not shown as fact: {text}"
+    );
+    assert!(r.body.contains("adpilot's template (no AI model)"));
+    assert!(
+        r.body
+            .contains("these numbers are not in the input: 987654.321"),
+        "{}",
+        r.body
+    );
+    // The recommendation numbers were the dashboard's own.
+    let summary_prompt = m.openai_seen()[0].body["messages"].to_string();
+    let spend = spend_tile(&page.body, "USD");
+    assert!(
+        summary_prompt.contains(&spend),
+        "the prompt has the dashboard's own total {spend}"
+    );
+    let prompt = m.openai_seen()[2].body["messages"].to_string();
+    assert!(prompt.contains("account_median_cpa") && prompt.contains("budget_pacing"));
+    assert!(r.body.contains("Pause the costliest campaign"));
+    assert!(
+        r.body
+            .contains("Suggested by <strong>openai/gpt-4o-mini</strong>")
+    );
+    assert_eq!(
+        r.body.matches("Make this a rule").count(),
+        1,
+        "only the one with a rule"
+    );
+    let at = r.body.find("href=\"/rules/new?text=").expect("rule link") + "href=\"".len();
+    let link = html_unescape(&r.body[at..at + r.body[at..].find('"').expect("end")]);
+    let editor = c.get(&link).await;
+    editor.assert_status(StatusCode::OK);
+    assert!(
+        editor
+            .body
+            .contains("when cpa &#62; 50 on each of last 3 days"),
+        "{}",
+        editor.body
+    );
+    assert!(editor.body.contains("The rule checks."));
+    assert_eq!(
+        count(&t, "SELECT count(*) AS n FROM rules").await,
+        0,
+        "not saved"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_sees_the_template_summary_and_spends_no_tokens() {
+    let (m, base) = mock().await;
+    let (sb, t, mut owner, _dir) = app(Some(&base), &[]).await;
+    sync_all(&t, &sb).await;
+    owner.get("/settings").await;
+    owner
+        .post(
+            "/settings/invites",
+            &[("email", "client@example.com"), ("role", "client")],
+        )
+        .await;
+    let path = t.last_email_link(&format!("{BASE}/invites/"));
+    let mut client = t.client();
+    client.get(&path).await;
+    client
+        .post(
+            &path,
+            &[("name", "Client"), ("password", "a good long password")],
+        )
+        .await;
+    let page = client.get("/dashboard").await;
+    let r = get_hx(&mut client, &insights_url(&page.body)).await;
+    r.assert_status(StatusCode::OK);
+    assert!(r.body.contains("adpilot's template (no AI model)"));
+    assert!(r.body.contains("Recommendations are available to members"));
+    assert!(m.openai_seen().is_empty() && m.anthropic_seen().is_empty());
 }
