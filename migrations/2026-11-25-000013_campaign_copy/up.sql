@@ -23,3 +23,8 @@ ALTER TABLE campaign_copy FORCE ROW LEVEL SECURITY;
 CREATE POLICY campaign_copy_tenant ON campaign_copy
   USING (org_id = app_current_org()) WITH CHECK (org_id = app_current_org());
 GRANT SELECT, INSERT ON campaign_copy TO adpilot_app;
+
+-- Targeting notes the user wrote or accepted from the AI's suggestions on the create form,
+-- kept with the push (no adapter sets targeting yet) and shown on the campaign page.
+ALTER TABLE campaign_pushes ADD COLUMN notes text NOT NULL DEFAULT ''
+  CHECK (length(notes) <= 5000);

@@ -75,7 +75,60 @@ pub struct CopyFields {
     generators: Vec<(Platform, String)>,
     /// "check" re-checks the edited drafts without asking for new ones.
     pub action: String,
+    /// Free targeting notes, saved with the campaign.
+    pub notes: String,
+    /// Targeting suggestions shown on the form (carried in hidden fields).
+    suggestions: Vec<TargetSuggestion>,
+    /// Keys of the suggestions the user ticked.
+    accepted: Vec<String>,
+    /// Which model made the suggestions.
+    pub targeting_by: String,
 }
+
+/// A targeting suggestion as the form carries it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetSuggestion {
+    pub platform: Platform,
+    pub kind: String,
+    pub value: String,
+    pub why: String,
+}
+
+impl TargetSuggestion {
+    /// The checkbox value, and the line it adds to the notes.
+    pub fn key(&self) -> String {
+        format!("{}: {} {}", self.platform.label(), self.kind, self.value)
+    }
+
+    /// The hidden field carrying it ("|" separated; a "|" inside becomes "/").
+    pub fn encoded(&self) -> String {
+        let clean = |s: &str| s.replace('|', "/");
+        format!(
+            "{}|{}|{}|{}",
+            self.platform.as_str(),
+            clean(&self.kind),
+            clean(&self.value),
+            clean(&self.why)
+        )
+    }
+
+    fn decode(s: &str) -> Option<TargetSuggestion> {
+        let mut parts = s.splitn(4, '|');
+        let platform = parts.next()?.parse().ok()?;
+        let kind = parts.next()?.chars().take(20).collect();
+        let value: String = parts.next()?.chars().take(200).collect();
+        let why = parts.next().unwrap_or("").chars().take(500).collect();
+        (!value.trim().is_empty()).then_some(TargetSuggestion {
+            platform,
+            kind,
+            value,
+            why,
+        })
+    }
+}
+
+/// Longest notes saved with a campaign (the column's limit).
+pub const MAX_NOTES: usize = 5000;
 
 impl Default for CopyFields {
     fn default() -> Self {
@@ -92,6 +145,10 @@ impl Default for CopyFields {
             picks: Vec::new(),
             generators: Vec::new(),
             action: String::new(),
+            notes: String::new(),
+            suggestions: Vec::new(),
+            accepted: Vec::new(),
+            targeting_by: String::new(),
         }
     }
 }
@@ -113,6 +170,16 @@ impl CopyFields {
             "avoid" => self.avoid = value,
             "variations" => self.variations = value,
             "copy_action" => self.action = value,
+            "notes" => self.notes = value,
+            "targeting_by" => self.targeting_by = value.chars().take(200).collect(),
+            "suggestion" => {
+                if let Some(t) = TargetSuggestion::decode(&value) {
+                    if self.suggestions.len() < 3 * crate::ai::advice::MAX_SUGGESTIONS {
+                        self.suggestions.push(t);
+                    }
+                }
+            }
+            "target" => self.accepted.push(value),
             "pick" => {
                 if let Some((p, n)) = value.split_once(':') {
                     if let (Ok(p), Ok(n)) = (p.parse::<Platform>(), n.parse::<usize>()) {
@@ -145,6 +212,42 @@ impl CopyFields {
             }
         }
         true
+    }
+
+    /// The suggestions on the form, with whether each is ticked.
+    pub fn suggestions(&self) -> Vec<(TargetSuggestion, bool)> {
+        self.suggestions
+            .iter()
+            .map(|t| (t.clone(), self.accepted.contains(&t.key())))
+            .collect()
+    }
+
+    /// Replaces the suggestions (a new "Suggest targeting"); none is ticked yet.
+    pub fn set_suggestions(&mut self, list: Vec<TargetSuggestion>, by: String) {
+        self.suggestions = list;
+        self.accepted.clear();
+        self.targeting_by = by;
+    }
+
+    /// The notes saved with the campaign: what the user wrote, then each accepted suggestion.
+    pub fn final_notes(&self) -> Result<String, String> {
+        let mut lines: Vec<String> = Vec::new();
+        let written = self.notes.trim();
+        if !written.is_empty() {
+            lines.push(written.to_string());
+        }
+        for (t, on) in self.suggestions() {
+            if on && !written.contains(&t.key()) {
+                lines.push(t.key());
+            }
+        }
+        let notes = lines.join("\n");
+        if notes.chars().count() > MAX_NOTES {
+            return Err(format!(
+                "Keep the targeting notes under {MAX_NOTES} characters, accepted suggestions included."
+            ));
+        }
+        Ok(notes)
     }
 
     pub fn tone_is(&self, t: &&str) -> bool {
@@ -476,6 +579,39 @@ pub async fn save_for_batch(
     Ok(written)
 }
 
+/// Saves the targeting notes with every push of `batch` (in the batch's transaction).
+pub async fn save_notes(c: &mut Conn, batch: Uuid, notes: &str) -> diesel::QueryResult<()> {
+    if notes.is_empty() {
+        return Ok(());
+    }
+    diesel::sql_query("UPDATE campaign_pushes SET notes = $2 WHERE batch_id = $1")
+        .bind::<SqlUuid, _>(batch)
+        .bind::<Text, _>(notes)
+        .execute(c)
+        .await?;
+    Ok(())
+}
+
+/// The targeting notes saved with the push that created campaign `campaign_id`.
+pub async fn notes_for_campaign(c: &mut Conn, campaign_id: Uuid) -> diesel::QueryResult<String> {
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = Text)]
+        notes: String,
+    }
+    let rows: Vec<Row> = diesel::sql_query(
+        "SELECT notes FROM campaign_pushes WHERE campaign_id = $1 AND notes <> '' ORDER BY created_at",
+    )
+    .bind::<SqlUuid, _>(campaign_id)
+    .load(c)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| r.notes)
+        .collect::<Vec<_>>()
+        .join("\n"))
+}
+
 /// Saved copy of one campaign, for its page.
 #[derive(Debug, Clone)]
 pub struct SavedCopy {
@@ -612,5 +748,32 @@ mod tests {
             .expect_err("no tiktok");
         assert!(err[0].contains("no TikTok Ads account"), "{err:?}");
         assert!(!fields(&[]).accept("name", "x".into()));
+    }
+
+    #[test]
+    fn accepted_suggestions_are_added_to_the_notes_once() {
+        let f = fields(&[
+            ("notes", "Exclude existing customers."),
+            (
+                "suggestion",
+                "google|keyword|organic green tea|Matches the product",
+            ),
+            (
+                "suggestion",
+                "google|audience|tea lovers|Close to the audience",
+            ),
+            ("suggestion", "meta|interest|a|b|c"),
+            ("target", "Google Ads: keyword organic green tea"),
+        ]);
+        let s = f.suggestions();
+        assert_eq!(s.len(), 3);
+        assert_eq!(s[2].0.why, "b|c", "the last field keeps the rest");
+        assert!(s[0].1 && !s[1].1);
+        assert_eq!(
+            f.final_notes().expect("short"),
+            "Exclude existing customers.\nGoogle Ads: keyword organic green tea"
+        );
+        let long = fields(&[("notes", &"x".repeat(MAX_NOTES + 1))]);
+        assert!(long.final_notes().is_err());
     }
 }

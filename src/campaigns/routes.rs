@@ -36,6 +36,7 @@ pub fn router() -> Router<AppState> {
         .route("/campaigns", get(list).post(create))
         .route("/campaigns/new", get(new_form))
         .route("/campaigns/new/copy", post(draft_copy))
+        .route("/campaigns/new/targeting", post(suggest_targeting))
         .route("/campaigns/pushes/{batch}", get(pushes))
         .route("/campaigns/{id}", get(show))
 }
@@ -199,6 +200,7 @@ struct ShowPage {
     charts: Vec<ChartView>,
     actions: Vec<RuleActionView>,
     saved_copy: Vec<SavedCopy>,
+    notes: String,
 }
 
 async fn show(
@@ -216,7 +218,7 @@ async fn show(
     };
     let range: DateRange = p.range;
     let filters = p.filters.clone();
-    let (item, totals, series, actions, saved_copy) = app
+    let (item, totals, series, actions, (saved_copy, notes)) = app
         .db
         .tenant(v.org_id, async move |c| {
             let item = super::detail(c, id).await?;
@@ -224,7 +226,8 @@ async fn show(
             let series = queries::daily(c, range, &filters).await?;
             let actions = super::rule_actions(c, id).await?;
             let saved_copy = camp_copy::for_campaign(c, id).await?;
-            Ok::<_, AppError>((item, totals, series, actions, saved_copy))
+            let notes = camp_copy::notes_for_campaign(c, id).await?;
+            Ok::<_, AppError>((item, totals, series, actions, (saved_copy, notes)))
         })
         .await?;
     let tiles = totals
@@ -254,6 +257,7 @@ async fn show(
         charts,
         actions,
         saved_copy,
+        notes,
     };
     Ok(Html(page.render()?).into_response())
 }
@@ -341,6 +345,9 @@ struct NewPage {
     copy_errors: Vec<String>,
     copy_model_ready: bool,
     tones: [&'static str; 5],
+    /// Why there are no targeting suggestions (no provider, brief problems, budget...).
+    targeting_problems: Vec<String>,
+    targeting_ready: bool,
 }
 
 impl NewPage {
@@ -356,6 +363,8 @@ impl NewPage {
             copy_errors: Vec::new(),
             copy_model_ready: app.ai.available(crate::ai::config::Task::AdCopy),
             tones: camp_copy::TONES,
+            targeting_problems: Vec::new(),
+            targeting_ready: app.ai.available(crate::ai::config::Task::Targeting),
         }
     }
 
@@ -385,6 +394,88 @@ async fn new_form(State(app): State<AppState>, w: Writer) -> AppResult<Response>
             ..NewForm::default()
         },
     );
+    Ok(Html(page.render()?).into_response())
+}
+
+/// Why a model may not be asked now (rate or plan limit), as a sentence for the form.
+async fn ai_refusal(app: &AppState, w: &Writer) -> AppResult<Option<String>> {
+    if let Err(secs) = app.ai.check_rate(w.user_id) {
+        return Ok(Some(format!(
+            "Too many AI requests. Try again in {secs} seconds."
+        )));
+    }
+    match crate::billing::check(app, w.org_id, crate::billing::Limit::AiTokensPerMonth).await {
+        Ok(()) => Ok(None),
+        Err(e @ crate::billing::LimitError::Reached { .. }) => Ok(Some(e.to_string())),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// "Suggest targeting" on the create form: per chosen platform, audience expansions and
+/// keywords or interests from the brief. Ticked suggestions are added to the campaign's
+/// notes when it is created. There is no offline generator for this: without a provider the
+/// section says so.
+async fn suggest_targeting(
+    State(app): State<AppState>,
+    w: Writer,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> AppResult<Response> {
+    let form = NewForm::from_pairs(pairs);
+    let accounts = load_accounts(&app, w.org_id).await?;
+    let platforms = form.platforms(&accounts);
+    let mut page = NewPage::new(&app, w.shell("campaigns"), accounts, form);
+    // The drafts on the form stay as they are.
+    let brief = page.form.copy.brief(platforms.clone());
+    page.copy = page.form.copy.rechecked(&brief);
+    let c = &page.form.copy;
+    if !page.targeting_ready {
+        page.targeting_problems.push("No AI provider is configured, so adpilot cannot suggest targeting. Write your own notes below; they are saved with the campaign.".into());
+    } else if c.product.trim().is_empty() {
+        page.targeting_problems
+            .push("Name the product or service first.".into());
+    } else if platforms.is_empty() {
+        page.targeting_problems.push(
+            "Choose at least one ad account above: targeting is suggested for its platform.".into(),
+        );
+    } else if c.product.chars().count() > 200
+        || c.description.chars().count() > 2000
+        || c.audience.chars().count() > 500
+    {
+        page.targeting_problems.push(
+            "Keep the product under 200, the description under 2000 and the audience under 500 characters."
+                .into(),
+        );
+    } else if let Some(r) = ai_refusal(&app, &w).await? {
+        page.targeting_problems.push(r);
+    } else {
+        let mut list = Vec::new();
+        let mut by = Vec::new();
+        for p in platforms {
+            let tb = crate::ai::advice::TargetingBrief {
+                product: c.product.trim().to_string(),
+                description: c.description.trim().to_string(),
+                audience: c.audience.trim().to_string(),
+                platform: p,
+            };
+            match crate::ai::advice::targeting(&app.ai, &app.db, w.org_id, &tb).await {
+                Ok(g) => {
+                    let label = format!("{}/{}", g.provider, g.model);
+                    if !by.contains(&label) {
+                        by.push(label);
+                    }
+                    list.extend(g.value.into_iter().map(|s| camp_copy::TargetSuggestion {
+                        platform: p,
+                        kind: s.kind,
+                        value: s.value,
+                        why: s.why,
+                    }));
+                }
+                Err(crate::ai::AiError::Db(e)) => return Err(e.into()),
+                Err(e) => page.targeting_problems.push(format!("{}: {e}", p.label())),
+            }
+        }
+        page.form.copy.set_suggestions(list, by.join(", "));
+    }
     Ok(Html(page.render()?).into_response())
 }
 
@@ -421,20 +512,7 @@ async fn draft_copy(
         })
         .collect();
     if page.copy_problems.is_empty() && page.copy_model_ready {
-        if let Err(secs) = app.ai.check_rate(w.user_id) {
-            page.copy_problems.push(format!(
-                "Too many AI requests. Try again in {secs} seconds."
-            ));
-        } else if let Err(e) =
-            crate::billing::check(&app, w.org_id, crate::billing::Limit::AiTokensPerMonth).await
-        {
-            match e {
-                crate::billing::LimitError::Reached { .. } => {
-                    page.copy_problems.push(e.to_string())
-                }
-                other => return Err(other.into()),
-            }
-        }
+        page.copy_problems.extend(ai_refusal(&app, &w).await?);
     }
     if page.copy_problems.is_empty() {
         let drafted = crate::ai::copy::draft(&app.ai, &app.db, w.org_id, &brief)
@@ -587,14 +665,25 @@ async fn create(
     let platforms = form.platforms(&accounts);
     let brief = form.copy.brief(platforms.clone());
     let picked = form.copy.picked(&brief, &platforms);
-    match (validate(&form, &accounts), picked) {
+    let notes = form.copy.final_notes();
+    let fields = validate(&form, &accounts).and_then(|pushes| match &notes {
+        Ok(_) => Ok(pushes),
+        Err(m) => {
+            let mut e = FormErrors::default();
+            e.add("notes", m.clone());
+            Err(e)
+        }
+    });
+    match (fields, picked) {
         (Ok(pushes), Ok(picked)) => {
             let (org_id, user_id) = (w.org_id, w.user_id);
+            let notes = notes.unwrap_or_default();
             let batch = app
                 .db
                 .tenant(org_id, async move |c| {
                     let batch = push::create_batch(c, org_id, user_id, &pushes).await?;
                     camp_copy::save_for_batch(c, org_id, user_id, batch, &picked).await?;
+                    camp_copy::save_notes(c, batch, &notes).await?;
                     Ok::<_, AppError>(batch)
                 })
                 .await?;
@@ -603,6 +692,11 @@ async fn create(
         (fields, picked) => {
             let mut page = NewPage::new(&app, w.shell("campaigns"), accounts, form);
             page.errors = fields.err().unwrap_or_default();
+            if let Err(m) = &notes {
+                if page.errors.get("notes").is_none() {
+                    page.errors.add("notes", m.clone());
+                }
+            }
             page.copy_errors = picked.err().unwrap_or_default();
             // The drafts stay on the form as the user left them.
             page.copy = page.form.copy.rechecked(&brief);

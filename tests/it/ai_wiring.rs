@@ -107,6 +107,34 @@ fn brief<'a>(account: &'a str) -> Vec<(&'a str, &'a str)> {
     ]
 }
 
+/// Runs the job workers until the push created its campaign; returns the campaign id.
+async fn created_campaign(t: &TestApp) -> uuid::Uuid {
+    use diesel_async::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Uuid>)]
+        campaign_id: Option<uuid::Uuid>,
+    }
+    let runner = workers(t);
+    let mut campaign = None;
+    for _ in 0..200 {
+        let mut admin = adpilot::db::connect_one(&t.db.admin_url)
+            .await
+            .expect("admin");
+        let row: Row = diesel::sql_query("SELECT campaign_id FROM campaign_pushes")
+            .get_result(&mut admin)
+            .await
+            .expect("push");
+        if let Some(id) = row.campaign_id {
+            campaign = Some(id);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    runner.shutdown().await;
+    campaign.expect("the campaign was created")
+}
+
 fn workers(t: &TestApp) -> RunnerHandle {
     Runner::new(
         t.app.clone(),
@@ -199,8 +227,17 @@ async fn offline_copy_is_drafted_in_the_create_form_and_picked_variations_show_o
     );
 
     // Keeping the clean variation 2 saves it with the campaign.
+    // No provider: targeting says so and suggests nothing; notes are still kept.
+    let r = c.post("/campaigns/new/targeting", &post).await;
+    r.assert_status(StatusCode::OK);
+    assert!(
+        r.body
+            .contains("No AI provider is configured, so adpilot cannot suggest targeting.")
+    );
+    assert!(!r.body.contains("name=\"target\""));
     let mut create = post.clone();
     create.push(("pick", "google:2"));
+    create.push(("notes", "Exclude existing customers."));
     let r = c.post("/campaigns", &create).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let v2: Vec<&String> = lines
@@ -212,30 +249,7 @@ async fn offline_copy_is_drafted_in_the_create_form_and_picked_variations_show_o
         count(&t, "SELECT count(*) AS n FROM campaign_copy").await,
         v2.len() as i64
     );
-    let runner = workers(&t);
-    let mut campaign = None;
-    for _ in 0..200 {
-        let mut admin = adpilot::db::connect_one(&t.db.admin_url)
-            .await
-            .expect("admin");
-        #[derive(diesel::QueryableByName)]
-        struct Row {
-            #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Uuid>)]
-            campaign_id: Option<uuid::Uuid>,
-        }
-        use diesel_async::RunQueryDsl;
-        let row: Row = diesel::sql_query("SELECT campaign_id FROM campaign_pushes")
-            .get_result(&mut admin)
-            .await
-            .expect("push");
-        if let Some(id) = row.campaign_id {
-            campaign = Some(id);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    runner.shutdown().await;
-    let id = campaign.expect("the campaign was created");
+    let id = created_campaign(&t).await;
     let page = c.get(&format!("/campaigns/{id}")).await;
     page.assert_status(StatusCode::OK);
     assert!(page.body.contains("Variation 2"), "{}", page.body);
@@ -247,6 +261,10 @@ async fn offline_copy_is_drafted_in_the_create_form_and_picked_variations_show_o
         );
     }
     assert!(page.body.contains("drafted by offline drafts"));
+    assert!(
+        page.body.contains("<h2>Targeting notes</h2>")
+            && page.body.contains("Exclude existing customers.")
+    );
     assert!(page.body.contains("data-copy=\"saved-copy-2-0\""));
     assert!(
         page.body
@@ -749,4 +767,67 @@ async fn a_client_sees_the_template_summary_and_spends_no_tokens() {
     assert!(r.body.contains("adpilot's template (no AI model)"));
     assert!(r.body.contains("Recommendations are available to members"));
     assert!(m.openai_seen().is_empty() && m.anthropic_seen().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ticked_targeting_suggestions_are_saved_in_the_campaign_notes() {
+    let (m, base) = mock().await;
+    let (_sb, t, mut c, _dir) = app(Some(&base), &[]).await;
+    let form = c.get("/campaigns/new").await;
+    assert!(form.body.contains("Suggest targeting"));
+    let account = first_value_after(&form.body, "name=\"account\"");
+    m.openai(
+        200,
+        openai_ok(
+            &json!({"suggestions": [
+                {"kind": "keyword", "value": "organic green tea", "why": "Matches the product."},
+                {"kind": "audience", "value": "yoga studios", "why": "Calm energy fits them."}
+            ]})
+            .to_string(),
+            80,
+            30,
+        ),
+    );
+    let r = c.post("/campaigns/new/targeting", &brief(&account)).await;
+    r.assert_status(StatusCode::OK);
+    assert!(
+        r.body
+            .contains("Suggested by <strong class=\"generator\">openai/gpt-4o-mini"),
+        "{}",
+        r.body
+    );
+    assert!(
+        r.body.contains("<strong>organic green tea</strong>")
+            && r.body.contains("Calm energy fits them.")
+    );
+    assert!(r.body.contains("value=\"Tea Launch\""), "the form is kept");
+    assert_eq!(
+        count(&t, "SELECT count(*) AS n FROM campaign_pushes").await,
+        0
+    );
+    let hidden: Vec<String> = r
+        .body
+        .split("name=\"suggestion\" value=\"")
+        .skip(1)
+        .map(|s| html_unescape(&s[..s.find('"').expect("end")]))
+        .collect();
+    assert_eq!(hidden.len(), 2);
+    let by = first_value_after(&r.body, "name=\"targeting_by\"");
+    let mut create = brief(&account);
+    for h in &hidden {
+        create.push(("suggestion", h));
+    }
+    create.push(("targeting_by", &by));
+    create.push(("target", "Google Ads: keyword organic green tea"));
+    let r = c.post("/campaigns", &create).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let id = created_campaign(&t).await;
+    let page = c.get(&format!("/campaigns/{id}")).await;
+    assert!(
+        page.body.contains("Google Ads: keyword organic green tea"),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("yoga studios"), "not ticked, not saved");
+    assert_eq!(m.openai_seen().len(), 1);
 }
