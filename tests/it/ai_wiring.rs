@@ -86,7 +86,7 @@ fn drafted_lines(html: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-fn brief<'a>(account: &'a str) -> Vec<(&'a str, &'a str)> {
+fn brief(account: &str) -> Vec<(&str, &str)> {
     vec![
         ("name", "Tea Launch"),
         ("account", account),
