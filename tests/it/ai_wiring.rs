@@ -386,6 +386,10 @@ async fn a_client_cannot_draft_copy() {
         )
         .await;
     r.assert_status(StatusCode::FORBIDDEN);
+    let r = client
+        .post("/campaigns/new/targeting", &brief(&account))
+        .await;
+    r.assert_status(StatusCode::FORBIDDEN);
     assert!(
         m.openai_seen().is_empty() && m.anthropic_seen().is_empty(),
         "no AI call"
@@ -830,4 +834,43 @@ async fn ticked_targeting_suggestions_are_saved_in_the_campaign_notes() {
     );
     assert!(!page.body.contains("yoga studios"), "not ticked, not saved");
     assert_eq!(m.openai_seen().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_model_summary_is_labelled_and_a_spent_budget_is_said_where_the_recommendations_go() {
+    let (m, base) = mock().await;
+    let (sb, t, mut c, _dir) = app(Some(&base), &["--ai-monthly-tokens", "100"]).await;
+    sync_all(&t, &sb).await;
+    m.openai(
+        200,
+        openai_ok(
+            &json!({"summary": "Spend held steady while conversions dipped."}).to_string(),
+            120,
+            30,
+        ),
+    );
+    let page = c.get("/dashboard").await;
+    let r = get_hx(&mut c, &insights_url(&page.body)).await;
+    r.assert_status(StatusCode::OK);
+    assert!(
+        r.body
+            .contains("Spend held steady while conversions dipped."),
+        "{}",
+        r.body
+    );
+    assert!(
+        r.body
+            .contains("<strong class=\"generator\">openai/gpt-4o-mini</strong>")
+    );
+    assert!(
+        r.body
+            .contains("every number in it was checked against them")
+    );
+    assert!(
+        r.body
+            .contains("This organization has used 150 of its 100 AI tokens this month."),
+        "{}",
+        r.body
+    );
+    assert_eq!(m.openai_seen().len(), 1, "no call over budget");
 }
