@@ -13,11 +13,28 @@
       btn.addEventListener("click", function () {
         var target = document.getElementById(btn.dataset.copy);
         if (!target || !navigator.clipboard) return;
-        navigator.clipboard.writeText(target.innerText).then(function () {
+        // Drafts on the create form are inputs (editable); saved copy is plain text.
+        var text = "value" in target ? target.value : target.innerText;
+        navigator.clipboard.writeText(text).then(function () {
           var old = btn.textContent;
           btn.textContent = "Copied";
           setTimeout(function () { btn.textContent = old; }, 1500);
         });
+      });
+    });
+    // "Use this draft": put the drafted rule in the editor (without JS the button posts and
+    // the server does the same); the editor's own live check then runs. Nothing is saved.
+    root.querySelectorAll("[data-fill]").forEach(function (btn) {
+      if (btn.dataset.bound) return;
+      btn.dataset.bound = "1";
+      btn.addEventListener("click", function (ev) {
+        var target = document.getElementById(btn.dataset.fill);
+        var source = document.getElementById(btn.dataset.fillFrom);
+        if (!target || !source) return;
+        ev.preventDefault();
+        target.value = source.value;
+        target.dispatchEvent(new KeyboardEvent("keyup", { bubbles: true }));
+        target.focus();
       });
     });
   }

@@ -4,6 +4,7 @@
 pub mod chart;
 pub mod format;
 pub mod ingest;
+pub mod insights;
 pub mod jobs;
 pub mod queries;
 pub mod range;

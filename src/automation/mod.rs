@@ -5,6 +5,7 @@
 
 pub mod backtest;
 pub mod cli;
+pub mod describe;
 pub mod eval;
 pub mod facts;
 pub mod highlight;

@@ -11,6 +11,7 @@ use chrono::Utc;
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::describe::DescribeView;
 use super::highlight::{self, Token};
 use super::history::{self, Entry, RunRow};
 use super::language::{self, Diagnostic, Rule, conflicts};
@@ -37,6 +38,7 @@ pub fn router() -> Router<AppState> {
         .route("/rules/{id}/delete", post(delete))
         .route("/rules/{id}/history", get(history_page))
         .route("/rules/{id}/backtest", get(backtest_page))
+        .merge(super::describe::router())
 }
 
 impl From<RunError> for AppError {
@@ -211,7 +213,7 @@ async fn save_settings(
 
 #[derive(Template)]
 #[template(path = "rules/editor.html")]
-struct EditorPage {
+pub(super) struct EditorPage {
     shell: Shell,
     rule: Option<StoredRule>,
     text: String,
@@ -219,9 +221,33 @@ struct EditorPage {
     modes: [Mode; 3],
     check: CheckView,
     examples: Vec<(usize, &'static str)>,
+    describe: DescribeView,
 }
 
 impl EditorPage {
+    /// The editor with `text` checked as the rule `rule` (None: a new rule).
+    pub(super) async fn new(
+        app: &AppState,
+        org: Uuid,
+        shell: Shell,
+        rule: Option<StoredRule>,
+        text: String,
+        mode: Mode,
+        describe: DescribeView,
+    ) -> AppResult<EditorPage> {
+        let check = check_text(app, org, &text, rule.as_ref().map(|r| r.id)).await?;
+        Ok(EditorPage {
+            shell,
+            rule,
+            text,
+            mode,
+            modes: Mode::ALL,
+            check,
+            examples: examples(),
+            describe,
+        })
+    }
+
     fn is_mode(&self, m: &Mode) -> bool {
         self.mode == *m
     }
@@ -297,25 +323,41 @@ fn examples() -> Vec<(usize, &'static str)> {
     EXAMPLES.iter().enumerate().map(|(i, e)| (i, e.0)).collect()
 }
 
-async fn new_page(State(app): State<AppState>, w: Writer) -> AppResult<Response> {
-    let text = String::new();
-    let check = check_text(&app, w.org_id, &text, None).await?;
-    Ok(Html(
-        EditorPage {
-            shell: w.shell("rules"),
-            rule: None,
-            text,
-            mode: Mode::Draft,
-            modes: Mode::ALL,
-            check,
-            examples: examples(),
-        }
-        .render()?,
-    )
-    .into_response())
+#[derive(Debug, Default, Deserialize)]
+struct NewQuery {
+    /// Text to start from (a recommendation's "make this a rule"); shown, never saved.
+    text: Option<String>,
 }
 
-async fn load_rule(app: &AppState, org: Uuid, id: Uuid) -> AppResult<StoredRule> {
+/// Longest prefilled text accepted through the address.
+const MAX_PREFILL: usize = 20_000;
+
+async fn new_page(
+    State(app): State<AppState>,
+    w: Writer,
+    Query(q): Query<NewQuery>,
+) -> AppResult<Response> {
+    let text: String = q
+        .text
+        .unwrap_or_default()
+        .chars()
+        .take(MAX_PREFILL)
+        .collect();
+    let describe = DescribeView::idle(&app);
+    let page = EditorPage::new(
+        &app,
+        w.org_id,
+        w.shell("rules"),
+        None,
+        text,
+        Mode::Draft,
+        describe,
+    )
+    .await?;
+    Ok(Html(page.render()?).into_response())
+}
+
+pub(super) async fn load_rule(app: &AppState, org: Uuid, id: Uuid) -> AppResult<StoredRule> {
     app.db
         .tenant(org, async move |c| {
             Ok::<_, AppError>(store::get(c, id).await?)
@@ -329,20 +371,19 @@ async fn edit_page(
     Path(id): Path<Uuid>,
 ) -> AppResult<Response> {
     let rule = load_rule(&app, v.org_id, id).await?;
-    let check = check_text(&app, v.org_id, &rule.text, Some(id)).await?;
-    Ok(Html(
-        EditorPage {
-            shell: v.shell("rules"),
-            text: rule.text.clone(),
-            mode: rule.mode,
-            rule: Some(rule),
-            modes: Mode::ALL,
-            check,
-            examples: examples(),
-        }
-        .render()?,
+    let (text, mode) = (rule.text.clone(), rule.mode);
+    let describe = DescribeView::idle(&app);
+    let page = EditorPage::new(
+        &app,
+        v.org_id,
+        v.shell("rules"),
+        Some(rule),
+        text,
+        mode,
+        describe,
     )
-    .into_response())
+    .await?;
+    Ok(Html(page.render()?).into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -412,6 +453,7 @@ async fn save_form(app: AppState, w: Writer, id: Option<Uuid>, f: RuleForm) -> A
                 modes: Mode::ALL,
                 check,
                 examples: examples(),
+                describe: DescribeView::idle(&app),
             };
             Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response())
         }

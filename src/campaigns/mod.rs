@@ -1,5 +1,7 @@
-//! The unified campaign model across platforms. Owns `campaigns` and `campaign_pushes`.
+//! The unified campaign model across platforms. Owns `campaigns`, `campaign_pushes` and
+//! `campaign_copy`.
 
+pub mod copy;
 pub mod push;
 pub mod routes;
 
@@ -363,6 +365,55 @@ pub async fn rule_actions(c: &mut Conn, campaign_id: Uuid) -> QueryResult<Vec<Ru
             rule: r.who,
             action: r.kind.replace('_', " "),
             outcome: r.outcome,
+        })
+        .collect())
+}
+
+/// A change adpilot made on a platform in a period, for summaries.
+#[derive(Debug, Clone)]
+pub struct DoneAction {
+    pub at: DateTime<Utc>,
+    pub campaign: String,
+    pub kind: String,
+    pub message: String,
+}
+
+/// Changes that succeeded between `from` and `to` (UTC days), newest first.
+pub async fn actions_between(
+    c: &mut Conn,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+    limit: i64,
+) -> QueryResult<Vec<DoneAction>> {
+    #[derive(diesel::QueryableByName)]
+    struct R {
+        #[diesel(sql_type = diesel::sql_types::Timestamptz)]
+        at: DateTime<Utc>,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        campaign: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        kind: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        message: String,
+    }
+    let rows: Vec<R> = diesel::sql_query(
+        "SELECT a.created_at AS at, c.name AS campaign, a.kind, coalesce(a.message, '') AS message
+         FROM platform_actions a JOIN campaigns c ON c.id = a.campaign_id
+         WHERE a.state = 'succeeded' AND a.created_at::date BETWEEN $1 AND $2
+         ORDER BY a.created_at DESC LIMIT $3",
+    )
+    .bind::<diesel::sql_types::Date, _>(from)
+    .bind::<diesel::sql_types::Date, _>(to)
+    .bind::<diesel::sql_types::BigInt, _>(limit)
+    .load(c)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| DoneAction {
+            at: r.at,
+            campaign: r.campaign,
+            kind: r.kind.replace('_', " "),
+            message: r.message,
         })
         .collect())
 }

@@ -7,11 +7,15 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::{Form, Router, routing::get};
+use axum::{
+    Form, Router,
+    routing::{get, post},
+};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::copy::{self as camp_copy, CopyFields, PlatformCopyView, SavedCopy};
 use super::push::{self, NewPush, PushView};
 use super::{CampaignListItem, ListFilters, RuleActionView};
 use crate::analytics::chart::{self, ChartView};
@@ -31,6 +35,8 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/campaigns", get(list).post(create))
         .route("/campaigns/new", get(new_form))
+        .route("/campaigns/new/copy", post(draft_copy))
+        .route("/campaigns/new/targeting", post(suggest_targeting))
         .route("/campaigns/pushes/{batch}", get(pushes))
         .route("/campaigns/{id}", get(show))
 }
@@ -193,6 +199,8 @@ struct ShowPage {
     tiles: Vec<TileView>,
     charts: Vec<ChartView>,
     actions: Vec<RuleActionView>,
+    saved_copy: Vec<SavedCopy>,
+    notes: String,
 }
 
 async fn show(
@@ -210,14 +218,16 @@ async fn show(
     };
     let range: DateRange = p.range;
     let filters = p.filters.clone();
-    let (item, totals, series, actions) = app
+    let (item, totals, series, actions, (saved_copy, notes)) = app
         .db
         .tenant(v.org_id, async move |c| {
             let item = super::detail(c, id).await?;
             let totals = queries::totals(&queries::campaign_aggregates(c, range, &filters).await?);
             let series = queries::daily(c, range, &filters).await?;
             let actions = super::rule_actions(c, id).await?;
-            Ok::<_, AppError>((item, totals, series, actions))
+            let saved_copy = camp_copy::for_campaign(c, id).await?;
+            let notes = camp_copy::notes_for_campaign(c, id).await?;
+            Ok::<_, AppError>((item, totals, series, actions, (saved_copy, notes)))
         })
         .await?;
     let tiles = totals
@@ -246,6 +256,8 @@ async fn show(
         tiles,
         charts,
         actions,
+        saved_copy,
+        notes,
     };
     Ok(Html(page.render()?).into_response())
 }
@@ -283,6 +295,7 @@ struct NewForm {
     objective: String,
     budget: String,
     start: String,
+    copy: CopyFields,
 }
 
 impl NewForm {
@@ -295,10 +308,24 @@ impl NewForm {
                 "objective" => f.objective = v,
                 "daily_budget" => f.budget = v,
                 "start" => f.start = v,
-                _ => {}
+                _ => {
+                    f.copy.accept(&k, v);
+                }
             }
         }
         f
+    }
+
+    /// The platforms of the chosen accounts that adpilot manages (the copy is drafted for them).
+    fn platforms(&self, accounts: &[ManagedAccount]) -> Vec<Platform> {
+        Platform::ALL
+            .into_iter()
+            .filter(|p| {
+                accounts.iter().any(|a| {
+                    a.platform == *p && self.accounts.iter().any(|id| *id == a.id.to_string())
+                })
+            })
+            .collect()
     }
 }
 
@@ -310,9 +337,37 @@ struct NewPage {
     form: NewForm,
     errors: FormErrors,
     objectives: Vec<(&'static str, &'static str)>,
+    /// The drafts shown under the brief (drafted now, or re-checked as the user edited them).
+    copy: Vec<PlatformCopyView>,
+    /// Why no drafts could be made (brief problems, spent budget, rate limit).
+    copy_problems: Vec<String>,
+    /// Picked variations that cannot be saved, after "Create campaign".
+    copy_errors: Vec<String>,
+    copy_model_ready: bool,
+    tones: [&'static str; 5],
+    /// Why there are no targeting suggestions (no provider, brief problems, budget...).
+    targeting_problems: Vec<String>,
+    targeting_ready: bool,
 }
 
 impl NewPage {
+    fn new(app: &AppState, shell: Shell, accounts: Vec<ManagedAccount>, form: NewForm) -> NewPage {
+        NewPage {
+            shell,
+            accounts,
+            form,
+            errors: FormErrors::default(),
+            objectives: OBJECTIVES.to_vec(),
+            copy: Vec::new(),
+            copy_problems: Vec::new(),
+            copy_errors: Vec::new(),
+            copy_model_ready: app.ai.available(crate::ai::config::Task::AdCopy),
+            tones: camp_copy::TONES,
+            targeting_problems: Vec::new(),
+            targeting_ready: app.ai.available(crate::ai::config::Task::Targeting),
+        }
+    }
+
     fn account_checked(&self, id: &Uuid) -> bool {
         let id = id.to_string();
         self.form.accounts.contains(&id)
@@ -329,17 +384,148 @@ async fn load_accounts(app: &AppState, org_id: Uuid) -> AppResult<Vec<ManagedAcc
 
 async fn new_form(State(app): State<AppState>, w: Writer) -> AppResult<Response> {
     let accounts = load_accounts(&app, w.org_id).await?;
-    let page = NewPage {
-        shell: w.shell("campaigns"),
+    let page = NewPage::new(
+        &app,
+        w.shell("campaigns"),
         accounts,
-        form: NewForm {
+        NewForm {
             objective: "traffic".into(),
             start: "paused".into(),
             ..NewForm::default()
         },
-        errors: FormErrors::default(),
-        objectives: OBJECTIVES.to_vec(),
-    };
+    );
+    Ok(Html(page.render()?).into_response())
+}
+
+/// Why a model may not be asked now (rate or plan limit), as a sentence for the form.
+async fn ai_refusal(app: &AppState, w: &Writer) -> AppResult<Option<String>> {
+    if let Err(secs) = app.ai.check_rate(w.user_id) {
+        return Ok(Some(format!(
+            "Too many AI requests. Try again in {secs} seconds."
+        )));
+    }
+    match crate::billing::check(app, w.org_id, crate::billing::Limit::AiTokensPerMonth).await {
+        Ok(()) => Ok(None),
+        Err(e @ crate::billing::LimitError::Reached { .. }) => Ok(Some(e.to_string())),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// "Suggest targeting" on the create form: per chosen platform, audience expansions and
+/// keywords or interests from the brief. Ticked suggestions are added to the campaign's
+/// notes when it is created. There is no offline generator for this: without a provider the
+/// section says so.
+async fn suggest_targeting(
+    State(app): State<AppState>,
+    w: Writer,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> AppResult<Response> {
+    let form = NewForm::from_pairs(pairs);
+    let accounts = load_accounts(&app, w.org_id).await?;
+    let platforms = form.platforms(&accounts);
+    let mut page = NewPage::new(&app, w.shell("campaigns"), accounts, form);
+    // The drafts on the form stay as they are.
+    let brief = page.form.copy.brief(platforms.clone());
+    page.copy = page.form.copy.rechecked(&brief);
+    let c = &page.form.copy;
+    if !page.targeting_ready {
+        page.targeting_problems.push("No AI provider is configured, so adpilot cannot suggest targeting. Write your own notes below; they are saved with the campaign.".into());
+    } else if c.product.trim().is_empty() {
+        page.targeting_problems
+            .push("Name the product or service first.".into());
+    } else if platforms.is_empty() {
+        page.targeting_problems.push(
+            "Choose at least one ad account above: targeting is suggested for its platform.".into(),
+        );
+    } else if c.product.chars().count() > 200
+        || c.description.chars().count() > 2000
+        || c.audience.chars().count() > 500
+    {
+        page.targeting_problems.push(
+            "Keep the product under 200, the description under 2000 and the audience under 500 characters."
+                .into(),
+        );
+    } else if let Some(r) = ai_refusal(&app, &w).await? {
+        page.targeting_problems.push(r);
+    } else {
+        let mut list = Vec::new();
+        let mut by = Vec::new();
+        for p in platforms {
+            let tb = crate::ai::advice::TargetingBrief {
+                product: c.product.trim().to_string(),
+                description: c.description.trim().to_string(),
+                audience: c.audience.trim().to_string(),
+                platform: p,
+            };
+            match crate::ai::advice::targeting(&app.ai, &app.db, w.org_id, &tb).await {
+                Ok(g) => {
+                    let label = format!("{}/{}", g.provider, g.model);
+                    if !by.contains(&label) {
+                        by.push(label);
+                    }
+                    list.extend(g.value.into_iter().map(|s| camp_copy::TargetSuggestion {
+                        platform: p,
+                        kind: s.kind,
+                        value: s.value,
+                        why: s.why,
+                    }));
+                }
+                Err(crate::ai::AiError::Db(e)) => return Err(e.into()),
+                Err(e) => page.targeting_problems.push(format!("{}: {e}", p.label())),
+            }
+        }
+        page.form.copy.set_suggestions(list, by.join(", "));
+    }
+    Ok(Html(page.render()?).into_response())
+}
+
+/// "Draft copy" (or "Check edits") on the create form. Renders the whole form page: htmx
+/// swaps only the copy section, a browser without JavaScript gets the page with every field
+/// kept. Refusals the user can act on (budget, plan limit, rate) are shown in the section.
+async fn draft_copy(
+    State(app): State<AppState>,
+    w: Writer,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> AppResult<Response> {
+    let form = NewForm::from_pairs(pairs);
+    let accounts = load_accounts(&app, w.org_id).await?;
+    let brief = form.copy.brief(form.platforms(&accounts));
+    let recheck = form.copy.action == "check";
+    let mut page = NewPage::new(&app, w.shell("campaigns"), accounts, form);
+    if recheck {
+        page.copy = page.form.copy.rechecked(&brief);
+        if page.copy.is_empty() {
+            page.copy_problems
+                .push("There are no drafts to check yet: press \"Draft copy\" first.".into());
+        }
+        return Ok(Html(page.render()?).into_response());
+    }
+    page.copy_problems = brief
+        .problems()
+        .into_iter()
+        .map(|p| {
+            if p.starts_with("Choose at least one platform") {
+                "Choose at least one ad account above: copy is drafted for its platform.".into()
+            } else {
+                p
+            }
+        })
+        .collect();
+    if page.copy_problems.is_empty() && page.copy_model_ready {
+        page.copy_problems.extend(ai_refusal(&app, &w).await?);
+    }
+    if page.copy_problems.is_empty() {
+        let drafted = crate::ai::copy::draft(&app.ai, &app.db, w.org_id, &brief)
+            .await
+            .map_err(|e| match e {
+                crate::ai::AiError::Db(d) => AppError::from(d),
+                other => AppError::internal(other),
+            })?;
+        page.copy = drafted
+            .into_iter()
+            .map(PlatformCopyView::from_drafted)
+            .collect();
+    }
     Ok(Html(page.render()?).into_response())
 }
 
@@ -476,25 +662,44 @@ async fn create(
 ) -> AppResult<Response> {
     let form = NewForm::from_pairs(pairs);
     let accounts = load_accounts(&app, w.org_id).await?;
-    match validate(&form, &accounts) {
-        Ok(pushes) => {
+    let platforms = form.platforms(&accounts);
+    let brief = form.copy.brief(platforms.clone());
+    let picked = form.copy.picked(&brief, &platforms);
+    let notes = form.copy.final_notes();
+    let fields = validate(&form, &accounts).and_then(|pushes| match &notes {
+        Ok(_) => Ok(pushes),
+        Err(m) => {
+            let mut e = FormErrors::default();
+            e.add("notes", m.clone());
+            Err(e)
+        }
+    });
+    match (fields, picked) {
+        (Ok(pushes), Ok(picked)) => {
             let (org_id, user_id) = (w.org_id, w.user_id);
+            let notes = notes.unwrap_or_default();
             let batch = app
                 .db
                 .tenant(org_id, async move |c| {
-                    Ok::<_, AppError>(push::create_batch(c, org_id, user_id, &pushes).await?)
+                    let batch = push::create_batch(c, org_id, user_id, &pushes).await?;
+                    camp_copy::save_for_batch(c, org_id, user_id, batch, &picked).await?;
+                    camp_copy::save_notes(c, batch, &notes).await?;
+                    Ok::<_, AppError>(batch)
                 })
                 .await?;
             Ok(Redirect::to(&format!("/campaigns/pushes/{batch}")).into_response())
         }
-        Err(errors) => {
-            let page = NewPage {
-                shell: w.shell("campaigns"),
-                accounts,
-                form,
-                errors,
-                objectives: OBJECTIVES.to_vec(),
-            };
+        (fields, picked) => {
+            let mut page = NewPage::new(&app, w.shell("campaigns"), accounts, form);
+            page.errors = fields.err().unwrap_or_default();
+            if let Err(m) = &notes {
+                if page.errors.get("notes").is_none() {
+                    page.errors.add("notes", m.clone());
+                }
+            }
+            page.copy_errors = picked.err().unwrap_or_default();
+            // The drafts stay on the form as the user left them.
+            page.copy = page.form.copy.rechecked(&brief);
             Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response())
         }
     }

@@ -29,6 +29,7 @@ pub fn router(app: AppState) -> Router {
         .route("/static/{*path}", get(static_file))
         .merge(crate::auth::routes::router())
         .merge(crate::analytics::routes::router())
+        .merge(crate::analytics::insights::router())
         .merge(crate::campaigns::routes::router())
         .merge(crate::connections::routes::router())
         .merge(crate::campaigns::action_routes::router())

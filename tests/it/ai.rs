@@ -16,9 +16,9 @@ use crate::support::*;
 // ---------- the mock provider ----------
 
 #[derive(Debug, Clone)]
-struct Seen {
+pub(crate) struct Seen {
     headers: HeaderMap,
-    body: Value,
+    pub(crate) body: Value,
 }
 
 #[derive(Default)]
@@ -32,27 +32,27 @@ struct MockState {
 }
 
 #[derive(Clone, Default)]
-struct Mock(Arc<Mutex<MockState>>);
+pub(crate) struct Mock(Arc<Mutex<MockState>>);
 
 impl Mock {
-    fn openai(&self, status: u16, body: impl Into<String>) {
+    pub(crate) fn openai(&self, status: u16, body: impl Into<String>) {
         self.0
             .lock()
             .expect("mock")
             .openai
             .push_back((status, body.into()));
     }
-    fn anthropic(&self, status: u16, body: impl Into<String>) {
+    pub(crate) fn anthropic(&self, status: u16, body: impl Into<String>) {
         self.0
             .lock()
             .expect("mock")
             .anthropic
             .push_back((status, body.into()));
     }
-    fn openai_seen(&self) -> Vec<Seen> {
+    pub(crate) fn openai_seen(&self) -> Vec<Seen> {
         self.0.lock().expect("mock").openai_seen.clone()
     }
-    fn anthropic_seen(&self) -> Vec<Seen> {
+    pub(crate) fn anthropic_seen(&self) -> Vec<Seen> {
         self.0.lock().expect("mock").anthropic_seen.clone()
     }
 }
@@ -92,7 +92,7 @@ fn reply(next: Option<(u16, String)>) -> axum::response::Response {
 }
 
 /// Starts the mock; returns it and its address.
-async fn mock() -> (Mock, String) {
+pub(crate) async fn mock() -> (Mock, String) {
     let m = Mock::default();
     let app = axum::Router::new()
         .route("/v1/chat/completions", post(openai_handler))
@@ -108,7 +108,7 @@ async fn mock() -> (Mock, String) {
     (m, format!("http://{addr}"))
 }
 
-fn openai_ok(content: &str, input: u64, output: u64) -> String {
+pub(crate) fn openai_ok(content: &str, input: u64, output: u64) -> String {
     json!({"id": "chatcmpl-1", "object": "chat.completion", "created": 1_736_000_000,
         "model": "gpt-4o-mini-2024-07-18",
         "choices": [{"index": 0, "message": {"role": "assistant", "content": content, "refusal": null},
@@ -117,7 +117,7 @@ fn openai_ok(content: &str, input: u64, output: u64) -> String {
     .to_string()
 }
 
-fn anthropic_ok(text: &str, input: u64, output: u64) -> String {
+pub(crate) fn anthropic_ok(text: &str, input: u64, output: u64) -> String {
     json!({"id": "msg_1", "type": "message", "role": "assistant", "model": "claude-haiku-4-5",
         "content": [{"type": "text", "text": text}], "stop_reason": "end_turn", "stop_sequence": null,
         "usage": {"input_tokens": input, "output_tokens": output}})

@@ -5,6 +5,7 @@ mod support;
 mod accounts;
 mod actions;
 mod ai;
+mod ai_wiring;
 mod alerts;
 mod billing;
 mod connections;
