@@ -1,6 +1,6 @@
 //! The marketer's journey in a real headless Chromium against a real server (workers and
 //! scheduler running, platforms served by the sandbox over HTTP): sign up, connect Google Ads
-//! and Meta, first sync, dashboard, a new campaign, a rule written with a typo, fixed,
+//! and Meta, first sync, dashboard, a new campaign with offline AI copy, a rule written with a typo, fixed,
 //! backtested, run in dry run and then live (the sandbox's campaign ends up paused and the
 //! history says why), a report preview, and a client-role teammate who sees read-only pages.
 //! Every page visited is saved under `target/screenshots/journey-*.png`.
@@ -166,16 +166,43 @@ async fn a_marketer_goes_from_sign_up_to_a_live_rule_and_a_read_only_client() {
         .await;
     b.shot("campaign").await;
 
-    // A new campaign, pushed to Google Ads through a job; the page follows it.
+    // A new campaign with ad copy from the offline copywriter (no AI provider is configured),
+    // pushed to Google Ads through a job; the page follows it.
     b.goto(&s.at("/campaigns/new")).await;
     b.fill("input[name=name]", "Winter sale").await;
     b.click("input[name=account]").await;
     b.fill("input[name=daily_budget]", "25").await;
-    b.shot("campaign-new").await;
+    b.fill("input[name=product]", "Trail running shoes").await;
+    b.fill("textarea[name=benefits]", "Grippy soles, Free returns")
+        .await;
+    b.fill("input[name=keyword]", "trail shoes").await;
+    b.click_text("Draft copy").await;
+    b.find("#copy-google .variation").await;
+    assert!(
+        b.text("#copy-google").await.contains("offline drafts"),
+        "the drafts say which generator made them"
+    );
+    b.shot("campaign-copy-drafted").await;
+    let drafted = b.text("#campaign-copy").await;
+    assert!(
+        b.exists("#copy-google .badge.ok").await,
+        "offline drafts are within Google's limits:\n{drafted}"
+    );
+    b.click("#copy-google input[name=pick]").await;
+    b.shot("campaign-new-with-copy").await;
     b.click_text("Create campaign").await;
     b.wait_for_text("platform ID", Duration::from_secs(30), None)
         .await;
     b.shot("campaign-pushed").await;
+    b.click("#push-status a[href^='/campaigns/']").await;
+    b.wait_for_text("Ad copy", Duration::from_secs(10), None)
+        .await;
+    let page = b.text("#ad-copy").await;
+    assert!(
+        page.to_lowercase().contains("trail shoes"),
+        "the kept variation is on the campaign page, with its keyword:\n{page}"
+    );
+    b.shot("campaign-with-copy").await;
 
     // A rule with a typo: the editor points at it while typing, before anything is saved.
     b.goto(&s.at("/rules/new")).await;
