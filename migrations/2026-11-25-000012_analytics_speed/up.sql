@@ -1,14 +1,24 @@
--- metrics_daily had two indexes, the primary key (org_id, campaign_id, date) and
--- (org_id, date) for the dashboard's date ranges. Every ingested row paid for both. Ordering
--- the primary key (org_id, date, campaign_id) serves the date ranges itself (dashboard,
--- month-to-date spend, same-weekday history) and still serves per-campaign reads, which
--- always come with a date range too; so the second index goes and each row costs one index
--- insert less. ON CONFLICT (org_id, campaign_id, date) infers the key by its columns, so the
--- ingest statement is unchanged.
+-- Keys in date order, for ingest. A sync writes a run of days for an account's campaigns.
+-- With keys in campaign order each of those rows landed at its own place in every index (one
+-- page per campaign touched, split, and after each checkpoint written whole to the WAL);
+-- with the date right after org_id a run of new days is a few contiguous stretches of each
+-- index. Measured on the benchmark's data: a 50,000-row statement wrote 91 MB of WAL before
+-- and 31 MB after, in half the time.
 --
--- Rebuilding the key rewrites the index of every partition and holds an exclusive lock on
--- metrics_daily meanwhile: on a large installation run this migration at a quiet hour.
+-- metrics_daily also had a second index, (org_id, date), for the dashboard's date ranges;
+-- the reordered primary key serves those itself (dashboard, month-to-date spend, same-weekday
+-- history), so it goes and each row costs one index insert less. Per-campaign reads always
+-- come with a date range and now find the campaign inside it. ON CONFLICT (org_id,
+-- campaign_id, date) infers the key by its columns, so the ingest statement is unchanged;
+-- the backtest's "latest revision before the cut-off" groups by (date, campaign_id) to
+-- follow metric_revisions' new order.
+--
+-- Rebuilding the keys rewrites these indexes and holds exclusive locks on both tables
+-- meanwhile: on a large installation run this migration at a quiet hour.
 ALTER TABLE metrics_daily
   DROP CONSTRAINT metrics_daily_pkey,
   ADD CONSTRAINT metrics_daily_pkey PRIMARY KEY (org_id, date, campaign_id);
 DROP INDEX metrics_daily_org_date_idx;
+ALTER TABLE metric_revisions
+  DROP CONSTRAINT metric_revisions_pkey,
+  ADD CONSTRAINT metric_revisions_pkey PRIMARY KEY (org_id, date, campaign_id, observed_at);

@@ -32,14 +32,16 @@ struct Changed {
     changed: i64,
 }
 
-/// The rows to write, in primary-key order (campaign, date), one per campaign-day: when the
-/// platform reported a campaign-day twice the later report wins, as it did when the second
-/// copy landed in a later statement. In key order each statement walks the indexes forward
-/// instead of jumping between campaigns, and a duplicate can never reach `ON CONFLICT DO
-/// UPDATE` twice in one statement (which PostgreSQL refuses).
+/// The rows to write, in the order of both tables' keys (date, then campaign, after the
+/// organization), one per campaign-day: when the platform reported a campaign-day twice the
+/// later report wins, as it did when the second copy landed in a later statement. A sync
+/// chunk covers a run of days, so in this order each statement appends to a few contiguous
+/// stretches of each index instead of touching a page per campaign (and, after a
+/// checkpoint, writing each of those pages whole to the WAL). It also means a duplicate can
+/// never reach `ON CONFLICT DO UPDATE` twice in one statement, which PostgreSQL refuses.
 fn in_key_order(rows: &[MetricRow]) -> Vec<&MetricRow> {
     let mut sorted: Vec<(usize, &MetricRow)> = rows.iter().enumerate().collect();
-    sorted.sort_unstable_by_key(|(i, r)| (r.campaign_id, r.date, *i));
+    sorted.sort_unstable_by_key(|(i, r)| (r.date, r.campaign_id, *i));
     let mut out: Vec<&MetricRow> = Vec::with_capacity(sorted.len());
     for (_, r) in sorted {
         match out.last_mut() {
@@ -182,6 +184,6 @@ mod tests {
                 )
             })
             .collect();
-        assert_eq!(got, vec![(1, 2, 5), (1, 4, 9), (2, 1, 3), (2, 3, 1)]);
+        assert_eq!(got, vec![(2, 1, 3), (1, 2, 5), (2, 3, 1), (1, 4, 9)]);
     }
 }
