@@ -2,8 +2,10 @@
 -- With keys in campaign order each of those rows landed at its own place in every index (one
 -- page per campaign touched, split, and after each checkpoint written whole to the WAL);
 -- with the date right after org_id a run of new days is a few contiguous stretches of each
--- index. Measured on the benchmark's data: a 50,000-row statement wrote 91 MB of WAL before
--- and 31 MB after, in half the time.
+-- index. Measured on the benchmark's data, one statement of 50,000 new rows: 48 MB of WAL
+-- and 1.7 s with the old keys and ingest statement (91 MB with the input sorted by campaign),
+-- 31 MB and 0.85 s with these keys and the new statement, on
+-- the same machine under the same load.
 --
 -- metrics_daily also had a second index, (org_id, date), for the dashboard's date ranges;
 -- the reordered primary key serves those itself (dashboard, month-to-date spend, same-weekday
