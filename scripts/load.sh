@@ -43,11 +43,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ADPILOT_SECRET_KEY=$(head -c 32 /dev/urandom | base64) \
+# The benchmark seeds its vault with this key (examples/analytics_bench.rs).
+ADPILOT_SECRET_KEY=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= ADPILOT_DB_APP_PASSWORD=benchpassword0000 \
 DATABASE_URL="$DB_URL" ADPILOT_APP_DATABASE_URL="$APP_URL" \
 ADPILOT_BIND="127.0.0.1:${PORT}" ADPILOT_BASE_URL="$BASE" ADPILOT_DATA_DIR="$work/data" \
 RUST_LOG=warn \
-  target/release/adpilot serve --no-migrate --db-pool-size 16 >"$work/server.log" 2>&1 &
+  target/release/adpilot serve --db-pool-size 16 >"$work/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 1 100); do
   curl -fsS "$BASE/healthz" >/dev/null 2>&1 && break
