@@ -5,6 +5,7 @@ pub mod chart;
 pub mod format;
 pub mod ingest;
 pub mod jobs;
+pub mod onboarding;
 pub mod queries;
 pub mod range;
 pub mod routes;
