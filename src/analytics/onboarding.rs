@@ -44,8 +44,35 @@ struct Flag {
     b: bool,
 }
 
-/// What the organization has done so far, and whether the checklist was dismissed.
-async fn progress(app: &App, org_id: Uuid) -> Result<([bool; 5], bool), AppError> {
+/// What the organization has done so far; `None` once the checklist was dismissed (checked
+/// first, so a dismissed checklist costs the dashboard one query).
+async fn progress(app: &App, org_id: Uuid) -> Result<Option<[bool; 5]>, AppError> {
+    let local = app
+        .db
+        .tenant(org_id, async move |c| {
+            let dismissed: Flag =
+                diesel::sql_query("SELECT EXISTS (SELECT 1 FROM onboarding_dismissals) AS b")
+                    .get_result(c)
+                    .await?;
+            if dismissed.b {
+                return Ok::<_, AppError>(None);
+            }
+            // A rule that went on to live passed through (or skipped) the dry run: still done.
+            let rule = crate::automation::store::list(c)
+                .await?
+                .iter()
+                .any(|r| matches!(r.mode, Mode::DryRun | Mode::Live));
+            let report = !crate::reports::send::list(c).await?.is_empty();
+            let teammate = crate::auth::accounts::members(c).await?.len() > 1
+                || !crate::auth::accounts::pending_invitations(c)
+                    .await?
+                    .is_empty();
+            Ok(Some((rule, report, teammate)))
+        })
+        .await?;
+    let Some((rule, report, teammate)) = local else {
+        return Ok(None);
+    };
     let connected = crate::connections::service::list(app, org_id)
         .await?
         .iter()
@@ -60,33 +87,15 @@ async fn progress(app: &App, org_id: Uuid) -> Result<([bool; 5], bool), AppError
         .map_err(AppError::internal)?
         .iter()
         .any(|s| s.last_success_at.is_some());
-    let (rule, report, teammate, dismissed) = app
-        .db
-        .tenant(org_id, async move |c| {
-            // A rule that went on to live passed through (or skipped) the dry run: still done.
-            let rule = crate::automation::store::list(c)
-                .await?
-                .iter()
-                .any(|r| matches!(r.mode, Mode::DryRun | Mode::Live));
-            let report = !crate::reports::send::list(c).await?.is_empty();
-            let teammate = crate::auth::accounts::members(c).await?.len() > 1
-                || !crate::auth::accounts::pending_invitations(c)
-                    .await?
-                    .is_empty();
-            let dismissed: Flag =
-                diesel::sql_query("SELECT EXISTS (SELECT 1 FROM onboarding_dismissals) AS b")
-                    .get_result(c)
-                    .await?;
-            Ok::<_, AppError>((rule, report, teammate, dismissed.b))
-        })
-        .await?;
-    Ok(([connected, synced, rule, report, teammate], dismissed))
+    Ok(Some([connected, synced, rule, report, teammate]))
 }
 
 /// The checklist to show, or `None` when it is complete or dismissed.
 pub async fn checklist(app: &App, v: &Viewer) -> AppResult<Option<Checklist>> {
-    let (done, dismissed) = progress(app, v.org_id).await?;
-    if dismissed || done.iter().all(|d| *d) {
+    let Some(done) = progress(app, v.org_id).await? else {
+        return Ok(None);
+    };
+    if done.iter().all(|d| *d) {
         return Ok(None);
     }
     let step = |i: usize, label, hint, href| Step {

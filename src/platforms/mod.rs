@@ -380,6 +380,13 @@ mod tests {
                 .expect("tokens");
             assert_eq!(t.expires_at, Some(now + chrono::TimeDelta::seconds(3600)));
             assert!(parse_token_response(p, "not json", now).is_err());
+            // Found by the oauth_callback fuzz target: an empty token was taken as a token.
+            for empty in [
+                r#"{"access_token":""}"#,
+                r#"{"access_token":"  ","expires_in":60}"#,
+            ] {
+                assert!(parse_token_response(p, empty, now).is_err(), "{empty}");
+            }
         }
         let t = parse_token_response(
             Platform::Tiktok,

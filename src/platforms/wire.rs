@@ -86,6 +86,18 @@ pub(crate) fn text(v: Option<&Value>) -> Option<String> {
     }
 }
 
+/// The access token of a token response: present and not blank (an empty token would be
+/// stored as a working connection and fail on every call).
+pub(crate) fn access_token(v: &Value) -> Result<String, PlatformError> {
+    let token = required_text(v.get("access_token"), "access_token")?;
+    if token.trim().is_empty() {
+        return Err(PlatformError::unexpected(
+            "the token response carries an empty access_token",
+        ));
+    }
+    Ok(token)
+}
+
 pub(crate) fn required_text(v: Option<&Value>, what: &str) -> Result<String, PlatformError> {
     text(v).ok_or_else(|| PlatformError::unexpected(format!("response lacks {what}")))
 }

@@ -9,7 +9,7 @@ use crate::platforms::errors::PlatformError;
 use crate::platforms::model::{AuthorizationRequest, TokenSet};
 use crate::platforms::read_response;
 use crate::platforms::retry::{with_retry, with_retry_refused};
-use crate::platforms::wire::{expiry_after, int, required_text, text};
+use crate::platforms::wire::{access_token, expiry_after, int, text};
 
 const SCOPE: &str = "https://www.googleapis.com/auth/adwords";
 
@@ -154,7 +154,7 @@ pub(crate) fn token_set(
 ) -> Result<TokenSet, PlatformError> {
     let expires_in = int(v.get("expires_in"), "expires_in")?;
     Ok(TokenSet {
-        access_token: required_text(v.get("access_token"), "access_token")?,
+        access_token: access_token(v)?,
         refresh_token: text(v.get("refresh_token")).or(previous_refresh),
         expires_at: expiry_after(now, expires_in),
         scope: text(v.get("scope")),

@@ -9,7 +9,7 @@ use super::{MetaAds, p};
 use crate::platforms::errors::PlatformError;
 use crate::platforms::model::{AuthorizationRequest, TokenSet};
 use crate::platforms::settings::{join_url, versioned};
-use crate::platforms::wire::{expiry_after, int, required_text};
+use crate::platforms::wire::{access_token, expiry_after, int};
 
 impl MetaAds {
     pub(crate) fn authorization_url(
@@ -118,7 +118,7 @@ impl MetaAds {
 pub(crate) fn token_set(v: &Value, now: chrono::DateTime<Utc>) -> Result<TokenSet, PlatformError> {
     let expires_in = int(v.get("expires_in"), "expires_in")?;
     Ok(TokenSet {
-        access_token: required_text(v.get("access_token"), "access_token")?,
+        access_token: access_token(v)?,
         refresh_token: None,
         // No expires_in: a non-expiring (system user) token.
         expires_at: expiry_after(now, expires_in),

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use super::{Req, TiktokAds};
 use crate::platforms::errors::PlatformError;
 use crate::platforms::model::{AuthorizationRequest, TokenSet};
-use crate::platforms::wire::{required_text, text};
+use crate::platforms::wire::{access_token, text};
 
 impl TiktokAds {
     pub(crate) fn authorization_url(
@@ -100,7 +100,7 @@ pub(crate) fn token_set(data: &Value) -> Result<TokenSet, PlatformError> {
         other => text(Some(other)).unwrap_or_default(),
     });
     Ok(TokenSet {
-        access_token: required_text(data.get("access_token"), "access_token")?,
+        access_token: access_token(data)?,
         refresh_token: None,
         // Advertiser tokens are long-term: valid until revoked.
         expires_at: None,
