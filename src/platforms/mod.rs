@@ -364,7 +364,7 @@ mod tests {
 
     #[test]
     fn a_huge_expires_in_caps_the_expiry_instead_of_panicking() {
-        // Found by the oauth_callback fuzz target: `now + seconds(expires_in)` overflowed.
+        // Found while writing the oauth_callback fuzz target: `now + seconds(expires_in)` panicked.
         let now = chrono::Utc::now();
         for p in [Platform::Google, Platform::Meta] {
             for huge in [
