@@ -6,6 +6,7 @@ pub mod format;
 pub mod ingest;
 pub mod insights;
 pub mod jobs;
+pub mod onboarding;
 pub mod queries;
 pub mod range;
 pub mod routes;

@@ -26,6 +26,10 @@ pub fn router() -> Router<AppState> {
         .route("/dashboard", get(dashboard))
         .route("/dashboard/table", get(table_fragment))
         .route("/dashboard/campaigns.csv", get(csv_export))
+        .route(
+            "/dashboard/onboarding/dismiss",
+            axum::routing::post(super::onboarding::dismiss),
+        )
 }
 
 pub const DEFAULT_PER_PAGE: i64 = 50;
@@ -451,6 +455,7 @@ struct DashboardPage {
     platform_columns: Vec<ColumnHead>,
     charts: Vec<ChartView>,
     table: TableView,
+    onboarding: Option<super::onboarding::Checklist>,
 }
 
 impl DashboardPage {
@@ -535,7 +540,12 @@ pub async fn load_dashboard(
     })
 }
 
-pub fn render_dashboard(v: &Viewer, p: DashParams, data: DashboardData) -> AppResult<String> {
+pub fn render_dashboard(
+    v: &Viewer,
+    p: DashParams,
+    data: DashboardData,
+    onboarding: Option<super::onboarding::Checklist>,
+) -> AppResult<String> {
     let charts = data
         .series
         .iter()
@@ -556,6 +566,7 @@ pub fn render_dashboard(v: &Viewer, p: DashParams, data: DashboardData) -> AppRe
         .collect();
     let page = DashboardPage {
         shell: v.shell("dashboard"),
+        onboarding,
         has_accounts: !data.accounts.is_empty(),
         member_count: data.member_count,
         presets: preset_options(p.preset),
@@ -579,7 +590,8 @@ async fn dashboard(
 ) -> AppResult<Response> {
     let p = DashParams::parse(&q, org_today(&v));
     let data = load_dashboard(&app, v.org_id, &p).await?;
-    Ok(Html(render_dashboard(&v, p, data)?).into_response())
+    let onboarding = super::onboarding::checklist(&app, &v).await?;
+    Ok(Html(render_dashboard(&v, p, data, onboarding)?).into_response())
 }
 
 async fn table_fragment(
@@ -592,7 +604,8 @@ async fn table_fragment(
     // Without htmx (someone opened the link) the whole page is the useful answer.
     if !headers.contains_key("hx-request") {
         let data = load_dashboard(&app, v.org_id, &p).await?;
-        return Ok(Html(render_dashboard(&v, p, data)?).into_response());
+        let onboarding = super::onboarding::checklist(&app, &v).await?;
+        return Ok(Html(render_dashboard(&v, p, data, onboarding)?).into_response());
     }
     let pc = p.clone();
     let page = app

@@ -260,7 +260,7 @@ async fn stripe_webhook(State(app): State<AppState>, headers: HeaderMap, body: B
         tracing::info!(error = %e, "Stripe webhook refused");
         return (StatusCode::BAD_REQUEST, format!("{e}\n")).into_response();
     }
-    let event: webhook::Event = match serde_json::from_slice(&body) {
+    let event = match webhook::parse_event(&body) {
         Ok(e) => e,
         Err(_) => return (StatusCode::BAD_REQUEST, "not a Stripe event\n").into_response(),
     };

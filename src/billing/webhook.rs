@@ -14,6 +14,7 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
+use super::plans::Plans;
 use super::schema::{billing_accounts, stripe_events};
 use super::{Account, Billing, Status, account};
 use crate::db::{Db, DbError};
@@ -210,8 +211,7 @@ fn ts(v: Option<&Value>) -> Option<DateTime<Utc>> {
         .and_then(|s| Utc.timestamp_opt(s, 0).single())
 }
 
-fn change_for(b: &Billing, kind: &str, obj: &Value) -> Option<Change> {
-    let plans = b.plans();
+fn change_for(plans: &Plans, kind: &str, obj: &Value) -> Option<Change> {
     let customer = id_at(obj, "customer").map(str::to_string);
     match kind {
         "checkout.session.completed" => {
@@ -289,6 +289,55 @@ fn change_for(b: &Billing, kind: &str, obj: &Value) -> Option<Change> {
     }
 }
 
+/// The event's creation time; an out-of-range `created` counts as now.
+fn created_at(event: &Event) -> DateTime<Utc> {
+    Utc.timestamp_opt(event.created, 0)
+        .single()
+        .unwrap_or_else(Utc::now)
+}
+
+/// Parses a verified body into the event envelope.
+pub fn parse_event(body: &[u8]) -> Result<Event, serde_json::Error> {
+    serde_json::from_slice(body)
+}
+
+/// What applying an event would do, worked out without a database: the pure half of the
+/// handler (also what the Stripe webhook fuzz target drives).
+#[derive(Debug)]
+pub struct Preview {
+    /// The organization named in the event's metadata (the customer lookup needs the database).
+    pub org_hint: Option<Uuid>,
+    /// The billing row after the event; `None` when the event changes nothing.
+    pub next: Option<Account>,
+    /// Older than the row's last event: only missing ids would be filled in.
+    pub stale: bool,
+}
+
+pub fn preview(plans: &Plans, event: &Event, current: Option<&Account>) -> Preview {
+    let obj = &event.data.object;
+    let org_hint = org_hint(obj);
+    if !HANDLED.contains(&event.kind.as_str()) {
+        return Preview {
+            org_hint,
+            next: None,
+            stale: false,
+        };
+    }
+    let change = change_for(plans, &event.kind, obj);
+    let free = plans.free_plan.clone();
+    let merged = change.map(|ch| merge(current, &ch, created_at(event), &free));
+    let (next, stale) = match merged {
+        Some(Merge::Apply(a)) => (Some(a), false),
+        Some(Merge::Stale(a)) => (Some(a), true),
+        Some(Merge::Nothing) | None => (None, false),
+    };
+    Preview {
+        org_hint,
+        next,
+        stale,
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
     #[error(transparent)]
@@ -311,11 +360,8 @@ pub async fn apply(db: &Db, b: &Billing, event: &Event) -> Result<Outcome, Apply
         tracing::warn!(event = %event.id, kind = %event.kind, "Stripe event for no known organization");
         return Ok(Outcome::Ignored);
     };
-    let created = Utc
-        .timestamp_opt(event.created, 0)
-        .single()
-        .unwrap_or_else(Utc::now);
-    let change = change_for(b, &event.kind, obj);
+    let created = created_at(event);
+    let change = change_for(b.plans(), &event.kind, obj);
     let free = b.plans().free_plan.clone();
     let (id, kind) = (event.id.clone(), event.kind.clone());
     db.tenant(org, async move |c| {

@@ -122,6 +122,64 @@ pub struct CallbackParams {
     pub error_description: Option<String>,
 }
 
+/// Parses the callback's query string as the route's `Query` extractor does.
+pub fn parse_callback_query(query: &str) -> Result<CallbackParams, ConnError> {
+    serde_urlencoded::from_str(query)
+        .map_err(|_| ConnError::BadState("its query string is malformed"))
+}
+
+/// What is stored of a connect attempt's state when the browser comes back.
+#[derive(Debug, Clone)]
+pub struct StoredState {
+    pub session_id: Uuid,
+    pub platform: String,
+    pub expires_at: DateTime<Utc>,
+    pub used_at: Option<DateTime<Utc>>,
+}
+
+/// The checks on a stored state (pure): unused, this browser session's, this platform's, and
+/// not expired.
+pub fn check_state(
+    s: &StoredState,
+    session_id: Uuid,
+    platform: Platform,
+    now: DateTime<Utc>,
+) -> Result<(), ConnError> {
+    if s.used_at.is_some() {
+        return Err(ConnError::BadState("it was already used"));
+    }
+    if s.session_id != session_id {
+        return Err(ConnError::BadState(
+            "it was started in another browser session",
+        ));
+    }
+    if s.platform != platform.as_str() {
+        return Err(ConnError::BadState(
+            "it was issued for a different platform",
+        ));
+    }
+    if s.expires_at < now {
+        return Err(ConnError::BadState(
+            "it expired (connecting must finish within 10 minutes)",
+        ));
+    }
+    Ok(())
+}
+
+/// The authorization code of a callback whose state checked out: a declined consent is
+/// `Denied`, a callback without a code is refused (pure).
+pub fn authorization_code(params: &CallbackParams, platform: Platform) -> Result<&str, ConnError> {
+    if params.error.is_some() {
+        return Err(ConnError::Denied(platform.label()));
+    }
+    params
+        .code
+        .as_deref()
+        .or(params.auth_code.as_deref())
+        .filter(|c| !c.is_empty())
+        .ok_or(ConnError::BadState("it carries no authorization code"))
+}
+
 /// Consumes the state: it must exist, be unused and unexpired, belong to this session, and be
 /// for this platform. It is marked used before anything else happens, so it never works twice.
 async fn consume_state(
@@ -161,28 +219,18 @@ async fn consume_state(
             let Some((id, sid, p, verifier, reconnect, expires, used)) = row else {
                 return Err(ConnError::BadState("it is unknown or was altered"));
             };
-            if used.is_some() {
-                return Err(ConnError::BadState("it was already used"));
-            }
+            let stored = StoredState {
+                session_id: sid,
+                platform: p,
+                expires_at: expires,
+                used_at: used,
+            };
+            // A refusal rolls this transaction back; the caller then marks the row used.
+            check_state(&stored, session_id, platform, Utc::now())?;
             diesel::update(oauth_states::table.find(id))
                 .set(oauth_states::used_at.eq(Some(Utc::now())))
                 .execute(c)
                 .await?;
-            if sid != session_id {
-                return Err(ConnError::BadState(
-                    "it was started in another browser session",
-                ));
-            }
-            if p != platform.as_str() {
-                return Err(ConnError::BadState(
-                    "it was issued for a different platform",
-                ));
-            }
-            if expires < Utc::now() {
-                return Err(ConnError::BadState(
-                    "it expired (connecting must finish within 10 minutes)",
-                ));
-            }
             Ok((id, verifier, reconnect))
         })
         .await;
@@ -225,14 +273,8 @@ pub async fn finish(
         consume_state(app, org_id, session_id, platform, state).await?;
     if params.error.is_some() {
         tracing::info!(%platform, error = ?params.error, reason = ?params.error_reason, "consent declined");
-        return Err(ConnError::Denied(platform.label()));
     }
-    let code = params
-        .code
-        .as_deref()
-        .or(params.auth_code.as_deref())
-        .filter(|c| !c.is_empty())
-        .ok_or(ConnError::BadState("it carries no authorization code"))?;
+    let code = authorization_code(params, platform)?;
     let verifier = match verifier_enc {
         Some(enc) => Some(app.vault.decrypt(
             &enc,

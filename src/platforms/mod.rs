@@ -329,11 +329,77 @@ pub(crate) fn snippet(body: &str) -> String {
     }
 }
 
+/// Reads a token endpoint's successful answer as the adapter does once its HTTP call is done:
+/// the pure part of the OAuth code exchange (TikTok's envelope included), with no network.
+/// Fed arbitrary bodies by the OAuth callback fuzz target.
+pub fn parse_token_response(
+    platform: Platform,
+    body: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<TokenSet, PlatformError> {
+    let json = || {
+        serde_json::from_str::<serde_json::Value>(body).map_err(|e| {
+            PlatformError::unexpected(format!(
+                "{} token response unreadable: {e}",
+                platform.label()
+            ))
+        })
+    };
+    match platform {
+        Platform::Google => google::token_set(&json()?, None, now),
+        Platform::Meta => meta::token_set(&json()?, now),
+        Platform::Tiktok => tiktok::token_set(&tiktok::envelope(
+            reqwest::StatusCode::OK,
+            &reqwest::header::HeaderMap::new(),
+            body,
+        )?),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn assert_send<T: Send>(_: &T) {}
+
+    #[test]
+    fn a_huge_expires_in_caps_the_expiry_instead_of_panicking() {
+        // Found while writing the oauth_callback fuzz target: `now + seconds(expires_in)` panicked.
+        let now = chrono::Utc::now();
+        for p in [Platform::Google, Platform::Meta] {
+            for huge in [
+                "9223372036854775807",
+                "100000000000000",
+                "\"99999999999999\"",
+            ] {
+                let body = format!(r#"{{"access_token":"tok","expires_in":{huge}}}"#);
+                let t = parse_token_response(p, &body, now).expect("tokens");
+                assert_eq!(t.expires_at, Some(chrono::DateTime::<chrono::Utc>::MAX_UTC));
+            }
+            let t = parse_token_response(p, r#"{"access_token":"tok","expires_in":3600}"#, now)
+                .expect("tokens");
+            assert_eq!(t.expires_at, Some(now + chrono::TimeDelta::seconds(3600)));
+            assert!(parse_token_response(p, "not json", now).is_err());
+            // Found by the oauth_callback fuzz target: an empty token was taken as a token.
+            for empty in [
+                r#"{"access_token":""}"#,
+                r#"{"access_token":"  ","expires_in":60}"#,
+            ] {
+                assert!(parse_token_response(p, empty, now).is_err(), "{empty}");
+            }
+        }
+        let t = parse_token_response(
+            Platform::Tiktok,
+            r#"{"code":0,"message":"OK","data":{"access_token":"tok","advertiser_ids":["1",2]}}"#,
+            now,
+        )
+        .expect("tokens");
+        assert_eq!(t.advertiser_ids, vec!["1".to_string(), "2".to_string()]);
+        assert!(
+            parse_token_response(Platform::Tiktok, r#"{"code":40001,"message":"no"}"#, now)
+                .is_err()
+        );
+    }
 
     #[test]
     fn adapter_futures_are_send() {

@@ -9,6 +9,20 @@ use serde_json::Value;
 use super::errors::PlatformError;
 
 /// A count (impressions, clicks, micros) from a string or a number.
+/// When a token that lives `expires_in` seconds from `now` expires; `None` when the platform
+/// says it does not (zero or less). A huge value (a platform bug or a hostile endpoint) is
+/// capped at the largest date chrono holds instead of overflowing.
+pub(crate) fn expiry_after(
+    now: chrono::DateTime<chrono::Utc>,
+    expires_in: i64,
+) -> Option<chrono::DateTime<chrono::Utc>> {
+    if expires_in <= 0 {
+        return None;
+    }
+    let at = chrono::TimeDelta::try_seconds(expires_in).and_then(|d| now.checked_add_signed(d));
+    Some(at.unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC))
+}
+
 pub(crate) fn int(v: Option<&Value>, what: &str) -> Result<i64, PlatformError> {
     match v {
         None | Some(Value::Null) => Ok(0),
@@ -70,6 +84,18 @@ pub(crate) fn text(v: Option<&Value>) -> Option<String> {
         Value::Number(n) => Some(n.to_string()),
         _ => None,
     }
+}
+
+/// The access token of a token response: present and not blank (an empty token would be
+/// stored as a working connection and fail on every call).
+pub(crate) fn access_token(v: &Value) -> Result<String, PlatformError> {
+    let token = required_text(v.get("access_token"), "access_token")?;
+    if token.trim().is_empty() {
+        return Err(PlatformError::unexpected(
+            "the token response carries an empty access_token",
+        ));
+    }
+    Ok(token)
 }
 
 pub(crate) fn required_text(v: Option<&Value>, what: &str) -> Result<String, PlatformError> {

@@ -125,10 +125,19 @@ pub fn render_error(info: &ErrorInfo, request_id: &str, fragment: bool) -> Respo
     resp
 }
 
+/// Marks the redirect to the login page, so htmx requests get a 401 instead (an XHR would
+/// follow the redirect and swap the login page into a fragment).
+#[derive(Debug, Clone, Copy)]
+pub struct LoginRedirect;
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         match self {
-            AppError::LoginRequired => return Redirect::to("/login").into_response(),
+            AppError::LoginRequired => {
+                let mut resp = Redirect::to("/login").into_response();
+                resp.extensions_mut().insert(LoginRedirect);
+                return resp;
+            }
             AppError::NoOrganization => return Redirect::to("/orgs/new").into_response(),
             _ => {}
         }

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use tracing::Instrument;
 
 use super::context::{Flash, FlashKind, RequestCtx};
-use super::error::{AppError, ErrorInfo, render_error};
+use super::error::{AppError, ErrorInfo, LoginRedirect, render_error};
 use crate::app::AppState;
 use crate::auth::Role;
 use crate::auth::tokens::{new_token, tokens_equal};
@@ -135,6 +135,15 @@ pub async fn context(State(app): State<AppState>, mut req: Request, next: Next) 
             }
             Err(e) => e.into_response(),
         };
+        if is_htmx && resp.extensions().get::<LoginRedirect>().is_some() {
+            // htmx follows HX-Redirect with a full page load.
+            resp = (
+                axum::http::StatusCode::UNAUTHORIZED,
+                [("HX-Redirect", "/login")],
+                "Please log in to continue.",
+            )
+                .into_response();
+        }
         if let Some(info) = resp.extensions().get::<ErrorInfo>().cloned() {
             match &info.detail {
                 Some(detail) => tracing::error!(status = info.status.as_u16(), %detail, "request failed"),
@@ -153,6 +162,9 @@ pub async fn context(State(app): State<AppState>, mut req: Request, next: Next) 
 
     let mut resp = resp;
     security_headers(resp.headers_mut());
+    if app.config.https() {
+        secure_cookies(resp.headers_mut());
+    }
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         resp.headers_mut().insert("x-request-id", v);
     }
@@ -314,6 +326,33 @@ async fn form_field(req: &mut Request, name: &str) -> Result<Option<String>, App
         .map(|(_, v)| v.into_owned());
     *req.body_mut() = Body::from(bytes);
     Ok(value)
+}
+
+/// Over https every cookie is Secure, whichever handler set it (flash cookies are set by
+/// helpers that do not know the configuration).
+fn secure_cookies(h: &mut HeaderMap) {
+    let fixed: Vec<HeaderValue> = h
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .map(|v| {
+            if v.split(';')
+                .any(|a| a.trim().eq_ignore_ascii_case("secure"))
+            {
+                v.to_string()
+            } else {
+                format!("{v}; Secure")
+            }
+        })
+        .filter_map(|v| HeaderValue::from_str(&v).ok())
+        .collect();
+    if fixed.is_empty() {
+        return;
+    }
+    h.remove(header::SET_COOKIE);
+    for v in fixed {
+        h.append(header::SET_COOKIE, v);
+    }
 }
 
 fn security_headers(h: &mut HeaderMap) {

@@ -9,7 +9,7 @@ use crate::platforms::errors::PlatformError;
 use crate::platforms::model::{AuthorizationRequest, TokenSet};
 use crate::platforms::read_response;
 use crate::platforms::retry::{with_retry, with_retry_refused};
-use crate::platforms::wire::{int, required_text, text};
+use crate::platforms::wire::{access_token, expiry_after, int, text};
 
 const SCOPE: &str = "https://www.googleapis.com/auth/adwords";
 
@@ -87,7 +87,7 @@ impl GoogleAds {
         }
         // A code is single-use: a timeout may have consumed it, so only refusals are retried.
         let v = self.token_request(&form, false).await?;
-        token_set(&v, None)
+        token_set(&v, None, Utc::now())
     }
 
     pub(crate) async fn renew_token(
@@ -109,7 +109,7 @@ impl GoogleAds {
         ];
         let v = self.token_request(&form, true).await?;
         // The refresh response omits refresh_token: the old one stays valid.
-        token_set(&v, Some(refresh.to_string())).map(Some)
+        token_set(&v, Some(refresh.to_string()), Utc::now()).map(Some)
     }
 
     pub(crate) async fn revoke(&self, tokens: &TokenSet) -> Result<(), PlatformError> {
@@ -146,12 +146,17 @@ impl GoogleAds {
     }
 }
 
-fn token_set(v: &Value, previous_refresh: Option<String>) -> Result<TokenSet, PlatformError> {
+/// Reads the token endpoint's answer (also fed arbitrary JSON by the fuzz target).
+pub(crate) fn token_set(
+    v: &Value,
+    previous_refresh: Option<String>,
+    now: chrono::DateTime<Utc>,
+) -> Result<TokenSet, PlatformError> {
     let expires_in = int(v.get("expires_in"), "expires_in")?;
     Ok(TokenSet {
-        access_token: required_text(v.get("access_token"), "access_token")?,
+        access_token: access_token(v)?,
         refresh_token: text(v.get("refresh_token")).or(previous_refresh),
-        expires_at: (expires_in > 0).then(|| Utc::now() + chrono::Duration::seconds(expires_in)),
+        expires_at: expiry_after(now, expires_in),
         scope: text(v.get("scope")),
         advertiser_ids: Vec::new(),
     })

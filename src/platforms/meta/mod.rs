@@ -3,6 +3,8 @@
 
 mod errors;
 mod oauth;
+
+pub(crate) use oauth::token_set;
 #[cfg(test)]
 mod tests;
 

@@ -9,7 +9,7 @@ use super::{MetaAds, p};
 use crate::platforms::errors::PlatformError;
 use crate::platforms::model::{AuthorizationRequest, TokenSet};
 use crate::platforms::settings::{join_url, versioned};
-use crate::platforms::wire::{int, required_text};
+use crate::platforms::wire::{access_token, expiry_after, int};
 
 impl MetaAds {
     pub(crate) fn authorization_url(
@@ -53,7 +53,7 @@ impl MetaAds {
                 true,
             )
             .await?;
-        token_set(&v)
+        token_set(&v, Utc::now())
     }
 
     pub(crate) async fn exchange_code(
@@ -79,7 +79,7 @@ impl MetaAds {
                 false,
             )
             .await?;
-        let short = token_set(&v)?;
+        let short = token_set(&v, Utc::now())?;
         // Some flows already return a ~60-day token, but the exchange is what guarantees it.
         self.long_lived(&short.access_token).await
     }
@@ -114,13 +114,14 @@ impl MetaAds {
     }
 }
 
-fn token_set(v: &Value) -> Result<TokenSet, PlatformError> {
+/// Reads the Graph API's token answer (also fed arbitrary JSON by the fuzz target).
+pub(crate) fn token_set(v: &Value, now: chrono::DateTime<Utc>) -> Result<TokenSet, PlatformError> {
     let expires_in = int(v.get("expires_in"), "expires_in")?;
     Ok(TokenSet {
-        access_token: required_text(v.get("access_token"), "access_token")?,
+        access_token: access_token(v)?,
         refresh_token: None,
         // No expires_in: a non-expiring (system user) token.
-        expires_at: (expires_in > 0).then(|| Utc::now() + chrono::Duration::seconds(expires_in)),
+        expires_at: expiry_after(now, expires_in),
         scope: None,
         advertiser_ids: Vec::new(),
     })

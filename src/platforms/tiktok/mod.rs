@@ -3,6 +3,8 @@
 
 mod errors;
 mod oauth;
+
+pub(crate) use oauth::token_set;
 #[cfg(test)]
 mod tests;
 
@@ -125,33 +127,7 @@ impl TiktokAds {
                         .body(b.to_string());
                 }
                 let (status, headers, text) = read_response(rb.send().await?).await?;
-                let parsed: Option<Value> = serde_json::from_str(&text).ok();
-                let code = parsed
-                    .as_ref()
-                    .and_then(|v| v.get("code"))
-                    .and_then(Value::as_i64);
-                match (code, parsed) {
-                    // 20001 is "partial OK": the data that is there is valid.
-                    (Some(0 | 20001), Some(mut v)) if status.is_success() => {
-                        Ok(v.get_mut("data").map(Value::take).unwrap_or(Value::Null))
-                    }
-                    (Some(c), Some(v)) => {
-                        let message = text_of(v.get("message")).unwrap_or_else(|| snippet(&text));
-                        Err(errors::classify(c, message))
-                    }
-                    _ => Err(if status.is_success() {
-                        PlatformError::unexpected(format!(
-                            "TikTok sent a body without a code: {}",
-                            snippet(&text)
-                        ))
-                    } else {
-                        PlatformError::from_status(
-                            status,
-                            crate::platforms::errors::retry_after_header(&headers),
-                            snippet(&text),
-                        )
-                    }),
-                }
+                envelope(status, &headers, &text)
             }
         };
         let policy = &self.shared.settings.retry;
@@ -608,5 +584,41 @@ fn numeric(s: &str, what: &str) -> Result<String, PlatformError> {
         Err(PlatformError::invalid(format!(
             "\"{s}\" is not a TikTok {what} id"
         )))
+    }
+}
+
+/// Unwraps TikTok's `{code, message, data}` envelope: `data` on success, else the classified
+/// error (pure; the fuzz target feeds it arbitrary bodies).
+pub(crate) fn envelope(
+    status: reqwest::StatusCode,
+    headers: &reqwest::header::HeaderMap,
+    text: &str,
+) -> Result<Value, PlatformError> {
+    let parsed: Option<Value> = serde_json::from_str(text).ok();
+    let code = parsed
+        .as_ref()
+        .and_then(|v| v.get("code"))
+        .and_then(Value::as_i64);
+    match (code, parsed) {
+        // 20001 is "partial OK": the data that is there is valid.
+        (Some(0 | 20001), Some(mut v)) if status.is_success() => {
+            Ok(v.get_mut("data").map(Value::take).unwrap_or(Value::Null))
+        }
+        (Some(c), Some(v)) => {
+            let message = text_of(v.get("message")).unwrap_or_else(|| snippet(text));
+            Err(errors::classify(c, message))
+        }
+        _ => Err(if status.is_success() {
+            PlatformError::unexpected(format!(
+                "TikTok sent a body without a code: {}",
+                snippet(text)
+            ))
+        } else {
+            PlatformError::from_status(
+                status,
+                crate::platforms::errors::retry_after_header(headers),
+                snippet(text),
+            )
+        }),
     }
 }

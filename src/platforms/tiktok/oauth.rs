@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use super::{Req, TiktokAds};
 use crate::platforms::errors::PlatformError;
 use crate::platforms::model::{AuthorizationRequest, TokenSet};
-use crate::platforms::wire::{required_text, text};
+use crate::platforms::wire::{access_token, text};
 
 impl TiktokAds {
     pub(crate) fn authorization_url(
@@ -50,28 +50,7 @@ impl TiktokAds {
                 },
             )
             .await?;
-        let scope = data.get("scope").map(|s| match s {
-            Value::Array(a) => a
-                .iter()
-                .filter_map(|x| text(Some(x)))
-                .collect::<Vec<_>>()
-                .join(","),
-            other => text(Some(other)).unwrap_or_default(),
-        });
-        Ok(TokenSet {
-            access_token: required_text(data.get("access_token"), "access_token")?,
-            refresh_token: None,
-            // Advertiser tokens are long-term: valid until revoked.
-            expires_at: None,
-            scope,
-            advertiser_ids: data
-                .get("advertiser_ids")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(|v| text(Some(v)))
-                .collect(),
-        })
+        token_set(&data)
     }
 
     pub(crate) async fn renew_token(
@@ -108,4 +87,30 @@ impl TiktokAds {
             Err(e) => Err(e),
         }
     }
+}
+
+/// Reads the `data` of TikTok's token answer (also fed arbitrary JSON by the fuzz target).
+pub(crate) fn token_set(data: &Value) -> Result<TokenSet, PlatformError> {
+    let scope = data.get("scope").map(|s| match s {
+        Value::Array(a) => a
+            .iter()
+            .filter_map(|x| text(Some(x)))
+            .collect::<Vec<_>>()
+            .join(","),
+        other => text(Some(other)).unwrap_or_default(),
+    });
+    Ok(TokenSet {
+        access_token: access_token(data)?,
+        refresh_token: None,
+        // Advertiser tokens are long-term: valid until revoked.
+        expires_at: None,
+        scope,
+        advertiser_ids: data
+            .get("advertiser_ids")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|v| text(Some(v)))
+            .collect(),
+    })
 }
