@@ -136,6 +136,10 @@ async fn a_marketer_goes_from_sign_up_to_a_live_rule_and_a_read_only_client() {
     b.wait_for_text("Acme Marketing", Duration::from_secs(10), None)
         .await;
     b.shot("first-dashboard").await;
+    assert!(
+        b.text("#onboarding").await.contains("0 of 5 done"),
+        "a new organization gets the getting-started checklist"
+    );
 
     // Connect Google Ads and Meta; the first sync and backfill run in the background.
     connect(&b, &s, "Google Ads", "google").await;
@@ -158,6 +162,10 @@ async fn a_marketer_goes_from_sign_up_to_a_live_rule_and_a_read_only_client() {
     );
     assert!(b.exists("svg").await, "the daily chart is drawn");
     b.shot("dashboard").await;
+    assert!(
+        b.text("#onboarding").await.contains("2 of 5 done"),
+        "connecting and the first sync tick themselves off"
+    );
 
     // A campaign page from the table.
     b.click("#campaign-table tbody tr a[href^='/campaigns/']")
@@ -325,6 +333,13 @@ async fn a_marketer_goes_from_sign_up_to_a_live_rule_and_a_read_only_client() {
     b.wait_for_text("carol@client.example", Duration::from_secs(10), None)
         .await;
     b.shot("settings-invited").await;
+    b.goto(&s.at("/dashboard")).await;
+    b.wait_for_text("Spend", Duration::from_secs(10), None)
+        .await;
+    assert!(
+        !b.exists("#onboarding").await,
+        "every getting-started step is done, so the checklist is gone"
+    );
     let link = s.t.last_email_link(&s.at("/invites/"));
     let link = link.strip_prefix(&s.url).unwrap_or(&link).to_string();
     b.clear_cookies().await;
