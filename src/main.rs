@@ -88,6 +88,15 @@ struct ServeArgs {
     /// create a demo organization and login.
     #[arg(long, env = "ADPILOT_DEMO")]
     demo: bool,
+    /// Demo mode: where the built-in sandbox listens. Its consent pages must be reachable from
+    /// the browser: in a container use 0.0.0.0:8787, publish the port and set
+    /// ADPILOT_DEMO_SANDBOX_URL.
+    #[arg(long, env = "ADPILOT_DEMO_SANDBOX_BIND", default_value = "127.0.0.1:0")]
+    demo_sandbox_bind: std::net::SocketAddr,
+    /// Demo mode: the sandbox's URL as the browser reaches it, e.g. http://localhost:8787
+    /// (default: its listening address).
+    #[arg(long, env = "ADPILOT_DEMO_SANDBOX_URL")]
+    demo_sandbox_url: Option<url::Url>,
 }
 
 #[derive(Subcommand)]
@@ -164,6 +173,8 @@ fn main() -> ExitCode {
             settings: EnvOnly::parse_from(["adpilot"]).settings,
             no_migrate: false,
             demo: false,
+            demo_sandbox_bind: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+            demo_sandbox_url: None,
         }),
     };
     match command {
@@ -205,7 +216,11 @@ fn main() -> ExitCode {
             Err(code) => code,
         },
         Command::Serve(args) => with_config(&runtime, &args.settings, |config| {
-            run_serve(config, args.no_migrate, args.demo)
+            let demo = args.demo.then(|| server::DemoSandbox {
+                bind: args.demo_sandbox_bind,
+                public_url: args.demo_sandbox_url.as_ref().map(|u| u.to_string()),
+            });
+            run_serve(config, args.no_migrate, demo)
         }),
         Command::Migrate {
             settings,
@@ -269,9 +284,13 @@ where
     runtime.block_on(f(config))
 }
 
-async fn run_serve(mut config: Config, no_migrate: bool, demo: bool) -> ExitCode {
-    let sandbox = if demo {
-        match server::start_demo_sandbox(&mut config).await {
+async fn run_serve(
+    mut config: Config,
+    no_migrate: bool,
+    demo: Option<server::DemoSandbox>,
+) -> ExitCode {
+    let sandbox = if let Some(demo) = &demo {
+        match server::start_demo_sandbox(&mut config, demo).await {
             Ok(sb) => Some(sb),
             Err(e) => {
                 eprintln!("adpilot: the demo sandbox cannot start: {e}");
@@ -292,7 +311,11 @@ async fn run_serve(mut config: Config, no_migrate: bool, demo: bool) -> ExitCode
     let base = config.base_url.clone();
     let result = async {
         let app = server::build_app(config, &database).await?;
-        let demo_login = if demo { Some(server::seed_demo(&app).await?) } else { None };
+        let demo_login = if demo.is_some() {
+            Some(server::seed_demo(&app).await?)
+        } else {
+            None
+        };
         let listener = tokio::net::TcpListener::bind(bind).await?;
         let jobs = adpilot::jobs::start(app.clone())
             .await

@@ -164,20 +164,64 @@ pub fn use_sandbox(
     settings.tiktok.secret = "demo-secret".into();
 }
 
-/// Starts the sandbox on a free loopback port for `serve --demo` (its state kept in the data
-/// directory so demo changes survive restarts) and aims the platforms at it.
+/// Where the demo sandbox listens and how the user's browser reaches it.
+#[derive(Debug, Clone)]
+pub struct DemoSandbox {
+    /// Default: a free loopback port.
+    pub bind: std::net::SocketAddr,
+    /// The sandbox's base URL as the browser sees it (its OAuth consent pages); default: its
+    /// listening address. In a container: the published port on the host.
+    pub public_url: Option<String>,
+}
+
+impl Default for DemoSandbox {
+    fn default() -> Self {
+        DemoSandbox {
+            bind: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+            public_url: None,
+        }
+    }
+}
+
+/// Starts the sandbox for `serve --demo` (its state kept in the data directory so demo
+/// changes survive restarts) and aims the platforms at it: adpilot calls it on loopback, the
+/// browser is sent to its public URL for the consent pages.
 pub async fn start_demo_sandbox(
     config: &mut Config,
+    demo: &DemoSandbox,
 ) -> Result<crate::sandbox::SandboxHandle, crate::sandbox::SandboxError> {
     let _ = std::fs::create_dir_all(&config.data_dir);
     let sb = crate::sandbox::spawn(crate::sandbox::SandboxConfig {
+        bind: demo.bind,
         state_file: Some(config.data_dir.join("sandbox.json")),
         ..Default::default()
     })
     .await?;
     use_sandbox(&mut config.platforms, &sb);
+    if let Some(public) = &demo.public_url {
+        browser_sees_sandbox_at(&mut config.platforms, &sb.base_url(), public);
+    }
     tracing::info!(url = %sb.base_url(), "demo sandbox is serving Google Ads, Meta and TikTok APIs");
     Ok(sb)
+}
+
+/// Rewrites the browser-facing OAuth pages (authorize/dialog) from the sandbox's listening
+/// address to the address the browser reaches; API and token calls stay on the listening one.
+pub fn browser_sees_sandbox_at(
+    settings: &mut crate::platforms::PlatformSettings,
+    listening: &str,
+    public: &str,
+) {
+    let public = public.trim_end_matches('/');
+    for url in [
+        &mut settings.google.oauth_authorize_url,
+        &mut settings.meta.dialog_url,
+        &mut settings.tiktok.authorize_url,
+    ] {
+        if let Some(rest) = url.strip_prefix(listening) {
+            *url = format!("{public}{rest}");
+        }
+    }
 }
 
 pub const DEMO_EMAIL: &str = "demo@adpilot.local";
@@ -205,4 +249,29 @@ pub async fn seed_demo(app: &AppState) -> Result<(String, String), StartError> {
         }
     }
     Ok((DEMO_EMAIL.into(), DEMO_PASSWORD.into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_browser_is_sent_to_the_sandbox_public_url_and_adpilot_calls_it_on_loopback() {
+        let mut s = crate::platforms::PlatformSettings::default();
+        let listening = "http://127.0.0.1:8787";
+        s.google.api_url = listening.into();
+        s.google.oauth_authorize_url = format!("{listening}/o/oauth2/v2/auth");
+        s.google.oauth_token_url = format!("{listening}/token");
+        s.meta.dialog_url = listening.into();
+        s.tiktok.authorize_url = format!("{listening}/portal/auth");
+        browser_sees_sandbox_at(&mut s, listening, "http://localhost:8787/");
+        assert_eq!(
+            s.google.oauth_authorize_url,
+            "http://localhost:8787/o/oauth2/v2/auth"
+        );
+        assert_eq!(s.meta.dialog_url, "http://localhost:8787");
+        assert_eq!(s.tiktok.authorize_url, "http://localhost:8787/portal/auth");
+        assert_eq!(s.google.oauth_token_url, "http://127.0.0.1:8787/token");
+        assert_eq!(s.google.api_url, listening);
+    }
 }
