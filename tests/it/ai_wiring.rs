@@ -350,21 +350,8 @@ async fn a_client_cannot_draft_copy() {
     let (_sb, t, mut owner, _dir) = app(Some(&base), &[]).await;
     let form = owner.get("/campaigns/new").await;
     let account = first_value_after(&form.body, "name=\"account\"");
-    owner.get("/settings").await;
-    owner
-        .post(
-            "/settings/invites",
-            &[("email", "client@example.com"), ("role", "client")],
-        )
-        .await;
-    let path = t.last_email_link(&format!("{BASE}/invites/"));
-    let mut client = t.client();
-    client.get(&path).await;
-    client
-        .post(
-            &path,
-            &[("name", "Client"), ("password", "a good long password")],
-        )
+    let mut client = t
+        .invite_and_join(&mut owner, "client@example.com", "client")
         .await;
     client.get("/campaigns").await.assert_status(StatusCode::OK);
     let r = client
@@ -749,21 +736,8 @@ async fn a_client_sees_the_template_summary_and_spends_no_tokens() {
     let (m, base) = mock().await;
     let (sb, t, mut owner, _dir) = app(Some(&base), &[]).await;
     sync_all(&t, &sb).await;
-    owner.get("/settings").await;
-    owner
-        .post(
-            "/settings/invites",
-            &[("email", "client@example.com"), ("role", "client")],
-        )
-        .await;
-    let path = t.last_email_link(&format!("{BASE}/invites/"));
-    let mut client = t.client();
-    client.get(&path).await;
-    client
-        .post(
-            &path,
-            &[("name", "Client"), ("password", "a good long password")],
-        )
+    let mut client = t
+        .invite_and_join(&mut owner, "client@example.com", "client")
         .await;
     let page = client.get("/dashboard").await;
     let r = get_hx(&mut client, &insights_url(&page.body)).await;

@@ -429,23 +429,7 @@ async fn presets_choose_the_right_dates_in_the_organizations_time_zone() {
 }
 
 async fn invite_client(t: &TestApp, owner: &mut Client) -> Client {
-    owner.get("/settings").await;
-    owner
-        .post(
-            "/settings/invites",
-            &[("email", "c@example.com"), ("role", "client")],
-        )
-        .await;
-    let path = t.last_email_link(&format!("{BASE}/invites/"));
-    let mut client = t.client();
-    client.get(&path).await;
-    client
-        .post(
-            &path,
-            &[("name", "Client"), ("password", "a good long password")],
-        )
-        .await;
-    client
+    t.invite_and_join(owner, "c@example.com", "client").await
 }
 
 #[tokio::test]

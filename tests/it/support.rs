@@ -348,6 +348,25 @@ impl TestApp {
         out.into_iter().map(|(_, s)| decode_qp(&s)).collect()
     }
 
+    /// Invites `email` with `role` from `owner`'s organization and has them join through the
+    /// emailed link; returns the new member's logged-in client.
+    pub async fn invite_and_join(&self, owner: &mut Client, email: &str, role: &str) -> Client {
+        owner.get("/settings").await;
+        owner
+            .post("/settings/invites", &[("email", email), ("role", role)])
+            .await;
+        let path = self.last_email_link(&format!("{BASE}/invites/"));
+        let mut member = self.client();
+        member.get(&path).await;
+        member
+            .post(
+                &path,
+                &[("name", "Client"), ("password", "a good long password")],
+            )
+            .await;
+        member
+    }
+
     /// Signs up a new account with its own organization; returns a logged-in client.
     pub async fn sign_up(&self, email: &str, org: &str) -> Client {
         let mut c = self.client();
