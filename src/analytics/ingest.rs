@@ -1,5 +1,11 @@
-//! The one bulk path into `metrics_daily`: multi-row upserts of whole arrays (`unnest`), with
-//! every changed value appended to `metric_revisions` in the same statement.
+//! The one bulk path into `metrics_daily`: whole arrays per statement (`unnest`), new
+//! campaign-days inserted, changed ones updated, and each value an update replaces appended
+//! to `metric_revisions` with the time it was first observed.
+//!
+//! History is `metric_revisions` plus the current row: a campaign-day's current values were
+//! observed at its `updated_at`, every earlier value at its revision's `observed_at`
+//! ([`known_at_source`] replays it). A first report therefore costs one row, not two: a
+//! backfill writes each campaign-day once.
 
 use chrono::NaiveDate;
 use diesel::sql_types::{Array, BigInt, Date, Integer, Text, Uuid as SqlUuid};
@@ -23,8 +29,8 @@ pub struct MetricRow {
 }
 
 /// Rows per statement: large enough to amortize round trips and planning, small enough to
-/// keep each statement's memory (the `up` CTE is materialized) modest.
-pub const BATCH: usize = 5_000;
+/// keep each statement's memory (the `cur` CTE is materialized) modest.
+pub const BATCH: usize = 25_000;
 
 #[derive(diesel::QueryableByName)]
 struct Changed {
@@ -37,8 +43,8 @@ struct Changed {
 /// later report wins, as it did when the second copy landed in a later statement. A sync
 /// chunk covers a run of days, so in this order each statement appends to a few contiguous
 /// stretches of each index instead of touching a page per campaign (and, after a
-/// checkpoint, writing each of those pages whole to the WAL). It also means a duplicate can
-/// never reach `ON CONFLICT DO UPDATE` twice in one statement, which PostgreSQL refuses.
+/// checkpoint, writing each of those pages whole to the WAL). It also means a statement
+/// never meets the same campaign-day twice.
 fn in_key_order(rows: &[MetricRow]) -> Vec<&MetricRow> {
     let mut sorted: Vec<(usize, &MetricRow)> = rows.iter().enumerate().collect();
     sorted.sort_unstable_by_key(|(i, r)| (r.date, r.campaign_id, *i));
@@ -52,8 +58,21 @@ fn in_key_order(rows: &[MetricRow]) -> Vec<&MetricRow> {
     out
 }
 
+/// Advisory-lock namespace of ingest (the first key of the two-key form); the second key is
+/// derived from the ad account.
+const LOCK_NAMESPACE: i32 = 0x6d65_7472; // "metr"
+
+fn account_lock_key(account: &Uuid) -> i32 {
+    let b = account.as_bytes();
+    let mut k = [0u8; 4];
+    for (i, byte) in b.iter().enumerate() {
+        k[i % 4] ^= byte;
+    }
+    i32::from_le_bytes(k)
+}
+
 /// Upserts rows for the current tenant (call inside its tenant transaction). Returns how many
-/// rows were new or changed (each of those got a revision).
+/// rows were new or changed.
 pub async fn upsert(c: &mut Conn, rows: &[MetricRow]) -> diesel::QueryResult<usize> {
     if rows.is_empty() {
         return Ok(0);
@@ -68,6 +87,28 @@ pub async fn upsert(c: &mut Conn, rows: &[MetricRow]) -> diesel::QueryResult<usi
     diesel::sql_query("SET LOCAL synchronous_commit = off")
         .execute(c)
         .await?;
+    // The statement materializes its input and the stored rows of the same days (a few MB per
+    // batch); the default 4 MB would spill them to temporary files.
+    diesel::sql_query("SET LOCAL work_mem = '64MB'")
+        .execute(c)
+        .await?;
+    // The statement below decides insert or update from what its snapshot holds, so two
+    // writers of one account's campaign-days (a sync whose lease was taken over, say) must
+    // not overlap: the second waits here until the first commits, then sees its rows. Keys
+    // are taken in order so two multi-account batches cannot deadlock.
+    let mut keys: Vec<i32> = rows
+        .iter()
+        .map(|r| account_lock_key(&r.account_id))
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    for key in keys {
+        diesel::sql_query("SELECT pg_advisory_xact_lock($1, $2)")
+            .bind::<Integer, _>(LOCK_NAMESPACE)
+            .bind::<Integer, _>(key)
+            .execute(c)
+            .await?;
+    }
     let rows = in_key_order(rows);
     let mut changed = 0usize;
     for chunk in rows.chunks(BATCH) {
@@ -89,29 +130,55 @@ pub async fn upsert(c: &mut Conn, rows: &[MetricRow]) -> diesel::QueryResult<usi
             conversions.push(r.conversions.to_string());
             revenue.push(r.revenue_micros);
         }
-        // `(SELECT app_current_org())` is evaluated once per statement, not once per row.
-        // The revision insert has no ON CONFLICT: its key ends with clock_timestamp(), and a
-        // statement touches each campaign-day at most once, so a clash would mean something
-        // is badly wrong and should fail the chunk rather than silently drop a revision.
+        let (Some(first), Some(last)) =
+            (chunk.first().map(|r| r.date), chunk.last().map(|r| r.date))
+        else {
+            continue;
+        };
+        // The organization's stored rows of the chunk's days are read with one range scan of
+        // the key and hash-joined: an index probe per row costs about five times as much, most
+        // of it run-time partition pruning, and in a backfill finds nothing. The price is that
+        // a re-read of recent days also reads the other accounts' rows of those days. Constant
+        // date bounds keep the scan, and the update, to the partitions of those days.
+        // The input is unnested in the select list, which streams, where `unnest(...)` in
+        // FROM would copy every row into a tuple store first; it is read twice (new rows,
+        // changed rows) rather than kept. Unchanged rows are left alone: no new row version,
+        // no revision.
         let n: Changed = diesel::sql_query(
-            "WITH input AS (
-               SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::date[], $4::int8[], $5::int8[], $6::int8[], $7::text[]::numeric[], $8::int8[])
-                 AS t(account_id, campaign_id, date, impressions, clicks, spend_micros, conversions, revenue_micros)
-             ), up AS (
-               INSERT INTO metrics_daily AS m (org_id, account_id, campaign_id, date, impressions, clicks, spend_micros, conversions, revenue_micros)
-               SELECT (SELECT app_current_org()), account_id, campaign_id, date, impressions, clicks, spend_micros, conversions, revenue_micros FROM input
-               ON CONFLICT (org_id, campaign_id, date) DO UPDATE SET
-                 impressions = EXCLUDED.impressions, clicks = EXCLUDED.clicks, spend_micros = EXCLUDED.spend_micros,
-                 conversions = EXCLUDED.conversions, revenue_micros = EXCLUDED.revenue_micros, updated_at = now()
-               WHERE (m.impressions, m.clicks, m.spend_micros, m.conversions, m.revenue_micros)
-                     IS DISTINCT FROM (EXCLUDED.impressions, EXCLUDED.clicks, EXCLUDED.spend_micros, EXCLUDED.conversions, EXCLUDED.revenue_micros)
-               RETURNING m.org_id, m.campaign_id, m.date, m.impressions, m.clicks, m.spend_micros, m.conversions, m.revenue_micros
+            "WITH input AS NOT MATERIALIZED (
+               SELECT unnest($1::uuid[]) AS account_id, unnest($2::uuid[]) AS campaign_id, unnest($3::date[]) AS date,
+                      unnest($4::int8[]) AS impressions, unnest($5::int8[]) AS clicks, unnest($6::int8[]) AS spend_micros,
+                      unnest($7::text[]::numeric[]) AS conversions, unnest($8::int8[]) AS revenue_micros
+             ), stored AS MATERIALIZED (
+               SELECT campaign_id, date, updated_at, impressions, clicks, spend_micros, conversions, revenue_micros
+               FROM metrics_daily
+               WHERE org_id = (SELECT app_current_org()) AND date BETWEEN $9 AND $10
+             ), changed AS MATERIALIZED (
+               SELECT i.*, s.updated_at AS was_at, s.impressions AS was_impressions, s.clicks AS was_clicks,
+                      s.spend_micros AS was_spend, s.conversions AS was_conversions, s.revenue_micros AS was_revenue
+               FROM input i JOIN stored s ON s.date = i.date AND s.campaign_id = i.campaign_id
+               WHERE (i.impressions, i.clicks, i.spend_micros, i.conversions, i.revenue_micros)
+                     IS DISTINCT FROM (s.impressions, s.clicks, s.spend_micros, s.conversions, s.revenue_micros)
              ), rev AS (
                INSERT INTO metric_revisions (org_id, campaign_id, date, observed_at, impressions, clicks, spend_micros, conversions, revenue_micros)
-               SELECT org_id, campaign_id, date, clock_timestamp(), impressions, clicks, spend_micros, conversions, revenue_micros FROM up
+               SELECT (SELECT app_current_org()), campaign_id, date, was_at, was_impressions, was_clicks, was_spend, was_conversions, was_revenue
+               FROM changed
+               ON CONFLICT DO NOTHING
+             ), upd AS (
+               UPDATE metrics_daily m SET impressions = x.impressions, clicks = x.clicks, spend_micros = x.spend_micros,
+                 conversions = x.conversions, revenue_micros = x.revenue_micros, updated_at = now()
+               FROM changed x
+               WHERE m.org_id = (SELECT app_current_org()) AND m.date BETWEEN $9 AND $10
+                 AND m.date = x.date AND m.campaign_id = x.campaign_id
+               RETURNING 1
+             ), ins AS (
+               INSERT INTO metrics_daily (org_id, account_id, campaign_id, date, impressions, clicks, spend_micros, conversions, revenue_micros)
+               SELECT (SELECT app_current_org()), account_id, campaign_id, date, impressions, clicks, spend_micros, conversions, revenue_micros
+               FROM input i
+               WHERE NOT EXISTS (SELECT 1 FROM stored s WHERE s.date = i.date AND s.campaign_id = i.campaign_id)
                RETURNING 1
              )
-             SELECT count(*) AS changed FROM rev",
+             SELECT (SELECT count(*) FROM upd) + (SELECT count(*) FROM ins) AS changed",
         )
         .bind::<Array<SqlUuid>, _>(&account)
         .bind::<Array<SqlUuid>, _>(&campaign)
@@ -121,11 +188,33 @@ pub async fn upsert(c: &mut Conn, rows: &[MetricRow]) -> diesel::QueryResult<usi
         .bind::<Array<BigInt>, _>(&spend)
         .bind::<Array<Text>, _>(&conversions)
         .bind::<Array<BigInt>, _>(&revenue)
+        .bind::<Date, _>(first)
+        .bind::<Date, _>(last)
         .get_result(c)
         .await?;
         changed += n.changed as usize;
     }
     Ok(changed)
+}
+
+/// A relation of every campaign-day as it was known just before the time in bind parameter
+/// `cutoff` (for example `"$4"`): the latest of its revisions and its current row observed
+/// before then. Columns: org_id, campaign_id, date, impressions, clicks, spend_micros,
+/// conversions, revenue_micros. Grouped in the keys' order (date, then campaign), so only
+/// each campaign-day's few versions need sorting.
+pub fn known_at_source(cutoff: &str) -> String {
+    format!(
+        "(SELECT DISTINCT ON (date, campaign_id) org_id, campaign_id, date, \
+           impressions, clicks, spend_micros, conversions, revenue_micros \
+         FROM (SELECT org_id, campaign_id, date, updated_at AS observed_at, \
+                 impressions, clicks, spend_micros, conversions, revenue_micros \
+               FROM metrics_daily WHERE updated_at < {cutoff} \
+               UNION ALL \
+               SELECT org_id, campaign_id, date, observed_at, \
+                 impressions, clicks, spend_micros, conversions, revenue_micros \
+               FROM metric_revisions WHERE observed_at < {cutoff}) known \
+         ORDER BY date, campaign_id, observed_at DESC)"
+    )
 }
 
 #[derive(diesel::QueryableByName)]

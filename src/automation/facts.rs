@@ -153,14 +153,8 @@ pub fn query_text(windows: &[WindowKey], source: Source) -> String {
     };
     let metrics = match source {
         Source::Current => "metrics_daily".to_string(),
-        // What adpilot knew at the cut-off: the latest revision of each day observed before it.
-        // Grouped in the order of metric_revisions' key (org_id, date, campaign_id,
-        // observed_at), so only the revisions of each campaign-day need sorting.
-        Source::KnownAt(_) => "(SELECT DISTINCT ON (date, campaign_id) org_id, campaign_id, date, \
-             impressions, clicks, spend_micros, conversions, revenue_micros \
-             FROM metric_revisions WHERE observed_at < $4 \
-             ORDER BY date, campaign_id, observed_at DESC)"
-            .to_string(),
+        // What adpilot knew at the cut-off, as analytics keeps it.
+        Source::KnownAt(_) => crate::analytics::ingest::known_at_source("$4"),
     };
     format!(
         "SELECT c.id, c.name, c.platform, c.status, c.daily_budget_micros, a.currency, \

@@ -590,11 +590,11 @@ async fn backtest_replays_past_days_with_what_was_known_then() {
     // The sync ran "now"; pretend each day's numbers were observed the morning after.
     let mut a = admin(&t).await;
     diesel::sql_query(
-        "UPDATE metric_revisions SET observed_at = (date + 1)::timestamp AT TIME ZONE 'UTC' + interval '1 hour'",
+        "UPDATE metrics_daily SET updated_at = (date + 1)::timestamp AT TIME ZONE 'UTC' + interval '1 hour'",
     )
     .execute(&mut a)
     .await
-    .expect("age the revisions");
+    .expect("age the stored days");
     let text = format!(
         "rule \"Replay\"\n  for campaigns on google where name contains \"{}\"\n  when impressions in last 3 days > 0\n  then pause\n",
         camp.name

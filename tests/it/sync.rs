@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use adpilot::analytics::ingest::{self, MetricRow};
 use adpilot::analytics::sync;
 use adpilot::sandbox::{FaultKind, FaultSpec, SandboxConfig, TruthQuery};
 use adpilot::types::Platform;
@@ -142,6 +143,10 @@ async fn late_conversions_update_on_the_next_sync_and_keep_revisions_and_statuse
         r.expect("sync");
     });
     let before = count(&t, "SELECT count(*) AS n FROM metric_revisions").await;
+    assert_eq!(
+        before, 0,
+        "a first report is stored once, as the current row"
+    );
     let conv_before = count(
         &t,
         "SELECT coalesce(sum(conversions), 0)::bigint AS n FROM metrics_daily",
@@ -184,10 +189,15 @@ async fn late_conversions_update_on_the_next_sync_and_keep_revisions_and_statuse
     .await;
     assert!(after > before, "changed values were appended as revisions");
     assert!(conv_after > conv_before, "late conversions arrived");
-    let twice = count(&t, "SELECT count(*) AS n FROM (SELECT campaign_id, date FROM metric_revisions GROUP BY 1, 2 HAVING count(*) > 1) x").await;
+    let superseded = count(
+        &t,
+        "SELECT count(*) AS n FROM metric_revisions r JOIN metrics_daily m USING (org_id, campaign_id, date) \
+         WHERE r.observed_at < m.updated_at AND r.conversions < m.conversions",
+    )
+    .await;
     assert!(
-        twice > 0,
-        "a campaign-day read twice with new numbers has two revisions"
+        superseded > 0,
+        "the numbers a late conversion replaced are kept, observed before the current ones"
     );
     let paused = count(
         &t,
@@ -275,4 +285,139 @@ async fn partitions_exist_months_ahead() {
         .await
         .expect("the server role may ask for partitions");
     assert_eq!(created, 1);
+}
+
+fn metric(campaign: uuid::Uuid, date: chrono::NaiveDate, clicks: i64) -> MetricRow {
+    MetricRow {
+        account_id: uuid::Uuid::from_u128(7),
+        campaign_id: campaign,
+        date,
+        impressions: 100,
+        clicks,
+        spend_micros: 1_000_000,
+        conversions: rust_decimal::Decimal::new(15, 1),
+        revenue_micros: 0,
+    }
+}
+
+async fn ingest(t: &TestApp, org: uuid::Uuid, rows: Vec<MetricRow>) -> usize {
+    t.db()
+        .tenant(org, async move |c| {
+            Ok::<_, adpilot::db::DbError>(ingest::upsert(c, &rows).await?)
+        })
+        .await
+        .expect("ingest")
+}
+
+/// Clicks of one campaign-day as known just before `at`, or None if it was not known yet.
+async fn clicks_known_at(
+    t: &TestApp,
+    campaign: uuid::Uuid,
+    date: chrono::NaiveDate,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Option<i64> {
+    #[derive(diesel::QueryableByName)]
+    struct R {
+        #[diesel(sql_type = BigInt)]
+        clicks: i64,
+    }
+    let mut a = adpilot::db::connect_one(&t.db.admin_url)
+        .await
+        .expect("admin");
+    let r: Vec<R> = diesel::sql_query(format!(
+        "SELECT clicks FROM {} k WHERE campaign_id = $2 AND date = $3",
+        ingest::known_at_source("$1")
+    ))
+    .bind::<diesel::sql_types::Timestamptz, _>(at)
+    .bind::<diesel::sql_types::Uuid, _>(campaign)
+    .bind::<Date, _>(date)
+    .load(&mut a)
+    .await
+    .expect("known at");
+    r.into_iter().next().map(|r| r.clicks)
+}
+
+#[tokio::test]
+async fn every_reported_value_is_kept_with_when_it_was_seen_and_a_first_report_once() {
+    let t = TestApp::new().await;
+    let _c = t.sign_up("ann@example.com", "Acme").await;
+    let org = org_of(&t).await;
+    let camp = uuid::Uuid::new_v4();
+    let day1 = chrono::Utc::now().date_naive() - chrono::Duration::days(3);
+    let day2 = day1 + chrono::Duration::days(1);
+    let pause = || tokio::time::sleep(std::time::Duration::from_millis(20));
+
+    let t0 = chrono::Utc::now();
+    pause().await;
+    assert_eq!(ingest(&t, org, vec![metric(camp, day1, 5)]).await, 1);
+    pause().await;
+    let t1 = chrono::Utc::now();
+    pause().await;
+    assert_eq!(
+        ingest(&t, org, vec![metric(camp, day1, 7), metric(camp, day2, 3)]).await,
+        2,
+        "one day changed, one new"
+    );
+    pause().await;
+    let t2 = chrono::Utc::now();
+    pause().await;
+    assert_eq!(
+        ingest(&t, org, vec![metric(camp, day1, 7), metric(camp, day2, 3)]).await,
+        0,
+        "the same numbers again change nothing"
+    );
+    assert_eq!(ingest(&t, org, vec![metric(camp, day1, 9)]).await, 1);
+    pause().await;
+    let t3 = chrono::Utc::now();
+
+    assert_eq!(
+        count(&t, "SELECT count(*) AS n FROM metric_revisions").await,
+        2,
+        "the two replaced values of day 1, nothing for first reports or repeats"
+    );
+    assert_eq!(clicks_known_at(&t, camp, day1, t0).await, None);
+    assert_eq!(clicks_known_at(&t, camp, day1, t1).await, Some(5));
+    assert_eq!(clicks_known_at(&t, camp, day2, t1).await, None);
+    assert_eq!(clicks_known_at(&t, camp, day1, t2).await, Some(7));
+    assert_eq!(clicks_known_at(&t, camp, day2, t2).await, Some(3));
+    assert_eq!(clicks_known_at(&t, camp, day1, t3).await, Some(9));
+}
+
+#[tokio::test]
+async fn two_writers_of_one_account_at_once_both_land_and_nothing_is_lost() {
+    let t = TestApp::new().await;
+    let _c = t.sign_up("ann@example.com", "Acme").await;
+    let org = org_of(&t).await;
+    let today = chrono::Utc::now().date_naive();
+    let camps: Vec<uuid::Uuid> = (0..400).map(|_| uuid::Uuid::new_v4()).collect();
+    let rows = |clicks: i64| -> Vec<MetricRow> {
+        (0..10)
+            .flat_map(|d| {
+                let date = today - chrono::Duration::days(d);
+                camps.iter().map(move |c| metric(*c, date, clicks))
+            })
+            .collect()
+    };
+    // Both see no stored rows when they start; without serialization one would fail on
+    // the key, or one report would vanish without a revision.
+    let (a, b) = tokio::join!(ingest(&t, org, rows(1)), ingest(&t, org, rows(2)));
+    assert_eq!((a, b), (4000, 4000), "each wrote all of its rows");
+    assert_eq!(
+        count(&t, "SELECT count(*) AS n FROM metrics_daily").await,
+        4000
+    );
+    assert_eq!(
+        count(&t, "SELECT count(*) AS n FROM metric_revisions").await,
+        4000,
+        "the first writer's numbers are kept as revisions of the second's"
+    );
+    assert_eq!(
+        count(
+            &t,
+            "SELECT count(*) AS n FROM metrics_daily m JOIN metric_revisions r USING (org_id, campaign_id, date) \
+             WHERE m.clicks + r.clicks = 3"
+        )
+        .await,
+        4000
+    );
 }
