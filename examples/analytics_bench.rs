@@ -398,7 +398,11 @@ async fn ingest_run(
     // One batch of work per stream: an account's campaigns (or, with one stream, all of them).
     let mut groups: Vec<(Uuid, Vec<&Camp>)> = Vec::new();
     if streams == 1 {
-        let org = camps.as_slice().first().map(|c| c.org_id).unwrap_or_default();
+        let org = camps
+            .as_slice()
+            .first()
+            .map(|c| c.org_id)
+            .unwrap_or_default();
         groups.push((org, camps.iter().collect()));
     } else {
         for c in &camps {

@@ -298,7 +298,7 @@ pub struct CampaignAgg {
 }
 
 #[derive(diesel::QueryableByName)]
-struct AggSql {
+struct PeriodSql {
     #[diesel(sql_type = SqlUuid)]
     id: Uuid,
     #[diesel(sql_type = Text)]
@@ -314,8 +314,6 @@ struct AggSql {
     #[diesel(sql_type = Text)]
     currency: String,
     #[diesel(sql_type = BigInt)]
-    days: i64,
-    #[diesel(sql_type = BigInt)]
     impressions: i64,
     #[diesel(sql_type = BigInt)]
     clicks: i64,
@@ -325,61 +323,36 @@ struct AggSql {
     conversions: String,
     #[diesel(sql_type = BigInt)]
     revenue_micros: i64,
-    #[diesel(sql_type = BigInt)]
-    p_impressions: i64,
-    #[diesel(sql_type = BigInt)]
-    p_clicks: i64,
-    #[diesel(sql_type = BigInt)]
-    p_spend_micros: i64,
-    #[diesel(sql_type = Text)]
-    p_conversions: String,
-    #[diesel(sql_type = BigInt)]
-    p_revenue_micros: i64,
 }
 
-/// Every campaign matching `filters` with data in the range or the previous period: one scan
-/// of `metrics_daily` grouped by campaign (a few thousand rows even for a large agency), from
-/// which the KPI totals, the platform table and the sorted, paginated campaign table are all
-/// derived, so they always agree with each other and with the CSV.
-pub async fn campaign_aggregates(
+/// One period's sums for every campaign matching `filters` that has rows in it; see
+/// [`campaign_aggregates`], which pairs two of them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PeriodSums(Vec<CampaignRow>);
+
+/// Sums per campaign over `range`: one scan of `metrics_daily`, grouped by campaign (a few
+/// thousand rows even for a large agency), then joined to the campaigns for the filters.
+pub async fn period_sums(
     c: &mut Conn,
     range: DateRange,
     filters: &Filters,
-) -> diesel::QueryResult<Vec<CampaignAgg>> {
-    let prev = range.previous();
-    // Grouped once by campaign and period (two groups per campaign, six sums per row), then
-    // the two periods joined side by side: about half the per-row work of filtered
-    // aggregates evaluating both periods' conditions on every row, and no second pass of
-    // aggregation over the groups.
+) -> diesel::QueryResult<PeriodSums> {
     let sql = format!(
         "WITH g AS MATERIALIZED (
-           SELECT campaign_id, date >= $1 AS cur, count(*) AS days, sum(impressions) AS impressions,
-             sum(clicks) AS clicks, sum(spend_micros) AS spend_micros, sum(conversions) AS conversions,
+           SELECT campaign_id, sum(impressions) AS impressions, sum(clicks) AS clicks,
+             sum(spend_micros) AS spend_micros, sum(conversions) AS conversions,
              sum(revenue_micros) AS revenue_micros
            FROM metrics_daily
-           WHERE org_id = app_current_org() AND date BETWEEN $8 AND $2
+           WHERE org_id = app_current_org() AND date BETWEEN $1 AND $2
              AND ($7::uuid IS NULL OR campaign_id = $7)
-           GROUP BY campaign_id, cur
-         ), m AS (
-           SELECT campaign_id,
-             coalesce(r.days, 0)::int8 AS days,
-             coalesce(r.impressions, 0)::int8 AS impressions,
-             coalesce(r.clicks, 0)::int8 AS clicks,
-             coalesce(r.spend_micros, 0)::int8 AS spend_micros,
-             coalesce(r.conversions, 0)::text AS conversions,
-             coalesce(r.revenue_micros, 0)::int8 AS revenue_micros,
-             coalesce(p.impressions, 0)::int8 AS p_impressions,
-             coalesce(p.clicks, 0)::int8 AS p_clicks,
-             coalesce(p.spend_micros, 0)::int8 AS p_spend_micros,
-             coalesce(p.conversions, 0)::text AS p_conversions,
-             coalesce(p.revenue_micros, 0)::int8 AS p_revenue_micros
-           FROM (SELECT * FROM g WHERE cur) r
-           FULL JOIN (SELECT * FROM g WHERE NOT cur) p USING (campaign_id)
+           GROUP BY campaign_id
          )
-         SELECT c.id, c.name, c.platform, c.status, c.account_id, a.name AS account_name,
-           c.currency, m.*
-         FROM m
-         JOIN campaigns c ON c.id = m.campaign_id
+         SELECT c.id, c.name, c.platform, c.status, c.account_id, a.name AS account_name, c.currency,
+           g.impressions::int8 AS impressions, g.clicks::int8 AS clicks,
+           g.spend_micros::int8 AS spend_micros, g.conversions::text AS conversions,
+           g.revenue_micros::int8 AS revenue_micros
+         FROM g
+         JOIN campaigns c ON c.id = g.campaign_id
          JOIN ad_accounts a ON a.id = c.account_id
          WHERE {FILTER_SQL}"
     );
@@ -392,16 +365,11 @@ pub async fn campaign_aggregates(
     let q = diesel::sql_query(sql)
         .bind::<Date, _>(range.from)
         .bind::<Date, _>(range.to);
-    let rows: Vec<AggSql> = bind_filters!(q, filters)
-        .bind::<Date, _>(prev.from)
-        .load(c)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|r| {
-            Some(CampaignAgg {
-                in_range: r.days > 0,
-                row: CampaignRow {
+    let rows: Vec<PeriodSql> = bind_filters!(q, filters).load(c).await?;
+    Ok(PeriodSums(
+        rows.into_iter()
+            .filter_map(|r| {
+                Some(CampaignRow {
                     campaign_id: r.id,
                     name: r.name,
                     platform: r.platform.parse().ok()?,
@@ -416,17 +384,54 @@ pub async fn campaign_aggregates(
                         conversions: dec(&r.conversions),
                         revenue_micros: r.revenue_micros,
                     },
-                },
-                previous: Metrics {
-                    impressions: r.p_impressions,
-                    clicks: r.p_clicks,
-                    spend_micros: r.p_spend_micros,
-                    conversions: dec(&r.p_conversions),
-                    revenue_micros: r.p_revenue_micros,
-                },
+                })
             })
+            .collect(),
+    ))
+}
+
+/// Pairs a range's sums with the previous period's, per campaign: every campaign with rows
+/// in either (the range's first, in their order, then those with rows only before it).
+pub fn pair_periods(current: PeriodSums, previous: PeriodSums) -> Vec<CampaignAgg> {
+    let mut before: std::collections::HashMap<Uuid, CampaignRow> =
+        previous.0.into_iter().map(|r| (r.campaign_id, r)).collect();
+    let mut out: Vec<CampaignAgg> = current
+        .0
+        .into_iter()
+        .map(|row| CampaignAgg {
+            previous: before
+                .remove(&row.campaign_id)
+                .map(|p| p.metrics)
+                .unwrap_or_default(),
+            row,
+            in_range: true,
         })
-        .collect())
+        .collect();
+    let mut rest: Vec<CampaignRow> = before.into_values().collect();
+    rest.sort_by_key(|r| r.campaign_id);
+    out.extend(rest.into_iter().map(|p| CampaignAgg {
+        previous: p.metrics.clone(),
+        row: CampaignRow {
+            metrics: Metrics::default(),
+            ..p
+        },
+        in_range: false,
+    }));
+    out
+}
+
+/// Every campaign matching `filters` with data in the range or the previous period, from
+/// which the KPI totals, the platform table and the sorted, paginated campaign table are all
+/// derived, so they always agree with each other and with the CSV. The dashboard runs the
+/// two periods' scans at once on two connections and pairs them itself.
+pub async fn campaign_aggregates(
+    c: &mut Conn,
+    range: DateRange,
+    filters: &Filters,
+) -> diesel::QueryResult<Vec<CampaignAgg>> {
+    let current = period_sums(c, range, filters).await?;
+    let previous = period_sums(c, range.previous(), filters).await?;
+    Ok(pair_periods(current, previous))
 }
 
 impl Metrics {
@@ -617,4 +622,47 @@ pub fn sort_platforms(rows: &mut [PlatformRow], sort: Sort) {
         metrics: r.metrics.clone(),
     };
     rows.sort_by(|a, b| sort.compare(&as_row(a), &as_row(b)));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(id: u128, spend: i64) -> CampaignRow {
+        CampaignRow {
+            campaign_id: Uuid::from_u128(id),
+            name: format!("C{id}"),
+            platform: Platform::Google,
+            status: "active".into(),
+            account_id: Uuid::from_u128(99),
+            account_name: "A".into(),
+            currency: "USD".parse().expect("a currency"),
+            metrics: Metrics {
+                spend_micros: spend,
+                ..Metrics::default()
+            },
+        }
+    }
+
+    #[test]
+    fn pairing_keeps_every_campaign_of_either_period_once() {
+        let current = PeriodSums(vec![row(2, 20), row(1, 10)]);
+        let previous = PeriodSums(vec![row(3, 300), row(1, 100)]);
+        let got: Vec<(u128, i64, i64, bool)> = pair_periods(current, previous)
+            .into_iter()
+            .map(|a| {
+                (
+                    a.row.campaign_id.as_u128(),
+                    a.row.metrics.spend_micros,
+                    a.previous.spend_micros,
+                    a.in_range,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![(2, 20, 0, true), (1, 10, 100, true), (3, 0, 300, false)],
+            "a campaign with rows only before the range counts for the comparison, not the tables"
+        );
+    }
 }
