@@ -12,7 +12,8 @@
 //! 1. ingest: `ingest_rows` (default 1M) new rows through `analytics::ingest::upsert` (the
 //!    sync's path), in 50k-row tenant transactions like a sync's chunks: first one account at
 //!    a time, then `ingest_streams` accounts at once (4, as many syncs as the job workers run
-//!    by default), each on its own connection;
+//!    by default), each on its own connection; and in between, a re-read of the first run's
+//!    rows with 1 in 10 changed (a later sync's lookback: updates and revisions);
 //! 2. the large organization's dashboard for the last 30 days vs the previous 30, top 50
 //!    campaigns by spend and the daily chart: p50/p95 of the full HTTP request through the
 //!    router (session, tenant middleware, templates), one user and 8 concurrent users, next to
@@ -180,13 +181,28 @@ async fn run(admin: &str, name: &str, args: &Args) -> Res<()> {
 
     // 1. Ingest through the sync's bulk path: one account's sync at a time, then as many at
     //    once as the job workers run by default.
-    let (total, secs) = ingest_run(&app, &mut admin_c, 1, args.ingest_rows, today).await?;
+    let (total, secs, mut work) =
+        ingest_run(&app, &mut admin_c, 1, args.ingest_rows, today).await?;
     println!(
         "ingest, 1 sync at a time:  {total} new campaign-days in {secs:.1} s = {:.0} rows/s",
         total as f64 / secs
     );
+    // A later sync re-reads days it already stored: most come back unchanged, a few with late
+    // conversions (each of those updates its row and appends the replaced values as a
+    // revision).
+    for (_, rows) in &mut work {
+        for r in rows.iter_mut().step_by(10) {
+            r.conversions += Decimal::ONE;
+            r.revenue_micros += 25_000_000;
+        }
+    }
+    let (changed, secs) = ingest_pass(&app, work).await?;
+    println!(
+        "ingest, re-read of those {total} (1 in 10 changed): {changed} updated + revised in {secs:.1} s = {:.0} rows/s read",
+        total as f64 / secs
+    );
     let streams = args.ingest_streams.max(1);
-    let (total, secs) = ingest_run(&app, &mut admin_c, streams, args.ingest_rows, today).await?;
+    let (total, secs, _) = ingest_run(&app, &mut admin_c, streams, args.ingest_rows, today).await?;
     println!(
         "ingest, {streams} syncs at once:   {total} new campaign-days in {secs:.1} s = {:.0} rows/s (1 row each, no revision: only replaced values get one)",
         total as f64 / secs
@@ -353,15 +369,18 @@ async fn seed_metrics(
     Ok(n)
 }
 
+type Work = Vec<(Uuid, Vec<MetricRow>)>;
+
 /// Ingests `rows` new campaign-days for fresh accounts (1,000 campaigns each), `streams`
-/// accounts at once, each in 50k-row tenant transactions. Returns rows written and seconds.
+/// accounts at once, each in 50k-row tenant transactions. Returns rows written, seconds and
+/// the rows (per organization) for a re-read.
 async fn ingest_run(
     app: &adpilot::app::AppState,
     admin_c: &mut adpilot::db::Conn,
     streams: usize,
     rows: usize,
     today: chrono::NaiveDate,
-) -> Res<(usize, f64)> {
+) -> Res<(usize, f64, Work)> {
     #[derive(diesel::QueryableByName)]
     struct Camp {
         #[diesel(sql_type = SqlUuid)]
@@ -416,7 +435,7 @@ async fn ingest_run(
         groups.truncate(streams);
     }
     let per_group = rows.div_ceil(groups.len().max(1));
-    let mut work: Vec<(Uuid, Vec<MetricRow>)> = Vec::new();
+    let mut work: Work = Vec::new();
     for (org, g) in &groups {
         let days = per_group.div_ceil(g.len().max(1));
         let mut all = Vec::with_capacity(per_group);
@@ -441,25 +460,34 @@ async fn ingest_run(
         work.push((*org, all));
     }
     let total: usize = work.iter().map(|(_, w)| w.len()).sum();
+    let (_, secs) = ingest_pass(app, work.clone()).await?;
+    Ok((total, secs, work))
+}
+
+/// Writes each organization's rows through `ingest::upsert` in 50k-row tenant transactions,
+/// the organizations at once. Returns rows new or changed, and seconds.
+async fn ingest_pass(app: &adpilot::app::AppState, work: Work) -> Res<(usize, f64)> {
     let t = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for (org, all) in work {
         let app = app.clone();
         tasks.spawn(async move {
+            let mut changed = 0;
             for chunk in all.chunks(50_000) {
                 let chunk = chunk.to_vec();
-                app.db
+                changed += app
+                    .db
                     .tenant(org, async move |c| {
-                        ingest::upsert(c, &chunk).await?;
-                        Ok::<_, adpilot::db::DbError>(())
+                        Ok::<_, adpilot::db::DbError>(ingest::upsert(c, &chunk).await?)
                     })
                     .await?;
             }
-            Ok::<_, adpilot::db::DbError>(())
+            Ok::<_, adpilot::db::DbError>(changed)
         });
     }
+    let mut changed = 0;
     while let Some(r) = tasks.join_next().await {
-        r??;
+        changed += r??;
     }
-    Ok((total, t.elapsed().as_secs_f64()))
+    Ok((changed, t.elapsed().as_secs_f64()))
 }
