@@ -205,7 +205,7 @@ async fn run(admin: &str, name: &str, campaigns: usize, rules: usize) -> Res<()>
     );
     for round in 1..=2 {
         let started = Instant::now();
-        let summaries = runner::check_rules(&app, org, &ids, now, now).await?;
+        let summaries = runner::check_rules(&app, org, &ids, now, now, None).await?;
         let secs = started.elapsed().as_secs_f64();
         let matched: usize = summaries.iter().map(|s| s.matched).sum();
         let evaluated: usize = summaries.iter().map(|s| s.evaluated).sum();

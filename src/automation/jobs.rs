@@ -86,7 +86,16 @@ impl Job for RulesCheck {
         let org = ctx
             .org_id
             .ok_or_else(|| JobError::permanent("a rule check needs an organization"))?;
-        match runner::check_rule(&ctx.app, org, self.rule_id, self.slot, Utc::now()).await {
+        let checked = runner::check_rules(
+            &ctx.app,
+            org,
+            &[self.rule_id],
+            self.slot,
+            Utc::now(),
+            Some(&ctx.lease),
+        )
+        .await;
+        match checked.and_then(|mut s| s.pop().ok_or(runner::RunError::NotFound)) {
             Ok(_) => Ok(()),
             // Deleted, paused or set to draft since it was queued: nothing to do.
             Err(runner::RunError::NotFound) => Ok(()),

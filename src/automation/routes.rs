@@ -45,7 +45,9 @@ impl From<RunError> for AppError {
     fn from(e: RunError) -> Self {
         match e {
             RunError::NotFound => AppError::NotFound,
-            RunError::Db(d) => d.into(),
+            RunError::Db(d) | RunError::Lease(crate::jobs::LeaseError::Db(d)) => d.into(),
+            // Requests hold no job lease; only a job's check can lose one.
+            RunError::Lease(l) => AppError::Internal(l.to_string()),
         }
     }
 }

@@ -18,6 +18,7 @@ use super::schema::{rule_run_items, rule_runs, rules};
 use super::store::{self, Mode, Settings, StoredRule};
 use crate::app::App;
 use crate::campaigns::actions::{self, ActionKind, ActionRequest, ActionState};
+use crate::jobs::{Lease, LeaseError};
 use crate::types::Platform;
 
 #[derive(Debug, thiserror::Error)]
@@ -26,6 +27,8 @@ pub enum RunError {
     NotFound,
     #[error(transparent)]
     Db(#[from] crate::db::DbError),
+    #[error(transparent)]
+    Lease(#[from] LeaseError),
 }
 
 impl From<diesel::result::Error> for RunError {
@@ -42,6 +45,7 @@ impl From<RunError> for crate::jobs::JobError {
         match e {
             RunError::NotFound => crate::jobs::JobError::permanent(e),
             RunError::Db(d) => crate::jobs::JobError::retry(d),
+            RunError::Lease(l) => l.into(),
         }
     }
 }
@@ -59,7 +63,7 @@ pub struct CheckSummary {
     pub error: Option<String>,
 }
 
-/// Checks one rule (a `rules.check` job).
+/// Checks one rule.
 pub async fn check_rule(
     app: &App,
     org_id: Uuid,
@@ -67,7 +71,7 @@ pub async fn check_rule(
     slot: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<CheckSummary, RunError> {
-    check_rules(app, org_id, &[rule_id], slot, now)
+    check_rules(app, org_id, &[rule_id], slot, now, None)
         .await?
         .pop()
         .ok_or(RunError::NotFound)
@@ -75,13 +79,15 @@ pub async fn check_rule(
 
 /// Checks several rules of one organization with a single facts query for all of them (the
 /// union of their windows); each rule still gets its own run record. Draft and paused rules
-/// are left out.
+/// are left out. A job passes its `lease`, renewed before every platform change, so a check
+/// that another worker has taken over stops instead of changing campaigns twice.
 pub async fn check_rules(
     app: &App,
     org_id: Uuid,
     rule_ids: &[Uuid],
     slot: DateTime<Utc>,
     now: DateTime<Utc>,
+    lease: Option<&Lease>,
 ) -> Result<Vec<CheckSummary>, RunError> {
     let ids = rule_ids.to_vec();
     let (loaded_rules, settings, campaigns) = app
@@ -182,6 +188,7 @@ pub async fn check_rules(
             &mut memory,
             slot,
             now,
+            lease,
         )
         .await?;
         out.push(done.summary.clone());
@@ -414,6 +421,7 @@ async fn run_one(
     memory: &mut Memory,
     slot: DateTime<Utc>,
     now: DateTime<Utc>,
+    lease: Option<&Lease>,
 ) -> Result<Finished, RunError> {
     let rule_id = stored.id;
     let mode = stored.mode;
@@ -593,6 +601,9 @@ async fn run_one(
                             intent_key: format!("rule:{rule_id}:{}:{window}:{idx}", l.id),
                             budget,
                         };
+                        if let Some(lease) = lease {
+                            lease.renew().await?;
+                        }
                         called_platform = true;
                         match actions::request(app, org_id, req).await {
                             Ok(o) => {

@@ -87,6 +87,59 @@ pub struct JobCtx {
     /// 1 on the first run.
     pub attempt: i32,
     pub max_attempts: i32,
+    /// This run's hold on the job; renew it right before each platform write.
+    pub lease: Lease,
+}
+
+/// A job run's hold on its row. A run that was slow enough for its lease to run out may have
+/// been taken over by another worker, and both would then send the same platform writes; the
+/// heartbeat stops such a run only at its next beat. Handlers that write to a platform renew
+/// the lease right before each write: when it is still theirs they own the job for a full
+/// lease period (longer than a platform call may take), and when it is not they stop.
+#[derive(Clone)]
+pub struct Lease {
+    db: crate::db::Db,
+    job: Uuid,
+    owner: String,
+    secs: f64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LeaseError {
+    #[error(
+        "another worker took this job over (its lease ran out), so this run stopped before its next platform change"
+    )]
+    Lost,
+    #[error(transparent)]
+    Db(#[from] crate::db::DbError),
+}
+
+impl Lease {
+    pub(crate) fn new(db: crate::db::Db, job: Uuid, owner: &str, lease: Duration) -> Self {
+        Lease {
+            db,
+            job,
+            owner: owner.to_string(),
+            secs: lease.as_secs_f64(),
+        }
+    }
+
+    /// Extends the lease, or fails when this run no longer holds it.
+    pub async fn renew(&self) -> Result<(), LeaseError> {
+        if store::heartbeat(&self.db, self.job, &self.owner, self.secs).await? {
+            Ok(())
+        } else {
+            Err(LeaseError::Lost)
+        }
+    }
+}
+
+// The run whose lease was lost records nothing more (its owner no longer matches the row);
+// the worker that took the job over finishes it.
+impl From<LeaseError> for JobError {
+    fn from(e: LeaseError) -> Self {
+        JobError::retry(e)
+    }
 }
 
 /// Why a run did not succeed.

@@ -293,6 +293,7 @@ async fn run_one(shared: &Shared, owner: &str, job: Claimed, mut abort: watch::R
         org_id: job.org_id,
         attempt: job.attempts,
         max_attempts: job.max_attempts,
+        lease: crate::jobs::Lease::new(app.db.clone(), job.id, owner, shared.opts.lease),
     };
     let span = tracing::info_span!("job", id = %job.id, kind = %job.kind, attempt = job.attempts);
     let started = Instant::now();

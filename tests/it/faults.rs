@@ -314,9 +314,10 @@ async fn a_server_killed_in_a_batch_of_budget_changes_applies_each_exactly_once_
         per_campaign.values().all(|n| *n == 1),
         "one action per campaign: {per_campaign:?}"
     );
-    // Writes sent again for an intent still marked executing (after the kill, or when a slow
-    // heartbeat let another worker take the check over) set the same target again, so the
-    // budgets above are exact; their count is only reported.
+    // A write sent again for an intent still marked executing (the one under way at the kill,
+    // or at a takeover when a starved heartbeat let the lease run out: the run taken over
+    // stops before its next change) sets the same target again, so the budgets above are
+    // exact; the count is only reported.
     eprintln!(
         "{} budget writes for {} campaigns ({at_kill} before the kill)",
         writes(&sb),

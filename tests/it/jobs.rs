@@ -146,12 +146,35 @@ impl Job for Doomed {
     }
 }
 
+/// Makes `writes` "platform changes" `gap_ms` apart, renewing its lease before each one as the
+/// handlers that write to platforms do.
+#[derive(Debug, Serialize, Deserialize)]
+struct Writes {
+    key: Uuid,
+    writes: u64,
+    gap_ms: u64,
+}
+
+impl Job for Writes {
+    const KIND: &'static str = "test.writes";
+    const MAX_ATTEMPTS: i32 = 1;
+    async fn run(self, ctx: JobCtx) -> Result<(), JobError> {
+        for n in 0..self.writes {
+            ctx.lease.renew().await?;
+            record(self.key, n, ctx.attempt);
+            tokio::time::sleep(Duration::from_millis(self.gap_ms)).await;
+        }
+        Ok(())
+    }
+}
+
 fn registry() -> Registry {
     Registry::new()
         .with::<Track>()
         .with::<Flaky>()
         .with::<Hang>()
         .with::<Doomed>()
+        .with::<Writes>()
 }
 
 fn opts(workers: usize) -> WorkerOptions {
@@ -422,6 +445,53 @@ async fn a_panic_is_a_failed_attempt_and_a_permanent_error_kills_the_job_at_once
         row.last_error.as_deref(),
         Some("the ad account was deleted")
     );
+}
+
+/// The heartbeat notices a lost lease only at its next beat; a run that renews its lease
+/// before each platform change stops at the first change after another worker took it over.
+#[tokio::test]
+async fn a_run_taken_over_by_another_worker_makes_no_further_platform_change() {
+    let t = TestApp::new().await;
+    let org = new_org(&t, "Acme").await;
+    let key = Uuid::new_v4();
+    enqueue_for(
+        &t,
+        org,
+        Writes {
+            key,
+            writes: 20,
+            gap_ms: 100,
+        },
+    )
+    .await;
+    // A long lease: the heartbeat (every 10 s) would not notice the takeover in time.
+    let mut o = opts(1);
+    o.lease = Duration::from_secs(30);
+    let runner = start(&t, o);
+    wait_for("two changes", Duration::from_secs(10), || async {
+        events(key).len() >= 2
+    })
+    .await;
+    // What the reaper and another worker's claim do to the row when a lease runs out.
+    diesel::sql_query(
+        "UPDATE jobs SET lease_owner = 'another-process#0', lease_expires_at = now() + interval '30 seconds'
+         WHERE kind = 'test.writes'",
+    )
+    .execute(&mut admin(&t).await)
+    .await
+    .expect("take the job over");
+    let at_takeover = events(key).len();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let after = events(key).len();
+    assert!(
+        after <= at_takeover + 1,
+        "{} changes after the takeover (at most the one under way may finish)",
+        after - at_takeover
+    );
+    assert!(after < 20, "the run went on to the end");
+    let row = one_row(&t, Writes::KIND).await;
+    assert_eq!(row.state, "running", "the row is the other worker's");
+    runner.shutdown().await;
 }
 
 #[tokio::test]
