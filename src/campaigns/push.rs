@@ -3,10 +3,15 @@
 //! platform (outside any transaction) and records either the created campaign (with the
 //! platform's id, also upserted into `campaigns` so it shows at once) or the platform's answer
 //! in plain words.
+//!
+//! No platform offers an idempotency key for creation, so a create whose answer was lost
+//! (timeout, dropped connection, crash, lost lease) is never sent again blindly: the push
+//! notes which campaigns already carry its name and marks itself sent before the create goes
+//! out, and a later attempt first looks on the platform for the campaign that create made.
 
 use chrono::{DateTime, Utc};
 use diesel::OptionalExtension;
-use diesel::sql_types::{BigInt, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::RunQueryDsl;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -14,7 +19,7 @@ use uuid::Uuid;
 use crate::connections::service::{ManagedAccount, account_access};
 use crate::db::Conn;
 use crate::jobs::{Dedupe, Job, JobCtx, JobError};
-use crate::platforms::{CampaignStatus, NewCampaign, PlatformError};
+use crate::platforms::{Campaign, CampaignStatus, NewCampaign, PlatformError};
 use crate::types::{Currency, Money, Platform};
 
 /// What a creation asks for on one account.
@@ -88,6 +93,9 @@ pub struct PushView {
     pub error: Option<String>,
     #[diesel(sql_type = Timestamptz)]
     pub created_at: DateTime<Utc>,
+    /// The platform's answer to the create was lost, and the campaign was found there.
+    #[diesel(sql_type = Bool)]
+    pub found_after_lost_answer: bool,
 }
 
 impl PushView {
@@ -114,7 +122,8 @@ impl PushView {
 pub async fn batch(c: &mut Conn, batch_id: Uuid) -> diesel::QueryResult<Vec<PushView>> {
     diesel::sql_query(
         "SELECT p.id, p.platform, a.name AS account_name, p.name, p.daily_budget_micros, p.currency,
-           p.start_status, p.state, p.external_id, p.campaign_id, p.error, p.created_at
+           p.start_status, p.state, p.external_id, p.campaign_id, p.error, p.created_at,
+           p.found_after_lost_answer
          FROM campaign_pushes p JOIN ad_accounts a ON a.id = p.account_id
          WHERE p.batch_id = $1
          ORDER BY p.platform, a.name",
@@ -166,25 +175,59 @@ struct Pending {
     start_status: String,
     #[diesel(sql_type = Text)]
     state: String,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    sent_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Array<Text>)]
+    preexisting_ids: Vec<String>,
+}
+
+/// How a push ended.
+enum Outcome {
+    /// Made by this attempt's create.
+    Created(Campaign),
+    /// Made by an earlier attempt whose answer was lost, and found on the platform.
+    Found(Campaign),
+    Failed(String),
 }
 
 async fn record(
     ctx: &JobCtx,
     org_id: Uuid,
     push_id: Uuid,
-    outcome: Result<(String, Option<Uuid>), String>,
+    account_id: Uuid,
+    platform: Platform,
+    currency: Currency,
+    outcome: Outcome,
 ) -> Result<(), JobError> {
     ctx.app
         .db
         .tenant(org_id, async move |c| {
-            let (state, ext, cid, err) = match outcome {
-                Ok((ext, cid)) => ("created", Some(ext), cid, None),
-                Err(e) => ("error", None, None, Some(e)),
+            let (state, campaign, err, found) = match outcome {
+                Outcome::Created(k) => ("created", Some(k), None, false),
+                Outcome::Found(k) => ("created", Some(k), None, true),
+                Outcome::Failed(e) => ("error", None, Some(e), false),
+            };
+            // The campaign shows in the list at once, without waiting for the next sync.
+            let (ext, cid) = match campaign {
+                Some(k) => {
+                    let ids = super::upsert_synced(
+                        c,
+                        org_id,
+                        account_id,
+                        platform,
+                        currency,
+                        std::slice::from_ref(&k),
+                    )
+                    .await?;
+                    let cid = ids.get(&k.id).copied();
+                    (Some(k.id), cid)
+                }
+                None => (None, None),
             };
             // Only a pending row changes: a duplicate run never overwrites a recorded outcome.
             diesel::sql_query(
                 "UPDATE campaign_pushes SET state = $2, external_id = $3, campaign_id = $4,
-                   error = $5, updated_at = now()
+                   error = $5, found_after_lost_answer = $6, updated_at = now()
                  WHERE id = $1 AND state = 'pending'",
             )
             .bind::<SqlUuid, _>(push_id)
@@ -192,9 +235,73 @@ async fn record(
             .bind::<Nullable<Text>, _>(ext)
             .bind::<Nullable<SqlUuid>, _>(cid)
             .bind::<Nullable<Text>, _>(err)
+            .bind::<Bool, _>(found)
             .execute(c)
             .await?;
             Ok::<_, JobError>(())
+        })
+        .await
+}
+
+/// The campaign an earlier attempt's create made, if the platform has it: the one with the
+/// push's name that was not there before the first create and that no other push of this
+/// account has claimed.
+async fn find_sent(
+    ctx: &JobCtx,
+    org_id: Uuid,
+    push_id: Uuid,
+    row: &Pending,
+    listed: Vec<Campaign>,
+) -> Result<Option<Campaign>, JobError> {
+    let account_id = row.account_id;
+    let claimed: Vec<String> = ctx
+        .app
+        .db
+        .tenant(org_id, async move |c| {
+            #[derive(diesel::QueryableByName)]
+            struct Ext {
+                #[diesel(sql_type = Text)]
+                external_id: String,
+            }
+            let rows: Vec<Ext> = diesel::sql_query(
+                "SELECT external_id FROM campaign_pushes
+                 WHERE account_id = $1 AND id <> $2 AND external_id IS NOT NULL",
+            )
+            .bind::<SqlUuid, _>(account_id)
+            .bind::<SqlUuid, _>(push_id)
+            .load(c)
+            .await?;
+            Ok::<_, JobError>(rows.into_iter().map(|r| r.external_id).collect())
+        })
+        .await?;
+    Ok(listed.into_iter().find(|k| {
+        k.name == row.name
+            && k.status != CampaignStatus::Removed
+            && !row.preexisting_ids.contains(&k.id)
+            && !claimed.contains(&k.id)
+    }))
+}
+
+/// Notes the campaigns that already carry the push's name and marks the push as sent, in one
+/// committed statement before the create goes out. False when another run marked it first.
+async fn mark_sent(
+    ctx: &JobCtx,
+    org_id: Uuid,
+    push_id: Uuid,
+    preexisting: Vec<String>,
+) -> Result<bool, JobError> {
+    ctx.app
+        .db
+        .tenant(org_id, async move |c| {
+            let n = diesel::sql_query(
+                "UPDATE campaign_pushes SET sent_at = now(), preexisting_ids = $2, updated_at = now()
+                 WHERE id = $1 AND state = 'pending' AND sent_at IS NULL",
+            )
+            .bind::<SqlUuid, _>(push_id)
+            .bind::<Array<Text>, _>(preexisting)
+            .execute(c)
+            .await?;
+            Ok::<_, JobError>(n == 1)
         })
         .await
 }
@@ -220,7 +327,7 @@ impl Job for PushCampaign {
                 Ok::<_, JobError>(
                     diesel::sql_query(
                         "SELECT account_id, platform, name, daily_budget_micros, currency,
-                           start_status, state
+                           start_status, state, sent_at, preexisting_ids
                          FROM campaign_pushes WHERE id = $1",
                     )
                     .bind::<SqlUuid, _>(push_id)
@@ -242,6 +349,18 @@ impl Job for PushCampaign {
         ) else {
             return Err(JobError::permanent("the campaign push row is malformed"));
         };
+        let finish = async |outcome: Outcome| {
+            record(
+                &ctx,
+                org_id,
+                push_id,
+                row.account_id,
+                platform,
+                currency,
+                outcome,
+            )
+            .await
+        };
         let (_, creds, account) = match account_access(&ctx.app, org_id, row.account_id).await {
             Ok(a) => a,
             Err(e) => {
@@ -249,9 +368,39 @@ impl Job for PushCampaign {
                     "adpilot cannot reach {} for this ad account: {e}",
                     platform.label()
                 );
-                return record(&ctx, org_id, push_id, Err(msg)).await;
+                let maybe_made = row.sent_at.is_some();
+                return finish(Outcome::Failed(with_caution(
+                    msg, platform, &row, maybe_made,
+                )))
+                .await;
             }
         };
+        let adapter = ctx.app.platforms.adapter(platform);
+        // What the platform has now: before a first create, to know which campaigns already
+        // carry the name; after one whose answer was lost, to find what it made.
+        let listed = match adapter.list_campaigns(&creds, &account).await {
+            Ok(l) => l,
+            Err(e) => {
+                let maybe_made = row.sent_at.is_some();
+                return failed(&ctx, e, platform, &row, maybe_made, finish).await;
+            }
+        };
+        if row.sent_at.is_some() {
+            if let Some(found) = find_sent(&ctx, org_id, push_id, &row, listed).await? {
+                tracing::info!(push = %push_id, campaign = %found.id, "found the campaign an earlier create made; not creating it again");
+                return finish(Outcome::Found(found)).await;
+            }
+        } else {
+            let preexisting = listed
+                .into_iter()
+                .filter(|k| k.name == row.name)
+                .map(|k| k.id)
+                .collect();
+            if !mark_sent(&ctx, org_id, push_id, preexisting).await? {
+                // Another run got there first; it (or its retry) finishes the push.
+                return Ok(());
+            }
+        }
         let new = NewCampaign {
             name: row.name.clone(),
             daily_budget: Money::new(row.daily_budget_micros, currency),
@@ -261,40 +410,105 @@ impl Job for PushCampaign {
                 CampaignStatus::Paused
             },
         };
-        let adapter = ctx.app.platforms.adapter(platform);
+        ctx.lease.renew().await?;
         match adapter.create_campaign(&creds, &account, &new).await {
-            Ok(created) => {
-                let account_id = row.account_id;
-                let ext = created.id.clone();
-                let cid = ctx
-                    .app
-                    .db
-                    .tenant(org_id, async move |c| {
-                        let ids = super::upsert_synced(
-                            c,
-                            org_id,
-                            account_id,
-                            platform,
-                            currency,
-                            std::slice::from_ref(&created),
-                        )
-                        .await?;
-                        Ok::<_, JobError>(ids.get(&created.id).copied())
-                    })
-                    .await?;
-                record(&ctx, org_id, push_id, Ok((ext, cid))).await
+            Ok(created) => finish(Outcome::Created(created)).await,
+            Err(e) => {
+                let maybe_made = e.may_have_landed();
+                failed(&ctx, e, platform, &row, maybe_made, finish).await
             }
-            // The adapter already retried within its budget; a later attempt of the job may
-            // still succeed. (A timeout after the platform created the campaign could create
-            // it twice on retry: the platforms offer no idempotency key for creation.)
-            Err(e) if e.is_retryable() && ctx.attempt < ctx.max_attempts => match &e {
-                PlatformError::RateLimited {
-                    retry_after: Some(d),
-                    ..
-                } => Err(JobError::retry_after(e.to_string(), *d)),
-                _ => Err(JobError::retry(e.to_string())),
-            },
-            Err(e) => record(&ctx, org_id, push_id, Err(plain_error(platform, &e))).await,
         }
+    }
+}
+
+/// A failed platform call: tried again while attempts remain when waiting can help, or when
+/// the create may have landed (the next attempt looks for it first); otherwise the push ends
+/// with the platform's answer in plain words, and a caution when the campaign may exist.
+async fn failed(
+    ctx: &JobCtx,
+    e: PlatformError,
+    platform: Platform,
+    row: &Pending,
+    maybe_made: bool,
+    finish: impl AsyncFnOnce(Outcome) -> Result<(), JobError>,
+) -> Result<(), JobError> {
+    if (e.is_retryable() || e.may_have_landed()) && ctx.attempt < ctx.max_attempts {
+        return match &e {
+            PlatformError::RateLimited {
+                retry_after: Some(d),
+                ..
+            } => Err(JobError::retry_after(e.to_string(), *d)),
+            _ => Err(JobError::retry(e.to_string())),
+        };
+    }
+    finish(Outcome::Failed(with_caution(
+        plain_error(platform, &e),
+        platform,
+        row,
+        maybe_made,
+    )))
+    .await
+}
+
+/// A push that ends in an error while a create it sent may have landed: the person must look
+/// before creating the campaign again.
+fn with_caution(message: String, platform: Platform, row: &Pending, maybe_made: bool) -> String {
+    if !maybe_made {
+        return message;
+    }
+    format!(
+        "{message} adpilot sent the campaign to {p} but never got its answer, so it may exist there: check {p} for \"{name}\" before creating it again.",
+        p = platform.label(),
+        name = row.name,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(sent: bool) -> Pending {
+        Pending {
+            account_id: Uuid::nil(),
+            platform: "meta".into(),
+            name: "Spring Sale".into(),
+            daily_budget_micros: 1,
+            currency: "USD".into(),
+            start_status: "paused".into(),
+            state: "pending".into(),
+            sent_at: sent.then(Utc::now),
+            preexisting_ids: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn an_error_says_to_check_the_platform_only_when_the_campaign_may_exist() {
+        let refused = with_caution("refused.".into(), Platform::Meta, &row(true), false);
+        assert_eq!(refused, "refused.");
+        let lost = with_caution("no answer.".into(), Platform::Meta, &row(true), true);
+        assert!(
+            lost.starts_with("no answer. ")
+                && lost.contains("check Meta Ads for \"Spring Sale\" before creating it again"),
+            "{lost}"
+        );
+    }
+
+    #[test]
+    fn only_failures_that_can_hide_a_success_may_have_landed() {
+        assert!(
+            PlatformError::Temporary {
+                message: "timeout".into()
+            }
+            .may_have_landed()
+        );
+        assert!(PlatformError::unexpected("garbled").may_have_landed());
+        assert!(!PlatformError::invalid("name taken").may_have_landed());
+        assert!(
+            !PlatformError::RateLimited {
+                retry_after: None,
+                message: "slow down".into()
+            }
+            .may_have_landed()
+        );
     }
 }

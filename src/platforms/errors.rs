@@ -60,6 +60,16 @@ impl PlatformError {
         )
     }
 
+    /// Whether a write that failed this way may still have been carried out: a timeout, a
+    /// dropped connection, a server error or an answer we cannot read can hide a success. A
+    /// refusal (rate limit, authorization, invalid input) proves nothing was done.
+    pub fn may_have_landed(&self) -> bool {
+        matches!(
+            self,
+            PlatformError::Temporary { .. } | PlatformError::Unexpected { .. }
+        )
+    }
+
     pub(crate) fn unexpected(message: impl Into<String>) -> Self {
         PlatformError::Unexpected {
             message: message.into(),

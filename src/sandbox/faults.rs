@@ -18,6 +18,10 @@ pub enum FaultKind {
     ServerError,
     /// The answer is held back for `delay_ms` (longer than a client's timeout), then served.
     Timeout,
+    /// The call is carried out at once, then its answer is held back for `delay_ms`: the
+    /// client times out on a write that did land (the case that makes creates unsafe to
+    /// repeat blindly).
+    LostResponse,
     /// The platform's "access token expired" answer.
     ExpiredToken,
     /// The platform's "token revoked / invalid" answer.
@@ -40,11 +44,14 @@ pub struct FaultSpec {
     /// Only calls whose path contains this text.
     #[serde(default)]
     pub path_contains: Option<String>,
+    /// Only calls with this HTTP method (`GET`, `POST`), whatever its case.
+    #[serde(default)]
+    pub method: Option<String>,
     /// Retry hint sent with rate limits (Google retryDelay, Meta regain-access minutes rounded
     /// up, which the adapters should read). Default 1 s.
     #[serde(default)]
     pub retry_after_secs: Option<u64>,
-    /// Delay for `timeout`; default 30 s.
+    /// Delay for `timeout` and `lost_response`; default 30 s.
     #[serde(default)]
     pub delay_ms: Option<u64>,
     /// Also hit the OAuth token endpoints (off by default so a fault aimed at API calls does
@@ -61,6 +68,7 @@ impl FaultSpec {
             count: None,
             fraction: None,
             path_contains: None,
+            method: None,
             retry_after_secs: None,
             delay_ms: None,
             include_oauth: false,
@@ -94,6 +102,11 @@ impl FaultSpec {
 
     pub fn path_contains(mut self, s: &str) -> Self {
         self.path_contains = Some(s.to_string());
+        self
+    }
+
+    pub fn method(mut self, m: &str) -> Self {
+        self.method = Some(m.to_string());
         self
     }
 
@@ -162,6 +175,7 @@ impl FaultBook {
         &mut self,
         seed: u64,
         platform: Platform,
+        method: &str,
         path: &str,
         is_oauth: bool,
     ) -> Option<Injected> {
@@ -173,6 +187,9 @@ impl FaultBook {
                 || s.path_contains
                     .as_deref()
                     .is_some_and(|p| !path.contains(p))
+                || s.method
+                    .as_deref()
+                    .is_some_and(|m| !m.eq_ignore_ascii_case(method))
             {
                 continue;
             }
@@ -206,10 +223,22 @@ mod tests {
                 .platform(Platform::Meta)
                 .count(2),
         );
-        assert!(b.take(1, Platform::Google, "/v21/x", false).is_none());
-        assert!(b.take(1, Platform::Meta, "/v25.0/x", false).is_some());
-        assert!(b.take(1, Platform::Meta, "/v25.0/x", false).is_some());
-        assert!(b.take(1, Platform::Meta, "/v25.0/x", false).is_none());
+        assert!(
+            b.take(1, Platform::Google, "GET", "/v21/x", false)
+                .is_none()
+        );
+        assert!(
+            b.take(1, Platform::Meta, "GET", "/v25.0/x", false)
+                .is_some()
+        );
+        assert!(
+            b.take(1, Platform::Meta, "GET", "/v25.0/x", false)
+                .is_some()
+        );
+        assert!(
+            b.take(1, Platform::Meta, "GET", "/v25.0/x", false)
+                .is_none()
+        );
         assert!(b.faults.is_empty());
     }
 
@@ -219,7 +248,10 @@ mod tests {
             let mut b = FaultBook::default();
             b.add(FaultSpec::new(FaultKind::ServerError).fraction(0.3));
             (0..1000)
-                .map(|_| b.take(7, Platform::Tiktok, "/open_api", false).is_some())
+                .map(|_| {
+                    b.take(7, Platform::Tiktok, "GET", "/open_api", false)
+                        .is_some()
+                })
                 .collect::<Vec<_>>()
         };
         let a = run();
@@ -232,10 +264,26 @@ mod tests {
     fn oauth_calls_are_spared_unless_asked() {
         let mut b = FaultBook::default();
         b.add(FaultSpec::new(FaultKind::ServerError));
-        assert!(b.take(1, Platform::Google, "/token", true).is_none());
+        assert!(b.take(1, Platform::Google, "GET", "/token", true).is_none());
         assert!(
-            b.take(1, Platform::Google, "/v21/customers", false)
+            b.take(1, Platform::Google, "GET", "/v21/customers", false)
                 .is_some()
         );
+    }
+
+    #[test]
+    fn a_method_filter_spares_other_methods_on_the_same_path() {
+        let mut b = FaultBook::default();
+        b.add(
+            FaultSpec::new(FaultKind::LostResponse)
+                .method("post")
+                .count(1),
+        );
+        assert!(
+            b.take(1, Platform::Meta, "GET", "/v25.0/act_1/campaigns", false)
+                .is_none()
+        );
+        let hit = b.take(1, Platform::Meta, "POST", "/v25.0/act_1/campaigns", false);
+        assert_eq!(hit.map(|i| i.kind), Some(FaultKind::LostResponse));
     }
 }

@@ -166,7 +166,7 @@ pub fn fault_response(req: &ApiRequest, i: &Injected) -> Response {
         FaultKind::ExpiredToken => token_problem(TokenProblem::Expired),
         FaultKind::RevokedToken => token_problem(TokenProblem::Revoked),
         // Served normally after the delay by the dispatcher.
-        FaultKind::Timeout => error(
+        FaultKind::Timeout | FaultKind::LostResponse => error(
             StatusCode::GATEWAY_TIMEOUT,
             2,
             None,

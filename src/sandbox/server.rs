@@ -281,12 +281,21 @@ async fn dispatch(AxState(app): AxState<Arc<App>>, req: Request) -> Response {
         None
     } else {
         let seed = app.config.seed;
-        app.state().faults.take(seed, platform, &api.path, is_oauth)
+        app.state()
+            .faults
+            .take(seed, platform, api.method.as_str(), &api.path, is_oauth)
     };
     let fault = injected.as_ref().map(|i| i.kind);
+    // A lost answer is held back only after the call is carried out, recorded and saved: the
+    // client gives up (and drops this request) while it waits.
+    let mut hold_back = None;
     let response = match injected {
         Some(i) if i.kind == FaultKind::Timeout => {
             tokio::time::sleep(std::time::Duration::from_millis(i.delay_ms)).await;
+            handle(&app, t, &api)
+        }
+        Some(i) if i.kind == FaultKind::LostResponse => {
+            hold_back = Some(std::time::Duration::from_millis(i.delay_ms));
             handle(&app, t, &api)
         }
         Some(i) => match platform {
@@ -317,6 +326,9 @@ async fn dispatch(AxState(app): AxState<Arc<App>>, req: Request) -> Response {
     }
     if let Err(e) = app.save_if_dirty().await {
         tracing::warn!(error = %e, "sandbox: could not save state");
+    }
+    if let Some(d) = hold_back {
+        tokio::time::sleep(d).await;
     }
     response
 }

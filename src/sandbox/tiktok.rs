@@ -101,7 +101,9 @@ pub fn fault_response(i: &Injected) -> Response {
             "Too many requests. Please retry in some time.",
             json!({}),
         ),
-        FaultKind::ServerError | FaultKind::Timeout => reply(50000, "System error.", json!({})),
+        FaultKind::ServerError | FaultKind::Timeout | FaultKind::LostResponse => {
+            reply(50000, "System error.", json!({}))
+        }
         FaultKind::ExpiredToken => token_problem(TokenProblem::Expired),
         FaultKind::RevokedToken => token_problem(TokenProblem::Revoked),
     }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use adpilot::analytics::sync::sync_account;
 use adpilot::connections::service::managed_accounts;
 use adpilot::jobs::worker::{Runner, RunnerHandle, WorkerOptions};
-use adpilot::sandbox::{SandboxConfig, SandboxHandle, TruthQuery};
+use adpilot::sandbox::{FaultKind, FaultSpec, SandboxConfig, SandboxHandle, TruthQuery};
 use adpilot::types::{Currency, Platform};
 use axum::http::StatusCode;
 use chrono::{DateTime, Datelike, Duration as Days, NaiveDate, Utc};
@@ -604,6 +604,142 @@ async fn creating_a_campaign_pushes_it_to_each_platform_and_shows_the_outcome() 
             && settled.contains("Campaign name already exists"),
         "{settled}"
     );
+    runner.shutdown().await;
+}
+
+/// The platforms offer no idempotency key for creating a campaign: a create whose answer was
+/// lost must be found on the platform, not sent again (which would make a second campaign,
+/// or on Google and TikTok fail with "name already exists" for a campaign that does exist).
+#[tokio::test]
+async fn a_create_whose_answer_was_lost_is_found_on_the_platform_not_made_twice() {
+    let sb = sandbox(SandboxConfig::default()).await;
+    let t = TestApp::build_with(&[], Some(&sb), |c| {
+        c.platforms.request_timeout = Duration::from_millis(1500);
+    })
+    .await;
+    let mut c = t.sign_up("ann@example.com", "Acme").await;
+    for p in ["google", "meta", "tiktok"] {
+        connect(&mut c, p).await;
+    }
+    let runner = Runner::new(
+        t.app.clone(),
+        adpilot::jobs::registry(),
+        WorkerOptions {
+            workers: 2,
+            poll_interval: Duration::from_millis(25),
+            lease: Duration::from_secs(5),
+            backoff_base: Duration::from_millis(100),
+            backoff_max: Duration::from_secs(1),
+            ..WorkerOptions::default()
+        },
+    )
+    .start();
+    let form = c.get("/campaigns/new").await;
+    let google = account_value(&form.body, "Google Ads: Acme Outdoor US");
+    let meta = account_value(&form.body, "Meta Ads: Northwind Shop");
+    let tiktok = account_value(&form.body, "TikTok Ads: Globex Apparel");
+    let mut create = async |accounts: &[&str]| {
+        let mut fields = vec![
+            ("name", "Spring Sale"),
+            ("objective", "traffic"),
+            ("daily_budget", "25"),
+            ("start", "paused"),
+        ];
+        fields.extend(accounts.iter().map(|a| ("account", *a)));
+        let r = c.post("/campaigns", &fields).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        let status_path = r.location().expect("status page").to_string();
+        wait_until_settled(&mut c, &status_path).await
+    };
+    let named = |p: Platform| {
+        let mut ids: Vec<String> = sb
+            .campaigns(&TruthQuery::default())
+            .into_iter()
+            .filter(|k| k.platform == p && k.name == "Spring Sale")
+            .map(|k| k.campaign_id)
+            .collect();
+        ids.sort();
+        ids
+    };
+    let creates = |p: Platform| {
+        sb.calls()
+            .iter()
+            .filter(|k| {
+                k.platform == Some(p)
+                    && k.method == "POST"
+                    && (k.path.contains("campaigns:mutate")
+                        || k.path.ends_with("/campaigns")
+                        || k.path.contains("campaign/create"))
+            })
+            .count()
+    };
+
+    // Meta allows two campaigns with one name: one already exists before the lost answer.
+    let settled = create(&[&meta]).await;
+    assert!(settled.contains("badge ok\">created"), "{settled}");
+    let before = named(Platform::Meta);
+    assert_eq!(before.len(), 1);
+
+    // Each platform carries the create out, then its answer never reaches adpilot.
+    for (p, path) in [
+        (Platform::Google, "campaigns:mutate"),
+        (Platform::Meta, "/campaigns"),
+        (Platform::Tiktok, "campaign/create"),
+    ] {
+        sb.inject_fault(
+            FaultSpec::new(FaultKind::LostResponse)
+                .platform(p)
+                .method("POST")
+                .path_contains(path)
+                .delay_ms(3000)
+                .count(1),
+        )
+        .expect("fault");
+    }
+    sb.clear_calls();
+    let settled = create(&[&google, &meta, &tiktok]).await;
+    assert_eq!(
+        settled.matches("badge ok\">created").count(),
+        3,
+        "{settled}"
+    );
+    assert_eq!(
+        settled.matches("answer was lost on the way").count(),
+        3,
+        "{settled}"
+    );
+    assert_eq!(named(Platform::Google).len(), 1, "one Google campaign");
+    assert_eq!(named(Platform::Tiktok).len(), 1, "one TikTok campaign");
+    let meta_now = named(Platform::Meta);
+    assert_eq!(
+        meta_now.len(),
+        2,
+        "one new Meta campaign beside the old one"
+    );
+    let new_meta: Vec<&String> = meta_now.iter().filter(|i| !before.contains(i)).collect();
+    assert_eq!(new_meta.len(), 1);
+    assert!(
+        settled.contains(new_meta[0].as_str()) && !settled.contains(before[0].as_str()),
+        "the new campaign is the one recorded, not the older namesake: {settled}"
+    );
+    for p in [Platform::Google, Platform::Meta, Platform::Tiktok] {
+        assert_eq!(creates(p), 1, "{p:?}: the create was sent once");
+    }
+
+    // A refusal that proves nothing was made (a 503 before any work) is sent again after a
+    // look that finds nothing new, and the older namesakes are left alone.
+    sb.inject_fault(
+        FaultSpec::new(FaultKind::ServerError)
+            .platform(Platform::Meta)
+            .method("POST")
+            .path_contains("/campaigns")
+            .count(1),
+    )
+    .expect("fault");
+    let settled = create(&[&meta]).await;
+    assert!(settled.contains("badge ok\">created"), "{settled}");
+    assert!(!settled.contains("answer was lost"), "{settled}");
+    assert_eq!(named(Platform::Meta).len(), 3, "a third, made by the retry");
     runner.shutdown().await;
 }
 

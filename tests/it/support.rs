@@ -283,6 +283,15 @@ impl TestApp {
         extra: &[&str],
         sandbox: Option<&adpilot::sandbox::SandboxHandle>,
     ) -> TestApp {
+        Self::build_with(extra, sandbox, |_| {}).await
+    }
+
+    /// Like `build`, with a last change to the configuration (a setting no flag reaches).
+    pub async fn build_with(
+        extra: &[&str],
+        sandbox: Option<&adpilot::sandbox::SandboxHandle>,
+        tweak: impl FnOnce(&mut Config),
+    ) -> TestApp {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let db = TestDb::new().await;
         let data_dir = tempdir::TempDir::new();
@@ -293,6 +302,7 @@ impl TestApp {
             config.platforms.retry.max_delay = std::time::Duration::from_millis(200);
             config.platforms.retry.max_total_wait = std::time::Duration::from_secs(5);
         }
+        tweak(&mut config);
         let database = adpilot::server::Database {
             admin_url: db.admin_url.clone(),
             app_url: db.app_url(),

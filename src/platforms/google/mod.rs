@@ -394,6 +394,9 @@ impl GoogleAds {
                 .into_iter()
                 .next()
                 .ok_or_else(|| PlatformError::unexpected("campaign create returned no resource"))?,
+            // A campaign create that may have landed keeps its budget: the campaign may be
+            // using it (the caller looks for it before trying again).
+            Err(e) if e.may_have_landed() => return Err(e),
             Err(e) => {
                 // Do not leave an orphan budget behind; if this fails too, the original error
                 // is what the user needs to see.

@@ -5,7 +5,7 @@ use std::time::Duration;
 use rust_decimal::Decimal;
 use serde_json::json;
 
-use crate::platforms::testkit::{Reply, cur, day, platforms, platforms_with, serve};
+use crate::platforms::testkit::{Recorded, Reply, cur, day, platforms, platforms_with, serve};
 use crate::platforms::{
     AccountRef, AuthorizationRequest, CampaignStatus, Credentials, NewCampaign, PlatformError,
     RetryPolicy, TokenSet,
@@ -330,16 +330,14 @@ async fn create_makes_a_budget_then_a_paused_campaign_with_jpy_micros() {
     );
 }
 
-#[tokio::test]
-async fn a_failed_campaign_create_removes_its_budget_and_is_not_retried_on_5xx() {
-    let server = serve(|req, _| {
+/// Creates a campaign on a server that takes the budget and answers the campaign create with
+/// `status` and `body`; returns the error and the paths called.
+async fn failed_create(status: u16, body: serde_json::Value) -> (PlatformError, Vec<Recorded>) {
+    let server = serve(move |req, _| {
         if req.path.ends_with("campaignBudgets:mutate") {
             Reply::json(json!({"results":[{"resourceName":"customers/1/campaignBudgets/555"}]}))
         } else {
-            Reply::status(
-                500,
-                json!({"error":{"code":500,"message":"Internal error","status":"INTERNAL"}}),
-            )
+            Reply::status(status, body.clone())
         }
     })
     .await;
@@ -356,13 +354,22 @@ async fn a_failed_campaign_create_removes_its_budget_and_is_not_retried_on_5xx()
         )
         .await
         .expect_err("create fails");
+    (e, server.requests())
+}
+
+#[tokio::test]
+async fn a_campaign_create_that_may_have_landed_is_not_retried_and_keeps_its_budget() {
+    let (e, reqs) = failed_create(
+        500,
+        json!({"error":{"code":500,"message":"Internal error","status":"INTERNAL"}}),
+    )
+    .await;
     assert_eq!(e.kind(), "temporary");
-    let reqs = server.requests();
-    // budget create, one campaign create (a 5xx may hide a success: no second create),
-    // budget remove.
+    // Budget create and one campaign create: a 5xx may hide a success, so no second create,
+    // and the budget stays (the campaign may be using it; the caller looks for it).
     assert_eq!(
         reqs.len(),
-        3,
+        2,
         "{:?}",
         reqs.iter().map(|r| &r.path).collect::<Vec<_>>()
     );
@@ -370,6 +377,19 @@ async fn a_failed_campaign_create_removes_its_budget_and_is_not_retried_on_5xx()
         reqs[1].json()["operations"][0]["create"]["status"],
         json!("ENABLED")
     );
+}
+
+#[tokio::test]
+async fn a_refused_campaign_create_removes_its_budget() {
+    let (e, reqs) = failed_create(
+        400,
+        json!({"error":{"code":400,"message":"Request contains an invalid argument.","status":"INVALID_ARGUMENT",
+            "details":[{"errors":[{"errorCode":{"campaignError":"DUPLICATE_CAMPAIGN_NAME"},
+            "message":"A campaign with this name already exists."}]}]}}),
+    )
+    .await;
+    assert_eq!(e.kind(), "invalid");
+    assert_eq!(reqs.len(), 3, "budget, campaign, budget removal");
     assert_eq!(
         reqs[2].json()["operations"][0]["remove"],
         json!("customers/1/campaignBudgets/555")

@@ -136,7 +136,7 @@ pub fn fault_response(req: &ApiRequest, i: &Injected) -> Response {
     let v = version_of(req);
     let e = match i.kind {
         FaultKind::RateLimit => rate_limited("RESOURCE_TEMPORARILY_EXHAUSTED", i.retry_after_secs),
-        FaultKind::ServerError | FaultKind::Timeout => gerr(
+        FaultKind::ServerError | FaultKind::Timeout | FaultKind::LostResponse => gerr(
             StatusCode::SERVICE_UNAVAILABLE,
             "UNAVAILABLE",
             "The service is currently unavailable.",
