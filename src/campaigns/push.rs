@@ -96,6 +96,10 @@ pub struct PushView {
     /// The platform's answer to the create was lost, and the campaign was found there.
     #[diesel(sql_type = Bool)]
     pub found_after_lost_answer: bool,
+    /// A pending push whose job stopped trying (its last attempt failed or never finished):
+    /// what to tell the person instead of "sending…".
+    #[diesel(sql_type = Nullable<Text>)]
+    pub gave_up: Option<String>,
 }
 
 impl PushView {
@@ -113,24 +117,40 @@ impl PushView {
         }
     }
 
+    /// Still being sent (the status page keeps polling).
     pub fn is_pending(&self) -> bool {
-        self.state == "pending"
+        self.state == "pending" && self.gave_up.is_none()
     }
 }
 
 /// The rows of one submission; empty when the batch is not this organization's.
 pub async fn batch(c: &mut Conn, batch_id: Uuid) -> diesel::QueryResult<Vec<PushView>> {
-    diesel::sql_query(
+    let mut rows: Vec<PushView> = diesel::sql_query(
         "SELECT p.id, p.platform, a.name AS account_name, p.name, p.daily_budget_micros, p.currency,
            p.start_status, p.state, p.external_id, p.campaign_id, p.error, p.created_at,
-           p.found_after_lost_answer
+           p.found_after_lost_answer, NULL::text AS gave_up
          FROM campaign_pushes p JOIN ad_accounts a ON a.id = p.account_id
          WHERE p.batch_id = $1
          ORDER BY p.platform, a.name",
     )
     .bind::<SqlUuid, _>(batch_id)
     .load(c)
-    .await
+    .await?;
+    for r in rows.iter_mut().filter(|r| r.state == "pending") {
+        let job =
+            crate::jobs::store::latest_by_key(c, PushCampaign::KIND, &r.id.to_string()).await?;
+        let why = match &job {
+            Some(j) if j.is_dead() => j.last_error.clone().unwrap_or_default(),
+            Some(_) => continue,
+            None => "its job is gone".to_string(),
+        };
+        r.gave_up = Some(format!(
+            "adpilot stopped trying to send this campaign to {p}: {why}. It may exist there: check {p} for \"{name}\" first; an admin can try again from the Jobs page.",
+            p = r.platform_label(),
+            name = r.name,
+        ));
+    }
+    Ok(rows)
 }
 
 /// The platform's answer as a sentence for the person who filled the form.

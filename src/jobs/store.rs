@@ -377,6 +377,19 @@ pub async fn list_all(
     .await
 }
 
+/// The newest job of `kind` enqueued with dedupe key `key`, as `conn` can see it (inside a
+/// tenant transaction: that organization's jobs only).
+pub async fn latest_by_key(conn: &mut Conn, kind: &str, key: &str) -> QueryResult<Option<JobRow>> {
+    jobs::table
+        .filter(jobs::kind.eq(kind))
+        .filter(jobs::idempotency_key.eq(key))
+        .select(ROW_COLUMNS)
+        .order(jobs::created_at.desc())
+        .first(conn)
+        .await
+        .optional()
+}
+
 pub async fn get(conn: &mut Conn, id: Uuid) -> QueryResult<Option<JobRow>> {
     jobs::table
         .find(id)

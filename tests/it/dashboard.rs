@@ -743,6 +743,85 @@ async fn a_create_whose_answer_was_lost_is_found_on_the_platform_not_made_twice(
     runner.shutdown().await;
 }
 
+/// A push whose job stopped trying (its last attempt failed or its worker died) stops showing
+/// "sending…", says what to check, and is finished by retrying the job from the Jobs page.
+#[tokio::test]
+async fn a_push_whose_job_gave_up_says_so_and_a_retry_from_the_jobs_page_finishes_it() {
+    let sb = sandbox(SandboxConfig::default()).await;
+    let t = TestApp::with_sandbox(&sb).await;
+    let mut c = t.sign_up("ann@example.com", "Acme").await;
+    connect(&mut c, "google").await;
+    let form = c.get("/campaigns/new").await;
+    let google = account_value(&form.body, "Google Ads: Acme Outdoor US");
+    let r = c
+        .post(
+            "/campaigns",
+            &[
+                ("name", "Autumn Sale"),
+                ("account", &google),
+                ("objective", "traffic"),
+                ("daily_budget", "30"),
+                ("start", "paused"),
+            ],
+        )
+        .await;
+    let status_path = r.location().expect("status page").to_string();
+    // What the reaper does to a job whose last attempt's worker died.
+    let mut admin = adpilot::db::connect_one(&t.db.admin_url)
+        .await
+        .expect("admin");
+    #[derive(diesel::QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        id: Uuid,
+    }
+    let job: Id = diesel::sql_query(
+        "UPDATE jobs SET state = 'dead', attempts = max_attempts, finished_at = now(),
+           last_error = 'the worker stopped before finishing (its lease expired)'
+         WHERE kind = 'campaigns.push' RETURNING id",
+    )
+    .get_result(&mut admin)
+    .await
+    .expect("the push's job");
+    let page = c
+        .request(
+            axum::http::Method::GET,
+            &status_path,
+            None,
+            &[("hx-request", "true")],
+        )
+        .await;
+    page.assert_status(StatusCode::OK);
+    assert!(
+        !page.body.contains("hx-trigger=\"every 2s\""),
+        "stops polling: {}",
+        page.body
+    );
+    assert!(page.body.contains("badge bad\">stopped"), "{}", page.body);
+    assert!(
+        page.body.contains("its lease expired")
+            && page
+                .body
+                .contains("check Google Ads for &#34;Autumn Sale&#34;")
+            && page.body.contains("Jobs page"),
+        "{}",
+        page.body
+    );
+
+    let r = c.post(&format!("/jobs/{}/retry", job.id), &[]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let runner = workers(&t);
+    let settled = wait_until_settled(&mut c, &status_path).await;
+    assert!(settled.contains("badge ok\">created"), "{settled}");
+    let made = sb
+        .campaigns(&TruthQuery::default())
+        .into_iter()
+        .filter(|k| k.name == "Autumn Sale")
+        .count();
+    assert_eq!(made, 1);
+    runner.shutdown().await;
+}
+
 #[tokio::test]
 async fn bad_campaign_input_comes_back_with_field_errors_and_saves_nothing() {
     let Synced { t, mut c, .. } = synced().await;
