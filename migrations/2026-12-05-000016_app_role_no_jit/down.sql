@@ -1,0 +1,1 @@
+ALTER ROLE adpilot_app RESET jit;
