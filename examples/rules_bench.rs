@@ -25,6 +25,10 @@ type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
 #[tokio::main]
 async fn main() -> Res<()> {
+    // RUST_LOG=info shows each check's phases (load, evaluate, total).
+    if let Ok(filter) = tracing_subscriber::EnvFilter::try_from_default_env() {
+        tracing_subscriber::fmt().with_env_filter(filter).init();
+    }
     let arg = |n: usize, d: usize| {
         std::env::args()
             .nth(n)
@@ -41,6 +45,11 @@ async fn main() -> Res<()> {
         .execute(&mut c)
         .await?;
     let result = run(&admin, &name, campaigns, rules).await;
+    // BENCH_KEEP leaves the database for a look at the plans (drop it by hand afterwards).
+    if std::env::var_os("BENCH_KEEP").is_some() {
+        println!("kept database {name}");
+        return result;
+    }
     diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         .execute(&mut c)
         .await?;
@@ -203,9 +212,11 @@ async fn run(admin: &str, name: &str, campaigns: usize, rules: usize) -> Res<()>
         "facts query: {n} campaigns with every window in {:.2} s",
         started.elapsed().as_secs_f64()
     );
+    // What a tick queues for the organization: every rule, each for its slot, in one check.
+    let checks: Vec<_> = ids.iter().map(|id| (*id, now)).collect();
     for round in 1..=2 {
         let started = Instant::now();
-        let summaries = runner::check_rules(&app, org, &ids, now, now, None).await?;
+        let summaries = runner::check_rules(&app, org, &checks, now, None).await?;
         let secs = started.elapsed().as_secs_f64();
         let matched: usize = summaries.iter().map(|s| s.matched).sum();
         let evaluated: usize = summaries.iter().map(|s| s.evaluated).sum();
@@ -226,6 +237,20 @@ async fn run(admin: &str, name: &str, campaigns: usize, rules: usize) -> Res<()>
             "  matches by rule shape (stop losers, scale, spend guard, fading, cpc cap): {by_shape:?}"
         );
     }
+    // How scheduled checks ran before they were batched per organization: one job, and one
+    // facts query, per rule (a sample, so the figure is per rule).
+    let sample = 20.min(ids.len());
+    let later = now + chrono::Duration::days(2);
+    let started = Instant::now();
+    for id in &ids[..sample] {
+        runner::check_rule(&app, org, *id, later, later).await?;
+    }
+    let per_rule = started.elapsed().as_secs_f64() / sample.max(1) as f64;
+    println!(
+        "one rule at a time (a job per rule, as before batching): {per_rule:.2} s per rule, so {:.0} s for all {} rules",
+        per_rule * ids.len() as f64,
+        ids.len()
+    );
     if std::env::var_os("BENCH_SHOW").is_some() {
         #[derive(diesel::QueryableByName)]
         struct Seen {

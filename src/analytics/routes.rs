@@ -58,6 +58,14 @@ fn non_empty(s: &Option<String>) -> Option<&str> {
     s.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
+/// At most `n` characters of what a visitor typed, for quoting it back.
+fn clip(s: &str, n: usize) -> String {
+    match s.char_indices().nth(n) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
+    }
+}
+
 /// What the query string asks for, checked.
 #[derive(Debug, Clone)]
 pub struct DashParams {
@@ -78,9 +86,13 @@ pub struct DashParams {
 impl DashParams {
     pub fn parse(q: &DashQuery, today: NaiveDate) -> DashParams {
         let fallback = Preset::Last30;
-        let mut preset = non_empty(&q.range)
-            .and_then(Preset::parse)
-            .unwrap_or(fallback);
+        let asked = non_empty(&q.range);
+        let mut preset = asked.and_then(Preset::parse).unwrap_or(fallback);
+        // An old bookmark or a hand-edited link names a range we don't have: say so rather
+        // than show another period as if it were the one asked for.
+        let mut range_error = asked
+            .filter(|a| Preset::parse(a).is_none())
+            .map(|a| format!("There is no date range called “{}”.", clip(a, 40)));
         // The form always sends the dates it shows; dates changed by hand without also
         // choosing "Custom dates" still mean those dates.
         if let (Some(from), Some(to)) = (non_empty(&q.from), non_empty(&q.to))
@@ -90,7 +102,6 @@ impl DashParams {
         {
             preset = Preset::Custom;
         }
-        let mut range_error = None;
         let range = match range::resolve(preset, today) {
             Some(r) => r,
             None => match range::custom(

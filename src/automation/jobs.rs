@@ -1,7 +1,8 @@
 //! Rule checks as background jobs. A system schedule ticks every minute: [`RulesTick`] lists
 //! organizations through the named cross-tenant path (`adpilot_all_org_ids()`), finds each
-//! one's due rules in its own tenant transaction and enqueues one [`RulesCheck`] per due rule,
-//! deduplicated by rule and slot so a slow check is never queued twice.
+//! one's due rules in its own tenant transaction and enqueues one [`RulesCheckBatch`] with all
+//! of them, so an organization's checks share one facts query. Each rule's slot is claimed in
+//! the same transaction (`rules.queued_slot`), so a slow check is never queued twice.
 
 use chrono::{DateTime, Utc};
 use diesel::sql_types::Uuid as SqlUuid;
@@ -9,7 +10,7 @@ use diesel_async::RunQueryDsl;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::runner;
+use super::{runner, store};
 use crate::jobs::{Dedupe, Job, JobCtx, JobError};
 
 /// Finds due rules in every organization.
@@ -18,11 +19,18 @@ pub struct RulesTick {
     pub slot: DateTime<Utc>,
 }
 
-/// Checks one rule for one slot.
+/// Checks one rule for one slot. Ticks no longer queue it; it stays so that rows queued by an
+/// earlier version still run.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct RulesCheck {
     pub rule_id: Uuid,
     pub slot: DateTime<Utc>,
+}
+
+/// Checks an organization's due rules, each for its slot, in one pass.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RulesCheckBatch {
+    pub checks: Vec<(Uuid, DateTime<Utc>)>,
 }
 
 #[derive(diesel::QueryableByName)]
@@ -45,16 +53,17 @@ pub async fn enqueue_due(app: &crate::app::App, now: DateTime<Utc>) -> Result<us
         n += app
             .db
             .tenant(org_id, async move |c| {
-                let mut n = 0;
-                for (rule_id, slot) in runner::due(c, now).await? {
-                    if crate::jobs::enqueue(c, Some(org_id), &RulesCheck { rule_id, slot })
-                        .await?
-                        .is_some()
-                    {
-                        n += 1;
-                    }
+                let due = runner::due(c, now).await?;
+                if due.is_empty() {
+                    return Ok::<_, JobError>(0);
                 }
-                Ok::<_, JobError>(n)
+                let checks = store::claim_slots(c, &due).await?;
+                if checks.is_empty() {
+                    return Ok(0);
+                }
+                let n = checks.len();
+                crate::jobs::enqueue(c, Some(org_id), &RulesCheckBatch { checks }).await?;
+                Ok(n)
             })
             .await?;
     }
@@ -89,8 +98,7 @@ impl Job for RulesCheck {
         let checked = runner::check_rules(
             &ctx.app,
             org,
-            &[self.rule_id],
-            self.slot,
+            &[(self.rule_id, self.slot)],
             Utc::now(),
             Some(&ctx.lease),
         )
@@ -101,5 +109,19 @@ impl Job for RulesCheck {
             Err(runner::RunError::NotFound) => Ok(()),
             Err(e) => Err(e.into()),
         }
+    }
+}
+
+impl Job for RulesCheckBatch {
+    const KIND: &'static str = "rules.check_batch";
+    const MAX_ATTEMPTS: i32 = 3;
+
+    async fn run(self, ctx: JobCtx) -> Result<(), JobError> {
+        let org = ctx
+            .org_id
+            .ok_or_else(|| JobError::permanent("a rule check needs an organization"))?;
+        // Rules deleted, paused or set to draft since the tick are left out by the runner.
+        runner::check_rules(&ctx.app, org, &self.checks, Utc::now(), Some(&ctx.lease)).await?;
+        Ok(())
     }
 }

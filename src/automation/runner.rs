@@ -2,7 +2,7 @@
 //! campaign's actions in order through the one audited action path, under the organization's
 //! safety limits, with everything recorded in `rule_runs` / `rule_run_items`.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
@@ -71,32 +71,36 @@ pub async fn check_rule(
     slot: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<CheckSummary, RunError> {
-    check_rules(app, org_id, &[rule_id], slot, now, None)
+    check_rules(app, org_id, &[(rule_id, slot)], now, None)
         .await?
         .pop()
         .ok_or(RunError::NotFound)
 }
 
-/// Checks several rules of one organization with a single facts query for all of them (the
-/// union of their windows); each rule still gets its own run record. Draft and paused rules
-/// are left out. A job passes its `lease`, renewed before every platform change, so a check
-/// that another worker has taken over stops instead of changing campaigns twice.
+/// Checks several rules of one organization, each for its slot, with a single facts query for
+/// all of them (the union of their windows); each rule still gets its own run record. Draft
+/// and paused rules are left out. A job passes its `lease`, renewed before every platform
+/// change, so a check that another worker has taken over stops instead of changing campaigns
+/// twice.
 pub async fn check_rules(
     app: &App,
     org_id: Uuid,
-    rule_ids: &[Uuid],
-    slot: DateTime<Utc>,
+    checks: &[(Uuid, DateTime<Utc>)],
     now: DateTime<Utc>,
     lease: Option<&Lease>,
 ) -> Result<Vec<CheckSummary>, RunError> {
-    let ids = rule_ids.to_vec();
+    let started = std::time::Instant::now();
+    let slots: HashMap<Uuid, DateTime<Utc>> = checks.iter().copied().collect();
+    let slot_of = |id: &Uuid| slots.get(id).copied().unwrap_or(now);
+    let wanted = slots.clone();
     let (loaded_rules, settings, campaigns) = app
         .db
         .tenant(org_id, async move |c| {
+            let slot_of = |id: &Uuid| wanted.get(id).copied().unwrap_or(now);
             let all: Vec<StoredRule> = store::list(c)
                 .await?
                 .into_iter()
-                .filter(|r| ids.contains(&r.id) && !r.paused && r.mode != Mode::Draft)
+                .filter(|r| wanted.contains_key(&r.id) && !r.paused && r.mode != Mode::Draft)
                 .collect();
             let settings = store::settings(c).await?;
             let mut parsed: Vec<(StoredRule, Option<Rule>)> = Vec::with_capacity(all.len());
@@ -125,7 +129,7 @@ pub async fn check_rules(
                         rule_runs::org_id.eq(org_id),
                         rule_runs::rule_id.eq(r.id),
                         rule_runs::mode.eq(r.mode.as_str()),
-                        rule_runs::slot.eq(slot),
+                        rule_runs::slot.eq(slot_of(&r.id)),
                         rule_runs::started_at.eq(now),
                     )
                 })
@@ -141,11 +145,17 @@ pub async fn check_rules(
                     .into_iter()
                     .collect()
             };
-            let rule_ids: Vec<Uuid> = run_ids.keys().copied().collect();
-            diesel::update(rules::table.filter(rules::id.eq_any(rule_ids)))
-                .set(rules::last_run_at.eq(Some(now.max(slot))))
-                .execute(c)
-                .await?;
+            // One statement per distinct slot (a tick's checks share a few).
+            let mut by_slot: BTreeMap<DateTime<Utc>, Vec<Uuid>> = BTreeMap::new();
+            for id in run_ids.keys() {
+                by_slot.entry(slot_of(id)).or_default().push(*id);
+            }
+            for (slot, ids) in by_slot {
+                diesel::update(rules::table.filter(rules::id.eq_any(ids)))
+                    .set(rules::last_run_at.eq(Some(now.max(slot))))
+                    .execute(c)
+                    .await?;
+            }
             let parsed: Vec<(Uuid, StoredRule, Option<Rule>)> = parsed
                 .into_iter()
                 .filter_map(|(r, p)| run_ids.get(&r.id).map(|run| (*run, r, p)))
@@ -167,8 +177,10 @@ pub async fn check_rules(
         })
         .await?;
 
+    let loaded_in = started.elapsed();
     let rules_only: Vec<Option<&Rule>> = loaded_rules.iter().map(|r| r.2.as_ref()).collect();
     let evaluated = evaluate_all(&rules_only, &campaigns);
+    let evaluated_in = started.elapsed() - loaded_in;
     let mut memory = preload(app, org_id, &loaded_rules, &evaluated, &campaigns, now).await?;
     let mut out = Vec::with_capacity(loaded_rules.len());
     // Records of rules that called no platform are written together at the end (one
@@ -186,7 +198,7 @@ pub async fn check_rules(
             in_scope,
             matched,
             &mut memory,
-            slot,
+            slot_of(&stored.id),
             now,
             lease,
         )
@@ -199,6 +211,17 @@ pub async fn check_rules(
         }
     }
     finish(app, org_id, pending, now).await?;
+    // Where a slow check spends its time: loading rules and facts, evaluating, or acting and
+    // recording.
+    tracing::info!(
+        %org_id,
+        rules = out.len(),
+        campaigns = campaigns.len(),
+        load_ms = loaded_in.as_millis() as u64,
+        evaluate_ms = evaluated_in.as_millis() as u64,
+        total_ms = started.elapsed().as_millis() as u64,
+        "rules checked"
+    );
     Ok(out)
 }
 

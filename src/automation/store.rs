@@ -178,6 +178,34 @@ fn from_row(r: RuleRow) -> StoredRule {
     }
 }
 
+/// Claims each rule's slot for a queued check: returns the (rule, slot) pairs whose slot is
+/// later than the one last queued, and records it, so a slot is queued once however often the
+/// tick runs. Call in the transaction that enqueues the check.
+pub async fn claim_slots(
+    c: &mut Conn,
+    due: &[(Uuid, DateTime<Utc>)],
+) -> QueryResult<Vec<(Uuid, DateTime<Utc>)>> {
+    #[derive(QueryableByName)]
+    struct Claimed {
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        id: Uuid,
+        #[diesel(sql_type = diesel::sql_types::Timestamptz)]
+        slot: DateTime<Utc>,
+    }
+    let (ids, slots): (Vec<Uuid>, Vec<DateTime<Utc>>) = due.iter().copied().unzip();
+    let claimed: Vec<Claimed> = diesel::sql_query(
+        "UPDATE rules r SET queued_slot = d.slot
+         FROM unnest($1::uuid[], $2::timestamptz[]) AS d(id, slot)
+         WHERE r.id = d.id AND (r.queued_slot IS NULL OR r.queued_slot < d.slot)
+         RETURNING r.id, d.slot",
+    )
+    .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(ids)
+    .bind::<diesel::sql_types::Array<diesel::sql_types::Timestamptz>, _>(slots)
+    .load(c)
+    .await?;
+    Ok(claimed.into_iter().map(|r| (r.id, r.slot)).collect())
+}
+
 pub async fn list(c: &mut Conn) -> QueryResult<Vec<StoredRule>> {
     let rows: Vec<RuleRow> = rules::table
         .select(rule_columns!())

@@ -376,6 +376,7 @@ pub fn registry() -> Registry {
         .with::<crate::campaigns::push::PushCampaign>()
         .with::<crate::automation::jobs::RulesTick>()
         .with::<crate::automation::jobs::RulesCheck>()
+        .with::<crate::automation::jobs::RulesCheckBatch>()
 }
 
 /// The names of the periodic duties, for settings that refer to them.
@@ -419,7 +420,8 @@ pub fn schedules(config: &crate::config::Config) -> Vec<scheduler::Schedule> {
         scheduler::Schedule::new("reports", "20 */5 * * * *", |_| {
             crate::reports::send::DueAll {}
         }),
-        // Finds due rules every minute; each due rule becomes its own `rules.check` job.
+        // Finds due rules every minute; each organization's due rules become one
+        // `rules.check_batch` job.
         scheduler::Schedule::new("rules_tick", "0 * * * * *", |slot| {
             crate::automation::jobs::RulesTick { slot }
         }),

@@ -198,6 +198,9 @@ impl RunnerHandle {
                 "jobs still running at the shutdown timeout: aborting them and releasing their leases"
             );
             let _ = self.abort.send(true);
+            // Workers that stopped in time have given up their result; polling their handles
+            // again would panic.
+            handles.retain(|h| !h.is_finished());
             // Releasing is a quick update per job; give it a bounded moment.
             let all = futures_util::future::join_all(handles.iter_mut());
             if tokio::time::timeout(Duration::from_secs(10), all)

@@ -426,6 +426,17 @@ async fn presets_choose_the_right_dates_in_the_organizations_time_zone() {
         .get("/dashboard?range=custom&from=2026-02-10&to=2026-01-01")
         .await;
     assert!(page.body.contains("The range ends before it starts."));
+    // So does a range name we don't have (an old bookmark), quoting it back escaped.
+    let page = c.get("/dashboard?range=last_60%3Cb%3E").await;
+    page.assert_status(StatusCode::OK);
+    assert!(page.body.contains(
+        "There is no date range called “last_60&#60;b&#62;”. Showing Last 30 days instead."
+    ));
+    assert!(!page.body.contains("last_60<b>"));
+    assert!(
+        page.body
+            .contains(&expect(today - Days::days(30), today - Days::days(1)))
+    );
 }
 
 async fn invite_client(t: &TestApp, owner: &mut Client) -> Client {

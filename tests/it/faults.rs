@@ -787,7 +787,7 @@ async fn two_serve_processes_on_one_database_run_each_due_job_once() {
         .filter(|r| r.state == "succeeded")
         .map(|r| r.kind.as_str())
         .collect();
-    for k in ["analytics.sync_org", "rules.check"] {
+    for k in ["analytics.sync_org", "rules.check_batch"] {
         assert!(kinds.contains(k), "fan-out jobs ran too ({k}): {kinds:?}");
     }
 }

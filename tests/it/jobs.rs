@@ -954,7 +954,9 @@ async fn graceful_shutdown_releases_a_job_still_running_at_the_timeout() {
     let org = new_org(&t, "Acme").await;
     let key = Uuid::new_v4();
     enqueue_for(&t, org, Hang { key }).await;
-    let mut o = opts(1);
+    // Two workers: the idle one stops at once, the other is still running at the timeout, and
+    // shutting down must wait for the second without touching the first again.
+    let mut o = opts(2);
     o.shutdown_timeout = Duration::from_millis(300);
     o.lease = Duration::from_secs(30);
     let runner = start(&t, o);

@@ -548,7 +548,7 @@ async fn another_organization_cannot_see_a_rule() {
 }
 
 #[tokio::test]
-async fn the_scheduler_enqueues_each_due_rule_once_per_slot() {
+async fn the_scheduler_enqueues_each_due_rule_once_per_slot_in_one_check_per_organization() {
     let t = TestApp::new().await;
     let mut c = t.sign_up("ann@example.com", "Acme").await;
     save_rule(
@@ -563,11 +563,22 @@ async fn the_scheduler_enqueues_each_due_rule_once_per_slot() {
         "draft",
     )
     .await;
-    let now = Utc::now();
+    save_rule(
+        &mut c,
+        "rule \"C\"\n  when cpc > 5\n  then pause\n  check daily at 00:00\n",
+        "dry_run",
+    )
+    .await;
+    // Noon in the organization's time zone (UTC): fifteen minutes on is the same day.
+    let now = Utc::now()
+        .date_naive()
+        .and_hms_opt(12, 0, 0)
+        .expect("noon")
+        .and_utc();
     let n = adpilot::automation::jobs::enqueue_due(&t.app, now)
         .await
         .expect("tick");
-    assert_eq!(n, 1, "only the live rule is due");
+    assert_eq!(n, 2, "the live and the dry-run rule are due, not the draft");
     let again = adpilot::automation::jobs::enqueue_due(&t.app, now)
         .await
         .expect("tick");
@@ -575,11 +586,18 @@ async fn the_scheduler_enqueues_each_due_rule_once_per_slot() {
     assert_eq!(
         count(
             &t,
-            "SELECT count(*) AS n FROM jobs WHERE kind = 'rules.check'"
+            "SELECT count(*) AS n FROM jobs WHERE kind = 'rules.check_batch'"
         )
         .await,
-        1
+        1,
+        "one check for the organization's due rules"
     );
+    // Fifteen minutes later only the rule checked every 15 minutes has a new slot.
+    let later = now + chrono::Duration::minutes(15);
+    let n = adpilot::automation::jobs::enqueue_due(&t.app, later)
+        .await
+        .expect("tick");
+    assert_eq!(n, 1);
 }
 
 #[tokio::test]
