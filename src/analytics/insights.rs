@@ -279,12 +279,13 @@ async fn insights(
         };
     }
     let (range, filters) = (p.range, p.filters.clone());
+    let time_zone = v.tz().name().to_string();
     let (aggs, actions, budgets) = app
         .db
         .tenant(v.org_id, async move |c| {
             let aggs = queries::campaign_aggregates(c, range, &filters).await?;
             let mut actions =
-                crate::campaigns::actions_between(c, range.from, range.to, 20).await?;
+                crate::campaigns::actions_between(c, range.from, range.to, &time_zone, 20).await?;
             let names: Vec<&str> = aggs.iter().map(|a| a.row.name.as_str()).collect();
             actions.retain(|a| names.contains(&a.campaign.as_str()));
             let budgets: HashMap<Uuid, Option<i64>> = crate::campaigns::list_all(c)

@@ -378,11 +378,13 @@ pub struct DoneAction {
     pub message: String,
 }
 
-/// Changes that succeeded between `from` and `to` (UTC days), newest first.
+/// Changes that succeeded between `from` and `to`, days in `time_zone` (the organization's,
+/// as reports and dashboards count days), newest first.
 pub async fn actions_between(
     c: &mut Conn,
     from: chrono::NaiveDate,
     to: chrono::NaiveDate,
+    time_zone: &str,
     limit: i64,
 ) -> QueryResult<Vec<DoneAction>> {
     #[derive(diesel::QueryableByName)]
@@ -399,12 +401,15 @@ pub async fn actions_between(
     let rows: Vec<R> = diesel::sql_query(
         "SELECT a.created_at AS at, c.name AS campaign, a.kind, coalesce(a.message, '') AS message
          FROM platform_actions a JOIN campaigns c ON c.id = a.campaign_id
-         WHERE a.state = 'succeeded' AND a.created_at::date BETWEEN $1 AND $2
+         WHERE a.state = 'succeeded'
+           AND a.created_at >= $1::timestamp AT TIME ZONE $4
+           AND a.created_at < ($2 + 1)::timestamp AT TIME ZONE $4
          ORDER BY a.created_at DESC LIMIT $3",
     )
     .bind::<diesel::sql_types::Date, _>(from)
     .bind::<diesel::sql_types::Date, _>(to)
     .bind::<diesel::sql_types::BigInt, _>(limit)
+    .bind::<diesel::sql_types::Text, _>(time_zone)
     .load(c)
     .await?;
     Ok(rows

@@ -5,8 +5,6 @@
 
 use askama::Template;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
-use diesel::sql_types::{Date, Text, Timestamptz};
-use diesel_async::RunQueryDsl;
 use uuid::Uuid;
 
 use crate::analytics::format::{Kpi, delta};
@@ -206,33 +204,20 @@ pub async fn build(
     let (org_name, aggs, actions, alerts) = app
         .db
         .tenant(org_id, async move |c| {
-            let (org_name, _) = crate::auth::accounts::org_settings(c, org_id).await?;
+            let (org_name, time_zone) = crate::auth::accounts::org_settings(c, org_id).await?;
             let mut aggs = queries::campaign_aggregates(c, range, &filters).await?;
             if !accounts.is_empty() {
                 aggs.retain(|a| accounts.contains(&a.row.account_id));
             }
-            #[derive(diesel::QueryableByName)]
-            struct A {
-                #[diesel(sql_type = Timestamptz)]
-                at: DateTime<Utc>,
-                #[diesel(sql_type = Text)]
-                campaign: String,
-                #[diesel(sql_type = Text)]
-                kind: String,
-                #[diesel(sql_type = Text)]
-                message: String,
-            }
-            let actions: Vec<A> = diesel::sql_query(
-                "SELECT a.created_at AS at, c.name AS campaign, a.kind, coalesce(a.message, '') AS message
-                 FROM platform_actions a JOIN campaigns c ON c.id = a.campaign_id
-                 WHERE a.state = 'succeeded' AND a.created_at::date BETWEEN $1 AND $2
-                 ORDER BY a.created_at DESC LIMIT 50",
-            )
-            .bind::<Date, _>(range.from)
-            .bind::<Date, _>(range.to)
-            .load(c)
-            .await?;
-            let alerts: Vec<String> = crate::reports::alerts::list(c, 50).await?.into_iter().filter(|a| a.state == "open").map(|a| a.title).collect();
+            // Changes adpilot made, as the campaigns module records them.
+            let actions =
+                crate::campaigns::actions_between(c, range.from, range.to, &time_zone, 50).await?;
+            let alerts: Vec<String> = crate::reports::alerts::list(c, 50)
+                .await?
+                .into_iter()
+                .filter(|a| a.state == "open")
+                .map(|a| a.title)
+                .collect();
             Ok::<_, crate::db::DbError>((org_name, aggs, actions, alerts))
         })
         .await?;

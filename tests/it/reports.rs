@@ -103,6 +103,41 @@ async fn a_report_arrives_over_smtp_with_both_parts_and_a_working_unsubscribe() 
             .await
             .expect("sync");
     }
+    // A change made from a campaign page is among the report's actions, in plain words.
+    #[derive(diesel::QueryableByName)]
+    struct Camp {
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        id: uuid::Uuid,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        name: String,
+    }
+    let mut admin = adpilot::db::connect_one(&t.db.admin_url)
+        .await
+        .expect("admin");
+    let camp: Camp = diesel_async::RunQueryDsl::get_result(
+        diesel::sql_query(
+            "SELECT id, name FROM campaigns WHERE status = 'active' \
+             AND daily_budget_micros IS NOT NULL ORDER BY name LIMIT 1",
+        ),
+        &mut admin,
+    )
+    .await
+    .expect("an active campaign");
+    c.get(&format!("/campaigns/{}", camp.id)).await;
+    let r = c
+        .post(
+            &format!("/campaigns/{}/budget", camp.id),
+            &[("budget", "77.50")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    // Reports cover whole days up to yesterday: the change is made a day old.
+    diesel_async::RunQueryDsl::execute(
+        diesel::sql_query("UPDATE platform_actions SET created_at = created_at - interval '1 day'"),
+        &mut admin,
+    )
+    .await
+    .expect("backdate");
     c.get("/reports").await;
     let bad = c
         .post(
@@ -158,6 +193,14 @@ async fn a_report_arrives_over_smtp_with_both_parts_and_a_working_unsubscribe() 
         .expect("schedule id");
     let preview = c.get(&format!("/reports/{id}/preview?raw=1")).await;
     preview.assert_status(StatusCode::OK);
+    assert!(
+        preview.body.contains("Rule and manual actions")
+            && preview
+                .body
+                .contains(&format!("{}: set budget (", camp.name)),
+        "{}",
+        preview.body
+    );
     assert!(
         preview.body.contains("Totals in USD")
             || preview.body.contains("Totals in EUR")
