@@ -112,6 +112,27 @@ async fn template() -> String {
                     .execute(&mut c)
                     .await
                     .expect("rename template");
+                // Templates of earlier migration sets would otherwise pile up on a machine
+                // that keeps its PostgreSQL between runs. One still in use is left alone.
+                #[derive(diesel::QueryableByName)]
+                struct Db {
+                    #[diesel(sql_type = diesel::sql_types::Text)]
+                    datname: String,
+                }
+                let old: Vec<Db> = diesel::sql_query(
+                    "SELECT datname FROM pg_database WHERE datname LIKE 'adpilot\\_tmpl\\_%' \
+                     AND datname NOT LIKE '%\\_building' AND datname <> $1",
+                )
+                .bind::<diesel::sql_types::Text, _>(&name)
+                .load(&mut c)
+                .await
+                .unwrap_or_default();
+                for db in old {
+                    let _ =
+                        diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{}\"", db.datname))
+                            .execute(&mut c)
+                            .await;
+                }
             }
             diesel::sql_query("SELECT pg_advisory_unlock($1)")
                 .bind::<BigInt, _>(0x7465_7374_746d_706c_i64)
