@@ -1,5 +1,6 @@
 //! Metrics sync for one ad account: campaigns (name, status, budget), then daily metrics for the
-//! lookback window plus today, and on the first syncs a backfill in chunks, oldest first.
+//! lookback window plus today, and on the first syncs a backfill in chunks, newest first (the
+//! dashboard's recent weeks fill in before older history).
 //!
 //! Platform calls run outside transactions; each chunk is written in its own short tenant
 //! transaction, so a failure keeps everything synced before it and the next run resumes.
@@ -50,7 +51,8 @@ pub struct SyncReport {
 }
 
 /// Sync progress of one account, for the Connections page.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = account_sync, check_for_backend(diesel::pg::Pg))]
 pub struct SyncState {
     pub account_id: Uuid,
     pub backfill_from: Option<NaiveDate>,
@@ -60,6 +62,8 @@ pub struct SyncState {
     pub last_error: Option<String>,
     pub rate_limited_until: Option<DateTime<Utc>>,
     pub rows_synced: i64,
+    #[diesel(embed)]
+    pub history: HistorySettings,
     failing_since: Option<DateTime<Utc>>,
 }
 
@@ -81,6 +85,103 @@ impl SyncState {
             _ => 0,
         }
     }
+}
+
+/// How much history a sync keeps for an account: the days loaded by the first syncs (the
+/// backfill) and the recent days every sync reads again, because conversions arrive late.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = account_sync, check_for_backend(diesel::pg::Pg))]
+pub struct HistorySettings {
+    pub backfill_days: i32,
+    pub lookback_days: i32,
+}
+
+impl Default for HistorySettings {
+    fn default() -> Self {
+        HistorySettings {
+            backfill_days: 90,
+            lookback_days: 7,
+        }
+    }
+}
+
+impl HistorySettings {
+    /// Two years: what the platforms keep at daily granularity for all three.
+    pub const MAX_BACKFILL_DAYS: i32 = 730;
+    /// Attribution windows are at most 90 days on every platform.
+    pub const MAX_LOOKBACK_DAYS: i32 = 90;
+
+    /// Reads the two form fields; each problem is reported under its field's name.
+    pub fn parse(
+        backfill_days: &str,
+        lookback_days: &str,
+    ) -> Result<Self, crate::web::form::FieldErrors> {
+        let mut errors = crate::web::form::FieldErrors::default();
+        let mut field =
+            |name: &'static str, text: &str, max: i32, what: &str| match text.trim().parse::<i32>()
+            {
+                Ok(n) if (1..=max).contains(&n) => n,
+                _ => {
+                    errors.add(
+                        name,
+                        format!("{what} must be a whole number of days from 1 to {max}."),
+                    );
+                    0
+                }
+            };
+        let backfill_days = field(
+            "backfill_days",
+            backfill_days,
+            Self::MAX_BACKFILL_DAYS,
+            "History to load",
+        );
+        let lookback_days = field(
+            "lookback_days",
+            lookback_days,
+            Self::MAX_LOOKBACK_DAYS,
+            "Days re-read on every sync",
+        );
+        if errors.any() {
+            Err(errors)
+        } else {
+            Ok(HistorySettings {
+                backfill_days,
+                lookback_days,
+            })
+        }
+    }
+}
+
+/// Sets how much history the sync keeps for these accounts of the organization. A longer
+/// history than before is loaded by the next syncs, continuing where the backfill stopped; a
+/// shorter one loads no more but deletes nothing already stored.
+pub async fn set_history(
+    c: &mut crate::db::Conn,
+    org_id: Uuid,
+    account_ids: &[Uuid],
+    settings: HistorySettings,
+) -> QueryResult<()> {
+    use diesel::sql_types::{Array, Int4, Uuid as SqlUuid};
+    // backfill_from is cleared when the length changes: the next sync sets it again from the
+    // account's own "today", as it does for a new account.
+    diesel::sql_query(
+        "INSERT INTO account_sync (org_id, account_id, backfill_days, lookback_days)
+         SELECT $1, a, $3, $4 FROM unnest($2::uuid[]) AS a
+         ON CONFLICT (org_id, account_id) DO UPDATE SET
+           lookback_days = excluded.lookback_days,
+           backfill_days = excluded.backfill_days,
+           backfill_from = CASE WHEN excluded.backfill_days = account_sync.backfill_days
+                                THEN account_sync.backfill_from END,
+           backfill_done = account_sync.backfill_done
+                           AND excluded.backfill_days <= account_sync.backfill_days",
+    )
+    .bind::<SqlUuid, _>(org_id)
+    .bind::<Array<SqlUuid>, _>(account_ids)
+    .bind::<Int4, _>(settings.backfill_days)
+    .bind::<Int4, _>(settings.lookback_days)
+    .execute(c)
+    .await?;
+    Ok(())
 }
 
 /// Today in the account's time zone.
@@ -179,52 +280,10 @@ async fn state_of(
     org_id: Uuid,
     account_id: Uuid,
 ) -> QueryResult<SyncState> {
-    let r: (
-        Option<NaiveDate>,
-        Option<NaiveDate>,
-        bool,
-        Option<DateTime<Utc>>,
-        Option<String>,
-        Option<DateTime<Utc>>,
-        i64,
-        Option<DateTime<Utc>>,
-    ) = account_sync::table
+    account_sync::table
         .find((org_id, account_id))
-        .select((
-            account_sync::backfill_from,
-            account_sync::backfilled_from,
-            account_sync::backfill_done,
-            account_sync::last_success_at,
-            account_sync::last_error,
-            account_sync::rate_limited_until,
-            account_sync::rows_synced,
-            account_sync::failing_since,
-        ))
+        .select(SyncState::as_select())
         .first(c)
-        .await?;
-    Ok(SyncState {
-        account_id,
-        backfill_from: r.0,
-        backfilled_from: r.1,
-        backfill_done: r.2,
-        last_success_at: r.3,
-        last_error: r.4,
-        rate_limited_until: r.5,
-        rows_synced: r.6,
-        failing_since: r.7,
-    })
-}
-
-async fn lookback(app: &App, org_id: Uuid, account_id: Uuid) -> Result<i64, SyncError> {
-    app.db
-        .tenant(org_id, async move |c| {
-            let d: i32 = account_sync::table
-                .find((org_id, account_id))
-                .select(account_sync::lookback_days)
-                .first(c)
-                .await?;
-            Ok::<_, SyncError>(i64::from(d))
-        })
         .await
 }
 
@@ -260,7 +319,7 @@ async fn run(
         .await?;
 
     // The recent window first (what dashboards and rules read), then older history.
-    let lookback = lookback(app, org_id, account_id).await?;
+    let lookback = i64::from(state.history.lookback_days);
     let mut ranges = vec![(today - Duration::days(lookback), today)];
     if !state.backfill_done {
         let start = state.backfill_from.unwrap_or(today - Duration::days(90));
@@ -406,15 +465,10 @@ async fn record_outcome(
 pub async fn states(app: &App, org_id: Uuid) -> Result<Vec<SyncState>, SyncError> {
     app.db
         .tenant(org_id, async move |c| {
-            let ids: Vec<Uuid> = account_sync::table
-                .select(account_sync::account_id)
+            Ok(account_sync::table
+                .select(SyncState::as_select())
                 .load(c)
-                .await?;
-            let mut out = Vec::new();
-            for id in ids {
-                out.push(state_of(c, org_id, id).await?);
-            }
-            Ok(out)
+                .await?)
         })
         .await
 }

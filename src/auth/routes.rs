@@ -15,6 +15,7 @@ use crate::app::AppState;
 use crate::mailer::Email;
 use crate::web::context::{Admin, FlashKind, LoggedIn, RequestCtx, Shell, Viewer};
 use crate::web::error::{AppError, AppResult};
+use crate::web::form::FieldErrors;
 use crate::web::middleware::{cookie, redirect_with_flash};
 
 pub fn router() -> Router<AppState> {
@@ -40,29 +41,14 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-/// A field error to show beside its input.
-#[derive(Debug, Clone, Default)]
-pub struct FieldErrors(Vec<(&'static str, String)>);
-
-impl FieldErrors {
-    pub fn from_auth(e: AuthError) -> Result<FieldErrors, AppError> {
-        match e {
-            AuthError::Invalid { field, message } => Ok(FieldErrors(vec![(field, message)])),
-            AuthError::BadCredentials => Ok(FieldErrors(vec![("form", e.to_string())])),
-            AuthError::BadInvite => Ok(FieldErrors(vec![("form", e.to_string())])),
-            other => Err(other.into()),
+/// An account error as the field error to show beside its input.
+fn field_errors(e: AuthError) -> Result<FieldErrors, AppError> {
+    match e {
+        AuthError::Invalid { field, message } => Ok(FieldErrors::one(field, message)),
+        AuthError::BadCredentials | AuthError::BadInvite => {
+            Ok(FieldErrors::one("form", e.to_string()))
         }
-    }
-
-    pub fn get(&self, field: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(f, _)| *f == field)
-            .map(|(_, m)| m.as_str())
-    }
-
-    pub fn any(&self) -> bool {
-        !self.0.is_empty()
+        other => Err(other.into()),
     }
 }
 
@@ -168,7 +154,7 @@ async fn signup(
             Ok(session_cookie_response(&app, &token, "/dashboard"))
         }
         Err(e) => {
-            let errors = FieldErrors::from_auth(e)?;
+            let errors = field_errors(e)?;
             form.password.clear();
             let page = SignupPage {
                 shell: Shell::from_ctx(&ctx, "signup"),
@@ -238,7 +224,7 @@ async fn login(
             shell: Shell::from_ctx(&ctx, "login"),
             email: form.email,
             next,
-            errors: FieldErrors(vec![("form", retry.message())]),
+            errors: FieldErrors::one("form", retry.message()),
         };
         let mut resp = (
             axum::http::StatusCode::TOO_MANY_REQUESTS,
@@ -273,7 +259,7 @@ async fn login(
             Ok(session_cookie_response(&app, &token, &next))
         }
         Err(e) => {
-            let errors = FieldErrors::from_auth(e)?;
+            let errors = field_errors(e)?;
             let page = LoginPage {
                 shell: Shell::from_ctx(&ctx, "login"),
                 email: form.email,
@@ -370,7 +356,7 @@ async fn change_password(
             Ok(resp)
         }
         Err(e) => {
-            let errors = FieldErrors::from_auth(e)?;
+            let errors = field_errors(e)?;
             let page = AccountPage {
                 shell: Shell::from_ctx(&user.ctx, "account"),
                 email: user.session.user_email.clone(),
@@ -432,7 +418,7 @@ async fn create_org(
             ))
         }
         Err(e) => {
-            let errors = FieldErrors::from_auth(e)?;
+            let errors = field_errors(e)?;
             let page = NewOrgPage {
                 shell: Shell::from_ctx(&user.ctx, "settings"),
                 name: form.name,
@@ -537,7 +523,7 @@ async fn update_org(
             "Organization settings saved.",
         )),
         Err(e) => {
-            let errors = FieldErrors::from_auth(e)?;
+            let errors = field_errors(e)?;
             let mut page = render_settings(&app, &a, errors, String::new(), None).await?;
             page.org_name = form.name;
             page.time_zone = form.time_zone;
@@ -567,7 +553,7 @@ async fn invite(
     match crate::billing::check(&app, a.org_id, crate::billing::Limit::Members).await {
         Ok(()) => {}
         Err(e @ crate::billing::LimitError::Reached { .. }) => {
-            let errors = FieldErrors(vec![("limit", e.message_for(a.role))]);
+            let errors = FieldErrors::one("limit", e.message_for(a.role));
             let page = render_settings(&app, &a, errors, form.email, None).await?;
             return Ok((
                 axum::http::StatusCode::UNPROCESSABLE_ENTITY,
@@ -634,7 +620,7 @@ async fn invite(
             Ok(Html(page.render()?).into_response())
         }
         Err(e) => {
-            let errors = FieldErrors::from_auth(e)?;
+            let errors = field_errors(e)?;
             let page = render_settings(&app, &a, errors, form.email, None).await?;
             Ok((
                 axum::http::StatusCode::UNPROCESSABLE_ENTITY,
@@ -748,7 +734,7 @@ async fn invite_page(
     let (invitation, org_name, errors) =
         match accounts::find_invitation(&app.db, org_id, &token).await {
             Ok((inv, name)) => (Some(inv), name, FieldErrors::default()),
-            Err(e) => (None, String::new(), FieldErrors::from_auth(e)?),
+            Err(e) => (None, String::new(), field_errors(e)?),
         };
     let status = if invitation.is_some() {
         axum::http::StatusCode::OK
@@ -792,7 +778,7 @@ async fn accept_invite(
                 ))
             }
             Err(e) => {
-                let errors = FieldErrors::from_auth(e)?;
+                let errors = field_errors(e)?;
                 let page = InvitePage {
                     shell: Shell::from_ctx(&ctx, "invite"),
                     invitation: None,
@@ -826,7 +812,7 @@ async fn accept_invite(
             Ok(session_cookie_response(&app, &token, "/dashboard"))
         }
         Err(e) => {
-            let errors = FieldErrors::from_auth(e)?;
+            let errors = field_errors(e)?;
             let found = accounts::find_invitation(&app.db, org_id, &token)
                 .await
                 .ok();

@@ -30,6 +30,7 @@ use crate::connections::service::{ManagedAccount, managed_accounts};
 use crate::types::{Currency, Money, Platform};
 use crate::web::context::{Shell, Viewer, Writer};
 use crate::web::error::{AppError, AppResult};
+use crate::web::form::FieldErrors;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -269,25 +270,6 @@ async fn show(
 /// the one objective offered; others are set up on the platform itself.
 pub const OBJECTIVES: [(&str, &str); 1] = [("traffic", "Traffic: visits to your website")];
 
-/// Field errors shown beside their inputs.
-#[derive(Debug, Clone, Default)]
-pub struct FormErrors(Vec<(&'static str, String)>);
-
-impl FormErrors {
-    fn add(&mut self, field: &'static str, message: impl Into<String>) {
-        self.0.push((field, message.into()));
-    }
-    pub fn get(&self, field: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(f, _)| *f == field)
-            .map(|(_, m)| m.as_str())
-    }
-    pub fn any(&self) -> bool {
-        !self.0.is_empty()
-    }
-}
-
 #[derive(Debug, Clone, Default)]
 struct NewForm {
     name: String,
@@ -335,7 +317,7 @@ struct NewPage {
     shell: Shell,
     accounts: Vec<ManagedAccount>,
     form: NewForm,
-    errors: FormErrors,
+    errors: FieldErrors,
     objectives: Vec<(&'static str, &'static str)>,
     /// The drafts shown under the brief (drafted now, or re-checked as the user edited them).
     copy: Vec<PlatformCopyView>,
@@ -356,7 +338,7 @@ impl NewPage {
             shell,
             accounts,
             form,
-            errors: FormErrors::default(),
+            errors: FieldErrors::default(),
             objectives: OBJECTIVES.to_vec(),
             copy: Vec::new(),
             copy_problems: Vec::new(),
@@ -533,8 +515,8 @@ async fn draft_copy(
 const MAX_BUDGET: i64 = 100_000_000;
 
 /// Checks the form against the organization's managed accounts.
-fn validate(form: &NewForm, accounts: &[ManagedAccount]) -> Result<Vec<NewPush>, FormErrors> {
-    let mut errors = FormErrors::default();
+fn validate(form: &NewForm, accounts: &[ManagedAccount]) -> Result<Vec<NewPush>, FieldErrors> {
+    let mut errors = FieldErrors::default();
     let name = form.name.trim();
     if name.is_empty() {
         errors.add("name", "Give the campaign a name.");
@@ -639,7 +621,7 @@ fn validate(form: &NewForm, accounts: &[ManagedAccount]) -> Result<Vec<NewPush>,
         return Err(errors);
     };
     let Some(micros) = Money::from_major(budget, *currency).map(|m| m.micros) else {
-        let mut e = FormErrors::default();
+        let mut e = FieldErrors::default();
         e.add("daily_budget", "That amount is too large.");
         return Err(e);
     };
@@ -669,7 +651,7 @@ async fn create(
     let fields = validate(&form, &accounts).and_then(|pushes| match &notes {
         Ok(_) => Ok(pushes),
         Err(m) => {
-            let mut e = FormErrors::default();
+            let mut e = FieldErrors::default();
             e.add("notes", m.clone());
             Err(e)
         }

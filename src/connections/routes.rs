@@ -2,17 +2,20 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::{Form, Router, routing::get, routing::post};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::service::{self, CallbackParams, ConnectionView};
+use super::service::{self, AccountView, CallbackParams, ConnectionView};
 use super::{ConnError, ConnectionStatus};
+use crate::analytics::sync::HistorySettings;
 use crate::app::AppState;
 use crate::types::Platform;
 use crate::web::context::{Admin, FlashKind, Shell, Viewer, Writer};
 use crate::web::error::{AppError, AppResult};
+use crate::web::form::FieldErrors;
 use crate::web::middleware::redirect_with_flash;
 
 pub fn router() -> Router<AppState> {
@@ -51,6 +54,28 @@ struct ConnectionsPage {
 impl ConnectionsPage {
     fn sync_of(&self, id: &Uuid) -> Option<&crate::analytics::sync::SyncState> {
         self.sync.get(id)
+    }
+
+    /// A connection's history settings (its accounts share them), or the defaults.
+    fn history_of(&self, c: &ConnectionView) -> HistorySettings {
+        c.accounts
+            .iter()
+            .filter(|a| a.managed)
+            .find_map(|a| self.sync.get(&a.id))
+            .map(|s| s.history)
+            .unwrap_or_default()
+    }
+
+    /// Whether a first sync or a backfill is under way, so the page refreshes its progress.
+    fn loading(&self) -> bool {
+        self.connections
+            .iter()
+            .filter(|c| c.status != ConnectionStatus::Removed)
+            .flat_map(|c| c.accounts.iter().filter(|a| a.managed))
+            .any(|a| match self.sync.get(&a.id) {
+                None => true,
+                Some(s) => !s.backfill_done && s.last_error.is_none(),
+            })
     }
 }
 
@@ -159,7 +184,7 @@ async fn callback(
                 _ => tracing::warn!(%platform, error = %e, "connect attempt refused"),
             }
             let page = render_page(&app, &w, Some(e.to_string())).await?;
-            Ok((axum::http::StatusCode::BAD_REQUEST, Html(page.render()?)).into_response())
+            Ok((StatusCode::BAD_REQUEST, Html(page.render()?)).into_response())
         }
     }
 }
@@ -170,6 +195,71 @@ struct AccountsPage {
     shell: Shell,
     connection: ConnectionView,
     error: Option<String>,
+    errors: FieldErrors,
+    /// The accounts ticked in a submission that came back; `None` shows what is stored.
+    chosen: Option<Vec<Uuid>>,
+    backfill_days: String,
+    lookback_days: String,
+    max_backfill_days: i32,
+    max_lookback_days: i32,
+}
+
+impl AccountsPage {
+    async fn new(app: &AppState, w: &Writer, id: Uuid) -> AppResult<AccountsPage> {
+        let connection = service::get(app, w.org_id, id).await?;
+        let history = history_of(app, w.org_id, &connection).await?;
+        Ok(AccountsPage {
+            shell: w.shell("connections"),
+            connection,
+            error: None,
+            errors: FieldErrors::default(),
+            chosen: None,
+            backfill_days: history.backfill_days.to_string(),
+            lookback_days: history.lookback_days.to_string(),
+            max_backfill_days: HistorySettings::MAX_BACKFILL_DAYS,
+            max_lookback_days: HistorySettings::MAX_LOOKBACK_DAYS,
+        })
+    }
+
+    fn is_checked(&self, a: &AccountView) -> bool {
+        match &self.chosen {
+            Some(chosen) => chosen.contains(&a.id),
+            None => a.managed || self.connection.status == ConnectionStatus::Pending,
+        }
+    }
+
+    /// The page again with what was submitted and why it was refused; nothing was saved.
+    fn refused(mut self, form: &ChoiceForm, error: Option<String>, errors: FieldErrors) -> Self {
+        self.error = error;
+        self.errors = errors;
+        self.chosen = Some(form.accounts.clone());
+        self.backfill_days = form.backfill_days.clone();
+        self.lookback_days = form.lookback_days.clone();
+        self
+    }
+
+    fn respond(self) -> AppResult<Response> {
+        Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(self.render()?)).into_response())
+    }
+}
+
+/// The history settings of a connection: those of its accounts (set together on the accounts
+/// page), or the defaults before its first sync.
+async fn history_of(
+    app: &AppState,
+    org_id: Uuid,
+    connection: &ConnectionView,
+) -> AppResult<HistorySettings> {
+    let states = crate::analytics::sync::states(app, org_id)
+        .await
+        .map_err(AppError::internal)?;
+    Ok(connection
+        .accounts
+        .iter()
+        .filter(|a| a.managed)
+        .find_map(|a| states.iter().find(|s| s.account_id == a.id))
+        .map(|s| s.history)
+        .unwrap_or_default())
 }
 
 async fn accounts_page(
@@ -177,16 +267,40 @@ async fn accounts_page(
     w: Writer,
     Path(id): Path<Uuid>,
 ) -> AppResult<Response> {
-    let connection = service::get(&app, w.org_id, id).await?;
-    Ok(Html(
-        AccountsPage {
-            shell: w.shell("connections"),
-            connection,
-            error: None,
+    Ok(Html(AccountsPage::new(&app, &w, id).await?.render()?).into_response())
+}
+
+/// The account picker as submitted.
+struct ChoiceForm {
+    accounts: Vec<Uuid>,
+    backfill_days: String,
+    lookback_days: String,
+}
+
+impl ChoiceForm {
+    fn parse(body: &str) -> ChoiceForm {
+        // Repeated checkbox fields: parsed by hand (serde_urlencoded has no repeated keys into Vec).
+        let mut form = ChoiceForm {
+            accounts: Vec::new(),
+            backfill_days: String::new(),
+            lookback_days: String::new(),
+        };
+        let defaults = HistorySettings::default();
+        let mut backfill = None;
+        let mut lookback = None;
+        for (k, v) in url::form_urlencoded::parse(body.as_bytes()) {
+            match &*k {
+                "account" => form.accounts.extend(v.parse::<Uuid>().ok()),
+                "backfill_days" => backfill = Some(v.into_owned()),
+                "lookback_days" => lookback = Some(v.into_owned()),
+                _ => {}
+            }
         }
-        .render()?,
-    )
-    .into_response())
+        // A form without the fields (an older page, a script) keeps the defaults.
+        form.backfill_days = backfill.unwrap_or_else(|| defaults.backfill_days.to_string());
+        form.lookback_days = lookback.unwrap_or_else(|| defaults.lookback_days.to_string());
+        form
+    }
 }
 
 async fn choose_accounts(
@@ -195,35 +309,43 @@ async fn choose_accounts(
     Path(id): Path<Uuid>,
     body: String,
 ) -> AppResult<Response> {
-    // Repeated checkbox fields: parse by hand (serde_urlencoded has no repeated keys into Vec).
-    let chosen: Vec<Uuid> = url::form_urlencoded::parse(body.as_bytes())
-        .filter(|(k, _)| k == "account")
-        .filter_map(|(_, v)| v.parse().ok())
-        .collect();
-    // Plan limit first: a refusal shows on the picker, nothing is saved.
-    match crate::billing::check_ad_account_choice(&app, w.org_id, id, &chosen).await {
+    let form = ChoiceForm::parse(&body);
+    // Every check before anything is saved: a refusal shows on the picker with what was typed.
+    let history = match HistorySettings::parse(&form.backfill_days, &form.lookback_days) {
+        Ok(h) => h,
+        Err(errors) => {
+            return AccountsPage::new(&app, &w, id)
+                .await?
+                .refused(&form, None, errors)
+                .respond();
+        }
+    };
+    match crate::billing::check_ad_account_choice(&app, w.org_id, id, &form.accounts).await {
         Ok(()) => {}
         Err(e @ crate::billing::LimitError::Reached { .. }) => {
-            let connection = service::get(&app, w.org_id, id).await?;
-            let page = AccountsPage {
-                shell: w.shell("connections"),
-                connection,
-                error: Some(e.message_for(w.role)),
-            };
-            return Ok((
-                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-                Html(page.render()?),
-            )
-                .into_response());
+            let message = e.message_for(w.role);
+            return AccountsPage::new(&app, &w, id)
+                .await?
+                .refused(&form, Some(message), FieldErrors::default())
+                .respond();
         }
         Err(e) => return Err(e.into()),
     }
-    match service::choose_accounts(&app, w.org_id, w.user_id, id, chosen).await {
+    let first_choice = service::get(&app, w.org_id, id).await?.status == ConnectionStatus::Pending;
+    match service::choose_accounts(&app, w.org_id, w.user_id, id, form.accounts.clone()).await {
         Ok(n) => {
-            // The first sync (with its backfill) starts now rather than at the next tick.
+            let managed: Vec<Uuid> = service::get(&app, w.org_id, id)
+                .await?
+                .accounts
+                .iter()
+                .filter(|a| a.managed)
+                .map(|a| a.id)
+                .collect();
             let org = w.org_id;
             app.db
                 .tenant(org, async move |c| {
+                    crate::analytics::sync::set_history(c, org, &managed, history).await?;
+                    // The first sync (with its backfill) starts now rather than at the next tick.
                     crate::jobs::enqueue(c, Some(org), &crate::analytics::jobs::SyncOrg {}).await?;
                     Ok::<_, AppError>(())
                 })
@@ -232,24 +354,22 @@ async fn choose_accounts(
                 "/connections",
                 FlashKind::Success,
                 &format!(
-                    "Connected. adpilot manages {n} ad account{} and starts syncing.",
-                    if n == 1 { "" } else { "s" }
+                    "{} adpilot manages {n} ad account{}, keeps {} days of history and re-reads the last {} on every sync.",
+                    if first_choice { "Connected." } else { "Saved." },
+                    if n == 1 { "" } else { "s" },
+                    history.backfill_days,
+                    history.lookback_days,
                 ),
             ))
         }
-        Err(ConnError::NothingChosen) => {
-            let connection = service::get(&app, w.org_id, id).await?;
-            let page = AccountsPage {
-                shell: w.shell("connections"),
-                connection,
-                error: Some(ConnError::NothingChosen.to_string()),
-            };
-            Ok((
-                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-                Html(page.render()?),
+        Err(ConnError::NothingChosen) => AccountsPage::new(&app, &w, id)
+            .await?
+            .refused(
+                &form,
+                Some(ConnError::NothingChosen.to_string()),
+                FieldErrors::default(),
             )
-                .into_response())
-        }
+            .respond(),
         Err(e) => Err(e.into()),
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod context;
 pub mod error;
+pub mod form;
 pub mod metrics;
 pub mod middleware;
 

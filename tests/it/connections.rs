@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::support::*;
 
-async fn start(c: &mut Client, platform: &str) -> String {
+pub async fn start(c: &mut Client, platform: &str) -> String {
     c.get("/connections").await.assert_status(StatusCode::OK);
     let r = c.post(&format!("/connections/{platform}/start"), &[]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);

@@ -7,6 +7,7 @@ use adpilot::analytics::ingest::{self, MetricRow};
 use adpilot::analytics::sync;
 use adpilot::sandbox::{FaultKind, FaultSpec, SandboxConfig, TruthQuery};
 use adpilot::types::Platform;
+use axum::http::StatusCode;
 use diesel::sql_types::{BigInt, Date, Text};
 use diesel_async::RunQueryDsl;
 
@@ -66,13 +67,23 @@ pub async fn assert_stored_equals_truth(
     sb: &adpilot::sandbox::SandboxHandle,
     platforms: &[Platform],
 ) -> usize {
+    assert_stored_equals_truth_over(admin_url, sb, platforms, 90).await
+}
+
+/// [`assert_stored_equals_truth`] over the last `days` days of each account.
+async fn assert_stored_equals_truth_over(
+    admin_url: &str,
+    sb: &adpilot::sandbox::SandboxHandle,
+    platforms: &[Platform],
+    days: i64,
+) -> usize {
     let got = stored_at(admin_url).await;
     let mut compared = 0;
     for &platform in platforms {
         for a in sb.accounts(Some(platform)) {
             let tz: chrono_tz::Tz = a.time_zone.parse().expect("tz");
             let today = sb.clock().now().with_timezone(&tz).date_naive();
-            let from = today - chrono::Duration::days(90);
+            let from = today - chrono::Duration::days(days);
             let truth = sb.daily_metrics(&TruthQuery {
                 platform: Some(platform),
                 account_id: Some(a.id.clone()),
@@ -210,6 +221,179 @@ async fn late_conversions_update_on_the_next_sync_and_keep_revisions_and_statuse
     assert_eq!(
         paused, 1,
         "the paused campaign shows as paused after the next sync"
+    );
+}
+
+/// The account picker's form with every offered account ticked and these history fields.
+async fn save_history(
+    c: &mut Client,
+    picker: &str,
+    backfill_days: &str,
+    lookback_days: &str,
+) -> Resp {
+    let page = c.get(picker).await;
+    let ids: Vec<String> = page
+        .body
+        .split("name=\"account\" value=\"")
+        .skip(1)
+        .filter_map(|s| s.split('"').next().map(str::to_string))
+        .collect();
+    let mut fields: Vec<(&str, &str)> = ids.iter().map(|i| ("account", i.as_str())).collect();
+    fields.push(("backfill_days", backfill_days));
+    fields.push(("lookback_days", lookback_days));
+    c.post(picker, &fields).await
+}
+
+/// The earliest stored day of each Meta account, against the account's today.
+async fn days_loaded(t: &TestApp, sb: &adpilot::sandbox::SandboxHandle) -> Vec<i64> {
+    let mut out = Vec::new();
+    for a in sb.accounts(Some(Platform::Meta)) {
+        let tz: chrono_tz::Tz = a.time_zone.parse().expect("tz");
+        let today = sb.clock().now().with_timezone(&tz).date_naive();
+        let oldest = count(
+            t,
+            &format!(
+                "SELECT coalesce(DATE '{today}' - min(m.date), -1)::bigint AS n FROM metrics_daily m \
+                 JOIN ad_accounts a ON a.id = m.account_id WHERE a.external_id = '{}'",
+                a.id
+            ),
+        )
+        .await;
+        out.push(oldest);
+    }
+    out
+}
+
+#[tokio::test]
+async fn history_is_chosen_per_connection_and_a_longer_one_is_loaded_by_the_next_sync() {
+    let sb = sandbox(SandboxConfig {
+        fixed_now: Some(chrono::Utc::now()),
+        ..SandboxConfig::default()
+    })
+    .await;
+    let t = TestApp::with_sandbox(&sb).await;
+    let mut c = t.sign_up("ann@example.com", "Acme").await;
+    let conn = crate::connections::start(&mut c, "meta").await;
+    let back = consent(&conn, "approve").await;
+    let picker = c
+        .get(&back)
+        .await
+        .location()
+        .expect("to the account picker")
+        .to_string();
+    let page = c.get(&picker).await;
+    assert!(
+        page.body.contains("name=\"backfill_days\" value=\"90\"")
+            && page.body.contains("name=\"lookback_days\" value=\"7\""),
+        "the defaults are offered"
+    );
+
+    // Bad values come back beside their field, as typed, and nothing is saved.
+    for (backfill, lookback, message) in [
+        (
+            "ninety",
+            "7",
+            "History to load must be a whole number of days from 1 to 730.",
+        ),
+        (
+            "731",
+            "7",
+            "History to load must be a whole number of days from 1 to 730.",
+        ),
+        (
+            "90",
+            "0",
+            "Days re-read on every sync must be a whole number of days from 1 to 90.",
+        ),
+        (
+            "90",
+            "2.5",
+            "Days re-read on every sync must be a whole number of days from 1 to 90.",
+        ),
+    ] {
+        let r = save_history(&mut c, &picker, backfill, lookback).await;
+        r.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            r.body.contains(message),
+            "{backfill}/{lookback}: {}",
+            r.body
+        );
+        assert!(r.body.contains("Nothing was saved"));
+        assert!(
+            r.body.contains(&format!("value=\"{backfill}\"")),
+            "typed value kept"
+        );
+        assert!(r.body.contains("aria-invalid=\"true\""));
+    }
+    assert_eq!(
+        count(&t, "SELECT count(*) AS n FROM ad_accounts WHERE managed").await,
+        0,
+        "no account chosen by a refused form"
+    );
+
+    let r = save_history(&mut c, &picker, "30", "3").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    for r in sync_all(&t, &sb).await {
+        let r = r.expect("first sync");
+        assert!(r.backfill_done);
+    }
+    assert!(
+        days_loaded(&t, &sb).await.iter().all(|&d| d == 30),
+        "30 days loaded: {:?}",
+        days_loaded(&t, &sb).await
+    );
+    let page = c.get("/connections").await;
+    assert!(
+        page.body
+            .contains("History: 30 days loaded · the last 3 days re-read on every sync."),
+        "{}",
+        page.body
+    );
+    // A later sync reads the 3 recent days and today, not a week.
+    for r in sync_all(&t, &sb).await {
+        let r = r.expect("later sync");
+        assert!(
+            r.rows_read > 0 && r.rows_read <= r.campaigns * 4,
+            "{} rows for {} campaigns",
+            r.rows_read,
+            r.campaigns
+        );
+    }
+
+    // Longer: the next sync goes on from where the backfill stopped.
+    let r = save_history(&mut c, &picker, "120", "3").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let page = c.get("/connections").await;
+    assert!(
+        page.body.contains("hx-trigger=\"every 5s\""),
+        "the page follows the loading"
+    );
+    for r in sync_all(&t, &sb).await {
+        let r = r.expect("sync after extending");
+        assert!(r.backfill_done && r.backfilled_from.is_some());
+    }
+    assert!(days_loaded(&t, &sb).await.iter().all(|&d| d == 120));
+    let compared =
+        assert_stored_equals_truth_over(&t.db.admin_url, &sb, &[Platform::Meta], 120).await;
+    assert!(compared > 0);
+    let page = c.get("/connections").await;
+    assert!(
+        !page.body.contains("hx-trigger=\"every 5s\""),
+        "loaded: no more polling"
+    );
+
+    // Shorter: nothing already loaded is deleted.
+    let r = save_history(&mut c, &picker, "60", "3").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    sync_all(&t, &sb).await.into_iter().for_each(|r| {
+        r.expect("sync after shortening");
+    });
+    assert!(days_loaded(&t, &sb).await.iter().all(|&d| d == 120));
+    assert!(
+        c.get("/connections")
+            .await
+            .body
+            .contains("History: 60 days loaded")
     );
 }
 
