@@ -29,6 +29,8 @@ pub struct SummaryInput {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Figure {
+    /// The ISO currency of the totals this figure belongs to: totals are per currency.
+    pub currency: String,
     pub metric: String,
     pub current: String,
     pub previous: String,
@@ -39,6 +41,7 @@ pub struct Figure {
 #[derive(Debug, Clone, Serialize)]
 pub struct Mover {
     pub campaign: String,
+    pub currency: String,
     pub metric: String,
     pub current: String,
     pub previous: String,
@@ -87,43 +90,74 @@ pub fn invented_numbers(output: &str, input: &str) -> Vec<String> {
         .collect()
 }
 
-/// The summary without a model: plain sentences from the figures, nothing else.
+/// "spend", but "CPA": a label as it reads inside a sentence.
+fn in_sentence(label: &str) -> String {
+    if label
+        .chars()
+        .filter(|c| c.is_alphabetic())
+        .all(char::is_uppercase)
+    {
+        return label.to_string();
+    }
+    let mut c = label.chars();
+    match c.next() {
+        Some(first) => first.to_lowercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+/// The summary without a model: short lines from the figures, nothing else: the period, one
+/// line per currency, the movers, the actions.
 pub fn template_summary(input: &SummaryInput) -> String {
-    let mut parts = Vec::new();
-    if !input.totals.is_empty() {
+    let mut lines = vec![format!(
+        "{}, compared with {}:",
+        input.period, input.previous_period
+    )];
+    let mut currencies: Vec<&str> = Vec::new();
+    for f in &input.totals {
+        if !currencies.contains(&f.currency.as_str()) {
+            currencies.push(&f.currency);
+        }
+    }
+    for currency in &currencies {
         let figures: Vec<String> = input
             .totals
             .iter()
-            .map(|f| {
-                format!(
-                    "{} {} ({} in {}, {})",
-                    f.metric, f.current, f.previous, input.previous_period, f.change
-                )
-            })
+            .filter(|f| f.currency == *currency)
+            .map(|f| format!("{} {} ({})", in_sentence(&f.metric), f.current, f.change))
             .collect();
-        parts.push(format!("{}: {}.", input.period, figures.join("; ")));
-    } else {
-        parts.push(format!("{}: no results yet.", input.period));
+        lines.push(format!("{currency}: {}.", figures.join(", ")));
+    }
+    if input.totals.is_empty() {
+        lines.push("No results yet.".to_string());
     }
     if !input.movers.is_empty() {
         let movers: Vec<String> = input
             .movers
             .iter()
             .map(|m| {
-                format!(
-                    "{} {} {} (was {}, {})",
-                    m.campaign, m.metric, m.current, m.previous, m.change
-                )
+                let now = format!(
+                    "{} ({}): {} {}",
+                    m.campaign,
+                    m.currency,
+                    in_sentence(&m.metric),
+                    m.current
+                );
+                if m.previous == "–" {
+                    now
+                } else {
+                    format!("{now} (was {}, {})", m.previous, m.change)
+                }
             })
             .collect();
-        parts.push(format!("Biggest movers: {}.", movers.join("; ")));
+        lines.push(format!("Biggest movers: {}.", movers.join("; ")));
     }
     if input.actions.is_empty() {
-        parts.push("No automated actions were taken.".to_string());
+        lines.push("No automated actions were taken.".to_string());
     } else {
-        parts.push(format!("Actions taken: {}", input.actions.join(" ")));
+        lines.push(format!("Actions taken: {}", input.actions.join(" ")));
     }
-    parts.join(" ")
+    lines.join("\n")
 }
 
 #[derive(Deserialize)]
@@ -208,6 +242,7 @@ mod tests {
             period: "1–7 November 2026".into(),
             previous_period: "25–31 October".into(),
             totals: vec![Figure {
+                currency: "EUR".into(),
                 metric: "Spend".into(),
                 current: "1,234.50 EUR".into(),
                 previous: "1,100.00 EUR".into(),
@@ -215,6 +250,7 @@ mod tests {
             }],
             movers: vec![Mover {
                 campaign: "Summer sale".into(),
+                currency: "EUR".into(),
                 metric: "CPA".into(),
                 current: "45.10 EUR".into(),
                 previous: "30.00 EUR".into(),

@@ -86,7 +86,8 @@ fn summary_input(p: &DashParams, aggs: &[CampaignAgg], actions: &[DoneAction]) -
         .iter()
         .flat_map(|t| {
             figures.iter().map(move |k| Figure {
-                metric: format!("{} ({})", k.label(), t.currency),
+                currency: t.currency.to_string(),
+                metric: k.label().to_string(),
                 current: k.display(&t.current, t.currency, true),
                 previous: k.display(&t.previous, t.currency, true),
                 change: delta(*k, &t.current, &t.previous)
@@ -105,7 +106,8 @@ fn summary_input(p: &DashParams, aggs: &[CampaignAgg], actions: &[DoneAction]) -
         .take(3)
         .map(|a| Mover {
             campaign: a.row.name.clone(),
-            metric: format!("Spend ({})", a.row.currency),
+            currency: a.row.currency.to_string(),
+            metric: Kpi::Spend.label().to_string(),
             current: Kpi::Spend.display(&a.row.metrics, a.row.currency, true),
             previous: Kpi::Spend.display(&a.previous, a.row.currency, true),
             change: delta(Kpi::Spend, &a.row.metrics, &a.previous)

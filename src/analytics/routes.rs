@@ -396,7 +396,8 @@ fn platform_heads(p: &DashParams) -> Vec<ColumnHead> {
     .collect()
 }
 
-fn tiles(totals: &[queries::CurrencyTotals]) -> Vec<CurrencyTiles> {
+/// KPI tiles per currency, each against the previous period.
+pub fn tiles(totals: &[queries::CurrencyTotals]) -> Vec<CurrencyTiles> {
     totals
         .iter()
         .map(|t| CurrencyTiles {

@@ -23,7 +23,8 @@ use crate::analytics::format::Kpi;
 use crate::analytics::queries::{self, Filters};
 use crate::analytics::range::DateRange;
 use crate::analytics::routes::{
-    DashParams, DashQuery, KpiOption, PresetOption, kpi_options, org_today, preset_options,
+    CurrencyTiles, DashParams, DashQuery, KpiOption, PresetOption, kpi_options, org_today,
+    preset_options, tiles,
 };
 use crate::app::AppState;
 use crate::connections::service::{ManagedAccount, managed_accounts};
@@ -183,9 +184,39 @@ async fn list(
 
 // ---------- one campaign ----------
 
-struct TileView {
-    label: &'static str,
-    value: String,
+/// The columns of the campaign page's day-by-day table.
+const DAY_COLUMNS: [Kpi; 8] = [
+    Kpi::Spend,
+    Kpi::Impressions,
+    Kpi::Clicks,
+    Kpi::Conversions,
+    Kpi::Revenue,
+    Kpi::Cpc,
+    Kpi::Cpa,
+    Kpi::Roas,
+];
+
+struct DayRow {
+    date: chrono::NaiveDate,
+    values: Vec<String>,
+}
+
+/// The range's days, newest first, in the campaign's currency.
+fn day_rows(series: &[queries::Series]) -> Vec<DayRow> {
+    let mut rows: Vec<DayRow> = series
+        .iter()
+        .flat_map(|s| {
+            s.days.iter().map(|(date, m)| DayRow {
+                date: *date,
+                values: DAY_COLUMNS
+                    .iter()
+                    .map(|k| k.display(m, s.currency, true))
+                    .collect(),
+            })
+        })
+        .collect();
+    rows.sort_by_key(|r| std::cmp::Reverse(r.date));
+    rows
 }
 
 #[derive(Template)]
@@ -197,8 +228,10 @@ struct ShowPage {
     p: DashParams,
     presets: Vec<PresetOption>,
     kpis: Vec<KpiOption>,
-    tiles: Vec<TileView>,
+    currencies: Vec<CurrencyTiles>,
     charts: Vec<ChartView>,
+    day_columns: Vec<&'static str>,
+    days: Vec<DayRow>,
     actions: Vec<RuleActionView>,
     saved_copy: Vec<SavedCopy>,
     notes: String,
@@ -231,18 +264,6 @@ async fn show(
             Ok::<_, AppError>((item, totals, series, actions, (saved_copy, notes)))
         })
         .await?;
-    let tiles = totals
-        .first()
-        .map(|t| {
-            Kpi::ALL
-                .iter()
-                .map(|k| TileView {
-                    label: k.label(),
-                    value: k.display(&t.current, t.currency, true),
-                })
-                .collect()
-        })
-        .unwrap_or_default();
     let charts = series
         .iter()
         .map(|s| chart::build(s, p.kpi_a, p.kpi_b))
@@ -254,8 +275,10 @@ async fn show(
         presets: preset_options(p.preset),
         kpis: kpi_options(p.kpi_a, p.kpi_b),
         p,
-        tiles,
+        currencies: tiles(&totals),
         charts,
+        day_columns: DAY_COLUMNS.iter().map(|k| k.label()).collect(),
+        days: day_rows(&series),
         actions,
         saved_copy,
         notes,

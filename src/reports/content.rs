@@ -293,7 +293,8 @@ async fn summarize(
             .iter()
             .flat_map(|b| {
                 b.kpis.iter().map(move |k| Figure {
-                    metric: format!("{} ({})", k.label, b.currency),
+                    currency: b.currency.to_string(),
+                    metric: k.label.to_string(),
                     current: k.value.clone(),
                     previous: k.previous.clone(),
                     change: k.change.clone(),
@@ -305,6 +306,7 @@ async fn summarize(
             .take(3)
             .map(|r| Mover {
                 campaign: r.name.clone(),
+                currency: r.currency.to_string(),
                 metric: "ROAS".into(),
                 current: Kpi::Roas.display(&r.metrics, r.currency, true),
                 previous: "–".into(),

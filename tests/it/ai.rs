@@ -680,6 +680,7 @@ fn summary_input() -> adpilot::ai::summary::SummaryInput {
         period: "1–7 November 2026".into(),
         previous_period: "25–31 October".into(),
         totals: vec![Figure {
+            currency: "EUR".into(),
             metric: "Spend".into(),
             current: "1,234.50 EUR".into(),
             previous: "1,100.00 EUR".into(),
@@ -687,6 +688,7 @@ fn summary_input() -> adpilot::ai::summary::SummaryInput {
         }],
         movers: vec![Mover {
             campaign: "Summer sale".into(),
+            currency: "EUR".into(),
             metric: "CPA".into(),
             current: "45.10 EUR".into(),
             previous: "30.00 EUR".into(),

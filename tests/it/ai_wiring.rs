@@ -637,7 +637,7 @@ async fn the_dashboard_loads_a_template_summary_lazily_without_a_provider() {
     );
     let spend = spend_tile(&page.body, "USD");
     assert!(
-        r.body.contains(&format!("Spend (USD) {spend}")),
+        r.body.contains(&format!("USD: spend {spend} (")),
         "the summary quotes the dashboard's own total {spend}: {}",
         r.body
     );
@@ -680,7 +680,7 @@ async fn an_invented_number_sends_the_summary_back_to_the_template_and_a_recomme
         3,
         "summary, its one repair, recommendations"
     );
-    let text_at = r.body.find("id=\"ai-summary-text\">").expect("summary");
+    let text_at = r.body.find("id=\"ai-summary-text\"").expect("summary");
     let text = &r.body[text_at..text_at + r.body[text_at..].find("</p>").expect("end")];
     assert!(
         !text.contains("987654"),

@@ -324,6 +324,66 @@ async fn dashboard_numbers_equal_the_sandbox_truth_per_campaign_and_per_day_and_
         .map(|(_, c)| c[7].replace(',', "").parse().expect("clicks"))
         .collect();
     assert!(clicks.windows(2).all(|w| w[0] <= w[1]), "sorted by clicks");
+
+    // A campaign's page: each day as the platform reported it, totals against the period before.
+    let (id, cells) = &table[0];
+    let (platform, external_id) = &ids[id];
+    let page = c
+        .get(&format!("/campaigns/{id}?range=custom&from={from}&to={to}"))
+        .await;
+    page.assert_status(StatusCode::OK);
+    let previous = adpilot::analytics::range::DateRange { from, to }.previous();
+    assert!(page.body.contains(&format!(
+        "compared with {} to {}",
+        previous.from, previous.to
+    )));
+    assert!(
+        page.body.contains("tile-prev"),
+        "tiles show the previous period"
+    );
+    let days_at = page.body.find("id=\"campaign-days\"").expect("day table");
+    let days = &page.body[days_at..];
+    let days = &days[days.find("<tbody>").expect("tbody")..days.find("</tbody>").expect("end")];
+    let rows: Vec<Vec<String>> = days
+        .split("<tr>")
+        .skip(1)
+        .map(|row| {
+            row.split("<t")
+                .skip(1)
+                .filter_map(|cell| {
+                    let inner = &cell[cell.find('>')? + 1..];
+                    Some(strip_tags(&inner[..inner.find("</t")?]))
+                })
+                .collect()
+        })
+        .collect();
+    assert_eq!(
+        rows.len() as i64,
+        (to - from).num_days() + 1,
+        "every day of the range"
+    );
+    let currency: Currency = cells[4].parse().expect("currency");
+    for row in &rows {
+        let date: NaiveDate = row[0].parse().expect("date");
+        let m = truth
+            .iter()
+            .find(|m| m.platform == *platform && &m.campaign_id == external_id && m.date == date);
+        let (spend, impressions, clicks, conversions, revenue) = m.map_or((0, 0, 0, 0, 0), |m| {
+            (
+                m.spend_micros,
+                m.impressions,
+                m.clicks,
+                m.conversions,
+                m.revenue_micros,
+            )
+        });
+        assert_eq!(row[1], format_major(spend, currency), "spend on {date}");
+        assert_eq!(row[2], group_int(impressions), "impressions on {date}");
+        assert_eq!(row[3], group_int(clicks), "clicks on {date}");
+        assert_eq!(row[4], group_int(conversions), "conversions on {date}");
+        assert_eq!(row[5], format_major(revenue, currency), "revenue on {date}");
+    }
+    assert!(rows.windows(2).all(|w| w[0][0] > w[1][0]), "newest first");
 }
 
 #[tokio::test]
