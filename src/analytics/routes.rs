@@ -380,7 +380,8 @@ fn platform_heads(p: &DashParams) -> Vec<ColumnHead> {
             label,
             num,
             href: format!("/dashboard?{}#platforms", p.query_string(next, 1)),
-            hx: String::new(),
+            // The sort is shared by both tables, so both are swapped.
+            hx: format!("/dashboard?{}", p.query_string(next, 1)),
             aria_sort: match (active, p.sort.desc) {
                 (false, _) => "none",
                 (true, true) => "descending",
