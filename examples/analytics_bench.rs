@@ -34,11 +34,8 @@ use rust_decimal::Decimal;
 use tower::ServiceExt;
 use uuid::Uuid;
 
-#[derive(Parser)]
-struct SettingsOnly {
-    #[command(flatten)]
-    s: adpilot::config::Settings,
-}
+mod common;
+use common::{Res, Scratch};
 
 #[derive(Parser)]
 struct Args {
@@ -59,27 +56,12 @@ struct Args {
     keep: bool,
 }
 
-type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
-
 #[tokio::main(flavor = "multi_thread")]
 async fn main() -> Res<()> {
     let args = Args::parse();
-    let admin = std::env::var("DATABASE_URL").map_err(
-        |_| "set DATABASE_URL to a PostgreSQL superuser URL (a scratch database is created)",
-    )?;
-    let name = format!("adpilot_bench_{}", Uuid::new_v4().simple());
-    let mut c = adpilot::db::connect_one(&admin).await?;
-    diesel::sql_query(format!("CREATE DATABASE {name}"))
-        .execute(&mut c)
-        .await?;
-    let result = run(&admin, &name, &args).await;
-    if args.keep {
-        println!("kept database {name}");
-    } else {
-        diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .execute(&mut c)
-            .await?;
-    }
+    let scratch = Scratch::create().await?;
+    let result = run(&scratch, &args).await;
+    scratch.finish(args.keep).await?;
     result
 }
 
@@ -96,37 +78,10 @@ fn summary(mut d: Vec<Duration>) -> String {
     format!("p50 {:7.1} ms   p95 {:7.1} ms", pct(&d, 0.5), pct(&d, 0.95))
 }
 
-async fn run(admin: &str, name: &str, args: &Args) -> Res<()> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let u = url::Url::parse(admin)?;
-    let db_url = adpilot::db::url_with_role(admin, u.username(), u.password(), Some(name))?;
-    let password = "benchpassword0000";
-    adpilot::db::migrate::run(&db_url, Some(password)).await?;
-    let app_url = adpilot::db::url_with_role(&db_url, adpilot::db::APP_ROLE, Some(password), None)?;
-    let data = std::env::temp_dir().join(format!("{name}-data"));
-    let settings = SettingsOnly::try_parse_from([
-        "bench",
-        "--database-url",
-        &db_url,
-        "--app-database-url",
-        &app_url,
-        "--data-dir",
-        &data.to_string_lossy(),
-        "--db-pool-size",
-        "16",
-        "--secret-key",
-        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
-    ])?
-    .s;
-    let config = adpilot::config::Config::from_settings(&settings).map_err(|p| p.join("; "))?;
+async fn run(scratch: &Scratch, args: &Args) -> Res<()> {
+    let (app, config) = scratch.app().await?;
     let session_max = config.session_max;
-    let database = adpilot::server::Database {
-        admin_url: db_url.clone(),
-        app_url,
-        app_password: password.into(),
-        embedded: None,
-    };
-    let app = adpilot::server::build_app(config, &database).await?;
+    let db_url = scratch.owner_url.clone();
 
     // The large organization is a real sign-up, so requests carry a real session.
     let (user_id, big_org) = adpilot::auth::accounts::sign_up(
@@ -309,7 +264,6 @@ async fn run(admin: &str, name: &str, args: &Args) -> Res<()> {
         summary(http8),
         summary(sql8)
     );
-    let _ = std::fs::remove_dir_all(&data);
     Ok(())
 }
 

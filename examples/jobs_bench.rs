@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 
 use adpilot::jobs::worker::{Runner, WorkerOptions};
 use adpilot::jobs::{Job, JobCtx, JobError, NewJob, Registry, store};
-use clap::Parser;
 use diesel_async::RunQueryDsl;
 use serde::{Deserialize, Serialize};
 
@@ -25,13 +24,8 @@ impl Job for Noop {
     }
 }
 
-#[derive(Parser)]
-struct SettingsOnly {
-    #[command(flatten)]
-    s: adpilot::config::Settings,
-}
-
-type Res<T> = Result<T, Box<dyn std::error::Error>>;
+mod common;
+use common::{Res, Scratch};
 
 #[tokio::main]
 async fn main() -> Res<()> {
@@ -39,50 +33,15 @@ async fn main() -> Res<()> {
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(2000);
-    let admin = std::env::var("DATABASE_URL").map_err(
-        |_| "set DATABASE_URL to a PostgreSQL superuser URL (a scratch database is created)",
-    )?;
-    let name = format!("adpilot_bench_{}", uuid::Uuid::new_v4().simple());
-    let mut c = adpilot::db::connect_one(&admin).await?;
-    diesel::sql_query(format!("CREATE DATABASE {name}"))
-        .execute(&mut c)
-        .await?;
-    let result = run(&admin, &name, jobs).await;
-    diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .execute(&mut c)
-        .await?;
+    let scratch = Scratch::create().await?;
+    let result = run(&scratch, jobs).await;
+    scratch.finish(false).await?;
     result
 }
 
-async fn run(admin: &str, name: &str, jobs: usize) -> Res<()> {
-    let u = url::Url::parse(admin)?;
-    let db_url = adpilot::db::url_with_role(admin, u.username(), u.password(), Some(name))?;
-    let password = "benchpassword0000";
-    adpilot::db::migrate::run(&db_url, Some(password)).await?;
-    let app_url = adpilot::db::url_with_role(&db_url, adpilot::db::APP_ROLE, Some(password), None)?;
-    let data = std::env::temp_dir().join(format!("{name}-data"));
-    let settings = SettingsOnly::try_parse_from([
-        "bench",
-        "--database-url",
-        &db_url,
-        "--app-database-url",
-        &app_url,
-        "--data-dir",
-        &data.to_string_lossy(),
-        "--db-pool-size",
-        "16",
-        "--secret-key",
-        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
-    ])?
-    .s;
-    let config = adpilot::config::Config::from_settings(&settings).map_err(|p| p.join("; "))?;
-    let database = adpilot::server::Database {
-        admin_url: db_url.clone(),
-        app_url,
-        app_password: password.into(),
-        embedded: None,
-    };
-    let app = adpilot::server::build_app(config, &database).await?;
+async fn run(scratch: &Scratch, jobs: usize) -> Res<()> {
+    let (app, _) = scratch.app().await?;
+    let u = url::Url::parse(&scratch.admin_url)?;
     println!(
         "{jobs} no-op jobs per round, PostgreSQL at {}",
         u.host_str().unwrap_or("?")
@@ -115,11 +74,10 @@ async fn run(admin: &str, name: &str, jobs: usize) -> Res<()> {
             if workers == 1 { "" } else { "s" },
             jobs as f64 / secs
         );
-        let mut c = adpilot::db::connect_one(&db_url).await?;
+        let mut c = adpilot::db::connect_one(&scratch.owner_url).await?;
         diesel::sql_query("DELETE FROM jobs")
             .execute(&mut c)
             .await?;
     }
-    let _ = std::fs::remove_dir_all(&data);
     Ok(())
 }

@@ -12,16 +12,10 @@
 use std::time::Instant;
 
 use adpilot::automation::{runner, store};
-use clap::Parser;
 use diesel_async::RunQueryDsl;
 
-#[derive(Parser)]
-struct SettingsOnly {
-    #[command(flatten)]
-    s: adpilot::config::Settings,
-}
-
-type Res<T> = Result<T, Box<dyn std::error::Error>>;
+mod common;
+use common::{Res, Scratch};
 
 #[tokio::main]
 async fn main() -> Res<()> {
@@ -36,22 +30,11 @@ async fn main() -> Res<()> {
             .unwrap_or(d)
     };
     let (campaigns, rules) = (arg(1, 20_000), arg(2, 1_000));
-    let admin = std::env::var("DATABASE_URL").map_err(
-        |_| "set DATABASE_URL to a PostgreSQL superuser URL (a scratch database is created)",
-    )?;
-    let name = format!("adpilot_bench_{}", uuid::Uuid::new_v4().simple());
-    let mut c = adpilot::db::connect_one(&admin).await?;
-    diesel::sql_query(format!("CREATE DATABASE {name}"))
-        .execute(&mut c)
-        .await?;
-    let result = run(&admin, &name, campaigns, rules).await;
+    let scratch = Scratch::create().await?;
+    let result = run(&scratch, campaigns, rules).await;
     // BENCH_KEEP leaves the database for a look at the plans (drop it by hand afterwards).
-    if std::env::var_os("BENCH_KEEP").is_some() {
-        println!("kept database {name}");
-        return result;
-    }
-    diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .execute(&mut c)
+    scratch
+        .finish(std::env::var_os("BENCH_KEEP").is_some())
         .await?;
     result
 }
@@ -84,35 +67,9 @@ fn rule_text(i: usize) -> String {
     }
 }
 
-async fn run(admin: &str, name: &str, campaigns: usize, rules: usize) -> Res<()> {
-    let u = url::Url::parse(admin)?;
-    let db_url = adpilot::db::url_with_role(admin, u.username(), u.password(), Some(name))?;
-    let password = "benchpassword0000";
-    adpilot::db::migrate::run(&db_url, Some(password)).await?;
-    let app_url = adpilot::db::url_with_role(&db_url, adpilot::db::APP_ROLE, Some(password), None)?;
-    let data = std::env::temp_dir().join(format!("{name}-data"));
-    let settings = SettingsOnly::try_parse_from([
-        "bench",
-        "--database-url",
-        &db_url,
-        "--app-database-url",
-        &app_url,
-        "--data-dir",
-        &data.to_string_lossy(),
-        "--db-pool-size",
-        "16",
-        "--secret-key",
-        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
-    ])?
-    .s;
-    let config = adpilot::config::Config::from_settings(&settings).map_err(|p| p.join("; "))?;
-    let database = adpilot::server::Database {
-        admin_url: db_url.clone(),
-        app_url,
-        app_password: password.into(),
-        embedded: None,
-    };
-    let app = adpilot::server::build_app(config, &database).await?;
+async fn run(scratch: &Scratch, campaigns: usize, rules: usize) -> Res<()> {
+    let (app, _) = scratch.app().await?;
+    let db_url = scratch.owner_url.clone();
 
     // Seeding as the owner role (row-level security does not apply to it), in SQL.
     let seeded = Instant::now();
@@ -266,6 +223,5 @@ async fn run(admin: &str, name: &str, campaigns: usize, rules: usize) -> Res<()>
             println!("  e.g. {}", r.t);
         }
     }
-    let _ = std::fs::remove_dir_all(&data);
     Ok(())
 }
