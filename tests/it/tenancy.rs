@@ -226,3 +226,48 @@ async fn a_member_of_org_a_cannot_reach_org_b_through_any_route() {
     assert!(!a_settings.body.contains("b@example.com"));
     assert!(!a_settings.body.contains("friend@example.com"));
 }
+
+/// A policy that calls `app_current_org()` directly costs a `current_setting()` call per row
+/// in every scan that filters (an organization that fills a table doubled its dashboard time);
+/// as a scalar subquery it is read once per statement. A policy added later must keep that.
+#[tokio::test]
+async fn every_policy_reads_the_tenant_once_per_statement() {
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = Text)]
+        name: String,
+    }
+    let t = TestApp::new().await;
+    let mut c = adpilot::db::connect_one(&t.db.admin_url)
+        .await
+        .expect("admin");
+    let per_row: Vec<String> = diesel::sql_query(
+        "WITH p AS (
+           SELECT tablename || '.' || policyname AS name,
+             replace(replace(coalesce(qual, '') || ' ' || coalesce(with_check, ''),
+               '( SELECT app_current_org() AS app_current_org)', ''),
+               '( SELECT app_current_user() AS app_current_user)', '') AS rest
+           FROM pg_policies WHERE schemaname = 'public')
+         SELECT name FROM p
+         WHERE rest LIKE '%app_current_org()%' OR rest LIKE '%app_current_user()%'
+         ORDER BY name",
+    )
+    .load::<Row>(&mut c)
+    .await
+    .expect("policies")
+    .into_iter()
+    .map(|r| r.name)
+    .collect();
+    assert!(
+        per_row.is_empty(),
+        "policies calling app_current_org()/app_current_user() per row (write `(SELECT app_current_org())`): {per_row:?}"
+    );
+    let n: Count = diesel::sql_query(
+        "SELECT count(*) AS n FROM pg_policies WHERE schemaname = 'public' \
+         AND qual LIKE '%SELECT app_current_org()%'",
+    )
+    .get_result(&mut c)
+    .await
+    .expect("count");
+    assert!(n.n > 10, "the tenant policies are there to be checked");
+}
