@@ -37,6 +37,19 @@ impl Kpi {
         Kpi::Cvr,
     ];
 
+    /// The eight a table of many rows shows (a campaign's days, a report's campaigns): the
+    /// money and counts, and the three ratios marketers act on.
+    pub const TABLE: [Kpi; 8] = [
+        Kpi::Spend,
+        Kpi::Impressions,
+        Kpi::Clicks,
+        Kpi::Conversions,
+        Kpi::Revenue,
+        Kpi::Cpc,
+        Kpi::Cpa,
+        Kpi::Roas,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Kpi::Spend => "spend",

@@ -184,18 +184,6 @@ async fn list(
 
 // ---------- one campaign ----------
 
-/// The columns of the campaign page's day-by-day table.
-const DAY_COLUMNS: [Kpi; 8] = [
-    Kpi::Spend,
-    Kpi::Impressions,
-    Kpi::Clicks,
-    Kpi::Conversions,
-    Kpi::Revenue,
-    Kpi::Cpc,
-    Kpi::Cpa,
-    Kpi::Roas,
-];
-
 struct DayRow {
     date: chrono::NaiveDate,
     values: Vec<String>,
@@ -208,7 +196,7 @@ fn day_rows(series: &[queries::Series]) -> Vec<DayRow> {
         .flat_map(|s| {
             s.days.iter().map(|(date, m)| DayRow {
                 date: *date,
-                values: DAY_COLUMNS
+                values: Kpi::TABLE
                     .iter()
                     .map(|k| k.display(m, s.currency, true))
                     .collect(),
@@ -277,7 +265,7 @@ async fn show(
         p,
         currencies: tiles(&totals),
         charts,
-        day_columns: DAY_COLUMNS.iter().map(|k| k.label()).collect(),
+        day_columns: Kpi::TABLE.iter().map(|k| k.label()).collect(),
         days: day_rows(&series),
         actions,
         saved_copy,

@@ -115,21 +115,10 @@ pub struct ReportData {
     pub summary: Option<String>,
 }
 
-const KPIS: [Kpi; 8] = [
-    Kpi::Spend,
-    Kpi::Impressions,
-    Kpi::Clicks,
-    Kpi::Conversions,
-    Kpi::Revenue,
-    Kpi::Cpc,
-    Kpi::Cpa,
-    Kpi::Roas,
-];
-
 fn block(t: &CurrencyTotals) -> CurrencyBlock {
     CurrencyBlock {
         currency: t.currency.to_string(),
-        kpis: KPIS
+        kpis: Kpi::TABLE
             .iter()
             .map(|k| KpiLine {
                 label: k.label(),

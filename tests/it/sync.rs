@@ -115,15 +115,22 @@ async fn assert_stored_equals_truth_over(
     compared
 }
 
-#[tokio::test]
-async fn first_sync_backfills_and_equals_the_sandbox_truth_per_campaign_and_day() {
+/// A sandbox whose clock stands still (its truth does not move during a test), an app on it
+/// and a signed-up marketer.
+async fn signed_up_on_a_still_sandbox() -> (adpilot::sandbox::SandboxHandle, TestApp, Client) {
     let sb = sandbox(SandboxConfig {
         fixed_now: Some(chrono::Utc::now()),
         ..SandboxConfig::default()
     })
     .await;
     let t = TestApp::with_sandbox(&sb).await;
-    let mut c = t.sign_up("ann@example.com", "Acme").await;
+    let c = t.sign_up("ann@example.com", "Acme").await;
+    (sb, t, c)
+}
+
+#[tokio::test]
+async fn first_sync_backfills_and_equals_the_sandbox_truth_per_campaign_and_day() {
+    let (sb, t, mut c) = signed_up_on_a_still_sandbox().await;
     for p in ["google", "meta", "tiktok"] {
         connect(&mut c, p).await;
     }
@@ -142,13 +149,7 @@ async fn first_sync_backfills_and_equals_the_sandbox_truth_per_campaign_and_day(
 
 #[tokio::test]
 async fn late_conversions_update_on_the_next_sync_and_keep_revisions_and_statuses_follow() {
-    let sb = sandbox(SandboxConfig {
-        fixed_now: Some(chrono::Utc::now()),
-        ..SandboxConfig::default()
-    })
-    .await;
-    let t = TestApp::with_sandbox(&sb).await;
-    let mut c = t.sign_up("ann@example.com", "Acme").await;
+    let (sb, t, mut c) = signed_up_on_a_still_sandbox().await;
     connect(&mut c, "meta").await;
     sync_all(&t, &sb).await.into_iter().for_each(|r| {
         r.expect("sync");
@@ -266,13 +267,7 @@ async fn days_loaded(t: &TestApp, sb: &adpilot::sandbox::SandboxHandle) -> Vec<i
 
 #[tokio::test]
 async fn history_is_chosen_per_connection_and_a_longer_one_is_loaded_by_the_next_sync() {
-    let sb = sandbox(SandboxConfig {
-        fixed_now: Some(chrono::Utc::now()),
-        ..SandboxConfig::default()
-    })
-    .await;
-    let t = TestApp::with_sandbox(&sb).await;
-    let mut c = t.sign_up("ann@example.com", "Acme").await;
+    let (sb, t, mut c) = signed_up_on_a_still_sandbox().await;
     let conn = crate::connections::start(&mut c, "meta").await;
     let back = consent(&conn, "approve").await;
     let picker = c
@@ -399,13 +394,7 @@ async fn history_is_chosen_per_connection_and_a_longer_one_is_loaded_by_the_next
 
 #[tokio::test]
 async fn a_failed_sync_keeps_earlier_data_and_records_the_error() {
-    let sb = sandbox(SandboxConfig {
-        fixed_now: Some(chrono::Utc::now()),
-        ..SandboxConfig::default()
-    })
-    .await;
-    let t = TestApp::with_sandbox(&sb).await;
-    let mut c = t.sign_up("ann@example.com", "Acme").await;
+    let (sb, t, mut c) = signed_up_on_a_still_sandbox().await;
     connect(&mut c, "google").await;
     sync_all(&t, &sb).await.into_iter().for_each(|r| {
         r.expect("sync");
