@@ -112,26 +112,49 @@ async fn template() -> String {
                     .execute(&mut c)
                     .await
                     .expect("rename template");
-                // Templates of earlier migration sets would otherwise pile up on a machine
-                // that keeps its PostgreSQL between runs. One still in use is left alone.
+                // Templates of earlier migration sets would otherwise pile up on a machine that
+                // keeps its PostgreSQL between runs. Another checkout (a branch, a worktree, CI
+                // beside a developer) may still be using its own, so only templates built more
+                // than three days ago go; the build time is kept in the database's comment.
+                diesel::sql_query(format!(
+                    "COMMENT ON DATABASE {name} IS 'adpilot test template built {}'",
+                    chrono::Utc::now().timestamp()
+                ))
+                .execute(&mut c)
+                .await
+                .expect("mark template");
                 #[derive(diesel::QueryableByName)]
                 struct Db {
                     #[diesel(sql_type = diesel::sql_types::Text)]
                     datname: String,
+                    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+                    note: Option<String>,
                 }
                 let old: Vec<Db> = diesel::sql_query(
-                    "SELECT datname FROM pg_database WHERE datname LIKE 'adpilot\\_tmpl\\_%' \
+                    "SELECT datname, shobj_description(oid, 'pg_database') AS note \
+                     FROM pg_database WHERE datname LIKE 'adpilot\\_tmpl\\_%' \
                      AND datname NOT LIKE '%\\_building' AND datname <> $1",
                 )
                 .bind::<diesel::sql_types::Text, _>(&name)
                 .load(&mut c)
                 .await
                 .unwrap_or_default();
+                let cutoff = chrono::Utc::now().timestamp() - 3 * 24 * 3600;
                 for db in old {
-                    let _ =
-                        diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{}\"", db.datname))
-                            .execute(&mut c)
-                            .await;
+                    let built = db
+                        .note
+                        .as_deref()
+                        .and_then(|n| n.strip_prefix("adpilot test template built "))
+                        .and_then(|t| t.parse::<i64>().ok())
+                        .unwrap_or(0);
+                    if built < cutoff {
+                        let _ = diesel::sql_query(format!(
+                            "DROP DATABASE IF EXISTS \"{}\"",
+                            db.datname
+                        ))
+                        .execute(&mut c)
+                        .await;
+                    }
                 }
             }
             diesel::sql_query("SELECT pg_advisory_unlock($1)")
