@@ -317,7 +317,7 @@ async fn run_serve(
             None
         };
         let listener = tokio::net::TcpListener::bind(bind).await?;
-        let jobs = adpilot::jobs::start(app.clone())
+        let jobs = adpilot::jobs::catalog::start(app.clone())
             .await
             .map_err(|e| std::io::Error::other(e.to_string()))?;
         tracing::info!(url = %base, "adpilot is listening");

@@ -13,8 +13,8 @@ use crate::app::AppState;
 use crate::automation::eval::BudgetPlan;
 use crate::types::{Currency, Money};
 use crate::web::context::{FlashKind, Writer};
+use crate::web::cookies::redirect_with_flash;
 use crate::web::error::{AppError, AppResult};
-use crate::web::middleware::redirect_with_flash;
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -16,8 +16,8 @@ use crate::app::AppState;
 use crate::connections::service::ManagedAccount;
 use crate::types::Money;
 use crate::web::context::{Admin, FlashKind, Shell, Viewer, Writer};
+use crate::web::cookies::redirect_with_flash;
 use crate::web::error::{AppError, AppResult};
-use crate::web::middleware::redirect_with_flash;
 
 pub fn router() -> Router<AppState> {
     Router::new()

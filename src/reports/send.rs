@@ -184,7 +184,8 @@ pub async fn create(
     }
     let campaign_search = (!search.is_empty()).then_some(search);
     let account_ids = n.account_ids.clone();
-    if let Err(e) = crate::billing::check(app, org_id, crate::billing::Limit::ReportSchedules).await
+    if let Err(e) =
+        crate::billing::enforce::check(app, org_id, crate::billing::Limit::ReportSchedules).await
     {
         return Err(("form", e.to_string()));
     }

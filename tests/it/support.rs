@@ -586,7 +586,7 @@ impl Client {
 }
 
 pub fn router(app: &AppState) -> axum::Router {
-    adpilot::web::router(app.clone())
+    adpilot::router::router(app.clone())
 }
 
 /// Undoes quoted-printable soft line breaks and escapes, enough to read links and numbers.
