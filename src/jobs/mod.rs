@@ -192,11 +192,6 @@ impl From<diesel::result::Error> for JobError {
     }
 }
 
-impl From<anyhow::Error> for JobError {
-    fn from(e: anyhow::Error) -> Self {
-        JobError::retry(format!("{e:#}"))
-    }
-}
 
 /// A job ready to insert, with its type erased (what schedules produce).
 #[derive(Debug, Clone)]
