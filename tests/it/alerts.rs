@@ -81,13 +81,9 @@ async fn budget_pacing_fires_once_and_resolves_when_the_budget_is_raised() {
         "raised once per incident"
     );
     assert!(
-        second.raised.is_empty()
-            || count(
-                &t,
-                "SELECT count(*) AS n FROM alerts WHERE kind = 'budget_pacing'"
-            )
-            .await
-                == 1
+        second.raised.is_empty(),
+        "a second check raises nothing: {:?}",
+        second.raised
     );
     let page = c.get("/alerts").await;
     assert!(

@@ -317,8 +317,8 @@ async fn a_job_enqueued_in_a_rolled_back_transaction_never_runs() {
         events(key).iter().any(|e| e.n == 2)
     })
     .await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
     runner.shutdown().await;
+    // The rolled-back job left no row, so no worker can ever claim it (the row count below).
     assert!(
         events(key).iter().all(|e| e.n == 2),
         "the rolled-back job ran: {:?}",
@@ -395,7 +395,13 @@ async fn job_metrics_count_kinds_states_and_run_times() {
     })
     .await;
     // The counts are refreshed every 200 ms in these tests.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    wait_for("the refreshed counts", Duration::from_secs(30), || async {
+        t.app
+            .metrics
+            .render()
+            .contains("jobs{kind=\"test.track\",state=\"succeeded\"} 3")
+    })
+    .await;
     runner.shutdown().await;
     let text = t.app.metrics.render();
     assert!(
@@ -481,7 +487,14 @@ async fn a_run_taken_over_by_another_worker_makes_no_further_platform_change() {
     .await
     .expect("take the job over");
     let at_takeover = events(key).len();
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    // The run ends (its next renewal finds the lease gone) and counts as finished.
+    wait_for("the run to stop", Duration::from_secs(30), || async {
+        t.app
+            .metrics
+            .render()
+            .contains("job_runs_total{kind=\"test.writes\",")
+    })
+    .await;
     let after = events(key).len();
     assert!(
         after <= at_takeover + 1,
@@ -508,8 +521,18 @@ async fn a_job_whose_worker_was_killed_runs_again_after_the_lease_expires() {
         || async { !events(key).is_empty() },
     )
     .await;
-    // Let a heartbeat or two extend the lease, then kill the worker without any cleanup.
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    // Once a heartbeat has extended the lease, kill the worker without any cleanup.
+    let first_lease = one_row(&t, Hang::KIND)
+        .await
+        .lease_expires_at
+        .expect("a lease");
+    wait_for("a heartbeat", Duration::from_secs(30), || async {
+        one_row(&t, Hang::KIND)
+            .await
+            .lease_expires_at
+            .is_some_and(|l| l > first_lease)
+    })
+    .await;
     drop(first);
     let killed = one_row(&t, Hang::KIND).await;
     assert_eq!(killed.state, "running", "a killed worker leaves its lease");
@@ -559,8 +582,24 @@ async fn a_failing_job_backs_off_and_ends_dead_after_max_attempts() {
         one_row(&t, Flaky::KIND).await.state == "dead"
     })
     .await;
-    // Nothing runs a dead job.
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    // Nothing runs a dead job: a job queued after it runs, and the dead one did not again.
+    enqueue_for(
+        &t,
+        org,
+        Track {
+            key: Uuid::new_v4(),
+            n: 1,
+            hold_ms: 0,
+        },
+    )
+    .await;
+    wait_for("a later job", Duration::from_secs(30), || async {
+        rows(&t, Track::KIND)
+            .await
+            .iter()
+            .all(|r| r.state == "succeeded")
+    })
+    .await;
     runner.shutdown().await;
 
     let ev = events(key);
@@ -672,10 +711,12 @@ async fn two_schedulers_on_one_database_enqueue_one_job_per_slot() {
     // And with real ticks, every second, for a few seconds.
     a.start().await.expect("start a");
     b.start().await.expect("start b");
-    tokio::time::sleep(Duration::from_millis(3500)).await;
+    wait_for("three more ticks", Duration::from_secs(60), || async {
+        rows(&t, Track::KIND).await.len() >= 5 + 3
+    })
+    .await;
     a.shutdown().await;
     b.shutdown().await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
 
     #[derive(diesel::QueryableByName)]
     struct Counts {
@@ -705,7 +746,7 @@ async fn backup_then_wipe_then_restore_gives_back_equal_data() {
     if backup::find_tool("pg_dump", None).is_none()
         || backup::find_tool("pg_restore", None).is_none()
     {
-        eprintln!("SKIPPED backup test: pg_dump/pg_restore are not installed");
+        skip_for_missing_tool("pg_dump/pg_restore are not installed");
         return;
     }
     let t = TestApp::new().await;

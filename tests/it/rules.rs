@@ -639,6 +639,71 @@ async fn backtest_replays_past_days_with_what_was_known_then() {
         .assert_status(StatusCode::OK);
 }
 
+/// Each day's numbers were first reported as zero the morning after, and revised up six days
+/// later: replayed with what was known on each day, the rule ("impressions in the last 3 days")
+/// never fires; a backtest that read today's values would pause. With the revisions an hour
+/// after the first reports instead, the same replay pauses.
+#[tokio::test]
+async fn backtest_does_not_see_revisions_made_after_the_day_it_replays() {
+    let (sb, t, mut c, org) = setup().await;
+    let now = sb.clock().now();
+    let camp = one_active_campaign(&t).await;
+    let mut a = admin(&t).await;
+    diesel::sql_query(
+        "INSERT INTO metric_revisions (org_id, campaign_id, date, observed_at, impressions, clicks, spend_micros, conversions, revenue_micros) \
+         SELECT org_id, campaign_id, date, (date + 1)::timestamp AT TIME ZONE 'UTC' + interval '1 hour', 0, 0, 0, 0, 0 \
+         FROM metrics_daily WHERE campaign_id = $1",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(camp.id)
+    .execute(&mut a)
+    .await
+    .expect("first reports of zero");
+    let revised = diesel::sql_query(
+        "UPDATE metrics_daily SET updated_at = (date + 6)::timestamp AT TIME ZONE 'UTC' WHERE campaign_id = $1 AND impressions > 0",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(camp.id)
+    .execute(&mut a)
+    .await
+    .expect("revised six days later");
+    assert!(revised > 3, "days with impressions today: {revised}");
+    let text = format!(
+        "rule \"Replay\"\n  for campaigns on google where name contains \"{}\"\n  when impressions in last 3 days > 0\n  then pause\n",
+        camp.name
+    );
+    save_rule(&mut c, &text, "draft").await;
+    let rule = adpilot::automation::language::check_single(&text)
+        .rules
+        .pop()
+        .expect("rule");
+    let b = adpilot::automation::backtest::run(&t.app, org, &rule, 7, now)
+        .await
+        .expect("backtest");
+    assert!(
+        b.hits
+            .iter()
+            .all(|h| h.actions.iter().all(|a| !a.starts_with("pause"))),
+        "nothing was known above zero on those days: {b:?}"
+    );
+    diesel::sql_query(
+        "UPDATE metrics_daily SET updated_at = (date + 1)::timestamp AT TIME ZONE 'UTC' + interval '2 hours' WHERE campaign_id = $1 AND impressions > 0",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(camp.id)
+    .execute(&mut a)
+    .await
+    .expect("revised the next morning");
+    let b = adpilot::automation::backtest::run(&t.app, org, &rule, 7, now)
+        .await
+        .expect("backtest");
+    assert!(
+        b.hits.iter().next().is_some_and(|h| h
+            .actions
+            .iter()
+            .next()
+            .is_some_and(|a| a.starts_with("pause"))),
+        "{b:?}"
+    );
+}
+
 #[tokio::test]
 async fn a_live_rule_calls_its_webhook_signed_and_a_private_one_is_refused_by_default() {
     use std::sync::{Arc, Mutex};

@@ -50,12 +50,9 @@ impl Browser {
         let (driver_bin, chromium) = match browser_binaries() {
             Ok(b) => b,
             Err(why) => {
-                if std::env::var("ADPILOT_REQUIRE_BROWSER").as_deref() == Ok("1") {
-                    panic!("browser journeys required but {why}");
-                }
-                eprintln!(
-                    "SKIPPED browser journey {prefix}: {why} (apt-get install chromium chromium-driver)"
-                );
+                crate::support::skip_for_missing_tool(&format!(
+                    "browser journey {prefix}: {why} (apt-get install chromium chromium-driver)"
+                ));
                 return None;
             }
         };
