@@ -1101,3 +1101,58 @@ async fn outside_the_worker_scope_jobs_follow_the_tenant_rules() {
         assert!(r.is_err(), "enqueue for {target:?} from A was allowed");
     }
 }
+
+/// A server that was down when a schedule was due enqueues the most recent missed slot when it
+/// starts (once across processes), and a slot already enqueued is not enqueued again.
+#[tokio::test]
+async fn a_schedule_missed_while_down_is_caught_up_once_at_start() {
+    let t = TestApp::new().await;
+    let key = Uuid::new_v4();
+    // Nightly at 03:00 UTC: the most recent slot is in the past whenever the test runs.
+    let schedules = || {
+        vec![Schedule::new("nightly", "0 0 3 * * *", move |slot| Track {
+            key,
+            n: slot.timestamp() as u64,
+            hold_ms: 0,
+        })]
+    };
+    let now = Utc::now();
+    let today_3 = now
+        .date_naive()
+        .and_hms_opt(3, 0, 0)
+        .expect("03:00")
+        .and_utc();
+    let missed = if today_3 <= now {
+        today_3
+    } else {
+        today_3 - chrono::Duration::days(1)
+    };
+    let mut a = Scheduler::new(t.db().clone(), schedules()).expect("scheduler a");
+    let mut b = Scheduler::new(t.db().clone(), schedules()).expect("scheduler b");
+    a.start().await.expect("start a");
+    b.start().await.expect("start b");
+    a.shutdown().await;
+    b.shutdown().await;
+    #[derive(diesel::QueryableByName)]
+    struct Slot {
+        #[diesel(sql_type = Timestamptz)]
+        slot: DateTime<Utc>,
+    }
+    let slots: Vec<Slot> =
+        diesel::sql_query("SELECT slot FROM job_schedule_slots WHERE schedule = 'nightly'")
+            .load(&mut admin(&t).await)
+            .await
+            .expect("slots");
+    assert_eq!(
+        slots.iter().map(|s| s.slot).collect::<Vec<_>>(),
+        vec![missed],
+        "the missed 03:00 slot, once"
+    );
+    let jobs = rows(&t, Track::KIND).await;
+    assert_eq!(jobs.len(), 1, "one job for the missed slot");
+    // A later start (a restart) finds the slot done and adds nothing.
+    let mut c = Scheduler::new(t.db().clone(), schedules()).expect("scheduler c");
+    c.start().await.expect("start c");
+    c.shutdown().await;
+    assert_eq!(rows(&t, Track::KIND).await.len(), 1);
+}

@@ -396,6 +396,62 @@ async fn kill_switch_stops_every_live_action_and_says_why() {
     assert!(h.body.contains("kill switch"), "{}", h.body);
 }
 
+/// Rules may raise a campaign's budget by at most the setting's percentage within 24 hours,
+/// counted from the budget before the first raise; a day later the limit starts again.
+#[tokio::test]
+async fn rules_raise_a_budget_at_most_the_set_percentage_per_24_hours() {
+    let (sb, t, mut c, org) = setup().await;
+    let now = sb.clock().now();
+    let camp = one_active_campaign(&t).await;
+    let start = truth_budget(&sb, &camp.external_id);
+    c.get("/rules").await;
+    let r = c
+        .post(
+            "/rules/settings",
+            &[
+                ("max_actions_per_check", "50"),
+                ("max_budget_increase_pct", "20"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let text = format!(
+        "rule \"Raise\"\n  for campaigns on google where name contains \"{}\"\n  when impressions in last 7 days >= 0\n  then increase budget by 15%\n  at most once per 30 minutes\n",
+        camp.name
+    );
+    let id = save_rule(&mut c, &text, "live").await;
+    // +15%: within 20%.
+    let s = runner::check_rule(&t.app, org, id, now, now)
+        .await
+        .expect("check");
+    assert_eq!(s.executed, 1, "{s:?}");
+    let once = truth_budget(&sb, &camp.external_id);
+    assert!(
+        once > start && once <= start + start * 15 / 100 + 10_000,
+        "{start} -> {once}"
+    );
+    // An hour later another +15% would make +32% in a day: skipped, nothing written.
+    let hour = now + Duration::hours(1);
+    let s = runner::check_rule(&t.app, org, id, hour, hour)
+        .await
+        .expect("check");
+    assert_eq!(s.executed, 0, "{s:?}");
+    assert_eq!(truth_budget(&sb, &camp.external_id), once);
+    let h = c.get(&format!("/rules/{id}/history")).await;
+    assert!(
+        h.body.contains("at most 20% a day"),
+        "the reason is shown: {}",
+        h.body
+    );
+    // A day after the first raise the limit counts from the new budget.
+    let day = now + Duration::hours(25);
+    let s = runner::check_rule(&t.app, org, id, day, day)
+        .await
+        .expect("check");
+    assert_eq!(s.executed, 1, "{s:?}");
+    assert!(truth_budget(&sb, &camp.external_id) > once);
+}
+
 #[tokio::test]
 async fn max_actions_per_check_limits_a_live_rule() {
     let (sb, t, mut c, org) = setup().await;
