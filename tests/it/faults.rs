@@ -123,10 +123,6 @@ impl ServeProcess {
         data: &std::path::Path,
         extra_env: &[(&str, &str)],
     ) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
         let oauth = sb.oauth_endpoints();
         let key = base64::engine::general_purpose::STANDARD.encode(TEST_SECRET_KEY);
         let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_adpilot"))
@@ -136,7 +132,8 @@ impl ServeProcess {
             .env("DATABASE_URL", &t.db.admin_url)
             .env("ADPILOT_APP_DATABASE_URL", t.db.app_url())
             .env("ADPILOT_SECRET_KEY", key)
-            .env("ADPILOT_BIND", format!("127.0.0.1:{port}"))
+            // The process binds a port the system chooses and says which (no free-port race).
+            .env("ADPILOT_BIND", "127.0.0.1:0")
             .env("ADPILOT_BASE_URL", BASE)
             .env("ADPILOT_DATA_DIR", data)
             .env("ADPILOT_JOB_LEASE_SECS", "5")
@@ -150,10 +147,33 @@ impl ServeProcess {
             .env("RUST_LOG", "warn")
             .envs(extra_env.iter().copied())
             .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::inherit())
+            .stderr(std::process::Stdio::piped())
             .kill_on_drop(true)
             .spawn()
             .expect("start adpilot serve");
+        let mut child = child;
+        let stderr = child.stderr.take().expect("stderr");
+        let (tx, rx) = tokio::sync::oneshot::channel::<u16>();
+        tokio::spawn(async move {
+            use tokio::io::AsyncBufReadExt;
+            let mut tx = Some(tx);
+            let mut lines = tokio::io::BufReader::new(stderr).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                if let Some(port) = line
+                    .split_once("(listening on ")
+                    .and_then(|(_, a)| a.trim_end_matches(')').parse::<std::net::SocketAddr>().ok())
+                    .map(|a| a.port())
+                    && let Some(tx) = tx.take()
+                {
+                    let _ = tx.send(port);
+                }
+                eprintln!("{line}");
+            }
+        });
+        let port = match tokio::time::timeout(Duration::from_secs(120), rx).await {
+            Ok(Ok(port)) => port,
+            _ => panic!("adpilot serve did not say where it listens"),
+        };
         let mut me = ServeProcess { child, port };
         let http = reqwest::Client::new();
         let health = format!("http://127.0.0.1:{port}/healthz");
@@ -386,6 +406,20 @@ impl Drop for PrivateCluster {
     }
 }
 
+/// Keeps the database down until the platform has answered the call that was in flight when it
+/// went down (so the answer meets a stopped database), or for 10 s when none was. Only the
+/// outage's length: nothing here is asserted.
+async fn outage_until_answered(what: &str, answered: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !answered() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    eprintln!(
+        "database outage ended after {what} {}",
+        if answered() { "was answered" } else { "was not under way" }
+    );
+}
+
 #[derive(diesel::QueryableByName)]
 struct SyncState {
     #[diesel(sql_type = Bool)]
@@ -485,6 +519,10 @@ async fn postgres_restarted_mid_sync_and_mid_rule_check_loses_and_doubles_nothin
         states.iter().filter(|done| **done).count() < accounts,
         "stopped while a backfill was unfinished"
     );
+    let searches = |sb: &adpilot::sandbox::SandboxHandle| {
+        sb.calls().iter().filter(|c| c.path.contains("search")).count()
+    };
+    let before_down = searches(&sb);
     pg.down().await;
     let health = c.get("/healthz").await;
     assert_eq!(
@@ -500,7 +538,7 @@ async fn postgres_restarted_mid_sync_and_mid_rule_check_loses_and_doubles_nothin
         "the error page says what is wrong: {}",
         page.body
     );
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    outage_until_answered("a metrics read", || searches(&sb) > before_down).await;
     pg.up().await;
     wait_until("the server answers again", Duration::from_secs(30), || {
         let mut c = c.clone();
@@ -553,8 +591,9 @@ async fn postgres_restarted_mid_sync_and_mid_rule_check_loses_and_doubles_nothin
         async move { n >= 1 }
     })
     .await;
+    let before_down = pause_calls(&sb);
     pg.down().await;
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    outage_until_answered("a pause", || pause_calls(&sb) > before_down).await;
     pg.up().await;
     sb.clear_faults();
     wait_until(

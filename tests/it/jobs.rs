@@ -1156,3 +1156,87 @@ async fn a_schedule_missed_while_down_is_caught_up_once_at_start() {
     c.shutdown().await;
     assert_eq!(rows(&t, Track::KIND).await.len(), 1);
 }
+
+/// Housekeeping jobs, run by the workers: sessions past their idle or absolute timeout are
+/// deleted, live ones kept; finished jobs older than the kept days are deleted, newer kept.
+#[tokio::test]
+async fn housekeeping_prunes_expired_sessions_and_old_finished_jobs() {
+    use adpilot::jobs::maintenance::{PruneJobs, PruneSessions};
+    let t = TestApp::new().await;
+    let _live = t.sign_up("live@example.com", "Live").await;
+    let _idle = t.sign_up("idle@example.com", "Idle").await;
+    let _old = t.sign_up("old@example.com", "Old").await;
+    let mut a = admin(&t).await;
+    for sql in [
+        "UPDATE sessions SET last_seen_at = now() - interval '13 hours' \
+         WHERE user_id = (SELECT id FROM users WHERE email = 'idle@example.com')",
+        "UPDATE sessions SET expires_at = now() - interval '1 minute' \
+         WHERE user_id = (SELECT id FROM users WHERE email = 'old@example.com')",
+    ] {
+        diesel::sql_query(sql).execute(&mut a).await.expect(sql);
+    }
+    let org = new_org(&t, "Acme").await;
+    let key = Uuid::new_v4();
+    for n in [1, 2] {
+        enqueue_for(&t, org, Track { key, n, hold_ms: 0 }).await;
+    }
+    let runner = Runner::new(
+        t.app.clone(),
+        registry().with::<PruneSessions>().with::<PruneJobs>(),
+        opts(1),
+    )
+    .start();
+    wait_for("the jobs", Duration::from_secs(30), || async {
+        store::unfinished_count(t.db()).await.ok() == Some(0)
+    })
+    .await;
+    // One finished 15 days ago (past the default 14), one just now.
+    diesel::sql_query(
+        "UPDATE jobs SET finished_at = now() - interval '15 days' WHERE kind = 'test.track' AND payload->>'n' = '1'",
+    )
+    .execute(&mut a)
+    .await
+    .expect("age a job");
+    adpilot::jobs::enqueue_system(t.db(), &PruneSessions {})
+        .await
+        .expect("enqueue");
+    adpilot::jobs::enqueue_system(t.db(), &PruneJobs {})
+        .await
+        .expect("enqueue");
+    wait_for("the housekeeping", Duration::from_secs(30), || async {
+        store::unfinished_count(t.db()).await.ok() == Some(0)
+    })
+    .await;
+    runner.shutdown().await;
+    #[derive(diesel::QueryableByName)]
+    struct Email {
+        #[diesel(sql_type = Text)]
+        email: String,
+    }
+    let left: Vec<Email> = diesel::sql_query(
+        "SELECT u.email FROM sessions s JOIN users u ON u.id = s.user_id ORDER BY u.email",
+    )
+    .load(&mut a)
+    .await
+    .expect("sessions");
+    assert_eq!(
+        left.into_iter().map(|e| e.email).collect::<Vec<_>>(),
+        vec!["live@example.com".to_string()]
+    );
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = Text)]
+        n: String,
+    }
+    let kept: Vec<N> = diesel::sql_query(
+        "SELECT payload->>'n' AS n FROM jobs WHERE kind = 'test.track' ORDER BY 1",
+    )
+    .load(&mut a)
+    .await
+    .expect("jobs");
+    assert_eq!(
+        kept.into_iter().map(|r| r.n).collect::<Vec<_>>(),
+        vec!["2".to_string()],
+        "the old finished job went, the recent one stayed"
+    );
+}
