@@ -416,7 +416,11 @@ async fn outage_until_answered(what: &str, answered: impl Fn() -> bool) {
     }
     eprintln!(
         "database outage ended after {what} {}",
-        if answered() { "was answered" } else { "was not under way" }
+        if answered() {
+            "was answered"
+        } else {
+            "was not under way"
+        }
     );
 }
 
@@ -520,7 +524,10 @@ async fn postgres_restarted_mid_sync_and_mid_rule_check_loses_and_doubles_nothin
         "stopped while a backfill was unfinished"
     );
     let searches = |sb: &adpilot::sandbox::SandboxHandle| {
-        sb.calls().iter().filter(|c| c.path.contains("search")).count()
+        sb.calls()
+            .iter()
+            .filter(|c| c.path.contains("search"))
+            .count()
     };
     let before_down = searches(&sb);
     pg.down().await;
