@@ -457,3 +457,34 @@ async fn sessions_end_after_the_idle_and_the_absolute_timeouts() {
     assert_eq!(r.location(), Some("/login"));
     assert_eq!(count(&t, sessions).await, 0);
 }
+
+/// The outbox is read back in the order the emails were sent, however close together: tests
+/// that follow "the newest email's link" (invitations, resets) rely on it.
+#[tokio::test]
+async fn the_outbox_keeps_emails_in_the_order_they_were_sent() {
+    let t = TestApp::new().await;
+    for i in 0..30 {
+        t.app
+            .mailer
+            .send(&adpilot::mailer::Email {
+                to: "ann@example.com".into(),
+                subject: format!("number {i:02}"),
+                text: format!("body {i:02}"),
+                html: None,
+                headers: Vec::new(),
+            })
+            .await
+            .expect("send");
+    }
+    let subjects: Vec<String> = t
+        .outbox()
+        .iter()
+        .filter_map(|m| {
+            m.lines()
+                .find_map(|l| l.strip_prefix("Subject: "))
+                .map(str::to_string)
+        })
+        .collect();
+    let sent: Vec<String> = (0..30).map(|i| format!("number {i:02}")).collect();
+    assert_eq!(subjects, sent);
+}
