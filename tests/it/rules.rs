@@ -751,11 +751,9 @@ async fn backtest_does_not_see_revisions_made_after_the_day_it_replays() {
         .await
         .expect("backtest");
     assert!(
-        b.hits.iter().next().is_some_and(|h| h
-            .actions
-            .iter()
-            .next()
-            .is_some_and(|a| a.starts_with("pause"))),
+        // `<[_]>::first`: diesel's `RunQueryDsl::first` is in scope too.
+        <[_]>::first(&b.hits)
+            .is_some_and(|h| <[_]>::first(&h.actions).is_some_and(|a| a.starts_with("pause"))),
         "{b:?}"
     );
 }
