@@ -1,7 +1,7 @@
 //! Outgoing email through lettre: SMTP when SMTP_URL is set, else files in DATA_DIR/outbox.
 
 use lettre::message::{Mailbox, MultiPart, SinglePart, header::ContentType};
-use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::config::Config;
 
@@ -29,7 +29,7 @@ impl MailError {
 #[derive(Clone)]
 enum Transport {
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
-    Outbox(AsyncFileTransport<Tokio1Executor>, std::path::PathBuf),
+    Outbox(std::path::PathBuf),
 }
 
 /// An email ready to send: a plain-text part and an optional HTML part.
@@ -59,7 +59,7 @@ impl Mailer {
             ),
             None => {
                 let dir = config.outbox_dir();
-                Transport::Outbox(AsyncFileTransport::<Tokio1Executor>::new(&dir), dir)
+                Transport::Outbox(dir)
             }
         };
         Ok(Mailer {
@@ -71,7 +71,7 @@ impl Mailer {
     /// Where emails go when no SMTP server is configured.
     pub fn outbox_dir(&self) -> Option<&std::path::Path> {
         match &self.transport {
-            Transport::Outbox(_, dir) => Some(dir),
+            Transport::Outbox(dir) => Some(dir),
             Transport::Smtp(_) => None,
         }
     }
@@ -115,13 +115,15 @@ impl Mailer {
                     MailError::Temporary(e.to_string())
                 }
             }),
-            Transport::Outbox(t, dir) => {
+            Transport::Outbox(dir) => {
                 tokio::fs::create_dir_all(dir)
                     .await
                     .map_err(|e| MailError::Temporary(e.to_string()))?;
-                t.send(message)
+                // Named by a time-ordered id (lettre's file transport names by a random one):
+                // the newest message is the last by name, where file times can tie.
+                let path = dir.join(format!("{}.eml", uuid::Uuid::now_v7()));
+                tokio::fs::write(&path, message.formatted())
                     .await
-                    .map(|_| ())
                     .map_err(|e| MailError::Temporary(e.to_string()))
             }
         }

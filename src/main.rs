@@ -317,11 +317,13 @@ async fn run_serve(
             None
         };
         let listener = tokio::net::TcpListener::bind(bind).await?;
+        // The bound address, for a port chosen by the system (`ADPILOT_BIND=127.0.0.1:0`).
+        let listening = listener.local_addr()?;
         let jobs = adpilot::jobs::catalog::start(app.clone())
             .await
             .map_err(|e| std::io::Error::other(e.to_string()))?;
         tracing::info!(url = %base, "adpilot is listening");
-        eprintln!("adpilot is running at {base}");
+        eprintln!("adpilot is running at {base} (listening on {listening})");
         if let Some((email, password)) = demo_login {
             eprintln!("demo login: {email} / {password} (Google Ads, Meta and TikTok are served by the built-in sandbox)");
         }

@@ -105,12 +105,24 @@ impl Job for PartitionUpkeep {
     const DEDUPE: Dedupe = Dedupe::Kind;
 
     async fn run(self, ctx: JobCtx) -> Result<(), JobError> {
-        let today = Utc::now().date_naive();
-        let from = today.with_day(1).unwrap_or(today) - chrono::Duration::days(31);
-        let to = today + chrono::Duration::days(120);
         let mut c = ctx.app.db.conn().await?;
-        let n = super::ingest::ensure_partitions(&mut c, from, to).await?;
+        let n = upkeep_partitions(&mut c, Utc::now().date_naive()).await?;
         tracing::info!(created = n, "metrics partitions checked");
         Ok(())
     }
+}
+
+/// How far ahead of today the daily upkeep keeps monthly partitions.
+pub const PARTITION_HORIZON_DAYS: i64 = 120;
+
+/// What the daily upkeep does on `today` (a date, so that tests choose the day): makes sure
+/// the partitions from last month to [`PARTITION_HORIZON_DAYS`] ahead exist. Returns how many
+/// it created.
+pub async fn upkeep_partitions(
+    c: &mut crate::db::Conn,
+    today: chrono::NaiveDate,
+) -> diesel::QueryResult<i32> {
+    let from = today.with_day(1).unwrap_or(today) - chrono::Duration::days(31);
+    let to = today + chrono::Duration::days(PARTITION_HORIZON_DAYS);
+    super::ingest::ensure_partitions(c, from, to).await
 }

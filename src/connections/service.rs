@@ -1058,6 +1058,63 @@ pub async fn reencrypt_org(app: &App, org_id: Uuid) -> Result<usize, ConnError> 
             .await?;
         n += 1;
     }
+    reencrypt_pending_verifiers(app, org_id, current).await?;
+    Ok(n)
+}
+
+/// A connect under way keeps its PKCE verifier in the vault too. Without this, a Google connect
+/// started before a rotation could not be finished after the old key was retired.
+async fn reencrypt_pending_verifiers(
+    app: &App,
+    org_id: Uuid,
+    current: i32,
+) -> Result<usize, ConnError> {
+    let prefix = format!("v{current}:%");
+    let rows: Vec<(Uuid, String, Option<String>)> = app
+        .db
+        .tenant(org_id, async move |c| {
+            Ok::<_, ConnError>(
+                oauth_states::table
+                    .filter(oauth_states::used_at.is_null())
+                    .filter(oauth_states::expires_at.gt(Utc::now()))
+                    .filter(oauth_states::pkce_verifier_enc.is_not_null())
+                    .filter(oauth_states::pkce_verifier_enc.not_like(prefix))
+                    .select((
+                        oauth_states::id,
+                        oauth_states::platform,
+                        oauth_states::pkce_verifier_enc,
+                    ))
+                    .load(c)
+                    .await?,
+            )
+        })
+        .await?;
+    let mut n = 0;
+    for (id, platform, old) in rows {
+        let Some(old) = old else { continue };
+        let bind = Binding {
+            org_id,
+            platform: parse_platform(&platform),
+            row_id: id,
+            field: Field::Verifier,
+        };
+        let new = app.vault.encrypt(&app.vault.decrypt(&old, &bind)?, &bind)?;
+        app.db
+            .tenant(org_id, async move |c| {
+                // Only if the callback has not used it meanwhile.
+                diesel::update(
+                    oauth_states::table
+                        .find(id)
+                        .filter(oauth_states::pkce_verifier_enc.eq(&old)),
+                )
+                .set(oauth_states::pkce_verifier_enc.eq(Some(new)))
+                .execute(c)
+                .await?;
+                Ok::<_, ConnError>(())
+            })
+            .await?;
+        n += 1;
+    }
     Ok(n)
 }
 

@@ -350,3 +350,141 @@ async fn roles_change_and_the_last_owner_stays() {
         page.body
     );
 }
+
+#[tokio::test]
+async fn sign_up_is_rate_limited_per_address_with_a_retry_time() {
+    let t = TestApp::new().await;
+    // Ten sign-ups from one address go through (the burst); the eleventh is refused.
+    for i in 0..10 {
+        t.sign_up(&format!("user{i}@example.com"), &format!("Org {i}"))
+            .await;
+    }
+    let mut c = t.client();
+    c.get("/signup").await.assert_status(StatusCode::OK);
+    let r = c
+        .post(
+            "/signup",
+            &[
+                ("name", "Eleven"),
+                ("email", "eleven@example.com"),
+                ("password", "a good long password"),
+                ("org_name", "Eleven"),
+                ("time_zone", "UTC"),
+            ],
+        )
+        .await;
+    r.assert_status(StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        r.body.contains("Too many attempts. Try again in"),
+        "{}",
+        r.body
+    );
+    assert!(r.headers.get("retry-after").is_some());
+    assert_eq!(
+        count(
+            &t,
+            "SELECT count(*) AS n FROM users WHERE email = 'eleven@example.com'"
+        )
+        .await,
+        0,
+        "no account made"
+    );
+}
+
+/// The session clock is the stored times: a session unused for longer than the idle timeout
+/// (12 hours by default) or older than its absolute lifetime (30 days) ends; use within the
+/// idle timeout keeps it going.
+#[tokio::test]
+async fn sessions_end_after_the_idle_and_the_absolute_timeouts() {
+    let t = TestApp::new().await;
+    let mut c = t.sign_up("ann@example.com", "Acme").await;
+    let sessions = "SELECT count(*) AS n FROM sessions";
+    assert_eq!(count(&t, sessions).await, 1);
+    assert_eq!(
+        count(
+            &t,
+            "SELECT count(*) AS n FROM sessions WHERE expires_at BETWEEN now() + interval '29 days 23 hours' AND now() + interval '30 days'"
+        )
+        .await,
+        1,
+        "the absolute lifetime is set at login"
+    );
+    // Just inside the idle timeout: still logged in, and the use moves the idle clock on.
+    admin_exec(
+        &t,
+        "UPDATE sessions SET last_seen_at = now() - interval '11 hours 50 minutes'",
+    )
+    .await;
+    c.get("/dashboard").await.assert_status(StatusCode::OK);
+    assert_eq!(
+        count(
+            &t,
+            "SELECT count(*) AS n FROM sessions WHERE last_seen_at > now() - interval '1 minute'"
+        )
+        .await,
+        1
+    );
+    // Idle for longer than 12 hours: logged out, the session deleted.
+    admin_exec(
+        &t,
+        "UPDATE sessions SET last_seen_at = now() - interval '12 hours 1 minute'",
+    )
+    .await;
+    let r = c.get("/dashboard").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.location(), Some("/login"));
+    assert_eq!(count(&t, sessions).await, 0);
+
+    // Active all along but past the absolute lifetime: logged out too.
+    let mut c = t.client();
+    c.get("/login").await;
+    c.post(
+        "/login",
+        &[
+            ("email", "ann@example.com"),
+            ("password", "a good long password"),
+        ],
+    )
+    .await;
+    c.get("/dashboard").await.assert_status(StatusCode::OK);
+    admin_exec(
+        &t,
+        "UPDATE sessions SET expires_at = now() - interval '1 second', last_seen_at = now()",
+    )
+    .await;
+    let r = c.get("/dashboard").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.location(), Some("/login"));
+    assert_eq!(count(&t, sessions).await, 0);
+}
+
+/// The outbox is read back in the order the emails were sent, however close together: tests
+/// that follow "the newest email's link" (invitations, resets) rely on it.
+#[tokio::test]
+async fn the_outbox_keeps_emails_in_the_order_they_were_sent() {
+    let t = TestApp::new().await;
+    for i in 0..30 {
+        t.app
+            .mailer
+            .send(&adpilot::mailer::Email {
+                to: "ann@example.com".into(),
+                subject: format!("number {i:02}"),
+                text: format!("body {i:02}"),
+                html: None,
+                headers: Vec::new(),
+            })
+            .await
+            .expect("send");
+    }
+    let subjects: Vec<String> = t
+        .outbox()
+        .iter()
+        .filter_map(|m| {
+            m.lines()
+                .find_map(|l| l.strip_prefix("Subject: "))
+                .map(str::to_string)
+        })
+        .collect();
+    let sent: Vec<String> = (0..30).map(|i| format!("number {i:02}")).collect();
+    assert_eq!(subjects, sent);
+}

@@ -124,7 +124,7 @@ pub(crate) fn anthropic_ok(text: &str, input: u64, output: u64) -> String {
     .to_string()
 }
 
-fn google_copy(headlines: &[&str], descriptions: &[&str]) -> String {
+pub(crate) fn google_copy(headlines: &[&str], descriptions: &[&str]) -> String {
     json!({"variations": [{"headlines": headlines, "descriptions": descriptions}]}).to_string()
 }
 
@@ -163,7 +163,7 @@ async fn app_without_provider() -> (TestApp, tempdir::TempDir) {
     (TestApp::with_args(&["--ai-config", &p]).await, dir)
 }
 
-fn google_brief(product: &str) -> Vec<(&str, &str)> {
+pub(crate) fn google_brief(product: &str) -> Vec<(&str, &str)> {
     vec![
         ("product", product),
         ("description", "Organic loose-leaf green tea"),

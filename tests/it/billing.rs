@@ -109,25 +109,30 @@ struct Billed {
 }
 
 async fn billed_app(sandbox: Option<&adpilot::sandbox::SandboxHandle>) -> Billed {
+    billed_app_with(sandbox, &[]).await
+}
+
+async fn billed_app_with(
+    sandbox: Option<&adpilot::sandbox::SandboxHandle>,
+    extra: &[&str],
+) -> Billed {
     let (url, stripe) = fake_stripe().await;
     let dir = tempdir::TempDir::new();
     let plans = dir.path().join("plans.json");
     std::fs::write(&plans, PLANS).expect("plans file");
     let plans = plans.to_string_lossy().to_string();
-    let t = TestApp::build(
-        &[
-            "--stripe-secret-key",
-            "sk_test_123",
-            "--stripe-webhook-secret",
-            SECRET,
-            "--stripe-api-url",
-            &url,
-            "--plans-file",
-            &plans,
-        ],
-        sandbox,
-    )
-    .await;
+    let mut args = vec![
+        "--stripe-secret-key",
+        "sk_test_123",
+        "--stripe-webhook-secret",
+        SECRET,
+        "--stripe-api-url",
+        &url,
+        "--plans-file",
+        &plans,
+    ];
+    args.extend_from_slice(extra);
+    let t = TestApp::build(&args, sandbox).await;
     Billed {
         t,
         stripe,
@@ -815,7 +820,27 @@ async fn the_report_schedule_limit_refuses_a_second_schedule_with_a_message() {
 
 #[tokio::test]
 async fn the_ai_token_limit_stops_model_calls_with_a_message() {
-    let b = billed_app(None).await;
+    // A model that would answer: only the limit keeps it from being called.
+    let (mock, base) = crate::ai::mock().await;
+    mock.openai(
+        200,
+        crate::ai::openai_ok(
+            &crate::ai::google_copy(&["Green Tea Delivered"], &["Calm energy in every cup."]),
+            10,
+            10,
+        ),
+    );
+    let dir = tempdir::TempDir::new();
+    let ai = dir.path().join("ai.toml");
+    std::fs::write(
+        &ai,
+        format!(
+            "[providers.openai]\nkind = \"openai\"\nbase_url = \"{base}/v1\"\napi_key = \"sk-test\"\n"
+        ),
+    )
+    .expect("ai config");
+    let ai = ai.to_string_lossy().to_string();
+    let b = billed_app_with(None, &["--ai-config", &ai, "--ai-timeout-secs", "5"]).await;
     let mut owner = b.t.sign_up("owner@example.com", "Acme").await;
     let org = org_of(&b.t).await;
     // This month's usage already at the Free plan's 1,000 tokens.
@@ -835,7 +860,17 @@ async fn the_ai_token_limit_stops_model_calls_with_a_message() {
             .await;
     let message = allowed.expect_err("the limit is reached").to_string();
     assert!(message.contains("Free plan allows"), "{message}");
-    owner.get("/dashboard").await;
+    // The path a person takes: asking for ad copy.
+    owner.get("/ai/copy").await.assert_status(StatusCode::OK);
+    let r = owner
+        .post("/ai/copy", &crate::ai::google_brief("Green Leaf Tea"))
+        .await;
+    assert!(r.body.contains("Free plan allows"), "{}", r.body);
+    assert!(!r.body.contains("Green Tea Delivered"), "{}", r.body);
+    assert!(
+        mock.openai_seen().is_empty() && mock.anthropic_seen().is_empty(),
+        "no model was called"
+    );
 }
 
 #[tokio::test]

@@ -972,3 +972,83 @@ async fn bad_campaign_input_comes_back_with_field_errors_and_saves_nothing() {
         0
     );
 }
+
+/// Column labels of the campaign table, in order.
+fn campaign_table_headers(html: &str) -> Vec<String> {
+    let start = html.find("id=\"campaign-table\"").expect("campaign table");
+    let head = &html[start..];
+    let head = &head[..head.find("</thead>").expect("thead")];
+    head.split("<th scope")
+        .skip(1)
+        .map(|th| {
+            strip_tags(&th[th.find('>').expect("th") + 1..])
+                .trim()
+                .to_string()
+        })
+        .collect()
+}
+
+/// Amounts in two currencies cannot be ordered without an exchange rate: sorting by a money
+/// column groups the rows by currency and orders them by the amount within each.
+#[tokio::test]
+async fn money_columns_sort_within_each_currency() {
+    let Synced {
+        t: _t,
+        mut c,
+        today,
+        ..
+    } = synced().await;
+    let (from, to) = (today - Days::days(30), today - Days::days(2));
+    for (sort, label, dir) in [("spend", "Spend", "desc"), ("revenue", "Revenue", "asc")] {
+        let frag = c
+            .request(
+                axum::http::Method::GET,
+                &format!("/dashboard/table?range=custom&from={from}&to={to}&per=500&sort={sort}&dir={dir}"),
+                None,
+                &[("hx-request", "true")],
+            )
+            .await;
+        frag.assert_status(StatusCode::OK);
+        let headers = campaign_table_headers(&frag.body);
+        let money = headers
+            .iter()
+            .position(|h| h.starts_with(label))
+            .unwrap_or_else(|| panic!("a {label} column in {headers:?}"));
+        let currency = headers
+            .iter()
+            .position(|h| h.starts_with("Currency"))
+            .expect("a currency column");
+        let rows: Vec<(String, f64)> = campaign_table(&frag.body)
+            .into_iter()
+            .map(|(_, cells)| {
+                let v = cells[money].replace(',', "");
+                (
+                    cells[currency].clone(),
+                    v.parse().unwrap_or_else(|_| panic!("{label} {v}")),
+                )
+            })
+            .collect();
+        let currencies: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+        let mut seen: Vec<&str> = currencies.clone();
+        seen.dedup();
+        let mut distinct = seen.clone();
+        distinct.sort();
+        distinct.dedup();
+        assert!(distinct.len() > 1, "several currencies: {distinct:?}");
+        assert_eq!(
+            seen.len(),
+            distinct.len(),
+            "sorted by {sort}, each currency's rows are together: {currencies:?}"
+        );
+        for run in rows.chunk_by(|a, b| a.0 == b.0) {
+            let ordered = run.windows(2).all(|w| {
+                if dir == "asc" {
+                    w[0].1 <= w[1].1
+                } else {
+                    w[0].1 >= w[1].1
+                }
+            });
+            assert!(ordered, "{sort} {dir} within {}: {run:?}", run[0].0);
+        }
+    }
+}

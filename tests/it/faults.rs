@@ -123,10 +123,6 @@ impl ServeProcess {
         data: &std::path::Path,
         extra_env: &[(&str, &str)],
     ) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
         let oauth = sb.oauth_endpoints();
         let key = base64::engine::general_purpose::STANDARD.encode(TEST_SECRET_KEY);
         let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_adpilot"))
@@ -136,7 +132,8 @@ impl ServeProcess {
             .env("DATABASE_URL", &t.db.admin_url)
             .env("ADPILOT_APP_DATABASE_URL", t.db.app_url())
             .env("ADPILOT_SECRET_KEY", key)
-            .env("ADPILOT_BIND", format!("127.0.0.1:{port}"))
+            // The process binds a port the system chooses and says which (no free-port race).
+            .env("ADPILOT_BIND", "127.0.0.1:0")
             .env("ADPILOT_BASE_URL", BASE)
             .env("ADPILOT_DATA_DIR", data)
             .env("ADPILOT_JOB_LEASE_SECS", "5")
@@ -150,10 +147,33 @@ impl ServeProcess {
             .env("RUST_LOG", "warn")
             .envs(extra_env.iter().copied())
             .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::inherit())
+            .stderr(std::process::Stdio::piped())
             .kill_on_drop(true)
             .spawn()
             .expect("start adpilot serve");
+        let mut child = child;
+        let stderr = child.stderr.take().expect("stderr");
+        let (tx, rx) = tokio::sync::oneshot::channel::<u16>();
+        tokio::spawn(async move {
+            use tokio::io::AsyncBufReadExt;
+            let mut tx = Some(tx);
+            let mut lines = tokio::io::BufReader::new(stderr).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                if let Some(port) = line
+                    .split_once("(listening on ")
+                    .and_then(|(_, a)| a.trim_end_matches(')').parse::<std::net::SocketAddr>().ok())
+                    .map(|a| a.port())
+                    && let Some(tx) = tx.take()
+                {
+                    let _ = tx.send(port);
+                }
+                eprintln!("{line}");
+            }
+        });
+        let port = match tokio::time::timeout(Duration::from_secs(120), rx).await {
+            Ok(Ok(port)) => port,
+            _ => panic!("adpilot serve did not say where it listens"),
+        };
         let mut me = ServeProcess { child, port };
         let http = reqwest::Client::new();
         let health = format!("http://127.0.0.1:{port}/healthz");
@@ -264,6 +284,13 @@ async fn a_server_killed_in_a_batch_of_budget_changes_applies_each_exactly_once_
     .await;
     first.kill().await;
     let at_kill = writes(&sb);
+    // Intents marked executing when the process died: their write may have reached the
+    // platform unrecorded, and is sent again (the same target) after the restart.
+    let in_flight = actions_of_kind(&t.db.admin_url, "set_budget")
+        .await
+        .iter()
+        .filter(|a| a.state == "executing")
+        .count();
     assert!(
         at_kill < before.len(),
         "killed in the middle of the batch ({at_kill} of {} writes)",
@@ -314,12 +341,11 @@ async fn a_server_killed_in_a_batch_of_budget_changes_applies_each_exactly_once_
         per_campaign.values().all(|n| *n == 1),
         "one action per campaign: {per_campaign:?}"
     );
-    // A write sent again for an intent still marked executing (the one under way at the kill,
-    // or at a takeover when a starved heartbeat let the lease run out: the run taken over
-    // stops before its next change) sets the same target again, so the budgets above are
-    // exact; the count is only reported.
-    eprintln!(
-        "{} budget writes for {} campaigns ({at_kill} before the kill)",
+    // Only a write whose outcome the kill lost is sent again; every other campaign's budget
+    // was written once.
+    assert!(
+        writes(&sb) <= before.len() + in_flight,
+        "{} budget writes for {} campaigns ({at_kill} before the kill, {in_flight} in flight)",
         writes(&sb),
         before.len()
     );
@@ -339,7 +365,7 @@ impl PrivateCluster {
             .join(uuid::Uuid::new_v4().simple().to_string());
         let mut me = PrivateCluster { dir, pg: None };
         if adpilot::db::embedded::find_bin_dir().is_none() {
-            eprintln!("SKIPPED: the PostgreSQL server programs are not installed");
+            skip_for_missing_tool("the PostgreSQL server programs are not installed");
             return None;
         }
         me.up().await;
@@ -378,6 +404,24 @@ impl Drop for PrivateCluster {
         }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// Keeps the database down until the platform has answered the call that was in flight when it
+/// went down (so the answer meets a stopped database), or for 10 s when none was. Only the
+/// outage's length: nothing here is asserted.
+async fn outage_until_answered(what: &str, answered: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !answered() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    eprintln!(
+        "database outage ended after {what} {}",
+        if answered() {
+            "was answered"
+        } else {
+            "was not under way"
+        }
+    );
 }
 
 #[derive(diesel::QueryableByName)]
@@ -481,6 +525,13 @@ async fn postgres_restarted_mid_sync_and_mid_rule_check_loses_and_doubles_nothin
         states.iter().filter(|done| **done).count() < accounts,
         "stopped while a backfill was unfinished"
     );
+    let searches = |sb: &adpilot::sandbox::SandboxHandle| {
+        sb.calls()
+            .iter()
+            .filter(|c| c.path.contains("search"))
+            .count()
+    };
+    let before_down = searches(&sb);
     pg.down().await;
     let health = c.get("/healthz").await;
     assert_eq!(
@@ -496,7 +547,7 @@ async fn postgres_restarted_mid_sync_and_mid_rule_check_loses_and_doubles_nothin
         "the error page says what is wrong: {}",
         page.body
     );
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    outage_until_answered("a metrics read", || searches(&sb) > before_down).await;
     pg.up().await;
     wait_until("the server answers again", Duration::from_secs(30), || {
         let mut c = c.clone();
@@ -549,8 +600,9 @@ async fn postgres_restarted_mid_sync_and_mid_rule_check_loses_and_doubles_nothin
         async move { n >= 1 }
     })
     .await;
+    let before_down = pause_calls(&sb);
     pg.down().await;
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    outage_until_answered("a pause", || pause_calls(&sb) > before_down).await;
     pg.up().await;
     sb.clear_faults();
     wait_until(
@@ -580,9 +632,10 @@ async fn postgres_restarted_mid_sync_and_mid_rule_check_loses_and_doubles_nothin
         targets.len(),
         "one pause action per campaign"
     );
-    // A pause sent again for an intent still marked executing is the same change; the
-    // count is only reported.
-    eprintln!(
+    // One job pauses one campaign at a time: only the pause whose outcome the outage kept
+    // from being recorded may be sent again.
+    assert!(
+        pause_calls(&sb) <= targets.len() + 1,
         "{} pause calls for {} campaigns",
         pause_calls(&sb),
         targets.len()
@@ -730,13 +783,44 @@ async fn two_serve_processes_on_one_database_run_each_due_job_once() {
     let a = ServeProcess::spawn_with(&t, &sb, da.path(), &env).await;
     let b = ServeProcess::spawn_with(&t, &sb, db.path(), &env).await;
     let started = chrono::Utc::now();
-    tokio::time::sleep(Duration::from_secs(60)).await;
+    // Until every schedule has had SLOTS slots (half a minute at this pace; how long it takes
+    // on a loaded machine does not matter) and both processes have run jobs.
+    const SLOTS: i64 = 15;
+    wait_until("every schedule's slots", Duration::from_secs(300), || {
+        let url = t.db.admin_url.clone();
+        async move {
+            let Ok(mut c) = adpilot::db::connect_one(&url).await else {
+                return false;
+            };
+            #[derive(diesel::QueryableByName)]
+            struct Least {
+                #[diesel(sql_type = BigInt)]
+                n: i64,
+            }
+            let names: Vec<&str> = adpilot::jobs::settings::SCHEDULE_NAMES
+                .iter()
+                .copied()
+                .filter(|n| *n != "backup")
+                .collect();
+            diesel::sql_query(
+                "SELECT coalesce(min(n), 0) AS n FROM (SELECT count(s.slot) AS n FROM unnest($1::text[]) AS x(name) \
+                 LEFT JOIN job_schedule_slots s ON s.schedule = x.name AND s.slot >= $2 GROUP BY x.name) per",
+            )
+            .bind::<diesel::sql_types::Array<Text>, _>(names)
+            .bind::<diesel::sql_types::Timestamptz, _>(started)
+            .get_result::<Least>(&mut c)
+            .await
+            .is_ok_and(|l| l.n >= SLOTS)
+        }
+    })
+    .await;
+    wait_until(
+        "both processes ran jobs",
+        Duration::from_secs(120),
+        || async { a.job_runs().await > 0.0 && b.job_runs().await > 0.0 },
+    )
+    .await;
     let ended = chrono::Utc::now();
-    let (runs_a, runs_b) = (a.job_runs().await, b.job_runs().await);
-    assert!(
-        runs_a > 0.0 && runs_b > 0.0,
-        "both processes ran jobs ({runs_a} and {runs_b})"
-    );
     tokio::join!(a.stop(), b.stop());
 
     let mut admin = adpilot::db::connect_one(&t.db.admin_url)
@@ -758,7 +842,7 @@ async fn two_serve_processes_on_one_database_run_each_due_job_once() {
             .iter()
             .filter(|s| s.schedule == *name && s.slot >= started)
             .collect();
-        assert!(mine.len() >= 25, "{name}: {} slots in 60 s", mine.len());
+        assert!(mine.len() >= SLOTS as usize, "{name}: {} slots", mine.len());
         for pair in mine.windows(2) {
             assert_eq!(
                 (pair[1].slot - pair[0].slot).num_seconds(),
@@ -769,14 +853,17 @@ async fn two_serve_processes_on_one_database_run_each_due_job_once() {
             );
         }
         for s in mine.iter().filter(|s| s.slot < settled) {
-            if let Some(state) = &s.state {
-                assert_eq!(
-                    (state.as_str(), s.attempts),
-                    ("succeeded", Some(1)),
-                    "{name} at {} ran once and succeeded",
-                    s.slot
-                );
-            }
+            // A slot is claimed and its job inserted in one transaction: never a slot without.
+            let state = s
+                .state
+                .as_deref()
+                .unwrap_or_else(|| panic!("{name} at {} has no job", s.slot));
+            assert_eq!(
+                (state, s.attempts),
+                ("succeeded", Some(1)),
+                "{name} at {} ran once and succeeded",
+                s.slot
+            );
         }
     }
     // Every job either process ran, system or per organization, was claimed once.

@@ -317,8 +317,8 @@ async fn a_job_enqueued_in_a_rolled_back_transaction_never_runs() {
         events(key).iter().any(|e| e.n == 2)
     })
     .await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
     runner.shutdown().await;
+    // The rolled-back job left no row, so no worker can ever claim it (the row count below).
     assert!(
         events(key).iter().all(|e| e.n == 2),
         "the rolled-back job ran: {:?}",
@@ -395,7 +395,13 @@ async fn job_metrics_count_kinds_states_and_run_times() {
     })
     .await;
     // The counts are refreshed every 200 ms in these tests.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    wait_for("the refreshed counts", Duration::from_secs(30), || async {
+        t.app
+            .metrics
+            .render()
+            .contains("jobs{kind=\"test.track\",state=\"succeeded\"} 3")
+    })
+    .await;
     runner.shutdown().await;
     let text = t.app.metrics.render();
     assert!(
@@ -481,7 +487,14 @@ async fn a_run_taken_over_by_another_worker_makes_no_further_platform_change() {
     .await
     .expect("take the job over");
     let at_takeover = events(key).len();
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    // The run ends (its next renewal finds the lease gone) and counts as finished.
+    wait_for("the run to stop", Duration::from_secs(30), || async {
+        t.app
+            .metrics
+            .render()
+            .contains("job_runs_total{kind=\"test.writes\",")
+    })
+    .await;
     let after = events(key).len();
     assert!(
         after <= at_takeover + 1,
@@ -508,8 +521,18 @@ async fn a_job_whose_worker_was_killed_runs_again_after_the_lease_expires() {
         || async { !events(key).is_empty() },
     )
     .await;
-    // Let a heartbeat or two extend the lease, then kill the worker without any cleanup.
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    // Once a heartbeat has extended the lease, kill the worker without any cleanup.
+    let first_lease = one_row(&t, Hang::KIND)
+        .await
+        .lease_expires_at
+        .expect("a lease");
+    wait_for("a heartbeat", Duration::from_secs(30), || async {
+        one_row(&t, Hang::KIND)
+            .await
+            .lease_expires_at
+            .is_some_and(|l| l > first_lease)
+    })
+    .await;
     drop(first);
     let killed = one_row(&t, Hang::KIND).await;
     assert_eq!(killed.state, "running", "a killed worker leaves its lease");
@@ -559,8 +582,24 @@ async fn a_failing_job_backs_off_and_ends_dead_after_max_attempts() {
         one_row(&t, Flaky::KIND).await.state == "dead"
     })
     .await;
-    // Nothing runs a dead job.
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    // Nothing runs a dead job: a job queued after it runs, and the dead one did not again.
+    enqueue_for(
+        &t,
+        org,
+        Track {
+            key: Uuid::new_v4(),
+            n: 1,
+            hold_ms: 0,
+        },
+    )
+    .await;
+    wait_for("a later job", Duration::from_secs(30), || async {
+        rows(&t, Track::KIND)
+            .await
+            .iter()
+            .all(|r| r.state == "succeeded")
+    })
+    .await;
     runner.shutdown().await;
 
     let ev = events(key);
@@ -672,10 +711,12 @@ async fn two_schedulers_on_one_database_enqueue_one_job_per_slot() {
     // And with real ticks, every second, for a few seconds.
     a.start().await.expect("start a");
     b.start().await.expect("start b");
-    tokio::time::sleep(Duration::from_millis(3500)).await;
+    wait_for("three more ticks", Duration::from_secs(60), || async {
+        rows(&t, Track::KIND).await.len() >= 5 + 3
+    })
+    .await;
     a.shutdown().await;
     b.shutdown().await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
 
     #[derive(diesel::QueryableByName)]
     struct Counts {
@@ -705,7 +746,7 @@ async fn backup_then_wipe_then_restore_gives_back_equal_data() {
     if backup::find_tool("pg_dump", None).is_none()
         || backup::find_tool("pg_restore", None).is_none()
     {
-        eprintln!("SKIPPED backup test: pg_dump/pg_restore are not installed");
+        skip_for_missing_tool("pg_dump/pg_restore are not installed");
         return;
     }
     let t = TestApp::new().await;
@@ -1059,4 +1100,143 @@ async fn outside_the_worker_scope_jobs_follow_the_tenant_rules() {
             .await;
         assert!(r.is_err(), "enqueue for {target:?} from A was allowed");
     }
+}
+
+/// A server that was down when a schedule was due enqueues the most recent missed slot when it
+/// starts (once across processes), and a slot already enqueued is not enqueued again.
+#[tokio::test]
+async fn a_schedule_missed_while_down_is_caught_up_once_at_start() {
+    let t = TestApp::new().await;
+    let key = Uuid::new_v4();
+    // Nightly at 03:00 UTC: the most recent slot is in the past whenever the test runs.
+    let schedules = || {
+        vec![Schedule::new("nightly", "0 0 3 * * *", move |slot| Track {
+            key,
+            n: slot.timestamp() as u64,
+            hold_ms: 0,
+        })]
+    };
+    let now = Utc::now();
+    let today_3 = now
+        .date_naive()
+        .and_hms_opt(3, 0, 0)
+        .expect("03:00")
+        .and_utc();
+    let missed = if today_3 <= now {
+        today_3
+    } else {
+        today_3 - chrono::Duration::days(1)
+    };
+    let mut a = Scheduler::new(t.db().clone(), schedules()).expect("scheduler a");
+    let mut b = Scheduler::new(t.db().clone(), schedules()).expect("scheduler b");
+    a.start().await.expect("start a");
+    b.start().await.expect("start b");
+    a.shutdown().await;
+    b.shutdown().await;
+    #[derive(diesel::QueryableByName)]
+    struct Slot {
+        #[diesel(sql_type = Timestamptz)]
+        slot: DateTime<Utc>,
+    }
+    let slots: Vec<Slot> =
+        diesel::sql_query("SELECT slot FROM job_schedule_slots WHERE schedule = 'nightly'")
+            .load(&mut admin(&t).await)
+            .await
+            .expect("slots");
+    assert_eq!(
+        slots.iter().map(|s| s.slot).collect::<Vec<_>>(),
+        vec![missed],
+        "the missed 03:00 slot, once"
+    );
+    let jobs = rows(&t, Track::KIND).await;
+    assert_eq!(jobs.len(), 1, "one job for the missed slot");
+    // A later start (a restart) finds the slot done and adds nothing.
+    let mut c = Scheduler::new(t.db().clone(), schedules()).expect("scheduler c");
+    c.start().await.expect("start c");
+    c.shutdown().await;
+    assert_eq!(rows(&t, Track::KIND).await.len(), 1);
+}
+
+/// Housekeeping jobs, run by the workers: sessions past their idle or absolute timeout are
+/// deleted, live ones kept; finished jobs older than the kept days are deleted, newer kept.
+#[tokio::test]
+async fn housekeeping_prunes_expired_sessions_and_old_finished_jobs() {
+    use adpilot::jobs::maintenance::{PruneJobs, PruneSessions};
+    let t = TestApp::new().await;
+    let _live = t.sign_up("live@example.com", "Live").await;
+    let _idle = t.sign_up("idle@example.com", "Idle").await;
+    let _old = t.sign_up("old@example.com", "Old").await;
+    let mut a = admin(&t).await;
+    for sql in [
+        "UPDATE sessions SET last_seen_at = now() - interval '13 hours' \
+         WHERE user_id = (SELECT id FROM users WHERE email = 'idle@example.com')",
+        "UPDATE sessions SET expires_at = now() - interval '1 minute' \
+         WHERE user_id = (SELECT id FROM users WHERE email = 'old@example.com')",
+    ] {
+        diesel::sql_query(sql).execute(&mut a).await.expect(sql);
+    }
+    let org = new_org(&t, "Acme").await;
+    let key = Uuid::new_v4();
+    for n in [1, 2] {
+        enqueue_for(&t, org, Track { key, n, hold_ms: 0 }).await;
+    }
+    let runner = Runner::new(
+        t.app.clone(),
+        registry().with::<PruneSessions>().with::<PruneJobs>(),
+        opts(1),
+    )
+    .start();
+    wait_for("the jobs", Duration::from_secs(30), || async {
+        store::unfinished_count(t.db()).await.ok() == Some(0)
+    })
+    .await;
+    // One finished 15 days ago (past the default 14), one just now.
+    diesel::sql_query(
+        "UPDATE jobs SET finished_at = now() - interval '15 days' WHERE kind = 'test.track' AND payload->>'n' = '1'",
+    )
+    .execute(&mut a)
+    .await
+    .expect("age a job");
+    adpilot::jobs::enqueue_system(t.db(), &PruneSessions {})
+        .await
+        .expect("enqueue");
+    adpilot::jobs::enqueue_system(t.db(), &PruneJobs {})
+        .await
+        .expect("enqueue");
+    wait_for("the housekeeping", Duration::from_secs(30), || async {
+        store::unfinished_count(t.db()).await.ok() == Some(0)
+    })
+    .await;
+    runner.shutdown().await;
+    #[derive(diesel::QueryableByName)]
+    struct Email {
+        #[diesel(sql_type = Text)]
+        email: String,
+    }
+    let left: Vec<Email> = diesel::sql_query(
+        "SELECT u.email FROM sessions s JOIN users u ON u.id = s.user_id ORDER BY u.email",
+    )
+    .load(&mut a)
+    .await
+    .expect("sessions");
+    assert_eq!(
+        left.into_iter().map(|e| e.email).collect::<Vec<_>>(),
+        vec!["live@example.com".to_string()]
+    );
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = Text)]
+        n: String,
+    }
+    let kept: Vec<N> = diesel::sql_query(
+        "SELECT payload->>'n' AS n FROM jobs WHERE kind = 'test.track' ORDER BY 1",
+    )
+    .load(&mut a)
+    .await
+    .expect("jobs");
+    assert_eq!(
+        kept.into_iter().map(|r| r.n).collect::<Vec<_>>(),
+        vec!["2".to_string()],
+        "the old finished job went, the recent one stayed"
+    );
 }

@@ -17,13 +17,19 @@ async fn smtp_sink() -> (u16, Arc<Mutex<Vec<String>>>) {
 }
 
 /// Like [`smtp_sink`], but answers the end of the first messages' DATA with `answers` in turn
-/// (e.g. "451 try later", "550 no such user"); later messages are accepted.
+/// (e.g. "451 try later", "550 no such user", or "accept" to take that one); later messages are
+/// accepted.
 async fn smtp_sink_answering(answers: Vec<&'static str>) -> (u16, Arc<Mutex<Vec<String>>>) {
-    let answers = Arc::new(Mutex::new(
-        answers
-            .into_iter()
-            .collect::<std::collections::VecDeque<_>>(),
-    ));
+    let (port, got, _) = smtp_sink_scripted(answers).await;
+    (port, got)
+}
+
+type Answers = Arc<Mutex<std::collections::VecDeque<&'static str>>>;
+
+/// Like [`smtp_sink_answering`], with the queue of answers kept for the test to add to.
+async fn smtp_sink_scripted(answers: Vec<&'static str>) -> (u16, Arc<Mutex<Vec<String>>>, Answers) {
+    let answers: Answers = Arc::new(Mutex::new(answers.into_iter().collect()));
+    let script = answers.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -45,7 +51,7 @@ async fn smtp_sink_answering(answers: Vec<&'static str>) -> (u16, Arc<Mutex<Vec<
                             let answer = answers.lock().ok().and_then(|mut a| a.pop_front());
                             let message = std::mem::take(buf);
                             data = None;
-                            match answer {
+                            match answer.filter(|a| *a != "accept") {
                                 Some(code) => {
                                     let _ = w.write_all(format!("{code}\r\n").as_bytes()).await;
                                 }
@@ -79,7 +85,7 @@ async fn smtp_sink_answering(answers: Vec<&'static str>) -> (u16, Arc<Mutex<Vec<
             });
         }
     });
-    (port, got)
+    (port, got, script)
 }
 
 #[tokio::test]
@@ -323,10 +329,13 @@ impl PreviewId for str {
     }
 }
 
+/// The send job run by the real workers: a temporary refusal for one of two recipients fails
+/// the attempt, the jobs system retries it, and the retry mails only the one not yet served.
+/// A permanent refusal is recorded, shown, and not retried.
 #[tokio::test]
 async fn a_temporary_smtp_failure_is_retried_and_a_permanent_one_is_shown() {
-    let (port, mails) =
-        smtp_sink_answering(vec!["451 4.3.0 try again later", "550 5.1.1 no such user"]).await;
+    let (port, mails, answers) =
+        smtp_sink_scripted(vec!["accept", "451 4.3.0 try again later"]).await;
     let smtp = format!("smtp://127.0.0.1:{port}");
     let t = TestApp::build(&["--smtp-url", &smtp], None).await;
     let mut c = t.sign_up("ann@example.com", "Acme").await;
@@ -341,7 +350,7 @@ async fn a_temporary_smtp_failure_is_retried_and_a_permanent_one_is_shown() {
                 ("send_time", "07:30"),
                 ("period", "yesterday"),
                 ("platform", "all"),
-                ("recipients", "ann@example.com"),
+                ("recipients", "ann@example.com, bob@example.com"),
             ],
         )
         .await;
@@ -363,34 +372,93 @@ async fn a_temporary_smtp_failure_is_retried_and_a_permanent_one_is_shown() {
             .expect("schedule");
         r.id
     };
-    let slot = chrono::Utc::now();
-    // 451: temporary; nothing recorded, the job would retry.
-    let first = adpilot::reports::send::send(&t.app, org, id, slot)
-        .await
-        .expect("send");
-    assert!(first.temporary && first.sent == 0, "{first:?}");
-    assert_eq!(count(&t, "SELECT count(*) AS n FROM report_sends").await, 0);
-    let job = adpilot::reports::send::SendSlot {
-        schedule_id: id,
-        slot,
+    let send_slot = |slot: chrono::DateTime<chrono::Utc>| {
+        let job = adpilot::reports::send::SendSlot {
+            schedule_id: id,
+            slot,
+        };
+        assert_eq!(job.dedupe_key(), Some(format!("{id}:{}", slot.timestamp())));
+        t.app.db.tenant(org, async move |c| {
+            Ok::<_, adpilot::db::DbError>(adpilot::jobs::enqueue(c, Some(org), &job).await?)
+        })
     };
-    assert_eq!(job.dedupe_key(), Some(format!("{id}:{}", slot.timestamp())));
-    // The retry meets a permanent refusal: recorded as failed and shown on the page.
-    let second = adpilot::reports::send::send(&t.app, org, id, slot)
-        .await
-        .expect("send");
-    assert!(!second.temporary && second.failed.len() == 1, "{second:?}");
+    let settled = |attempts: i64| {
+        let t = &t;
+        async move {
+            eventually(
+                "the send job succeeded",
+                std::time::Duration::from_secs(60),
+                || async {
+                    count(
+                        t,
+                        &format!(
+                            "SELECT count(*) AS n FROM jobs WHERE kind = 'reports.send' \
+                         AND state = 'succeeded' AND attempts = {attempts}"
+                        ),
+                    )
+                    .await
+                        == 1
+                },
+            )
+            .await;
+        }
+    };
+    let workers = job_workers(&t);
+    let slot = chrono::Utc::now();
+    send_slot(slot).await.expect("enqueue");
+    // Ann's message is taken, Bob's refused for now; the second attempt mails Bob only.
+    settled(2).await;
+    let got = mails.lock().map(|v| v.clone()).unwrap_or_default();
+    let to = |who: &str| {
+        got.iter()
+            .filter(|m| m.contains(&format!("To: {who}")))
+            .count()
+    };
+    assert_eq!(
+        (to("ann@example.com"), to("bob@example.com"), got.len()),
+        (1, 1, 2),
+        "each recipient mailed once"
+    );
+    assert_eq!(
+        count(
+            &t,
+            "SELECT count(*) AS n FROM report_sends WHERE status = 'sent'"
+        )
+        .await,
+        2
+    );
+    // Next slot: Ann's address is refused for good. The job ends (not retried), Bob still gets
+    // his, and the failure is on the page.
+    admin_exec(&t, "DELETE FROM jobs").await;
+    if let Ok(mut a) = answers.lock() {
+        a.push_back("550 5.1.1 no such user");
+    }
+    let next = slot + chrono::Duration::days(1);
+    send_slot(next).await.expect("enqueue");
+    settled(1).await;
+    workers.shutdown().await;
     let page = c.get("/reports").await;
     assert!(
         page.body.contains("failed") && page.body.contains("no such user"),
         "{}",
         page.body
     );
-    // The slot is done for that recipient: sending it again does not mail twice.
-    adpilot::reports::send::send(&t.app, org, id, slot)
+    assert_eq!(
+        count(
+            &t,
+            "SELECT count(*) AS n FROM report_sends WHERE status = 'failed' AND recipient = 'ann@example.com'"
+        )
+        .await,
+        1
+    );
+    // The slot is done for both: sending it again mails nobody.
+    let before = mails.lock().map(|v| v.len()).unwrap_or(0);
+    assert_eq!(before, 3);
+    let again = adpilot::reports::send::send(&t.app, org, id, next)
         .await
         .expect("send");
-    assert!(mails.lock().map(|v| v.is_empty()).unwrap_or(false));
+    assert_eq!(again.sent, 0, "{again:?}");
+    assert_eq!(mails.lock().map(|v| v.len()).unwrap_or(0), before);
 }
 
 /// Renders the email's HTML in headless Chromium to target/screenshots/NAME.png, as a mail
@@ -417,7 +485,9 @@ async fn render_in_chromium(html_part: &str, name: &str) {
                 .is_ok_and(|o| o.status.success())
         })
     else {
-        eprintln!("SKIPPED: no Chromium on this machine, {name}.png not rendered");
+        skip_for_missing_tool(&format!(
+            "no Chromium on this machine, {name}.png not rendered"
+        ));
         return;
     };
     let png = dir.join(format!("{name}.png"));

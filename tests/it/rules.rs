@@ -396,6 +396,62 @@ async fn kill_switch_stops_every_live_action_and_says_why() {
     assert!(h.body.contains("kill switch"), "{}", h.body);
 }
 
+/// Rules may raise a campaign's budget by at most the setting's percentage within 24 hours,
+/// counted from the budget before the first raise; a day later the limit starts again.
+#[tokio::test]
+async fn rules_raise_a_budget_at_most_the_set_percentage_per_24_hours() {
+    let (sb, t, mut c, org) = setup().await;
+    let now = sb.clock().now();
+    let camp = one_active_campaign(&t).await;
+    let start = truth_budget(&sb, &camp.external_id);
+    c.get("/rules").await;
+    let r = c
+        .post(
+            "/rules/settings",
+            &[
+                ("max_actions_per_check", "50"),
+                ("max_budget_increase_pct", "20"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let text = format!(
+        "rule \"Raise\"\n  for campaigns on google where name contains \"{}\"\n  when impressions in last 7 days >= 0\n  then increase budget by 15%\n  at most once per 30 minutes\n",
+        camp.name
+    );
+    let id = save_rule(&mut c, &text, "live").await;
+    // +15%: within 20%.
+    let s = runner::check_rule(&t.app, org, id, now, now)
+        .await
+        .expect("check");
+    assert_eq!(s.executed, 1, "{s:?}");
+    let once = truth_budget(&sb, &camp.external_id);
+    assert!(
+        once > start && once <= start + start * 15 / 100 + 10_000,
+        "{start} -> {once}"
+    );
+    // An hour later another +15% would make +32% in a day: skipped, nothing written.
+    let hour = now + Duration::hours(1);
+    let s = runner::check_rule(&t.app, org, id, hour, hour)
+        .await
+        .expect("check");
+    assert_eq!(s.executed, 0, "{s:?}");
+    assert_eq!(truth_budget(&sb, &camp.external_id), once);
+    let h = c.get(&format!("/rules/{id}/history")).await;
+    assert!(
+        h.body.contains("at most 20% a day"),
+        "the reason is shown: {}",
+        h.body
+    );
+    // A day after the first raise the limit counts from the new budget.
+    let day = now + Duration::hours(25);
+    let s = runner::check_rule(&t.app, org, id, day, day)
+        .await
+        .expect("check");
+    assert_eq!(s.executed, 1, "{s:?}");
+    assert!(truth_budget(&sb, &camp.external_id) > once);
+}
+
 #[tokio::test]
 async fn max_actions_per_check_limits_a_live_rule() {
     let (sb, t, mut c, org) = setup().await;
@@ -637,6 +693,69 @@ async fn backtest_replays_past_days_with_what_was_known_then() {
     c.get(&format!("/rules/{id}/backtest?days=7"))
         .await
         .assert_status(StatusCode::OK);
+}
+
+/// Each day's numbers were first reported as zero the morning after, and revised up six days
+/// later: replayed with what was known on each day, the rule ("impressions in the last 3 days")
+/// never fires; a backtest that read today's values would pause. With the revisions an hour
+/// after the first reports instead, the same replay pauses.
+#[tokio::test]
+async fn backtest_does_not_see_revisions_made_after_the_day_it_replays() {
+    let (sb, t, mut c, org) = setup().await;
+    let now = sb.clock().now();
+    let camp = one_active_campaign(&t).await;
+    let mut a = admin(&t).await;
+    diesel::sql_query(
+        "INSERT INTO metric_revisions (org_id, campaign_id, date, observed_at, impressions, clicks, spend_micros, conversions, revenue_micros) \
+         SELECT org_id, campaign_id, date, (date + 1)::timestamp AT TIME ZONE 'UTC' + interval '1 hour', 0, 0, 0, 0, 0 \
+         FROM metrics_daily WHERE campaign_id = $1",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(camp.id)
+    .execute(&mut a)
+    .await
+    .expect("first reports of zero");
+    let revised = diesel::sql_query(
+        "UPDATE metrics_daily SET updated_at = (date + 6)::timestamp AT TIME ZONE 'UTC' WHERE campaign_id = $1 AND impressions > 0",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(camp.id)
+    .execute(&mut a)
+    .await
+    .expect("revised six days later");
+    assert!(revised > 3, "days with impressions today: {revised}");
+    let text = format!(
+        "rule \"Replay\"\n  for campaigns on google where name contains \"{}\"\n  when impressions in last 3 days > 0\n  then pause\n",
+        camp.name
+    );
+    save_rule(&mut c, &text, "draft").await;
+    let rule = adpilot::automation::language::check_single(&text)
+        .rules
+        .pop()
+        .expect("rule");
+    let b = adpilot::automation::backtest::run(&t.app, org, &rule, 7, now)
+        .await
+        .expect("backtest");
+    assert!(
+        b.hits
+            .iter()
+            .all(|h| h.actions.iter().all(|a| !a.starts_with("pause"))),
+        "nothing was known above zero on those days: {b:?}"
+    );
+    diesel::sql_query(
+        "UPDATE metrics_daily SET updated_at = (date + 1)::timestamp AT TIME ZONE 'UTC' + interval '2 hours' WHERE campaign_id = $1 AND impressions > 0",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(camp.id)
+    .execute(&mut a)
+    .await
+    .expect("revised the next morning");
+    let b = adpilot::automation::backtest::run(&t.app, org, &rule, 7, now)
+        .await
+        .expect("backtest");
+    assert!(
+        // `<[_]>::first`: diesel's `RunQueryDsl::first` is in scope too.
+        <[_]>::first(&b.hits)
+            .is_some_and(|h| <[_]>::first(&h.actions).is_some_and(|a| a.starts_with("pause"))),
+        "{b:?}"
+    );
 }
 
 #[tokio::test]

@@ -21,6 +21,10 @@ use tower::ServiceExt;
 pub const BASE: &str = "http://adpilot.test";
 
 static ADMIN_URL: OnceLock<String> = OnceLock::new();
+
+/// The application role's password in tests: the template build sets it (see `template`), and
+/// every process a test starts is given it (`ADPILOT_DB_APP_PASSWORD`) so that none sets another.
+pub const APP_PASSWORD: &str = "adpilotTestsAppRole1";
 static TEMPLATE: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
 
 fn admin_url() -> String {
@@ -105,7 +109,7 @@ async fn template() -> String {
                     Some(&building),
                 )
                 .expect("url");
-                adpilot::db::migrate::run(&url, None)
+                adpilot::db::migrate::run(&url, Some(APP_PASSWORD))
                     .await
                     .expect("migrate template");
                 diesel::sql_query(format!("ALTER DATABASE {building} RENAME TO {name}"))
@@ -157,6 +161,17 @@ async fn template() -> String {
                     }
                 }
             }
+            // The application role is one per cluster and outlives the template that made it;
+            // another program on this PostgreSQL (a developer's `adpilot serve`) may have set its
+            // own password. Setting the tests' password once per test process makes the app
+            // role's URLs work under password authentication as well as under trust.
+            diesel::sql_query(format!(
+                "ALTER ROLE {} PASSWORD '{APP_PASSWORD}'",
+                adpilot::db::APP_ROLE
+            ))
+            .execute(&mut c)
+            .await
+            .expect("set the application role's password");
             diesel::sql_query("SELECT pg_advisory_unlock($1)")
                 .bind::<BigInt, _>(0x7465_7374_746d_706c_i64)
                 .execute(&mut c)
@@ -211,7 +226,13 @@ impl TestDb {
 
     /// A URL for the unprivileged application role on this database.
     pub fn app_url(&self) -> String {
-        url_with_role(&self.admin_url, adpilot::db::APP_ROLE, Some("test"), None).expect("url")
+        url_with_role(
+            &self.admin_url,
+            adpilot::db::APP_ROLE,
+            Some(APP_PASSWORD),
+            None,
+        )
+        .expect("url")
     }
 }
 
@@ -350,7 +371,7 @@ impl TestApp {
         let database = adpilot::server::Database {
             admin_url: db.admin_url.clone(),
             app_url: db.app_url(),
-            app_password: "test".into(),
+            app_password: APP_PASSWORD.into(),
             embedded: None,
         };
         let app = adpilot::server::build_app(config, &database)
@@ -388,17 +409,15 @@ impl TestApp {
     /// Emails written to the outbox so far, as raw messages with quoted-printable undone.
     pub fn outbox(&self) -> Vec<String> {
         let dir = self.data_dir.path().join("outbox");
-        let mut out: Vec<(std::time::SystemTime, String)> = std::fs::read_dir(&dir)
+        // The mailer names each message by a time-ordered id; file times can tie.
+        let mut out: Vec<(std::ffi::OsString, String)> = std::fs::read_dir(&dir)
             .map(|rd| {
                 rd.flatten()
-                    .filter_map(|e| {
-                        let m = e.metadata().ok()?.modified().ok()?;
-                        Some((m, std::fs::read_to_string(e.path()).ok()?))
-                    })
+                    .filter_map(|e| Some((e.file_name(), std::fs::read_to_string(e.path()).ok()?)))
                     .collect()
             })
             .unwrap_or_default();
-        out.sort_by_key(|(t, _)| *t);
+        out.sort_by(|a, b| a.0.cmp(&b.0));
         out.into_iter().map(|(_, s)| decode_qp(&s)).collect()
     }
 
@@ -710,4 +729,84 @@ pub async fn count(t: &TestApp, sql: &str) -> i64 {
         .await
         .expect("count");
     r.n
+}
+
+/// Polls `check` until it holds. The bound is generous (a loaded 2-core machine is slow): it
+/// fails only when the thing never happens, and how long it took is never asserted.
+pub async fn eventually<F, Fut>(what: &str, bound: std::time::Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + bound;
+    loop {
+        if check().await {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what} did not happen within {bound:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+}
+
+/// Workers running the application's real job registry, polling often.
+pub fn job_workers(t: &TestApp) -> adpilot::jobs::worker::RunnerHandle {
+    adpilot::jobs::worker::Runner::new(
+        t.app.clone(),
+        adpilot::jobs::catalog::registry(),
+        adpilot::jobs::worker::WorkerOptions {
+            workers: 1,
+            poll_interval: std::time::Duration::from_millis(25),
+            lease: std::time::Duration::from_secs(10),
+            backoff_base: std::time::Duration::from_millis(50),
+            backoff_max: std::time::Duration::from_millis(200),
+            ..adpilot::jobs::worker::WorkerOptions::default()
+        },
+    )
+    .start()
+}
+
+/// Whether a table (or partition) of this name exists, asked as the migrating role.
+pub async fn table_exists(t: &TestApp, name: &str) -> bool {
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let mut c = connect_one(&t.db.admin_url).await.expect("admin");
+    let r: N = diesel::sql_query("SELECT count(*) AS n FROM pg_class WHERE relname = $1")
+        .bind::<diesel::sql_types::Text, _>(name)
+        .get_result(&mut c)
+        .await
+        .expect("pg_class");
+    r.n == 1
+}
+
+/// Runs one SQL statement as the migrating role.
+pub async fn admin_exec(t: &TestApp, sql: &str) -> usize {
+    let mut c = connect_one(&t.db.admin_url).await.expect("admin");
+    diesel::sql_query(sql)
+        .execute(&mut c)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+/// Whether this run must have every tool a test uses (PostgreSQL's server programs,
+/// pg_dump/pg_restore, Chromium and ChromeDriver): in CI (`CI` set, as CI services do) or when
+/// `ADPILOT_REQUIRE_BROWSER=1`.
+pub fn tools_required() -> bool {
+    let set = |v: &str| std::env::var(v).is_ok_and(|x| !x.is_empty() && x != "0" && x != "false");
+    set("CI") || std::env::var("ADPILOT_REQUIRE_BROWSER").as_deref() == Ok("1")
+}
+
+/// A tool the test needs is missing. Where tools are required that fails the test; elsewhere
+/// (a developer's machine) the test says what it skipped and the caller returns.
+pub fn skip_for_missing_tool(why: &str) {
+    assert!(
+        !tools_required(),
+        "{why}, and this run requires it (CI or ADPILOT_REQUIRE_BROWSER=1)"
+    );
+    eprintln!("SKIPPED: {why}");
 }

@@ -433,31 +433,75 @@ async fn a_failed_sync_keeps_earlier_data_and_records_the_error() {
     );
 }
 
+/// The daily upkeep job is what keeps partitions ahead of ingest: the migration's own ones run
+/// out a few months after the database was made (and the tests' template is kept between runs),
+/// so this runs the upkeep on days chosen here, far past anything the migration made, and then
+/// the real job through the job system.
 #[tokio::test]
-async fn partitions_exist_months_ahead() {
+async fn the_daily_partition_upkeep_keeps_months_ahead_of_any_day() {
+    use adpilot::analytics::jobs::{PARTITION_HORIZON_DAYS, PartitionUpkeep, upkeep_partitions};
     let t = TestApp::new().await;
-    let mut c = adpilot::db::connect_one(&t.db.admin_url)
-        .await
-        .expect("admin");
-    let next = chrono::Utc::now().date_naive() + chrono::Duration::days(62);
-    let name = format!("metrics_daily_{}", next.format("%Y_%m"));
-    #[derive(diesel::QueryableByName)]
-    struct N {
-        #[diesel(sql_type = BigInt)]
-        n: i64,
-    }
-    let r: N = diesel::sql_query("SELECT count(*) AS n FROM pg_class WHERE relname = $1")
-        .bind::<Text, _>(&name)
-        .get_result(&mut c)
-        .await
-        .expect("query");
-    assert_eq!(r.n, 1, "{name} exists");
+    let month = |d: chrono::NaiveDate| format!("metrics_daily_{}", d.format("%Y_%m"));
+    let today = chrono::Utc::now().date_naive() + chrono::Duration::days(3 * 366);
+    let horizon = today + chrono::Duration::days(PARTITION_HORIZON_DAYS);
+    assert!(
+        !table_exists(&t, &month(today)).await,
+        "made by the upkeep, not the migration"
+    );
+    // As the server's role, which the job runs as.
     let mut conn = t.db().conn().await.expect("conn");
-    let far = chrono::Utc::now().date_naive() + chrono::Duration::days(200);
-    let created = adpilot::analytics::ingest::ensure_partitions(&mut conn, far, far)
+    let created = upkeep_partitions(&mut conn, today)
         .await
-        .expect("the server role may ask for partitions");
-    assert_eq!(created, 1);
+        .expect("the server role may run the upkeep");
+    assert!(created >= 5, "last month to four months ahead: {created}");
+    for d in [today, today + chrono::Duration::days(62), horizon] {
+        assert!(table_exists(&t, &month(d)).await, "{} exists", month(d));
+    }
+    assert_eq!(
+        upkeep_partitions(&mut conn, today).await.expect("again"),
+        0,
+        "a second run on the same day makes nothing"
+    );
+    // A day's metrics on the horizon can be written.
+    let _c = t.sign_up("ann@example.com", "Acme").await;
+    let org = org_of(&t).await;
+    let camp = uuid::Uuid::now_v7();
+    assert_eq!(ingest(&t, org, vec![metric(camp, horizon, 3)]).await, 1);
+
+    // The job production runs, through the jobs system: a partition missing ahead of today
+    // (dropped here) is made again.
+    let ahead = chrono::Utc::now().date_naive() + chrono::Duration::days(62);
+    admin_exec(&t, &format!("DROP TABLE IF EXISTS {}", month(ahead))).await;
+    assert!(!table_exists(&t, &month(ahead)).await);
+    adpilot::jobs::enqueue_system(&t.app.db, &PartitionUpkeep {})
+        .await
+        .expect("enqueue");
+    let workers = job_workers(&t);
+    eventually(
+        "the upkeep job succeeded",
+        std::time::Duration::from_secs(60),
+        || async {
+            count(
+                &t,
+                "SELECT count(*) AS n FROM jobs WHERE kind = 'analytics.partitions' AND state = 'succeeded'",
+            )
+            .await
+                == 1
+        },
+    )
+    .await;
+    workers.shutdown().await;
+    assert!(
+        table_exists(&t, &month(ahead)).await,
+        "{} made by the job",
+        month(ahead)
+    );
+    assert!(
+        adpilot::jobs::catalog::schedules(&t.app.config)
+            .iter()
+            .any(|s| s.name == "metrics_partitions"),
+        "the upkeep is scheduled"
+    );
 }
 
 fn metric(campaign: uuid::Uuid, date: chrono::NaiveDate, clicks: i64) -> MetricRow {

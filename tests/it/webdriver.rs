@@ -50,26 +50,40 @@ impl Browser {
         let (driver_bin, chromium) = match browser_binaries() {
             Ok(b) => b,
             Err(why) => {
-                if std::env::var("ADPILOT_REQUIRE_BROWSER").as_deref() == Ok("1") {
-                    panic!("browser journeys required but {why}");
-                }
-                eprintln!(
-                    "SKIPPED browser journey {prefix}: {why} (apt-get install chromium chromium-driver)"
-                );
+                crate::support::skip_for_missing_tool(&format!(
+                    "browser journey {prefix}: {why} (apt-get install chromium chromium-driver)"
+                ));
                 return None;
             }
         };
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
-        let driver = tokio::process::Command::new(driver_bin)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
+        // Port 0: ChromeDriver binds a port the system chooses and prints it (no free-port race).
+        let mut driver = tokio::process::Command::new(driver_bin)
+            .arg("--port=0")
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .kill_on_drop(true)
             .spawn()
             .expect("start chromedriver");
+        let stdout = driver.stdout.take().expect("chromedriver stdout");
+        let port = tokio::time::timeout(Duration::from_secs(60), async move {
+            use tokio::io::AsyncBufReadExt;
+            let mut lines = tokio::io::BufReader::new(stdout).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                if let Some(p) = line
+                    .split_once("started successfully on port ")
+                    .and_then(|(_, p)| p.trim_end_matches('.').trim().parse::<u16>().ok())
+                {
+                    // Keep draining its output so it never blocks on a full pipe.
+                    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+                    return Some(p);
+                }
+            }
+            None
+        })
+        .await
+        .ok()
+        .flatten()
+        .expect("chromedriver said which port it listens on");
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(60))
             .build()

@@ -240,15 +240,11 @@ async fn rate_limits_are_retried_after_the_hinted_delay() {
     assert_eq!(rows[0].spend.micros, 5_000_000);
     let gaps = server.gaps();
     assert_eq!(gaps.len(), 2);
+    // At least each hint; that the wait is the hint (plus jitter) and not more is decided by
+    // `retry::tests::hints_are_minimums_and_backoff_grows`, without a clock.
     assert!(gaps[0] >= Duration::from_secs(1), "waited {:?}", gaps[0]);
-    assert!(gaps[0] < Duration::from_secs(2), "waited {:?}", gaps[0]);
     assert!(
         gaps[1] >= Duration::from_millis(200),
-        "waited {:?}",
-        gaps[1]
-    );
-    assert!(
-        gaps[1] < Duration::from_millis(1500),
         "waited {:?}",
         gaps[1]
     );

@@ -367,12 +367,12 @@ async fn high_usage_headers_slow_the_next_call_down() {
     let gaps = server.gaps();
     // 95% is 80% of the way from 75% to 100%: 400 ms of the 500 ms maximum.
     assert!(gaps[0] >= Duration::from_millis(390), "{gaps:?}");
-    // Another account is not slowed.
-    let started = std::time::Instant::now();
+    // Another account is not slowed: the limiter's wait for it is nothing.
+    assert!(p.shared.limits.meta_delay("1") > Duration::ZERO);
+    assert_eq!(p.shared.limits.meta_delay("2"), Duration::ZERO);
     a.list_campaigns(&Credentials::new("t"), &AccountRef::new("2", cur("USD")))
         .await
         .expect("3");
-    assert!(started.elapsed() < Duration::from_millis(300));
 }
 
 #[tokio::test]
@@ -506,6 +506,7 @@ async fn the_ad_account_reset_time_is_honoured_as_a_hint() {
         .await
         .expect("data after the reset");
     let gaps = server.gaps();
+    // At least the reset time; the wait computed from a hint is checked without a clock in
+    // `retry::tests::hints_are_minimums_and_backoff_grows`.
     assert!(gaps[0] >= Duration::from_secs(1), "{gaps:?}");
-    assert!(gaps[0] < Duration::from_secs(2), "{gaps:?}");
 }
