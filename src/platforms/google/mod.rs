@@ -155,9 +155,7 @@ impl GoogleAds {
                     },
                 )
                 .await?;
-            if let Some(results) = page.get("results").and_then(Value::as_array) {
-                rows.extend(results.iter().cloned());
-            }
+            rows.extend(page_results(&page)?.iter().cloned());
             match page
                 .get("nextPageToken")
                 .and_then(Value::as_str)
@@ -298,17 +296,30 @@ impl GoogleAds {
             .search(
                 creds,
                 &cid,
+                // Removed campaigns cannot serve or be changed again; like Meta's and TikTok's
+                // listings, this one leaves them out (their history still arrives with the
+                // metrics, which mark them removed).
                 "SELECT campaign.id, campaign.name, campaign.status, \
-                 campaign_budget.amount_micros FROM campaign",
+                 campaign_budget.amount_micros, campaign_budget.explicitly_shared \
+                 FROM campaign WHERE campaign.status != 'REMOVED'",
             )
             .await?;
         rows.iter()
             .map(|r| {
-                let c = r.get("campaign").unwrap_or(&Value::Null);
-                let budget = r
-                    .get("campaignBudget")
+                let c = r.get("campaign").ok_or_else(|| {
+                    PlatformError::unexpected(
+                        "a Google Ads campaign row has no \"campaign\" object",
+                    )
+                })?;
+                let b = r.get("campaignBudget");
+                // A shared budget is spent by every campaign on it: it is not this one's.
+                let shared = b
+                    .and_then(|b| b.get("explicitlyShared"))
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false);
+                let budget = b
                     .and_then(|b| b.get("amountMicros"))
-                    .filter(|v| !v.is_null())
+                    .filter(|v| !v.is_null() && !shared)
                     .map(|v| int(Some(v), "campaignBudget.amountMicros"))
                     .transpose()?
                     .map(|m| Money::new(m, account.currency));
@@ -488,8 +499,10 @@ impl GoogleAds {
         campaign_id: &str,
     ) -> Result<Option<Money>, PlatformError> {
         let cid = customer_id(&account.id)?;
-        let (_, amount, _) = self.budget_of(creds, &cid, campaign_id).await?;
-        Ok(amount.map(|m| Money::new(m, account.currency)))
+        let (_, amount, shared) = self.budget_of(creds, &cid, campaign_id).await?;
+        Ok(amount
+            .filter(|_| !shared)
+            .map(|m| Money::new(m, account.currency)))
     }
 
     pub(crate) async fn set_daily_budget(
@@ -519,9 +532,58 @@ impl GoogleAds {
     }
 }
 
+/// The rows of one `googleAds:search` page. A page without rows has no `results` key at all;
+/// anything else that is not a search page (a searchStream array, an HTML error page parsed
+/// by mistake, `results` that is not a list) is an error naming what was wrong, never "no
+/// rows", which would read as zero spend.
+fn page_results(page: &Value) -> Result<&[Value], PlatformError> {
+    let Some(obj) = page.as_object() else {
+        return Err(PlatformError::unexpected(format!(
+            "Google Ads answered googleAds:search with {} instead of a search page \
+             ({{\"results\": [...]}}); a searchStream answer is an array of batches",
+            json_kind(page)
+        )));
+    };
+    match obj.get("results") {
+        Some(Value::Array(rows)) => Ok(rows),
+        Some(other) => Err(PlatformError::unexpected(format!(
+            "Google Ads search page: \"results\" is {} instead of a list",
+            json_kind(other)
+        ))),
+        None if obj.contains_key("error") => Err(PlatformError::unexpected(
+            "Google Ads search page carries an error object with a success status",
+        )),
+        None => Ok(&[]),
+    }
+}
+
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a JSON array",
+        Value::Object(_) => "an object",
+    }
+}
+
 fn metrics_row(r: &Value, currency: Currency) -> Result<DailyMetrics, PlatformError> {
-    let c = r.get("campaign").unwrap_or(&Value::Null);
-    let m = r.get("metrics").unwrap_or(&Value::Null);
+    let c = r.get("campaign").ok_or_else(|| {
+        PlatformError::unexpected("a Google Ads metrics row has no \"campaign\" object")
+    })?;
+    // Metrics absent from a row are zero: proto3 JSON leaves zero values out, and a metrics
+    // message whose every value is zero may be left out whole.
+    let m = match r.get("metrics") {
+        None | Some(Value::Null) => &Value::Null,
+        Some(m) if m.is_object() => m,
+        Some(other) => {
+            return Err(PlatformError::unexpected(format!(
+                "a Google Ads metrics row has \"metrics\" as {} instead of an object",
+                json_kind(other)
+            )));
+        }
+    };
     let date = required_text(
         r.get("segments").and_then(|s| s.get("date")),
         "segments.date",

@@ -614,3 +614,85 @@ fn retry_info_details_and_durations_are_read() {
         }
     );
 }
+
+/// A searchStream answer (a JSON array of batches) where a search page was expected, and a
+/// page whose `results` is not a list: both are errors naming the shape, not zero rows.
+#[tokio::test]
+async fn an_answer_of_another_shape_is_an_error_not_zero_spend() {
+    let stream = json!([{"results":[row("111", "2025-01-01",
+        json!({"impressions":"10","clicks":"1","costMicros":"20000000"}))],
+        "fieldMask":"campaign.id,segments.date,metrics.costMicros","requestId":"r1"}]);
+    let server = serve(move |_, _| Reply::json(stream.clone())).await;
+    let e = platforms(&server.origin)
+        .adapter(Platform::Google)
+        .daily_metrics(
+            &Credentials::new("t"),
+            &usd_account(),
+            day("2025-01-01"),
+            day("2025-01-01"),
+        )
+        .await
+        .expect_err("not a search page");
+    assert_eq!(e.kind(), "unexpected");
+    assert!(
+        e.message().contains("Google Ads") && e.message().contains("JSON array"),
+        "{e}"
+    );
+
+    let odd = json!({"results": {"campaign": {"id": "1"}}});
+    let server = serve(move |_, _| Reply::json(odd.clone())).await;
+    let e = platforms(&server.origin)
+        .adapter(Platform::Google)
+        .list_campaigns(&Credentials::new("t"), &usd_account())
+        .await
+        .expect_err("results is not a list");
+    assert!(e.message().contains("\"results\""), "{e}");
+
+    // No rows at all is a page without `results`, and stays valid.
+    let server = serve(|_, _| {
+        Reply::json(json!({"fieldMask":"campaign.id","queryResourceConsumption":"12"}))
+    })
+    .await;
+    let none = platforms(&server.origin)
+        .adapter(Platform::Google)
+        .list_campaigns(&Credentials::new("t"), &usd_account())
+        .await
+        .expect("empty page");
+    assert!(none.is_empty());
+}
+
+/// Listing asks Google to leave removed campaigns out, and a campaign on a shared budget
+/// has no daily budget of its own.
+#[tokio::test]
+async fn removed_campaigns_are_not_listed_and_shared_budgets_are_not_a_campaigns_own() {
+    let server = serve(|_, _| {
+        Reply::json(json!({"results":[
+            {"campaign":{"resourceName":"customers/1234567890/campaigns/1","id":"1","name":"Own","status":"ENABLED"},
+             "campaignBudget":{"resourceName":"customers/1234567890/campaignBudgets/10","amountMicros":"50000000","explicitlyShared":false}},
+            {"campaign":{"resourceName":"customers/1234567890/campaigns/2","id":"2","name":"Pooled","status":"ENABLED"},
+             "campaignBudget":{"resourceName":"customers/1234567890/campaignBudgets/20","amountMicros":"900000000","explicitlyShared":true}}],
+            "fieldMask":"campaign.id,campaign.name,campaign.status,campaignBudget.amountMicros,campaignBudget.explicitlyShared"}))
+    })
+    .await;
+    let a = platforms(&server.origin).adapter(Platform::Google);
+    let c = Credentials::new("t");
+    let list = a.list_campaigns(&c, &usd_account()).await.expect("list");
+    assert_eq!(
+        list[0].daily_budget,
+        Some(Money::new(50_000_000, cur("USD")))
+    );
+    assert_eq!(list[1].daily_budget, None, "a shared budget is not its own");
+    let q = server.requests()[0].json()["query"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(q.contains("campaign.status != 'REMOVED'"), "{q}");
+
+    let server = serve(|_, _| Reply::json(budget_row(true))).await;
+    let own = platforms(&server.origin)
+        .adapter(Platform::Google)
+        .daily_budget(&c, &usd_account(), "777")
+        .await
+        .expect("budget");
+    assert_eq!(own, None);
+}
