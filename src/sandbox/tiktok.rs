@@ -106,6 +106,19 @@ pub fn fault_response(i: &Injected) -> Response {
         }
         FaultKind::ExpiredToken => token_problem(TokenProblem::Expired),
         FaultKind::RevokedToken => token_problem(TokenProblem::Revoked),
+        FaultKind::PermanentError => {
+            bad("objective_type: This objective is not available for this advertiser.")
+        }
+        FaultKind::MissingPermission => reply(
+            40001,
+            "No permission to operate advertiser. Check that the advertiser authorized this app with the Reporting scope.",
+            json!({}),
+        ),
+        // Reshaping kinds are applied to the real answer by the dispatcher.
+        FaultKind::WrongShape
+        | FaultKind::SecondaryStatusOnly
+        | FaultKind::LegacyAdvertiserInfo
+        | FaultKind::AccountOnHold => reply(50000, "System error.", json!({})),
     }
 }
 
