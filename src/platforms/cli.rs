@@ -309,6 +309,9 @@ mod tests {
             if q.contains("FROM customer") {
                 Reply::json(serde_json::json!({"results":[{"customer":{"id":"1234567890","currencyCode":"EUR",
                     "descriptiveName":"Acme","timeZone":"Europe/Berlin"}}]}))
+            } else if q.contains("segments.conversion_action_name") {
+                // No per-action rows: a page without results.
+                Reply::json(serde_json::json!({"fieldMask":"campaign.id"}))
             } else {
                 Reply::json(serde_json::json!({"results":[{"campaign":{"id":"111","name":"Brand"},
                     "metrics":{"impressions":"4696","clicks":"51","costMicros":"20010000","conversions":1.5,

@@ -18,8 +18,8 @@ use sha2::Sha256;
 
 use crate::platforms::errors::PlatformError;
 use crate::platforms::model::{
-    AccountRef, AccountStatus, AdAccount, Campaign, CampaignStatus, Credentials, DailyMetrics,
-    NewCampaign,
+    AccountRef, AccountStatus, AdAccount, Campaign, CampaignStatus, ConversionTypes, Credentials,
+    DEFAULT_TYPE, DailyMetrics, NewCampaign, TypeFigure,
 };
 use crate::platforms::retry::{with_retry, with_retry_refused};
 use crate::platforms::settings::{MetaSettings, join_url, versioned};
@@ -531,6 +531,15 @@ fn insights_row(
         .map_err(|_| PlatformError::unexpected(format!("date_start \"{date}\" is not a date")))?;
     let spend = decimal(r.get("spend"), "spend")?;
     let (count, value) = conversions(r, priority)?;
+    let mut conversion_types = action_types(r)?;
+    conversion_types.insert(
+        DEFAULT_TYPE.to_string(),
+        TypeFigure {
+            count,
+            value,
+            category: None,
+        },
+    );
     let money = |d| {
         Money::from_major(d, currency)
             .ok_or_else(|| PlatformError::unexpected("amount out of range"))
@@ -543,10 +552,56 @@ fn insights_row(
         // Link clicks, comparable to Google's and TikTok's clicks; Meta's `clicks` counts
         // reactions, comments and profile taps too.
         clicks: int(r.get("inline_link_clicks"), "inline_link_clicks")?,
+        all_clicks: Some(int(r.get("clicks"), "clicks")?),
         spend: money(spend)?,
         conversions: count,
         revenue: money(value)?,
+        conversion_types,
     })
+}
+
+/// Engagement action types that are never conversions; left out of storage.
+const NOT_CONVERSIONS: &[&str] = &[
+    "link_click",
+    "post_engagement",
+    "page_engagement",
+    "post_reaction",
+    "comment",
+    "like",
+    "post",
+    "photo_view",
+    "video_view",
+    "onsite_conversion.post_save",
+];
+
+/// Every action type of the row with its count and value (`actions` and `action_values`
+/// joined on `action_type`).
+fn action_types(row: &Value) -> Result<ConversionTypes, PlatformError> {
+    let mut out = ConversionTypes::new();
+    for (key, is_value) in [("actions", false), ("action_values", true)] {
+        let Some(list) = row.get(key) else { continue };
+        let list = list.as_array().ok_or_else(|| {
+            PlatformError::unexpected(format!("Meta insights: \"{key}\" is not a list"))
+        })?;
+        for a in list {
+            let Some(t) = a.get("action_type").and_then(Value::as_str) else {
+                return Err(PlatformError::unexpected(format!(
+                    "Meta insights: an entry of \"{key}\" has no action_type"
+                )));
+            };
+            if NOT_CONVERSIONS.contains(&t) {
+                continue;
+            }
+            let n = decimal(a.get("value"), &format!("{key}.value"))?;
+            let f = out.entry(t.to_string()).or_default();
+            if is_value {
+                f.value = n;
+            } else {
+                f.count = n;
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// `act_123` or `123`.

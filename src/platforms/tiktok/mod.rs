@@ -17,8 +17,8 @@ use serde_json::{Map, Value, json};
 
 use crate::platforms::errors::PlatformError;
 use crate::platforms::model::{
-    AccountRef, AccountStatus, AdAccount, Campaign, CampaignStatus, Credentials, DailyMetrics,
-    NewCampaign,
+    AccountRef, AccountStatus, AdAccount, Campaign, CampaignStatus, ConversionTypes, Credentials,
+    DEFAULT_TYPE, DailyMetrics, NewCampaign, TypeFigure,
 };
 use crate::platforms::retry::{with_retry, with_retry_refused};
 use crate::platforms::settings::{TiktokSettings, join_url, versioned};
@@ -32,6 +32,17 @@ const PAGE_SIZE: &str = "1000";
 const MAX_PAGES: i64 = 10_000;
 /// Advertisers per `advertiser/info/` call (UNVERIFIED limit; 100 is what the SDK examples use).
 const INFO_BATCH: usize = 100;
+/// Event metrics stored per type (count metric, value metric): web purchases (the value
+/// metric's name is TikTok's, "rate" and all), app purchases, app installs, app registrations
+/// and leads (reference §5.4, from Airbyte's report metric list).
+const TYPE_METRICS: [(&str, Option<&str>); 6] = [
+    ("conversion", None),
+    ("complete_payment", Some("total_complete_payment_rate")),
+    ("purchase", Some("total_purchase_value")),
+    ("app_install", None),
+    ("registration", None),
+    ("sales_lead", None),
+];
 /// What adpilot reads from `advertiser/info/`.
 const INFO_FIELDS: &[&str] = &[
     "advertiser_id",
@@ -368,14 +379,21 @@ impl TiktokAds {
     ) -> Result<Vec<DailyMetrics>, PlatformError> {
         let id = numeric(&account.id, "advertiser")?;
         let s = self.settings();
-        let metrics = json_list(&[
+        let mut wanted = vec![
             "campaign_name",
             "spend",
             "impressions",
             "clicks",
             s.conversion_metric.as_str(),
             s.revenue_metric.as_str(),
-        ]);
+        ];
+        for (count, value) in TYPE_METRICS {
+            wanted.push(count);
+            wanted.extend(value);
+        }
+        wanted.sort_unstable();
+        wanted.dedup();
+        let metrics = json_list(&wanted);
         let mut out = Vec::new();
         for (start, end) in day_chunks(from, to, MAX_DAYS_PER_REPORT) {
             let params = vec![
@@ -622,15 +640,43 @@ fn report_row(
         Money::from_major(d, currency)
             .ok_or_else(|| PlatformError::unexpected("amount out of range"))
     };
+    let conversions = decimal(m.get(&s.conversion_metric), &s.conversion_metric)?;
+    let revenue = decimal(m.get(&s.revenue_metric), &s.revenue_metric)?;
+    let mut conversion_types = ConversionTypes::new();
+    conversion_types.insert(
+        DEFAULT_TYPE.to_string(),
+        TypeFigure {
+            count: conversions,
+            value: revenue,
+            category: None,
+        },
+    );
+    for (count, value) in TYPE_METRICS {
+        conversion_types.insert(
+            count.to_string(),
+            TypeFigure {
+                count: decimal(m.get(count), count)?,
+                value: match value {
+                    Some(v) => decimal(m.get(v), v)?,
+                    None => Decimal::ZERO,
+                },
+                category: None,
+            },
+        );
+    }
     Ok(DailyMetrics {
         campaign_id: required_text(dims.get("campaign_id"), "campaign_id")?,
         campaign_name: text(m.get("campaign_name")).unwrap_or_default(),
         date,
         impressions: int(m.get("impressions"), "impressions")?,
+        // TikTok's clicks are clicks to the destination; it has no "all clicks" figure.
         clicks: int(m.get("clicks"), "clicks")?,
+        all_clicks: None,
         spend: money("spend")?,
-        conversions: decimal(m.get(&s.conversion_metric), &s.conversion_metric)?,
-        revenue: money(&s.revenue_metric)?,
+        conversions,
+        revenue: Money::from_major(revenue, currency)
+            .ok_or_else(|| PlatformError::unexpected("amount out of range"))?,
+        conversion_types,
     })
 }
 
