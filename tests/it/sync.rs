@@ -746,3 +746,95 @@ async fn named_metrics_are_stored_and_conversion_settings_rederive_history() {
         .sum();
     assert_eq!(before_revenue, after_revenue, "revenue kept its default");
 }
+
+/// The account's conversions page: the attribution in use, the types seen in its data, a
+/// change that recalculates stored history, and an unknown type refused with nothing saved.
+#[tokio::test]
+async fn the_conversions_page_lists_seen_types_and_recalculates_on_save() {
+    let (sb, t, mut c) = signed_up_on_a_still_sandbox().await;
+    connect(&mut c, "meta").await;
+    for r in sync_all(&t, &sb).await {
+        r.expect("sync");
+    }
+    let mut admin = adpilot::db::connect_one(&t.db.admin_url)
+        .await
+        .expect("admin");
+    #[derive(diesel::QueryableByName)]
+    struct Acct {
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        id: uuid::Uuid,
+    }
+    let acct: Acct = diesel::sql_query(
+        "SELECT id FROM ad_accounts WHERE platform = 'meta' AND currency = 'USD' LIMIT 1",
+    )
+    .get_result(&mut admin)
+    .await
+    .expect("a USD Meta account");
+    let path = format!("/accounts/{}/conversions", acct.id);
+    let page = c.get(&path).await;
+    page.assert_status(StatusCode::OK);
+    assert!(
+        page.body.contains("use_account_attribution_setting=true"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("value=\"omni_purchase\""),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("the platform&#x27;s own definition")
+            || page.body.contains("the platform's own definition")
+    );
+
+    let url = t.db.admin_url.clone();
+    let total = || conversions_sum(&url, acct.id);
+    let before = total().await;
+    assert_ne!(before, "0");
+
+    let refused = c
+        .post(&path, &[("count", "lead"), ("count", "omni_purchase")])
+        .await;
+    refused.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused
+            .body
+            .contains("Nothing was saved: lead is not a conversion type"),
+        "{}",
+        refused.body
+    );
+    assert_eq!(total().await, before);
+
+    // Landing page views instead of purchases: the stored days are recalculated.
+    let r = c
+        .post(
+            &path,
+            &[("count", "landing_page_view"), ("value", "omni_purchase")],
+        )
+        .await;
+    r.assert_status(StatusCode::SEE_OTHER);
+    let after = total().await;
+    assert_ne!(after, before);
+    let page = c.get(&path).await;
+    assert!(page.body.contains("recalculated"), "{}", page.body);
+    assert!(page.body.contains("Untick everything"), "{}", page.body);
+}
+
+#[derive(diesel::QueryableByName)]
+struct Sum {
+    #[diesel(sql_type = Text)]
+    n: String,
+}
+
+async fn conversions_sum(admin_url: &str, account: uuid::Uuid) -> String {
+    let mut c = adpilot::db::connect_one(admin_url).await.expect("admin");
+    let s: Sum = diesel::sql_query(
+        "SELECT coalesce(trim_scale(sum(conversions)), 0)::text AS n FROM metrics_daily WHERE account_id = $1",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(account)
+    .get_result(&mut c)
+    .await
+    .expect("sum");
+    s.n
+}

@@ -286,6 +286,9 @@ impl MetaAds {
                          actions,action_values",
                     ),
                     p("limit", "500"),
+                    // The ad account's own attribution setting, as Ads Manager's account view
+                    // shows it (reference §5.3); the settings page says so.
+                    p("use_account_attribution_setting", "true"),
                 ],
             )
             .await?;
