@@ -109,8 +109,8 @@ fn attribution(p: Platform) -> &'static str {
 fn default_note(p: Platform) -> &'static str {
     match p {
         Platform::Meta => {
-            "the first of omni_purchase, purchase, offsite_conversion.fb_pixel_purchase, lead \
-             that the row carries (never two of them added up)"
+            "the first of omni_purchase, purchase, offsite_conversion.fb_pixel_purchase that \
+             the row carries (never two of them added up)"
         }
         Platform::Google => {
             "Google's conversions: the account's primary conversion actions (metrics.conversions)"
