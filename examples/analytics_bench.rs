@@ -409,6 +409,13 @@ async fn ingest_run(
                     spend_micros: 1_000_000 + (n % 1000) * 10_000,
                     conversions: Decimal::from(n % 7),
                     revenue_micros: (n % 7) * 25_000_000,
+                    all_clicks: Some(12 + n % 110),
+                    purchases: Some(Decimal::from(n % 7)),
+                    purchase_value_micros: Some((n % 7) * 25_000_000),
+                    leads: Some(Decimal::ZERO),
+                    installs: Some(Decimal::ZERO),
+                    registrations: Some(Decimal::ZERO),
+                    conversion_types: bench_types(n),
                 });
             }
         }
@@ -445,4 +452,22 @@ async fn ingest_pass(app: &adpilot::app::AppState, work: Work) -> Res<(usize, f6
         changed += r??;
     }
     Ok((changed, t.elapsed().as_secs_f64()))
+}
+
+/// A Meta-like row's per-type figures: the default and two purchase types.
+fn bench_types(n: i64) -> adpilot::platforms::model::ConversionTypes {
+    use adpilot::platforms::model::{DEFAULT_TYPE, TypeFigure};
+    let f = TypeFigure {
+        count: Decimal::from(n % 7),
+        value: Decimal::from((n % 7) * 25),
+        category: None,
+    };
+    [
+        DEFAULT_TYPE,
+        "omni_purchase",
+        "offsite_conversion.fb_pixel_purchase",
+    ]
+    .into_iter()
+    .map(|k| (k.to_string(), f.clone()))
+    .collect()
 }

@@ -27,6 +27,7 @@ pub fn router(app: AppState) -> Router {
         .merge(crate::auth::routes::router())
         .merge(crate::analytics::routes::router())
         .merge(crate::analytics::insights::router())
+        .merge(crate::analytics::conversion_routes::router())
         .merge(crate::campaigns::routes::router())
         .merge(crate::connections::routes::router())
         .merge(crate::campaigns::action_routes::router())

@@ -2,6 +2,9 @@
 //! `metrics_daily`, `metric_revisions` and `account_sync`.
 
 pub mod chart;
+pub mod conversion_routes;
+pub mod conversion_settings;
+pub mod conversions;
 pub mod format;
 pub mod ingest;
 pub mod insights;

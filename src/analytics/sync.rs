@@ -15,7 +15,7 @@ use crate::app::App;
 use crate::connections::service as connections;
 use crate::db::schema::{account_sync, ad_accounts};
 use crate::platforms::PlatformError;
-use crate::types::{Currency, Platform};
+use crate::types::{Currency, Money, Platform};
 
 /// Days per backfill request (TikTok allows 30 per daily report call).
 pub const CHUNK_DAYS: i64 = 30;
@@ -333,43 +333,61 @@ async fn run(
             end = from - Duration::days(1);
         }
     }
+    let settings = app
+        .db
+        .tenant(org_id, async move |c| {
+            Ok::<_, SyncError>(super::conversion_settings::load(c, account_id).await?)
+        })
+        .await?;
     for (i, (from, to)) in ranges.into_iter().enumerate() {
         let metrics = adapter.daily_metrics(&creds, &account, from, to).await?;
+        let settings = settings.clone();
         report.rows_read += metrics.len();
         let is_backfill = i > 0;
-        let changed =
-            app.db
-                .tenant(org_id, async move |c| {
-                    let seen: Vec<(String, String)> = metrics
-                        .iter()
-                        .map(|m| (m.campaign_id.clone(), m.campaign_name.clone()))
-                        .collect();
-                    let ids = crate::campaigns::ensure_known(
-                        c, org_id, account_id, platform, currency, &seen,
-                    )
-                    .await?;
-                    let rows: Vec<MetricRow> = metrics
-                        .iter()
-                        .filter(|m| m.spend.currency == currency && m.revenue.currency == currency)
-                        .filter_map(|m| {
-                            Some(MetricRow {
-                                account_id,
-                                campaign_id: *ids.get(&m.campaign_id)?,
-                                date: m.date,
-                                impressions: m.impressions,
-                                clicks: m.clicks,
-                                spend_micros: m.spend.micros,
-                                conversions: m.conversions,
-                                revenue_micros: m.revenue.micros,
-                            })
+        let changed = app
+            .db
+            .tenant(org_id, async move |c| {
+                let seen: Vec<(String, String)> = metrics
+                    .iter()
+                    .map(|m| (m.campaign_id.clone(), m.campaign_name.clone()))
+                    .collect();
+                let ids = crate::campaigns::ensure_known(
+                    c, org_id, account_id, platform, currency, &seen,
+                )
+                .await?;
+                let rows: Vec<MetricRow> = metrics
+                    .iter()
+                    .filter(|m| m.spend.currency == currency && m.revenue.currency == currency)
+                    .filter_map(|m| {
+                        let d =
+                            super::conversions::derive(platform, &m.conversion_types, &settings);
+                        let micros = |v| Money::from_major(v, currency).map(|x| x.micros);
+                        Some(MetricRow {
+                            account_id,
+                            campaign_id: *ids.get(&m.campaign_id)?,
+                            date: m.date,
+                            impressions: m.impressions,
+                            clicks: m.clicks,
+                            spend_micros: m.spend.micros,
+                            conversions: d.conversions,
+                            revenue_micros: micros(d.revenue).unwrap_or(m.revenue.micros),
+                            all_clicks: m.all_clicks,
+                            purchases: d.purchases,
+                            purchase_value_micros: d.purchase_value.and_then(micros),
+                            leads: d.leads,
+                            installs: d.installs,
+                            registrations: d.registrations,
+                            conversion_types: m.conversion_types.clone(),
                         })
-                        .collect();
-                    ingest::ensure_partitions(c, from, to).await?;
-                    let changed = ingest::upsert(c, &rows).await?;
-                    let added = rows.len() as i64;
-                    let backfilled = if is_backfill { Some(from) } else { None };
-                    diesel::update(account_sync::table.find((org_id, account_id)))
-                        .set((
+                    })
+                    .collect();
+                ingest::ensure_partitions(c, from, to).await?;
+                let changed = ingest::upsert(c, &rows).await?;
+                let added = rows.len() as i64;
+                let backfilled = if is_backfill { Some(from) } else { None };
+                diesel::update(account_sync::table.find((org_id, account_id)))
+                    .set(
+                        (
                             account_sync::rows_synced.eq(account_sync::rows_synced + added),
                             account_sync::backfilled_from.eq(diesel::dsl::sql::<
                                 diesel::sql_types::Nullable<diesel::sql_types::Date>,
@@ -380,12 +398,13 @@ async fn run(
                                 backfilled,
                             )
                             .sql(", backfilled_from)")),
-                        ))
-                        .execute(c)
-                        .await?;
-                    Ok::<_, SyncError>(changed)
-                })
-                .await?;
+                        ),
+                    )
+                    .execute(c)
+                    .await?;
+                Ok::<_, SyncError>(changed)
+            })
+            .await?;
         report.rows_changed += changed;
         if is_backfill {
             report.backfilled_from = Some(from);

@@ -62,6 +62,11 @@ pub enum Status {
     Active,
     PastDue,
     Canceled,
+    /// The first payment has not arrived (Stripe `incomplete`, or a Checkout completed with
+    /// `payment_status: unpaid` until `async_payment_succeeded`): no paid plan yet.
+    Incomplete,
+    /// Stripe `paused` (a trial ended without a payment method): no paid plan until resumed.
+    Paused,
 }
 
 impl Status {
@@ -71,6 +76,8 @@ impl Status {
             Status::Active => "active",
             Status::PastDue => "past_due",
             Status::Canceled => "canceled",
+            Status::Incomplete => "incomplete",
+            Status::Paused => "paused",
         }
     }
 
@@ -80,6 +87,8 @@ impl Status {
             "active" => Status::Active,
             "past_due" => Status::PastDue,
             "canceled" => Status::Canceled,
+            "incomplete" => Status::Incomplete,
+            "paused" => Status::Paused,
             _ => return None,
         })
     }
@@ -90,6 +99,8 @@ impl Status {
             Status::Active => "Active",
             Status::PastDue => "Payment overdue",
             Status::Canceled => "Canceled",
+            Status::Incomplete => "Waiting for the first payment",
+            Status::Paused => "Paused",
         }
     }
 }
@@ -104,6 +115,9 @@ pub struct Account {
     pub current_period_end: Option<DateTime<Utc>>,
     pub past_due_since: Option<DateTime<Utc>>,
     pub last_event_created: Option<DateTime<Utc>>,
+    /// The subscription ends when the current period does (Stripe `cancel_at_period_end`).
+    pub cancel_at_period_end: bool,
+    pub trial_end: Option<DateTime<Utc>>,
 }
 
 impl Account {
@@ -124,12 +138,14 @@ type AccountRow = (
     Option<DateTime<Utc>>,
     Option<DateTime<Utc>>,
     Option<DateTime<Utc>>,
+    bool,
+    Option<DateTime<Utc>>,
 );
 
 fn account_from_row(r: AccountRow) -> Account {
     Account {
         plan: r.0,
-        // The column's CHECK allows only the four values; anything else reads as canceled,
+        // The column's CHECK allows only the known values; anything else reads as canceled,
         // the state that grants least.
         status: Status::parse(&r.1).unwrap_or(Status::Canceled),
         stripe_customer_id: r.2,
@@ -137,6 +153,8 @@ fn account_from_row(r: AccountRow) -> Account {
         current_period_end: r.4,
         past_due_since: r.5,
         last_event_created: r.6,
+        cancel_at_period_end: r.7,
+        trial_end: r.8,
     }
 }
 
@@ -151,6 +169,8 @@ pub async fn account(c: &mut Conn) -> QueryResult<Option<Account>> {
             billing_accounts::current_period_end,
             billing_accounts::past_due_since,
             billing_accounts::last_event_created,
+            billing_accounts::cancel_at_period_end,
+            billing_accounts::trial_end,
         ))
         .first::<AccountRow>(c)
         .await
@@ -174,7 +194,7 @@ pub fn effective_plan<'p>(
                 Some(end) if end <= now => None,
                 _ => plans.get(&a.plan),
             },
-            Status::Canceled => None,
+            Status::Canceled | Status::Incomplete | Status::Paused => None,
         },
     };
     paid.or_else(|| plans.free())
@@ -193,6 +213,8 @@ mod tests {
             current_period_end: None,
             past_due_since: since,
             last_event_created: None,
+            cancel_at_period_end: false,
+            trial_end: None,
         }
     }
 

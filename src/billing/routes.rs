@@ -60,6 +60,11 @@ struct BillingPage {
     falls_back: bool,
     period_end: Option<String>,
     grace_ends: Option<String>,
+    /// The subscription ends with the current period (canceled in the portal).
+    ends_at_period_end: bool,
+    trial_end: Option<String>,
+    /// Incomplete or paused: why the paid plan is not in effect.
+    not_paid_note: Option<&'static str>,
     usage: Vec<UsageRow>,
     plans: Vec<Plan>,
     current_plan_id: String,
@@ -132,6 +137,23 @@ async fn page(
             .as_ref()
             .and_then(Account::grace_ends)
             .map(|d| d.format("%Y-%m-%d").to_string()),
+        ends_at_period_end: acct.as_ref().is_some_and(|a| a.cancel_at_period_end),
+        trial_end: acct
+            .as_ref()
+            .and_then(|a| a.trial_end)
+            .map(|d| d.format("%Y-%m-%d").to_string()),
+        not_paid_note: match acct.as_ref().map(|a| a.status) {
+            Some(super::Status::Incomplete) => Some(
+                "Stripe has not received the first payment yet (a bank debit or transfer can \
+                 take a few days). The paid plan starts when it arrives; if it fails, pay with \
+                 another method in the customer portal.",
+            ),
+            Some(super::Status::Paused) => Some(
+                "The subscription is paused in Stripe (usually a trial that ended without a \
+                 payment method). Add a payment method in the customer portal to resume it.",
+            ),
+            _ => None,
+        },
         has_customer: acct
             .as_ref()
             .is_some_and(|a| a.stripe_customer_id.is_some()),

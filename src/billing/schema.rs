@@ -11,6 +11,8 @@ diesel::table! {
         past_due_since -> Nullable<Timestamptz>,
         last_event_created -> Nullable<Timestamptz>,
         updated_at -> Timestamptz,
+        cancel_at_period_end -> Bool,
+        trial_end -> Nullable<Timestamptz>,
     }
 }
 

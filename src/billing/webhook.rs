@@ -116,6 +116,8 @@ pub enum Outcome {
 
 const HANDLED: &[&str] = &[
     "checkout.session.completed",
+    "checkout.session.async_payment_succeeded",
+    "checkout.session.async_payment_failed",
     "customer.subscription.created",
     "customer.subscription.updated",
     "customer.subscription.deleted",
@@ -200,6 +202,9 @@ struct Change {
     customer: Option<String>,
     subscription: Option<String>,
     period_end: Option<DateTime<Utc>>,
+    /// Subscription events: what they say about the end of the period and the trial.
+    cancel_at_period_end: Option<bool>,
+    trial_end: Option<Option<DateTime<Utc>>>,
     /// Only for invoice events: apply to this subscription only.
     only_for_subscription: Option<String>,
     /// invoice.paid: settles an overdue payment, leaves other states alone.
@@ -214,14 +219,21 @@ fn ts(v: Option<&Value>) -> Option<DateTime<Utc>> {
 fn change_for(plans: &Plans, kind: &str, obj: &Value) -> Option<Change> {
     let customer = id_at(obj, "customer").map(str::to_string);
     match kind {
-        "checkout.session.completed" => {
+        "checkout.session.completed"
+        | "checkout.session.async_payment_succeeded"
+        | "checkout.session.async_payment_failed" => {
             if str_at(obj, &["mode"]).is_some_and(|m| m != "subscription") {
                 return None;
             }
-            let status = match str_at(obj, &["payment_status"]) {
+            let status = match (kind, str_at(obj, &["payment_status"])) {
+                ("checkout.session.async_payment_failed", _) => Status::Incomplete,
+                ("checkout.session.async_payment_succeeded", _) => Status::Active,
                 // A trial: nothing is paid yet.
-                Some("no_payment_required") => Status::Trialing,
-                _ => Status::Active,
+                (_, Some("no_payment_required")) => Status::Trialing,
+                (_, Some("paid")) => Status::Active,
+                // "unpaid": a delayed payment method (bank debit, transfer); the money is not
+                // there until async_payment_succeeded.
+                _ => Status::Incomplete,
             };
             Some(Change {
                 plan: str_at(obj, &["metadata", "plan"])
@@ -257,7 +269,8 @@ fn change_for(plans: &Plans, kind: &str, obj: &Value) -> Option<Change> {
                     Some("active") => Some(Status::Active),
                     Some("past_due") | Some("unpaid") => Some(Status::PastDue),
                     Some("canceled") | Some("incomplete_expired") => Some(Status::Canceled),
-                    // incomplete / paused: the first payment is pending; nothing changes yet.
+                    Some("incomplete") => Some(Status::Incomplete),
+                    Some("paused") => Some(Status::Paused),
                     _ => None,
                 }
             };
@@ -270,6 +283,9 @@ fn change_for(plans: &Plans, kind: &str, obj: &Value) -> Option<Change> {
                 customer,
                 subscription: str_at(obj, &["id"]).map(str::to_string),
                 period_end,
+                cancel_at_period_end: obj.get("cancel_at_period_end").and_then(Value::as_bool),
+                // `trial_end` is null once there is no trial; absent says nothing.
+                trial_end: obj.get("trial_end").map(|v| ts(Some(v))),
                 ..Change::default()
             })
         }
@@ -440,6 +456,8 @@ fn merge(current: Option<&Account>, ch: &Change, created: DateTime<Utc>, free: &
             current_period_end: ch.period_end,
             past_due_since: (status == Status::PastDue).then_some(created),
             last_event_created: Some(created),
+            cancel_at_period_end: ch.cancel_at_period_end.unwrap_or(false),
+            trial_end: ch.trial_end.flatten(),
         });
     };
     let mut next = cur.clone();
@@ -471,6 +489,12 @@ fn merge(current: Option<&Account>, ch: &Change, created: DateTime<Utc>, free: &
     if let Some(end) = ch.period_end {
         next.current_period_end = Some(end);
     }
+    if let Some(cancel) = ch.cancel_at_period_end {
+        next.cancel_at_period_end = cancel;
+    }
+    if let Some(trial_end) = ch.trial_end {
+        next.trial_end = trial_end;
+    }
     let status = if ch.settles {
         (cur.status == Status::PastDue).then_some(Status::Active)
     } else {
@@ -498,6 +522,8 @@ async fn save(c: &mut crate::db::Conn, org: Uuid, exists: bool, a: &Account) -> 
         billing_accounts::current_period_end.eq(a.current_period_end),
         billing_accounts::past_due_since.eq(a.past_due_since),
         billing_accounts::last_event_created.eq(a.last_event_created),
+        billing_accounts::cancel_at_period_end.eq(a.cancel_at_period_end),
+        billing_accounts::trial_end.eq(a.trial_end),
         billing_accounts::updated_at.eq(Utc::now()),
     );
     if exists {

@@ -264,7 +264,7 @@ mod tests {
                     "timezone_name":"Asia/Tokyo","account_status":1}))
             } else {
                 Reply::json(serde_json::json!({"data":[
-                    {"campaign_id":"9","campaign_name":"Tokyo","impressions":"1000","clicks":"12","spend":"1500",
+                    {"campaign_id":"9","campaign_name":"Tokyo","impressions":"1000","clicks":"17","inline_link_clicks":"12","spend":"1500",
                      "actions":[{"action_type":"purchase","value":"2"}],
                      "action_values":[{"action_type":"purchase","value":"12000"}],
                      "date_start":"2025-01-01","date_stop":"2025-01-01"}]}))
@@ -309,6 +309,9 @@ mod tests {
             if q.contains("FROM customer") {
                 Reply::json(serde_json::json!({"results":[{"customer":{"id":"1234567890","currencyCode":"EUR",
                     "descriptiveName":"Acme","timeZone":"Europe/Berlin"}}]}))
+            } else if q.contains("segments.conversion_action_name") {
+                // No per-action rows: a page without results.
+                Reply::json(serde_json::json!({"fieldMask":"campaign.id"}))
             } else {
                 Reply::json(serde_json::json!({"results":[{"campaign":{"id":"111","name":"Brand"},
                     "metrics":{"impressions":"4696","clicks":"51","costMicros":"20010000","conversions":1.5,

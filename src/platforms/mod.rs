@@ -14,6 +14,7 @@ pub mod errors;
 mod google;
 pub mod limits;
 mod meta;
+pub mod meta_offset;
 pub mod model;
 pub mod retry;
 pub mod settings;

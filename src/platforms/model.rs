@@ -163,6 +163,29 @@ pub struct Campaign {
     pub daily_budget: Option<Money>,
 }
 
+/// One conversion type's figures on one row: how many, and their value in major units of the
+/// account's currency (exact decimals, as the platform sent them).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TypeFigure {
+    #[serde(with = "rust_decimal::serde::str")]
+    pub count: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub value: Decimal,
+    /// Google's conversion action category (PURCHASE, SUBMIT_LEAD_FORM, ...), which the named
+    /// metrics are read from; absent elsewhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+}
+
+/// Conversion figures by the platform's own type name: Meta action types, Google conversion
+/// actions (by name), TikTok metric names. [`DEFAULT_TYPE`] holds the platform's own headline
+/// figure, so every derivation can be redone from storage.
+pub type ConversionTypes = std::collections::BTreeMap<String, TypeFigure>;
+
+/// The key of the platform-defined conversions (Google `metrics.conversions`, TikTok's
+/// configured metrics, Meta's first action type of the configured priority list).
+pub const DEFAULT_TYPE: &str = "(platform default)";
+
 /// One campaign on one day (the account's local date).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DailyMetrics {
@@ -170,11 +193,17 @@ pub struct DailyMetrics {
     pub campaign_name: String,
     pub date: NaiveDate,
     pub impressions: i64,
+    /// Clicks to the destination (Meta link clicks), comparable across platforms.
     pub clicks: i64,
+    /// Every click the platform counts (Meta "clicks (all)", Google interactions); None where
+    /// the platform has no such figure (TikTok).
+    pub all_clicks: Option<i64>,
     pub spend: Money,
-    /// Fractional on Google (data-driven attribution).
+    /// The platform-defined conversions. Fractional on Google (data-driven attribution).
     pub conversions: Decimal,
     pub revenue: Money,
+    /// Per conversion type, including [`DEFAULT_TYPE`].
+    pub conversion_types: ConversionTypes,
 }
 
 /// A campaign to create. It gets each platform's plainest setup (Google Search with manual

@@ -26,6 +26,40 @@ pub enum FaultKind {
     ExpiredToken,
     /// The platform's "token revoked / invalid" answer.
     RevokedToken,
+    /// A refusal that no retry changes, with words for the user (Meta code 1 with a subcode,
+    /// `is_transient: false`, `error_user_title`/`error_user_msg`; Google INVALID_ARGUMENT;
+    /// TikTok 40002).
+    PermanentError,
+    /// The token lacks a permission (Meta code 200 naming `ads_read`; Google
+    /// USER_PERMISSION_DENIED; TikTok 40001).
+    MissingPermission,
+    /// The call is carried out and its answer comes back in another shape: Google a
+    /// searchStream array instead of a search page, Meta an object without `data`, TikTok a
+    /// `data` without `list`.
+    WrongShape,
+    /// TikTok `campaign/get` rows carry `secondary_status` only (no `operation_status`).
+    SecondaryStatusOnly,
+    /// TikTok `advertiser/info` as some accounts answer it: no `currency` unless `fields`
+    /// asks for it, and `timezone` as a fixed offset (`Etc/GMT+8`) beside the region in
+    /// `display_timezone`.
+    LegacyAdvertiserInfo,
+    /// Meta: the ad account is on hold (`account_status` 3, unsettled) and its ACTIVE
+    /// campaigns have `effective_status` PENDING_BILLING_INFO.
+    AccountOnHold,
+}
+
+impl FaultKind {
+    /// Kinds that let the call through and change the shape of its answer (see
+    /// `sandbox::shapes`), rather than answering in its place.
+    pub fn reshapes(self) -> bool {
+        matches!(
+            self,
+            FaultKind::WrongShape
+                | FaultKind::SecondaryStatusOnly
+                | FaultKind::LegacyAdvertiserInfo
+                | FaultKind::AccountOnHold
+        )
+    }
 }
 
 /// What to inject; the JSON body of `POST /_sandbox/faults`.

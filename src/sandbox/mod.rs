@@ -36,6 +36,7 @@ mod oauth;
 mod quota;
 mod rng;
 mod server;
+mod shapes;
 mod tiktok;
 mod tokens;
 pub mod truth;

@@ -21,7 +21,7 @@ use super::quota::Quotas;
 use super::tokens::AuthStore;
 use super::wire::{ApiRequest, PlatformCode};
 use super::world::World;
-use super::{admin, google, meta, oauth, tiktok};
+use super::{admin, google, meta, oauth, shapes, tiktok};
 use crate::types::Platform;
 
 /// Largest request body the sandbox reads.
@@ -297,6 +297,9 @@ async fn dispatch(AxState(app): AxState<Arc<App>>, req: Request) -> Response {
         Some(i) if i.kind == FaultKind::LostResponse => {
             hold_back = Some(std::time::Duration::from_millis(i.delay_ms));
             handle(&app, t, &api)
+        }
+        Some(i) if i.kind.reshapes() => {
+            shapes::reshape(platform, i.kind, &api, handle(&app, t, &api)).await
         }
         Some(i) => match platform {
             Platform::Google => google::fault_response(&api, &i),

@@ -913,3 +913,123 @@ async fn the_live_rule_limit_keeps_a_second_rule_from_going_live() {
         1
     );
 }
+
+/// A Checkout paid by a delayed method completes with `payment_status: unpaid`: the plan waits
+/// for `checkout.session.async_payment_succeeded`, and `_failed` leaves it on Free.
+#[tokio::test]
+async fn an_unpaid_checkout_waits_for_the_money_before_the_plan_applies() {
+    let b = billed_app(None).await;
+    let mut owner = b.t.sign_up("owner@example.com", "Acme").await;
+    let org = org_of(&b.t).await;
+    let mut session = checkout_completed(org, "starter");
+    session["payment_status"] = json!("unpaid");
+    let t0 = now() - 100;
+    deliver_signed(
+        &b.t,
+        &event("evt_1", "checkout.session.completed", t0, session.clone()),
+    )
+    .await
+    .assert_status(StatusCode::OK);
+    assert_eq!(plan_status(&b.t).await.1, "incomplete");
+    let page = owner.get("/billing").await;
+    assert!(page.body.contains("Plan: Free"), "{}", page.body);
+    assert!(page.body.contains("first payment"), "{}", page.body);
+
+    let mut paid = session.clone();
+    paid["payment_status"] = json!("paid");
+    deliver_signed(
+        &b.t,
+        &event(
+            "evt_2",
+            "checkout.session.async_payment_succeeded",
+            t0 + 10,
+            paid,
+        ),
+    )
+    .await
+    .assert_status(StatusCode::OK);
+    assert_eq!(plan_status(&b.t).await, ("starter".into(), "active".into()));
+
+    deliver_signed(
+        &b.t,
+        &event(
+            "evt_3",
+            "checkout.session.async_payment_failed",
+            t0 + 20,
+            session,
+        ),
+    )
+    .await
+    .assert_status(StatusCode::OK);
+    assert_eq!(plan_status(&b.t).await.1, "incomplete");
+    let page = owner.get("/billing").await;
+    assert!(page.body.contains("Plan: Free"), "{}", page.body);
+}
+
+/// `paused` and `incomplete` subscriptions grant no paid plan; `cancel_at_period_end` and
+/// `trial_end` are kept and shown.
+#[tokio::test]
+async fn paused_and_incomplete_subscriptions_fall_to_free_and_period_facts_are_shown() {
+    let b = billed_app(None).await;
+    let mut owner = b.t.sign_up("owner@example.com", "Acme").await;
+    let org = org_of(&b.t).await;
+    let t0 = now() - 100;
+    deliver_signed(
+        &b.t,
+        &event(
+            "evt_1",
+            "checkout.session.completed",
+            t0,
+            checkout_completed(org, "starter"),
+        ),
+    )
+    .await
+    .assert_status(StatusCode::OK);
+    let price = "price_starter".to_string();
+    let mut trial = subscription("trialing", &price);
+    trial["trial_end"] = json!(1_900_000_000);
+    trial["cancel_at_period_end"] = json!(true);
+    deliver_signed(
+        &b.t,
+        &event("evt_2", "customer.subscription.updated", t0 + 10, trial),
+    )
+    .await
+    .assert_status(StatusCode::OK);
+    let page = owner.get("/billing").await;
+    assert!(page.body.contains("Trial ends 2030-03-17"), "{}", page.body);
+    assert!(
+        page.body
+            .contains("canceled at the end of the current period"),
+        "{}",
+        page.body
+    );
+
+    let mut paused = subscription("paused", &price);
+    paused["trial_end"] = json!(null);
+    deliver_signed(
+        &b.t,
+        &event("evt_3", "customer.subscription.updated", t0 + 20, paused),
+    )
+    .await
+    .assert_status(StatusCode::OK);
+    assert_eq!(plan_status(&b.t).await.1, "paused");
+    let page = owner.get("/billing").await;
+    assert!(page.body.contains("Plan: Free"), "{}", page.body);
+    assert!(!page.body.contains("Trial ends"), "{}", page.body);
+    assert!(!page.body.contains("canceled at the end"), "{}", page.body);
+
+    deliver_signed(
+        &b.t,
+        &event(
+            "evt_4",
+            "customer.subscription.updated",
+            t0 + 30,
+            subscription("incomplete", &price),
+        ),
+    )
+    .await
+    .assert_status(StatusCode::OK);
+    assert_eq!(plan_status(&b.t).await.1, "incomplete");
+    let page = owner.get("/billing").await;
+    assert!(page.body.contains("Plan: Free"), "{}", page.body);
+}

@@ -25,7 +25,7 @@ fn small_pages() -> SandboxConfig {
     }
 }
 
-/// Campaigns a listing returns (TikTok lists only non-deleted ones; the others all of them).
+/// Campaigns a listing returns (Google and TikTok list only live ones; Meta all of them).
 fn live_campaigns(
     sb: &adpilot::sandbox::SandboxHandle,
     platform: Platform,
@@ -37,7 +37,7 @@ fn live_campaigns(
         ..Default::default()
     })
     .iter()
-    .filter(|c| platform != Platform::Tiktok || c.status != TruthStatus::Removed)
+    .filter(|c| platform == Platform::Meta || c.status != TruthStatus::Removed)
     .count()
 }
 
@@ -325,4 +325,118 @@ async fn the_platform_cli_prints_the_sandbox_numbers() {
         "{}",
         String::from_utf8_lossy(&bad.stderr)
     );
+}
+
+/// Each odd answer the sandbox can give (fault kinds for the demo and the browser journey)
+/// reaches the user as a plain message, or is read as what it means.
+#[tokio::test]
+async fn the_sandbox_gives_every_odd_answer_and_the_adapters_say_what_it_means() {
+    let sb = sandbox(SandboxConfig::default()).await;
+    let p = adapters(&sb);
+    let first = |platform: Platform| {
+        let ta = sb
+            .accounts(Some(platform))
+            .into_iter()
+            .next()
+            .expect("account");
+        (
+            Credentials::new(sb.issue_token(platform, None).access_token),
+            ta.clone(),
+            AccountRef::new(ta.id.clone(), ta.currency),
+        )
+    };
+    let fault = |kind: FaultKind, platform: Platform| {
+        sb.inject_fault(FaultSpec::new(kind).platform(platform).count(1))
+            .expect("fault");
+    };
+    let today = sb.clock().now().date_naive();
+
+    let (mc, _, mr) = first(Platform::Meta);
+    let meta = p.adapter(Platform::Meta);
+    fault(FaultKind::PermanentError, Platform::Meta);
+    sb.clear_calls();
+    let e = meta.list_campaigns(&mc, &mr).await.expect_err("refused");
+    assert_eq!(e.kind(), "invalid");
+    assert!(
+        e.message()
+            .starts_with("Ad account has no payment method: "),
+        "{e}"
+    );
+    assert_eq!(sb.calls().len(), 1, "not retried");
+    fault(FaultKind::MissingPermission, Platform::Meta);
+    let e = meta
+        .list_campaigns(&mc, &mr)
+        .await
+        .expect_err("no permission");
+    assert!(e.message().contains("\"ads_read\" permission"), "{e}");
+    fault(FaultKind::WrongShape, Platform::Meta);
+    let e = meta
+        .daily_metrics(&mc, &mr, today - chrono::Days::new(3), today)
+        .await
+        .expect_err("no data list");
+    assert!(e.message().contains("\"data\""), "{e}");
+    sb.inject_fault(
+        FaultSpec::new(FaultKind::AccountOnHold)
+            .platform(Platform::Meta)
+            .count(2),
+    )
+    .expect("fault");
+    let on_hold = meta.list_campaigns(&mc, &mr).await.expect("campaigns");
+    assert!(on_hold.iter().all(|c| c.status != CampaignStatus::Active));
+    let accounts = meta.list_accounts(&mc).await.expect("accounts");
+    assert_eq!(accounts[0].status.as_str(), "unsettled (payment due)");
+
+    let (gc, _, gr) = first(Platform::Google);
+    fault(FaultKind::WrongShape, Platform::Google);
+    let e = p
+        .adapter(Platform::Google)
+        .daily_metrics(&gc, &gr, today - chrono::Days::new(3), today)
+        .await
+        .expect_err("a searchStream answer");
+    assert!(e.message().contains("JSON array"), "{e}");
+    fault(FaultKind::MissingPermission, Platform::Google);
+    let e = p
+        .adapter(Platform::Google)
+        .list_campaigns(&gc, &gr)
+        .await
+        .expect_err("no permission");
+    assert_eq!(e.kind(), "auth");
+
+    let (tc, ta, tr) = first(Platform::Tiktok);
+    let tiktok = p.adapter(Platform::Tiktok);
+    fault(FaultKind::WrongShape, Platform::Tiktok);
+    let e = tiktok.list_campaigns(&tc, &tr).await.expect_err("no list");
+    assert!(e.message().contains("data.list"), "{e}");
+    fault(FaultKind::SecondaryStatusOnly, Platform::Tiktok);
+    let listed = tiktok.list_campaigns(&tc, &tr).await.expect("campaigns");
+    let truth = sb.campaigns(&TruthQuery {
+        platform: Some(Platform::Tiktok),
+        account_id: Some(ta.id.clone()),
+        ..Default::default()
+    });
+    for c in &listed {
+        let t = truth
+            .iter()
+            .find(|t| t.campaign_id == c.id)
+            .expect("in truth");
+        assert_eq!(
+            c.status == CampaignStatus::Active,
+            t.status == TruthStatus::Enabled,
+            "{}",
+            c.id
+        );
+    }
+    sb.inject_fault(
+        FaultSpec::new(FaultKind::LegacyAdvertiserInfo)
+            .platform(Platform::Tiktok)
+            .path_contains("advertiser/info"),
+    )
+    .expect("fault");
+    let accounts = tiktok.list_accounts(&tc).await.expect("accounts");
+    let got = accounts.iter().find(|a| a.id == ta.id).expect("listed");
+    assert_eq!(
+        (got.currency, got.time_zone.as_str()),
+        (ta.currency, ta.time_zone.as_str())
+    );
+    sb.clear_faults();
 }

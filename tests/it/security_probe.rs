@@ -67,6 +67,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/connections/{id}/accounts"),
     ("POST", "/connections/{id}/reconnect"),
     ("POST", "/connections/{id}/disconnect"),
+    ("GET", "/accounts/{id}/conversions"),
+    ("POST", "/accounts/{id}/conversions"),
     // alerts and reports
     ("GET", "/alerts"),
     ("POST", "/alerts/check"),
@@ -625,6 +627,7 @@ impl World {
             p if p.starts_with("/campaigns/pushes/") => ("campaign_pushes_or_any", "{batch}"),
             p if p.starts_with("/campaigns/") => ("campaigns", "{id}"),
             p if p.starts_with("/connections/{id}") => ("connections", "{id}"),
+            p if p.starts_with("/accounts/{id}") => ("ad_accounts", "{id}"),
             p if p.starts_with("/alerts/channels/") => ("alert_channels", "{id}"),
             p if p.starts_with("/alerts/budgets/") => ("budget_targets", "{id}"),
             p if p.starts_with("/reports/{id}") => ("report_schedules", "{id}"),

@@ -514,6 +514,13 @@ fn metric(campaign: uuid::Uuid, date: chrono::NaiveDate, clicks: i64) -> MetricR
         spend_micros: 1_000_000,
         conversions: rust_decimal::Decimal::new(15, 1),
         revenue_micros: 0,
+        all_clicks: None,
+        purchases: None,
+        purchase_value_micros: None,
+        leads: None,
+        installs: None,
+        registrations: None,
+        conversion_types: Default::default(),
     }
 }
 
@@ -637,4 +644,241 @@ async fn two_writers_of_one_account_at_once_both_land_and_nothing_is_lost() {
         .await,
         4000
     );
+}
+
+#[derive(diesel::QueryableByName, Debug)]
+struct Named {
+    #[diesel(sql_type = Text)]
+    platform: String,
+    #[diesel(sql_type = BigInt)]
+    clicks: i64,
+    #[diesel(sql_type = diesel::sql_types::Nullable<BigInt>)]
+    all_clicks: Option<i64>,
+    #[diesel(sql_type = Text)]
+    conversions: String,
+    #[diesel(sql_type = BigInt)]
+    revenue_micros: i64,
+    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+    purchases: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<BigInt>)]
+    purchase_value_micros: Option<i64>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+    registrations: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+    installs: Option<String>,
+    #[diesel(sql_type = Text)]
+    types: String,
+}
+
+async fn named(admin_url: &str) -> Vec<Named> {
+    let mut c = adpilot::db::connect_one(admin_url).await.expect("admin");
+    diesel::sql_query(
+        "SELECT c.platform, m.clicks, m.all_clicks, trim_scale(m.conversions)::text AS conversions,
+                m.revenue_micros, trim_scale(m.purchases)::text AS purchases, m.purchase_value_micros,
+                trim_scale(m.registrations)::text AS registrations, trim_scale(m.installs)::text AS installs,
+                m.conversion_types::text AS types
+         FROM metrics_daily m JOIN campaigns c ON c.id = m.campaign_id",
+    )
+    .load(&mut c)
+    .await
+    .expect("stored metrics")
+}
+
+/// Every platform's row keeps destination clicks, all clicks, the named conversion metrics and
+/// the per-type figures; a change of an account's conversion settings re-derives its stored
+/// history from those figures without a platform call.
+#[tokio::test]
+async fn named_metrics_are_stored_and_conversion_settings_rederive_history() {
+    let (sb, t, mut c) = signed_up_on_a_still_sandbox().await;
+    for p in ["google", "meta", "tiktok"] {
+        connect(&mut c, p).await;
+    }
+    for r in sync_all(&t, &sb).await {
+        r.expect("sync");
+    }
+    let rows = named(&t.db.admin_url).await;
+    let of = |p: &'static str| rows.iter().filter(move |r| r.platform == p);
+    for r in of("meta") {
+        assert_eq!(r.all_clicks, Some(r.clicks + r.clicks * 2 / 5), "{r:?}");
+        assert_eq!(
+            r.purchases.as_deref(),
+            Some(r.conversions.as_str()),
+            "{r:?}"
+        );
+        assert_eq!(r.purchase_value_micros, Some(r.revenue_micros), "{r:?}");
+        assert_eq!(r.installs.as_deref(), Some("0"), "{r:?}");
+    }
+    for r in of("google") {
+        assert_eq!(r.all_clicks, Some(r.clicks + r.clicks / 8), "{r:?}");
+        assert_eq!(
+            r.purchases.as_deref(),
+            Some(r.conversions.as_str()),
+            "{r:?}"
+        );
+        let signups = (r.clicks / 10).to_string();
+        assert_eq!(r.registrations.as_deref(), Some(signups.as_str()), "{r:?}");
+    }
+    for r in of("tiktok") {
+        assert_eq!(r.all_clicks, None, "TikTok has no all-clicks figure");
+        assert_eq!(
+            r.purchases.as_deref(),
+            Some(r.conversions.as_str()),
+            "{r:?}"
+        );
+        assert!(r.types.contains("complete_payment"), "{r:?}");
+    }
+    assert!(of("meta").any(|r| r.types.contains("omni_purchase")));
+
+    // Google conversions become the secondary sign-up action; revenue stays the default.
+    let org = org_of(&t).await;
+    let google = sb.accounts(Some(Platform::Google));
+    let mut admin = adpilot::db::connect_one(&t.db.admin_url)
+        .await
+        .expect("admin");
+    #[derive(diesel::QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        id: uuid::Uuid,
+    }
+    let ids: Vec<Id> = diesel::sql_query("SELECT id FROM ad_accounts WHERE platform = 'google'")
+        .load(&mut admin)
+        .await
+        .expect("ids");
+    assert_eq!(ids.len(), google.len());
+    let user: Id = diesel::sql_query("SELECT id FROM users LIMIT 1")
+        .get_result(&mut admin)
+        .await
+        .expect("user");
+    sb.clear_calls();
+    let settings = adpilot::analytics::conversions::ConversionSettings {
+        conversion_types: vec!["Newsletter sign-up".into()],
+        revenue_types: vec![],
+    };
+    let currencies: Vec<adpilot::types::Currency> = google.iter().map(|a| a.currency).collect();
+    let written = t
+        .db()
+        .tenant(org, async move |c| {
+            let mut n = 0;
+            for (a, cur) in ids.iter().zip(currencies) {
+                adpilot::analytics::conversion_settings::save(c, org, a.id, user.id, &settings)
+                    .await?;
+                n += adpilot::analytics::conversion_settings::rederive(
+                    c,
+                    a.id,
+                    Platform::Google,
+                    cur,
+                    &settings,
+                )
+                .await?;
+            }
+            Ok::<_, adpilot::db::DbError>(n)
+        })
+        .await
+        .expect("rederive");
+    assert_eq!(written, of("google").count());
+    assert!(sb.calls().is_empty(), "no platform call");
+    let after = named(&t.db.admin_url).await;
+    for r in after.iter().filter(|r| r.platform == "google") {
+        assert_eq!(r.conversions, (r.clicks / 10).to_string(), "{r:?}");
+        assert_eq!(r.purchases.as_deref().map(str::is_empty), Some(false));
+    }
+    let before_revenue: i64 = of("google").map(|r| r.revenue_micros).sum();
+    let after_revenue: i64 = after
+        .iter()
+        .filter(|r| r.platform == "google")
+        .map(|r| r.revenue_micros)
+        .sum();
+    assert_eq!(before_revenue, after_revenue, "revenue kept its default");
+}
+
+/// The account's conversions page: the attribution in use, the types seen in its data, a
+/// change that recalculates stored history, and an unknown type refused with nothing saved.
+#[tokio::test]
+async fn the_conversions_page_lists_seen_types_and_recalculates_on_save() {
+    let (sb, t, mut c) = signed_up_on_a_still_sandbox().await;
+    connect(&mut c, "meta").await;
+    for r in sync_all(&t, &sb).await {
+        r.expect("sync");
+    }
+    let mut admin = adpilot::db::connect_one(&t.db.admin_url)
+        .await
+        .expect("admin");
+    #[derive(diesel::QueryableByName)]
+    struct Acct {
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        id: uuid::Uuid,
+    }
+    let acct: Acct = diesel::sql_query(
+        "SELECT id FROM ad_accounts WHERE platform = 'meta' AND currency = 'USD' LIMIT 1",
+    )
+    .get_result(&mut admin)
+    .await
+    .expect("a USD Meta account");
+    let path = format!("/accounts/{}/conversions", acct.id);
+    let page = c.get(&path).await;
+    page.assert_status(StatusCode::OK);
+    assert!(
+        page.body.contains("use_account_attribution_setting=true"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("value=\"omni_purchase\""),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("the platform&#x27;s own definition")
+            || page.body.contains("the platform's own definition")
+    );
+
+    let url = t.db.admin_url.clone();
+    let total = || conversions_sum(&url, acct.id);
+    let before = total().await;
+    assert_ne!(before, "0");
+
+    let refused = c
+        .post(&path, &[("count", "lead"), ("count", "omni_purchase")])
+        .await;
+    refused.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused
+            .body
+            .contains("Nothing was saved: lead is not a conversion type"),
+        "{}",
+        refused.body
+    );
+    assert_eq!(total().await, before);
+
+    // Landing page views instead of purchases: the stored days are recalculated.
+    let r = c
+        .post(
+            &path,
+            &[("count", "landing_page_view"), ("value", "omni_purchase")],
+        )
+        .await;
+    r.assert_status(StatusCode::SEE_OTHER);
+    let after = total().await;
+    assert_ne!(after, before);
+    let page = c.get(&path).await;
+    assert!(page.body.contains("recalculated"), "{}", page.body);
+    assert!(page.body.contains("Untick everything"), "{}", page.body);
+}
+
+#[derive(diesel::QueryableByName)]
+struct Sum {
+    #[diesel(sql_type = Text)]
+    n: String,
+}
+
+async fn conversions_sum(admin_url: &str, account: uuid::Uuid) -> String {
+    let mut c = adpilot::db::connect_one(admin_url).await.expect("admin");
+    let s: Sum = diesel::sql_query(
+        "SELECT coalesce(trim_scale(sum(conversions)), 0)::text AS n FROM metrics_daily WHERE account_id = $1",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(account)
+    .get_result(&mut c)
+    .await
+    .expect("sum");
+    s.n
 }

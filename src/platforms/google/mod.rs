@@ -12,12 +12,13 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use reqwest::Method;
+use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
 use crate::platforms::errors::PlatformError;
 use crate::platforms::model::{
-    AccountRef, AccountStatus, AdAccount, Campaign, CampaignStatus, Credentials, DailyMetrics,
-    NewCampaign,
+    AccountRef, AccountStatus, AdAccount, Campaign, CampaignStatus, ConversionTypes, Credentials,
+    DEFAULT_TYPE, DailyMetrics, NewCampaign, TypeFigure,
 };
 use crate::platforms::retry::{with_retry, with_retry_refused};
 use crate::platforms::settings::{GoogleSettings, join_url, versioned};
@@ -155,9 +156,7 @@ impl GoogleAds {
                     },
                 )
                 .await?;
-            if let Some(results) = page.get("results").and_then(Value::as_array) {
-                rows.extend(results.iter().cloned());
-            }
+            rows.extend(page_results(&page)?.iter().cloned());
             match page
                 .get("nextPageToken")
                 .and_then(Value::as_str)
@@ -298,17 +297,30 @@ impl GoogleAds {
             .search(
                 creds,
                 &cid,
+                // Removed campaigns cannot serve or be changed again; like Meta's and TikTok's
+                // listings, this one leaves them out (their history still arrives with the
+                // metrics, which mark them removed).
                 "SELECT campaign.id, campaign.name, campaign.status, \
-                 campaign_budget.amount_micros FROM campaign",
+                 campaign_budget.amount_micros, campaign_budget.explicitly_shared \
+                 FROM campaign WHERE campaign.status != 'REMOVED'",
             )
             .await?;
         rows.iter()
             .map(|r| {
-                let c = r.get("campaign").unwrap_or(&Value::Null);
-                let budget = r
-                    .get("campaignBudget")
+                let c = r.get("campaign").ok_or_else(|| {
+                    PlatformError::unexpected(
+                        "a Google Ads campaign row has no \"campaign\" object",
+                    )
+                })?;
+                let b = r.get("campaignBudget");
+                // A shared budget is spent by every campaign on it: it is not this one's.
+                let shared = b
+                    .and_then(|b| b.get("explicitlyShared"))
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false);
+                let budget = b
                     .and_then(|b| b.get("amountMicros"))
-                    .filter(|v| !v.is_null())
+                    .filter(|v| !v.is_null() && !shared)
                     .map(|v| int(Some(v), "campaignBudget.amountMicros"))
                     .transpose()?
                     .map(|m| Money::new(m, account.currency));
@@ -330,18 +342,84 @@ impl GoogleAds {
         to: NaiveDate,
     ) -> Result<Vec<DailyMetrics>, PlatformError> {
         let cid = customer_id(&account.id)?;
-        let query = format!(
-            "SELECT campaign.id, campaign.name, campaign.status, segments.date, \
-             metrics.impressions, metrics.clicks, metrics.cost_micros, metrics.conversions, \
-             metrics.conversions_value FROM campaign \
-             WHERE segments.date BETWEEN '{}' AND '{}'",
+        let range = format!(
+            "WHERE segments.date BETWEEN '{}' AND '{}'",
             from.format("%Y-%m-%d"),
             to.format("%Y-%m-%d")
         );
+        let query = format!(
+            "SELECT campaign.id, campaign.name, campaign.status, segments.date, \
+             metrics.impressions, metrics.clicks, metrics.interactions, metrics.cost_micros, \
+             metrics.conversions, metrics.conversions_value FROM campaign {range}"
+        );
         let rows = self.search(creds, &cid, &query).await?;
-        rows.iter()
+        let mut out: Vec<DailyMetrics> = rows
+            .iter()
             .map(|r| metrics_row(r, account.currency))
-            .collect()
+            .collect::<Result<_, _>>()?;
+        // Per conversion action (primary and secondary), which Google reports only in a query
+        // of its own: conversion action segments allow conversion metrics alone.
+        let by_action = self
+            .search(
+                creds,
+                &cid,
+                &format!(
+                    "SELECT campaign.id, segments.date, segments.conversion_action_name, \
+                     segments.conversion_action_category, metrics.all_conversions, \
+                     metrics.all_conversions_value FROM campaign {range}"
+                ),
+            )
+            .await?;
+        let mut index: std::collections::HashMap<(String, NaiveDate), usize> = out
+            .iter()
+            .enumerate()
+            .map(|(i, m)| ((m.campaign_id.clone(), m.date), i))
+            .collect();
+        let mut actions: std::collections::BTreeMap<String, Option<String>> =
+            std::collections::BTreeMap::new();
+        for r in &by_action {
+            let (campaign, date, name, figure) = action_row(r)?;
+            let i = match index.get(&(campaign.clone(), date)) {
+                Some(i) => *i,
+                // Conversions can land on a day without delivery (late attribution).
+                None => {
+                    out.push(DailyMetrics {
+                        campaign_id: campaign.clone(),
+                        campaign_name: String::new(),
+                        date,
+                        impressions: 0,
+                        clicks: 0,
+                        all_clicks: Some(0),
+                        spend: Money::new(0, account.currency),
+                        conversions: Decimal::ZERO,
+                        revenue: Money::new(0, account.currency),
+                        conversion_types: ConversionTypes::new(),
+                    });
+                    index.insert((campaign, date), out.len() - 1);
+                    out.len() - 1
+                }
+            };
+            if let Some(m) = out.get_mut(i) {
+                let f = m.conversion_types.entry(name.clone()).or_default();
+                f.count += figure.count;
+                f.value += figure.value;
+                f.category = figure.category.clone();
+            }
+            actions.entry(name).or_insert(figure.category);
+        }
+        // Google leaves out rows without conversions; every action seen in the range is
+        // therefore a known zero on the rows that lack it.
+        for m in &mut out {
+            for (name, category) in &actions {
+                m.conversion_types
+                    .entry(name.clone())
+                    .or_insert_with(|| TypeFigure {
+                        category: category.clone(),
+                        ..TypeFigure::default()
+                    });
+            }
+        }
+        Ok(out)
     }
 
     pub(crate) async fn create_campaign(
@@ -488,8 +566,10 @@ impl GoogleAds {
         campaign_id: &str,
     ) -> Result<Option<Money>, PlatformError> {
         let cid = customer_id(&account.id)?;
-        let (_, amount, _) = self.budget_of(creds, &cid, campaign_id).await?;
-        Ok(amount.map(|m| Money::new(m, account.currency)))
+        let (_, amount, shared) = self.budget_of(creds, &cid, campaign_id).await?;
+        Ok(amount
+            .filter(|_| !shared)
+            .map(|m| Money::new(m, account.currency)))
     }
 
     pub(crate) async fn set_daily_budget(
@@ -519,9 +599,58 @@ impl GoogleAds {
     }
 }
 
+/// The rows of one `googleAds:search` page. A page without rows has no `results` key at all;
+/// anything else that is not a search page (a searchStream array, an HTML error page parsed
+/// by mistake, `results` that is not a list) is an error naming what was wrong, never "no
+/// rows", which would read as zero spend.
+fn page_results(page: &Value) -> Result<&[Value], PlatformError> {
+    let Some(obj) = page.as_object() else {
+        return Err(PlatformError::unexpected(format!(
+            "Google Ads answered googleAds:search with {} instead of a search page \
+             ({{\"results\": [...]}}); a searchStream answer is an array of batches",
+            json_kind(page)
+        )));
+    };
+    match obj.get("results") {
+        Some(Value::Array(rows)) => Ok(rows),
+        Some(other) => Err(PlatformError::unexpected(format!(
+            "Google Ads search page: \"results\" is {} instead of a list",
+            json_kind(other)
+        ))),
+        None if obj.contains_key("error") => Err(PlatformError::unexpected(
+            "Google Ads search page carries an error object with a success status",
+        )),
+        None => Ok(&[]),
+    }
+}
+
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a JSON array",
+        Value::Object(_) => "an object",
+    }
+}
+
 fn metrics_row(r: &Value, currency: Currency) -> Result<DailyMetrics, PlatformError> {
-    let c = r.get("campaign").unwrap_or(&Value::Null);
-    let m = r.get("metrics").unwrap_or(&Value::Null);
+    let c = r.get("campaign").ok_or_else(|| {
+        PlatformError::unexpected("a Google Ads metrics row has no \"campaign\" object")
+    })?;
+    // Metrics absent from a row are zero: proto3 JSON leaves zero values out, and a metrics
+    // message whose every value is zero may be left out whole.
+    let m = match r.get("metrics") {
+        None | Some(Value::Null) => &Value::Null,
+        Some(m) if m.is_object() => m,
+        Some(other) => {
+            return Err(PlatformError::unexpected(format!(
+                "a Google Ads metrics row has \"metrics\" as {} instead of an object",
+                json_kind(other)
+            )));
+        }
+    };
     let date = required_text(
         r.get("segments").and_then(|s| s.get("date")),
         "segments.date",
@@ -530,17 +659,61 @@ fn metrics_row(r: &Value, currency: Currency) -> Result<DailyMetrics, PlatformEr
         PlatformError::unexpected(format!("segments.date \"{date}\" is not a date"))
     })?;
     let revenue = decimal(m.get("conversionsValue"), "metrics.conversionsValue")?;
+    let conversions = decimal(m.get("conversions"), "metrics.conversions")?;
+    let mut conversion_types = ConversionTypes::new();
+    conversion_types.insert(
+        DEFAULT_TYPE.to_string(),
+        TypeFigure {
+            count: conversions,
+            value: revenue,
+            category: None,
+        },
+    );
     Ok(DailyMetrics {
         campaign_id: required_text(c.get("id"), "campaign.id")?,
         campaign_name: text(c.get("name")).unwrap_or_default(),
         date,
         impressions: int(m.get("impressions"), "metrics.impressions")?,
         clicks: int(m.get("clicks"), "metrics.clicks")?,
+        // Google's interactions: clicks plus the other engagements it counts (UNVERIFIED
+        // equivalence with Meta's "clicks (all)"; the closest figure Google has).
+        all_clicks: Some(int(m.get("interactions"), "metrics.interactions")?),
         spend: Money::new(int(m.get("costMicros"), "metrics.costMicros")?, currency),
-        conversions: decimal(m.get("conversions"), "metrics.conversions")?,
+        conversions,
         revenue: Money::from_major(revenue, currency)
             .ok_or_else(|| PlatformError::unexpected("conversions value out of range"))?,
+        conversion_types,
     })
+}
+
+/// One row of the per-conversion-action query: (campaign id, date, action name, figures).
+/// All conversions, so secondary actions are there to choose from too.
+fn action_row(r: &Value) -> Result<(String, NaiveDate, String, TypeFigure), PlatformError> {
+    let c = r.get("campaign").ok_or_else(|| {
+        PlatformError::unexpected("a Google Ads conversion action row has no \"campaign\" object")
+    })?;
+    let seg = r.get("segments").ok_or_else(|| {
+        PlatformError::unexpected("a Google Ads conversion action row has no \"segments\" object")
+    })?;
+    let date = required_text(seg.get("date"), "segments.date")?;
+    let date = date.parse::<NaiveDate>().map_err(|_| {
+        PlatformError::unexpected(format!("segments.date \"{date}\" is not a date"))
+    })?;
+    let name = required_text(
+        seg.get("conversionActionName"),
+        "segments.conversionActionName in Google Ads' conversion action rows",
+    )?;
+    let m = r.get("metrics").unwrap_or(&Value::Null);
+    Ok((
+        required_text(c.get("id"), "campaign.id")?,
+        date,
+        name,
+        TypeFigure {
+            count: decimal(m.get("allConversions"), "metrics.allConversions")?,
+            value: decimal(m.get("allConversionsValue"), "metrics.allConversionsValue")?,
+            category: text(seg.get("conversionActionCategory")),
+        },
+    ))
 }
 
 fn campaign_status(v: Option<&Value>) -> CampaignStatus {

@@ -33,6 +33,22 @@ async fn metrics_follow_page_tokens_and_read_int64_strings() {
             body.get("pageSize").is_none(),
             "pageSize must never be sent"
         );
+        if body["query"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("segments.conversion_action_name")
+        {
+            // The per-action query: a primary purchase and a secondary sign-up.
+            return Reply::json(json!({"results": [
+                {"campaign": {"resourceName": "customers/1234567890/campaigns/111", "id": "111"},
+                 "segments": {"date": "2025-01-01", "conversionActionName": "Purchase",
+                              "conversionActionCategory": "PURCHASE"},
+                 "metrics": {"allConversions": 3.0, "allConversionsValue": 120.5}},
+                {"campaign": {"resourceName": "customers/1234567890/campaigns/111", "id": "111"},
+                 "segments": {"date": "2025-01-01", "conversionActionName": "Newsletter",
+                              "conversionActionCategory": "SIGNUP"},
+                 "metrics": {"allConversions": 4.0}}]}));
+        }
         match body.get("pageToken").and_then(|t| t.as_str()) {
             None => Reply::json(json!({
                 "results": [row("111", "2025-01-01", json!({"impressions":"4696","clicks":"51",
@@ -80,8 +96,23 @@ async fn metrics_follow_page_tokens_and_read_int64_strings() {
         (0, 0, 0)
     );
 
+    let types = &rows[0].conversion_types;
+    assert_eq!(types["Purchase"].count, Decimal::new(3, 0));
+    assert_eq!(types["Purchase"].category.as_deref(), Some("PURCHASE"));
+    assert_eq!(types["Newsletter"].count, Decimal::new(4, 0));
+    assert_eq!(
+        types[crate::platforms::model::DEFAULT_TYPE].value,
+        Decimal::new(1205, 1)
+    );
+    // An action seen in the range is a known zero on a row Google left it out of.
+    assert_eq!(rows[1].conversion_types["Purchase"].count, Decimal::ZERO);
+    assert_eq!(
+        rows[1].conversion_types["Purchase"].category.as_deref(),
+        Some("PURCHASE")
+    );
+
     let reqs = server.requests();
-    assert_eq!(reqs.len(), 3);
+    assert_eq!(reqs.len(), 4);
     assert_eq!(reqs[0].path, "/v26/customers/1234567890/googleAds:search");
     assert_eq!(
         reqs[0].header("authorization").as_deref(),
@@ -128,7 +159,7 @@ async fn developer_token_and_login_customer_id_are_sent_when_configured() {
     );
     // A connection's own manager account wins over the configured one.
     assert_eq!(
-        reqs[1].header("login-customer-id").as_deref(),
+        reqs[2].header("login-customer-id").as_deref(),
         Some("9998887777")
     );
 }
@@ -218,9 +249,10 @@ async fn rate_limits_are_retried_after_the_hinted_delay() {
             "status":"RESOURCE_EXHAUSTED","details":[{"errors":[{"errorCode":{"quotaError":"RESOURCE_TEMPORARILY_EXHAUSTED"},
             "message":"Too many requests.","details":{"quotaErrorDetails":{"retryDelay": delay}}}]}]}})
     };
-    let server = serve(move |_, i| match i {
+    let server = serve(move |req, i| match i {
         0 => Reply::status(429, limited("1s")),
         1 => Reply::status(429, limited("0.200s")),
+        _ if req.body.contains("conversion_action") => Reply::json(json!({})),
         _ => Reply::json(
             json!({"results":[row("111","2025-01-01",json!({"costMicros":"5000000"}))]}),
         ),
@@ -239,7 +271,7 @@ async fn rate_limits_are_retried_after_the_hinted_delay() {
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].spend.micros, 5_000_000);
     let gaps = server.gaps();
-    assert_eq!(gaps.len(), 2);
+    assert_eq!(gaps.len(), 3, "two retries, then the per-action query");
     // At least each hint; that the wait is the hint (plus jitter) and not more is decided by
     // `retry::tests::hints_are_minimums_and_backoff_grows`, without a clock.
     assert!(gaps[0] >= Duration::from_secs(1), "waited {:?}", gaps[0]);
@@ -609,4 +641,86 @@ fn retry_info_details_and_durations_are_read() {
             message: "{}".into()
         }
     );
+}
+
+/// A searchStream answer (a JSON array of batches) where a search page was expected, and a
+/// page whose `results` is not a list: both are errors naming the shape, not zero rows.
+#[tokio::test]
+async fn an_answer_of_another_shape_is_an_error_not_zero_spend() {
+    let stream = json!([{"results":[row("111", "2025-01-01",
+        json!({"impressions":"10","clicks":"1","costMicros":"20000000"}))],
+        "fieldMask":"campaign.id,segments.date,metrics.costMicros","requestId":"r1"}]);
+    let server = serve(move |_, _| Reply::json(stream.clone())).await;
+    let e = platforms(&server.origin)
+        .adapter(Platform::Google)
+        .daily_metrics(
+            &Credentials::new("t"),
+            &usd_account(),
+            day("2025-01-01"),
+            day("2025-01-01"),
+        )
+        .await
+        .expect_err("not a search page");
+    assert_eq!(e.kind(), "unexpected");
+    assert!(
+        e.message().contains("Google Ads") && e.message().contains("JSON array"),
+        "{e}"
+    );
+
+    let odd = json!({"results": {"campaign": {"id": "1"}}});
+    let server = serve(move |_, _| Reply::json(odd.clone())).await;
+    let e = platforms(&server.origin)
+        .adapter(Platform::Google)
+        .list_campaigns(&Credentials::new("t"), &usd_account())
+        .await
+        .expect_err("results is not a list");
+    assert!(e.message().contains("\"results\""), "{e}");
+
+    // No rows at all is a page without `results`, and stays valid.
+    let server = serve(|_, _| {
+        Reply::json(json!({"fieldMask":"campaign.id","queryResourceConsumption":"12"}))
+    })
+    .await;
+    let none = platforms(&server.origin)
+        .adapter(Platform::Google)
+        .list_campaigns(&Credentials::new("t"), &usd_account())
+        .await
+        .expect("empty page");
+    assert!(none.is_empty());
+}
+
+/// Listing asks Google to leave removed campaigns out, and a campaign on a shared budget
+/// has no daily budget of its own.
+#[tokio::test]
+async fn removed_campaigns_are_not_listed_and_shared_budgets_are_not_a_campaigns_own() {
+    let server = serve(|_, _| {
+        Reply::json(json!({"results":[
+            {"campaign":{"resourceName":"customers/1234567890/campaigns/1","id":"1","name":"Own","status":"ENABLED"},
+             "campaignBudget":{"resourceName":"customers/1234567890/campaignBudgets/10","amountMicros":"50000000","explicitlyShared":false}},
+            {"campaign":{"resourceName":"customers/1234567890/campaigns/2","id":"2","name":"Pooled","status":"ENABLED"},
+             "campaignBudget":{"resourceName":"customers/1234567890/campaignBudgets/20","amountMicros":"900000000","explicitlyShared":true}}],
+            "fieldMask":"campaign.id,campaign.name,campaign.status,campaignBudget.amountMicros,campaignBudget.explicitlyShared"}))
+    })
+    .await;
+    let a = platforms(&server.origin).adapter(Platform::Google);
+    let c = Credentials::new("t");
+    let list = a.list_campaigns(&c, &usd_account()).await.expect("list");
+    assert_eq!(
+        list[0].daily_budget,
+        Some(Money::new(50_000_000, cur("USD")))
+    );
+    assert_eq!(list[1].daily_budget, None, "a shared budget is not its own");
+    let q = server.requests()[0].json()["query"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(q.contains("campaign.status != 'REMOVED'"), "{q}");
+
+    let server = serve(|_, _| Reply::json(budget_row(true))).await;
+    let own = platforms(&server.origin)
+        .adapter(Platform::Google)
+        .daily_budget(&c, &usd_account(), "777")
+        .await
+        .expect("budget");
+    assert_eq!(own, None);
 }

@@ -31,25 +31,23 @@ pub(crate) fn classify(status: StatusCode, headers: &HeaderMap, body: &str) -> P
         .and_then(Value::as_str)
         .unwrap_or("Meta returned an error")
         .to_string();
-    let user_message = err
-        .get("error_user_msg")
-        .and_then(Value::as_str)
-        .filter(|m| !m.is_empty())
-        .map(str::to_string);
-    let transient = err
-        .get("is_transient")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
+    let user_message = user_text(err);
+    // Absent on many errors; only an explicit `false` says "do not retry".
+    let transient = err.get("is_transient").and_then(Value::as_bool);
+    if let Some(missing) = missing_permission(code, subcode, &message) {
+        return PlatformError::Auth {
+            // A token without the permission works for everything else; a new login only
+            // helps when the permission is granted in it, which the message says.
+            needs_reconnect: code == 190,
+            message: missing,
+        };
+    }
     match code {
         // Token invalid, expired, revoked, password changed, app removed (subcodes 458–467):
         // Meta has no refresh token, so every one of them needs a new login.
         190 | 102 => PlatformError::Auth {
             needs_reconnect: true,
             message,
-        },
-        10 | 200..=299 => PlatformError::Auth {
-            needs_reconnect: false,
-            message: user_message.unwrap_or(message),
         },
         // App, user/account, pages, ad-account and business-use-case limits.
         4 | 17 | 32 | 613 | 80000..=80014 => PlatformError::RateLimited {
@@ -61,19 +59,80 @@ pub(crate) fn classify(status: StatusCode, headers: &HeaderMap, body: &str) -> P
         100 if subcode == 1504018 => PlatformError::Temporary {
             message: format!("{message} (try a shorter date range)"),
         },
-        1 | 2 => PlatformError::Temporary { message },
-        100 => PlatformError::Invalid {
-            message: user_message.unwrap_or(message),
-        },
-        _ if transient => PlatformError::Temporary { message },
-        _ if status.is_server_error() => PlatformError::Temporary { message },
+        // "Unknown error" / "service unavailable" are retried unless Meta says this one is
+        // not transient (it then usually explains itself in error_user_msg).
+        1 | 2 if transient != Some(false) => PlatformError::Temporary { message },
+        _ if transient == Some(true) => PlatformError::Temporary { message },
+        _ if transient.is_none() && status.is_server_error() => {
+            PlatformError::Temporary { message }
+        }
         _ => match user_message {
             Some(m) => PlatformError::Invalid { message: m },
+            None if code == 100 => PlatformError::Invalid { message },
             None => PlatformError::Unexpected {
-                message: format!("code {code}: {message}"),
+                message: format!("Meta error code {code}: {message}"),
             },
         },
     }
+}
+
+/// Meta's words for the user: `error_user_title` and `error_user_msg` when it gives them.
+fn user_text(err: &Value) -> Option<String> {
+    let field = |k: &str| {
+        err.get(k)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|m| !m.is_empty())
+    };
+    match (field("error_user_title"), field("error_user_msg")) {
+        (Some(t), Some(m)) => Some(format!("{t}: {m}")),
+        (None, Some(m)) => Some(m.to_string()),
+        (Some(t), None) => Some(t.to_string()),
+        (None, None) => None,
+    }
+}
+
+/// Permissions adpilot's Meta login asks for or that Meta names in refusals of its calls.
+const PERMISSIONS: &[&str] = &[
+    "ads_management",
+    "ads_read",
+    "business_management",
+    "read_insights",
+    "pages_show_list",
+    "pages_read_engagement",
+    "pages_manage_ads",
+];
+
+/// For an error that means "a permission is missing", what the user should read: which
+/// permission, and that reconnecting only helps when it is allowed this time. Codes 10 and
+/// 200–299 are permission errors; 100 and 190 (without subcode) are when the message says so.
+fn missing_permission(code: i64, subcode: i64, message: &str) -> Option<String> {
+    let lower = message.to_ascii_lowercase();
+    let speaks_of_permission = lower.contains("permission") || lower.contains("not authorized");
+    let is_permission = match code {
+        10 | 200..=299 => true,
+        100 => speaks_of_permission,
+        190 => subcode == 0 && speaks_of_permission,
+        _ => false,
+    };
+    if !is_permission {
+        return None;
+    }
+    let named = PERMISSIONS.iter().find(|p| lower.contains(*p));
+    Some(match named {
+        Some(p) => format!(
+            "Meta refused because adpilot does not have the \"{p}\" permission for this ad \
+             account (Meta said: {message}). Reconnect Meta and leave \"{p}\" allowed on Meta's \
+             permission screen; if it was allowed, ask an admin of the ad account in Meta \
+             Business Settings to give you access to it."
+        ),
+        None => format!(
+            "Meta refused because a permission is missing (Meta said: {message}). Reconnect \
+             Meta and allow every permission adpilot asks for (ads_read, ads_management); if \
+             they were allowed, ask an admin of the ad account in Meta Business Settings to \
+             give you access to it."
+        ),
+    })
 }
 
 fn header_json(headers: &HeaderMap, name: &str) -> Option<Value> {

@@ -18,13 +18,13 @@ use sha2::Sha256;
 
 use crate::platforms::errors::PlatformError;
 use crate::platforms::model::{
-    AccountRef, AccountStatus, AdAccount, Campaign, CampaignStatus, Credentials, DailyMetrics,
-    NewCampaign,
+    AccountRef, AccountStatus, AdAccount, Campaign, CampaignStatus, ConversionTypes, Credentials,
+    DEFAULT_TYPE, DailyMetrics, NewCampaign, TypeFigure,
 };
 use crate::platforms::retry::{with_retry, with_retry_refused};
 use crate::platforms::settings::{MetaSettings, join_url, versioned};
 use crate::platforms::wire::{decimal, int, required_text, text};
-use crate::platforms::{Shared, read_response};
+use crate::platforms::{Shared, meta_offset, read_response};
 use crate::types::{Currency, Money};
 
 const MAX_PAGES: usize = 10_000;
@@ -152,9 +152,12 @@ impl MetaAds {
                     true,
                 )
                 .await?;
-            if let Some(data) = page.get("data").and_then(Value::as_array) {
-                rows.extend(data.iter().cloned());
-            }
+            // Every Graph list answer carries `data` (empty when there is nothing); without
+            // it this is not a list answer, and reading it as "no rows" would show zeros.
+            let data = page.get("data").and_then(Value::as_array).ok_or_else(|| {
+                PlatformError::unexpected(format!("Meta's answer to {path} has no \"data\" list"))
+            })?;
+            rows.extend(data.iter().cloned());
             let paging = page.get("paging");
             let Some(next) = paging
                 .and_then(|p| p.get("next"))
@@ -239,7 +242,7 @@ impl MetaAds {
                 &id,
                 &format!("act_{id}/campaigns"),
                 vec![
-                    p("fields", "id,name,status,daily_budget"),
+                    p("fields", "id,name,status,effective_status,daily_budget"),
                     p("limit", "100"),
                 ],
             )
@@ -249,7 +252,7 @@ impl MetaAds {
                 Ok(Campaign {
                     id: required_text(r.get("id"), "campaign id")?,
                     name: text(r.get("name")).unwrap_or_default(),
-                    status: campaign_status(r.get("status")),
+                    status: campaign_status(r.get("status"), r.get("effective_status")),
                     daily_budget: budget_of(r.get("daily_budget"), account.currency)?,
                 })
             })
@@ -279,9 +282,13 @@ impl MetaAds {
                     p("time_range", range.to_string()),
                     p(
                         "fields",
-                        "campaign_id,campaign_name,impressions,clicks,spend,actions,action_values",
+                        "campaign_id,campaign_name,impressions,clicks,inline_link_clicks,spend,\
+                         actions,action_values",
                     ),
                     p("limit", "500"),
+                    // The ad account's own attribution setting, as Ads Manager's account view
+                    // shows it (reference §5.3); the settings page says so.
+                    p("use_account_attribution_setting", "true"),
                 ],
             )
             .await?;
@@ -301,7 +308,7 @@ impl MetaAds {
         new: &NewCampaign,
     ) -> Result<Campaign, PlatformError> {
         let id = account_digits(&account.id)?;
-        let budget = new.daily_budget.to_minor_units();
+        let budget = meta_offset::to_units(new.daily_budget);
         let status = match new.status {
             CampaignStatus::Active => "ACTIVE",
             _ => "PAUSED",
@@ -311,8 +318,7 @@ impl MetaAds {
             p("objective", "OUTCOME_TRAFFIC"),
             p("status", status),
             p("special_ad_categories", "[]"),
-            // Minor units of the account currency (whole yen for JPY; the offset for
-            // currencies without a minor unit is UNVERIFIED, the ISO exponent is used).
+            // In Meta's unit for the currency (cents for USD, whole units for JPY or HUF).
             p("daily_budget", budget.to_string()),
         ];
         let v = self
@@ -329,7 +335,7 @@ impl MetaAds {
             id: required_text(v.get("id"), "new campaign id")?,
             name: new.name.clone(),
             status: new.status,
-            daily_budget: Money::from_minor_units(budget, account.currency),
+            daily_budget: meta_offset::from_units(budget, account.currency),
         })
     }
 
@@ -403,12 +409,12 @@ impl MetaAds {
         campaign_id: &str,
         budget: Money,
     ) -> Result<(), PlatformError> {
-        let minor = budget.to_minor_units();
+        let units = meta_offset::to_units(budget);
         self.update(
             creds,
             account,
             campaign_id,
-            vec![p("daily_budget", minor.to_string())],
+            vec![p("daily_budget", units.to_string())],
         )
         .await
     }
@@ -421,13 +427,7 @@ fn account_of(v: &Value) -> Result<AdAccount, PlatformError> {
     let currency: Currency = required_text(v.get("currency"), "account currency")?
         .parse()
         .map_err(|e| PlatformError::unexpected(format!("{e}")))?;
-    // 1 and 2 are documented; the rest of the table is UNVERIFIED and kept as the raw code.
-    let status = match v.get("account_status").and_then(Value::as_i64) {
-        Some(1) | None => AccountStatus::Active,
-        Some(2) => AccountStatus::Disabled,
-        Some(101) => AccountStatus::Closed,
-        Some(n) => AccountStatus::Other(n.to_string()),
-    };
+    let status = account_status(v.get("account_status"))?;
     Ok(AdAccount {
         id,
         name: text(v.get("name")).unwrap_or_default(),
@@ -438,21 +438,60 @@ fn account_of(v: &Value) -> Result<AdAccount, PlatformError> {
     })
 }
 
-fn campaign_status(v: Option<&Value>) -> CampaignStatus {
-    match v.and_then(Value::as_str) {
+/// `account_status` codes. 1 and 2 are documented in the reference; the others are Meta's
+/// AdAccount table as generally documented (UNVERIFIED against a stored copy): each is named,
+/// and an unknown code is kept as "status N" rather than passed as a bare number.
+fn account_status(v: Option<&Value>) -> Result<AccountStatus, PlatformError> {
+    let Some(v) = v.filter(|v| !v.is_null()) else {
+        return Ok(AccountStatus::Active);
+    };
+    let code = int(Some(v), "account_status")?;
+    Ok(match code {
+        1 => AccountStatus::Active,
+        2 => AccountStatus::Disabled,
+        3 => AccountStatus::Other("unsettled (payment due)".into()),
+        7 => AccountStatus::Other("pending risk review".into()),
+        8 => AccountStatus::Other("pending settlement".into()),
+        9 => AccountStatus::Other("in grace period".into()),
+        100 => AccountStatus::Other("pending closure".into()),
+        101 => AccountStatus::Closed,
+        201 => AccountStatus::Active,
+        202 => AccountStatus::Closed,
+        n => AccountStatus::Other(format!("status {n}")),
+    })
+}
+
+/// The campaign's status as the advertiser set it (`status`), held back by what Meta derives
+/// from its parents (`effective_status`): an ACTIVE campaign in a paused or unpaid account
+/// does not deliver, and rules for active campaigns must not act on it.
+fn campaign_status(status: Option<&Value>, effective: Option<&Value>) -> CampaignStatus {
+    let own = match status.and_then(Value::as_str) {
         Some("ACTIVE") => CampaignStatus::Active,
         Some("ARCHIVED") | Some("DELETED") => CampaignStatus::Removed,
         _ => CampaignStatus::Paused,
+    };
+    match (own, effective.and_then(Value::as_str)) {
+        (CampaignStatus::Active, Some(e))
+            if !matches!(e, "ACTIVE" | "IN_PROCESS" | "WITH_ISSUES") =>
+        {
+            if matches!(e, "DELETED" | "ARCHIVED") {
+                CampaignStatus::Removed
+            } else {
+                CampaignStatus::Paused
+            }
+        }
+        (own, _) => own,
     }
 }
 
-/// Budgets come as minor-unit strings; absent or "0" means the budget lives on the ad sets.
+/// Budgets come as strings in Meta's unit for the currency; absent or "0" means the budget
+/// lives on the ad sets.
 fn budget_of(v: Option<&Value>, currency: Currency) -> Result<Option<Money>, PlatformError> {
-    let minor = int(v, "daily_budget")?;
-    if minor <= 0 {
+    let units = int(v, "daily_budget")?;
+    if units <= 0 {
         return Ok(None);
     }
-    Money::from_minor_units(minor, currency)
+    meta_offset::from_units(units, currency)
         .map(Some)
         .ok_or_else(|| PlatformError::unexpected("daily_budget out of range"))
 }
@@ -495,6 +534,15 @@ fn insights_row(
         .map_err(|_| PlatformError::unexpected(format!("date_start \"{date}\" is not a date")))?;
     let spend = decimal(r.get("spend"), "spend")?;
     let (count, value) = conversions(r, priority)?;
+    let mut conversion_types = action_types(r)?;
+    conversion_types.insert(
+        DEFAULT_TYPE.to_string(),
+        TypeFigure {
+            count,
+            value,
+            category: None,
+        },
+    );
     let money = |d| {
         Money::from_major(d, currency)
             .ok_or_else(|| PlatformError::unexpected("amount out of range"))
@@ -504,11 +552,59 @@ fn insights_row(
         campaign_name: text(r.get("campaign_name")).unwrap_or_default(),
         date,
         impressions: int(r.get("impressions"), "impressions")?,
-        clicks: int(r.get("clicks"), "clicks")?,
+        // Link clicks, comparable to Google's and TikTok's clicks; Meta's `clicks` counts
+        // reactions, comments and profile taps too.
+        clicks: int(r.get("inline_link_clicks"), "inline_link_clicks")?,
+        all_clicks: Some(int(r.get("clicks"), "clicks")?),
         spend: money(spend)?,
         conversions: count,
         revenue: money(value)?,
+        conversion_types,
     })
+}
+
+/// Engagement action types that are never conversions; left out of storage.
+const NOT_CONVERSIONS: &[&str] = &[
+    "link_click",
+    "post_engagement",
+    "page_engagement",
+    "post_reaction",
+    "comment",
+    "like",
+    "post",
+    "photo_view",
+    "video_view",
+    "onsite_conversion.post_save",
+];
+
+/// Every action type of the row with its count and value (`actions` and `action_values`
+/// joined on `action_type`).
+fn action_types(row: &Value) -> Result<ConversionTypes, PlatformError> {
+    let mut out = ConversionTypes::new();
+    for (key, is_value) in [("actions", false), ("action_values", true)] {
+        let Some(list) = row.get(key) else { continue };
+        let list = list.as_array().ok_or_else(|| {
+            PlatformError::unexpected(format!("Meta insights: \"{key}\" is not a list"))
+        })?;
+        for a in list {
+            let Some(t) = a.get("action_type").and_then(Value::as_str) else {
+                return Err(PlatformError::unexpected(format!(
+                    "Meta insights: an entry of \"{key}\" has no action_type"
+                )));
+            };
+            if NOT_CONVERSIONS.contains(&t) {
+                continue;
+            }
+            let n = decimal(a.get("value"), &format!("{key}.value"))?;
+            let f = out.entry(t.to_string()).or_default();
+            if is_value {
+                f.value = n;
+            } else {
+                f.count = n;
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// `act_123` or `123`.

@@ -12,8 +12,8 @@ use crate::platforms::{
 use crate::types::{Money, Platform};
 
 fn insights_row(id: &str, date: &str) -> serde_json::Value {
-    json!({"campaign_id": id, "campaign_name": "Prospecting", "impressions": "185", "clicks": "9",
-           "spend": "14.35",
+    json!({"campaign_id": id, "campaign_name": "Prospecting", "impressions": "185", "clicks": "13",
+           "inline_link_clicks": "9", "spend": "14.35",
            "actions": [{"action_type": "link_click", "value": "9"},
                        {"action_type": "offsite_conversion.fb_pixel_purchase", "value": "2"}],
            "action_values": [{"action_type": "offsite_conversion.fb_pixel_purchase", "value": "89.90"}],
@@ -57,6 +57,9 @@ async fn insights_follow_next_links_and_cursors_without_leaking_the_token() {
     assert_eq!(rows[0].conversions, Decimal::new(2, 0));
     assert_eq!(rows[0].revenue, Money::new(89_900_000, cur("USD")));
     assert_eq!(rows[0].impressions, 185);
+    assert_eq!(rows[0].clicks, 9, "link clicks, not clicks (all)");
+    let fields = server.requests()[0].q("fields").unwrap_or_default();
+    assert!(fields.contains("inline_link_clicks"), "{fields}");
     assert_eq!(rows[1].date, day("2025-01-02"));
     // Missing metric keys read as 0.
     assert_eq!(
@@ -256,19 +259,22 @@ async fn every_error_class_is_mapped() {
     );
     let permission = json!({"error":{"message":"(#294) Managing advertisements requires ads_management",
         "type":"OAuthException","code":294}});
-    assert_eq!(
-        error_for(403, permission, vec![]).await,
+    match error_for(403, permission, vec![]).await {
         PlatformError::Auth {
             needs_reconnect: false,
-            message: "(#294) Managing advertisements requires ads_management".into()
-        }
-    );
+            message,
+        } => assert!(
+            message.contains("\"ads_management\" permission") && message.contains("Reconnect"),
+            "{message}"
+        ),
+        other => panic!("{other:?}"),
+    }
     let invalid = json!({"error":{"message":"Invalid parameter","type":"OAuthException","code":100,
         "error_subcode":1885621,"error_user_title":"Budget","error_user_msg":"The daily budget is too low."}});
     assert_eq!(
         error_for(400, invalid, vec![]).await,
         PlatformError::Invalid {
-            message: "The daily budget is too low.".into()
+            message: "Budget: The daily budget is too low.".into()
         }
     );
     let buc = vec![(
@@ -509,4 +515,186 @@ async fn the_ad_account_reset_time_is_honoured_as_a_hint() {
     // At least the reset time; the wait computed from a hint is checked without a clock in
     // `retry::tests::hints_are_minimums_and_backoff_grows`.
     assert!(gaps[0] >= Duration::from_secs(1), "{gaps:?}");
+}
+
+/// Meta's answer to a call it will not carry out, whatever the retry: code 1 with a subcode,
+/// `is_transient: false` and words for the user. It is shown, and it is not retried.
+#[tokio::test]
+async fn a_non_transient_error_is_not_retried_and_shows_metas_words() {
+    let body = json!({"error":{"message":"An unknown error occurred","type":"OAuthException",
+        "code":1,"error_subcode":1815166,"is_transient":false,
+        "error_user_title":"Ad account has no payment method",
+        "error_user_msg":"Add a payment method in Billing & payments before running ads.",
+        "fbtrace_id":"AbC123"}});
+    let server = serve(move |_, _| Reply::status(500, body.clone())).await;
+    let p = platforms_with(&server.origin, |s| {
+        s.retry.base_delay = Duration::from_millis(1);
+    });
+    let err = p
+        .adapter(Platform::Meta)
+        .list_campaigns(&Credentials::new("t"), &AccountRef::new("1", cur("USD")))
+        .await
+        .expect_err("refused");
+    assert_eq!(
+        err,
+        PlatformError::Invalid {
+            message: "Ad account has no payment method: Add a payment method in Billing & \
+                      payments before running ads."
+                .into()
+        }
+    );
+    assert_eq!(server.requests().len(), 1, "not retried");
+}
+
+/// Missing permissions, in the shapes Meta uses for them: the message names the permission
+/// and says what to do, instead of only "reconnect".
+#[tokio::test]
+async fn missing_permissions_name_the_permission_and_the_fix() {
+    let cases = [
+        (
+            json!({"error":{"message":"(#200) Requires ads_read permission to manage the object",
+            "type":"OAuthException","code":200,"fbtrace_id":"A1"}}),
+            false,
+            Some("ads_read"),
+        ),
+        (
+            json!({"error":{"message":"(#10) Application does not have permission for this action",
+            "type":"OAuthException","code":10,"fbtrace_id":"A2"}}),
+            false,
+            None,
+        ),
+        (
+            json!({"error":{"message":"(#100) Missing permissions","type":"OAuthException",
+            "code":100,"fbtrace_id":"A3"}}),
+            false,
+            None,
+        ),
+        (
+            json!({"error":{"message":"Error validating access token: The user has not authorized application 1234.",
+            "type":"OAuthException","code":190,"fbtrace_id":"A4"}}),
+            true,
+            None,
+        ),
+    ];
+    for (body, reconnect, named) in cases {
+        match error_for(400, body.clone(), vec![]).await {
+            PlatformError::Auth {
+                needs_reconnect,
+                message,
+            } => {
+                assert_eq!(needs_reconnect, reconnect, "{body}");
+                assert!(message.contains("permission"), "{message}");
+                assert!(message.contains("Business Settings"), "{message}");
+                if let Some(p) = named {
+                    assert!(message.contains(&format!("\"{p}\"")), "{message}");
+                }
+            }
+            other => panic!("{body}: {other:?}"),
+        }
+    }
+    // "Invalid parameter" is not a permission problem.
+    let plain = json!({"error":{"message":"(#100) Invalid parameter","code":100}});
+    assert_eq!(error_for(400, plain, vec![]).await.kind(), "invalid");
+}
+
+/// `effective_status` holds back an ACTIVE campaign whose account or parent does not deliver.
+#[tokio::test]
+async fn effective_status_keeps_an_active_campaign_in_a_stopped_account_from_looking_active() {
+    let server = serve(|_, _| {
+        Reply::json(json!({"data": [
+            {"id": "1", "name": "Live", "status": "ACTIVE", "effective_status": "ACTIVE"},
+            {"id": "2", "name": "Unpaid", "status": "ACTIVE", "effective_status": "PENDING_BILLING_INFO"},
+            {"id": "3", "name": "Account off", "status": "ACTIVE", "effective_status": "ACCOUNT_DISABLED"},
+            {"id": "4", "name": "Learning", "status": "ACTIVE", "effective_status": "IN_PROCESS"},
+            {"id": "5", "name": "Off", "status": "PAUSED", "effective_status": "PAUSED"},
+            {"id": "6", "name": "Old", "status": "ARCHIVED", "effective_status": "ARCHIVED"}]}))
+    })
+    .await;
+    let list = platforms(&server.origin)
+        .adapter(Platform::Meta)
+        .list_campaigns(&Credentials::new("t"), &AccountRef::new("1", cur("USD")))
+        .await
+        .expect("list");
+    let statuses: Vec<CampaignStatus> = list.iter().map(|c| c.status).collect();
+    use CampaignStatus::{Active, Paused, Removed};
+    assert_eq!(
+        statuses,
+        vec![Active, Paused, Paused, Active, Paused, Removed]
+    );
+    let fields = server.requests()[0].q("fields").unwrap_or_default();
+    assert!(fields.contains("effective_status"), "{fields}");
+}
+
+/// Account statuses beyond 1 and 2 come out named, and budgets of currencies whose Meta offset
+/// is 1 (HUF has cents in ISO 4217, not at Meta) are whole units.
+#[tokio::test]
+async fn account_statuses_are_named_and_budgets_follow_metas_offsets() {
+    let server = serve(|req, _| {
+        if req.path.ends_with("adaccounts") {
+            Reply::json(json!({"data": [
+                {"id":"act_3","account_id":"3","name":"Unsettled","currency":"USD","timezone_name":"UTC","account_status":3},
+                {"id":"act_9","account_id":"9","name":"Grace","currency":"USD","timezone_name":"UTC","account_status":9},
+                {"id":"act_100","account_id":"100","name":"Closing","currency":"USD","timezone_name":"UTC","account_status":100},
+                {"id":"act_5","account_id":"5","name":"New","currency":"USD","timezone_name":"UTC","account_status":55}]}))
+        } else if req.method == "POST" {
+            Reply::json(json!({"id": "77"}))
+        } else {
+            Reply::json(json!({"data": [{"id": "77", "name": "Forint", "status": "ACTIVE", "daily_budget": "5000"}]}))
+        }
+    })
+    .await;
+    let a = platforms(&server.origin).adapter(Platform::Meta);
+    let c = Credentials::new("t");
+    let accounts = a.list_accounts(&c).await.expect("accounts");
+    let statuses: Vec<&str> = accounts.iter().map(|a| a.status.as_str()).collect();
+    assert_eq!(
+        statuses,
+        vec![
+            "unsettled (payment due)",
+            "in grace period",
+            "pending closure",
+            "status 55"
+        ]
+    );
+    let huf = cur("HUF");
+    let acct = AccountRef::new("5", huf);
+    let list = a.list_campaigns(&c, &acct).await.expect("list");
+    assert_eq!(list[0].daily_budget, Some(Money::new(5_000_000_000, huf)));
+    a.create_campaign(
+        &c,
+        &acct,
+        &NewCampaign {
+            name: "Forint".into(),
+            daily_budget: Money::new(7_000_000_000, huf),
+            status: CampaignStatus::Paused,
+        },
+    )
+    .await
+    .expect("created");
+    let create = server
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "POST")
+        .expect("create");
+    assert_eq!(create.form("daily_budget").as_deref(), Some("7000"));
+}
+
+/// A Graph answer without `data` where a list was asked for is an error, not an empty list.
+#[tokio::test]
+async fn a_list_answer_without_data_is_an_error() {
+    let server = serve(|_, _| Reply::json(json!({"campaign_id": "1", "spend": "10.00"}))).await;
+    let e = platforms(&server.origin)
+        .adapter(Platform::Meta)
+        .daily_metrics(
+            &Credentials::new("t"),
+            &AccountRef::new("1", cur("USD")),
+            day("2025-01-01"),
+            day("2025-01-01"),
+        )
+        .await
+        .expect_err("no data");
+    assert!(
+        e.message().contains("Meta") && e.message().contains("\"data\""),
+        "{e}"
+    );
 }

@@ -17,8 +17,8 @@ use serde_json::{Map, Value, json};
 
 use crate::platforms::errors::PlatformError;
 use crate::platforms::model::{
-    AccountRef, AccountStatus, AdAccount, Campaign, CampaignStatus, Credentials, DailyMetrics,
-    NewCampaign,
+    AccountRef, AccountStatus, AdAccount, Campaign, CampaignStatus, ConversionTypes, Credentials,
+    DEFAULT_TYPE, DailyMetrics, NewCampaign, TypeFigure,
 };
 use crate::platforms::retry::{with_retry, with_retry_refused};
 use crate::platforms::settings::{TiktokSettings, join_url, versioned};
@@ -32,6 +32,26 @@ const PAGE_SIZE: &str = "1000";
 const MAX_PAGES: i64 = 10_000;
 /// Advertisers per `advertiser/info/` call (UNVERIFIED limit; 100 is what the SDK examples use).
 const INFO_BATCH: usize = 100;
+/// Event metrics stored per type (count metric, value metric): web purchases (the value
+/// metric's name is TikTok's, "rate" and all), app purchases, app installs, app registrations
+/// and leads (reference §5.4, from Airbyte's report metric list).
+const TYPE_METRICS: [(&str, Option<&str>); 6] = [
+    ("conversion", None),
+    ("complete_payment", Some("total_complete_payment_rate")),
+    ("purchase", Some("total_purchase_value")),
+    ("app_install", None),
+    ("registration", None),
+    ("sales_lead", None),
+];
+/// What adpilot reads from `advertiser/info/`.
+const INFO_FIELDS: &[&str] = &[
+    "advertiser_id",
+    "name",
+    "currency",
+    "timezone",
+    "display_timezone",
+    "status",
+];
 
 type Params = Vec<(String, String)>;
 
@@ -196,9 +216,12 @@ impl TiktokAds {
             q.push(p("page", page.to_string()));
             q.push(p("page_size", PAGE_SIZE));
             let data = self.get(creds, advertiser, path, &q).await?;
-            let list = data.get("list").and_then(Value::as_array);
-            let got = list.map_or(0, Vec::len);
-            rows.extend(list.into_iter().flatten().cloned());
+            // An empty page still carries `"list": []`; without it the answer is not a list.
+            let list = data.get("list").and_then(Value::as_array).ok_or_else(|| {
+                PlatformError::unexpected(format!("TikTok's answer to {path} has no data.list"))
+            })?;
+            let got = list.len();
+            rows.extend(list.iter().cloned());
             let total_pages = data
                 .get("page_info")
                 .and_then(|pi| pi.get("total_page"))
@@ -246,7 +269,14 @@ impl TiktokAds {
         let mut out = Vec::new();
         for batch in listed.chunks(INFO_BATCH) {
             let ids: Vec<&str> = batch.iter().map(|(id, _)| id.as_str()).collect();
-            let infos = self.infos(creds, &ids).await?;
+            let mut infos = Vec::new();
+            for info in self.infos(creds, &ids).await? {
+                match info {
+                    Ok(a) => infos.push(a),
+                    // Left out of the list, with the reason in the log; the rest still sync.
+                    Err(e) => tracing::warn!(error = %e, "TikTok advertiser skipped"),
+                }
+            }
             for (id, listed_name) in batch {
                 match infos.iter().find(|a| &a.id == id) {
                     Some(a) => {
@@ -265,25 +295,29 @@ impl TiktokAds {
         Ok(out)
     }
 
+    /// One entry per advertiser TikTok described: an advertiser whose answer cannot be read
+    /// is an error of its own, so the others stay usable.
     async fn infos(
         &self,
         creds: &Credentials,
         ids: &[&str],
-    ) -> Result<Vec<AdAccount>, PlatformError> {
+    ) -> Result<Vec<Result<AdAccount, PlatformError>>, PlatformError> {
         let data = self
             .get(
                 creds,
                 ids.first().copied().unwrap_or(""),
                 "advertiser/info/",
-                &vec![p("advertiser_ids", json_list(ids))],
+                &vec![
+                    p("advertiser_ids", json_list(ids)),
+                    // Without a list TikTok may answer with a default set that lacks currency.
+                    p("fields", json_list(INFO_FIELDS)),
+                ],
             )
             .await?;
-        data.get("list")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .map(advertiser_of)
-            .collect()
+        let list = data.get("list").and_then(Value::as_array).ok_or_else(|| {
+            PlatformError::unexpected("TikTok's advertiser/info answer has no data.list")
+        })?;
+        Ok(list.iter().map(advertiser_of).collect())
     }
 
     pub(crate) async fn account(
@@ -292,11 +326,18 @@ impl TiktokAds {
         account_id: &str,
     ) -> Result<AdAccount, PlatformError> {
         let id = numeric(account_id, "advertiser")?;
-        self.infos(creds, &[&id])
-            .await?
-            .into_iter()
-            .find(|a| a.id == id)
-            .ok_or_else(|| PlatformError::invalid(format!("TikTok advertiser {id} was not found")))
+        let infos = self.infos(creds, &[&id]).await?;
+        let mut first_error = None;
+        for info in infos {
+            match info {
+                Ok(a) if a.id == id => return Ok(a),
+                Ok(_) => {}
+                Err(e) => first_error = first_error.or(Some(e)),
+            }
+        }
+        Err(first_error.unwrap_or_else(|| {
+            PlatformError::invalid(format!("TikTok advertiser {id} was not found"))
+        }))
     }
 
     async fn campaigns(
@@ -338,14 +379,21 @@ impl TiktokAds {
     ) -> Result<Vec<DailyMetrics>, PlatformError> {
         let id = numeric(&account.id, "advertiser")?;
         let s = self.settings();
-        let metrics = json_list(&[
+        let mut wanted = vec![
             "campaign_name",
             "spend",
             "impressions",
             "clicks",
             s.conversion_metric.as_str(),
             s.revenue_metric.as_str(),
-        ]);
+        ];
+        for (count, value) in TYPE_METRICS {
+            wanted.push(count);
+            wanted.extend(value);
+        }
+        wanted.sort_unstable();
+        wanted.dedup();
+        let metrics = json_list(&wanted);
         let mut out = Vec::new();
         for (start, end) in day_chunks(from, to, MAX_DAYS_PER_REPORT) {
             let params = vec![
@@ -484,9 +532,18 @@ fn text_of(v: Option<&Value>) -> Option<String> {
 }
 
 fn advertiser_of(v: &Value) -> Result<AdAccount, PlatformError> {
-    let currency: Currency = required_text(v.get("currency"), "advertiser currency")?
+    let id = required_text(
+        v.get("advertiser_id"),
+        "advertiser_id in TikTok's advertiser/info",
+    )?;
+    let currency: Currency = text(v.get("currency"))
+        .ok_or_else(|| {
+            PlatformError::unexpected(format!(
+                "TikTok's advertiser/info answer for advertiser {id} has no \"currency\" field"
+            ))
+        })?
         .parse()
-        .map_err(|e| PlatformError::unexpected(format!("{e}")))?;
+        .map_err(|e| PlatformError::unexpected(format!("TikTok advertiser {id}: {e}")))?;
     // Status names beyond STATUS_ENABLE are UNVERIFIED; unknown ones are kept as spelled.
     let status = match v.get("status").and_then(Value::as_str) {
         None | Some("STATUS_ENABLE") => AccountStatus::Active,
@@ -497,32 +554,51 @@ fn advertiser_of(v: &Value) -> Result<AdAccount, PlatformError> {
         Some(s) => AccountStatus::Other(s.to_string()),
     };
     Ok(AdAccount {
-        id: required_text(v.get("advertiser_id"), "advertiser_id")?,
+        id,
         name: text(v.get("name"))
             .or_else(|| text(v.get("advertiser_name")))
             .unwrap_or_default(),
         currency,
-        time_zone: text(v.get("timezone"))
-            .or_else(|| text(v.get("display_timezone")))
+        // `timezone` can be a fixed offset ("Etc/GMT+8") while `display_timezone` names the
+        // region ("America/Los_Angeles") whose daylight saving the report days follow.
+        time_zone: text(v.get("display_timezone"))
+            .filter(|t| !t.is_empty())
+            .or_else(|| text(v.get("timezone")))
             .unwrap_or_default(),
         status,
         manager: false,
     })
 }
 
-fn campaign_of(r: &Value, currency: Currency) -> Result<Campaign, PlatformError> {
+/// The campaign's status from `operation_status` (what the advertiser switched) or, when an
+/// answer leaves that out, from `secondary_status` (what TikTok derived from it).
+fn campaign_status(r: &Value) -> CampaignStatus {
     let op = r.get("operation_status").and_then(Value::as_str);
     let secondary = r
         .get("secondary_status")
         .and_then(Value::as_str)
         .unwrap_or("");
-    let status = if op == Some("DELETE") || secondary.contains("DELETE") {
-        CampaignStatus::Removed
-    } else if op == Some("ENABLE") {
-        CampaignStatus::Active
-    } else {
-        CampaignStatus::Paused
-    };
+    if op == Some("DELETE") || secondary.contains("DELETE") {
+        return CampaignStatus::Removed;
+    }
+    match op {
+        Some("ENABLE") => CampaignStatus::Active,
+        Some(_) => CampaignStatus::Paused,
+        // Switched on; an exhausted budget still counts as running for rules.
+        None if matches!(
+            secondary,
+            "CAMPAIGN_STATUS_ENABLE" | "CAMPAIGN_STATUS_BUDGET_EXCEED"
+        ) =>
+        {
+            CampaignStatus::Active
+        }
+        // CAMPAIGN_STATUS_DISABLE, audit and account states: not delivering.
+        None => CampaignStatus::Paused,
+    }
+}
+
+fn campaign_of(r: &Value, currency: Currency) -> Result<Campaign, PlatformError> {
+    let status = campaign_status(r);
     let daily = matches!(
         r.get("budget_mode").and_then(Value::as_str),
         Some("BUDGET_MODE_DAY") | Some("BUDGET_MODE_DYNAMIC_DAILY_BUDGET")
@@ -564,15 +640,43 @@ fn report_row(
         Money::from_major(d, currency)
             .ok_or_else(|| PlatformError::unexpected("amount out of range"))
     };
+    let conversions = decimal(m.get(&s.conversion_metric), &s.conversion_metric)?;
+    let revenue = decimal(m.get(&s.revenue_metric), &s.revenue_metric)?;
+    let mut conversion_types = ConversionTypes::new();
+    conversion_types.insert(
+        DEFAULT_TYPE.to_string(),
+        TypeFigure {
+            count: conversions,
+            value: revenue,
+            category: None,
+        },
+    );
+    for (count, value) in TYPE_METRICS {
+        conversion_types.insert(
+            count.to_string(),
+            TypeFigure {
+                count: decimal(m.get(count), count)?,
+                value: match value {
+                    Some(v) => decimal(m.get(v), v)?,
+                    None => Decimal::ZERO,
+                },
+                category: None,
+            },
+        );
+    }
     Ok(DailyMetrics {
         campaign_id: required_text(dims.get("campaign_id"), "campaign_id")?,
         campaign_name: text(m.get("campaign_name")).unwrap_or_default(),
         date,
         impressions: int(m.get("impressions"), "impressions")?,
+        // TikTok's clicks are clicks to the destination; it has no "all clicks" figure.
         clicks: int(m.get("clicks"), "clicks")?,
+        all_clicks: None,
         spend: money("spend")?,
-        conversions: decimal(m.get(&s.conversion_metric), &s.conversion_metric)?,
-        revenue: money(&s.revenue_metric)?,
+        conversions,
+        revenue: Money::from_major(revenue, currency)
+            .ok_or_else(|| PlatformError::unexpected("amount out of range"))?,
+        conversion_types,
     })
 }
 

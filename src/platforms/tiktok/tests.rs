@@ -407,3 +407,81 @@ async fn campaign_lists_page_through_every_page() {
     assert_eq!(ids, vec!["1", "2", "3"]);
     assert_eq!(campaigns[0].daily_budget, None);
 }
+
+/// `campaign/get` answers whose rows carry only `secondary_status` (as some field selections
+/// and older answers do): a running campaign is active, not paused.
+#[tokio::test]
+async fn a_campaign_with_only_a_secondary_status_keeps_its_state() {
+    let server = serve(|_, _| {
+        ok(json!({"list": [
+            {"campaign_id": "1", "campaign_name": "Running", "secondary_status": "CAMPAIGN_STATUS_ENABLE",
+             "budget_mode": "BUDGET_MODE_DAY", "budget": "50.00"},
+            {"campaign_id": "2", "campaign_name": "Budget spent", "secondary_status": "CAMPAIGN_STATUS_BUDGET_EXCEED",
+             "budget_mode": "BUDGET_MODE_DAY", "budget": "10.00"},
+            {"campaign_id": "3", "campaign_name": "Off", "secondary_status": "CAMPAIGN_STATUS_DISABLE",
+             "budget_mode": "BUDGET_MODE_DAY", "budget": "10.00"},
+            {"campaign_id": "4", "campaign_name": "Gone", "secondary_status": "CAMPAIGN_STATUS_DELETE",
+             "budget_mode": "BUDGET_MODE_INFINITE", "budget": 0}],
+            "page_info": {"page": 1, "page_size": 1000, "total_number": 4, "total_page": 1}}))
+    })
+    .await;
+    let campaigns = platforms(&server.origin)
+        .adapter(Platform::Tiktok)
+        .list_campaigns(&Credentials::new("t"), &AccountRef::new("701", cur("USD")))
+        .await
+        .expect("campaigns");
+    let statuses: Vec<CampaignStatus> = campaigns.iter().map(|c| c.status).collect();
+    assert_eq!(
+        statuses,
+        vec![
+            CampaignStatus::Active,
+            CampaignStatus::Active,
+            CampaignStatus::Paused,
+            CampaignStatus::Removed
+        ]
+    );
+}
+
+/// `advertiser/info` as TikTok documents it: `timezone` may be a fixed offset while
+/// `display_timezone` names the region; adpilot asks for the fields it reads, and one
+/// advertiser without a currency does not hide the others.
+#[tokio::test]
+async fn advertiser_info_asks_for_its_fields_and_uses_the_display_time_zone() {
+    let server = serve(|req, _| match req.path.as_str() {
+        "/open_api/v1.3/oauth2/advertiser/get/" => ok(json!({"list": [
+            {"advertiser_id": "701", "advertiser_name": "LA"},
+            {"advertiser_id": "702", "advertiser_name": "Odd"}]})),
+        "/open_api/v1.3/advertiser/info/" => ok(json!({"list": [
+            {"advertiser_id": "701", "name": "LA", "currency": "USD", "timezone": "Etc/GMT+8",
+             "display_timezone": "America/Los_Angeles", "status": "STATUS_ENABLE"},
+            {"advertiser_id": "702", "name": "Odd", "timezone": "Etc/GMT+8",
+             "display_timezone": "America/Los_Angeles", "status": "STATUS_ENABLE"}]})),
+        _ => fail(40000, "unexpected path"),
+    })
+    .await;
+    let a = platforms(&server.origin).adapter(Platform::Tiktok);
+    let accounts = a
+        .list_accounts(&Credentials::new("t"))
+        .await
+        .expect("accounts");
+    assert_eq!(accounts.len(), 1, "{accounts:?}");
+    assert_eq!(accounts[0].time_zone, "America/Los_Angeles");
+    let info = server
+        .requests()
+        .into_iter()
+        .find(|r| r.path.ends_with("advertiser/info/"))
+        .expect("info call");
+    let fields: Vec<String> =
+        serde_json::from_str(&info.q("fields").unwrap_or_default()).expect("fields list");
+    assert!(fields.iter().any(|f| f == "currency"), "{fields:?}");
+    assert!(fields.iter().any(|f| f == "display_timezone"), "{fields:?}");
+
+    let err = a
+        .account(&Credentials::new("t"), "702")
+        .await
+        .expect_err("no currency");
+    assert!(
+        err.message().contains("advertiser/info") && err.message().contains("currency"),
+        "{err}"
+    );
+}

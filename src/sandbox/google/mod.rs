@@ -148,6 +148,33 @@ pub fn fault_response(req: &ApiRequest, i: &Injected) -> Response {
         ),
         FaultKind::ExpiredToken => token_error(TokenProblem::Expired),
         FaultKind::RevokedToken => token_error(TokenProblem::Revoked),
+        FaultKind::PermanentError => invalid(
+            "requestError",
+            "INVALID_INPUT",
+            "The customer account is not enabled for this operation.",
+        ),
+        FaultKind::MissingPermission => gerr(
+            StatusCode::FORBIDDEN,
+            "PERMISSION_DENIED",
+            "The caller does not have permission",
+            vec![ads_error(
+                "authorizationError",
+                "USER_PERMISSION_DENIED",
+                "User doesn't have permission to access customer. Note: If you're accessing a \
+                 client customer, the manager's customer id must be set in the \
+                 'login-customer-id' header.",
+            )],
+        ),
+        // Reshaping kinds are applied to the real answer by the dispatcher.
+        FaultKind::WrongShape
+        | FaultKind::SecondaryStatusOnly
+        | FaultKind::LegacyAdvertiserInfo
+        | FaultKind::AccountOnHold => gerr(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "INTERNAL",
+            "Internal error encountered.",
+            Vec::new(),
+        ),
     };
     render_error(&e, &v, &rid)
 }

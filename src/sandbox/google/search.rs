@@ -64,7 +64,7 @@ const BUDGET_FIELDS: [&str; 7] = [
     "explicitly_shared",
     "status",
 ];
-const METRIC_FIELDS: [&str; 7] = [
+const METRIC_FIELDS: [&str; 10] = [
     "impressions",
     "clicks",
     "cost_micros",
@@ -72,6 +72,44 @@ const METRIC_FIELDS: [&str; 7] = [
     "conversions_value",
     "ctr",
     "average_cpc",
+    "interactions",
+    "all_conversions",
+    "all_conversions_value",
+];
+/// Segments by conversion action; only conversion metrics may be selected with them.
+const ACTION_SEGMENTS: [&str; 3] = [
+    "conversion_action",
+    "conversion_action_name",
+    "conversion_action_category",
+];
+const CONVERSION_METRICS: [&str; 4] = [
+    "conversions",
+    "conversions_value",
+    "all_conversions",
+    "all_conversions_value",
+];
+
+/// The conversion actions every sandbox customer has: a primary purchase (all of the day's
+/// conversions and value) and a secondary sign-up (in all_conversions only).
+struct Action {
+    id: &'static str,
+    name: &'static str,
+    category: &'static str,
+    primary: bool,
+}
+const ACTIONS: [Action; 2] = [
+    Action {
+        id: "9001",
+        name: "Purchase",
+        category: "PURCHASE",
+        primary: true,
+    },
+    Action {
+        id: "9002",
+        name: "Newsletter sign-up",
+        category: "SIGNUP",
+        primary: false,
+    },
 ];
 
 fn check_field(resource: &str, field: &str) -> Result<(), GErr> {
@@ -81,7 +119,7 @@ fn check_field(resource: &str, field: &str) -> Result<(), GErr> {
         "campaign" => CAMPAIGN_FIELDS.contains(&name),
         "campaign_budget" => BUDGET_FIELDS.contains(&name),
         "metrics" => METRIC_FIELDS.contains(&name),
-        "segments" => name == "date",
+        "segments" => name == "date" || ACTION_SEGMENTS.contains(&name),
         _ => false,
     };
     if !known {
@@ -118,6 +156,7 @@ struct Row<'a> {
     budget: Option<&'a Budget>,
     date: Option<NaiveDate>,
     metrics: Option<DayMetrics>,
+    action: Option<&'a Action>,
 }
 
 fn budget_name(cid: &str, b: &Budget) -> String {
@@ -167,11 +206,44 @@ fn value(row: &Row, field: &str) -> Value {
             .date
             .map(|d| json!(d.to_string()))
             .unwrap_or(Value::Null),
+        ("segments", s) if ACTION_SEGMENTS.contains(&s) => match row.action {
+            None => Value::Null,
+            Some(x) => match s {
+                "conversion_action" => {
+                    json!(format!("customers/{}/conversionActions/{}", a.id, x.id))
+                }
+                "conversion_action_name" => json!(x.name),
+                _ => json!(x.category),
+            },
+        },
         ("metrics", _) => {
             let Some(m) = row.metrics else {
                 return Value::Null;
             };
+            // Sign-ups: one per ten clicks, seen only in all_conversions.
+            let signups = m.clicks / 10;
+            let value_of = |micros: i64| decimal_number(Money::new(micros, a.currency).to_major());
+            if let Some(x) = row.action {
+                let (count, value) = if x.primary {
+                    (m.conversions, m.revenue_micros)
+                } else {
+                    (signups, 0)
+                };
+                return match name {
+                    "conversions" if x.primary => decimal_number(Decimal::from(count)),
+                    "conversions_value" if x.primary => value_of(value),
+                    "conversions" => decimal_number(Decimal::ZERO),
+                    "conversions_value" => value_of(0),
+                    "all_conversions" => decimal_number(Decimal::from(count)),
+                    "all_conversions_value" => value_of(value),
+                    _ => Value::Null,
+                };
+            }
             match name {
+                // Clicks plus the other engagements Google counts (here one in eight more).
+                "interactions" => json!((m.clicks + m.clicks / 8).to_string()),
+                "all_conversions" => decimal_number(Decimal::from(m.conversions + signups)),
+                "all_conversions_value" => value_of(m.revenue_micros),
                 "impressions" => json!(m.impressions.to_string()),
                 "clicks" => json!(m.clicks.to_string()),
                 "cost_micros" => json!(m.spend_micros.to_string()),
@@ -468,6 +540,22 @@ pub(super) fn search(
         || q.conditions
             .iter()
             .any(|c| c.field().starts_with("metrics."));
+    let by_action = q.fields.iter().any(|f| {
+        f.strip_prefix("segments.")
+            .is_some_and(|s| ACTION_SEGMENTS.contains(&s))
+    });
+    if by_action
+        && let Some(f) = q.fields.iter().find(|f| {
+            f.strip_prefix("metrics.")
+                .is_some_and(|m| !CONVERSION_METRICS.contains(&m))
+        })
+    {
+        return Err(invalid(
+            "queryError",
+            "PROHIBITED_METRIC_IN_SELECT_OR_WHERE_CLAUSE",
+            format!("'{f}' cannot be selected with a conversion action segment."),
+        ));
+    }
     if segmented && range.is_none() {
         return Err(invalid(
             "queryError",
@@ -484,6 +572,7 @@ pub(super) fn search(
             budget: None,
             date: None,
             metrics: None,
+            action: None,
         }),
         "campaign_budget" => {
             for b in s
@@ -498,6 +587,7 @@ pub(super) fn search(
                     budget: Some(b),
                     date: None,
                     metrics: None,
+                    action: None,
                 });
             }
         }
@@ -510,7 +600,24 @@ pub(super) fn search(
                     .budget_id
                     .as_deref()
                     .and_then(|id| s.world.budget(Platform::Google, id));
-                if segmented {
+                if segmented && by_action {
+                    for m in campaign_days(&s.world, acc, c, from, to, now) {
+                        for x in &ACTIONS {
+                            // Rows with nothing to report are left out, as Google does.
+                            if (x.primary && m.conversions == 0) || (!x.primary && m.clicks < 10) {
+                                continue;
+                            }
+                            rows.push(Row {
+                                account: acc,
+                                campaign: Some(c),
+                                budget,
+                                date: Some(m.date),
+                                metrics: Some(m),
+                                action: Some(x),
+                            });
+                        }
+                    }
+                } else if segmented {
                     for m in campaign_days(&s.world, acc, c, from, to, now) {
                         rows.push(Row {
                             account: acc,
@@ -518,6 +625,7 @@ pub(super) fn search(
                             budget,
                             date: Some(m.date),
                             metrics: Some(m),
+                            action: None,
                         });
                     }
                 } else if wants_metrics {
@@ -531,6 +639,7 @@ pub(super) fn search(
                         budget,
                         date: None,
                         metrics: Some(total),
+                        action: None,
                     });
                 } else {
                     rows.push(Row {
@@ -539,6 +648,7 @@ pub(super) fn search(
                         budget,
                         date: None,
                         metrics: None,
+                        action: None,
                     });
                 }
             }

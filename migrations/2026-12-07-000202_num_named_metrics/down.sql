@@ -1,0 +1,9 @@
+DROP TABLE account_conversion_settings;
+ALTER TABLE metrics_daily
+  DROP COLUMN conversion_types,
+  DROP COLUMN registrations,
+  DROP COLUMN installs,
+  DROP COLUMN leads,
+  DROP COLUMN purchase_value_micros,
+  DROP COLUMN purchases,
+  DROP COLUMN all_clicks;
