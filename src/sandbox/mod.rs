@@ -30,6 +30,7 @@ mod consent_page;
 pub mod faults;
 mod gaql;
 mod google;
+mod hierarchy;
 mod meta;
 mod metrics;
 mod oauth;
@@ -56,7 +57,9 @@ pub use clock::Clock;
 pub use config::{SandboxArgs, SandboxConfig, TokenLifetimes};
 pub use faults::{FaultKind, FaultSpec};
 pub use server::CallRecord;
-pub use truth::{TruthAccount, TruthCampaign, TruthMetric, TruthQuery};
+pub use truth::{
+    TruthAccount, TruthAd, TruthAdGroup, TruthCampaign, TruthLevelMetric, TruthMetric, TruthQuery,
+};
 pub use world::CampaignStatus;
 
 use crate::types::Platform;
@@ -270,6 +273,21 @@ impl SandboxHandle {
     pub fn daily_metrics(&self, query: &TruthQuery) -> Vec<TruthMetric> {
         let now = self.app.now();
         truth::metrics(&self.app.state().world, query, now)
+    }
+
+    pub fn ad_groups(&self, query: &TruthQuery) -> Vec<TruthAdGroup> {
+        truth::ad_groups(&self.app.state().world, query)
+    }
+
+    pub fn ads(&self, query: &TruthQuery) -> Vec<TruthAd> {
+        truth::ads(&self.app.state().world, query)
+    }
+
+    /// Daily metrics per ad group (`ads` false) or per ad, as the APIs would report them at
+    /// the sandbox's current time.
+    pub fn level_metrics(&self, query: &TruthQuery, ads: bool) -> Vec<TruthLevelMetric> {
+        let now = self.app.now();
+        truth::level_metrics(&self.app.state().world, query, ads, now)
     }
 
     pub fn calls(&self) -> Vec<CallRecord> {

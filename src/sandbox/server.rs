@@ -156,7 +156,13 @@ pub fn initial_state(config: &SandboxConfig, now: DateTime<Utc>) -> Result<State
         _ => None,
     };
     let (world, auth, dirty) = match loaded {
-        Some(p) => (p.world, p.auth, false),
+        Some(p) => {
+            let mut world = p.world;
+            // A state file from before the levels existed gets them now (and is saved).
+            let dirty = world.ad_groups.is_empty();
+            world.seed_levels(now);
+            (world, p.auth, dirty)
+        }
         None => (
             World::generate(config.seed, now.date_naive()),
             AuthStore::default(),
@@ -355,7 +361,8 @@ async fn index(AxState(app): AxState<Arc<App>>) -> Response {
          TikTok v1.3:       {b}/open_api/v1.3/...\n\
          TikTok OAuth:      {b}/portal/auth  {b}/open_api/v1.3/oauth2/access_token/\n\
          Truth and admin:   {b}/_sandbox/truth/accounts  /_sandbox/truth/campaigns  \
-         /_sandbox/truth/metrics  /_sandbox/calls  /_sandbox/faults  /_sandbox/clock  /_sandbox/tokens\n"
+         /_sandbox/truth/metrics  /_sandbox/truth/ad_groups  /_sandbox/truth/ads  \
+         /_sandbox/truth/ad_group_metrics  /_sandbox/truth/ad_metrics  /_sandbox/calls  /_sandbox/faults  /_sandbox/clock  /_sandbox/tokens\n"
     );
     (
         [(
