@@ -6,6 +6,8 @@ pub mod format;
 pub mod ingest;
 pub mod insights;
 pub mod jobs;
+pub mod level_ingest;
+pub mod level_sync;
 pub mod onboarding;
 pub mod queries;
 pub mod range;

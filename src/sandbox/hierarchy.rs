@@ -198,14 +198,16 @@ pub fn split(total: i64, weights: &[i128]) -> Vec<i64> {
 pub fn split_day(m: &DayMetrics, weights: &[i128], minor: i64) -> Vec<DayMetrics> {
     let minor = minor.max(1);
     let f = |v: i64| split(v, weights);
-    let money = |v: i64| split(v / minor, weights);
     let imp = f(m.impressions);
     let clk = f(m.clicks);
-    let spend = money(m.spend_micros);
+    let spend = f(m.spend_micros / minor);
     let conv = f(m.conversions);
-    let rev = money(m.revenue_micros);
     let fconv = f(m.final_conversions);
-    let frev = money(m.final_revenue_micros);
+    // Revenue follows the conversions it came with: a part without conversions has none
+    // (Meta has no action value without its action), and the parts still add up exactly.
+    let by = |parts: &[i64]| parts.iter().map(|p| i128::from(*p)).collect::<Vec<i128>>();
+    let rev = split(m.revenue_micros / minor, &by(&conv));
+    let frev = split(m.final_revenue_micros / minor, &by(&fconv));
     (0..weights.len())
         .map(|i| DayMetrics {
             date: m.date,
@@ -461,8 +463,10 @@ impl World {
         };
         let total = self.daily_budget(&c);
         let unit = micros_per_minor(a.currency) * 100.min(1_000_000 / micros_per_minor(a.currency));
+        // Deleted ad sets hold no budget; the live ones share the campaign's.
         let ids: Vec<String> = self
             .ad_groups_of(platform, campaign_id)
+            .filter(|g| g.status() != CampaignStatus::Removed)
             .map(|g| g.id.clone())
             .collect();
         if ids.is_empty() || total <= 0 {

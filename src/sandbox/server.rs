@@ -287,9 +287,21 @@ async fn dispatch(AxState(app): AxState<Arc<App>>, req: Request) -> Response {
         None
     } else {
         let seed = app.config.seed;
-        app.state()
-            .faults
-            .take(seed, platform, api.method.as_str(), &api.path, is_oauth)
+        let query = api
+            .query
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("&")
+            + "&";
+        app.state().faults.take_with_query(
+            seed,
+            platform,
+            api.method.as_str(),
+            &api.path,
+            &query,
+            is_oauth,
+        )
     };
     let fault = injected.as_ref().map(|i| i.kind);
     // A lost answer is held back only after the call is carried out, recorded and saved: the

@@ -39,9 +39,16 @@ fn switch(st: CampaignStatus) -> &'static str {
     }
 }
 
+/// Deleting a campaign deletes its ad groups and ads on TikTok, whatever their own switch.
+fn deleted(c: &Campaign, g: &AdGroup, a: Option<&Ad>) -> bool {
+    c.status() == CampaignStatus::Removed
+        || g.status() == CampaignStatus::Removed
+        || a.is_some_and(|a| a.status() == CampaignStatus::Removed)
+}
+
 fn adgroup_secondary(c: &Campaign, g: &AdGroup) -> &'static str {
     match (g.status(), c.status()) {
-        (CampaignStatus::Removed, _) => "ADGROUP_STATUS_DELETE",
+        (CampaignStatus::Removed, _) | (_, CampaignStatus::Removed) => "ADGROUP_STATUS_DELETE",
         (CampaignStatus::Paused, _) => "ADGROUP_STATUS_DISABLE",
         (CampaignStatus::Enabled, CampaignStatus::Enabled) => "ADGROUP_STATUS_DELIVERY_OK",
         (CampaignStatus::Enabled, _) => "ADGROUP_STATUS_CAMPAIGN_DISABLE",
@@ -50,7 +57,9 @@ fn adgroup_secondary(c: &Campaign, g: &AdGroup) -> &'static str {
 
 fn ad_secondary(c: &Campaign, g: &AdGroup, a: &Ad) -> &'static str {
     match (a.status(), g.status(), c.status()) {
-        (CampaignStatus::Removed, _, _) => "AD_STATUS_DELETE",
+        (CampaignStatus::Removed, _, _)
+        | (_, CampaignStatus::Removed, _)
+        | (_, _, CampaignStatus::Removed) => "AD_STATUS_DELETE",
         (CampaignStatus::Paused, _, _) => "AD_STATUS_DISABLE",
         (_, CampaignStatus::Enabled, CampaignStatus::Enabled) => "AD_STATUS_DELIVERY_OK",
         (_, CampaignStatus::Enabled, _) => "AD_STATUS_CAMPAIGN_DISABLE",
@@ -151,7 +160,7 @@ pub(super) fn adgroups(s: &State, p: &Params, acc: &Account, page: usize, size: 
     for c in campaigns_of(s, acc, f.campaigns.as_ref()) {
         for g in s.world.ad_groups_of(Platform::Tiktok, &c.id) {
             if f.adgroups.as_ref().is_some_and(|ids| !ids.contains(&g.id))
-                || (!f.with_deleted && g.status() == CampaignStatus::Removed)
+                || (!f.with_deleted && deleted(c, g, None))
             {
                 continue;
             }
@@ -171,9 +180,7 @@ pub(super) fn ads(s: &State, p: &Params, acc: &Account, page: usize, size: usize
                 continue;
             }
             for a in s.world.ads_of(Platform::Tiktok, &g.id) {
-                let deleted =
-                    a.status() == CampaignStatus::Removed || g.status() == CampaignStatus::Removed;
-                if deleted && !f.with_deleted {
+                if deleted(c, g, Some(a)) && !f.with_deleted {
                     continue;
                 }
                 items.push(only_fields(ad_json(acc, c, g, a), fields.as_deref()));
@@ -267,9 +274,7 @@ pub(super) fn report(
             groups.into_iter().map(|(g, m)| (g, None, m)).collect()
         };
         for (g, a, m) in found {
-            let deleted = g.status() == CampaignStatus::Removed
-                || a.is_some_and(|a| a.status() == CampaignStatus::Removed);
-            if deleted && !with_deleted {
+            if deleted(c, g, a) && !with_deleted {
                 continue;
             }
             let id = a.map(|a| a.id.clone()).unwrap_or_else(|| g.id.clone());
