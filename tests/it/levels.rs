@@ -431,3 +431,170 @@ async fn a_sync_interrupted_at_the_ad_level_keeps_every_row_and_resumes() {
     assert!(count(&t, "SELECT count(*) AS n FROM ad_metric_revisions").await > 0);
     assert!(count(&t, "SELECT count(*) AS n FROM ad_group_metric_revisions").await > 0);
 }
+
+#[derive(clap::Parser)]
+struct PlatformCli {
+    #[command(subcommand)]
+    cmd: adpilot::platforms::cli::PlatformCommand,
+}
+
+async fn cli_lines(args: &[&str]) -> Vec<serde_json::Value> {
+    use clap::Parser;
+    let cli = PlatformCli::try_parse_from(std::iter::once("platform").chain(args.iter().copied()))
+        .expect("arguments");
+    let mut out = Vec::new();
+    let mut err = Vec::new();
+    let code = adpilot::platforms::cli::run(cli.cmd, &mut out, &mut err).await;
+    assert_eq!(
+        code,
+        std::process::ExitCode::SUCCESS,
+        "{}",
+        String::from_utf8_lossy(&err)
+    );
+    String::from_utf8(out)
+        .expect("utf8")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_operator_cli_prints_ad_groups_ads_and_level_metrics_from_the_sandbox() {
+    let sb = sandbox(SandboxConfig {
+        fixed_now: Some(chrono::Utc::now()),
+        ..SandboxConfig::default()
+    })
+    .await;
+    let base = sb.base_url();
+    for platform in Platform::ALL {
+        let token = sb.issue_token(platform, None).access_token;
+        let a = sb
+            .accounts(Some(platform))
+            .into_iter()
+            .next()
+            .expect("account");
+        let common = |cmd: &'static str| -> Vec<String> {
+            vec![
+                cmd.to_string(),
+                "--platform".into(),
+                platform.as_str().into(),
+                "--base-url".into(),
+                base.clone(),
+                "--access-token".into(),
+                token.clone(),
+                "--account".into(),
+                a.id.clone(),
+            ]
+        };
+        let args = common("ad-groups");
+        let groups = cli_lines(&args.iter().map(String::as_str).collect::<Vec<_>>()).await;
+        let truth = sb.ad_groups(&TruthQuery {
+            platform: Some(platform),
+            account_id: Some(a.id.clone()),
+            ..Default::default()
+        });
+        let campaigns: HashMap<String, TruthStatus> = sb
+            .campaigns(&TruthQuery {
+                platform: Some(platform),
+                account_id: Some(a.id.clone()),
+                ..Default::default()
+            })
+            .into_iter()
+            .map(|c| (c.campaign_id, c.status))
+            .collect();
+        let listed = truth
+            .iter()
+            .filter(|g| {
+                platform == Platform::Google
+                    || (g.status != TruthStatus::Removed
+                        && campaigns.get(&g.campaign_id) != Some(&TruthStatus::Removed))
+            })
+            .count();
+        assert_eq!(groups.len(), listed, "{platform} ad groups");
+        for g in &groups {
+            for k in [
+                "id",
+                "name",
+                "status",
+                "delivery",
+                "campaign_id",
+                "budget",
+                "bid",
+            ] {
+                assert!(g.get(k).is_some(), "{platform} ad group line has {k}: {g}");
+            }
+        }
+        let one_campaign = truth
+            .iter()
+            .find(|g| g.status == TruthStatus::Enabled)
+            .map(|g| g.campaign_id.clone())
+            .expect("a campaign with ad groups");
+        let mut args = common("ads");
+        args.extend(["--campaign".to_string(), one_campaign.clone()]);
+        let ads = cli_lines(&args.iter().map(String::as_str).collect::<Vec<_>>()).await;
+        assert!(!ads.is_empty());
+        assert!(
+            ads.iter()
+                .all(|x| x["campaign_id"] == one_campaign.as_str() && x["ad_group_id"].is_string())
+        );
+
+        let tz: chrono_tz::Tz = a.time_zone.parse().expect("tz");
+        let to = sb.clock().now().with_timezone(&tz).date_naive() - chrono::Duration::days(1);
+        let from = to - chrono::Duration::days(2);
+        let mut args = common("metrics");
+        args.extend([
+            "--from".to_string(),
+            from.to_string(),
+            "--to".to_string(),
+            to.to_string(),
+            "--level".to_string(),
+            "ad".to_string(),
+        ]);
+        let rows = cli_lines(&args.iter().map(String::as_str).collect::<Vec<_>>()).await;
+        let truth = sb.level_metrics(
+            &TruthQuery {
+                platform: Some(platform),
+                account_id: Some(a.id.clone()),
+                from: Some(from),
+                to: Some(to),
+                ..Default::default()
+            },
+            true,
+        );
+        assert_eq!(rows.len(), truth.len(), "{platform} ad-days");
+        for r in &rows {
+            for k in [
+                "campaign_id",
+                "ad_group_id",
+                "ad_id",
+                "date",
+                "impressions",
+                "clicks",
+                "all_clicks",
+                "spend",
+                "conversions",
+                "revenue",
+                "currency",
+            ] {
+                assert!(r.get(k).is_some(), "{platform} metrics line has {k}: {r}");
+            }
+            let t = truth
+                .iter()
+                .find(|t| {
+                    Some(t.ad_id.as_deref().unwrap_or("")) == r["ad_id"].as_str()
+                        && t.date.to_string() == r["date"].as_str().unwrap_or("")
+                })
+                .expect("row in truth");
+            assert_eq!(r["impressions"], t.impressions);
+            let spend: rust_decimal::Decimal = r["spend"]
+                .as_str()
+                .unwrap_or("x")
+                .parse()
+                .expect("decimal string");
+            assert_eq!(
+                spend,
+                adpilot::types::Money::new(t.spend_micros, a.currency).to_major()
+            );
+        }
+    }
+}
