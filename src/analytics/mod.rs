@@ -7,6 +7,7 @@ pub mod ingest;
 pub mod insights;
 pub mod jobs;
 pub mod level_ingest;
+pub mod level_queries;
 pub mod level_sync;
 pub mod onboarding;
 pub mod queries;

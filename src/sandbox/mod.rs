@@ -18,9 +18,11 @@
 //!   of the account's local day. Tests comparing against truth should fix the clock.
 //! - Meta's regain-access minutes in X-Business-Use-Case-Usage are rounded down; the exact
 //!   seconds are in X-Ad-Account-Usage `reset_time_duration`.
+//! - Ad groups/ad sets and ads (see `hierarchy.rs`) divide each campaign's day exactly among
+//!   them, so every level adds up to the campaign's own numbers; Performance Max campaigns
+//!   have none. They are read-only so far: no writes at these levels.
 //! - Not imitated: Google `partialFailure` (mutates are all-or-nothing) and budget removal;
-//!   Meta async insights reports, ad sets (a campaign without a campaign budget spends
-//!   nothing) and the budget-change rate limit; TikTok BUDGET_MODE_TOTAL and
+//!   Meta async insights reports and the budget-change rate limit; TikTok BUDGET_MODE_TOTAL and
 //!   BUDGET_MODE_DYNAMIC_DAILY_BUDGET (refused with 40002). Client secrets are not checked.
 
 mod admin;

@@ -598,3 +598,128 @@ async fn the_operator_cli_prints_ad_groups_ads_and_level_metrics_from_the_sandbo
         }
     }
 }
+
+#[derive(diesel::QueryableByName, Debug)]
+struct Ids {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    campaign_id: uuid::Uuid,
+    #[diesel(sql_type = Text)]
+    campaign_name: String,
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    group_id: uuid::Uuid,
+    #[diesel(sql_type = Text)]
+    group_name: String,
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    ad_id: uuid::Uuid,
+    #[diesel(sql_type = Text)]
+    ad_name: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    primary_text: Option<String>,
+}
+
+#[tokio::test]
+async fn a_campaign_drills_down_to_its_ad_sets_and_ads_with_breadcrumbs_and_csv() {
+    let (sb, t, mut c) = still_sandbox().await;
+    connect(&mut c, "meta").await;
+    for r in sync_all(&t, &sb).await {
+        r.expect("sync");
+    }
+    let mut admin = adpilot::db::connect_one(&t.db.admin_url)
+        .await
+        .expect("admin");
+    let ids: Ids = diesel::sql_query(
+        "SELECT c.id AS campaign_id, c.name AS campaign_name, g.id AS group_id, g.name AS group_name,
+                a.id AS ad_id, a.name AS ad_name, a.primary_text
+         FROM ads a JOIN ad_groups g ON g.id = a.ad_group_id JOIN campaigns c ON c.id = a.campaign_id
+         WHERE a.status = 'active' AND g.status = 'active'
+           AND EXISTS (SELECT 1 FROM ad_metrics_daily m WHERE m.ad_id = a.id AND m.date >= current_date - 20)
+         ORDER BY c.name, g.name, a.name LIMIT 1",
+    )
+    .get_result(&mut admin)
+    .await
+    .expect("an active ad with recent days");
+    let esc = |s: &str| s.replace('&', "&amp;").replace('\'', "&#x27;");
+
+    let page = c
+        .get(&format!(
+            "/campaigns/{}?range=last_30_days",
+            ids.campaign_id
+        ))
+        .await;
+    page.assert_status(axum::http::StatusCode::OK);
+    assert!(page.body.contains("Ad sets"), "Meta says ad sets");
+    assert!(page.body.contains(&format!("/ad-groups/{}", ids.group_id)));
+    assert!(page.body.contains(&esc(&ids.group_name)));
+    assert!(
+        page.body.contains("sort=spend&#38;dir=asc"),
+        "the spend column sorts (descending now, ascending on a click)"
+    );
+    let sorted = c
+        .get(&format!(
+            "/campaigns/{}?range=last_30_days&sort=name&dir=asc",
+            ids.campaign_id
+        ))
+        .await;
+    sorted.assert_status(axum::http::StatusCode::OK);
+    let csv = c
+        .get(&format!(
+            "/campaigns/{}/ad-groups.csv?range=last_30_days",
+            ids.campaign_id
+        ))
+        .await;
+    csv.assert_status(axum::http::StatusCode::OK);
+    assert!(
+        csv.body
+            .starts_with("name,status,delivery,budget,bid,Spend")
+    );
+    assert!(csv.body.contains(&ids.group_name));
+
+    let group = c
+        .get(&format!("/ad-groups/{}?range=last_30_days", ids.group_id))
+        .await;
+    group.assert_status(axum::http::StatusCode::OK);
+    assert!(
+        group
+            .body
+            .contains(&format!("/campaigns/{}", ids.campaign_id)),
+        "breadcrumb to the campaign"
+    );
+    assert!(group.body.contains(&esc(&ids.campaign_name)));
+    assert!(group.body.contains(&format!("/ads/{}", ids.ad_id)));
+    let ads_csv = c
+        .get(&format!(
+            "/ad-groups/{}/ads.csv?range=last_30_days",
+            ids.group_id
+        ))
+        .await;
+    assert!(ads_csv.body.contains(&ids.ad_name));
+
+    let ad = c
+        .get(&format!("/ads/{}?range=last_30_days", ids.ad_id))
+        .await;
+    ad.assert_status(axum::http::StatusCode::OK);
+    assert!(
+        ad.body.contains(&format!("/ad-groups/{}", ids.group_id)),
+        "breadcrumb to the ad set"
+    );
+    if let Some(text) = &ids.primary_text {
+        assert!(ad.body.contains(&esc(text)), "the ad's text is shown");
+    }
+    let days = c
+        .get(&format!("/ads/{}/days.csv?range=last_30_days", ids.ad_id))
+        .await;
+    assert_eq!(days.body.lines().count(), 31, "a header and 30 days");
+
+    // Another organization sees none of it.
+    let mut other = t.sign_up("bob@example.com", "Other").await;
+    for path in [
+        format!("/ad-groups/{}", ids.group_id),
+        format!("/ads/{}", ids.ad_id),
+        format!("/ads/{}/days.csv", ids.ad_id),
+    ] {
+        other
+            .get(&path)
+            .await
+            .assert_status(axum::http::StatusCode::NOT_FOUND);
+    }
+}
