@@ -11,9 +11,12 @@ use diesel_async::RunQueryDsl;
 use uuid::Uuid;
 
 use super::ingest::{self, MetricRow};
+use super::level_ingest;
+use super::level_sync::{self, LevelChunk};
 use crate::app::App;
 use crate::connections::service as connections;
 use crate::db::schema::{account_sync, ad_accounts};
+use crate::platforms::Level;
 use crate::platforms::PlatformError;
 use crate::types::{Currency, Money, Platform};
 
@@ -44,6 +47,10 @@ impl From<diesel::result::Error> for SyncError {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SyncReport {
     pub campaigns: usize,
+    pub ad_groups: usize,
+    pub ads: usize,
+    /// Ad-group and ad rows read (campaign rows are in `rows_read`).
+    pub level_rows_read: usize,
     pub rows_read: usize,
     pub rows_changed: usize,
     pub backfill_done: bool,
@@ -306,14 +313,30 @@ async fn run(
     }
     let adapter = app.platforms.adapter(platform);
     let listed = adapter.list_campaigns(&creds, &account).await?;
+    let listed_groups = adapter.list_ad_groups(&creds, &account, None).await?;
+    let listed_ads = adapter.list_ads(&creds, &account, None).await?;
     let mut report = SyncReport {
         campaigns: listed.len(),
+        ad_groups: listed_groups.len(),
+        ads: listed_ads.len(),
         ..Default::default()
     };
     app.db
         .tenant(org_id, async move |c| {
-            crate::campaigns::upsert_synced(c, org_id, account_id, platform, currency, &listed)
-                .await?;
+            let ids =
+                crate::campaigns::upsert_synced(c, org_id, account_id, platform, currency, &listed)
+                    .await?;
+            level_sync::store_structure(
+                c,
+                org_id,
+                account_id,
+                platform,
+                currency,
+                &ids,
+                &listed_groups,
+                &listed_ads,
+            )
+            .await?;
             Ok::<_, SyncError>(())
         })
         .await?;
@@ -343,6 +366,15 @@ async fn run(
         let metrics = adapter.daily_metrics(&creds, &account, from, to).await?;
         let settings = settings.clone();
         report.rows_read += metrics.len();
+        let levels = LevelChunk {
+            ad_groups: adapter
+                .level_metrics(&creds, &account, Level::AdGroup, from, to)
+                .await?,
+            ads: adapter
+                .level_metrics(&creds, &account, Level::Ad, from, to)
+                .await?,
+        };
+        report.level_rows_read += levels.len();
         let is_backfill = i > 0;
         let changed = app
             .db
@@ -382,7 +414,14 @@ async fn run(
                     })
                     .collect();
                 ingest::ensure_partitions(c, from, to).await?;
-                let changed = ingest::upsert(c, &rows).await?;
+                let mut changed = ingest::upsert(c, &rows).await?;
+                if !levels.is_empty() {
+                    level_ingest::ensure_partitions(c, from, to).await?;
+                    changed += level_sync::store_chunk(
+                        c, org_id, account_id, platform, currency, &ids, &levels,
+                    )
+                    .await?;
+                }
                 let added = rows.len() as i64;
                 let backfilled = if is_backfill { Some(from) } else { None };
                 diesel::update(account_sync::table.find((org_id, account_id)))

@@ -8,6 +8,8 @@ pub mod routes;
 pub mod action_routes;
 pub mod actions;
 pub mod jobs;
+pub mod level_routes;
+pub mod levels;
 
 use std::collections::HashMap;
 

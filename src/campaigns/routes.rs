@@ -41,6 +41,7 @@ pub fn router() -> Router<AppState> {
         .route("/campaigns/new/targeting", post(suggest_targeting))
         .route("/campaigns/pushes/{batch}", get(pushes))
         .route("/campaigns/{id}", get(show))
+        .merge(super::level_routes::routes())
 }
 
 pub const PER_PAGE: i64 = 100;
@@ -223,6 +224,7 @@ struct ShowPage {
     actions: Vec<RuleActionView>,
     saved_copy: Vec<SavedCopy>,
     notes: String,
+    groups: super::level_routes::LevelTable,
 }
 
 async fn show(
@@ -240,23 +242,45 @@ async fn show(
     };
     let range: DateRange = p.range;
     let filters = p.filters.clone();
-    let (item, totals, series, actions, (saved_copy, notes)) = app
+    let (item, totals, series, actions, (saved_copy, notes, groups)) = app
         .db
         .tenant(v.org_id, async move |c| {
             let item = super::detail(c, id).await?;
+            let groups =
+                crate::analytics::level_queries::ad_groups_of_campaign(c, id, range).await?;
             let totals = queries::totals(&queries::campaign_aggregates(c, range, &filters).await?);
             let series = queries::daily(c, range, &filters).await?;
             let actions = super::rule_actions(c, id).await?;
             let saved_copy = camp_copy::for_campaign(c, id).await?;
             let notes = camp_copy::notes_for_campaign(c, id).await?;
-            Ok::<_, AppError>((item, totals, series, actions, (saved_copy, notes)))
+            Ok::<_, AppError>((item, totals, series, actions, (saved_copy, notes, groups)))
         })
         .await?;
     let charts = series
         .iter()
         .map(|s| chart::build(s, p.kpi_a, p.kpi_b))
         .collect();
+    let range_q = format!(
+        "?range={}&from={}&to={}&",
+        p.preset.as_str(),
+        p.from_text,
+        p.to_text
+    );
+    let groups = super::level_routes::table(
+        groups,
+        item.campaign
+            .currency
+            .parse()
+            .map_err(|_| AppError::Internal("a stored currency does not parse".into()))?,
+        &q,
+        "/ad-groups/",
+        format!("/campaigns/{id}{range_q}"),
+        format!("/campaigns/{id}/ad-groups.csv{range_q}"),
+        super::level_routes::group_word(item.campaign.platform),
+        true,
+    );
     let page = ShowPage {
+        groups,
         shell: v.shell("campaigns"),
         budget: money(item.campaign.daily_budget_micros, &item.campaign.currency),
         item,

@@ -8,7 +8,10 @@ use std::process::ExitCode;
 use chrono::NaiveDate;
 use serde_json::{Value, json};
 
-use super::{AccountRef, Adapter, Credentials, PlatformError, PlatformSettings, Platforms};
+use super::{
+    AccountRef, Adapter, Credentials, Level, LevelBudget, PlatformError, PlatformSettings,
+    Platforms,
+};
 use crate::types::{Money, Platform};
 
 /// Which platform to call and how.
@@ -44,7 +47,7 @@ pub struct Target {
 
 #[derive(Debug, Clone, clap::Subcommand)]
 pub enum PlatformCommand {
-    /// Daily campaign metrics: one line per campaign per day.
+    /// Daily metrics: one line per object (campaign, ad group or ad) per day.
     Metrics {
         #[command(flatten)]
         target: Target,
@@ -57,6 +60,29 @@ pub enum PlatformCommand {
         /// Last day, YYYY-MM-DD, included.
         #[arg(long)]
         to: NaiveDate,
+        /// campaign, ad_group (Meta ad sets) or ad.
+        #[arg(long, default_value = "campaign")]
+        level: Level,
+    },
+    /// The ad groups (Meta: ad sets) of one ad account, or of one of its campaigns.
+    AdGroups {
+        #[command(flatten)]
+        target: Target,
+        #[arg(long)]
+        account: String,
+        /// Only this campaign's.
+        #[arg(long)]
+        campaign: Option<String>,
+    },
+    /// The ads of one ad account, or of one of its campaigns.
+    Ads {
+        #[command(flatten)]
+        target: Target,
+        #[arg(long)]
+        account: String,
+        /// Only this campaign's.
+        #[arg(long)]
+        campaign: Option<String>,
     },
     /// The ad accounts the token can reach.
     Accounts {
@@ -151,6 +177,10 @@ fn major_string(m: Money) -> String {
     d.to_string()
 }
 
+fn budget_json(b: LevelBudget) -> Value {
+    json!({"period": b.period.as_str(), "amount": major_string(b.amount)})
+}
+
 fn line(out: &mut (dyn Write + Send), v: &Value) -> Result<(), std::io::Error> {
     writeln!(out, "{v}")
 }
@@ -162,6 +192,105 @@ async fn execute(cmd: PlatformCommand, out: &mut (dyn Write + Send)) -> Result<(
             account,
             from,
             to,
+            level: level @ (Level::AdGroup | Level::Ad),
+        } => {
+            let (adapter, creds) = adapter_for(&target)?;
+            let acct = adapter.account(&creds, &account).await?;
+            let acct_ref = AccountRef::new(account.clone(), acct.currency);
+            let rows = adapter
+                .level_metrics(&creds, &acct_ref, level, from, to)
+                .await?;
+            for r in rows {
+                let mut v = json!({
+                    "platform": target.platform.as_str(),
+                    "account_id": acct.id,
+                    "level": level.as_str(),
+                    "campaign_id": r.campaign_id,
+                    "ad_group_id": r.ad_group_id,
+                    "name": r.name,
+                    "date": r.date.format("%Y-%m-%d").to_string(),
+                    "impressions": r.impressions,
+                    "clicks": r.clicks,
+                    "all_clicks": r.all_clicks,
+                    "spend": major_string(r.spend),
+                    "conversions": r.conversions.normalize().to_string(),
+                    "revenue": major_string(r.revenue),
+                    "currency": acct.currency.as_str(),
+                });
+                if level == Level::Ad {
+                    v["ad_id"] = json!(r.ad_id);
+                }
+                line(out, &v)?;
+            }
+        }
+        PlatformCommand::AdGroups {
+            target,
+            account,
+            campaign,
+        } => {
+            let (adapter, creds) = adapter_for(&target)?;
+            let acct = adapter.account(&creds, &account).await?;
+            let acct_ref = AccountRef::new(account.clone(), acct.currency);
+            for g in adapter
+                .list_ad_groups(&creds, &acct_ref, campaign.as_deref())
+                .await?
+            {
+                line(
+                    out,
+                    &json!({
+                        "platform": target.platform.as_str(),
+                        "account_id": acct.id,
+                        "id": g.id,
+                        "name": g.name,
+                        "status": g.status.as_str(),
+                        "delivery": g.delivery,
+                        "campaign_id": g.campaign_id,
+                        "budget": g.budget.map(budget_json),
+                        "bid": g.bid.map(major_string),
+                        "bid_strategy": g.bid_strategy,
+                        "currency": acct.currency.as_str(),
+                    }),
+                )?;
+            }
+        }
+        PlatformCommand::Ads {
+            target,
+            account,
+            campaign,
+        } => {
+            let (adapter, creds) = adapter_for(&target)?;
+            let acct = adapter.account(&creds, &account).await?;
+            let acct_ref = AccountRef::new(account.clone(), acct.currency);
+            for a in adapter
+                .list_ads(&creds, &acct_ref, campaign.as_deref())
+                .await?
+            {
+                line(
+                    out,
+                    &json!({
+                        "platform": target.platform.as_str(),
+                        "account_id": acct.id,
+                        "id": a.id,
+                        "name": a.name,
+                        "status": a.status.as_str(),
+                        "delivery": a.delivery,
+                        "campaign_id": a.campaign_id,
+                        "ad_group_id": a.ad_group_id,
+                        "type": a.ad_type,
+                        "headlines": a.headlines,
+                        "descriptions": a.descriptions,
+                        "primary_text": a.primary_text,
+                        "final_url": a.final_url,
+                    }),
+                )?;
+            }
+        }
+        PlatformCommand::Metrics {
+            target,
+            account,
+            from,
+            to,
+            level: Level::Campaign,
         } => {
             let (adapter, creds) = adapter_for(&target)?;
             // Spend is only meaningful with the account's currency, which the account call

@@ -33,8 +33,9 @@ use crate::types::{Money, Platform};
 pub use errors::PlatformError;
 pub use limits::RateLimits;
 pub use model::{
-    AccountRef, AccountStatus, AdAccount, AuthorizationRequest, Campaign, CampaignStatus,
-    Credentials, DailyMetrics, NewCampaign, TokenSet,
+    AccountRef, AccountStatus, Ad, AdAccount, AdGroup, AuthorizationRequest, BudgetPeriod,
+    Campaign, CampaignStatus, Credentials, DailyMetrics, Level, LevelBudget, LevelMetrics,
+    NewCampaign, TokenSet,
 };
 pub use retry::RetryPolicy;
 pub use settings::{GoogleSettings, LimitSettings, MetaSettings, PlatformSettings, TiktokSettings};
@@ -206,6 +207,66 @@ impl Adapter {
             )));
         }
         dispatch!(self, a => a.daily_metrics(creds, account, from, to).await)
+    }
+
+    /// Ad groups (Meta ad sets) of the account, or of one campaign. Deleted ones are listed
+    /// where the platform lists them (Google); elsewhere they are simply absent.
+    pub async fn list_ad_groups(
+        &self,
+        creds: &Credentials,
+        account: &AccountRef,
+        campaign_id: Option<&str>,
+    ) -> Result<Vec<AdGroup>, PlatformError> {
+        dispatch!(self, a => a.list_ad_groups(creds, account, campaign_id).await)
+    }
+
+    /// Ads of the account, or of one campaign.
+    pub async fn list_ads(
+        &self,
+        creds: &Credentials,
+        account: &AccountRef,
+        campaign_id: Option<&str>,
+    ) -> Result<Vec<Ad>, PlatformError> {
+        dispatch!(self, a => a.list_ads(creds, account, campaign_id).await)
+    }
+
+    /// One row per object of `level` per day with activity, `from..=to` in the account's time
+    /// zone, from the platform's own report at that level (deleted objects included).
+    pub async fn level_metrics(
+        &self,
+        creds: &Credentials,
+        account: &AccountRef,
+        level: Level,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<LevelMetrics>, PlatformError> {
+        if to < from {
+            return Err(PlatformError::invalid(format!(
+                "the date range ends ({to}) before it starts ({from})"
+            )));
+        }
+        match level {
+            Level::Campaign => Ok(self
+                .daily_metrics(creds, account, from, to)
+                .await?
+                .into_iter()
+                .map(|m| LevelMetrics {
+                    level,
+                    campaign_id: m.campaign_id,
+                    ad_group_id: None,
+                    ad_id: None,
+                    name: m.campaign_name,
+                    date: m.date,
+                    impressions: m.impressions,
+                    clicks: m.clicks,
+                    all_clicks: None,
+                    spend: m.spend,
+                    conversions: m.conversions,
+                    revenue: m.revenue,
+                })
+                .collect()),
+            _ => dispatch!(self, a => a.level_metrics(creds, account, level, from, to).await),
+        }
     }
 
     pub async fn create_campaign(

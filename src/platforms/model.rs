@@ -215,3 +215,130 @@ pub struct NewCampaign {
     /// `Active` or `Paused`; `Removed` is refused.
     pub status: CampaignStatus,
 }
+
+/// A level of an account's tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    Campaign,
+    /// Google ad group, Meta ad set, TikTok ad group.
+    AdGroup,
+    Ad,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Campaign => "campaign",
+            Level::AdGroup => "ad_group",
+            Level::Ad => "ad",
+        }
+    }
+}
+
+impl std::str::FromStr for Level {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "campaign" => Ok(Level::Campaign),
+            "ad_group" | "adgroup" | "ad_set" | "adset" => Ok(Level::AdGroup),
+            "ad" => Ok(Level::Ad),
+            other => Err(format!(
+                "\"{other}\" is not a level (campaign, ad_group or ad)"
+            )),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BudgetPeriod {
+    Daily,
+    Lifetime,
+}
+
+impl BudgetPeriod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BudgetPeriod::Daily => "daily",
+            BudgetPeriod::Lifetime => "lifetime",
+        }
+    }
+}
+
+/// A budget set on an ad group (Meta ad-set budgets, TikTok ad-group budgets).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LevelBudget {
+    pub period: BudgetPeriod,
+    pub amount: Money,
+}
+
+/// A Google ad group, Meta ad set or TikTok ad group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdGroup {
+    pub id: String,
+    pub campaign_id: String,
+    pub name: String,
+    /// The object's own switch (Google `status`, Meta `status`, TikTok `operation_status`).
+    pub status: CampaignStatus,
+    /// The platform's finer state as it spells it (Meta `effective_status`, TikTok
+    /// `secondary_status`, Google's serving state computed from the ad group and campaign).
+    pub delivery: Option<String>,
+    /// None where the budget lives on the campaign (always on Google).
+    pub budget: Option<LevelBudget>,
+    pub bid: Option<Money>,
+    pub bid_strategy: Option<String>,
+    pub starts_at: Option<DateTime<Utc>>,
+    pub ends_at: Option<DateTime<Utc>>,
+    pub created_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ad {
+    pub id: String,
+    pub ad_group_id: String,
+    pub campaign_id: String,
+    pub name: String,
+    pub status: CampaignStatus,
+    pub delivery: Option<String>,
+    /// Google `ad.type`, Meta creative kind (`link`, `video`, ...), TikTok `ad_format`.
+    pub ad_type: Option<String>,
+    pub headlines: Vec<String>,
+    pub descriptions: Vec<String>,
+    /// Meta `message`, TikTok `ad_text`.
+    pub primary_text: Option<String>,
+    pub final_url: Option<String>,
+    pub created_at: Option<DateTime<Utc>>,
+}
+
+/// One object of a level on one day (the account's local date). The ids of the levels above
+/// it are set; those below are None.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LevelMetrics {
+    pub level: Level,
+    pub campaign_id: String,
+    pub ad_group_id: Option<String>,
+    pub ad_id: Option<String>,
+    /// The object's name as the report gave it (may be empty).
+    pub name: String,
+    pub date: NaiveDate,
+    /// Link clicks where the platform separates them (Meta `inline_link_clicks`).
+    pub impressions: i64,
+    pub clicks: i64,
+    /// All clicks where the platform reports them separately (Meta `clicks`); None elsewhere.
+    pub all_clicks: Option<i64>,
+    pub spend: Money,
+    pub conversions: Decimal,
+    pub revenue: Money,
+}
+
+impl LevelMetrics {
+    /// The platform id of the object the row is about.
+    pub fn object_id(&self) -> &str {
+        match self.level {
+            Level::Campaign => &self.campaign_id,
+            Level::AdGroup => self.ad_group_id.as_deref().unwrap_or(""),
+            Level::Ad => self.ad_id.as_deref().unwrap_or(""),
+        }
+    }
+}

@@ -102,6 +102,55 @@ pub(crate) fn required_text(v: Option<&Value>, what: &str) -> Result<String, Pla
     text(v).ok_or_else(|| PlatformError::unexpected(format!("response lacks {what}")))
 }
 
+/// A field the platform must send, by dotted path (`adGroup.id`): absent or null is an error
+/// naming the platform and the field, never a silent zero or a guessed value.
+pub(crate) fn need<'a>(
+    row: &'a Value,
+    path: &str,
+    platform: &str,
+) -> Result<&'a Value, PlatformError> {
+    let mut cur = row;
+    for part in path.split('.') {
+        match cur.get(part) {
+            Some(v) if !v.is_null() => cur = v,
+            _ => {
+                return Err(PlatformError::unexpected(format!(
+                    "{platform} sent a row without {path}"
+                )));
+            }
+        }
+    }
+    Ok(cur)
+}
+
+/// [`need`] for an id or other text (ids may come as numbers).
+pub(crate) fn need_text(row: &Value, path: &str, platform: &str) -> Result<String, PlatformError> {
+    let v = need(row, path, platform)?;
+    text(Some(v)).ok_or_else(|| {
+        PlatformError::unexpected(format!("{platform} sent {path} that is not text: {v}"))
+    })
+}
+
+/// [`need`] for a count.
+pub(crate) fn need_int(row: &Value, path: &str, platform: &str) -> Result<i64, PlatformError> {
+    int(
+        Some(need(row, path, platform)?),
+        &format!("{platform} {path}"),
+    )
+}
+
+/// [`need`] for an exact decimal.
+pub(crate) fn need_decimal(
+    row: &Value,
+    path: &str,
+    platform: &str,
+) -> Result<Decimal, PlatformError> {
+    decimal(
+        Some(need(row, path, platform)?),
+        &format!("{platform} {path}"),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

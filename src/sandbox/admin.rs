@@ -23,6 +23,13 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/_sandbox/truth/accounts", get(truth_accounts))
         .route("/_sandbox/truth/campaigns", get(truth_campaigns))
         .route("/_sandbox/truth/metrics", get(truth_metrics))
+        .route("/_sandbox/truth/ad_groups", get(truth_ad_groups))
+        .route("/_sandbox/truth/ads", get(truth_ads))
+        .route(
+            "/_sandbox/truth/ad_group_metrics",
+            get(truth_ad_group_metrics),
+        )
+        .route("/_sandbox/truth/ad_metrics", get(truth_ad_metrics))
         .route("/_sandbox/calls", get(calls).delete(clear_calls))
         .route(
             "/_sandbox/faults",
@@ -61,6 +68,31 @@ async fn truth_metrics(State(app): State<Arc<App>>, Query(q): Query<TruthQuery>)
     let now = app.now();
     let s = app.state();
     Json(truth::metrics(&s.world, &q, now)).into_response()
+}
+
+async fn truth_ad_groups(State(app): State<Arc<App>>, Query(q): Query<TruthQuery>) -> Response {
+    let s = app.state();
+    Json(truth::ad_groups(&s.world, &q)).into_response()
+}
+
+async fn truth_ads(State(app): State<Arc<App>>, Query(q): Query<TruthQuery>) -> Response {
+    let s = app.state();
+    Json(truth::ads(&s.world, &q)).into_response()
+}
+
+async fn truth_ad_group_metrics(
+    State(app): State<Arc<App>>,
+    Query(q): Query<TruthQuery>,
+) -> Response {
+    let now = app.now();
+    let s = app.state();
+    Json(truth::level_metrics(&s.world, &q, false, now)).into_response()
+}
+
+async fn truth_ad_metrics(State(app): State<Arc<App>>, Query(q): Query<TruthQuery>) -> Response {
+    let now = app.now();
+    let s = app.state();
+    Json(truth::level_metrics(&s.world, &q, true, now)).into_response()
 }
 
 async fn calls(State(app): State<Arc<App>>) -> Response {

@@ -78,6 +78,10 @@ pub struct FaultSpec {
     /// Only calls whose path contains this text.
     #[serde(default)]
     pub path_contains: Option<String>,
+    /// Only calls whose query string (`k=v` pairs joined by `&`, decoded) contains this text,
+    /// e.g. `level=ad&` to hit one level of a report that shares its path with the others.
+    #[serde(default)]
+    pub query_contains: Option<String>,
     /// Only calls with this HTTP method (`GET`, `POST`), whatever its case.
     #[serde(default)]
     pub method: Option<String>,
@@ -102,6 +106,7 @@ impl FaultSpec {
             count: None,
             fraction: None,
             path_contains: None,
+            query_contains: None,
             method: None,
             retry_after_secs: None,
             delay_ms: None,
@@ -136,6 +141,11 @@ impl FaultSpec {
 
     pub fn path_contains(mut self, s: &str) -> Self {
         self.path_contains = Some(s.to_string());
+        self
+    }
+
+    pub fn query_contains(mut self, q: &str) -> Self {
+        self.query_contains = Some(q.to_string());
         self
     }
 
@@ -213,6 +223,19 @@ impl FaultBook {
         path: &str,
         is_oauth: bool,
     ) -> Option<Injected> {
+        self.take_with_query(seed, platform, method, path, "", is_oauth)
+    }
+
+    /// [`Self::take`] for a call with a query string.
+    pub fn take_with_query(
+        &mut self,
+        seed: u64,
+        platform: Platform,
+        method: &str,
+        path: &str,
+        query: &str,
+        is_oauth: bool,
+    ) -> Option<Injected> {
         self.faults.retain(|f| !f.exhausted());
         for f in &mut self.faults {
             let s = &f.spec;
@@ -221,6 +244,9 @@ impl FaultBook {
                 || s.path_contains
                     .as_deref()
                     .is_some_and(|p| !path.contains(p))
+                || s.query_contains
+                    .as_deref()
+                    .is_some_and(|q| !query.contains(q))
                 || s.method
                     .as_deref()
                     .is_some_and(|m| !m.eq_ignore_ascii_case(method))

@@ -25,6 +25,8 @@ use super::world::{Account, Campaign, CampaignStatus, IdKind};
 use crate::platforms::meta_offset;
 use crate::types::Platform;
 
+mod levels;
+
 /// The one sandbox user behind every Meta token.
 pub const USER_ID: &str = "100012345678901";
 
@@ -354,6 +356,14 @@ pub fn handle(app: &App, req: &ApiRequest) -> Response {
                 None => no_object(a, m),
             }
         }
+        (Method::GET, [a, "adsets"]) if a.starts_with("act_") => {
+            with_account(&s, &grant, a, m, |acc| {
+                levels::list_adsets(app, &s, req, acc)
+            })
+        }
+        (Method::GET, [a, "ads"]) if a.starts_with("act_") => {
+            with_account(&s, &grant, a, m, |acc| levels::list_ads(app, &s, req, acc))
+        }
         (Method::GET, [a, "insights"]) if a.starts_with("act_") => {
             with_account(&s, &grant, a, m, |acc| insights(app, &s, req, acc, now))
         }
@@ -495,6 +505,7 @@ fn campaign_json(s: &State, c: &Campaign) -> Value {
         "updated_time": meta_time(c.status_history.last().map(|h| h.at).unwrap_or(c.created_at)),
     });
     if c.budget_id.is_some()
+        && !c.budget_on_ad_groups
         && let Some(a) = s.world.account(Platform::Meta, &c.account_id)
     {
         let minor = s.world.daily_budget(c) / meta_offset::micros_per_unit(a.currency);
@@ -728,7 +739,7 @@ fn update_campaign(s: &mut State, req: &ApiRequest, c: &Campaign, now: DateTime<
     };
     if let Some(minor) = budget {
         let amount = minor.saturating_mul(meta_offset::micros_per_unit(acc.currency));
-        match &c.budget_id {
+        match c.budget_id.as_ref().filter(|_| !c.budget_on_ad_groups) {
             Some(b) => {
                 s.world.set_budget(Platform::Meta, b, amount, now);
             }
@@ -752,7 +763,11 @@ fn update_campaign(s: &mut State, req: &ApiRequest, c: &Campaign, now: DateTime<
     json_response(StatusCode::OK, &json!({"success": true}))
 }
 
-const INSIGHT_FIELDS: [&str; 13] = [
+const INSIGHT_FIELDS: [&str; 17] = [
+    "adset_id",
+    "adset_name",
+    "ad_id",
+    "ad_name",
     "account_id",
     "account_name",
     "account_currency",
@@ -875,12 +890,19 @@ fn insight_row(
     v
 }
 
+/// What an insights call asks for, once its parameters are checked.
+struct InsightsOf {
+    level: String,
+    daily: bool,
+    fields: Vec<String>,
+    since: NaiveDate,
+    until: NaiveDate,
+}
+
 fn insights(app: &App, s: &State, req: &ApiRequest, acc: &Account, now: DateTime<Utc>) -> Response {
     let level = req.param("level").unwrap_or("account");
-    if level != "campaign" && level != "account" {
-        return invalid(&format!(
-            "(#100) The sandbox reports level=campaign or level=account, not {level}"
-        ));
+    if !matches!(level, "campaign" | "account" | "adset" | "ad") {
+        return levels::bad_level(level);
     }
     let daily = match req.param("time_increment") {
         Some("1") => true,
@@ -906,6 +928,16 @@ fn insights(app: &App, s: &State, req: &ApiRequest, acc: &Account, now: DateTime
         Ok(r) => r,
         Err(e) => return e,
     };
+    if level == "adset" || level == "ad" {
+        let q = InsightsOf {
+            level: level.to_string(),
+            daily,
+            fields,
+            since,
+            until,
+        };
+        return levels::level_insights(app, s, req, acc, &q, now);
+    }
     let only_ids: Option<Vec<String>> = req.param("filtering").and_then(|f| {
         let v: Value = serde_json::from_str(f).ok()?;
         v.as_array()?.iter().find_map(|flt| {

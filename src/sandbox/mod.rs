@@ -18,9 +18,11 @@
 //!   of the account's local day. Tests comparing against truth should fix the clock.
 //! - Meta's regain-access minutes in X-Business-Use-Case-Usage are rounded down; the exact
 //!   seconds are in X-Ad-Account-Usage `reset_time_duration`.
+//! - Ad groups/ad sets and ads (see `hierarchy.rs`) divide each campaign's day exactly among
+//!   them, so every level adds up to the campaign's own numbers; Performance Max campaigns
+//!   have none. They are read-only so far: no writes at these levels.
 //! - Not imitated: Google `partialFailure` (mutates are all-or-nothing) and budget removal;
-//!   Meta async insights reports, ad sets (a campaign without a campaign budget spends
-//!   nothing) and the budget-change rate limit; TikTok BUDGET_MODE_TOTAL and
+//!   Meta async insights reports and the budget-change rate limit; TikTok BUDGET_MODE_TOTAL and
 //!   BUDGET_MODE_DYNAMIC_DAILY_BUDGET (refused with 40002). Client secrets are not checked.
 
 mod admin;
@@ -30,6 +32,7 @@ mod consent_page;
 pub mod faults;
 mod gaql;
 mod google;
+mod hierarchy;
 mod meta;
 mod metrics;
 mod oauth;
@@ -57,7 +60,9 @@ pub use clock::Clock;
 pub use config::{SandboxArgs, SandboxConfig, TokenLifetimes};
 pub use faults::{FaultKind, FaultSpec};
 pub use server::CallRecord;
-pub use truth::{TruthAccount, TruthCampaign, TruthMetric, TruthQuery};
+pub use truth::{
+    TruthAccount, TruthAd, TruthAdGroup, TruthCampaign, TruthLevelMetric, TruthMetric, TruthQuery,
+};
 pub use world::CampaignStatus;
 
 use crate::types::Platform;
@@ -271,6 +276,21 @@ impl SandboxHandle {
     pub fn daily_metrics(&self, query: &TruthQuery) -> Vec<TruthMetric> {
         let now = self.app.now();
         truth::metrics(&self.app.state().world, query, now)
+    }
+
+    pub fn ad_groups(&self, query: &TruthQuery) -> Vec<TruthAdGroup> {
+        truth::ad_groups(&self.app.state().world, query)
+    }
+
+    pub fn ads(&self, query: &TruthQuery) -> Vec<TruthAd> {
+        truth::ads(&self.app.state().world, query)
+    }
+
+    /// Daily metrics per ad group (`ads` false) or per ad, as the APIs would report them at
+    /// the sandbox's current time.
+    pub fn level_metrics(&self, query: &TruthQuery, ads: bool) -> Vec<TruthLevelMetric> {
+        let now = self.app.now();
+        truth::level_metrics(&self.app.state().world, query, ads, now)
     }
 
     pub fn calls(&self) -> Vec<CallRecord> {

@@ -156,7 +156,13 @@ pub fn initial_state(config: &SandboxConfig, now: DateTime<Utc>) -> Result<State
         _ => None,
     };
     let (world, auth, dirty) = match loaded {
-        Some(p) => (p.world, p.auth, false),
+        Some(p) => {
+            let mut world = p.world;
+            // A state file from before the levels existed gets them now (and is saved).
+            let dirty = world.ad_groups.is_empty();
+            world.seed_levels(now);
+            (world, p.auth, dirty)
+        }
         None => (
             World::generate(config.seed, now.date_naive()),
             AuthStore::default(),
@@ -281,9 +287,21 @@ async fn dispatch(AxState(app): AxState<Arc<App>>, req: Request) -> Response {
         None
     } else {
         let seed = app.config.seed;
-        app.state()
-            .faults
-            .take(seed, platform, api.method.as_str(), &api.path, is_oauth)
+        let query = api
+            .query
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("&")
+            + "&";
+        app.state().faults.take_with_query(
+            seed,
+            platform,
+            api.method.as_str(),
+            &api.path,
+            &query,
+            is_oauth,
+        )
     };
     let fault = injected.as_ref().map(|i| i.kind);
     // A lost answer is held back only after the call is carried out, recorded and saved: the
@@ -358,7 +376,8 @@ async fn index(AxState(app): AxState<Arc<App>>) -> Response {
          TikTok v1.3:       {b}/open_api/v1.3/...\n\
          TikTok OAuth:      {b}/portal/auth  {b}/open_api/v1.3/oauth2/access_token/\n\
          Truth and admin:   {b}/_sandbox/truth/accounts  /_sandbox/truth/campaigns  \
-         /_sandbox/truth/metrics  /_sandbox/calls  /_sandbox/faults  /_sandbox/clock  /_sandbox/tokens\n"
+         /_sandbox/truth/metrics  /_sandbox/truth/ad_groups  /_sandbox/truth/ads  \
+         /_sandbox/truth/ad_group_metrics  /_sandbox/truth/ad_metrics  /_sandbox/calls  /_sandbox/faults  /_sandbox/clock  /_sandbox/tokens\n"
     );
     (
         [(

@@ -26,6 +26,8 @@ use super::wire::{
 use super::world::{Account, Campaign, CampaignStatus, IdKind};
 use crate::types::{Money, Platform};
 
+mod levels;
+
 const OBJECTIVES: [&str; 10] = [
     "APP_PROMOTION",
     "WEB_CONVERSIONS",
@@ -252,6 +254,18 @@ pub fn handle(app: &App, req: &ApiRequest) -> Response {
             Ok(acc) => update(&mut s, &params, &acc, now),
             Err(r) => r,
         },
+        (Method::GET, ["adgroup", "get"]) => {
+            with_adv(&s, &params, &grant, |acc| match paging(app, &params) {
+                Ok((page, size)) => levels::adgroups(&s, &params, acc, page, size),
+                Err(r) => r,
+            })
+        }
+        (Method::GET, ["ad", "get"]) => {
+            with_adv(&s, &params, &grant, |acc| match paging(app, &params) {
+                Ok((page, size)) => levels::ads(&s, &params, acc, page, size),
+                Err(r) => r,
+            })
+        }
         (Method::GET, ["report", "integrated", "get"]) => with_adv(&s, &params, &grant, |acc| {
             report(app, &s, &params, acc, now)
         }),
@@ -371,8 +385,8 @@ fn campaign_json(s: &State, c: &Campaign, acc: &Account) -> Value {
         "campaign_name": c.name,
         "campaign_type": "REGULAR_CAMPAIGN",
         "objective_type": c.objective,
-        "budget_mode": if c.budget_id.is_some() { "BUDGET_MODE_DAY" } else { "BUDGET_MODE_INFINITE" },
-        "budget": decimal_number(Money::new(budget, acc.currency).to_major()),
+        "budget_mode": if c.budget_id.is_some() && !c.budget_on_ad_groups { "BUDGET_MODE_DAY" } else { "BUDGET_MODE_INFINITE" },
+        "budget": if c.budget_on_ad_groups { json!(0.0) } else { decimal_number(Money::new(budget, acc.currency).to_major()) },
         "operation_status": if status == CampaignStatus::Enabled { "ENABLE" } else { "DISABLE" },
         "secondary_status": format!("CAMPAIGN_STATUS_{}", status.wire(Platform::Tiktok)),
         "create_time": tt_time(c.created_at),
@@ -621,7 +635,7 @@ fn update(s: &mut State, p: &Params, acc: &Account, now: DateTime<Utc>) -> Respo
         Err(r) => return r,
     };
     if let Some(b) = budget {
-        match &c.budget_id {
+        match c.budget_id.as_ref().filter(|_| !c.budget_on_ad_groups) {
             Some(bid) => {
                 s.world.set_budget(Platform::Tiktok, bid, b, now);
             }
@@ -698,10 +712,31 @@ fn report(app: &App, s: &State, p: &Params, acc: &Account, now: DateTime<Utc>) -
     let level = p
         .str("data_level")
         .unwrap_or_else(|| "AUCTION_ADVERTISER".into());
-    if level != "AUCTION_CAMPAIGN" && level != "AUCTION_ADVERTISER" {
+    if !matches!(
+        level.as_str(),
+        "AUCTION_CAMPAIGN" | "AUCTION_ADVERTISER" | "AUCTION_ADGROUP" | "AUCTION_AD"
+    ) {
         return bad(&format!(
-            "data_level: The sandbox serves AUCTION_CAMPAIGN and AUCTION_ADVERTISER, not {level}."
+            "data_level: The sandbox serves AUCTION_ADVERTISER, AUCTION_CAMPAIGN, AUCTION_ADGROUP and AUCTION_AD, not {level}."
         ));
+    }
+    if level == "AUCTION_ADGROUP" || level == "AUCTION_AD" {
+        let date = |k: &str| {
+            p.str(k)
+                .and_then(|v| NaiveDate::parse_from_str(&v, "%Y-%m-%d").ok())
+        };
+        let (Some(a), Some(b)) = (date("start_date"), date("end_date")) else {
+            return bad("start_date/end_date: Required as YYYY-MM-DD.");
+        };
+        if a > b {
+            return bad("start_date: Must not be after end_date.");
+        }
+        if (b - a).num_days() + 1 > 30 {
+            return bad(
+                "The time range between start_date and end_date cannot exceed 30 days when stat_time_day is a dimension.",
+            );
+        }
+        return levels::report(s, p, acc, &level, a, b, page, size, now);
     }
     let Some(dims) = p.list("dimensions").filter(|d| !d.is_empty()) else {
         return bad("dimensions: Missing data for required field.");

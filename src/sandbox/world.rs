@@ -163,6 +163,11 @@ pub struct Campaign {
     pub budget_id: Option<String>,
     pub status_history: Vec<Change<CampaignStatus>>,
     pub profile: Profile,
+    /// The budget is set on the campaign's ad groups (Meta ad-set budgets, TikTok ad-group
+    /// budgets) rather than the campaign; `budget_id` then holds their sum over time, which
+    /// is what the campaign spends against.
+    #[serde(default)]
+    pub budget_on_ad_groups: bool,
 }
 
 impl Campaign {
@@ -184,6 +189,12 @@ pub struct World {
     pub accounts: Vec<Account>,
     pub budgets: Vec<Budget>,
     pub campaigns: Vec<Campaign>,
+    /// Ad groups and ads (see `hierarchy.rs`); empty in a state file written before they
+    /// existed, and seeded on load.
+    #[serde(default)]
+    pub ad_groups: Vec<super::hierarchy::AdGroup>,
+    #[serde(default)]
+    pub ads: Vec<super::hierarchy::Ad>,
     /// Ids handed out so far; new ids are derived from the seed and this counter.
     pub ids_issued: u64,
 }
@@ -316,6 +327,8 @@ impl World {
             accounts: Vec::new(),
             budgets: Vec::new(),
             campaigns: Vec::new(),
+            ad_groups: Vec::new(),
+            ads: Vec::new(),
             ids_issued: 0,
         };
         for platform in Platform::ALL {
@@ -338,6 +351,7 @@ impl World {
                 world.accounts.push(account);
             }
         }
+        world.seed_levels(Utc.from_utc_datetime(&today.and_time(NaiveTime::MIN)));
         world
     }
 
@@ -444,11 +458,17 @@ impl World {
                 budget_id: Some(budget_id),
                 status_history,
                 profile,
+                budget_on_ad_groups: false,
             });
         }
     }
 
-    fn new_id_with(&mut self, seq: &mut Seq, platform: Platform, kind: IdKind) -> String {
+    pub(super) fn new_id_with(
+        &mut self,
+        seq: &mut Seq,
+        platform: Platform,
+        kind: IdKind,
+    ) -> String {
         let (digits, prefix) = id_digits(platform, kind);
         format!("{prefix}{}", seq.digits(digits - prefix.len() as u32))
     }
@@ -460,7 +480,9 @@ impl World {
             let mut seq = Seq::new(self.seed, rng::label("created") ^ self.ids_issued);
             let id = self.new_id_with(&mut seq, platform, kind);
             let taken = self.campaigns.iter().any(|c| c.id == id)
-                || self.budgets.iter().any(|b| b.id == id);
+                || self.budgets.iter().any(|b| b.id == id)
+                || self.ad_groups.iter().any(|g| g.id == id)
+                || self.ads.iter().any(|a| a.id == id);
             if !taken {
                 return id;
             }
@@ -575,6 +597,7 @@ impl World {
                 value: status,
             }],
             profile,
+            budget_on_ad_groups: false,
         });
         let last = self.campaigns.len() - 1;
         &self.campaigns[last]

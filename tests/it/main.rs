@@ -14,6 +14,7 @@ mod dashboard;
 mod faults;
 mod jobs;
 mod journey;
+mod levels;
 mod migrations;
 mod onboarding;
 mod platform_contract;

@@ -2,6 +2,7 @@
 //! OAuth 2.0 with refresh tokens.
 
 mod errors;
+mod levels;
 mod oauth;
 
 pub(crate) use oauth::token_set;

@@ -2,6 +2,7 @@
 //! cursor paging, campaign-level daily insights, budgets in minor units.
 
 mod errors;
+mod levels;
 mod oauth;
 
 pub(crate) use oauth::token_set;

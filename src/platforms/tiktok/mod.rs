@@ -2,6 +2,7 @@
 //! HTTP 200 errors, JSON-array query parameters, page/page_size paging, 30-day report ranges.
 
 mod errors;
+mod levels;
 mod oauth;
 
 pub(crate) use oauth::token_set;

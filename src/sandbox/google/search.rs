@@ -8,6 +8,7 @@ use serde_json::{Map, Value, json};
 
 use super::{GErr, invalid};
 use crate::sandbox::gaql::{self, Condition, Literal, Op, Query};
+use crate::sandbox::hierarchy::{Ad, AdGroup, ad_days, ad_group_days, has_ad_groups};
 use crate::sandbox::metrics::{DayMetrics, campaign_days};
 use crate::sandbox::rng;
 use crate::sandbox::server::{App, State};
@@ -64,6 +65,32 @@ const BUDGET_FIELDS: [&str; 7] = [
     "explicitly_shared",
     "status",
 ];
+const AD_GROUP_FIELDS: [&str; 7] = [
+    "id",
+    "name",
+    "status",
+    "type",
+    "cpc_bid_micros",
+    "resource_name",
+    "campaign",
+];
+const AD_GROUP_AD_FIELDS: [&str; 15] = [
+    "status",
+    "resource_name",
+    "ad_group",
+    "ad.id",
+    "ad.name",
+    "ad.type",
+    "ad.resource_name",
+    "ad.final_urls",
+    "ad.responsive_search_ad.headlines",
+    "ad.responsive_search_ad.descriptions",
+    "ad.responsive_search_ad.path1",
+    "ad.responsive_search_ad.path2",
+    "policy_summary.approval_status",
+    "policy_summary.review_status",
+    "ad_strength",
+];
 const METRIC_FIELDS: [&str; 10] = [
     "impressions",
     "clicks",
@@ -118,6 +145,8 @@ fn check_field(resource: &str, field: &str) -> Result<(), GErr> {
         "customer" => CUSTOMER_FIELDS.contains(&name),
         "campaign" => CAMPAIGN_FIELDS.contains(&name),
         "campaign_budget" => BUDGET_FIELDS.contains(&name),
+        "ad_group" => AD_GROUP_FIELDS.contains(&name),
+        "ad_group_ad" => AD_GROUP_AD_FIELDS.contains(&name),
         "metrics" => METRIC_FIELDS.contains(&name),
         "segments" => name == "date" || ACTION_SEGMENTS.contains(&name),
         _ => false,
@@ -132,6 +161,9 @@ fn check_field(resource: &str, field: &str) -> Result<(), GErr> {
     let allowed = match resource {
         "customer" => prefix == "customer",
         "campaign_budget" => prefix == "campaign_budget" || prefix == "customer",
+        // A resource can select itself and the resources it belongs to, not its children.
+        "campaign" => prefix != "ad_group" && prefix != "ad_group_ad",
+        "ad_group" => prefix != "ad_group_ad",
         _ => true,
     };
     if !allowed {
@@ -150,10 +182,13 @@ fn check_field(resource: &str, field: &str) -> Result<(), GErr> {
 }
 
 /// One result row before it is rendered.
+#[derive(Clone, Copy)]
 struct Row<'a> {
     account: &'a Account,
     campaign: Option<&'a Campaign>,
     budget: Option<&'a Budget>,
+    ad_group: Option<&'a AdGroup>,
+    ad: Option<&'a Ad>,
     date: Option<NaiveDate>,
     metrics: Option<DayMetrics>,
     action: Option<&'a Action>,
@@ -201,6 +236,63 @@ fn value(row: &Row, field: &str) -> Value {
                 "status" => json!("ENABLED"),
                 _ => Value::Null,
             },
+        },
+        ("ad_group", _) => match (row.ad_group, row.campaign) {
+            (Some(g), Some(c)) => match name {
+                "id" => json!(g.id),
+                "name" => json!(g.name),
+                "status" => json!(g.status().wire(Platform::Google)),
+                "type" => json!(g.kind),
+                "cpc_bid_micros" => g
+                    .bid
+                    .amount_micros
+                    .map(|m| json!(m.to_string()))
+                    .unwrap_or(Value::Null),
+                "resource_name" => json!(format!("customers/{}/adGroups/{}", a.id, g.id)),
+                "campaign" => json!(format!("customers/{}/campaigns/{}", a.id, c.id)),
+                _ => Value::Null,
+            },
+            _ => Value::Null,
+        },
+        ("ad_group_ad", _) => match (row.ad, row.ad_group) {
+            (Some(ad), Some(g)) => match name {
+                "status" => json!(ad.status().wire(Platform::Google)),
+                "resource_name" => {
+                    json!(format!("customers/{}/adGroupAds/{}~{}", a.id, g.id, ad.id))
+                }
+                "ad_group" => json!(format!("customers/{}/adGroups/{}", a.id, g.id)),
+                "ad.id" => json!(ad.id),
+                "ad.name" => json!(ad.name),
+                "ad.type" => json!(ad.ad_type),
+                "ad.resource_name" => json!(format!("customers/{}/ads/{}", a.id, ad.id)),
+                "ad.final_urls" => json!([ad.final_url]),
+                "ad.responsive_search_ad.headlines" if ad.ad_type == "RESPONSIVE_SEARCH_AD" => {
+                    Value::Array(
+                        ad.headlines
+                            .iter()
+                            .enumerate()
+                            .map(|(i, h)| {
+                                if i == 0 {
+                                    json!({"text": h, "pinnedField": "HEADLINE_1"})
+                                } else {
+                                    json!({"text": h})
+                                }
+                            })
+                            .collect(),
+                    )
+                }
+                "ad.responsive_search_ad.descriptions" if ad.ad_type == "RESPONSIVE_SEARCH_AD" => {
+                    Value::Array(ad.descriptions.iter().map(|d| json!({"text": d})).collect())
+                }
+                "ad.responsive_search_ad.path1" if ad.ad_type == "RESPONSIVE_SEARCH_AD" => {
+                    json!("shop")
+                }
+                "policy_summary.approval_status" => json!(ad.approval),
+                "policy_summary.review_status" => json!("REVIEWED"),
+                "ad_strength" if ad.ad_type == "RESPONSIVE_SEARCH_AD" => json!("GOOD"),
+                _ => Value::Null,
+            },
+            _ => Value::Null,
         },
         ("segments", "date") => row
             .date
@@ -452,15 +544,25 @@ fn read_page_token(token: &str, key: u64) -> Option<usize> {
 
 fn render_row(row: &Row, q: &Query) -> Value {
     let mut out = Map::new();
+    // `a.b.c` goes to {"a":{"b":{"c":v}}} (each part in lowerCamelCase); a null value leaves
+    // only the objects on its way, as proto3 JSON does for unset fields.
     let mut put = |path: &str, v: Value| {
-        let (obj, field) = path.split_once('.').unwrap_or((path, ""));
-        let entry = out
-            .entry(camel(obj))
-            .or_insert_with(|| Value::Object(Map::new()));
-        if let Value::Object(m) = entry
-            && !v.is_null()
-        {
-            m.insert(camel(field), v);
+        let parts: Vec<String> = path.split('.').map(camel).collect();
+        let Some((last, objs)) = parts.split_last() else {
+            return;
+        };
+        let mut cur = &mut out;
+        for o in objs {
+            let entry = cur
+                .entry(o.clone())
+                .or_insert_with(|| Value::Object(Map::new()));
+            let Value::Object(m) = entry else {
+                return;
+            };
+            cur = m;
+        }
+        if !v.is_null() {
+            cur.insert(last.clone(), v);
         }
     };
     for f in &q.fields {
@@ -471,6 +573,9 @@ fn render_row(row: &Row, q: &Query) -> Value {
         ("customer", "customer.resource_name"),
         ("campaign", "campaign.resource_name"),
         ("campaign_budget", "campaign_budget.resource_name"),
+        ("ad_group", "ad_group.resource_name"),
+        ("ad_group_ad", "ad_group_ad.resource_name"),
+        ("ad_group_ad.ad", "ad_group_ad.ad.resource_name"),
     ] {
         if q.fields
             .iter()
@@ -511,13 +616,13 @@ pub(super) fn search(
     let q = gaql::parse(text_q).map_err(|e| invalid("queryError", e.code, e.message))?;
     if !matches!(
         q.resource.as_str(),
-        "customer" | "campaign" | "campaign_budget"
+        "customer" | "campaign" | "campaign_budget" | "ad_group" | "ad_group_ad"
     ) {
         return Err(invalid(
             "queryError",
             "INVALID_RESOURCE_NAME",
             format!(
-                "The sandbox serves FROM customer, campaign and campaign_budget, not '{}'.",
+                "The sandbox serves FROM customer, campaign, campaign_budget, ad_group and ad_group_ad, not '{}'.",
                 q.resource
             ),
         ));
@@ -570,6 +675,8 @@ pub(super) fn search(
             account: acc,
             campaign: None,
             budget: None,
+            ad_group: None,
+            ad: None,
             date: None,
             metrics: None,
             action: None,
@@ -585,10 +692,84 @@ pub(super) fn search(
                     account: acc,
                     campaign: None,
                     budget: Some(b),
+                    ad_group: None,
+                    ad: None,
                     date: None,
                     metrics: None,
                     action: None,
                 });
+            }
+        }
+        "ad_group" | "ad_group_ad" => {
+            let ads_level = q.resource == "ad_group_ad";
+            let mut cs: Vec<&Campaign> = s
+                .world
+                .campaigns_of(Platform::Google, &acc.id)
+                .filter(|c| has_ad_groups(c))
+                .collect();
+            cs.sort_by(|a, b| a.id.cmp(&b.id));
+            let (from, to) = range.unwrap_or((NaiveDate::MIN, today));
+            for c in cs {
+                let base = Row {
+                    account: acc,
+                    campaign: Some(c),
+                    budget: None,
+                    ad_group: None,
+                    ad: None,
+                    date: None,
+                    metrics: None,
+                };
+                if !segmented && !wants_metrics {
+                    for g in s.world.ad_groups_of(Platform::Google, &c.id) {
+                        if ads_level {
+                            for ad in s.world.ads_of(Platform::Google, &g.id) {
+                                rows.push(Row {
+                                    ad_group: Some(g),
+                                    ad: Some(ad),
+                                    ..base
+                                });
+                            }
+                        } else {
+                            rows.push(Row {
+                                ad_group: Some(g),
+                                ..base
+                            });
+                        }
+                    }
+                    continue;
+                }
+                let days = campaign_days(&s.world, acc, c, from, to, now);
+                let groups = ad_group_days(&s.world, acc, c, &days, now);
+                let mut found: Vec<(&AdGroup, Option<&Ad>, DayMetrics)> = if ads_level {
+                    ad_days(&s.world, acc, &groups, now)
+                        .into_iter()
+                        .map(|(g, ad, m)| (g, Some(ad), m))
+                        .collect()
+                } else {
+                    groups.into_iter().map(|(g, m)| (g, None, m)).collect()
+                };
+                if !segmented {
+                    // One total per object over the range.
+                    let mut totals: Vec<(&AdGroup, Option<&Ad>, DayMetrics)> = Vec::new();
+                    for (g, ad, m) in found {
+                        match totals.iter_mut().find(|(tg, ta, _)| {
+                            tg.id == g.id && ta.map(|x| &x.id) == ad.map(|x| &x.id)
+                        }) {
+                            Some((_, _, t)) => t.add(&m),
+                            None => totals.push((g, ad, m)),
+                        }
+                    }
+                    found = totals;
+                }
+                for (g, ad, m) in found {
+                    rows.push(Row {
+                        ad_group: Some(g),
+                        ad,
+                        date: segmented.then_some(m.date),
+                        metrics: Some(m),
+                        ..base
+                    });
+                }
             }
         }
         _ => {
@@ -623,6 +804,8 @@ pub(super) fn search(
                             account: acc,
                             campaign: Some(c),
                             budget,
+                            ad_group: None,
+                            ad: None,
                             date: Some(m.date),
                             metrics: Some(m),
                             action: None,
@@ -637,6 +820,8 @@ pub(super) fn search(
                         account: acc,
                         campaign: Some(c),
                         budget,
+                        ad_group: None,
+                        ad: None,
                         date: None,
                         metrics: Some(total),
                         action: None,
@@ -646,6 +831,8 @@ pub(super) fn search(
                         account: acc,
                         campaign: Some(c),
                         budget,
+                        ad_group: None,
+                        ad: None,
                         date: None,
                         metrics: None,
                         action: None,

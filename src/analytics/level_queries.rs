@@ -1,0 +1,244 @@
+//! Reads of the ad-group and ad daily tables for the drill-down pages: one campaign's ad groups
+//! or one ad group's ads with their sums over a range and over the previous period, and one
+//! ad's days. Each read is one range of the table's key (the organization's days, then the
+//! parent inside them).
+
+use chrono::NaiveDate;
+use diesel::sql_types::{BigInt, Date, Nullable, Text, Uuid as SqlUuid};
+use diesel_async::RunQueryDsl;
+use uuid::Uuid;
+
+use super::queries::Metrics;
+use super::range::DateRange;
+use crate::db::Conn;
+
+/// An ad group or ad with its sums in the range and in the previous period of equal length.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectSums {
+    pub id: Uuid,
+    pub external_id: String,
+    pub name: String,
+    pub status: String,
+    pub delivery: Option<String>,
+    pub budget_period: Option<String>,
+    pub budget_micros: Option<i64>,
+    pub bid_micros: Option<i64>,
+    pub metrics: Metrics,
+    pub previous: Metrics,
+}
+
+#[derive(diesel::QueryableByName)]
+struct SumsSql {
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
+    #[diesel(sql_type = Text)]
+    external_id: String,
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = Text)]
+    status: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    delivery: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    budget_period: Option<String>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    budget_micros: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    bid_micros: Option<i64>,
+    #[diesel(sql_type = BigInt)]
+    impressions: i64,
+    #[diesel(sql_type = BigInt)]
+    clicks: i64,
+    #[diesel(sql_type = BigInt)]
+    spend_micros: i64,
+    #[diesel(sql_type = Text)]
+    conversions: String,
+    #[diesel(sql_type = BigInt)]
+    revenue_micros: i64,
+    #[diesel(sql_type = BigInt)]
+    p_impressions: i64,
+    #[diesel(sql_type = BigInt)]
+    p_clicks: i64,
+    #[diesel(sql_type = BigInt)]
+    p_spend_micros: i64,
+    #[diesel(sql_type = Text)]
+    p_conversions: String,
+    #[diesel(sql_type = BigInt)]
+    p_revenue_micros: i64,
+}
+
+fn dec(s: &str) -> rust_decimal::Decimal {
+    s.parse().unwrap_or_default()
+}
+
+impl From<SumsSql> for ObjectSums {
+    fn from(r: SumsSql) -> Self {
+        ObjectSums {
+            id: r.id,
+            external_id: r.external_id,
+            name: r.name,
+            status: r.status,
+            delivery: r.delivery,
+            budget_period: r.budget_period,
+            budget_micros: r.budget_micros,
+            bid_micros: r.bid_micros,
+            metrics: Metrics {
+                impressions: r.impressions,
+                clicks: r.clicks,
+                spend_micros: r.spend_micros,
+                conversions: dec(&r.conversions),
+                revenue_micros: r.revenue_micros,
+            },
+            previous: Metrics {
+                impressions: r.p_impressions,
+                clicks: r.p_clicks,
+                spend_micros: r.p_spend_micros,
+                conversions: dec(&r.p_conversions),
+                revenue_micros: r.p_revenue_micros,
+            },
+        }
+    }
+}
+
+/// The SQL of a level's sums: `daily` grouped by `obj` for rows whose `parent` is `$3`, over
+/// `$1..$2` and the previous period `$4..$5`, joined to the objects (every object of the
+/// parent, with zeros where it had no rows).
+fn sums_sql(daily: &str, obj: &str, parent: &str, objects: &str, extra: &str) -> String {
+    format!(
+        "WITH s AS MATERIALIZED (
+           SELECT {obj} AS object_id,
+             sum(impressions) FILTER (WHERE date >= $1) AS impressions,
+             sum(clicks) FILTER (WHERE date >= $1) AS clicks,
+             sum(spend_micros) FILTER (WHERE date >= $1) AS spend_micros,
+             sum(conversions) FILTER (WHERE date >= $1) AS conversions,
+             sum(revenue_micros) FILTER (WHERE date >= $1) AS revenue_micros,
+             sum(impressions) FILTER (WHERE date <= $5) AS p_impressions,
+             sum(clicks) FILTER (WHERE date <= $5) AS p_clicks,
+             sum(spend_micros) FILTER (WHERE date <= $5) AS p_spend_micros,
+             sum(conversions) FILTER (WHERE date <= $5) AS p_conversions,
+             sum(revenue_micros) FILTER (WHERE date <= $5) AS p_revenue_micros
+           FROM {daily}
+           WHERE org_id = (SELECT app_current_org()) AND {parent} = $3
+             AND ((date BETWEEN $1 AND $2) OR (date BETWEEN $4 AND $5))
+           GROUP BY {obj}
+         )
+         SELECT o.id, o.external_id, o.name, o.status, o.delivery, {extra}
+           coalesce(s.impressions, 0)::int8 AS impressions, coalesce(s.clicks, 0)::int8 AS clicks,
+           coalesce(s.spend_micros, 0)::int8 AS spend_micros,
+           coalesce(s.conversions, 0)::text AS conversions,
+           coalesce(s.revenue_micros, 0)::int8 AS revenue_micros,
+           coalesce(s.p_impressions, 0)::int8 AS p_impressions,
+           coalesce(s.p_clicks, 0)::int8 AS p_clicks,
+           coalesce(s.p_spend_micros, 0)::int8 AS p_spend_micros,
+           coalesce(s.p_conversions, 0)::text AS p_conversions,
+           coalesce(s.p_revenue_micros, 0)::int8 AS p_revenue_micros
+         FROM {objects} o LEFT JOIN s ON s.object_id = o.id
+         WHERE o.org_id = (SELECT app_current_org()) AND o.{parent} = $3
+         ORDER BY o.name, o.id"
+    )
+}
+
+/// A campaign's ad groups with their sums over `range` and the previous period.
+pub async fn ad_groups_of_campaign(
+    c: &mut Conn,
+    campaign_id: Uuid,
+    range: DateRange,
+) -> diesel::QueryResult<Vec<ObjectSums>> {
+    let prev = range.previous();
+    let sql = sums_sql(
+        "ad_group_metrics_daily",
+        "ad_group_id",
+        "campaign_id",
+        "ad_groups",
+        "o.budget_period, o.budget_micros, o.bid_micros,",
+    );
+    let rows: Vec<SumsSql> = diesel::sql_query(sql)
+        .bind::<Date, _>(range.from)
+        .bind::<Date, _>(range.to)
+        .bind::<SqlUuid, _>(campaign_id)
+        .bind::<Date, _>(prev.from)
+        .bind::<Date, _>(prev.to)
+        .load(c)
+        .await?;
+    Ok(rows.into_iter().map(ObjectSums::from).collect())
+}
+
+/// An ad group's ads with their sums over `range` and the previous period.
+pub async fn ads_of_ad_group(
+    c: &mut Conn,
+    ad_group_id: Uuid,
+    range: DateRange,
+) -> diesel::QueryResult<Vec<ObjectSums>> {
+    let prev = range.previous();
+    let sql = sums_sql(
+        "ad_metrics_daily",
+        "ad_id",
+        "ad_group_id",
+        "ads",
+        "NULL::text AS budget_period, NULL::int8 AS budget_micros, NULL::int8 AS bid_micros,",
+    );
+    let rows: Vec<SumsSql> = diesel::sql_query(sql)
+        .bind::<Date, _>(range.from)
+        .bind::<Date, _>(range.to)
+        .bind::<SqlUuid, _>(ad_group_id)
+        .bind::<Date, _>(prev.from)
+        .bind::<Date, _>(prev.to)
+        .load(c)
+        .await?;
+    Ok(rows.into_iter().map(ObjectSums::from).collect())
+}
+
+#[derive(diesel::QueryableByName)]
+struct DaySql {
+    #[diesel(sql_type = Date)]
+    date: NaiveDate,
+    #[diesel(sql_type = BigInt)]
+    impressions: i64,
+    #[diesel(sql_type = BigInt)]
+    clicks: i64,
+    #[diesel(sql_type = BigInt)]
+    spend_micros: i64,
+    #[diesel(sql_type = Text)]
+    conversions: String,
+    #[diesel(sql_type = BigInt)]
+    revenue_micros: i64,
+}
+
+/// Every day of `range` for one ad group (`ad` false) or ad, zeros where it had no rows.
+pub async fn object_days(
+    c: &mut Conn,
+    id: Uuid,
+    ad: bool,
+    range: DateRange,
+) -> diesel::QueryResult<Vec<(NaiveDate, Metrics)>> {
+    let (daily, obj) = if ad {
+        ("ad_metrics_daily", "ad_id")
+    } else {
+        ("ad_group_metrics_daily", "ad_group_id")
+    };
+    let rows: Vec<DaySql> = diesel::sql_query(format!(
+        "SELECT date, impressions, clicks, spend_micros, conversions::text AS conversions,
+                revenue_micros
+         FROM {daily}
+         WHERE org_id = (SELECT app_current_org()) AND date BETWEEN $1 AND $2 AND {obj} = $3"
+    ))
+    .bind::<Date, _>(range.from)
+    .bind::<Date, _>(range.to)
+    .bind::<SqlUuid, _>(id)
+    .load(c)
+    .await?;
+    let mut out: Vec<(NaiveDate, Metrics)> =
+        range.dates().map(|d| (d, Metrics::default())).collect();
+    for r in rows {
+        if let Some(slot) = out.iter_mut().find(|(d, _)| *d == r.date) {
+            slot.1 = Metrics {
+                impressions: r.impressions,
+                clicks: r.clicks,
+                spend_micros: r.spend_micros,
+                conversions: dec(&r.conversions),
+                revenue_micros: r.revenue_micros,
+            };
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,538 @@
+//! The drill-down below a campaign: the campaign page's table of ad groups (Meta: ad sets),
+//! an ad group's page with its ads, an ad's page with its text and days. Every table has the
+//! KPI columns of the dashboard, in the campaign's one currency, sortable, with the change
+//! against the previous period; every page has breadcrumbs and a CSV.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{Html, IntoResponse, Response};
+use axum::{Router, routing::get};
+use diesel::sql_types::{Nullable, Text, Uuid as SqlUuid};
+use diesel_async::RunQueryDsl;
+use uuid::Uuid;
+
+use crate::analytics::format::{Delta, Kpi, delta};
+use crate::analytics::level_queries::{self, ObjectSums};
+use crate::analytics::queries::Metrics;
+use crate::analytics::range::DateRange;
+use crate::analytics::routes::{DashParams, DashQuery, PresetOption, org_today, preset_options};
+use crate::app::AppState;
+use crate::types::{Currency, Money, Platform};
+use crate::web::context::{Shell, Viewer};
+use crate::web::error::{AppError, AppResult};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/ad-groups/{id}", get(ad_group_page))
+        .route("/ad-groups/{id}/ads.csv", get(ads_csv))
+        .route("/campaigns/{id}/ad-groups.csv", get(ad_groups_csv))
+        .route("/ads/{id}", get(ad_page))
+        .route("/ads/{id}/days.csv", get(ad_days_csv))
+}
+
+/// "Ad set" on Meta, "Ad group" elsewhere.
+pub fn group_word(platform: Platform) -> &'static str {
+    match platform {
+        Platform::Meta => "Ad set",
+        _ => "Ad group",
+    }
+}
+
+/// One row of a level table, ready to show.
+pub struct LevelRowView {
+    pub href: String,
+    pub name: String,
+    pub status: String,
+    pub delivery: String,
+    pub budget: String,
+    pub bid: String,
+    pub values: Vec<String>,
+    pub spend_delta: Option<Delta>,
+}
+
+/// A sortable level table: `sort` is `name` or a KPI of [`Kpi::TABLE`], `dir` asc or desc.
+pub struct LevelTable {
+    pub columns: Vec<(&'static str, &'static str)>,
+    pub rows: Vec<LevelRowView>,
+    pub sort: String,
+    pub desc: bool,
+    pub base: String,
+    pub csv: String,
+    pub word: &'static str,
+    pub with_budget: bool,
+}
+
+impl LevelTable {
+    /// The link that sorts by `key` (flipping the direction when already sorted by it).
+    pub fn sort_href(&self, key: &str) -> String {
+        let dir = if self.sort == key && self.desc {
+            "asc"
+        } else {
+            "desc"
+        };
+        format!("{}sort={key}&dir={dir}", self.base)
+    }
+}
+
+fn amount(micros: Option<i64>, currency: Currency) -> String {
+    micros
+        .map(|m| Money::new(m, currency).display())
+        .unwrap_or_else(|| "–".into())
+}
+
+fn sort_rows(rows: &mut [ObjectSums], sort: &str, desc: bool) {
+    let kpi = Kpi::parse(sort);
+    rows.sort_by(|a, b| {
+        let o = match kpi {
+            Some(k) => k.value(&a.metrics).cmp(&k.value(&b.metrics)),
+            None => a.name.to_lowercase().cmp(&b.name.to_lowercase()),
+        };
+        let o = if desc { o.reverse() } else { o };
+        o.then(a.id.cmp(&b.id))
+    });
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn table(
+    mut rows: Vec<ObjectSums>,
+    currency: Currency,
+    q: &DashQuery,
+    href_prefix: &str,
+    base: String,
+    csv: String,
+    word: &'static str,
+    with_budget: bool,
+) -> LevelTable {
+    let sort = q
+        .sort
+        .clone()
+        .filter(|s| s == "name" || Kpi::parse(s).is_some())
+        .unwrap_or_else(|| "spend".into());
+    let desc = q.dir.as_deref() != Some("asc");
+    sort_rows(&mut rows, &sort, desc);
+    LevelTable {
+        columns: Kpi::TABLE.iter().map(|k| (k.as_str(), k.label())).collect(),
+        rows: rows
+            .iter()
+            .map(|r| LevelRowView {
+                href: format!("{href_prefix}{}", r.id),
+                name: r.name.clone(),
+                status: r.status.clone(),
+                delivery: r.delivery.clone().unwrap_or_default(),
+                budget: match (&r.budget_period, r.budget_micros) {
+                    (Some(p), Some(m)) => format!("{} {p}", Money::new(m, currency).display()),
+                    _ => "–".into(),
+                },
+                bid: amount(r.bid_micros, currency),
+                values: Kpi::TABLE
+                    .iter()
+                    .map(|k| k.display(&r.metrics, currency, true))
+                    .collect(),
+                spend_delta: delta(Kpi::Spend, &r.metrics, &r.previous),
+            })
+            .collect(),
+        sort,
+        desc,
+        base,
+        csv,
+        word,
+        with_budget,
+    }
+}
+
+/// The range's query string without sorting, to build sort links on.
+fn range_query(p: &DashParams) -> String {
+    format!(
+        "?range={}&from={}&to={}&",
+        p.preset.as_str(),
+        p.from_text,
+        p.to_text
+    )
+}
+
+#[derive(diesel::QueryableByName)]
+struct Head {
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = Text)]
+    status: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    delivery: Option<String>,
+    #[diesel(sql_type = Text)]
+    external_id: String,
+    #[diesel(sql_type = Text)]
+    platform: String,
+    #[diesel(sql_type = SqlUuid)]
+    campaign_id: Uuid,
+    #[diesel(sql_type = Text)]
+    campaign_name: String,
+    #[diesel(sql_type = Text)]
+    currency: String,
+    #[diesel(sql_type = SqlUuid)]
+    group_id: Uuid,
+    #[diesel(sql_type = Text)]
+    group_name: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    budget: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    bid: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    ad_type: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    headlines: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    descriptions: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    primary_text: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    final_url: Option<String>,
+}
+
+async fn ad_group_head(c: &mut crate::db::Conn, id: Uuid) -> AppResult<Head> {
+    diesel::sql_query(
+        "SELECT g.id, g.name, g.status, g.delivery, g.external_id, g.platform, c.id AS campaign_id,
+                c.name AS campaign_name, c.currency, g.id AS group_id, g.name AS group_name,
+                CASE WHEN g.budget_micros IS NULL THEN NULL
+                     ELSE g.budget_micros::text || ' ' || g.budget_period END AS budget,
+                g.bid_micros::text AS bid, NULL::text AS ad_type, NULL::text AS headlines,
+                NULL::text AS descriptions, NULL::text AS primary_text, NULL::text AS final_url
+         FROM ad_groups g JOIN campaigns c ON c.org_id = g.org_id AND c.id = g.campaign_id
+         WHERE g.org_id = (SELECT app_current_org()) AND g.id = $1",
+    )
+    .bind::<SqlUuid, _>(id)
+    .get_result(c)
+    .await
+    .map_err(|e| match e {
+        diesel::result::Error::NotFound => AppError::NotFound,
+        e => AppError::from(e),
+    })
+}
+
+async fn ad_head(c: &mut crate::db::Conn, id: Uuid) -> AppResult<Head> {
+    diesel::sql_query(
+        "SELECT a.id, a.name, a.status, a.delivery, a.external_id, a.platform, c.id AS campaign_id,
+                c.name AS campaign_name, c.currency, g.id AS group_id, g.name AS group_name,
+                NULL::text AS budget, NULL::text AS bid, a.ad_type,
+                array_to_string(a.headlines, E'\\n') AS headlines,
+                array_to_string(a.descriptions, E'\\n') AS descriptions,
+                a.primary_text, a.final_url
+         FROM ads a
+         JOIN ad_groups g ON g.org_id = a.org_id AND g.id = a.ad_group_id
+         JOIN campaigns c ON c.org_id = a.org_id AND c.id = a.campaign_id
+         WHERE a.org_id = (SELECT app_current_org()) AND a.id = $1",
+    )
+    .bind::<SqlUuid, _>(id)
+    .get_result(c)
+    .await
+    .map_err(|e| match e {
+        diesel::result::Error::NotFound => AppError::NotFound,
+        e => AppError::from(e),
+    })
+}
+
+pub struct DayView {
+    pub date: chrono::NaiveDate,
+    pub values: Vec<String>,
+}
+
+fn day_views(days: &[(chrono::NaiveDate, Metrics)], currency: Currency) -> Vec<DayView> {
+    let mut out: Vec<DayView> = days
+        .iter()
+        .map(|(d, m)| DayView {
+            date: *d,
+            values: Kpi::TABLE
+                .iter()
+                .map(|k| k.display(m, currency, true))
+                .collect(),
+        })
+        .collect();
+    out.sort_by_key(|d| std::cmp::Reverse(d.date));
+    out
+}
+
+#[derive(Template)]
+#[template(path = "campaigns/ad_group.html")]
+struct AdGroupPage {
+    shell: Shell,
+    head: Head,
+    word: &'static str,
+    budget: String,
+    bid: String,
+    p: DashParams,
+    presets: Vec<PresetOption>,
+    ads: LevelTable,
+    day_columns: Vec<&'static str>,
+    days: Vec<DayView>,
+}
+
+fn parse_id(id: &str) -> AppResult<Uuid> {
+    id.parse().map_err(|_| AppError::NotFound)
+}
+
+fn currency_of(h: &Head) -> AppResult<Currency> {
+    h.currency
+        .parse()
+        .map_err(|_| AppError::Internal("a stored currency does not parse".into()))
+}
+
+async fn ad_group_page(
+    State(app): State<AppState>,
+    v: Viewer,
+    Path(id): Path<String>,
+    Query(q): Query<DashQuery>,
+) -> AppResult<Response> {
+    let id = parse_id(&id)?;
+    let p = DashParams::parse(&q, org_today(&v));
+    let range: DateRange = p.range;
+    let (head, ads, days) = app
+        .db
+        .tenant(v.org_id, async move |c| {
+            let head = ad_group_head(c, id).await?;
+            let ads = level_queries::ads_of_ad_group(c, id, range).await?;
+            let days = level_queries::object_days(c, id, false, range).await?;
+            Ok::<_, AppError>((head, ads, days))
+        })
+        .await?;
+    let currency = currency_of(&head)?;
+    let platform: Platform = head.platform.parse().unwrap_or(Platform::Google);
+    let ads = table(
+        ads,
+        currency,
+        &q,
+        "/ads/",
+        format!("/ad-groups/{id}{}", range_query(&p)),
+        format!("/ad-groups/{id}/ads.csv{}", range_query(&p)),
+        "Ad",
+        false,
+    );
+    let budget = head
+        .budget
+        .as_deref()
+        .and_then(|b| b.split_once(' '))
+        .and_then(|(m, period)| Some(format!("{} {period}", amount(m.parse().ok(), currency))))
+        .unwrap_or_else(|| match platform {
+            Platform::Google => "– (Google keeps budgets on the campaign)".into(),
+            _ => "– (the campaign's budget is shared out by the platform)".into(),
+        });
+    let bid = amount(head.bid.as_deref().and_then(|b| b.parse().ok()), currency);
+    let page = AdGroupPage {
+        shell: v.shell("campaigns"),
+        word: group_word(platform),
+        budget,
+        bid,
+        presets: preset_options(p.preset),
+        day_columns: Kpi::TABLE.iter().map(|k| k.label()).collect(),
+        days: day_views(&days, currency),
+        head,
+        p,
+        ads,
+    };
+    Ok(Html(page.render()?).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "campaigns/ad.html")]
+struct AdPage {
+    shell: Shell,
+    head: Head,
+    word: &'static str,
+    p: DashParams,
+    presets: Vec<PresetOption>,
+    headlines: Vec<String>,
+    descriptions: Vec<String>,
+    day_columns: Vec<&'static str>,
+    days: Vec<DayView>,
+    csv: String,
+}
+
+async fn ad_page(
+    State(app): State<AppState>,
+    v: Viewer,
+    Path(id): Path<String>,
+    Query(q): Query<DashQuery>,
+) -> AppResult<Response> {
+    let id = parse_id(&id)?;
+    let p = DashParams::parse(&q, org_today(&v));
+    let range: DateRange = p.range;
+    let (head, days) = app
+        .db
+        .tenant(v.org_id, async move |c| {
+            let head = ad_head(c, id).await?;
+            let days = level_queries::object_days(c, id, true, range).await?;
+            Ok::<_, AppError>((head, days))
+        })
+        .await?;
+    let currency = currency_of(&head)?;
+    let platform: Platform = head.platform.parse().unwrap_or(Platform::Google);
+    let lines = |s: &Option<String>| -> Vec<String> {
+        s.as_deref()
+            .unwrap_or("")
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    let page = AdPage {
+        shell: v.shell("campaigns"),
+        word: group_word(platform),
+        headlines: lines(&head.headlines),
+        descriptions: lines(&head.descriptions),
+        presets: preset_options(p.preset),
+        day_columns: Kpi::TABLE.iter().map(|k| k.label()).collect(),
+        days: day_views(&days, currency),
+        csv: format!("/ads/{id}/days.csv{}", range_query(&p)),
+        head,
+        p,
+    };
+    Ok(Html(page.render()?).into_response())
+}
+
+async fn ad_days_csv(
+    State(app): State<AppState>,
+    v: Viewer,
+    Path(id): Path<String>,
+    Query(q): Query<DashQuery>,
+) -> AppResult<Response> {
+    let id = parse_id(&id)?;
+    let p = DashParams::parse(&q, org_today(&v));
+    let range = p.range;
+    let (head, days) = app
+        .db
+        .tenant(v.org_id, async move |c| {
+            let head = ad_head(c, id).await?;
+            let days = level_queries::object_days(c, id, true, range).await?;
+            Ok::<_, AppError>((head, days))
+        })
+        .await?;
+    let columns: Vec<&'static str> = Kpi::TABLE.iter().map(|k| k.label()).collect();
+    Ok(days_csv(&day_views(&days, currency_of(&head)?), &columns))
+}
+
+fn csv_field(s: &str) -> String {
+    // A cell that a spreadsheet would run as a formula is quoted with a leading apostrophe.
+    let s = if s.starts_with(['=', '+', '-', '@']) && s.parse::<f64>().is_err() {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    };
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
+}
+
+fn csv_response(name: &str, body: String) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+fn days_csv(days: &[DayView], columns: &[&'static str]) -> Response {
+    let mut out = format!("date,{}\n", columns.join(","));
+    for d in days {
+        let cells: Vec<String> = d.values.iter().map(|v| csv_field(v)).collect();
+        out.push_str(&format!("{},{}\n", d.date, cells.join(",")));
+    }
+    csv_response("ad-days.csv", out)
+}
+
+fn level_csv(t: &LevelTable, name: &str) -> Response {
+    let mut out = format!(
+        "name,status,delivery,budget,bid,{}\n",
+        t.columns
+            .iter()
+            .map(|(_, l)| csv_field(l))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    for r in &t.rows {
+        let mut cells = vec![
+            csv_field(&r.name),
+            csv_field(&r.status),
+            csv_field(&r.delivery),
+            csv_field(&r.budget),
+            csv_field(&r.bid),
+        ];
+        cells.extend(r.values.iter().map(|v| csv_field(v)));
+        out.push_str(&cells.join(","));
+        out.push('\n');
+    }
+    csv_response(name, out)
+}
+
+async fn ads_csv(
+    State(app): State<AppState>,
+    v: Viewer,
+    Path(id): Path<String>,
+    Query(q): Query<DashQuery>,
+) -> AppResult<Response> {
+    let id = parse_id(&id)?;
+    let p = DashParams::parse(&q, org_today(&v));
+    let range = p.range;
+    let (head, ads) = app
+        .db
+        .tenant(v.org_id, async move |c| {
+            let head = ad_group_head(c, id).await?;
+            let ads = level_queries::ads_of_ad_group(c, id, range).await?;
+            Ok::<_, AppError>((head, ads))
+        })
+        .await?;
+    let t = table(
+        ads,
+        currency_of(&head)?,
+        &q,
+        "/ads/",
+        String::new(),
+        String::new(),
+        "Ad",
+        false,
+    );
+    Ok(level_csv(&t, "ads.csv"))
+}
+
+async fn ad_groups_csv(
+    State(app): State<AppState>,
+    v: Viewer,
+    Path(id): Path<String>,
+    Query(q): Query<DashQuery>,
+) -> AppResult<Response> {
+    let id = parse_id(&id)?;
+    let p = DashParams::parse(&q, org_today(&v));
+    let range = p.range;
+    let (item, groups) = app
+        .db
+        .tenant(v.org_id, async move |c| {
+            let item = super::detail(c, id).await?;
+            let groups = level_queries::ad_groups_of_campaign(c, id, range).await?;
+            Ok::<_, AppError>((item, groups))
+        })
+        .await?;
+    let currency: Currency = item
+        .campaign
+        .currency
+        .parse()
+        .map_err(|_| AppError::Internal("a stored currency does not parse".into()))?;
+    let t = table(
+        groups,
+        currency,
+        &q,
+        "/ad-groups/",
+        String::new(),
+        String::new(),
+        group_word(item.campaign.platform),
+        true,
+    );
+    Ok(level_csv(&t, "ad-groups.csv"))
+}
