@@ -19,7 +19,7 @@ use crate::db::schema::ad_accounts;
 use crate::types::{Currency, Platform};
 use crate::web::context::{Admin, FlashKind, Shell};
 use crate::web::error::{AppError, AppResult};
-use crate::web::middleware::redirect_with_flash;
+use crate::web::cookies::redirect_with_flash;
 
 /// Days of stored rows the form lists types from.
 const SEEN_DAYS: i64 = 90;

@@ -16,7 +16,7 @@ use crate::analytics::format::{Delta, Kpi, delta};
 use crate::analytics::level_queries::{self, ObjectSums};
 use crate::analytics::queries::Metrics;
 use crate::analytics::range::DateRange;
-use crate::analytics::routes::{DashParams, DashQuery, PresetOption, org_today, preset_options};
+use crate::analytics::views::{DashParams, DashQuery, PresetOption, org_today, preset_options};
 use crate::app::AppState;
 use crate::types::{Currency, Money, Platform};
 use crate::web::context::{Shell, Viewer};

@@ -718,6 +718,7 @@ pub(super) fn search(
                     ad: None,
                     date: None,
                     metrics: None,
+                    action: None,
                 };
                 if !segmented && !wants_metrics {
                     for g in s.world.ad_groups_of(Platform::Google, &c.id) {
@@ -792,6 +793,8 @@ pub(super) fn search(
                                 account: acc,
                                 campaign: Some(c),
                                 budget,
+                                ad_group: None,
+                                ad: None,
                                 date: Some(m.date),
                                 metrics: Some(m),
                                 action: Some(x),
