@@ -22,7 +22,8 @@
 use std::time::{Duration, Instant};
 
 use adpilot::analytics::ingest::{self, MetricRow};
-use adpilot::analytics::routes::{DashParams, DashQuery, load_dashboard};
+use adpilot::analytics::routes::load_dashboard;
+use adpilot::analytics::views::{DashParams, DashQuery};
 use axum::body::Body;
 use axum::http::{Request, header};
 use chrono::{Duration as Days, Utc};
@@ -170,7 +171,7 @@ async fn run(scratch: &Scratch, args: &Args) -> Res<()> {
         .await?;
 
     // 2. The large organization's dashboard.
-    let router = adpilot::web::router(app.clone());
+    let router = adpilot::router::router(app.clone());
     let path = "/dashboard?range=last_30&sort=spend&dir=desc&kpi1=spend&kpi2=conversions";
     let request = move |router: axum::Router| {
         let token = token.clone();

@@ -543,14 +543,14 @@ mod tests {
             "rules_tick=*/2 * * * * *",
         ]))
         .expect("valid");
-        let all = crate::jobs::schedules(&c);
+        let all = crate::jobs::catalog::schedules(&c);
         let cron_of = |n: &str| all.iter().find(|s| s.name == n).map(|s| s.cron.clone());
         assert_eq!(cron_of("metrics_sync").as_deref(), Some("0 */30 * * * *"));
         assert_eq!(cron_of("rules_tick").as_deref(), Some("*/2 * * * * *"));
         assert_eq!(cron_of("alerts").as_deref(), Some("45 */15 * * * *"));
         for s in &all {
             assert!(
-                crate::jobs::SCHEDULE_NAMES.contains(&s.name),
+                crate::jobs::settings::SCHEDULE_NAMES.contains(&s.name),
                 "{} is listed for the setting",
                 s.name
             );

@@ -18,6 +18,7 @@ pub mod jobs;
 pub mod mailer;
 pub mod platforms;
 pub mod reports;
+pub mod router;
 pub mod sandbox;
 pub mod server;
 pub mod types;

@@ -319,7 +319,7 @@ async fn run_serve(
         let listener = tokio::net::TcpListener::bind(bind).await?;
         // The bound address, for a port chosen by the system (`ADPILOT_BIND=127.0.0.1:0`).
         let listening = listener.local_addr()?;
-        let jobs = adpilot::jobs::start(app.clone())
+        let jobs = adpilot::jobs::catalog::start(app.clone())
             .await
             .map_err(|e| std::io::Error::other(e.to_string()))?;
         tracing::info!(url = %base, "adpilot is listening");

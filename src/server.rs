@@ -35,6 +35,15 @@ pub struct Database {
 }
 
 impl Database {
+    /// Where backups reach this database: its admin URL and, for the embedded cluster, the
+    /// pg_dump beside its server.
+    pub fn backup_target(&self) -> crate::jobs::backup::BackupTarget {
+        crate::jobs::backup::BackupTarget::new(
+            &self.admin_url,
+            self.embedded.as_ref().map(EmbeddedPostgres::bin_dir),
+        )
+    }
+
     /// Stops the embedded cluster, if any.
     pub fn shutdown(&self) {
         if let Some(pg) = &self.embedded {
@@ -107,13 +116,13 @@ pub async fn build_app(config: Config, database: &Database) -> Result<AppState, 
     );
     metrics.describe("db_pool_connections", "Database pool connections by state");
     let mut app = App::new(config, db, metrics).await?;
-    app.backup = crate::jobs::backup::BackupTarget::from_database(database);
+    app.backup = database.backup_target();
     Ok(AppState(Arc::new(app)))
 }
 
 /// Serves HTTP until Ctrl-C or SIGTERM.
 pub async fn serve(app: AppState, listener: tokio::net::TcpListener) -> std::io::Result<()> {
-    let router = crate::web::router(app);
+    let router = crate::router::router(app);
     axum::serve(
         listener,
         router.into_make_service_with_connect_info::<std::net::SocketAddr>(),

@@ -151,7 +151,8 @@ async fn copy_submit(
         if page.model_ready {
             app.ai.check_rate(w.user_id).map_err(rate_limited)?;
             // The plan's monthly AI tokens (when billing is on) come before the model.
-            crate::billing::check(&app, w.org_id, crate::billing::Limit::AiTokensPerMonth).await?;
+            crate::billing::enforce::check(&app, w.org_id, crate::billing::Limit::AiTokensPerMonth)
+                .await?;
         }
         page.results = copy::draft(&app.ai, &app.db, w.org_id, &brief)
             .await
@@ -222,7 +223,8 @@ async fn rule_draft(
         fragment(None, Some("No AI provider is configured, so rules cannot be drafted from text. Write the rule in the editor, or ask an operator to set an OpenAI or Anthropic API key.".into()))
     } else {
         app.ai.check_rate(w.user_id).map_err(rate_limited)?;
-        crate::billing::check(&app, w.org_id, crate::billing::Limit::AiTokensPerMonth).await?;
+        crate::billing::enforce::check(&app, w.org_id, crate::billing::Limit::AiTokensPerMonth)
+            .await?;
         match rules::draft_rule(&app.ai, &app.db, w.org_id, description).await {
             Ok(d) => fragment(Some(d), None),
             Err(AiError::Db(e)) => return Err(e.into()),

@@ -219,6 +219,19 @@ pub async fn cache_put(
     Ok(())
 }
 
+/// Tokens the current organization used this calendar month (UTC: the same boundary for every
+/// organization and replica), what the plan's AI token limit counts.
+pub async fn tokens_this_month(c: &mut Conn) -> diesel::QueryResult<u64> {
+    crate::db::count(
+        c,
+        diesel::sql_query(
+            "SELECT coalesce(sum(input_tokens + output_tokens), 0)::bigint AS n FROM ai_usage \
+             WHERE at >= date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'",
+        ),
+    )
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

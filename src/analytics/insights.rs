@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use super::format::{Kpi, delta};
 use super::queries::{self, CampaignAgg, Filters};
-use super::routes::{DashParams, DashQuery, org_today};
+use super::views::{DashParams, DashQuery, org_today};
 use crate::ai::config::Task;
 use crate::ai::summary::{self, Figure, Mover, SummaryInput};
 use crate::ai::{AiError, advice};
@@ -258,9 +258,11 @@ async fn refusal(app: &AppState, v: &Viewer) -> AppResult<Option<String>> {
             "Too many AI requests. Try again in {secs} seconds."
         )));
     }
-    match crate::billing::check(app, v.org_id, crate::billing::Limit::AiTokensPerMonth).await {
+    match crate::billing::enforce::check(app, v.org_id, crate::billing::Limit::AiTokensPerMonth)
+        .await
+    {
         Ok(()) => Ok(None),
-        Err(e @ crate::billing::LimitError::Reached { .. }) => Ok(Some(e.to_string())),
+        Err(e @ crate::billing::enforce::LimitError::Reached { .. }) => Ok(Some(e.to_string())),
         Err(e) => Err(e.into()),
     }
 }

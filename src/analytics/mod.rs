@@ -12,3 +12,4 @@ pub mod range;
 pub mod routes;
 pub mod signals;
 pub mod sync;
+pub mod views;

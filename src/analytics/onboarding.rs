@@ -13,8 +13,8 @@ use crate::app::{App, AppState};
 use crate::automation::store::Mode;
 use crate::connections::ConnectionStatus;
 use crate::web::context::{Admin, FlashKind, Viewer};
+use crate::web::cookies::redirect_with_flash;
 use crate::web::error::{AppError, AppResult};
-use crate::web::middleware::redirect_with_flash;
 
 /// One step of the checklist.
 #[derive(Debug, Clone, PartialEq, Eq)]

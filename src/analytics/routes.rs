@@ -7,14 +7,16 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::{Router, routing::get};
-use chrono::{NaiveDate, Utc};
-use serde::Deserialize;
 use uuid::Uuid;
 
 use super::chart::{self, ChartView};
-use super::format::{Delta, Kpi, delta};
-use super::queries::{self, CampaignPage, Filters, Sort, SortKey};
-use super::range::{self, DateRange, Preset};
+use super::format::Kpi;
+use super::queries::{self, CampaignPage, Sort, SortKey};
+use super::range::DateRange;
+use super::views::{
+    CurrencyTiles, DashParams, DashQuery, KpiOption, PresetOption, kpi_options, org_today,
+    preset_options, tiles,
+};
 use crate::app::AppState;
 use crate::connections::service::{ManagedAccount, managed_accounts};
 use crate::types::Platform;
@@ -32,200 +34,7 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-pub const DEFAULT_PER_PAGE: i64 = 50;
-pub const MAX_PER_PAGE: i64 = 500;
-
-/// The query string of every dashboard link. Unknown or malformed values fall back to the
-/// defaults rather than failing the page.
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct DashQuery {
-    pub range: Option<String>,
-    pub from: Option<String>,
-    pub to: Option<String>,
-    pub platform: Option<String>,
-    pub account: Option<String>,
-    pub status: Option<String>,
-    pub q: Option<String>,
-    pub sort: Option<String>,
-    pub dir: Option<String>,
-    pub page: Option<String>,
-    pub per: Option<String>,
-    pub kpi1: Option<String>,
-    pub kpi2: Option<String>,
-}
-
-fn non_empty(s: &Option<String>) -> Option<&str> {
-    s.as_deref().map(str::trim).filter(|s| !s.is_empty())
-}
-
-/// At most `n` characters of what a visitor typed, for quoting it back.
-fn clip(s: &str, n: usize) -> String {
-    match s.char_indices().nth(n) {
-        Some((i, _)) => format!("{}…", &s[..i]),
-        None => s.to_string(),
-    }
-}
-
-/// What the query string asks for, checked.
-#[derive(Debug, Clone)]
-pub struct DashParams {
-    pub preset: Preset,
-    pub range: DateRange,
-    pub range_error: Option<String>,
-    pub from_text: String,
-    pub to_text: String,
-    pub filters: Filters,
-    pub search_text: String,
-    pub sort: Sort,
-    pub page: i64,
-    pub per: i64,
-    pub kpi_a: Kpi,
-    pub kpi_b: Kpi,
-}
-
-impl DashParams {
-    pub fn parse(q: &DashQuery, today: NaiveDate) -> DashParams {
-        let fallback = Preset::Last30;
-        let asked = non_empty(&q.range);
-        let mut preset = asked.and_then(Preset::parse).unwrap_or(fallback);
-        // An old bookmark or a hand-edited link names a range we don't have: say so rather
-        // than show another period as if it were the one asked for.
-        let mut range_error = asked
-            .filter(|a| Preset::parse(a).is_none())
-            .map(|a| format!("There is no date range called “{}”.", clip(a, 40)));
-        // The form always sends the dates it shows; dates changed by hand without also
-        // choosing "Custom dates" still mean those dates.
-        if let (Some(from), Some(to)) = (non_empty(&q.from), non_empty(&q.to))
-            && preset != Preset::Custom
-            && let Ok(typed) = range::custom(from, to)
-            && range::resolve(preset, today) != Some(typed)
-        {
-            preset = Preset::Custom;
-        }
-        let range = match range::resolve(preset, today) {
-            Some(r) => r,
-            None => match range::custom(
-                non_empty(&q.from).unwrap_or(""),
-                non_empty(&q.to).unwrap_or(""),
-            ) {
-                Ok(r) => r,
-                Err(e) => {
-                    range_error = Some(e.to_string());
-                    preset = fallback;
-                    range::resolve(fallback, today).unwrap_or(DateRange {
-                        from: today,
-                        to: today,
-                    })
-                }
-            },
-        };
-        let filters = Filters {
-            platform: non_empty(&q.platform).and_then(|p| p.parse::<Platform>().ok()),
-            account_id: non_empty(&q.account).and_then(|a| a.parse::<Uuid>().ok()),
-            status: non_empty(&q.status)
-                .filter(|s| matches!(*s, "active" | "paused" | "removed"))
-                .map(str::to_string),
-            search: non_empty(&q.q).map(|s| s.chars().take(200).collect()),
-            campaign_id: None,
-        };
-        let key = non_empty(&q.sort).and_then(SortKey::parse);
-        let sort = match key {
-            Some(key) => Sort {
-                key,
-                desc: match non_empty(&q.dir) {
-                    Some("asc") => false,
-                    Some("desc") => true,
-                    _ => key.default_desc(),
-                },
-            },
-            None => Sort::default(),
-        };
-        let page = non_empty(&q.page)
-            .and_then(|p| p.parse::<i64>().ok())
-            .filter(|p| *p >= 1)
-            .unwrap_or(1);
-        let per = non_empty(&q.per)
-            .and_then(|p| p.parse::<i64>().ok())
-            .map(|p| p.clamp(1, MAX_PER_PAGE))
-            .unwrap_or(DEFAULT_PER_PAGE);
-        let kpi_a = non_empty(&q.kpi1)
-            .and_then(Kpi::parse)
-            .unwrap_or(Kpi::Spend);
-        let kpi_b = non_empty(&q.kpi2)
-            .and_then(Kpi::parse)
-            .unwrap_or(Kpi::Conversions);
-        DashParams {
-            preset,
-            range,
-            range_error,
-            from_text: range.from.to_string(),
-            to_text: range.to.to_string(),
-            search_text: filters.search.clone().unwrap_or_default(),
-            filters,
-            sort,
-            page,
-            per,
-            kpi_a,
-            kpi_b,
-        }
-    }
-
-    /// The query string for these parameters, with the sort and page replaced.
-    pub fn query_string(&self, sort: Sort, page: i64) -> String {
-        let mut s = url::form_urlencoded::Serializer::new(String::new());
-        s.append_pair("range", self.preset.as_str());
-        if self.preset == Preset::Custom {
-            s.append_pair("from", &self.from_text);
-            s.append_pair("to", &self.to_text);
-        }
-        if let Some(p) = self.filters.platform {
-            s.append_pair("platform", p.as_str());
-        }
-        if let Some(a) = self.filters.account_id {
-            s.append_pair("account", &a.to_string());
-        }
-        if let Some(st) = &self.filters.status {
-            s.append_pair("status", st);
-        }
-        if let Some(q) = &self.filters.search {
-            s.append_pair("q", q);
-        }
-        s.append_pair("sort", sort.key.as_str());
-        s.append_pair("dir", if sort.desc { "desc" } else { "asc" });
-        if page > 1 {
-            s.append_pair("page", &page.to_string());
-        }
-        if self.per != DEFAULT_PER_PAGE {
-            s.append_pair("per", &self.per.to_string());
-        }
-        s.append_pair("kpi1", self.kpi_a.as_str());
-        s.append_pair("kpi2", self.kpi_b.as_str());
-        s.finish()
-    }
-
-    fn current_qs(&self) -> String {
-        self.query_string(self.sort, self.page)
-    }
-}
-
-/// Today in the organization's time zone.
-pub fn org_today(v: &Viewer) -> NaiveDate {
-    Utc::now().with_timezone(&v.tz()).date_naive()
-}
-
 // ---------- view models ----------
-
-pub struct TileView {
-    pub label: &'static str,
-    pub value: String,
-    pub previous: String,
-    pub delta: Option<Delta>,
-}
-
-pub struct CurrencyTiles {
-    pub currency: String,
-    pub tiles: Vec<TileView>,
-}
 
 pub struct ColumnHead {
     pub label: &'static str,
@@ -395,61 +204,6 @@ fn platform_heads(p: &DashParams) -> Vec<ColumnHead> {
         }
     })
     .collect()
-}
-
-/// KPI tiles per currency, each against the previous period.
-pub fn tiles(totals: &[queries::CurrencyTotals]) -> Vec<CurrencyTiles> {
-    totals
-        .iter()
-        .map(|t| CurrencyTiles {
-            currency: t.currency.as_str().to_string(),
-            tiles: Kpi::ALL
-                .iter()
-                .map(|k| TileView {
-                    label: k.label(),
-                    value: k.display(&t.current, t.currency, true),
-                    previous: k.display(&t.previous, t.currency, true),
-                    delta: delta(*k, &t.current, &t.previous),
-                })
-                .collect(),
-        })
-        .collect()
-}
-
-pub struct PresetOption {
-    pub value: &'static str,
-    pub label: &'static str,
-    pub selected: bool,
-}
-
-pub struct KpiOption {
-    pub value: &'static str,
-    pub label: &'static str,
-    pub selected_a: bool,
-    pub selected_b: bool,
-}
-
-pub fn preset_options(current: Preset) -> Vec<PresetOption> {
-    Preset::ALL
-        .iter()
-        .map(|p| PresetOption {
-            value: p.as_str(),
-            label: p.label(),
-            selected: *p == current,
-        })
-        .collect()
-}
-
-pub fn kpi_options(a: Kpi, b: Kpi) -> Vec<KpiOption> {
-    Kpi::ALL
-        .iter()
-        .map(|k| KpiOption {
-            value: k.as_str(),
-            label: k.label(),
-            selected_a: *k == a,
-            selected_b: *k == b,
-        })
-        .collect()
 }
 
 #[derive(Template)]

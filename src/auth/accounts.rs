@@ -357,6 +357,25 @@ pub async fn members(c: &mut Conn) -> QueryResult<Vec<Member>> {
         .collect())
 }
 
+/// The time zone of the tenant transaction's organization (UTC if unset or unknown).
+pub async fn current_org_time_zone(c: &mut Conn) -> QueryResult<chrono_tz::Tz> {
+    let tz: Option<String> = organizations::table
+        .select(organizations::time_zone)
+        .first(c)
+        .await
+        .optional()?;
+    Ok(tz.and_then(|t| t.parse().ok()).unwrap_or(chrono_tz::UTC))
+}
+
+/// Whether `org` exists (and, inside a tenant transaction, is that tenant).
+pub async fn org_exists(c: &mut Conn, org: Uuid) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        organizations::table.filter(organizations::id.eq(org)),
+    ))
+    .get_result(c)
+    .await
+}
+
 /// The organization's name and time zone.
 pub async fn org_settings(c: &mut Conn, org_id: Uuid) -> QueryResult<(String, String)> {
     organizations::table
@@ -842,4 +861,19 @@ pub async fn all_org_ids(db: &Db, reason: &'static str) -> Result<Vec<Uuid>, Aut
         })
         .await?;
     Ok(rows.into_iter().map(|r| r.id).collect())
+}
+
+/// Members of the current organization plus pending invitations (each becomes a member when
+/// accepted): what the plan's member limit counts.
+pub async fn member_and_pending_invite_count(c: &mut Conn) -> diesel::QueryResult<u64> {
+    crate::db::count(
+        c,
+        diesel::sql_query(
+            "SELECT (SELECT count(*) FROM memberships WHERE org_id = app_current_org()) \
+                  + (SELECT count(*) FROM invitations \
+                     WHERE accepted_at IS NULL AND revoked_at IS NULL AND expires_at > now()) \
+                    AS n",
+        ),
+    )
+    .await
 }

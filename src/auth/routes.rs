@@ -14,9 +14,9 @@ use super::{AuthError, Role, sessions};
 use crate::app::AppState;
 use crate::mailer::Email;
 use crate::web::context::{Admin, FlashKind, LoggedIn, RequestCtx, Shell, Viewer};
+use crate::web::cookies::{cookie, redirect_with_flash};
 use crate::web::error::{AppError, AppResult};
 use crate::web::form::FieldErrors;
-use crate::web::middleware::{cookie, redirect_with_flash};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -550,9 +550,9 @@ async fn invite(
     Form(form): Form<InviteForm>,
 ) -> AppResult<Response> {
     // Plan limit first: a refusal is a message on the form, never a 500.
-    match crate::billing::check(&app, a.org_id, crate::billing::Limit::Members).await {
+    match crate::billing::enforce::check(&app, a.org_id, crate::billing::Limit::Members).await {
         Ok(()) => {}
-        Err(e @ crate::billing::LimitError::Reached { .. }) => {
+        Err(e @ crate::billing::enforce::LimitError::Reached { .. }) => {
             let errors = FieldErrors::one("limit", e.message_for(a.role));
             let page = render_settings(&app, &a, errors, form.email, None).await?;
             return Ok((

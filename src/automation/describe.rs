@@ -254,10 +254,10 @@ async fn draft_into(
         return Ok(());
     }
     if let Err(e) =
-        crate::billing::check(app, w.org_id, crate::billing::Limit::AiTokensPerMonth).await
+        crate::billing::enforce::check(app, w.org_id, crate::billing::Limit::AiTokensPerMonth).await
     {
         return match e {
-            crate::billing::LimitError::Reached { .. } => {
+            crate::billing::enforce::LimitError::Reached { .. } => {
                 message(view, e.to_string());
                 Ok(())
             }

@@ -20,8 +20,8 @@ use super::store::{self, Mode, Settings, StoredRule};
 use super::{backtest, eval};
 use crate::app::AppState;
 use crate::web::context::{Admin, FlashKind, Shell, Viewer, Writer};
+use crate::web::cookies::redirect_with_flash;
 use crate::web::error::{AppError, AppResult};
-use crate::web::middleware::redirect_with_flash;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -625,7 +625,9 @@ async fn set_mode(
     }
     // A rule that becomes live (and runs) counts against the plan's live rules.
     if mode == Mode::Live && rule.mode != Mode::Live && !rule.paused {
-        if let Err(e) = crate::billing::check(&app, org, crate::billing::Limit::LiveRules).await {
+        if let Err(e) =
+            crate::billing::enforce::check(&app, org, crate::billing::Limit::LiveRules).await
+        {
             return Ok(redirect_with_flash(
                 &format!("/rules/{id}"),
                 FlashKind::Error,
@@ -670,7 +672,9 @@ async fn set_paused(
     let (org, user) = (w.org_id, w.user_id);
     let rule = load_rule(&app, org, id).await?;
     if !paused && rule.paused && rule.mode == Mode::Live {
-        if let Err(e) = crate::billing::check(&app, org, crate::billing::Limit::LiveRules).await {
+        if let Err(e) =
+            crate::billing::enforce::check(&app, org, crate::billing::Limit::LiveRules).await
+        {
             return Ok(redirect_with_flash(
                 &format!("/rules/{id}"),
                 FlashKind::Error,

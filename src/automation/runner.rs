@@ -887,7 +887,7 @@ pub async fn due(
     c: &mut crate::db::Conn,
     now: DateTime<Utc>,
 ) -> diesel::QueryResult<Vec<(Uuid, DateTime<Utc>)>> {
-    let tz = store::org_time_zone(c).await?;
+    let tz = crate::auth::accounts::current_org_time_zone(c).await?;
     let list = store::list(c).await?;
     Ok(list
         .into_iter()

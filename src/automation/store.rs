@@ -417,13 +417,11 @@ pub async fn save_settings(c: &mut Conn, org_id: Uuid, by: Uuid, s: Settings) ->
     Ok(())
 }
 
-/// The organization's time zone (for `check daily at`).
-pub async fn org_time_zone(c: &mut Conn) -> QueryResult<chrono_tz::Tz> {
-    use crate::db::schema::organizations;
-    let tz: Option<String> = organizations::table
-        .select(organizations::time_zone)
-        .first(c)
-        .await
-        .optional()?;
-    Ok(tz.and_then(|t| t.parse().ok()).unwrap_or(chrono_tz::UTC))
+/// Live, unpaused rules of the current organization (what the plan's live-rule limit counts).
+pub async fn live_rule_count(c: &mut Conn) -> diesel::QueryResult<u64> {
+    crate::db::count(
+        c,
+        diesel::sql_query("SELECT count(*) AS n FROM rules WHERE mode = 'live' AND NOT paused"),
+    )
+    .await
 }

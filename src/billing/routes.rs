@@ -18,8 +18,8 @@ use super::webhook::{self, Outcome};
 use super::{Account, Billing, account, effective_plan, usage};
 use crate::app::AppState;
 use crate::web::context::{FlashKind, Owner, Shell};
+use crate::web::cookies::redirect_with_flash;
 use crate::web::error::{AppError, AppResult};
-use crate::web::middleware::redirect_with_flash;
 
 /// The billing routes, or none at all when Stripe is not configured (self-hosted).
 pub fn router(app: &AppState) -> Router<AppState> {

@@ -1,94 +1,24 @@
 //! Usage is counted from the tables that hold the things, never kept as a separate counter
-//! that could drift. Tables owned by modules that may not be installed yet (rules, reports,
-//! AI) are looked up with `to_regclass` first: a count that cannot be made is `None`, shown
-//! as "not available yet" and not limited.
+//! that could drift. Each count is the owning module's own query function (see
+//! docs/architecture.md: only the owner queries its tables).
 
-use diesel::sql_types::{Array, BigInt, Bool, Text, Uuid as SqlUuid};
-use diesel_async::RunQueryDsl;
 use uuid::Uuid;
 
 use super::plans::Limit;
 use crate::db::Conn;
 
-#[derive(diesel::QueryableByName)]
-struct N {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
-#[derive(diesel::QueryableByName)]
-struct B {
-    #[diesel(sql_type = Bool)]
-    b: bool,
-}
-
-async fn table_exists(c: &mut Conn, name: &str) -> diesel::QueryResult<bool> {
-    let r: B = diesel::sql_query("SELECT to_regclass($1) IS NOT NULL AS b")
-        .bind::<Text, _>(format!("public.{name}"))
-        .get_result(c)
-        .await?;
-    Ok(r.b)
-}
-
-async fn number(c: &mut Conn, sql: &'static str) -> diesel::QueryResult<u64> {
-    let r: N = diesel::sql_query(sql).get_result(c).await?;
-    Ok(u64::try_from(r.n).unwrap_or(0))
-}
-
-/// Current usage of `limit` for the organization of the tenant transaction `c`.
+/// Current usage of `limit` for the organization of the tenant transaction `c` (row-level
+/// security scopes every count to it). `None` would mean "cannot be counted": every limit can
+/// be today, the type keeps the billing page's "not available" state for a future limit.
 pub async fn count(c: &mut Conn, limit: Limit) -> diesel::QueryResult<Option<u64>> {
-    // Row-level security scopes every count below to the current organization.
-    match limit {
-        Limit::AdAccounts => number(
-            c,
-            "SELECT count(*) AS n FROM ad_accounts \
-             WHERE managed AND connection_removed_at IS NULL",
-        )
-        .await
-        .map(Some),
-        // Pending invitations count: each becomes a member when accepted.
-        Limit::Members => number(
-            c,
-            "SELECT (SELECT count(*) FROM memberships WHERE org_id = app_current_org()) \
-                  + (SELECT count(*) FROM invitations \
-                     WHERE accepted_at IS NULL AND revoked_at IS NULL AND expires_at > now()) \
-                    AS n",
-        )
-        .await
-        .map(Some),
-        Limit::LiveRules => {
-            if !table_exists(c, "rules").await? {
-                return Ok(None);
-            }
-            number(
-                c,
-                "SELECT count(*) AS n FROM rules WHERE mode = 'live' AND NOT paused",
-            )
-            .await
-            .map(Some)
-        }
-        Limit::ReportSchedules => {
-            if !table_exists(c, "report_schedules").await? {
-                return Ok(None);
-            }
-            number(c, "SELECT count(*) AS n FROM report_schedules")
-                .await
-                .map(Some)
-        }
-        Limit::AiTokensPerMonth => {
-            if !table_exists(c, "ai_usage").await? {
-                return Ok(None);
-            }
-            // Calendar month in UTC: the same boundary for every organization and replica.
-            number(
-                c,
-                "SELECT coalesce(sum(input_tokens + output_tokens), 0)::bigint AS n FROM ai_usage \
-                 WHERE at >= date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'",
-            )
-            .await
-            .map(Some)
-        }
-    }
+    let n = match limit {
+        Limit::AdAccounts => crate::connections::service::managed_account_count(c).await?,
+        Limit::Members => crate::auth::accounts::member_and_pending_invite_count(c).await?,
+        Limit::LiveRules => crate::automation::store::live_rule_count(c).await?,
+        Limit::ReportSchedules => crate::reports::send::schedule_count(c).await?,
+        Limit::AiTokensPerMonth => crate::ai::usage::tokens_this_month(c).await?,
+    };
+    Ok(Some(n))
 }
 
 /// Managed ad accounts if `connection`'s choice became exactly `chosen`.
@@ -97,18 +27,7 @@ pub async fn ad_accounts_after_choice(
     connection: Uuid,
     chosen: &[Uuid],
 ) -> diesel::QueryResult<u64> {
-    let r: N = diesel::sql_query(
-        "SELECT (SELECT count(*) FROM ad_accounts \
-                 WHERE managed AND connection_removed_at IS NULL \
-                   AND connection_id IS DISTINCT FROM $1) \
-              + (SELECT count(*) FROM ad_accounts \
-                 WHERE connection_id = $1 AND id = ANY($2)) AS n",
-    )
-    .bind::<SqlUuid, _>(connection)
-    .bind::<Array<SqlUuid>, _>(chosen.to_vec())
-    .get_result(c)
-    .await?;
-    Ok(u64::try_from(r.n).unwrap_or(0))
+    crate::connections::service::managed_account_count_after_choice(c, connection, chosen).await
 }
 
 /// Every limit's usage, for the billing page.

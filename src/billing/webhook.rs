@@ -367,12 +367,7 @@ pub async fn apply(db: &Db, b: &Billing, event: &Event) -> Result<Outcome, Apply
     db.tenant(org, async move |c| {
         // The organization must exist (and be this tenant's); a stale id in metadata is not
         // an error worth a redelivery.
-        let exists: bool = diesel::select(diesel::dsl::exists(
-            crate::db::schema::organizations::table
-                .filter(crate::db::schema::organizations::id.eq(org)),
-        ))
-        .get_result(c)
-        .await?;
+        let exists = crate::auth::accounts::org_exists(c, org).await?;
         if !exists {
             return Ok(Outcome::Ignored);
         }

@@ -13,8 +13,8 @@ use crate::app::AppState;
 use crate::automation::eval::BudgetPlan;
 use crate::types::{Currency, Money};
 use crate::web::context::{FlashKind, Writer};
+use crate::web::cookies::redirect_with_flash;
 use crate::web::error::{AppError, AppResult};
-use crate::web::middleware::redirect_with_flash;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -106,15 +106,7 @@ async fn budget(
     let currency: String = app
         .db
         .tenant(w.org_id, async move |c| {
-            use diesel::prelude::*;
-            use diesel_async::RunQueryDsl;
-            Ok::<_, AppError>(
-                crate::db::schema::campaigns::table
-                    .find(id)
-                    .select(crate::db::schema::campaigns::currency)
-                    .first(c)
-                    .await?,
-            )
+            Ok::<_, AppError>(super::get(c, id).await?.currency)
         })
         .await?;
     let currency: Currency = currency.parse().map_err(|_| AppError::NotFound)?;

@@ -22,7 +22,7 @@ use crate::analytics::chart::{self, ChartView};
 use crate::analytics::format::Kpi;
 use crate::analytics::queries::{self, Filters};
 use crate::analytics::range::DateRange;
-use crate::analytics::routes::{
+use crate::analytics::views::{
     CurrencyTiles, DashParams, DashQuery, KpiOption, PresetOption, kpi_options, org_today,
     preset_options, tiles,
 };
@@ -397,9 +397,11 @@ async fn ai_refusal(app: &AppState, w: &Writer) -> AppResult<Option<String>> {
             "Too many AI requests. Try again in {secs} seconds."
         )));
     }
-    match crate::billing::check(app, w.org_id, crate::billing::Limit::AiTokensPerMonth).await {
+    match crate::billing::enforce::check(app, w.org_id, crate::billing::Limit::AiTokensPerMonth)
+        .await
+    {
         Ok(()) => Ok(None),
-        Err(e @ crate::billing::LimitError::Reached { .. }) => Ok(Some(e.to_string())),
+        Err(e @ crate::billing::enforce::LimitError::Reached { .. }) => Ok(Some(e.to_string())),
         Err(e) => Err(e.into()),
     }
 }

@@ -14,9 +14,9 @@ use crate::analytics::sync::HistorySettings;
 use crate::app::AppState;
 use crate::types::Platform;
 use crate::web::context::{Admin, FlashKind, Shell, Viewer, Writer};
+use crate::web::cookies::redirect_with_flash;
 use crate::web::error::{AppError, AppResult};
 use crate::web::form::FieldErrors;
-use crate::web::middleware::redirect_with_flash;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -320,9 +320,10 @@ async fn choose_accounts(
                 .respond();
         }
     };
-    match crate::billing::check_ad_account_choice(&app, w.org_id, id, &form.accounts).await {
+    match crate::billing::enforce::check_ad_account_choice(&app, w.org_id, id, &form.accounts).await
+    {
         Ok(()) => {}
-        Err(e @ crate::billing::LimitError::Reached { .. }) => {
+        Err(e @ crate::billing::enforce::LimitError::Reached { .. }) => {
             let message = e.message_for(w.role);
             return AccountsPage::new(&app, &w, id)
                 .await?

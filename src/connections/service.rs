@@ -1223,3 +1223,37 @@ pub async fn notify_needs_reconnect(app: &App, org_id: Uuid, id: Uuid) -> Result
     }
     Ok(sent)
 }
+
+/// Managed ad accounts of the current organization (what the plan's account limit counts).
+pub async fn managed_account_count(c: &mut Conn) -> diesel::QueryResult<u64> {
+    crate::db::count(
+        c,
+        diesel::sql_query(
+            "SELECT count(*) AS n FROM ad_accounts \
+             WHERE managed AND connection_removed_at IS NULL",
+        ),
+    )
+    .await
+}
+
+/// Managed ad accounts if `connection`'s choice became exactly `chosen`.
+pub async fn managed_account_count_after_choice(
+    c: &mut Conn,
+    connection: Uuid,
+    chosen: &[Uuid],
+) -> diesel::QueryResult<u64> {
+    use diesel::sql_types::{Array, Uuid as SqlUuid};
+    crate::db::count(
+        c,
+        diesel::sql_query(
+            "SELECT (SELECT count(*) FROM ad_accounts \
+                     WHERE managed AND connection_removed_at IS NULL \
+                       AND connection_id IS DISTINCT FROM $1) \
+                  + (SELECT count(*) FROM ad_accounts \
+                     WHERE connection_id = $1 AND id = ANY($2)) AS n",
+        )
+        .bind::<SqlUuid, _>(connection)
+        .bind::<Array<SqlUuid>, _>(chosen.to_vec()),
+    )
+    .await
+}

@@ -163,3 +163,19 @@ pub async fn connect_one(url: &str) -> Result<AsyncPgConnection, DbError> {
         .await
         .map_err(|e| DbError::Connect(e.to_string()))
 }
+
+/// One row of a counting query: a single `bigint` column named `n`.
+#[derive(diesel::QueryableByName)]
+pub struct CountRow {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub n: i64,
+}
+
+/// The answer of a query that selects one `bigint` column named `n` (a count), as u64.
+pub async fn count<'q, Q>(c: &mut Conn, query: Q) -> diesel::QueryResult<u64>
+where
+    Q: diesel_async::methods::LoadQuery<'q, Conn, CountRow> + Send + 'q,
+{
+    let r: CountRow = diesel_async::RunQueryDsl::get_result(query, c).await?;
+    Ok(u64::try_from(r.n).unwrap_or(0))
+}

@@ -28,15 +28,6 @@ impl BackupTarget {
             bin_hint: bin_hint.map(Path::to_path_buf),
         }
     }
-
-    pub fn from_database(db: &crate::server::Database) -> BackupTarget {
-        BackupTarget::new(
-            &db.admin_url,
-            db.embedded
-                .as_ref()
-                .map(crate::db::embedded::EmbeddedPostgres::bin_dir),
-        )
-    }
 }
 
 #[derive(Debug, thiserror::Error)]

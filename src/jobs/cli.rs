@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use uuid::Uuid;
 
-use super::backup::{self, BackupTarget};
+use super::backup;
 use super::store::{self, JobState};
 use crate::config::Config;
 use crate::server;
@@ -110,7 +110,7 @@ pub async fn backup(config: Config, command: BackupCommand) -> ExitCode {
         Ok(d) => d,
         Err(code) => return code,
     };
-    let target = BackupTarget::from_database(&database);
+    let target = database.backup_target();
     let jobs = &config.jobs;
     let result = backup::backup_now(&target, &jobs.backup_dir, jobs.backup_keep_days).await;
     database.shutdown();
@@ -133,7 +133,7 @@ pub async fn restore(config: Config, file: PathBuf) -> ExitCode {
         Ok(d) => d,
         Err(code) => return code,
     };
-    let target = BackupTarget::from_database(&database);
+    let target = database.backup_target();
     let result = backup::restore(&target, &file).await;
     database.shutdown();
     match result {

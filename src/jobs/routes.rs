@@ -10,8 +10,8 @@ use uuid::Uuid;
 use super::store::{self, JobRow, JobState, RetryError};
 use crate::app::AppState;
 use crate::web::context::{Admin, FlashKind, Shell};
+use crate::web::cookies::redirect_with_flash;
 use crate::web::error::{AppError, AppResult};
-use crate::web::middleware::redirect_with_flash;
 
 pub fn router() -> Router<AppState> {
     Router::new()

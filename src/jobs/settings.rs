@@ -3,6 +3,20 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+/// The names of the periodic duties, for settings that refer to them.
+pub const SCHEDULE_NAMES: &[&str] = &[
+    "prune_sessions",
+    "prune_jobs",
+    "token_refresh",
+    "metrics_sync",
+    "metrics_partitions",
+    "resume_actions",
+    "alerts",
+    "reports",
+    "rules_tick",
+    "backup",
+];
+
 #[derive(Debug, Clone, clap::Args)]
 pub struct JobSettings {
     /// Jobs run at once by this process (0: this process runs no jobs, only serves pages).
@@ -155,10 +169,10 @@ impl JobsConfig {
                 continue;
             };
             let (name, cron) = (name.trim(), cron.trim());
-            if !super::SCHEDULE_NAMES.contains(&name) {
+            if !SCHEDULE_NAMES.contains(&name) {
                 problems.push(format!(
                     "ADPILOT_SCHEDULES names \"{name}\", which is not a schedule; the schedules are {}",
-                    super::SCHEDULE_NAMES.join(", ")
+                    SCHEDULE_NAMES.join(", ")
                 ));
                 continue;
             }

@@ -165,16 +165,6 @@ pub struct Scope {
     pub campaign_search: Option<String>,
 }
 
-impl Scope {
-    pub fn of(s: &super::send::Schedule) -> Scope {
-        Scope {
-            platform: s.platform,
-            account_ids: s.account_ids.clone(),
-            campaign_search: s.campaign_search.clone(),
-        }
-    }
-}
-
 /// Builds the report for an organization over `range`, optionally one platform only.
 pub async fn build(
     app: &App,

@@ -7,4 +7,5 @@ pub mod content;
 pub mod routes;
 pub mod schedule;
 pub mod send;
+pub mod targets;
 pub mod webhooks;

@@ -4,8 +4,6 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::{Html, IntoResponse, Response};
 use axum::{Form, Router, routing::get, routing::post};
-use diesel::sql_types::{BigInt, Integer, Nullable, Text, Uuid as SqlUuid};
-use diesel_async::RunQueryDsl;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use uuid::Uuid;
@@ -16,8 +14,8 @@ use crate::app::AppState;
 use crate::connections::service::ManagedAccount;
 use crate::types::Money;
 use crate::web::context::{Admin, FlashKind, Shell, Viewer, Writer};
+use crate::web::cookies::redirect_with_flash;
 use crate::web::error::{AppError, AppResult};
-use crate::web::middleware::redirect_with_flash;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -56,26 +54,19 @@ async fn render(app: &AppState, v: &Viewer, error: Option<String>) -> AppResult<
             let a = alerts::list(c, 200).await?;
             let ch = alerts::channels(c).await?;
             let accounts = crate::connections::service::managed_accounts(c).await?;
-            #[derive(diesel::QueryableByName)]
-            struct B {
-                #[diesel(sql_type = SqlUuid)]
-                id: Uuid,
-                #[diesel(sql_type = Nullable<SqlUuid>)]
-                account_id: Option<Uuid>,
-                #[diesel(sql_type = BigInt)]
-                monthly_budget_micros: i64,
-                #[diesel(sql_type = Integer)]
-                alert_at_percent: i32,
-            }
-            let rows: Vec<B> = diesel::sql_query("SELECT id, account_id, monthly_budget_micros, alert_at_percent FROM budget_targets ORDER BY created_at").load(c).await?;
+            let rows = super::targets::budget_targets(c).await?;
             let budgets = rows
                 .into_iter()
                 .map(|b| {
                     let acc = accounts.iter().find(|a| Some(a.id) == b.account_id);
                     BudgetRow {
                         id: b.id,
-                        account: acc.map(|a| a.name.clone()).unwrap_or_else(|| "(campaign)".into()),
-                        budget: acc.map(|a| Money::new(b.monthly_budget_micros, a.currency).display()).unwrap_or_default(),
+                        account: acc
+                            .map(|a| a.name.clone())
+                            .unwrap_or_else(|| "(campaign)".into()),
+                        budget: acc
+                            .map(|a| Money::new(b.monthly_budget_micros, a.currency).display())
+                            .unwrap_or_default(),
                         percent: b.alert_at_percent,
                     }
                 })
@@ -164,14 +155,16 @@ async fn add_channel(
     let actor = a.user_id;
     app.db
         .tenant(org, async move |c| {
-            diesel::sql_query("INSERT INTO alert_channels (id, org_id, kind, target, signing_secret) VALUES ($1, app_current_org(), $2, $3, $4)")
-                .bind::<SqlUuid, _>(Uuid::now_v7())
-                .bind::<Text, _>(&kind)
-                .bind::<Text, _>(&target)
-                .bind::<Nullable<Text>, _>(secret)
-                .execute(c)
-                .await?;
-            crate::audit::record(c, org, Some(actor), "alerts.channel_added", &kind, serde_json::json!({"target": target})).await?;
+            super::targets::add_channel(c, &kind, &target, secret).await?;
+            crate::audit::record(
+                c,
+                org,
+                Some(actor),
+                "alerts.channel_added",
+                &kind,
+                serde_json::json!({"target": target}),
+            )
+            .await?;
             Ok::<_, AppError>(())
         })
         .await?;
@@ -187,13 +180,7 @@ async fn delete_channel(
     a: Admin,
     Path(id): Path<Uuid>,
 ) -> AppResult<Response> {
-    delete_by_id(
-        &app,
-        a.org_id,
-        "DELETE FROM alert_channels WHERE id = $1",
-        id,
-    )
-    .await?;
+    delete_by_id(&app, a.org_id, id, super::targets::delete_channel).await?;
     Ok(redirect_with_flash(
         "/alerts",
         FlashKind::Success,
@@ -201,23 +188,21 @@ async fn delete_channel(
     ))
 }
 
-/// Deletes one of the organization's rows by id; nothing deleted reads as not found.
-async fn delete_by_id(app: &AppState, org: Uuid, sql: &'static str, id: Uuid) -> AppResult<()> {
-    let n = app
+/// Deletes one of the organization's rows through `delete`; nothing deleted reads as not found.
+async fn delete_by_id(
+    app: &AppState,
+    org: Uuid,
+    id: Uuid,
+    delete: impl AsyncFnOnce(&mut crate::db::Conn, Uuid) -> diesel::QueryResult<bool> + Send,
+) -> AppResult<()> {
+    let deleted = app
         .db
-        .tenant(org, async move |c| {
-            Ok::<_, AppError>(
-                diesel::sql_query(sql)
-                    .bind::<SqlUuid, _>(id)
-                    .execute(c)
-                    .await?,
-            )
-        })
+        .tenant(org, async move |c| Ok::<_, AppError>(delete(c, id).await?))
         .await?;
-    if n == 0 {
-        Err(AppError::NotFound)
-    } else {
+    if deleted {
         Ok(())
+    } else {
+        Err(AppError::NotFound)
     }
 }
 
@@ -274,13 +259,7 @@ async fn add_budget(
         .ok_or_else(|| AppError::BadRequest("That amount is too large.".into()))?;
     app.db
         .tenant(a.org_id, async move |c| {
-            diesel::sql_query("INSERT INTO budget_targets (id, org_id, account_id, monthly_budget_micros, alert_at_percent) VALUES ($1, app_current_org(), $2, $3, $4)")
-                .bind::<SqlUuid, _>(Uuid::now_v7())
-                .bind::<SqlUuid, _>(acc.id)
-                .bind::<BigInt, _>(money.micros)
-                .bind::<Integer, _>(percent)
-                .execute(c)
-                .await?;
+            super::targets::add_budget_target(c, acc.id, money.micros, percent).await?;
             Ok::<_, AppError>(())
         })
         .await?;
@@ -296,13 +275,7 @@ async fn delete_budget(
     a: Admin,
     Path(id): Path<Uuid>,
 ) -> AppResult<Response> {
-    delete_by_id(
-        &app,
-        a.org_id,
-        "DELETE FROM budget_targets WHERE id = $1",
-        id,
-    )
-    .await?;
+    delete_by_id(&app, a.org_id, id, super::targets::delete_budget_target).await?;
     Ok(redirect_with_flash(
         "/alerts",
         FlashKind::Success,
@@ -503,13 +476,7 @@ async fn delete_schedule(
     w: Writer,
     Path(id): Path<Uuid>,
 ) -> AppResult<Response> {
-    delete_by_id(
-        &app,
-        w.org_id,
-        "DELETE FROM report_schedules WHERE id = $1",
-        id,
-    )
-    .await?;
+    delete_by_id(&app, w.org_id, id, super::send::delete_schedule).await?;
     Ok(redirect_with_flash(
         "/reports",
         FlashKind::Success,

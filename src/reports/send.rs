@@ -36,6 +36,17 @@ pub struct Schedule {
     pub next_send_at: DateTime<Utc>,
 }
 
+impl Schedule {
+    /// What the report covers: its platform, accounts and campaign search.
+    pub fn scope(&self) -> content::Scope {
+        content::Scope {
+            platform: self.platform,
+            account_ids: self.account_ids.clone(),
+            campaign_search: self.campaign_search.clone(),
+        }
+    }
+}
+
 #[derive(diesel::QueryableByName)]
 struct Row {
     #[diesel(sql_type = SqlUuid)]
@@ -184,7 +195,8 @@ pub async fn create(
     }
     let campaign_search = (!search.is_empty()).then_some(search);
     let account_ids = n.account_ids.clone();
-    if let Err(e) = crate::billing::check(app, org_id, crate::billing::Limit::ReportSchedules).await
+    if let Err(e) =
+        crate::billing::enforce::check(app, org_id, crate::billing::Limit::ReportSchedules).await
     {
         return Err(("form", e.to_string()));
     }
@@ -283,14 +295,7 @@ async fn org_today(
 /// Renders a report for preview (no unsubscribe link is personal there).
 pub async fn preview(app: &App, org: Uuid, s: &Schedule) -> Result<String, crate::db::DbError> {
     let (today, _) = org_today(app, org).await?;
-    let data = content::build(
-        app,
-        org,
-        &s.name,
-        s.period.range(today),
-        &content::Scope::of(s),
-    )
-    .await?;
+    let data = content::build(app, org, &s.name, s.period.range(today), &s.scope()).await?;
     content::EmailHtml {
         r: &data,
         unsubscribe_url: "#",
@@ -324,7 +329,7 @@ pub async fn send(
         .await?;
     let (today, _) = org_today(app, org).await?;
     let range = s.period.range(today);
-    let data = content::build(app, org, &s.name, range, &content::Scope::of(&s)).await?;
+    let data = content::build(app, org, &s.name, range, &s.scope()).await?;
     #[derive(diesel::QueryableByName)]
     struct E {
         #[diesel(sql_type = Text)]
@@ -542,4 +547,22 @@ impl Job for SendSlot {
         }
         Ok(())
     }
+}
+
+/// Removes a report schedule; false when the organization has none with that id.
+pub async fn delete_schedule(c: &mut crate::db::Conn, id: Uuid) -> diesel::QueryResult<bool> {
+    let n = diesel::sql_query("DELETE FROM report_schedules WHERE id = $1")
+        .bind::<SqlUuid, _>(id)
+        .execute(c)
+        .await?;
+    Ok(n > 0)
+}
+
+/// Report schedules of the current organization (what the plan's schedule limit counts).
+pub async fn schedule_count(c: &mut crate::db::Conn) -> diesel::QueryResult<u64> {
+    crate::db::count(
+        c,
+        diesel::sql_query("SELECT count(*) AS n FROM report_schedules"),
+    )
+    .await
 }

@@ -48,7 +48,7 @@ pub struct RequestCtx {
     /// Platforms whose connection needs reconnecting (a banner on every page).
     pub reconnect: Vec<crate::types::Platform>,
     /// Payment overdue (a banner on every page, when billing is configured).
-    pub billing_notice: Option<crate::billing::Notice>,
+    pub billing_notice: Option<crate::billing::enforce::Notice>,
     /// Stripe billing is configured (the menu shows Billing to owners).
     pub billing_enabled: bool,
 }
@@ -177,7 +177,7 @@ pub struct Shell {
     pub orgs: Vec<(Uuid, String)>,
     pub request_id: String,
     pub reconnect: Vec<crate::types::Platform>,
-    pub billing_notice: Option<crate::billing::Notice>,
+    pub billing_notice: Option<crate::billing::enforce::Notice>,
     pub billing_enabled: bool,
 }
 

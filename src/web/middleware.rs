@@ -12,16 +12,14 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tracing::Instrument;
 
-use super::context::{Flash, FlashKind, RequestCtx};
+use super::context::RequestCtx;
+use super::cookies::{CSRF_COOKIE, CSRF_HEADER, FLASH_COOKIE, cookie, cookie_value, parse_flash};
 use super::error::{AppError, ErrorInfo, LoginRedirect, render_error};
 use crate::app::AppState;
 use crate::auth::Role;
 use crate::auth::tokens::{new_token, tokens_equal};
 use crate::auth::{accounts, sessions};
 
-pub const CSRF_COOKIE: &str = "adpilot_csrf";
-pub const FLASH_COOKIE: &str = "adpilot_flash";
-pub const CSRF_HEADER: &str = "x-csrf-token";
 const MAX_FORM_BYTES: usize = 2 * 1024 * 1024;
 
 /// Paths that take state-changing requests from other sites by design (signed webhooks).
@@ -36,57 +34,6 @@ fn client_may_post(path: &str) -> bool {
         path,
         "/logout" | "/orgs/switch" | "/account/password" | "/orgs"
     ) || path.starts_with("/invites/")
-}
-
-pub fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
-}
-
-/// A Set-Cookie value with our standard flags.
-pub fn cookie(name: &str, value: &str, max_age_secs: Option<i64>, secure: bool) -> String {
-    let mut c = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax");
-    if let Some(age) = max_age_secs {
-        c.push_str(&format!("; Max-Age={age}"));
-    }
-    if secure {
-        c.push_str("; Secure");
-    }
-    c
-}
-
-fn parse_flash(raw: &str) -> Option<Flash> {
-    let decoded = url::form_urlencoded::parse(raw.as_bytes()).next()?;
-    let (kind, message) = (decoded.0.into_owned(), decoded.1.into_owned());
-    let kind = match kind.as_str() {
-        "success" => FlashKind::Success,
-        "error" => FlashKind::Error,
-        _ => FlashKind::Info,
-    };
-    Some(Flash { kind, message })
-}
-
-/// A redirect that shows `message` on the next page.
-pub fn redirect_with_flash(to: &str, kind: FlashKind, message: &str) -> Response {
-    let k = match kind {
-        FlashKind::Success => "success",
-        FlashKind::Error => "error",
-        FlashKind::Info => "info",
-    };
-    let value: String = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair(k, message)
-        .finish();
-    let mut resp = axum::response::Redirect::to(to).into_response();
-    if let Ok(v) = HeaderValue::from_str(&cookie(FLASH_COOKIE, &value, Some(60), false)) {
-        resp.headers_mut().append(header::SET_COOKIE, v);
-    }
-    resp
 }
 
 /// Builds the [`RequestCtx`], checks CSRF and roles, and handles everything on the way out.
@@ -206,7 +153,7 @@ async fn build_and_check(
 
     let mut session = None;
     if let Some(token) = cookie_value(&headers, sessions::COOKIE) {
-        session = sessions::lookup(&app.db, token, app.config.session_idle).await?;
+        session = sessions::lookup(&app.db, &token, app.config.session_idle).await?;
     }
     let mut orgs = Vec::new();
     let mut current = None;
@@ -236,7 +183,7 @@ async fn build_and_check(
     };
 
     let billing_notice = match &current {
-        Some(c) => crate::billing::notice(app, c.org_id)
+        Some(c) => crate::billing::enforce::notice(app, c.org_id)
             .await
             .unwrap_or_else(|e| {
                 tracing::warn!(error = %e, "cannot check billing for the banner");
@@ -257,7 +204,9 @@ async fn build_and_check(
             }
         },
     };
-    let flash = cookie_value(&headers, FLASH_COOKIE).and_then(parse_flash);
+    let flash = cookie_value(&headers, FLASH_COOKIE)
+        .as_deref()
+        .and_then(parse_flash);
 
     let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     let path = req.uri().path().to_string();

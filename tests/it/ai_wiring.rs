@@ -138,7 +138,7 @@ async fn created_campaign(t: &TestApp) -> uuid::Uuid {
 fn workers(t: &TestApp) -> RunnerHandle {
     Runner::new(
         t.app.clone(),
-        adpilot::jobs::registry(),
+        adpilot::jobs::catalog::registry(),
         WorkerOptions {
             workers: 1,
             poll_interval: Duration::from_millis(25),

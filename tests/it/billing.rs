@@ -726,7 +726,7 @@ async fn without_stripe_there_are_no_billing_routes_and_nothing_is_limited() {
     }
     let org = org_of(&t).await;
     for l in adpilot::billing::Limit::ALL {
-        adpilot::billing::check_adding(&t.app, org, l, 1_000_000)
+        adpilot::billing::enforce::check_adding(&t.app, org, l, 1_000_000)
             .await
             .expect("self-hosted is not limited");
     }
@@ -856,7 +856,8 @@ async fn the_ai_token_limit_stops_model_calls_with_a_message() {
     .await
     .expect("usage");
     let allowed =
-        adpilot::billing::check(&b.t.app, org, adpilot::billing::Limit::AiTokensPerMonth).await;
+        adpilot::billing::enforce::check(&b.t.app, org, adpilot::billing::Limit::AiTokensPerMonth)
+            .await;
     let message = allowed.expect_err("the limit is reached").to_string();
     assert!(message.contains("Free plan allows"), "{message}");
     // The path a person takes: asking for ad copy.

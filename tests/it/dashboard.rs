@@ -571,7 +571,7 @@ fn first_campaign_link(html: &str) -> String {
 fn workers(t: &TestApp) -> RunnerHandle {
     Runner::new(
         t.app.clone(),
-        adpilot::jobs::registry(),
+        adpilot::jobs::catalog::registry(),
         WorkerOptions {
             workers: 2,
             poll_interval: Duration::from_millis(25),
@@ -694,7 +694,7 @@ async fn a_create_whose_answer_was_lost_is_found_on_the_platform_not_made_twice(
     }
     let runner = Runner::new(
         t.app.clone(),
-        adpilot::jobs::registry(),
+        adpilot::jobs::catalog::registry(),
         WorkerOptions {
             workers: 2,
             poll_interval: Duration::from_millis(25),

@@ -475,7 +475,9 @@ async fn postgres_restarted_mid_sync_and_mid_rule_check_loses_and_doubles_nothin
     let app = adpilot::server::build_app(config, &database)
         .await
         .expect("app");
-    let jobs = adpilot::jobs::start(app.clone()).await.expect("jobs");
+    let jobs = adpilot::jobs::catalog::start(app.clone())
+        .await
+        .expect("jobs");
     let mut c = Client {
         app: app.clone(),
         cookies: HashMap::new(),
@@ -649,7 +651,9 @@ async fn a_platform_that_rate_limits_and_fails_still_syncs_everything_and_its_hi
     })
     .await;
     let t = TestApp::build(&["--job-poll-ms", "100"], Some(&sb)).await;
-    let jobs = adpilot::jobs::start(t.app.clone()).await.expect("jobs");
+    let jobs = adpilot::jobs::catalog::start(t.app.clone())
+        .await
+        .expect("jobs");
     let mut c = t.sign_up("ann@example.com", "Acme").await;
     for spec in [
         FaultSpec {
@@ -765,7 +769,7 @@ async fn two_serve_processes_on_one_database_run_each_due_job_once() {
 
     // Every periodic duty every 2 seconds on two processes for 60 seconds: 30 slots of each,
     // half an hour of a once-a-minute schedule.
-    let every: Vec<String> = adpilot::jobs::SCHEDULE_NAMES
+    let every: Vec<String> = adpilot::jobs::settings::SCHEDULE_NAMES
         .iter()
         .filter(|n| **n != "backup")
         .map(|n| format!("{n}=*/2 * * * * *"))
@@ -793,7 +797,7 @@ async fn two_serve_processes_on_one_database_run_each_due_job_once() {
                 #[diesel(sql_type = BigInt)]
                 n: i64,
             }
-            let names: Vec<&str> = adpilot::jobs::SCHEDULE_NAMES
+            let names: Vec<&str> = adpilot::jobs::settings::SCHEDULE_NAMES
                 .iter()
                 .copied()
                 .filter(|n| *n != "backup")
@@ -830,7 +834,7 @@ async fn two_serve_processes_on_one_database_run_each_due_job_once() {
     .await
     .expect("slots");
     let settled = ended - chrono::Duration::seconds(6);
-    for name in adpilot::jobs::SCHEDULE_NAMES
+    for name in adpilot::jobs::settings::SCHEDULE_NAMES
         .iter()
         .filter(|n| **n != "backup")
     {

@@ -18,7 +18,7 @@ use crate::webdriver::Browser;
 struct LiveServer {
     t: TestApp,
     url: String,
-    jobs: Option<adpilot::jobs::Running>,
+    jobs: Option<adpilot::jobs::catalog::Running>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -29,7 +29,9 @@ impl LiveServer {
             .expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("addr"));
         let t = TestApp::build(&["--public-url", &url], Some(sb)).await;
-        let jobs = adpilot::jobs::start(t.app.clone()).await.expect("jobs");
+        let jobs = adpilot::jobs::catalog::start(t.app.clone())
+            .await
+            .expect("jobs");
         let app = t.app.clone();
         let task = tokio::spawn(async move {
             let _ = adpilot::server::serve(app, listener).await;

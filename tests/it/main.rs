@@ -7,6 +7,7 @@ mod actions;
 mod ai;
 mod ai_wiring;
 mod alerts;
+mod architecture;
 mod billing;
 mod connections;
 mod dashboard;

@@ -605,7 +605,7 @@ impl Client {
 }
 
 pub fn router(app: &AppState) -> axum::Router {
-    adpilot::web::router(app.clone())
+    adpilot::router::router(app.clone())
 }
 
 /// Undoes quoted-printable soft line breaks and escapes, enough to read links and numbers.
@@ -755,7 +755,7 @@ where
 pub fn job_workers(t: &TestApp) -> adpilot::jobs::worker::RunnerHandle {
     adpilot::jobs::worker::Runner::new(
         t.app.clone(),
-        adpilot::jobs::registry(),
+        adpilot::jobs::catalog::registry(),
         adpilot::jobs::worker::WorkerOptions {
             workers: 1,
             poll_interval: std::time::Duration::from_millis(25),

@@ -497,7 +497,7 @@ async fn the_daily_partition_upkeep_keeps_months_ahead_of_any_day() {
         month(ahead)
     );
     assert!(
-        adpilot::jobs::schedules(&t.app.config)
+        adpilot::jobs::catalog::schedules(&t.app.config)
             .iter()
             .any(|s| s.name == "metrics_partitions"),
         "the upkeep is scheduled"

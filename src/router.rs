@@ -1,0 +1,122 @@
+//! Every route of the application, and the few that belong to no feature (health, metrics,
+//! static files). Only `server` (and tests that drive the router) import this.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::{Router, routing::get};
+use rust_embed::RustEmbed;
+
+use crate::app::AppState;
+use crate::web::context::RequestCtx;
+use crate::web::error::AppError;
+use crate::web::middleware;
+
+#[derive(RustEmbed)]
+#[folder = "static/"]
+#[exclude = "README.md"]
+struct Assets;
+
+/// Every route of the application.
+pub fn router(app: AppState) -> Router {
+    Router::new()
+        .route("/", get(home))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics_text))
+        .route("/static/{*path}", get(static_file))
+        .merge(crate::auth::routes::router())
+        .merge(crate::analytics::routes::router())
+        .merge(crate::analytics::insights::router())
+        .merge(crate::campaigns::routes::router())
+        .merge(crate::connections::routes::router())
+        .merge(crate::campaigns::action_routes::router())
+        .merge(crate::reports::routes::router())
+        .merge(crate::reports::routes::reports_router())
+        .merge(crate::jobs::routes::router())
+        .merge(crate::ai::routes::router())
+        .merge(crate::billing::routes::router(&app))
+        .merge(crate::automation::routes::router())
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            middleware::context,
+        ))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            4 * 1024 * 1024,
+        ))
+        .with_state(app)
+}
+
+async fn home(ctx: RequestCtx) -> Redirect {
+    if ctx.session.is_some() {
+        Redirect::to("/dashboard")
+    } else {
+        Redirect::to("/login")
+    }
+}
+
+async fn not_found() -> AppError {
+    AppError::NotFound
+}
+
+/// Liveness and database check for load balancers and compose.
+async fn healthz(State(app): State<AppState>) -> Response {
+    use diesel_async::RunQueryDsl;
+    let check = async {
+        let mut c = app.db.conn().await?;
+        diesel::sql_query("SELECT 1").execute(&mut c).await?;
+        Ok::<_, AppError>(())
+    };
+    match tokio::time::timeout(std::time::Duration::from_secs(3), check).await {
+        Ok(Ok(())) => (StatusCode::OK, "ok\n").into_response(),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "health check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n").into_response()
+        }
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database timeout\n").into_response(),
+    }
+}
+
+async fn metrics_text(State(app): State<AppState>) -> Response {
+    let status = app.db.status();
+    app.metrics.set_gauge(
+        "db_pool_connections",
+        &[("state", "size")],
+        status.size as f64,
+    );
+    app.metrics.set_gauge(
+        "db_pool_connections",
+        &[("state", "available")],
+        status.available as f64,
+    );
+    app.metrics.set_gauge(
+        "db_pool_connections",
+        &[("state", "max")],
+        status.max_size as f64,
+    );
+    app.metrics
+        .set_gauge("db_pool_waiting", &[], status.waiting as f64);
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        app.metrics.render(),
+    )
+        .into_response()
+}
+
+async fn static_file(Path(path): Path<String>) -> Response {
+    match Assets::get(&path) {
+        Some(file) => {
+            let mime = mime_guess::from_path(&path).first_or_octet_stream();
+            let mut resp = file.data.into_owned().into_response();
+            if let Ok(v) = HeaderValue::from_str(mime.as_ref()) {
+                resp.headers_mut().insert(header::CONTENT_TYPE, v);
+            }
+            resp.headers_mut().insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=3600"),
+            );
+            resp
+        }
+        None => AppError::NotFound.into_response(),
+    }
+}
