@@ -8,14 +8,11 @@ use axum::extract::{Path, State};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use chrono::Utc;
-use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
 use uuid::Uuid;
 
 use super::conversion_settings::{self, Seen};
 use super::conversions::ConversionSettings;
 use crate::app::AppState;
-use crate::db::schema::ad_accounts;
 use crate::types::{Currency, Platform};
 use crate::web::context::{Admin, FlashKind, Shell};
 use crate::web::error::{AppError, AppResult};
@@ -59,31 +56,23 @@ struct AccountInfo {
     time_zone: String,
 }
 
+/// One of the organization's managed ad accounts (the ones adpilot syncs).
 async fn account(app: &AppState, org: Uuid, id: Uuid) -> AppResult<AccountInfo> {
-    let row: Option<(String, String, String, String)> = app
+    let managed = app
         .db
         .tenant(org, async move |c| {
-            Ok::<_, AppError>(
-                ad_accounts::table
-                    .find(id)
-                    .select((
-                        ad_accounts::name,
-                        ad_accounts::platform,
-                        ad_accounts::currency,
-                        ad_accounts::time_zone,
-                    ))
-                    .first(c)
-                    .await
-                    .optional()?,
-            )
+            Ok::<_, AppError>(crate::connections::service::managed_accounts(c).await?)
         })
         .await?;
-    let (name, platform, currency, time_zone) = row.ok_or(AppError::NotFound)?;
+    let a = managed
+        .into_iter()
+        .find(|a| a.id == id)
+        .ok_or(AppError::NotFound)?;
     Ok(AccountInfo {
-        name,
-        platform: platform.parse().map_err(|_| AppError::NotFound)?,
-        currency: currency.parse().map_err(|_| AppError::NotFound)?,
-        time_zone,
+        name: a.name,
+        platform: a.platform,
+        currency: a.currency,
+        time_zone: a.time_zone,
     })
 }
 
