@@ -216,6 +216,7 @@ fn to_loaded(r: Row, windows: &[WindowKey]) -> Option<Loaded> {
     let platform: Platform = r.platform.parse().ok()?;
     let status = match r.status.as_str() {
         "paused" => CampaignStatus::Paused,
+        "removed" => CampaignStatus::Removed,
         _ => CampaignStatus::Active,
     };
     let mut totals = HashMap::with_capacity(windows.len());
@@ -230,6 +231,7 @@ fn to_loaded(r: Row, windows: &[WindowKey]) -> Option<Loaded> {
                 .and_then(|s| s.parse::<Decimal>().ok())
                 .unwrap_or_default(),
             revenue_micros: r.revenue.get(i).copied().unwrap_or(0),
+            ..Totals::default()
         };
         totals.insert(*w, t);
     }
@@ -245,6 +247,7 @@ fn to_loaded(r: Row, windows: &[WindowKey]) -> Option<Loaded> {
             status,
             daily_budget: Money::new(r.daily_budget_micros.unwrap_or(0), currency),
             totals,
+            details: Default::default(),
         },
     })
 }

@@ -577,6 +577,13 @@ async fn run_one(
                         }
                     }
                 }
+                // Bid rules are refused before a run (Rule::live_blocker); never silently.
+                Step::Bid(_) => {
+                    ia.status = "skipped".into();
+                    ia.reason = Some(
+                        "bids need ad-group sync, which this version does not have yet".into(),
+                    );
+                }
                 Step::Pause | Step::Resume | Step::Budget(_) => {
                     if let Some(why) = &a.skipped {
                         ia.status = "skipped".into();
@@ -612,7 +619,7 @@ async fn run_one(
                             Step::Pause => (ActionKind::Pause, None),
                             Step::Resume => (ActionKind::Resume, None),
                             Step::Budget(p) => (ActionKind::SetBudget, Some(p.clone())),
-                            Step::Notify(_) => continue,
+                            Step::Bid(_) | Step::Notify(_) => continue,
                         };
                         let req = ActionRequest {
                             campaign_id: l.id,

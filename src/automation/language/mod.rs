@@ -6,10 +6,12 @@
 pub mod ast;
 pub mod checker;
 pub mod conflicts;
+pub mod currencies;
 pub mod diagnostic;
 pub mod format;
 pub mod limits;
 pub mod parser;
+pub mod suggest;
 
 #[cfg(test)]
 mod robustness;
@@ -25,6 +27,26 @@ pub const KEYWORDS: &[&str] = &[
     "rule",
     "for",
     "campaigns",
+    "campaign",
+    "ad",
+    "ads",
+    "group",
+    "groups",
+    "sets",
+    "id",
+    "removed",
+    "any",
+    "week",
+    "weekday",
+    "weekend",
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+    "times",
     "on",
     "where",
     "and",

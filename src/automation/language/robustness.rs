@@ -102,6 +102,32 @@ const VOCAB: &[&str] = &[
     "99999999999999999999999999999999",
     "é",
     "\"",
+    "ad",
+    "ads",
+    "groups",
+    "sets",
+    "group",
+    "hour",
+    "day",
+    "week",
+    "weekend",
+    "friday",
+    "bid",
+    "times",
+    "campaign",
+    "paused",
+    "by",
+    "any",
+    "removed",
+    "id",
+    "=>",
+    "==",
+    "UDS",
+    "days_left",
+    "days_left_in_month",
+    "budget_remaining",
+    "purchase_roas",
+    "lifetime_budget",
 ];
 
 const BASE: &str = "rule \"a\"\n  for campaigns on google where name contains \"P\"\n  when cpa > 50 on each of last 3 days and clicks in last 7 days >= 100\n  then increase budget by 20% up to 500 and notify \"o@a.test\"\n  check every 15 minutes\n  at most once per 3 days\n";
@@ -147,6 +173,7 @@ fn facts() -> CampaignFacts {
         status: CampaignStatus::Active,
         daily_budget: Money::new(50_000_000, "USD".parse().expect("usd")),
         totals,
+        details: Default::default(),
     }
 }
 
