@@ -217,6 +217,11 @@ pub async fn backtest(
         Ok(app) => {
             let mut code = ExitCode::SUCCESS;
             for rule in &rules {
+                if let Some(why) = rule.live_blocker() {
+                    eprintln!("adpilot: \"{}\" cannot be backtested: {why}", rule.name);
+                    code = ExitCode::FAILURE;
+                    continue;
+                }
                 match super::backtest::run(&app, org, rule, days, chrono::Utc::now()).await {
                     Ok(b) => {
                         for h in &b.hits {

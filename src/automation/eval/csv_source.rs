@@ -208,18 +208,13 @@ impl MetricsTable {
             if level == Level::Ad && ad_id.is_none() {
                 return Err(err("an ad row needs ad_id".to_string()));
             }
-            let (name, campaign_name, ad_group_name) = match level {
-                Level::Ad => (
-                    extra("ad_name").to_string(),
-                    text("campaign_name"),
-                    text("ad_group_name"),
-                ),
-                Level::AdGroup => (
-                    extra("ad_group_name").to_string(),
-                    text("campaign_name"),
-                    text("ad_group_name"),
-                ),
-                _ => (field(4).to_string(), text("campaign_name"), None),
+            // campaign_name names the row's campaign; below campaigns the object's own name
+            // is in ad_group_name or ad_name.
+            let campaign_name = Some(field(4).to_string()).filter(|s| !s.is_empty());
+            let (name, ad_group_name) = match level {
+                Level::Ad => (extra("ad_name").to_string(), text("ad_group_name")),
+                Level::AdGroup => (extra("ad_group_name").to_string(), text("ad_group_name")),
+                _ => (field(4).to_string(), None),
             };
             let status = match field(5).to_ascii_lowercase().as_str() {
                 "active" | "enabled" => CampaignStatus::Active,

@@ -356,3 +356,5 @@ fn same_name(a: &str, b: &str) -> bool {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_v2;

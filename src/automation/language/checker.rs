@@ -641,3 +641,104 @@ pub fn rule_currencies(rule: &Rule) -> BTreeSet<Currency> {
     }
     found
 }
+
+/// In the editor, where the organization's accounts are known: a plain amount means a
+/// different sum in each account's currency, so `spend > 200` over EUR and JPY accounts is
+/// rarely what the author meant. `accounts` are (platform, external id, currency).
+pub fn warn_plain_amounts_across_currencies(
+    rule: &Rule,
+    accounts: &[(crate::types::Platform, String, Currency)],
+) -> Option<Diagnostic> {
+    if !rule_currencies(rule).is_empty() {
+        return None;
+    }
+    let scope = rule.scope.as_ref();
+    let required_account = scope
+        .and_then(|s| s.filter.as_ref())
+        .and_then(required_account);
+    let in_scope: BTreeSet<Currency> = accounts
+        .iter()
+        .filter(|(p, id, _)| {
+            scope.is_none_or(|s| s.platforms.is_empty() || s.platforms.contains(p))
+                && required_account.is_none_or(|a| a == id)
+        })
+        .map(|(_, _, c)| *c)
+        .collect();
+    if in_scope.len() < 2 {
+        return None;
+    }
+    let plain = first_plain_amount(rule)?;
+    let names: Vec<&str> = in_scope.iter().map(|c| c.as_str()).collect();
+    Some(
+        Diagnostic::warning(
+            plain.pos,
+            format!(
+                "{} is taken in each account's currency, and the accounts in scope bill in {}",
+                super::format::literal_text(plain),
+                names.join(", ")
+            ),
+        )
+        .with_help(format!(
+            "add a currency ({} {}) to limit the rule to one currency, or split it per currency",
+            plain.value.normalize(),
+            names[0]
+        )),
+    )
+}
+
+fn required_account(filter: &super::ast::Filter) -> Option<&str> {
+    use super::ast::Filter;
+    match filter {
+        Filter::Account(id) => Some(id),
+        Filter::And(a, b) => required_account(a).or_else(|| required_account(b)),
+        _ => None,
+    }
+}
+
+/// The first plain number that stands for money: compared with a money metric, or an amount of
+/// a budget or bid action.
+fn first_plain_amount(rule: &Rule) -> Option<&Literal> {
+    let mut out: Option<&Literal> = None;
+    for cmp in rule.comparisons() {
+        if cmp.metrics().iter().any(|m| m.metric.is_money()) {
+            let mut lits = cmp.literals().into_iter();
+            if let Some(l) = lits.find(|l| l.unit == Unit::Plain && !is_factor(cmp, l)) {
+                out = out.or(Some(l));
+            }
+        }
+    }
+    for a in &rule.actions {
+        match a {
+            Action::SetBudget(s) | Action::SetBid(s) => {
+                if let Expr::Lit(l) = &s.to
+                    && l.unit == Unit::Plain
+                {
+                    out = out.or(Some(l));
+                }
+            }
+            Action::ChangeBudget(c) | Action::ChangeBid(c) if c.by.unit == Unit::Plain => {
+                out = out.or(Some(&c.by));
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// `1.5` in `1.5 * daily_budget`: a factor, not an amount.
+fn is_factor(cmp: &Comparison, lit: &Literal) -> bool {
+    fn in_product(e: &Expr, lit: &Literal) -> bool {
+        match e {
+            Expr::Bin(super::ast::BinOp::Mul | super::ast::BinOp::Div, a, b) => {
+                matches!(&**a, Expr::Lit(l) if std::ptr::eq(l, lit))
+                    || matches!(&**b, Expr::Lit(l) if std::ptr::eq(l, lit))
+                    || in_product(a, lit)
+                    || in_product(b, lit)
+            }
+            Expr::Bin(_, a, b) => in_product(a, lit) || in_product(b, lit),
+            Expr::Neg(e) => in_product(e, lit),
+            _ => false,
+        }
+    }
+    in_product(&cmp.left, lit) || in_product(&cmp.right, lit)
+}
