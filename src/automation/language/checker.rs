@@ -554,14 +554,28 @@ fn warn_fraction_as_number(cmp: &Comparison, out: &mut Vec<Diagnostic>) {
         }
         let v = l.value.normalize();
         if m.metric.is_fraction() && l.value >= Decimal::new(3, 1) {
+            // The literal may stand on either side: `1 > ctr` reads "ctr below 1".
+            let op = if std::ptr::eq(metric_side, &cmp.left) {
+                cmp.op
+            } else {
+                flip(cmp.op)
+            };
+            let words = match op {
+                CmpOp::Gt => "above",
+                CmpOp::Ge => "at least",
+                CmpOp::Lt => "below",
+                CmpOp::Le => "at most",
+                CmpOp::Eq => "exactly",
+                CmpOp::Ne => "other than",
+            };
             out.push(
                 Diagnostic::warning(
                     l.pos,
                     format!(
-                        "{} is a fraction: {} {} {v} means {}%",
+                        "{} is a fraction: {} {} {v} means {words} {}%",
                         m.metric,
                         m.metric,
-                        cmp.op.as_str(),
+                        op.as_str(),
                         (l.value * Decimal::ONE_HUNDRED).normalize()
                     ),
                 )
@@ -585,6 +599,16 @@ fn warn_fraction_as_number(cmp: &Comparison, out: &mut Vec<Diagnostic>) {
                 )),
             );
         }
+    }
+}
+
+fn flip(op: CmpOp) -> CmpOp {
+    match op {
+        CmpOp::Gt => CmpOp::Lt,
+        CmpOp::Ge => CmpOp::Le,
+        CmpOp::Lt => CmpOp::Gt,
+        CmpOp::Le => CmpOp::Ge,
+        other => other,
     }
 }
 

@@ -17,6 +17,8 @@ pub mod suggest;
 mod robustness;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_v2;
 
 pub use ast::Rule;
 pub use diagnostic::{Diagnostic, Severity};
