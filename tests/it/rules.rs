@@ -800,4 +800,28 @@ async fn a_version_2_campaign_rule_that_needs_no_new_storage_runs_live() {
     assert_eq!(summary.error, None);
     assert!(summary.matched > 0, "{summary:?}");
     assert_eq!(mutations(&sb), 0, "a dry run changes nothing");
+
+    // Hour of day and day of week in each account's time zone: 15:30 UTC on Wednesday
+    // 2026-03-18 is a weekday in every time zone there is.
+    let weekday = save_rule(
+        &mut c,
+        "rule \"Weekdays\"\n  when day of week is weekday and hour of day >= 0\n  then notify \"ann@example.com\"\n",
+        "dry_run",
+    )
+    .await;
+    let weekend = save_rule(
+        &mut c,
+        "rule \"Weekends\"\n  when day of week is weekend or hour of day > 23\n  then notify \"ann@example.com\"\n",
+        "dry_run",
+    )
+    .await;
+    let on = runner::check_rule(&t.app, org, weekday, fixed_now(), fixed_now())
+        .await
+        .expect("check");
+    let off = runner::check_rule(&t.app, org, weekend, fixed_now(), fixed_now())
+        .await
+        .expect("check");
+    assert_eq!((&on.error, &off.error), (&None, &None));
+    assert!(on.evaluated > 0 && on.matched == on.evaluated, "{on:?}");
+    assert_eq!((off.evaluated, off.matched), (on.evaluated, 0), "{off:?}");
 }

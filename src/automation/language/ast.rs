@@ -786,7 +786,8 @@ impl Rule {
         out
     }
 
-    fn uses_hour_or_day(&self) -> bool {
+    /// Whether the rule reads the account's clock (`hour of day`, `day of week`).
+    pub fn uses_hour_or_day(&self) -> bool {
         fn cond(c: &Cond) -> bool {
             match c {
                 Cond::DayOfWeek(_) => true,
@@ -838,12 +839,6 @@ impl Rule {
         {
             return Some(
                 "account figures can be checked and evaluated on CSV; the live runner does not sum accounts yet"
-                    .to_string(),
-            );
-        }
-        if self.uses_hour_or_day() {
-            return Some(
-                "hour of day and day of week can be checked and evaluated on CSV; the live runner does not read the accounts' clocks yet"
                     .to_string(),
             );
         }
