@@ -884,7 +884,7 @@ fn expected(r: G) -> Option<Expected> {
         G::platform | G::platform_list | G::kw_on => E::Platform,
         G::kw_is => E::Is,
         G::kw_with => E::With,
-        G::kw_campaigns => E::Campaigns,
+        G::kw_campaigns | G::level | G::kw_ads | G::kw_ad | G::unknown_level => E::Campaigns,
         G::notify_line | G::check_line | G::cooldown_line | G::kw_notify | G::kw_check => {
             E::Optional
         }
@@ -892,7 +892,13 @@ fn expected(r: G) -> Option<Expected> {
         G::time_unit => E::TimeUnit,
         G::clock => E::Clock,
         G::kw_every | G::kw_daily => E::CheckKind,
-        G::kw_at | G::kw_most | G::kw_once | G::kw_per => E::CooldownWords,
+        G::kw_at
+        | G::kw_most
+        | G::kw_once
+        | G::kw_per
+        | G::kw_times
+        | G::times_limit
+        | G::interval => E::CooldownWords,
         G::kw_where => E::FilterKind,
         G::kw_month => E::Window,
         _ => return None,
@@ -929,6 +935,20 @@ fn expected_message(set: &BTreeSet<Expected>) -> (String, Option<String>) {
         return (
             "expected a window such as \"in last 7 days\"".to_string(),
             window_help,
+        );
+    }
+    if has(E::Then) && has(E::When) {
+        let scope = if has(E::Scope) {
+            "\"for campaigns|ad groups|ad sets|ads ...\", "
+        } else {
+            ""
+        };
+        return (
+            format!("expected {scope}\"when\" and a condition, or \"then\" and the actions"),
+            Some(
+                "a rule reads: rule \"NAME\" [for LEVEL ...] [when CONDITION] then ACTIONS"
+                    .to_string(),
+            ),
         );
     }
     if has(E::Then) {
@@ -986,7 +1006,7 @@ fn expected_message(set: &BTreeSet<Expected>) -> (String, Option<String>) {
     }
     if has(E::When) && has(E::Scope) {
         return (
-            "expected \"for campaigns ...\" or \"when\"".to_string(),
+            "expected \"for campaigns|ad groups|ad sets|ads ...\" or \"when\"".to_string(),
             Some(
                 "a rule reads: rule \"NAME\" [for campaigns ...] when CONDITION then ACTIONS"
                     .to_string(),
@@ -1024,7 +1044,7 @@ fn expected_message(set: &BTreeSet<Expected>) -> (String, Option<String>) {
         return (
             "expected a filter".to_string(),
             Some(
-                "filters are name contains|starts with|ends with|matches \"TEXT\", status is active|paused, account is \"ID\", platform is NAME"
+                "filters are name contains|starts with|ends with|matches \"TEXT\", status is active|paused|removed, account is \"ID\", platform is NAME, id is \"ID\", campaign name ..., campaign is \"ID\", ad group name ..., ad group is \"ID\", paused by this rule|rule \"NAME\"|any rule"
                     .to_string(),
             ),
         );
@@ -1042,7 +1062,10 @@ fn expected_message(set: &BTreeSet<Expected>) -> (String, Option<String>) {
         return ("expected \"is\"".to_string(), None);
     }
     if has(E::Campaigns) {
-        return ("expected \"campaigns\"".to_string(), None);
+        return (
+            "expected a level: campaigns, ad groups, ad sets or ads".to_string(),
+            None,
+        );
     }
     if has(E::Text) {
         return ("expected text in double quotes".to_string(), None);
@@ -1061,7 +1084,7 @@ fn expected_message(set: &BTreeSet<Expected>) -> (String, Option<String>) {
     }
     if has(E::CooldownWords) && !has(E::Rule) {
         return (
-            "expected \"at most once per N minutes|hours|days\"".to_string(),
+            "expected \"at most once per N minutes|hours|days\" or \"at most N times [per M minutes|hours|days]\"".to_string(),
             None,
         );
     }

@@ -618,3 +618,24 @@ fn what_the_live_runner_cannot_run_yet_says_why() {
         assert_eq!(blocker(src), None, "{src}");
     }
 }
+
+#[test]
+fn syntax_errors_name_the_version_2_forms() {
+    let d = error("rule \"a\" whn cpa > 5 then pause");
+    assert_eq!(
+        (d.col, d.message.as_str()),
+        (
+            10,
+            "expected \"for campaigns|ad groups|ad sets|ads ...\", \"when\" and a condition, or \"then\" and the actions, found \"whn\""
+        )
+    );
+    let d = error("rule \"a\" then pause at most 3");
+    assert!(
+        d.message
+            .contains("\"at most N times [per M minutes|hours|days]\""),
+        "{}",
+        d.message
+    );
+    let d = error("rule \"a\" when day of week saturday then pause");
+    assert_eq!(d.message, "expected \"is\", found \"saturday\"");
+}
