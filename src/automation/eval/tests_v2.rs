@@ -244,3 +244,54 @@ fn a_bad_v2_csv_cell_names_its_line() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn rules_check_accepts_version_2_files_and_renders_their_errors() {
+    let dir = PathBuf::from(FIXTURES).join("v2");
+    let mut out = Vec::new();
+    let mut err = Vec::new();
+    let code = run(
+        RulesCommand::Check {
+            files: vec![
+                dir.join("contract_v2_examples.rules"),
+                dir.join("night_off.rules"),
+            ],
+        },
+        &mut out,
+        &mut err,
+    );
+    assert_eq!(code, ExitCode::SUCCESS);
+    let out = String::from_utf8(out).expect("utf8");
+    assert!(
+        out.contains("contract_v2_examples.rules: 9 rules ok, 2 warnings"),
+        "{out}"
+    );
+    assert!(
+        out.contains("night_off.rules: 2 rules ok, 1 warning"),
+        "{out}"
+    );
+
+    let tmp = std::env::temp_dir().join(format!("adpilot-v2check-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).expect("dir");
+    let bad = tmp.join("bad.rules");
+    std::fs::write(&bad, "rule \"x\"\n  for ads\n  then set bid to 2 UDS\n").expect("write");
+    let mut out = Vec::new();
+    let mut err = Vec::new();
+    let code = run(
+        RulesCommand::Check {
+            files: vec![bad.clone()],
+        },
+        &mut out,
+        &mut err,
+    );
+    assert_eq!(code, ExitCode::from(1));
+    assert_eq!(
+        String::from_utf8(err).expect("utf8"),
+        format!(
+            "{p}:3:8: error: ads have no bid\n  then set bid to 2 UDS\n       ^\nhelp: bid actions work on ad groups/ad sets: write \"for ad groups\" or \"for ad sets\"\n\
+             {p}:3:21: error: \"UDS\" is not an ISO 4217 currency code\n  then set bid to 2 UDS\n                    ^\nhelp: did you mean USD?\n",
+            p = bad.display()
+        )
+    );
+    let _ = std::fs::remove_dir_all(&tmp);
+}
