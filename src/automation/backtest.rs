@@ -129,7 +129,7 @@ pub async fn run(
                                 }
                                 acted = true;
                             }
-                            Step::Notify(_) => {}
+                            Step::Bid(_) | Step::Notify(_) => {}
                         }
                     }
                     let mut s = a.kind().to_string();

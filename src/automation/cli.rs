@@ -4,9 +4,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 
-use super::eval::csv_source::MetricsTable;
+use super::eval::csv_source::{At, MetricsTable};
 use super::eval::evaluate_table;
 use super::language::{self, Checked};
 
@@ -18,17 +18,24 @@ pub enum RulesCommand {
         files: Vec<PathBuf>,
     },
     /// Evaluate the rules of FILE offline against daily metrics exported as CSV and print one
-    /// JSON object per line for each campaign a rule matched.
+    /// JSON object per line for each object (campaign, ad group, ad) a rule matched.
     Eval {
         file: PathBuf,
         /// CSV with header platform,account_id,currency,campaign_id,campaign_name,status,
-        /// daily_budget,date,impressions,clicks,spend,conversions,revenue
+        /// daily_budget,date,impressions,clicks,spend,conversions,revenue and optionally
+        /// level,ad_group_id,ad_group_name,ad_id,ad_name,time_zone,created_at,end_date,
+        /// lifetime_budget,bid,all_clicks,purchases,purchase_value,leads,installs,registrations,
+        /// paused_by_rule
         #[arg(long)]
         metrics: PathBuf,
-        /// The day taken as "today" (YYYY-MM-DD).
-        #[arg(long)]
-        as_of: NaiveDate,
-        /// Also print the campaigns a rule did not match.
+        /// The day taken as "today" (YYYY-MM-DD), at 12:00 in every account.
+        #[arg(long, required_unless_present = "now", conflicts_with = "now")]
+        as_of: Option<NaiveDate>,
+        /// The instant of the check (RFC 3339); each account's today, hour of day and day of
+        /// week are taken in its own time zone.
+        #[arg(long, value_parser = parse_instant)]
+        now: Option<DateTime<Utc>>,
+        /// Also print the objects a rule did not match.
         #[arg(long)]
         all: bool,
     },
@@ -54,8 +61,15 @@ pub fn run(cmd: RulesCommand, out: &mut dyn Write, err: &mut dyn Write) -> ExitC
             file,
             metrics,
             as_of,
+            now,
             all,
-        } => eval_file(&file, &metrics, as_of, all, out, err),
+        } => match (now, as_of) {
+            (Some(t), _) => eval_file(&file, &metrics, At::Now(t), all, out, err),
+            (None, Some(d)) => eval_file(&file, &metrics, At::Date(d), all, out, err),
+            (None, None) => {
+                writeln!(err, "error: give --as-of DATE or --now RFC3339").map(|_| false)
+            }
+        },
         // Needs the database: main runs it through `backtest` with a validated configuration.
         RulesCommand::Backtest { .. } => {
             let _ = writeln!(err, "error: rules backtest needs the database settings");
@@ -70,6 +84,12 @@ pub fn run(cmd: RulesCommand, out: &mut dyn Write, err: &mut dyn Write) -> ExitC
             ExitCode::from(1)
         }
     }
+}
+
+fn parse_instant(s: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| format!("\"{s}\" is not an RFC 3339 time such as 2026-03-10T21:30:00Z"))
 }
 
 fn read_text(path: &Path, err: &mut dyn Write) -> std::io::Result<Option<String>> {
@@ -127,7 +147,7 @@ fn check_files(
 fn eval_file(
     file: &Path,
     metrics: &Path,
-    as_of: NaiveDate,
+    at: At,
     all: bool,
     out: &mut dyn Write,
     err: &mut dyn Write,
@@ -160,7 +180,7 @@ fn eval_file(
             return Ok(false);
         }
     };
-    for e in evaluate_table(&checked.rules, &table, as_of, all) {
+    for e in evaluate_table(&checked.rules, &table, at, all) {
         writeln!(out, "{}", e.to_json())?;
     }
     Ok(true)
@@ -197,6 +217,11 @@ pub async fn backtest(
         Ok(app) => {
             let mut code = ExitCode::SUCCESS;
             for rule in &rules {
+                if let Some(why) = rule.live_blocker() {
+                    eprintln!("adpilot: \"{}\" cannot be backtested: {why}", rule.name);
+                    code = ExitCode::FAILURE;
+                    continue;
+                }
                 match super::backtest::run(&app, org, rule, days, chrono::Utc::now()).await {
                     Ok(b) => {
                         for h in &b.hits {

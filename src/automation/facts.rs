@@ -7,13 +7,13 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
 use diesel::sql_types::{Array, BigInt, Date, Nullable, Text, Uuid as SqlUuid};
 use diesel_async::RunQueryDsl;
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
-use super::eval::{CampaignFacts, Totals, WindowKey};
+use super::eval::{CampaignFacts, Clock, ObjectDetails, Totals, WindowKey};
 use super::language::ast::CampaignStatus;
 use crate::db::Conn;
 use crate::types::{Currency, Money, Platform};
@@ -52,6 +52,8 @@ struct Row {
     account_external_id: String,
     #[diesel(sql_type = Date)]
     as_of: NaiveDate,
+    #[diesel(sql_type = Text)]
+    time_zone: String,
     #[diesel(sql_type = Array<BigInt>)]
     impressions: Vec<i64>,
     #[diesel(sql_type = Array<BigInt>)]
@@ -70,21 +72,29 @@ struct Zone {
     time_zone: String,
 }
 
+/// The account time zones with their as-of date ("today") at an instant, which also gives
+/// each account's hour of day and day of week (rules language version 2).
+#[derive(Debug, Clone)]
+pub struct Zones {
+    pub at: DateTime<Utc>,
+    pub list: Vec<(String, NaiveDate)>,
+}
+
 /// The as-of date ("today") per account time zone at `now`.
-pub async fn zones(
-    c: &mut Conn,
-    now: DateTime<Utc>,
-) -> diesel::QueryResult<Vec<(String, NaiveDate)>> {
+pub async fn zones(c: &mut Conn, now: DateTime<Utc>) -> diesel::QueryResult<Zones> {
     let rows: Vec<Zone> = diesel::sql_query("SELECT DISTINCT time_zone FROM ad_accounts")
         .load(c)
         .await?;
-    Ok(rows
-        .into_iter()
-        .map(|z| {
-            let today = crate::analytics::sync::account_today(&z.time_zone, now);
-            (z.time_zone, today)
-        })
-        .collect())
+    Ok(Zones {
+        at: now,
+        list: rows
+            .into_iter()
+            .map(|z| {
+                let today = crate::analytics::sync::account_today(&z.time_zone, now);
+                (z.time_zone, today)
+            })
+            .collect(),
+    })
 }
 
 /// SQL condition on `m.date` for a window, relative to `t.as_of`. Only numbers from the rule's
@@ -158,14 +168,14 @@ pub fn query_text(windows: &[WindowKey], source: Source) -> String {
     };
     format!(
         "SELECT c.id, c.name, c.platform, c.status, c.daily_budget_micros, a.currency, \
-           a.external_id AS account_external_id, t.as_of, \
+           a.external_id AS account_external_id, t.as_of, t.time_zone, \
            {imp} AS impressions, {clk} AS clicks, {spd} AS spend, {conv} AS conversions, {rev} AS revenue \
          FROM campaigns c \
          JOIN ad_accounts a ON a.id = c.account_id \
          JOIN unnest($1::text[], $2::date[]) AS t(time_zone, as_of) ON t.time_zone = a.time_zone \
          LEFT JOIN {metrics} m ON m.org_id = c.org_id AND m.campaign_id = c.id AND {lower} \
          WHERE c.status <> 'removed' AND ($3::text[] IS NULL OR c.platform = ANY($3::text[])) \
-         GROUP BY c.id, c.name, c.platform, c.status, c.daily_budget_micros, a.currency, a.external_id, t.as_of",
+         GROUP BY c.id, c.name, c.platform, c.status, c.daily_budget_micros, a.currency, a.external_id, t.as_of, t.time_zone",
         imp = agg("impressions", "::bigint"),
         clk = agg("clicks", "::bigint"),
         spd = agg("spend_micros", "::bigint"),
@@ -177,11 +187,13 @@ pub fn query_text(windows: &[WindowKey], source: Source) -> String {
 /// Loads every campaign (on `platforms`, or all when `None`) with totals for `windows`.
 pub async fn load(
     c: &mut Conn,
-    zones: &[(String, NaiveDate)],
+    zones: &Zones,
     windows: &BTreeSet<WindowKey>,
     platforms: Option<Vec<Platform>>,
     source: Source,
 ) -> diesel::QueryResult<Vec<Loaded>> {
+    let at = zones.at;
+    let zones = &zones.list;
     if zones.is_empty() {
         return Ok(Vec::new());
     }
@@ -205,17 +217,18 @@ pub async fn load(
         .await?;
     Ok(rows
         .into_iter()
-        .filter_map(|r| to_loaded(r, &windows))
+        .filter_map(|r| to_loaded(r, &windows, at))
         .collect())
 }
 
-fn to_loaded(r: Row, windows: &[WindowKey]) -> Option<Loaded> {
+fn to_loaded(r: Row, windows: &[WindowKey], at: DateTime<Utc>) -> Option<Loaded> {
     // Rows the evaluator cannot reason about (unknown currency or platform) are left out; the
     // sync module never writes them.
     let currency: Currency = r.currency.parse().ok()?;
     let platform: Platform = r.platform.parse().ok()?;
     let status = match r.status.as_str() {
         "paused" => CampaignStatus::Paused,
+        "removed" => CampaignStatus::Removed,
         _ => CampaignStatus::Active,
     };
     let mut totals = HashMap::with_capacity(windows.len());
@@ -230,6 +243,7 @@ fn to_loaded(r: Row, windows: &[WindowKey]) -> Option<Loaded> {
                 .and_then(|s| s.parse::<Decimal>().ok())
                 .unwrap_or_default(),
             revenue_micros: r.revenue.get(i).copied().unwrap_or(0),
+            ..Totals::default()
         };
         totals.insert(*w, t);
     }
@@ -245,6 +259,17 @@ fn to_loaded(r: Row, windows: &[WindowKey]) -> Option<Loaded> {
             status,
             daily_budget: Money::new(r.daily_budget_micros.unwrap_or(0), currency),
             totals,
+            details: ObjectDetails {
+                clock: r.time_zone.parse::<chrono_tz::Tz>().ok().map(|tz| {
+                    let local = at.with_timezone(&tz);
+                    Clock {
+                        today: r.as_of,
+                        hour: local.hour(),
+                        weekday: local.weekday(),
+                    }
+                }),
+                ..ObjectDetails::default()
+            },
         },
     })
 }

@@ -287,9 +287,11 @@ async fn check_text(
             .db
             .tenant(org, async move |c| {
                 let names: Vec<StoredRule> = store::list(c).await?;
-                Ok::<_, AppError>(names)
+                let accounts = store::account_currencies(c).await?;
+                Ok::<_, AppError>((names, accounts))
             })
             .await?;
+        let (others, accounts) = others;
         let taken: Vec<&str> = others
             .iter()
             .filter(|r| Some(r.id) != rule_id)
@@ -297,6 +299,17 @@ async fn check_text(
             .collect();
         if let Some(d) = language::checker::check_name_available(&rule, taken) {
             diagnostics.push(d);
+        }
+        diagnostics.extend(language::checker::warn_plain_amounts_across_currencies(
+            &rule, &accounts,
+        ));
+        if let Some(d) = store::live_blocker_diagnostic(&rule) {
+            // Valid language: a warning here, an error only when saving as dry run or live.
+            diagnostics.push(Diagnostic {
+                severity: language::Severity::Warning,
+                message: format!("draft only: {}", d.message),
+                ..d
+            });
         }
         let mut set: Vec<Rule> = vec![rule];
         set.extend(
@@ -569,6 +582,13 @@ async fn preview_fragment(
                 in_scope: 0,
                 rows: Vec::new(),
             },
+            Some(rule) if rule.live_blocker().is_some() => PreviewView {
+                error: rule
+                    .live_blocker()
+                    .map(|why| format!("No preview against your accounts: {why}.")),
+                in_scope: 0,
+                rows: Vec::new(),
+            },
             Some(rule) => {
                 let (in_scope, rows) = runner::preview(&app, v.org_id, &rule, Utc::now()).await?;
                 PreviewView {
@@ -621,6 +641,15 @@ async fn set_mode(
             &format!("/rules/{id}"),
             FlashKind::Error,
             "This rule's text no longer checks; fix and save it before making it live.",
+        ));
+    }
+    if mode != Mode::Draft
+        && let Some(why) = rule.parsed().and_then(|r| r.live_blocker())
+    {
+        return Ok(redirect_with_flash(
+            &format!("/rules/{id}"),
+            FlashKind::Error,
+            &format!("This rule stays a draft: {why}."),
         ));
     }
     // A rule that becomes live (and runs) counts against the plan's live rules.
@@ -828,6 +857,12 @@ async fn backtest_page(
         None => (
             None,
             Some("The saved text no longer checks; fix it first.".to_string()),
+        ),
+        Some(parsed) if parsed.live_blocker().is_some() => (
+            None,
+            parsed
+                .live_blocker()
+                .map(|why| format!("No backtest against your accounts: {why}.")),
         ),
         Some(parsed) => (
             Some(backtest::run(&app, v.org_id, &parsed, days, Utc::now()).await?),

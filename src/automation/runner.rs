@@ -323,7 +323,7 @@ struct Finished {
 type Matches = (usize, Vec<(usize, Evaluation)>);
 
 fn evaluate_rule(rule: Option<&Rule>, campaigns: &[Loaded]) -> Matches {
-    let Some(rule) = rule else {
+    let Some(rule) = rule.filter(|r| r.live_blocker().is_none()) else {
         return (0, Vec::new());
     };
     let mut in_scope = 0;
@@ -462,6 +462,16 @@ async fn run_one(
             called_platform: false,
         });
     };
+    // Saving and activation refuse such rules; a run records why rather than skipping quietly.
+    if let Some(why) = rule.live_blocker() {
+        summary.error = Some(why);
+        return Ok(Finished {
+            summary,
+            items: Vec::new(),
+            dry: true,
+            called_platform: false,
+        });
+    }
 
     let matched: Vec<(&Loaded, Evaluation)> = matched
         .into_iter()
@@ -577,6 +587,13 @@ async fn run_one(
                         }
                     }
                 }
+                // Bid rules are refused before a run (Rule::live_blocker); never silently.
+                Step::Bid(_) => {
+                    ia.status = "skipped".into();
+                    ia.reason = Some(
+                        "bids need ad-group sync, which this version does not have yet".into(),
+                    );
+                }
                 Step::Pause | Step::Resume | Step::Budget(_) => {
                     if let Some(why) = &a.skipped {
                         ia.status = "skipped".into();
@@ -612,7 +629,7 @@ async fn run_one(
                             Step::Pause => (ActionKind::Pause, None),
                             Step::Resume => (ActionKind::Resume, None),
                             Step::Budget(p) => (ActionKind::SetBudget, Some(p.clone())),
-                            Step::Notify(_) => continue,
+                            Step::Bid(_) | Step::Notify(_) => continue,
                         };
                         let req = ActionRequest {
                             campaign_id: l.id,

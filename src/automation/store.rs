@@ -259,6 +259,11 @@ pub async fn save(
     let Some(rule) = checked.rules.into_iter().next() else {
         return Ok(Err(Vec::new()));
     };
+    if mode != Mode::Draft
+        && let Some(d) = live_blocker_diagnostic(&rule)
+    {
+        return Ok(Err(vec![d]));
+    }
     // Every other rule's name (`id != NULL` would match nothing, hence the two queries).
     let others: Vec<String> = match id {
         Some(id) => {
@@ -325,6 +330,38 @@ pub async fn save(
         .collect())),
         Err(e) => Err(e),
     }
+}
+
+/// The organization's connected ad accounts as (platform, external id, currency), for the
+/// editor's currency warning.
+pub async fn account_currencies(
+    c: &mut Conn,
+) -> QueryResult<Vec<(crate::types::Platform, String, crate::types::Currency)>> {
+    use crate::db::schema::ad_accounts;
+    let rows: Vec<(String, String, String)> = ad_accounts::table
+        .filter(ad_accounts::connection_removed_at.is_null())
+        .select((
+            ad_accounts::platform,
+            ad_accounts::external_id,
+            ad_accounts::currency,
+        ))
+        .load(c)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(p, id, cur)| Some((p.parse().ok()?, id, cur.parse().ok()?)))
+        .collect())
+}
+
+/// Version 2 rules the runner cannot run yet (ad-group/ad levels, bids, ...): valid text that
+/// may be saved as a draft, evaluated on CSV, but not set to dry run or live.
+pub fn live_blocker_diagnostic(rule: &Rule) -> Option<Diagnostic> {
+    let why = rule.live_blocker()?;
+    let at = rule.scope.as_ref().map_or(rule.pos, |s| s.level_pos);
+    Some(
+        Diagnostic::error(at, why)
+            .with_help("save it as a draft; `adpilot rules eval` runs it on a CSV export"),
+    )
 }
 
 pub async fn set_mode(c: &mut Conn, id: Uuid, mode: Mode) -> QueryResult<usize> {

@@ -854,3 +854,93 @@ async fn a_live_rule_calls_its_webhook_signed_and_a_private_one_is_refused_by_de
         }
     }
 }
+
+#[tokio::test]
+async fn a_version_2_rule_the_runner_cannot_run_yet_saves_as_a_draft_only_and_says_why() {
+    let t = TestApp::new().await;
+    let mut c = t.sign_up("ann@example.com", "Acme").await;
+    let text = "rule \"Night off\"\n  for ad sets where name contains \"Local\"\n  then pause\n  check daily at 20:00\n";
+    let why = "ad-set rules can be checked and evaluated on CSV; running them against your accounts needs ad-set sync, which this version does not have yet";
+
+    // Valid language: the live check accepts it and warns that it stays a draft.
+    let f = c.post("/rules/check", &[("text", text)]).await;
+    f.assert_status(StatusCode::OK);
+    assert!(f.body.contains(&format!("draft only: {why}")), "{}", f.body);
+
+    // Saving it to run (dry run or live) is refused with the reason, and nothing is saved.
+    c.get("/rules/new").await.assert_status(StatusCode::OK);
+    for mode in ["dry_run", "live"] {
+        let r = c.post("/rules", &[("text", text), ("mode", mode)]).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{mode}");
+        assert!(r.body.contains(why), "{}", r.body);
+        assert!(r.body.contains("line 2, column 7"), "{}", r.body);
+    }
+    assert_eq!(count(&t, "SELECT count(*) AS n FROM rules").await, 0);
+
+    // As a draft it saves; switching it to live is refused and it stays a draft.
+    let id = save_rule(&mut c, text, "draft").await;
+    c.get(&format!("/rules/{id}")).await;
+    c.post(&format!("/rules/{id}/mode"), &[("mode", "live")])
+        .await;
+    let page = c.get(&format!("/rules/{id}")).await;
+    assert!(
+        page.body.contains("This rule stays a draft"),
+        "{}",
+        page.body
+    );
+    assert_eq!(
+        count(&t, "SELECT count(*) AS n FROM rules WHERE mode = 'draft'").await,
+        1
+    );
+
+    // No preview against the accounts either.
+    let p = c.post("/rules/preview", &[("text", text)]).await;
+    p.assert_status(StatusCode::OK);
+    assert!(
+        p.body.contains("No preview against your accounts"),
+        "{}",
+        p.body
+    );
+}
+
+#[tokio::test]
+async fn a_version_2_campaign_rule_that_needs_no_new_storage_runs_live() {
+    let (sb, t, mut c, org) = setup().await;
+    // No "when", an expression for the budget: every active campaign gets (sum)/days left.
+    let id = save_rule(
+        &mut c,
+        "rule \"Pacing\"\n  for campaigns where status is active\n  then set budget to (3000 - spend this month) / days_left_in_month down to 10\n",
+        "dry_run",
+    )
+    .await;
+    let summary = runner::check_rule(&t.app, org, id, fixed_now(), fixed_now())
+        .await
+        .expect("check");
+    assert_eq!(summary.error, None);
+    assert!(summary.matched > 0, "{summary:?}");
+    assert_eq!(mutations(&sb), 0, "a dry run changes nothing");
+
+    // Hour of day and day of week in each account's time zone: 15:30 UTC on Wednesday
+    // 2026-03-18 is a weekday in every time zone there is.
+    let weekday = save_rule(
+        &mut c,
+        "rule \"Weekdays\"\n  when day of week is weekday and hour of day >= 0\n  then notify \"ann@example.com\"\n",
+        "dry_run",
+    )
+    .await;
+    let weekend = save_rule(
+        &mut c,
+        "rule \"Weekends\"\n  when day of week is weekend or hour of day > 23\n  then notify \"ann@example.com\"\n",
+        "dry_run",
+    )
+    .await;
+    let on = runner::check_rule(&t.app, org, weekday, fixed_now(), fixed_now())
+        .await
+        .expect("check");
+    let off = runner::check_rule(&t.app, org, weekend, fixed_now(), fixed_now())
+        .await
+        .expect("check");
+    assert_eq!((&on.error, &off.error), (&None, &None));
+    assert!(on.evaluated > 0 && on.matched == on.evaluated, "{on:?}");
+    assert_eq!((off.evaluated, off.matched), (on.evaluated, 0), "{off:?}");
+}

@@ -7,9 +7,14 @@
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde_json::json;
 
+use chrono::NaiveDate;
+
 use super::CampaignFacts;
+use super::condition::evaluate_expr;
+use super::value::Value;
 use crate::automation::language::ast::{
-    Action, BudgetChange, CampaignStatus, Direction, Literal, NotifyTarget, Rule, Unit,
+    Action, BudgetChange, CampaignStatus, CapKind, Direction, Expr, Level, Literal, NotifyTarget,
+    Rule, SetTo, Unit,
 };
 use crate::types::{Currency, Money};
 
@@ -18,6 +23,8 @@ pub enum Step {
     Pause,
     Resume,
     Budget(BudgetPlan),
+    /// A bid change (ad groups/ad sets): the same arithmetic as budgets.
+    Bid(BudgetPlan),
     Notify(NotifyTarget),
 }
 
@@ -69,6 +76,7 @@ impl PlannedAction {
             Step::Pause => "pause",
             Step::Resume => "resume",
             Step::Budget(_) => "set_budget",
+            Step::Bid(_) => "set_bid",
             Step::Notify(_) => "notify",
         }
     }
@@ -104,6 +112,11 @@ impl BudgetPlan {
     /// The new budget from `current`, rounded to the currency's minor unit; `Err` says why the
     /// change is skipped (no change, limit already reached, would leave nothing).
     pub fn apply(&self, current: Money) -> Result<Money, String> {
+        self.apply_to("budget", current)
+    }
+
+    /// [`BudgetPlan::apply`] for any amount: `what` names it in the reasons ("bid").
+    pub fn apply_to(&self, what: &str, current: Money) -> Result<Money, String> {
         let cur = current.currency;
         let exp = cur.minor_unit_exponent();
         let money = |d: Decimal| {
@@ -118,7 +131,7 @@ impl BudgetPlan {
                 Ok(())
             } else {
                 Err(format!(
-                    "the budget is in {cur}, the rule's amount in {}",
+                    "the {what} is in {cur}, the rule's amount in {}",
                     m.currency
                 ))
             }
@@ -155,7 +168,7 @@ impl BudgetPlan {
                     match direction {
                         Direction::Increase if current.micros >= limit.micros => {
                             return Err(format!(
-                                "budget {} is already at or above the limit {}",
+                                "{what} {} is already at or above the limit {}",
                                 current.display(),
                                 limit.display()
                             ));
@@ -163,7 +176,7 @@ impl BudgetPlan {
                         Direction::Increase => new.micros = new.micros.min(limit.micros),
                         Direction::Decrease if current.micros <= limit.micros => {
                             return Err(format!(
-                                "budget {} is already at or below the limit {}",
+                                "{what} {} is already at or below the limit {}",
                                 current.display(),
                                 limit.display()
                             ));
@@ -173,7 +186,7 @@ impl BudgetPlan {
                 }
                 if new.micros <= 0 {
                     return Err(format!(
-                        "decreasing budget {} would leave nothing",
+                        "decreasing {what} {} would leave nothing",
                         current.display()
                     ));
                 }
@@ -181,16 +194,20 @@ impl BudgetPlan {
             }
         };
         if new.micros == current.micros {
-            return Err(format!("budget is already {}", current.display()));
+            return Err(format!("{what} is already {}", current.display()));
         }
         Ok(new)
     }
 }
 
-/// Plans `rule`'s actions for a campaign whose condition held: the `then` actions in order,
+/// Plans `rule`'s actions for an object whose condition held: the `then` actions in order,
 /// then the `notify` lines (skipped when no action ran).
-pub fn plan_actions(rule: &Rule, facts: &CampaignFacts) -> Vec<PlannedAction> {
-    let mut out: Vec<PlannedAction> = rule.actions.iter().map(|a| plan_one(a, facts)).collect();
+pub fn plan_actions(rule: &Rule, facts: &CampaignFacts, as_of: NaiveDate) -> Vec<PlannedAction> {
+    let mut out: Vec<PlannedAction> = rule
+        .actions
+        .iter()
+        .map(|a| plan_one(a, facts, as_of))
+        .collect();
     let any_ran = out.iter().any(|a| a.skipped.is_none());
     for target in &rule.notify {
         let mut a = PlannedAction::new(Step::Notify(target.clone()));
@@ -203,38 +220,95 @@ pub fn plan_actions(rule: &Rule, facts: &CampaignFacts) -> Vec<PlannedAction> {
     out
 }
 
-fn plan_one(action: &Action, facts: &CampaignFacts) -> PlannedAction {
+fn object_word(facts: &CampaignFacts) -> &'static str {
+    match facts.level() {
+        Level::Ad => "ad",
+        Level::AdGroup => "ad group",
+        _ => "campaign",
+    }
+}
+
+fn plan_one(action: &Action, facts: &CampaignFacts, as_of: NaiveDate) -> PlannedAction {
     match action {
         Action::Pause => {
             let mut a = PlannedAction::new(Step::Pause);
             if facts.status == CampaignStatus::Paused {
-                a.skipped = Some("campaign is already paused".to_string());
+                a.skipped = Some(format!("{} is already paused", object_word(facts)));
+            } else if facts.status == CampaignStatus::Removed {
+                a.skipped = Some(format!("{} is removed", object_word(facts)));
             }
             a
         }
         Action::Resume => {
             let mut a = PlannedAction::new(Step::Resume);
             if facts.status == CampaignStatus::Active {
-                a.skipped = Some("campaign is already active".to_string());
+                a.skipped = Some(format!("{} is already active", object_word(facts)));
+            } else if facts.status == CampaignStatus::Removed {
+                a.skipped = Some(format!("{} is removed", object_word(facts)));
             }
             a
         }
         Action::Notify(t) => PlannedAction::new(Step::Notify(t.clone())),
-        Action::SetBudget(l) => budget_action(budget_plan_set(l, facts.currency), facts),
-        Action::ChangeBudget(c) => budget_action(budget_plan_change(c, facts.currency), facts),
+        Action::SetBudget(s) => {
+            let plan = budget_plan_set(s, facts, as_of);
+            change_action(Target::Budget, plan, facts)
+        }
+        Action::ChangeBudget(c) => {
+            let plan = budget_plan_change(c, facts, as_of);
+            change_action(Target::Budget, plan, facts)
+        }
+        Action::SetBid(s) => {
+            let plan = budget_plan_set(s, facts, as_of);
+            change_action(Target::Bid, plan, facts)
+        }
+        Action::ChangeBid(c) => {
+            let plan = budget_plan_change(c, facts, as_of);
+            change_action(Target::Bid, plan, facts)
+        }
     }
 }
 
-fn budget_action(plan: Option<BudgetPlan>, facts: &CampaignFacts) -> PlannedAction {
-    let current = facts.daily_budget;
-    let Some(plan) = plan else {
-        let mut a = PlannedAction::new(Step::Budget(BudgetPlan::Set(current)));
-        a.skipped = Some("the amount is out of range".to_string());
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Target {
+    Budget,
+    Bid,
+}
+
+fn change_action(
+    target: Target,
+    plan: Result<BudgetPlan, String>,
+    facts: &CampaignFacts,
+) -> PlannedAction {
+    let (what, current) = match target {
+        Target::Budget => ("budget", facts.own_daily_budget()),
+        Target::Bid => ("bid", facts.details.bid),
+    };
+    let step = |p: BudgetPlan| match target {
+        Target::Budget => Step::Budget(p),
+        Target::Bid => Step::Bid(p),
+    };
+    let Some(current) = current else {
+        let mut a = PlannedAction::new(step(BudgetPlan::Set(facts.daily_budget)));
+        a.skipped = Some(match (target, facts.level()) {
+            (Target::Budget, Level::AdGroup) => "this ad group has no budget of its own (a Google ad group, or an ad set under a campaign budget)".to_string(),
+            (Target::Budget, _) => format!("this {} has no budget", object_word(facts)),
+            (Target::Bid, _) => format!("this {} has no bid", object_word(facts)),
+        });
         return a;
     };
-    let mut a = PlannedAction::new(Step::Budget(plan.clone()));
+    let plan = match plan {
+        Ok(p) => p,
+        Err(why) => {
+            let mut a = PlannedAction::new(step(BudgetPlan::Set(current)));
+            a.from = Some(current);
+            a.to = Some(current);
+            a.skipped = Some(why);
+            return a;
+        }
+    };
+    let mut a = PlannedAction::new(step(plan.clone()));
     a.from = Some(current);
-    match plan.apply(current) {
+    match plan.apply_to(what, current) {
         Ok(new) => a.to = Some(new),
         Err(why) => {
             a.to = Some(current);
@@ -249,20 +323,68 @@ fn money_of(l: &Literal, account: Currency) -> Option<Money> {
     Money::from_major(l.value, l.currency().unwrap_or(account))
 }
 
-pub fn budget_plan_set(l: &Literal, account: Currency) -> Option<BudgetPlan> {
-    money_of(l, account).map(BudgetPlan::Set)
+/// An action's expression as an amount in the account's currency; `Err` says why it is skipped.
+fn amount_of(e: &Expr, facts: &CampaignFacts, as_of: NaiveDate) -> Result<Money, String> {
+    if let Expr::Lit(l) = e {
+        return money_of(l, facts.currency).ok_or_else(|| "the amount is out of range".to_string());
+    }
+    let text = crate::automation::language::format::expr_text(e, 0);
+    let cur = facts.currency;
+    match evaluate_expr(e, facts, as_of) {
+        Value::Num(d) if d > Decimal::ZERO => Money::from_major(
+            d.round_dp_with_strategy(
+                cur.minor_unit_exponent(),
+                RoundingStrategy::MidpointAwayFromZero,
+            ),
+            cur,
+        )
+        .filter(|m| m.micros > 0)
+        .ok_or_else(|| format!("{text} is out of range")),
+        Value::Num(d) => Err(format!(
+            "{text} is {}, not above zero",
+            d.round_dp(6).normalize()
+        )),
+        Value::PosInf | Value::NegInf => Err(format!("{text} is infinite")),
+        Value::Undefined => Err(format!("{text} is undefined")),
+    }
 }
 
-pub fn budget_plan_change(c: &BudgetChange, account: Currency) -> Option<BudgetPlan> {
+/// `set ... to EXPR [up to|down to EXPR]`: the amount, with the limit applied now.
+pub fn budget_plan_set(
+    s: &SetTo,
+    facts: &CampaignFacts,
+    as_of: NaiveDate,
+) -> Result<BudgetPlan, String> {
+    let mut to = amount_of(&s.to, facts, as_of)?;
+    if let Some(cap) = &s.cap {
+        let limit = amount_of(&cap.amount, facts, as_of)?;
+        if limit.currency == to.currency {
+            to.micros = match cap.kind {
+                CapKind::UpTo => to.micros.min(limit.micros),
+                CapKind::DownTo => to.micros.max(limit.micros),
+            };
+        }
+    }
+    Ok(BudgetPlan::Set(to))
+}
+
+pub fn budget_plan_change(
+    c: &BudgetChange,
+    facts: &CampaignFacts,
+    as_of: NaiveDate,
+) -> Result<BudgetPlan, String> {
     let by = match c.by.unit {
         Unit::Percent => ChangeBy::Percent(c.by.value),
-        _ => ChangeBy::Amount(money_of(&c.by, account)?),
+        _ => ChangeBy::Amount(
+            money_of(&c.by, facts.currency)
+                .ok_or_else(|| "the amount is out of range".to_string())?,
+        ),
     };
     let limit = match &c.cap {
-        Some(cap) => Some(money_of(&cap.amount, account)?),
+        Some(cap) => Some(amount_of(&cap.amount, facts, as_of)?),
         None => None,
     };
-    Some(BudgetPlan::Change {
+    Ok(BudgetPlan::Change {
         direction: c.direction,
         by,
         limit,

@@ -1,14 +1,14 @@
 //! A rule's condition over one campaign's window totals.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use rust_decimal::Decimal;
 
-use super::CampaignFacts;
 use super::value::Value;
 use super::window::{Totals, WindowKey};
-use crate::automation::language::ast::{Comparison, Cond, Expr, Metric, MetricRef};
+use super::{CampaignFacts, ParentFigures};
+use crate::automation::language::ast::{Comparison, Cond, Expr, Metric, MetricRef, Parent};
 use crate::automation::language::format::metric_text;
 use crate::types::MICROS_PER_UNIT;
 
@@ -26,6 +26,16 @@ pub fn evaluate_condition(
     ctx.cond(cond)
 }
 
+/// An expression of an action (`set budget to (5000 - spend this month) / days_left_in_month`).
+pub fn evaluate_expr(e: &Expr, facts: &CampaignFacts, as_of: NaiveDate) -> Value {
+    Ctx {
+        facts,
+        as_of,
+        seen: None,
+    }
+    .expr(e, None)
+}
+
 struct Ctx<'a> {
     facts: &'a CampaignFacts,
     as_of: NaiveDate,
@@ -35,6 +45,19 @@ struct Ctx<'a> {
 impl Ctx<'_> {
     fn cond(&mut self, cond: &Cond) -> bool {
         match cond {
+            Cond::Always => true,
+            Cond::DayOfWeek(d) => {
+                let Some(clock) = self.facts.details.clock else {
+                    return false;
+                };
+                if let Some(seen) = self.seen.as_deref_mut() {
+                    seen.insert(
+                        "day of week".to_string(),
+                        Value::Num(Decimal::from(clock.weekday.number_from_monday())),
+                    );
+                }
+                d.days.iter().any(|s| s.holds(clock.weekday))
+            }
             Cond::Cmp(c) => self.comparison(c),
             Cond::Not(c) => !self.cond(c),
             Cond::And(a, b) => {
@@ -74,6 +97,17 @@ impl Ctx<'_> {
         match e {
             Expr::Lit(l) => Value::Num(l.number()),
             Expr::Metric(m) => self.metric(m, day),
+            Expr::HourOfDay(_) => {
+                let v = self
+                    .facts
+                    .details
+                    .clock
+                    .map_or(Value::Undefined, |c| Value::Num(Decimal::from(c.hour)));
+                if let Some(seen) = self.seen.as_deref_mut() {
+                    seen.insert("hour of day".to_string(), v);
+                }
+                v
+            }
             Expr::Neg(inner) => self.expr(inner, day).negate(),
             Expr::Bin(op, a, b) => {
                 let a = self.expr(a, day);
@@ -83,25 +117,52 @@ impl Ctx<'_> {
         }
     }
 
+    /// The figures `m` reads: the object's own, its parent's or its account's (`None`: the
+    /// object has no such parent here, so every figure of it is undefined).
+    fn figures(&self, m: &MetricRef) -> Option<(&HashMap<WindowKey, Totals>, ParentFigures)> {
+        let d = &self.facts.details;
+        let parent = match m.of {
+            None => return Some((&self.facts.totals, self.facts.own_figures())),
+            Some(Parent::Campaign) => d.campaign.as_deref(),
+            Some(Parent::AdGroup(_)) => d.ad_group.as_deref(),
+            Some(Parent::Account) => d.account.as_deref(),
+        }?;
+        let statics = ParentFigures {
+            totals: HashMap::new(),
+            ..parent.clone()
+        };
+        Some((&parent.totals, statics))
+    }
+
     fn metric(&mut self, m: &MetricRef, day: Option<u32>) -> Value {
-        if m.metric == Metric::DailyBudget {
-            let v = Value::Num(major(self.facts.daily_budget.micros));
-            if let Some(seen) = self.seen.as_deref_mut() {
-                seen.insert("daily_budget".to_string(), v);
-            }
-            return v;
-        }
         let key = match day {
             Some(k) => WindowKey::Day(k),
             None => WindowKey::of(m.window.as_ref()),
         };
-        let totals = self.facts.totals.get(&key).copied().unwrap_or_default();
-        let v = metric_value(m.metric, &totals);
+        let v = match self.figures(m) {
+            None => Value::Undefined,
+            Some((totals, statics)) if m.metric.takes_no_window() => {
+                let lifetime = totals
+                    .get(&WindowKey::Lifetime)
+                    .copied()
+                    .unwrap_or_default();
+                no_window_value(m.metric, &statics, &lifetime, self.as_of)
+            }
+            Some((totals, _)) => {
+                metric_value(m.metric, &totals.get(&key).copied().unwrap_or_default())
+            }
+        };
+        if m.metric.takes_no_window() {
+            if let Some(seen) = self.seen.as_deref_mut() {
+                seen.insert(metric_text(m), v);
+            }
+            return v;
+        }
         if let Some(seen) = self.seen.as_deref_mut() {
             let label = match (day, &m.window) {
-                (Some(_), _) => format!("{} on {}", m.metric, key.dates(self.as_of).0),
+                (Some(_), _) => format!("{} on {}", metric_text(m), key.dates(self.as_of).0),
                 (None, Some(_)) => metric_text(m),
-                (None, None) => format!("{} today", m.metric),
+                (None, None) => format!("{} today", metric_text(m)),
             };
             seen.insert(label, v);
         }
@@ -113,6 +174,43 @@ fn major(micros: i64) -> Decimal {
     Decimal::new(micros, 6)
 }
 
+/// Figures without a window, as of `today` (the account's date).
+pub fn no_window_value(
+    metric: Metric,
+    f: &ParentFigures,
+    lifetime: &Totals,
+    today: NaiveDate,
+) -> Value {
+    let money = |m: Option<crate::types::Money>| {
+        m.map_or(Value::Undefined, |m| Value::Num(major(m.micros)))
+    };
+    let days = |n: i64| Value::Num(Decimal::from(n));
+    match metric {
+        Metric::DailyBudget => money(f.daily_budget),
+        Metric::LifetimeBudget => money(f.lifetime_budget),
+        Metric::Bid => money(f.bid),
+        Metric::BudgetRemaining => match f.lifetime_budget {
+            Some(b) => Value::Num(major(b.micros) - major(lifetime.spend_micros)),
+            None => Value::Undefined,
+        },
+        Metric::DaysSinceCreated => f
+            .created
+            .map_or(Value::Undefined, |c| days((today - c).num_days())),
+        Metric::DaysLeft => f
+            .end_date
+            .map_or(Value::Undefined, |e| days((e - today).num_days() + 1)),
+        Metric::DaysLeftInMonth => {
+            let next = if today.month() == 12 {
+                NaiveDate::from_ymd_opt(today.year() + 1, 1, 1)
+            } else {
+                NaiveDate::from_ymd_opt(today.year(), today.month() + 1, 1)
+            };
+            next.map_or(Value::Undefined, |n| days((n - today).num_days()))
+        }
+        _ => Value::Undefined,
+    }
+}
+
 /// One metric from base totals; money in major units of the account's currency.
 pub fn metric_value(metric: Metric, t: &Totals) -> Value {
     let num = |d: Decimal| Value::Num(d);
@@ -121,6 +219,11 @@ pub fn metric_value(metric: Metric, t: &Totals) -> Value {
     let spend = num(major(t.spend_micros));
     let conversions = num(t.conversions);
     let revenue = num(major(t.revenue_micros));
+    let purchases = num(t.purchases);
+    let purchase_value = num(major(t.purchase_value_micros));
+    let leads = num(t.leads);
+    let installs = num(t.installs);
+    let registrations = num(t.registrations);
     use crate::automation::language::ast::BinOp::{Div, Mul};
     match metric {
         Metric::Impressions => impressions,
@@ -136,8 +239,25 @@ pub fn metric_value(metric: Metric, t: &Totals) -> Value {
         Metric::Cpa => spend.apply(Div, conversions),
         Metric::Roas => revenue.apply(Div, spend),
         Metric::Cvr => conversions.apply(Div, clicks),
-        // Handled by the caller: it is not a window total.
-        Metric::DailyBudget => Value::Undefined,
+        Metric::AllClicks => num(Decimal::from(t.all_clicks)),
+        Metric::Purchases => purchases,
+        Metric::PurchaseValue => purchase_value,
+        Metric::Leads => leads,
+        Metric::Installs => installs,
+        Metric::Registrations => registrations,
+        Metric::CostPerPurchase => spend.apply(Div, purchases),
+        Metric::PurchaseRoas => purchase_value.apply(Div, spend),
+        Metric::CostPerLead => spend.apply(Div, leads),
+        Metric::CostPerInstall => spend.apply(Div, installs),
+        Metric::CostPerRegistration => spend.apply(Div, registrations),
+        // Handled by no_window_value: not window totals.
+        Metric::DailyBudget
+        | Metric::LifetimeBudget
+        | Metric::BudgetRemaining
+        | Metric::Bid
+        | Metric::DaysSinceCreated
+        | Metric::DaysLeft
+        | Metric::DaysLeftInMonth => Value::Undefined,
     }
 }
 

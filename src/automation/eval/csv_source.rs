@@ -2,19 +2,22 @@
 //!
 //! Header (any column order, extra columns ignored):
 //! `platform,account_id,currency,campaign_id,campaign_name,status,daily_budget,date,impressions,clicks,spend,conversions,revenue`
-//! One row per campaign per day. A campaign's name, status and budget are read from its latest
-//! row on or before the as-of date; rows after it are ignored (they are in the future).
+//! and, since version 2, optionally
+//! `level,ad_group_id,ad_group_name,ad_id,ad_name,time_zone,created_at,end_date,lifetime_budget,bid,all_clicks,purchases,purchase_value,leads,installs,registrations,paused_by_rule`.
+//! One row per object per day. An object's name, status and budgets are read from its latest
+//! row on or before its account's today; rows after it are ignored (they are in the future).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Read;
 use std::str::FromStr;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, Timelike, Utc};
+use chrono_tz::Tz;
 use rust_decimal::Decimal;
 
-use super::CampaignFacts;
 use super::window::{Totals, WindowKey};
-use crate::automation::language::ast::CampaignStatus;
+use super::{CampaignFacts, Clock, ObjectDetails, ParentFigures};
+use crate::automation::language::ast::{CampaignStatus, Level};
 use crate::types::{Currency, Money, Platform};
 
 pub const COLUMNS: [&str; 13] = [
@@ -33,6 +36,63 @@ pub const COLUMNS: [&str; 13] = [
     "revenue",
 ];
 
+/// Version 2 columns; each may be left out.
+pub const OPTIONAL_COLUMNS: [&str; 17] = [
+    "level",
+    "ad_group_id",
+    "ad_group_name",
+    "ad_id",
+    "ad_name",
+    "time_zone",
+    "created_at",
+    "end_date",
+    "lifetime_budget",
+    "bid",
+    "all_clicks",
+    "purchases",
+    "purchase_value",
+    "leads",
+    "installs",
+    "registrations",
+    "paused_by_rule",
+];
+
+/// When a `rules eval` runs: `--as-of D` is 12:00 on D in every account; `--now T` is the
+/// instant T, so each account's today, hour and day of week are taken in its own time zone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum At {
+    Date(NaiveDate),
+    Now(DateTime<Utc>),
+}
+
+impl At {
+    /// The date in UTC (for messages; accounts have their own).
+    pub fn date(self) -> NaiveDate {
+        match self {
+            At::Date(d) => d,
+            At::Now(t) => t.date_naive(),
+        }
+    }
+
+    pub fn clock(self, tz: Tz) -> Clock {
+        match self {
+            At::Date(d) => Clock {
+                today: d,
+                hour: 12,
+                weekday: d.weekday(),
+            },
+            At::Now(t) => {
+                let local = t.with_timezone(&tz);
+                Clock {
+                    today: local.date_naive(),
+                    hour: local.hour(),
+                    weekday: local.weekday(),
+                }
+            }
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("line {line}: {message}")]
 pub struct CsvError {
@@ -45,24 +105,37 @@ pub struct CsvError {
 struct DayRow {
     totals: Totals,
     name: String,
+    campaign_name: Option<String>,
+    ad_group_name: Option<String>,
     status: CampaignStatus,
-    budget: Money,
+    budget: Option<Money>,
+    lifetime_budget: Option<Money>,
+    bid: Option<Money>,
+    created_at: Option<DateTime<FixedOffset>>,
+    end_date: Option<NaiveDate>,
+    paused_by_rule: Option<String>,
     line: u64,
 }
 
 #[derive(Debug, Clone)]
-struct CampaignDays {
+struct ObjectDays {
     platform: Platform,
     account_id: String,
     currency: Currency,
+    level: Level,
     campaign_id: String,
+    ad_group_id: Option<String>,
+    ad_id: Option<String>,
     days: BTreeMap<NaiveDate, DayRow>,
 }
 
-/// Every campaign of a metrics CSV, in order of first appearance.
+type AccountKey = (Platform, String);
+
+/// Every object of a metrics CSV, in order of first appearance.
 #[derive(Debug, Clone, Default)]
 pub struct MetricsTable {
-    campaigns: Vec<CampaignDays>,
+    objects: Vec<ObjectDays>,
+    zones: HashMap<AccountKey, Tz>,
 }
 
 impl MetricsTable {
@@ -92,41 +165,123 @@ impl MetricsTable {
         }
         let col = |name: &str| index.get(name).copied().unwrap_or(0);
         let cols: Vec<usize> = COLUMNS.iter().map(|c| col(c)).collect();
+        let opt: HashMap<&str, usize> = OPTIONAL_COLUMNS
+            .iter()
+            .filter_map(|c| index.get(*c).map(|i| (*c, *i)))
+            .collect();
 
         let mut table = MetricsTable::default();
-        let mut by_key: HashMap<(Platform, String, String), usize> = HashMap::new();
-        let mut account_currency: HashMap<(Platform, String), (Currency, u64)> = HashMap::new();
+        let mut by_key: HashMap<(Platform, String, Level, String), usize> = HashMap::new();
+        let mut account_currency: HashMap<AccountKey, (Currency, u64)> = HashMap::new();
+        let mut account_zone: HashMap<AccountKey, (Tz, u64)> = HashMap::new();
         for record in rdr.records() {
             let record = record.map_err(|e| csv_error(&e, 0))?;
             let line = record.position().map_or(0, |p| p.line());
             let field = |i: usize| record.get(cols[i]).unwrap_or("");
+            let extra = |name: &str| opt.get(name).and_then(|i| record.get(*i)).unwrap_or("");
+            let text = |name: &str| Some(extra(name).to_string()).filter(|s| !s.is_empty());
             let err = |message: String| CsvError { line, message };
 
             let platform = Platform::from_str(field(0)).map_err(|e| err(e.to_string()))?;
             let account_id = non_empty(field(1), "account_id").map_err(err)?;
             let currency = Currency::from_str(field(2)).map_err(|e| err(e.to_string()))?;
             let campaign_id = non_empty(field(3), "campaign_id").map_err(err)?;
-            let name = field(4).to_string();
+            let level = match extra("level")
+                .to_ascii_lowercase()
+                .replace(' ', "_")
+                .as_str()
+            {
+                "" | "campaign" => Level::Campaign,
+                "ad_group" | "ad_set" | "adgroup" | "adset" => Level::AdGroup,
+                "ad" => Level::Ad,
+                other => {
+                    return Err(err(format!(
+                        "level \"{other}\" is not campaign, ad_group or ad"
+                    )));
+                }
+            };
+            let ad_group_id = text("ad_group_id");
+            let ad_id = text("ad_id");
+            if level != Level::Campaign && ad_group_id.is_none() {
+                return Err(err(format!("an {} row needs ad_group_id", level.as_str())));
+            }
+            if level == Level::Ad && ad_id.is_none() {
+                return Err(err("an ad row needs ad_id".to_string()));
+            }
+            // campaign_name names the row's campaign; below campaigns the object's own name
+            // is in ad_group_name or ad_name.
+            let campaign_name = Some(field(4).to_string()).filter(|s| !s.is_empty());
+            let (name, ad_group_name) = match level {
+                Level::Ad => (extra("ad_name").to_string(), text("ad_group_name")),
+                Level::AdGroup => (extra("ad_group_name").to_string(), text("ad_group_name")),
+                _ => (field(4).to_string(), None),
+            };
             let status = match field(5).to_ascii_lowercase().as_str() {
                 "active" | "enabled" => CampaignStatus::Active,
                 "paused" => CampaignStatus::Paused,
+                "removed" | "deleted" | "archived" => CampaignStatus::Removed,
                 other => {
-                    return Err(err(format!("status \"{other}\" is not active or paused")));
+                    return Err(err(format!(
+                        "status \"{other}\" is not active, paused or removed"
+                    )));
                 }
             };
-            let budget = money(field(6), "daily_budget", currency).map_err(err)?;
+            let optional_money = |name: &str| -> Result<Option<Money>, String> {
+                let s = extra(name);
+                if s.is_empty() {
+                    Ok(None)
+                } else {
+                    money(s, name, currency).map(Some)
+                }
+            };
+            let lifetime_budget = optional_money("lifetime_budget").map_err(err)?;
+            // Version 1 read a blank campaign budget as 0; below campaigns, and beside a
+            // lifetime budget, a blank means the object has no daily budget.
+            let budget =
+                if field(6).is_empty() && (level != Level::Campaign || lifetime_budget.is_some()) {
+                    None
+                } else {
+                    Some(money(field(6), "daily_budget", currency).map_err(err)?)
+                };
+            let bid = optional_money("bid").map_err(err)?;
             let date = NaiveDate::parse_from_str(field(7), "%Y-%m-%d").map_err(|_| {
                 err(format!(
                     "date \"{}\" is not a date such as 2026-03-31",
                     field(7)
                 ))
             })?;
+            let created_at = match extra("created_at") {
+                "" => None,
+                s => Some(DateTime::parse_from_rfc3339(s).map_err(|_| {
+                    err(format!(
+                        "created_at \"{s}\" is not an RFC 3339 time such as 2026-03-01T09:30:00Z"
+                    ))
+                })?),
+            };
+            let end_date = match extra("end_date") {
+                "" => None,
+                s => Some(NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
+                    err(format!("end_date \"{s}\" is not a date such as 2026-03-31"))
+                })?),
+            };
             let totals = Totals {
                 impressions: count(field(8), "impressions").map_err(err)?,
                 clicks: count(field(9), "clicks").map_err(err)?,
                 spend_micros: money(field(10), "spend", currency).map_err(err)?.micros,
                 conversions: decimal(field(11), "conversions").map_err(err)?,
                 revenue_micros: money(field(12), "revenue", currency).map_err(err)?.micros,
+                all_clicks: match extra("all_clicks") {
+                    // Where a platform makes no difference, all clicks are the clicks.
+                    "" => count(field(9), "clicks").map_err(err)?,
+                    s => count(s, "all_clicks").map_err(err)?,
+                },
+                purchases: decimal(extra("purchases"), "purchases").map_err(err)?,
+                purchase_value_micros: money(extra("purchase_value"), "purchase_value", currency)
+                    .map_err(err)?
+                    .micros,
+                leads: decimal(extra("leads"), "leads").map_err(err)?,
+                installs: decimal(extra("installs"), "installs").map_err(err)?,
+                registrations: decimal(extra("registrations"), "registrations").map_err(err)?,
             };
 
             let account_key = (platform, account_id.clone());
@@ -138,24 +293,55 @@ impl MetricsTable {
                 }
                 Some(_) => {}
                 None => {
-                    account_currency.insert(account_key, (currency, line));
+                    account_currency.insert(account_key.clone(), (currency, line));
                 }
             }
-            let key = (platform, account_id.clone(), campaign_id.clone());
+            if let Some(zone) = text("time_zone") {
+                let tz: Tz = zone.parse().map_err(|_| {
+                    err(format!(
+                        "time_zone \"{zone}\" is not an IANA time zone such as Europe/Berlin"
+                    ))
+                })?;
+                match account_zone.get(&account_key) {
+                    Some((z, first)) if *z != tz => {
+                        return Err(err(format!(
+                            "account {account_id} is in time zone {tz} here but {z} on line {first}"
+                        )));
+                    }
+                    Some(_) => {}
+                    None => {
+                        account_zone.insert(account_key.clone(), (tz, line));
+                    }
+                }
+            }
+            let object_id = match level {
+                Level::Ad => ad_id.clone().unwrap_or_default(),
+                Level::AdGroup => ad_group_id.clone().unwrap_or_default(),
+                _ => campaign_id.clone(),
+            };
+            let key = (platform, account_id.clone(), level, object_id.clone());
             let idx = *by_key.entry(key).or_insert_with(|| {
-                table.campaigns.push(CampaignDays {
+                table.objects.push(ObjectDays {
                     platform,
                     account_id,
                     currency,
+                    level,
                     campaign_id: campaign_id.clone(),
+                    ad_group_id: ad_group_id.clone().filter(|_| level != Level::Campaign),
+                    ad_id: ad_id.clone().filter(|_| level == Level::Ad),
                     days: BTreeMap::new(),
                 });
-                table.campaigns.len() - 1
+                table.objects.len() - 1
             });
-            let days = &mut table.campaigns[idx].days;
+            let days = &mut table.objects[idx].days;
             if let Some(prev) = days.get(&date) {
+                let what = match level {
+                    Level::Ad => "ad",
+                    Level::AdGroup => "ad group",
+                    _ => "campaign",
+                };
                 return Err(err(format!(
-                    "campaign {campaign_id} already has a row for {date} on line {}",
+                    "{what} {object_id} already has a row for {date} on line {}",
                     prev.line
                 )));
             }
@@ -164,44 +350,195 @@ impl MetricsTable {
                 DayRow {
                     totals,
                     name,
+                    campaign_name,
+                    ad_group_name,
                     status,
                     budget,
+                    lifetime_budget,
+                    bid,
+                    created_at,
+                    end_date,
+                    paused_by_rule: text("paused_by_rule"),
                     line,
                 },
             );
         }
+        table.zones = account_zone.into_iter().map(|(k, (z, _))| (k, z)).collect();
         Ok(table)
     }
 
-    /// Facts for every campaign with a row on or before `as_of`, with the totals of `windows`.
-    pub fn facts(&self, as_of: NaiveDate, windows: &BTreeSet<WindowKey>) -> Vec<CampaignFacts> {
-        self.campaigns
+    fn zone(&self, platform: Platform, account: &str) -> Tz {
+        self.zones
+            .get(&(platform, account.to_string()))
+            .copied()
+            .unwrap_or(Tz::UTC)
+    }
+
+    /// Facts for every object with a row on or before its account's today, with the totals of
+    /// `windows` for it, its parents and its account.
+    pub fn facts(&self, at: At, windows: &BTreeSet<WindowKey>) -> Vec<CampaignFacts> {
+        struct Seen<'a> {
+            clock: Clock,
+            latest: &'a DayRow,
+            totals: HashMap<WindowKey, Totals>,
+        }
+        let seen: Vec<Option<Seen<'_>>> = self
+            .objects
             .iter()
-            .filter_map(|c| {
-                let (_, latest) = c.days.range(..=as_of).next_back()?;
+            .map(|o| {
+                let clock = at.clock(self.zone(o.platform, &o.account_id));
+                let (_, latest) = o.days.range(..=clock.today).next_back()?;
                 let totals = windows
                     .iter()
                     .map(|w| {
-                        let (start, end) = w.dates(as_of);
+                        let (start, end) = w.dates(clock.today);
                         let mut t = Totals::default();
-                        for (_, row) in c.days.range(start..=end) {
+                        for (_, row) in o.days.range(start..=end) {
                             t.add(&row.totals);
                         }
                         (*w, t)
                     })
                     .collect();
-                Some(CampaignFacts {
-                    platform: c.platform,
-                    account_id: c.account_id.clone(),
-                    currency: c.currency,
-                    campaign_id: c.campaign_id.clone(),
-                    name: latest.name.clone(),
-                    status: latest.status,
-                    daily_budget: latest.budget,
+                Some(Seen {
+                    clock,
+                    latest,
                     totals,
                 })
             })
-            .collect()
+            .collect();
+
+        // Parents' own rows, and sums of children by level, in one pass.
+        type Sums = HashMap<(Platform, String, Level, String), ParentFigures>;
+        let mut own: HashMap<(Platform, String, Level, String), ParentFigures> = HashMap::new();
+        let mut children: Sums = HashMap::new();
+        let mut account: HashMap<(Platform, String, Level), ParentFigures> = HashMap::new();
+        for (o, s) in self.objects.iter().zip(&seen) {
+            let Some(s) = s else { continue };
+            let zone = self.zone(o.platform, &o.account_id);
+            let id = match o.level {
+                Level::Ad => o.ad_id.clone().unwrap_or_default(),
+                Level::AdGroup => o.ad_group_id.clone().unwrap_or_default(),
+                _ => o.campaign_id.clone(),
+            };
+            own.insert(
+                (o.platform, o.account_id.clone(), o.level, id),
+                ParentFigures {
+                    totals: s.totals.clone(),
+                    daily_budget: s.latest.budget,
+                    lifetime_budget: s.latest.lifetime_budget,
+                    bid: s.latest.bid,
+                    created: created_day(s.latest, zone),
+                    end_date: s.latest.end_date,
+                },
+            );
+            let add_to = |f: &mut ParentFigures| add_totals(&mut f.totals, &s.totals);
+            // Keyed by the child's level: "the campaign's ad groups", "the campaign's ads".
+            add_to(
+                children
+                    .entry((
+                        o.platform,
+                        o.account_id.clone(),
+                        o.level,
+                        format!("c:{}", o.campaign_id),
+                    ))
+                    .or_default(),
+            );
+            if o.level == Level::Ad {
+                add_to(
+                    children
+                        .entry((
+                            o.platform,
+                            o.account_id.clone(),
+                            o.level,
+                            format!("g:{}", o.ad_group_id.clone().unwrap_or_default()),
+                        ))
+                        .or_default(),
+                );
+            }
+            add_to(
+                account
+                    .entry((o.platform, o.account_id.clone(), o.level))
+                    .or_default(),
+            );
+        }
+        let parent = |o: &ObjectDays, level: Level| -> Option<Box<ParentFigures>> {
+            let (id, key) = match level {
+                Level::Campaign => (o.campaign_id.clone(), format!("c:{}", o.campaign_id)),
+                _ => {
+                    let g = o.ad_group_id.clone().unwrap_or_default();
+                    (g.clone(), format!("g:{g}"))
+                }
+            };
+            if let Some(f) = own.get(&(o.platform, o.account_id.clone(), level, id)) {
+                return Some(Box::new(f.clone()));
+            }
+            let below: &[Level] = match level {
+                Level::Campaign => &[Level::AdGroup, Level::Ad],
+                _ => &[Level::Ad],
+            };
+            below.iter().find_map(|l| {
+                children
+                    .get(&(o.platform, o.account_id.clone(), *l, key.clone()))
+                    .map(|f| Box::new(f.clone()))
+            })
+        };
+
+        let mut out = Vec::new();
+        for (o, s) in self.objects.iter().zip(&seen) {
+            let Some(s) = s else { continue };
+            let zone = self.zone(o.platform, &o.account_id);
+            let latest = s.latest;
+            let account_figures = [Level::Campaign, Level::AdGroup, Level::Ad]
+                .iter()
+                .find_map(|l| account.get(&(o.platform, o.account_id.clone(), *l)))
+                .map(|f| Box::new(f.clone()));
+            out.push(CampaignFacts {
+                platform: o.platform,
+                account_id: o.account_id.clone(),
+                currency: o.currency,
+                campaign_id: o.campaign_id.clone(),
+                name: latest.name.clone(),
+                status: latest.status,
+                daily_budget: latest.budget.unwrap_or(Money::new(0, o.currency)),
+                totals: s.totals.clone(),
+                details: ObjectDetails {
+                    level: Some(o.level),
+                    campaign_name: latest.campaign_name.clone(),
+                    ad_group_id: o.ad_group_id.clone(),
+                    ad_group_name: latest.ad_group_name.clone(),
+                    ad_id: o.ad_id.clone(),
+                    no_daily_budget: latest.budget.is_none(),
+                    lifetime_budget: latest.lifetime_budget,
+                    bid: latest.bid,
+                    created: created_day(latest, zone),
+                    end_date: latest.end_date,
+                    paused_by_rule: latest.paused_by_rule.clone(),
+                    clock: Some(s.clock),
+                    campaign: if o.level > Level::Campaign {
+                        parent(o, Level::Campaign)
+                    } else {
+                        None
+                    },
+                    ad_group: if o.level == Level::Ad {
+                        parent(o, Level::AdGroup)
+                    } else {
+                        None
+                    },
+                    account: account_figures,
+                },
+            });
+        }
+        out
+    }
+}
+
+fn created_day(row: &DayRow, zone: Tz) -> Option<NaiveDate> {
+    row.created_at.map(|t| t.with_timezone(&zone).date_naive())
+}
+
+fn add_totals(into: &mut HashMap<WindowKey, Totals>, from: &HashMap<WindowKey, Totals>) {
+    for (k, t) in from {
+        into.entry(*k).or_default().add(t);
     }
 }
 
@@ -320,7 +657,7 @@ mod tests {
         )
         .expect("table");
         let as_of = NaiveDate::from_ymd_opt(2026, 3, 3).expect("date");
-        let facts = t.facts(as_of, &BTreeSet::from([WindowKey::Lifetime]));
+        let facts = t.facts(At::Date(as_of), &BTreeSet::from([WindowKey::Lifetime]));
         assert_eq!(facts[0].status, CampaignStatus::Paused);
         assert_eq!(facts[0].daily_budget.micros, 70_000_000);
         assert_eq!(facts[0].totals[&WindowKey::Lifetime].clicks, 2);

@@ -49,7 +49,8 @@ fn eval(example: &str, all: bool) -> Output {
     let cmd = RulesCommand::Eval {
         file: fixture(&format!("{example}.rules")),
         metrics: fixture(&format!("{example}.csv")),
-        as_of: as_of(),
+        as_of: Some(as_of()),
+        now: None,
         all,
     };
     let mut out = Vec::new();
@@ -258,7 +259,8 @@ fn eval_refuses_an_invalid_rule_file_and_a_bad_csv_row_with_its_line() {
         RulesCommand::Eval {
             file: bad_rules.clone(),
             metrics: fixture("eur_cap.csv"),
-            as_of: as_of(),
+            as_of: Some(as_of()),
+            now: None,
             all: false,
         },
         &mut out,
@@ -285,7 +287,8 @@ fn eval_refuses_an_invalid_rule_file_and_a_bad_csv_row_with_its_line() {
         RulesCommand::Eval {
             file: fixture("eur_cap.rules"),
             metrics: bad_csv.clone(),
-            as_of: as_of(),
+            as_of: Some(as_of()),
+            now: None,
             all: false,
         },
         &mut out,

@@ -12,7 +12,7 @@ use chrono::{Datelike, Days, NaiveDate};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use crate::automation::language::ast::{Metric, Rule, Window};
+use crate::automation::language::ast::{Metric, MetricRef, Rule, Window};
 
 /// A window of days relative to `as_of` (today).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -90,6 +90,13 @@ pub struct Totals {
     pub spend_micros: i64,
     pub conversions: Decimal,
     pub revenue_micros: i64,
+    // Version 2 (read from CSV; the live store does not hold them yet).
+    pub all_clicks: i64,
+    pub purchases: Decimal,
+    pub purchase_value_micros: i64,
+    pub leads: Decimal,
+    pub installs: Decimal,
+    pub registrations: Decimal,
 }
 
 impl Totals {
@@ -102,6 +109,18 @@ impl Totals {
             .checked_add(other.conversions)
             .unwrap_or(Decimal::MAX);
         self.revenue_micros = self.revenue_micros.saturating_add(other.revenue_micros);
+        self.all_clicks = self.all_clicks.saturating_add(other.all_clicks);
+        self.purchase_value_micros = self
+            .purchase_value_micros
+            .saturating_add(other.purchase_value_micros);
+        for (a, b) in [
+            (&mut self.purchases, other.purchases),
+            (&mut self.leads, other.leads),
+            (&mut self.installs, other.installs),
+            (&mut self.registrations, other.registrations),
+        ] {
+            *a = a.checked_add(b).unwrap_or(Decimal::MAX);
+        }
     }
 }
 
@@ -110,18 +129,23 @@ impl Rule {
     /// metric without a window means today).
     pub fn required_windows(&self) -> BTreeSet<WindowKey> {
         let mut out = BTreeSet::new();
+        let mut add = |m: &MetricRef, each: Option<u32>| {
+            if m.metric == Metric::BudgetRemaining {
+                out.insert(WindowKey::Lifetime);
+            } else if m.metric.takes_no_window() {
+            } else if let Some(n) = each {
+                out.extend((1..=n).map(WindowKey::Day));
+            } else {
+                out.insert(WindowKey::of(m.window.as_ref()));
+            }
+        };
         for cmp in self.comparisons() {
             for m in cmp.metrics() {
-                if m.metric == Metric::DailyBudget {
-                    continue;
-                }
-                match cmp.each_days {
-                    Some(d) => out.extend((1..=d.n).map(WindowKey::Day)),
-                    None => {
-                        out.insert(WindowKey::of(m.window.as_ref()));
-                    }
-                }
+                add(m, cmp.each_days.map(|d| d.n));
             }
+        }
+        for e in self.action_exprs() {
+            e.visit_metrics(&mut |m| add(m, None));
         }
         out
     }

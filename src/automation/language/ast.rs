@@ -38,20 +38,108 @@ pub struct Rule {
     pub name_pos: Pos,
     /// `None`: every campaign of the organization.
     pub scope: Option<Scope>,
+    /// [`Cond::Always`] for a rule without `when`.
     pub condition: Cond,
     /// The `then` actions, in order.
     pub actions: Vec<Action>,
     /// `notify ...` lines: a message whenever any action of the rule ran.
     pub notify: Vec<NotifyTarget>,
     pub check: Option<Check>,
+    /// `at most once per N ...`.
     pub cooldown: Option<Interval>,
+    /// `at most N times [per M ...]`.
+    pub times: Option<TimesLimit>,
+}
+
+/// `at most N times per M minutes|hours|days`, or `at most N times` (ever), per rule and object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TimesLimit {
+    pub n: u32,
+    pub per: Option<Interval>,
+    pub pos: Pos,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scope {
+    pub level: LevelWord,
+    pub level_pos: Pos,
     /// Empty: every platform.
     pub platforms: Vec<Platform>,
     pub filter: Option<Filter>,
+}
+
+/// What one object of a rule is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Level {
+    Account,
+    Campaign,
+    AdGroup,
+    Ad,
+}
+
+impl Level {
+    /// The name in `rules eval` input and output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Account => "account",
+            Level::Campaign => "campaign",
+            Level::AdGroup => "ad_group",
+            Level::Ad => "ad",
+        }
+    }
+}
+
+/// The level as written after `for`: `ad groups` and `ad sets` are one level, but the formatter
+/// and messages keep the author's word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LevelWord {
+    Campaigns,
+    AdGroups,
+    AdSets,
+    Ads,
+}
+
+impl LevelWord {
+    pub fn level(self) -> Level {
+        match self {
+            LevelWord::Campaigns => Level::Campaign,
+            LevelWord::AdGroups | LevelWord::AdSets => Level::AdGroup,
+            LevelWord::Ads => Level::Ad,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LevelWord::Campaigns => "campaigns",
+            LevelWord::AdGroups => "ad groups",
+            LevelWord::AdSets => "ad sets",
+            LevelWord::Ads => "ads",
+        }
+    }
+    /// "ad-set", "campaign": for messages such as "ad-set rules can ...".
+    pub fn singular(self) -> &'static str {
+        match self {
+            LevelWord::Campaigns => "campaign",
+            LevelWord::AdGroups => "ad-group",
+            LevelWord::AdSets => "ad-set",
+            LevelWord::Ads => "ad",
+        }
+    }
+}
+
+/// `ad group` or `ad set`, as written (same meaning).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AdGroupWord {
+    Group,
+    Set,
+}
+
+impl AdGroupWord {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AdGroupWord::Group => "ad group",
+            AdGroupWord::Set => "ad set",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -59,6 +147,7 @@ pub struct Scope {
 pub enum CampaignStatus {
     Active,
     Paused,
+    Removed,
 }
 
 impl CampaignStatus {
@@ -66,6 +155,7 @@ impl CampaignStatus {
         match self {
             CampaignStatus::Active => "active",
             CampaignStatus::Paused => "paused",
+            CampaignStatus::Removed => "removed",
         }
     }
 }
@@ -76,9 +166,26 @@ pub enum Filter {
     Status(CampaignStatus),
     Account(String),
     Platform(Platform),
+    /// `id is "ID"`: the object's own id.
+    Id(String),
+    CampaignName(NameFilter),
+    /// `campaign is "ID"`.
+    Campaign(String),
+    AdGroupName(AdGroupWord, NameFilter),
+    /// `ad group is "ID"`.
+    AdGroup(AdGroupWord, String),
+    PausedBy(PausedBy),
     Not(Box<Filter>),
     And(Box<Filter>, Box<Filter>),
     Or(Box<Filter>, Box<Filter>),
+}
+
+/// `paused by this rule | paused by rule "NAME" | paused by any rule`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PausedBy {
+    ThisRule,
+    Rule(String),
+    AnyRule,
 }
 
 /// Text filters on the campaign name. `contains`, `starts with` and `ends with` ignore case
@@ -121,7 +228,10 @@ impl Eq for Pattern {}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Cond {
+    /// A rule without `when`: every object in scope.
+    Always,
     Cmp(Comparison),
+    DayOfWeek(DayOfWeek),
     Not(Box<Cond>),
     And(Box<Cond>, Box<Cond>),
     Or(Box<Cond>, Box<Cond>),
@@ -160,6 +270,76 @@ impl CmpOp {
     }
 }
 
+/// `day of week is saturday, sunday` (or `weekday`, `weekend`), in the account's time zone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DayOfWeek {
+    pub days: Vec<DaySpec>,
+    pub pos: Pos,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DaySpec {
+    Day(chrono::Weekday),
+    /// monday..friday
+    Weekday,
+    /// saturday, sunday
+    Weekend,
+}
+
+impl DaySpec {
+    pub const NAMES: [&'static str; 9] = [
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+        "weekday",
+        "weekend",
+    ];
+
+    pub fn from_name(name: &str) -> Option<DaySpec> {
+        use chrono::Weekday::*;
+        Some(match name.to_ascii_lowercase().as_str() {
+            "monday" => DaySpec::Day(Mon),
+            "tuesday" => DaySpec::Day(Tue),
+            "wednesday" => DaySpec::Day(Wed),
+            "thursday" => DaySpec::Day(Thu),
+            "friday" => DaySpec::Day(Fri),
+            "saturday" => DaySpec::Day(Sat),
+            "sunday" => DaySpec::Day(Sun),
+            "weekday" => DaySpec::Weekday,
+            "weekend" => DaySpec::Weekend,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        use chrono::Weekday::*;
+        match self {
+            DaySpec::Day(Mon) => "monday",
+            DaySpec::Day(Tue) => "tuesday",
+            DaySpec::Day(Wed) => "wednesday",
+            DaySpec::Day(Thu) => "thursday",
+            DaySpec::Day(Fri) => "friday",
+            DaySpec::Day(Sat) => "saturday",
+            DaySpec::Day(Sun) => "sunday",
+            DaySpec::Weekday => "weekday",
+            DaySpec::Weekend => "weekend",
+        }
+    }
+
+    pub fn holds(self, day: chrono::Weekday) -> bool {
+        use chrono::Weekday::*;
+        match self {
+            DaySpec::Day(d) => d == day,
+            DaySpec::Weekday => !matches!(day, Sat | Sun),
+            DaySpec::Weekend => matches!(day, Sat | Sun),
+        }
+    }
+}
+
 /// A count of days as written, with where it was written (range-checked by the checker).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct DayCount {
@@ -171,6 +351,8 @@ pub struct DayCount {
 pub enum Expr {
     Lit(Literal),
     Metric(MetricRef),
+    /// `hour of day`: 0..23 in the account's time zone, at the check.
+    HourOfDay(Pos),
     Neg(Box<Expr>),
     Bin(BinOp, Box<Expr>, Box<Expr>),
 }
@@ -233,10 +415,37 @@ pub enum Unit {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MetricRef {
+    /// `campaign`, `ad group`/`ad set` or `account` before the metric: the same metric and
+    /// window for the object's parent or its whole ad account.
+    pub of: Option<Parent>,
     pub metric: Metric,
     /// `None` means `today` (and is the only form `daily_budget` takes).
     pub window: Option<Window>,
     pub pos: Pos,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Parent {
+    Campaign,
+    AdGroup(AdGroupWord),
+    Account,
+}
+
+impl Parent {
+    pub fn level(self) -> Level {
+        match self {
+            Parent::Campaign => Level::Campaign,
+            Parent::AdGroup(_) => Level::AdGroup,
+            Parent::Account => Level::Account,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Parent::Campaign => "campaign",
+            Parent::AdGroup(w) => w.as_str(),
+            Parent::Account => "account",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -253,10 +462,27 @@ pub enum Metric {
     Roas,
     Cvr,
     DailyBudget,
+    AllClicks,
+    Purchases,
+    PurchaseValue,
+    Leads,
+    Installs,
+    Registrations,
+    CostPerPurchase,
+    PurchaseRoas,
+    CostPerLead,
+    CostPerInstall,
+    CostPerRegistration,
+    LifetimeBudget,
+    BudgetRemaining,
+    Bid,
+    DaysSinceCreated,
+    DaysLeft,
+    DaysLeftInMonth,
 }
 
 impl Metric {
-    pub const ALL: [Metric; 12] = [
+    pub const ALL: [Metric; 29] = [
         Metric::Impressions,
         Metric::Clicks,
         Metric::Spend,
@@ -269,6 +495,23 @@ impl Metric {
         Metric::Roas,
         Metric::Cvr,
         Metric::DailyBudget,
+        Metric::AllClicks,
+        Metric::Purchases,
+        Metric::PurchaseValue,
+        Metric::Leads,
+        Metric::Installs,
+        Metric::Registrations,
+        Metric::CostPerPurchase,
+        Metric::PurchaseRoas,
+        Metric::CostPerLead,
+        Metric::CostPerInstall,
+        Metric::CostPerRegistration,
+        Metric::LifetimeBudget,
+        Metric::BudgetRemaining,
+        Metric::Bid,
+        Metric::DaysSinceCreated,
+        Metric::DaysLeft,
+        Metric::DaysLeftInMonth,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -285,7 +528,44 @@ impl Metric {
             Metric::Roas => "roas",
             Metric::Cvr => "cvr",
             Metric::DailyBudget => "daily_budget",
+            Metric::AllClicks => "all_clicks",
+            Metric::Purchases => "purchases",
+            Metric::PurchaseValue => "purchase_value",
+            Metric::Leads => "leads",
+            Metric::Installs => "installs",
+            Metric::Registrations => "registrations",
+            Metric::CostPerPurchase => "cost_per_purchase",
+            Metric::PurchaseRoas => "purchase_roas",
+            Metric::CostPerLead => "cost_per_lead",
+            Metric::CostPerInstall => "cost_per_install",
+            Metric::CostPerRegistration => "cost_per_registration",
+            Metric::LifetimeBudget => "lifetime_budget",
+            Metric::BudgetRemaining => "budget_remaining",
+            Metric::Bid => "bid",
+            Metric::DaysSinceCreated => "days_since_created",
+            Metric::DaysLeft => "days_left",
+            Metric::DaysLeftInMonth => "days_left_in_month",
         }
+    }
+
+    /// Figures of the object itself rather than sums over days: they take no window.
+    pub fn takes_no_window(self) -> bool {
+        matches!(
+            self,
+            Metric::DailyBudget
+                | Metric::LifetimeBudget
+                | Metric::BudgetRemaining
+                | Metric::Bid
+                | Metric::DaysSinceCreated
+                | Metric::DaysLeft
+                | Metric::DaysLeftInMonth
+        )
+    }
+
+    /// Metrics version 1 had; the others need storage the live runner does not have yet
+    /// (see [`Rule::live_blocker`]). `days_left_in_month` needs only the date.
+    pub fn is_version1(self) -> bool {
+        (self as u8) <= (Metric::DailyBudget as u8) || self == Metric::DaysLeftInMonth
     }
 
     pub fn from_name(name: &str) -> Option<Metric> {
@@ -304,6 +584,14 @@ impl Metric {
                 | Metric::Cpm
                 | Metric::Cpa
                 | Metric::DailyBudget
+                | Metric::PurchaseValue
+                | Metric::CostPerPurchase
+                | Metric::CostPerLead
+                | Metric::CostPerInstall
+                | Metric::CostPerRegistration
+                | Metric::LifetimeBudget
+                | Metric::BudgetRemaining
+                | Metric::Bid
         )
     }
 
@@ -333,9 +621,19 @@ pub enum Window {
 pub enum Action {
     Pause,
     Resume,
-    SetBudget(Literal),
+    SetBudget(SetTo),
     ChangeBudget(BudgetChange),
+    SetBid(SetTo),
+    ChangeBid(BudgetChange),
     Notify(NotifyTarget),
+}
+
+/// `set budget|bid to EXPR [up to|down to EXPR]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetTo {
+    pub to: Expr,
+    pub cap: Option<Cap>,
+    pub pos: Pos,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -356,7 +654,8 @@ pub struct BudgetChange {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cap {
     pub kind: CapKind,
-    pub amount: Literal,
+    /// An expression since version 2 (`down to 10`, `up to 2 * daily_budget`).
+    pub amount: Expr,
     pub pos: Pos,
 }
 
@@ -434,9 +733,133 @@ impl Rule {
     }
 
     pub fn changes_budget(&self) -> bool {
-        self.actions
+        self.actions.iter().any(|a| {
+            matches!(
+                a,
+                Action::SetBudget(_)
+                    | Action::ChangeBudget(_)
+                    | Action::SetBid(_)
+                    | Action::ChangeBid(_)
+            )
+        })
+    }
+
+    pub fn level(&self) -> Level {
+        self.scope
+            .as_ref()
+            .map_or(Level::Campaign, |s| s.level.level())
+    }
+
+    pub fn level_word(&self) -> LevelWord {
+        self.scope
+            .as_ref()
+            .map_or(LevelWord::Campaigns, |s| s.level)
+    }
+
+    /// Every metric reference: condition, then action amounts and limits.
+    pub fn metric_refs(&self) -> Vec<&MetricRef> {
+        let mut out = Vec::new();
+        for c in self.comparisons() {
+            out.extend(c.metrics());
+        }
+        for e in self.action_exprs() {
+            e.visit_metrics(&mut |m| out.push(m));
+        }
+        out
+    }
+
+    /// The expressions in actions (`set ... to`, limits), in order.
+    pub fn action_exprs(&self) -> Vec<&Expr> {
+        let mut out = Vec::new();
+        for a in &self.actions {
+            match a {
+                Action::SetBudget(s) | Action::SetBid(s) => {
+                    out.push(&s.to);
+                    out.extend(s.cap.as_ref().map(|c| &c.amount));
+                }
+                Action::ChangeBudget(c) | Action::ChangeBid(c) => {
+                    out.extend(c.cap.as_ref().map(|c| &c.amount));
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// Whether the rule reads the account's clock (`hour of day`, `day of week`).
+    pub fn uses_hour_or_day(&self) -> bool {
+        fn cond(c: &Cond) -> bool {
+            match c {
+                Cond::DayOfWeek(_) => true,
+                Cond::Cmp(c) => c.left.has_hour() || c.right.has_hour(),
+                Cond::Not(c) => cond(c),
+                Cond::And(a, b) | Cond::Or(a, b) => cond(a) || cond(b),
+                Cond::Always => false,
+            }
+        }
+        cond(&self.condition) || self.action_exprs().iter().any(|e| e.has_hour())
+    }
+
+    /// Why the live runner (dry run, live, preview, backtest against the database) cannot run
+    /// this rule yet: version 2 features that need storage main does not have. `None` when it
+    /// can. The text is the same in the editor, on activation and in the CLI.
+    pub fn live_blocker(&self) -> Option<String> {
+        let level = self.level_word();
+        if level != LevelWord::Campaigns {
+            return Some(format!(
+                "{} rules can be checked and evaluated on CSV; running them against your accounts needs {} sync, which this version does not have yet",
+                level.singular(),
+                level.singular()
+            ));
+        }
+        if self
+            .actions
             .iter()
-            .any(|a| matches!(a, Action::SetBudget(_) | Action::ChangeBudget(_)))
+            .any(|a| matches!(a, Action::SetBid(_) | Action::ChangeBid(_)))
+        {
+            return Some(
+                "bid actions can be checked and evaluated on CSV; running them needs ad-group sync, which this version does not have yet"
+                    .to_string(),
+            );
+        }
+        if let Some(m) = self
+            .metric_refs()
+            .into_iter()
+            .find(|m| !m.metric.is_version1())
+        {
+            return Some(format!(
+                "{} can be checked and evaluated on CSV; running it against your accounts needs data this version does not sync yet",
+                m.metric
+            ));
+        }
+        if self
+            .metric_refs()
+            .iter()
+            .any(|m| m.of == Some(Parent::Account))
+        {
+            return Some(
+                "account figures can be checked and evaluated on CSV; the live runner does not sum accounts yet"
+                    .to_string(),
+            );
+        }
+        if self.times.is_some() {
+            return Some(
+                "\"at most N times\" can be checked and evaluated on CSV; the live runner only knows \"at most once per\" yet"
+                    .to_string(),
+            );
+        }
+        if self
+            .scope
+            .as_ref()
+            .and_then(|s| s.filter.as_ref())
+            .is_some_and(Filter::needs_v2_storage)
+        {
+            return Some(
+                "this filter (id, campaign, ad group, removed or paused by) can be checked and evaluated on CSV; the live runner does not support it yet"
+                    .to_string(),
+            );
+        }
+        None
     }
 
     pub fn pauses(&self) -> bool {
@@ -455,9 +878,22 @@ impl Rule {
     }
 }
 
+impl Filter {
+    fn needs_v2_storage(&self) -> bool {
+        match self {
+            Filter::Name(_) | Filter::Account(_) | Filter::Platform(_) => false,
+            Filter::Status(s) => *s == CampaignStatus::Removed,
+            Filter::Not(f) => f.needs_v2_storage(),
+            Filter::And(a, b) | Filter::Or(a, b) => a.needs_v2_storage() || b.needs_v2_storage(),
+            _ => true,
+        }
+    }
+}
+
 impl Cond {
     pub fn collect_comparisons<'a>(&'a self, out: &mut Vec<&'a Comparison>) {
         match self {
+            Cond::Always | Cond::DayOfWeek(_) => {}
             Cond::Cmp(c) => out.push(c),
             Cond::Not(c) => c.collect_comparisons(out),
             Cond::And(a, b) | Cond::Or(a, b) => {
@@ -469,9 +905,18 @@ impl Cond {
 }
 
 impl Expr {
+    pub fn has_hour(&self) -> bool {
+        match self {
+            Expr::HourOfDay(_) => true,
+            Expr::Lit(_) | Expr::Metric(_) => false,
+            Expr::Neg(e) => e.has_hour(),
+            Expr::Bin(_, a, b) => a.has_hour() || b.has_hour(),
+        }
+    }
+
     pub fn visit_metrics<'a>(&'a self, f: &mut dyn FnMut(&'a MetricRef)) {
         match self {
-            Expr::Lit(_) => {}
+            Expr::Lit(_) | Expr::HourOfDay(_) => {}
             Expr::Metric(m) => f(m),
             Expr::Neg(e) => e.visit_metrics(f),
             Expr::Bin(_, a, b) => {
@@ -484,7 +929,7 @@ impl Expr {
     pub fn visit_literals<'a>(&'a self, f: &mut dyn FnMut(&'a Literal)) {
         match self {
             Expr::Lit(l) => f(l),
-            Expr::Metric(_) => {}
+            Expr::Metric(_) | Expr::HourOfDay(_) => {}
             Expr::Neg(e) => e.visit_literals(f),
             Expr::Bin(_, a, b) => {
                 a.visit_literals(f);

@@ -6,8 +6,9 @@ use std::collections::{BTreeSet, HashMap};
 use rust_decimal::Decimal;
 
 use super::ast::{
-    Action, CapKind, Check, CmpOp, Comparison, Cond, Direction, Expr, Interval, Literal, Metric,
-    NotifyTarget, Rule, TimeUnit, Unit, Window,
+    Action, BudgetChange, CapKind, Check, CmpOp, Comparison, Cond, Direction, Expr, Interval,
+    Level, LevelWord, Literal, Metric, MetricRef, NotifyTarget, Parent, Pos, Rule, SetTo, TimeUnit,
+    Unit, Window,
 };
 use super::diagnostic::Diagnostic;
 use crate::types::Currency;
@@ -21,11 +22,15 @@ pub fn check_rule(rule: &Rule) -> Vec<Diagnostic> {
     if rule.name.trim().is_empty() {
         out.push(Diagnostic::error(rule.name_pos, "the rule name is empty"));
     }
+    let level = rule.level_word();
+    for m in rule.metric_refs() {
+        check_metric(m, level, &mut out);
+    }
     for cmp in rule.comparisons() {
         check_comparison(cmp, &mut out);
     }
     for action in &rule.actions {
-        check_action(action, &mut out);
+        check_action(action, level, &mut out);
     }
     for target in &rule.notify {
         check_notify(target, &mut out);
@@ -38,6 +43,19 @@ pub fn check_rule(rule: &Rule) -> Vec<Diagnostic> {
         && c.n == 0
     {
         out.push(Diagnostic::error(c.pos, "the cooldown must be at least 1"));
+    }
+    if let Some(t) = &rule.times {
+        if t.n == 0 {
+            out.push(
+                Diagnostic::error(t.pos, "\"at most 0 times\" never lets the rule act")
+                    .with_help("write at least 1, or set the rule to draft"),
+            );
+        }
+        if let Some(per) = &t.per
+            && per.n == 0
+        {
+            out.push(Diagnostic::error(per.pos, "the period must be at least 1"));
+        }
     }
     warn_pause_without_guard(rule, &mut out);
     warn_rule_currencies(rule, &mut out);
@@ -94,26 +112,16 @@ pub fn name_key(name: &str) -> String {
 
 fn check_comparison(cmp: &Comparison, out: &mut Vec<Diagnostic>) {
     let metrics = cmp.metrics();
-    for m in &metrics {
-        match m.window {
-            Some(_) if m.metric == Metric::DailyBudget => out.push(
-                Diagnostic::error(m.pos, "daily_budget takes no window")
-                    .with_help("daily_budget is the campaign's current budget; write it alone"),
-            ),
-            Some(Window::Last(d)) | Some(Window::Previous(d)) => check_days(d.n, d.pos, out),
-            _ => {}
-        }
-    }
     if let Some(each) = cmp.each_days {
         check_days(each.n, each.pos, out);
-        if !metrics.iter().any(|m| m.metric != Metric::DailyBudget) {
+        if !metrics.iter().any(|m| !m.metric.takes_no_window()) {
             out.push(
                 Diagnostic::error(cmp.pos, "\"on each of\" needs a metric in its comparison")
                     .with_help("for example: cpa > 50 on each of last 3 days"),
             );
         }
         for m in metrics.iter().filter(|m| m.window.is_some()) {
-            if m.metric != Metric::DailyBudget {
+            if !m.metric.takes_no_window() {
                 out.push(
                     Diagnostic::error(
                         m.pos,
@@ -136,7 +144,111 @@ fn check_comparison(cmp: &Comparison, out: &mut Vec<Diagnostic>) {
             currencies.push((c, lit));
         }
     }
+    check_hour_of_day(cmp, out);
     warn_fraction_as_number(cmp, out);
+}
+
+/// Windows, prefixes and figures that can never be defined at the rule's level.
+fn check_metric(m: &MetricRef, level: LevelWord, out: &mut Vec<Diagnostic>) {
+    match m.window {
+        Some(_) if m.metric.takes_no_window() => {
+            let what = match m.metric {
+                Metric::DailyBudget => "daily_budget is the current budget",
+                Metric::LifetimeBudget => "lifetime_budget is the current lifetime budget",
+                Metric::BudgetRemaining => {
+                    "budget_remaining is the lifetime budget minus lifetime spend"
+                }
+                Metric::Bid => "bid is the current bid",
+                _ => "it counts days from today",
+            };
+            out.push(
+                Diagnostic::error(m.pos, format!("{} takes no window", m.metric))
+                    .with_help(format!("{what}; write it alone")),
+            );
+        }
+        Some(Window::Last(d)) | Some(Window::Previous(d)) => check_days(d.n, d.pos, out),
+        _ => {}
+    }
+    let own = level.level();
+    if let Some(parent) = m.of
+        && parent != Parent::Account
+        && parent.level() >= own
+    {
+        out.push(
+            Diagnostic::error(
+                m.pos,
+                format!(
+                    "\"{} {}\" in a \"for {}\" rule: {} figures are for rules below that level",
+                    parent.as_str(),
+                    m.metric,
+                    level.as_str(),
+                    parent.as_str()
+                ),
+            )
+            .with_help(format!(
+                "write {} for the object's own figure, or account {} for its whole ad account",
+                m.metric, m.metric
+            )),
+        );
+        return;
+    }
+    let at = m.of.map_or(own, Parent::level);
+    let never = match (at, m.metric) {
+        (Level::Account, Metric::DaysLeftInMonth) => None,
+        (Level::Account, x) if x.takes_no_window() => Some("an ad account has no"),
+        (Level::Ad, Metric::DailyBudget | Metric::LifetimeBudget | Metric::BudgetRemaining) => {
+            Some("ads have no")
+        }
+        (Level::Ad | Level::Campaign, Metric::Bid) => Some(if at == Level::Ad {
+            "ads have no"
+        } else {
+            "campaigns have no"
+        }),
+        _ => None,
+    };
+    if let Some(why) = never {
+        let help = match m.metric {
+            Metric::Bid => {
+                "bids are on ad groups/ad sets: use \"for ad groups\" or \"ad group bid\""
+            }
+            Metric::DailyBudget | Metric::LifetimeBudget | Metric::BudgetRemaining => {
+                "budgets are on campaigns and ad groups/ad sets: write \"campaign daily_budget\" or \"ad set daily_budget\""
+            }
+            _ => "these figures belong to a campaign, ad group or ad",
+        };
+        out.push(Diagnostic::error(m.pos, format!("{why} {}", m.metric)).with_help(help));
+    }
+}
+
+/// `hour of day` compared with a number outside 0..23 can never (or always) hold.
+fn check_hour_of_day(cmp: &Comparison, out: &mut Vec<Diagnostic>) {
+    let sides = [(&cmp.left, &cmp.right), (&cmp.right, &cmp.left)];
+    for (hour_side, lit_side) in sides {
+        if let (Expr::HourOfDay(_), Expr::Lit(l)) = (hour_side, lit_side) {
+            let ok = l.unit == Unit::Plain
+                && l.value.fract().is_zero()
+                && l.value >= Decimal::ZERO
+                && l.value <= Decimal::from(23);
+            if !ok {
+                out.push(
+                    Diagnostic::error(
+                        l.pos,
+                        format!(
+                            "hour of day is a whole hour from 0 to 23, not {}",
+                            super::format::literal_text(l)
+                        ),
+                    )
+                    .with_help("for example: hour of day >= 20"),
+                );
+            }
+        }
+    }
+    if cmp.each_days.is_some() && (cmp.left.has_hour() || cmp.right.has_hour()) {
+        out.push(Diagnostic::error(
+            cmp.pos,
+            "hour of day cannot be taken \"on each of\" past days",
+        ));
+    }
 }
 
 fn check_days(n: u32, pos: super::ast::Pos, out: &mut Vec<Diagnostic>) {
@@ -173,58 +285,142 @@ fn check_interval(i: &Interval, out: &mut Vec<Diagnostic>) {
     }
 }
 
-fn check_action(action: &Action, out: &mut Vec<Diagnostic>) {
+fn check_action(action: &Action, level: LevelWord, out: &mut Vec<Diagnostic>) {
     match action {
-        Action::SetBudget(amount) => check_amount(amount, "a budget", out),
+        Action::SetBudget(set) => {
+            check_budget_level(set.pos, level, out);
+            check_set(set, "a budget", out);
+        }
+        Action::SetBid(set) => {
+            check_bid_level(set.pos, level, out);
+            check_set(set, "a bid", out);
+        }
         Action::ChangeBudget(change) => {
-            if change.by.value.is_zero() {
-                out.push(Diagnostic::error(
-                    change.by.pos,
-                    "a budget change by 0 changes nothing",
-                ));
-            }
-            if change.direction == Direction::Decrease
-                && change.by.unit == Unit::Percent
-                && change.by.value >= Decimal::ONE_HUNDRED
-            {
-                out.push(
-                    Diagnostic::error(
-                        change.by.pos,
-                        "decreasing a budget by 100% or more leaves nothing",
-                    )
-                    .with_help("to stop spending, pause the campaign"),
-                );
-            }
-            if let Some(cap) = &change.cap {
-                match (change.direction, cap.kind) {
-                    (Direction::Decrease, CapKind::UpTo) => out.push(
-                        Diagnostic::error(cap.pos, "\"up to\" limits an increase, not a decrease")
-                            .with_help("write \"down to AMOUNT\" for the lowest budget"),
-                    ),
-                    (Direction::Increase, CapKind::DownTo) => out.push(
-                        Diagnostic::error(
-                            cap.pos,
-                            "\"down to\" limits a decrease, not an increase",
-                        )
-                        .with_help("write \"up to AMOUNT\" for the highest budget"),
-                    ),
-                    _ => {}
-                }
-                check_amount(&cap.amount, "a budget limit", out);
-            }
-            if let (Some(by), Some(cap)) = (
-                change.by.currency(),
-                change.cap.as_ref().and_then(|c| c.amount.currency()),
-            ) && by != cap
-            {
-                out.push(Diagnostic::error(
-                    change.by.pos,
-                    format!("this budget change mixes {by} and {cap}"),
-                ));
-            }
+            check_budget_level(change.pos, level, out);
+            check_change(change, "budget", out);
+        }
+        Action::ChangeBid(change) => {
+            check_bid_level(change.pos, level, out);
+            check_change(change, "bid", out);
         }
         Action::Notify(target) => check_notify(target, out),
         Action::Pause | Action::Resume => {}
+    }
+}
+
+fn check_budget_level(at: Pos, level: LevelWord, out: &mut Vec<Diagnostic>) {
+    if level == LevelWord::Ads {
+        out.push(
+            Diagnostic::error(at, "ads have no budget")
+                .with_help("budget actions work on campaigns and on ad groups/ad sets that hold a budget: use \"for campaigns\" or \"for ad sets\""),
+        );
+    }
+}
+
+fn check_bid_level(at: Pos, level: LevelWord, out: &mut Vec<Diagnostic>) {
+    if level.level() != Level::AdGroup {
+        out.push(
+            Diagnostic::error(at, format!("{} have no bid", level.as_str())).with_help(
+                "bid actions work on ad groups/ad sets: write \"for ad groups\" or \"for ad sets\"",
+            ),
+        );
+    }
+}
+
+fn check_set(set: &SetTo, what: &str, out: &mut Vec<Diagnostic>) {
+    if let Expr::Lit(l) = &set.to {
+        check_amount(l, what, out);
+    }
+    if let Some(cap) = &set.cap
+        && let Expr::Lit(l) = &cap.amount
+    {
+        check_amount(l, &format!("{what} limit"), out);
+    }
+    expr_currencies_agree(set.to_currencies(), set.pos, out);
+}
+
+fn check_change(change: &BudgetChange, what: &str, out: &mut Vec<Diagnostic>) {
+    if change.by.value.is_zero() {
+        out.push(Diagnostic::error(
+            change.by.pos,
+            format!("a {what} change by 0 changes nothing"),
+        ));
+    }
+    if change.direction == Direction::Decrease
+        && change.by.unit == Unit::Percent
+        && change.by.value >= Decimal::ONE_HUNDRED
+    {
+        out.push(
+            Diagnostic::error(
+                change.by.pos,
+                format!("decreasing a {what} by 100% or more leaves nothing"),
+            )
+            .with_help("to stop spending, pause instead"),
+        );
+    }
+    if change.by.unit == Unit::Plain && !change.by.value.is_zero() {
+        let v = change.by.value.normalize();
+        out.push(
+            Diagnostic::warning(
+                change.by.pos,
+                format!(
+                    "\"by {v}\" changes the {what} by {v} in the account's currency, not by a percentage"
+                ),
+            )
+            .with_help(format!(
+                "write {v}% for a percentage, or {v} USD (any currency code) to say it is an amount"
+            )),
+        );
+    }
+    if let Some(cap) = &change.cap {
+        match (change.direction, cap.kind) {
+            (Direction::Decrease, CapKind::UpTo) => out.push(
+                Diagnostic::error(cap.pos, "\"up to\" limits an increase, not a decrease")
+                    .with_help(format!("write \"down to AMOUNT\" for the lowest {what}")),
+            ),
+            (Direction::Increase, CapKind::DownTo) => out.push(
+                Diagnostic::error(cap.pos, "\"down to\" limits a decrease, not an increase")
+                    .with_help(format!("write \"up to AMOUNT\" for the highest {what}")),
+            ),
+            _ => {}
+        }
+        if let Expr::Lit(l) = &cap.amount {
+            check_amount(l, &format!("a {what} limit"), out);
+        }
+    }
+    let mut found: BTreeSet<Currency> = change.by.currency().into_iter().collect();
+    if let Some(cap) = &change.cap {
+        cap.amount
+            .visit_literals(&mut |l| found.extend(l.currency()));
+    }
+    if found.len() > 1 {
+        let names: Vec<&str> = found.iter().map(|c| c.as_str()).collect();
+        out.push(Diagnostic::error(
+            change.by.pos,
+            format!("this {what} change mixes {}", names.join(" and ")),
+        ));
+    }
+}
+
+fn expr_currencies_agree(found: BTreeSet<Currency>, at: Pos, out: &mut Vec<Diagnostic>) {
+    if found.len() > 1 {
+        let names: Vec<&str> = found.iter().map(|c| c.as_str()).collect();
+        out.push(
+            Diagnostic::error(at, format!("this action mixes {}", names.join(" and ")))
+                .with_help("amounts in one action must share one currency"),
+        );
+    }
+}
+
+impl SetTo {
+    fn to_currencies(&self) -> BTreeSet<Currency> {
+        let mut found = BTreeSet::new();
+        self.to.visit_literals(&mut |l| found.extend(l.currency()));
+        if let Some(cap) = &self.cap {
+            cap.amount
+                .visit_literals(&mut |l| found.extend(l.currency()));
+        }
+        found
     }
 }
 
@@ -276,9 +472,17 @@ fn warn_pause_without_guard(rule: &Rule, out: &mut Vec<Diagnostic>) {
         return;
     }
     let cost_metric = rule.comparisons().into_iter().find_map(|c| {
-        c.metrics()
-            .into_iter()
-            .find(|m| matches!(m.metric, Metric::Cpa | Metric::Cpc))
+        c.metrics().into_iter().find(|m| {
+            matches!(
+                m.metric,
+                Metric::Cpa
+                    | Metric::Cpc
+                    | Metric::CostPerPurchase
+                    | Metric::CostPerLead
+                    | Metric::CostPerInstall
+                    | Metric::CostPerRegistration
+            )
+        })
     });
     let Some(metric) = cost_metric else {
         return;
@@ -318,7 +522,15 @@ fn is_volume_guard(cmp: &Comparison) -> bool {
     let volume = |e: &Expr| {
         matches!(e, Expr::Metric(m) if matches!(
             m.metric,
-            Metric::Impressions | Metric::Clicks | Metric::Spend | Metric::Conversions
+            Metric::Impressions
+                | Metric::Clicks
+                | Metric::AllClicks
+                | Metric::Spend
+                | Metric::Conversions
+                | Metric::Purchases
+                | Metric::Leads
+                | Metric::Installs
+                | Metric::Registrations
         ))
     };
     let positive = |e: &Expr| matches!(e, Expr::Lit(l) if l.value > Decimal::ZERO);
@@ -329,23 +541,74 @@ fn is_volume_guard(cmp: &Comparison) -> bool {
     }
 }
 
-/// `ctr < 5` is almost always meant as 5%; ctr is a fraction.
+/// `ctr < 1` is almost always meant as 1% (ctr is a fraction: 1 is 100%), and `roas > 200`
+/// as 200% (roas is a ratio: 2 is 200%).
 fn warn_fraction_as_number(cmp: &Comparison, out: &mut Vec<Diagnostic>) {
     let sides = [(&cmp.left, &cmp.right), (&cmp.right, &cmp.left)];
     for (metric_side, lit_side) in sides {
-        if let (Expr::Metric(m), Expr::Lit(l)) = (metric_side, lit_side)
-            && m.metric.is_fraction()
-            && l.unit == Unit::Plain
-            && l.value > Decimal::ONE
-        {
+        let (Expr::Metric(m), Expr::Lit(l)) = (metric_side, lit_side) else {
+            continue;
+        };
+        if l.unit != Unit::Plain {
+            continue;
+        }
+        let v = l.value.normalize();
+        if m.metric.is_fraction() && l.value >= Decimal::new(3, 1) {
+            // The literal may stand on either side: `1 > ctr` reads "ctr below 1".
+            let op = if std::ptr::eq(metric_side, &cmp.left) {
+                cmp.op
+            } else {
+                flip(cmp.op)
+            };
+            let words = match op {
+                CmpOp::Gt => "above",
+                CmpOp::Ge => "at least",
+                CmpOp::Lt => "below",
+                CmpOp::Le => "at most",
+                CmpOp::Eq => "exactly",
+                CmpOp::Ne => "other than",
+            };
             out.push(
                 Diagnostic::warning(
                     l.pos,
-                    format!("{} is a fraction, so it is never above 1", m.metric),
+                    format!(
+                        "{} is a fraction: {} {} {v} means {words} {}%",
+                        m.metric,
+                        m.metric,
+                        op.as_str(),
+                        (l.value * Decimal::ONE_HUNDRED).normalize()
+                    ),
                 )
-                .with_help(format!("did you mean {}%?", l.value.normalize())),
+                .with_help(format!("did you mean {v}%?")),
             );
         }
+        if matches!(m.metric, Metric::Roas | Metric::PurchaseRoas) && l.value >= Decimal::from(50) {
+            out.push(
+                Diagnostic::warning(
+                    l.pos,
+                    format!(
+                        "{} is revenue per unit of spend: {v} means {}x ({}%)",
+                        m.metric,
+                        v,
+                        (l.value * Decimal::ONE_HUNDRED).normalize()
+                    ),
+                )
+                .with_help(format!(
+                    "for {v}% write {v}% (or {})",
+                    (l.value / Decimal::ONE_HUNDRED).normalize()
+                )),
+            );
+        }
+    }
+}
+
+fn flip(op: CmpOp) -> CmpOp {
+    match op {
+        CmpOp::Gt => CmpOp::Lt,
+        CmpOp::Ge => CmpOp::Le,
+        CmpOp::Lt => CmpOp::Gt,
+        CmpOp::Le => CmpOp::Ge,
+        other => other,
     }
 }
 
@@ -372,6 +635,7 @@ pub fn rule_currencies(rule: &Rule) -> BTreeSet<Currency> {
     // Walks the tree without collecting: the evaluator calls this for every campaign.
     fn walk(cond: &Cond, found: &mut BTreeSet<Currency>) {
         match cond {
+            Cond::Always | Cond::DayOfWeek(_) => {}
             Cond::Cmp(c) => {
                 let mut add = |l: &Literal| found.extend(l.currency());
                 c.left.visit_literals(&mut add);
@@ -388,13 +652,117 @@ pub fn rule_currencies(rule: &Rule) -> BTreeSet<Currency> {
     walk(&rule.condition, &mut found);
     for action in &rule.actions {
         match action {
-            Action::SetBudget(l) => found.extend(l.currency()),
-            Action::ChangeBudget(c) => {
+            Action::SetBudget(s) | Action::SetBid(s) => found.extend(s.to_currencies()),
+            Action::ChangeBudget(c) | Action::ChangeBid(c) => {
                 found.extend(c.by.currency());
-                found.extend(c.cap.as_ref().and_then(|cap| cap.amount.currency()));
+                if let Some(cap) = &c.cap {
+                    cap.amount
+                        .visit_literals(&mut |l| found.extend(l.currency()));
+                }
             }
             _ => {}
         }
     }
     found
+}
+
+/// In the editor, where the organization's accounts are known: a plain amount means a
+/// different sum in each account's currency, so `spend > 200` over EUR and JPY accounts is
+/// rarely what the author meant. `accounts` are (platform, external id, currency).
+pub fn warn_plain_amounts_across_currencies(
+    rule: &Rule,
+    accounts: &[(crate::types::Platform, String, Currency)],
+) -> Option<Diagnostic> {
+    if !rule_currencies(rule).is_empty() {
+        return None;
+    }
+    let scope = rule.scope.as_ref();
+    let required_account = scope
+        .and_then(|s| s.filter.as_ref())
+        .and_then(required_account);
+    let in_scope: BTreeSet<Currency> = accounts
+        .iter()
+        .filter(|(p, id, _)| {
+            scope.is_none_or(|s| s.platforms.is_empty() || s.platforms.contains(p))
+                && required_account.is_none_or(|a| a == id)
+        })
+        .map(|(_, _, c)| *c)
+        .collect();
+    if in_scope.len() < 2 {
+        return None;
+    }
+    let plain = first_plain_amount(rule)?;
+    let names: Vec<&str> = in_scope.iter().map(|c| c.as_str()).collect();
+    Some(
+        Diagnostic::warning(
+            plain.pos,
+            format!(
+                "{} is taken in each account's currency, and the accounts in scope bill in {}",
+                super::format::literal_text(plain),
+                names.join(", ")
+            ),
+        )
+        .with_help(format!(
+            "add a currency ({} {}) to limit the rule to one currency, or split it per currency",
+            plain.value.normalize(),
+            names[0]
+        )),
+    )
+}
+
+fn required_account(filter: &super::ast::Filter) -> Option<&str> {
+    use super::ast::Filter;
+    match filter {
+        Filter::Account(id) => Some(id),
+        Filter::And(a, b) => required_account(a).or_else(|| required_account(b)),
+        _ => None,
+    }
+}
+
+/// The first plain number that stands for money: compared with a money metric, or an amount of
+/// a budget or bid action.
+fn first_plain_amount(rule: &Rule) -> Option<&Literal> {
+    let mut out: Option<&Literal> = None;
+    for cmp in rule.comparisons() {
+        if cmp.metrics().iter().any(|m| m.metric.is_money()) {
+            let mut lits = cmp.literals().into_iter();
+            if let Some(l) = lits.find(|l| l.unit == Unit::Plain && !is_factor(cmp, l)) {
+                out = out.or(Some(l));
+            }
+        }
+    }
+    for a in &rule.actions {
+        match a {
+            Action::SetBudget(s) | Action::SetBid(s) => {
+                if let Expr::Lit(l) = &s.to
+                    && l.unit == Unit::Plain
+                {
+                    out = out.or(Some(l));
+                }
+            }
+            Action::ChangeBudget(c) | Action::ChangeBid(c) if c.by.unit == Unit::Plain => {
+                out = out.or(Some(&c.by));
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// `1.5` in `1.5 * daily_budget`: a factor, not an amount.
+fn is_factor(cmp: &Comparison, lit: &Literal) -> bool {
+    fn in_product(e: &Expr, lit: &Literal) -> bool {
+        match e {
+            Expr::Bin(super::ast::BinOp::Mul | super::ast::BinOp::Div, a, b) => {
+                matches!(&**a, Expr::Lit(l) if std::ptr::eq(l, lit))
+                    || matches!(&**b, Expr::Lit(l) if std::ptr::eq(l, lit))
+                    || in_product(a, lit)
+                    || in_product(b, lit)
+            }
+            Expr::Bin(_, a, b) => in_product(a, lit) || in_product(b, lit),
+            Expr::Neg(e) => in_product(e, lit),
+            _ => false,
+        }
+    }
+    in_product(&cmp.left, lit) || in_product(&cmp.right, lit)
 }

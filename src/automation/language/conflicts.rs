@@ -1,6 +1,7 @@
 //! Warnings about pairs of rules that can undo each other over overlapping campaigns.
 
-use super::ast::{Action, Direction, Filter, NameFilter, Rule, Scope};
+use super::ast::{Action, Check, Cond, Direction, Filter, NameFilter, PausedBy, Rule, Scope};
+use super::checker::name_key;
 use super::diagnostic::Diagnostic;
 use crate::types::Platform;
 
@@ -10,6 +11,8 @@ pub enum ConflictKind {
     PauseResume,
     /// One rule raises budgets the other lowers.
     RaiseLower,
+    /// One rule raises bids the other lowers.
+    BidUpDown,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,7 +20,10 @@ pub struct Conflict {
     /// Indexes into the slice given to [`conflicts`]; `first < second`.
     pub first: usize,
     pub second: usize,
+    /// The first of [`Conflict::kinds`].
     pub kind: ConflictKind,
+    /// Every way the two rules undo each other; one conflict (one warning) per pair of rules.
+    pub kinds: Vec<ConflictKind>,
     pub message: String,
 }
 
@@ -31,37 +37,60 @@ impl Conflict {
 }
 
 /// Pairs of rules that can undo each other. Give it the organization's live rules (or a file's
-/// rules). Scopes count as overlapping unless they provably are not: different platforms,
-/// different required accounts, or name prefixes that cannot both hold. Status filters are
-/// ignored on purpose: "pause active" and "resume paused" flip the same campaigns back and forth.
+/// rules). Scopes count as overlapping unless they provably are not: different levels,
+/// different platforms, different required accounts, name prefixes that cannot both hold, or a
+/// resume limited to what another rule paused. Status filters are ignored on purpose: "pause
+/// active" and "resume paused" flip the same campaigns back and forth.
 pub fn conflicts(rules: &[Rule]) -> Vec<Conflict> {
     let mut out = Vec::new();
     for (i, a) in rules.iter().enumerate() {
         for (j, b) in rules.iter().enumerate().skip(i + 1) {
-            if !scopes_overlap(a.scope.as_ref(), b.scope.as_ref()) {
+            if a.level() != b.level() || !scopes_overlap(a.scope.as_ref(), b.scope.as_ref()) {
                 continue;
             }
-            if (a.pauses() && b.resumes()) || (a.resumes() && b.pauses()) {
-                out.push(Conflict {
-                    first: i,
-                    second: j,
-                    kind: ConflictKind::PauseResume,
-                    message: format!(
-                        "rules \"{}\" and \"{}\" can undo each other: one pauses campaigns the other resumes",
-                        a.name, b.name
+            let objects = a.level_word().as_str();
+            let mut kinds = Vec::new();
+            let mut reasons = Vec::new();
+            let pause_resume =
+                |p: &Rule, r: &Rule| p.pauses() && r.resumes() && resumes_pauses_of(r, p);
+            if pause_resume(a, b) || pause_resume(b, a) {
+                kinds.push(ConflictKind::PauseResume);
+                let (p, r) = if a.pauses() && b.resumes() {
+                    (a, b)
+                } else {
+                    (b, a)
+                };
+                reasons.push(match (schedule_text(p), schedule_text(r)) {
+                    (Some(pt), Some(rt)) => format!(
+                        "\"{}\" pauses {objects} {pt} that \"{}\" resumes {rt}",
+                        p.name, r.name
                     ),
+                    _ => format!("one pauses {objects} the other resumes"),
                 });
             }
-            let (ar, al) = budget_moves(a);
-            let (br, bl) = budget_moves(b);
+            let (ar, al) = moves(a, Target::Budget);
+            let (br, bl) = moves(b, Target::Budget);
             if (ar && bl) || (al && br) {
+                kinds.push(ConflictKind::RaiseLower);
+                reasons.push("one raises budgets the other lowers".to_string());
+            }
+            let (ar, al) = moves(a, Target::Bid);
+            let (br, bl) = moves(b, Target::Bid);
+            if (ar && bl) || (al && br) {
+                kinds.push(ConflictKind::BidUpDown);
+                reasons.push("one raises bids the other lowers".to_string());
+            }
+            if let Some(kind) = kinds.first().copied() {
                 out.push(Conflict {
                     first: i,
                     second: j,
-                    kind: ConflictKind::RaiseLower,
+                    kind,
+                    kinds,
                     message: format!(
-                        "rules \"{}\" and \"{}\" can undo each other: one raises budgets the other lowers",
-                        a.name, b.name
+                        "rules \"{}\" and \"{}\" can undo each other: {}",
+                        a.name,
+                        b.name,
+                        reasons.join("; ")
                     ),
                 });
             }
@@ -70,21 +99,70 @@ pub fn conflicts(rules: &[Rule]) -> Vec<Conflict> {
     out
 }
 
-/// (can raise, can lower). `set budget to` can do either, depending on the budget.
-fn budget_moves(rule: &Rule) -> (bool, bool) {
+/// "at 20:00" for a rule that acts on everything in scope at a fixed time (dayparting).
+fn schedule_text(rule: &Rule) -> Option<String> {
+    match (&rule.condition, &rule.check) {
+        (Cond::Always, Some(Check::DailyAt { time, .. })) => {
+            Some(format!("at {}", time.format("%H:%M")))
+        }
+        _ => None,
+    }
+}
+
+/// Whether `resumer` can resume what `pauser` paused: not when it only wakes objects paused by
+/// itself or by another named rule.
+fn resumes_pauses_of(resumer: &Rule, pauser: &Rule) -> bool {
+    let Some(filter) = resumer.scope.as_ref().and_then(|s| s.filter.as_ref()) else {
+        return true;
+    };
+    let mut required = Vec::new();
+    required_paused_by(filter, &mut required);
+    required.iter().all(|p| match p {
+        PausedBy::AnyRule => true,
+        PausedBy::ThisRule => false,
+        PausedBy::Rule(name) => name_key(name) == name_key(&pauser.name),
+    })
+}
+
+fn required_paused_by<'a>(filter: &'a Filter, out: &mut Vec<&'a PausedBy>) {
+    match filter {
+        Filter::And(a, b) => {
+            required_paused_by(a, out);
+            required_paused_by(b, out);
+        }
+        Filter::PausedBy(p) => out.push(p),
+        _ => {}
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Target {
+    Budget,
+    Bid,
+}
+
+/// (can raise, can lower). `set ... to` can do either, depending on the current value.
+fn moves(rule: &Rule, target: Target) -> (bool, bool) {
     let mut raise = false;
     let mut lower = false;
     for action in &rule.actions {
-        match action {
-            Action::SetBudget(_) => {
-                raise = true;
-                lower = true;
+        let (set, change) = match (action, target) {
+            (Action::SetBudget(_), Target::Budget) | (Action::SetBid(_), Target::Bid) => {
+                (true, None)
             }
-            Action::ChangeBudget(c) => match c.direction {
-                Direction::Increase => raise = true,
-                Direction::Decrease => lower = true,
-            },
-            _ => {}
+            (Action::ChangeBudget(c), Target::Budget) | (Action::ChangeBid(c), Target::Bid) => {
+                (false, Some(c.direction))
+            }
+            _ => (false, None),
+        };
+        if set {
+            raise = true;
+            lower = true;
+        }
+        match change {
+            Some(Direction::Increase) => raise = true,
+            Some(Direction::Decrease) => lower = true,
+            None => {}
         }
     }
     (raise, lower)
@@ -104,6 +182,11 @@ fn scopes_overlap(a: Option<&Scope>, b: Option<&Scope>) -> bool {
     {
         return false;
     }
+    if let (Some(x), Some(y)) = (&facts_a.campaign, &facts_b.campaign)
+        && x != y
+    {
+        return false;
+    }
     if let (Some(x), Some(y)) = (&facts_a.prefix, &facts_b.prefix)
         && !x.starts_with(y.as_str())
         && !y.starts_with(x.as_str())
@@ -119,6 +202,7 @@ struct Facts {
     platforms: Vec<Platform>,
     filter_platform: Option<Platform>,
     account: Option<String>,
+    campaign: Option<String>,
     prefix: Option<String>,
 }
 
@@ -141,6 +225,7 @@ impl Facts {
                 self.collect(b);
             }
             Filter::Account(id) => self.account = Some(id.clone()),
+            Filter::Campaign(id) => self.campaign = Some(id.clone()),
             Filter::Platform(p) => self.filter_platform = Some(*p),
             Filter::Name(NameFilter::StartsWith(p)) => self.prefix = Some(p.to_lowercase()),
             _ => {}

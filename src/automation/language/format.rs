@@ -4,8 +4,9 @@
 use std::fmt::{self, Display, Write as _};
 
 use super::ast::{
-    Action, BudgetChange, CapKind, Check, Comparison, Cond, Direction, Expr, Filter, Interval,
-    Literal, MetricRef, NameFilter, NotifyTarget, Rule, Scope, TimeUnit, Unit, Window,
+    Action, BudgetChange, Cap, CapKind, Check, Comparison, Cond, Direction, Expr, Filter, Interval,
+    Literal, MetricRef, NameFilter, NotifyTarget, PausedBy, Rule, Scope, SetTo, TimeUnit, Unit,
+    Window,
 };
 
 /// Several rules, separated by a blank line, ending with a newline.
@@ -23,7 +24,9 @@ impl Display for Rule {
         if let Some(scope) = &self.scope {
             writeln!(f, "  {}", scope_text(scope))?;
         }
-        writeln!(f, "  when {}", cond_text(&self.condition, 0))?;
+        if self.condition != Cond::Always {
+            writeln!(f, "  when {}", cond_text(&self.condition, 0))?;
+        }
         let actions: Vec<String> = self.actions.iter().map(action_text).collect();
         writeln!(f, "  then {}", actions.join(" and "))?;
         for target in &self.notify {
@@ -38,6 +41,12 @@ impl Display for Rule {
         }
         if let Some(i) = &self.cooldown {
             writeln!(f, "  at most once per {}", interval_text(i))?;
+        }
+        if let Some(t) = &self.times {
+            match &t.per {
+                Some(i) => writeln!(f, "  at most {} times per {}", t.n, interval_text(i))?,
+                None => writeln!(f, "  at most {} times", t.n)?,
+            }
         }
         Ok(())
     }
@@ -57,7 +66,7 @@ pub fn quote(s: &str) -> String {
 }
 
 fn scope_text(scope: &Scope) -> String {
-    let mut out = "for campaigns".to_string();
+    let mut out = format!("for {}", scope.level.as_str());
     if !scope.platforms.is_empty() {
         let names: Vec<&str> = scope.platforms.iter().map(|p| p.as_str()).collect();
         let _ = write!(out, " on {}", names.join(", "));
@@ -88,20 +97,38 @@ fn filter_text(filter: &Filter, parent: u8) -> String {
             parent > AND,
         ),
         Filter::Not(inner) => format!("not {}", filter_text(inner, NOT)),
-        Filter::Name(n) => match n {
-            NameFilter::Contains(t) => format!("name contains {}", quote(t)),
-            NameFilter::StartsWith(t) => format!("name starts with {}", quote(t)),
-            NameFilter::EndsWith(t) => format!("name ends with {}", quote(t)),
-            NameFilter::Matches(p) => format!("name matches {}", quote(p.source())),
-        },
+        Filter::Name(n) => format!("name {}", name_filter_text(n)),
+        Filter::CampaignName(n) => format!("campaign name {}", name_filter_text(n)),
+        Filter::AdGroupName(w, n) => format!("{} name {}", w.as_str(), name_filter_text(n)),
+        Filter::Campaign(id) => format!("campaign is {}", quote(id)),
+        Filter::AdGroup(w, id) => format!("{} is {}", w.as_str(), quote(id)),
+        Filter::Id(id) => format!("id is {}", quote(id)),
+        Filter::PausedBy(PausedBy::ThisRule) => "paused by this rule".to_string(),
+        Filter::PausedBy(PausedBy::AnyRule) => "paused by any rule".to_string(),
+        Filter::PausedBy(PausedBy::Rule(name)) => format!("paused by rule {}", quote(name)),
         Filter::Status(s) => format!("status is {}", s.as_str()),
         Filter::Account(id) => format!("account is {}", quote(id)),
         Filter::Platform(p) => format!("platform is {}", p.as_str()),
     }
 }
 
+fn name_filter_text(n: &NameFilter) -> String {
+    match n {
+        NameFilter::Contains(t) => format!("contains {}", quote(t)),
+        NameFilter::StartsWith(t) => format!("starts with {}", quote(t)),
+        NameFilter::EndsWith(t) => format!("ends with {}", quote(t)),
+        NameFilter::Matches(p) => format!("matches {}", quote(p.source())),
+    }
+}
+
 pub fn cond_text(cond: &Cond, parent: u8) -> String {
     match cond {
+        // Only a whole rule's condition is `Always`; the rule leaves out `when`.
+        Cond::Always => String::new(),
+        Cond::DayOfWeek(d) => {
+            let names: Vec<&str> = d.days.iter().map(|d| d.as_str()).collect();
+            format!("day of week is {}", names.join(", "))
+        }
         Cond::Or(a, b) => paren(
             format!("{} or {}", cond_text(a, OR), cond_text(b, OR + 1)),
             parent > OR,
@@ -133,6 +160,7 @@ pub fn expr_text(e: &Expr, parent: u8) -> String {
     match e {
         Expr::Lit(l) => literal_text(l),
         Expr::Metric(m) => metric_text(m),
+        Expr::HourOfDay(_) => "hour of day".to_string(),
         Expr::Neg(inner) => format!("-{}", expr_text(inner, 3)),
         Expr::Bin(op, a, b) => {
             let p = op.precedence();
@@ -159,9 +187,13 @@ pub fn literal_text(l: &Literal) -> String {
 }
 
 pub fn metric_text(m: &MetricRef) -> String {
-    match &m.window {
-        Some(w) => format!("{} {}", m.metric, window_text(w)),
+    let name = match m.of {
+        Some(p) => format!("{} {}", p.as_str(), m.metric),
         None => m.metric.to_string(),
+    };
+    match &m.window {
+        Some(w) => format!("{name} {}", window_text(w)),
+        None => name,
     }
 }
 
@@ -180,26 +212,38 @@ pub fn action_text(a: &Action) -> String {
     match a {
         Action::Pause => "pause".to_string(),
         Action::Resume => "resume".to_string(),
-        Action::SetBudget(l) => format!("set budget to {}", literal_text(l)),
-        Action::ChangeBudget(c) => change_text(c),
+        Action::SetBudget(s) => set_text("budget", s),
+        Action::ChangeBudget(c) => change_text("budget", c),
+        Action::SetBid(s) => set_text("bid", s),
+        Action::ChangeBid(c) => change_text("bid", c),
         Action::Notify(t) => notify_text(t),
     }
 }
 
-fn change_text(c: &BudgetChange) -> String {
+fn set_text(what: &str, s: &SetTo) -> String {
+    let mut out = format!("set {what} to {}", expr_text(&s.to, 0));
+    cap_text(&mut out, s.cap.as_ref());
+    out
+}
+
+fn change_text(what: &str, c: &BudgetChange) -> String {
     let verb = match c.direction {
         Direction::Increase => "increase",
         Direction::Decrease => "decrease",
     };
-    let mut out = format!("{verb} budget by {}", literal_text(&c.by));
-    if let Some(cap) = &c.cap {
+    let mut out = format!("{verb} {what} by {}", literal_text(&c.by));
+    cap_text(&mut out, c.cap.as_ref());
+    out
+}
+
+fn cap_text(out: &mut String, cap: Option<&Cap>) {
+    if let Some(cap) = cap {
         let kind = match cap.kind {
             CapKind::UpTo => "up to",
             CapKind::DownTo => "down to",
         };
-        let _ = write!(out, " {kind} {}", literal_text(&cap.amount));
+        let _ = write!(out, " {kind} {}", expr_text(&cap.amount, 0));
     }
-    out
 }
 
 fn notify_text(t: &NotifyTarget) -> String {

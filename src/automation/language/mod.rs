@@ -6,15 +6,19 @@
 pub mod ast;
 pub mod checker;
 pub mod conflicts;
+pub mod currencies;
 pub mod diagnostic;
 pub mod format;
 pub mod limits;
 pub mod parser;
+pub mod suggest;
 
 #[cfg(test)]
 mod robustness;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_v2;
 
 pub use ast::Rule;
 pub use diagnostic::{Diagnostic, Severity};
@@ -25,6 +29,26 @@ pub const KEYWORDS: &[&str] = &[
     "rule",
     "for",
     "campaigns",
+    "campaign",
+    "ad",
+    "ads",
+    "group",
+    "groups",
+    "sets",
+    "id",
+    "removed",
+    "any",
+    "week",
+    "weekday",
+    "weekend",
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+    "times",
     "on",
     "where",
     "and",

@@ -12,11 +12,13 @@ use pest::pratt_parser::{Assoc, Op, PrattParser};
 use rust_decimal::Decimal;
 
 use super::ast::{
-    self, Action, BinOp, BudgetChange, CampaignStatus, Cap, CapKind, Check, CmpOp, Comparison,
-    Cond, DayCount, Direction, Expr, Filter, Interval, Literal, Metric, MetricRef, NameFilter,
-    NotifyTarget, Pattern, Pos, Scope, TimeUnit, Unit, Window,
+    self, Action, AdGroupWord, BinOp, BudgetChange, CampaignStatus, Cap, CapKind, Check, CmpOp,
+    Comparison, Cond, DayCount, DayOfWeek, DaySpec, Direction, Expr, Filter, Interval, LevelWord,
+    Literal, Metric, MetricRef, NameFilter, NotifyTarget, Parent, Pattern, PausedBy, Pos, Scope,
+    SetTo, TimeUnit, TimesLimit, Unit, Window,
 };
 use super::diagnostic::Diagnostic;
+use super::suggest::{closest, did_you_mean};
 use crate::types::{Currency, Platform};
 
 #[derive(pest_derive::Parser)]
@@ -98,17 +100,12 @@ impl Builder {
             pos: at,
             name_pos: at,
             scope: None,
-            condition: Cond::Cmp(Comparison {
-                left: Expr::Lit(lit0()),
-                op: CmpOp::Eq,
-                right: Expr::Lit(lit0()),
-                each_days: None,
-                pos: at,
-            }),
+            condition: Cond::Always,
             actions: Vec::new(),
             notify: Vec::new(),
             check: None,
             cooldown: None,
+            times: None,
         };
         for p in parts(pair) {
             match p.as_rule() {
@@ -127,7 +124,14 @@ impl Builder {
                 }
                 G::notify_line => rule.notify.push(notify_target(p)),
                 G::check_line => rule.check = Some(self.check(p)),
-                G::cooldown_line => rule.cooldown = Some(self.interval(p)),
+                G::cooldown_line => match p
+                    .clone()
+                    .into_inner()
+                    .find(|x| x.as_rule() == G::times_limit)
+                {
+                    Some(t) => rule.times = Some(self.times_limit(t)),
+                    None => rule.cooldown = Some(self.interval(p)),
+                },
                 _ => {}
             }
         }
@@ -136,11 +140,17 @@ impl Builder {
 
     fn scope(&mut self, pair: Pair<'_, G>) -> Scope {
         let mut scope = Scope {
+            level: LevelWord::Campaigns,
+            level_pos: pos(&pair),
             platforms: Vec::new(),
             filter: None,
         };
         for p in parts(pair) {
             match p.as_rule() {
+                G::level => {
+                    scope.level_pos = pos(&p);
+                    scope.level = self.level(p);
+                }
                 G::platform_list => {
                     scope.platforms = parts(p).map(|x| platform(&x)).collect();
                 }
@@ -151,11 +161,67 @@ impl Builder {
         scope
     }
 
+    fn level(&mut self, pair: Pair<'_, G>) -> LevelWord {
+        let kws: Vec<G> = pair.clone().into_inner().map(|p| p.as_rule()).collect();
+        if kws.contains(&G::kw_groups) {
+            LevelWord::AdGroups
+        } else if kws.contains(&G::kw_sets) {
+            LevelWord::AdSets
+        } else if kws.contains(&G::kw_ads) {
+            LevelWord::Ads
+        } else if kws.contains(&G::unknown_level) {
+            let word = pair.as_str();
+            let levels = ["campaigns", "ad groups", "ad sets", "ads"];
+            let squashed: Vec<String> = levels.iter().map(|l| l.replace(' ', "")).collect();
+            let lower = word.to_ascii_lowercase();
+            let mut d = Diagnostic::error(
+                pos(&pair),
+                format!("\"{word}\" is not a level rules can act on"),
+            );
+            let near = closest(&lower, squashed.iter().map(String::as_str));
+            d = match near.first() {
+                Some(n) => {
+                    let i = squashed.iter().position(|s| s == n).unwrap_or(0);
+                    d.with_help(format!(
+                        "did you mean \"{}\"? levels are campaigns, ad groups, ad sets, ads",
+                        levels[i]
+                    ))
+                }
+                None => d.with_help("levels are campaigns, ad groups (= ad sets) and ads"),
+            };
+            self.errors.push(d);
+            LevelWord::Campaigns
+        } else {
+            LevelWord::Campaigns
+        }
+    }
+
     fn filter(&mut self, pairs: Pairs<'_, G>) -> Filter {
         LOGIC
             .map_primary(|p| match p.as_rule() {
                 G::filter => self.filter(p.into_inner()),
-                G::name_filter => self.name_filter(p),
+                G::name_filter => Filter::Name(self.name_filter(p)),
+                G::campaign_name_filter => Filter::CampaignName(self.name_filter(p)),
+                G::ad_group_name_filter => {
+                    let w = ad_group_word(&p);
+                    Filter::AdGroupName(w, self.name_filter(p))
+                }
+                G::campaign_filter => Filter::Campaign(first_string(p)),
+                G::ad_group_filter => {
+                    let w = ad_group_word(&p);
+                    Filter::AdGroup(w, first_string(p))
+                }
+                G::id_filter => Filter::Id(first_string(p)),
+                G::paused_by_filter => {
+                    let kws: Vec<G> = p.clone().into_inner().map(|x| x.as_rule()).collect();
+                    if kws.contains(&G::kw_this) {
+                        Filter::PausedBy(PausedBy::ThisRule)
+                    } else if kws.contains(&G::kw_any) {
+                        Filter::PausedBy(PausedBy::AnyRule)
+                    } else {
+                        Filter::PausedBy(PausedBy::Rule(first_string(p)))
+                    }
+                }
                 G::status_filter => Filter::Status(status(parts(p).next())),
                 G::account_filter => Filter::Account(
                     parts(p)
@@ -179,7 +245,7 @@ impl Builder {
             .parse(pairs)
     }
 
-    fn name_filter(&mut self, pair: Pair<'_, G>) -> Filter {
+    fn name_filter(&mut self, pair: Pair<'_, G>) -> NameFilter {
         let mut op = Vec::new();
         let mut text = String::new();
         let mut text_pos = pos(&pair);
@@ -193,7 +259,7 @@ impl Builder {
                 _ => {}
             }
         }
-        Filter::Name(match op.first() {
+        match op.first() {
             Some(G::kw_starts) => NameFilter::StartsWith(text),
             Some(G::kw_ends) => NameFilter::EndsWith(text),
             Some(G::kw_matches) => match Pattern::new(&text) {
@@ -207,13 +273,14 @@ impl Builder {
                 }
             },
             _ => NameFilter::Contains(text),
-        })
+        }
     }
 
     fn cond(&mut self, pairs: Pairs<'_, G>) -> Cond {
         LOGIC
             .map_primary(|p| match p.as_rule() {
                 G::cond => self.cond(p.into_inner()),
+                G::day_of_week => Cond::DayOfWeek(self.day_of_week(p)),
                 _ => Cond::Cmp(self.comparison(p)),
             })
             .map_prefix(|_, c| Cond::Not(Box::new(c)))
@@ -224,6 +291,32 @@ impl Builder {
             .parse(pairs)
     }
 
+    fn day_of_week(&mut self, pair: Pair<'_, G>) -> DayOfWeek {
+        let at = pos(&pair);
+        let mut days = Vec::new();
+        for p in pair.into_inner().filter(|p| p.as_rule() == G::day_name) {
+            match DaySpec::from_name(p.as_str()) {
+                Some(d) => days.push(d),
+                None => {
+                    let lower = p.as_str().to_ascii_lowercase();
+                    let near = closest(&lower, DaySpec::NAMES.iter().copied());
+                    let d = Diagnostic::error(
+                        pos(&p),
+                        format!("\"{}\" is not a day of the week", p.as_str()),
+                    );
+                    self.errors.push(match did_you_mean(&near) {
+                        Some(h) => d.with_help(h),
+                        None => d.with_help(
+                            "days are monday .. sunday, weekday (monday..friday) and weekend",
+                        ),
+                    });
+                    days.push(DaySpec::Weekday);
+                }
+            }
+        }
+        DayOfWeek { days, pos: at }
+    }
+
     fn comparison(&mut self, pair: Pair<'_, G>) -> Comparison {
         let at = pos(&pair);
         let mut exprs = Vec::new();
@@ -232,6 +325,21 @@ impl Builder {
         for p in pair.into_inner() {
             match p.as_rule() {
                 G::expr => exprs.push(self.expr(p.into_inner())),
+                G::bad_cmp_op => {
+                    let (fixed, write) = match p.as_str() {
+                        "=>" => (CmpOp::Ge, ">="),
+                        "=<" => (CmpOp::Le, "<="),
+                        _ => (CmpOp::Eq, "="),
+                    };
+                    op = fixed;
+                    self.errors.push(
+                        Diagnostic::error(
+                            pos(&p),
+                            format!("\"{}\" is not a comparison", p.as_str()),
+                        )
+                        .with_help(format!("write {write} (comparisons are > >= < <= = !=)")),
+                    );
+                }
                 G::cmp_op => {
                     op = match p.as_str() {
                         ">" => CmpOp::Gt,
@@ -265,6 +373,7 @@ impl Builder {
             .map_primary(|p| match p.as_rule() {
                 G::expr => self.expr(p.into_inner()),
                 G::literal => Expr::Lit(self.literal(p)),
+                G::hour_of_day => Expr::HourOfDay(pos(&p)),
                 _ => Expr::Metric(self.metric_ref(p)),
             })
             .map_prefix(|_, e| Expr::Neg(Box::new(e)))
@@ -284,8 +393,16 @@ impl Builder {
         let at = pos(&pair);
         let mut metric = Metric::Spend;
         let mut window = None;
+        let mut of = None;
         for p in pair.into_inner() {
             match p.as_rule() {
+                G::metric_prefix => {
+                    of = Some(match p.clone().into_inner().next().map(|x| x.as_rule()) {
+                        Some(G::kw_campaign) => Parent::Campaign,
+                        Some(G::ad_parent) => Parent::AdGroup(ad_group_word(&p)),
+                        _ => Parent::Account,
+                    })
+                }
                 G::metric_name => match Metric::from_name(p.as_str()) {
                     Some(m) => metric = m,
                     None => self.errors.push(unknown_metric(p.as_str(), pos(&p))),
@@ -295,6 +412,7 @@ impl Builder {
             }
         }
         MetricRef {
+            of,
             metric,
             window,
             pos: at,
@@ -342,9 +460,14 @@ impl Builder {
                         .push(Diagnostic::error(pos(&p), "this number is too large")),
                 },
                 G::percent => unit = Unit::Percent,
-                G::currency => match Currency::from_str(p.as_str()) {
+                G::currency => match super::currencies::iso_currency(p.as_str(), pos(&p)) {
                     Ok(c) => unit = Unit::Currency(c),
-                    Err(e) => self.errors.push(Diagnostic::error(pos(&p), e.to_string())),
+                    Err(d) => {
+                        self.errors.push(d);
+                        if let Ok(c) = Currency::from_str(p.as_str()) {
+                            unit = Unit::Currency(c);
+                        }
+                    }
                 },
                 _ => {}
             }
@@ -379,13 +502,10 @@ impl Builder {
         match pair.as_rule() {
             G::pause => Action::Pause,
             G::resume => Action::Resume,
-            G::set_budget => Action::SetBudget(
-                parts(pair)
-                    .next()
-                    .map(|l| self.literal(l))
-                    .unwrap_or_else(lit0),
-            ),
-            G::change_budget => {
+            G::set_budget => Action::SetBudget(self.set_to(pair)),
+            G::set_bid => Action::SetBid(self.set_to(pair)),
+            G::change_budget | G::change_bid => {
+                let bid = pair.as_rule() == G::change_bid;
                 let mut direction = Direction::Increase;
                 let mut by = lit0();
                 let mut cap = None;
@@ -397,25 +517,58 @@ impl Builder {
                         _ => {}
                     }
                 }
-                Action::ChangeBudget(BudgetChange {
+                let change = BudgetChange {
                     direction,
                     by,
                     cap,
                     pos: at,
-                })
+                };
+                if bid {
+                    Action::ChangeBid(change)
+                } else {
+                    Action::ChangeBudget(change)
+                }
             }
             _ => Action::Notify(notify_target(pair)),
         }
     }
 
+    fn set_to(&mut self, pair: Pair<'_, G>) -> SetTo {
+        let at = pos(&pair);
+        let mut to = Expr::Lit(lit0());
+        let mut cap = None;
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                G::expr => to = self.expr(p.into_inner()),
+                G::budget_cap => cap = Some(self.cap(p)),
+                _ => {}
+            }
+        }
+        SetTo { to, cap, pos: at }
+    }
+
+    fn times_limit(&mut self, pair: Pair<'_, G>) -> TimesLimit {
+        let at = pos(&pair);
+        let mut n = 0;
+        let mut per = None;
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                G::int => n = self.int(&p),
+                G::interval => per = Some(self.interval(p)),
+                _ => {}
+            }
+        }
+        TimesLimit { n, per, pos: at }
+    }
+
     fn cap(&mut self, pair: Pair<'_, G>) -> Cap {
         let at = pos(&pair);
         let mut kind = CapKind::UpTo;
-        let mut amount = lit0();
+        let mut amount = Expr::Lit(lit0());
         for p in pair.into_inner() {
             match p.as_rule() {
                 G::kw_down => kind = CapKind::DownTo,
-                G::literal => amount = self.literal(p),
+                G::expr => amount = self.expr(p.into_inner()),
                 _ => {}
             }
         }
@@ -471,6 +624,26 @@ impl Builder {
     }
 }
 
+fn ad_group_word(pair: &Pair<'_, G>) -> AdGroupWord {
+    let set = pair
+        .clone()
+        .into_inner()
+        .flatten()
+        .any(|p| p.as_rule() == G::kw_set);
+    if set {
+        AdGroupWord::Set
+    } else {
+        AdGroupWord::Group
+    }
+}
+
+fn first_string(pair: Pair<'_, G>) -> String {
+    pair.into_inner()
+        .find(|p| p.as_rule() == G::string)
+        .map(|s| string_value(&s))
+        .unwrap_or_default()
+}
+
 fn unmatched_filter() -> Filter {
     // The grammar gives filter primaries only of the kinds matched above.
     Filter::Account(String::new())
@@ -520,6 +693,7 @@ fn platform(pair: &Pair<'_, G>) -> Platform {
 fn status(pair: Option<Pair<'_, G>>) -> CampaignStatus {
     match pair.map(|p| p.as_str().to_ascii_lowercase()) {
         Some(s) if s == "paused" => CampaignStatus::Paused,
+        Some(s) if s == "removed" => CampaignStatus::Removed,
         _ => CampaignStatus::Active,
     }
 }
@@ -553,16 +727,11 @@ fn notify_target(pair: Pair<'_, G>) -> NotifyTarget {
 
 pub(crate) fn unknown_metric(name: &str, at: Pos) -> Diagnostic {
     let lower = name.to_ascii_lowercase();
-    let best = Metric::ALL
-        .iter()
-        .map(|m| (strsim::damerau_levenshtein(&lower, m.as_str()), m))
-        .min_by_key(|(d, _)| *d);
+    let near = closest(&lower, Metric::ALL.iter().map(|m| m.as_str()));
     let d = Diagnostic::error(at, format!("unknown metric \"{name}\""));
-    match best {
-        Some((dist, m)) if dist <= 3.max(lower.len() / 2) => {
-            d.with_help(format!("did you mean \"{m}\"?"))
-        }
-        _ => d.with_help(format!(
+    match did_you_mean(&near) {
+        Some(h) => d.with_help(h),
+        None => d.with_help(format!(
             "metrics are {}",
             Metric::ALL.map(|m| m.as_str()).join(", ")
         )),
@@ -715,7 +884,7 @@ fn expected(r: G) -> Option<Expected> {
         G::platform | G::platform_list | G::kw_on => E::Platform,
         G::kw_is => E::Is,
         G::kw_with => E::With,
-        G::kw_campaigns => E::Campaigns,
+        G::kw_campaigns | G::level | G::kw_ads | G::kw_ad | G::unknown_level => E::Campaigns,
         G::notify_line | G::check_line | G::cooldown_line | G::kw_notify | G::kw_check => {
             E::Optional
         }
@@ -723,7 +892,13 @@ fn expected(r: G) -> Option<Expected> {
         G::time_unit => E::TimeUnit,
         G::clock => E::Clock,
         G::kw_every | G::kw_daily => E::CheckKind,
-        G::kw_at | G::kw_most | G::kw_once | G::kw_per => E::CooldownWords,
+        G::kw_at
+        | G::kw_most
+        | G::kw_once
+        | G::kw_per
+        | G::kw_times
+        | G::times_limit
+        | G::interval => E::CooldownWords,
         G::kw_where => E::FilterKind,
         G::kw_month => E::Window,
         _ => return None,
@@ -760,6 +935,20 @@ fn expected_message(set: &BTreeSet<Expected>) -> (String, Option<String>) {
         return (
             "expected a window such as \"in last 7 days\"".to_string(),
             window_help,
+        );
+    }
+    if has(E::Then) && has(E::When) {
+        let scope = if has(E::Scope) {
+            "\"for campaigns|ad groups|ad sets|ads ...\", "
+        } else {
+            ""
+        };
+        return (
+            format!("expected {scope}\"when\" and a condition, or \"then\" and the actions"),
+            Some(
+                "a rule reads: rule \"NAME\" [for LEVEL ...] [when CONDITION] then ACTIONS"
+                    .to_string(),
+            ),
         );
     }
     if has(E::Then) {
@@ -817,7 +1006,7 @@ fn expected_message(set: &BTreeSet<Expected>) -> (String, Option<String>) {
     }
     if has(E::When) && has(E::Scope) {
         return (
-            "expected \"for campaigns ...\" or \"when\"".to_string(),
+            "expected \"for campaigns|ad groups|ad sets|ads ...\" or \"when\"".to_string(),
             Some(
                 "a rule reads: rule \"NAME\" [for campaigns ...] when CONDITION then ACTIONS"
                     .to_string(),
@@ -855,7 +1044,7 @@ fn expected_message(set: &BTreeSet<Expected>) -> (String, Option<String>) {
         return (
             "expected a filter".to_string(),
             Some(
-                "filters are name contains|starts with|ends with|matches \"TEXT\", status is active|paused, account is \"ID\", platform is NAME"
+                "filters are name contains|starts with|ends with|matches \"TEXT\", status is active|paused|removed, account is \"ID\", platform is NAME, id is \"ID\", campaign name ..., campaign is \"ID\", ad group name ..., ad group is \"ID\", paused by this rule|rule \"NAME\"|any rule"
                     .to_string(),
             ),
         );
@@ -873,7 +1062,10 @@ fn expected_message(set: &BTreeSet<Expected>) -> (String, Option<String>) {
         return ("expected \"is\"".to_string(), None);
     }
     if has(E::Campaigns) {
-        return ("expected \"campaigns\"".to_string(), None);
+        return (
+            "expected a level: campaigns, ad groups, ad sets or ads".to_string(),
+            None,
+        );
     }
     if has(E::Text) {
         return ("expected text in double quotes".to_string(), None);
@@ -892,7 +1084,7 @@ fn expected_message(set: &BTreeSet<Expected>) -> (String, Option<String>) {
     }
     if has(E::CooldownWords) && !has(E::Rule) {
         return (
-            "expected \"at most once per N minutes|hours|days\"".to_string(),
+            "expected \"at most once per N minutes|hours|days\" or \"at most N times [per M minutes|hours|days]\"".to_string(),
             None,
         );
     }

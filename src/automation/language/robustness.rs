@@ -6,10 +6,12 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use proptest::prelude::*;
 
-use super::ast::CampaignStatus;
+use super::ast::{CampaignStatus, Level};
 use super::check;
 use super::format::format_rules;
-use crate::automation::eval::{CampaignFacts, Detail, Totals, WindowKey, evaluate};
+use crate::automation::eval::{
+    CampaignFacts, Clock, Detail, ObjectDetails, ParentFigures, Totals, WindowKey, evaluate,
+};
 use crate::types::{Money, Platform};
 
 const VOCAB: &[&str] = &[
@@ -102,6 +104,32 @@ const VOCAB: &[&str] = &[
     "99999999999999999999999999999999",
     "é",
     "\"",
+    "ad",
+    "ads",
+    "groups",
+    "sets",
+    "group",
+    "hour",
+    "day",
+    "week",
+    "weekend",
+    "friday",
+    "bid",
+    "times",
+    "campaign",
+    "paused",
+    "by",
+    "any",
+    "removed",
+    "id",
+    "=>",
+    "==",
+    "UDS",
+    "days_left",
+    "days_left_in_month",
+    "budget_remaining",
+    "purchase_roas",
+    "lifetime_budget",
 ];
 
 const BASE: &str = "rule \"a\"\n  for campaigns on google where name contains \"P\"\n  when cpa > 50 on each of last 3 days and clicks in last 7 days >= 100\n  then increase budget by 20% up to 500 and notify \"o@a.test\"\n  check every 15 minutes\n  at most once per 3 days\n";
@@ -146,7 +174,26 @@ fn facts() -> CampaignFacts {
         name: "P".into(),
         status: CampaignStatus::Active,
         daily_budget: Money::new(50_000_000, "USD".parse().expect("usd")),
-        totals,
+        totals: totals.clone(),
+        // Version 2 paths too: a clock, parents and an account, a bid and a lifetime budget.
+        details: ObjectDetails {
+            clock: Some(Clock {
+                today: NaiveDate::from_ymd_opt(2026, 3, 10).expect("date"),
+                hour: 21,
+                weekday: chrono::Weekday::Tue,
+            }),
+            bid: Some(Money::new(1_500_000, "USD".parse().expect("usd"))),
+            lifetime_budget: Some(Money::new(900_000_000, "USD".parse().expect("usd"))),
+            campaign: Some(Box::new(ParentFigures {
+                totals: totals.clone(),
+                ..ParentFigures::default()
+            })),
+            account: Some(Box::new(ParentFigures {
+                totals,
+                ..ParentFigures::default()
+            })),
+            ..ObjectDetails::default()
+        },
     }
 }
 
@@ -170,7 +217,15 @@ fn holds_for(src: &str) -> Result<(), TestCaseError> {
     let as_of = NaiveDate::from_ymd_opt(2026, 3, 10).expect("date");
     for rule in &checked.rules {
         let _ = rule.required_windows();
-        let _ = evaluate(rule, &facts(), as_of, Detail::Always);
+        let _ = rule.live_blocker();
+        let mut f = facts();
+        // Every level, so scoped rules of each level are evaluated too.
+        for level in [Level::Campaign, Level::AdGroup, Level::Ad] {
+            f.details.level = Some(level);
+            f.details.ad_group_id = Some("g".into());
+            f.details.ad_id = Some("a".into());
+            let _ = evaluate(rule, &f, as_of, Detail::Always);
+        }
     }
     Ok(())
 }

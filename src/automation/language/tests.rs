@@ -147,7 +147,10 @@ fn scale_winners_increases_by_a_percentage_with_a_cap_and_a_three_day_cooldown()
     assert_eq!(c.direction, Direction::Increase);
     assert_eq!((c.by.value, c.by.unit), (dec("20"), Unit::Percent));
     let cap = c.cap.as_ref().expect("cap");
-    assert_eq!((cap.kind, cap.amount.value), (CapKind::UpTo, dec("500")));
+    let Expr::Lit(amount) = &cap.amount else {
+        panic!("{cap:?}")
+    };
+    assert_eq!((cap.kind, amount.value), (CapKind::UpTo, dec("500")));
     assert_eq!(r.cooldown_minutes(), Some(3 * 24 * 60));
     assert_eq!(r.schedule(), Schedule::EveryMinutes(15));
 }
@@ -236,10 +239,10 @@ fn eur_cap_groups_the_or_and_negates_only_the_conversions_test() {
     assert_eq!(c.direction, Direction::Decrease);
     let cap = c.cap.as_ref().expect("cap");
     assert_eq!(cap.kind, CapKind::DownTo);
-    assert_eq!(
-        cap.amount.currency().map(|c| c.to_string()),
-        Some("EUR".into())
-    );
+    let Expr::Lit(amount) = &cap.amount else {
+        panic!("{cap:?}")
+    };
+    assert_eq!(amount.currency().map(|c| c.to_string()), Some("EUR".into()));
     // Budget changes cool down for 24 hours by default.
     assert_eq!(r.cooldown_minutes(), Some(24 * 60));
 }
@@ -620,18 +623,30 @@ mod roundtrip {
     }
 
     fn expr() -> impl Strategy<Value = Expr> {
+        let parent = prop_oneof![
+            Just(Parent::Campaign),
+            Just(Parent::AdGroup(AdGroupWord::Group)),
+            Just(Parent::AdGroup(AdGroupWord::Set)),
+            Just(Parent::Account),
+        ];
         let metric = (
+            prop::option::of(parent),
             prop::sample::select(Metric::ALL.to_vec()),
             prop::option::of(window()),
         )
-            .prop_map(|(metric, window)| {
+            .prop_map(|(of, metric, window)| {
                 Expr::Metric(MetricRef {
+                    of,
                     metric,
                     window,
                     pos: p(),
                 })
             });
-        let leaf = prop_oneof![literal().prop_map(Expr::Lit), metric];
+        let leaf = prop_oneof![
+            4 => literal().prop_map(Expr::Lit),
+            4 => metric,
+            1 => Just(Expr::HourOfDay(p())),
+        ];
         leaf.prop_recursive(4, 24, 2, |inner| {
             let op = prop::sample::select(vec![BinOp::Add, BinOp::Sub, BinOp::Mul, BinOp::Div]);
             prop_oneof![
@@ -665,6 +680,13 @@ mod roundtrip {
                 })
             },
         );
+        let days = prop::collection::vec(
+            prop::sample::select(DaySpec::NAMES.to_vec())
+                .prop_map(|n| DaySpec::from_name(n).expect("day")),
+            1..4,
+        )
+        .prop_map(|days| Cond::DayOfWeek(DayOfWeek { days, pos: p() }));
+        let leaf = prop_oneof![4 => leaf, 1 => days];
         leaf.prop_recursive(3, 12, 2, |inner| {
             prop_oneof![
                 inner.clone().prop_map(|c| Cond::Not(Box::new(c))),
@@ -687,12 +709,28 @@ mod roundtrip {
             prop::sample::select(vec!["^Brand", "(?i)promo", "[0-9]+\\d$", "a\"b"])
                 .prop_map(|s| NameFilter::Matches(Pattern::new(s).expect("regex"))),
         ];
+        let word = prop::sample::select(vec![AdGroupWord::Group, AdGroupWord::Set]);
+        let paused_by = prop_oneof![
+            Just(PausedBy::ThisRule),
+            Just(PausedBy::AnyRule),
+            text().prop_map(PausedBy::Rule),
+        ];
         let leaf = prop_oneof![
-            name.prop_map(Filter::Name),
-            prop::sample::select(vec![CampaignStatus::Active, CampaignStatus::Paused])
-                .prop_map(Filter::Status),
+            name.clone().prop_map(Filter::Name),
+            prop::sample::select(vec![
+                CampaignStatus::Active,
+                CampaignStatus::Paused,
+                CampaignStatus::Removed
+            ])
+            .prop_map(Filter::Status),
             text().prop_map(Filter::Account),
             prop::sample::select(Platform::ALL.to_vec()).prop_map(Filter::Platform),
+            text().prop_map(Filter::Id),
+            name.clone().prop_map(Filter::CampaignName),
+            text().prop_map(Filter::Campaign),
+            (word.clone(), name).prop_map(|(w, n)| Filter::AdGroupName(w, n)),
+            (word, text()).prop_map(|(w, t)| Filter::AdGroup(w, t)),
+            paused_by.prop_map(Filter::PausedBy),
         ];
         leaf.prop_recursive(3, 8, 2, |inner| {
             prop_oneof![
@@ -715,29 +753,37 @@ mod roundtrip {
         let cap = prop::option::of(
             (
                 prop::sample::select(vec![CapKind::UpTo, CapKind::DownTo]),
-                literal(),
+                expr(),
             )
                 .prop_map(|(kind, amount)| Cap {
                     kind,
                     amount,
                     pos: p(),
                 }),
-        );
+        )
+        .boxed();
+        let set = (expr(), cap.clone())
+            .prop_map(|(to, cap)| SetTo { to, cap, pos: p() })
+            .boxed();
+        let change = (
+            prop::sample::select(vec![Direction::Increase, Direction::Decrease]),
+            literal(),
+            cap,
+        )
+            .prop_map(|(direction, by, cap)| BudgetChange {
+                direction,
+                by,
+                cap,
+                pos: p(),
+            })
+            .boxed();
         prop_oneof![
             Just(Action::Pause),
             Just(Action::Resume),
-            literal().prop_map(Action::SetBudget),
-            (
-                prop::sample::select(vec![Direction::Increase, Direction::Decrease]),
-                literal(),
-                cap
-            )
-                .prop_map(|(direction, by, cap)| Action::ChangeBudget(BudgetChange {
-                    direction,
-                    by,
-                    cap,
-                    pos: p()
-                })),
+            set.clone().prop_map(Action::SetBudget),
+            change.clone().prop_map(Action::ChangeBudget),
+            set.prop_map(Action::SetBid),
+            change.prop_map(Action::ChangeBid),
             notify().prop_map(Action::Notify),
         ]
     }
@@ -762,33 +808,53 @@ mod roundtrip {
 
     fn scope() -> impl Strategy<Value = Scope> {
         (
+            prop::sample::select(vec![
+                LevelWord::Campaigns,
+                LevelWord::AdGroups,
+                LevelWord::AdSets,
+                LevelWord::Ads,
+            ]),
             prop::collection::vec(prop::sample::select(Platform::ALL.to_vec()), 0..3),
             prop::option::of(filter()),
         )
-            .prop_map(|(platforms, filter)| Scope { platforms, filter })
+            .prop_map(|(level, platforms, filter)| Scope {
+                level,
+                level_pos: p(),
+                platforms,
+                filter,
+            })
     }
 
     fn rule() -> impl Strategy<Value = Rule> {
         (
             text(),
             prop::option::of(scope()),
-            cond(),
+            prop::option::of(cond()),
             prop::collection::vec(action(), 1..4),
             prop::collection::vec(notify(), 0..3),
             prop::option::of(check_line()),
             prop::option::of(interval()),
+            prop::option::of(
+                (0u32..50, prop::option::of(interval())).prop_map(|(n, per)| TimesLimit {
+                    n,
+                    per,
+                    pos: p(),
+                }),
+            ),
         )
             .prop_map(
-                |(name, scope, condition, actions, notify, check, cooldown)| Rule {
+                |(name, scope, condition, actions, notify, check, cooldown, times)| Rule {
                     name,
                     pos: p(),
                     name_pos: p(),
                     scope,
-                    condition,
+                    condition: condition.unwrap_or(Cond::Always),
                     actions,
                     notify,
                     check,
-                    cooldown,
+                    // The grammar has one "at most" line.
+                    cooldown: if times.is_some() { None } else { cooldown },
+                    times,
                 },
             )
     }
