@@ -66,12 +66,9 @@ fn session_cookie_response(app: &AppState, token: &str, to: &str) -> Response {
     resp
 }
 
-/// Only local paths are followed after login, so a link cannot send people elsewhere.
-fn safe_next(next: Option<&str>) -> &str {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n,
-        _ => "/dashboard",
-    }
+/// Only paths of our own origin are followed after login, so a link cannot send people elsewhere.
+fn safe_next(app: &AppState, next: Option<&str>) -> String {
+    crate::web::redirect::safe_redirect(next, &app.config.origin(), "/dashboard")
 }
 
 // ---------- sign up ----------
@@ -195,8 +192,12 @@ struct LoginForm {
     next: Option<String>,
 }
 
-async fn login_page(ctx: RequestCtx, Query(q): Query<NextQuery>) -> AppResult<Response> {
-    let next = safe_next(q.next.as_deref()).to_string();
+async fn login_page(
+    State(app): State<AppState>,
+    ctx: RequestCtx,
+    Query(q): Query<NextQuery>,
+) -> AppResult<Response> {
+    let next = safe_next(&app, q.next.as_deref());
     if ctx.session.is_some() {
         return Ok(Redirect::to(&next).into_response());
     }
@@ -217,7 +218,7 @@ async fn login(
     ctx: RequestCtx,
     Form(form): Form<LoginForm>,
 ) -> AppResult<Response> {
-    let next = safe_next(form.next.as_deref()).to_string();
+    let next = safe_next(&app, form.next.as_deref());
     if let Err(retry) = app.limits.login(&ctx.client_ip, &form.email) {
         tracing::warn!(ip = %ctx.client_ip, "login rate limited");
         let page = LoginPage {
@@ -259,6 +260,9 @@ async fn login(
             Ok(session_cookie_response(&app, &token, &next))
         }
         Err(e) => {
+            if matches!(e, AuthError::BadCredentials) {
+                app.limits.login_failed(&form.email);
+            }
             let errors = field_errors(e)?;
             let page = LoginPage {
                 shell: Shell::from_ctx(&ctx, "login"),
@@ -723,6 +727,8 @@ struct InvitePage {
     logged_in_as: Option<String>,
     name: String,
     errors: FieldErrors,
+    /// Logged in as someone other than the invited address: no Join button.
+    wrong_account: bool,
 }
 
 async fn invite_page(
@@ -731,11 +737,18 @@ async fn invite_page(
     Path((org_id, token)): Path<(Uuid, String)>,
 ) -> AppResult<Response> {
     let path = format!("/invites/{org_id}/{token}");
-    let (invitation, org_name, errors) =
+    let (invitation, org_name, mut errors) =
         match accounts::find_invitation(&app.db, org_id, &token).await {
             Ok((inv, name)) => (Some(inv), name, FieldErrors::default()),
             Err(e) => (None, String::new(), field_errors(e)?),
         };
+    let mut wrong_account = false;
+    if let (Some(inv), Some(s)) = (&invitation, &ctx.session) {
+        if !accounts::invitation_is_for(inv, &s.user_email) {
+            wrong_account = true;
+            errors = FieldErrors::one("form", accounts::wrong_invitee_message(inv, &s.user_email));
+        }
+    }
     let status = if invitation.is_some() {
         axum::http::StatusCode::OK
     } else {
@@ -749,6 +762,7 @@ async fn invite_page(
         logged_in_as: ctx.session.as_ref().map(|s| s.user_email.clone()),
         name: String::new(),
         errors,
+        wrong_account,
     };
     Ok((status, Html(page.render()?)).into_response())
 }
@@ -768,7 +782,9 @@ async fn accept_invite(
     Form(form): Form<AcceptForm>,
 ) -> AppResult<Response> {
     if let Some(s) = &ctx.session {
-        return match accounts::accept_invitation(&app.db, org_id, &token, s.user_id).await {
+        return match accounts::accept_invitation(&app.db, org_id, &token, s.user_id, &s.user_email)
+            .await
+        {
             Ok(inv) => {
                 sessions::set_org(&app.db, s.id, org_id).await?;
                 Ok(redirect_with_flash(
@@ -778,6 +794,11 @@ async fn accept_invite(
                 ))
             }
             Err(e) => {
+                let status = if matches!(e, AuthError::Invalid { .. }) {
+                    axum::http::StatusCode::FORBIDDEN
+                } else {
+                    axum::http::StatusCode::GONE
+                };
                 let errors = field_errors(e)?;
                 let page = InvitePage {
                     shell: Shell::from_ctx(&ctx, "invite"),
@@ -787,8 +808,9 @@ async fn accept_invite(
                     logged_in_as: Some(s.user_email.clone()),
                     name: String::new(),
                     errors,
+                    wrong_account: false,
                 };
-                Ok((axum::http::StatusCode::GONE, Html(page.render()?)).into_response())
+                Ok((status, Html(page.render()?)).into_response())
             }
         };
     }
@@ -829,6 +851,7 @@ async fn accept_invite(
                 logged_in_as: None,
                 name: form.name,
                 errors,
+                wrong_account: false,
             };
             Ok((status, Html(page.render()?)).into_response())
         }

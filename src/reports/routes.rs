@@ -54,7 +54,7 @@ async fn render(app: &AppState, v: &Viewer, error: Option<String>) -> AppResult<
         .db
         .tenant(v.org_id, async move |c| {
             let a = alerts::list(c, 200).await?;
-            let ch = alerts::channels(c).await?;
+            let ch = alerts::channels(c, &app.vault).await?;
             let accounts = crate::connections::service::managed_accounts(c).await?;
             #[derive(diesel::QueryableByName)]
             struct B {
@@ -158,14 +158,19 @@ async fn add_channel(
         )
             .into_response());
     }
-    let secret = (form.kind != "email").then(crate::auth::tokens::new_token);
     let kind = form.kind.clone();
     let org = a.org_id;
     let actor = a.user_id;
+    let id = Uuid::now_v7();
+    // The signing secret is stored encrypted by the token vault, bound to this row.
+    let secret = match (form.kind != "email").then(crate::auth::tokens::new_token) {
+        Some(s) => Some(alerts::seal_secret(&app.vault, org, id, &s).map_err(AppError::internal)?),
+        None => None,
+    };
     app.db
         .tenant(org, async move |c| {
             diesel::sql_query("INSERT INTO alert_channels (id, org_id, kind, target, signing_secret) VALUES ($1, app_current_org(), $2, $3, $4)")
-                .bind::<SqlUuid, _>(Uuid::now_v7())
+                .bind::<SqlUuid, _>(id)
                 .bind::<Text, _>(&kind)
                 .bind::<Text, _>(&target)
                 .bind::<Nullable<Text>, _>(secret)
@@ -475,6 +480,27 @@ async fn send_now(
     w: Writer,
     Path(id): Path<Uuid>,
 ) -> AppResult<Response> {
+    // An id of nothing answers 404 without using up the organization's sends.
+    let exists = app
+        .db
+        .tenant(w.org_id, async move |c| {
+            Ok::<_, AppError>(
+                diesel::sql_query("SELECT id FROM report_schedules WHERE id = $1")
+                    .bind::<SqlUuid, _>(id)
+                    .execute(c)
+                    .await?,
+            )
+        })
+        .await?;
+    if exists == 0 {
+        return Err(AppError::NotFound);
+    }
+    if let Err(retry) = app.limits.send_now(w.org_id) {
+        return Err(AppError::RateLimited {
+            message: retry.message(),
+            retry_after_secs: retry.0.as_secs().max(1),
+        });
+    }
     let r = super::send::send(&app, w.org_id, id, chrono::Utc::now()).await?;
     let msg = if r.failed.is_empty() {
         format!(
