@@ -34,6 +34,10 @@ pub fn router() -> Router<AppState> {
         .route("/settings/invites/{id}/revoke", post(revoke_invite))
         .route("/settings/members/{user_id}/role", post(change_role))
         .route("/settings/members/{user_id}/remove", post(remove_member))
+        .route(
+            "/settings/members/{user_id}/accounts",
+            post(member_accounts),
+        )
         .route("/settings/audit", get(audit_page))
         .route(
             "/invites/{org_id}/{token}",
@@ -472,6 +476,24 @@ struct SettingsPage {
     invite_email: String,
     invite_link: Option<String>,
     outbox: Option<String>,
+    /// The organization's ad accounts and who may see which (admins' view).
+    accounts: Vec<crate::connections::service::ManagedAccount>,
+    access: Vec<super::scope::MemberAccess>,
+}
+
+impl SettingsPage {
+    /// `user` sees only some accounts (`None`: not a member whose access can be limited).
+    fn restricted(&self, user: &Uuid) -> bool {
+        self.access
+            .iter()
+            .any(|a| a.user_id == *user && a.restricted)
+    }
+
+    fn granted(&self, user: &Uuid, account: &Uuid) -> bool {
+        self.access
+            .iter()
+            .any(|a| a.user_id == *user && a.accounts.contains(account))
+    }
 }
 
 async fn render_settings(
@@ -482,15 +504,30 @@ async fn render_settings(
     invite_link: Option<String>,
 ) -> AppResult<SettingsPage> {
     let org = v.org_id;
-    let (org_name, time_zone, members, invitations) = app
+    let admin = v.role.is_admin();
+    let (org_name, time_zone, mut members, mut invitations, ad_accounts, access) = app
         .db
         .tenant(org, async move |c| {
             let (n, tz) = accounts::org_settings(c, org).await?;
             let m = accounts::members(c).await?;
             let i = accounts::pending_invitations(c).await?;
-            Ok::<_, AppError>((n, tz, m, i))
+            let (a, g) = if admin {
+                (
+                    crate::connections::service::managed_accounts(c).await?,
+                    super::scope::member_access(c).await?,
+                )
+            } else {
+                (Vec::new(), Vec::new())
+            };
+            Ok::<_, AppError>((n, tz, m, i, a, g))
         })
         .await?;
+    if v.ctx.account_scope.is_some() {
+        // A member limited to some accounts (an agency's customer) does not see who else the
+        // organization works with.
+        members.retain(|m| m.user_id == v.user_id);
+        invitations.clear();
+    }
     Ok(SettingsPage {
         shell: v.shell("settings"),
         org_name,
@@ -503,6 +540,8 @@ async fn render_settings(
         invite_email,
         invite_link,
         outbox: app.mailer.outbox_dir().map(|p| p.display().to_string()),
+        accounts: ad_accounts,
+        access,
     })
 }
 
@@ -683,6 +722,47 @@ async fn remove_member(
             "/settings",
             FlashKind::Success,
             "Member removed.",
+        )),
+        Err(AuthError::Invalid { message, .. }) => {
+            Ok(redirect_with_flash("/settings", FlashKind::Error, &message))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Which ad accounts a member or client sees: `restricted=on` (members; clients always are)
+/// and one `account` field per account granted.
+async fn member_accounts(
+    State(app): State<AppState>,
+    a: Admin,
+    Path(user_id): Path<Uuid>,
+    body: axum::body::Bytes,
+) -> AppResult<Response> {
+    let mut restricted = false;
+    let mut granted = Vec::new();
+    for (k, v) in url::form_urlencoded::parse(&body) {
+        match k.as_ref() {
+            "restricted" => restricted = v == "on",
+            "account" => match v.parse::<Uuid>() {
+                Ok(id) => granted.push(id),
+                Err(_) => {
+                    return Err(AppError::BadRequest(
+                        "Choose accounts from the list.".into(),
+                    ));
+                }
+            },
+            _ => {}
+        }
+    }
+    match super::scope::set_member_access(
+        &app.db, a.org_id, a.user_id, user_id, restricted, granted,
+    )
+    .await
+    {
+        Ok(()) => Ok(redirect_with_flash(
+            "/settings",
+            FlashKind::Success,
+            "Ad account access saved.",
         )),
         Err(AuthError::Invalid { message, .. }) => {
             Ok(redirect_with_flash("/settings", FlashKind::Error, &message))

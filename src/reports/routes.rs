@@ -103,6 +103,11 @@ async fn page(State(app): State<AppState>, v: Viewer) -> AppResult<Response> {
 }
 
 async fn check_now(State(app): State<AppState>, w: Writer) -> AppResult<Response> {
+    // Checking raises and resolves the whole organization's alerts; a member limited to some
+    // ad accounts cannot see (nor resolve) the others'.
+    if w.ctx.account_scope.is_some() {
+        return Err(AppError::Forbidden);
+    }
     let report = alerts::evaluate(&app, w.org_id)
         .await
         .map_err(AppError::internal)?;

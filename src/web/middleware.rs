@@ -119,15 +119,17 @@ pub async fn context(State(app): State<AppState>, mut req: Request, next: Next) 
         let mut resp = match build_and_check(&app, &mut req, &request_id).await {
             Ok(new_anon_csrf) => {
                 let had_flash = cookie_value(req.headers(), FLASH_COOKIE).is_some();
+                let ctx = req.extensions().get::<RequestCtx>();
                 let origin = crate::audit::RequestOrigin {
                     request_id: request_id.clone(),
-                    client_ip: req
-                        .extensions()
-                        .get::<RequestCtx>()
-                        .map(|c| c.client_ip.clone())
-                        .unwrap_or_default(),
+                    client_ip: ctx.map(|c| c.client_ip.clone()).unwrap_or_default(),
                 };
-                let mut resp = crate::audit::with_origin(origin, next.run(req)).await;
+                let scope = ctx.and_then(|c| c.account_scope.clone());
+                let mut resp = crate::audit::with_origin(
+                    origin,
+                    crate::db::with_account_scope(scope, next.run(req)),
+                )
+                .await;
                 if let Some(token) = new_anon_csrf {
                     if let Ok(v) = HeaderValue::from_str(&cookie(CSRF_COOKIE, &token, None, app.config.https())) {
                         resp.headers_mut().append(header::SET_COOKIE, v);
@@ -236,6 +238,15 @@ async fn build_and_check(
         }
     }
 
+    // A restricted member's (a client's) requests see only their ad accounts: every tenant
+    // transaction of the request carries the scope (see `db::with_account_scope`).
+    let account_scope = match (&session, &current) {
+        (Some(s), Some(c)) => {
+            crate::auth::scope::account_scope(&app.db, c.org_id, s.user_id).await?
+        }
+        _ => None,
+    };
+
     let reconnect = match &current {
         Some(c) => crate::connections::service::needing_reconnect(app, c.org_id)
             .await
@@ -299,6 +310,7 @@ async fn build_and_check(
         reconnect,
         billing_notice,
         billing_enabled: app.billing.is_some(),
+        account_scope,
     });
     Ok(new_anon)
 }

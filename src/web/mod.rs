@@ -54,7 +54,10 @@ pub fn router(app: AppState) -> Router {
         // over the limit) carry the security headers too.
         .layer(axum::middleware::map_response(
             |mut resp: Response| async move {
-                middleware::security_headers(resp.headers_mut());
+                // The context middleware set them already (a page may relax its own CSP).
+                if !resp.headers().contains_key("content-security-policy") {
+                    middleware::security_headers(resp.headers_mut());
+                }
                 resp
             },
         ))

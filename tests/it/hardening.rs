@@ -718,3 +718,36 @@ async fn a_body_over_the_limit_gets_a_413_with_the_security_headers() {
     }
     let _ = resp.into_body().collect().await;
 }
+
+/// Grants the client (or member) `email` every ad account of the owner's organization, the
+/// way an agency owner does on Settings → Members (a client sees no account until then).
+pub async fn grant_all_accounts(t: &TestApp, owner: &mut Client, email: &str) {
+    #[derive(diesel::QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        id: uuid::Uuid,
+    }
+    let mut c = adpilot::db::connect_one(&t.db.admin_url)
+        .await
+        .expect("admin");
+    let user: Id = diesel::sql_query("SELECT id FROM users WHERE email = $1")
+        .bind::<diesel::sql_types::Text, _>(email)
+        .get_result(&mut c)
+        .await
+        .expect("user");
+    let accounts: Vec<Id> = diesel::sql_query(
+        "SELECT a.id FROM ad_accounts a JOIN memberships m ON m.org_id = a.org_id \
+         WHERE m.user_id = $1",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(user.id)
+    .load(&mut c)
+    .await
+    .expect("accounts");
+    let ids: Vec<String> = accounts.iter().map(|a| a.id.to_string()).collect();
+    let fields: Vec<(&str, &str)> = ids.iter().map(|id| ("account", id.as_str())).collect();
+    owner.get("/settings").await;
+    let r = owner
+        .post(&format!("/settings/members/{}/accounts", user.id), &fields)
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "grant: {}", r.body);
+}
