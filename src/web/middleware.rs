@@ -241,7 +241,8 @@ async fn build_and_check(
     // A restricted member's (a client's) requests see only their ad accounts: every tenant
     // transaction of the request carries the scope (see `db::with_account_scope`).
     let account_scope = match (&session, &current) {
-        (Some(s), Some(c)) => {
+        // Owners and admins always see every account: no query on their requests.
+        (Some(s), Some(c)) if !c.role.is_admin() => {
             crate::auth::scope::account_scope(&app.db, c.org_id, s.user_id).await?
         }
         _ => None,
