@@ -1461,6 +1461,46 @@ async fn a_client_of_one_ad_account_sees_nothing_of_the_other_accounts_on_any_ro
         }
     }
 
+    // A member limited the same way ("Only the accounts below") sees only that account too.
+    let mut limited = member(&t, &mut owner, "member@one.test", "member").await;
+    let member_id = {
+        #[derive(diesel::QueryableByName)]
+        struct Id {
+            #[diesel(sql_type = SqlUuid)]
+            id: Uuid,
+        }
+        let mut c = adpilot::db::connect_one(&t.db.admin_url)
+            .await
+            .expect("admin");
+        diesel::sql_query("SELECT id FROM users WHERE email = 'member@one.test'")
+            .get_result::<Id>(&mut c)
+            .await
+            .expect("member")
+            .id
+    };
+    let all = limited.get("/campaigns?per=500").await.body;
+    assert!(
+        markers.iter().any(|m| all.contains(m.as_str())),
+        "an unlimited member sees the other accounts"
+    );
+    owner.get("/settings").await;
+    let r = owner
+        .post(
+            &format!("/settings/members/{member_id}/accounts"),
+            &[("restricted", "on"), ("account", &mine.to_string())],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "limit: {}", r.body);
+    for path in ["/campaigns?per=500", "/dashboard", "/alerts", "/reports"] {
+        let body = limited.get(path).await.body;
+        for m in &markers {
+            assert!(
+                !body.contains(m.as_str()),
+                "limited member GET {path} shows {m:?}"
+            );
+        }
+    }
+
     // The database itself: the application role inside the client's scope sees none of the
     // other accounts' rows; the owner's (unscoped) transaction sees them all.
     let scope = adpilot::auth::scope::account_scope(&t.app.db, org, client_id)
