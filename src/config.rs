@@ -81,6 +81,24 @@ pub struct Settings {
     #[arg(long, env = "ADPILOT_WEBHOOKS_ALLOW_PRIVATE")]
     pub webhooks_allow_private: bool,
 
+    /// Reverse proxies whose X-Forwarded-For is believed, as CIDRs separated by commas
+    /// (e.g. `127.0.0.1/32,10.0.0.0/8`). Unset: the TCP peer is the client.
+    #[arg(long, env = "ADPILOT_TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: String,
+
+    /// Bearer token that /metrics requires. Unset: /metrics is not served on the public
+    /// listener (see ADPILOT_METRICS_BIND).
+    #[arg(long, env = "ADPILOT_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+
+    /// A separate address serving only /metrics without a token (e.g. 127.0.0.1:9090).
+    #[arg(long, env = "ADPILOT_METRICS_BIND")]
+    pub metrics_bind: Option<String>,
+
+    /// Seconds a connection may take to send a request's headers (idle keep-alive included).
+    #[arg(long, env = "ADPILOT_HEADER_TIMEOUT_SECS", default_value_t = 15)]
+    pub header_timeout_secs: u64,
+
     #[command(flatten)]
     pub platforms: PlatformArgs,
 
@@ -209,6 +227,11 @@ pub struct Config {
     pub login_per_minute: u32,
     pub platforms: crate::platforms::PlatformSettings,
     pub webhooks_allow_private: bool,
+    /// Proxies whose X-Forwarded-For names the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    pub metrics_token: Option<String>,
+    pub metrics_bind: Option<SocketAddr>,
+    pub header_timeout: Duration,
     pub jobs: crate::jobs::settings::JobsConfig,
     pub ai: crate::ai::config::AiConfig,
     /// Stripe billing; `None` when not configured (self-hosted: no limits, no billing routes).
@@ -386,6 +409,48 @@ impl Config {
         if s.login_per_minute == 0 {
             problems.push("ADPILOT_LOGIN_PER_MINUTE must be at least 1".to_string());
         }
+        let mut trusted_proxies = Vec::new();
+        for part in s
+            .trusted_proxies
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+        {
+            // A bare address is a /32 or /128.
+            match part
+                .parse::<ipnet::IpNet>()
+                .or_else(|_| part.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+            {
+                Ok(n) => trusted_proxies.push(n),
+                Err(_) => problems.push(format!(
+                    "ADPILOT_TRUSTED_PROXIES: \"{part}\" is not a CIDR such as 10.0.0.0/8 or an address"
+                )),
+            }
+        }
+        let metrics_token = s.metrics_token.clone().filter(|t| !t.trim().is_empty());
+        if metrics_token.as_ref().is_some_and(|t| t.len() < 16) {
+            problems.push("ADPILOT_METRICS_TOKEN must be at least 16 characters".to_string());
+        }
+        let metrics_bind = match s
+            .metrics_bind
+            .as_deref()
+            .map(str::trim)
+            .filter(|b| !b.is_empty())
+        {
+            None => None,
+            Some(b) => match b.parse::<SocketAddr>() {
+                Ok(a) => Some(a),
+                Err(_) => {
+                    problems.push(format!(
+                        "ADPILOT_METRICS_BIND=\"{b}\" is not an address: use HOST:PORT such as 127.0.0.1:9090"
+                    ));
+                    None
+                }
+            },
+        };
+        if s.header_timeout_secs == 0 {
+            problems.push("ADPILOT_HEADER_TIMEOUT_SECS must be at least 1".to_string());
+        }
 
         let jobs =
             crate::jobs::settings::JobsConfig::from_settings(&s.jobs, &s.data_dir, &mut problems);
@@ -411,6 +476,10 @@ impl Config {
                 login_per_minute: s.login_per_minute,
                 platforms: s.platforms.to_settings(),
                 webhooks_allow_private: s.webhooks_allow_private,
+                trusted_proxies,
+                metrics_token,
+                metrics_bind,
+                header_timeout: Duration::from_secs(s.header_timeout_secs),
                 jobs,
                 ai,
                 billing,
@@ -484,6 +553,26 @@ pub fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
         .mode(0o600)
         .open(path)?;
     f.write_all(contents)
+}
+
+/// The log filter for a `RUST_LOG` value (unset or invalid: info).
+///
+/// At debug level the PostgreSQL driver logs every statement with its bound parameters
+/// (session and CSRF tokens, password hashes, webhook secrets), so `tokio_postgres` stays at
+/// info whatever the general level, unless RUST_LOG names it explicitly.
+pub fn log_filter(rust_log: Option<&str>) -> tracing_subscriber::EnvFilter {
+    const DEFAULT: &str = "info,tower_http=warn,tokio_cron_scheduler=warn";
+    let spec = rust_log.map(str::trim).filter(|s| !s.is_empty());
+    let filter = spec
+        .and_then(|s| tracing_subscriber::EnvFilter::try_new(s).ok())
+        .unwrap_or_else(|| tracing_subscriber::EnvFilter::new(DEFAULT));
+    if spec.is_some_and(|s| s.contains("tokio_postgres")) {
+        return filter;
+    }
+    match "tokio_postgres=info".parse() {
+        Ok(d) => filter.add_directive(d),
+        Err(_) => filter,
+    }
 }
 
 #[cfg(test)]

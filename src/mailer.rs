@@ -116,7 +116,7 @@ impl Mailer {
                 }
             }),
             Transport::Outbox(dir) => {
-                tokio::fs::create_dir_all(dir)
+                private_dir(dir)
                     .await
                     .map_err(|e| MailError::Temporary(e.to_string()))?;
                 // Named by a time-ordered id (lettre's file transport names by a random one):
@@ -124,8 +124,25 @@ impl Mailer {
                 let path = dir.join(format!("{}.eml", uuid::Uuid::now_v7()));
                 tokio::fs::write(&path, message.formatted())
                     .await
+                    .map_err(|e| MailError::Temporary(e.to_string()))?;
+                // Emails hold invitation and reset links: only adpilot's user may read them.
+                set_mode(&path, 0o600)
+                    .await
                     .map_err(|e| MailError::Temporary(e.to_string()))
             }
         }
     }
+}
+
+/// Creates the outbox readable by adpilot's user alone (0700), and tightens an existing one:
+/// each file is written with the process umask, so the directory is what keeps others out
+/// between the write and the file's own chmod.
+async fn private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    tokio::fs::create_dir_all(dir).await?;
+    set_mode(dir, 0o700).await
+}
+
+async fn set_mode(path: &std::path::Path, mode: u32) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    tokio::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).await
 }

@@ -22,7 +22,7 @@ pub fn router(app: AppState) -> Router {
     Router::new()
         .route("/", get(home))
         .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics_text))
+        .route("/metrics", get(metrics_public))
         .route("/static/{*path}", get(static_file))
         .merge(crate::auth::routes::router())
         .merge(crate::analytics::routes::router())
@@ -45,6 +45,25 @@ pub fn router(app: AppState) -> Router {
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             4 * 1024 * 1024,
         ))
+        // Outermost, so answers made before the context middleware runs (a 413 for a body
+        // over the limit) carry the security headers too.
+        .layer(axum::middleware::map_response(
+            |mut resp: Response| async move {
+                // The context middleware set them already (a page may relax its own CSP).
+                if !resp.headers().contains_key("content-security-policy") {
+                    middleware::security_headers(resp.headers_mut());
+                }
+                resp
+            },
+        ))
+        .with_state(app)
+}
+
+/// The router of ADPILOT_METRICS_BIND: /metrics alone, without a token (bind it to an address
+/// only the monitoring system reaches).
+pub fn metrics_router(app: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics_text))
         .with_state(app)
 }
 
@@ -76,6 +95,29 @@ async fn healthz(State(app): State<AppState>) -> Response {
         }
         Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database timeout\n").into_response(),
     }
+}
+
+/// /metrics on the public listener: only with `Authorization: Bearer ADPILOT_METRICS_TOKEN`,
+/// and not at all when no token is set (request counts by route and pool figures are for the
+/// operator, not for everyone).
+async fn metrics_public(State(app): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    let Some(expected) = app.config.metrics_token.as_deref() else {
+        return AppError::NotFound.into_response();
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if !crate::auth::tokens::tokens_equal(given, expected) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer realm=\"metrics\"")],
+            "A bearer token (ADPILOT_METRICS_TOKEN) is required.\n",
+        )
+            .into_response();
+    }
+    metrics_text(State(app)).await
 }
 
 async fn metrics_text(State(app): State<AppState>) -> Response {

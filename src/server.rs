@@ -122,13 +122,93 @@ pub async fn build_app(config: Config, database: &Database) -> Result<AppState, 
 
 /// Serves HTTP until Ctrl-C or SIGTERM.
 pub async fn serve(app: AppState, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    serve_until(app, listener, shutdown_signal()).await
+}
+
+/// Serves HTTP/1.1 on `listener` until `shutdown` completes, then lets open requests finish.
+///
+/// hyper is driven directly (not through `axum::serve`) for its header-read timeout, which
+/// axum's server does not expose: a connection must send a request's headers within
+/// ADPILOT_HEADER_TIMEOUT_SECS, idle keep-alive time included, and a request body must keep
+/// coming (BODY_TIMEOUT), so trickling or idle connections cannot pile up.
+pub async fn serve_until(
+    app: AppState,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> std::io::Result<()> {
+    let header_timeout = app.config.header_timeout;
+    if let Some(addr) = app.config.metrics_bind {
+        let metrics = tokio::net::TcpListener::bind(addr).await?;
+        tracing::info!(%addr, "metrics are served without a token on their own address");
+        let router = crate::router::metrics_router(app.clone());
+        tokio::spawn(async move {
+            if let Err(e) =
+                accept_loop(metrics, router, header_timeout, std::future::pending()).await
+            {
+                tracing::warn!(error = %e, "the metrics listener stopped");
+            }
+        });
+    }
     let router = crate::router::router(app);
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
+    accept_loop(listener, router, header_timeout, shutdown).await
+}
+
+const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+async fn accept_loop(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    header_timeout: std::time::Duration,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use tower::ServiceExt;
+
+    let router = router.layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+        BODY_TIMEOUT,
+    ));
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(header_timeout)
+        .keep_alive(true);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        let router = router.clone();
+        let service =
+            hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+                req.extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+                router.clone().oneshot(req.map(axum::body::Body::new))
+            });
+        let conn = http.serve_connection(TokioIo::new(stream), service);
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(std::time::Duration::from_secs(30), graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("some connections were still open 30 seconds after shutdown began");
+    }
+    Ok(())
 }
 
 pub async fn shutdown_signal() {

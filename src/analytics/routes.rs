@@ -403,6 +403,18 @@ async fn table_fragment(
     .into_response())
 }
 
+/// A text cell a spreadsheet will not read as a formula. Names come from the platforms (anyone
+/// with access to the ad account can type them), so `=HYPERLINK(...)` must arrive as text: a
+/// leading `= + - @`, tab or carriage return gets a `'` in front (OWASP's CSV-injection advice).
+/// Number cells are written by us and left alone so they stay numbers.
+pub fn spreadsheet_text(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    }
+}
+
 /// The CSV of the campaign table: the same filters, sort and numbers, every page at once.
 pub fn campaigns_csv(rows: &[queries::CampaignRow]) -> Result<Vec<u8>, csv::Error> {
     let mut w = csv::Writer::from_writer(Vec::new());
@@ -415,10 +427,10 @@ pub fn campaigns_csv(rows: &[queries::CampaignRow]) -> Result<Vec<u8>, csv::Erro
     for r in rows {
         let mut rec = vec![
             r.campaign_id.to_string(),
-            r.name.clone(),
+            spreadsheet_text(&r.name),
             r.platform.label().to_string(),
-            r.account_name.clone(),
-            r.status.clone(),
+            spreadsheet_text(&r.account_name),
+            spreadsheet_text(&r.status),
             r.currency.as_str().to_string(),
         ];
         rec.extend(

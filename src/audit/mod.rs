@@ -8,6 +8,23 @@ use uuid::Uuid;
 use crate::db::Conn;
 use crate::db::schema::{audit_log, users};
 
+/// Where the request that causes an audit entry came from: set by the web middleware for the
+/// request's duration, read by [`record`] (jobs have none).
+#[derive(Debug, Clone)]
+pub struct RequestOrigin {
+    pub request_id: String,
+    pub client_ip: String,
+}
+
+tokio::task_local! {
+    static ORIGIN: RequestOrigin;
+}
+
+/// Runs `f` with `origin` recorded on every audit entry it writes.
+pub async fn with_origin<F: std::future::Future>(origin: RequestOrigin, f: F) -> F::Output {
+    ORIGIN.scope(origin, f).await
+}
+
 /// Records an event inside the caller's tenant transaction, so it exists only if the change
 /// it describes was committed.
 pub async fn record(
@@ -18,6 +35,7 @@ pub async fn record(
     subject: &str,
     details: serde_json::Value,
 ) -> QueryResult<()> {
+    let origin = ORIGIN.try_with(Clone::clone).ok();
     diesel::insert_into(audit_log::table)
         .values((
             audit_log::id.eq(Uuid::now_v7()),
@@ -26,6 +44,8 @@ pub async fn record(
             audit_log::action.eq(action),
             audit_log::subject.eq(subject),
             audit_log::details.eq(details),
+            audit_log::request_id.eq(origin.as_ref().map(|o| o.request_id.clone())),
+            audit_log::client_ip.eq(origin.map(|o| o.client_ip)),
         ))
         .execute(conn)
         .await

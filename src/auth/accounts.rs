@@ -670,13 +670,36 @@ async fn consume_invitation(
     Ok(inv)
 }
 
-/// An existing (logged-in) user accepts an invitation. The token is single use.
+/// Whether `user_email` may accept `inv`: an invitation is for the address it was sent to,
+/// so a forwarded or leaked link is useless to anyone else.
+pub fn invitation_is_for(inv: &Invitation, user_email: &str) -> bool {
+    inv.email.trim().eq_ignore_ascii_case(user_email.trim())
+}
+
+/// The message for a logged-in user whose address is not the invited one.
+pub fn wrong_invitee_message(inv: &Invitation, user_email: &str) -> String {
+    format!(
+        "This invitation was sent to {}, and you are logged in as {user_email}. Log out and open the link again, or ask for an invitation to your own address.",
+        inv.email
+    )
+}
+
+/// An existing (logged-in) user accepts an invitation sent to their address. The token is
+/// single use.
 pub async fn accept_invitation(
     db: &Db,
     org_id: Uuid,
     token: &str,
     user_id: Uuid,
+    user_email: &str,
 ) -> Result<Invitation, AuthError> {
+    let (inv, _) = find_invitation(db, org_id, token).await?;
+    if !invitation_is_for(&inv, user_email) {
+        return Err(AuthError::invalid(
+            "form",
+            wrong_invitee_message(&inv, user_email),
+        ));
+    }
     let hash = hash_token(token);
     db.tenant(org_id, async move |c| {
         consume_invitation(c, org_id, &hash, user_id).await

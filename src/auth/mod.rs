@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod limits;
 pub mod password;
 pub mod routes;
+pub mod scope;
 pub mod sessions;
 pub mod tokens;
 

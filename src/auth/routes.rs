@@ -34,6 +34,10 @@ pub fn router() -> Router<AppState> {
         .route("/settings/invites/{id}/revoke", post(revoke_invite))
         .route("/settings/members/{user_id}/role", post(change_role))
         .route("/settings/members/{user_id}/remove", post(remove_member))
+        .route(
+            "/settings/members/{user_id}/accounts",
+            post(member_accounts),
+        )
         .route("/settings/audit", get(audit_page))
         .route(
             "/invites/{org_id}/{token}",
@@ -66,12 +70,9 @@ fn session_cookie_response(app: &AppState, token: &str, to: &str) -> Response {
     resp
 }
 
-/// Only local paths are followed after login, so a link cannot send people elsewhere.
-fn safe_next(next: Option<&str>) -> &str {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n,
-        _ => "/dashboard",
-    }
+/// Only paths of our own origin are followed after login, so a link cannot send people elsewhere.
+fn safe_next(app: &AppState, next: Option<&str>) -> String {
+    crate::web::redirect::safe_redirect(next, &app.config.origin(), "/dashboard")
 }
 
 // ---------- sign up ----------
@@ -195,8 +196,12 @@ struct LoginForm {
     next: Option<String>,
 }
 
-async fn login_page(ctx: RequestCtx, Query(q): Query<NextQuery>) -> AppResult<Response> {
-    let next = safe_next(q.next.as_deref()).to_string();
+async fn login_page(
+    State(app): State<AppState>,
+    ctx: RequestCtx,
+    Query(q): Query<NextQuery>,
+) -> AppResult<Response> {
+    let next = safe_next(&app, q.next.as_deref());
     if ctx.session.is_some() {
         return Ok(Redirect::to(&next).into_response());
     }
@@ -217,7 +222,7 @@ async fn login(
     ctx: RequestCtx,
     Form(form): Form<LoginForm>,
 ) -> AppResult<Response> {
-    let next = safe_next(form.next.as_deref()).to_string();
+    let next = safe_next(&app, form.next.as_deref());
     if let Err(retry) = app.limits.login(&ctx.client_ip, &form.email) {
         tracing::warn!(ip = %ctx.client_ip, "login rate limited");
         let page = LoginPage {
@@ -259,6 +264,9 @@ async fn login(
             Ok(session_cookie_response(&app, &token, &next))
         }
         Err(e) => {
+            if matches!(e, AuthError::BadCredentials) {
+                app.limits.login_failed(&form.email);
+            }
             let errors = field_errors(e)?;
             let page = LoginPage {
                 shell: Shell::from_ctx(&ctx, "login"),
@@ -468,6 +476,24 @@ struct SettingsPage {
     invite_email: String,
     invite_link: Option<String>,
     outbox: Option<String>,
+    /// The organization's ad accounts and who may see which (admins' view).
+    accounts: Vec<crate::connections::service::ManagedAccount>,
+    access: Vec<super::scope::MemberAccess>,
+}
+
+impl SettingsPage {
+    /// `user` sees only some accounts (`None`: not a member whose access can be limited).
+    fn restricted(&self, user: &Uuid) -> bool {
+        self.access
+            .iter()
+            .any(|a| a.user_id == *user && a.restricted)
+    }
+
+    fn granted(&self, user: &Uuid, account: &Uuid) -> bool {
+        self.access
+            .iter()
+            .any(|a| a.user_id == *user && a.accounts.contains(account))
+    }
 }
 
 async fn render_settings(
@@ -478,15 +504,30 @@ async fn render_settings(
     invite_link: Option<String>,
 ) -> AppResult<SettingsPage> {
     let org = v.org_id;
-    let (org_name, time_zone, members, invitations) = app
+    let admin = v.role.is_admin();
+    let (org_name, time_zone, mut members, mut invitations, ad_accounts, access) = app
         .db
         .tenant(org, async move |c| {
             let (n, tz) = accounts::org_settings(c, org).await?;
             let m = accounts::members(c).await?;
             let i = accounts::pending_invitations(c).await?;
-            Ok::<_, AppError>((n, tz, m, i))
+            let (a, g) = if admin {
+                (
+                    crate::connections::service::managed_accounts(c).await?,
+                    super::scope::member_access(c).await?,
+                )
+            } else {
+                (Vec::new(), Vec::new())
+            };
+            Ok::<_, AppError>((n, tz, m, i, a, g))
         })
         .await?;
+    if v.ctx.account_scope.is_some() {
+        // A member limited to some accounts (an agency's customer) does not see who else the
+        // organization works with.
+        members.retain(|m| m.user_id == v.user_id);
+        invitations.clear();
+    }
     Ok(SettingsPage {
         shell: v.shell("settings"),
         org_name,
@@ -499,6 +540,8 @@ async fn render_settings(
         invite_email,
         invite_link,
         outbox: app.mailer.outbox_dir().map(|p| p.display().to_string()),
+        accounts: ad_accounts,
+        access,
     })
 }
 
@@ -687,6 +730,47 @@ async fn remove_member(
     }
 }
 
+/// Which ad accounts a member or client sees: `restricted=on` (members; clients always are)
+/// and one `account` field per account granted.
+async fn member_accounts(
+    State(app): State<AppState>,
+    a: Admin,
+    Path(user_id): Path<Uuid>,
+    body: axum::body::Bytes,
+) -> AppResult<Response> {
+    let mut restricted = false;
+    let mut granted = Vec::new();
+    for (k, v) in url::form_urlencoded::parse(&body) {
+        match k.as_ref() {
+            "restricted" => restricted = v == "on",
+            "account" => match v.parse::<Uuid>() {
+                Ok(id) => granted.push(id),
+                Err(_) => {
+                    return Err(AppError::BadRequest(
+                        "Choose accounts from the list.".into(),
+                    ));
+                }
+            },
+            _ => {}
+        }
+    }
+    match super::scope::set_member_access(
+        &app.db, a.org_id, a.user_id, user_id, restricted, granted,
+    )
+    .await
+    {
+        Ok(()) => Ok(redirect_with_flash(
+            "/settings",
+            FlashKind::Success,
+            "Ad account access saved.",
+        )),
+        Err(AuthError::Invalid { message, .. }) => {
+            Ok(redirect_with_flash("/settings", FlashKind::Error, &message))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 #[derive(Template)]
 #[template(path = "auth/audit.html")]
 struct AuditPage {
@@ -723,6 +807,8 @@ struct InvitePage {
     logged_in_as: Option<String>,
     name: String,
     errors: FieldErrors,
+    /// Logged in as someone other than the invited address: no Join button.
+    wrong_account: bool,
 }
 
 async fn invite_page(
@@ -731,11 +817,18 @@ async fn invite_page(
     Path((org_id, token)): Path<(Uuid, String)>,
 ) -> AppResult<Response> {
     let path = format!("/invites/{org_id}/{token}");
-    let (invitation, org_name, errors) =
+    let (invitation, org_name, mut errors) =
         match accounts::find_invitation(&app.db, org_id, &token).await {
             Ok((inv, name)) => (Some(inv), name, FieldErrors::default()),
             Err(e) => (None, String::new(), field_errors(e)?),
         };
+    let mut wrong_account = false;
+    if let (Some(inv), Some(s)) = (&invitation, &ctx.session) {
+        if !accounts::invitation_is_for(inv, &s.user_email) {
+            wrong_account = true;
+            errors = FieldErrors::one("form", accounts::wrong_invitee_message(inv, &s.user_email));
+        }
+    }
     let status = if invitation.is_some() {
         axum::http::StatusCode::OK
     } else {
@@ -749,6 +842,7 @@ async fn invite_page(
         logged_in_as: ctx.session.as_ref().map(|s| s.user_email.clone()),
         name: String::new(),
         errors,
+        wrong_account,
     };
     Ok((status, Html(page.render()?)).into_response())
 }
@@ -768,7 +862,9 @@ async fn accept_invite(
     Form(form): Form<AcceptForm>,
 ) -> AppResult<Response> {
     if let Some(s) = &ctx.session {
-        return match accounts::accept_invitation(&app.db, org_id, &token, s.user_id).await {
+        return match accounts::accept_invitation(&app.db, org_id, &token, s.user_id, &s.user_email)
+            .await
+        {
             Ok(inv) => {
                 sessions::set_org(&app.db, s.id, org_id).await?;
                 Ok(redirect_with_flash(
@@ -778,6 +874,11 @@ async fn accept_invite(
                 ))
             }
             Err(e) => {
+                let status = if matches!(e, AuthError::Invalid { .. }) {
+                    axum::http::StatusCode::FORBIDDEN
+                } else {
+                    axum::http::StatusCode::GONE
+                };
                 let errors = field_errors(e)?;
                 let page = InvitePage {
                     shell: Shell::from_ctx(&ctx, "invite"),
@@ -787,8 +888,9 @@ async fn accept_invite(
                     logged_in_as: Some(s.user_email.clone()),
                     name: String::new(),
                     errors,
+                    wrong_account: false,
                 };
-                Ok((axum::http::StatusCode::GONE, Html(page.render()?)).into_response())
+                Ok((status, Html(page.render()?)).into_response())
             }
         };
     }
@@ -829,6 +931,7 @@ async fn accept_invite(
                 logged_in_as: None,
                 name: form.name,
                 errors,
+                wrong_account: false,
             };
             Ok((status, Html(page.render()?)).into_response())
         }

@@ -385,7 +385,11 @@ async fn edit_page(
     v: Viewer,
     Path(id): Path<Uuid>,
 ) -> AppResult<Response> {
-    let rule = load_rule(&app, v.org_id, id).await?;
+    let mut rule = load_rule(&app, v.org_id, id).await?;
+    if !v.role.can_write() {
+        // Webhook URLs in a rule are credentials; a client reads the rule without them.
+        rule.text = crate::reports::webhooks::redact_urls(&rule.text);
+    }
     let (text, mode) = (rule.text.clone(), rule.mode);
     let describe = DescribeView::idle(&app);
     let page = EditorPage::new(
@@ -849,6 +853,13 @@ async fn backtest_page(
     Query(q): Query<BacktestQuery>,
 ) -> AppResult<Response> {
     let rule = load_rule(&app, v.org_id, id).await?;
+    // A long backtest costs seconds of CPU and any member (clients too) may start one.
+    if let Err(retry) = app.limits.backtest(v.user_id) {
+        return Err(AppError::RateLimited {
+            message: retry.message(),
+            retry_after_secs: retry.0.as_secs().max(1),
+        });
+    }
     let days = q
         .days
         .unwrap_or(backtest::DEFAULT_DAYS)

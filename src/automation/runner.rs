@@ -407,6 +407,16 @@ pub struct ItemAction {
 }
 
 impl ItemAction {
+    /// The action's target as `role` may see it: webhook URLs are credentials, so a client
+    /// sees only their host.
+    pub fn target_for(&self, role: &Option<crate::auth::Role>) -> Option<String> {
+        let t = self.target.as_ref()?;
+        if role.is_some_and(|r| r.can_write()) {
+            return Some(t.clone());
+        }
+        Some(crate::reports::webhooks::redact_urls(t))
+    }
+
     /// The status in words for the history pages (the stored value stays machine-readable).
     pub fn status_label(&self) -> &'static str {
         match self.status.as_str() {

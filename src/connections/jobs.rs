@@ -73,6 +73,10 @@ impl Job for RotateKeys {
             let n = service::reencrypt_org(app, org)
                 .await
                 .map_err(JobError::retry)?;
+            // Webhook signing secrets live in the same vault; they move to the new key too.
+            crate::reports::alerts::reencrypt_channel_secrets(app, org)
+                .await
+                .map_err(JobError::retry)?;
             if n > 0 {
                 app.db
                     .tenant(org, async move |c| {

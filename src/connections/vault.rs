@@ -198,6 +198,27 @@ impl Vault {
     }
 
     pub fn encrypt(&self, plaintext: &str, binding: &Binding) -> Result<String, VaultError> {
+        self.encrypt_aad(plaintext, binding.aad().as_bytes())
+    }
+
+    pub fn decrypt(&self, stored: &str, binding: &Binding) -> Result<String, VaultError> {
+        self.decrypt_aad(stored, binding.aad().as_bytes())
+    }
+
+    /// Encrypts a secret that is not a platform token (a webhook signing secret), bound to
+    /// `purpose`, which names its table, organization, row and field.
+    pub fn encrypt_other(&self, plaintext: &str, purpose: &str) -> Result<String, VaultError> {
+        self.encrypt_aad(
+            plaintext,
+            format!("adpilot-vault-other|{purpose}").as_bytes(),
+        )
+    }
+
+    pub fn decrypt_other(&self, stored: &str, purpose: &str) -> Result<String, VaultError> {
+        self.decrypt_aad(stored, format!("adpilot-vault-other|{purpose}").as_bytes())
+    }
+
+    fn encrypt_aad(&self, plaintext: &str, aad: &[u8]) -> Result<String, VaultError> {
         let version = self.current_version();
         let key = self
             .keys
@@ -205,11 +226,11 @@ impl Vault {
             .ok()
             .and_then(|k| k.get(&version).copied())
             .ok_or(VaultError::UnknownKey(version))?;
-        let sealed = seal(&key, plaintext.as_bytes(), binding.aad().as_bytes())?;
+        let sealed = seal(&key, plaintext.as_bytes(), aad)?;
         Ok(format!("v{version}:{}", B64.encode(sealed)))
     }
 
-    pub fn decrypt(&self, stored: &str, binding: &Binding) -> Result<String, VaultError> {
+    fn decrypt_aad(&self, stored: &str, aad: &[u8]) -> Result<String, VaultError> {
         let (version, body) = Self::split(stored)?;
         let key = self
             .keys
@@ -218,7 +239,7 @@ impl Vault {
             .and_then(|k| k.get(&version).copied())
             .ok_or(VaultError::UnknownKey(version))?;
         let sealed = B64.decode(body).map_err(|_| VaultError::Format)?;
-        let plain = open(&key, &sealed, binding.aad().as_bytes())?;
+        let plain = open(&key, &sealed, aad)?;
         String::from_utf8(plain).map_err(|_| VaultError::Format)
     }
 

@@ -92,6 +92,39 @@ impl Db {
     }
 }
 
+tokio::task_local! {
+    /// The ad accounts the current work may see (`None` inside: every account).
+    static ACCOUNT_SCOPE: Option<Vec<Uuid>>;
+}
+
+/// Runs `f` with every tenant transaction it opens limited to the ad accounts `scope` (by the
+/// restrictive policies on account-carrying tables), or narrowed further when an outer scope is
+/// already set: a scope can only ever shrink. `None` keeps the outer scope as it is.
+pub async fn with_account_scope<F: std::future::Future>(
+    scope: Option<Vec<Uuid>>,
+    f: F,
+) -> F::Output {
+    let outer = current_account_scope();
+    let scope = match (outer, scope) {
+        (Some(outer), Some(inner)) => {
+            Some(inner.into_iter().filter(|a| outer.contains(a)).collect())
+        }
+        (outer, inner) => inner.or(outer),
+    };
+    ACCOUNT_SCOPE.scope(scope, f).await
+}
+
+/// The ad accounts the current task is limited to, if it is.
+pub fn current_account_scope() -> Option<Vec<Uuid>> {
+    ACCOUNT_SCOPE.try_with(Clone::clone).ok().flatten()
+}
+
+/// `'{id,id}'`, the array literal `app_account_scope()` reads.
+fn scope_literal(ids: &[Uuid]) -> String {
+    let ids: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+    format!("{{{}}}", ids.join(","))
+}
+
 /// Begins a transaction, sets the context (transaction-local, so pooled connections never
 /// carry it over), runs `f`, and commits on Ok or rolls back on Err. A future dropped halfway
 /// leaves the connection inside a transaction; the pool then discards it as broken.
@@ -106,10 +139,18 @@ where
 {
     AnsiTransactionManager::begin_transaction(conn).await?;
     let result = match context {
-        Some((key, id)) => match set_context(conn, key, &id.to_string()).await {
-            Ok(()) => f(conn).await,
-            Err(e) => Err(E::from(e)),
-        },
+        Some((key, id)) => {
+            let mut set = set_context(conn, key, &id.to_string()).await;
+            if let (Ok(()), "app.current_org_id", Some(scope)) =
+                (&set, key, current_account_scope())
+            {
+                set = set_context(conn, "app.account_scope", &scope_literal(&scope)).await;
+            }
+            match set {
+                Ok(()) => f(conn).await,
+                Err(e) => Err(E::from(e)),
+            }
+        }
         None => f(conn).await,
     };
     match result {

@@ -72,6 +72,7 @@ diesel::table! {
         details -> Jsonb,
         request_id -> Nullable<Text>,
         created_at -> Timestamptz,
+        client_ip -> Nullable<Text>,
     }
 }
 

@@ -415,32 +415,132 @@ pub struct Channel {
     pub signing_secret: Option<String>,
 }
 
-pub async fn channels(c: &mut Conn) -> diesel::QueryResult<Vec<Channel>> {
-    #[derive(diesel::QueryableByName)]
-    struct R {
-        #[diesel(sql_type = SqlUuid)]
-        id: Uuid,
-        #[diesel(sql_type = Text)]
-        kind: String,
-        #[diesel(sql_type = Text)]
-        target: String,
-        #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
-        signing_secret: Option<String>,
+impl Channel {
+    /// The target as a client-role member sees it: a webhook URL is a credential (anyone
+    /// holding a Slack incoming-webhook URL can post to the channel), so only its host shows.
+    pub fn target_for(&self, role: &Option<crate::auth::Role>) -> String {
+        if self.kind == "email" || role.is_some_and(|r| r.can_write()) {
+            return self.target.clone();
+        }
+        redact_url(&self.target)
     }
-    let rows: Vec<R> = diesel::sql_query(
-        "SELECT id, kind, target, signing_secret FROM alert_channels ORDER BY created_at",
+}
+
+/// `https://hooks.slack.com/services/T0/B0/XXXX` → `https://hooks.slack.com/…`.
+pub fn redact_url(url: &str) -> String {
+    webhooks::redact_urls(url.trim())
+}
+
+/// What a channel's signing secret is bound to in the vault.
+fn secret_purpose(org: Uuid, channel: Uuid) -> String {
+    format!("alert_channels|{org}|{channel}|signing_secret")
+}
+
+/// Encrypts a channel's signing secret for storage.
+pub fn seal_secret(
+    vault: &crate::connections::vault::Vault,
+    org: Uuid,
+    channel: Uuid,
+    secret: &str,
+) -> Result<String, crate::connections::vault::VaultError> {
+    vault.encrypt_other(secret, &secret_purpose(org, channel))
+}
+
+/// A stored signing secret in clear. Rows written before secrets were encrypted hold the
+/// secret itself (a token has no `v1:` prefix); key rotation re-encrypts them.
+fn open_secret(
+    vault: &crate::connections::vault::Vault,
+    org: Uuid,
+    channel: Uuid,
+    stored: &str,
+) -> Option<String> {
+    if crate::connections::vault::Vault::version_of(stored).is_err() {
+        return Some(stored.to_string());
+    }
+    match vault.decrypt_other(stored, &secret_purpose(org, channel)) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            tracing::warn!(error = %e, %channel, "a webhook signing secret cannot be decrypted");
+            None
+        }
+    }
+}
+
+#[derive(diesel::QueryableByName)]
+struct ChannelRow {
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    org_id: Uuid,
+    #[diesel(sql_type = Text)]
+    kind: String,
+    #[diesel(sql_type = Text)]
+    target: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+    signing_secret: Option<String>,
+}
+
+pub async fn channels(
+    c: &mut Conn,
+    vault: &crate::connections::vault::Vault,
+) -> diesel::QueryResult<Vec<Channel>> {
+    let rows: Vec<ChannelRow> = diesel::sql_query(
+        "SELECT id, org_id, kind, target, signing_secret FROM alert_channels ORDER BY created_at",
     )
     .load(c)
     .await?;
     Ok(rows
         .into_iter()
         .map(|r| Channel {
+            signing_secret: r
+                .signing_secret
+                .as_deref()
+                .and_then(|s| open_secret(vault, r.org_id, r.id, s)),
             id: r.id,
             kind: r.kind,
             target: r.target,
-            signing_secret: r.signing_secret,
         })
         .collect())
+}
+
+/// Encrypts, under the vault's current key, every signing secret of the organization that is
+/// stored in clear or under an older key; returns how many changed.
+pub async fn reencrypt_channel_secrets(app: &App, org: Uuid) -> Result<usize, crate::db::DbError> {
+    let vault = &app.vault;
+    let current = vault.current_version();
+    app.db
+        .tenant(org, async move |c| {
+            let rows: Vec<ChannelRow> = diesel::sql_query(
+                "SELECT id, org_id, kind, target, signing_secret FROM alert_channels \
+                 WHERE signing_secret IS NOT NULL",
+            )
+            .load(c)
+            .await?;
+            let mut n = 0;
+            for r in rows {
+                let Some(stored) = r.signing_secret else {
+                    continue;
+                };
+                if crate::connections::vault::Vault::version_of(&stored).is_ok_and(|v| v >= current)
+                {
+                    continue;
+                }
+                let Some(clear) = open_secret(vault, r.org_id, r.id, &stored) else {
+                    continue;
+                };
+                let Ok(sealed) = seal_secret(vault, r.org_id, r.id, &clear) else {
+                    continue;
+                };
+                diesel::sql_query("UPDATE alert_channels SET signing_secret = $1 WHERE id = $2")
+                    .bind::<Text, _>(sealed)
+                    .bind::<SqlUuid, _>(r.id)
+                    .execute(c)
+                    .await?;
+                n += 1;
+            }
+            Ok::<_, crate::db::DbError>(n)
+        })
+        .await
 }
 
 /// Sends one alert to every channel; temporary failures make the delivery job retry.
@@ -450,7 +550,7 @@ pub async fn deliver(app: &App, org_id: Uuid, alert_id: Uuid) -> Result<(), JobE
         .tenant(org_id, async move |c| {
             let all = list(c, 500).await?;
             let alert = all.into_iter().find(|a| a.id == alert_id);
-            Ok::<_, AlertError>((alert, channels(c).await?))
+            Ok::<_, AlertError>((alert, channels(c, &app.vault).await?))
         })
         .await
         .map_err(JobError::retry)?;

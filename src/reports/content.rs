@@ -166,7 +166,22 @@ pub struct Scope {
 }
 
 /// Builds the report for an organization over `range`, optionally one platform only.
+///
+/// A report limited to some ad accounts is built inside that account scope, so the database
+/// leaves out every other account's campaigns, changes and alerts (not only the campaign
+/// table); for a restricted viewer's preview the scope narrows further to their accounts.
 pub async fn build(
+    app: &App,
+    org_id: Uuid,
+    title: &str,
+    range: DateRange,
+    scope: &Scope,
+) -> Result<ReportData, crate::db::DbError> {
+    let accounts = (!scope.account_ids.is_empty()).then(|| scope.account_ids.clone());
+    crate::db::with_account_scope(accounts, build_scoped(app, org_id, title, range, scope)).await
+}
+
+async fn build_scoped(
     app: &App,
     org_id: Uuid,
     title: &str,

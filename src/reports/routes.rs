@@ -52,7 +52,7 @@ async fn render(app: &AppState, v: &Viewer, error: Option<String>) -> AppResult<
         .db
         .tenant(v.org_id, async move |c| {
             let a = alerts::list(c, 200).await?;
-            let ch = alerts::channels(c).await?;
+            let ch = alerts::channels(c, &app.vault).await?;
             let accounts = crate::connections::service::managed_accounts(c).await?;
             let rows = super::targets::budget_targets(c).await?;
             let budgets = rows
@@ -94,6 +94,11 @@ async fn page(State(app): State<AppState>, v: Viewer) -> AppResult<Response> {
 }
 
 async fn check_now(State(app): State<AppState>, w: Writer) -> AppResult<Response> {
+    // Checking raises and resolves the whole organization's alerts; a member limited to some
+    // ad accounts cannot see (nor resolve) the others'.
+    if w.ctx.account_scope.is_some() {
+        return Err(AppError::Forbidden);
+    }
     let report = alerts::evaluate(&app, w.org_id)
         .await
         .map_err(AppError::internal)?;
@@ -149,13 +154,18 @@ async fn add_channel(
         )
             .into_response());
     }
-    let secret = (form.kind != "email").then(crate::auth::tokens::new_token);
     let kind = form.kind.clone();
     let org = a.org_id;
     let actor = a.user_id;
+    let id = Uuid::now_v7();
+    // The signing secret is stored encrypted by the token vault, bound to this row.
+    let secret = match (form.kind != "email").then(crate::auth::tokens::new_token) {
+        Some(s) => Some(alerts::seal_secret(&app.vault, org, id, &s).map_err(AppError::internal)?),
+        None => None,
+    };
     app.db
         .tenant(org, async move |c| {
-            super::targets::add_channel(c, &kind, &target, secret).await?;
+            super::targets::add_channel(c, id, &kind, &target, secret).await?;
             crate::audit::record(
                 c,
                 org,
@@ -448,6 +458,27 @@ async fn send_now(
     w: Writer,
     Path(id): Path<Uuid>,
 ) -> AppResult<Response> {
+    // An id of nothing answers 404 without using up the organization's sends.
+    let exists = app
+        .db
+        .tenant(w.org_id, async move |c| {
+            Ok::<_, AppError>(
+                diesel::sql_query("SELECT id FROM report_schedules WHERE id = $1")
+                    .bind::<SqlUuid, _>(id)
+                    .execute(c)
+                    .await?,
+            )
+        })
+        .await?;
+    if exists == 0 {
+        return Err(AppError::NotFound);
+    }
+    if let Err(retry) = app.limits.send_now(w.org_id) {
+        return Err(AppError::RateLimited {
+            message: retry.message(),
+            retry_after_secs: retry.0.as_secs().max(1),
+        });
+    }
     let r = super::send::send(&app, w.org_id, id, chrono::Utc::now()).await?;
     let msg = if r.failed.is_empty() {
         format!(

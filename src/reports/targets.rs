@@ -60,14 +60,14 @@ pub async fn delete_budget_target(c: &mut Conn, id: Uuid) -> diesel::QueryResult
     Ok(n > 0)
 }
 
-/// Adds a delivery channel; webhooks carry the secret their payloads are signed with.
+/// Adds a delivery channel under `id` (a webhook's sealed signing secret is bound to it).
 pub async fn add_channel(
     c: &mut Conn,
+    id: Uuid,
     kind: &str,
     target: &str,
     signing_secret: Option<String>,
 ) -> diesel::QueryResult<Uuid> {
-    let id = Uuid::now_v7();
     diesel::sql_query(
         "INSERT INTO alert_channels (id, org_id, kind, target, signing_secret) \
          VALUES ($1, app_current_org(), $2, $3, $4)",

@@ -45,19 +45,40 @@ impl WebhookError {
 pub fn is_internal(addr: IpAddr) -> bool {
     match addr {
         IpAddr::V4(a) => is_internal_v4(a),
-        IpAddr::V6(a) => {
-            if let Some(v4) = a.to_ipv4_mapped() {
-                return is_internal_v4(v4);
-            }
-            let seg0 = a.segments()[0];
-            a.is_loopback()
-                || a.is_unspecified()
-                || a.is_multicast()
-                || (seg0 & 0xfe00) == 0xfc00 // unique local fc00::/7
-                || (seg0 & 0xffc0) == 0xfe80 // link-local fe80::/10
-                || a == Ipv6Addr::LOCALHOST
-        }
+        IpAddr::V6(a) => is_internal_v6(a),
     }
+}
+
+/// IPv6 is checked by allowing, not by refusing: only global unicast (2000::/3) is public,
+/// minus the special blocks inside it, and every form that carries an IPv4 address
+/// (mapped, compatible, translated, NAT64, 6to4) is judged by that IPv4 address. Listing bad
+/// ranges missed `[::127.0.0.1]`, `[64:ff9b::7f00:1]`, `[2002:7f00:1::]` and friends.
+fn is_internal_v6(a: Ipv6Addr) -> bool {
+    let s = a.segments();
+    let v4 = |hi: u16, lo: u16| Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo));
+    // ::/96 (compatible, and :: and ::1), ::ffff:0:0/96 (mapped), ::ffff:0:0:0/96 (translated)
+    if s[..5] == [0; 5] && (s[5] == 0 || s[5] == 0xffff) {
+        return a.is_unspecified() || a.is_loopback() || is_internal_v4(v4(s[6], s[7]));
+    }
+    if s[..4] == [0, 0, 0, 0] && s[4] == 0xffff && s[5] == 0 {
+        return is_internal_v4(v4(s[6], s[7]));
+    }
+    // NAT64 well-known prefix 64:ff9b::/96; its local-use 64:ff9b:1::/48 is internal.
+    if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+        return is_internal_v4(v4(s[6], s[7]));
+    }
+    // 6to4 2002::/16 embeds the IPv4 address in the next 32 bits.
+    if s[0] == 0x2002 {
+        return is_internal_v4(v4(s[1], s[2]));
+    }
+    if s[0] & 0xe000 != 0x2000 {
+        // Outside global unicast: loopback, unique local, link- and site-local, multicast,
+        // discard-only 100::/64, NAT64 local use, reserved.
+        return true;
+    }
+    // Inside 2000::/3: IETF protocol assignments 2001::/23 (Teredo, ORCHID, benchmarking...),
+    // documentation 2001:db8::/32 and 3fff::/20.
+    (s[0] == 0x2001 && (s[1] < 0x0200 || s[1] == 0x0db8)) || (s[0] == 0x3fff && s[1] < 0x1000)
 }
 
 fn is_internal_v4(a: Ipv4Addr) -> bool {
@@ -117,6 +138,21 @@ pub async fn check_url(raw: &str, allow_internal: bool) -> Result<CheckedUrl, We
     Ok(CheckedUrl { url, addr: first })
 }
 
+/// `text` with every http(s) URL cut to its scheme and host: what a client-role member sees of
+/// webhook URLs (in rule text, rule history), which are credentials for Slack and the like.
+pub fn redact_urls(text: &str) -> String {
+    static URL: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    match URL.get_or_init(|| regex::Regex::new(r#"(?i)https?://[^\s"'<>]+"#).ok()) {
+        Some(re) => re
+            .replace_all(text, |c: &regex::Captures| match Url::parse(&c[0]) {
+                Ok(u) => format!("{}://{}/…", u.scheme(), u.host_str().unwrap_or("")),
+                Err(_) => "…".to_string(),
+            })
+            .into_owned(),
+        None => String::new(),
+    }
+}
+
 /// `t=UNIX,v1=hex(HMAC-SHA256(secret, "t.body"))`, like Stripe's scheme, so receivers can
 /// reuse familiar verification code.
 pub fn signature(secret: &str, timestamp: i64, body: &[u8]) -> String {
@@ -136,8 +172,26 @@ pub fn signature(secret: &str, timestamp: i64, body: &[u8]) -> String {
 pub const SIGNATURE_HEADER: &str = "X-Adpilot-Signature";
 
 /// The two body shapes: Slack-compatible (a `text` field) and a generic JSON event.
+///
+/// Campaign, rule and alert names are written by people (some on the platforms' side), so the
+/// text is escaped the way Slack asks (`&`, `<`, `>`): `<!channel>` or `<https://x|label>` in a
+/// name then arrive as plain text, not as a mention or a disguised link.
 pub fn slack_body(text: &str) -> serde_json::Value {
-    serde_json::json!({ "text": text })
+    serde_json::json!({ "text": slack_escape(text) })
+}
+
+/// Slack's message-text escaping (<https://api.slack.com/reference/surfaces/formatting#escaping>).
+pub fn slack_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for ch in text.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Posts `body` to a checked URL, signed with `secret`.

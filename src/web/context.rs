@@ -51,6 +51,8 @@ pub struct RequestCtx {
     pub billing_notice: Option<crate::billing::enforce::Notice>,
     /// Stripe billing is configured (the menu shows Billing to owners).
     pub billing_enabled: bool,
+    /// The ad accounts a restricted member (a client) may see; `None`: every account.
+    pub account_scope: Option<Vec<Uuid>>,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for RequestCtx {

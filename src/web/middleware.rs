@@ -66,7 +66,17 @@ pub async fn context(State(app): State<AppState>, mut req: Request, next: Next) 
         let mut resp = match build_and_check(&app, &mut req, &request_id).await {
             Ok(new_anon_csrf) => {
                 let had_flash = cookie_value(req.headers(), FLASH_COOKIE).is_some();
-                let mut resp = next.run(req).await;
+                let ctx = req.extensions().get::<RequestCtx>();
+                let origin = crate::audit::RequestOrigin {
+                    request_id: request_id.clone(),
+                    client_ip: ctx.map(|c| c.client_ip.clone()).unwrap_or_default(),
+                };
+                let scope = ctx.and_then(|c| c.account_scope.clone());
+                let mut resp = crate::audit::with_origin(
+                    origin,
+                    crate::db::with_account_scope(scope, next.run(req)),
+                )
+                .await;
                 if let Some(token) = new_anon_csrf {
                     if let Ok(v) = HeaderValue::from_str(&cookie(CSRF_COOKIE, &token, None, app.config.https())) {
                         resp.headers_mut().append(header::SET_COOKIE, v);
@@ -140,11 +150,14 @@ async fn build_and_check(
     req: &mut Request,
     request_id: &str,
 ) -> Result<Option<String>, AppError> {
+    reject_nul(req).await?;
     let headers = req.headers().clone();
-    let client_ip = req
+    let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
+        .map(|c| c.0.ip());
+    let client_ip = super::client_addr::client_ip(peer, &headers, &app.config.trusted_proxies)
+        .map(|a| a.to_string())
         .unwrap_or_else(|| "unknown".to_string());
     let user_agent = headers
         .get(header::USER_AGENT)
@@ -171,6 +184,16 @@ async fn build_and_check(
             }
         }
     }
+
+    // A restricted member's (a client's) requests see only their ad accounts: every tenant
+    // transaction of the request carries the scope (see `db::with_account_scope`).
+    let account_scope = match (&session, &current) {
+        // Owners and admins always see every account: no query on their requests.
+        (Some(s), Some(c)) if !c.role.is_admin() => {
+            crate::auth::scope::account_scope(&app.db, c.org_id, s.user_id).await?
+        }
+        _ => None,
+    };
 
     let reconnect = match &current {
         Some(c) => crate::connections::service::needing_reconnect(app, c.org_id)
@@ -237,6 +260,7 @@ async fn build_and_check(
         reconnect,
         billing_notice,
         billing_enabled: app.billing.is_some(),
+        account_scope,
     });
     Ok(new_anon)
 }
@@ -254,6 +278,39 @@ fn check_origin(headers: &HeaderMap, origin: &str) -> Result<(), AppError> {
         Some(r) if r == origin || r.starts_with(&format!("{origin}/")) => Ok(()),
         _ => Err(AppError::Csrf),
     }
+}
+
+/// PostgreSQL text cannot hold a NUL character, and no form of ours needs one: a NUL in the
+/// path, the query or an urlencoded form is refused here with a clear message, before any
+/// handler gets as far as a query that would fail with a 500.
+async fn reject_nul(req: &mut Request) -> Result<(), AppError> {
+    let refuse = || {
+        AppError::BadRequest(
+            "The request contains a NUL character (%00), which no text field accepts. Remove it and try again."
+                .into(),
+        )
+    };
+    let uri = req.uri();
+    let in_uri = |s: &str| s.contains("%00") || s.contains('\0');
+    if in_uri(uri.path()) || uri.query().is_some_and(in_uri) {
+        return Err(refuse());
+    }
+    let is_form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return Ok(());
+    }
+    let body = std::mem::replace(req.body_mut(), Body::empty());
+    let bytes: Bytes = axum::body::to_bytes(body, MAX_FORM_BYTES)
+        .await
+        .map_err(|_| AppError::BadRequest("The form is too large.".into()))?;
+    let has_nul = bytes.contains(&0)
+        || url::form_urlencoded::parse(&bytes).any(|(k, v)| k.contains('\0') || v.contains('\0'));
+    *req.body_mut() = Body::from(bytes);
+    if has_nul { Err(refuse()) } else { Ok(()) }
 }
 
 /// Reads a field of an urlencoded form body and puts the body back for the handler.
@@ -304,7 +361,7 @@ fn secure_cookies(h: &mut HeaderMap) {
     }
 }
 
-fn security_headers(h: &mut HeaderMap) {
+pub fn security_headers(h: &mut HeaderMap) {
     let set = |h: &mut HeaderMap, k: &'static str, v: &'static str| {
         h.insert(k, HeaderValue::from_static(v));
     };

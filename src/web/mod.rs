@@ -3,9 +3,11 @@
 //! The router and the request middleware sit above the features (`crate::router`,
 //! [`middleware`]); no feature imports them.
 
+pub mod client_addr;
 pub mod context;
 pub mod cookies;
 pub mod error;
 pub mod form;
 pub mod metrics;
 pub mod middleware;
+pub mod redirect;

@@ -739,6 +739,7 @@ async fn a_client_sees_the_template_summary_and_spends_no_tokens() {
     let mut client = t
         .invite_and_join(&mut owner, "client@example.com", "client")
         .await;
+    crate::hardening::grant_all_accounts(&t, &mut owner, "client@example.com").await;
     let page = client.get("/dashboard").await;
     let r = get_hx(&mut client, &insights_url(&page.body)).await;
     r.assert_status(StatusCode::OK);

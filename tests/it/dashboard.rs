@@ -500,7 +500,9 @@ async fn presets_choose_the_right_dates_in_the_organizations_time_zone() {
 }
 
 async fn invite_client(t: &TestApp, owner: &mut Client) -> Client {
-    t.invite_and_join(owner, "c@example.com", "client").await
+    let client = t.invite_and_join(owner, "c@example.com", "client").await;
+    crate::hardening::grant_all_accounts(t, owner, "c@example.com").await;
+    client
 }
 
 #[tokio::test]

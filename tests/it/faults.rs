@@ -17,6 +17,8 @@ use crate::connections::connect;
 use crate::support::*;
 use crate::sync::assert_stored_equals_truth;
 
+const METRICS_TOKEN: &str = "faults-metrics-token-0123456789";
+
 async fn wait_until<F, Fut>(what: &str, timeout: Duration, mut done: F)
 where
     F: FnMut() -> Fut,
@@ -145,6 +147,7 @@ impl ServeProcess {
             .env("ADPILOT_GOOGLE_OAUTH_TOKEN_URL", oauth.google_token)
             .env("ADPILOT_GOOGLE_OAUTH_REVOKE_URL", oauth.google_revoke)
             .env("RUST_LOG", "warn")
+            .env("ADPILOT_METRICS_TOKEN", METRICS_TOKEN)
             .envs(extra_env.iter().copied())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped())
@@ -192,9 +195,12 @@ impl ServeProcess {
         }
     }
 
-    /// Finished job runs so far, from the process's own `/metrics`.
+    /// Finished job runs so far, from the process's own `/metrics` (behind its token).
     async fn job_runs(&self) -> f64 {
-        let text = reqwest::get(format!("http://127.0.0.1:{}/metrics", self.port))
+        let text = reqwest::Client::new()
+            .get(format!("http://127.0.0.1:{}/metrics", self.port))
+            .bearer_auth(METRICS_TOKEN)
+            .send()
             .await
             .expect("metrics")
             .text()

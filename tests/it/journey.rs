@@ -353,6 +353,22 @@ async fn a_marketer_goes_from_sign_up_to_a_live_rule_and_a_read_only_client() {
     b.click_text("Create account and join").await;
     b.wait_for_text("Acme Marketing", Duration::from_secs(10), None)
         .await;
+    // A client sees only the ad accounts granted to them (Settings → Members); grant all.
+    {
+        use diesel_async::RunQueryDsl;
+        let mut c = adpilot::db::connect_one(&s.t.db.admin_url)
+            .await
+            .expect("admin");
+        diesel::sql_query(
+            "INSERT INTO membership_accounts (org_id, user_id, account_id) \
+             SELECT m.org_id, m.user_id, a.id FROM memberships m \
+             JOIN users u ON u.id = m.user_id JOIN ad_accounts a ON a.org_id = m.org_id \
+             WHERE u.email = 'carol@client.example'",
+        )
+        .execute(&mut c)
+        .await
+        .expect("grant the client its accounts");
+    }
     b.goto(&s.at("/dashboard")).await;
     b.wait_for_text("Spend", Duration::from_secs(10), None)
         .await;

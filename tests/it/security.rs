@@ -230,13 +230,20 @@ async fn a_new_login_gets_a_new_session_token() {
 
 #[tokio::test]
 async fn unknown_pages_show_a_404_page_without_internals_and_health_and_metrics_answer() {
-    let t = TestApp::new().await;
+    let t = TestApp::with_args(&["--metrics-token", "metrics-token-0123456789"]).await;
     let mut c = t.client();
     let r = c.get("/no/such/page").await;
     r.assert_status(StatusCode::NOT_FOUND);
     assert!(r.body.contains("Not found") && r.body.contains("Request id"));
     c.get("/healthz").await.assert_status(StatusCode::OK);
-    let m = c.get("/metrics").await;
+    let m = c
+        .request(
+            Method::GET,
+            "/metrics",
+            None,
+            &[("authorization", "Bearer metrics-token-0123456789")],
+        )
+        .await;
     assert!(
         m.body
             .contains("http_requests_total{route=\"/healthz\",method=\"GET\",status=\"200\"} 1"),

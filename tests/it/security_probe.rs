@@ -39,6 +39,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/settings/invites/{id}/revoke"),
     ("POST", "/settings/members/{user_id}/role"),
     ("POST", "/settings/members/{user_id}/remove"),
+    ("POST", "/settings/members/{user_id}/accounts"),
     ("GET", "/settings/audit"),
     ("GET", "/invites/{org_id}/{token}"),
     ("POST", "/invites/{org_id}/{token}"),
@@ -1139,4 +1140,421 @@ async fn error_pages_carry_the_security_headers() {
     let r = anon.get("/dashboard").await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert_security_headers("/dashboard", &r);
+}
+
+/// Rows of one organization's campaigns: (campaign id, account id, campaign name).
+async fn campaigns_by_account(t: &TestApp, org: Uuid) -> Vec<(Uuid, Uuid, String)> {
+    #[derive(diesel::QueryableByName)]
+    struct R {
+        #[diesel(sql_type = SqlUuid)]
+        id: Uuid,
+        #[diesel(sql_type = SqlUuid)]
+        account_id: Uuid,
+        #[diesel(sql_type = Text)]
+        name: String,
+    }
+    let mut c = adpilot::db::connect_one(&t.db.admin_url)
+        .await
+        .expect("admin");
+    diesel::sql_query("SELECT id, account_id, name FROM campaigns WHERE org_id = $1 ORDER BY id")
+        .bind::<SqlUuid, _>(org)
+        .load::<R>(&mut c)
+        .await
+        .expect("campaigns")
+        .into_iter()
+        .map(|r| (r.id, r.account_id, r.name))
+        .collect()
+}
+
+/// An agency with several ad accounts gives a customer (a client) one of them: on every GET
+/// route of the router the client sees nothing of the other accounts (their campaigns,
+/// accounts, alerts, report schedules, budgets, ids), and ids of them answer 404; the owner
+/// still sees everything. The database does the filtering: the same holds for a query made
+/// as the application role inside the client's account scope.
+#[tokio::test]
+async fn a_client_of_one_ad_account_sees_nothing_of_the_other_accounts_on_any_route() {
+    let sb = sandbox(SandboxConfig::default()).await;
+    let t = TestApp::with_sandbox(&sb).await;
+    let mut owner = t.sign_up("owner@agency.test", "Agency").await;
+    connect(&mut owner, "google").await;
+    let org = org_named(&t, "Agency").await;
+    for acc in adpilot::analytics::sync::accounts_to_sync(&t.app, org)
+        .await
+        .expect("accounts")
+    {
+        adpilot::analytics::sync::sync_account(&t.app, org, acc, sb.clock().now())
+            .await
+            .expect("sync");
+    }
+    let campaigns = campaigns_by_account(&t, org).await;
+    assert!(!campaigns.is_empty(), "the sync brought campaigns");
+    let mine = campaigns[0].1;
+    let others: BTreeSet<Uuid> = campaigns
+        .iter()
+        .map(|c| c.1)
+        .filter(|a| *a != mine)
+        .collect();
+    assert!(
+        !others.is_empty(),
+        "the agency has more than one ad account"
+    );
+    let other = *others.iter().next().expect("another account");
+    let other_campaign = campaigns
+        .iter()
+        .find(|c| c.1 == other)
+        .expect("a campaign of another account")
+        .0;
+    let my_names: BTreeSet<&str> = campaigns
+        .iter()
+        .filter(|c| c.1 == mine)
+        .map(|c| c.2.as_str())
+        .collect();
+
+    // Data about the other accounts of every kind a client could reach.
+    let other_report = "Other customer weekly";
+    owner.get("/reports").await;
+    let r = owner
+        .post(
+            "/reports",
+            &[
+                ("name", other_report),
+                ("frequency", "weekly"),
+                ("weekday", "1"),
+                ("send_time", "09:00"),
+                ("period", "last_7_days"),
+                ("platform", "all"),
+                ("account", &other.to_string()),
+                ("recipients", "boss@other-customer.test"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "report: {}", r.body);
+    admin_exec(
+        &t,
+        &format!(
+            "INSERT INTO alerts (id, org_id, kind, subject_key, title, details) VALUES \
+             (gen_random_uuid(), $1, 'anomaly', '{other_campaign}:spend', \
+             'Other customer spend anomaly', '{{\"campaign_id\": \"{other_campaign}\"}}')"
+        ),
+        org,
+    )
+    .await;
+    owner.get("/alerts").await;
+    let r = owner
+        .post(
+            "/alerts/budgets",
+            &[
+                ("account_id", &other.to_string()),
+                ("budget", "100"),
+                ("percent", "80"),
+            ],
+        )
+        .await;
+    assert!(r.status.is_redirection(), "budget: {}", r.body);
+
+    // The client, granted one account.
+    let mut client = member(&t, &mut owner, "customer@one.test", "client").await;
+    let client_id = {
+        #[derive(diesel::QueryableByName)]
+        struct Id {
+            #[diesel(sql_type = SqlUuid)]
+            id: Uuid,
+        }
+        let mut c = adpilot::db::connect_one(&t.db.admin_url)
+            .await
+            .expect("admin");
+        diesel::sql_query("SELECT id FROM users WHERE email = 'customer@one.test'")
+            .get_result::<Id>(&mut c)
+            .await
+            .expect("client")
+            .id
+    };
+    // Before any grant a client sees no account at all.
+    let page = client.get("/campaigns").await;
+    page.assert_status(StatusCode::OK);
+    for (_, _, name) in &campaigns {
+        assert!(
+            !page.body.contains(name.as_str()),
+            "ungranted client sees {name}"
+        );
+    }
+    owner.get("/settings").await;
+    let r = owner
+        .post(
+            &format!("/settings/members/{client_id}/accounts"),
+            &[("account", &mine.to_string())],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "grant: {}", r.body);
+
+    let mut markers: Vec<String> = vec![
+        other_report.to_string(),
+        "boss@other-customer.test".to_string(),
+        "Other customer spend anomaly".to_string(),
+    ];
+    for (id, account, name) in &campaigns {
+        if *account != mine {
+            markers.push(id.to_string());
+            if !my_names.contains(name.as_str()) {
+                markers.push(name.clone());
+            }
+        }
+    }
+    markers.extend(others.iter().map(Uuid::to_string));
+    {
+        #[derive(diesel::QueryableByName)]
+        struct N {
+            #[diesel(sql_type = Text)]
+            name: String,
+            #[diesel(sql_type = Text)]
+            external_id: String,
+        }
+        let mut c = adpilot::db::connect_one(&t.db.admin_url)
+            .await
+            .expect("admin");
+        let accounts: Vec<N> = diesel::sql_query(
+            "SELECT name, external_id FROM ad_accounts WHERE org_id = $1 AND id <> $2",
+        )
+        .bind::<SqlUuid, _>(org)
+        .bind::<SqlUuid, _>(mine)
+        .load(&mut c)
+        .await
+        .expect("accounts");
+        for a in accounts {
+            markers.push(a.name);
+            markers.push(a.external_id);
+        }
+    }
+
+    // The owner sees the other accounts' data (the markers are real).
+    let mut seen_by_owner = String::new();
+    for path in ["/campaigns", "/alerts", "/reports", "/dashboard"] {
+        seen_by_owner.push_str(&owner.get(path).await.body);
+    }
+    for m in [other_report, "Other customer spend anomaly"] {
+        assert!(seen_by_owner.contains(m), "the owner sees {m}");
+    }
+
+    // The client sees their own account...
+    let own = client.get("/campaigns?per=500").await;
+    assert!(
+        my_names.iter().any(|n| own.body.contains(n)),
+        "the client sees the granted account's campaigns"
+    );
+    // ...and nothing of the others, on any GET route.
+    let report_id = {
+        #[derive(diesel::QueryableByName)]
+        struct Id {
+            #[diesel(sql_type = SqlUuid)]
+            id: Uuid,
+        }
+        let mut c = adpilot::db::connect_one(&t.db.admin_url)
+            .await
+            .expect("admin");
+        diesel::sql_query("SELECT id FROM report_schedules WHERE name = $1")
+            .bind::<Text, _>(other_report)
+            .get_result::<Id>(&mut c)
+            .await
+            .expect("report")
+            .id
+    };
+    let nothing = Uuid::now_v7().to_string();
+    let mut walked = 0;
+    for (method, pattern) in ROUTES {
+        if *method != "GET" {
+            continue;
+        }
+        let id = if pattern.starts_with("/campaigns/") && !pattern.starts_with("/campaigns/pushes")
+        {
+            other_campaign.to_string()
+        } else if pattern.starts_with("/reports/{id}") {
+            report_id.to_string()
+        } else {
+            nothing.clone()
+        };
+        let mut paths = vec![
+            pattern
+                .replace("{*path}", "app.js")
+                .replace("{platform}", "google")
+                .replace("{n}", "1")
+                .replace("{org_id}", &org.to_string())
+                .replace("{token}", "not-a-real-token")
+                .replace("{user_id}", &nothing)
+                .replace("{batch}", &nothing)
+                .replace("{id}", &id),
+        ];
+        if !pattern.contains('{') {
+            // Filters naming another account must not open it either.
+            paths.push(format!(
+                "{}?account={other}&account_id={other}&per=500",
+                paths[0]
+            ));
+        }
+        for path in paths {
+            let r = client.get(&path).await;
+            walked += 1;
+            for m in &markers {
+                // The page may echo the id the client typed into the query (its own links).
+                if path.contains('?') && *m == other.to_string() {
+                    continue;
+                }
+                assert!(
+                    !r.body.contains(m.as_str()),
+                    "client GET {path} ({}) shows {m:?} of another account",
+                    r.status
+                );
+            }
+            if pattern.contains("{id}")
+                && (id == other_campaign.to_string() || id == report_id.to_string())
+            {
+                assert!(
+                    matches!(r.status, StatusCode::NOT_FOUND | StatusCode::FORBIDDEN),
+                    "client GET {path}: {} for another account's object",
+                    r.status
+                );
+            }
+        }
+    }
+    assert!(walked > 40, "the walk covered the GET routes ({walked})");
+
+    // A report of the granted account, even previewed by the owner, carries only that
+    // account's campaigns and alerts.
+    owner.get("/reports").await;
+    let r = owner
+        .post(
+            "/reports",
+            &[
+                ("name", "Customer one weekly"),
+                ("frequency", "weekly"),
+                ("weekday", "1"),
+                ("send_time", "09:00"),
+                ("period", "last_7_days"),
+                ("platform", "all"),
+                ("account", &mine.to_string()),
+                ("recipients", "customer@one.test"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "report: {}", r.body);
+    let mine_report = {
+        #[derive(diesel::QueryableByName)]
+        struct Id {
+            #[diesel(sql_type = SqlUuid)]
+            id: Uuid,
+        }
+        let mut c = adpilot::db::connect_one(&t.db.admin_url)
+            .await
+            .expect("admin");
+        diesel::sql_query("SELECT id FROM report_schedules WHERE name = 'Customer one weekly'")
+            .get_result::<Id>(&mut c)
+            .await
+            .expect("report")
+            .id
+    };
+    for viewer in [&mut owner, &mut client] {
+        let preview = viewer
+            .get(&format!("/reports/{mine_report}/preview?raw=1"))
+            .await;
+        preview.assert_status(StatusCode::OK);
+        for m in &markers {
+            assert!(
+                !preview.body.contains(m.as_str()),
+                "the one-account report shows {m:?}"
+            );
+        }
+    }
+
+    // A member limited the same way ("Only the accounts below") sees only that account too.
+    let mut limited = member(&t, &mut owner, "member@one.test", "member").await;
+    let member_id = {
+        #[derive(diesel::QueryableByName)]
+        struct Id {
+            #[diesel(sql_type = SqlUuid)]
+            id: Uuid,
+        }
+        let mut c = adpilot::db::connect_one(&t.db.admin_url)
+            .await
+            .expect("admin");
+        diesel::sql_query("SELECT id FROM users WHERE email = 'member@one.test'")
+            .get_result::<Id>(&mut c)
+            .await
+            .expect("member")
+            .id
+    };
+    let all = limited.get("/campaigns?per=500").await.body;
+    assert!(
+        markers.iter().any(|m| all.contains(m.as_str())),
+        "an unlimited member sees the other accounts"
+    );
+    owner.get("/settings").await;
+    let r = owner
+        .post(
+            &format!("/settings/members/{member_id}/accounts"),
+            &[("restricted", "on"), ("account", &mine.to_string())],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "limit: {}", r.body);
+    for path in ["/campaigns?per=500", "/dashboard", "/alerts", "/reports"] {
+        let body = limited.get(path).await.body;
+        for m in &markers {
+            assert!(
+                !body.contains(m.as_str()),
+                "limited member GET {path} shows {m:?}"
+            );
+        }
+    }
+
+    // The database itself: the application role inside the client's scope sees none of the
+    // other accounts' rows; the owner's (unscoped) transaction sees them all.
+    let scope = adpilot::auth::scope::account_scope(&t.app.db, org, client_id)
+        .await
+        .expect("scope");
+    assert_eq!(scope, Some(vec![mine]));
+    let count_others = |t: &TestApp, others: Vec<Uuid>| {
+        let db = t.app.db.clone();
+        async move {
+            #[derive(diesel::QueryableByName)]
+            struct N {
+                #[diesel(sql_type = diesel::sql_types::BigInt)]
+                n: i64,
+            }
+            db.tenant(org, async move |c| {
+                let mut total = 0;
+                for sql in [
+                    "SELECT count(*) AS n FROM campaigns WHERE account_id = ANY($1)",
+                    "SELECT count(*) AS n FROM ad_accounts WHERE id = ANY($1)",
+                    "SELECT count(*) AS n FROM metrics_daily WHERE account_id = ANY($1)",
+                    "SELECT count(*) AS n FROM alerts WHERE account_id = ANY($1)",
+                    "SELECT count(*) AS n FROM budget_targets WHERE account_id = ANY($1)",
+                    "SELECT count(*) AS n FROM report_schedules WHERE account_ids && $1",
+                ] {
+                    let n: N = diesel::sql_query(sql)
+                        .bind::<diesel::sql_types::Array<SqlUuid>, _>(&others)
+                        .get_result(c)
+                        .await?;
+                    total += n.n;
+                }
+                Ok::<_, adpilot::db::DbError>(total)
+            })
+            .await
+            .expect("count")
+        }
+    };
+    let others_v: Vec<Uuid> = others.iter().copied().collect();
+    assert!(
+        count_others(&t, others_v.clone()).await > 0,
+        "unscoped sees them"
+    );
+    let scoped = adpilot::db::with_account_scope(scope, count_others(&t, others_v.clone())).await;
+    assert_eq!(
+        scoped, 0,
+        "the client's scope sees none of the other accounts' rows"
+    );
+    // A scope can only narrow: an inner scope naming another account sees nothing of it.
+    let narrowed = adpilot::db::with_account_scope(
+        Some(vec![mine]),
+        adpilot::db::with_account_scope(Some(others_v.clone()), count_others(&t, others_v)),
+    )
+    .await;
+    assert_eq!(narrowed, 0);
 }
