@@ -15,8 +15,8 @@ use super::conversions::ConversionSettings;
 use crate::app::AppState;
 use crate::types::{Currency, Platform};
 use crate::web::context::{Admin, FlashKind, Shell};
-use crate::web::error::{AppError, AppResult};
 use crate::web::cookies::redirect_with_flash;
+use crate::web::error::{AppError, AppResult};
 
 /// Days of stored rows the form lists types from.
 const SEEN_DAYS: i64 = 90;

@@ -332,24 +332,15 @@ pub async fn save(
     }
 }
 
-/// The organization's connected ad accounts as (platform, external id, currency), for the
-/// editor's currency warning.
+/// The organization's managed ad accounts (the ones rules act on) as (platform, external id,
+/// currency), for the editor's currency warning.
 pub async fn account_currencies(
     c: &mut Conn,
 ) -> QueryResult<Vec<(crate::types::Platform, String, crate::types::Currency)>> {
-    use crate::db::schema::ad_accounts;
-    let rows: Vec<(String, String, String)> = ad_accounts::table
-        .filter(ad_accounts::connection_removed_at.is_null())
-        .select((
-            ad_accounts::platform,
-            ad_accounts::external_id,
-            ad_accounts::currency,
-        ))
-        .load(c)
-        .await?;
-    Ok(rows
+    Ok(crate::connections::service::managed_accounts(c)
+        .await?
         .into_iter()
-        .filter_map(|(p, id, cur)| Some((p.parse().ok()?, id, cur.parse().ok()?)))
+        .map(|a| (a.platform, a.external_id, a.currency))
         .collect())
 }
 

@@ -192,7 +192,6 @@ impl From<diesel::result::Error> for JobError {
     }
 }
 
-
 /// A job ready to insert, with its type erased (what schedules produce).
 #[derive(Debug, Clone)]
 pub struct NewJob {

@@ -462,15 +462,10 @@ async fn send_now(
     let exists = app
         .db
         .tenant(w.org_id, async move |c| {
-            Ok::<_, AppError>(
-                diesel::sql_query("SELECT id FROM report_schedules WHERE id = $1")
-                    .bind::<SqlUuid, _>(id)
-                    .execute(c)
-                    .await?,
-            )
+            Ok::<_, AppError>(super::send::schedule_exists(c, id).await?)
         })
         .await?;
-    if exists == 0 {
+    if !exists {
         return Err(AppError::NotFound);
     }
     if let Err(retry) = app.limits.send_now(w.org_id) {

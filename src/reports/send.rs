@@ -549,6 +549,15 @@ impl Job for SendSlot {
     }
 }
 
+/// Whether the organization has a report schedule with this id.
+pub async fn schedule_exists(c: &mut crate::db::Conn, id: Uuid) -> diesel::QueryResult<bool> {
+    let n = diesel::sql_query("SELECT id FROM report_schedules WHERE id = $1")
+        .bind::<SqlUuid, _>(id)
+        .execute(c)
+        .await?;
+    Ok(n > 0)
+}
+
 /// Removes a report schedule; false when the organization has none with that id.
 pub async fn delete_schedule(c: &mut crate::db::Conn, id: Uuid) -> diesel::QueryResult<bool> {
     let n = diesel::sql_query("DELETE FROM report_schedules WHERE id = $1")
