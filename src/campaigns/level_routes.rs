@@ -312,7 +312,7 @@ async fn ad_group_page(
         .budget
         .as_deref()
         .and_then(|b| b.split_once(' '))
-        .and_then(|(m, period)| Some(format!("{} {period}", amount(m.parse().ok(), currency))))
+        .map(|(m, period)| format!("{} {period}", amount(m.parse().ok(), currency)))
         .unwrap_or_else(|| match platform {
             Platform::Google => "– (Google keeps budgets on the campaign)".into(),
             _ => "– (the campaign's budget is shared out by the platform)".into(),

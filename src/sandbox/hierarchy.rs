@@ -260,6 +260,7 @@ fn enabled_seconds(
 
 /// The weight of an object on the local day of `m`: its share, the day's noise and how long
 /// it was enabled that day (up to `now`).
+#[allow(clippy::too_many_arguments)]
 fn day_weight(
     seed: u64,
     account: &Account,
