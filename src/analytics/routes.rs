@@ -15,7 +15,7 @@ use super::queries::{self, CampaignPage, Sort, SortKey};
 use super::range::DateRange;
 use super::views::{
     CurrencyTiles, DashParams, DashQuery, KpiOption, PresetOption, kpi_options, org_today,
-    preset_options, tiles,
+    preset_options, spreadsheet_text, tiles,
 };
 use crate::app::AppState;
 use crate::connections::service::{ManagedAccount, managed_accounts};
@@ -401,18 +401,6 @@ async fn table_fragment(
         .render()?,
     )
     .into_response())
-}
-
-/// A text cell a spreadsheet will not read as a formula. Names come from the platforms (anyone
-/// with access to the ad account can type them), so `=HYPERLINK(...)` must arrive as text: a
-/// leading `= + - @`, tab or carriage return gets a `'` in front (OWASP's CSV-injection advice).
-/// Number cells are written by us and left alone so they stay numbers.
-pub fn spreadsheet_text(s: &str) -> String {
-    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{s}")
-    } else {
-        s.to_string()
-    }
 }
 
 /// The CSV of the campaign table: the same filters, sort and numbers, every page at once.

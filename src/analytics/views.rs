@@ -259,3 +259,15 @@ pub fn kpi_options(a: Kpi, b: Kpi) -> Vec<KpiOption> {
         })
         .collect()
 }
+
+/// A text cell a spreadsheet will not read as a formula. Names come from the platforms (anyone
+/// with access to the ad account can type them), so `=HYPERLINK(...)` must arrive as text: a
+/// leading `= + - @`, tab or carriage return gets a `'` in front (OWASP's CSV-injection advice).
+/// Number cells are written by us and left alone so they stay numbers.
+pub fn spreadsheet_text(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    }
+}

@@ -8,15 +8,15 @@ use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use axum::{Router, routing::get};
-use diesel::sql_types::{Nullable, Text, Uuid as SqlUuid};
-use diesel_async::RunQueryDsl;
 use uuid::Uuid;
 
 use crate::analytics::format::{Delta, Kpi, delta};
 use crate::analytics::level_queries::{self, ObjectSums};
 use crate::analytics::queries::Metrics;
 use crate::analytics::range::DateRange;
-use crate::analytics::views::{DashParams, DashQuery, PresetOption, org_today, preset_options};
+use crate::analytics::views::{
+    DashParams, DashQuery, PresetOption, org_today, preset_options, spreadsheet_text,
+};
 use crate::app::AppState;
 use crate::types::{Currency, Money, Platform};
 use crate::web::context::{Shell, Viewer};
@@ -151,88 +151,6 @@ fn range_query(p: &DashParams) -> String {
     )
 }
 
-#[derive(diesel::QueryableByName)]
-struct Head {
-    #[diesel(sql_type = SqlUuid)]
-    id: Uuid,
-    #[diesel(sql_type = Text)]
-    name: String,
-    #[diesel(sql_type = Text)]
-    status: String,
-    #[diesel(sql_type = Nullable<Text>)]
-    delivery: Option<String>,
-    #[diesel(sql_type = Text)]
-    external_id: String,
-    #[diesel(sql_type = Text)]
-    platform: String,
-    #[diesel(sql_type = SqlUuid)]
-    campaign_id: Uuid,
-    #[diesel(sql_type = Text)]
-    campaign_name: String,
-    #[diesel(sql_type = Text)]
-    currency: String,
-    #[diesel(sql_type = SqlUuid)]
-    group_id: Uuid,
-    #[diesel(sql_type = Text)]
-    group_name: String,
-    #[diesel(sql_type = Nullable<Text>)]
-    budget: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    bid: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    ad_type: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    headlines: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    descriptions: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    primary_text: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    final_url: Option<String>,
-}
-
-async fn ad_group_head(c: &mut crate::db::Conn, id: Uuid) -> AppResult<Head> {
-    diesel::sql_query(
-        "SELECT g.id, g.name, g.status, g.delivery, g.external_id, g.platform, c.id AS campaign_id,
-                c.name AS campaign_name, c.currency, g.id AS group_id, g.name AS group_name,
-                CASE WHEN g.budget_micros IS NULL THEN NULL
-                     ELSE g.budget_micros::text || ' ' || g.budget_period END AS budget,
-                g.bid_micros::text AS bid, NULL::text AS ad_type, NULL::text AS headlines,
-                NULL::text AS descriptions, NULL::text AS primary_text, NULL::text AS final_url
-         FROM ad_groups g JOIN campaigns c ON c.org_id = g.org_id AND c.id = g.campaign_id
-         WHERE g.org_id = (SELECT app_current_org()) AND g.id = $1",
-    )
-    .bind::<SqlUuid, _>(id)
-    .get_result(c)
-    .await
-    .map_err(|e| match e {
-        diesel::result::Error::NotFound => AppError::NotFound,
-        e => AppError::from(e),
-    })
-}
-
-async fn ad_head(c: &mut crate::db::Conn, id: Uuid) -> AppResult<Head> {
-    diesel::sql_query(
-        "SELECT a.id, a.name, a.status, a.delivery, a.external_id, a.platform, c.id AS campaign_id,
-                c.name AS campaign_name, c.currency, g.id AS group_id, g.name AS group_name,
-                NULL::text AS budget, NULL::text AS bid, a.ad_type,
-                array_to_string(a.headlines, E'\\n') AS headlines,
-                array_to_string(a.descriptions, E'\\n') AS descriptions,
-                a.primary_text, a.final_url
-         FROM ads a
-         JOIN ad_groups g ON g.org_id = a.org_id AND g.id = a.ad_group_id
-         JOIN campaigns c ON c.org_id = a.org_id AND c.id = a.campaign_id
-         WHERE a.org_id = (SELECT app_current_org()) AND a.id = $1",
-    )
-    .bind::<SqlUuid, _>(id)
-    .get_result(c)
-    .await
-    .map_err(|e| match e {
-        diesel::result::Error::NotFound => AppError::NotFound,
-        e => AppError::from(e),
-    })
-}
-
 pub struct DayView {
     pub date: chrono::NaiveDate,
     pub values: Vec<String>,
@@ -257,7 +175,7 @@ fn day_views(days: &[(chrono::NaiveDate, Metrics)], currency: Currency) -> Vec<D
 #[template(path = "campaigns/ad_group.html")]
 struct AdGroupPage {
     shell: Shell,
-    head: Head,
+    head: super::levels::LevelHead,
     word: &'static str,
     budget: String,
     bid: String,
@@ -272,7 +190,7 @@ fn parse_id(id: &str) -> AppResult<Uuid> {
     id.parse().map_err(|_| AppError::NotFound)
 }
 
-fn currency_of(h: &Head) -> AppResult<Currency> {
+fn currency_of(h: &super::levels::LevelHead) -> AppResult<Currency> {
     h.currency
         .parse()
         .map_err(|_| AppError::Internal("a stored currency does not parse".into()))
@@ -290,7 +208,9 @@ async fn ad_group_page(
     let (head, ads, days) = app
         .db
         .tenant(v.org_id, async move |c| {
-            let head = ad_group_head(c, id).await?;
+            let head = super::levels::ad_group_head(c, id)
+                .await?
+                .ok_or(AppError::NotFound)?;
             let ads = level_queries::ads_of_ad_group(c, id, range).await?;
             let days = level_queries::object_days(c, id, false, range).await?;
             Ok::<_, AppError>((head, ads, days))
@@ -337,7 +257,7 @@ async fn ad_group_page(
 #[template(path = "campaigns/ad.html")]
 struct AdPage {
     shell: Shell,
-    head: Head,
+    head: super::levels::LevelHead,
     word: &'static str,
     p: DashParams,
     presets: Vec<PresetOption>,
@@ -360,7 +280,9 @@ async fn ad_page(
     let (head, days) = app
         .db
         .tenant(v.org_id, async move |c| {
-            let head = ad_head(c, id).await?;
+            let head = super::levels::ad_head(c, id)
+                .await?
+                .ok_or(AppError::NotFound)?;
             let days = level_queries::object_days(c, id, true, range).await?;
             Ok::<_, AppError>((head, days))
         })
@@ -402,27 +324,15 @@ async fn ad_days_csv(
     let (head, days) = app
         .db
         .tenant(v.org_id, async move |c| {
-            let head = ad_head(c, id).await?;
+            let head = super::levels::ad_head(c, id)
+                .await?
+                .ok_or(AppError::NotFound)?;
             let days = level_queries::object_days(c, id, true, range).await?;
             Ok::<_, AppError>((head, days))
         })
         .await?;
     let columns: Vec<&'static str> = Kpi::TABLE.iter().map(|k| k.label()).collect();
-    Ok(days_csv(&day_views(&days, currency_of(&head)?), &columns))
-}
-
-fn csv_field(s: &str) -> String {
-    // A cell that a spreadsheet would run as a formula is quoted with a leading apostrophe.
-    let s = if s.starts_with(['=', '+', '-', '@']) && s.parse::<f64>().is_err() {
-        format!("'{s}")
-    } else {
-        s.to_string()
-    };
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s
-    }
+    days_csv(&day_views(&days, currency_of(&head)?), &columns)
 }
 
 fn csv_response(name: &str, body: String) -> Response {
@@ -439,37 +349,46 @@ fn csv_response(name: &str, body: String) -> Response {
         .into_response()
 }
 
-fn days_csv(days: &[DayView], columns: &[&'static str]) -> Response {
-    let mut out = format!("date,{}\n", columns.join(","));
+fn days_csv(days: &[DayView], columns: &[&'static str]) -> AppResult<Response> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let header: Vec<&str> = std::iter::once("date")
+        .chain(columns.iter().copied())
+        .collect();
+    w.write_record(&header).map_err(AppError::internal)?;
     for d in days {
-        let cells: Vec<String> = d.values.iter().map(|v| csv_field(v)).collect();
-        out.push_str(&format!("{},{}\n", d.date, cells.join(",")));
+        // Our own formatted figures: left as they are so they stay numbers.
+        let date = d.date.to_string();
+        let row: Vec<&str> = std::iter::once(date.as_str())
+            .chain(d.values.iter().map(String::as_str))
+            .collect();
+        w.write_record(&row).map_err(AppError::internal)?;
     }
-    csv_response("ad-days.csv", out)
+    Ok(csv_response("ad-days.csv", csv_body(w)?))
 }
 
-fn level_csv(t: &LevelTable, name: &str) -> Response {
-    let mut out = format!(
-        "name,status,delivery,budget,bid,{}\n",
-        t.columns
-            .iter()
-            .map(|(_, l)| csv_field(l))
-            .collect::<Vec<_>>()
-            .join(",")
-    );
+fn csv_body(w: csv::Writer<Vec<u8>>) -> AppResult<String> {
+    let bytes = w.into_inner().map_err(AppError::internal)?;
+    String::from_utf8(bytes).map_err(AppError::internal)
+}
+
+fn level_csv(t: &LevelTable, name: &str) -> AppResult<Response> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let header: Vec<&str> = ["name", "status", "delivery", "budget", "bid"]
+        .into_iter()
+        .chain(t.columns.iter().map(|(_, l)| l.as_ref()))
+        .collect();
+    w.write_record(&header).map_err(AppError::internal)?;
     for r in &t.rows {
-        let mut cells = vec![
-            csv_field(&r.name),
-            csv_field(&r.status),
-            csv_field(&r.delivery),
-            csv_field(&r.budget),
-            csv_field(&r.bid),
-        ];
-        cells.extend(r.values.iter().map(|v| csv_field(v)));
-        out.push_str(&cells.join(","));
-        out.push('\n');
+        // Names, statuses and budgets come from the platforms: written as text a spreadsheet
+        // will not run (see `spreadsheet_text`).
+        let mut row: Vec<String> = [&r.name, &r.status, &r.delivery, &r.budget, &r.bid]
+            .into_iter()
+            .map(|x| spreadsheet_text(x))
+            .collect();
+        row.extend(r.values.iter().cloned());
+        w.write_record(&row).map_err(AppError::internal)?;
     }
-    csv_response(name, out)
+    Ok(csv_response(name, csv_body(w)?))
 }
 
 async fn ads_csv(
@@ -484,7 +403,9 @@ async fn ads_csv(
     let (head, ads) = app
         .db
         .tenant(v.org_id, async move |c| {
-            let head = ad_group_head(c, id).await?;
+            let head = super::levels::ad_group_head(c, id)
+                .await?
+                .ok_or(AppError::NotFound)?;
             let ads = level_queries::ads_of_ad_group(c, id, range).await?;
             Ok::<_, AppError>((head, ads))
         })
@@ -499,7 +420,7 @@ async fn ads_csv(
         "Ad",
         false,
     );
-    Ok(level_csv(&t, "ads.csv"))
+    level_csv(&t, "ads.csv")
 }
 
 async fn ad_groups_csv(
@@ -534,5 +455,5 @@ async fn ad_groups_csv(
         group_word(item.campaign.platform),
         true,
     );
-    Ok(level_csv(&t, "ad-groups.csv"))
+    level_csv(&t, "ad-groups.csv")
 }

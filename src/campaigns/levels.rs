@@ -6,6 +6,8 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
+use diesel::OptionalExtension;
+use diesel::QueryResult;
 use diesel::sql_types::{Array, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::RunQueryDsl;
 use uuid::Uuid;
@@ -358,4 +360,84 @@ pub async fn ensure_known_ads(
         .await?;
     }
     ad_ids(c, org_id, account_id).await
+}
+
+/// The head of an ad group's or an ad's page (budget and bid in micros as text, with the
+/// budget's period).
+#[derive(diesel::QueryableByName)]
+pub struct LevelHead {
+    #[diesel(sql_type = SqlUuid)]
+    pub id: Uuid,
+    #[diesel(sql_type = Text)]
+    pub name: String,
+    #[diesel(sql_type = Text)]
+    pub status: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub delivery: Option<String>,
+    #[diesel(sql_type = Text)]
+    pub external_id: String,
+    #[diesel(sql_type = Text)]
+    pub platform: String,
+    #[diesel(sql_type = SqlUuid)]
+    pub campaign_id: Uuid,
+    #[diesel(sql_type = Text)]
+    pub campaign_name: String,
+    #[diesel(sql_type = Text)]
+    pub currency: String,
+    #[diesel(sql_type = SqlUuid)]
+    pub group_id: Uuid,
+    #[diesel(sql_type = Text)]
+    pub group_name: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub budget: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub bid: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub ad_type: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub headlines: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub descriptions: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub primary_text: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub final_url: Option<String>,
+}
+
+/// An ad group with its campaign: what its page shows at the top.
+pub async fn ad_group_head(c: &mut Conn, id: Uuid) -> QueryResult<Option<LevelHead>> {
+    diesel::sql_query(
+        "SELECT g.id, g.name, g.status, g.delivery, g.external_id, g.platform, c.id AS campaign_id,
+                c.name AS campaign_name, c.currency, g.id AS group_id, g.name AS group_name,
+                CASE WHEN g.budget_micros IS NULL THEN NULL
+                     ELSE g.budget_micros::text || ' ' || g.budget_period END AS budget,
+                g.bid_micros::text AS bid, NULL::text AS ad_type, NULL::text AS headlines,
+                NULL::text AS descriptions, NULL::text AS primary_text, NULL::text AS final_url
+         FROM ad_groups g JOIN campaigns c ON c.org_id = g.org_id AND c.id = g.campaign_id
+         WHERE g.org_id = (SELECT app_current_org()) AND g.id = $1",
+    )
+    .bind::<SqlUuid, _>(id)
+    .get_result(c)
+    .await
+    .optional()
+}
+
+/// An ad with its ad group and campaign: what its page shows at the top.
+pub async fn ad_head(c: &mut Conn, id: Uuid) -> QueryResult<Option<LevelHead>> {
+    diesel::sql_query(
+        "SELECT a.id, a.name, a.status, a.delivery, a.external_id, a.platform, c.id AS campaign_id,
+                c.name AS campaign_name, c.currency, g.id AS group_id, g.name AS group_name,
+                NULL::text AS budget, NULL::text AS bid, a.ad_type,
+                array_to_string(a.headlines, E'\\n') AS headlines,
+                array_to_string(a.descriptions, E'\\n') AS descriptions,
+                a.primary_text, a.final_url
+         FROM ads a
+         JOIN ad_groups g ON g.org_id = a.org_id AND g.id = a.ad_group_id
+         JOIN campaigns c ON c.org_id = a.org_id AND c.id = a.campaign_id
+         WHERE a.org_id = (SELECT app_current_org()) AND a.id = $1",
+    )
+    .bind::<SqlUuid, _>(id)
+    .get_result(c)
+    .await
+    .optional()
 }

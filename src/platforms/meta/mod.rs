@@ -101,12 +101,18 @@ impl MetaAds {
                     rb.query(all)
                 };
                 let (status, headers, body) = read_response(rb.send().await?).await?;
-                let (acct_pct, app_pct) = errors::usage(&headers);
-                if let Some(pct) = acct_pct {
-                    self.shared.limits.meta_record_usage(account, pct);
-                }
-                if let Some(pct) = app_pct {
-                    self.shared.limits.meta_record_usage("", pct);
+                // Only answers that went through set the pace: a refusal's usage (100% when
+                // throttled) comes with its own wait, which the retry already honours; taking
+                // it as the usage for the next minutes would slow every later call for the
+                // whole usage window after one throttled answer.
+                if status.is_success() {
+                    let (acct_pct, app_pct) = errors::usage(&headers);
+                    if let Some(pct) = acct_pct {
+                        self.shared.limits.meta_record_usage(account, pct);
+                    }
+                    if let Some(pct) = app_pct {
+                        self.shared.limits.meta_record_usage("", pct);
+                    }
                 }
                 if status.is_success() {
                     serde_json::from_str(&body).map_err(|e| {
