@@ -363,13 +363,15 @@ async fn run(
         })
         .await?;
     for (i, (from, to)) in ranges.into_iter().enumerate() {
-        // The three levels' reports are independent calls: made at once, a range costs the
-        // slowest of them rather than their sum (retries and rate limits apply to each).
-        let (metrics, ad_groups, ads) = tokio::try_join!(
-            adapter.daily_metrics(&creds, &account, from, to),
-            adapter.level_metrics(&creds, &account, Level::AdGroup, from, to),
-            adapter.level_metrics(&creds, &account, Level::Ad, from, to),
-        )?;
+        // One level after the other: a platform's rate-limit hint holds for the account, and
+        // calls already in flight at once could not honour it.
+        let metrics = adapter.daily_metrics(&creds, &account, from, to).await?;
+        let ad_groups = adapter
+            .level_metrics(&creds, &account, Level::AdGroup, from, to)
+            .await?;
+        let ads = adapter
+            .level_metrics(&creds, &account, Level::Ad, from, to)
+            .await?;
         let settings = settings.clone();
         report.rows_read += metrics.len();
         let levels = LevelChunk { ad_groups, ads };
