@@ -653,10 +653,6 @@ async fn postgres_restarted_mid_sync_and_mid_rule_check_loses_and_doubles_nothin
 async fn a_platform_that_rate_limits_and_fails_still_syncs_everything_and_its_hints_are_honoured() {
     let sb = sandbox(SandboxConfig {
         fixed_now: Some(chrono::Utc::now()),
-        // This test is about injected refusals and errors. Meta's usage-based pacing (the
-        // development tier's 300 calls an hour, which three report levels fill fast) has tests
-        // of its own, so it is given room here.
-        meta_calls_per_hour: 3_000,
         ..SandboxConfig::default()
     })
     .await;
