@@ -495,14 +495,23 @@ pub async fn ad_subject(c: &mut Conn, id: Uuid) -> QueryResult<Option<ActionSubj
 }
 
 /// After a pause or resume went through on the platform: the stored row says so until the
-/// next sync reads it back.
+/// next sync reads it back. The platform's finer delivery state of the ad group and its ads
+/// changes with it in a way only the platform knows, so it is cleared (shown as unknown)
+/// rather than left saying "active" under a paused switch.
 pub async fn record_ad_group_status(
     c: &mut Conn,
     id: Uuid,
     status: CampaignStatus,
 ) -> QueryResult<usize> {
     diesel::sql_query(
-        "UPDATE ad_groups SET status = $2, updated_at = now()
+        "UPDATE ads SET delivery = NULL, updated_at = now()
+         WHERE org_id = (SELECT app_current_org()) AND ad_group_id = $1",
+    )
+    .bind::<SqlUuid, _>(id)
+    .execute(c)
+    .await?;
+    diesel::sql_query(
+        "UPDATE ad_groups SET status = $2, delivery = NULL, updated_at = now()
          WHERE org_id = (SELECT app_current_org()) AND id = $1",
     )
     .bind::<SqlUuid, _>(id)
@@ -517,7 +526,7 @@ pub async fn record_ad_status(
     status: CampaignStatus,
 ) -> QueryResult<usize> {
     diesel::sql_query(
-        "UPDATE ads SET status = $2, updated_at = now()
+        "UPDATE ads SET status = $2, delivery = NULL, updated_at = now()
          WHERE org_id = (SELECT app_current_org()) AND id = $1",
     )
     .bind::<SqlUuid, _>(id)

@@ -353,7 +353,8 @@ pub async fn rule_actions(c: &mut Conn, campaign_id: Uuid) -> QueryResult<Vec<Ru
     let rows: Vec<R> = diesel::sql_query(
         "SELECT a.created_at AS at,
                 CASE WHEN a.source = 'rule' THEN 'rule' ELSE coalesce(u.email, 'a person') END AS who,
-                a.kind,
+                CASE a.level WHEN 'campaign' THEN a.kind
+                             ELSE a.kind || ' (' || replace(a.level, '_', ' ') || ')' END AS kind,
                 a.state || coalesce(': ' || a.message, '') AS outcome
          FROM platform_actions a LEFT JOIN users u ON u.id = a.actor_user_id
          WHERE a.campaign_id = $1 ORDER BY a.created_at DESC LIMIT 50",
