@@ -242,6 +242,41 @@ async fn a_marketer_goes_from_sign_up_to_a_live_rule_and_a_read_only_client() {
     b.shot("ad-phone").await;
     b.set_width(1280).await;
 
+    // An ad set with a budget of its own: a decimal comma comes back with its error and what
+    // was typed; ten times the budget asks first.
+    let with_budget: uuid::Uuid = {
+        #[derive(diesel::QueryableByName)]
+        struct Pick {
+            #[diesel(sql_type = diesel::sql_types::Uuid)]
+            id: uuid::Uuid,
+        }
+        let mut c = adpilot::db::connect_one(&s.t.db.admin_url)
+            .await
+            .expect("admin");
+        let p: Pick = diesel_async::RunQueryDsl::get_result(
+            diesel::sql_query(
+                "SELECT id FROM ad_groups WHERE platform = 'meta' AND status = 'active'
+                   AND budget_micros IS NOT NULL ORDER BY name LIMIT 1",
+            ),
+            &mut c,
+        )
+        .await
+        .expect("a Meta ad set with its own budget");
+        p.id
+    };
+    b.goto(&s.at(&format!("/ad-groups/{with_budget}"))).await;
+    b.fill("#budget-form input[name=budget]", "12,50").await;
+    b.click("#budget-form button[type=submit]").await;
+    b.find("#budget-error").await;
+    b.shot("ad-set-budget-error").await;
+    b.fill("#budget-form input[name=budget]", "99999").await;
+    b.click("#budget-form button[type=submit]").await;
+    b.find("#confirm-change").await;
+    b.shot("ad-set-budget-confirm").await;
+    b.set_width(390).await;
+    b.shot("ad-set-budget-confirm-phone").await;
+    b.set_width(1280).await;
+
     // A new campaign with ad copy from the offline copywriter (no AI provider is configured),
     // pushed to Google Ads through a job; the page follows it.
     b.goto(&s.at("/campaigns/new")).await;
