@@ -33,6 +33,7 @@ pub mod faults;
 mod gaql;
 mod google;
 mod hierarchy;
+mod level_writes;
 mod meta;
 mod metrics;
 mod oauth;

@@ -15,6 +15,7 @@ mod faults;
 mod hardening;
 mod jobs;
 mod journey;
+mod level_actions;
 mod levels;
 mod migrations;
 mod onboarding;

@@ -67,6 +67,12 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/campaigns/{id}/pause"),
     ("POST", "/campaigns/{id}/resume"),
     ("POST", "/campaigns/{id}/budget"),
+    ("POST", "/ad-groups/{id}/pause"),
+    ("POST", "/ad-groups/{id}/resume"),
+    ("POST", "/ad-groups/{id}/budget"),
+    ("POST", "/ad-groups/{id}/bid"),
+    ("POST", "/ads/{id}/pause"),
+    ("POST", "/ads/{id}/resume"),
     // connections
     ("GET", "/connections"),
     ("POST", "/connections/{platform}/start"),
@@ -707,6 +713,7 @@ impl World {
             ("kind", "email"),
             ("target", "probe@alpha.test"),
             ("budget", "5"),
+            ("bid", "1.25"),
             ("percent", "80"),
             ("text", "rule \"Probe\"\n  for campaigns on google\n  when spend in last 7 days > 1\n  then pause\n"),
             ("mode", "live"),
@@ -750,11 +757,15 @@ impl World {
         }
     }
 
-    /// The ad platform's own state of every campaign (budgets, statuses).
+    /// The ad platform's own state of every campaign, ad group and ad (budgets, bids,
+    /// statuses).
     fn platform_state(&self) -> String {
+        let all = adpilot::sandbox::TruthQuery::default();
         format!(
-            "{:?}",
-            self.sb.campaigns(&adpilot::sandbox::TruthQuery::default())
+            "{:?} {:?} {:?}",
+            self.sb.campaigns(&all),
+            self.sb.ad_groups(&all),
+            self.sb.ads(&all)
         )
     }
 }

@@ -2,6 +2,7 @@
 //! OAuth 2.0 with refresh tokens.
 
 mod errors;
+mod level_writes;
 mod levels;
 mod oauth;
 
