@@ -234,6 +234,29 @@ struct Created {
     n: i32,
 }
 
+/// A subquery with the rows of `table` as they were known before `cutoff` (a bind such as
+/// "$4"): for every object and day, the stored row if it was last written before then, else
+/// its latest revision observed before then. Its columns are the daily table's figures plus
+/// `org_id`, the object column and `date` (the named conversion types are NULL: revisions do
+/// not keep them).
+pub fn known_at_source(table: Table, cutoff: &str) -> String {
+    let (daily, revisions, obj) = table.names();
+    format!(
+        "(SELECT DISTINCT ON (date, {obj}) org_id, {obj}, date, impressions, clicks, all_clicks, \
+           spend_micros, conversions, revenue_micros, NULL::numeric AS purchases, \
+           NULL::bigint AS purchase_value_micros, NULL::numeric AS leads, \
+           NULL::numeric AS installs, NULL::numeric AS registrations \
+         FROM (SELECT org_id, {obj}, date, updated_at AS observed_at, impressions, clicks, \
+                 all_clicks, spend_micros, conversions, revenue_micros \
+               FROM {daily} WHERE updated_at < {cutoff} \
+               UNION ALL \
+               SELECT org_id, {obj}, date, observed_at, impressions, clicks, all_clicks, \
+                 spend_micros, conversions, revenue_micros \
+               FROM {revisions} WHERE observed_at < {cutoff}) known \
+         ORDER BY date, {obj}, observed_at DESC)"
+    )
+}
+
 /// Makes sure the levels' monthly partitions exist for the dates about to be written.
 pub async fn ensure_partitions(
     c: &mut Conn,

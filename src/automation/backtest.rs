@@ -78,6 +78,8 @@ pub async fn run(
     let mut status: HashMap<Uuid, CampaignStatus> = HashMap::new();
     let mut budget: HashMap<Uuid, Money> = HashMap::new();
     let mut last_acted: HashMap<Uuid, DateTime<Utc>> = HashMap::new();
+    // `at most N times`: the replay's own actions only (the days replayed start afresh).
+    let mut acted_times: HashMap<Uuid, Vec<DateTime<Utc>>> = HashMap::new();
     for k in (1..=days).rev() {
         // The end of each past day, as the replay time.
         let at = now - Duration::days(i64::from(k));
@@ -86,7 +88,11 @@ pub async fn run(
             .db
             .tenant(org_id, async move |c| {
                 let zones = facts::zones(c, at).await?;
-                Ok::<_, RunError>(facts::load(c, &zones, &w, p, Source::KnownAt(at)).await?)
+                let mut loaded = facts::load(c, &zones, &w, p, Source::KnownAt(at)).await?;
+                // Who paused what is read as it is now (the replay carries its own pauses
+                // forward through `status` below, not through the rule history).
+                facts::enrich(c, &mut loaded, &[rule]).await?;
+                Ok::<_, RunError>(loaded)
             })
             .await?;
         out.campaigns_in_scope = out.campaigns_in_scope.max(loaded.len());
@@ -97,6 +103,9 @@ pub async fn run(
             if let Some(b) = budget.get(&l.id) {
                 l.facts.daily_budget = *b;
             }
+            if !super::runner::in_live_scope(rule, &l.facts) {
+                continue;
+            }
             let Some(e) = eval::evaluate(rule, &l.facts, l.as_of, Detail::MatchedOnly) else {
                 continue;
             };
@@ -105,6 +114,12 @@ pub async fn run(
             }
             if let (Some(cd), Some(last)) = (cooldown, last_acted.get(&l.id))
                 && *last + cd > at
+            {
+                continue;
+            }
+            if let Some(t) = rule.times
+                && super::counts::reached(&t, acted_times.get(&l.id).map_or(&[], Vec::as_slice), at)
+                    .is_some()
             {
                 continue;
             }
@@ -144,6 +159,9 @@ pub async fn run(
                 .collect();
             if acted {
                 last_acted.insert(l.id, at);
+                if rule.times.is_some() {
+                    acted_times.entry(l.id).or_default().push(at);
+                }
             }
             out.hits.push(Hit {
                 day: l.as_of,

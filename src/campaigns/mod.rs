@@ -10,6 +10,7 @@ pub mod actions;
 pub mod jobs;
 pub mod level_routes;
 pub mod levels;
+pub mod pauses;
 
 use std::collections::HashMap;
 
