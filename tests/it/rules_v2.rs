@@ -700,6 +700,28 @@ async fn ad_set_and_ad_rules_run_as_dry_runs_with_preview_and_history_but_not_li
     assert!(h.body.contains(&some), "{}", h.body);
     assert!(h.body.contains("would run (dry run)"), "{}", h.body);
 
+    // A backtest replays the ad sets: every hit is one of them, with its spend afterwards.
+    // The sync ran "now"; as if each day's numbers were observed the morning after.
+    diesel::sql_query(
+        "UPDATE ad_group_metrics_daily SET updated_at = (date + 1)::timestamp AT TIME ZONE 'UTC' + interval '1 hour'",
+    )
+    .execute(&mut admin(&t).await)
+    .await
+    .expect("age the stored days");
+    let parsed = adpilot::automation::language::check_single(&text)
+        .rules
+        .pop()
+        .expect("rule");
+    let b = adpilot::automation::backtest::run(&t.app, org, &parsed, 3, now + Duration::days(1))
+        .await
+        .expect("backtest");
+    assert!(!b.hits.is_empty(), "{b:?}");
+    assert_eq!(b.campaigns_in_scope, sets.len());
+    for h in &b.hits {
+        assert!(sets.contains_key(&h.campaign_id), "{h:?}");
+        assert!(!h.spend_after.is_empty());
+    }
+
     // Ads against their campaign: an ad's share of its campaign's spend.
     let ads = level_weeks(
         &t,

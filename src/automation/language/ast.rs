@@ -571,21 +571,7 @@ impl Metric {
     /// Figures an object of that level never has (an ad's budget, an account's bid) are
     /// undefined rather than refused, as in `rules eval`.
     pub fn is_live_at(self, level: Level) -> bool {
-        let conversion_type = matches!(
-            self,
-            Metric::Purchases
-                | Metric::PurchaseValue
-                | Metric::Leads
-                | Metric::Installs
-                | Metric::Registrations
-                | Metric::CostPerPurchase
-                | Metric::PurchaseRoas
-                | Metric::CostPerLead
-                | Metric::CostPerInstall
-                | Metric::CostPerRegistration
-        );
         match level {
-            Level::Account => true,
             // Campaign sync keeps no lifetime budget, creation or end date yet.
             Level::Campaign => !matches!(
                 self,
@@ -594,8 +580,7 @@ impl Metric {
                     | Metric::DaysSinceCreated
                     | Metric::DaysLeft
             ),
-            // Level sync keeps no per-type conversions yet.
-            Level::AdGroup | Level::Ad => !conversion_type,
+            Level::Account | Level::AdGroup | Level::Ad => true,
         }
     }
 

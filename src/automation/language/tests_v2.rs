@@ -609,9 +609,13 @@ fn what_the_live_runner_cannot_run_yet_says_why() {
         None
     );
     assert_eq!(live_only("rule \"a\" then pause"), None);
+    assert_eq!(
+        blocker("rule \"a\" for ads when purchases in last 7 days > campaign purchases then pause"),
+        None
+    );
     assert!(
-        blocker("rule \"a\" for ads when purchases in last 7 days > 1 then pause")
-            .is_some_and(|w| w.contains("ad data"))
+        blocker("rule \"a\" for ads when campaign days_left < 3 then pause")
+            .is_some_and(|w| w.starts_with("campaign days_left ") && w.contains("campaign data"))
     );
     assert!(
         blocker("rule \"a\" for ad sets where paused by any rule then resume")
