@@ -281,6 +281,31 @@ struct Created {
     n: i32,
 }
 
+/// A subquery with the rows of `table` as they were known before `cutoff` (a bind such as
+/// "$4"): for every object and day, the stored row if it was last written before then, else
+/// its latest revision observed before then. Its columns are the daily table's figures plus
+/// `org_id`, the object column and `date`; the named conversion types are those of the current
+/// row (revisions do not keep them).
+pub fn known_at_source(table: Table, cutoff: &str) -> String {
+    let (daily, revisions, obj) = table.names();
+    format!(
+        "(SELECT k.org_id, k.{obj}, k.date, k.impressions, k.clicks, k.all_clicks, \
+           k.spend_micros, k.conversions, k.revenue_micros, cur.purchases, \
+           cur.purchase_value_micros, cur.leads, cur.installs, cur.registrations \
+         FROM (SELECT DISTINCT ON (date, {obj}) org_id, {obj}, date, impressions, clicks, \
+                 all_clicks, spend_micros, conversions, revenue_micros \
+               FROM (SELECT org_id, {obj}, date, updated_at AS observed_at, impressions, clicks, \
+                       all_clicks, spend_micros, conversions, revenue_micros \
+                     FROM {daily} WHERE updated_at < {cutoff} \
+                     UNION ALL \
+                     SELECT org_id, {obj}, date, observed_at, impressions, clicks, all_clicks, \
+                       spend_micros, conversions, revenue_micros \
+                     FROM {revisions} WHERE observed_at < {cutoff}) known \
+               ORDER BY date, {obj}, observed_at DESC) k \
+         LEFT JOIN {daily} cur ON cur.org_id = k.org_id AND cur.{obj} = k.{obj} AND cur.date = k.date)"
+    )
+}
+
 /// Makes sure the levels' monthly partitions exist for the dates about to be written.
 pub async fn ensure_partitions(
     c: &mut Conn,

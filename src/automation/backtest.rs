@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::eval::{self, Detail, Step};
 use super::facts::{self, Source};
 use super::language::Rule;
-use super::language::ast::CampaignStatus;
+use super::language::ast::{CampaignStatus, Level};
 use super::runner::RunError;
 use crate::app::App;
 use crate::types::Money;
@@ -25,6 +25,7 @@ pub const MAX_DAYS: u32 = 365;
 pub struct Hit {
     /// The account-local day the rule would have acted on.
     pub day: NaiveDate,
+    /// The campaign, ad group or ad (the rule's level).
     pub campaign_id: Uuid,
     pub campaign_name: String,
     /// `kind from→to` per action, with the reason when it would have been skipped.
@@ -78,6 +79,8 @@ pub async fn run(
     let mut status: HashMap<Uuid, CampaignStatus> = HashMap::new();
     let mut budget: HashMap<Uuid, Money> = HashMap::new();
     let mut last_acted: HashMap<Uuid, DateTime<Utc>> = HashMap::new();
+    // `at most N times`: the replay's own actions only (the days replayed start afresh).
+    let mut acted_times: HashMap<Uuid, Vec<DateTime<Utc>>> = HashMap::new();
     for k in (1..=days).rev() {
         // The end of each past day, as the replay time.
         let at = now - Duration::days(i64::from(k));
@@ -86,16 +89,29 @@ pub async fn run(
             .db
             .tenant(org_id, async move |c| {
                 let zones = facts::zones(c, at).await?;
-                Ok::<_, RunError>(facts::load(c, &zones, &w, p, Source::KnownAt(at)).await?)
+                // Who paused what is read as it is now (the replay carries its own pauses
+                // forward through `status` below, not through the rule history).
+                Ok::<_, RunError>(
+                    super::level_facts::load_for(c, &zones, &w, p, Source::KnownAt(at), &[rule])
+                        .await?,
+                )
             })
             .await?;
-        out.campaigns_in_scope = out.campaigns_in_scope.max(loaded.len());
+        out.campaigns_in_scope = out.campaigns_in_scope.max(
+            loaded
+                .iter()
+                .filter(|l| l.facts.level() == rule.level())
+                .count(),
+        );
         for mut l in loaded {
             if let Some(s) = status.get(&l.id) {
                 l.facts.status = *s;
             }
             if let Some(b) = budget.get(&l.id) {
                 l.facts.daily_budget = *b;
+            }
+            if !super::runner::in_live_scope(rule, &l.facts) {
+                continue;
             }
             let Some(e) = eval::evaluate(rule, &l.facts, l.as_of, Detail::MatchedOnly) else {
                 continue;
@@ -105,6 +121,12 @@ pub async fn run(
             }
             if let (Some(cd), Some(last)) = (cooldown, last_acted.get(&l.id))
                 && *last + cd > at
+            {
+                continue;
+            }
+            if let Some(t) = rule.times
+                && super::counts::reached(&t, acted_times.get(&l.id).map_or(&[], Vec::as_slice), at)
+                    .is_some()
             {
                 continue;
             }
@@ -144,6 +166,9 @@ pub async fn run(
                 .collect();
             if acted {
                 last_acted.insert(l.id, at);
+                if rule.times.is_some() {
+                    acted_times.entry(l.id).or_default().push(at);
+                }
             }
             out.hits.push(Hit {
                 day: l.as_of,
@@ -157,6 +182,7 @@ pub async fn run(
     }
     // Spend afterwards, from today's numbers: one query for every campaign hit.
     let ids: Vec<Uuid> = out.hits.iter().map(|h| h.campaign_id).collect();
+    let level = rule.level();
     if !ids.is_empty() {
         let from = now.date_naive() - Duration::days(i64::from(days) + 1);
         let rows: Vec<SpendRow> = app
@@ -164,8 +190,22 @@ pub async fn run(
             .tenant(org_id, async move |c| {
                 Ok::<_, RunError>(
                     diesel::sql_query(
-                        "SELECT campaign_id, date, spend_micros FROM metrics_daily \
-                         WHERE campaign_id = ANY($1) AND date >= $2",
+                        // The rule's objects: campaigns, ad groups or ads.
+                        match level {
+                            Level::AdGroup => {
+                                "SELECT ad_group_id AS campaign_id, date, spend_micros \
+                                 FROM ad_group_metrics_daily \
+                                 WHERE ad_group_id = ANY($1) AND date >= $2"
+                            }
+                            Level::Ad => {
+                                "SELECT ad_id AS campaign_id, date, spend_micros \
+                                 FROM ad_metrics_daily WHERE ad_id = ANY($1) AND date >= $2"
+                            }
+                            Level::Campaign | Level::Account => {
+                                "SELECT campaign_id, date, spend_micros FROM metrics_daily \
+                                 WHERE campaign_id = ANY($1) AND date >= $2"
+                            }
+                        },
                     )
                     .bind::<diesel::sql_types::Array<SqlUuid>, _>(&ids)
                     .bind::<Date, _>(from)

@@ -8,6 +8,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
+use diesel::deserialize::QueryableByName;
 use diesel::sql_types::{Array, BigInt, Date, Nullable, Text, Uuid as SqlUuid};
 use diesel_async::RunQueryDsl;
 use rust_decimal::Decimal;
@@ -21,7 +22,12 @@ use crate::types::{Currency, Money, Platform};
 /// A campaign's facts plus what the server needs to act on it.
 #[derive(Debug, Clone)]
 pub struct Loaded {
+    /// The object: a campaign, ad group or ad.
     pub id: Uuid,
+    /// The campaign (the object itself at campaign level).
+    pub campaign: Uuid,
+    /// The ad group of an ad (the object itself at ad-group level).
+    pub ad_group: Option<Uuid>,
     pub as_of: NaiveDate,
     pub facts: CampaignFacts,
 }
@@ -39,6 +45,8 @@ struct Row {
     #[diesel(sql_type = SqlUuid)]
     id: Uuid,
     #[diesel(sql_type = Text)]
+    external_id: String,
+    #[diesel(sql_type = Text)]
     name: String,
     #[diesel(sql_type = Text)]
     platform: String,
@@ -54,16 +62,80 @@ struct Row {
     as_of: NaiveDate,
     #[diesel(sql_type = Text)]
     time_zone: String,
+    #[diesel(embed)]
+    sums: Sums,
+}
+
+/// The window totals of one object, one array element per window (in the order given).
+#[derive(diesel::QueryableByName)]
+pub(super) struct Sums {
     #[diesel(sql_type = Array<BigInt>)]
-    impressions: Vec<i64>,
+    pub(super) impressions: Vec<i64>,
     #[diesel(sql_type = Array<BigInt>)]
-    clicks: Vec<i64>,
+    pub(super) clicks: Vec<i64>,
     #[diesel(sql_type = Array<BigInt>)]
-    spend: Vec<i64>,
+    pub(super) spend: Vec<i64>,
     #[diesel(sql_type = Array<Text>)]
-    conversions: Vec<String>,
+    pub(super) conversions: Vec<String>,
     #[diesel(sql_type = Array<BigInt>)]
-    revenue: Vec<i64>,
+    pub(super) revenue: Vec<i64>,
+    #[diesel(sql_type = Array<BigInt>)]
+    pub(super) all_clicks: Vec<i64>,
+    #[diesel(sql_type = Array<Text>)]
+    pub(super) purchases: Vec<String>,
+    #[diesel(sql_type = Array<BigInt>)]
+    pub(super) purchase_value: Vec<i64>,
+    #[diesel(sql_type = Array<Text>)]
+    pub(super) leads: Vec<String>,
+    #[diesel(sql_type = Array<Text>)]
+    pub(super) installs: Vec<String>,
+    #[diesel(sql_type = Array<Text>)]
+    pub(super) registrations: Vec<String>,
+}
+
+impl Sums {
+    pub(super) fn totals(&self, windows: &[WindowKey]) -> HashMap<WindowKey, Totals> {
+        let dec = |v: &[String], i: usize| {
+            v.get(i)
+                .and_then(|s| s.parse::<Decimal>().ok())
+                .unwrap_or_default()
+        };
+        let int = |v: &[i64], i: usize| v.get(i).copied().unwrap_or(0);
+        windows
+            .iter()
+            .enumerate()
+            .map(|(i, w)| {
+                (
+                    *w,
+                    Totals {
+                        impressions: int(&self.impressions, i),
+                        clicks: int(&self.clicks, i),
+                        spend_micros: int(&self.spend, i),
+                        conversions: dec(&self.conversions, i),
+                        revenue_micros: int(&self.revenue, i),
+                        all_clicks: int(&self.all_clicks, i),
+                        purchases: dec(&self.purchases, i),
+                        purchase_value_micros: int(&self.purchase_value, i),
+                        leads: dec(&self.leads, i),
+                        installs: dec(&self.installs, i),
+                        registrations: dec(&self.registrations, i),
+                    },
+                )
+            })
+            .collect()
+    }
+}
+
+/// The account's clock at `at`: its today is `as_of`.
+pub(super) fn clock(time_zone: &str, at: DateTime<Utc>, as_of: NaiveDate) -> Option<Clock> {
+    time_zone.parse::<chrono_tz::Tz>().ok().map(|tz| {
+        let local = at.with_timezone(&tz);
+        Clock {
+            today: as_of,
+            hour: local.hour(),
+            weekday: local.weekday(),
+        }
+    })
 }
 
 #[derive(diesel::QueryableByName)]
@@ -133,13 +205,15 @@ fn lookback(windows: &[WindowKey]) -> Option<u64> {
 /// Builds the query text for `windows` (see the module comment). Binds: $1 time zones,
 /// $2 as-of dates, $3 platforms (NULL: all), $4 cut-off for [`Source::KnownAt`], $5 and $6
 /// the earliest and latest as-of date.
-pub fn query_text(windows: &[WindowKey], source: Source) -> String {
-    let agg = |col: &str, cast: &str| -> String {
+/// The select list of [`Sums`] over the rows `m`, one array per figure.
+pub(super) fn sums_select(windows: &[WindowKey]) -> String {
+    // `expr` reads the row `m`; only column names from this file go into it.
+    let agg = |expr: &str, cast: &str| -> String {
         let parts: Vec<String> = windows
             .iter()
             .map(|w| {
                 format!(
-                    "COALESCE(SUM(m.{col}) FILTER (WHERE {}), 0){cast}",
+                    "COALESCE(SUM({expr}) FILTER (WHERE {}), 0){cast}",
                     window_sql(*w)
                 )
             })
@@ -153,34 +227,66 @@ pub fn query_text(windows: &[WindowKey], source: Source) -> String {
             format!("ARRAY[{}]", parts.join(", "))
         }
     };
+    format!(
+        "{imp} AS impressions, {clk} AS clicks, {spd} AS spend, {conv} AS conversions, {rev} AS revenue, \
+         {all} AS all_clicks, {pur} AS purchases, {pv} AS purchase_value, {lead} AS leads, \
+         {inst} AS installs, {reg} AS registrations",
+        imp = agg("m.impressions", "::bigint"),
+        clk = agg("m.clicks", "::bigint"),
+        spd = agg("m.spend_micros", "::bigint"),
+        conv = agg("m.conversions", "::text"),
+        rev = agg("m.revenue_micros", "::bigint"),
+        // Where a platform has no "every click" figure (TikTok), it equals clicks.
+        all = agg("COALESCE(m.all_clicks, m.clicks)", "::bigint"),
+        pur = agg("m.purchases", "::text"),
+        pv = agg("m.purchase_value_micros", "::bigint"),
+        lead = agg("m.leads", "::text"),
+        inst = agg("m.installs", "::text"),
+        reg = agg("m.registrations", "::text"),
+    )
+}
+
+/// The date bounds of the rows `m` an account `t` needs for `windows`.
+pub(super) fn rows_bound(windows: &[WindowKey]) -> String {
     // Per account the rows between its as-of date and the furthest window; the constant
     // bounds $5/$6 (over every zone) let PostgreSQL prune partitions and use the date index.
-    let lower = match lookback(windows) {
+    match lookback(windows) {
         Some(b) => format!(
             "m.date BETWEEN t.as_of - {b} AND t.as_of AND m.date BETWEEN $5::date - {b} AND $6::date"
         ),
         None => "m.date <= t.as_of AND m.date <= $6::date AND $5::date IS NOT NULL".into(),
-    };
+    }
+}
+
+pub fn query_text(windows: &[WindowKey], source: Source) -> String {
+    let lower = rows_bound(windows);
+    let sums = sums_select(windows);
     let metrics = match source {
         Source::Current => "metrics_daily".to_string(),
-        // What adpilot knew at the cut-off, as analytics keeps it.
-        Source::KnownAt(_) => crate::analytics::ingest::known_at_source("$4"),
+        // What adpilot knew at the cut-off, as analytics keeps it. The named conversion types
+        // have no revisions, so a replay reads them as they are now.
+        Source::KnownAt(_) => format!(
+            "(SELECT k.org_id, k.campaign_id, k.date, k.impressions, k.clicks, k.spend_micros, \
+               k.conversions, k.revenue_micros, cur.all_clicks, cur.purchases, \
+               cur.purchase_value_micros, cur.leads, cur.installs, cur.registrations \
+             FROM {} k LEFT JOIN metrics_daily cur \
+               ON cur.org_id = k.org_id AND cur.campaign_id = k.campaign_id AND cur.date = k.date)",
+            crate::analytics::ingest::known_at_source("$4")
+        ),
     };
+    // Removed campaigns are loaded too: `status is removed` may ask for them, and account
+    // figures sum every campaign of the account. The runner leaves them out of rules that do
+    // not name them.
     format!(
-        "SELECT c.id, c.name, c.platform, c.status, c.daily_budget_micros, a.currency, \
+        "SELECT c.id, c.external_id, c.name, c.platform, c.status, c.daily_budget_micros, a.currency, \
            a.external_id AS account_external_id, t.as_of, t.time_zone, \
-           {imp} AS impressions, {clk} AS clicks, {spd} AS spend, {conv} AS conversions, {rev} AS revenue \
+           {sums} \
          FROM campaigns c \
          JOIN ad_accounts a ON a.id = c.account_id \
          JOIN unnest($1::text[], $2::date[]) AS t(time_zone, as_of) ON t.time_zone = a.time_zone \
          LEFT JOIN {metrics} m ON m.org_id = c.org_id AND m.campaign_id = c.id AND {lower} \
-         WHERE c.status <> 'removed' AND ($3::text[] IS NULL OR c.platform = ANY($3::text[])) \
-         GROUP BY c.id, c.name, c.platform, c.status, c.daily_budget_micros, a.currency, a.external_id, t.as_of, t.time_zone",
-        imp = agg("impressions", "::bigint"),
-        clk = agg("clicks", "::bigint"),
-        spd = agg("spend_micros", "::bigint"),
-        conv = agg("conversions", "::text"),
-        rev = agg("revenue_micros", "::bigint"),
+         WHERE ($3::text[] IS NULL OR c.platform = ANY($3::text[])) \
+         GROUP BY c.id, c.external_id, c.name, c.platform, c.status, c.daily_budget_micros, a.currency, a.external_id, t.as_of, t.time_zone",
     )
 }
 
@@ -231,45 +337,82 @@ fn to_loaded(r: Row, windows: &[WindowKey], at: DateTime<Utc>) -> Option<Loaded>
         "removed" => CampaignStatus::Removed,
         _ => CampaignStatus::Active,
     };
-    let mut totals = HashMap::with_capacity(windows.len());
-    for (i, w) in windows.iter().enumerate() {
-        let t = Totals {
-            impressions: r.impressions.get(i).copied().unwrap_or(0),
-            clicks: r.clicks.get(i).copied().unwrap_or(0),
-            spend_micros: r.spend.get(i).copied().unwrap_or(0),
-            conversions: r
-                .conversions
-                .get(i)
-                .and_then(|s| s.parse::<Decimal>().ok())
-                .unwrap_or_default(),
-            revenue_micros: r.revenue.get(i).copied().unwrap_or(0),
-            ..Totals::default()
-        };
-        totals.insert(*w, t);
-    }
+    let totals = r.sums.totals(windows);
     Some(Loaded {
         id: r.id,
+        campaign: r.id,
+        ad_group: None,
         as_of: r.as_of,
         facts: CampaignFacts {
             platform,
             account_id: r.account_external_id,
             currency,
-            campaign_id: r.id.to_string(),
+            // The platform's id, as `id is "..."` and `campaign is "..."` are written.
+            campaign_id: r.external_id,
             name: r.name,
             status,
             daily_budget: Money::new(r.daily_budget_micros.unwrap_or(0), currency),
             totals,
             details: ObjectDetails {
-                clock: r.time_zone.parse::<chrono_tz::Tz>().ok().map(|tz| {
-                    let local = at.with_timezone(&tz);
-                    Clock {
-                        today: r.as_of,
-                        hour: local.hour(),
-                        weekday: local.weekday(),
-                    }
-                }),
+                clock: clock(&r.time_zone, at, r.as_of),
                 ..ObjectDetails::default()
             },
         },
     })
+}
+
+/// What the rules of a batch need beyond the window totals, added to `loaded` in place:
+/// account figures (`account spend today`) when a rule reads them, and who paused each
+/// campaign last when a rule's scope asks (`paused by ...`).
+pub async fn enrich(
+    c: &mut Conn,
+    loaded: &mut [Loaded],
+    rules: &[&super::language::Rule],
+) -> diesel::QueryResult<()> {
+    if rules.iter().any(|r| r.reads_account_figures()) {
+        attach_account_figures(loaded);
+    }
+    if rules.iter().any(|r| r.scope_reads_paused_by()) {
+        let names: HashMap<Uuid, String> = super::store::list(c)
+            .await?
+            .into_iter()
+            .map(|r| (r.id, r.name))
+            .collect();
+        let by = crate::campaigns::pauses::paused_by_rule(c).await?;
+        for l in loaded.iter_mut() {
+            l.facts.details.paused_by_rule = by.get(&l.id).map(|rule| {
+                // A deleted rule still paused it: `paused by any rule` holds, no name matches.
+                names
+                    .get(rule)
+                    .cloned()
+                    .unwrap_or_else(|| format!("(deleted rule {rule})"))
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The figures of each ad account: the sums of every loaded campaign of it (removed ones
+/// included: their spend was the account's too).
+pub fn account_sums(loaded: &[Loaded]) -> HashMap<(Platform, String), super::eval::ParentFigures> {
+    let mut sums: HashMap<(Platform, String), super::eval::ParentFigures> = HashMap::new();
+    for l in loaded {
+        let f = sums
+            .entry((l.facts.platform, l.facts.account_id.clone()))
+            .or_default();
+        for (k, t) in &l.facts.totals {
+            f.totals.entry(*k).or_default().add(t);
+        }
+    }
+    sums
+}
+
+/// Each campaign's account figures (`account spend ...`).
+pub fn attach_account_figures(loaded: &mut [Loaded]) {
+    let sums = account_sums(loaded);
+    for l in loaded.iter_mut() {
+        l.facts.details.account = sums
+            .get(&(l.facts.platform, l.facts.account_id.clone()))
+            .map(|f| Box::new(f.clone()));
+    }
 }

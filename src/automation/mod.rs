@@ -5,6 +5,7 @@
 
 pub mod backtest;
 pub mod cli;
+pub mod counts;
 pub mod describe;
 pub mod eval;
 pub mod facts;
@@ -12,6 +13,7 @@ pub mod highlight;
 pub mod history;
 pub mod jobs;
 pub mod language;
+pub mod level_facts;
 pub mod routes;
 pub mod runner;
 pub mod schema;

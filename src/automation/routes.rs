@@ -310,6 +310,12 @@ async fn check_text(
                 message: format!("draft only: {}", d.message),
                 ..d
             });
+        } else if let Some(d) = store::live_only_diagnostic(&rule) {
+            diagnostics.push(Diagnostic {
+                severity: language::Severity::Warning,
+                message: format!("dry run only: {}", d.message),
+                ..d
+            });
         }
         let mut set: Vec<Rule> = vec![rule];
         set.extend(
@@ -648,12 +654,17 @@ async fn set_mode(
         ));
     }
     if mode != Mode::Draft
-        && let Some(why) = rule.parsed().and_then(|r| r.live_blocker())
+        && let Some(why) = rule.parsed().and_then(|r| store::mode_blocker(&r, mode))
     {
+        let stays = if rule.mode == Mode::Draft {
+            "stays a draft"
+        } else {
+            "cannot go live yet"
+        };
         return Ok(redirect_with_flash(
             &format!("/rules/{id}"),
             FlashKind::Error,
-            &format!("This rule stays a draft: {why}."),
+            &format!("This rule {stays}: {why}."),
         ));
     }
     // A rule that becomes live (and runs) counts against the plan's live rules.

@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::eval::{self, BudgetPlan, Detail, Evaluation, PlannedAction, Step, WindowKey};
 use super::facts::{self, Loaded, Source};
 use super::language::Rule;
-use super::language::ast::{Direction, NotifyTarget};
+use super::language::ast::{Direction, Level, NotifyTarget};
 use super::schema::{rule_run_items, rule_runs, rules};
 use super::store::{self, Mode, Settings, StoredRule};
 use crate::app::App;
@@ -49,6 +49,10 @@ impl From<RunError> for crate::jobs::JobError {
         }
     }
 }
+
+/// Why a live action on an ad group or ad is skipped (see [`Rule::live_only_blocker`]).
+const LEVEL_ACTIONS_MISSING: &str =
+    "changing ad groups and ads needs level actions, which this version does not have yet";
 
 /// What one check of one rule did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -162,12 +166,14 @@ pub async fn check_rules(
                 .collect();
             let campaigns = if parsed.iter().any(|p| p.2.is_some()) {
                 let zones = facts::zones(c, now).await?;
-                facts::load(
+                let rules: Vec<&Rule> = parsed.iter().filter_map(|p| p.2.as_ref()).collect();
+                super::level_facts::load_for(
                     c,
                     &zones,
                     &windows,
                     platforms.map(|p| p.into_iter().collect()),
                     Source::Current,
+                    &rules,
                 )
                 .await?
             } else {
@@ -232,6 +238,8 @@ pub async fn check_rules(
 struct Memory {
     last_acted: HashMap<(Uuid, Uuid, bool), DateTime<Utc>>,
     budget_base: HashMap<(Uuid, bool), i64>,
+    /// For rules with `at most N times`: when each acted on each campaign.
+    acted: super::counts::Acted,
 }
 
 /// Loads [`Memory`] for every matched campaign of the batch in two queries.
@@ -262,21 +270,31 @@ async fn preload(
         .max()
         .unwrap_or(0);
     let since = now - Duration::minutes(i64::try_from(longest).unwrap_or(i64::MAX / 120));
+    // `at most N times`: the history back to the longest period (ever, if one says so).
+    let limits: Vec<_> = rules_
+        .iter()
+        .filter_map(|r| r.2.as_ref().and_then(|p| p.times).map(|t| (r.1.id, t)))
+        .collect();
+    let times_rules: Vec<Uuid> = limits.iter().map(|l| l.0).collect();
+    let times_since = limits
+        .iter()
+        .map(|l| super::counts::since(&l.1, now))
+        .try_fold(now, |acc, s| s.map(|s| acc.min(s)));
     app.db
         .tenant(org_id, async move |c| {
             let rows: Vec<(Uuid, Uuid, bool, Option<DateTime<Utc>>)> = rule_run_items::table
                 .filter(rule_run_items::acted.eq(true))
                 .filter(rule_run_items::rule_id.eq_any(&rule_ids))
-                .filter(rule_run_items::campaign_id.eq_any(&ids))
+                .filter(rule_run_items::object_id.eq_any(&ids))
                 .filter(rule_run_items::created_at.gt(since))
                 .group_by((
                     rule_run_items::rule_id,
-                    rule_run_items::campaign_id,
+                    rule_run_items::object_id,
                     rule_run_items::dry_run,
                 ))
                 .select((
                     rule_run_items::rule_id,
-                    rule_run_items::campaign_id,
+                    rule_run_items::object_id,
                     rule_run_items::dry_run,
                     diesel::dsl::max(rule_run_items::created_at),
                 ))
@@ -287,12 +305,12 @@ async fn preload(
                 .filter_map(|(r, cmp, d, at)| at.map(|a| ((r, cmp, d), a)))
                 .collect();
             let rows: Vec<(Uuid, bool, Option<i64>)> = rule_run_items::table
-                .filter(rule_run_items::campaign_id.eq_any(&ids))
+                .filter(rule_run_items::object_id.eq_any(&ids))
                 .filter(rule_run_items::budget_from_micros.is_not_null())
                 .filter(rule_run_items::created_at.gt(now - Duration::hours(24)))
                 .order(rule_run_items::created_at.desc())
                 .select((
-                    rule_run_items::campaign_id,
+                    rule_run_items::object_id,
                     rule_run_items::dry_run,
                     rule_run_items::budget_from_micros,
                 ))
@@ -303,9 +321,11 @@ async fn preload(
                 .into_iter()
                 .filter_map(|(cmp, d, b)| b.map(|b| ((cmp, d), b)))
                 .collect();
+            let acted = super::counts::acted(c, &times_rules, &ids, times_since).await?;
             Ok::<_, RunError>(Memory {
                 last_acted,
                 budget_base,
+                acted,
             })
         })
         .await
@@ -338,7 +358,7 @@ fn evaluate_rule(rule: Option<&Rule>, campaigns: &[Loaded]) -> Matches {
         // The cheap scope test first: evaluate() allocates its result even for campaigns
         // outside the scope, which adds up over a batch of many rules.
         if (!platforms.is_empty() && !platforms.contains(&l.facts.platform))
-            || !eval::in_scope(rule.scope.as_ref(), &l.facts)
+            || !in_live_scope(rule, &l.facts)
         {
             continue;
         }
@@ -357,6 +377,12 @@ fn evaluate_rule(rule: Option<&Rule>, campaigns: &[Loaded]) -> Matches {
         }
     }
     (in_scope, matched)
+}
+
+/// The rule's scope as the server applies it: removed objects only for rules that name them.
+pub fn in_live_scope(rule: &Rule, facts: &eval::CampaignFacts) -> bool {
+    (facts.status != super::language::ast::CampaignStatus::Removed || rule.reaches_removed())
+        && eval::in_rule_scope(rule, facts)
 }
 
 /// Evaluates every rule over every campaign. Pure CPU work: for a big batch (a check of many
@@ -431,7 +457,12 @@ impl ItemAction {
 }
 
 struct NewItem {
+    /// The campaign, ad group or ad the rule was evaluated on.
+    object_id: Uuid,
+    level: super::language::ast::Level,
+    /// The object's campaign.
     campaign_id: Uuid,
+    /// The object's name.
     campaign_name: String,
     acted: bool,
     seen: serde_json::Value,
@@ -521,7 +552,42 @@ async fn run_one(
                 .collect::<Vec<_>>();
             summary.skipped += actions.len();
             items.push(NewItem {
-                campaign_id: l.id,
+                object_id: l.id,
+                level: l.facts.level(),
+                campaign_id: l.campaign,
+                campaign_name: l.facts.name.clone(),
+                acted: false,
+                seen,
+                actions,
+                budget_from: None,
+                budget_to: None,
+            });
+            continue;
+        }
+        let limit_reached = rule.times.and_then(|t| {
+            let times = memory
+                .acted
+                .get(&(rule_id, l.id, dry))
+                .map(Vec::as_slice)
+                .unwrap_or(&[]);
+            super::counts::reached(&t, times, now)
+        });
+        if let Some(why) = limit_reached {
+            let actions = e
+                .actions
+                .iter()
+                .map(|a| {
+                    let mut ia = planned(a);
+                    ia.status = "skipped".into();
+                    ia.reason = Some(why.clone());
+                    ia
+                })
+                .collect::<Vec<_>>();
+            summary.skipped += actions.len();
+            items.push(NewItem {
+                object_id: l.id,
+                level: l.facts.level(),
+                campaign_id: l.campaign,
                 campaign_name: l.facts.name.clone(),
                 acted: false,
                 seen,
@@ -540,7 +606,9 @@ async fn run_one(
             None => slot.timestamp(),
         };
         let mut item = NewItem {
-            campaign_id: l.id,
+            object_id: l.id,
+            level: l.facts.level(),
+            campaign_id: l.campaign,
             campaign_name: l.facts.name.clone(),
             acted: false,
             seen,
@@ -597,20 +665,18 @@ async fn run_one(
                         }
                     }
                 }
-                // Bid rules are refused before a run (Rule::live_blocker); never silently.
-                Step::Bid(_) => {
-                    ia.status = "skipped".into();
-                    ia.reason = Some(
-                        "bids need ad-group sync, which this version does not have yet".into(),
-                    );
-                }
-                Step::Pause | Step::Resume | Step::Budget(_) => {
+                Step::Pause | Step::Resume | Step::Budget(_) | Step::Bid(_) => {
                     if let Some(why) = &a.skipped {
                         ia.status = "skipped".into();
                         ia.reason = Some(why.clone());
                     } else if !dry && settings.kill_switch {
                         ia.status = "skipped".into();
                         ia.reason = Some("the kill switch is on: rules change nothing".into());
+                    } else if !dry && l.facts.level() != Level::Campaign {
+                        // Live level rules with such actions are refused before a run
+                        // (Rule::live_only_blocker); never silently.
+                        ia.status = "skipped".into();
+                        ia.reason = Some(LEVEL_ACTIONS_MISSING.into());
                     } else if platform_actions_used >= settings.max_actions_per_check {
                         ia.status = "skipped".into();
                         ia.reason = Some(format!(
@@ -698,6 +764,13 @@ async fn run_one(
         }
         if item.acted {
             memory.last_acted.insert((rule_id, l.id, dry), now);
+            if rule.times.is_some() {
+                memory
+                    .acted
+                    .entry((rule_id, l.id, dry))
+                    .or_default()
+                    .push(now);
+            }
         }
         if let Some(from) = item.budget_from {
             memory.budget_base.entry((l.id, dry)).or_insert(from);
@@ -823,6 +896,8 @@ async fn finish(
                             rule_run_items::run_id.eq(s.run_id),
                             rule_run_items::rule_id.eq(s.rule_id),
                             rule_run_items::campaign_id.eq(i.campaign_id),
+                            rule_run_items::object_id.eq(i.object_id),
+                            rule_run_items::level.eq(i.level.as_str()),
                             rule_run_items::campaign_name.eq(&i.campaign_name),
                             rule_run_items::dry_run.eq(*dry),
                             rule_run_items::acted.eq(i.acted),
@@ -889,12 +964,25 @@ pub async fn preview(
         .db
         .tenant(org_id, async move |c| {
             let zones = facts::zones(c, now).await?;
-            Ok::<_, RunError>(facts::load(c, &zones, &windows, platforms, Source::Current).await?)
+            Ok::<_, RunError>(
+                super::level_facts::load_for(
+                    c,
+                    &zones,
+                    &windows,
+                    platforms,
+                    Source::Current,
+                    &[rule],
+                )
+                .await?,
+            )
         })
         .await?;
     let mut in_scope = 0;
     let mut out = Vec::new();
     for l in &loaded {
+        if !in_live_scope(rule, &l.facts) {
+            continue;
+        }
         if let Some(e) = eval::evaluate(rule, &l.facts, l.as_of, Detail::MatchedOnly) {
             in_scope += 1;
             if e.matched || e.skipped.is_some() {

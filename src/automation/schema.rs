@@ -50,6 +50,8 @@ diesel::table! {
         budget_from_micros -> Nullable<BigInt>,
         budget_to_micros -> Nullable<BigInt>,
         created_at -> Timestamptz,
+        level -> Text,
+        object_id -> Uuid,
     }
 }
 

@@ -11,6 +11,7 @@ pub mod jobs;
 pub mod level_action_routes;
 pub mod level_routes;
 pub mod levels;
+pub mod pauses;
 
 use std::collections::HashMap;
 

@@ -22,6 +22,7 @@ mod onboarding;
 mod platform_contract;
 mod reports;
 mod rules;
+mod rules_v2;
 mod security;
 mod security_probe;
 mod sync;

@@ -859,8 +859,8 @@ async fn a_live_rule_calls_its_webhook_signed_and_a_private_one_is_refused_by_de
 async fn a_version_2_rule_the_runner_cannot_run_yet_saves_as_a_draft_only_and_says_why() {
     let t = TestApp::new().await;
     let mut c = t.sign_up("ann@example.com", "Acme").await;
-    let text = "rule \"Night off\"\n  for ad sets where name contains \"Local\"\n  then pause\n  check daily at 20:00\n";
-    let why = "ad-set rules can be checked and evaluated on CSV; running them against your accounts needs ad-set sync, which this version does not have yet";
+    let text = "rule \"Night off\"\n  for campaigns where name contains \"Local\"\n  when lifetime_budget > 100\n  then pause\n  check daily at 20:00\n";
+    let why = "lifetime_budget can be checked and evaluated on CSV; running it against your accounts needs campaign data this version does not sync yet";
 
     // Valid language: the live check accepts it and warns that it stays a draft.
     let f = c.post("/rules/check", &[("text", text)]).await;

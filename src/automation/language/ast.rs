@@ -562,10 +562,26 @@ impl Metric {
         )
     }
 
-    /// Metrics version 1 had; the others need storage the live runner does not have yet
-    /// (see [`Rule::live_blocker`]). `days_left_in_month` needs only the date.
+    /// Metrics version 1 had. `days_left_in_month` needs only the date.
     pub fn is_version1(self) -> bool {
         (self as u8) <= (Metric::DailyBudget as u8) || self == Metric::DaysLeftInMonth
+    }
+
+    /// Whether adpilot keeps this figure for objects of `level` (see [`Rule::live_blocker`]).
+    /// Figures an object of that level never has (an ad's budget, an account's bid) are
+    /// undefined rather than refused, as in `rules eval`.
+    pub fn is_live_at(self, level: Level) -> bool {
+        match level {
+            // Campaign sync keeps no lifetime budget, creation or end date yet.
+            Level::Campaign => !matches!(
+                self,
+                Metric::LifetimeBudget
+                    | Metric::BudgetRemaining
+                    | Metric::DaysSinceCreated
+                    | Metric::DaysLeft
+            ),
+            Level::Account | Level::AdGroup | Level::Ad => true,
+        }
     }
 
     pub fn from_name(name: &str) -> Option<Metric> {
@@ -727,7 +743,10 @@ impl Rule {
     pub fn cooldown_minutes(&self) -> Option<u64> {
         match &self.cooldown {
             Some(i) => Some(i.minutes()),
-            None if self.changes_budget() => Some(DEFAULT_BUDGET_COOLDOWN_MINUTES),
+            // `at most N times ...` says how often on its own; the default would override it.
+            None if self.changes_budget() && self.times.is_none() => {
+                Some(DEFAULT_BUDGET_COOLDOWN_MINUTES)
+            }
             None => None,
         }
     }
@@ -800,66 +819,71 @@ impl Rule {
         cond(&self.condition) || self.action_exprs().iter().any(|e| e.has_hour())
     }
 
-    /// Why the live runner (dry run, live, preview, backtest against the database) cannot run
-    /// this rule yet: version 2 features that need storage main does not have. `None` when it
-    /// can. The text is the same in the editor, on activation and in the CLI.
+    /// Why the server (dry run, live, preview, backtest against the database) cannot run this
+    /// rule yet: version 2 figures adpilot does not keep at the level they are read at. `None`
+    /// when it can. The text is the same in the editor, on activation and in the CLI.
     pub fn live_blocker(&self) -> Option<String> {
-        let level = self.level_word();
-        if level != LevelWord::Campaigns {
+        let level = self.level();
+        for m in self.metric_refs() {
+            let at = m.of.map_or(level, Parent::level);
+            if !m.metric.is_live_at(at) {
+                let whose = match at {
+                    Level::Campaign | Level::Account => "campaign",
+                    Level::AdGroup => "ad-group",
+                    Level::Ad => "ad",
+                };
+                return Some(format!(
+                    "{}{} can be checked and evaluated on CSV; running it against your accounts needs {whose} data this version does not sync yet",
+                    m.of.map(|p| format!("{} ", p.as_str())).unwrap_or_default(),
+                    m.metric
+                ));
+            }
+        }
+        if level != Level::Campaign && self.scope_reads_paused_by() {
             return Some(format!(
-                "{} rules can be checked and evaluated on CSV; running them against your accounts needs {} sync, which this version does not have yet",
-                level.singular(),
-                level.singular()
+                "\"paused by\" on {} can be checked and evaluated on CSV; adpilot records who paused campaigns only",
+                self.level_word().as_str()
             ));
-        }
-        if self
-            .actions
-            .iter()
-            .any(|a| matches!(a, Action::SetBid(_) | Action::ChangeBid(_)))
-        {
-            return Some(
-                "bid actions can be checked and evaluated on CSV; running them needs ad-group sync, which this version does not have yet"
-                    .to_string(),
-            );
-        }
-        if let Some(m) = self
-            .metric_refs()
-            .into_iter()
-            .find(|m| !m.metric.is_version1())
-        {
-            return Some(format!(
-                "{} can be checked and evaluated on CSV; running it against your accounts needs data this version does not sync yet",
-                m.metric
-            ));
-        }
-        if self
-            .metric_refs()
-            .iter()
-            .any(|m| m.of == Some(Parent::Account))
-        {
-            return Some(
-                "account figures can be checked and evaluated on CSV; the live runner does not sum accounts yet"
-                    .to_string(),
-            );
-        }
-        if self.times.is_some() {
-            return Some(
-                "\"at most N times\" can be checked and evaluated on CSV; the live runner only knows \"at most once per\" yet"
-                    .to_string(),
-            );
-        }
-        if self
-            .scope
-            .as_ref()
-            .and_then(|s| s.filter.as_ref())
-            .is_some_and(Filter::needs_v2_storage)
-        {
-            return Some(
-                "this filter (id, campaign, ad group, removed or paused by) can be checked and evaluated on CSV; the live runner does not support it yet"
-                    .to_string(),
-            );
         }
         None
+    }
+
+    /// Why this rule may run as a dry run but not live: it changes ad groups or ads, and the
+    /// audited action path acts on campaigns only in this version.
+    pub fn live_only_blocker(&self) -> Option<String> {
+        let word = self.level_word();
+        let changes = self.actions.iter().any(|a| !matches!(a, Action::Notify(_)));
+        (word != LevelWord::Campaigns && changes).then(|| {
+            format!(
+                "{} rules that pause, resume or change budgets or bids can run as a dry run; running them live needs {} actions, which this version does not have yet",
+                word.singular(),
+                word.singular()
+            )
+        })
+    }
+
+    /// Whether a metric is prefixed with `account`.
+    pub fn reads_account_figures(&self) -> bool {
+        self.metric_refs()
+            .iter()
+            .any(|m| m.of == Some(Parent::Account))
+    }
+
+    /// Whether the scope filters on who paused the object.
+    pub fn scope_reads_paused_by(&self) -> bool {
+        self.filter()
+            .is_some_and(|f| f.any(&|f| matches!(f, Filter::PausedBy(_))))
+    }
+
+    /// Whether the scope names removed objects (`status is removed`, also under `not`): only
+    /// such rules see them, as removed objects can be neither paused nor resumed.
+    pub fn reaches_removed(&self) -> bool {
+        self.filter()
+            .is_some_and(|f| f.any(&|f| matches!(f, Filter::Status(CampaignStatus::Removed))))
+    }
+
+    pub fn filter(&self) -> Option<&Filter> {
+        self.scope.as_ref().and_then(|s| s.filter.as_ref())
     }
 
     pub fn pauses(&self) -> bool {
@@ -879,13 +903,15 @@ impl Rule {
 }
 
 impl Filter {
-    fn needs_v2_storage(&self) -> bool {
+    /// Whether `f` holds for this filter or any part of it.
+    pub fn any(&self, f: &dyn Fn(&Filter) -> bool) -> bool {
+        if f(self) {
+            return true;
+        }
         match self {
-            Filter::Name(_) | Filter::Account(_) | Filter::Platform(_) => false,
-            Filter::Status(s) => *s == CampaignStatus::Removed,
-            Filter::Not(f) => f.needs_v2_storage(),
-            Filter::And(a, b) | Filter::Or(a, b) => a.needs_v2_storage() || b.needs_v2_storage(),
-            _ => true,
+            Filter::Not(a) => a.any(f),
+            Filter::And(a, b) | Filter::Or(a, b) => a.any(f) || b.any(f),
+            _ => false,
         }
     }
 }

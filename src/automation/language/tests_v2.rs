@@ -594,26 +594,54 @@ fn conflicts_cover_bids_and_schedules_with_one_warning_per_pair_of_rules() {
 #[test]
 fn what_the_live_runner_cannot_run_yet_says_why() {
     let blocker = |src: &str| one(src).live_blocker();
+    // Levels run as dry runs; changing them live waits for level actions.
+    let live_only = |src: &str| one(src).live_only_blocker();
+    assert_eq!(blocker("rule \"a\" for ad sets then pause"), None);
     assert_eq!(
-        blocker("rule \"a\" for ad sets then pause").as_deref(),
+        live_only("rule \"a\" for ad sets then pause").as_deref(),
         Some(
-            "ad-set rules can be checked and evaluated on CSV; running them against your accounts needs ad-set sync, which this version does not have yet"
+            "ad-set rules that pause, resume or change budgets or bids can run as a dry run; running them live needs ad-set actions, which this version does not have yet"
         )
     );
-    assert!(blocker("rule \"a\" for ads then pause").is_some_and(|w| w.starts_with("ad rules")));
-    assert!(
-        blocker("rule \"a\" when purchases > 1 then pause")
-            .is_some_and(|w| w.starts_with("purchases "))
+    assert!(live_only("rule \"a\" for ads then pause").is_some_and(|w| w.starts_with("ad rules")));
+    assert_eq!(
+        live_only("rule \"a\" for ads then notify \"a@b.test\""),
+        None
     );
-    assert!(blocker("rule \"a\" when account spend > 1 then pause").is_some());
-    assert!(blocker("rule \"a\" then pause at most 2 times").is_some());
-    assert!(blocker("rule \"a\" for campaigns where paused by any rule then resume").is_some());
+    assert_eq!(live_only("rule \"a\" then pause"), None);
+    assert_eq!(
+        blocker("rule \"a\" for ads when purchases in last 7 days > campaign purchases then pause"),
+        None
+    );
+    assert!(
+        blocker("rule \"a\" for ads when campaign days_left < 3 then pause")
+            .is_some_and(|w| w.starts_with("campaign days_left ") && w.contains("campaign data"))
+    );
+    assert!(
+        blocker("rule \"a\" for ad sets where paused by any rule then resume")
+            .is_some_and(|w| w.starts_with("\"paused by\""))
+    );
+    assert_eq!(
+        blocker(
+            "rule \"a\" for ad sets when budget_remaining < 10 and days_left > 2 and campaign cpa > 1 then pause"
+        ),
+        None
+    );
+    assert!(
+        blocker("rule \"a\" when lifetime_budget > 1 then pause")
+            .is_some_and(|w| w.starts_with("lifetime_budget "))
+    );
     // Version 1 and what needs no new storage run live.
     for src in [
         "rule \"a\" for campaigns on meta where name contains \"x\" when cpa > 5 and clicks > 100 then pause",
         "rule \"a\" then set budget to (5000 - spend this month) / days_left_in_month down to 10",
         "rule \"a\" when spend today > 1.5 * daily_budget then pause at most once per 2 hours",
         "rule \"a\" when hour of day >= 20 and day of week is weekday then pause",
+        "rule \"a\" when purchases > 1 and cost_per_lead in last 7 days < 3 then pause",
+        "rule \"a\" when account spend > 1 then pause",
+        "rule \"a\" then pause at most 2 times",
+        "rule \"a\" then pause at most 2 times per 3 days",
+        "rule \"a\" for campaigns where paused by any rule or status is removed or id is \"1\" then resume",
     ] {
         assert_eq!(blocker(src), None, "{src}");
     }
