@@ -32,6 +32,7 @@ pub fn router(app: AppState) -> Router {
         .merge(crate::connections::routes::router())
         .merge(crate::campaigns::action_routes::router())
         .merge(crate::reports::routes::router())
+        .merge(crate::reports::alert_routes::router())
         .merge(crate::reports::routes::reports_router())
         .merge(crate::jobs::routes::router())
         .merge(crate::ai::routes::router())

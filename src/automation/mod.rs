@@ -8,6 +8,7 @@ pub mod cli;
 pub mod describe;
 pub mod eval;
 pub mod facts;
+pub mod golive;
 pub mod highlight;
 pub mod history;
 pub mod jobs;

@@ -4,9 +4,11 @@
 pub mod copy;
 pub mod push;
 pub mod routes;
+pub mod undo;
 
 pub mod action_routes;
 pub mod actions;
+pub mod budget_input;
 pub mod jobs;
 pub mod level_routes;
 pub mod levels;

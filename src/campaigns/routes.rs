@@ -11,7 +11,6 @@ use axum::{
     Form, Router,
     routing::{get, post},
 };
-use rust_decimal::Decimal;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -32,6 +31,7 @@ use crate::types::{Currency, Money, Platform};
 use crate::web::context::{Shell, Viewer, Writer};
 use crate::web::error::{AppError, AppResult};
 use crate::web::form::FieldErrors;
+use crate::web::money::{needs_confirmation, parse_money, plain};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -225,6 +225,13 @@ struct ShowPage {
     saved_copy: Vec<SavedCopy>,
     notes: String,
     groups: super::level_routes::LevelTable,
+    /// A budget the action refused, back in its field.
+    budget_typed: String,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+struct BudgetEcho {
+    budget_typed: Option<String>,
 }
 
 async fn show(
@@ -232,6 +239,7 @@ async fn show(
     v: Viewer,
     Path(id): Path<String>,
     Query(q): Query<DashQuery>,
+    Query(echo): Query<BudgetEcho>,
 ) -> AppResult<Response> {
     // Anything that is not an id is simply not a campaign.
     let id: Uuid = id.parse().map_err(|_| AppError::NotFound)?;
@@ -294,6 +302,13 @@ async fn show(
         actions,
         saved_copy,
         notes,
+        budget_typed: echo
+            .budget_typed
+            .unwrap_or_default()
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(60)
+            .collect(),
     };
     Ok(Html(page.render()?).into_response())
 }
@@ -311,6 +326,8 @@ struct NewForm {
     accounts: Vec<String>,
     objective: String,
     budget: String,
+    /// The amount (plain digits) the person confirmed after being asked about its size.
+    confirm_budget: String,
     start: String,
     copy: CopyFields,
 }
@@ -324,6 +341,7 @@ impl NewForm {
                 "account" => f.accounts.push(v),
                 "objective" => f.objective = v,
                 "daily_budget" => f.budget = v,
+                "confirm_budget" => f.confirm_budget = v,
                 "start" => f.start = v,
                 _ => {
                     f.copy.accept(&k, v);
@@ -548,11 +566,12 @@ async fn draft_copy(
     Ok(Html(page.render()?).into_response())
 }
 
-/// Largest daily budget accepted, in major units (a typo guard, far above real budgets).
-const MAX_BUDGET: i64 = 100_000_000;
-
 /// Checks the form against the organization's managed accounts.
-fn validate(form: &NewForm, accounts: &[ManagedAccount]) -> Result<Vec<NewPush>, FieldErrors> {
+fn validate(
+    form: &NewForm,
+    accounts: &[ManagedAccount],
+    largest: Option<i64>,
+) -> Result<Vec<NewPush>, FieldErrors> {
     let mut errors = FieldErrors::default();
     let name = form.name.trim();
     if name.is_empty() {
@@ -596,50 +615,39 @@ fn validate(form: &NewForm, accounts: &[ManagedAccount]) -> Result<Vec<NewPush>,
     if !OBJECTIVES.iter().any(|(v, _)| *v == form.objective) {
         errors.add("objective", "Choose an objective from the list.");
     }
-    let budget_text = form.budget.trim();
-    let budget = match budget_text.parse::<Decimal>() {
-        Err(_) if budget_text.is_empty() => {
-            errors.add("daily_budget", "Enter a daily budget.");
-            None
-        }
-        Err(_) => {
-            errors.add(
-                "daily_budget",
-                "Write the budget as a number, such as 50 or 49.99.",
-            );
-            None
-        }
-        Ok(d) if d <= Decimal::ZERO => {
-            errors.add("daily_budget", "The daily budget must be more than zero.");
-            None
-        }
-        Ok(d) if d > Decimal::from(MAX_BUDGET) => {
-            errors.add(
-                "daily_budget",
-                "That is more than 100,000,000 per day; check the amount.",
-            );
-            None
-        }
-        Ok(d) => match currencies.first() {
-            Some(c) if d.normalize().scale() > c.minor_unit_exponent() => {
-                errors.add(
-                    "daily_budget",
-                    format!(
-                        "{} amounts have {} decimal place{}.",
-                        c,
-                        c.minor_unit_exponent(),
-                        if c.minor_unit_exponent() == 1 {
-                            ""
-                        } else {
-                            "s"
-                        }
-                    ),
-                );
+    // Read with the first chosen currency; with no (or mixed) accounts the error above
+    // already says what to fix, and the amount is read again once they are chosen.
+    let budget = match currencies.first() {
+        Some(c) => match parse_money(&form.budget, *c) {
+            Ok(m) => Some(m),
+            Err(e) => {
+                errors.add("daily_budget", e.to_string());
                 None
             }
-            _ => Some(d),
         },
+        None => None,
     };
+    if let Some(m) = budget
+        && form.confirm_budget.trim() != plain(m)
+        && let Some(reference) =
+            needs_confirmation(m, None, largest.map(|l| Money::new(l, m.currency)))
+    {
+        errors.add(
+            "daily_budget",
+            format!(
+                "{} a day is more than {} times {}{}. Check the amount; if it is right, tick “Yes, this budget is right” and create again.",
+                m.display(),
+                crate::web::money::CONFIRM_MULTIPLE,
+                reference.display(),
+                if largest.is_some() {
+                    ", the largest daily budget in the chosen accounts"
+                } else {
+                    ""
+                }
+            ),
+        );
+        errors.add("confirm_budget", plain(m));
+    }
     let start_active = match form.start.as_str() {
         "active" => true,
         "paused" | "" => false,
@@ -654,14 +662,10 @@ fn validate(form: &NewForm, accounts: &[ManagedAccount]) -> Result<Vec<NewPush>,
     if errors.any() {
         return Err(errors);
     }
-    let (Some(budget), Some(currency)) = (budget, currencies.first()) else {
+    let Some(budget) = budget else {
         return Err(errors);
     };
-    let Some(micros) = Money::from_major(budget, *currency).map(|m| m.micros) else {
-        let mut e = FieldErrors::default();
-        e.add("daily_budget", "That amount is too large.");
-        return Err(e);
-    };
+    let micros = budget.micros;
     Ok(chosen
         .into_iter()
         .map(|a| NewPush {
@@ -685,7 +689,18 @@ async fn create(
     let brief = form.copy.brief(platforms.clone());
     let picked = form.copy.picked(&brief, &platforms);
     let notes = form.copy.final_notes();
-    let fields = validate(&form, &accounts).and_then(|pushes| match &notes {
+    let chosen: Vec<Uuid> = form
+        .accounts
+        .iter()
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let largest = app
+        .db
+        .tenant(w.org_id, async move |c| {
+            Ok::<_, AppError>(super::budget_input::largest_daily_budget(c, &chosen).await?)
+        })
+        .await?;
+    let fields = validate(&form, &accounts, largest).and_then(|pushes| match &notes {
         Ok(_) => Ok(pushes),
         Err(m) => {
             let mut e = FieldErrors::default();
