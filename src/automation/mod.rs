@@ -11,6 +11,7 @@ pub mod facts;
 pub mod golive;
 pub mod highlight;
 pub mod history;
+pub mod history_view;
 pub mod jobs;
 pub mod language;
 pub mod routes;

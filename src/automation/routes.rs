@@ -835,6 +835,7 @@ struct HistoryPage {
     items: Vec<Entry>,
     /// Checks whose changes were undone.
     undone: std::collections::HashSet<Uuid>,
+    labels: super::history_view::Labels,
 }
 
 impl HistoryPage {
@@ -848,7 +849,7 @@ async fn history_page(
     v: Viewer,
     Path(id): Path<Uuid>,
 ) -> AppResult<Response> {
-    let (rule, runs, items, undone) = app
+    let (rule, runs, items, (undone, labels)) = app
         .db
         .tenant(v.org_id, async move |c| {
             let rule = store::get(c, id).await?;
@@ -856,7 +857,8 @@ async fn history_page(
             let items = history::items(c, id, None, 200).await?;
             let ids: Vec<Uuid> = runs.iter().map(|r| r.id).collect();
             let undone = crate::campaigns::undo::undone_runs(c, &ids).await?;
-            Ok::<_, AppError>((rule, runs, items, undone))
+            let labels = super::history_view::Labels::load(c, &items).await?;
+            Ok::<_, AppError>((rule, runs, items, (undone, labels)))
         })
         .await?;
     Ok(Html(
@@ -866,6 +868,7 @@ async fn history_page(
             runs,
             items,
             undone,
+            labels,
         }
         .render()?,
     )
@@ -877,19 +880,23 @@ async fn history_page(
 struct ActivityPage {
     shell: Shell,
     items: Vec<Entry>,
+    labels: super::history_view::Labels,
 }
 
 async fn activity_page(State(app): State<AppState>, v: Viewer) -> AppResult<Response> {
-    let items = app
+    let (items, labels) = app
         .db
         .tenant(v.org_id, async move |c| {
-            Ok::<_, AppError>(history::activity(c, 200).await?)
+            let items = history::activity(c, 200).await?;
+            let labels = super::history_view::Labels::load(c, &items).await?;
+            Ok::<_, AppError>((items, labels))
         })
         .await?;
     Ok(Html(
         ActivityPage {
             shell: v.shell("rules"),
             items,
+            labels,
         }
         .render()?,
     )

@@ -37,6 +37,9 @@ pub struct ActionForm {
     /// The amount (plain digits) the person confirmed on the second step.
     #[serde(default)]
     confirm: Option<String>,
+    /// The campaigns list the switch was clicked on, to come back to.
+    #[serde(default)]
+    back: Option<String>,
 }
 
 fn intent_key(form: &ActionForm) -> String {
@@ -50,6 +53,7 @@ async fn run(
     kind: ActionKind,
     key: String,
     plan: Option<BudgetPlan>,
+    back: Option<&str>,
 ) -> AppResult<Response> {
     let outcome = actions::request(
         app,
@@ -63,7 +67,12 @@ async fn run(
         },
     )
     .await?;
-    let to = format!("/campaigns/{id}");
+    let to = match back.filter(|b| {
+        (b.starts_with("/campaigns?") || *b == "/campaigns") && !b.contains(['\r', '\n'])
+    }) {
+        Some(b) => b.to_string(),
+        None => format!("/campaigns/{id}"),
+    };
     let message = outcome.message.unwrap_or_default();
     Ok(match outcome.state {
         ActionState::Succeeded => {
@@ -89,7 +98,17 @@ async fn pause(
     Path(id): Path<Uuid>,
     Form(form): Form<ActionForm>,
 ) -> AppResult<Response> {
-    run(&app, &w, id, ActionKind::Pause, intent_key(&form), None).await
+    let key = intent_key(&form);
+    run(
+        &app,
+        &w,
+        id,
+        ActionKind::Pause,
+        key,
+        None,
+        form.back.as_deref(),
+    )
+    .await
 }
 
 async fn resume(
@@ -98,7 +117,17 @@ async fn resume(
     Path(id): Path<Uuid>,
     Form(form): Form<ActionForm>,
 ) -> AppResult<Response> {
-    run(&app, &w, id, ActionKind::Resume, intent_key(&form), None).await
+    let key = intent_key(&form);
+    run(
+        &app,
+        &w,
+        id,
+        ActionKind::Resume,
+        key,
+        None,
+        form.back.as_deref(),
+    )
+    .await
 }
 
 #[derive(Template)]
@@ -185,6 +214,7 @@ async fn budget(
         ActionKind::SetBudget,
         intent_key(&form),
         Some(BudgetPlan::Set(money)),
+        None,
     )
     .await
 }

@@ -10,8 +10,10 @@ pub mod action_routes;
 pub mod actions;
 pub mod budget_input;
 pub mod jobs;
+pub mod labels;
 pub mod level_routes;
 pub mod levels;
+pub mod list_page;
 
 use std::collections::HashMap;
 

@@ -80,6 +80,7 @@ async fn snooze(
     Path(id): Path<Uuid>,
     Form(f): Form<SnoozeForm>,
 ) -> AppResult<Response> {
+    visible(&app, &w, id).await?;
     let (length, words) = match f.r#for.as_str() {
         "1d" => (Duration::days(1), "a day"),
         "7d" => (Duration::days(7), "a week"),
@@ -91,7 +92,6 @@ async fn snooze(
             ));
         }
     };
-    visible(&app, &w, id).await?;
     let until = Utc::now() + length;
     let done = app
         .db

@@ -19,7 +19,7 @@ pub enum MoneyInputError {
         "Write the amount with digits only, such as 1250 or 12.50 (no letters, exponents or symbols)."
     )]
     NotDigits,
-    #[error("The amount must be more than zero.")]
+    #[error("The amount must be above zero.")]
     NotPositive,
     #[error(
         "“{typed}” could mean {thousands} or {decimal}: write {thousands_plain} or {decimal_plain}."

@@ -246,7 +246,7 @@ async fn typed_budgets_are_read_in_the_persons_locale_refused_when_odd_and_confi
     sb.clear_calls();
     for (typed, says) in [
         ("1e9", "digits only"),
-        ("-5", "more than zero"),
+        ("-5", "above zero"),
         ("1,250", "could mean"),
     ] {
         b.goto(&page).await;
@@ -609,5 +609,251 @@ async fn alerts_wait_for_a_real_baseline_and_can_be_acknowledged_snoozed_and_mut
     b.click_text("Unmute").await;
     b.wait_for_text("Unmuted", Duration::from_secs(10), None)
         .await;
+    b.quit().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_campaigns_list_has_numbers_sorting_filters_a_switch_per_row_and_confirmed_bulk_changes()
+ {
+    let Some(Ux { b, s, sb, org: _ }) = ux("first-hour-list").await else {
+        return;
+    };
+    b.goto(&s.at("/campaigns?range=last_30")).await;
+    b.find("#campaigns-table").await;
+    let heads = b.text("#campaigns-table thead").await.to_lowercase();
+    for h in ["spend", "clicks", "conversions", "cpa", "roas"] {
+        assert!(heads.contains(h), "a {h} column: {heads}");
+    }
+    let counts = b.text("#list-counts").await;
+    assert!(
+        counts.contains("had numbers") && counts.contains("the dashboard counts only those"),
+        "{counts}"
+    );
+    b.shots_both("list").await;
+
+    // Sorting by spend, highest first.
+    // (Headers are drawn in capitals, so they are found by their links.)
+    b.click("#campaigns-table th a[href*='sort=spend']").await;
+    b.find("#campaigns-table th[aria-sort=descending] a[href*='sort=spend']")
+        .await;
+    assert!(b.url().await.contains("sort=spend"));
+
+    // Filters: active Google campaigns whose name contains "Brand".
+    b.goto(&s.at("/campaigns?platform=google&status=active&q=Brand"))
+        .await;
+    b.find("#campaigns-table").await;
+    let names: Vec<String> = b
+        .script(
+            "return [...document.querySelectorAll('#campaigns-table td.name-cell')].map(e => e.innerText)",
+            vec![],
+        )
+        .await
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect();
+    assert!(names.len() >= 2, "two active Brand campaigns: {names:?}");
+    assert!(names.iter().all(|n| n.contains("Brand")), "{names:?}");
+    let ids: Vec<String> = b
+        .script(
+            "return [...document.querySelectorAll('#campaigns-table input[name=campaign]')].map(e => e.value)",
+            vec![],
+        )
+        .await
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect();
+    let external = |id: &str| {
+        let id = id.to_string();
+        let t = &s.t;
+        async move {
+            #[derive(diesel::QueryableByName)]
+            struct E {
+                #[diesel(sql_type = diesel::sql_types::Text)]
+                external_id: String,
+            }
+            let e: E = diesel::sql_query("SELECT external_id FROM campaigns WHERE id = $1::uuid")
+                .bind::<diesel::sql_types::Text, _>(id)
+                .get_result(&mut admin(t).await)
+                .await
+                .expect("campaign");
+            e.external_id
+        }
+    };
+    let first = external(&ids[0]).await;
+    let second = external(&ids[1]).await;
+
+    // Tick two, pause: a confirmation lists them; nothing changes before "Yes".
+    sb.clear_calls();
+    b.click(&format!("input[name=campaign][value='{}']", ids[0]))
+        .await;
+    b.click(&format!("input[name=campaign][value='{}']", ids[1]))
+        .await;
+    b.click("#bulk-form button[name=op][value=pause]").await;
+    b.find("#bulk-confirm").await;
+    assert!(b.text("#bulk-lines").await.contains(&names[0]));
+    b.shots_both("bulk-confirm").await;
+    assert_eq!(status_writes(&sb), 0, "nothing sent before confirming");
+    b.click("#bulk-confirm button[type=submit]").await;
+    b.wait_for_text("Done for 2 campaigns", Duration::from_secs(30), None)
+        .await;
+    assert_eq!(truth(&sb, &first).1, CampaignStatus::Paused);
+    assert_eq!(truth(&sb, &second).1, CampaignStatus::Paused);
+    assert!(b.url().await.contains("/campaigns?"), "back on the list");
+
+    // The row switch turns one back on, and the list is where it comes back to.
+    b.goto(&s.at("/campaigns?platform=google&q=Brand")).await;
+    b.click(&format!(
+        "button.toggle[formaction='/campaigns/{}/resume']",
+        ids[0]
+    ))
+    .await;
+    b.wait_for_text("Done", Duration::from_secs(30), None).await;
+    assert_eq!(truth(&sb, &first).1, CampaignStatus::Enabled);
+    assert!(b.url().await.contains("/campaigns?"), "back on the list");
+
+    // A bulk budget in a locale form, confirmed.
+    b.click(&format!("input[name=campaign][value='{}']", ids[1]))
+        .await;
+    b.fill("#bulk-form input[name=budget]", "12,50").await;
+    b.click("#bulk-form button[name=op][value=budget]").await;
+    b.find("#bulk-confirm").await;
+    assert!(b.text("#bulk-lines").await.contains("12.50"));
+    b.click("#bulk-confirm button[type=submit]").await;
+    b.wait_for_text("Done for 1 campaign", Duration::from_secs(30), None)
+        .await;
+    assert_eq!(truth(&sb, &second).0, 12_500_000);
+    b.quit().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn small_things_long_names_nul_characters_signup_errors_badge_contrast_and_favicon() {
+    let Some(Ux {
+        b,
+        s,
+        sb: _,
+        org: _,
+    }) = ux("first-hour-small").await
+    else {
+        return;
+    };
+    // A 500-character rule name, live: the rules list still fits the screen, and the LIVE
+    // badge reads (contrast at least 4.5:1).
+    let long = "Pause every Brand campaign that overspends ".repeat(12);
+    let long = &long[..500];
+    b.goto(&s.at("/rules/new")).await;
+    b.fill(
+        "#rule-text",
+        &format!(
+            "rule \"{long}\"\n  for campaigns on google where name contains \"Nothing matches this\"\n  when clicks in last 7 days >= 1\n  then pause\n"
+        ),
+    )
+    .await;
+    b.wait_for_text("The rule checks", Duration::from_secs(10), None)
+        .await;
+    b.select("#mode", "live").await;
+    b.click_text("Save rule").await;
+    b.find("#golive-confirm").await;
+    b.click("#golive-confirm button[type=submit]").await;
+    b.wait_for_text("Rule saved (live)", Duration::from_secs(10), None)
+        .await;
+    b.goto(&s.at("/rules")).await;
+    b.find(".badge.mode-live").await;
+    let wide = b.shots_both("rules-long-name").await;
+    assert!(
+        !wide,
+        "a long rule name does not widen the rules list on a phone"
+    );
+    let contrast = b
+        .script(
+            "const e = document.querySelector('.badge.mode-live'); const s = getComputedStyle(e);
+             const rgb = c => c.match(/\\d+(\\.\\d+)?/g).slice(0, 3).map(Number);
+             const lum = c => { const [r, g, b] = rgb(c).map(v => { v /= 255;
+               return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
+               return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+             const a = lum(s.color), b = lum(s.backgroundColor);
+             return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);",
+            vec![],
+        )
+        .await
+        .as_f64()
+        .unwrap_or(0.0);
+    assert!(contrast >= 4.5, "LIVE badge contrast {contrast:.2}:1");
+
+    // A control character in the campaign name (a NUL itself is refused for every request
+    // with a 400 by the middleware): the form comes back with the field's error and what was
+    // typed; nothing is created.
+    b.goto(&s.at("/campaigns/new")).await;
+    b.script(
+        "document.querySelector('input[name=name]').value = 'Winter\\u0001sale';",
+        vec![],
+    )
+    .await;
+    b.click("input[name=account]").await;
+    b.fill("input[name=daily_budget]", "25").await;
+    b.click_text("Create campaign").await;
+    b.wait_for_text("control characters", Duration::from_secs(10), None)
+        .await;
+    let kept = b
+        .script(
+            "return document.querySelector('input[name=daily_budget]').value",
+            vec![],
+        )
+        .await;
+    assert_eq!(kept.as_str(), Some("25"));
+    assert_eq!(
+        count(&s.t, "SELECT count(*) AS n FROM campaign_pushes").await,
+        0
+    );
+    // "Draft copy" on a phone keeps the page within the screen.
+    b.set_width(390).await;
+    b.fill("input[name=product]", "Trail running shoes").await;
+    b.fill("textarea[name=benefits]", "Grippy soles, Free returns")
+        .await;
+    b.click_text("Draft copy").await;
+    b.find(".variation").await;
+    let wide = b.shots_both("new-campaign-drafted").await;
+    assert!(!wide, "the drafted copy fits a phone");
+
+    // The tab icon is served.
+    let icon = b
+        .script(
+            "const x = new XMLHttpRequest(); x.open('GET', '/static/favicon.svg', false); x.send();
+             return [x.status, x.getResponseHeader('content-type')];",
+            vec![],
+        )
+        .await;
+    assert_eq!(icon[0].as_i64(), Some(200), "{icon}");
+    assert!(
+        icon[1].as_str().unwrap_or_default().contains("svg"),
+        "{icon}"
+    );
+    assert!(b.exists("link[rel=icon]").await);
+
+    // Sign-up shows every problem at once.
+    b.clear_cookies().await;
+    b.goto(&s.at("/signup")).await;
+    b.fill("input[name=email]", "not an email").await;
+    b.fill("input[name=password]", "short").await;
+    b.click("form button[type=submit]").await;
+    b.find(".field-error").await;
+    let n = b
+        .script(
+            "return document.querySelectorAll('.field-error').length",
+            vec![],
+        )
+        .await
+        .as_i64()
+        .unwrap_or(0);
+    assert!(
+        n >= 4,
+        "email, name, organization and password errors together: {n}"
+    );
+    b.shots_both("signup-errors").await;
     b.quit().await;
 }

@@ -65,6 +65,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/campaigns/{id}/pause"),
     ("POST", "/campaigns/{id}/resume"),
     ("POST", "/campaigns/{id}/budget"),
+    ("POST", "/campaigns/bulk"),
     // connections
     ("GET", "/connections"),
     ("POST", "/connections/{platform}/start"),
