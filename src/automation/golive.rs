@@ -97,6 +97,8 @@ async fn undo(
     w: Writer,
     Path((id, run)): Path<(Uuid, Uuid)>,
 ) -> AppResult<Response> {
+    // Another organization's rule is simply not found (and its id never echoed back).
+    super::routes::load_rule(&app, w.org_id, id).await?;
     let to = format!("/rules/{id}/history");
     let done = match crate::campaigns::undo::undo_run(&app, w.org_id, w.user_id, id, run).await {
         Ok(d) => d,
