@@ -37,6 +37,21 @@
         target.focus();
       });
     });
+    // Date ranges: a preset chosen from the list is what the page shows, so the old From/To
+    // the form still holds are left out; typing a date means "Custom dates".
+    root.querySelectorAll("form select[name=range]").forEach(function (sel) {
+      if (sel.dataset.bound) return;
+      sel.dataset.bound = "1";
+      var form = sel.form;
+      if (!form) return;
+      var dates = form.querySelectorAll("input[name=from], input[name=to]");
+      sel.addEventListener("change", function () {
+        dates.forEach(function (d) { d.disabled = sel.value !== "custom"; });
+      });
+      dates.forEach(function (d) {
+        d.addEventListener("input", function () { sel.value = "custom"; });
+      });
+    });
   }
   document.addEventListener("DOMContentLoaded", function () { init(document); });
   document.addEventListener("htmx:afterSettle", function (e) { init(e.target); });

@@ -6,6 +6,7 @@ pub mod conversion_routes;
 pub mod conversion_settings;
 pub mod conversions;
 pub mod format;
+pub mod history;
 pub mod ingest;
 pub mod insights;
 pub mod jobs;

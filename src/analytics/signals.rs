@@ -57,6 +57,12 @@ pub async fn month_to_date_spend(c: &mut Conn) -> diesel::QueryResult<Vec<MonthS
 pub struct WeekdayPoint {
     #[diesel(sql_type = SqlUuid)]
     pub campaign_id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    pub account_id: Uuid,
+    /// The account's history can be compared with: its backfill finished and adpilot has been
+    /// syncing it for at least a week (see the README's "Alerts").
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    pub baseline_ready: bool,
     #[diesel(sql_type = Text)]
     pub name: String,
     #[diesel(sql_type = Text)]
@@ -86,16 +92,18 @@ pub async fn same_weekday_history(
 ) -> diesel::QueryResult<Vec<WeekdayPoint>> {
     diesel::sql_query(
         "WITH acc AS MATERIALIZED (
-           SELECT id, currency, (now() AT TIME ZONE time_zone)::date AS today,
-                  greatest(extract(epoch FROM (now() AT TIME ZONE time_zone) - date_trunc('day', now() AT TIME ZONE time_zone)) / 86400.0, 0.01)::float8 AS day_fraction
-           FROM ad_accounts WHERE managed
+           SELECT a.id, a.currency, (now() AT TIME ZONE a.time_zone)::date AS today,
+                  greatest(extract(epoch FROM (now() AT TIME ZONE a.time_zone) - date_trunc('day', now() AT TIME ZONE a.time_zone)) / 86400.0, 0.01)::float8 AS day_fraction,
+                  coalesce(s.backfill_done AND s.first_success_at <= now() - interval '7 days', false) AS baseline_ready
+           FROM ad_accounts a LEFT JOIN account_sync s ON s.account_id = a.id AND s.org_id = a.org_id
+           WHERE a.managed
          ), m AS MATERIALIZED (
            SELECT campaign_id, date, spend_micros, conversions
            FROM metrics_daily
            WHERE date = ANY ((SELECT array_agg(DISTINCT acc.today - 7 * k)
                               FROM acc, generate_series(0, $1) AS k)::date[])
          )
-         SELECT c.id AS campaign_id, c.name, acc.currency, acc.today, acc.day_fraction, m.date,
+         SELECT c.id AS campaign_id, c.account_id, acc.baseline_ready, c.name, acc.currency, acc.today, acc.day_fraction, m.date,
                 m.spend_micros, m.conversions::float8 AS conversions
          FROM m
          JOIN campaigns c ON c.id = m.campaign_id

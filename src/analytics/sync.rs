@@ -499,6 +499,16 @@ async fn record_outcome(
                     ))
                     .execute(c)
                     .await?;
+                // The first success starts the anomaly baseline's clock (reports::alerts).
+                diesel::sql_query(
+                    "UPDATE account_sync SET first_success_at = $3 \
+                     WHERE org_id = $1 AND account_id = $2 AND first_success_at IS NULL",
+                )
+                .bind::<diesel::sql_types::Uuid, _>(org_id)
+                .bind::<diesel::sql_types::Uuid, _>(account_id)
+                .bind::<diesel::sql_types::Timestamptz, _>(now)
+                .execute(c)
+                .await?;
             } else {
                 diesel::update(account_sync::table.find((org_id, account_id)))
                     .set((

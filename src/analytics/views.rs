@@ -32,6 +32,9 @@ pub struct DashQuery {
     pub per: Option<String>,
     pub kpi1: Option<String>,
     pub kpi2: Option<String>,
+    /// The preset the form showed when it was drawn: a different `range` means the person
+    /// picked a preset, so the From/To the form also sends (the old dates) do not count.
+    pub range_was: Option<String>,
 }
 
 fn non_empty(s: &Option<String>) -> Option<&str> {
@@ -74,9 +77,12 @@ impl DashParams {
             .filter(|a| Preset::parse(a).is_none())
             .map(|a| format!("There is no date range called “{}”.", clip(a, 40)));
         // The form always sends the dates it shows; dates changed by hand without also
-        // choosing "Custom dates" still mean those dates.
+        // choosing "Custom dates" still mean those dates. A newly chosen preset wins over the
+        // dates it was drawn with.
+        let preset_just_chosen = non_empty(&q.range_was).is_some_and(|was| Some(was) != asked);
         if let (Some(from), Some(to)) = (non_empty(&q.from), non_empty(&q.to))
             && preset != Preset::Custom
+            && !preset_just_chosen
             && let Ok(typed) = range::custom(from, to)
             && range::resolve(preset, today) != Some(typed)
         {

@@ -43,7 +43,38 @@ fn check_name(field: &'static str, raw: &str, what: &str) -> Result<String, Auth
     if name.chars().count() > 120 {
         return Err(AuthError::invalid(field, "Use at most 120 characters."));
     }
+    if name.chars().any(char::is_control) {
+        return Err(AuthError::invalid(
+            field,
+            "Remove the invisible control characters (such as NUL) from it.",
+        ));
+    }
     Ok(name.to_string())
+}
+
+/// Every problem of a sign-up form at once ([`sign_up`] stops at the first), so the page can
+/// show them together.
+pub fn sign_up_problems(new: &NewAccount) -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+    let mut note = |r: Result<String, AuthError>| {
+        if let Err(AuthError::Invalid { field, message }) = r {
+            out.push((field, message));
+        }
+    };
+    let email = normalize_email(&new.email);
+    let email_text = email.as_ref().ok().cloned().unwrap_or_default();
+    note(email);
+    note(check_name("name", &new.name, "your name"));
+    note(check_name(
+        "org_name",
+        &new.org_name,
+        "a name for your organization",
+    ));
+    note(check_time_zone(&new.time_zone));
+    if let Some(why) = password::weakness(&new.password, &email_text) {
+        out.push(("password", why));
+    }
+    out
 }
 
 pub fn check_time_zone(raw: &str) -> Result<String, AuthError> {

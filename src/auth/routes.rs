@@ -133,18 +133,36 @@ async fn signup(
             retry_after_secs: retry.0.as_secs().max(1),
         });
     }
-    let result = signup::request(
-        &app.db,
-        NewAccount {
-            email: form.email.clone(),
-            name: form.name.clone(),
-            password: form.password.clone(),
-            org_name: form.org_name.clone(),
-            time_zone: form.time_zone.clone(),
-        },
-        chrono::Utc::now(),
-    )
-    .await;
+    let new = NewAccount {
+        email: form.email.clone(),
+        name: form.name.clone(),
+        password: form.password.clone(),
+        org_name: form.org_name.clone(),
+        time_zone: form.time_zone.clone(),
+    };
+    let problems = accounts::sign_up_problems(&new);
+    if !problems.is_empty() {
+        let mut errors = FieldErrors::default();
+        for (field, message) in problems {
+            errors.add(field, message);
+        }
+        // What was typed stays, except the password and invisible control characters.
+        form.password.clear();
+        for s in [&mut form.email, &mut form.name, &mut form.org_name] {
+            s.retain(|c| !c.is_control());
+        }
+        let page = SignupPage {
+            shell: Shell::from_ctx(&ctx, "signup"),
+            form,
+            errors,
+        };
+        return Ok((
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            Html(page.render()?),
+        )
+            .into_response());
+    }
+    let result = signup::request(&app.db, new, chrono::Utc::now()).await;
     match result {
         Ok(signup::Requested::Pending { email, mail }) => {
             if let Some(mail) = mail {

@@ -39,6 +39,7 @@ pub fn router() -> Router<AppState> {
         .route("/rules/{id}/history", get(history_page))
         .route("/rules/{id}/backtest", get(backtest_page))
         .merge(super::describe::router())
+        .merge(super::golive::router())
 }
 
 impl From<RunError> for AppError {
@@ -416,6 +417,9 @@ struct RuleForm {
     text: String,
     #[serde(default)]
     mode: Option<String>,
+    /// "yes" once the person saw what saving as live would change now.
+    #[serde(default)]
+    confirm: Option<String>,
 }
 
 async fn save_form(app: AppState, w: Writer, id: Option<Uuid>, f: RuleForm) -> AppResult<Response> {
@@ -429,6 +433,36 @@ async fn save_form(app: AppState, w: Writer, id: Option<Uuid>, f: RuleForm) -> A
         Some(id) => Some(load_rule(&app, org, id).await?),
         None => None,
     };
+    let was_live = existing.as_ref().is_some_and(|r| r.mode == Mode::Live);
+    if mode == Mode::Live
+        && !was_live
+        && f.confirm.as_deref() != Some("yes")
+        && let Ok(mut rules) = language::check_single(&f.text).into_result()
+        && let Some(parsed) = rules.pop()
+        && parsed.live_blocker().is_none()
+    {
+        let action = match id {
+            Some(id) => format!("/rules/{id}"),
+            None => "/rules".to_string(),
+        };
+        let back = match id {
+            Some(id) => format!("/rules/{id}"),
+            None => "/rules/new".to_string(),
+        };
+        return super::golive::confirm_page(
+            &app,
+            w.shell("rules"),
+            org,
+            &parsed,
+            action,
+            vec![
+                ("text", f.text.clone()),
+                ("mode", Mode::Live.as_str().to_string()),
+            ],
+            back,
+        )
+        .await;
+    }
     let saved = app
         .db
         .tenant(org, async move |c| {
@@ -553,7 +587,7 @@ fn preview_line(r: PreviewRow) -> PreviewLine {
     }
 }
 
-fn describe(a: &eval::PlannedAction) -> String {
+pub(super) fn describe(a: &eval::PlannedAction) -> String {
     let mut s = a.kind().replace('_', " ");
     if let (Some(f), Some(t)) = (a.from, a.to) {
         s.push_str(&format!(" {f} → {t}"));
@@ -634,6 +668,9 @@ async fn example(_v: Writer, Path(n): Path<usize>) -> AppResult<Response> {
 #[derive(Debug, Deserialize)]
 struct ModeForm {
     mode: String,
+    /// "yes" once the person saw what going live would change now.
+    #[serde(default)]
+    confirm: Option<String>,
 }
 
 async fn set_mode(
@@ -666,6 +703,23 @@ async fn set_mode(
             FlashKind::Error,
             &format!("This rule {stays}: {why}."),
         ));
+    }
+    // Going live: first show what the first check would change, nothing changes before "yes".
+    if mode == Mode::Live
+        && rule.mode != Mode::Live
+        && f.confirm.as_deref() != Some("yes")
+        && let Some(parsed) = rule.parsed()
+    {
+        return super::golive::confirm_page(
+            &app,
+            w.shell("rules"),
+            org,
+            &parsed,
+            format!("/rules/{id}/mode"),
+            vec![("mode", Mode::Live.as_str().to_string())],
+            format!("/rules/{id}"),
+        )
+        .await;
     }
     // A rule that becomes live (and runs) counts against the plan's live rules.
     if mode == Mode::Live && rule.mode != Mode::Live && !rule.paused {
@@ -790,6 +844,15 @@ struct HistoryPage {
     rule: StoredRule,
     runs: Vec<RunRow>,
     items: Vec<Entry>,
+    /// Checks whose changes were undone.
+    undone: std::collections::HashSet<Uuid>,
+    labels: super::history_view::Labels,
+}
+
+impl HistoryPage {
+    fn is_undone(&self, run: &Uuid) -> bool {
+        self.undone.contains(run)
+    }
 }
 
 async fn history_page(
@@ -797,13 +860,16 @@ async fn history_page(
     v: Viewer,
     Path(id): Path<Uuid>,
 ) -> AppResult<Response> {
-    let (rule, runs, items) = app
+    let (rule, runs, items, (undone, labels)) = app
         .db
         .tenant(v.org_id, async move |c| {
             let rule = store::get(c, id).await?;
             let runs = history::runs(c, id, 50).await?;
             let items = history::items(c, id, None, 200).await?;
-            Ok::<_, AppError>((rule, runs, items))
+            let ids: Vec<Uuid> = runs.iter().map(|r| r.id).collect();
+            let undone = crate::campaigns::undo::undone_runs(c, &ids).await?;
+            let labels = super::history_view::Labels::load(c, &items).await?;
+            Ok::<_, AppError>((rule, runs, items, (undone, labels)))
         })
         .await?;
     Ok(Html(
@@ -812,6 +878,8 @@ async fn history_page(
             rule,
             runs,
             items,
+            undone,
+            labels,
         }
         .render()?,
     )
@@ -823,19 +891,23 @@ async fn history_page(
 struct ActivityPage {
     shell: Shell,
     items: Vec<Entry>,
+    labels: super::history_view::Labels,
 }
 
 async fn activity_page(State(app): State<AppState>, v: Viewer) -> AppResult<Response> {
-    let items = app
+    let (items, labels) = app
         .db
         .tenant(v.org_id, async move |c| {
-            Ok::<_, AppError>(history::activity(c, 200).await?)
+            let items = history::activity(c, 200).await?;
+            let labels = super::history_view::Labels::load(c, &items).await?;
+            Ok::<_, AppError>((items, labels))
         })
         .await?;
     Ok(Html(
         ActivityPage {
             shell: v.shell("rules"),
             items,
+            labels,
         }
         .render()?,
     )
@@ -844,7 +916,8 @@ async fn activity_page(State(app): State<AppState>, v: Viewer) -> AppResult<Resp
 
 #[derive(Debug, Deserialize)]
 struct BacktestQuery {
-    days: Option<u32>,
+    /// As typed: an empty or non-numeric value comes back with a field error, not a 400.
+    days: Option<String>,
 }
 
 #[derive(Template)]
@@ -854,7 +927,12 @@ struct BacktestPage {
     rule: StoredRule,
     result: Option<backtest::Backtest>,
     error: Option<String>,
-    days: u32,
+    days: String,
+    days_error: Option<String>,
+    /// When adpilot first recorded numbers of this organization (None: never).
+    observed_since: Option<chrono::DateTime<Utc>>,
+    /// Replayed days that ended before anything was observed.
+    days_unobserved: i64,
 }
 
 async fn backtest_page(
@@ -871,35 +949,80 @@ async fn backtest_page(
             retry_after_secs: retry.0.as_secs().max(1),
         });
     }
-    let days = q
-        .days
-        .unwrap_or(backtest::DEFAULT_DAYS)
-        .clamp(1, backtest::MAX_DAYS);
-    let (result, error) = match rule.parsed() {
-        None => (
+    let asked = q.days.is_some();
+    let typed = q.days.unwrap_or_default();
+    let days_text = typed.trim();
+    let parsed_days: Result<u32, String> = if !asked {
+        Ok(backtest::DEFAULT_DAYS)
+    } else {
+        match days_text.parse::<u32>() {
+            Ok(d) if (1..=backtest::MAX_DAYS).contains(&d) => Ok(d),
+            Ok(_) => Err(format!("Replay between 1 and {} days.", backtest::MAX_DAYS)),
+            Err(_) => Err(format!(
+                "Enter a number of days, such as {} (at most {}).",
+                backtest::DEFAULT_DAYS,
+                backtest::MAX_DAYS
+            )),
+        }
+    };
+    let now = Utc::now();
+    let observed_since = app
+        .db
+        .tenant(v.org_id, async move |c| {
+            Ok::<_, AppError>(crate::analytics::history::first_observed_at(c).await?)
+        })
+        .await?;
+    let (days, days_error) = match parsed_days {
+        Ok(d) => (Some(d), None),
+        Err(e) => (None, Some(e)),
+    };
+    let (result, error) = match (rule.parsed(), days) {
+        (_, None) => (None, None),
+        (None, _) => (
             None,
             Some("The saved text no longer checks; fix it first.".to_string()),
         ),
-        Some(parsed) if parsed.live_blocker().is_some() => (
+        (Some(parsed), _) if parsed.live_blocker().is_some() => (
             None,
             parsed
                 .live_blocker()
                 .map(|why| format!("No backtest against your accounts: {why}.")),
         ),
-        Some(parsed) => (
-            Some(backtest::run(&app, v.org_id, &parsed, days, Utc::now()).await?),
+        (Some(parsed), Some(days)) => (
+            Some(backtest::run(&app, v.org_id, &parsed, days, now).await?),
             None,
         ),
     };
-    Ok(Html(
-        BacktestPage {
-            shell: v.shell("rules"),
-            rule,
-            result,
-            error,
-            days,
-        }
-        .render()?,
+    // Day k is replayed as of now - k days: those before the first observation knew nothing.
+    let days_unobserved = days.map_or(0, |d| {
+        (1..=i64::from(d))
+            .filter(|k| observed_since.is_none_or(|o| now - chrono::Duration::days(*k) < o))
+            .count() as i64
+    });
+    let status = if days_error.is_some() {
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        axum::http::StatusCode::OK
+    };
+    let days_shown = match days {
+        Some(d) => d.to_string(),
+        None => typed.chars().filter(|c| !c.is_control()).take(20).collect(),
+    };
+    Ok((
+        status,
+        Html(
+            BacktestPage {
+                shell: v.shell("rules"),
+                rule,
+                result,
+                error,
+                days: days_shown,
+                days_error,
+                observed_since,
+                days_unobserved,
+            }
+            .render()?,
+        ),
     )
-    .into_response())
+        .into_response())
 }

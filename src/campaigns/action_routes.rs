@@ -1,10 +1,10 @@
 //! Pause, resume and budget buttons of the campaign page. Every change goes through
 //! [`super::actions`], the same audited path the rules use.
 
+use askama::Template;
 use axum::extract::{Path, State};
-use axum::response::Response;
+use axum::response::{Html, IntoResponse, Response};
 use axum::{Form, Router, routing::post};
-use rust_decimal::Decimal;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -15,6 +15,7 @@ use crate::types::{Currency, Money};
 use crate::web::context::{FlashKind, Writer};
 use crate::web::cookies::redirect_with_flash;
 use crate::web::error::{AppError, AppResult};
+use crate::web::money::{needs_confirmation, parse_money, plain};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -33,6 +34,12 @@ pub struct ActionForm {
     /// The campaign page's field name.
     #[serde(default)]
     daily_budget: Option<String>,
+    /// The amount (plain digits) the person confirmed on the second step.
+    #[serde(default)]
+    confirm: Option<String>,
+    /// The campaigns list the switch was clicked on, to come back to.
+    #[serde(default)]
+    back: Option<String>,
 }
 
 fn intent_key(form: &ActionForm) -> String {
@@ -46,6 +53,7 @@ async fn run(
     kind: ActionKind,
     key: String,
     plan: Option<BudgetPlan>,
+    back: Option<&str>,
 ) -> AppResult<Response> {
     let outcome = actions::request(
         app,
@@ -60,7 +68,12 @@ async fn run(
         },
     )
     .await?;
-    let to = format!("/campaigns/{id}");
+    let to = match back.filter(|b| {
+        (b.starts_with("/campaigns?") || *b == "/campaigns") && !b.contains(['\r', '\n'])
+    }) {
+        Some(b) => b.to_string(),
+        None => format!("/campaigns/{id}"),
+    };
     let message = outcome.message.unwrap_or_default();
     Ok(match outcome.state {
         ActionState::Succeeded => {
@@ -86,7 +99,17 @@ async fn pause(
     Path(id): Path<Uuid>,
     Form(form): Form<ActionForm>,
 ) -> AppResult<Response> {
-    run(&app, &w, id, ActionKind::Pause, intent_key(&form), None).await
+    let key = intent_key(&form);
+    run(
+        &app,
+        &w,
+        id,
+        ActionKind::Pause,
+        key,
+        None,
+        form.back.as_deref(),
+    )
+    .await
 }
 
 async fn resume(
@@ -95,7 +118,31 @@ async fn resume(
     Path(id): Path<Uuid>,
     Form(form): Form<ActionForm>,
 ) -> AppResult<Response> {
-    run(&app, &w, id, ActionKind::Resume, intent_key(&form), None).await
+    let key = intent_key(&form);
+    run(
+        &app,
+        &w,
+        id,
+        ActionKind::Resume,
+        key,
+        None,
+        form.back.as_deref(),
+    )
+    .await
+}
+
+#[derive(Template)]
+#[template(path = "campaigns/budget_confirm.html")]
+struct ConfirmPage {
+    shell: crate::web::context::Shell,
+    id: Uuid,
+    name: String,
+    intent: String,
+    from: String,
+    to: String,
+    reference: String,
+    reference_is_current: bool,
+    amount: String,
 }
 
 async fn budget(
@@ -104,32 +151,63 @@ async fn budget(
     Path(id): Path<Uuid>,
     Form(form): Form<ActionForm>,
 ) -> AppResult<Response> {
-    let currency: String = app
+    let (campaign, largest) = app
         .db
         .tenant(w.org_id, async move |c| {
-            Ok::<_, AppError>(super::get(c, id).await?.currency)
+            let campaign = super::get(c, id).await?;
+            let largest =
+                super::budget_input::largest_daily_budget(c, &[campaign.account_id]).await?;
+            Ok::<_, AppError>((campaign, largest))
         })
         .await?;
-    let currency: Currency = currency.parse().map_err(|_| AppError::NotFound)?;
-    let raw = form
+    let currency: Currency = campaign.currency.parse().map_err(|_| AppError::NotFound)?;
+    let typed = form
         .budget
         .as_deref()
         .or(form.daily_budget.as_deref())
-        .unwrap_or("")
-        .trim()
-        .replace(',', "");
-    let amount: Option<Decimal> = raw.parse().ok();
-    let money = amount
-        .filter(|a| *a > Decimal::ZERO)
-        .and_then(|a| Money::from_major(a, currency))
-        .filter(|m| m.to_minor_units() > 0);
-    let Some(money) = money else {
-        return Ok(redirect_with_flash(
-            &format!("/campaigns/{id}"),
-            FlashKind::Error,
-            &format!("Enter a daily budget above zero in {currency}, such as 50 or 12.50."),
-        ));
+        .unwrap_or("");
+    let money = match parse_money(typed, currency) {
+        Ok(m) => m,
+        Err(e) => {
+            // Back to the page with the amount still in the field and the reason beside it.
+            let echo: String = typed.chars().filter(|c| !c.is_control()).take(60).collect();
+            let q = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("budget_typed", &echo)
+                .finish();
+            return Ok(redirect_with_flash(
+                &format!("/campaigns/{id}?{q}#budget-form"),
+                FlashKind::Error,
+                &format!("The budget was not changed. {e}"),
+            ));
+        }
     };
+    let current = campaign
+        .daily_budget_micros
+        .map(|m| Money::new(m, currency));
+    let confirmed = form.confirm.as_deref() == Some(plain(money).as_str());
+    if !confirmed
+        && let Some(reference) =
+            needs_confirmation(money, current, largest.map(|m| Money::new(m, currency)))
+    {
+        // Nothing is sent yet: the person sees old → new and confirms (or not).
+        let page = ConfirmPage {
+            shell: w.shell("campaigns"),
+            id,
+            name: campaign.name,
+            intent: form
+                .intent
+                .map(|u| u.to_string())
+                .unwrap_or_else(new_intent),
+            from: current
+                .map(|m| m.display())
+                .unwrap_or_else(|| "none".into()),
+            to: money.display(),
+            reference_is_current: current == Some(reference),
+            reference: reference.display(),
+            amount: plain(money),
+        };
+        return Ok(Html(page.render()?).into_response());
+    }
     run(
         &app,
         &w,
@@ -137,6 +215,7 @@ async fn budget(
         ActionKind::SetBudget,
         intent_key(&form),
         Some(BudgetPlan::Set(money)),
+        None,
     )
     .await
 }

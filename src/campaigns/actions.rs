@@ -64,6 +64,11 @@ impl ActionKind {
         }
     }
 
+    /// The kind of a stored intent (`kind` column).
+    pub fn from_stored(s: &str) -> ActionKind {
+        Self::parse(s)
+    }
+
     fn parse(s: &str) -> ActionKind {
         match s {
             "pause" => ActionKind::Pause,

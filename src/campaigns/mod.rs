@@ -4,13 +4,17 @@
 pub mod copy;
 pub mod push;
 pub mod routes;
+pub mod undo;
 
 pub mod action_routes;
 pub mod actions;
+pub mod budget_input;
 pub mod jobs;
+pub mod labels;
 pub mod level_action_routes;
 pub mod level_routes;
 pub mod levels;
+pub mod list_page;
 pub mod pauses;
 
 use std::collections::HashMap;

@@ -11,13 +11,11 @@ use axum::{
     Form, Router,
     routing::{get, post},
 };
-use rust_decimal::Decimal;
-use serde::Deserialize;
 use uuid::Uuid;
 
 use super::copy::{self as camp_copy, CopyFields, PlatformCopyView, SavedCopy};
 use super::push::{self, NewPush, PushView};
-use super::{CampaignListItem, ListFilters, RuleActionView};
+use super::{CampaignListItem, RuleActionView};
 use crate::analytics::chart::{self, ChartView};
 use crate::analytics::format::Kpi;
 use crate::analytics::queries::{self, Filters};
@@ -32,10 +30,11 @@ use crate::types::{Currency, Money, Platform};
 use crate::web::context::{Shell, Viewer, Writer};
 use crate::web::error::{AppError, AppResult};
 use crate::web::form::FieldErrors;
+use crate::web::money::{needs_confirmation, parse_money, plain};
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/campaigns", get(list).post(create))
+        .route("/campaigns", get(super::list_page::list).post(create))
         .route("/campaigns/new", get(new_form))
         .route("/campaigns/new/copy", post(draft_copy))
         .route("/campaigns/new/targeting", post(suggest_targeting))
@@ -44,143 +43,11 @@ pub fn router() -> Router<AppState> {
         .merge(super::level_routes::routes())
 }
 
-pub const PER_PAGE: i64 = 100;
-
-fn non_empty(s: &Option<String>) -> Option<&str> {
-    s.as_deref().map(str::trim).filter(|s| !s.is_empty())
-}
-
 fn money(micros: Option<i64>, currency: &str) -> String {
     match (micros, currency.parse::<Currency>()) {
         (Some(m), Ok(c)) => Money::new(m, c).display(),
         _ => "–".into(),
     }
-}
-
-// ---------- list ----------
-
-#[derive(Debug, Default, Deserialize)]
-struct ListQuery {
-    platform: Option<String>,
-    account: Option<String>,
-    status: Option<String>,
-    q: Option<String>,
-    page: Option<String>,
-}
-
-struct ListRowView {
-    id: Uuid,
-    name: String,
-    platform: &'static str,
-    account: String,
-    status: String,
-    budget: String,
-    external_id: String,
-    synced: String,
-}
-
-#[derive(Template)]
-#[template(path = "campaigns/list.html")]
-struct ListPage {
-    shell: Shell,
-    accounts: Vec<ManagedAccount>,
-    rows: Vec<ListRowView>,
-    total: i64,
-    page: i64,
-    pages: i64,
-    prev: Option<String>,
-    next: Option<String>,
-    filters: ListFilters,
-    search: String,
-}
-
-impl ListPage {
-    fn platform_selected(&self, p: &Platform) -> bool {
-        self.filters.platform == Some(*p)
-    }
-    fn account_selected(&self, id: &Uuid) -> bool {
-        self.filters.account_id == Some(*id)
-    }
-    fn status_selected(&self, s: &str) -> bool {
-        self.filters.status.as_deref() == Some(s)
-    }
-}
-
-fn list_row(i: CampaignListItem) -> ListRowView {
-    let c = i.campaign;
-    ListRowView {
-        id: c.id,
-        name: c.name,
-        platform: c.platform.label(),
-        account: i.account_name,
-        status: c.status,
-        budget: money(c.daily_budget_micros, &c.currency),
-        external_id: c.external_id,
-        synced: c
-            .last_synced_at
-            .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
-            .unwrap_or_else(|| "never".into()),
-    }
-}
-
-async fn list(
-    State(app): State<AppState>,
-    v: Viewer,
-    Query(q): Query<ListQuery>,
-) -> AppResult<Response> {
-    let filters = ListFilters {
-        platform: non_empty(&q.platform).and_then(|p| p.parse().ok()),
-        account_id: non_empty(&q.account).and_then(|a| a.parse().ok()),
-        status: non_empty(&q.status)
-            .filter(|s| matches!(*s, "active" | "paused" | "removed"))
-            .map(str::to_string),
-        search: non_empty(&q.q).map(|s| s.chars().take(200).collect()),
-        id: None,
-    };
-    let page = non_empty(&q.page)
-        .and_then(|p| p.parse::<i64>().ok())
-        .filter(|p| *p >= 1)
-        .unwrap_or(1);
-    let f = filters.clone();
-    let (accounts, (items, total)) = app
-        .db
-        .tenant(v.org_id, async move |c| {
-            let accounts = managed_accounts(c).await?;
-            let items = super::list_filtered(c, &f, PER_PAGE, (page - 1) * PER_PAGE).await?;
-            Ok::<_, AppError>((accounts, items))
-        })
-        .await?;
-    let pages = ((total + PER_PAGE - 1) / PER_PAGE).max(1);
-    let link = |n: i64| {
-        let mut s = url::form_urlencoded::Serializer::new(String::new());
-        if let Some(p) = filters.platform {
-            s.append_pair("platform", p.as_str());
-        }
-        if let Some(a) = filters.account_id {
-            s.append_pair("account", &a.to_string());
-        }
-        if let Some(st) = &filters.status {
-            s.append_pair("status", st);
-        }
-        if let Some(q) = &filters.search {
-            s.append_pair("q", q);
-        }
-        s.append_pair("page", &n.to_string());
-        format!("/campaigns?{}", s.finish())
-    };
-    let page_view = ListPage {
-        shell: v.shell("campaigns"),
-        accounts,
-        rows: items.into_iter().map(list_row).collect(),
-        total,
-        page,
-        pages,
-        prev: (page > 1).then(|| link(page - 1)),
-        next: (page < pages).then(|| link(page + 1)),
-        search: filters.search.clone().unwrap_or_default(),
-        filters,
-    };
-    Ok(Html(page_view.render()?).into_response())
 }
 
 // ---------- one campaign ----------
@@ -225,6 +92,13 @@ struct ShowPage {
     saved_copy: Vec<SavedCopy>,
     notes: String,
     groups: super::level_routes::LevelTable,
+    /// A budget the action refused, back in its field.
+    budget_typed: String,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+struct BudgetEcho {
+    budget_typed: Option<String>,
 }
 
 async fn show(
@@ -232,6 +106,7 @@ async fn show(
     v: Viewer,
     Path(id): Path<String>,
     Query(q): Query<DashQuery>,
+    Query(echo): Query<BudgetEcho>,
 ) -> AppResult<Response> {
     // Anything that is not an id is simply not a campaign.
     let id: Uuid = id.parse().map_err(|_| AppError::NotFound)?;
@@ -294,6 +169,13 @@ async fn show(
         actions,
         saved_copy,
         notes,
+        budget_typed: echo
+            .budget_typed
+            .unwrap_or_default()
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(60)
+            .collect(),
     };
     Ok(Html(page.render()?).into_response())
 }
@@ -311,6 +193,10 @@ struct NewForm {
     accounts: Vec<String>,
     objective: String,
     budget: String,
+    /// The amount (plain digits) the person confirmed after being asked about its size.
+    confirm_budget: String,
+    /// Fields that arrived with control characters (tabs and line breaks aside).
+    control_fields: Vec<String>,
     start: String,
     copy: CopyFields,
 }
@@ -319,11 +205,17 @@ impl NewForm {
     fn from_pairs(pairs: Vec<(String, String)>) -> NewForm {
         let mut f = NewForm::default();
         for (k, v) in pairs {
+            if v.chars()
+                .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+            {
+                f.control_fields.push(k.clone());
+            }
             match k.as_str() {
                 "name" => f.name = v,
                 "account" => f.accounts.push(v),
                 "objective" => f.objective = v,
                 "daily_budget" => f.budget = v,
+                "confirm_budget" => f.confirm_budget = v,
                 "start" => f.start = v,
                 _ => {
                     f.copy.accept(&k, v);
@@ -548,14 +440,20 @@ async fn draft_copy(
     Ok(Html(page.render()?).into_response())
 }
 
-/// Largest daily budget accepted, in major units (a typo guard, far above real budgets).
-const MAX_BUDGET: i64 = 100_000_000;
-
 /// Checks the form against the organization's managed accounts.
-fn validate(form: &NewForm, accounts: &[ManagedAccount]) -> Result<Vec<NewPush>, FieldErrors> {
+fn validate(
+    form: &NewForm,
+    accounts: &[ManagedAccount],
+    largest: Option<i64>,
+) -> Result<Vec<NewPush>, FieldErrors> {
     let mut errors = FieldErrors::default();
     let name = form.name.trim();
-    if name.is_empty() {
+    if name.chars().any(char::is_control) {
+        errors.add(
+            "name",
+            "Remove the invisible control characters (such as NUL) from the name.",
+        );
+    } else if name.is_empty() {
         errors.add("name", "Give the campaign a name.");
     } else if name.chars().count() > 255 {
         errors.add("name", "Keep the name under 256 characters.");
@@ -596,50 +494,39 @@ fn validate(form: &NewForm, accounts: &[ManagedAccount]) -> Result<Vec<NewPush>,
     if !OBJECTIVES.iter().any(|(v, _)| *v == form.objective) {
         errors.add("objective", "Choose an objective from the list.");
     }
-    let budget_text = form.budget.trim();
-    let budget = match budget_text.parse::<Decimal>() {
-        Err(_) if budget_text.is_empty() => {
-            errors.add("daily_budget", "Enter a daily budget.");
-            None
-        }
-        Err(_) => {
-            errors.add(
-                "daily_budget",
-                "Write the budget as a number, such as 50 or 49.99.",
-            );
-            None
-        }
-        Ok(d) if d <= Decimal::ZERO => {
-            errors.add("daily_budget", "The daily budget must be more than zero.");
-            None
-        }
-        Ok(d) if d > Decimal::from(MAX_BUDGET) => {
-            errors.add(
-                "daily_budget",
-                "That is more than 100,000,000 per day; check the amount.",
-            );
-            None
-        }
-        Ok(d) => match currencies.first() {
-            Some(c) if d.normalize().scale() > c.minor_unit_exponent() => {
-                errors.add(
-                    "daily_budget",
-                    format!(
-                        "{} amounts have {} decimal place{}.",
-                        c,
-                        c.minor_unit_exponent(),
-                        if c.minor_unit_exponent() == 1 {
-                            ""
-                        } else {
-                            "s"
-                        }
-                    ),
-                );
+    // Read with the first chosen currency; with no (or mixed) accounts the error above
+    // already says what to fix, and the amount is read again once they are chosen.
+    let budget = match currencies.first() {
+        Some(c) => match parse_money(&form.budget, *c) {
+            Ok(m) => Some(m),
+            Err(e) => {
+                errors.add("daily_budget", e.to_string());
                 None
             }
-            _ => Some(d),
         },
+        None => None,
     };
+    if let Some(m) = budget
+        && form.confirm_budget.trim() != plain(m)
+        && let Some(reference) =
+            needs_confirmation(m, None, largest.map(|l| Money::new(l, m.currency)))
+    {
+        errors.add(
+            "daily_budget",
+            format!(
+                "{} a day is more than {} times {}{}. Check the amount; if it is right, tick “Yes, this budget is right” and create again.",
+                m.display(),
+                crate::web::money::CONFIRM_MULTIPLE,
+                reference.display(),
+                if largest.is_some() {
+                    ", the largest daily budget in the chosen accounts"
+                } else {
+                    ""
+                }
+            ),
+        );
+        errors.add("confirm_budget", plain(m));
+    }
     let start_active = match form.start.as_str() {
         "active" => true,
         "paused" | "" => false,
@@ -654,14 +541,10 @@ fn validate(form: &NewForm, accounts: &[ManagedAccount]) -> Result<Vec<NewPush>,
     if errors.any() {
         return Err(errors);
     }
-    let (Some(budget), Some(currency)) = (budget, currencies.first()) else {
+    let Some(budget) = budget else {
         return Err(errors);
     };
-    let Some(micros) = Money::from_major(budget, *currency).map(|m| m.micros) else {
-        let mut e = FieldErrors::default();
-        e.add("daily_budget", "That amount is too large.");
-        return Err(e);
-    };
+    let micros = budget.micros;
     Ok(chosen
         .into_iter()
         .map(|a| NewPush {
@@ -685,14 +568,46 @@ async fn create(
     let brief = form.copy.brief(platforms.clone());
     let picked = form.copy.picked(&brief, &platforms);
     let notes = form.copy.final_notes();
-    let fields = validate(&form, &accounts).and_then(|pushes| match &notes {
-        Ok(_) => Ok(pushes),
-        Err(m) => {
-            let mut e = FieldErrors::default();
-            e.add("notes", m.clone());
-            Err(e)
-        }
-    });
+    // A control character (a NUL pasted from somewhere) cannot be stored: say which field.
+    let control: Vec<String> = form
+        .control_fields
+        .iter()
+        .filter(|k| k.as_str() != "name")
+        .map(|k| k.replace('_', " "))
+        .collect();
+    let chosen: Vec<Uuid> = form
+        .accounts
+        .iter()
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let largest = app
+        .db
+        .tenant(w.org_id, async move |c| {
+            Ok::<_, AppError>(super::budget_input::largest_daily_budget(c, &chosen).await?)
+        })
+        .await?;
+    let fields = validate(&form, &accounts, largest)
+        .and_then(|pushes| {
+            if control.is_empty() {
+                Ok(pushes)
+            } else {
+                Err(FieldErrors::one(
+                    "form",
+                    format!(
+                        "Remove the invisible control characters (such as NUL) from: {}.",
+                        control.join(", ")
+                    ),
+                ))
+            }
+        })
+        .and_then(|pushes| match &notes {
+            Ok(_) => Ok(pushes),
+            Err(m) => {
+                let mut e = FieldErrors::default();
+                e.add("notes", m.clone());
+                Err(e)
+            }
+        });
     match (fields, picked) {
         (Ok(pushes), Ok(picked)) => {
             let (org_id, user_id) = (w.org_id, w.user_id);

@@ -53,6 +53,8 @@ pub struct Condition {
     pub key: String,
     pub title: String,
     pub details: serde_json::Value,
+    /// The ad account it is about, if one (a kind can be muted per account).
+    pub account_id: Option<Uuid>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -99,6 +101,7 @@ pub async fn conditions(app: &App, org_id: Uuid) -> Result<Vec<Condition>, Alert
                 p.label()
             ),
             details: json!({"platform": p.as_str()}),
+            account_id: None,
         });
     }
     let hour_ago = Utc::now() - chrono::Duration::hours(1);
@@ -116,6 +119,7 @@ pub async fn conditions(app: &App, org_id: Uuid) -> Result<Vec<Condition>, Alert
                         since.format("%Y-%m-%d %H:%M UTC")
                     ),
                     details: json!({"account_id": s.account_id, "error": err}),
+                    account_id: Some(s.account_id),
                 });
             }
         }
@@ -151,7 +155,8 @@ pub async fn conditions(app: &App, org_id: Uuid) -> Result<Vec<Condition>, Alert
                         money(s.spend_micros, &s.currency),
                         money(t.monthly_budget_micros, &s.currency)
                     ),
-                    details: json!({"target_id": t.id, "spend_micros": s.spend_micros, "budget_micros": t.monthly_budget_micros, "percent": pct as i64}),
+                    details: json!({"target_id": t.id, "campaign_id": t.campaign_id, "account_id": s.account_id, "spend_micros": s.spend_micros, "budget_micros": t.monthly_budget_micros, "percent": pct as i64}),
+                    account_id: Some(s.account_id),
                 });
             }
         }
@@ -168,6 +173,11 @@ pub async fn conditions(app: &App, org_id: Uuid) -> Result<Vec<Condition>, Alert
         let Some(today) = rows.iter().find(|r| r.date == r.today) else {
             continue;
         };
+        // The first sync brings months of settled history next to a today that is still
+        // filling in; until the account has been observed for a week (each weekday seen as it happened once), nothing is compared.
+        if !today.baseline_ready {
+            continue;
+        }
         let history: Vec<_> = rows.iter().filter(|r| r.date < r.today).collect();
         let f = today.day_fraction.clamp(0.01, 1.0);
         let checks: [(&str, f64, Vec<f64>); 3] = [
@@ -211,21 +221,35 @@ pub async fn conditions(app: &App, org_id: Uuid) -> Result<Vec<Condition>, Alert
                         kind: AlertKind::Anomaly,
                         key: format!("{cid}:{metric}"),
                         title: format!("{}: today's {metric} is far {dir} the usual for this weekday ({x:.2} vs a typical {median:.2} by now)", today.name),
-                        details: json!({"campaign_id": cid, "metric": metric, "value": x, "median": median, "score": z}),
+                        details: json!({"campaign_id": cid, "account_id": today.account_id, "metric": metric, "value": x, "median": median, "score": z}),
+                        account_id: Some(today.account_id),
                     });
                 }
             }
         }
     }
 
-    for (campaign_id, name, message) in failed {
+    for (campaign_id, account_id, name, message) in failed {
         out.push(Condition {
             kind: AlertKind::ActionFailed,
             key: campaign_id.to_string(),
             title: format!("A change to {name} failed: {message}"),
-            details: json!({"campaign_id": campaign_id, "message": message}),
+            details: json!({"campaign_id": campaign_id, "account_id": account_id, "message": message}),
+            account_id: Some(account_id),
         });
     }
+    // Kinds muted for an account raise nothing there (and what is open resolves below).
+    let mutes = app
+        .db
+        .tenant(org_id, async move |c| {
+            Ok::<_, AlertError>(super::alert_actions::mutes(c).await?)
+        })
+        .await?;
+    out.retain(|cond| {
+        !cond
+            .account_id
+            .is_some_and(|a| mutes.contains(&(a, cond.kind.as_str().to_string())))
+    });
     Ok(out)
 }
 
@@ -265,18 +289,20 @@ async fn settings(c: &mut Conn) -> diesel::QueryResult<(f64, i32)> {
 }
 
 /// Campaigns whose latest platform action failed in the last day.
-async fn failed_actions(c: &mut Conn) -> diesel::QueryResult<Vec<(Uuid, String, String)>> {
+async fn failed_actions(c: &mut Conn) -> diesel::QueryResult<Vec<(Uuid, Uuid, String, String)>> {
     #[derive(diesel::QueryableByName)]
     struct F {
         #[diesel(sql_type = SqlUuid)]
         campaign_id: Uuid,
+        #[diesel(sql_type = SqlUuid)]
+        account_id: Uuid,
         #[diesel(sql_type = Text)]
         name: String,
         #[diesel(sql_type = Text)]
         message: String,
     }
     let rows: Vec<F> = diesel::sql_query(
-        "SELECT DISTINCT ON (a.campaign_id) a.campaign_id, c.name, coalesce(a.message, 'no details') AS message, a.state
+        "SELECT DISTINCT ON (a.campaign_id) a.campaign_id, c.account_id, c.name, coalesce(a.message, 'no details') AS message, a.state
          FROM platform_actions a JOIN campaigns c ON c.id = a.campaign_id
          WHERE a.created_at > now() - interval '1 day' AND a.state IN ('succeeded', 'failed')
          ORDER BY a.campaign_id, a.created_at DESC",
@@ -285,11 +311,11 @@ async fn failed_actions(c: &mut Conn) -> diesel::QueryResult<Vec<(Uuid, String, 
     .await?
     .into_iter()
     .filter(|r| r.state == "failed")
-    .map(|r| F { campaign_id: r.campaign_id, name: r.name, message: r.message })
+    .map(|r| F { campaign_id: r.campaign_id, account_id: r.account_id, name: r.name, message: r.message })
     .collect();
     Ok(rows
         .into_iter()
-        .map(|f| (f.campaign_id, f.name, f.message))
+        .map(|f| (f.campaign_id, f.account_id, f.name, f.message))
         .collect())
 }
 
@@ -297,6 +323,8 @@ async fn failed_actions(c: &mut Conn) -> diesel::QueryResult<Vec<(Uuid, String, 
 struct FailedRow {
     #[diesel(sql_type = SqlUuid)]
     campaign_id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    account_id: Uuid,
     #[diesel(sql_type = Text)]
     name: String,
     #[diesel(sql_type = Text)]
@@ -363,9 +391,53 @@ pub struct Alert {
     pub resolved_at: Option<DateTime<Utc>>,
     pub delivered_at: Option<DateTime<Utc>>,
     pub delivery_error: Option<String>,
+    /// The campaign it is about, if one (the page links to it).
+    pub campaign_id: Option<Uuid>,
+    /// The ad account it is about, if one.
+    pub account_id: Option<Uuid>,
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    pub snoozed_until: Option<DateTime<Utc>>,
 }
 
+impl Alert {
+    pub fn is_snoozed(&self) -> bool {
+        self.snoozed_until.is_some_and(|u| u > Utc::now())
+    }
+
+    /// Open, not acknowledged and not snoozed: needs someone's attention.
+    pub fn needs_attention(&self) -> bool {
+        self.state == "open" && self.acknowledged_at.is_none() && !self.is_snoozed()
+    }
+
+    pub fn kind_label(&self) -> &'static str {
+        kind_label(&self.kind)
+    }
+}
+
+/// The words for a kind of alert, as the page shows it.
+pub fn kind_label(kind: &str) -> &'static str {
+    match kind {
+        "budget_pacing" => "budget pacing",
+        "anomaly" => "unusual numbers",
+        "needs_reconnect" => "needs reconnecting",
+        "sync_failing" => "sync failing",
+        "action_failed" => "failed change",
+        _ => "alert",
+    }
+}
+
+/// Alerts that need attention first (open, not acknowledged, not snoozed), then the other
+/// open ones, then recently resolved ones; newest first within each.
 pub async fn list(c: &mut Conn, limit: i64) -> diesel::QueryResult<Vec<Alert>> {
+    load(c, None, limit).await
+}
+
+/// One alert of the organization.
+pub async fn list_one(c: &mut Conn, id: Uuid) -> diesel::QueryResult<Option<Alert>> {
+    Ok(load(c, Some(id), 1).await?.pop())
+}
+
+async fn load(c: &mut Conn, id: Option<Uuid>, limit: i64) -> diesel::QueryResult<Vec<Alert>> {
     #[derive(diesel::QueryableByName)]
     struct R {
         #[diesel(sql_type = SqlUuid)]
@@ -384,12 +456,32 @@ pub async fn list(c: &mut Conn, limit: i64) -> diesel::QueryResult<Vec<Alert>> {
         delivered_at: Option<DateTime<Utc>>,
         #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
         delivery_error: Option<String>,
+        #[diesel(sql_type = diesel::sql_types::Nullable<SqlUuid>)]
+        campaign_id: Option<Uuid>,
+        #[diesel(sql_type = diesel::sql_types::Nullable<SqlUuid>)]
+        account_id: Option<Uuid>,
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>)]
+        acknowledged_at: Option<DateTime<Utc>>,
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>)]
+        snoozed_until: Option<DateTime<Utc>>,
     }
+    // Ids in `details` were written by adpilot itself; anything that is not a uuid reads as none.
     let rows: Vec<R> = diesel::sql_query(
-        "SELECT id, kind, title, state, opened_at, resolved_at, delivered_at, delivery_error FROM alerts
-         ORDER BY (state = 'open') DESC, opened_at DESC LIMIT $1",
+        "SELECT a.id, a.kind, a.title, a.state, a.opened_at, a.resolved_at, a.delivered_at,
+                a.delivery_error, c.id AS campaign_id,
+                coalesce(c.account_id, CASE WHEN a.details->>'account_id' ~ '^[0-9a-f-]{36}$'
+                                            THEN (a.details->>'account_id')::uuid END) AS account_id,
+                a.acknowledged_at, a.snoozed_until
+         FROM alerts a
+         LEFT JOIN campaigns c ON a.details->>'campaign_id' ~ '^[0-9a-f-]{36}$'
+                              AND c.id = (a.details->>'campaign_id')::uuid
+         WHERE ($2::uuid IS NULL OR a.id = $2)
+         ORDER BY (a.state = 'open' AND a.acknowledged_at IS NULL
+                   AND (a.snoozed_until IS NULL OR a.snoozed_until <= now())) DESC,
+                  (a.state = 'open') DESC, a.opened_at DESC LIMIT $1",
     )
     .bind::<diesel::sql_types::BigInt, _>(limit)
+    .bind::<diesel::sql_types::Nullable<SqlUuid>, _>(id)
     .load(c)
     .await?;
     Ok(rows
@@ -403,6 +495,10 @@ pub async fn list(c: &mut Conn, limit: i64) -> diesel::QueryResult<Vec<Alert>> {
             resolved_at: r.resolved_at,
             delivered_at: r.delivered_at,
             delivery_error: r.delivery_error,
+            campaign_id: r.campaign_id,
+            account_id: r.account_id,
+            acknowledged_at: r.acknowledged_at,
+            snoozed_until: r.snoozed_until,
         })
         .collect())
 }

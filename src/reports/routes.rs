@@ -4,7 +4,6 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::{Html, IntoResponse, Response};
 use axum::{Form, Router, routing::get, routing::post};
-use rust_decimal::Decimal;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -45,13 +44,34 @@ struct AlertsPage {
     error: Option<String>,
     /// Signing secret of webhooks named in rules (admins only).
     rule_webhook_secret: Option<String>,
+    /// Muted (account id, account name, kind).
+    mutes: Vec<(Uuid, String, String)>,
+}
+
+impl AlertsPage {
+    fn account_name(&self, id: &Option<Uuid>) -> String {
+        match id {
+            Some(id) => self
+                .accounts
+                .iter()
+                .find(|a| a.id == *id)
+                .map(|a| format!("{} ({})", a.name, a.platform.label()))
+                .unwrap_or_else(|| "an account no longer managed".into()),
+            None => "–".into(),
+        }
+    }
+
+    fn attention_count(&self) -> usize {
+        self.alerts.iter().filter(|a| a.needs_attention()).count()
+    }
 }
 
 async fn render(app: &AppState, v: &Viewer, error: Option<String>) -> AppResult<AlertsPage> {
-    let (alerts, channels, budgets, accounts) = app
+    let (alerts, channels, budgets, accounts, mutes) = app
         .db
         .tenant(v.org_id, async move |c| {
             let a = alerts::list(c, 200).await?;
+            let mutes = super::alert_actions::mutes(c).await?;
             let ch = alerts::channels(c, &app.vault).await?;
             let accounts = crate::connections::service::managed_accounts(c).await?;
             let rows = super::targets::budget_targets(c).await?;
@@ -71,9 +91,21 @@ async fn render(app: &AppState, v: &Viewer, error: Option<String>) -> AppResult<
                     }
                 })
                 .collect();
-            Ok::<_, AppError>((a, ch, budgets, accounts))
+            Ok::<_, AppError>((a, ch, budgets, accounts, mutes))
         })
         .await?;
+    let mut mutes: Vec<(Uuid, String, String)> = mutes
+        .into_iter()
+        .map(|(acc, kind)| {
+            let name = accounts
+                .iter()
+                .find(|a| a.id == acc)
+                .map(|a| a.name.clone())
+                .unwrap_or_default();
+            (acc, name, kind)
+        })
+        .collect();
+    mutes.sort_by(|a, b| (&a.1, &a.2).cmp(&(&b.1, &b.2)));
     let rule_webhook_secret = v
         .role
         .is_admin()
@@ -86,6 +118,7 @@ async fn render(app: &AppState, v: &Viewer, error: Option<String>) -> AppResult<
         budgets,
         accounts,
         error,
+        mutes,
     })
 }
 
@@ -239,23 +272,22 @@ async fn add_budget(
     let account = form
         .account_id
         .and_then(|id| accounts.iter().find(|x| x.id == id).cloned());
-    let amount: Option<Decimal> = form.budget.trim().replace(',', "").parse().ok();
+    let amount = account
+        .as_ref()
+        .map(|acc| crate::web::money::parse_money(&form.budget, acc.currency));
     let percent: Option<i32> = form
         .percent
         .trim()
         .parse()
         .ok()
         .filter(|p| (1..=1000).contains(p));
-    let problem = match (&account, amount, percent) {
+    let problem = match (&account, &amount, percent) {
         (None, _, _) => Some("Choose an ad account.".to_string()),
-        (Some(acc), amount, _) if amount.is_none_or(|x| x <= Decimal::ZERO) => Some(format!(
-            "Enter a monthly budget above zero in {}.",
-            acc.currency
-        )),
+        (Some(acc), Some(Err(e)), _) => Some(format!("Monthly budget in {}: {e}", acc.currency)),
         (_, _, None) => Some("Alert at a percentage between 1 and 1000.".to_string()),
         _ => None,
     };
-    let (Some(acc), Some(amount), Some(percent), None) =
+    let (Some(acc), Some(Ok(money)), Some(percent), None) =
         (account, amount, percent, problem.clone())
     else {
         let page = render(&app, &a, problem).await?;
@@ -265,8 +297,6 @@ async fn add_budget(
         )
             .into_response());
     };
-    let money = Money::from_major(amount, acc.currency)
-        .ok_or_else(|| AppError::BadRequest("That amount is too large.".into()))?;
     app.db
         .tenant(a.org_id, async move |c| {
             super::targets::add_budget_target(c, acc.id, money.micros, percent).await?;
@@ -437,10 +467,12 @@ async fn preview_page(
         .await?;
     if q.get("raw").is_some() {
         let html = super::send::preview(&app, v.org_id, &s).await?;
-        let mut resp = Html(html).into_response();
-        // The email's inline styles need this one page's policy relaxed, scripts stay off.
-        resp.headers_mut().insert("content-security-policy", axum::http::HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'"));
-        return Ok(resp);
+        // The email's inline styles need this one answer's policy relaxed, scripts stay off,
+        // and the preview page (same origin, only) may frame it.
+        return Ok(crate::web::frame::allow_same_origin_frame(
+            Html(html).into_response(),
+            "default-src 'none'; style-src 'unsafe-inline'; img-src data:",
+        ));
     }
     Ok(Html(
         PreviewPage {

@@ -119,6 +119,7 @@ pub async fn context(State(app): State<AppState>, mut req: Request, next: Next) 
 
     let mut resp = resp;
     security_headers(resp.headers_mut());
+    super::frame::apply(&mut resp);
     if app.config.https() {
         secure_cookies(resp.headers_mut());
     }

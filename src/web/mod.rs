@@ -8,6 +8,8 @@ pub mod context;
 pub mod cookies;
 pub mod error;
 pub mod form;
+pub mod frame;
 pub mod metrics;
 pub mod middleware;
+pub mod money;
 pub mod redirect;

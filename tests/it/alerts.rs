@@ -137,6 +137,22 @@ async fn a_spend_spike_against_the_same_weekday_history_raises_an_anomaly_that_r
         .execute(&mut admin)
         .await
         .expect("spike");
+    // Right after the first sync the baseline is not real yet: nothing is raised.
+    alerts::evaluate(&t.app, org).await.expect("evaluate");
+    assert_eq!(
+        count(
+            &t,
+            "SELECT count(*) AS n FROM alerts WHERE kind = 'anomaly'"
+        )
+        .await,
+        0,
+        "the first sync raises no anomaly"
+    );
+    // A week of syncing later it is.
+    diesel::sql_query("UPDATE account_sync SET first_success_at = now() - interval '8 days'")
+        .execute(&mut admin)
+        .await
+        .expect("observed for eight days");
     alerts::evaluate(&t.app, org).await.expect("evaluate");
     let key = format!("{}:spend", row.campaign_id);
     let open = format!(

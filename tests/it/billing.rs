@@ -896,11 +896,17 @@ async fn the_live_rule_limit_keeps_a_second_rule_from_going_live() {
     }
     owner.get(&format!("/rules/{}", ids[0])).await;
     owner
-        .post(&format!("/rules/{}/mode", ids[0]), &[("mode", "live")])
+        .post(
+            &format!("/rules/{}/mode", ids[0]),
+            &[("mode", "live"), ("confirm", "yes")],
+        )
         .await;
     owner.get(&format!("/rules/{}", ids[1])).await;
     owner
-        .post(&format!("/rules/{}/mode", ids[1]), &[("mode", "live")])
+        .post(
+            &format!("/rules/{}/mode", ids[1]),
+            &[("mode", "live"), ("confirm", "yes")],
+        )
         .await;
     let page = owner.get(&format!("/rules/{}", ids[1])).await;
     assert!(

@@ -654,7 +654,7 @@ async fn creating_a_campaign_pushes_it_to_each_platform_and_shows_the_outcome() 
     }
     // The new campaigns are in the list at once.
     let list = c.get("/campaigns?q=winter").await;
-    assert_eq!(list.body.matches("Winter Sale 2026").count(), 2);
+    assert_eq!(list.body.matches(">Winter Sale 2026</a>").count(), 2);
 
     // A platform refusal comes back in plain words.
     let r = c
@@ -909,11 +909,11 @@ async fn bad_campaign_input_comes_back_with_field_errors_and_saves_nothing() {
         ),
         (
             vec![("name", "A"), ("account", &usd), ("daily_budget", "0")],
-            "The daily budget must be more than zero.",
+            "The amount must be above zero.",
         ),
         (
             vec![("name", "A"), ("account", &usd), ("daily_budget", "abc")],
-            "Write the budget as a number",
+            "Write the amount with digits only",
         ),
         (
             vec![("name", "A"), ("daily_budget", "10")],

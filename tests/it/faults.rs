@@ -98,7 +98,12 @@ fn google_campaigns(sb: &adpilot::sandbox::SandboxHandle) -> Vec<adpilot::sandbo
 /// Saves a rule through the editor's form; returns its page.
 async fn save_rule(c: &mut Client, text: &str, mode: &str) -> String {
     c.get("/rules/new").await.assert_status(StatusCode::OK);
-    let r = c.post("/rules", &[("text", text), ("mode", mode)]).await;
+    let r = c
+        .post(
+            "/rules",
+            &[("text", text), ("mode", mode), ("confirm", "yes")],
+        )
+        .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "rule saved: {}", r.body);
     r.location().expect("rule page").to_string()
 }

@@ -383,7 +383,17 @@ async fn a_marketer_goes_from_sign_up_to_a_live_rule_and_a_read_only_client() {
     // Live: the next check pauses them at the platform, and the history says why.
     b.goto(&s.at(&rule_path)).await;
     b.click_text("Make it live").await;
-    b.wait_for_text("live", Duration::from_secs(10), None).await;
+    // It says what the first check would change before anything goes live.
+    b.find("#golive-confirm").await;
+    let confirm = b.text("#golive-count").await;
+    assert!(
+        confirm.contains("This will change"),
+        "the confirmation counts what changes now:\n{confirm}"
+    );
+    b.shot("rule-go-live-confirm").await;
+    b.click("#golive-confirm button[type=submit]").await;
+    b.wait_for_text("Mode: live", Duration::from_secs(10), None)
+        .await;
     s.tick_rules(12).await;
     b.goto(&s.at(&format!("{rule_path}/history"))).await;
     b.wait_for_text(

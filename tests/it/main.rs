@@ -12,6 +12,7 @@ mod billing;
 mod connections;
 mod dashboard;
 mod faults;
+mod first_hour;
 mod hardening;
 mod jobs;
 mod journey;

@@ -67,7 +67,13 @@ async fn setup() -> (SandboxHandle, TestApp, Client, Uuid) {
 /// Saves a rule through the editor form; returns its id.
 async fn save_rule(c: &mut Client, text: &str, mode: &str) -> Uuid {
     c.get("/rules/new").await.assert_status(StatusCode::OK);
-    let r = c.post("/rules", &[("text", text), ("mode", mode)]).await;
+    // Going live asks first (what it would change now); these tests confirm at once.
+    let r = c
+        .post(
+            "/rules",
+            &[("text", text), ("mode", mode), ("confirm", "yes")],
+        )
+        .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "save: {}", r.body);
     r.location()
         .expect("to the rule")
@@ -880,8 +886,11 @@ async fn a_version_2_rule_the_runner_cannot_run_yet_saves_as_a_draft_only_and_sa
     // As a draft it saves; switching it to live is refused and it stays a draft.
     let id = save_rule(&mut c, text, "draft").await;
     c.get(&format!("/rules/{id}")).await;
-    c.post(&format!("/rules/{id}/mode"), &[("mode", "live")])
-        .await;
+    c.post(
+        &format!("/rules/{id}/mode"),
+        &[("mode", "live"), ("confirm", "yes")],
+    )
+    .await;
     let page = c.get(&format!("/rules/{id}")).await;
     assert!(
         page.body.contains("This rule stays a draft"),

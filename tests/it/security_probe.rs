@@ -73,6 +73,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/ad-groups/{id}/bid"),
     ("POST", "/ads/{id}/pause"),
     ("POST", "/ads/{id}/resume"),
+    ("POST", "/campaigns/bulk"),
     // connections
     ("GET", "/connections"),
     ("POST", "/connections/{platform}/start"),
@@ -90,6 +91,10 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/alerts/channels/{id}/delete"),
     ("POST", "/alerts/budgets"),
     ("POST", "/alerts/budgets/{id}/delete"),
+    ("POST", "/alerts/{id}/acknowledge"),
+    ("POST", "/alerts/{id}/snooze"),
+    ("POST", "/alerts/{id}/mute"),
+    ("POST", "/alerts/mutes/delete"),
     ("GET", "/reports"),
     ("POST", "/reports"),
     ("GET", "/reports/{id}/preview"),
@@ -128,6 +133,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/rules/{id}/delete"),
     ("GET", "/rules/{id}/history"),
     ("GET", "/rules/{id}/backtest"),
+    ("POST", "/rules/{id}/runs/{run}/undo"),
 ];
 
 /// Routes anyone may use without logging in.
@@ -653,6 +659,7 @@ impl World {
             p if p.starts_with("/accounts/{id}") => ("ad_accounts", "{id}"),
             p if p.starts_with("/alerts/channels/") => ("alert_channels", "{id}"),
             p if p.starts_with("/alerts/budgets/") => ("budget_targets", "{id}"),
+            p if p.starts_with("/alerts/{id}") => ("alerts_or_any", "{id}"),
             p if p.starts_with("/reports/{id}") => ("report_schedules", "{id}"),
             p if p.starts_with("/jobs/") => ("jobs", "{id}"),
             p if p.starts_with("/rules/{id}") => ("rules", "{id}"),
@@ -661,10 +668,10 @@ impl World {
             p if p.starts_with("/invites/") => ("organizations", "{org_id}"),
             _ => return None,
         };
-        let id = if table == "campaign_pushes_or_any" {
-            // B has pushed nothing; a batch id of B's would be a uuid all the same.
+        let id = if let Some(t) = table.strip_suffix("_or_any") {
+            // B may have none (no push, no alert yet); an id of B's would be a uuid all the same.
             self.b_ids
-                .get("campaign_pushes")
+                .get(t)
                 .and_then(|v| v.iter().next())
                 .copied()
                 .unwrap_or_else(Uuid::now_v7)
@@ -675,7 +682,17 @@ impl World {
         Some(
             pattern
                 .replace(param, &id)
-                .replace("{token}", "not-a-real-token"),
+                .replace("{token}", "not-a-real-token")
+                .replace(
+                    "{run}",
+                    &self
+                        .b_ids
+                        .get("rule_runs")
+                        .and_then(|v| v.iter().next())
+                        .copied()
+                        .unwrap_or_else(Uuid::now_v7)
+                        .to_string(),
+                ),
         )
     }
 
@@ -697,6 +714,7 @@ impl World {
             .replace("{token}", "not-a-real-token")
             .replace("{user_id}", &nothing)
             .replace("{batch}", &nothing)
+            .replace("{run}", &nothing)
             .replace("{id}", id)
     }
 
@@ -717,6 +735,7 @@ impl World {
             ("percent", "80"),
             ("text", "rule \"Probe\"\n  for campaigns on google\n  when spend in last 7 days > 1\n  then pause\n"),
             ("mode", "live"),
+            ("confirm", "yes"),
             ("frequency", "daily"),
             ("send_time", "09:00"),
             ("period", "last_7_days"),

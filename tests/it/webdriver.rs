@@ -382,6 +382,54 @@ impl Browser {
         path
     }
 
+    /// Sets the window's width (the height stays generous, so screenshots show the page).
+    pub async fn set_width(&self, width: u32) {
+        self.call(
+            reqwest::Method::POST,
+            "/window/rect",
+            Some(json!({"width": width, "height": 1400})),
+        )
+        .await;
+    }
+
+    /// Screenshots at desktop (1280 px) and phone (390 px) width; returns whether the page
+    /// scrolled sideways at phone width (content wider than the screen).
+    pub async fn shots_both(&self, name: &str) -> bool {
+        self.set_width(1280).await;
+        self.shot(&format!("{name}-1280")).await;
+        self.set_width(390).await;
+        let wide = self
+            .script(
+                "return document.documentElement.scrollWidth > window.innerWidth + 1",
+                vec![],
+            )
+            .await
+            .as_bool()
+            .unwrap_or(false);
+        self.shot(&format!("{name}-390")).await;
+        self.set_width(1280).await;
+        wide
+    }
+
+    /// Makes the frame matching `css` the context of later calls (`None`: the page again).
+    pub async fn frame(&self, css: Option<&str>) {
+        match css {
+            Some(css) => {
+                let e = self.find(css).await;
+                self.call(
+                    reqwest::Method::POST,
+                    "/frame",
+                    Some(json!({"id": {"element-6066-11e4-a52e-4f735466cecf": e.0}})),
+                )
+                .await;
+            }
+            None => {
+                self.call(reqwest::Method::POST, "/frame", Some(json!({"id": null})))
+                    .await;
+            }
+        }
+    }
+
     /// Forgets every cookie (a different person at the same browser).
     pub async fn clear_cookies(&self) {
         self.call(reqwest::Method::DELETE, "/cookie", None).await;

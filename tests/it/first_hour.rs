@@ -1,0 +1,859 @@
+//! What a marketer hits in the first hour (issue 27), each in a real headless Chromium against
+//! a real server whose platforms are the sandbox: date presets, typed budgets, the email
+//! preview, backtests of a new connection, going live with a count and an undo, alerts.
+//! Pages are saved at 1280 px and 390 px under `target/screenshots/first-hour-*`.
+
+use std::time::Duration;
+
+use adpilot::sandbox::{CampaignStatus, SandboxConfig, SandboxHandle, TruthQuery};
+use adpilot::types::Platform;
+use diesel_async::RunQueryDsl;
+use uuid::Uuid;
+
+use crate::support::{TestApp, count, org_of, sandbox};
+use crate::webdriver::Browser;
+
+/// A server on a real port (no job workers: the tests sync and check rules themselves, so
+/// nothing happens behind their backs).
+struct Server {
+    t: TestApp,
+    url: String,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Server {
+    fn at(&self, path: &str) -> String {
+        format!("{}{}", self.url, path)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+struct Ux {
+    b: Browser,
+    s: Server,
+    sb: SandboxHandle,
+    org: Uuid,
+}
+
+/// Signs up in the browser, connects Google Ads through the sandbox's consent page and syncs
+/// every account (history included) before handing over.
+async fn ux(prefix: &str) -> Option<Ux> {
+    let b = Browser::start(prefix).await?;
+    let sb = sandbox(SandboxConfig::default()).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let t = TestApp::build(&["--public-url", &url], Some(&sb)).await;
+    let app = t.app.clone();
+    let task = tokio::spawn(async move {
+        let _ = adpilot::server::serve(app, listener).await;
+    });
+    let s = Server { t, url, task };
+
+    b.goto(&s.at("/signup")).await;
+    b.fill("input[name=name]", "Ann Marketer").await;
+    b.fill("input[name=email]", "ann@example.com").await;
+    b.fill("input[name=password]", "correct horse battery")
+        .await;
+    b.fill("input[name=org_name]", "Acme Marketing").await;
+    b.click("form button[type=submit]").await;
+    b.wait_for_text("Log out", Duration::from_secs(10), None)
+        .await;
+
+    b.goto(&s.at("/connections")).await;
+    b.click_text("Connect Google Ads").await;
+    b.find("form button[value=approve]").await;
+    b.click("form button[value=approve]").await;
+    b.wait_for_text("Choose the", Duration::from_secs(15), None)
+        .await;
+    b.click_text("Save and start syncing").await;
+    b.wait_for_text("Google Ads", Duration::from_secs(10), None)
+        .await;
+
+    let org = org_of(&s.t).await;
+    let now = sb.clock().now();
+    for a in adpilot::analytics::sync::accounts_to_sync(&s.t.app, org)
+        .await
+        .expect("accounts")
+    {
+        for _ in 0..20 {
+            let r = adpilot::analytics::sync::sync_account(&s.t.app, org, a, now)
+                .await
+                .expect("sync");
+            if r.backfill_done {
+                break;
+            }
+        }
+    }
+    Some(Ux { b, s, sb, org })
+}
+
+async fn admin(t: &TestApp) -> diesel_async::AsyncPgConnection {
+    adpilot::db::connect_one(&t.db.admin_url)
+        .await
+        .expect("admin")
+}
+
+#[derive(diesel::QueryableByName)]
+struct Camp {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    external_id: String,
+}
+
+/// An active USD campaign with a campaign-level daily budget.
+async fn active_campaign(t: &TestApp) -> Camp {
+    diesel::sql_query(
+        "SELECT id, external_id FROM campaigns
+         WHERE status = 'active' AND daily_budget_micros IS NOT NULL AND currency = 'USD'
+         ORDER BY name LIMIT 1",
+    )
+    .get_result(&mut admin(t).await)
+    .await
+    .expect("an active USD campaign")
+}
+
+fn truth(sb: &SandboxHandle, external: &str) -> (i64, CampaignStatus) {
+    let c = sb.campaigns(&TruthQuery {
+        platform: Some(Platform::Google),
+        campaign_id: Some(external.to_string()),
+        ..Default::default()
+    });
+    (c[0].daily_budget_micros, c[0].status)
+}
+
+fn budget_writes(sb: &SandboxHandle) -> usize {
+    sb.calls()
+        .iter()
+        .filter(|c| c.path.contains("campaignBudgets:mutate"))
+        .count()
+}
+
+fn status_writes(sb: &SandboxHandle) -> usize {
+    sb.calls()
+        .iter()
+        .filter(|c| c.path.contains("campaigns:mutate"))
+        .count()
+}
+
+async fn selected_range(b: &Browser) -> String {
+    b.script(
+        "return document.querySelector('select[name=range]').value",
+        vec![],
+    )
+    .await
+    .as_str()
+    .unwrap_or_default()
+    .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_date_preset_chosen_after_other_dates_is_the_range_shown() {
+    let Some(Ux {
+        b,
+        s,
+        org: _,
+        sb: _,
+    }) = ux("first-hour-presets").await
+    else {
+        return;
+    };
+    // The dashboard: from the default 30 days, choose "Last 7 days" and apply.
+    b.goto(&s.at("/dashboard")).await;
+    b.find("#range-summary").await;
+    assert!(b.text("#range-summary").await.contains("(30 days)"));
+    b.select("select[name=range]", "last_7").await;
+    b.click("form.filters button[type=submit]").await;
+    b.wait_for_text("(7 days)", Duration::from_secs(10), None)
+        .await;
+    assert_eq!(selected_range(&b).await, "last_7");
+    b.shots_both("dashboard-last-7").await;
+
+    // Without the page's script (a form that still sends the old dates): the preset wins
+    // because it differs from the one the form was drawn with.
+    let today = chrono::Utc::now().date_naive();
+    let old_from = today - chrono::Duration::days(29);
+    b.goto(&s.at(&format!(
+        "/dashboard?range=yesterday&range_was=last_30&from={old_from}&to={today}"
+    )))
+    .await;
+    b.wait_for_text("(1 day)", Duration::from_secs(10), None)
+        .await;
+    // Dates typed by hand with the preset untouched still mean those dates.
+    let from = today - chrono::Duration::days(3);
+    b.goto(&s.at(&format!(
+        "/dashboard?range=last_30&range_was=last_30&from={from}&to={today}"
+    )))
+    .await;
+    b.wait_for_text("(4 days)", Duration::from_secs(10), None)
+        .await;
+    assert_eq!(selected_range(&b).await, "custom");
+
+    // The campaign page does the same.
+    b.goto(&s.at("/campaigns")).await;
+    b.click("table a[href^='/campaigns/']").await;
+    b.wait_for_text("Daily budget", Duration::from_secs(10), None)
+        .await;
+    b.select("select[name=range]", "last_14").await;
+    b.click_text("Apply").await;
+    b.wait_for_text("Daily budget", Duration::from_secs(10), None)
+        .await;
+    assert_eq!(selected_range(&b).await, "last_14");
+    let summary = b.text("#range-summary").await;
+    let dates: Vec<chrono::NaiveDate> = summary
+        .split_whitespace()
+        .filter_map(|w| w.trim_end_matches([',', '.']).parse().ok())
+        .collect();
+    assert!(
+        dates.len() >= 2 && (dates[1] - dates[0]).num_days() == 13,
+        "the campaign page shows 14 days: {summary}"
+    );
+    b.shots_both("campaign-last-14").await;
+    b.quit().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typed_budgets_are_read_in_the_persons_locale_refused_when_odd_and_confirmed_when_huge() {
+    let Some(Ux { b, s, sb, org: _ }) = ux("first-hour-money").await else {
+        return;
+    };
+    let camp = active_campaign(&s.t).await;
+    let page = s.at(&format!("/campaigns/{}", camp.id));
+    let set_budget = |typed: &'static str| {
+        let b = &b;
+        async move {
+            b.fill("#budget-form input[name=daily_budget]", typed).await;
+            b.click("#budget-form button[type=submit]").await;
+        }
+    };
+
+    // "12,50" is twelve and a half dollars, not 1,250.
+    b.goto(&page).await;
+    set_budget("12,50").await;
+    b.wait_for_text("Done", Duration::from_secs(10), None).await;
+    assert_eq!(truth(&sb, &camp.external_id).0, 12_500_000);
+    assert!(b.text("#campaign-budget").await.contains("12.50 USD"));
+
+    // "1e9", a negative amount and an ambiguous "1,250" are refused with a reason; the typed
+    // text stays in the field; nothing reaches the platform.
+    sb.clear_calls();
+    for (typed, says) in [
+        ("1e9", "digits only"),
+        ("-5", "above zero"),
+        ("1,250", "could mean"),
+    ] {
+        b.goto(&page).await;
+        set_budget(typed).await;
+        b.wait_for_text(says, Duration::from_secs(10), None).await;
+        let kept = b
+            .script(
+                "return document.querySelector('#budget-form input[name=daily_budget]').value",
+                vec![],
+            )
+            .await;
+        assert_eq!(kept.as_str(), Some(typed), "the field keeps what was typed");
+        assert!(b.body_text().await.contains("The budget was not changed"));
+    }
+    b.shots_both("budget-refused").await;
+    assert_eq!(budget_writes(&sb), 0, "nothing was sent");
+    assert_eq!(truth(&sb, &camp.external_id).0, 12_500_000);
+
+    // "1.250,00" (a German 1,250) is far above 3 × 12.50: a second step shows old → new and
+    // nothing is sent until it is confirmed.
+    b.goto(&page).await;
+    set_budget("1.250,00").await;
+    b.find("#budget-confirm").await;
+    let confirm = b.text("#budget-confirm").await;
+    assert!(
+        confirm.contains("12.50 USD") && confirm.contains("1,250.00 USD"),
+        "old → new:\n{confirm}"
+    );
+    b.shots_both("budget-confirm").await;
+    assert_eq!(budget_writes(&sb), 0, "nothing sent before confirming");
+    b.click("#budget-confirm button[type=submit]").await;
+    b.wait_for_text("Done", Duration::from_secs(10), None).await;
+    assert_eq!(truth(&sb, &camp.external_id).0, 1_250_000_000);
+    assert_eq!(budget_writes(&sb), 1);
+
+    // The create form reads money the same way: "12,50" is accepted, "5 000 000" asks first.
+    b.goto(&s.at("/campaigns/new")).await;
+    b.fill("input[name=name]", "Locale budget").await;
+    b.click("input[name=account]").await;
+    b.fill("input[name=daily_budget]", "5 000 000").await;
+    b.click_text("Create campaign").await;
+    b.find("#confirm-budget").await;
+    let err = b.text("#budget-error").await;
+    assert!(
+        err.contains("5,000,000.00 ") && err.contains("times"),
+        "{err}"
+    );
+    let wide = b.shots_both("create-budget-confirm").await;
+    assert!(!wide, "the new-campaign page fits a phone");
+    b.fill("input[name=daily_budget]", "12,50").await;
+    b.click_text("Create campaign").await;
+    b.wait_for_text("12.50 ", Duration::from_secs(30), None)
+        .await;
+    b.quit().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_report_preview_shows_the_email_in_its_frame() {
+    let Some(Ux {
+        b,
+        s,
+        sb: _,
+        org: _,
+    }) = ux("first-hour-preview").await
+    else {
+        return;
+    };
+    b.goto(&s.at("/reports")).await;
+    b.fill("input[name=name]", "Weekly performance").await;
+    b.fill("input[name=send_time]", "09:00").await;
+    b.fill("textarea[name=recipients]", "boss@example.com")
+        .await;
+    b.click_text("Schedule report").await;
+    b.wait_for_text("Weekly performance", Duration::from_secs(10), None)
+        .await;
+    b.click_text("Preview").await;
+    b.find("iframe.email-preview").await;
+    b.frame(Some("iframe.email-preview")).await;
+    b.wait_for_text("Spend", Duration::from_secs(20), None)
+        .await;
+    b.frame(None).await;
+    b.shots_both("report-preview").await;
+
+    // Only the framed email may be framed, and only by adpilot itself; the page around it
+    // (and every other page) may not be framed at all.
+    let headers = b
+        .script(
+            "const get = (u) => { const x = new XMLHttpRequest(); x.open('GET', u, false); x.send();
+               return [x.getResponseHeader('x-frame-options'), x.getResponseHeader('content-security-policy')]; };
+             return [get(document.querySelector('iframe.email-preview').src), get(location.href)];",
+            vec![],
+        )
+        .await;
+    let framed = &headers[0];
+    let page = &headers[1];
+    assert_eq!(framed[0].as_str(), Some("SAMEORIGIN"), "{headers}");
+    let csp = framed[1].as_str().unwrap_or_default();
+    assert!(
+        csp.contains("frame-ancestors 'self'") && !csp.contains("script-src"),
+        "{csp}"
+    );
+    assert!(csp.contains("default-src 'none'"), "{csp}");
+    assert_eq!(page[0].as_str(), Some("DENY"), "{headers}");
+    assert!(
+        page[1]
+            .as_str()
+            .unwrap_or_default()
+            .contains("frame-ancestors 'none'")
+    );
+    b.quit().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backtest_of_a_new_connection_says_there_is_no_history_and_bad_days_are_a_field_error() {
+    let Some(Ux {
+        b,
+        s,
+        sb: _,
+        org: _,
+    }) = ux("first-hour-backtest").await
+    else {
+        return;
+    };
+    b.goto(&s.at("/rules/new")).await;
+    b.fill(
+        "#rule-text",
+        "rule \"Brand guard\"\n  for campaigns on google where name contains \"Brand\"\n  when clicks in last 7 days >= 1\n  then pause\n",
+    )
+    .await;
+    b.wait_for_text("The rule checks", Duration::from_secs(10), None)
+        .await;
+    b.click_text("Save rule").await;
+    b.wait_for_text("Brand guard", Duration::from_secs(10), None)
+        .await;
+    let rule = b.url().await;
+    b.goto(&format!(
+        "{}/backtest",
+        rule.split('?').next().unwrap_or_default()
+    ))
+    .await;
+    b.find("#backtest-history").await;
+    let says = b.text("#backtest-history").await;
+    assert!(says.contains("No observed history yet"), "{says}");
+    b.shots_both("backtest-new-connection").await;
+
+    for bad in ["", "abc"] {
+        b.fill("#days", bad).await;
+        b.click("#backtest-form button[type=submit]").await;
+        b.find("#days-error").await;
+        assert!(b.text("#days-error").await.contains("number of days"));
+    }
+    let kept = b
+        .script("return document.querySelector('#days').value", vec![])
+        .await;
+    assert_eq!(kept.as_str(), Some("abc"));
+    b.shots_both("backtest-bad-days").await;
+    b.quit().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn going_live_lists_what_changes_now_and_a_check_is_undone_in_one_step_exactly_once() {
+    let Some(Ux { b, s, sb, org }) = ux("first-hour-golive").await else {
+        return;
+    };
+    let brand_active = |sb: &SandboxHandle| {
+        sb.campaigns(&TruthQuery {
+            platform: Some(Platform::Google),
+            ..TruthQuery::default()
+        })
+        .into_iter()
+        .filter(|c| c.name.contains("Brand") && c.status == CampaignStatus::Enabled)
+        .map(|c| c.name)
+        .collect::<Vec<_>>()
+    };
+    let before = brand_active(&sb);
+    assert!(!before.is_empty(), "active Brand campaigns on Google");
+
+    b.goto(&s.at("/rules/new")).await;
+    b.fill(
+        "#rule-text",
+        "rule \"Stop Brand\"\n  for campaigns on google where name contains \"Brand\"\n  when impressions in last 30 days >= 0\n  then pause\n",
+    )
+    .await;
+    b.wait_for_text("The rule checks", Duration::from_secs(10), None)
+        .await;
+    b.select("#mode", "live").await;
+    b.click_text("Save rule").await;
+    // Nothing is saved or live yet: the page lists what the first check would change.
+    b.find("#golive-confirm").await;
+    let count_text = b.text("#golive-count").await;
+    assert!(
+        count_text.contains(&format!("This will change {} campaign", before.len())),
+        "{count_text} (expected {})",
+        before.len()
+    );
+    let listed = b.text("#golive-changes").await;
+    for name in &before {
+        assert!(listed.contains(name.as_str()), "{name} listed:\n{listed}");
+    }
+    b.shots_both("golive-confirm").await;
+    assert_eq!(count(&s.t, "SELECT count(*) AS n FROM rules").await, 0);
+    b.click("#golive-confirm button[type=submit]").await;
+    b.wait_for_text("Rule saved (live)", Duration::from_secs(10), None)
+        .await;
+    let rule_id: Uuid = b
+        .url()
+        .await
+        .rsplit('/')
+        .next()
+        .and_then(|s| s.split('?').next())
+        .and_then(|s| s.parse().ok())
+        .expect("rule id in the url");
+
+    let now = sb.clock().now();
+    adpilot::automation::runner::check_rule(&s.t.app, org, rule_id, now, now)
+        .await
+        .expect("check");
+    assert!(brand_active(&sb).is_empty(), "the check paused them");
+
+    b.goto(&s.at(&format!("/rules/{rule_id}/history"))).await;
+    b.find("#rule-runs").await;
+    b.shots_both("history-before-undo").await;
+    sb.clear_calls();
+    b.click("#rule-runs form.undo button[type=submit]").await;
+    b.wait_for_text("Undone (", Duration::from_secs(30), None)
+        .await;
+    let mut after = brand_active(&sb);
+    let mut want = before.clone();
+    after.sort();
+    want.sort();
+    assert_eq!(after, want, "every paused campaign is active again");
+    assert_eq!(status_writes(&sb), before.len(), "one call per campaign");
+    b.shots_both("history-undone").await;
+
+    // Again (a double click, a second tab): the same undo, nothing more on the platform.
+    sb.clear_calls();
+    let run: Uuid = {
+        #[derive(diesel::QueryableByName)]
+        struct R {
+            #[diesel(sql_type = diesel::sql_types::Uuid)]
+            id: Uuid,
+        }
+        let r: R = diesel::sql_query("SELECT id FROM rule_runs ORDER BY started_at DESC LIMIT 1")
+            .get_result(&mut admin(&s.t).await)
+            .await
+            .expect("run");
+        r.id
+    };
+    b.script(
+        "const f = document.createElement('form'); f.method = 'post';
+         f.action = arguments[0];
+         const t = document.createElement('input'); t.name = 'csrf_token';
+         t.value = document.querySelector('input[name=csrf_token]').value; f.appendChild(t);
+         document.body.appendChild(f); f.submit();",
+        vec![serde_json::json!(format!(
+            "/rules/{rule_id}/runs/{run}/undo"
+        ))],
+    )
+    .await;
+    b.wait_for_text("undone already", Duration::from_secs(10), None)
+        .await;
+    assert_eq!(status_writes(&sb), 0, "the second undo changed nothing");
+    assert_eq!(
+        count(
+            &s.t,
+            "SELECT count(*) AS n FROM platform_actions WHERE intent_key LIKE 'undo:%'"
+        )
+        .await,
+        before.len() as i64
+    );
+    b.quit().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_wait_for_a_real_baseline_and_can_be_acknowledged_snoozed_and_muted() {
+    let Some(Ux { b, s, sb: _, org }) = ux("first-hour-alerts").await else {
+        return;
+    };
+    // Right after the first sync: no anomaly, whatever today looks like.
+    b.goto(&s.at("/alerts")).await;
+    b.click_text("Check now").await;
+    b.wait_for_text("Checked:", Duration::from_secs(30), None)
+        .await;
+    assert_eq!(
+        count(
+            &s.t,
+            "SELECT count(*) AS n FROM alerts WHERE kind = 'anomaly'"
+        )
+        .await,
+        0
+    );
+
+    // A week of syncing later, a spike today is an anomaly.
+    let mut a = admin(&s.t).await;
+    diesel::sql_query("UPDATE account_sync SET first_success_at = now() - interval '8 days'")
+        .execute(&mut a)
+        .await
+        .expect("observed for eight days");
+    diesel::sql_query(
+        "UPDATE metrics_daily m SET spend_micros = spend_micros * 50 + 500000000
+         FROM ad_accounts acc WHERE acc.id = m.account_id
+           AND m.date = (now() AT TIME ZONE acc.time_zone)::date
+           AND m.campaign_id = (SELECT m2.campaign_id FROM metrics_daily m2
+                                JOIN ad_accounts a2 ON a2.id = m2.account_id
+                                WHERE m2.date = (now() AT TIME ZONE a2.time_zone)::date
+                                  AND m2.spend_micros > 0
+                                ORDER BY m2.spend_micros DESC LIMIT 1)",
+    )
+    .execute(&mut a)
+    .await
+    .expect("spike");
+    let raised = adpilot::reports::alerts::evaluate(&s.t.app, org)
+        .await
+        .expect("evaluate");
+    assert!(!raised.raised.is_empty(), "the spike raised an alert");
+    b.goto(&s.at("/alerts")).await;
+    let row = "#alerts-table tbody tr:first-child";
+    b.find(row).await;
+    let text = b.text(row).await;
+    let lower = text.to_lowercase();
+    assert!(
+        lower.contains("unusual numbers") && lower.contains("google ads"),
+        "{text}"
+    );
+    assert!(
+        b.exists(&format!("{row} a[href^='/campaigns/']")).await,
+        "links to the campaign"
+    );
+    b.shots_both("alerts-open").await;
+
+    b.click(&format!("{row} form[action$='/acknowledge'] button"))
+        .await;
+    b.wait_for_text("Acknowledged", Duration::from_secs(10), None)
+        .await;
+    // Badges are drawn in capitals.
+    assert!(
+        b.text("#alerts-table")
+            .await
+            .to_lowercase()
+            .contains("acknowledged")
+    );
+    b.click_text("Snooze 1 week").await;
+    b.wait_for_text("Snoozed for a week", Duration::from_secs(10), None)
+        .await;
+    assert!(b.text("#alerts-table").await.contains("snoozed until"));
+    b.click_text("Mute “unusual numbers” for this account")
+        .await;
+    b.wait_for_text("Muted “unusual numbers”", Duration::from_secs(10), None)
+        .await;
+    assert!(b.text("#muted").await.contains("Muted"));
+    let again = adpilot::reports::alerts::evaluate(&s.t.app, org)
+        .await
+        .expect("evaluate");
+    assert!(
+        again.raised.is_empty(),
+        "a muted kind raises nothing for that account: {again:?}"
+    );
+    b.goto(&s.at("/alerts")).await;
+    b.shots_both("alerts-muted").await;
+    b.click_text("Unmute").await;
+    b.wait_for_text("Unmuted", Duration::from_secs(10), None)
+        .await;
+    b.quit().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_campaigns_list_has_numbers_sorting_filters_a_switch_per_row_and_confirmed_bulk_changes()
+ {
+    let Some(Ux { b, s, sb, org: _ }) = ux("first-hour-list").await else {
+        return;
+    };
+    b.goto(&s.at("/campaigns?range=last_30")).await;
+    b.find("#campaigns-table").await;
+    let heads = b.text("#campaigns-table thead").await.to_lowercase();
+    for h in ["spend", "clicks", "conversions", "cpa", "roas"] {
+        assert!(heads.contains(h), "a {h} column: {heads}");
+    }
+    let counts = b.text("#list-counts").await;
+    assert!(
+        counts.contains("had numbers") && counts.contains("the dashboard counts only those"),
+        "{counts}"
+    );
+    b.shots_both("list").await;
+
+    // Sorting by spend, highest first.
+    // (Headers are drawn in capitals, so they are found by their links.)
+    b.click("#campaigns-table th a[href*='sort=spend']").await;
+    b.find("#campaigns-table th[aria-sort=descending] a[href*='sort=spend']")
+        .await;
+    assert!(b.url().await.contains("sort=spend"));
+
+    // Filters: active Google campaigns whose name contains "Brand".
+    b.goto(&s.at("/campaigns?platform=google&status=active&q=Brand"))
+        .await;
+    b.find("#campaigns-table").await;
+    let names: Vec<String> = b
+        .script(
+            "return [...document.querySelectorAll('#campaigns-table td.name-cell')].map(e => e.innerText)",
+            vec![],
+        )
+        .await
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect();
+    assert!(names.len() >= 2, "two active Brand campaigns: {names:?}");
+    assert!(names.iter().all(|n| n.contains("Brand")), "{names:?}");
+    let ids: Vec<String> = b
+        .script(
+            "return [...document.querySelectorAll('#campaigns-table input[name=campaign]')].map(e => e.value)",
+            vec![],
+        )
+        .await
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect();
+    let external = |id: &str| {
+        let id = id.to_string();
+        let t = &s.t;
+        async move {
+            #[derive(diesel::QueryableByName)]
+            struct E {
+                #[diesel(sql_type = diesel::sql_types::Text)]
+                external_id: String,
+            }
+            let e: E = diesel::sql_query("SELECT external_id FROM campaigns WHERE id = $1::uuid")
+                .bind::<diesel::sql_types::Text, _>(id)
+                .get_result(&mut admin(t).await)
+                .await
+                .expect("campaign");
+            e.external_id
+        }
+    };
+    let first = external(&ids[0]).await;
+    let second = external(&ids[1]).await;
+
+    // Tick two, pause: a confirmation lists them; nothing changes before "Yes".
+    sb.clear_calls();
+    b.click(&format!("input[name=campaign][value='{}']", ids[0]))
+        .await;
+    b.click(&format!("input[name=campaign][value='{}']", ids[1]))
+        .await;
+    b.click("#bulk-form button[name=op][value=pause]").await;
+    b.find("#bulk-confirm").await;
+    assert!(b.text("#bulk-lines").await.contains(&names[0]));
+    b.shots_both("bulk-confirm").await;
+    assert_eq!(status_writes(&sb), 0, "nothing sent before confirming");
+    b.click("#bulk-confirm button[type=submit]").await;
+    b.wait_for_text("Done for 2 campaigns", Duration::from_secs(30), None)
+        .await;
+    assert_eq!(truth(&sb, &first).1, CampaignStatus::Paused);
+    assert_eq!(truth(&sb, &second).1, CampaignStatus::Paused);
+    assert!(b.url().await.contains("/campaigns?"), "back on the list");
+
+    // The row switch turns one back on, and the list is where it comes back to.
+    b.goto(&s.at("/campaigns?platform=google&q=Brand")).await;
+    b.click(&format!(
+        "button.toggle[formaction='/campaigns/{}/resume']",
+        ids[0]
+    ))
+    .await;
+    b.wait_for_text("Done", Duration::from_secs(30), None).await;
+    assert_eq!(truth(&sb, &first).1, CampaignStatus::Enabled);
+    assert!(b.url().await.contains("/campaigns?"), "back on the list");
+
+    // A bulk budget in a locale form, confirmed.
+    b.click(&format!("input[name=campaign][value='{}']", ids[1]))
+        .await;
+    b.fill("#bulk-form input[name=budget]", "12,50").await;
+    b.click("#bulk-form button[name=op][value=budget]").await;
+    b.find("#bulk-confirm").await;
+    assert!(b.text("#bulk-lines").await.contains("12.50"));
+    b.click("#bulk-confirm button[type=submit]").await;
+    b.wait_for_text("Done for 1 campaign", Duration::from_secs(30), None)
+        .await;
+    assert_eq!(truth(&sb, &second).0, 12_500_000);
+    b.quit().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn small_things_long_names_nul_characters_signup_errors_badge_contrast_and_favicon() {
+    let Some(Ux {
+        b,
+        s,
+        sb: _,
+        org: _,
+    }) = ux("first-hour-small").await
+    else {
+        return;
+    };
+    // A 500-character rule name, live: the rules list still fits the screen, and the LIVE
+    // badge reads (contrast at least 4.5:1).
+    let long = "Pause every Brand campaign that overspends ".repeat(12);
+    let long = &long[..500];
+    b.goto(&s.at("/rules/new")).await;
+    b.fill(
+        "#rule-text",
+        &format!(
+            "rule \"{long}\"\n  for campaigns on google where name contains \"Nothing matches this\"\n  when clicks in last 7 days >= 1\n  then pause\n"
+        ),
+    )
+    .await;
+    b.wait_for_text("The rule checks", Duration::from_secs(10), None)
+        .await;
+    b.select("#mode", "live").await;
+    b.click_text("Save rule").await;
+    b.find("#golive-confirm").await;
+    b.click("#golive-confirm button[type=submit]").await;
+    b.wait_for_text("Rule saved (live)", Duration::from_secs(10), None)
+        .await;
+    b.goto(&s.at("/rules")).await;
+    b.find(".badge.mode-live").await;
+    let wide = b.shots_both("rules-long-name").await;
+    assert!(
+        !wide,
+        "a long rule name does not widen the rules list on a phone"
+    );
+    let contrast = b
+        .script(
+            "const e = document.querySelector('.badge.mode-live'); const s = getComputedStyle(e);
+             const rgb = c => c.match(/\\d+(\\.\\d+)?/g).slice(0, 3).map(Number);
+             const lum = c => { const [r, g, b] = rgb(c).map(v => { v /= 255;
+               return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
+               return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+             const a = lum(s.color), b = lum(s.backgroundColor);
+             return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);",
+            vec![],
+        )
+        .await
+        .as_f64()
+        .unwrap_or(0.0);
+    assert!(contrast >= 4.5, "LIVE badge contrast {contrast:.2}:1");
+
+    // A control character in the campaign name (a NUL itself is refused for every request
+    // with a 400 by the middleware): the form comes back with the field's error and what was
+    // typed; nothing is created.
+    b.goto(&s.at("/campaigns/new")).await;
+    b.script(
+        "document.querySelector('input[name=name]').value = 'Winter\\u0001sale';",
+        vec![],
+    )
+    .await;
+    b.click("input[name=account]").await;
+    b.fill("input[name=daily_budget]", "25").await;
+    b.click_text("Create campaign").await;
+    b.wait_for_text("control characters", Duration::from_secs(10), None)
+        .await;
+    let kept = b
+        .script(
+            "return document.querySelector('input[name=daily_budget]').value",
+            vec![],
+        )
+        .await;
+    assert_eq!(kept.as_str(), Some("25"));
+    assert_eq!(
+        count(&s.t, "SELECT count(*) AS n FROM campaign_pushes").await,
+        0
+    );
+    // "Draft copy" on a phone keeps the page within the screen.
+    b.set_width(390).await;
+    b.fill("input[name=product]", "Trail running shoes").await;
+    b.fill("textarea[name=benefits]", "Grippy soles, Free returns")
+        .await;
+    b.click_text("Draft copy").await;
+    b.find(".variation").await;
+    let wide = b.shots_both("new-campaign-drafted").await;
+    assert!(!wide, "the drafted copy fits a phone");
+
+    // The tab icon is served.
+    let icon = b
+        .script(
+            "const x = new XMLHttpRequest(); x.open('GET', '/static/favicon.svg', false); x.send();
+             return [x.status, x.getResponseHeader('content-type')];",
+            vec![],
+        )
+        .await;
+    assert_eq!(icon[0].as_i64(), Some(200), "{icon}");
+    assert!(
+        icon[1].as_str().unwrap_or_default().contains("svg"),
+        "{icon}"
+    );
+    assert!(b.exists("link[rel=icon]").await);
+
+    // Sign-up shows every problem at once.
+    b.clear_cookies().await;
+    b.goto(&s.at("/signup")).await;
+    b.fill("input[name=email]", "not an email").await;
+    b.fill("input[name=password]", "short").await;
+    b.click("form button[type=submit]").await;
+    b.find(".field-error").await;
+    let n = b
+        .script(
+            "return document.querySelectorAll('.field-error').length",
+            vec![],
+        )
+        .await
+        .as_i64()
+        .unwrap_or(0);
+    assert!(
+        n >= 4,
+        "email, name, organization and password errors together: {n}"
+    );
+    b.shots_both("signup-errors").await;
+    b.quit().await;
+}
