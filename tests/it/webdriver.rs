@@ -357,6 +357,16 @@ impl Browser {
         }
     }
 
+    /// Resizes the window (e.g. 390 px wide for a phone).
+    pub async fn set_window(&self, width: u32, height: u32) {
+        self.call(
+            reqwest::Method::POST,
+            "/window/rect",
+            Some(json!({"width": width, "height": height})),
+        )
+        .await;
+    }
+
     /// Saves a PNG of the viewport as `target/screenshots/PREFIX-NN-NAME.png`.
     pub async fn shot(&self, name: &str) -> PathBuf {
         let data = self.call(reqwest::Method::GET, "/screenshot", None).await;
