@@ -31,6 +31,7 @@ pub fn router(app: AppState) -> Router {
         .merge(crate::campaigns::routes::router())
         .merge(crate::connections::routes::router())
         .merge(crate::campaigns::action_routes::router())
+        .merge(crate::campaigns::level_action_routes::router())
         .merge(crate::reports::routes::router())
         .merge(crate::reports::routes::reports_router())
         .merge(crate::jobs::routes::router())

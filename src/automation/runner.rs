@@ -642,7 +642,7 @@ async fn run_one(
                             Step::Bid(_) | Step::Notify(_) => continue,
                         };
                         let req = ActionRequest {
-                            campaign_id: l.id,
+                            target: actions::Target::Campaign(l.id),
                             kind,
                             source: actions::Source::Rule {
                                 rule_id,
@@ -650,6 +650,7 @@ async fn run_one(
                             },
                             intent_key: format!("rule:{rule_id}:{}:{window}:{idx}", l.id),
                             budget,
+                            bid: None,
                         };
                         if let Some(lease) = lease {
                             lease.renew().await?;

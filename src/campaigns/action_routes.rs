@@ -8,7 +8,7 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::actions::{self, ActionKind, ActionRequest, ActionState, Source};
+use super::actions::{self, ActionKind, ActionRequest, ActionState, Source, Target};
 use crate::app::AppState;
 use crate::automation::eval::BudgetPlan;
 use crate::types::{Currency, Money};
@@ -51,11 +51,12 @@ async fn run(
         app,
         w.org_id,
         ActionRequest {
-            campaign_id: id,
+            target: Target::Campaign(id),
             kind,
             source: Source::User(w.user_id),
             intent_key: key,
             budget: plan,
+            bid: None,
         },
     )
     .await?;

@@ -1,17 +1,32 @@
-//! The one audited path for every change adpilot makes on a platform: pause, resume and daily
-//! budget changes, from a person's click or a rule.
+//! The one audited path for every change adpilot makes on a platform, from a person's click or
+//! a rule: pause and resume a campaign, an ad group (Meta: ad set) or an ad; change a
+//! campaign's daily budget, an ad group's own daily or lifetime budget, or an ad group's bid.
+//! A request names its [`Target`] and [`ActionKind`]:
+//!
+//! ```ignore
+//! actions::request(app, org_id, ActionRequest {
+//!     target: Target::AdGroup(ad_group_id),
+//!     kind: ActionKind::SetBid,
+//!     source: Source::Rule { rule_id, run_id: Some(run_id) },
+//!     intent_key: format!("rule:{rule_id}:{ad_group_id}:{window}:0"),
+//!     budget: None,
+//!     bid: Some(BudgetPlan::Change { .. }),
+//! })
+//! ```
 //!
 //! 1. An intent row is inserted under a key unique per organization (a rule derives it from
 //!    rule, campaign and window; a form carries one minted when the page was drawn). A second
 //!    request with the same key finds the first and never acts again.
-//! 2. For a budget change, the budget is read from the platform and the from/to amounts are
-//!    stored *before* the platform is called.
+//! 2. For a budget or bid change, the amount is read from the platform and the from/to
+//!    amounts are stored *before* the platform is called.
 //! 3. The platform is called outside any transaction; the outcome, the platform's answer and an
 //!    audit entry are recorded after.
 //!
 //! If the process dies between 2 and 3, [`execute`] on the same intent compares the platform's
-//! current budget with the stored amounts: equal to `to` means the call landed (succeeded, not
-//! repeated); equal to `from` means it did not (it is made now); anything else is refused.
+//! current amount with the stored ones: equal to `to` means the call landed (succeeded, not
+//! repeated); equal to `from` means it did not (it is made now); anything else is refused. A
+//! pause or resume interrupted the same way is sent again: it sets a state, so a second call
+//! changes nothing on the platform.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -23,14 +38,20 @@ use crate::app::App;
 use crate::audit;
 use crate::automation::eval::BudgetPlan;
 use crate::db::schema::{campaigns, platform_actions};
-use crate::platforms::PlatformError;
-use crate::types::{Currency, Money};
+use crate::platforms::{
+    AccountRef, Adapter, BudgetPeriod, CampaignStatus, Credentials, Level, LevelBudget,
+    PlatformError,
+};
+use crate::types::{Currency, Money, Platform};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ActionKind {
     Pause,
     Resume,
+    /// A campaign's daily budget, or an ad group's own daily or lifetime budget.
     SetBudget,
+    /// An ad group's bid: Google `cpc_bid_micros`, Meta `bid_amount`, TikTok `bid_price`.
+    SetBid,
 }
 
 impl ActionKind {
@@ -39,6 +60,7 @@ impl ActionKind {
             ActionKind::Pause => "pause",
             ActionKind::Resume => "resume",
             ActionKind::SetBudget => "set_budget",
+            ActionKind::SetBid => "set_bid",
         }
     }
 
@@ -46,8 +68,47 @@ impl ActionKind {
         match s {
             "pause" => ActionKind::Pause,
             "resume" => ActionKind::Resume,
+            "set_bid" => ActionKind::SetBid,
             _ => ActionKind::SetBudget,
         }
+    }
+}
+
+/// What an action changes. Ad groups are Google ad groups, Meta ad sets and TikTok ad groups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Target {
+    Campaign(Uuid),
+    AdGroup(Uuid),
+    Ad(Uuid),
+}
+
+impl Target {
+    pub fn level(self) -> Level {
+        match self {
+            Target::Campaign(_) => Level::Campaign,
+            Target::AdGroup(_) => Level::AdGroup,
+            Target::Ad(_) => Level::Ad,
+        }
+    }
+
+    /// The stored id of the campaign, ad group or ad.
+    pub fn id(self) -> Uuid {
+        match self {
+            Target::Campaign(id) | Target::AdGroup(id) | Target::Ad(id) => id,
+        }
+    }
+
+    /// Whether `kind` exists at this level (bids are set on ad groups; ads have no budget).
+    pub fn allows(self, kind: ActionKind) -> bool {
+        matches!(
+            (self, kind),
+            (_, ActionKind::Pause | ActionKind::Resume)
+                | (
+                    Target::Campaign(_) | Target::AdGroup(_),
+                    ActionKind::SetBudget
+                )
+                | (Target::AdGroup(_), ActionKind::SetBid)
+        )
     }
 }
 
@@ -60,13 +121,15 @@ pub enum Source {
 
 #[derive(Debug, Clone)]
 pub struct ActionRequest {
-    pub campaign_id: Uuid,
+    pub target: Target,
     pub kind: ActionKind,
     pub source: Source,
     /// Unique per organization: the same key never acts twice.
     pub intent_key: String,
     /// For [`ActionKind::SetBudget`]: applied to the budget read at execution time.
     pub budget: Option<BudgetPlan>,
+    /// For [`ActionKind::SetBid`]: applied to the bid read at execution time.
+    pub bid: Option<BudgetPlan>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,13 +174,19 @@ impl ActionState {
 #[derive(Debug, Clone)]
 pub struct ActionOutcome {
     pub id: Uuid,
+    pub target: Target,
+    /// The campaign, or the campaign the ad group or ad belongs to.
     pub campaign_id: Uuid,
     pub kind: ActionKind,
     pub state: ActionState,
     pub message: Option<String>,
     pub platform_response: Option<String>,
+    /// The amount moved from and to: the budget for [`ActionKind::SetBudget`], the bid for
+    /// [`ActionKind::SetBid`].
     pub from_budget: Option<Money>,
     pub to_budget: Option<Money>,
+    /// Which of an ad group's budgets a budget change was to.
+    pub budget_period: Option<BudgetPeriod>,
     pub source: String,
     pub rule_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
@@ -130,6 +199,10 @@ pub enum ActionError {
     NotFound,
     #[error("a budget change needs an amount")]
     NoBudget,
+    #[error("a bid change needs an amount")]
+    NoBid,
+    #[error("{0}")]
+    NotAtThisLevel(String),
     #[error("{0}")]
     Connection(#[from] crate::connections::ConnError),
     #[error(transparent)]
@@ -157,58 +230,85 @@ impl From<ActionError> for crate::web::error::AppError {
 }
 
 type Row = (
-    Uuid,
-    Uuid,
-    String,
-    String,
-    Option<Uuid>,
-    Option<serde_json::Value>,
-    Option<i64>,
-    Option<i64>,
-    Option<String>,
-    String,
-    Option<String>,
-    Option<String>,
-    DateTime<Utc>,
-    Option<DateTime<Utc>>,
+    (
+        Uuid,
+        Uuid,
+        String,
+        String,
+        Option<Uuid>,
+        Option<serde_json::Value>,
+        Option<i64>,
+        Option<i64>,
+        Option<String>,
+        String,
+        Option<String>,
+        Option<String>,
+        DateTime<Utc>,
+        Option<DateTime<Utc>>,
+    ),
+    (String, Option<Uuid>, Option<Uuid>, Option<String>),
 );
 
 macro_rules! row_columns {
     () => {
         (
-            platform_actions::id,
-            platform_actions::campaign_id,
-            platform_actions::kind,
-            platform_actions::source,
-            platform_actions::rule_id,
-            platform_actions::budget_change,
-            platform_actions::from_budget_micros,
-            platform_actions::to_budget_micros,
-            platform_actions::currency,
-            platform_actions::state,
-            platform_actions::message,
-            platform_actions::platform_response,
-            platform_actions::created_at,
-            platform_actions::finished_at,
+            (
+                platform_actions::id,
+                platform_actions::campaign_id,
+                platform_actions::kind,
+                platform_actions::source,
+                platform_actions::rule_id,
+                platform_actions::budget_change,
+                platform_actions::from_budget_micros,
+                platform_actions::to_budget_micros,
+                platform_actions::currency,
+                platform_actions::state,
+                platform_actions::message,
+                platform_actions::platform_response,
+                platform_actions::created_at,
+                platform_actions::finished_at,
+            ),
+            (
+                platform_actions::level,
+                platform_actions::ad_group_id,
+                platform_actions::ad_id,
+                platform_actions::budget_period,
+            ),
         )
     };
 }
 
-fn outcome(r: Row) -> ActionOutcome {
+fn outcome(row: Row) -> ActionOutcome {
+    let (r, (level, ad_group_id, ad_id, period)) = row;
     let currency: Option<Currency> = r.8.as_deref().and_then(|c| c.parse().ok());
+    let target = match (level.as_str(), ad_group_id, ad_id) {
+        ("ad", _, Some(ad)) => Target::Ad(ad),
+        ("ad_group", Some(g), _) => Target::AdGroup(g),
+        _ => Target::Campaign(r.1),
+    };
     ActionOutcome {
         id: r.0,
+        target,
         campaign_id: r.1,
         kind: ActionKind::parse(&r.2),
         source: r.3,
         rule_id: r.4,
         from_budget: r.6.zip(currency).map(|(m, c)| Money::new(m, c)),
         to_budget: r.7.zip(currency).map(|(m, c)| Money::new(m, c)),
+        budget_period: period.as_deref().and_then(parse_period),
         state: ActionState::parse(&r.9),
         message: r.10,
         platform_response: r.11,
         created_at: r.12,
         finished_at: r.13,
+    }
+}
+
+fn parse_period(s: &str) -> Option<BudgetPeriod> {
+    match s {
+        "daily" => Some(BudgetPeriod::Daily),
+        "lifetime" => Some(BudgetPeriod::Lifetime),
+        _ => None,
     }
 }
 
@@ -219,10 +319,18 @@ pub async fn request(
     org_id: Uuid,
     req: ActionRequest,
 ) -> Result<ActionOutcome, ActionError> {
-    if req.kind == ActionKind::SetBudget && req.budget.is_none() {
-        return Err(ActionError::NoBudget);
+    if !req.target.allows(req.kind) {
+        return Err(ActionError::NotAtThisLevel(match req.kind {
+            ActionKind::SetBid => "bids are set on ad groups (Meta: ad sets)".into(),
+            _ => "ads have no budget of their own".into(),
+        }));
     }
-    let plan = match &req.budget {
+    let plan = match req.kind {
+        ActionKind::SetBudget => Some(req.budget.clone().ok_or(ActionError::NoBudget)?),
+        ActionKind::SetBid => Some(req.bid.clone().ok_or(ActionError::NoBid)?),
+        ActionKind::Pause | ActionKind::Resume => None,
+    };
+    let plan = match &plan {
         Some(p) => Some(
             serde_json::to_value(p)
                 .map_err(|e| ActionError::Db(crate::db::DbError::Connect(e.to_string())))?,
@@ -234,20 +342,43 @@ pub async fn request(
         Source::Rule { rule_id, run_id } => ("rule", None, Some(rule_id), run_id),
     };
     let key = req.intent_key.clone();
+    let target = req.target;
     let id = app
         .db
         .tenant(org_id, async move |c| {
-            // The campaign must exist in this organization.
-            campaigns::table
-                .find(req.campaign_id)
-                .select(campaigns::id)
-                .first::<Uuid>(c)
-                .await?;
+            // The object must exist in this organization (and be visible to the caller's
+            // account scope).
+            let (campaign_id, ad_group_id, ad_id) = match target {
+                Target::Campaign(id) => (
+                    campaigns::table
+                        .find(id)
+                        .select(campaigns::id)
+                        .first::<Uuid>(c)
+                        .await?,
+                    None,
+                    None,
+                ),
+                Target::AdGroup(id) => {
+                    let s = super::levels::ad_group_subject(c, id)
+                        .await?
+                        .ok_or(ActionError::NotFound)?;
+                    (s.campaign_id, Some(s.id), None)
+                }
+                Target::Ad(id) => {
+                    let s = super::levels::ad_subject(c, id)
+                        .await?
+                        .ok_or(ActionError::NotFound)?;
+                    (s.campaign_id, Some(s.ad_group_id), Some(s.id))
+                }
+            };
             let inserted: Option<Uuid> = diesel::insert_into(platform_actions::table)
                 .values((
                     platform_actions::id.eq(Uuid::now_v7()),
                     platform_actions::org_id.eq(org_id),
-                    platform_actions::campaign_id.eq(req.campaign_id),
+                    platform_actions::campaign_id.eq(campaign_id),
+                    platform_actions::level.eq(target.level().as_str()),
+                    platform_actions::ad_group_id.eq(ad_group_id),
+                    platform_actions::ad_id.eq(ad_id),
                     platform_actions::kind.eq(req.kind.as_str()),
                     platform_actions::source.eq(source),
                     platform_actions::intent_key.eq(&key),
@@ -311,9 +442,242 @@ pub async fn for_campaign(
         .await
 }
 
+/// Recent actions on one ad group or ad, newest first; an ad group's include its ads'.
+pub async fn for_target(
+    app: &App,
+    org_id: Uuid,
+    target: Target,
+    limit: i64,
+) -> Result<Vec<ActionOutcome>, ActionError> {
+    app.db
+        .tenant(org_id, async move |c| {
+            let q = platform_actions::table
+                .select(row_columns!())
+                .order(platform_actions::created_at.desc())
+                .limit(limit)
+                .into_boxed();
+            let q = match target {
+                Target::Campaign(id) => q.filter(platform_actions::campaign_id.eq(id)),
+                Target::AdGroup(id) => q.filter(platform_actions::ad_group_id.eq(id)),
+                Target::Ad(id) => q.filter(platform_actions::ad_id.eq(id)),
+            };
+            let rows: Vec<Row> = q.load(c).await?;
+            Ok(rows.into_iter().map(outcome).collect())
+        })
+        .await
+}
+
 enum Step {
     Done(ActionState, String, Option<String>),
     Retry(String),
+}
+
+/// The object an intent changes, as stored.
+struct Subject {
+    target: Target,
+    account_id: Uuid,
+    external_id: String,
+    /// The ad group's platform id, for ads (Google addresses an ad through its ad group).
+    group_external_id: String,
+    status: String,
+    name: String,
+}
+
+/// Which amount a budget or bid change moves.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Amount {
+    CampaignBudget,
+    GroupBudget,
+    GroupBid,
+}
+
+impl Amount {
+    fn word(self) -> &'static str {
+        match self {
+            Amount::CampaignBudget | Amount::GroupBudget => "budget",
+            Amount::GroupBid => "bid",
+        }
+    }
+}
+
+/// What an intent needs to talk to the platform.
+struct Call<'a> {
+    adapter: &'a Adapter,
+    creds: &'a Credentials,
+    account: &'a AccountRef,
+    platform: Platform,
+    subject: &'a Subject,
+}
+
+impl Call<'_> {
+    /// The amount as the platform holds it now, with the ad group budget's period.
+    async fn read(
+        &self,
+        amount: Amount,
+    ) -> Result<Option<(Money, Option<BudgetPeriod>)>, PlatformError> {
+        let ext = &self.subject.external_id;
+        Ok(match amount {
+            Amount::CampaignBudget => self
+                .adapter
+                .daily_budget(self.creds, self.account, ext)
+                .await?
+                .map(|m| (m, None)),
+            Amount::GroupBudget => self
+                .adapter
+                .ad_group(self.creds, self.account, ext)
+                .await?
+                .budget
+                .map(|b| (b.amount, Some(b.period))),
+            Amount::GroupBid => self
+                .adapter
+                .ad_group(self.creds, self.account, ext)
+                .await?
+                .bid
+                .map(|b| (b, None)),
+        })
+    }
+
+    async fn write(
+        &self,
+        amount: Amount,
+        to: Money,
+        period: Option<BudgetPeriod>,
+    ) -> Result<(), PlatformError> {
+        let ext = &self.subject.external_id;
+        match amount {
+            Amount::CampaignBudget => {
+                self.adapter
+                    .set_daily_budget(self.creds, self.account, ext, to)
+                    .await
+            }
+            Amount::GroupBudget => {
+                let budget = LevelBudget {
+                    period: period.unwrap_or(BudgetPeriod::Daily),
+                    amount: to,
+                };
+                self.adapter
+                    .set_ad_group_budget(self.creds, self.account, ext, budget)
+                    .await
+            }
+            Amount::GroupBid => {
+                self.adapter
+                    .set_ad_group_bid(self.creds, self.account, ext, to)
+                    .await
+            }
+        }
+    }
+
+    async fn set_status(&self, status: CampaignStatus) -> Result<(), PlatformError> {
+        let ext = &self.subject.external_id;
+        match self.subject.target {
+            Target::Campaign(_) => {
+                self.adapter
+                    .set_status(self.creds, self.account, ext, status)
+                    .await
+            }
+            Target::AdGroup(_) => {
+                self.adapter
+                    .set_ad_group_status(self.creds, self.account, ext, status)
+                    .await
+            }
+            Target::Ad(_) => {
+                self.adapter
+                    .set_ad_status(
+                        self.creds,
+                        self.account,
+                        &self.subject.group_external_id,
+                        ext,
+                        status,
+                    )
+                    .await
+            }
+        }
+    }
+
+    /// Why there is nothing to change when the object has no such amount of its own.
+    fn none_reason(&self, amount: Amount) -> String {
+        match (amount, self.platform) {
+            (Amount::CampaignBudget, _) => "the campaign has no daily budget of its own".into(),
+            (Amount::GroupBudget, Platform::Google) => {
+                "Google Ads ad groups have no budget of their own: the campaign's budget pays \
+                 for all of its ad groups, so change it on the campaign"
+                    .into()
+            }
+            (Amount::GroupBudget, Platform::Meta) => {
+                "this ad set has no budget of its own: its campaign's budget (Advantage \
+                 campaign budget) is shared out by Meta, so change it on the campaign"
+                    .into()
+            }
+            (Amount::GroupBudget, Platform::Tiktok) => {
+                "this ad group has no budget of its own: its campaign's budget optimisation \
+                 shares out the campaign budget, so change it on the campaign"
+                    .into()
+            }
+            (Amount::GroupBid, _) => format!(
+                "this {} has no bid amount: its bid strategy lets {} bid",
+                group_word(self.platform),
+                self.platform.label()
+            ),
+        }
+    }
+}
+
+fn group_word(platform: Platform) -> &'static str {
+    match platform {
+        Platform::Meta => "ad set",
+        _ => "ad group",
+    }
+}
+
+fn level_word(target: Target, platform: Platform) -> &'static str {
+    match target {
+        Target::Campaign(_) => "campaign",
+        Target::AdGroup(_) => group_word(platform),
+        Target::Ad(_) => "ad",
+    }
+}
+
+/// Loads the object an intent changes (inside its tenant transaction).
+async fn subject(c: &mut crate::db::Conn, target: Target) -> Result<Subject, ActionError> {
+    Ok(match target {
+        Target::Campaign(id) => {
+            let (account_id, external_id, status, name): (Uuid, String, String, String) =
+                campaigns::table
+                    .find(id)
+                    .select((
+                        campaigns::account_id,
+                        campaigns::external_id,
+                        campaigns::status,
+                        campaigns::name,
+                    ))
+                    .first(c)
+                    .await?;
+            Subject {
+                target,
+                account_id,
+                group_external_id: String::new(),
+                external_id,
+                status,
+                name,
+            }
+        }
+        Target::AdGroup(id) | Target::Ad(id) => {
+            let s = if matches!(target, Target::AdGroup(_)) {
+                super::levels::ad_group_subject(c, id).await?
+            } else {
+                super::levels::ad_subject(c, id).await?
+            }
+            .ok_or(ActionError::NotFound)?;
+            Subject {
+                target,
+                account_id: s.account_id,
+                external_id: s.external_id,
+                group_external_id: s.ad_group_external_id,
+                status: s.status,
+                name: s.name,
+            }
+        }
+    })
 }
 
 /// Executes (or finishes) an intent. Safe to call any number of times.
@@ -340,25 +704,19 @@ pub async fn execute(app: &App, org_id: Uuid, id: Uuid) -> Result<ActionOutcome,
                 ))
                 .execute(c)
                 .await?;
-            let campaign: (Uuid, String, String) = campaigns::table
-                .find(current.campaign_id)
-                .select((
-                    campaigns::account_id,
-                    campaigns::external_id,
-                    campaigns::status,
-                ))
-                .first(c)
-                .await?;
-            Ok(Some((row, campaign)))
+            let subject = subject(c, current.target).await?;
+            Ok(Some((row, subject)))
         })
         .await?;
-    let Some((row, (account_id, external_id, status))) = claimed else {
+    let Some((row, subject)) = claimed else {
         return get(app, org_id, id).await;
     };
     let current = outcome(row.clone());
-    let plan: Option<BudgetPlan> = row.5.clone().and_then(|v| serde_json::from_value(v).ok());
+    let plan: Option<BudgetPlan> = row.0.5.clone().and_then(|v| serde_json::from_value(v).ok());
 
-    let step = match crate::connections::service::account_access(app, org_id, account_id).await {
+    let step = match crate::connections::service::account_access(app, org_id, subject.account_id)
+        .await
+    {
         Err(e) => Step::Done(
             ActionState::Failed,
             format!("The ad account cannot be reached: {e}"),
@@ -366,149 +724,25 @@ pub async fn execute(app: &App, org_id: Uuid, id: Uuid) -> Result<ActionOutcome,
         ),
         Ok((platform, creds, account)) => {
             let adapter = app.platforms.adapter(platform);
+            let call = Call {
+                adapter: &adapter,
+                creds: &creds,
+                account: &account,
+                platform,
+                subject: &subject,
+            };
             match current.kind {
                 ActionKind::Pause | ActionKind::Resume => {
-                    let (want, label) = if current.kind == ActionKind::Pause {
-                        ("paused", "paused")
-                    } else {
-                        ("active", "active")
-                    };
-                    if status == want {
-                        Step::Done(ActionState::Skipped, format!("already {label}"), None)
-                    } else {
-                        let r = if current.kind == ActionKind::Pause {
-                            adapter.pause(&creds, &account, &external_id).await
-                        } else {
-                            adapter.resume(&creds, &account, &external_id).await
-                        };
-                        match r {
-                            Ok(()) => {
-                                let s = want.to_string();
-                                let cid = current.campaign_id;
-                                app.db
-                                    .tenant(org_id, async move |c| {
-                                        diesel::update(campaigns::table.find(cid))
-                                            .set((
-                                                campaigns::status.eq(s),
-                                                campaigns::updated_at.eq(Utc::now()),
-                                            ))
-                                            .execute(c)
-                                            .await?;
-                                        Ok::<_, ActionError>(())
-                                    })
-                                    .await?;
-                                Step::Done(
-                                    ActionState::Succeeded,
-                                    format!(
-                                        "{} on {}",
-                                        if want == "paused" {
-                                            "paused"
-                                        } else {
-                                            "resumed"
-                                        },
-                                        platform.label()
-                                    ),
-                                    Some("ok".into()),
-                                )
-                            }
-                            Err(e) => platform_failure(e),
-                        }
-                    }
+                    switch(app, org_id, &call, current.kind).await?
                 }
-                ActionKind::SetBudget => match adapter
-                    .daily_budget(&creds, &account, &external_id)
-                    .await
-                {
-                    Err(e) => platform_failure(e),
-                    Ok(None) => Step::Done(
-                        ActionState::Skipped,
-                        "the campaign has no daily budget of its own".into(),
-                        None,
-                    ),
-                    Ok(Some(now_budget)) => {
-                        match (current.from_budget, current.to_budget) {
-                            // Resuming an interrupted change: decide from what the platform shows.
-                            (Some(from), Some(to)) if now_budget == to => {
-                                let _ = from;
-                                record_budget(app, org_id, current.campaign_id, to).await?;
-                                Step::Done(
-                                    ActionState::Succeeded,
-                                    format!(
-                                        "budget {} → {} (confirmed after an interruption)",
-                                        from, to
-                                    ),
-                                    Some("already applied".into()),
-                                )
-                            }
-                            (Some(from), Some(to)) if now_budget == from => {
-                                set_budget(
-                                    app,
-                                    org_id,
-                                    &adapter,
-                                    &creds,
-                                    &account,
-                                    &external_id,
-                                    current.campaign_id,
-                                    from,
-                                    to,
-                                )
-                                .await?
-                            }
-                            (Some(_), Some(_)) => Step::Done(
-                                ActionState::Failed,
-                                format!(
-                                    "the budget changed on the platform to {now_budget} meanwhile; nothing was done"
-                                ),
-                                None,
-                            ),
-                            _ => match plan.as_ref().map(|p| p.apply(now_budget)) {
-                                None => Step::Done(
-                                    ActionState::Failed,
-                                    "no budget change was given".into(),
-                                    None,
-                                ),
-                                Some(Err(reason)) => Step::Done(ActionState::Skipped, reason, None),
-                                Some(Ok(target)) if target == now_budget => Step::Done(
-                                    ActionState::Skipped,
-                                    "the budget is already at that amount".into(),
-                                    None,
-                                ),
-                                Some(Ok(target)) => {
-                                    // Stored before the call: this is what makes a crash safe.
-                                    app.db
-                                        .tenant(org_id, async move |c| {
-                                            diesel::update(platform_actions::table.find(id))
-                                                .set((
-                                                    platform_actions::from_budget_micros
-                                                        .eq(Some(now_budget.micros)),
-                                                    platform_actions::to_budget_micros
-                                                        .eq(Some(target.micros)),
-                                                    platform_actions::currency.eq(Some(
-                                                        now_budget.currency.as_str().to_string(),
-                                                    )),
-                                                ))
-                                                .execute(c)
-                                                .await?;
-                                            Ok::<_, ActionError>(())
-                                        })
-                                        .await?;
-                                    set_budget(
-                                        app,
-                                        org_id,
-                                        &adapter,
-                                        &creds,
-                                        &account,
-                                        &external_id,
-                                        current.campaign_id,
-                                        now_budget,
-                                        target,
-                                    )
-                                    .await?
-                                }
-                            },
-                        }
-                    }
-                },
+                ActionKind::SetBudget | ActionKind::SetBid => {
+                    let amount = match (current.kind, current.target) {
+                        (ActionKind::SetBid, _) => Amount::GroupBid,
+                        (_, Target::Campaign(_)) => Amount::CampaignBudget,
+                        _ => Amount::GroupBudget,
+                    };
+                    change_amount(app, org_id, id, &call, amount, &current, plan.as_ref()).await?
+                }
             }
         }
     };
@@ -517,7 +751,8 @@ pub async fn execute(app: &App, org_id: Uuid, id: Uuid) -> Result<ActionOutcome,
         Step::Retry(m) => (ActionState::Pending, m, None),
     };
     let kind = current.kind;
-    let cid = current.campaign_id;
+    let audit_kind = format!("{}.{}", current.target.level().as_str(), kind.as_str());
+    let name = subject.name.clone();
     app.db
         .tenant(org_id, async move |c| {
             diesel::update(platform_actions::table.find(id))
@@ -538,16 +773,11 @@ pub async fn execute(app: &App, org_id: Uuid, id: Uuid) -> Result<ActionOutcome,
                 .select(platform_actions::actor_user_id)
                 .first(c)
                 .await?;
-            let name: String = campaigns::table
-                .find(cid)
-                .select(campaigns::name)
-                .first(c)
-                .await?;
             audit::record(
                 c,
                 org_id,
                 actor_user,
-                &format!("campaign.{}", kind.as_str()),
+                &audit_kind,
                 &name,
                 json!({"action_id": id, "state": state.as_str(), "message": message}),
             )
@@ -556,6 +786,189 @@ pub async fn execute(app: &App, org_id: Uuid, id: Uuid) -> Result<ActionOutcome,
         })
         .await?;
     get(app, org_id, id).await
+}
+
+/// Pause or resume at any level. Skipped when the stored status already says so; a removed
+/// object cannot be switched on any platform.
+async fn switch(
+    app: &App,
+    org_id: Uuid,
+    call: &Call<'_>,
+    kind: ActionKind,
+) -> Result<Step, ActionError> {
+    let (want, status, done) = if kind == ActionKind::Pause {
+        ("paused", CampaignStatus::Paused, "paused")
+    } else {
+        ("active", CampaignStatus::Active, "resumed")
+    };
+    let what = level_word(call.subject.target, call.platform);
+    if call.subject.status == "removed" {
+        return Ok(Step::Done(
+            ActionState::Failed,
+            format!(
+                "this {what} was removed on {}; it cannot be paused or resumed",
+                call.platform.label()
+            ),
+            None,
+        ));
+    }
+    if call.subject.status == want {
+        return Ok(Step::Done(
+            ActionState::Skipped,
+            format!("already {want}"),
+            None,
+        ));
+    }
+    Ok(match call.set_status(status).await {
+        Ok(()) => {
+            let target = call.subject.target;
+            app.db
+                .tenant(org_id, async move |c| {
+                    match target {
+                        Target::Campaign(cid) => {
+                            diesel::update(campaigns::table.find(cid))
+                                .set((
+                                    campaigns::status.eq(status.as_str()),
+                                    campaigns::updated_at.eq(Utc::now()),
+                                ))
+                                .execute(c)
+                                .await?;
+                        }
+                        Target::AdGroup(g) => {
+                            super::levels::record_ad_group_status(c, g, status).await?;
+                        }
+                        Target::Ad(a) => {
+                            super::levels::record_ad_status(c, a, status).await?;
+                        }
+                    }
+                    Ok::<_, ActionError>(())
+                })
+                .await?;
+            Step::Done(
+                ActionState::Succeeded,
+                format!("{done} on {}", call.platform.label()),
+                Some("ok".into()),
+            )
+        }
+        Err(e) => platform_failure(e),
+    })
+}
+
+/// A budget or bid change: read the amount from the platform, decide, store from/to before
+/// the call, call, record. On a resumed intent, the stored amounts decide (see the module
+/// documentation).
+async fn change_amount(
+    app: &App,
+    org_id: Uuid,
+    id: Uuid,
+    call: &Call<'_>,
+    amount: Amount,
+    current: &ActionOutcome,
+    plan: Option<&BudgetPlan>,
+) -> Result<Step, ActionError> {
+    let word = amount.word();
+    let now = match call.read(amount).await {
+        Err(e) => return Ok(platform_failure(e)),
+        Ok(n) => n,
+    };
+    let Some((now_amount, period)) = now else {
+        // Nothing to compute a relative change from. An amount to set is still sent where the
+        // platform can answer for itself, so the refusal (a campaign budget on Meta or TikTok,
+        // a bid strategy without bids) is shown in the platform's own words.
+        return Ok(match plan {
+            Some(BudgetPlan::Set(to)) if amount != Amount::CampaignBudget => {
+                let what = amount_label(amount, Some(BudgetPeriod::Daily));
+                match call.write(amount, *to, Some(BudgetPeriod::Daily)).await {
+                    Ok(()) => {
+                        record_amount(
+                            app,
+                            org_id,
+                            call.subject.target,
+                            amount,
+                            *to,
+                            Some(BudgetPeriod::Daily),
+                        )
+                        .await?;
+                        Step::Done(
+                            ActionState::Succeeded,
+                            format!("{what} set to {to}"),
+                            Some("ok".into()),
+                        )
+                    }
+                    Err(PlatformError::Invalid { message }) => Step::Done(
+                        ActionState::Failed,
+                        format!("{message} ({})", call.none_reason(amount)),
+                        Some("invalid".into()),
+                    ),
+                    Err(e) => platform_failure(e),
+                }
+            }
+            _ => Step::Done(ActionState::Skipped, call.none_reason(amount), None),
+        });
+    };
+    let label = amount_label(amount, period);
+    Ok(match (current.from_budget, current.to_budget) {
+        // Resuming an interrupted change: decide from what the platform shows.
+        (Some(from), Some(to)) if now_amount == to => {
+            record_amount(app, org_id, call.subject.target, amount, to, period).await?;
+            Step::Done(
+                ActionState::Succeeded,
+                format!("{label} {from} → {to} (confirmed after an interruption)"),
+                Some("already applied".into()),
+            )
+        }
+        (Some(from), Some(to)) if now_amount == from => {
+            write_amount(app, org_id, call, amount, from, to, period).await?
+        }
+        (Some(_), Some(_)) => Step::Done(
+            ActionState::Failed,
+            format!(
+                "the {word} changed on the platform to {now_amount} meanwhile; nothing was done"
+            ),
+            None,
+        ),
+        _ => match plan.map(|p| p.apply_to(word, now_amount)) {
+            None => Step::Done(
+                ActionState::Failed,
+                format!("no {word} change was given"),
+                None,
+            ),
+            Some(Err(reason)) => Step::Done(ActionState::Skipped, reason, None),
+            Some(Ok(target)) if target == now_amount => Step::Done(
+                ActionState::Skipped,
+                format!("the {word} is already at that amount"),
+                None,
+            ),
+            Some(Ok(target)) => {
+                // Stored before the call: this is what makes a crash safe.
+                let period_text = period.map(|p| p.as_str().to_string());
+                app.db
+                    .tenant(org_id, async move |c| {
+                        diesel::update(platform_actions::table.find(id))
+                            .set((
+                                platform_actions::from_budget_micros.eq(Some(now_amount.micros)),
+                                platform_actions::to_budget_micros.eq(Some(target.micros)),
+                                platform_actions::currency
+                                    .eq(Some(now_amount.currency.as_str().to_string())),
+                                platform_actions::budget_period.eq(period_text),
+                            ))
+                            .execute(c)
+                            .await?;
+                        Ok::<_, ActionError>(())
+                    })
+                    .await?;
+                write_amount(app, org_id, call, amount, now_amount, target, period).await?
+            }
+        },
+    })
+}
+
+fn amount_label(amount: Amount, period: Option<BudgetPeriod>) -> &'static str {
+    match (amount, period) {
+        (Amount::GroupBid, _) => "bid",
+        (_, Some(BudgetPeriod::Lifetime)) => "lifetime budget",
+        _ => "daily budget",
+    }
 }
 
 fn platform_failure(e: PlatformError) -> Step {
@@ -571,58 +984,71 @@ fn platform_failure(e: PlatformError) -> Step {
     }
 }
 
-async fn record_budget(
+/// The stored row follows the platform after a change went through (the owner of each table
+/// writes it: `campaigns` here, ad groups through `campaigns::levels`).
+async fn record_amount(
     app: &App,
     org_id: Uuid,
-    campaign_id: Uuid,
+    target: Target,
+    amount: Amount,
     to: Money,
+    period: Option<BudgetPeriod>,
 ) -> Result<(), ActionError> {
     app.db
         .tenant(org_id, async move |c| {
-            diesel::update(campaigns::table.find(campaign_id))
-                .set((
-                    campaigns::daily_budget_micros.eq(Some(to.micros)),
-                    campaigns::updated_at.eq(Utc::now()),
-                ))
-                .execute(c)
-                .await?;
+            match (target, amount) {
+                (Target::Campaign(cid), _) => {
+                    diesel::update(campaigns::table.find(cid))
+                        .set((
+                            campaigns::daily_budget_micros.eq(Some(to.micros)),
+                            campaigns::updated_at.eq(Utc::now()),
+                        ))
+                        .execute(c)
+                        .await?;
+                }
+                (Target::AdGroup(g), Amount::GroupBid) => {
+                    super::levels::record_ad_group_bid(c, g, to.micros).await?;
+                }
+                (Target::AdGroup(g), _) => {
+                    super::levels::record_ad_group_budget(
+                        c,
+                        g,
+                        period.unwrap_or(BudgetPeriod::Daily),
+                        to.micros,
+                    )
+                    .await?;
+                }
+                (Target::Ad(_), _) => {}
+            }
             Ok(())
         })
         .await
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn set_budget(
+async fn write_amount(
     app: &App,
     org_id: Uuid,
-    adapter: &crate::platforms::Adapter,
-    creds: &crate::platforms::Credentials,
-    account: &crate::platforms::AccountRef,
-    external_id: &str,
-    campaign_id: Uuid,
+    call: &Call<'_>,
+    amount: Amount,
     from: Money,
     to: Money,
+    period: Option<BudgetPeriod>,
 ) -> Result<Step, ActionError> {
-    Ok(
-        match adapter
-            .set_daily_budget(creds, account, external_id, to)
-            .await
-        {
-            Ok(()) => {
-                record_budget(app, org_id, campaign_id, to).await?;
-                Step::Done(
-                    ActionState::Succeeded,
-                    format!("daily budget {from} → {to}"),
-                    Some("ok".into()),
-                )
-            }
-            Err(e) => platform_failure(e),
-        },
-    )
+    Ok(match call.write(amount, to, period).await {
+        Ok(()) => {
+            record_amount(app, org_id, call.subject.target, amount, to, period).await?;
+            Step::Done(
+                ActionState::Succeeded,
+                format!("{} {from} → {to}", amount_label(amount, period)),
+                Some("ok".into()),
+            )
+        }
+        Err(e) => platform_failure(e),
+    })
 }
 
 /// Intents left pending or interrupted for more than a minute (a retry after a busy platform,
-/// or a process that died mid-call): finishes them.
+/// or a process that died mid-call): finishes them, at every level.
 pub async fn resume_open(app: &App, org_id: Uuid) -> Result<usize, ActionError> {
     let ids: Vec<Uuid> = app
         .db

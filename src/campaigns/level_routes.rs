@@ -5,7 +5,7 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::header;
+use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::{Router, routing::get};
 use uuid::Uuid;
@@ -21,6 +21,8 @@ use crate::app::AppState;
 use crate::types::{Currency, Money, Platform};
 use crate::web::context::{Shell, Viewer};
 use crate::web::error::{AppError, AppResult};
+
+use super::level_action_routes::{ChangeForms, ChangeView};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -184,6 +186,8 @@ struct AdGroupPage {
     ads: LevelTable,
     day_columns: Vec<&'static str>,
     days: Vec<DayView>,
+    changes: ChangeView,
+    history: Vec<super::LevelActionView>,
 }
 
 fn parse_id(id: &str) -> AppResult<Uuid> {
@@ -203,9 +207,22 @@ async fn ad_group_page(
     Query(q): Query<DashQuery>,
 ) -> AppResult<Response> {
     let id = parse_id(&id)?;
-    let p = DashParams::parse(&q, org_today(&v));
+    render_ad_group(&app, &v, id, &q, ChangeForms::fresh(), StatusCode::OK).await
+}
+
+/// The ad group's page; its change forms as `forms` says (fresh, or what was typed with its
+/// error, or a change waiting to be confirmed).
+pub(super) async fn render_ad_group(
+    app: &AppState,
+    v: &Viewer,
+    id: Uuid,
+    q: &DashQuery,
+    forms: ChangeForms,
+    status: StatusCode,
+) -> AppResult<Response> {
+    let p = DashParams::parse(q, org_today(v));
     let range: DateRange = p.range;
-    let (head, ads, days) = app
+    let (head, ads, days, history) = app
         .db
         .tenant(v.org_id, async move |c| {
             let head = super::levels::ad_group_head(c, id)
@@ -213,7 +230,8 @@ async fn ad_group_page(
                 .ok_or(AppError::NotFound)?;
             let ads = level_queries::ads_of_ad_group(c, id, range).await?;
             let days = level_queries::object_days(c, id, false, range).await?;
-            Ok::<_, AppError>((head, ads, days))
+            let history = super::level_actions(c, id, false).await?;
+            Ok::<_, AppError>((head, ads, days, history))
         })
         .await?;
     let currency = currency_of(&head)?;
@@ -221,7 +239,7 @@ async fn ad_group_page(
     let ads = table(
         ads,
         currency,
-        &q,
+        q,
         "/ads/",
         format!("/ad-groups/{id}{}", range_query(&p)),
         format!("/ad-groups/{id}/ads.csv{}", range_query(&p)),
@@ -238,19 +256,23 @@ async fn ad_group_page(
             _ => "– (the campaign's budget is shared out by the platform)".into(),
         });
     let bid = amount(head.bid.as_deref().and_then(|b| b.parse().ok()), currency);
+    let shell = v.shell("campaigns");
+    let changes = ChangeView::for_ad_group(&head, platform, currency, shell.can_write(), forms);
     let page = AdGroupPage {
-        shell: v.shell("campaigns"),
+        shell,
         word: group_word(platform),
         budget,
         bid,
         presets: preset_options(p.preset),
         day_columns: Kpi::TABLE.iter().map(|k| k.label()).collect(),
         days: day_views(&days, currency),
+        changes,
+        history,
         head,
         p,
         ads,
     };
-    Ok(Html(page.render()?).into_response())
+    Ok((status, Html(page.render()?)).into_response())
 }
 
 #[derive(Template)]
@@ -266,6 +288,8 @@ struct AdPage {
     day_columns: Vec<&'static str>,
     days: Vec<DayView>,
     csv: String,
+    changes: ChangeView,
+    history: Vec<super::LevelActionView>,
 }
 
 async fn ad_page(
@@ -275,16 +299,29 @@ async fn ad_page(
     Query(q): Query<DashQuery>,
 ) -> AppResult<Response> {
     let id = parse_id(&id)?;
-    let p = DashParams::parse(&q, org_today(&v));
+    render_ad(&app, &v, id, &q, ChangeForms::fresh(), StatusCode::OK).await
+}
+
+/// The ad's page, with its pause/resume form as `forms` says.
+pub(super) async fn render_ad(
+    app: &AppState,
+    v: &Viewer,
+    id: Uuid,
+    q: &DashQuery,
+    forms: ChangeForms,
+    status: StatusCode,
+) -> AppResult<Response> {
+    let p = DashParams::parse(q, org_today(v));
     let range: DateRange = p.range;
-    let (head, days) = app
+    let (head, days, history) = app
         .db
         .tenant(v.org_id, async move |c| {
             let head = super::levels::ad_head(c, id)
                 .await?
                 .ok_or(AppError::NotFound)?;
             let days = level_queries::object_days(c, id, true, range).await?;
-            Ok::<_, AppError>((head, days))
+            let history = super::level_actions(c, id, true).await?;
+            Ok::<_, AppError>((head, days, history))
         })
         .await?;
     let currency = currency_of(&head)?;
@@ -297,8 +334,12 @@ async fn ad_page(
             .map(str::to_string)
             .collect()
     };
+    let shell = v.shell("campaigns");
+    let changes = ChangeView::for_ad(&head, platform, currency, shell.can_write(), forms);
     let page = AdPage {
-        shell: v.shell("campaigns"),
+        shell,
+        changes,
+        history,
         word: group_word(platform),
         headlines: lines(&head.headlines),
         descriptions: lines(&head.descriptions),
@@ -309,7 +350,7 @@ async fn ad_page(
         head,
         p,
     };
-    Ok(Html(page.render()?).into_response())
+    Ok((status, Html(page.render()?)).into_response())
 }
 
 async fn ad_days_csv(

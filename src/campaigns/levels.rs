@@ -441,3 +441,126 @@ pub async fn ad_head(c: &mut Conn, id: Uuid) -> QueryResult<Option<LevelHead>> {
     .await
     .optional()
 }
+
+/// What the action path needs to change an ad group or an ad on its platform.
+#[derive(Debug, Clone, diesel::QueryableByName)]
+pub struct ActionSubject {
+    #[diesel(sql_type = SqlUuid)]
+    pub id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    pub campaign_id: Uuid,
+    /// The ad group itself, or the ad's ad group.
+    #[diesel(sql_type = SqlUuid)]
+    pub ad_group_id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    pub account_id: Uuid,
+    #[diesel(sql_type = Text)]
+    pub platform: String,
+    #[diesel(sql_type = Text)]
+    pub external_id: String,
+    /// The ad group's platform id (Google addresses an ad as `{ad group}~{ad}`).
+    #[diesel(sql_type = Text)]
+    pub ad_group_external_id: String,
+    #[diesel(sql_type = Text)]
+    pub name: String,
+    #[diesel(sql_type = Text)]
+    pub status: String,
+}
+
+/// An ad group of the current organization, for a change.
+pub async fn ad_group_subject(c: &mut Conn, id: Uuid) -> QueryResult<Option<ActionSubject>> {
+    diesel::sql_query(
+        "SELECT id, campaign_id, id AS ad_group_id, account_id, platform, external_id,
+                external_id AS ad_group_external_id, name, status
+         FROM ad_groups WHERE org_id = (SELECT app_current_org()) AND id = $1",
+    )
+    .bind::<SqlUuid, _>(id)
+    .get_result(c)
+    .await
+    .optional()
+}
+
+/// An ad of the current organization, with its ad group's platform id, for a change.
+pub async fn ad_subject(c: &mut Conn, id: Uuid) -> QueryResult<Option<ActionSubject>> {
+    diesel::sql_query(
+        "SELECT a.id, a.campaign_id, a.ad_group_id, a.account_id, a.platform, a.external_id,
+                g.external_id AS ad_group_external_id, a.name, a.status
+         FROM ads a JOIN ad_groups g ON g.org_id = a.org_id AND g.id = a.ad_group_id
+         WHERE a.org_id = (SELECT app_current_org()) AND a.id = $1",
+    )
+    .bind::<SqlUuid, _>(id)
+    .get_result(c)
+    .await
+    .optional()
+}
+
+/// After a pause or resume went through on the platform: the stored row says so until the
+/// next sync reads it back. The platform's finer delivery state of the ad group and its ads
+/// changes with it in a way only the platform knows, so it is cleared (shown as unknown)
+/// rather than left saying "active" under a paused switch.
+pub async fn record_ad_group_status(
+    c: &mut Conn,
+    id: Uuid,
+    status: CampaignStatus,
+) -> QueryResult<usize> {
+    diesel::sql_query(
+        "UPDATE ads SET delivery = NULL, updated_at = now()
+         WHERE org_id = (SELECT app_current_org()) AND ad_group_id = $1",
+    )
+    .bind::<SqlUuid, _>(id)
+    .execute(c)
+    .await?;
+    diesel::sql_query(
+        "UPDATE ad_groups SET status = $2, delivery = NULL, updated_at = now()
+         WHERE org_id = (SELECT app_current_org()) AND id = $1",
+    )
+    .bind::<SqlUuid, _>(id)
+    .bind::<Text, _>(status_str(status))
+    .execute(c)
+    .await
+}
+
+pub async fn record_ad_status(
+    c: &mut Conn,
+    id: Uuid,
+    status: CampaignStatus,
+) -> QueryResult<usize> {
+    diesel::sql_query(
+        "UPDATE ads SET status = $2, delivery = NULL, updated_at = now()
+         WHERE org_id = (SELECT app_current_org()) AND id = $1",
+    )
+    .bind::<SqlUuid, _>(id)
+    .bind::<Text, _>(status_str(status))
+    .execute(c)
+    .await
+}
+
+/// After a budget change went through: the ad group's own budget, in its period.
+pub async fn record_ad_group_budget(
+    c: &mut Conn,
+    id: Uuid,
+    period: crate::platforms::BudgetPeriod,
+    micros: i64,
+) -> QueryResult<usize> {
+    diesel::sql_query(
+        "UPDATE ad_groups SET budget_period = $2, budget_micros = $3, updated_at = now()
+         WHERE org_id = (SELECT app_current_org()) AND id = $1",
+    )
+    .bind::<SqlUuid, _>(id)
+    .bind::<Text, _>(period.as_str())
+    .bind::<diesel::sql_types::BigInt, _>(micros)
+    .execute(c)
+    .await
+}
+
+/// After a bid change went through.
+pub async fn record_ad_group_bid(c: &mut Conn, id: Uuid, micros: i64) -> QueryResult<usize> {
+    diesel::sql_query(
+        "UPDATE ad_groups SET bid_micros = $2, updated_at = now()
+         WHERE org_id = (SELECT app_current_org()) AND id = $1",
+    )
+    .bind::<SqlUuid, _>(id)
+    .bind::<diesel::sql_types::BigInt, _>(micros)
+    .execute(c)
+    .await
+}

@@ -10,6 +10,7 @@ pub mod routes;
 pub mod action_routes;
 pub mod actions;
 pub mod jobs;
+pub mod level_action_routes;
 pub mod level_routes;
 pub mod levels;
 
@@ -354,7 +355,8 @@ pub async fn rule_actions(c: &mut Conn, campaign_id: Uuid) -> QueryResult<Vec<Ru
     let rows: Vec<R> = diesel::sql_query(
         "SELECT a.created_at AS at,
                 CASE WHEN a.source = 'rule' THEN 'rule' ELSE coalesce(u.email, 'a person') END AS who,
-                a.kind,
+                CASE a.level WHEN 'campaign' THEN a.kind
+                             ELSE a.kind || ' (' || replace(a.level, '_', ' ') || ')' END AS kind,
                 a.state || coalesce(': ' || a.message, '') AS outcome
          FROM platform_actions a LEFT JOIN users u ON u.id = a.actor_user_id
          WHERE a.campaign_id = $1 ORDER BY a.created_at DESC LIMIT 50",
@@ -423,6 +425,77 @@ pub async fn actions_between(
             campaign: r.campaign,
             kind: r.kind.replace('_', " "),
             message: r.message,
+        })
+        .collect())
+}
+
+/// A change adpilot made (or tried) on an ad group or ad, for its page: who asked, what, and
+/// what the platform answered.
+#[derive(Debug, Clone)]
+pub struct LevelActionView {
+    pub at: DateTime<Utc>,
+    pub who: String,
+    /// "pause", "set budget", ...; "on an ad: pause" on an ad group's page for its ads.
+    pub action: String,
+    pub ad_id: Option<Uuid>,
+    pub state: String,
+    /// adpilot's summary, with the platform's own words when it refused.
+    pub message: String,
+    /// The platform's answer: "ok", "already applied", or the kind of refusal.
+    pub answer: String,
+}
+
+/// The changes on an ad group (and its ads) or on one ad, newest first.
+pub async fn level_actions(
+    c: &mut Conn,
+    id: Uuid,
+    of_ad: bool,
+) -> QueryResult<Vec<LevelActionView>> {
+    #[derive(diesel::QueryableByName)]
+    struct R {
+        #[diesel(sql_type = diesel::sql_types::Timestamptz)]
+        at: DateTime<Utc>,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        who: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        kind: String,
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Uuid>)]
+        ad_id: Option<Uuid>,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        state: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        message: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        answer: String,
+    }
+    // One statement per level, so each uses its own (org_id, object, created_at) index.
+    let filter = if of_ad {
+        "a.ad_id = $1"
+    } else {
+        "a.ad_group_id = $1"
+    };
+    let rows: Vec<R> = diesel::sql_query(format!(
+        "SELECT a.created_at AS at,
+                CASE WHEN a.source = 'rule' THEN 'a rule' ELSE coalesce(u.email, 'a person') END AS who,
+                a.kind, a.ad_id, a.state, coalesce(a.message, '') AS message,
+                coalesce(a.platform_response, '') AS answer
+         FROM platform_actions a LEFT JOIN users u ON u.id = a.actor_user_id
+         WHERE a.org_id = (SELECT app_current_org()) AND {filter}
+         ORDER BY a.created_at DESC LIMIT 50"
+    ))
+    .bind::<diesel::sql_types::Uuid, _>(id)
+    .load(c)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| LevelActionView {
+            at: r.at,
+            who: r.who,
+            action: r.kind.replace('_', " "),
+            ad_id: r.ad_id,
+            state: r.state,
+            message: r.message,
+            answer: r.answer,
         })
         .collect())
 }

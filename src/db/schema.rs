@@ -209,6 +209,10 @@ diesel::table! {
         created_at -> Timestamptz,
         started_at -> Nullable<Timestamptz>,
         finished_at -> Nullable<Timestamptz>,
+        level -> Text,
+        ad_group_id -> Nullable<Uuid>,
+        ad_id -> Nullable<Uuid>,
+        budget_period -> Nullable<Text>,
     }
 }
 

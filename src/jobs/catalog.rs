@@ -24,6 +24,7 @@ pub fn registry() -> Registry {
         .with::<crate::reports::alerts::CheckAll>()
         .with::<crate::reports::alerts::CheckOrg>()
         .with::<crate::reports::alerts::Deliver>()
+        .with::<crate::reports::seal::SealChannelSecrets>()
         .with::<crate::reports::send::DueAll>()
         .with::<crate::reports::send::DueOrg>()
         .with::<crate::reports::send::SendSlot>()
@@ -95,12 +96,25 @@ pub enum StartError {
 pub async fn start(app: AppState) -> Result<Running, StartError> {
     let opts = worker::WorkerOptions::from_config(&app.config.jobs);
     let runner = worker::Runner::new(app.clone(), registry(), opts).start();
+    // Secrets that an older version stored in clear are sealed by the workers soon after start.
+    if let Err(e) = enqueue_at_start(&app.db).await {
+        tracing::warn!(error = %e, "could not enqueue the sealing of webhook secrets");
+    }
     let mut scheduler = scheduler::Scheduler::new(app.db.clone(), schedules(&app.config))?;
     if let Err(e) = scheduler.start().await {
         runner.shutdown().await;
         return Err(e.into());
     }
     Ok(Running { runner, scheduler })
+}
+
+/// The one-off duties of a start (deduplicated by kind while one waits).
+pub async fn enqueue_at_start(db: &crate::db::Db) -> Result<(), crate::db::DbError> {
+    super::store::system_scope(db, "jobs enqueued at start", async |c| {
+        super::enqueue(c, None, &crate::reports::seal::SealChannelSecrets {}).await?;
+        Ok::<_, crate::db::DbError>(())
+    })
+    .await
 }
 
 impl Running {

@@ -347,6 +347,99 @@ impl Adapter {
     }
 }
 
+impl Adapter {
+    /// One ad group (Meta ad set) read from the platform now: its status, its own budget and
+    /// bid as the platform holds them (what a change is computed from and checked against).
+    pub async fn ad_group(
+        &self,
+        creds: &Credentials,
+        account: &AccountRef,
+        ad_group_id: &str,
+    ) -> Result<AdGroup, PlatformError> {
+        dispatch!(self, a => a.ad_group(creds, account, ad_group_id).await)
+    }
+
+    /// Active or Paused (removing is not offered, as for campaigns).
+    pub async fn set_ad_group_status(
+        &self,
+        creds: &Credentials,
+        account: &AccountRef,
+        ad_group_id: &str,
+        status: CampaignStatus,
+    ) -> Result<(), PlatformError> {
+        if status == CampaignStatus::Removed {
+            return Err(PlatformError::invalid(
+                "ad groups can be paused or resumed here, not removed",
+            ));
+        }
+        dispatch!(self, a => a.set_ad_group_status(creds, account, ad_group_id, status).await)
+    }
+
+    /// Active or Paused. Google needs the ad's ad group (`adGroupAds/{ad group}~{ad}`); the
+    /// others address the ad by its own id.
+    pub async fn set_ad_status(
+        &self,
+        creds: &Credentials,
+        account: &AccountRef,
+        ad_group_id: &str,
+        ad_id: &str,
+        status: CampaignStatus,
+    ) -> Result<(), PlatformError> {
+        if status == CampaignStatus::Removed {
+            return Err(PlatformError::invalid(
+                "ads can be paused or resumed here, not removed",
+            ));
+        }
+        dispatch!(self, a => a.set_ad_status(creds, account, ad_group_id, ad_id, status).await)
+    }
+
+    /// The ad group's own daily or lifetime budget. Refused by Google (ad groups have none)
+    /// and, in their own words, by Meta and TikTok when the campaign holds the budget.
+    pub async fn set_ad_group_budget(
+        &self,
+        creds: &Credentials,
+        account: &AccountRef,
+        ad_group_id: &str,
+        budget: LevelBudget,
+    ) -> Result<(), PlatformError> {
+        check_currency(account, &budget.amount)?;
+        check_positive(&budget.amount)?;
+        dispatch!(self, a => a.set_ad_group_budget(creds, account, ad_group_id, budget).await)
+    }
+
+    /// Google `cpc_bid_micros`, Meta `bid_amount`, TikTok `bid_price` (or
+    /// `conversion_bid_price` for oCPM ad groups).
+    pub async fn set_ad_group_bid(
+        &self,
+        creds: &Credentials,
+        account: &AccountRef,
+        ad_group_id: &str,
+        bid: Money,
+    ) -> Result<(), PlatformError> {
+        check_currency(account, &bid)?;
+        if bid.micros <= 0 {
+            return Err(PlatformError::invalid("a bid must be more than zero"));
+        }
+        dispatch!(self, a => a.set_ad_group_bid(creds, account, ad_group_id, bid).await)
+    }
+}
+
+/// Refuses (never rounds) an amount that is not a whole number of the currency's minor units:
+/// what a person typed, or a rule computed, is sent as it is or not at all.
+pub(crate) fn whole_minor_units(money: &Money, what: &str) -> Result<(), PlatformError> {
+    let per_minor =
+        crate::types::MICROS_PER_UNIT / 10_i64.pow(money.currency.minor_unit_exponent());
+    if money.micros % per_minor != 0 {
+        return Err(PlatformError::invalid(format!(
+            "a {what} of {} {} has more decimals than {} allows",
+            money.to_major(),
+            money.currency,
+            money.currency
+        )));
+    }
+    Ok(())
+}
+
 fn check_currency(account: &AccountRef, money: &Money) -> Result<(), PlatformError> {
     if money.currency != account.currency {
         return Err(PlatformError::invalid(format!(

@@ -6,6 +6,7 @@ pub mod alerts;
 pub mod content;
 pub mod routes;
 pub mod schedule;
+pub mod seal;
 pub mod send;
 pub mod targets;
 pub mod webhooks;

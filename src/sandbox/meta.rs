@@ -25,6 +25,7 @@ use super::world::{Account, Campaign, CampaignStatus, IdKind};
 use crate::platforms::meta_offset;
 use crate::types::Platform;
 
+mod level_writes;
 mod levels;
 
 /// The one sandbox user behind every Meta token.
@@ -369,11 +370,14 @@ pub fn handle(app: &App, req: &ApiRequest) -> Response {
         }
         (Method::GET, [id]) => match campaign_for(&s, &grant, id) {
             Some(c) => fields_of(req, &["id"], &campaign_json(&s, &c)),
-            None => no_object(id, m),
+            None => {
+                level_writes::get_object(&s, &grant, req, id).unwrap_or_else(|| no_object(id, m))
+            }
         },
         (Method::POST, [id]) => match campaign_for(&s, &grant, id) {
             Some(c) => update_campaign(&mut s, req, &c, now),
-            None => no_object(id, m),
+            None => level_writes::update_object(&mut s, &grant, req, id, now)
+                .unwrap_or_else(|| no_object(id, m)),
         },
         (Method::DELETE, [id]) => match campaign_for(&s, &grant, id) {
             Some(c) => {

@@ -34,6 +34,7 @@ pub mod faults;
 mod gaql;
 mod google;
 mod hierarchy;
+mod level_writes;
 mod meta;
 mod metrics;
 mod oauth;

@@ -26,6 +26,7 @@ use super::wire::{
 use super::world::{Account, Campaign, CampaignStatus, IdKind};
 use crate::types::{Money, Platform};
 
+mod level_writes;
 mod levels;
 
 const OBJECTIVES: [&str; 10] = [
@@ -252,6 +253,22 @@ pub fn handle(app: &App, req: &ApiRequest) -> Response {
         },
         (Method::POST, ["campaign", "update"]) => match adv(&s, &params, &grant) {
             Ok(acc) => update(&mut s, &params, &acc, now),
+            Err(r) => r,
+        },
+        (Method::POST, ["adgroup", "status", "update"]) => match adv(&s, &params, &grant) {
+            Ok(acc) => level_writes::adgroup_status_update(&mut s, &params, &acc, now),
+            Err(r) => r,
+        },
+        (Method::POST, ["ad", "status", "update"]) => match adv(&s, &params, &grant) {
+            Ok(acc) => level_writes::ad_status_update(&mut s, &params, &acc, now),
+            Err(r) => r,
+        },
+        (Method::POST, ["adgroup", "budget", "update"]) => match adv(&s, &params, &grant) {
+            Ok(acc) => level_writes::adgroup_budget_update(&mut s, &params, &acc, now),
+            Err(r) => r,
+        },
+        (Method::POST, ["adgroup", "update"]) => match adv(&s, &params, &grant) {
+            Ok(acc) => level_writes::adgroup_update(&mut s, &params, &acc, now),
             Err(r) => r,
         },
         (Method::GET, ["adgroup", "get"]) => {

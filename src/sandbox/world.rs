@@ -646,7 +646,7 @@ impl World {
 
 /// Appends a change, replacing one made at the same instant (a fixed test clock makes that
 /// common) and keeping the history sorted even if the clock was moved backwards.
-fn push_change<T: Copy>(history: &mut Vec<Change<T>>, at: DateTime<Utc>, value: T) {
+pub(super) fn push_change<T: Copy>(history: &mut Vec<Change<T>>, at: DateTime<Utc>, value: T) {
     history.retain(|c| c.at != at);
     history.push(Change { at, value });
     history.sort_by_key(|c| c.at);

@@ -2,7 +2,7 @@
 //! crashes, checked against the sandbox's state.
 
 use adpilot::automation::eval::BudgetPlan;
-use adpilot::campaigns::actions::{self, ActionKind, ActionRequest, ActionState, Source};
+use adpilot::campaigns::actions::{self, ActionKind, ActionRequest, ActionState, Source, Target};
 use adpilot::sandbox::{CampaignStatus, SandboxConfig, TruthQuery};
 use adpilot::types::{Money, Platform};
 use axum::http::StatusCode;
@@ -138,7 +138,7 @@ async fn a_budget_change_is_applied_exactly_once_across_retries_and_crashes() {
         limit: None,
     };
     let req = ActionRequest {
-        campaign_id: camp.id,
+        target: Target::Campaign(camp.id),
         kind: ActionKind::SetBudget,
         source: Source::Rule {
             rule_id: Uuid::now_v7(),
@@ -146,6 +146,7 @@ async fn a_budget_change_is_applied_exactly_once_across_retries_and_crashes() {
         },
         intent_key: "rule:scale:window-1".into(),
         budget: Some(plan),
+        bid: None,
     };
     let first = actions::request(&t.app, org, req.clone())
         .await

@@ -104,14 +104,14 @@ async fn save_rule(c: &mut Client, text: &str, mode: &str) -> String {
 }
 
 /// An `adpilot serve` child process on the test's database, its platforms served by `sb`.
-struct ServeProcess {
+pub(crate) struct ServeProcess {
     child: tokio::process::Child,
     port: u16,
 }
 
 impl ServeProcess {
     /// Starts it and waits until it answers `/healthz`.
-    async fn spawn(
+    pub(crate) async fn spawn(
         t: &TestApp,
         sb: &adpilot::sandbox::SandboxHandle,
         data: &std::path::Path,
@@ -224,7 +224,7 @@ impl ServeProcess {
     }
 
     /// SIGKILL: no shutdown, no lease released, no outcome recorded.
-    async fn kill(mut self) {
+    pub(crate) async fn kill(mut self) {
         self.child.start_kill().expect("SIGKILL");
         let _ = self.child.wait().await;
     }

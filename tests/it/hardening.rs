@@ -631,6 +631,33 @@ async fn webhook_signing_secrets_are_stored_encrypted() {
         !stored.contains(&shown) && stored.starts_with('v') && stored.contains(':'),
         "stored {stored}, shown {shown}"
     );
+
+    // A secret an older version stored in clear is sealed by the job every start enqueues,
+    // and still signs with the same value.
+    admin_exec(
+        &t,
+        &format!("UPDATE alert_channels SET signing_secret = '{shown}'"),
+    )
+    .await;
+    adpilot::jobs::catalog::enqueue_at_start(t.db())
+        .await
+        .expect("enqueue");
+    let workers = job_workers(&t);
+    eventually(
+        "the plaintext secret sealed",
+        std::time::Duration::from_secs(120),
+        || {
+            let t = &t;
+            async move {
+                let v = one_text(t, "SELECT signing_secret AS v FROM alert_channels").await;
+                v.starts_with('v') && v.contains(':')
+            }
+        },
+    )
+    .await;
+    workers.shutdown().await;
+    let page = owner.get("/alerts").await;
+    assert!(page.body.contains(&shown), "the same secret after sealing");
 }
 
 #[test]

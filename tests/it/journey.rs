@@ -176,6 +176,107 @@ async fn a_marketer_goes_from_sign_up_to_a_live_rule_and_a_read_only_client() {
         .await;
     b.shot("campaign").await;
 
+    // Down the levels of a Meta campaign: its ad sets, one ad set paused from its own page
+    // (the sandbox's ad set is paused), then one of its ads.
+    let (campaign, ad_set, ad_set_ext) = {
+        #[derive(diesel::QueryableByName)]
+        struct Pick {
+            #[diesel(sql_type = diesel::sql_types::Uuid)]
+            campaign_id: uuid::Uuid,
+            #[diesel(sql_type = diesel::sql_types::Uuid)]
+            id: uuid::Uuid,
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            external_id: String,
+        }
+        let mut c = adpilot::db::connect_one(&s.t.db.admin_url)
+            .await
+            .expect("admin");
+        let p: Pick = diesel_async::RunQueryDsl::get_result(
+            diesel::sql_query(
+                "SELECT g.campaign_id, g.id, g.external_id FROM ad_groups g
+                 JOIN campaigns c ON c.org_id = g.org_id AND c.id = g.campaign_id
+                 WHERE g.platform = 'meta' AND g.status = 'active' AND c.status = 'active'
+                   AND EXISTS (SELECT 1 FROM ads a WHERE a.ad_group_id = g.id)
+                 ORDER BY c.name, g.name LIMIT 1",
+            ),
+            &mut c,
+        )
+        .await
+        .expect("an active Meta ad set");
+        (p.campaign_id, p.id, p.external_id)
+    };
+    b.goto(&s.at(&format!("/campaigns/{campaign}"))).await;
+    b.wait_for_text("Ad sets", Duration::from_secs(10), None)
+        .await;
+    b.click(&format!("#level-table a[href='/ad-groups/{ad_set}']"))
+        .await;
+    b.wait_for_text("Change on Meta Ads", Duration::from_secs(10), None)
+        .await;
+    b.shot("ad-set").await;
+    b.set_width(390).await;
+    b.shot("ad-set-phone").await;
+    b.set_width(1280).await;
+    b.click("#pause-button").await;
+    b.wait_for_text("paused on Meta Ads", Duration::from_secs(20), None)
+        .await;
+    b.shot("ad-set-paused").await;
+    let truth = sb.ad_groups(&TruthQuery {
+        platform: Some(Platform::Meta),
+        ad_group_id: Some(ad_set_ext.clone()),
+        ..TruthQuery::default()
+    });
+    assert_eq!(
+        truth.first().map(|g| g.status),
+        Some(CampaignStatus::Paused),
+        "the ad set is paused on the platform"
+    );
+    assert!(
+        b.text("#history").await.contains("pause"),
+        "the ad set's history shows the change"
+    );
+    b.click("#level-table a[href^='/ads/']").await;
+    b.wait_for_text("Day by day", Duration::from_secs(10), None)
+        .await;
+    b.shot("ad").await;
+    b.set_width(390).await;
+    b.shot("ad-phone").await;
+    b.set_width(1280).await;
+
+    // An ad set with a budget of its own: a decimal comma comes back with its error and what
+    // was typed; ten times the budget asks first.
+    let with_budget: uuid::Uuid = {
+        #[derive(diesel::QueryableByName)]
+        struct Pick {
+            #[diesel(sql_type = diesel::sql_types::Uuid)]
+            id: uuid::Uuid,
+        }
+        let mut c = adpilot::db::connect_one(&s.t.db.admin_url)
+            .await
+            .expect("admin");
+        let p: Pick = diesel_async::RunQueryDsl::get_result(
+            diesel::sql_query(
+                "SELECT id FROM ad_groups WHERE platform = 'meta' AND status = 'active'
+                   AND budget_micros IS NOT NULL ORDER BY name LIMIT 1",
+            ),
+            &mut c,
+        )
+        .await
+        .expect("a Meta ad set with its own budget");
+        p.id
+    };
+    b.goto(&s.at(&format!("/ad-groups/{with_budget}"))).await;
+    b.fill("#budget-form input[name=budget]", "12,50").await;
+    b.click("#budget-form button[type=submit]").await;
+    b.find("#budget-error").await;
+    b.shot("ad-set-budget-error").await;
+    b.fill("#budget-form input[name=budget]", "99999").await;
+    b.click("#budget-form button[type=submit]").await;
+    b.find("#confirm-change").await;
+    b.shot("ad-set-budget-confirm").await;
+    b.set_width(390).await;
+    b.shot("ad-set-budget-confirm-phone").await;
+    b.set_width(1280).await;
+
     // A new campaign with ad copy from the offline copywriter (no AI provider is configured),
     // pushed to Google Ads through a job; the page follows it.
     b.goto(&s.at("/campaigns/new")).await;

@@ -16,6 +16,7 @@ mod faults;
 mod hardening;
 mod jobs;
 mod journey;
+mod level_actions;
 mod levels;
 mod migrations;
 mod onboarding;

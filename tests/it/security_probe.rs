@@ -25,6 +25,8 @@ const ROUTES: &[(&str, &str)] = &[
     // auth
     ("GET", "/signup"),
     ("POST", "/signup"),
+    ("GET", "/signup/confirm/{token}"),
+    ("POST", "/signup/confirm/{token}"),
     ("GET", "/login"),
     ("POST", "/login"),
     ("POST", "/logout"),
@@ -66,6 +68,12 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/campaigns/{id}/pause"),
     ("POST", "/campaigns/{id}/resume"),
     ("POST", "/campaigns/{id}/budget"),
+    ("POST", "/ad-groups/{id}/pause"),
+    ("POST", "/ad-groups/{id}/resume"),
+    ("POST", "/ad-groups/{id}/budget"),
+    ("POST", "/ad-groups/{id}/bid"),
+    ("POST", "/ads/{id}/pause"),
+    ("POST", "/ads/{id}/resume"),
     // connections
     ("GET", "/connections"),
     ("POST", "/connections/{platform}/start"),
@@ -131,6 +139,7 @@ fn public(path: &str) -> bool {
             | "/metrics"
             | "/static/{*path}"
             | "/signup"
+            | "/signup/confirm/{token}"
             | "/login"
             | "/invites/{org_id}/{token}"
             | "/reports/unsubscribe"
@@ -155,7 +164,13 @@ fn client_may_post(path: &str) -> bool {
 fn session_changing(path: &str) -> bool {
     matches!(
         path,
-        "/logout" | "/orgs" | "/orgs/switch" | "/signup" | "/login" | "/account/password"
+        "/logout"
+            | "/orgs"
+            | "/orgs/switch"
+            | "/signup"
+            | "/signup/confirm/{token}"
+            | "/login"
+            | "/account/password"
     )
 }
 
@@ -699,6 +714,7 @@ impl World {
             ("kind", "email"),
             ("target", "probe@alpha.test"),
             ("budget", "5"),
+            ("bid", "1.25"),
             ("percent", "80"),
             ("text", "rule \"Probe\"\n  for campaigns on google\n  when spend in last 7 days > 1\n  then pause\n"),
             ("mode", "live"),
@@ -742,11 +758,15 @@ impl World {
         }
     }
 
-    /// The ad platform's own state of every campaign (budgets, statuses).
+    /// The ad platform's own state of every campaign, ad group and ad (budgets, bids,
+    /// statuses).
     fn platform_state(&self) -> String {
+        let all = adpilot::sandbox::TruthQuery::default();
         format!(
-            "{:?}",
-            self.sb.campaigns(&adpilot::sandbox::TruthQuery::default())
+            "{:?} {:?} {:?}",
+            self.sb.campaigns(&all),
+            self.sb.ad_groups(&all),
+            self.sb.ads(&all)
         )
     }
 }

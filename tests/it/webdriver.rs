@@ -367,6 +367,16 @@ impl Browser {
         .await;
     }
 
+    /// Resizes the window (390 for a phone, 1280 for a desktop).
+    pub async fn set_width(&self, width: u32) {
+        self.call(
+            reqwest::Method::POST,
+            "/window/rect",
+            Some(json!({"width": width, "height": 1400})),
+        )
+        .await;
+    }
+
     /// Saves a PNG of the viewport as `target/screenshots/PREFIX-NN-NAME.png`.
     pub async fn shot(&self, name: &str) -> PathBuf {
         let data = self.call(reqwest::Method::GET, "/screenshot", None).await;

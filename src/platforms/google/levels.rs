@@ -55,31 +55,7 @@ impl GoogleAds {
         );
         let rows = self.search(creds, &cid, &query).await?;
         rows.iter()
-            .map(|r| {
-                let own = need_text(r, "adGroup.status", P)?;
-                let camp = need_text(r, "campaign.status", P)?;
-                let bid = match r.get("adGroup").and_then(|g| g.get("cpcBidMicros")) {
-                    Some(v) if !v.is_null() => Some(Money::new(
-                        need_int(r, "adGroup.cpcBidMicros", P)?,
-                        account.currency,
-                    )),
-                    _ => None,
-                };
-                Ok(AdGroup {
-                    id: need_text(r, "adGroup.id", P)?,
-                    campaign_id: need_text(r, "campaign.id", P)?,
-                    name: need_text(r, "adGroup.name", P)?,
-                    status: campaign_status(Some(&Value::String(own.clone()))),
-                    delivery: Some(serving(&own, &[("CAMPAIGN", &camp)])),
-                    // Budgets live on the campaign's CampaignBudget in Google Ads.
-                    budget: None,
-                    bid_strategy: bid.map(|_| "MANUAL_CPC".to_string()),
-                    bid,
-                    starts_at: None,
-                    ends_at: None,
-                    created_at: None,
-                })
-            })
+            .map(|r| ad_group_of(r, account.currency))
             .collect()
     }
 
@@ -179,6 +155,34 @@ impl GoogleAds {
         )?;
         Ok(out)
     }
+}
+
+/// One row of `FROM ad_group` (campaign.status, ad_group.status, ad_group.cpc_bid_micros
+/// selected) as an ad group.
+pub(super) fn ad_group_of(r: &Value, currency: Currency) -> Result<AdGroup, PlatformError> {
+    let own = need_text(r, "adGroup.status", P)?;
+    let camp = need_text(r, "campaign.status", P)?;
+    let bid = match r.get("adGroup").and_then(|g| g.get("cpcBidMicros")) {
+        Some(v) if !v.is_null() => Some(Money::new(
+            need_int(r, "adGroup.cpcBidMicros", P)?,
+            currency,
+        )),
+        _ => None,
+    };
+    Ok(AdGroup {
+        id: need_text(r, "adGroup.id", P)?,
+        campaign_id: need_text(r, "campaign.id", P)?,
+        name: need_text(r, "adGroup.name", P)?,
+        status: campaign_status(Some(&Value::String(own.clone()))),
+        delivery: Some(serving(&own, &[("CAMPAIGN", &camp)])),
+        // Budgets live on the campaign's CampaignBudget in Google Ads.
+        budget: None,
+        bid_strategy: bid.map(|_| "MANUAL_CPC".to_string()),
+        bid,
+        starts_at: None,
+        ends_at: None,
+        created_at: None,
+    })
 }
 
 fn texts(v: Option<&Value>) -> Vec<String> {

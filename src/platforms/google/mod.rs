@@ -3,6 +3,7 @@
 
 mod create;
 mod errors;
+mod level_writes;
 mod levels;
 mod oauth;
 

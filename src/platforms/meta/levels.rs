@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use super::{MetaAds, account_digits, campaign_status, numeric, p, type_figures};
 use crate::platforms::errors::PlatformError;
+use crate::platforms::meta_offset;
 use crate::platforms::model::{
     AccountRef, Ad, AdGroup, BudgetPeriod, Credentials, Level, LevelBudget, LevelMetrics,
 };
@@ -25,6 +26,9 @@ const ADSETS_LISTED: &str =
     r#"["ACTIVE","PAUSED","CAMPAIGN_PAUSED","IN_PROCESS","WITH_ISSUES","ARCHIVED"]"#;
 /// The same for ads, whose effective status has more values (`ad.py`).
 const ADS_LISTED: &str = r#"["ACTIVE","PAUSED","CAMPAIGN_PAUSED","ADSET_PAUSED","IN_PROCESS","WITH_ISSUES","ARCHIVED","DISAPPROVED","PENDING_REVIEW","PREAPPROVED","PENDING_BILLING_INFO"]"#;
+
+pub(super) const ADSET_FIELDS: &str = "id,name,campaign_id,status,effective_status,daily_budget,\
+     lifetime_budget,bid_amount,bid_strategy,start_time,end_time,created_time";
 
 fn campaign_filtering(
     campaign_id: Option<&str>,
@@ -48,13 +52,14 @@ fn meta_time(v: Option<&Value>) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
-/// A minor-unit amount (string or, in some SDK fixtures, a float); absent or 0 = not set.
+/// An amount in Meta's unit for the currency (cents for USD, whole units for JPY or HUF: see
+/// `meta_offset`), as a string or, in some SDK fixtures, a float; absent or 0 = not set.
 fn minor_money(r: &Value, key: &str, currency: Currency) -> Result<Option<Money>, PlatformError> {
-    let minor = int(r.get(key), &format!("{P} {key}"))?;
-    if minor <= 0 {
+    let units = int(r.get(key), &format!("{P} {key}"))?;
+    if units <= 0 {
         return Ok(None);
     }
-    Money::from_minor_units(minor, currency)
+    meta_offset::from_units(units, currency)
         .map(Some)
         .ok_or_else(|| PlatformError::unexpected(format!("{P} {key} out of range")))
 }
@@ -68,11 +73,7 @@ impl MetaAds {
     ) -> Result<Vec<AdGroup>, PlatformError> {
         let id = account_digits(&account.id)?;
         let mut params = vec![
-            p(
-                "fields",
-                "id,name,campaign_id,status,effective_status,daily_budget,lifetime_budget,\
-                 bid_amount,bid_strategy,start_time,end_time,created_time",
-            ),
+            p("fields", ADSET_FIELDS),
             p("effective_status", ADSETS_LISTED),
             p("limit", "200"),
         ];
@@ -80,36 +81,7 @@ impl MetaAds {
         let rows = self
             .get_all(creds, &id, &format!("act_{id}/adsets"), params)
             .await?;
-        rows.iter()
-            .map(|r| {
-                let daily = minor_money(r, "daily_budget", account.currency)?;
-                let lifetime = minor_money(r, "lifetime_budget", account.currency)?;
-                let budget = match (daily, lifetime) {
-                    (Some(a), _) => Some(LevelBudget {
-                        period: BudgetPeriod::Daily,
-                        amount: a,
-                    }),
-                    (None, Some(a)) => Some(LevelBudget {
-                        period: BudgetPeriod::Lifetime,
-                        amount: a,
-                    }),
-                    (None, None) => None,
-                };
-                Ok(AdGroup {
-                    id: need_text(r, "id", P)?,
-                    campaign_id: need_text(r, "campaign_id", P)?,
-                    name: need_text(r, "name", P)?,
-                    status: campaign_status(Some(need(r, "status", P)?), None),
-                    delivery: text(r.get("effective_status")),
-                    budget,
-                    bid: minor_money(r, "bid_amount", account.currency)?,
-                    bid_strategy: text(r.get("bid_strategy")),
-                    starts_at: meta_time(r.get("start_time")),
-                    ends_at: meta_time(r.get("end_time")),
-                    created_at: meta_time(r.get("created_time")),
-                })
-            })
-            .collect()
+        rows.iter().map(|r| adset_of(r, account.currency)).collect()
     }
 
     pub(crate) async fn list_ads(
@@ -180,6 +152,37 @@ impl MetaAds {
             .map(|r| metrics_of(r, level, account.currency, priority))
             .collect()
     }
+}
+
+/// An ad set as `GET /act_{id}/adsets` or `GET /{adset_id}` gives it (the fields of
+/// [`ADSET_FIELDS`]).
+pub(super) fn adset_of(r: &Value, currency: Currency) -> Result<AdGroup, PlatformError> {
+    let daily = minor_money(r, "daily_budget", currency)?;
+    let lifetime = minor_money(r, "lifetime_budget", currency)?;
+    let budget = match (daily, lifetime) {
+        (Some(a), _) => Some(LevelBudget {
+            period: BudgetPeriod::Daily,
+            amount: a,
+        }),
+        (None, Some(a)) => Some(LevelBudget {
+            period: BudgetPeriod::Lifetime,
+            amount: a,
+        }),
+        (None, None) => None,
+    };
+    Ok(AdGroup {
+        id: need_text(r, "id", P)?,
+        campaign_id: need_text(r, "campaign_id", P)?,
+        name: need_text(r, "name", P)?,
+        status: campaign_status(Some(need(r, "status", P)?), None),
+        delivery: text(r.get("effective_status")),
+        budget,
+        bid: minor_money(r, "bid_amount", currency)?,
+        bid_strategy: text(r.get("bid_strategy")),
+        starts_at: meta_time(r.get("start_time")),
+        ends_at: meta_time(r.get("end_time")),
+        created_at: meta_time(r.get("created_time")),
+    })
 }
 
 fn ad_of(r: &Value) -> Result<Ad, PlatformError> {

@@ -2,6 +2,7 @@
 //! cursor paging, campaign-level daily insights, budgets in minor units.
 
 mod errors;
+mod level_writes;
 mod levels;
 mod oauth;
 

@@ -77,6 +77,59 @@ fn filtering(campaign_id: Option<&str>) -> Result<String, PlatformError> {
     Ok(f.to_string())
 }
 
+/// An ad group as `GET /adgroup/get/` lists it (the fields of [`ADGROUP_FIELDS`]).
+pub(super) fn adgroup_of(r: &Value, currency: Currency) -> Result<AdGroup, PlatformError> {
+    let budget = match r.get("budget_mode").and_then(Value::as_str) {
+        Some("BUDGET_MODE_DAY") | Some("BUDGET_MODE_DYNAMIC_DAILY_BUDGET") => {
+            major(r, "budget", currency)?.map(|amount| LevelBudget {
+                period: BudgetPeriod::Daily,
+                amount,
+            })
+        }
+        Some("BUDGET_MODE_TOTAL") => major(r, "budget", currency)?.map(|amount| LevelBudget {
+            period: BudgetPeriod::Lifetime,
+            amount,
+        }),
+        // BUDGET_MODE_INFINITE: the campaign's budget optimisation decides.
+        _ => None,
+    };
+    let bid = match major(r, "bid_price", currency)? {
+        Some(b) => Some(b),
+        None => major(r, "conversion_bid_price", currency)?,
+    };
+    Ok(AdGroup {
+        id: need_text(r, "adgroup_id", P)?,
+        campaign_id: need_text(r, "campaign_id", P)?,
+        name: need_text(r, "adgroup_name", P)?,
+        status: status_of(r, "an ad group")?,
+        delivery: text(r.get("secondary_status")),
+        budget,
+        bid,
+        bid_strategy: text(r.get("bid_type")),
+        starts_at: tt_time(r.get("schedule_start_time")),
+        ends_at: tt_time(r.get("schedule_end_time")),
+        created_at: tt_time(r.get("create_time")),
+    })
+}
+
+/// The ad-group fields adpilot reads (`billing_event` says which bid field a write sets).
+pub(super) const ADGROUP_FIELDS: &[&str] = &[
+    "adgroup_id",
+    "adgroup_name",
+    "campaign_id",
+    "operation_status",
+    "secondary_status",
+    "budget",
+    "budget_mode",
+    "bid_type",
+    "bid_price",
+    "conversion_bid_price",
+    "billing_event",
+    "schedule_start_time",
+    "schedule_end_time",
+    "create_time",
+];
+
 impl TiktokAds {
     pub(crate) async fn list_ad_groups(
         &self,
@@ -88,62 +141,11 @@ impl TiktokAds {
         let params = vec![
             p("advertiser_id", id.clone()),
             p("filtering", filtering(campaign_id)?),
-            p(
-                "fields",
-                json_list(&[
-                    "adgroup_id",
-                    "adgroup_name",
-                    "campaign_id",
-                    "operation_status",
-                    "secondary_status",
-                    "budget",
-                    "budget_mode",
-                    "bid_type",
-                    "bid_price",
-                    "conversion_bid_price",
-                    "schedule_start_time",
-                    "schedule_end_time",
-                    "create_time",
-                ]),
-            ),
+            p("fields", json_list(ADGROUP_FIELDS)),
         ];
         let rows = self.get_pages(creds, &id, "adgroup/get/", &params).await?;
         rows.iter()
-            .map(|r| {
-                let budget = match r.get("budget_mode").and_then(Value::as_str) {
-                    Some("BUDGET_MODE_DAY") | Some("BUDGET_MODE_DYNAMIC_DAILY_BUDGET") => {
-                        major(r, "budget", account.currency)?.map(|amount| LevelBudget {
-                            period: BudgetPeriod::Daily,
-                            amount,
-                        })
-                    }
-                    Some("BUDGET_MODE_TOTAL") => {
-                        major(r, "budget", account.currency)?.map(|amount| LevelBudget {
-                            period: BudgetPeriod::Lifetime,
-                            amount,
-                        })
-                    }
-                    // BUDGET_MODE_INFINITE: the campaign's budget optimisation decides.
-                    _ => None,
-                };
-                let bid = match major(r, "bid_price", account.currency)? {
-                    Some(b) => Some(b),
-                    None => major(r, "conversion_bid_price", account.currency)?,
-                };
-                Ok(AdGroup {
-                    id: need_text(r, "adgroup_id", P)?,
-                    campaign_id: need_text(r, "campaign_id", P)?,
-                    name: need_text(r, "adgroup_name", P)?,
-                    status: status_of(r, "an ad group")?,
-                    delivery: text(r.get("secondary_status")),
-                    budget,
-                    bid,
-                    bid_strategy: text(r.get("bid_type")),
-                    starts_at: tt_time(r.get("schedule_start_time")),
-                    ends_at: tt_time(r.get("schedule_end_time")),
-                    created_at: tt_time(r.get("create_time")),
-                })
-            })
+            .map(|r| adgroup_of(r, account.currency))
             .collect()
     }
 

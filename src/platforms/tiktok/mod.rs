@@ -2,6 +2,7 @@
 //! HTTP 200 errors, JSON-array query parameters, page/page_size paging, 30-day report ranges.
 
 mod errors;
+mod level_writes;
 mod levels;
 mod oauth;
 

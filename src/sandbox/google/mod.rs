@@ -6,6 +6,7 @@
 //! The `developer-token` header is accepted and never required (it was sunset in 2026).
 
 mod create;
+mod level_mutate;
 mod mutate;
 mod search;
 
@@ -248,6 +249,8 @@ fn route(app: &App, req: &ApiRequest, rid: &str) -> Result<Value, GErr> {
                 "campaignBudgets:mutate" => mutate::mutate_budgets(&mut s, &acc, &body, now),
                 "campaigns:mutate" => mutate::mutate_campaigns(&mut s, &acc, &body, now),
                 "googleAds:mutate" => create::mutate_all(&mut s, &acc, &body, now),
+                "adGroups:mutate" => level_mutate::mutate_ad_groups(&mut s, &acc, &body, now),
+                "adGroupAds:mutate" => level_mutate::mutate_ad_group_ads(&mut s, &acc, &body, now),
                 _ => Err(not_found(req)),
             }
         }

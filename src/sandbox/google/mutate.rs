@@ -33,7 +33,7 @@ fn location(index: usize, op: &str, field: &str) -> Value {
     ]})
 }
 
-fn op_error(
+pub(super) fn op_error(
     kind: &str,
     code: &str,
     message: impl Into<String>,
@@ -44,7 +44,7 @@ fn op_error(
     json!({"errorCode": {kind: code}, "message": message.into(), "location": location(index, op, field)})
 }
 
-fn failed(errors: Vec<Value>) -> GErr {
+pub(super) fn failed(errors: Vec<Value>) -> GErr {
     gerr(
         StatusCode::BAD_REQUEST,
         "INVALID_ARGUMENT",
@@ -53,7 +53,7 @@ fn failed(errors: Vec<Value>) -> GErr {
     )
 }
 
-fn operations(body: &Value) -> Result<&Vec<Value>, GErr> {
+pub(super) fn operations(body: &Value) -> Result<&Vec<Value>, GErr> {
     match body.get("operations").and_then(Value::as_array) {
         Some(ops) if !ops.is_empty() => Ok(ops),
         _ => Err(invalid(
@@ -64,7 +64,7 @@ fn operations(body: &Value) -> Result<&Vec<Value>, GErr> {
     }
 }
 
-fn update_mask(op: &Value) -> Vec<String> {
+pub(super) fn update_mask(op: &Value) -> Vec<String> {
     op.get("updateMask")
         .and_then(Value::as_str)
         .map(|m| {
@@ -76,7 +76,7 @@ fn update_mask(op: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn amount_micros(v: &Value, acc: &Account) -> Result<i64, &'static str> {
+pub(super) fn amount_micros(v: &Value, acc: &Account) -> Result<i64, &'static str> {
     let d = decimal_from_json(v).ok_or("INVALID_AMOUNT")?;
     if d.scale() > 0 && d.fract() != Decimal::ZERO {
         return Err("INVALID_AMOUNT");
@@ -319,7 +319,7 @@ enum CampaignOp {
     },
 }
 
-fn status_field(v: Option<&Value>) -> Result<Option<CampaignStatus>, ()> {
+pub(super) fn status_field(v: Option<&Value>) -> Result<Option<CampaignStatus>, ()> {
     match v.and_then(Value::as_str) {
         None => Ok(None),
         Some("ENABLED") => Ok(Some(CampaignStatus::Enabled)),

@@ -10,11 +10,12 @@ use serde_json::{Map, Value, json};
 use super::{
     InsightsOf, State, insight_row, invalid, list_param, meta_time, nonexisting_field, paged,
 };
+use crate::platforms::meta_offset;
 use crate::sandbox::hierarchy::{Ad, AdGroup, ad_days, ad_group_days, has_ad_groups};
 use crate::sandbox::metrics::{DayMetrics, campaign_days};
 use crate::sandbox::server::App;
 use crate::sandbox::wire::ApiRequest;
-use crate::sandbox::world::{Account, Campaign, CampaignStatus, micros_per_minor};
+use crate::sandbox::world::{Account, Campaign, CampaignStatus};
 use crate::types::Platform;
 
 /// Splits a `fields` parameter at top-level commas: `id,creative{id,name}` gives
@@ -70,7 +71,7 @@ fn optional(f: &str) -> bool {
     )
 }
 
-fn pick(req: &ApiRequest, full: &Value) -> Result<Value, String> {
+pub(super) fn pick(req: &ApiRequest, full: &Value) -> Result<Value, String> {
     let spec = req.param("fields").unwrap_or("id");
     let mut out = Map::new();
     for (f, sub) in field_list(spec) {
@@ -129,9 +130,10 @@ fn ad_effective(c: &Campaign, g: &AdGroup, a: &Ad) -> &'static str {
     }
 }
 
-fn adset_json(acc: &Account, c: &Campaign, g: &AdGroup) -> Value {
+pub(super) fn adset_json(acc: &Account, c: &Campaign, g: &AdGroup) -> Value {
     let status = g.status().wire(Platform::Meta);
-    let minor = micros_per_minor(acc.currency);
+    // Meta's unit for the currency (see `meta_offset`), as for campaign budgets.
+    let minor = meta_offset::micros_per_unit(acc.currency);
     let mut v = json!({
         "id": g.id,
         "name": g.name,
@@ -164,7 +166,7 @@ fn adset_json(acc: &Account, c: &Campaign, g: &AdGroup) -> Value {
     v
 }
 
-fn ad_json(acc: &Account, c: &Campaign, g: &AdGroup, a: &Ad) -> Value {
+pub(super) fn ad_json(acc: &Account, c: &Campaign, g: &AdGroup, a: &Ad) -> Value {
     let status = a.status().wire(Platform::Meta);
     let mut link = json!({"link": a.final_url, "call_to_action": {"type": "SHOP_NOW"}});
     if let Some(m) = &a.primary_text {
