@@ -1,7 +1,9 @@
 //! The unified campaign model across platforms. Owns `campaigns`, `campaign_pushes` and
 //! `campaign_copy`.
 
+pub mod complete;
 pub mod copy;
+pub mod create_form;
 pub mod push;
 pub mod routes;
 pub mod undo;

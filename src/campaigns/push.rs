@@ -30,6 +30,8 @@ pub struct NewPush {
     pub objective: String,
     pub daily_budget_micros: i64,
     pub start_active: bool,
+    /// What to make beyond the campaign (empty: the campaign only).
+    pub spec: super::complete::PushSpec,
 }
 
 /// Writes the pending rows of one form submission and their jobs (call inside the tenant
@@ -45,8 +47,8 @@ pub async fn create_batch(
         let id = Uuid::now_v7();
         diesel::sql_query(
             "INSERT INTO campaign_pushes (id, org_id, batch_id, account_id, platform, name, objective,
-               daily_budget_micros, currency, start_status, created_by)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+               daily_budget_micros, currency, start_status, created_by, spec)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb)",
         )
         .bind::<SqlUuid, _>(id)
         .bind::<SqlUuid, _>(org_id)
@@ -59,6 +61,7 @@ pub async fn create_batch(
         .bind::<Text, _>(p.account.currency.as_str())
         .bind::<Text, _>(if p.start_active { "active" } else { "paused" })
         .bind::<SqlUuid, _>(user_id)
+        .bind::<Text, _>(serde_json::to_string(&p.spec).unwrap_or_else(|_| "{}".into()))
         .execute(c)
         .await?;
         crate::jobs::enqueue(c, Some(org_id), &PushCampaign { push_id: id }).await?;
@@ -199,6 +202,8 @@ struct Pending {
     sent_at: Option<DateTime<Utc>>,
     #[diesel(sql_type = Array<Text>)]
     preexisting_ids: Vec<String>,
+    #[diesel(sql_type = Text)]
+    spec: String,
 }
 
 /// How a push ended.
@@ -347,7 +352,7 @@ impl Job for PushCampaign {
                 Ok::<_, JobError>(
                     diesel::sql_query(
                         "SELECT account_id, platform, name, daily_budget_micros, currency,
-                           start_status, state, sent_at, preexisting_ids
+                           start_status, state, sent_at, preexisting_ids, spec::text AS spec
                          FROM campaign_pushes WHERE id = $1",
                     )
                     .bind::<SqlUuid, _>(push_id)
@@ -381,6 +386,10 @@ impl Job for PushCampaign {
             )
             .await
         };
+        let Ok(spec) = serde_json::from_str::<super::complete::PushSpec>(&row.spec) else {
+            return Err(JobError::permanent("the campaign push's spec is malformed"));
+        };
+        let google = spec.google.filter(|_| platform == Platform::Google);
         let (_, creds, account) = match account_access(&ctx.app, org_id, row.account_id).await {
             Ok(a) => a,
             Err(e) => {
@@ -408,6 +417,21 @@ impl Job for PushCampaign {
         if row.sent_at.is_some() {
             if let Some(found) = find_sent(&ctx, org_id, push_id, &row, listed).await? {
                 tracing::info!(push = %push_id, campaign = %found.id, "found the campaign an earlier create made; not creating it again");
+                if google.is_some() {
+                    super::complete::after_create(
+                        &ctx,
+                        org_id,
+                        push_id,
+                        row.account_id,
+                        platform,
+                        currency,
+                        &creds,
+                        &account,
+                        &found,
+                        None,
+                    )
+                    .await?;
+                }
                 return finish(Outcome::Found(found)).await;
             }
         } else {
@@ -431,6 +455,39 @@ impl Job for PushCampaign {
             },
         };
         ctx.lease.renew().await?;
+        if let Some(g) = &google {
+            let spec = g.search_spec(&new.name, new.daily_budget, new.status);
+            return match adapter
+                .create_search_campaign(&creds, &account, &spec, false)
+                .await
+            {
+                Ok(Some(tree)) => {
+                    super::complete::after_create(
+                        &ctx,
+                        org_id,
+                        push_id,
+                        row.account_id,
+                        platform,
+                        currency,
+                        &creds,
+                        &account,
+                        &tree.campaign,
+                        Some(tree.objects),
+                    )
+                    .await?;
+                    finish(Outcome::Created(tree.campaign)).await
+                }
+                Ok(None) => Err(JobError::permanent(
+                    "Google Ads answered a create as if it were only checked",
+                )),
+                Err(e) => {
+                    // One atomic request: a refusal made nothing, an unknown outcome is
+                    // looked for by the next attempt.
+                    let maybe_made = e.may_have_landed();
+                    failed(&ctx, e, platform, &row, maybe_made, finish).await
+                }
+            };
+        }
         match adapter.create_campaign(&creds, &account, &new).await {
             Ok(created) => finish(Outcome::Created(created)).await,
             Err(e) => {
@@ -498,6 +555,7 @@ mod tests {
             state: "pending".into(),
             sent_at: sent.then(Utc::now),
             preexisting_ids: Vec::new(),
+            spec: "{}".into(),
         }
     }
 

@@ -14,6 +14,7 @@ use axum::{
 use uuid::Uuid;
 
 use super::copy::{self as camp_copy, CopyFields, PlatformCopyView, SavedCopy};
+use super::create_form::{self, CompleteFields};
 use super::push::{self, NewPush, PushView};
 use super::{CampaignListItem, RuleActionView};
 use crate::analytics::chart::{self, ChartView};
@@ -38,6 +39,7 @@ pub fn router() -> Router<AppState> {
         .route("/campaigns/new", get(new_form))
         .route("/campaigns/new/copy", post(draft_copy))
         .route("/campaigns/new/targeting", post(suggest_targeting))
+        .route("/campaigns/new/check", post(check_with_platform))
         .route("/campaigns/pushes/{batch}", get(pushes))
         .route("/campaigns/{id}", get(show))
         .merge(super::level_routes::routes())
@@ -199,6 +201,7 @@ struct NewForm {
     control_fields: Vec<String>,
     start: String,
     copy: CopyFields,
+    complete: CompleteFields,
 }
 
 impl NewForm {
@@ -218,7 +221,9 @@ impl NewForm {
                 "confirm_budget" => f.confirm_budget = v,
                 "start" => f.start = v,
                 _ => {
-                    f.copy.accept(&k, v);
+                    if !f.complete.accept(&k, &v) {
+                        f.copy.accept(&k, v);
+                    }
                 }
             }
         }
@@ -257,6 +262,9 @@ struct NewPage {
     /// Why there are no targeting suggestions (no provider, brief problems, budget...).
     targeting_problems: Vec<String>,
     targeting_ready: bool,
+    languages: Vec<(&'static str, &'static str)>,
+    /// "Check with Google Ads": whether Google accepted the whole create, and what it said.
+    platform_check: Option<(bool, String)>,
 }
 
 impl NewPage {
@@ -274,6 +282,8 @@ impl NewPage {
             tones: camp_copy::TONES,
             targeting_problems: Vec::new(),
             targeting_ready: app.ai.available(crate::ai::config::Task::Targeting),
+            languages: crate::platforms::create::GOOGLE_LANGUAGES.to_vec(),
+            platform_check: None,
         }
     }
 
@@ -338,6 +348,16 @@ async fn suggest_targeting(
     // The drafts on the form stay as they are.
     let brief = page.form.copy.brief(platforms.clone());
     page.copy = page.form.copy.rechecked(&brief);
+    if page.form.copy.action == "apply" {
+        // Only what the person ticked goes into the fields, and only now.
+        let added = apply_suggestions(&mut page.form);
+        if added == 0 {
+            page.targeting_problems.push(
+                "Tick the Google keyword suggestions to add, then press \u{201c}Add ticked keywords\u{201d}.".into(),
+            );
+        }
+        return Ok(Html(page.render()?).into_response());
+    }
     let c = &page.form.copy;
     if !page.targeting_ready {
         page.targeting_problems.push("No AI provider is configured, so adpilot cannot suggest targeting. Write your own notes below; they are saved with the campaign.".into());
@@ -388,6 +408,33 @@ async fn suggest_targeting(
         page.form.copy.set_suggestions(list, by.join(", "));
     }
     Ok(Html(page.render()?).into_response())
+}
+
+/// Adds the ticked Google keyword suggestions to the keywords field (broad match, once each).
+/// Returns how many were added.
+fn apply_suggestions(form: &mut NewForm) -> usize {
+    let mut added = 0;
+    for (t, on) in form.copy.suggestions() {
+        if !on || t.platform != Platform::Google || t.kind != "keyword" {
+            continue;
+        }
+        let text = t.value.trim().to_string();
+        let present = form.complete.keywords.lines().any(|l| {
+            l.trim()
+                .trim_matches(['[', ']', '"'])
+                .eq_ignore_ascii_case(&text)
+        });
+        if !present && !text.is_empty() {
+            if !form.complete.keywords.trim().is_empty() && !form.complete.keywords.ends_with('\n')
+            {
+                form.complete.keywords.push('\n');
+            }
+            form.complete.keywords.push_str(&text);
+            form.complete.keywords.push('\n');
+            added += 1;
+        }
+    }
+    added
 }
 
 /// "Draft copy" (or "Check edits") on the create form. Renders the whole form page: htmx
@@ -553,6 +600,7 @@ fn validate(
             objective: form.objective.clone(),
             daily_budget_micros: micros,
             start_active,
+            spec: super::complete::PushSpec::default(),
         })
         .collect())
 }
@@ -586,7 +634,7 @@ async fn create(
             Ok::<_, AppError>(super::budget_input::largest_daily_budget(c, &chosen).await?)
         })
         .await?;
-    let fields = validate(&form, &accounts, largest)
+    let mut fields = validate(&form, &accounts, largest)
         .and_then(|pushes| {
             if control.is_empty() {
                 Ok(pushes)
@@ -608,6 +656,7 @@ async fn create(
                 Err(e)
             }
         });
+    complete_google(&app, w.org_id, &form, &accounts, &picked, &mut fields).await?;
     match (fields, picked) {
         (Ok(pushes), Ok(picked)) => {
             let (org_id, user_id) = (w.org_id, w.user_id);
@@ -639,6 +688,184 @@ async fn create(
     }
 }
 
+/// "Check with Google Ads": the whole form checked as for "Create campaign", then the Google
+/// create sent with `validateOnly`, which runs Google's own validation and makes nothing.
+async fn check_with_platform(
+    State(app): State<AppState>,
+    w: Writer,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> AppResult<Response> {
+    let form = NewForm::from_pairs(pairs);
+    let accounts = load_accounts(&app, w.org_id).await?;
+    let platforms = form.platforms(&accounts);
+    let brief = form.copy.brief(platforms.clone());
+    let picked = form.copy.picked(&brief, &platforms);
+    let mut fields = validate(&form, &accounts);
+    complete_google(&app, w.org_id, &form, &accounts, &picked, &mut fields).await?;
+    let mut page = NewPage::new(&app, w.shell("campaigns"), accounts, form);
+    page.copy = page.form.copy.rechecked(&brief);
+    page.copy_errors = picked.err().unwrap_or_default();
+    let pushes = match fields {
+        Ok(p) => p,
+        Err(e) => {
+            page.errors = e;
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response());
+        }
+    };
+    let mut checked = 0;
+    for p in &pushes {
+        let Some(g) = &p.spec.google else {
+            continue;
+        };
+        let currency = p.account.currency;
+        let spec = g.search_spec(
+            p.name.as_str(),
+            Money::new(p.daily_budget_micros, currency),
+            if p.start_active {
+                crate::platforms::CampaignStatus::Active
+            } else {
+                crate::platforms::CampaignStatus::Paused
+            },
+        );
+        let answer =
+            match crate::connections::service::account_access(&app, w.org_id, p.account.id).await {
+                Err(e) => Err(format!(
+                    "adpilot cannot reach Google Ads for {}: {e}",
+                    p.account.name
+                )),
+                Ok((_, creds, account)) => app
+                    .platforms
+                    .adapter(Platform::Google)
+                    .create_search_campaign(&creds, &account, &spec, true)
+                    .await
+                    .map_err(|e| push::plain_error(Platform::Google, &e)),
+            };
+        checked += 1;
+        if let Err(m) = answer {
+            page.platform_check = Some((false, m));
+            return Ok(Html(page.render()?).into_response());
+        }
+    }
+    page.platform_check = Some(if checked == 0 {
+        (
+            false,
+            "There is nothing to check with Google Ads: choose a Google Ads account and fill in the ads and targeting.".into(),
+        )
+    } else {
+        (
+            true,
+            "Google Ads checked the whole campaign (budget, targeting, ad group, keywords and ads) and would accept it. Nothing was created yet.".into(),
+        )
+    });
+    Ok(Html(page.render()?).into_response())
+}
+
+/// With a Google account chosen and any ad field filled (final URL, locations, keywords, bid),
+/// the Google push becomes a complete
+/// Search campaign: the fields are checked, the locations looked up on Google Ads (nothing is
+/// created by a look-up), and the spec is attached to the Google pushes. Errors join the
+/// form's other field errors.
+async fn complete_google(
+    app: &AppState,
+    org_id: Uuid,
+    form: &NewForm,
+    accounts: &[ManagedAccount],
+    picked: &Result<Vec<camp_copy::SavedVariation>, Vec<String>>,
+    fields: &mut Result<Vec<NewPush>, FieldErrors>,
+) -> AppResult<()> {
+    let google: Vec<&ManagedAccount> = accounts
+        .iter()
+        .filter(|a| a.platform == Platform::Google && form.accounts.contains(&a.id.to_string()))
+        .collect();
+    let Some(first) = google.first() else {
+        return Ok(());
+    };
+    // Kept copy alone keeps the campaign-only create (the copy is saved for copy-paste); an
+    // ad field asks for the complete campaign, and then every field is required.
+    if !form.complete.any() {
+        return Ok(());
+    }
+    let kept = picked.as_deref().unwrap_or(&[]);
+    let mut errors = fields.as_ref().err().cloned().unwrap_or_default();
+    let spec = create_form::google_spec(
+        &form.complete,
+        &form.name,
+        first.currency,
+        kept,
+        &mut errors,
+    );
+    let spec = match spec {
+        Some(mut spec) if !errors.any() => {
+            match resolve_locations(app, org_id, first.id, &form.complete.location_names()).await {
+                Ok(found) => {
+                    spec.locations = found;
+                    Some(spec)
+                }
+                Err(m) => {
+                    errors.add("locations", m);
+                    None
+                }
+            }
+        }
+        _ => None,
+    };
+    match (spec, fields.is_ok()) {
+        (Some(spec), true) => {
+            if let Ok(pushes) = fields.as_mut() {
+                for p in pushes
+                    .iter_mut()
+                    .filter(|p| p.account.platform == Platform::Google)
+                {
+                    p.spec.google = Some(spec.clone());
+                }
+            }
+        }
+        _ => *fields = Err(errors),
+    }
+    Ok(())
+}
+
+/// The typed place names as Google Ads' own look-up resolves them (its best match each).
+async fn resolve_locations(
+    app: &AppState,
+    org_id: Uuid,
+    account_id: Uuid,
+    names: &[String],
+) -> Result<Vec<crate::platforms::create::Target>, String> {
+    let (_, creds, _) = crate::connections::service::account_access(app, org_id, account_id)
+        .await
+        .map_err(|e| format!("adpilot cannot reach Google Ads to look the locations up: {e}"))?;
+    let found = app
+        .platforms
+        .adapter(Platform::Google)
+        .find_locations(&creds, names)
+        .await
+        .map_err(|e| format!("Google Ads did not answer the location look-up ({e}). Try again."))?;
+    let unknown: Vec<String> = found
+        .iter()
+        .filter(|(_, m)| m.is_empty())
+        .map(|(n, _)| format!("\u{201c}{n}\u{201d}"))
+        .collect();
+    if !unknown.is_empty() {
+        return Err(format!(
+            "Google Ads knows no location called {}. Check the spelling, or name the region or country instead.",
+            unknown.join(", ")
+        ));
+    }
+    let mut out: Vec<crate::platforms::create::Target> = Vec::new();
+    for (_, m) in found {
+        if let Some(best) = m.into_iter().next() {
+            if !out.iter().any(|t| t.id == best.id) {
+                out.push(crate::platforms::create::Target {
+                    id: best.id,
+                    name: best.canonical_name.replace(',', ", "),
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
 #[derive(Template)]
 #[template(path = "campaigns/pushes.html")]
 struct PushesPage {
@@ -646,6 +873,28 @@ struct PushesPage {
     batch: Uuid,
     pushes: Vec<PushView>,
     pending: bool,
+    steps: Steps,
+}
+
+/// The objects each push made, by push.
+struct Steps(std::collections::HashMap<Uuid, Vec<super::complete::StepView>>);
+
+impl Steps {
+    fn of(&self, push: &Uuid) -> &[super::complete::StepView] {
+        self.0.get(push).map(Vec::as_slice).unwrap_or(&[])
+    }
+}
+
+impl PushesPage {
+    fn steps_of(&self, push: &Uuid) -> &[super::complete::StepView] {
+        self.steps.of(push)
+    }
+}
+
+impl PushesFragment {
+    fn steps_of(&self, push: &Uuid) -> &[super::complete::StepView] {
+        self.steps.of(push)
+    }
 }
 
 #[derive(Template)]
@@ -654,6 +903,7 @@ struct PushesFragment {
     batch: Uuid,
     pushes: Vec<PushView>,
     pending: bool,
+    steps: Steps,
 }
 
 async fn pushes(
@@ -663,10 +913,12 @@ async fn pushes(
     Path(batch): Path<String>,
 ) -> AppResult<Response> {
     let batch: Uuid = batch.parse().map_err(|_| AppError::NotFound)?;
-    let rows = app
+    let (rows, steps) = app
         .db
         .tenant(v.org_id, async move |c| {
-            Ok::<_, AppError>(push::batch(c, batch).await?)
+            let rows = push::batch(c, batch).await?;
+            let steps = super::complete::steps_of_batch(c, batch).await?;
+            Ok::<_, AppError>((rows, Steps(steps)))
         })
         .await?;
     if rows.is_empty() {
@@ -679,6 +931,7 @@ async fn pushes(
                 batch,
                 pushes: rows,
                 pending,
+                steps,
             }
             .render()?,
         )
@@ -690,6 +943,7 @@ async fn pushes(
             batch,
             pushes: rows,
             pending,
+            steps,
         }
         .render()?,
     )

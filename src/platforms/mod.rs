@@ -10,6 +10,7 @@
 //! they are handled.
 
 pub mod cli;
+pub mod create;
 pub mod errors;
 mod google;
 pub mod limits;

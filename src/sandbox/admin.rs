@@ -30,6 +30,7 @@ pub fn routes() -> Router<Arc<App>> {
             get(truth_ad_group_metrics),
         )
         .route("/_sandbox/truth/ad_metrics", get(truth_ad_metrics))
+        .route("/_sandbox/truth/created", get(truth_created))
         .route("/_sandbox/calls", get(calls).delete(clear_calls))
         .route(
             "/_sandbox/faults",
@@ -73,6 +74,11 @@ async fn truth_metrics(State(app): State<Arc<App>>, Query(q): Query<TruthQuery>)
 async fn truth_ad_groups(State(app): State<Arc<App>>, Query(q): Query<TruthQuery>) -> Response {
     let s = app.state();
     Json(truth::ad_groups(&s.world, &q)).into_response()
+}
+
+async fn truth_created(State(app): State<Arc<App>>) -> Response {
+    let s = app.state();
+    Json(s.world.created.clone()).into_response()
 }
 
 async fn truth_ads(State(app): State<Arc<App>>, Query(q): Query<TruthQuery>) -> Response {

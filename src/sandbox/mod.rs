@@ -29,6 +29,7 @@ mod admin;
 pub mod clock;
 pub mod config;
 mod consent_page;
+pub mod create_store;
 pub mod faults;
 mod gaql;
 mod google;
@@ -285,6 +286,11 @@ impl SandboxHandle {
 
     pub fn ads(&self, query: &TruthQuery) -> Vec<TruthAd> {
         truth::ads(&self.app.state().world, query)
+    }
+
+    /// Criteria and keywords made by campaign creates.
+    pub fn created(&self) -> create_store::Created {
+        self.app.state().world.created.clone()
     }
 
     /// Daily metrics per ad group (`ads` false) or per ad, as the APIs would report them at

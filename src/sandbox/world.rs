@@ -195,6 +195,9 @@ pub struct World {
     pub ad_groups: Vec<super::hierarchy::AdGroup>,
     #[serde(default)]
     pub ads: Vec<super::hierarchy::Ad>,
+    /// Criteria and keywords made by creates (see `create_store.rs`).
+    #[serde(default)]
+    pub created: super::create_store::Created,
     /// Ids handed out so far; new ids are derived from the seed and this counter.
     pub ids_issued: u64,
 }
@@ -329,6 +332,7 @@ impl World {
             campaigns: Vec::new(),
             ad_groups: Vec::new(),
             ads: Vec::new(),
+            created: Default::default(),
             ids_issued: 0,
         };
         for platform in Platform::ALL {

@@ -15,7 +15,7 @@ use crate::support::{TestApp, sandbox};
 use crate::webdriver::Browser;
 
 /// A server on a real port with its job workers and scheduler, as `adpilot serve` runs it.
-struct LiveServer {
+pub(crate) struct LiveServer {
     t: TestApp,
     url: String,
     jobs: Option<adpilot::jobs::catalog::Running>,
@@ -23,7 +23,7 @@ struct LiveServer {
 }
 
 impl LiveServer {
-    async fn start(sb: &adpilot::sandbox::SandboxHandle) -> LiveServer {
+    pub(crate) async fn start(sb: &adpilot::sandbox::SandboxHandle) -> LiveServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -44,7 +44,7 @@ impl LiveServer {
         }
     }
 
-    fn at(&self, path: &str) -> String {
+    pub(crate) fn at(&self, path: &str) -> String {
         format!("{}{}", self.url, path)
     }
 
@@ -57,7 +57,7 @@ impl LiveServer {
             .expect("rule tick");
     }
 
-    async fn stop(mut self) {
+    pub(crate) async fn stop(mut self) {
         if let Some(j) = self.jobs.take() {
             j.shutdown().await;
         }
@@ -82,7 +82,7 @@ async fn log_in(b: &Browser, s: &LiveServer, email: &str, password: &str) {
 
 /// Connects `platform` the way a user does: the button, the platform's consent page, the
 /// account choice.
-async fn connect(b: &Browser, s: &LiveServer, label: &str, slug: &str) {
+pub(crate) async fn connect(b: &Browser, s: &LiveServer, label: &str, slug: &str) {
     b.goto(&s.at("/connections")).await;
     b.click_text(&format!("Connect {label}")).await;
     // The sandbox's consent page, on another origin.

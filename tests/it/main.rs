@@ -9,6 +9,7 @@ mod ai_wiring;
 mod alerts;
 mod architecture;
 mod billing;
+mod campaign_create;
 mod connections;
 mod dashboard;
 mod faults;

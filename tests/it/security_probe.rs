@@ -57,6 +57,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/campaigns/new"),
     ("POST", "/campaigns/new/copy"),
     ("POST", "/campaigns/new/targeting"),
+    ("POST", "/campaigns/new/check"),
     ("GET", "/campaigns/pushes/{batch}"),
     ("GET", "/campaigns/{id}"),
     ("GET", "/campaigns/{id}/ad-groups.csv"),

@@ -357,6 +357,16 @@ impl Browser {
         }
     }
 
+    /// Resizes the window (e.g. 390 px wide for a phone).
+    pub async fn set_window(&self, width: u32, height: u32) {
+        self.call(
+            reqwest::Method::POST,
+            "/window/rect",
+            Some(json!({"width": width, "height": height})),
+        )
+        .await;
+    }
+
     /// Resizes the window (390 for a phone, 1280 for a desktop).
     pub async fn set_width(&self, width: u32) {
         self.call(

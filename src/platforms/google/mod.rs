@@ -1,6 +1,7 @@
 //! Google Ads API over REST: GAQL search with pageToken paging, mutate with updateMask,
 //! OAuth 2.0 with refresh tokens.
 
+mod create;
 mod errors;
 mod level_writes;
 mod levels;

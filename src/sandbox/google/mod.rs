@@ -5,6 +5,7 @@
 //!
 //! The `developer-token` header is accepted and never required (it was sunset in 2026).
 
+mod create;
 mod level_mutate;
 mod mutate;
 mod search;
@@ -217,6 +218,12 @@ fn route(app: &App, req: &ApiRequest, rid: &str) -> Result<Value, GErr> {
         (Method::GET, ["customers:listAccessibleCustomers"]) => Ok(json!({
             "resourceNames": grant.accounts.iter().map(|c| format!("customers/{c}")).collect::<Vec<_>>()
         })),
+        (Method::POST, ["geoTargetConstants:suggest"]) => {
+            let body = req
+                .json_body()
+                .map_err(|e| invalid("requestError", "INVALID_INPUT", e))?;
+            create::suggest(&body)
+        }
         (Method::POST, ["customers", cid, action]) => {
             let acc = customer(&s, &grant, req, cid)?;
             let body = req
@@ -241,6 +248,7 @@ fn route(app: &App, req: &ApiRequest, rid: &str) -> Result<Value, GErr> {
                 "googleAds:searchStream" => search::search(app, &s, &acc, &body, now, rid, true),
                 "campaignBudgets:mutate" => mutate::mutate_budgets(&mut s, &acc, &body, now),
                 "campaigns:mutate" => mutate::mutate_campaigns(&mut s, &acc, &body, now),
+                "googleAds:mutate" => create::mutate_all(&mut s, &acc, &body, now),
                 "adGroups:mutate" => level_mutate::mutate_ad_groups(&mut s, &acc, &body, now),
                 "adGroupAds:mutate" => level_mutate::mutate_ad_group_ads(&mut s, &acc, &body, now),
                 _ => Err(not_found(req)),

@@ -1,0 +1,209 @@
+//! What campaign creates leave beside campaigns, ad groups and ads: Google campaign criteria
+//! (locations, languages) and keywords, and the places the location look-ups know.
+//!
+//! The geo target constants are a small fixed table of well-known places (the US is 2840,
+//! Paris 1006094 on Google); ids of smaller places are illustrative.
+
+use serde::{Deserialize, Serialize};
+
+use crate::types::Platform;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Criterion {
+    pub platform: Platform,
+    pub account_id: String,
+    pub campaign_id: String,
+    pub id: String,
+    /// `LOCATION` or `LANGUAGE`.
+    pub kind: String,
+    /// The constant's id (`2840`, `1000`).
+    pub value: String,
+    pub negative: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeywordCriterion {
+    pub platform: Platform,
+    pub account_id: String,
+    pub campaign_id: String,
+    pub ad_group_id: String,
+    pub id: String,
+    pub text: String,
+    pub match_type: String,
+    pub negative: bool,
+    pub status: String,
+}
+
+/// Everything a create made that the world's campaigns, ad groups and ads do not hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Created {
+    #[serde(default)]
+    pub criteria: Vec<Criterion>,
+    #[serde(default)]
+    pub keywords: Vec<KeywordCriterion>,
+}
+
+/// One place: id, name, country code, target type, canonical name.
+pub struct Place {
+    pub id: &'static str,
+    pub name: &'static str,
+    pub country: &'static str,
+    pub kind: &'static str,
+    pub canonical: &'static str,
+}
+
+pub static PLACES: [Place; 16] = [
+    Place {
+        id: "2840",
+        name: "United States",
+        country: "US",
+        kind: "Country",
+        canonical: "United States",
+    },
+    Place {
+        id: "2826",
+        name: "United Kingdom",
+        country: "GB",
+        kind: "Country",
+        canonical: "United Kingdom",
+    },
+    Place {
+        id: "2276",
+        name: "Germany",
+        country: "DE",
+        kind: "Country",
+        canonical: "Germany",
+    },
+    Place {
+        id: "2250",
+        name: "France",
+        country: "FR",
+        kind: "Country",
+        canonical: "France",
+    },
+    Place {
+        id: "2392",
+        name: "Japan",
+        country: "JP",
+        kind: "Country",
+        canonical: "Japan",
+    },
+    Place {
+        id: "2124",
+        name: "Canada",
+        country: "CA",
+        kind: "Country",
+        canonical: "Canada",
+    },
+    Place {
+        id: "2036",
+        name: "Australia",
+        country: "AU",
+        kind: "Country",
+        canonical: "Australia",
+    },
+    Place {
+        id: "21137",
+        name: "California",
+        country: "US",
+        kind: "State",
+        canonical: "California,United States",
+    },
+    Place {
+        id: "21167",
+        name: "New York",
+        country: "US",
+        kind: "State",
+        canonical: "New York,United States",
+    },
+    Place {
+        id: "1023191",
+        name: "New York",
+        country: "US",
+        kind: "City",
+        canonical: "New York,New York,United States",
+    },
+    Place {
+        id: "1014221",
+        name: "Los Angeles",
+        country: "US",
+        kind: "City",
+        canonical: "Los Angeles,California,United States",
+    },
+    Place {
+        id: "1006094",
+        name: "Paris",
+        country: "FR",
+        kind: "City",
+        canonical: "Paris,Ile-de-France,France",
+    },
+    Place {
+        id: "1026339",
+        name: "Paris",
+        country: "US",
+        kind: "City",
+        canonical: "Paris,Texas,United States",
+    },
+    Place {
+        id: "1006886",
+        name: "London",
+        country: "GB",
+        kind: "City",
+        canonical: "London,England,United Kingdom",
+    },
+    Place {
+        id: "1003854",
+        name: "Berlin",
+        country: "DE",
+        kind: "City",
+        canonical: "Berlin,Berlin,Germany",
+    },
+    Place {
+        id: "1009309",
+        name: "Tokyo",
+        country: "JP",
+        kind: "City",
+        canonical: "Tokyo,Tokyo,Japan",
+    },
+];
+
+/// Google language constants the sandbox knows.
+pub const LANGUAGES: [(&str, &str); 8] = [
+    ("1000", "en"),
+    ("1001", "de"),
+    ("1002", "fr"),
+    ("1003", "es"),
+    ("1004", "it"),
+    ("1005", "ja"),
+    ("1010", "nl"),
+    ("1014", "pt"),
+];
+
+/// Places whose name (or canonical name) starts with `term`, case-insensitive; exact names
+/// first, then by table order (a stand-in for reach).
+pub fn find_places<'a>(term: &str, country: Option<&str>) -> Vec<&'a Place> {
+    let t = term.trim().to_lowercase();
+    if t.is_empty() {
+        return Vec::new();
+    }
+    // "Paris, Texas" finds Paris,Texas,United States by its canonical name.
+    let norm = |s: &str| {
+        s.to_lowercase()
+            .split(',')
+            .map(str::trim)
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let tn = norm(&t);
+    let mut found: Vec<&Place> = PLACES
+        .iter()
+        .filter(|p| p.name.to_lowercase().starts_with(&t) || norm(p.canonical).starts_with(&tn))
+        .filter(|p| country.is_none_or(|c| c.eq_ignore_ascii_case(p.country)))
+        .collect();
+    found.sort_by_key(|p| p.name.to_lowercase() != t);
+    found
+}
+
+pub fn place(id: &str) -> Option<&'static Place> {
+    PLACES.iter().find(|p| p.id == id)
+}
