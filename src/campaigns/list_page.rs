@@ -10,7 +10,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::{Form, Router, routing::post};
 use uuid::Uuid;
 
-use super::actions::{self, ActionKind, ActionRequest, ActionState, Source};
+use super::actions::{self, ActionKind, ActionRequest, ActionState, Source, Target};
 use super::{CampaignListItem, ListFilters};
 use crate::analytics::format::Kpi;
 use crate::analytics::queries::{self, CampaignAgg, CampaignRow, Metrics, Sort, SortKey};
@@ -442,12 +442,13 @@ async fn bulk(
             &app,
             w.org_id,
             ActionRequest {
-                campaign_id: i.campaign.id,
+                target: Target::Campaign(i.campaign.id),
                 kind,
                 source: Source::User(w.user_id),
                 // One intent per campaign and bulk form: a double submit is the same change.
                 intent_key: format!("bulk:{bulk_intent}:{}", i.campaign.id),
                 budget: money.map(BudgetPlan::Set),
+                bid: None,
             },
         )
         .await?;

@@ -623,17 +623,7 @@ async fn create(
         .filter(|k| k.as_str() != "name")
         .map(|k| k.replace('_', " "))
         .collect();
-    let chosen: Vec<Uuid> = form
-        .accounts
-        .iter()
-        .filter_map(|a| a.parse().ok())
-        .collect();
-    let largest = app
-        .db
-        .tenant(w.org_id, async move |c| {
-            Ok::<_, AppError>(super::budget_input::largest_daily_budget(c, &chosen).await?)
-        })
-        .await?;
+    let largest = largest_chosen_budget(&app, w.org_id, &form).await?;
     let mut fields = validate(&form, &accounts, largest)
         .and_then(|pushes| {
             if control.is_empty() {
@@ -700,7 +690,8 @@ async fn check_with_platform(
     let platforms = form.platforms(&accounts);
     let brief = form.copy.brief(platforms.clone());
     let picked = form.copy.picked(&brief, &platforms);
-    let mut fields = validate(&form, &accounts);
+    let largest = largest_chosen_budget(&app, w.org_id, &form).await?;
+    let mut fields = validate(&form, &accounts, largest);
     complete_google(&app, w.org_id, &form, &accounts, &picked, &mut fields).await?;
     let mut page = NewPage::new(&app, w.shell("campaigns"), accounts, form);
     page.copy = page.form.copy.rechecked(&brief);
@@ -765,6 +756,21 @@ async fn check_with_platform(
 /// Search campaign: the fields are checked, the locations looked up on Google Ads (nothing is
 /// created by a look-up), and the spec is attached to the Google pushes. Errors join the
 /// form's other field errors.
+/// The largest daily budget among the chosen accounts' campaigns (what a new budget is
+/// compared with before it is sent).
+async fn largest_chosen_budget(app: &AppState, org_id: Uuid, form: &NewForm) -> AppResult<Option<i64>> {
+    let chosen: Vec<Uuid> = form
+        .accounts
+        .iter()
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    app.db
+        .tenant(org_id, async move |c| {
+            Ok::<_, AppError>(super::budget_input::largest_daily_budget(c, &chosen).await?)
+        })
+        .await
+}
+
 async fn complete_google(
     app: &AppState,
     org_id: Uuid,

@@ -9,7 +9,7 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use uuid::Uuid;
 
-use super::actions::{self, ActionError, ActionKind, ActionRequest, ActionState, Source};
+use super::actions::{self, ActionError, ActionKind, ActionRequest, ActionState, Source, Target};
 use crate::app::App;
 use crate::automation::eval::BudgetPlan;
 use crate::db::schema::{campaigns, platform_actions};
@@ -57,6 +57,9 @@ pub async fn undo_run(
                     .filter(platform_actions::rule_run_id.eq(run_id))
                     .filter(platform_actions::rule_id.eq(rule_id))
                     .filter(platform_actions::state.eq(ActionState::Succeeded.as_str()))
+                    // Rules change campaigns live; changes at the levels below are not undone
+                    // from here (yet).
+                    .filter(platform_actions::level.eq("campaign"))
                     .order(platform_actions::created_at.asc())
                     .select((
                         platform_actions::id,
@@ -114,6 +117,11 @@ pub async fn undo_run(
                 }
                 (ActionKind::Pause, None, format!("{name}: paused again"))
             }
+            ActionKind::SetBid => {
+                out.left_alone
+                    .push(format!("{name}: bid changes are not undone from here"));
+                continue;
+            }
             ActionKind::SetBudget => {
                 let (Some(from), Some(to), Some(cur)) = (from, to, currency) else {
                     out.left_alone
@@ -145,11 +153,12 @@ pub async fn undo_run(
             app,
             org_id,
             ActionRequest {
-                campaign_id,
+                target: Target::Campaign(campaign_id),
                 kind,
                 source: Source::User(user_id),
                 intent_key: key,
                 budget: plan,
+                bid: None,
             },
         )
         .await?;

@@ -420,11 +420,12 @@ async fn paused_by_rule_finds_what_a_rule_paused_and_never_what_a_person_did() {
         &t.app,
         org,
         adpilot::campaigns::actions::ActionRequest {
-            campaign_id: y_id,
+            target: adpilot::campaigns::actions::Target::Campaign(y_id),
             kind: adpilot::campaigns::actions::ActionKind::Pause,
             source: adpilot::campaigns::actions::Source::User(user.id),
             intent_key: "by-hand".into(),
             budget: None,
+            bid: None,
         },
     )
     .await

@@ -392,16 +392,6 @@ impl Browser {
         path
     }
 
-    /// Sets the window's width (the height stays generous, so screenshots show the page).
-    pub async fn set_width(&self, width: u32) {
-        self.call(
-            reqwest::Method::POST,
-            "/window/rect",
-            Some(json!({"width": width, "height": 1400})),
-        )
-        .await;
-    }
-
     /// Screenshots at desktop (1280 px) and phone (390 px) width; returns whether the page
     /// scrolled sideways at phone width (content wider than the screen).
     pub async fn shots_both(&self, name: &str) -> bool {
