@@ -26,7 +26,7 @@ struct Latest {
 pub async fn paused_by_rule(c: &mut Conn) -> diesel::QueryResult<HashMap<Uuid, Uuid>> {
     let rows: Vec<Latest> = diesel::sql_query(
         "SELECT DISTINCT ON (campaign_id) campaign_id, kind, rule_id FROM platform_actions \
-         WHERE state = 'succeeded' AND kind IN ('pause', 'resume') \
+         WHERE state = 'succeeded' AND kind IN ('pause', 'resume') AND level = 'campaign' \
          ORDER BY campaign_id, COALESCE(finished_at, created_at) DESC, created_at DESC",
     )
     .load(c)
