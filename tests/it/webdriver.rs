@@ -372,6 +372,28 @@ impl Browser {
         path
     }
 
+    /// Sets the window to `width` × `height` CSS pixels (a phone is 390 wide).
+    pub async fn resize(&self, width: u32, height: u32) {
+        self.call(
+            reqwest::Method::POST,
+            "/window/rect",
+            Some(json!({"width": width, "height": height})),
+        )
+        .await;
+    }
+
+    /// Whether the page is wider than the window (a phone user would have to scroll the
+    /// whole page sideways); wide tables scroll inside their own box instead.
+    pub async fn page_overflows(&self) -> bool {
+        self.script(
+            "return document.documentElement.scrollWidth > window.innerWidth + 1;",
+            vec![],
+        )
+        .await
+        .as_bool()
+        .unwrap_or(true)
+    }
+
     /// Forgets every cookie (a different person at the same browser).
     pub async fn clear_cookies(&self) {
         self.call(reqwest::Method::DELETE, "/cookie", None).await;
