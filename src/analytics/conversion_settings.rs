@@ -116,7 +116,7 @@ pub async fn seen_types(
 #[derive(diesel::QueryableByName)]
 struct Stored {
     #[diesel(sql_type = SqlUuid)]
-    campaign_id: Uuid,
+    object_id: Uuid,
     #[diesel(sql_type = Date)]
     date: NaiveDate,
     #[diesel(sql_type = Jsonb)]
@@ -127,9 +127,17 @@ fn micros(d: Decimal, currency: Currency) -> Option<i64> {
     Money::from_major(d, currency).map(|m| m.micros)
 }
 
+/// The daily tables that keep per-type figures, with the column naming each row's object.
+const DAILY_TABLES: [(&str, &str); 3] = [
+    ("metrics_daily", "campaign_id"),
+    ("ad_group_metrics_daily", "ad_group_id"),
+    ("ad_metrics_daily", "ad_id"),
+];
+
 /// Re-derives `conversions`, `revenue` and the named metrics of every stored row of the
-/// account from its per-type figures. Rows synced before the figures were kept (an empty
-/// `conversion_types`) are left as they are. Returns the rows rewritten.
+/// account, at every level, from its per-type figures. Rows synced before the figures were
+/// kept (an empty or absent `conversion_types`) are left as they are. Returns the rows
+/// rewritten.
 pub async fn rederive(
     c: &mut Conn,
     account_id: Uuid,
@@ -137,17 +145,32 @@ pub async fn rederive(
     currency: Currency,
     settings: &ConversionSettings,
 ) -> diesel::QueryResult<usize> {
-    let stored: Vec<Stored> = diesel::sql_query(
-        "SELECT campaign_id, date, conversion_types FROM metrics_daily \
+    let mut written = 0;
+    for table in DAILY_TABLES {
+        written += rederive_table(c, table, account_id, platform, currency, settings).await?;
+    }
+    Ok(written)
+}
+
+async fn rederive_table(
+    c: &mut Conn,
+    (table, object): (&str, &str),
+    account_id: Uuid,
+    platform: Platform,
+    currency: Currency,
+    settings: &ConversionSettings,
+) -> diesel::QueryResult<usize> {
+    let stored: Vec<Stored> = diesel::sql_query(format!(
+        "SELECT {object} AS object_id, date, conversion_types FROM {table} \
          WHERE org_id = (SELECT app_current_org()) AND account_id = $1 \
-           AND conversion_types <> '{}'::jsonb ORDER BY date, campaign_id",
-    )
+           AND conversion_types <> '{{}}'::jsonb ORDER BY date, {object}"
+    ))
     .bind::<SqlUuid, _>(account_id)
     .load(c)
     .await?;
     let mut written = 0;
     for chunk in stored.chunks(BATCH) {
-        let mut campaign = Vec::with_capacity(chunk.len());
+        let mut objects = Vec::with_capacity(chunk.len());
         let mut date = Vec::with_capacity(chunk.len());
         let mut conversions = Vec::with_capacity(chunk.len());
         let mut revenue = Vec::with_capacity(chunk.len());
@@ -160,14 +183,14 @@ pub async fn rederive(
             // Written by ingest from the same type; a row that does not read is skipped.
             let Ok(types) = serde_json::from_value::<ConversionTypes>(r.conversion_types.clone())
             else {
-                tracing::warn!(campaign = %r.campaign_id, date = %r.date, "unreadable conversion_types; row kept");
+                tracing::warn!(table, object = %r.object_id, date = %r.date, "unreadable conversion_types; row kept");
                 continue;
             };
             let d = derive(platform, &types, settings);
             let Some(rev) = micros(d.revenue, currency) else {
                 continue;
             };
-            campaign.push(r.campaign_id);
+            objects.push(r.object_id);
             date.push(r.date);
             conversions.push(d.conversions.to_string());
             revenue.push(rev);
@@ -183,19 +206,19 @@ pub async fn rederive(
         ) else {
             continue;
         };
-        written += diesel::sql_query(
-            "UPDATE metrics_daily m SET conversions = x.conversions, revenue_micros = x.revenue_micros,
+        written += diesel::sql_query(format!(
+            "UPDATE {table} m SET conversions = x.conversions, revenue_micros = x.revenue_micros,
                purchases = x.purchases, purchase_value_micros = x.purchase_value_micros, leads = x.leads,
                installs = x.installs, registrations = x.registrations
-             FROM (SELECT unnest($1::uuid[]) AS campaign_id, unnest($2::date[]) AS date,
+             FROM (SELECT unnest($1::uuid[]) AS object_id, unnest($2::date[]) AS date,
                      unnest($3::text[]::numeric[]) AS conversions, unnest($4::int8[]) AS revenue_micros,
                      unnest($5::text[]::numeric[]) AS purchases, unnest($6::int8[]) AS purchase_value_micros,
                      unnest($7::text[]::numeric[]) AS leads, unnest($8::text[]::numeric[]) AS installs,
                      unnest($9::text[]::numeric[]) AS registrations) x
              WHERE m.org_id = (SELECT app_current_org()) AND m.date BETWEEN $10 AND $11
-               AND m.date = x.date AND m.campaign_id = x.campaign_id",
-        )
-        .bind::<Array<SqlUuid>, _>(&campaign)
+               AND m.date = x.date AND m.{object} = x.object_id"
+        ))
+        .bind::<Array<SqlUuid>, _>(&objects)
         .bind::<Array<Date>, _>(&date)
         .bind::<Array<Text>, _>(&conversions)
         .bind::<Array<BigInt>, _>(&revenue)

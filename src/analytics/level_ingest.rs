@@ -14,6 +14,7 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::db::Conn;
+use crate::platforms::model::ConversionTypes;
 
 /// One ad-group-day (`ad_id` None) or ad-day as it goes into storage; money in micros.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,6 +30,16 @@ pub struct LevelRow {
     pub spend_micros: i64,
     pub conversions: Decimal,
     pub revenue_micros: i64,
+    /// The named conversion metrics, derived like the campaign row's; None where the
+    /// platform's answer cannot tell.
+    pub purchases: Option<Decimal>,
+    pub purchase_value_micros: Option<i64>,
+    pub leads: Option<Decimal>,
+    pub installs: Option<Decimal>,
+    pub registrations: Option<Decimal>,
+    /// Per-type figures, kept so that a change of the account's conversion settings
+    /// re-derives this level's history too.
+    pub conversion_types: ConversionTypes,
 }
 
 pub const BATCH: usize = 25_000;
@@ -140,6 +151,8 @@ pub async fn upsert(c: &mut Conn, table: Table, rows: &[LevelRow]) -> diesel::Qu
         Table::AdGroups => "",
         Table::Ads => "ad_id, ",
     };
+    // Built like the campaign ingest's statement (see there for why it is shaped so); the
+    // revisions keep the delivery figures and the derived conversions, as at campaign level.
     let sql = format!(
         "WITH input AS NOT MATERIALIZED (
            SELECT unnest($1::uuid[]) AS account_id, unnest($2::uuid[]) AS campaign_id,
@@ -147,10 +160,15 @@ pub async fn upsert(c: &mut Conn, table: Table, rows: &[LevelRow]) -> diesel::Qu
                   unnest($5::date[]) AS date, unnest($6::int8[]) AS impressions,
                   unnest($7::int8[]) AS clicks, unnest($8::int8[]) AS all_clicks,
                   unnest($9::int8[]) AS spend_micros,
-                  unnest($10::text[]::numeric[]) AS conversions, unnest($11::int8[]) AS revenue_micros
+                  unnest($10::text[]::numeric[]) AS conversions, unnest($11::int8[]) AS revenue_micros,
+                  unnest($14::text[]::numeric[]) AS purchases, unnest($15::int8[]) AS purchase_value_micros,
+                  unnest($16::text[]::numeric[]) AS leads, unnest($17::text[]::numeric[]) AS installs,
+                  unnest($18::text[]::numeric[]) AS registrations,
+                  unnest($19::text[]::jsonb[]) AS conversion_types
          ), stored AS MATERIALIZED (
            SELECT {obj} AS object_id, date, updated_at, impressions, clicks, all_clicks,
-                  spend_micros, conversions, revenue_micros
+                  spend_micros, conversions, revenue_micros, purchases, purchase_value_micros,
+                  leads, installs, registrations, conversion_types
            FROM {daily}
            WHERE org_id = (SELECT app_current_org()) AND date BETWEEN $12 AND $13
          ), changed AS MATERIALIZED (
@@ -158,9 +176,13 @@ pub async fn upsert(c: &mut Conn, table: Table, rows: &[LevelRow]) -> diesel::Qu
                   s.clicks AS was_clicks, s.all_clicks AS was_all_clicks, s.spend_micros AS was_spend,
                   s.conversions AS was_conversions, s.revenue_micros AS was_revenue
            FROM input i JOIN stored s ON s.date = i.date AND s.object_id = i.{obj}
-           WHERE (i.impressions, i.clicks, i.all_clicks, i.spend_micros, i.conversions, i.revenue_micros)
+           WHERE (i.impressions, i.clicks, i.all_clicks, i.spend_micros, i.conversions, i.revenue_micros,
+                  i.purchases, i.purchase_value_micros, i.leads, i.installs, i.registrations,
+                  i.conversion_types)
                  IS DISTINCT FROM
-                 (s.impressions, s.clicks, s.all_clicks, s.spend_micros, s.conversions, s.revenue_micros)
+                 (s.impressions, s.clicks, s.all_clicks, s.spend_micros, s.conversions, s.revenue_micros,
+                  s.purchases, s.purchase_value_micros, s.leads, s.installs, s.registrations,
+                  s.conversion_types)
          ), rev AS (
            INSERT INTO {revisions} (org_id, {obj}, date, observed_at, impressions, clicks, all_clicks,
                                     spend_micros, conversions, revenue_micros)
@@ -171,7 +193,10 @@ pub async fn upsert(c: &mut Conn, table: Table, rows: &[LevelRow]) -> diesel::Qu
          ), upd AS (
            UPDATE {daily} m SET impressions = x.impressions, clicks = x.clicks,
              all_clicks = x.all_clicks, spend_micros = x.spend_micros,
-             conversions = x.conversions, revenue_micros = x.revenue_micros, updated_at = now()
+             conversions = x.conversions, revenue_micros = x.revenue_micros,
+             purchases = x.purchases, purchase_value_micros = x.purchase_value_micros,
+             leads = x.leads, installs = x.installs, registrations = x.registrations,
+             conversion_types = x.conversion_types, updated_at = now()
            FROM changed x
            WHERE m.org_id = (SELECT app_current_org()) AND m.date BETWEEN $12 AND $13
              AND m.date = x.date AND m.{obj} = x.{obj}
@@ -179,9 +204,11 @@ pub async fn upsert(c: &mut Conn, table: Table, rows: &[LevelRow]) -> diesel::Qu
          ), ins AS (
            INSERT INTO {daily} (org_id, account_id, campaign_id, ad_group_id, {extra_col}date,
                                 impressions, clicks, all_clicks, spend_micros, conversions,
-                                revenue_micros)
+                                revenue_micros, purchases, purchase_value_micros, leads, installs,
+                                registrations, conversion_types)
            SELECT (SELECT app_current_org()), account_id, campaign_id, ad_group_id, {extra_col}date,
-                  impressions, clicks, all_clicks, spend_micros, conversions, revenue_micros
+                  impressions, clicks, all_clicks, spend_micros, conversions, revenue_micros,
+                  purchases, purchase_value_micros, leads, installs, registrations, conversion_types
            FROM input i
            WHERE NOT EXISTS (SELECT 1 FROM stored s WHERE s.date = i.date AND s.object_id = i.{obj})
            RETURNING 1
@@ -207,6 +234,20 @@ pub async fn upsert(c: &mut Conn, table: Table, rows: &[LevelRow]) -> diesel::Qu
         let spend: Vec<i64> = chunk.iter().map(|r| r.spend_micros).collect();
         let conversions: Vec<String> = chunk.iter().map(|r| r.conversions.to_string()).collect();
         let revenue: Vec<i64> = chunk.iter().map(|r| r.revenue_micros).collect();
+        let text = |d: Option<Decimal>| d.map(|x| x.to_string());
+        let purchases: Vec<Option<String>> = chunk.iter().map(|r| text(r.purchases)).collect();
+        let purchase_value: Vec<Option<i64>> =
+            chunk.iter().map(|r| r.purchase_value_micros).collect();
+        let leads: Vec<Option<String>> = chunk.iter().map(|r| text(r.leads)).collect();
+        let installs: Vec<Option<String>> = chunk.iter().map(|r| text(r.installs)).collect();
+        let registrations: Vec<Option<String>> =
+            chunk.iter().map(|r| text(r.registrations)).collect();
+        // A BTreeMap of plain figures always serializes; the fallback only keeps the types
+        // honest.
+        let types: Vec<String> = chunk
+            .iter()
+            .map(|r| serde_json::to_string(&r.conversion_types).unwrap_or_else(|_| "{}".into()))
+            .collect();
         let n: Changed = diesel::sql_query(&sql)
             .bind::<Array<SqlUuid>, _>(&account)
             .bind::<Array<SqlUuid>, _>(&campaign)
@@ -221,6 +262,12 @@ pub async fn upsert(c: &mut Conn, table: Table, rows: &[LevelRow]) -> diesel::Qu
             .bind::<Array<BigInt>, _>(&revenue)
             .bind::<Date, _>(first)
             .bind::<Date, _>(last)
+            .bind::<Array<Nullable<Text>>, _>(&purchases)
+            .bind::<Array<Nullable<BigInt>>, _>(&purchase_value)
+            .bind::<Array<Nullable<Text>>, _>(&leads)
+            .bind::<Array<Nullable<Text>>, _>(&installs)
+            .bind::<Array<Nullable<Text>>, _>(&registrations)
+            .bind::<Array<Text>, _>(&types)
             .get_result(c)
             .await?;
         changed += n.changed as usize;
@@ -265,6 +312,12 @@ mod tests {
             spend_micros: 10_000,
             conversions: Decimal::ONE,
             revenue_micros: 0,
+            purchases: None,
+            purchase_value_micros: None,
+            leads: None,
+            installs: None,
+            registrations: None,
+            conversion_types: ConversionTypes::new(),
         }
     }
 

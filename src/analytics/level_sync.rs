@@ -6,11 +6,21 @@ use std::collections::HashMap;
 
 use uuid::Uuid;
 
+use super::conversions::{ConversionSettings, derive};
 use super::level_ingest::{self, LevelRow, Table};
 use crate::campaigns::levels as structure;
 use crate::db::Conn;
 use crate::platforms::{Ad, AdGroup, LevelMetrics};
-use crate::types::{Currency, Platform};
+use crate::types::{Currency, Money, Platform};
+
+/// The account a sync writes for.
+#[derive(Debug, Clone, Copy)]
+pub struct AccountKey {
+    pub org_id: Uuid,
+    pub account_id: Uuid,
+    pub platform: Platform,
+    pub currency: Currency,
+}
 
 /// What a range's level reports hold, to be written with its campaign rows.
 #[derive(Debug, Default)]
@@ -31,17 +41,19 @@ impl LevelChunk {
 
 /// Stores the account's listed ad groups and ads (the whole account: what is missing from
 /// the listings is marked removed).
-#[allow(clippy::too_many_arguments)]
 pub async fn store_structure(
     c: &mut Conn,
-    org_id: Uuid,
-    account_id: Uuid,
-    platform: Platform,
-    currency: Currency,
+    account: AccountKey,
     campaigns: &HashMap<String, Uuid>,
     ad_groups: &[AdGroup],
     ads: &[Ad],
 ) -> diesel::QueryResult<()> {
+    let AccountKey {
+        org_id,
+        account_id,
+        platform,
+        currency,
+    } = account;
     let groups = structure::upsert_ad_groups(
         c, org_id, account_id, platform, currency, campaigns, ad_groups, true,
     )
@@ -57,16 +69,19 @@ pub async fn store_structure(
 /// Objects seen only in the reports (deleted since) are added as removed first. Rows in
 /// another currency than the account's are left out, as at campaign level. Returns how many
 /// rows were new or changed.
-#[allow(clippy::too_many_arguments)]
 pub async fn store_chunk(
     c: &mut Conn,
-    org_id: Uuid,
-    account_id: Uuid,
-    platform: Platform,
-    currency: Currency,
+    account: AccountKey,
+    settings: &ConversionSettings,
     campaigns: &HashMap<String, Uuid>,
     chunk: &LevelChunk,
 ) -> diesel::QueryResult<usize> {
+    let AccountKey {
+        org_id,
+        account_id,
+        platform,
+        currency,
+    } = account;
     if chunk.is_empty() {
         return Ok(0);
     }
@@ -121,6 +136,8 @@ pub async fn store_chunk(
         if m.spend.currency != currency || m.revenue.currency != currency {
             return None;
         }
+        let d = derive(platform, &m.conversion_types, settings);
+        let micros = |v| Money::from_major(v, currency).map(|x| x.micros);
         Some(LevelRow {
             account_id,
             campaign_id: *campaigns.get(&m.campaign_id)?,
@@ -131,8 +148,14 @@ pub async fn store_chunk(
             clicks: m.clicks,
             all_clicks: m.all_clicks,
             spend_micros: m.spend.micros,
-            conversions: m.conversions,
-            revenue_micros: m.revenue.micros,
+            conversions: d.conversions,
+            revenue_micros: micros(d.revenue).unwrap_or(m.revenue.micros),
+            purchases: d.purchases,
+            purchase_value_micros: d.purchase_value.and_then(micros),
+            leads: d.leads,
+            installs: d.installs,
+            registrations: d.registrations,
+            conversion_types: m.conversion_types.clone(),
         })
     };
     let group_rows: Vec<LevelRow> = chunk

@@ -326,17 +326,13 @@ async fn run(
             let ids =
                 crate::campaigns::upsert_synced(c, org_id, account_id, platform, currency, &listed)
                     .await?;
-            level_sync::store_structure(
-                c,
+            let key = level_sync::AccountKey {
                 org_id,
                 account_id,
                 platform,
                 currency,
-                &ids,
-                &listed_groups,
-                &listed_ads,
-            )
-            .await?;
+            };
+            level_sync::store_structure(c, key, &ids, &listed_groups, &listed_ads).await?;
             Ok::<_, SyncError>(())
         })
         .await?;
@@ -418,10 +414,13 @@ async fn run(
                 let mut changed = ingest::upsert(c, &rows).await?;
                 if !levels.is_empty() {
                     level_ingest::ensure_partitions(c, from, to).await?;
-                    changed += level_sync::store_chunk(
-                        c, org_id, account_id, platform, currency, &ids, &levels,
-                    )
-                    .await?;
+                    let key = level_sync::AccountKey {
+                        org_id,
+                        account_id,
+                        platform,
+                        currency,
+                    };
+                    changed += level_sync::store_chunk(c, key, &settings, &ids, &levels).await?;
                 }
                 let added = rows.len() as i64;
                 let backfilled = if is_backfill { Some(from) } else { None };

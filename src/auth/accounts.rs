@@ -148,6 +148,22 @@ async fn insert_user(
 
 /// Signs up: creates the user, their organization and the owner membership, all or nothing.
 pub async fn sign_up(db: &Db, new: NewAccount) -> Result<(Uuid, Uuid), AuthError> {
+    create_account(db, check_new_account(&new)?).await
+}
+
+/// A sign-up that passed every check, its password already hashed (so it can wait for the
+/// email's confirmation without keeping the password).
+#[derive(Debug, Clone)]
+pub struct CheckedAccount {
+    pub email: String,
+    pub name: String,
+    pub password_hash: String,
+    pub org_name: String,
+    pub time_zone: String,
+}
+
+/// Checks a sign-up form and hashes its password; writes nothing.
+pub fn check_new_account(new: &NewAccount) -> Result<CheckedAccount, AuthError> {
     let email = normalize_email(&new.email)?;
     let name = check_name("name", &new.name, "your name")?;
     let org_name = check_name("org_name", &new.org_name, "a name for your organization")?;
@@ -155,7 +171,44 @@ pub async fn sign_up(db: &Db, new: NewAccount) -> Result<(Uuid, Uuid), AuthError
     if let Some(why) = password::weakness(&new.password, &email) {
         return Err(AuthError::invalid("password", why));
     }
-    let hash = password::hash(&new.password)?;
+    let password_hash = password::hash(&new.password)?;
+    Ok(CheckedAccount {
+        email,
+        name,
+        password_hash,
+        org_name,
+        time_zone,
+    })
+}
+
+/// Whether an account has this email (case-insensitive).
+pub async fn email_registered(db: &Db, email: &str) -> Result<bool, AuthError> {
+    let email = email.to_string();
+    db.global(async move |c| Ok::<_, AuthError>(email_taken(c, &email).await?))
+        .await
+}
+
+/// Whether the instance has any user yet (its first sign-up is its operator's).
+pub async fn has_users(db: &Db) -> Result<bool, AuthError> {
+    db.global(async move |c| {
+        Ok::<_, AuthError>(
+            diesel::select(diesel::dsl::exists(users::table.select(users::id)))
+                .get_result(c)
+                .await?,
+        )
+    })
+    .await
+}
+
+/// Creates the user, its organization and its owner membership.
+pub async fn create_account(db: &Db, new: CheckedAccount) -> Result<(Uuid, Uuid), AuthError> {
+    let CheckedAccount {
+        email,
+        name,
+        password_hash: hash,
+        org_name,
+        time_zone,
+    } = new;
     let user_id = Uuid::now_v7();
     let org_id = Uuid::now_v7();
     // The organization row is written inside its own tenant context (its policy checks it).

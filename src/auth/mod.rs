@@ -6,6 +6,7 @@ pub mod password;
 pub mod routes;
 pub mod scope;
 pub mod sessions;
+pub mod signup;
 pub mod tokens;
 
 use std::fmt;

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::accounts::{self, Invitation, Member, NewAccount};
-use super::{AuthError, Role, sessions};
+use super::{AuthError, Role, sessions, signup};
 use crate::app::AppState;
 use crate::mailer::Email;
 use crate::web::context::{Admin, FlashKind, LoggedIn, RequestCtx, Shell, Viewer};
@@ -21,6 +21,10 @@ use crate::web::form::FieldErrors;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/signup", get(signup_page).post(signup))
+        .route(
+            "/signup/confirm/{token}",
+            get(signup_confirm_page).post(signup_confirm),
+        )
         .route("/login", get(login_page).post(login))
         .route("/logout", post(logout))
         .route("/account", get(account_page))
@@ -129,7 +133,7 @@ async fn signup(
             retry_after_secs: retry.0.as_secs().max(1),
         });
     }
-    let result = accounts::sign_up(
+    let result = signup::request(
         &app.db,
         NewAccount {
             email: form.email.clone(),
@@ -138,10 +142,25 @@ async fn signup(
             org_name: form.org_name.clone(),
             time_zone: form.time_zone.clone(),
         },
+        chrono::Utc::now(),
     )
     .await;
     match result {
-        Ok((user_id, org_id)) => {
+        Ok(signup::Requested::Pending { email, mail }) => {
+            if let Some(mail) = mail {
+                send_signup_mail(&app, &email, mail).await;
+            }
+            Ok(Html(
+                SignupSentPage {
+                    shell: Shell::from_ctx(&ctx, "signup"),
+                    email,
+                    hours: signup::LINK_HOURS,
+                }
+                .render()?,
+            )
+            .into_response())
+        }
+        Ok(signup::Requested::Created { user_id, org_id }) => {
             tracing::info!(%user_id, %org_id, "signed up");
             let token = sessions::create(
                 &app.db,
@@ -168,6 +187,109 @@ async fn signup(
             )
                 .into_response())
         }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "auth/signup_sent.html")]
+struct SignupSentPage {
+    shell: Shell,
+    email: String,
+    hours: i64,
+}
+
+#[derive(Template)]
+#[template(path = "auth/signup_confirm.html")]
+struct SignupConfirmPage {
+    shell: Shell,
+    token: String,
+    live: bool,
+    error: Option<String>,
+}
+
+/// The same answer goes back to the form whatever the address; only the mail differs. A mail
+/// that cannot be sent is logged, not shown (showing it would tell the two apart).
+async fn send_signup_mail(app: &AppState, to: &str, mail: signup::Mail) {
+    let (subject, text) = match mail {
+        signup::Mail::Confirm { token } => (
+            "Confirm your adpilot sign-up".to_string(),
+            format!(
+                "Someone (hopefully you) signed up for adpilot with this address.\n\nCreate your account here (the link works once and expires in {} hours):\n{}\n\nIf it was not you, ignore this email: nothing is created without the link.\n",
+                signup::LINK_HOURS,
+                app.config.url(&format!("/signup/confirm/{token}"))
+            ),
+        ),
+        signup::Mail::AlreadyRegistered => (
+            "You already have an adpilot account".to_string(),
+            format!(
+                "Someone (hopefully you) tried to sign up for adpilot with this address, which already has an account.\n\nLog in here: {}\n\nIf it was not you, you can ignore this email; nothing was changed.\n",
+                app.config.url("/login")
+            ),
+        ),
+    };
+    let email = Email {
+        to: to.to_string(),
+        subject,
+        text,
+        html: None,
+        headers: vec![],
+    };
+    if let Err(e) = app.mailer.send(&email).await {
+        tracing::warn!(error = %e, "sign-up email not sent");
+    }
+}
+
+async fn signup_confirm_page(
+    State(app): State<AppState>,
+    ctx: RequestCtx,
+    Path(token): Path<String>,
+) -> AppResult<Response> {
+    let live = signup::is_pending(&app.db, &token, chrono::Utc::now()).await?;
+    Ok(Html(
+        SignupConfirmPage {
+            shell: Shell::from_ctx(&ctx, "signup"),
+            token,
+            live,
+            error: None,
+        }
+        .render()?,
+    )
+    .into_response())
+}
+
+async fn signup_confirm(
+    State(app): State<AppState>,
+    ctx: RequestCtx,
+    Path(token): Path<String>,
+) -> AppResult<Response> {
+    match signup::confirm(&app.db, &token, chrono::Utc::now()).await {
+        Ok((user_id, org_id)) => {
+            tracing::info!(%user_id, %org_id, "signed up (confirmed by email)");
+            let session = sessions::create(
+                &app.db,
+                user_id,
+                Some(org_id),
+                app.config.session_max,
+                ctx.user_agent.clone(),
+                Some(ctx.client_ip.clone()),
+            )
+            .await?;
+            Ok(session_cookie_response(&app, &session, "/dashboard"))
+        }
+        Err(AuthError::Invalid { message, .. }) => {
+            let page = SignupConfirmPage {
+                shell: Shell::from_ctx(&ctx, "signup"),
+                token,
+                live: false,
+                error: Some(message),
+            };
+            Ok((
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                Html(page.render()?),
+            )
+                .into_response())
+        }
+        Err(e) => Err(e.into()),
     }
 }
 

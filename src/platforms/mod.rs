@@ -259,10 +259,11 @@ impl Adapter {
                     date: m.date,
                     impressions: m.impressions,
                     clicks: m.clicks,
-                    all_clicks: None,
+                    all_clicks: m.all_clicks,
                     spend: m.spend,
                     conversions: m.conversions,
                     revenue: m.revenue,
+                    conversion_types: m.conversion_types,
                 })
                 .collect()),
             _ => dispatch!(self, a => a.level_metrics(creds, account, level, from, to).await),

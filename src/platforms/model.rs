@@ -330,6 +330,9 @@ pub struct LevelMetrics {
     pub spend: Money,
     pub conversions: Decimal,
     pub revenue: Money,
+    /// Per conversion type, including [`DEFAULT_TYPE`], as on [`DailyMetrics`], so that the
+    /// account's conversion settings re-derive every level's history.
+    pub conversion_types: ConversionTypes,
 }
 
 impl LevelMetrics {

@@ -25,6 +25,8 @@ const ROUTES: &[(&str, &str)] = &[
     // auth
     ("GET", "/signup"),
     ("POST", "/signup"),
+    ("GET", "/signup/confirm/{token}"),
+    ("POST", "/signup/confirm/{token}"),
     ("GET", "/login"),
     ("POST", "/login"),
     ("POST", "/logout"),
@@ -130,6 +132,7 @@ fn public(path: &str) -> bool {
             | "/metrics"
             | "/static/{*path}"
             | "/signup"
+            | "/signup/confirm/{token}"
             | "/login"
             | "/invites/{org_id}/{token}"
             | "/reports/unsubscribe"
@@ -154,7 +157,13 @@ fn client_may_post(path: &str) -> bool {
 fn session_changing(path: &str) -> bool {
     matches!(
         path,
-        "/logout" | "/orgs" | "/orgs/switch" | "/signup" | "/login" | "/account/password"
+        "/logout"
+            | "/orgs"
+            | "/orgs/switch"
+            | "/signup"
+            | "/signup/confirm/{token}"
+            | "/login"
+            | "/account/password"
     )
 }
 

@@ -668,20 +668,33 @@ struct Named {
     installs: Option<String>,
     #[diesel(sql_type = Text)]
     types: String,
+    #[diesel(sql_type = Text)]
+    level: String,
 }
 
+/// Every stored day of every level (campaigns, ad groups, ads).
 async fn named(admin_url: &str) -> Vec<Named> {
     let mut c = adpilot::db::connect_one(admin_url).await.expect("admin");
-    diesel::sql_query(
-        "SELECT c.platform, m.clicks, m.all_clicks, trim_scale(m.conversions)::text AS conversions,
-                m.revenue_micros, trim_scale(m.purchases)::text AS purchases, m.purchase_value_micros,
-                trim_scale(m.registrations)::text AS registrations, trim_scale(m.installs)::text AS installs,
-                m.conversion_types::text AS types
-         FROM metrics_daily m JOIN campaigns c ON c.id = m.campaign_id",
-    )
-    .load(&mut c)
-    .await
-    .expect("stored metrics")
+    let mut out = Vec::new();
+    for table in [
+        "metrics_daily",
+        "ad_group_metrics_daily",
+        "ad_metrics_daily",
+    ] {
+        let rows: Vec<Named> = diesel::sql_query(format!(
+            "SELECT c.platform, m.clicks, m.all_clicks, trim_scale(m.conversions)::text AS conversions,
+                    m.revenue_micros, trim_scale(m.purchases)::text AS purchases, m.purchase_value_micros,
+                    trim_scale(m.registrations)::text AS registrations, trim_scale(m.installs)::text AS installs,
+                    coalesce(m.conversion_types, '{{}}')::text AS types, '{table}' AS level
+             FROM {table} m JOIN campaigns c ON c.id = m.campaign_id"
+        ))
+        .load(&mut c)
+        .await
+        .expect("stored metrics");
+        assert!(!rows.is_empty(), "{table} has rows");
+        out.extend(rows);
+    }
+    out
 }
 
 /// Every platform's row keeps destination clicks, all clicks, the named conversion metrics and
@@ -728,6 +741,14 @@ async fn named_metrics_are_stored_and_conversion_settings_rederive_history() {
         assert!(r.types.contains("complete_payment"), "{r:?}");
     }
     assert!(of("meta").any(|r| r.types.contains("omni_purchase")));
+    for level in ["ad_group_metrics_daily", "ad_metrics_daily"] {
+        for p in ["google", "meta", "tiktok"] {
+            assert!(
+                of(p).any(|r| r.level == level && r.purchases.is_some() && r.types.len() > 2),
+                "{p} {level} keeps named metrics and per-type figures"
+            );
+        }
+    }
 
     // Google conversions become the secondary sign-up action; revenue stays the default.
     let org = org_of(&t).await;
@@ -775,7 +796,7 @@ async fn named_metrics_are_stored_and_conversion_settings_rederive_history() {
         })
         .await
         .expect("rederive");
-    assert_eq!(written, of("google").count());
+    assert_eq!(written, of("google").count(), "every level's rows");
     assert!(sb.calls().is_empty(), "no platform call");
     let after = named(&t.db.admin_url).await;
     for r in after.iter().filter(|r| r.platform == "google") {

@@ -3,12 +3,14 @@
 //! `FROM ad_group_ad` with `segments.date` (Google leaves out rows whose metrics are all zero).
 
 use chrono::NaiveDate;
+use rust_decimal::Decimal;
 use serde_json::Value;
 
-use super::{GoogleAds, campaign_status, customer_id, numeric_id};
+use super::{GoogleAds, campaign_status, customer_id, merge_actions, numeric_id};
 use crate::platforms::errors::PlatformError;
 use crate::platforms::model::{
-    AccountRef, Ad, AdGroup, CampaignStatus, Credentials, Level, LevelMetrics,
+    AccountRef, Ad, AdGroup, CampaignStatus, ConversionTypes, Credentials, DEFAULT_TYPE, Level,
+    LevelMetrics, TypeFigure,
 };
 use crate::platforms::wire::{need, need_decimal, need_int, need_text, text};
 use crate::types::{Currency, Money};
@@ -117,17 +119,65 @@ impl GoogleAds {
             _ => ("campaign.id, ad_group.id, ad_group.name", "ad_group"),
         };
         // No status filter: removed objects keep reporting their past days.
-        let query = format!(
-            "SELECT {ids}, segments.date, metrics.impressions, metrics.clicks, \
-             metrics.cost_micros, metrics.conversions, metrics.conversions_value \
-             FROM {resource} WHERE segments.date BETWEEN '{}' AND '{}'",
+        let range = format!(
+            "FROM {resource} WHERE segments.date BETWEEN '{}' AND '{}'",
             from.format("%Y-%m-%d"),
             to.format("%Y-%m-%d")
         );
+        let query = format!(
+            "SELECT {ids}, segments.date, metrics.impressions, metrics.clicks, \
+             metrics.interactions, metrics.cost_micros, metrics.conversions, \
+             metrics.conversions_value {range}"
+        );
         let rows = self.search(creds, &cid, &query).await?;
-        rows.iter()
+        let mut out: Vec<LevelMetrics> = rows
+            .iter()
             .map(|r| metrics_of(r, level, account.currency))
-            .collect()
+            .collect::<Result<_, _>>()?;
+        // Per conversion action, in a query of its own as at campaign level.
+        let by_action = self
+            .search(
+                creds,
+                &cid,
+                &format!(
+                    "SELECT {ids}, segments.date, segments.conversion_action_name, \
+                     segments.conversion_action_category, metrics.all_conversions, \
+                     metrics.all_conversions_value {range}"
+                ),
+            )
+            .await?;
+        let object_of = |r: &Value| match level {
+            Level::Ad => need_text(r, "adGroupAd.ad.id", P),
+            _ => need_text(r, "adGroup.id", P),
+        };
+        merge_actions(
+            &mut out,
+            &by_action,
+            object_of,
+            |m| (m.object_id().to_string(), m.date),
+            |m| &mut m.conversion_types,
+            |r, date| {
+                Ok(LevelMetrics {
+                    level,
+                    campaign_id: need_text(r, "campaign.id", P)?,
+                    ad_group_id: Some(need_text(r, "adGroup.id", P)?),
+                    ad_id: match level {
+                        Level::Ad => Some(object_of(r)?),
+                        _ => None,
+                    },
+                    name: String::new(),
+                    date,
+                    impressions: 0,
+                    clicks: 0,
+                    all_clicks: Some(0),
+                    spend: Money::new(0, account.currency),
+                    conversions: Decimal::ZERO,
+                    revenue: Money::new(0, account.currency),
+                    conversion_types: ConversionTypes::new(),
+                })
+            },
+        )?;
+        Ok(out)
     }
 }
 
@@ -195,6 +245,16 @@ fn metrics_of(r: &Value, level: Level, currency: Currency) -> Result<LevelMetric
         ))
     })?;
     let revenue = need_decimal(r, "metrics.conversionsValue", P)?;
+    let conversions = need_decimal(r, "metrics.conversions", P)?;
+    let mut conversion_types = ConversionTypes::new();
+    conversion_types.insert(
+        DEFAULT_TYPE.to_string(),
+        TypeFigure {
+            count: conversions,
+            value: revenue,
+            category: None,
+        },
+    );
     let (ad_id, name) = match level {
         Level::Ad => (
             Some(need_text(r, "adGroupAd.ad.id", P)?),
@@ -215,12 +275,14 @@ fn metrics_of(r: &Value, level: Level, currency: Currency) -> Result<LevelMetric
         date,
         impressions: need_int(r, "metrics.impressions", P)?,
         clicks: need_int(r, "metrics.clicks", P)?,
-        all_clicks: None,
+        // Interactions, as at campaign level (the closest figure to Meta's clicks (all)).
+        all_clicks: Some(need_int(r, "metrics.interactions", P)?),
         spend: Money::new(need_int(r, "metrics.costMicros", P)?, currency),
-        conversions: need_decimal(r, "metrics.conversions", P)?,
+        conversions,
         revenue: Money::from_major(revenue, currency).ok_or_else(|| {
             PlatformError::unexpected(format!("{P} conversions value out of range"))
         })?,
+        conversion_types,
     })
 }
 

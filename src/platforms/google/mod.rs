@@ -371,55 +371,30 @@ impl GoogleAds {
                 ),
             )
             .await?;
-        let mut index: std::collections::HashMap<(String, NaiveDate), usize> = out
-            .iter()
-            .enumerate()
-            .map(|(i, m)| ((m.campaign_id.clone(), m.date), i))
-            .collect();
-        let mut actions: std::collections::BTreeMap<String, Option<String>> =
-            std::collections::BTreeMap::new();
-        for r in &by_action {
-            let (campaign, date, name, figure) = action_row(r)?;
-            let i = match index.get(&(campaign.clone(), date)) {
-                Some(i) => *i,
-                // Conversions can land on a day without delivery (late attribution).
-                None => {
-                    out.push(DailyMetrics {
-                        campaign_id: campaign.clone(),
-                        campaign_name: String::new(),
-                        date,
-                        impressions: 0,
-                        clicks: 0,
-                        all_clicks: Some(0),
-                        spend: Money::new(0, account.currency),
-                        conversions: Decimal::ZERO,
-                        revenue: Money::new(0, account.currency),
-                        conversion_types: ConversionTypes::new(),
-                    });
-                    index.insert((campaign, date), out.len() - 1);
-                    out.len() - 1
-                }
-            };
-            if let Some(m) = out.get_mut(i) {
-                let f = m.conversion_types.entry(name.clone()).or_default();
-                f.count += figure.count;
-                f.value += figure.value;
-                f.category = figure.category.clone();
-            }
-            actions.entry(name).or_insert(figure.category);
-        }
-        // Google leaves out rows without conversions; every action seen in the range is
-        // therefore a known zero on the rows that lack it.
-        for m in &mut out {
-            for (name, category) in &actions {
-                m.conversion_types
-                    .entry(name.clone())
-                    .or_insert_with(|| TypeFigure {
-                        category: category.clone(),
-                        ..TypeFigure::default()
-                    });
-            }
-        }
+        merge_actions(
+            &mut out,
+            &by_action,
+            |r| required_text(r.get("campaign").and_then(|c| c.get("id")), "campaign.id"),
+            |m| (m.campaign_id.clone(), m.date),
+            |m| &mut m.conversion_types,
+            |r, date| {
+                Ok(DailyMetrics {
+                    campaign_id: required_text(
+                        r.get("campaign").and_then(|c| c.get("id")),
+                        "campaign.id",
+                    )?,
+                    campaign_name: String::new(),
+                    date,
+                    impressions: 0,
+                    clicks: 0,
+                    all_clicks: Some(0),
+                    spend: Money::new(0, account.currency),
+                    conversions: Decimal::ZERO,
+                    revenue: Money::new(0, account.currency),
+                    conversion_types: ConversionTypes::new(),
+                })
+            },
+        )?;
         Ok(out)
     }
 
@@ -687,12 +662,60 @@ fn metrics_row(r: &Value, currency: Currency) -> Result<DailyMetrics, PlatformEr
     })
 }
 
-/// One row of the per-conversion-action query: (campaign id, date, action name, figures).
-/// All conversions, so secondary actions are there to choose from too.
-fn action_row(r: &Value) -> Result<(String, NaiveDate, String, TypeFigure), PlatformError> {
-    let c = r.get("campaign").ok_or_else(|| {
-        PlatformError::unexpected("a Google Ads conversion action row has no \"campaign\" object")
-    })?;
+/// Adds the rows of a per-conversion-action query (campaign, ad group or ad level) to the
+/// delivery rows of the same object and day, as per-type figures. A conversion can land on a
+/// day without delivery (late attribution); that day gets a row of its own from `new_row`.
+/// Google leaves out rows without conversions, so every action seen in the range is a known
+/// zero on the rows that lack it.
+pub(super) fn merge_actions<T>(
+    out: &mut Vec<T>,
+    by_action: &[Value],
+    object_of: impl Fn(&Value) -> Result<String, PlatformError>,
+    key_of: impl Fn(&T) -> (String, NaiveDate),
+    types_of: impl Fn(&mut T) -> &mut ConversionTypes,
+    new_row: impl Fn(&Value, NaiveDate) -> Result<T, PlatformError>,
+) -> Result<(), PlatformError> {
+    let mut index: std::collections::HashMap<(String, NaiveDate), usize> = out
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (key_of(m), i))
+        .collect();
+    let mut actions: std::collections::BTreeMap<String, Option<String>> =
+        std::collections::BTreeMap::new();
+    for r in by_action {
+        let (date, name, figure) = action_row(r)?;
+        let key = (object_of(r)?, date);
+        let i = match index.get(&key) {
+            Some(i) => *i,
+            None => {
+                out.push(new_row(r, date)?);
+                index.insert(key, out.len() - 1);
+                out.len() - 1
+            }
+        };
+        if let Some(m) = out.get_mut(i) {
+            let f = types_of(m).entry(name.clone()).or_default();
+            f.count += figure.count;
+            f.value += figure.value;
+            f.category = figure.category.clone();
+        }
+        actions.entry(name).or_insert(figure.category);
+    }
+    for m in out.iter_mut() {
+        let types = types_of(m);
+        for (name, category) in &actions {
+            types.entry(name.clone()).or_insert_with(|| TypeFigure {
+                category: category.clone(),
+                ..TypeFigure::default()
+            });
+        }
+    }
+    Ok(())
+}
+
+/// One row of a per-conversion-action query: (date, action name, figures). All
+/// conversions, so secondary actions are there to choose from too.
+fn action_row(r: &Value) -> Result<(NaiveDate, String, TypeFigure), PlatformError> {
     let seg = r.get("segments").ok_or_else(|| {
         PlatformError::unexpected("a Google Ads conversion action row has no \"segments\" object")
     })?;
@@ -706,7 +729,6 @@ fn action_row(r: &Value) -> Result<(String, NaiveDate, String, TypeFigure), Plat
     )?;
     let m = r.get("metrics").unwrap_or(&Value::Null);
     Ok((
-        required_text(c.get("id"), "campaign.id")?,
         date,
         name,
         TypeFigure {

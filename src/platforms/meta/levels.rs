@@ -8,7 +8,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
-use super::{MetaAds, account_digits, campaign_status, conversions, numeric, p};
+use super::{MetaAds, account_digits, campaign_status, numeric, p, type_figures};
 use crate::platforms::errors::PlatformError;
 use crate::platforms::model::{
     AccountRef, Ad, AdGroup, BudgetPeriod, Credentials, Level, LevelBudget, LevelMetrics,
@@ -227,7 +227,7 @@ fn metrics_of(
         Money::from_major(d, currency)
             .ok_or_else(|| PlatformError::unexpected(format!("{P} amount out of range")))
     };
-    let (count, value) = conversions(r, priority)?;
+    let (count, value, conversion_types) = type_figures(r, priority)?;
     let (ad_id, name) = match level {
         Level::Ad => (Some(need_text(r, "ad_id", P)?), text(r.get("ad_name"))),
         _ => (None, text(r.get("adset_name"))),
@@ -245,6 +245,7 @@ fn metrics_of(
         spend: money(need_decimal(r, "spend", P)?)?,
         conversions: count,
         revenue: money(value)?,
+        conversion_types,
     })
 }
 

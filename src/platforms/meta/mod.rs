@@ -530,6 +530,32 @@ fn conversions(
     Ok((rust_decimal::Decimal::ZERO, rust_decimal::Decimal::ZERO))
 }
 
+/// The row's conversions and value under the priority list, and every action type's figures
+/// with those under [`DEFAULT_TYPE`]; the same at every level.
+fn type_figures(
+    r: &Value,
+    priority: &[String],
+) -> Result<
+    (
+        rust_decimal::Decimal,
+        rust_decimal::Decimal,
+        ConversionTypes,
+    ),
+    PlatformError,
+> {
+    let (count, value) = conversions(r, priority)?;
+    let mut types = action_types(r)?;
+    types.insert(
+        DEFAULT_TYPE.to_string(),
+        TypeFigure {
+            count,
+            value,
+            category: None,
+        },
+    );
+    Ok((count, value, types))
+}
+
 fn insights_row(
     r: &Value,
     currency: Currency,
@@ -540,16 +566,7 @@ fn insights_row(
         .parse::<NaiveDate>()
         .map_err(|_| PlatformError::unexpected(format!("date_start \"{date}\" is not a date")))?;
     let spend = decimal(r.get("spend"), "spend")?;
-    let (count, value) = conversions(r, priority)?;
-    let mut conversion_types = action_types(r)?;
-    conversion_types.insert(
-        DEFAULT_TYPE.to_string(),
-        TypeFigure {
-            count,
-            value,
-            category: None,
-        },
-    );
+    let (count, value, conversion_types) = type_figures(r, priority)?;
     let money = |d| {
         Money::from_major(d, currency)
             .ok_or_else(|| PlatformError::unexpected("amount out of range"))

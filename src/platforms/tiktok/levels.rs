@@ -9,12 +9,15 @@
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde_json::{Value, json};
 
-use super::{MAX_DAYS_PER_REPORT, TiktokAds, day_chunks, json_list, numeric, p};
+use super::{
+    MAX_DAYS_PER_REPORT, TiktokAds, day_chunks, json_list, numeric, p, report_metrics, type_figures,
+};
 use crate::platforms::errors::PlatformError;
 use crate::platforms::model::{
     AccountRef, Ad, AdGroup, BudgetPeriod, CampaignStatus, Credentials, Level, LevelBudget,
     LevelMetrics,
 };
+use crate::platforms::settings::TiktokSettings;
 use crate::platforms::wire::{need, need_decimal, need_int, need_text, text};
 use crate::types::{Currency, Money};
 
@@ -215,15 +218,7 @@ impl TiktokAds {
                 "adgroup_status",
             ),
         };
-        let mut wanted = names;
-        wanted.extend([
-            "spend",
-            "impressions",
-            "clicks",
-            s.conversion_metric.as_str(),
-            s.revenue_metric.as_str(),
-        ]);
-        let metrics = json_list(&wanted);
+        let metrics = report_metrics(s, &names);
         let filter = json!([{
             "field_name": status_field,
             "filter_type": "IN",
@@ -247,13 +242,7 @@ impl TiktokAds {
                 .get_pages(creds, &id, "report/integrated/get/", &params)
                 .await?;
             for r in &rows {
-                out.push(metrics_of(
-                    r,
-                    level,
-                    account.currency,
-                    &s.conversion_metric,
-                    &s.revenue_metric,
-                )?);
+                out.push(metrics_of(r, level, account.currency, s)?);
             }
         }
         Ok(out)
@@ -264,8 +253,7 @@ fn metrics_of(
     r: &Value,
     level: Level,
     currency: Currency,
-    conversion_metric: &str,
-    revenue_metric: &str,
+    s: &TiktokSettings,
 ) -> Result<LevelMetrics, PlatformError> {
     let day = need_text(r, "dimensions.stat_time_day", P)?;
     let date = day
@@ -282,6 +270,11 @@ fn metrics_of(
         Money::from_major(d, currency)
             .ok_or_else(|| PlatformError::unexpected(format!("{P} {key} out of range")))
     };
+    // The configured figures must be there at this level (an absent one is an error naming
+    // it, not a zero); the per-type ones read like the campaign report's.
+    need_decimal(m, &s.conversion_metric, P)?;
+    need_decimal(m, &s.revenue_metric, P)?;
+    let (conversions, revenue, conversion_types) = type_figures(m, s)?;
     let (ad_group_id, ad_id, name) = match level {
         Level::Ad => (
             need_text(m, "adgroup_id", P)?,
@@ -305,8 +298,10 @@ fn metrics_of(
         clicks: need_int(m, "clicks", P)?,
         all_clicks: None,
         spend: money("spend")?,
-        conversions: need_decimal(m, conversion_metric, P)?,
-        revenue: money(revenue_metric)?,
+        conversions,
+        revenue: Money::from_major(revenue, currency)
+            .ok_or_else(|| PlatformError::unexpected(format!("{P} revenue out of range")))?,
+        conversion_types,
     })
 }
 
@@ -327,8 +322,7 @@ mod tests {
             &row,
             Level::Ad,
             "USD".parse().expect("usd"),
-            "conversion",
-            "total_complete_payment_rate",
+            &TiktokSettings::default(),
         )
         .expect("row");
         assert_eq!(m.campaign_id, "1790000000000000001");

@@ -380,21 +380,7 @@ impl TiktokAds {
     ) -> Result<Vec<DailyMetrics>, PlatformError> {
         let id = numeric(&account.id, "advertiser")?;
         let s = self.settings();
-        let mut wanted = vec![
-            "campaign_name",
-            "spend",
-            "impressions",
-            "clicks",
-            s.conversion_metric.as_str(),
-            s.revenue_metric.as_str(),
-        ];
-        for (count, value) in TYPE_METRICS {
-            wanted.push(count);
-            wanted.extend(value);
-        }
-        wanted.sort_unstable();
-        wanted.dedup();
-        let metrics = json_list(&wanted);
+        let metrics = report_metrics(s, &["campaign_name"]);
         let mut out = Vec::new();
         for (start, end) in day_chunks(from, to, MAX_DAYS_PER_REPORT) {
             let params = vec![
@@ -621,6 +607,59 @@ fn campaign_of(r: &Value, currency: Currency) -> Result<Campaign, PlatformError>
     })
 }
 
+/// The `metrics` list of a report at any level: the level's names, the delivery figures, the
+/// configured conversion and revenue metrics and every per-type metric.
+fn report_metrics(s: &TiktokSettings, names: &[&str]) -> String {
+    let mut wanted: Vec<&str> = names.to_vec();
+    wanted.extend([
+        "spend",
+        "impressions",
+        "clicks",
+        s.conversion_metric.as_str(),
+        s.revenue_metric.as_str(),
+    ]);
+    for (count, value) in TYPE_METRICS {
+        wanted.push(count);
+        wanted.extend(value);
+    }
+    wanted.sort_unstable();
+    wanted.dedup();
+    json_list(&wanted)
+}
+
+/// A report row's conversions and revenue (the configured metrics) and its per-type figures
+/// with those under [`DEFAULT_TYPE`]; the same at every level.
+fn type_figures(
+    m: &Value,
+    s: &TiktokSettings,
+) -> Result<(Decimal, Decimal, ConversionTypes), PlatformError> {
+    let conversions = decimal(m.get(&s.conversion_metric), &s.conversion_metric)?;
+    let revenue = decimal(m.get(&s.revenue_metric), &s.revenue_metric)?;
+    let mut types = ConversionTypes::new();
+    types.insert(
+        DEFAULT_TYPE.to_string(),
+        TypeFigure {
+            count: conversions,
+            value: revenue,
+            category: None,
+        },
+    );
+    for (count, value) in TYPE_METRICS {
+        types.insert(
+            count.to_string(),
+            TypeFigure {
+                count: decimal(m.get(count), count)?,
+                value: match value {
+                    Some(v) => decimal(m.get(v), v)?,
+                    None => Decimal::ZERO,
+                },
+                category: None,
+            },
+        );
+    }
+    Ok((conversions, revenue, types))
+}
+
 fn report_row(
     r: &Value,
     currency: Currency,
@@ -641,30 +680,7 @@ fn report_row(
         Money::from_major(d, currency)
             .ok_or_else(|| PlatformError::unexpected("amount out of range"))
     };
-    let conversions = decimal(m.get(&s.conversion_metric), &s.conversion_metric)?;
-    let revenue = decimal(m.get(&s.revenue_metric), &s.revenue_metric)?;
-    let mut conversion_types = ConversionTypes::new();
-    conversion_types.insert(
-        DEFAULT_TYPE.to_string(),
-        TypeFigure {
-            count: conversions,
-            value: revenue,
-            category: None,
-        },
-    );
-    for (count, value) in TYPE_METRICS {
-        conversion_types.insert(
-            count.to_string(),
-            TypeFigure {
-                count: decimal(m.get(count), count)?,
-                value: match value {
-                    Some(v) => decimal(m.get(v), v)?,
-                    None => Decimal::ZERO,
-                },
-                category: None,
-            },
-        );
-    }
+    let (conversions, revenue, conversion_types) = type_figures(m, s)?;
     Ok(DailyMetrics {
         campaign_id: required_text(dims.get("campaign_id"), "campaign_id")?,
         campaign_name: text(m.get("campaign_name")).unwrap_or_default(),

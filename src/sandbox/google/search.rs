@@ -194,6 +194,16 @@ struct Row<'a> {
     action: Option<&'a Action>,
 }
 
+/// Whether a day has anything to report for the action; rows with nothing are left out, as
+/// Google does.
+fn reports_action(x: &Action, m: &DayMetrics) -> bool {
+    if x.primary {
+        m.conversions != 0
+    } else {
+        m.clicks >= 10
+    }
+}
+
 fn budget_name(cid: &str, b: &Budget) -> String {
     format!("customers/{cid}/campaignBudgets/{}", b.id)
 }
@@ -763,6 +773,22 @@ pub(super) fn search(
                     found = totals;
                 }
                 for (g, ad, m) in found {
+                    if segmented && by_action {
+                        for x in &ACTIONS {
+                            if !reports_action(x, &m) {
+                                continue;
+                            }
+                            rows.push(Row {
+                                ad_group: Some(g),
+                                ad,
+                                date: Some(m.date),
+                                metrics: Some(m),
+                                action: Some(x),
+                                ..base
+                            });
+                        }
+                        continue;
+                    }
                     rows.push(Row {
                         ad_group: Some(g),
                         ad,
@@ -785,8 +811,7 @@ pub(super) fn search(
                 if segmented && by_action {
                     for m in campaign_days(&s.world, acc, c, from, to, now) {
                         for x in &ACTIONS {
-                            // Rows with nothing to report are left out, as Google does.
-                            if (x.primary && m.conversions == 0) || (!x.primary && m.clicks < 10) {
+                            if !reports_action(x, &m) {
                                 continue;
                             }
                             rows.push(Row {
