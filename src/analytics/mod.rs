@@ -13,6 +13,8 @@ pub mod jobs;
 pub mod level_ingest;
 pub mod level_queries;
 pub mod level_sync;
+pub mod level_table;
+pub mod level_views;
 pub mod onboarding;
 pub mod queries;
 pub mod range;

@@ -80,7 +80,7 @@ pub struct Filters {
 }
 
 impl Filters {
-    fn search_pattern(&self) -> Option<String> {
+    pub(crate) fn search_pattern(&self) -> Option<String> {
         self.search.as_ref().map(|s| {
             let escaped = s
                 .replace('\\', "\\\\")
@@ -342,7 +342,7 @@ pub struct PeriodSums(Vec<CampaignRow>);
 ///
 /// The dashboard already runs its reads at once, each on its own connection; parallel
 /// workers on top of that outnumber the cores, so each read is one process.
-async fn dashboard_read(c: &mut Conn, work_mem: &str) -> diesel::QueryResult<Uuid> {
+pub(super) async fn dashboard_read(c: &mut Conn, work_mem: &str) -> diesel::QueryResult<Uuid> {
     #[derive(diesel::QueryableByName)]
     struct Org {
         #[diesel(sql_type = SqlUuid)]

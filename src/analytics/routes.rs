@@ -11,6 +11,8 @@ use uuid::Uuid;
 
 use super::chart::{self, ChartView};
 use super::format::Kpi;
+use super::level_table::{self, LevelPage};
+use super::level_views::{self, DashLevelTable, LevelTab};
 use super::queries::{self, CampaignPage, Sort, SortKey};
 use super::range::DateRange;
 use super::views::{
@@ -19,6 +21,7 @@ use super::views::{
 };
 use crate::app::AppState;
 use crate::connections::service::{ManagedAccount, managed_accounts};
+use crate::platforms::Level;
 use crate::types::Platform;
 use crate::web::context::{Shell, Viewer};
 use crate::web::error::{AppError, AppResult};
@@ -66,6 +69,8 @@ pub struct TableView {
     pub prev: Option<(String, String)>,
     pub next: Option<(String, String)>,
     pub csv_href: String,
+    /// The date range, for links down to a campaign's page.
+    pub range_qs: String,
 }
 
 pub struct PlatformRowView {
@@ -162,6 +167,7 @@ fn table_view(p: &DashParams, page: &CampaignPage) -> TableView {
         prev: (p.page > 1).then(|| link(p.page - 1)),
         next: (p.page < pages).then(|| link(p.page + 1)),
         csv_href: format!("/dashboard/campaigns.csv?{}", p.current_qs()),
+        range_qs: p.range_qs(),
     }
 }
 
@@ -222,6 +228,9 @@ struct DashboardPage {
     platform_columns: Vec<ColumnHead>,
     charts: Vec<ChartView>,
     table: TableView,
+    heading: &'static str,
+    tabs: Vec<LevelTab>,
+    level_table: Option<DashLevelTable>,
     onboarding: Option<super::onboarding::Checklist>,
 }
 
@@ -238,9 +247,12 @@ impl DashboardPage {
 }
 
 #[derive(Template)]
-#[template(path = "analytics/campaign_table.html")]
+#[template(path = "analytics/dashboard_table.html")]
 struct TableFragment {
     table: TableView,
+    heading: &'static str,
+    tabs: Vec<LevelTab>,
+    level_table: Option<DashLevelTable>,
 }
 
 /// Everything the dashboard reads, in one tenant transaction.
@@ -252,6 +264,8 @@ pub struct DashboardData {
     pub platforms: Vec<queries::PlatformRow>,
     pub series: Vec<queries::Series>,
     pub campaigns: CampaignPage,
+    /// The ad groups or ads of the table when it is switched below the campaigns.
+    pub levels: LevelPage,
 }
 
 /// The four reads (accounts, the range's sums per campaign, the previous period's, the daily
@@ -269,7 +283,9 @@ pub async fn load_dashboard(
     let (range, filters) = (p.range, p.filters.clone());
     let (range2, filters2) = (p.range, p.filters.clone());
     let (range3, filters3) = (p.range.previous(), p.filters.clone());
-    let ((accounts, member_count), current, previous, series) = tokio::try_join!(
+    let (range4, filters4, level, sort) = (p.range, p.filters.clone(), p.level, p.sort);
+    let (limit, offset) = (p.per, (p.page - 1) * p.per);
+    let ((accounts, member_count), current, previous, series, levels) = tokio::try_join!(
         app.db.tenant(org_id, async move |c| {
             let accounts = managed_accounts(c).await?;
             let members = if accounts.is_empty() {
@@ -288,6 +304,13 @@ pub async fn load_dashboard(
         app.db.tenant(org_id, async move |c| {
             Ok::<_, AppError>(queries::daily(c, range2, &filters2).await?)
         }),
+        // Below the campaigns the table is its own read, at once with the others.
+        app.db.tenant(org_id, async move |c| {
+            Ok::<_, AppError>(
+                level_table::level_page(c, level, range4, &filters4, sort, Some(limit), offset)
+                    .await?,
+            )
+        }),
     )?;
     if accounts.is_empty() {
         return Ok(DashboardData {
@@ -297,6 +320,7 @@ pub async fn load_dashboard(
             platforms: vec![],
             series: vec![],
             campaigns: CampaignPage::default(),
+            levels: LevelPage::default(),
         });
     }
     let aggs = queries::pair_periods(current, previous);
@@ -311,6 +335,7 @@ pub async fn load_dashboard(
         platforms,
         series,
         campaigns,
+        levels,
     })
 }
 
@@ -352,6 +377,9 @@ pub fn render_dashboard(
         platform_columns: platform_heads(&p),
         charts,
         table: table_view(&p, &data.campaigns),
+        heading: level_views::heading(p.level),
+        tabs: level_views::tabs(&p),
+        level_table: (p.level != Level::Campaign).then(|| level_views::table(&p, &data.levels)),
         p,
     };
     Ok(page.render()?)
@@ -382,21 +410,36 @@ async fn table_fragment(
         return Ok(Html(render_dashboard(&v, p, data, onboarding)?).into_response());
     }
     let pc = p.clone();
-    let page = app
+    let (page, levels) = app
         .db
         .tenant(v.org_id, async move |c| {
+            let (limit, offset) = (pc.per, (pc.page - 1) * pc.per);
+            if pc.level != Level::Campaign {
+                let levels = level_table::level_page(
+                    c,
+                    pc.level,
+                    pc.range,
+                    &pc.filters,
+                    pc.sort,
+                    Some(limit),
+                    offset,
+                )
+                .await?;
+                return Ok::<_, AppError>((CampaignPage::default(), levels));
+            }
             let aggs = queries::campaign_aggregates(c, pc.range, &pc.filters).await?;
-            Ok::<_, AppError>(queries::campaign_page(
-                &aggs,
-                pc.sort,
-                Some(pc.per),
-                (pc.page - 1) * pc.per,
+            Ok((
+                queries::campaign_page(&aggs, pc.sort, Some(limit), offset),
+                LevelPage::default(),
             ))
         })
         .await?;
     Ok(Html(
         TableFragment {
             table: table_view(&p, &page),
+            heading: level_views::heading(p.level),
+            tabs: level_views::tabs(&p),
+            level_table: (p.level != Level::Campaign).then(|| level_views::table(&p, &levels)),
         }
         .render()?,
     )
@@ -438,22 +481,41 @@ async fn csv_export(
 ) -> AppResult<Response> {
     let p = DashParams::parse(&q, org_today(&v));
     let pc = p.clone();
-    let page = app
-        .db
-        .tenant(v.org_id, async move |c| {
-            let aggs = queries::campaign_aggregates(c, pc.range, &pc.filters).await?;
-            Ok::<_, AppError>(queries::campaign_page(&aggs, pc.sort, None, 0))
-        })
-        .await?;
-    let body = campaigns_csv(&page.rows).map_err(AppError::internal)?;
+    let body = if p.level == Level::Campaign {
+        let page = app
+            .db
+            .tenant(v.org_id, async move |c| {
+                let aggs = queries::campaign_aggregates(c, pc.range, &pc.filters).await?;
+                Ok::<_, AppError>(queries::campaign_page(&aggs, pc.sort, None, 0))
+            })
+            .await?;
+        campaigns_csv(&page.rows).map_err(AppError::internal)?
+    } else {
+        let page = app
+            .db
+            .tenant(v.org_id, async move |c| {
+                Ok::<_, AppError>(
+                    level_table::level_page(c, pc.level, pc.range, &pc.filters, pc.sort, None, 0)
+                        .await?,
+                )
+            })
+            .await?;
+        level_views::csv(p.level, &page.rows).map_err(AppError::internal)?
+    };
     let mut resp = body.into_response();
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/csv; charset=utf-8"),
     );
     if let Ok(v) = HeaderValue::from_str(&format!(
-        "attachment; filename=\"campaigns-{}-{}.csv\"",
-        p.range.from, p.range.to
+        "attachment; filename=\"{}-{}-{}.csv\"",
+        match p.level {
+            Level::Campaign => "campaigns",
+            Level::AdGroup => "ad-groups",
+            Level::Ad => "ads",
+        },
+        p.range.from,
+        p.range.to
     )) {
         resp.headers_mut().insert(header::CONTENT_DISPOSITION, v);
     }

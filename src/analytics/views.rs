@@ -9,6 +9,7 @@ use uuid::Uuid;
 use super::format::{Delta, Kpi, delta};
 use super::queries::{self, Filters, Sort, SortKey};
 use super::range::{self, DateRange, Preset};
+use crate::platforms::Level;
 use crate::types::Platform;
 use crate::web::context::Viewer;
 
@@ -35,6 +36,8 @@ pub struct DashQuery {
     /// The preset the form showed when it was drawn: a different `range` means the person
     /// picked a preset, so the From/To the form also sends (the old dates) do not count.
     pub range_was: Option<String>,
+    /// The dashboard table's level: campaign (default), ad_group or ad.
+    pub level: Option<String>,
 }
 
 fn non_empty(s: &Option<String>) -> Option<&str> {
@@ -64,6 +67,8 @@ pub struct DashParams {
     pub per: i64,
     pub kpi_a: Kpi,
     pub kpi_b: Kpi,
+    /// What the dashboard's table lists (campaigns, ad groups or ads).
+    pub level: Level,
 }
 
 impl DashParams {
@@ -153,6 +158,9 @@ impl DashParams {
             per,
             kpi_a,
             kpi_b,
+            level: non_empty(&q.level)
+                .and_then(|l| l.parse::<Level>().ok())
+                .unwrap_or(Level::Campaign),
         }
     }
 
@@ -186,7 +194,31 @@ impl DashParams {
         }
         s.append_pair("kpi1", self.kpi_a.as_str());
         s.append_pair("kpi2", self.kpi_b.as_str());
+        if self.level != Level::Campaign {
+            s.append_pair("level", self.level.as_str());
+        }
         s.finish()
+    }
+
+    /// Only the date range, for links to another page that should show the same period
+    /// (drilling down from a table, breadcrumbs back up).
+    pub fn range_qs(&self) -> String {
+        let mut s = url::form_urlencoded::Serializer::new(String::new());
+        s.append_pair("range", self.preset.as_str());
+        if self.preset == Preset::Custom {
+            s.append_pair("from", &self.from_text);
+            s.append_pair("to", &self.to_text);
+        }
+        s.finish()
+    }
+
+    /// These parameters showing the table at `level`, from its first page.
+    pub fn at_level(&self, level: Level) -> DashParams {
+        DashParams {
+            level,
+            page: 1,
+            ..self.clone()
+        }
     }
 
     pub(super) fn current_qs(&self) -> String {

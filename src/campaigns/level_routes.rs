@@ -50,13 +50,18 @@ pub struct LevelRowView {
     pub budget: String,
     pub bid: String,
     pub values: Vec<String>,
+    pub previous_spend: String,
     pub spend_delta: Option<Delta>,
 }
 
-/// A sortable level table: `sort` is `name` or a KPI of [`Kpi::TABLE`], `dir` asc or desc.
+/// A sortable level table: `sort` is `name` or a KPI of [`Kpi::ALL`] (the dashboard's
+/// columns), `dir` asc or desc.
 pub struct LevelTable {
     pub columns: Vec<(&'static str, &'static str)>,
     pub rows: Vec<LevelRowView>,
+    /// The sums of every row, against the previous period (None without rows).
+    pub totals: Option<LevelRowView>,
+    pub currency: String,
     pub sort: String,
     pub desc: bool,
     pub base: String,
@@ -75,6 +80,15 @@ impl LevelTable {
         };
         format!("{}sort={key}&dir={dir}", self.base)
     }
+
+    /// The column's `aria-sort`.
+    pub fn aria_sort(&self, key: &str) -> &'static str {
+        match (self.sort == key, self.desc) {
+            (false, _) => "none",
+            (true, true) => "descending",
+            (true, false) => "ascending",
+        }
+    }
 }
 
 fn amount(micros: Option<i64>, currency: Currency) -> String {
@@ -83,16 +97,74 @@ fn amount(micros: Option<i64>, currency: Currency) -> String {
         .unwrap_or_else(|| "–".into())
 }
 
+/// Sorts like the dashboard: a value that is undefined (CPA without conversions) goes last in
+/// either direction, ties by name then id.
 fn sort_rows(rows: &mut [ObjectSums], sort: &str, desc: bool) {
+    use std::cmp::Ordering;
     let kpi = Kpi::parse(sort);
+    let dir = |o: Ordering| if desc { o.reverse() } else { o };
     rows.sort_by(|a, b| {
         let o = match kpi {
-            Some(k) => k.value(&a.metrics).cmp(&k.value(&b.metrics)),
-            None => a.name.to_lowercase().cmp(&b.name.to_lowercase()),
+            Some(k) => match (k.value(&a.metrics), k.value(&b.metrics)) {
+                (Some(x), Some(y)) => dir(x.cmp(&y)),
+                (Some(_), None) => Ordering::Less,
+                (None, Some(_)) => Ordering::Greater,
+                (None, None) => Ordering::Equal,
+            },
+            None => dir(a.name.to_lowercase().cmp(&b.name.to_lowercase())),
         };
-        let o = if desc { o.reverse() } else { o };
-        o.then(a.id.cmp(&b.id))
+        o.then_with(|| a.name.cmp(&b.name)).then(a.id.cmp(&b.id))
     });
+}
+
+/// The date range of `q` as a query string for links down to a row's page, so the page
+/// below shows the same period.
+fn drill_query(q: &DashQuery) -> String {
+    let mut s = url::form_urlencoded::Serializer::new(String::new());
+    let range = q.range.as_deref().filter(|r| !r.is_empty());
+    if let Some(r) = range {
+        s.append_pair("range", r);
+    }
+    if range.is_none_or(|r| r == "custom") {
+        for (k, v) in [("from", &q.from), ("to", &q.to)] {
+            if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+                s.append_pair(k, v);
+            }
+        }
+    }
+    let qs = s.finish();
+    if qs.is_empty() { qs } else { format!("?{qs}") }
+}
+
+/// The totals row of a level table: every row's sums against the previous period.
+fn totals_row(rows: &[ObjectSums], currency: Currency, word: &str) -> Option<LevelRowView> {
+    if rows.is_empty() {
+        return None;
+    }
+    let (mut cur, mut prev) = (Metrics::default(), Metrics::default());
+    for r in rows {
+        for (sum, m) in [(&mut cur, &r.metrics), (&mut prev, &r.previous)] {
+            sum.impressions += m.impressions;
+            sum.clicks += m.clicks;
+            sum.spend_micros += m.spend_micros;
+            sum.conversions += m.conversions;
+            sum.revenue_micros += m.revenue_micros;
+        }
+    }
+    Some(LevelRowView {
+        href: String::new(),
+        name: format!("All {} {}s", rows.len(), word.to_lowercase()),
+        status: String::new(),
+        delivery: String::new(),
+        budget: String::new(),
+        bid: String::new(),
+        values: Kpi::ALL
+            .iter()
+            .map(|k| k.display(&cur, currency, true))
+            .collect(),
+        previous_spend: Kpi::Spend.display(&prev, currency, true),
+        spend_delta: delta(Kpi::Spend, &cur, &prev),
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -113,12 +185,15 @@ pub fn table(
         .unwrap_or_else(|| "spend".into());
     let desc = q.dir.as_deref() != Some("asc");
     sort_rows(&mut rows, &sort, desc);
+    let drill = drill_query(q);
     LevelTable {
-        columns: Kpi::TABLE.iter().map(|k| (k.as_str(), k.label())).collect(),
+        columns: Kpi::ALL.iter().map(|k| (k.as_str(), k.label())).collect(),
+        totals: totals_row(&rows, currency, word),
+        currency: currency.as_str().to_string(),
         rows: rows
             .iter()
             .map(|r| LevelRowView {
-                href: format!("{href_prefix}{}", r.id),
+                href: format!("{href_prefix}{}{drill}", r.id),
                 name: r.name.clone(),
                 status: r.status.clone(),
                 delivery: r.delivery.clone().unwrap_or_default(),
@@ -127,10 +202,11 @@ pub fn table(
                     _ => "–".into(),
                 },
                 bid: amount(r.bid_micros, currency),
-                values: Kpi::TABLE
+                values: Kpi::ALL
                     .iter()
                     .map(|k| k.display(&r.metrics, currency, true))
                     .collect(),
+                previous_spend: Kpi::Spend.display(&r.previous, currency, true),
                 spend_delta: delta(Kpi::Spend, &r.metrics, &r.previous),
             })
             .collect(),
@@ -417,6 +493,7 @@ fn level_csv(t: &LevelTable, name: &str) -> AppResult<Response> {
     let header: Vec<&str> = ["name", "status", "delivery", "budget", "bid"]
         .into_iter()
         .chain(t.columns.iter().map(|(_, l)| l.as_ref()))
+        .chain(["Spend (previous period)"])
         .collect();
     w.write_record(&header).map_err(AppError::internal)?;
     for r in &t.rows {
@@ -426,7 +503,9 @@ fn level_csv(t: &LevelTable, name: &str) -> AppResult<Response> {
             .into_iter()
             .map(|x| spreadsheet_text(x))
             .collect();
-        row.extend(r.values.iter().cloned());
+        // The page groups thousands; a spreadsheet wants plain numbers.
+        row.extend(r.values.iter().map(|v| v.replace(',', "")));
+        row.push(r.previous_spend.replace(',', ""));
         w.write_record(&row).map_err(AppError::internal)?;
     }
     Ok(csv_response(name, csv_body(w)?))

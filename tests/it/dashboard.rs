@@ -1054,3 +1054,694 @@ async fn money_columns_sort_within_each_currency() {
         }
     }
 }
+
+// ---------- the table below the campaigns: ad groups / ad sets and ads ----------
+
+type LevelSums = HashMap<Uuid, (Currency, adpilot::analytics::queries::Metrics)>;
+
+/// Each object's sums over `from..=to` straight from the stored level rows (admin role), with
+/// its campaign's currency.
+async fn stored_level_sums(
+    t: &TestApp,
+    level: adpilot::platforms::Level,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> LevelSums {
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        id: Uuid,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        currency: String,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        impressions: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        clicks: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        spend_micros: i64,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        conversions: String,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        revenue_micros: i64,
+    }
+    let (daily, obj) = match level {
+        adpilot::platforms::Level::Ad => ("ad_metrics_daily", "ad_id"),
+        _ => ("ad_group_metrics_daily", "ad_group_id"),
+    };
+    let mut c = adpilot::db::connect_one(&t.db.admin_url)
+        .await
+        .expect("admin");
+    let rows: Vec<Row> = diesel::sql_query(format!(
+        "SELECT m.{obj} AS id, c.currency, sum(m.impressions)::int8 AS impressions,
+                sum(m.clicks)::int8 AS clicks, sum(m.spend_micros)::int8 AS spend_micros,
+                sum(m.conversions)::text AS conversions, sum(m.revenue_micros)::int8 AS revenue_micros
+         FROM {daily} m JOIN campaigns c ON c.id = m.campaign_id
+         WHERE m.date BETWEEN $1 AND $2
+         GROUP BY m.{obj}, c.currency"
+    ))
+    .bind::<diesel::sql_types::Date, _>(from)
+    .bind::<diesel::sql_types::Date, _>(to)
+    .load(&mut c)
+    .await
+    .expect("level sums");
+    rows.into_iter()
+        .map(|r| {
+            (
+                r.id,
+                (
+                    r.currency.parse().expect("currency"),
+                    adpilot::analytics::queries::Metrics {
+                        impressions: r.impressions,
+                        clicks: r.clicks,
+                        spend_micros: r.spend_micros,
+                        conversions: r.conversions.parse().expect("decimal"),
+                        revenue_micros: r.revenue_micros,
+                    },
+                ),
+            )
+        })
+        .collect()
+}
+
+fn by_currency(
+    sums: &LevelSums,
+) -> BTreeMap<Currency, (i64, adpilot::analytics::queries::Metrics)> {
+    let mut out: BTreeMap<Currency, (i64, adpilot::analytics::queries::Metrics)> = BTreeMap::new();
+    for (currency, m) in sums.values() {
+        let e = out.entry(*currency).or_default();
+        e.0 += 1;
+        e.1.impressions += m.impressions;
+        e.1.clicks += m.clicks;
+        e.1.spend_micros += m.spend_micros;
+        e.1.conversions += m.conversions;
+        e.1.revenue_micros += m.revenue_micros;
+    }
+    out
+}
+
+async fn level_page_of(
+    t: &TestApp,
+    org: Uuid,
+    level: adpilot::platforms::Level,
+    range: adpilot::analytics::range::DateRange,
+    sort: adpilot::analytics::queries::Sort,
+    limit: Option<i64>,
+    offset: i64,
+) -> adpilot::analytics::level_table::LevelPage {
+    t.app
+        .db
+        .tenant(org, async move |c| {
+            Ok::<_, adpilot::db::DbError>(
+                adpilot::analytics::level_table::level_page(
+                    c,
+                    level,
+                    range,
+                    &adpilot::analytics::queries::Filters::default(),
+                    sort,
+                    limit,
+                    offset,
+                )
+                .await?,
+            )
+        })
+        .await
+        .expect("level page")
+}
+
+/// The ids of the rows of the dashboard's level table, in the order shown.
+fn level_table_ids(html: &str, path: &str) -> Vec<Uuid> {
+    let start = html.find("class=\"level-rows\"").expect("level table");
+    let body = &html[start..];
+    let body = &body[body.find("<tbody>").expect("tbody")..body.find("</tbody>").expect("end")];
+    body.split("<tr>")
+        .skip(1)
+        .map(|row| {
+            let at = row.find(path).expect("object link") + path.len();
+            row[at..at + 36].parse().expect("object id")
+        })
+        .collect()
+}
+
+/// The dashboard switched to ad groups or ads: per currency, its totals and every row equal the
+/// sums of the stored level rows over the range (and the previous period's), the SQL sort and
+/// pages agree with the campaign table's ordering, the page shows a page of rows linking down
+/// with the range kept, Meta rows say "ad set", and the CSV carries every row.
+#[tokio::test]
+async fn the_level_switch_shows_the_stored_level_rows_per_currency_sorted_paged_and_in_csv() {
+    use adpilot::analytics::queries::{CampaignRow, Sort, SortKey};
+    use adpilot::analytics::range::DateRange;
+    use adpilot::platforms::Level;
+    let Synced {
+        t, mut c, today, ..
+    } = synced().await;
+    let org = org_of(&t).await;
+    let range = DateRange {
+        from: today - Days::days(29),
+        to: today,
+    };
+    let prev = range.previous();
+    for (level, path, tab) in [
+        (Level::AdGroup, "/ad-groups/", "ad_group"),
+        (Level::Ad, "/ads/", "ad"),
+    ] {
+        let cur = stored_level_sums(&t, level, range.from, range.to).await;
+        let before = stored_level_sums(&t, level, prev.from, prev.to).await;
+        assert!(
+            cur.len() > 10,
+            "the sandbox has {level:?} rows ({})",
+            cur.len()
+        );
+        let want = by_currency(&cur);
+        let want_prev = by_currency(&before);
+        assert!(want.len() >= 3, "three currencies: {:?}", want.keys());
+
+        let all = level_page_of(&t, org, level, range, Sort::default(), None, 0).await;
+        assert_eq!(all.total, cur.len() as i64);
+        assert_eq!(all.rows.len(), cur.len());
+        let got: BTreeMap<Currency, (i64, _, _)> = all
+            .totals
+            .iter()
+            .map(|x| {
+                (
+                    x.currency,
+                    (x.objects, x.current.clone(), x.previous.clone()),
+                )
+            })
+            .collect();
+        for (currency, (n, m)) in &want {
+            let g = got.get(currency).expect("a total per currency");
+            assert_eq!((g.0, &g.1), (*n, m), "{level:?} {currency} totals");
+            let p = want_prev
+                .get(currency)
+                .map(|x| x.1.clone())
+                .unwrap_or_default();
+            assert_eq!(g.2, p, "{level:?} {currency} previous totals");
+        }
+        for r in &all.rows {
+            let (currency, m) = cur.get(&r.id).expect("a stored object");
+            assert_eq!(
+                (&r.currency, &r.metrics),
+                (currency, m),
+                "{level:?} {}",
+                r.name
+            );
+            let p = before.get(&r.id).map(|x| x.1.clone()).unwrap_or_default();
+            assert_eq!(r.previous, p, "{level:?} {} previous", r.name);
+            assert_eq!(r.group.is_some(), level == Level::Ad);
+        }
+
+        // The database's order is the campaign table's order, and pages cut it without gaps.
+        for sort in [
+            Sort::default(),
+            Sort {
+                key: SortKey::Cpa,
+                desc: false,
+            },
+            Sort {
+                key: SortKey::Roas,
+                desc: true,
+            },
+            Sort {
+                key: SortKey::Ctr,
+                desc: true,
+            },
+            Sort {
+                key: SortKey::Name,
+                desc: false,
+            },
+            Sort {
+                key: SortKey::Account,
+                desc: true,
+            },
+        ] {
+            let full = level_page_of(&t, org, level, range, sort, None, 0).await;
+            let as_row = |r: &adpilot::analytics::level_table::LevelRow| CampaignRow {
+                campaign_id: r.id,
+                name: r.name.clone(),
+                platform: r.platform,
+                status: r.status.clone(),
+                account_id: Uuid::nil(),
+                account_name: r.account_name.clone(),
+                currency: r.currency,
+                metrics: r.metrics.clone(),
+            };
+            let mut expected: Vec<CampaignRow> = full.rows.iter().map(as_row).collect();
+            expected.sort_by(|a, b| sort.compare(a, b));
+            let ids: Vec<Uuid> = full.rows.iter().map(|r| r.id).collect();
+            let want_ids: Vec<Uuid> = expected.iter().map(|r| r.campaign_id).collect();
+            assert_eq!(ids, want_ids, "{level:?} sorted by {sort:?}");
+            // Four or five pages: the cuts fall mid-currency and mid-ties.
+            let per = full.total / 4 + 1;
+            let mut paged = Vec::new();
+            let mut offset = 0;
+            loop {
+                let p = level_page_of(&t, org, level, range, sort, Some(per), offset).await;
+                assert_eq!(p.total, full.total);
+                if p.rows.is_empty() {
+                    break;
+                }
+                paged.extend(p.rows.iter().map(|r| r.id));
+                offset += per;
+            }
+            assert_eq!(paged, ids, "{level:?} pages of {sort:?}");
+        }
+
+        // The page: the switch, one page of rows in the database's order, totals per
+        // currency, links down with the range kept.
+        let q = format!(
+            "range=custom&from={}&to={}&level={tab}&sort=cpa&dir=asc&per=10",
+            range.from, range.to
+        );
+        let page = c.get(&format!("/dashboard?{q}")).await;
+        page.assert_status(StatusCode::OK);
+        let ids = level_table_ids(&page.body, path);
+        let first10 = level_page_of(
+            &t,
+            org,
+            level,
+            range,
+            Sort {
+                key: SortKey::Cpa,
+                desc: false,
+            },
+            Some(10),
+            0,
+        )
+        .await;
+        assert_eq!(ids, first10.rows.iter().map(|r| r.id).collect::<Vec<_>>());
+        assert!(
+            page.body.contains("aria-current=\"page\">"),
+            "the current level is marked"
+        );
+        assert!(
+            page.body.contains(&format!(
+                "{path}{}?range=custom&#38;from={}&#38;to={}",
+                ids[0], range.from, range.to
+            )),
+            "a row links to its page with the range"
+        );
+        assert!(
+            page.body
+                .contains(&format!("page 1 of {}", cur.len().div_ceil(10))),
+            "paged by 10"
+        );
+        for (currency, (n, m)) in &want {
+            let noun = if level == Level::Ad {
+                "ads"
+            } else {
+                "ad groups and ad sets"
+            };
+            let spend = format_major(m.spend_micros, *currency);
+            let total_row = format!("All {n} {noun} in {currency}");
+            let at = page
+                .body
+                .find(&total_row)
+                .unwrap_or_else(|| panic!("{total_row}"));
+            let tail = &page.body[at..];
+            let row_end = tail.find("</tr>").expect("end of the totals row");
+            assert!(
+                tail[..row_end].contains(&format!(">{spend}<")),
+                "{total_row}: spend {spend}"
+            );
+        }
+        if level == Level::AdGroup {
+            assert!(page.body.contains(">ad set</span>"), "Meta rows say ad set");
+            assert!(
+                page.body.contains(">ad group</span>"),
+                "the others say ad group"
+            );
+        }
+        // The switch keeps the range, the filters and the sort.
+        assert!(page.body.contains(&format!(
+            "/dashboard?range=custom&#38;from={}&#38;to={}&#38;sort=cpa&#38;dir=asc&#38;per=10&#38;kpi1=spend&#38;kpi2=conversions#campaigns",
+            range.from, range.to
+        )), "a link back to campaigns with the same range and sort");
+        // The form keeps the level when the range or filters change.
+        assert!(
+            page.body
+                .contains(&format!("name=\"level\" value=\"{tab}\""))
+        );
+
+        // The htmx fragment is the same table.
+        let frag = c.get(&format!("/dashboard/table?{q}")).await;
+        frag.assert_status(StatusCode::OK);
+        assert!(frag.body.contains("class=\"level-rows\""));
+
+        // The CSV: every row in the table's order, with its own numbers.
+        let csv = c.get(&format!("/dashboard/campaigns.csv?{q}")).await;
+        csv.assert_status(StatusCode::OK);
+        let (header, rows) = csv_rows(&csv.body);
+        assert_eq!(&header[..3], ["Level", "ID", "Name"]);
+        assert_eq!(rows.len(), cur.len(), "every {level:?} row");
+        let spend_col = header.iter().position(|h| h == "Spend").expect("spend");
+        let cur_col = header
+            .iter()
+            .position(|h| h == "Currency")
+            .expect("currency");
+        let full = level_page_of(
+            &t,
+            org,
+            level,
+            range,
+            Sort {
+                key: SortKey::Cpa,
+                desc: false,
+            },
+            None,
+            0,
+        )
+        .await;
+        for (row, want_row) in rows.iter().zip(&full.rows) {
+            let id: Uuid = row[1].parse().expect("id");
+            assert_eq!(id, want_row.id, "the CSV keeps the table's order");
+            let (currency, m) = cur.get(&id).expect("stored");
+            assert_eq!(row[cur_col], currency.as_str());
+            assert_eq!(
+                row[spend_col],
+                format_major(m.spend_micros, *currency).replace(',', ""),
+                "{level:?} {id} spend"
+            );
+            let word = &row[0];
+            match level {
+                Level::Ad => assert_eq!(word, "ad"),
+                _ => assert!(word == "ad set" || word == "ad group", "{word}"),
+            }
+        }
+    }
+}
+
+/// A client given one ad account sees nothing of the others at any level: not on the
+/// dashboard's ad-group and ad tables or their CSVs, not on the ad group, ad or CSV pages of
+/// another account (404), and the database itself hides the other accounts' level rows.
+#[tokio::test]
+async fn a_client_of_one_account_sees_nothing_of_another_account_at_any_level() {
+    let Synced {
+        t, mut c, today, ..
+    } = synced().await;
+    let org = org_of(&t).await;
+    #[derive(diesel::QueryableByName)]
+    struct Obj {
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        id: Uuid,
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        account_id: Uuid,
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        campaign_id: Uuid,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        kind: String,
+    }
+    let mut admin = adpilot::db::connect_one(&t.db.admin_url)
+        .await
+        .expect("admin");
+    let objects: Vec<Obj> = diesel::sql_query(
+        "SELECT id, account_id, campaign_id, 'group' AS kind FROM ad_groups
+         UNION ALL SELECT id, account_id, campaign_id, 'ad' FROM ads",
+    )
+    .load(&mut admin)
+    .await
+    .expect("objects");
+    // The granted account: a Meta one (ad sets), with level rows.
+    #[derive(diesel::QueryableByName)]
+    struct Acc {
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        id: Uuid,
+    }
+    let mine: Acc = diesel::sql_query(
+        "SELECT a.id FROM ad_accounts a
+         WHERE a.platform = 'meta' AND EXISTS (SELECT 1 FROM ad_metrics_daily m WHERE m.account_id = a.id)
+         ORDER BY a.id LIMIT 1",
+    )
+    .get_result(&mut admin)
+    .await
+    .expect("a meta account with ads");
+    let mine = mine.id;
+    let (own, others): (Vec<&Obj>, Vec<&Obj>) = objects.iter().partition(|o| o.account_id == mine);
+    assert!(!own.is_empty() && !others.is_empty());
+
+    let mut client = t
+        .invite_and_join(&mut c, "customer@one.test", "client")
+        .await;
+    let client_id = {
+        let mut admin = adpilot::db::connect_one(&t.db.admin_url)
+            .await
+            .expect("admin");
+        diesel::sql_query("SELECT id FROM users WHERE email = 'customer@one.test'")
+            .get_result::<Acc>(&mut admin)
+            .await
+            .expect("client")
+            .id
+    };
+    c.get("/settings").await;
+    let r = c
+        .post(
+            &format!("/settings/members/{client_id}/accounts"),
+            &[("account", &mine.to_string())],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "grant: {}", r.body);
+
+    let range = format!(
+        "range=custom&from={}&to={}&per=500",
+        today - Days::days(29),
+        today
+    );
+    let mut seen = String::new();
+    for level in ["ad_group", "ad"] {
+        for path in [
+            format!("/dashboard?{range}&level={level}"),
+            format!("/dashboard/table?{range}&level={level}"),
+            format!("/dashboard/campaigns.csv?{range}&level={level}"),
+            format!(
+                "/dashboard?{range}&level={level}&account={}",
+                others[0].account_id
+            ),
+        ] {
+            let r = client.get(&path).await;
+            r.assert_status(StatusCode::OK);
+            for o in &others {
+                assert!(
+                    !r.body.contains(&o.id.to_string()),
+                    "client GET {path} shows another account's {} {}",
+                    o.kind,
+                    o.id
+                );
+            }
+            seen.push_str(&r.body);
+        }
+    }
+    assert!(
+        own.iter().any(|o| seen.contains(&o.id.to_string())),
+        "the client sees the granted account's ad sets and ads"
+    );
+    for o in others.iter().take(40) {
+        let paths = if o.kind == "group" {
+            vec![
+                format!("/ad-groups/{}", o.id),
+                format!("/ad-groups/{}/ads.csv", o.id),
+                format!("/campaigns/{}/ad-groups.csv", o.campaign_id),
+                format!("/campaigns/{}", o.campaign_id),
+            ]
+        } else {
+            vec![format!("/ads/{}", o.id), format!("/ads/{}/days.csv", o.id)]
+        };
+        for path in paths {
+            client.get(&path).await.assert_status(StatusCode::NOT_FOUND);
+        }
+    }
+    let own_group = own.iter().find(|o| o.kind == "group").expect("own ad set");
+    client
+        .get(&format!("/ad-groups/{}", own_group.id))
+        .await
+        .assert_status(StatusCode::OK);
+
+    // The database hides them too, whatever the query joins.
+    let scope = adpilot::auth::scope::account_scope(&t.app.db, org, client_id)
+        .await
+        .expect("scope");
+    assert_eq!(scope, Some(vec![mine]));
+    let count = |scope: Option<Vec<Uuid>>| {
+        let db = t.app.db.clone();
+        async move {
+            adpilot::db::with_account_scope(
+                scope,
+                db.tenant(org, async move |c| {
+                    #[derive(diesel::QueryableByName)]
+                    struct N {
+                        #[diesel(sql_type = diesel::sql_types::BigInt)]
+                        n: i64,
+                    }
+                    let mut total = 0;
+                    for table in [
+                        "ad_groups",
+                        "ads",
+                        "ad_group_metrics_daily",
+                        "ad_metrics_daily",
+                    ] {
+                        let n: N = diesel::sql_query(format!(
+                            "SELECT count(*) AS n FROM {table} WHERE account_id <> $1"
+                        ))
+                        .bind::<diesel::sql_types::Uuid, _>(mine)
+                        .get_result(c)
+                        .await?;
+                        total += n.n;
+                    }
+                    for sql in [
+                        "SELECT count(*) AS n FROM ad_group_metric_revisions r
+                         WHERE NOT EXISTS (SELECT 1 FROM ad_groups g WHERE g.id = r.ad_group_id AND g.account_id = $1)",
+                        "SELECT count(*) AS n FROM ad_metric_revisions r
+                         WHERE NOT EXISTS (SELECT 1 FROM ads a WHERE a.id = r.ad_id AND a.account_id = $1)",
+                    ] {
+                        let n: N = diesel::sql_query(sql)
+                            .bind::<diesel::sql_types::Uuid, _>(mine)
+                            .get_result(c)
+                            .await?;
+                        total += n.n;
+                    }
+                    Ok::<_, adpilot::db::DbError>(total)
+                }),
+            )
+            .await
+            .expect("count")
+        }
+    };
+    assert!(
+        count(None).await > 0,
+        "unscoped, the other accounts' rows are there"
+    );
+    assert_eq!(
+        count(scope).await,
+        0,
+        "the client's scope hides every one of them"
+    );
+}
+
+/// The level tables as a marketer sees them in Chromium, on a desktop (1280 px) and a phone
+/// (390 px): the dashboard switched to ad sets and ads (htmx swaps the table and the address),
+/// down to an ad and back up by the breadcrumbs; no page is wider than the window (tables
+/// scroll in their own box), and every page has its heading and labelled table.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_level_pages_read_well_in_chromium_on_a_desktop_and_a_phone() {
+    let Some(b) = crate::webdriver::Browser::start("levels").await else {
+        return;
+    };
+    let at = now();
+    let sb = sandbox(SandboxConfig {
+        fixed_now: Some(at),
+        ..SandboxConfig::default()
+    })
+    .await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let t = TestApp::build(&["--public-url", &url], Some(&sb)).await;
+    let app = t.app.clone();
+    let server = tokio::spawn(async move {
+        let _ = adpilot::server::serve(app, listener).await;
+    });
+    // Forms come from the live server's origin.
+    let mut c = t.client();
+    c.origin = Some(url.clone());
+    c.get("/signup").await.assert_status(StatusCode::OK);
+    let r = c
+        .post(
+            "/signup",
+            &[
+                ("name", "Ann"),
+                ("email", "ann@example.com"),
+                ("password", "a good long password"),
+                ("org_name", "Acme"),
+                ("time_zone", "UTC"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "sign-up: {}", r.body);
+    for p in ["google", "meta"] {
+        connect(&mut c, p).await;
+    }
+    let org = org_of(&t).await;
+    for a in adpilot::analytics::sync::accounts_to_sync(&t.app, org)
+        .await
+        .expect("accounts")
+    {
+        for _ in 0..20 {
+            if sync_account(&t.app, org, a, at)
+                .await
+                .expect("sync")
+                .backfill_done
+            {
+                break;
+            }
+        }
+    }
+
+    b.goto(&format!("{url}/login")).await;
+    b.fill("input[name=email]", "ann@example.com").await;
+    b.fill("input[name=password]", "a good long password").await;
+    b.click("form button[type=submit]").await;
+    b.wait_for_text("Acme", Duration::from_secs(10), None).await;
+
+    for (width, name) in [(1280, "desktop"), (390, "phone")] {
+        b.set_window(width, 1000).await;
+        b.goto(&format!("{url}/dashboard?range=last_7&level=ad_group"))
+            .await;
+        b.wait_for_text("By ad group", Duration::from_secs(10), None)
+            .await;
+        b.script(
+            "document.getElementById('campaigns').scrollIntoView();",
+            vec![],
+        )
+        .await;
+        b.shot(&format!("{name}-dashboard-ad-sets")).await;
+        assert!(
+            !b.page_overflows().await,
+            "{name}: the dashboard fits the window"
+        );
+        let text = b.text("#campaign-table").await;
+        assert!(
+            text.contains("AD SET") || text.contains("ad set"),
+            "{name}: Meta rows say ad set"
+        );
+        assert!(text.contains("All "), "{name}: totals per currency");
+
+        // The switch swaps the table in place and keeps the address in step.
+        b.click_text("Ads").await;
+        b.find("#campaign-table .level-rows tbody tr th a[href^='/ads/']")
+            .await;
+        assert!(
+            b.url().await.contains("level=ad"),
+            "{name}: the address says ads"
+        );
+        b.shot(&format!("{name}-dashboard-ads")).await;
+        assert!(!b.page_overflows().await, "{name}: the ads table fits");
+
+        // Down to an ad, then up through the breadcrumbs.
+        b.click("#campaign-table .level-rows tbody tr th a").await;
+        b.wait_for_text("Day by day", Duration::from_secs(10), None)
+            .await;
+        let at = b.url().await;
+        assert!(
+            at.contains("/ads/") && at.contains("range=last_7"),
+            "{name}: the ad's page keeps the range ({at})"
+        );
+        b.shot(&format!("{name}-ad")).await;
+        assert!(!b.page_overflows().await, "{name}: the ad page fits");
+        b.click("nav.breadcrumbs a[href^='/ad-groups/']").await;
+        b.wait_for_text("Ads (", Duration::from_secs(10), None)
+            .await;
+        b.shot(&format!("{name}-ad-group")).await;
+        assert!(!b.page_overflows().await, "{name}: the ad group page fits");
+        b.click("nav.breadcrumbs a[href^='/campaigns/']").await;
+        b.wait_for_text("Daily budget", Duration::from_secs(10), None)
+            .await;
+        b.script(
+            "document.getElementById('level-table').scrollIntoView();",
+            vec![],
+        )
+        .await;
+        b.shot(&format!("{name}-campaign")).await;
+        assert!(!b.page_overflows().await, "{name}: the campaign page fits");
+    }
+    b.quit().await;
+    server.abort();
+}

@@ -398,14 +398,7 @@ impl Browser {
         self.set_width(1280).await;
         self.shot(&format!("{name}-1280")).await;
         self.set_width(390).await;
-        let wide = self
-            .script(
-                "return document.documentElement.scrollWidth > window.innerWidth + 1",
-                vec![],
-            )
-            .await
-            .as_bool()
-            .unwrap_or(false);
+        let wide = self.page_overflows().await;
         self.shot(&format!("{name}-390")).await;
         self.set_width(1280).await;
         wide
@@ -428,6 +421,18 @@ impl Browser {
                     .await;
             }
         }
+    }
+
+    /// Whether the page is wider than the window (a phone user would have to scroll the
+    /// whole page sideways); wide tables scroll inside their own box instead.
+    pub async fn page_overflows(&self) -> bool {
+        self.script(
+            "return document.documentElement.scrollWidth > window.innerWidth + 1;",
+            vec![],
+        )
+        .await
+        .as_bool()
+        .unwrap_or(true)
     }
 
     /// Forgets every cookie (a different person at the same browser).
