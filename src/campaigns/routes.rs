@@ -758,7 +758,11 @@ async fn check_with_platform(
 /// form's other field errors.
 /// The largest daily budget among the chosen accounts' campaigns (what a new budget is
 /// compared with before it is sent).
-async fn largest_chosen_budget(app: &AppState, org_id: Uuid, form: &NewForm) -> AppResult<Option<i64>> {
+async fn largest_chosen_budget(
+    app: &AppState,
+    org_id: Uuid,
+    form: &NewForm,
+) -> AppResult<Option<i64>> {
     let chosen: Vec<Uuid> = form
         .accounts
         .iter()

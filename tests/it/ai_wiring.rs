@@ -267,8 +267,9 @@ async fn offline_copy_is_drafted_in_the_create_form_and_picked_variations_show_o
     );
     assert!(page.body.contains("data-copy=\"saved-copy-2-0\""));
     assert!(
-        page.body
-            .contains(&format!("hx-get=\"/dashboard/insights?campaign={id}&amp;")),
+        page.body.contains(&format!(
+            "data-hx-get=\"/dashboard/insights?campaign={id}&amp;"
+        )),
         "the campaign page loads its recommendations lazily"
     );
     assert!(!page.body.contains(long));
@@ -589,9 +590,9 @@ async fn a_spent_budget_is_said_in_the_describe_section() {
 /// The address the page loads its AI section from (htmx `load`), unescaped.
 fn insights_url(html: &str) -> String {
     let at = html
-        .find("hx-get=\"/dashboard/insights?")
+        .find("data-hx-get=\"/dashboard/insights?")
         .expect("a lazy AI section");
-    let start = at + "hx-get=\"".len();
+    let start = at + "data-hx-get=\"".len();
     let end = html[start..].find('"').expect("end") + start;
     html_unescape(&html[start..end])
 }

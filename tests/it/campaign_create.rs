@@ -34,7 +34,7 @@ async fn wait_until_settled(c: &mut Client, status_path: &str) -> String {
             )
             .await;
         r.assert_status(StatusCode::OK);
-        if !r.body.contains("hx-trigger=\"every 2s\"") {
+        if !r.body.contains("data-hx-trigger=\"every 2s\"") {
             return r.body;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;

@@ -595,7 +595,7 @@ async fn wait_until_settled(c: &mut Client, status_path: &str) -> String {
             )
             .await;
         r.assert_status(StatusCode::OK);
-        if !r.body.contains("hx-trigger=\"every 2s\"") {
+        if !r.body.contains("data-hx-trigger=\"every 2s\"") {
             return r.body;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -866,7 +866,7 @@ async fn a_push_whose_job_gave_up_says_so_and_a_retry_from_the_jobs_page_finishe
         .await;
     page.assert_status(StatusCode::OK);
     assert!(
-        !page.body.contains("hx-trigger=\"every 2s\""),
+        !page.body.contains("data-hx-trigger=\"every 2s\""),
         "stops polling: {}",
         page.body
     );

@@ -15,6 +15,7 @@ mod dashboard;
 mod faults;
 mod first_hour;
 mod hardening;
+mod html_valid;
 mod jobs;
 mod journey;
 mod level_actions;

@@ -360,7 +360,7 @@ async fn history_is_chosen_per_connection_and_a_longer_one_is_loaded_by_the_next
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let page = c.get("/connections").await;
     assert!(
-        page.body.contains("hx-trigger=\"every 5s\""),
+        page.body.contains("data-hx-trigger=\"every 5s\""),
         "the page follows the loading"
     );
     for r in sync_all(&t, &sb).await {
@@ -373,7 +373,7 @@ async fn history_is_chosen_per_connection_and_a_longer_one_is_loaded_by_the_next
     assert!(compared > 0);
     let page = c.get("/connections").await;
     assert!(
-        !page.body.contains("hx-trigger=\"every 5s\""),
+        !page.body.contains("data-hx-trigger=\"every 5s\""),
         "loaded: no more polling"
     );
 
