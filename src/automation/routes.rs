@@ -439,7 +439,9 @@ async fn save_form(app: AppState, w: Writer, id: Option<Uuid>, f: RuleForm) -> A
         && f.confirm.as_deref() != Some("yes")
         && let Ok(mut rules) = language::check_single(&f.text).into_result()
         && let Some(parsed) = rules.pop()
-        && parsed.live_blocker().is_none()
+        // A rule that may not go live is refused by the save below, with the reason; it
+        // gets no confirmation first.
+        && store::mode_blocker(&parsed, Mode::Live).is_none()
     {
         let action = match id {
             Some(id) => format!("/rules/{id}"),

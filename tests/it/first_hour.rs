@@ -818,7 +818,20 @@ async fn small_things_long_names_nul_characters_signup_errors_badge_contrast_and
     b.click_text("Draft copy").await;
     b.find(".variation").await;
     let wide = b.shots_both("new-campaign-drafted").await;
-    assert!(!wide, "the drafted copy fits a phone");
+    b.set_width(390).await;
+    let culprits = b
+        .script(
+            "const w = window.innerWidth, out = [];
+             for (const e of document.querySelectorAll('body *')) {
+               const r = e.getBoundingClientRect();
+               if (r.right > w + 1 && !e.closest('.table-wrap')) out.push(e.tagName + '.' + e.className + ' ' + Math.round(r.right));
+             }
+             return out.slice(0, 20).join('; ');",
+            vec![],
+        )
+        .await;
+    b.set_width(1280).await;
+    assert!(!wide, "the drafted copy fits a phone: {culprits}");
 
     // The tab icon is served.
     let icon = b

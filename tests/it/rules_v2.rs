@@ -61,7 +61,12 @@ async fn setup(platforms: &[&str]) -> (SandboxHandle, TestApp, Client, Uuid) {
 
 async fn save_rule(c: &mut Client, text: &str, mode: &str) -> Uuid {
     c.get("/rules/new").await.assert_status(StatusCode::OK);
-    let r = c.post("/rules", &[("text", text), ("mode", mode)]).await;
+    let r = c
+        .post(
+            "/rules",
+            &[("text", text), ("mode", mode), ("confirm", "yes")],
+        )
+        .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "save: {}", r.body);
     r.location()
         .expect("to the rule")
