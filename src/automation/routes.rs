@@ -46,6 +46,7 @@ impl From<RunError> for AppError {
     fn from(e: RunError) -> Self {
         match e {
             RunError::NotFound => AppError::NotFound,
+            e @ RunError::Busy => AppError::BadRequest(e.to_string()),
             RunError::Db(d) | RunError::Lease(crate::jobs::LeaseError::Db(d)) => d.into(),
             // Requests hold no job lease; only a job's check can lose one.
             RunError::Lease(l) => AppError::Internal(l.to_string()),

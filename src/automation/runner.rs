@@ -25,6 +25,8 @@ use crate::types::Platform;
 pub enum RunError {
     #[error("rule not found")]
     NotFound,
+    #[error("this rule is being checked right now; its results show in the history when done")]
+    Busy,
     #[error(transparent)]
     Db(#[from] crate::db::DbError),
     #[error(transparent)]
@@ -44,6 +46,7 @@ impl From<RunError> for crate::jobs::JobError {
     fn from(e: RunError) -> Self {
         match e {
             RunError::NotFound => crate::jobs::JobError::permanent(e),
+            RunError::Busy => crate::jobs::JobError::retry(e),
             RunError::Db(d) => crate::jobs::JobError::retry(d),
             RunError::Lease(l) => l.into(),
         }
@@ -75,18 +78,67 @@ pub async fn check_rule(
     slot: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<CheckSummary, RunError> {
-    check_rules(app, org_id, &[(rule_id, slot)], now, None)
-        .await?
-        .pop()
-        .ok_or(RunError::NotFound)
+    let (mut done, busy) = check_unless_busy(app, org_id, &[(rule_id, slot)], now, None).await?;
+    if !busy.is_empty() {
+        return Err(RunError::Busy);
+    }
+    done.pop().ok_or(RunError::NotFound)
 }
+
+/// Advisory-lock namespace of rule checks ("rulc"); the second key is the rule's.
+const CHECK_LOCK_NAMESPACE: i32 = 0x7275_6c63;
 
 /// Checks several rules of one organization, each for its slot, with a single facts query for
 /// all of them (the union of their windows); each rule still gets its own run record. Draft
 /// and paused rules are left out. A job passes its `lease`, renewed before every platform
 /// change, so a check that another worker has taken over stops instead of changing campaigns
 /// twice.
+///
+/// A rule that another run is checking right now (another slot's job, or a retry of a job
+/// whose worker is still alive) is left to that run: two runs of one rule would each see the
+/// other's changes too late and act twice.
 pub async fn check_rules(
+    app: &App,
+    org_id: Uuid,
+    checks: &[(Uuid, DateTime<Utc>)],
+    now: DateTime<Utc>,
+    lease: Option<&Lease>,
+) -> Result<Vec<CheckSummary>, RunError> {
+    let (done, busy) = check_unless_busy(app, org_id, checks, now, lease).await?;
+    if !busy.is_empty() {
+        tracing::info!(%org_id, busy = ?busy, "rules already being checked by another run are left to it");
+    }
+    Ok(done)
+}
+
+/// Checks the rules no other run holds; returns their summaries and the ids of the busy ones.
+async fn check_unless_busy(
+    app: &App,
+    org_id: Uuid,
+    checks: &[(Uuid, DateTime<Utc>)],
+    now: DateTime<Utc>,
+    lease: Option<&Lease>,
+) -> Result<(Vec<CheckSummary>, Vec<Uuid>), RunError> {
+    let ids: Vec<Uuid> = checks.iter().map(|(id, _)| *id).collect();
+    // Held until the check ends; a process that dies frees them with its connection.
+    let (held, free) =
+        crate::db::locks::SessionLocks::try_take(&app.db, CHECK_LOCK_NAMESPACE, &ids).await?;
+    let busy: Vec<Uuid> = ids
+        .iter()
+        .filter(|id| !free.contains(id))
+        .copied()
+        .collect();
+    let checks: Vec<(Uuid, DateTime<Utc>)> = checks
+        .iter()
+        .filter(|(id, _)| free.contains(id))
+        .copied()
+        .collect();
+    let done = check_held(app, org_id, &checks, now, lease).await;
+    held.release().await?;
+    Ok((done?, busy))
+}
+
+async fn check_held(
     app: &App,
     org_id: Uuid,
     checks: &[(Uuid, DateTime<Utc>)],

@@ -687,6 +687,12 @@ async fn subject(c: &mut crate::db::Conn, target: Target) -> Result<Subject, Act
 
 /// Executes (or finishes) an intent. Safe to call any number of times.
 pub async fn execute(app: &App, org_id: Uuid, id: Uuid) -> Result<ActionOutcome, ActionError> {
+    // Another caller, here or in another live process, is sending this intent right now: its
+    // outcome is on its way, and a second send could apply the change twice. An intent left
+    // "executing" by a process that died is free and is finished here.
+    let Some(_running) = InFlight::enter(app, id).await? else {
+        return get(app, org_id, id).await;
+    };
     // Claim: only one caller moves an intent from pending; a stuck "executing" one is resumed.
     let claimed = app
         .db
@@ -1050,6 +1056,56 @@ async fn write_amount(
         }
         Err(e) => platform_failure(e),
     })
+}
+
+/// The intents this process is executing: the tasks of one process share its lock connection,
+/// whose locks are reentrant, so they are told apart here.
+static IN_FLIGHT: std::sync::LazyLock<std::sync::Mutex<std::collections::HashSet<Uuid>>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// Advisory-lock namespace of intents being executed ("exec").
+const EXECUTING_LOCK_NAMESPACE: i32 = 0x6578_6563;
+
+/// One intent being executed by this task until dropped (cancellation included).
+struct InFlight {
+    id: Uuid,
+    locks: std::sync::Arc<crate::db::locks::ProcessLocks>,
+}
+
+impl InFlight {
+    async fn enter(app: &App, id: Uuid) -> Result<Option<InFlight>, ActionError> {
+        if !IN_FLIGHT
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id)
+        {
+            return Ok(None);
+        }
+        let locks = app.db.process_locks().clone();
+        let taken = locks.try_lock(EXECUTING_LOCK_NAMESPACE, &id).await;
+        if !matches!(taken, Ok(true)) {
+            IN_FLIGHT
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&id);
+            return Ok(taken.map(|_| None)?);
+        }
+        Ok(Some(InFlight { id, locks }))
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        IN_FLIGHT
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.id);
+        let (locks, id) = (self.locks.clone(), self.id);
+        // Drop cannot wait; the lock is freed right after (a process that exits frees it too).
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move { locks.unlock(EXECUTING_LOCK_NAMESPACE, &id).await });
+        }
+    }
 }
 
 /// Intents left pending or interrupted for more than a minute (a retry after a busy platform,

@@ -5,6 +5,7 @@
 //! on every tenant table does the rest; the pool's role cannot bypass it.
 
 pub mod embedded;
+pub mod locks;
 pub mod migrate;
 pub mod schema;
 
@@ -36,6 +37,7 @@ pub enum DbError {
 #[derive(Clone)]
 pub struct Db {
     pool: Pool<AsyncPgConnection>,
+    process_locks: std::sync::Arc<locks::ProcessLocks>,
 }
 
 impl Db {
@@ -48,12 +50,20 @@ impl Db {
             .runtime(deadpool::Runtime::Tokio1)
             .build()
             .map_err(|e| DbError::Connect(e.to_string()))?;
-        Ok(Db { pool })
+        Ok(Db {
+            pool,
+            process_locks: std::sync::Arc::new(locks::ProcessLocks::new(app_url)),
+        })
     }
 
     /// A connection with no tenant context: tenant tables show no rows through it.
     pub async fn conn(&self) -> Result<PooledConn, DbError> {
         Ok(self.pool.get().await?)
+    }
+
+    /// Locks this process holds while it lives (see [`locks::ProcessLocks`]).
+    pub fn process_locks(&self) -> &std::sync::Arc<locks::ProcessLocks> {
+        &self.process_locks
     }
 
     pub fn status(&self) -> deadpool::Status {

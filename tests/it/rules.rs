@@ -366,6 +366,80 @@ async fn budget_change_is_applied_once_across_retries_crashes_and_cooldown() {
     let _ = camp.id;
 }
 
+/// Two checks of one rule at once (a retried job and the next slot's, say) and two callers of
+/// one intent at once: each campaign's budget is still written exactly once.
+#[tokio::test]
+async fn overlapping_checks_of_one_rule_write_each_budget_once() {
+    let (sb, t, mut c, org) = setup().await;
+    let now = sb.clock().now();
+    let text = "rule \"Raise all\"\n  for campaigns on google where status is active\n  when impressions in last 7 days >= 0\n  then increase budget by 10%\n  check every 5 minutes\n";
+    let id = save_rule(&mut c, text, "live").await;
+    // Slow writes, so the two checks overlap for the whole batch.
+    sb.inject_fault(
+        adpilot::sandbox::FaultSpec::new(adpilot::sandbox::FaultKind::Timeout)
+            .path_contains("campaignBudgets:mutate")
+            .delay_ms(150),
+    )
+    .expect("latency");
+    sb.clear_calls();
+    let next_slot = now + Duration::minutes(5);
+    let (this_slot, next) = ([(id, now)], [(id, next_slot)]);
+    let (a, b) = tokio::join!(
+        runner::check_rules(&t.app, org, &this_slot, now, None),
+        runner::check_rules(&t.app, org, &next, now, None),
+    );
+    let (a, b) = (a.expect("first"), b.expect("second"));
+    assert_eq!(
+        a.len() + b.len(),
+        1,
+        "one check ran, the other left the rule to it: {a:?} {b:?}"
+    );
+    let ran = a.iter().chain(b.iter()).next().expect("a summary");
+    assert!(ran.executed >= 2, "{ran:?}");
+    assert_eq!(budget_writes(&sb), ran.executed, "each budget written once");
+    // The single-rule entry says the rule is busy rather than reporting nothing.
+    let (held, free) = adpilot::db::locks::SessionLocks::try_take(&t.app.db, 0x7275_6c63, &[id])
+        .await
+        .expect("lock");
+    assert_eq!(free, vec![id]);
+    let busy = runner::check_rule(&t.app, org, id, next_slot, next_slot).await;
+    assert!(matches!(busy, Err(runner::RunError::Busy)), "{busy:?}");
+    held.release().await.expect("unlock");
+
+    // One intent executed by two callers at once: the second waits for the first's outcome
+    // rather than sending it again.
+    let camp = one_active_campaign(&t).await;
+    let before = truth_budget(&sb, &camp.external_id);
+    sb.clear_calls();
+    let req = adpilot::campaigns::actions::ActionRequest {
+        target: adpilot::campaigns::actions::Target::Campaign(camp.id),
+        kind: adpilot::campaigns::actions::ActionKind::SetBudget,
+        source: adpilot::campaigns::actions::Source::Rule {
+            rule_id: id,
+            run_id: None,
+        },
+        intent_key: "concurrent-callers".into(),
+        budget: Some(adpilot::automation::eval::BudgetPlan::Change {
+            direction: adpilot::automation::language::ast::Direction::Increase,
+            by: adpilot::automation::eval::ChangeBy::Percent(Decimal::from(5)),
+            limit: None,
+        }),
+        bid: None,
+    };
+    let (x, y) = tokio::join!(
+        adpilot::campaigns::actions::request(&t.app, org, req.clone()),
+        adpilot::campaigns::actions::request(&t.app, org, req),
+    );
+    let (x, y) = (x.expect("x"), y.expect("y"));
+    assert_eq!(x.id, y.id, "one intent");
+    assert_eq!(budget_writes(&sb), 1, "sent once");
+    let after = truth_budget(&sb, &camp.external_id);
+    assert!(
+        after > before && after <= before + before / 20 + 10_000,
+        "{before} -> {after}"
+    );
+}
+
 #[tokio::test]
 async fn kill_switch_stops_every_live_action_and_says_why() {
     let (sb, t, mut c, org) = setup().await;
