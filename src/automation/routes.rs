@@ -311,12 +311,6 @@ async fn check_text(
                 message: format!("draft only: {}", d.message),
                 ..d
             });
-        } else if let Some(d) = store::live_only_diagnostic(&rule) {
-            diagnostics.push(Diagnostic {
-                severity: language::Severity::Warning,
-                message: format!("dry run only: {}", d.message),
-                ..d
-            });
         }
         let mut set: Vec<Rule> = vec![rule];
         set.extend(
@@ -561,6 +555,8 @@ async fn check_fragment(
 struct PreviewView {
     error: Option<String>,
     in_scope: usize,
+    /// What the rule is about, as its text names it ("campaigns", "ad sets", "ads").
+    what: &'static str,
     rows: Vec<PreviewLine>,
 }
 
@@ -620,12 +616,14 @@ async fn preview_fragment(
         Err(_) => PreviewView {
             error: Some("Fix the errors above to see which campaigns match.".into()),
             in_scope: 0,
+            what: "campaigns",
             rows: Vec::new(),
         },
         Ok(mut rules) => match rules.pop() {
             None => PreviewView {
                 error: Some("Write a rule first.".into()),
                 in_scope: 0,
+                what: "campaigns",
                 rows: Vec::new(),
             },
             Some(rule) if rule.live_blocker().is_some() => PreviewView {
@@ -633,6 +631,7 @@ async fn preview_fragment(
                     .live_blocker()
                     .map(|why| format!("No preview against your accounts: {why}.")),
                 in_scope: 0,
+                what: rule.level_word().as_str(),
                 rows: Vec::new(),
             },
             Some(rule) => {
@@ -640,6 +639,7 @@ async fn preview_fragment(
                 PreviewView {
                     error: None,
                     in_scope,
+                    what: rule.level_word().as_str(),
                     rows: rows.into_iter().map(preview_line).collect(),
                 }
             }
