@@ -849,6 +849,9 @@ struct HistoryPage {
     /// Checks whose changes were undone.
     undone: std::collections::HashSet<Uuid>,
     labels: super::history_view::Labels,
+    /// Whether a check's changes can be undone from here: campaign rules only (changes to ad
+    /// groups and ads are reversed from their pages, which the items link).
+    undoable: bool,
 }
 
 impl HistoryPage {
@@ -874,6 +877,9 @@ async fn history_page(
             Ok::<_, AppError>((rule, runs, items, (undone, labels)))
         })
         .await?;
+    let undoable = rule
+        .parsed()
+        .is_none_or(|r| r.level() == super::language::ast::Level::Campaign);
     Ok(Html(
         HistoryPage {
             shell: v.shell("rules"),
@@ -882,6 +888,7 @@ async fn history_page(
             items,
             undone,
             labels,
+            undoable,
         }
         .render()?,
     )

@@ -429,6 +429,35 @@ async fn a_live_ad_set_rule_pauses_exactly_the_matching_ad_sets_once() {
         .expect("budget check again");
     assert_eq!(s.executed, 0, "cooling down: {s:?}");
     assert_eq!(before_truth(&own.external_id), Some(own_after));
+
+    // In a browser, at desktop and phone width: the history with ad sets (no undo button: ad
+    // set changes are reversed from their pages, which it links).
+    let Some(b) = crate::webdriver::Browser::start("rules-levels").await else {
+        return;
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let app = t.app.clone();
+    let server = tokio::spawn(async move {
+        let _ = adpilot::server::serve(app, listener).await;
+    });
+    b.goto(&format!("{url}/login")).await;
+    for (k, v) in &c.cookies {
+        b.add_cookie(k, v).await;
+    }
+    b.goto(&format!("{url}/rules/{budgets}/history")).await;
+    b.find("table.history-items").await;
+    let text = b.body_text().await;
+    assert!(text.contains("Advantage campaign budget"), "{text}");
+    assert!(!text.contains("Undo this check"), "{text}");
+    assert!(
+        !b.shots_both("history").await,
+        "the history scrolls sideways on a phone"
+    );
+    b.quit().await;
+    server.abort();
 }
 
 #[tokio::test]
@@ -607,13 +636,10 @@ async fn ad_rules_on_tiktok_pause_ads_within_the_kill_switch_and_the_per_check_l
     assert_eq!(active(&sb), before);
     let items = last_items(&t, id).await;
     assert!(items.iter().all(|i| i.level == "ad"));
-    assert!(
-        items
-            .iter()
-            .all(|i| statuses(i)[0].1.contains("kill switch")),
-        "{:?}",
-        items.iter().next()
-    );
+    for i in &items {
+        let why = &statuses(i)[0].1;
+        assert!(why.contains("kill switch"), "{}: {why}", i.object_id);
+    }
 
     // Off again: two ads per check, the rest skipped at the limit.
     c.post(
