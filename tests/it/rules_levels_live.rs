@@ -462,11 +462,10 @@ async fn a_live_ad_set_rule_pauses_exactly_the_matching_ad_sets_once() {
 
 #[tokio::test]
 async fn a_google_ad_group_bid_rule_changes_the_bid_once_across_a_lost_answer() {
-    // One attempt per call (no retry inside the adapter) and a short timeout: a lost answer
-    // leaves the change pending for the next check.
+    // A short timeout: a lost answer fails the call (after the adapter's own retries, each of
+    // which lands the same absolute bid) and leaves the change pending for the next check.
     let (sb, t, mut c, org) = setup_with(&["google"], |cfg| {
-        cfg.platforms.request_timeout = std::time::Duration::from_secs(4);
-        cfg.platforms.retry.max_attempts = 1;
+        cfg.platforms.request_timeout = std::time::Duration::from_secs(3);
     })
     .await;
     let now = fixed_now();
@@ -495,8 +494,8 @@ async fn a_google_ad_group_bid_rule_changes_the_bid_once_across_a_lost_answer() 
             .platform(Platform::Google)
             .method("POST")
             .path_contains("adGroups:mutate")
-            .delay_ms(8000)
-            .count(1),
+            .delay_ms(6000)
+            .count(20),
     )
     .expect("fault");
     sb.clear_calls();
@@ -510,7 +509,8 @@ async fn a_google_ad_group_bid_rule_changes_the_bid_once_across_a_lost_answer() 
             .filter(|p| p.contains("adGroups:mutate"))
             .count()
     };
-    assert_eq!(bid_writes(&sb), 1);
+    let first_writes = bid_writes(&sb);
+    assert!(first_writes >= 1);
     let items = last_items(&t, id).await;
     assert_eq!(items.len(), 1);
     assert_eq!(items[0].level, "ad_group");
@@ -533,7 +533,12 @@ async fn a_google_ad_group_bid_rule_changes_the_bid_once_across_a_lost_answer() 
         .await
         .expect("retry");
     assert_eq!(s.error, None);
-    assert_eq!(bid_writes(&sb), 1, "no second write: {:?}", writes(&sb));
+    assert_eq!(
+        bid_writes(&sb),
+        first_writes,
+        "no write on the retry: {:?}",
+        writes(&sb)
+    );
     assert_eq!(truth(&sb), Some(expect), "+10% once");
     let items = last_items(&t, id).await;
     let a = &items[0].actions[0];
