@@ -373,21 +373,32 @@ pub async fn enrich(
         attach_account_figures(loaded);
     }
     if rules.iter().any(|r| r.scope_reads_paused_by()) {
-        let names: HashMap<Uuid, String> = super::store::list(c)
-            .await?
-            .into_iter()
-            .map(|r| (r.id, r.name))
-            .collect();
-        let by = crate::campaigns::pauses::paused_by_rule(c).await?;
-        for l in loaded.iter_mut() {
-            l.facts.details.paused_by_rule = by.get(&l.id).map(|rule| {
-                // A deleted rule still paused it: `paused by any rule` holds, no name matches.
-                names
-                    .get(rule)
-                    .cloned()
-                    .unwrap_or_else(|| format!("(deleted rule {rule})"))
-            });
-        }
+        attach_paused_by(c, loaded, crate::platforms::Level::Campaign).await?;
+    }
+    Ok(())
+}
+
+/// Who paused each of `loaded` (objects of `level`) last, for `paused by ...` scopes: the
+/// name of the rule whose pause is the object's latest pause or resume.
+pub async fn attach_paused_by(
+    c: &mut Conn,
+    loaded: &mut [Loaded],
+    level: crate::platforms::Level,
+) -> diesel::QueryResult<()> {
+    let names: HashMap<Uuid, String> = super::store::list(c)
+        .await?
+        .into_iter()
+        .map(|r| (r.id, r.name))
+        .collect();
+    let by = crate::campaigns::pauses::paused_by_rule_at(c, level).await?;
+    for l in loaded.iter_mut() {
+        l.facts.details.paused_by_rule = by.get(&l.id).map(|rule| {
+            // A deleted rule still paused it: `paused by any rule` holds, no name matches.
+            names
+                .get(rule)
+                .cloned()
+                .unwrap_or_else(|| format!("(deleted rule {rule})"))
+        });
     }
     Ok(())
 }

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::eval::Step;
 use super::language::Rule;
+use super::language::ast::{Level, LevelWord};
 use super::runner;
 use crate::app::AppState;
 use crate::web::context::{FlashKind, Shell, Writer};
@@ -21,9 +22,10 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/rules/{id}/runs/{run}/undo", post(undo))
 }
 
-/// One campaign the rule would change now.
+/// One campaign, ad group or ad the rule would change now.
 pub struct Change {
-    pub campaign_id: Uuid,
+    /// Its page.
+    pub href: String,
     pub name: String,
     pub platform: &'static str,
     pub actions: Vec<String>,
@@ -39,6 +41,9 @@ pub struct GoLivePage {
     pub hidden: Vec<(&'static str, String)>,
     pub back: String,
     pub in_scope: usize,
+    /// What the rule changes, as its text names it: "campaign(s)", "ad set(s)", "ad(s)".
+    pub one: &'static str,
+    pub many: &'static str,
     pub changes: Vec<Change>,
     /// Matched campaigns whose actions would be skipped (already paused, limits).
     pub unchanged: usize,
@@ -66,8 +71,13 @@ pub async fn confirm_page(
             unchanged += 1;
             continue;
         }
+        let href = match r.evaluation.level {
+            Level::AdGroup => format!("/ad-groups/{}", r.campaign_id),
+            Level::Ad => format!("/ads/{}", r.campaign_id),
+            Level::Campaign | Level::Account => format!("/campaigns/{}", r.campaign_id),
+        };
         changes.push(Change {
-            campaign_id: r.campaign_id,
+            href,
             name: r.campaign_name,
             platform: r.platform.label(),
             actions: r
@@ -79,6 +89,12 @@ pub async fn confirm_page(
                 .collect(),
         });
     }
+    let (one, many) = match rule.level_word() {
+        LevelWord::Campaigns => ("campaign", "campaigns"),
+        LevelWord::AdGroups => ("ad group", "ad groups"),
+        LevelWord::AdSets => ("ad set", "ad sets"),
+        LevelWord::Ads => ("ad", "ads"),
+    };
     let page = GoLivePage {
         shell,
         rule_name: rule.name.clone(),
@@ -86,6 +102,8 @@ pub async fn confirm_page(
         hidden,
         back,
         in_scope,
+        one,
+        many,
         changes,
         unchanged,
     };

@@ -26,14 +26,20 @@ pub struct RunRow {
     pub error: Option<String>,
 }
 
-/// One matched campaign in one run.
+/// One matched object (campaign, ad group or ad) in one run.
 #[derive(Debug, Clone)]
 pub struct Entry {
     pub rule_id: Uuid,
     pub rule_name: String,
     pub run_id: Uuid,
+    /// The campaign, or the campaign of the ad group or ad.
     pub campaign_id: Uuid,
+    /// The matched object's own name (a campaign's, ad group's or ad's).
     pub campaign_name: String,
+    /// `campaign`, `ad_group` or `ad`.
+    pub level: String,
+    /// The matched campaign, ad group or ad.
+    pub object_id: Uuid,
     pub at: DateTime<Utc>,
     pub dry_run: bool,
     pub acted: bool,
@@ -45,6 +51,15 @@ pub struct Entry {
 impl Entry {
     pub fn mode_label(&self) -> &'static str {
         if self.dry_run { "dry run" } else { "live" }
+    }
+
+    /// The page of the matched object.
+    pub fn object_href(&self) -> String {
+        match self.level.as_str() {
+            "ad_group" => format!("/ad-groups/{}", self.object_id),
+            "ad" => format!("/ads/{}", self.object_id),
+            _ => format!("/campaigns/{}", self.object_id),
+        }
     }
 }
 
@@ -106,6 +121,8 @@ type ItemRow = (
     bool,
     serde_json::Value,
     serde_json::Value,
+    String,
+    Uuid,
 );
 
 fn entry(r: ItemRow) -> Entry {
@@ -134,6 +151,8 @@ fn entry(r: ItemRow) -> Entry {
         acted: r.7,
         seen,
         actions: serde_json::from_value(r.9).unwrap_or_default(),
+        level: r.10,
+        object_id: r.11,
     }
 }
 
@@ -150,6 +169,8 @@ macro_rules! item_columns {
             rule_run_items::acted,
             rule_run_items::seen,
             rule_run_items::actions,
+            rule_run_items::level,
+            rule_run_items::object_id,
         )
     };
 }

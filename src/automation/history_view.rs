@@ -8,15 +8,16 @@ use uuid::Uuid;
 
 use super::history::Entry;
 use crate::db::Conn;
-use crate::types::{Currency, Money};
+use crate::types::{Currency, Money, Platform};
 
 #[derive(Debug, Default)]
 pub struct Labels {
-    campaigns: HashMap<Uuid, (Currency, String)>,
+    /// Per campaign: its currency, its ad account's label and platform.
+    campaigns: HashMap<Uuid, (Currency, String, Option<Platform>)>,
 }
 
 /// Metrics whose values are money (the rules language's vocabulary).
-const MONEY: [&str; 7] = [
+const MONEY: [&str; 15] = [
     "spend",
     "cpa",
     "cpc",
@@ -24,6 +25,14 @@ const MONEY: [&str; 7] = [
     "revenue",
     "daily_budget",
     "budget",
+    "bid",
+    "lifetime_budget",
+    "budget_remaining",
+    "purchase_value",
+    "cost_per_purchase",
+    "cost_per_lead",
+    "cost_per_install",
+    "cost_per_registration",
 ];
 
 impl Labels {
@@ -37,12 +46,11 @@ impl Labels {
             .into_iter()
             .filter_map(|(id, account, currency)| {
                 let currency: Currency = currency.parse().ok()?;
-                let name = accounts
-                    .iter()
-                    .find(|a| a.id == account)
+                let found = accounts.iter().find(|a| a.id == account);
+                let name = found
                     .map(|a| format!("{} ({})", a.name, a.platform.label()))
                     .unwrap_or_else(|| "–".into());
-                Some((id, (currency, name)))
+                Some((id, (currency, name, found.map(|a| a.platform))))
             })
             .collect();
         Ok(Labels { campaigns })
@@ -55,16 +63,32 @@ impl Labels {
             .unwrap_or_else(|| "–".into())
     }
 
+    /// What a matched object below the campaign is, in its platform's words ("Ad set" on
+    /// Meta); `None` for a campaign.
+    pub fn level_word(&self, item: &Entry) -> Option<&'static str> {
+        let platform = self.campaigns.get(&item.campaign_id).and_then(|c| c.2);
+        match item.level.as_str() {
+            "ad_group" if platform == Some(Platform::Meta) => Some("Ad set"),
+            "ad_group" => Some("Ad group"),
+            "ad" => Some("Ad"),
+            _ => None,
+        }
+    }
+
     /// A value the condition saw: money metrics as "1,234.57 USD", counts and ratios as stored.
     pub fn seen(&self, campaign: &Uuid, key: &str, value: &str) -> String {
-        let first = key.split_whitespace().next().unwrap_or("");
+        // `campaign cpa ...`, `ad set spend ...`, `account spend ...`: the metric after the prefix.
+        let first = key
+            .split_whitespace()
+            .find(|w| !matches!(*w, "campaign" | "account" | "ad" | "group" | "set"))
+            .unwrap_or("");
         let plain_metric = !key.contains(['*', '/', '+']) && MONEY.contains(&first);
         match (
             plain_metric,
             self.campaigns.get(campaign),
             value.parse::<Decimal>(),
         ) {
-            (true, Some((currency, _)), Ok(d)) => match Money::from_major(d, *currency) {
+            (true, Some((currency, _, _)), Ok(d)) => match Money::from_major(d, *currency) {
                 Some(m) => m.display(),
                 None => value.to_string(),
             },

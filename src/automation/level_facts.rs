@@ -254,7 +254,7 @@ fn needs(rules: &[&Rule]) -> Needs {
 }
 
 /// Every object the `rules` are about, each level read once with the union of `windows`, with
-/// the parent and account figures they read and, at campaign level, who paused what.
+/// the parent and account figures they read and, at each level, who paused what.
 pub async fn load_for(
     c: &mut Conn,
     zones: &Zones,
@@ -343,6 +343,18 @@ pub async fn load_for(
     let mut ads = ads;
     attach(&mut groups, Level::AdGroup);
     attach(&mut ads, Level::Ad);
+    // `paused by ...` at a level reads that level's own pauses.
+    let reads_paused_by = |level: Level| {
+        rules
+            .iter()
+            .any(|r| r.level() == level && r.scope_reads_paused_by())
+    };
+    if reads_paused_by(Level::AdGroup) {
+        facts::attach_paused_by(c, &mut groups, crate::platforms::Level::AdGroup).await?;
+    }
+    if reads_paused_by(Level::Ad) {
+        facts::attach_paused_by(c, &mut ads, crate::platforms::Level::Ad).await?;
+    }
 
     let mut out = Vec::new();
     if n.levels.contains(&Level::Campaign) {

@@ -312,12 +312,6 @@ async fn check_text(
                 message: format!("draft only: {}", d.message),
                 ..d
             });
-        } else if let Some(d) = store::live_only_diagnostic(&rule) {
-            diagnostics.push(Diagnostic {
-                severity: language::Severity::Warning,
-                message: format!("dry run only: {}", d.message),
-                ..d
-            });
         }
         let mut set: Vec<Rule> = vec![rule];
         set.extend(
@@ -562,6 +556,8 @@ async fn check_fragment(
 struct PreviewView {
     error: Option<String>,
     in_scope: usize,
+    /// What the rule is about, as its text names it ("campaigns", "ad sets", "ads").
+    what: &'static str,
     rows: Vec<PreviewLine>,
 }
 
@@ -621,12 +617,14 @@ async fn preview_fragment(
         Err(_) => PreviewView {
             error: Some("Fix the errors above to see which campaigns match.".into()),
             in_scope: 0,
+            what: "campaigns",
             rows: Vec::new(),
         },
         Ok(mut rules) => match rules.pop() {
             None => PreviewView {
                 error: Some("Write a rule first.".into()),
                 in_scope: 0,
+                what: "campaigns",
                 rows: Vec::new(),
             },
             Some(rule) if rule.live_blocker().is_some() => PreviewView {
@@ -634,6 +632,7 @@ async fn preview_fragment(
                     .live_blocker()
                     .map(|why| format!("No preview against your accounts: {why}.")),
                 in_scope: 0,
+                what: rule.level_word().as_str(),
                 rows: Vec::new(),
             },
             Some(rule) => {
@@ -641,6 +640,7 @@ async fn preview_fragment(
                 PreviewView {
                     error: None,
                     in_scope,
+                    what: rule.level_word().as_str(),
                     rows: rows.into_iter().map(preview_line).collect(),
                 }
             }
@@ -850,6 +850,9 @@ struct HistoryPage {
     /// Checks whose changes were undone.
     undone: std::collections::HashSet<Uuid>,
     labels: super::history_view::Labels,
+    /// Whether a check's changes can be undone from here: campaign rules only (changes to ad
+    /// groups and ads are reversed from their pages, which the items link).
+    undoable: bool,
 }
 
 impl HistoryPage {
@@ -875,6 +878,9 @@ async fn history_page(
             Ok::<_, AppError>((rule, runs, items, (undone, labels)))
         })
         .await?;
+    let undoable = rule
+        .parsed()
+        .is_none_or(|r| r.level() == super::language::ast::Level::Campaign);
     Ok(Html(
         HistoryPage {
             shell: v.shell("rules"),
@@ -883,6 +889,7 @@ async fn history_page(
             items,
             undone,
             labels,
+            undoable,
         }
         .render()?,
     )

@@ -53,10 +53,6 @@ impl From<RunError> for crate::jobs::JobError {
     }
 }
 
-/// Why a live action on an ad group or ad is skipped (see [`Rule::live_only_blocker`]).
-const LEVEL_ACTIONS_MISSING: &str =
-    "changing ad groups and ads needs level actions, which this version does not have yet";
-
 /// What one check of one rule did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CheckSummary {
@@ -680,7 +676,7 @@ async fn run_one(
                         ia.status = "would_execute".into();
                         ia.reason = Some("dry run: no webhook called".into());
                     } else {
-                        let text = notice_text(&stored.name, &l.facts.name, &item.actions);
+                        let text = notice_text(&stored.name, &l.facts, &item.actions);
                         match crate::reports::webhooks::notify(app, org_id, url, &text).await {
                             Ok(()) => {
                                 ia.status = "executed".into();
@@ -702,8 +698,7 @@ async fn run_one(
                         ia.reason = Some("dry run: no email sent".into());
                     } else {
                         let sent =
-                            send_notice(app, address, &stored.name, &l.facts.name, &item.actions)
-                                .await;
+                            send_notice(app, address, &stored.name, &l.facts, &item.actions).await;
                         match sent {
                             Ok(()) => {
                                 ia.status = "executed".into();
@@ -724,11 +719,6 @@ async fn run_one(
                     } else if !dry && settings.kill_switch {
                         ia.status = "skipped".into();
                         ia.reason = Some("the kill switch is on: rules change nothing".into());
-                    } else if !dry && l.facts.level() != Level::Campaign {
-                        // Live level rules with such actions are refused before a run
-                        // (Rule::live_only_blocker); never silently.
-                        ia.status = "skipped".into();
-                        ia.reason = Some(LEVEL_ACTIONS_MISSING.into());
                     } else if platform_actions_used >= settings.max_actions_per_check {
                         ia.status = "skipped".into();
                         ia.reason = Some(format!(
@@ -753,14 +743,23 @@ async fn run_one(
                         }
                     } else {
                         platform_actions_used += 1;
-                        let (kind, budget) = match &a.step {
-                            Step::Pause => (ActionKind::Pause, None),
-                            Step::Resume => (ActionKind::Resume, None),
-                            Step::Budget(p) => (ActionKind::SetBudget, Some(p.clone())),
-                            Step::Bid(_) | Step::Notify(_) => continue,
+                        let (kind, budget, bid) = match &a.step {
+                            Step::Pause => (ActionKind::Pause, None, None),
+                            Step::Resume => (ActionKind::Resume, None, None),
+                            Step::Budget(p) => (ActionKind::SetBudget, Some(p.clone()), None),
+                            Step::Bid(p) => (ActionKind::SetBid, None, Some(p.clone())),
+                            Step::Notify(_) => continue,
+                        };
+                        // The object the rule was evaluated on: the campaign, ad group (Meta:
+                        // ad set) or ad. The key names that object, so each is changed at most
+                        // once per rule, window and action, whatever retries happen.
+                        let target = match l.facts.level() {
+                            Level::AdGroup => actions::Target::AdGroup(l.id),
+                            Level::Ad => actions::Target::Ad(l.id),
+                            Level::Campaign | Level::Account => actions::Target::Campaign(l.id),
                         };
                         let req = ActionRequest {
-                            target: actions::Target::Campaign(l.id),
+                            target,
                             kind,
                             source: actions::Source::Rule {
                                 rule_id,
@@ -768,7 +767,7 @@ async fn run_one(
                             },
                             intent_key: format!("rule:{rule_id}:{}:{window}:{idx}", l.id),
                             budget,
-                            bid: None,
+                            bid,
                         };
                         if let Some(lease) = lease {
                             lease.renew().await?;
@@ -788,11 +787,20 @@ async fn run_one(
                                 .into();
                                 if o.state == ActionState::Succeeded {
                                     item.acted = true;
+                                    // The amounts the platform moved from and to (budget or
+                                    // bid); only budgets count toward the increase limit.
+                                    if matches!(kind, ActionKind::SetBudget | ActionKind::SetBid) {
+                                        ia.from = o.from_budget.map(|m| m.to_major().to_string());
+                                        ia.to = o.to_budget.map(|m| m.to_major().to_string());
+                                        ia.currency = o
+                                            .from_budget
+                                            .or(o.to_budget)
+                                            .map(|m| m.currency.to_string())
+                                            .or(ia.currency.take());
+                                    }
                                     if kind == ActionKind::SetBudget {
                                         item.budget_from = o.from_budget.map(|m| m.micros);
                                         item.budget_to = o.to_budget.map(|m| m.micros);
-                                        ia.from = o.from_budget.map(|m| m.to_major().to_string());
-                                        ia.to = o.to_budget.map(|m| m.to_major().to_string());
                                     }
                                 }
                             }
@@ -863,7 +871,7 @@ fn over_increase_limit(a: &PlannedAction, base: Option<i64>, s: &Settings) -> Op
     let cap = i128::from(base) * (100 + i128::from(s.max_budget_increase_pct)) / 100;
     (i128::from(to.micros) > cap).then(|| {
         format!(
-            "safety limit: rules may raise a campaign's budget by at most {}% a day",
+            "safety limit: rules may raise a budget by at most {}% a day",
             s.max_budget_increase_pct
         )
     })
@@ -889,22 +897,39 @@ async fn send_notice(
     app: &App,
     to: &str,
     rule: &str,
-    campaign: &str,
+    object: &eval::CampaignFacts,
     done: &[ItemAction],
 ) -> Result<(), String> {
     let email = crate::mailer::Email {
         to: to.to_string(),
-        subject: format!("adpilot: rule \"{rule}\" on {campaign}"),
-        text: notice_text(rule, campaign, done),
+        subject: format!("adpilot: rule \"{rule}\" on {}", object.name),
+        text: notice_text(rule, object, done),
         html: None,
         headers: Vec::new(),
     };
     app.mailer.send(&email).await.map_err(|e| e.to_string())
 }
 
+/// The object's kind in the platform's words ("ad set" on Meta, "ad group" elsewhere).
+fn object_word(object: &eval::CampaignFacts) -> &'static str {
+    match (object.level(), object.platform) {
+        (Level::AdGroup, Platform::Meta) => "ad set",
+        (Level::AdGroup, _) => "ad group",
+        (Level::Ad, _) => "ad",
+        (Level::Campaign | Level::Account, _) => "campaign",
+    }
+}
+
 /// What a rule's notification says, by email or webhook.
-fn notice_text(rule: &str, campaign: &str, done: &[ItemAction]) -> String {
-    let mut text = format!("adpilot rule \"{rule}\" matched campaign \"{campaign}\".\n\n");
+fn notice_text(rule: &str, object: &eval::CampaignFacts, done: &[ItemAction]) -> String {
+    let mut text = format!(
+        "adpilot rule \"{rule}\" matched {} \"{}\".\n\n",
+        object_word(object),
+        object.name
+    );
+    if let Some(campaign) = object.details.campaign_name.as_deref() {
+        text.push_str(&format!("Campaign: \"{campaign}\"\n\n"));
+    }
     for a in done {
         text.push_str(&format!(
             "- {}: {}{}\n",

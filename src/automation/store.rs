@@ -264,11 +264,6 @@ pub async fn save(
     {
         return Ok(Err(vec![d]));
     }
-    if mode == Mode::Live
-        && let Some(d) = live_only_diagnostic(&rule)
-    {
-        return Ok(Err(vec![d]));
-    }
     // Every other rule's name (`id != NULL` would match nothing, hence the two queries).
     let others: Vec<String> = match id {
         Some(id) => {
@@ -360,19 +355,11 @@ pub fn live_blocker_diagnostic(rule: &Rule) -> Option<Diagnostic> {
     )
 }
 
-/// Rules that may run as a dry run but not live yet (they change ad groups or ads).
-pub fn live_only_diagnostic(rule: &Rule) -> Option<Diagnostic> {
-    let why = rule.live_only_blocker()?;
-    let at = rule.scope.as_ref().map_or(rule.pos, |s| s.level_pos);
-    Some(Diagnostic::error(at, why).with_help("save it as a dry run to see what it would do"))
-}
-
 /// Why `rule` may not be switched to `mode`, if it may not.
 pub fn mode_blocker(rule: &Rule, mode: Mode) -> Option<String> {
     match mode {
         Mode::Draft => None,
-        Mode::DryRun => rule.live_blocker(),
-        Mode::Live => rule.live_blocker().or_else(|| rule.live_only_blocker()),
+        Mode::DryRun | Mode::Live => rule.live_blocker(),
     }
 }
 

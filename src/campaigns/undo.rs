@@ -77,7 +77,24 @@ pub async fn undo_run(
             )
         })
         .await?;
-    if rows.is_empty() {
+    // Changes below the campaign (level rules) are not reversed from here; they are named so
+    // the undo does not claim the check changed nothing.
+    let below: i64 = app
+        .db
+        .tenant(org_id, async move |c| {
+            Ok::<_, ActionError>(
+                platform_actions::table
+                    .filter(platform_actions::rule_run_id.eq(run_id))
+                    .filter(platform_actions::rule_id.eq(rule_id))
+                    .filter(platform_actions::state.eq(ActionState::Succeeded.as_str()))
+                    .filter(platform_actions::level.ne("campaign"))
+                    .count()
+                    .get_result(c)
+                    .await?,
+            )
+        })
+        .await?;
+    if rows.is_empty() && below == 0 {
         return Err(ActionError::NotFound);
     }
     let keys: Vec<String> = rows.iter().map(|r| undo_key(r.0)).collect();
@@ -96,6 +113,13 @@ pub async fn undo_run(
         })
         .await?;
     let mut out = Undone::default();
+    if below > 0 {
+        out.left_alone.push(format!(
+            "{below} change{} to ad groups, ad sets or ads: reverse {} from their pages (the history links each)",
+            if below == 1 { "" } else { "s" },
+            if below == 1 { "it" } else { "them" }
+        ));
+    }
     for (id, campaign_id, kind, from, to, currency, name, status, budget) in rows {
         let key = undo_key(id);
         let already = existing.contains(&key);

@@ -25,6 +25,7 @@ mod onboarding;
 mod platform_contract;
 mod reports;
 mod rules;
+mod rules_levels_live;
 mod rules_v2;
 mod security;
 mod security_probe;

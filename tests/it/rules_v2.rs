@@ -631,7 +631,7 @@ async fn logged_objects(t: &TestApp, rule: Uuid) -> (BTreeSet<Uuid>, BTreeSet<St
 }
 
 #[tokio::test]
-async fn ad_set_and_ad_rules_run_as_dry_runs_with_preview_and_history_but_not_live() {
+async fn ad_set_and_ad_rules_run_as_dry_runs_with_preview_and_history() {
     let (sb, t, mut c, org) = setup(&["meta"]).await;
     let now = fixed_now();
     let sets = level_weeks(
@@ -654,16 +654,21 @@ async fn ad_set_and_ad_rules_run_as_dry_runs_with_preview_and_history_but_not_li
         "rule \"Night bids\"\n  for ad sets on meta\n  when clicks in last 7 days > {x} and hour of day >= 0\n  then increase bid by 10% up to 50\n"
     );
 
-    // The editor says it runs as a dry run only; live is refused with the reason.
+    // The editor lets it run in every mode; going live asks first, naming ad sets (the live
+    // runs are in `rules_levels_live`).
     let f = c.post("/rules/check", &[("text", text.as_str())]).await;
-    assert!(f.body.contains("dry run only: ad-set rules"), "{}", f.body);
+    assert!(!f.body.contains("dry run only"), "{}", f.body);
     assert!(!f.body.contains("draft only"), "{}", f.body);
     c.get("/rules/new").await.assert_status(StatusCode::OK);
     let r = c
         .post("/rules", &[("text", text.as_str()), ("mode", "live")])
         .await;
-    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(r.body.contains("needs ad-set actions"), "{}", r.body);
+    r.assert_status(StatusCode::OK);
+    assert!(
+        r.body.contains("Make “Night bids” live?") && r.body.contains(" ad set"),
+        "{}",
+        r.body
+    );
 
     // Preview against the accounts (at the real clock, so over every day there is).
     let p = c

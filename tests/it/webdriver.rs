@@ -435,6 +435,16 @@ impl Browser {
         .unwrap_or(true)
     }
 
+    /// Sets a cookie on the site the browser is on (to hand it a session signed in elsewhere).
+    pub async fn add_cookie(&self, name: &str, value: &str) {
+        self.call(
+            reqwest::Method::POST,
+            "/cookie",
+            Some(json!({"cookie": {"name": name, "value": value, "path": "/"}})),
+        )
+        .await;
+    }
+
     /// Forgets every cookie (a different person at the same browser).
     pub async fn clear_cookies(&self) {
         self.call(reqwest::Method::DELETE, "/cookie", None).await;

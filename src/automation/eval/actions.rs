@@ -280,7 +280,15 @@ fn change_action(
     facts: &CampaignFacts,
 ) -> PlannedAction {
     let (what, current) = match target {
-        Target::Budget => ("budget", facts.own_daily_budget()),
+        // An ad group's own budget, daily or lifetime (the action path changes whichever it
+        // has); a campaign's daily budget.
+        Target::Budget => (
+            "budget",
+            facts.own_daily_budget().or(match facts.level() {
+                Level::AdGroup => facts.details.lifetime_budget,
+                _ => None,
+            }),
+        ),
         Target::Bid => ("bid", facts.details.bid),
     };
     let step = |p: BudgetPlan| match target {
@@ -290,6 +298,9 @@ fn change_action(
     let Some(current) = current else {
         let mut a = PlannedAction::new(step(BudgetPlan::Set(facts.daily_budget)));
         a.skipped = Some(match (target, facts.level()) {
+            (Target::Budget, Level::AdGroup) if facts.platform == crate::types::Platform::Meta => {
+                "this ad set has no budget of its own: its campaign's budget (Advantage campaign budget) pays for it, so change the campaign's budget".to_string()
+            }
             (Target::Budget, Level::AdGroup) => "this ad group has no budget of its own (a Google ad group, or an ad set under a campaign budget)".to_string(),
             (Target::Budget, _) => format!("this {} has no budget", object_word(facts)),
             (Target::Bid, _) => format!("this {} has no bid", object_word(facts)),

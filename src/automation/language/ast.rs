@@ -839,27 +839,7 @@ impl Rule {
                 ));
             }
         }
-        if level != Level::Campaign && self.scope_reads_paused_by() {
-            return Some(format!(
-                "\"paused by\" on {} can be checked and evaluated on CSV; adpilot records who paused campaigns only",
-                self.level_word().as_str()
-            ));
-        }
         None
-    }
-
-    /// Why this rule may run as a dry run but not live: it changes ad groups or ads, and the
-    /// audited action path acts on campaigns only in this version.
-    pub fn live_only_blocker(&self) -> Option<String> {
-        let word = self.level_word();
-        let changes = self.actions.iter().any(|a| !matches!(a, Action::Notify(_)));
-        (word != LevelWord::Campaigns && changes).then(|| {
-            format!(
-                "{} rules that pause, resume or change budgets or bids can run as a dry run; running them live needs {} actions, which this version does not have yet",
-                word.singular(),
-                word.singular()
-            )
-        })
     }
 
     /// Whether a metric is prefixed with `account`.

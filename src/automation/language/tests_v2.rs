@@ -594,21 +594,15 @@ fn conflicts_cover_bids_and_schedules_with_one_warning_per_pair_of_rules() {
 #[test]
 fn what_the_live_runner_cannot_run_yet_says_why() {
     let blocker = |src: &str| one(src).live_blocker();
-    // Levels run as dry runs; changing them live waits for level actions.
-    let live_only = |src: &str| one(src).live_only_blocker();
-    assert_eq!(blocker("rule \"a\" for ad sets then pause"), None);
-    assert_eq!(
-        live_only("rule \"a\" for ad sets then pause").as_deref(),
-        Some(
-            "ad-set rules that pause, resume or change budgets or bids can run as a dry run; running them live needs ad-set actions, which this version does not have yet"
-        )
-    );
-    assert!(live_only("rule \"a\" for ads then pause").is_some_and(|w| w.starts_with("ad rules")));
-    assert_eq!(
-        live_only("rule \"a\" for ads then notify \"a@b.test\""),
-        None
-    );
-    assert_eq!(live_only("rule \"a\" then pause"), None);
+    // Level rules change their ad groups and ads live, through the level actions.
+    for src in [
+        "rule \"a\" for ad sets then pause",
+        "rule \"a\" for ads then pause",
+        "rule \"a\" for ad groups on google then increase bid by 10% up to 2",
+        "rule \"a\" for ad sets on meta then decrease budget by 20%",
+    ] {
+        assert_eq!(blocker(src), None, "{src}");
+    }
     assert_eq!(
         blocker("rule \"a\" for ads when purchases in last 7 days > campaign purchases then pause"),
         None
@@ -617,9 +611,14 @@ fn what_the_live_runner_cannot_run_yet_says_why() {
         blocker("rule \"a\" for ads when campaign days_left < 3 then pause")
             .is_some_and(|w| w.starts_with("campaign days_left ") && w.contains("campaign data"))
     );
-    assert!(
-        blocker("rule \"a\" for ad sets where paused by any rule then resume")
-            .is_some_and(|w| w.starts_with("\"paused by\""))
+    // Who paused an ad set or ad is recorded at its level.
+    assert_eq!(
+        blocker("rule \"a\" for ad sets where paused by any rule then resume"),
+        None
+    );
+    assert_eq!(
+        blocker("rule \"a\" for ads where paused by rule \"b\" then resume"),
+        None
     );
     assert_eq!(
         blocker(
