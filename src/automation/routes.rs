@@ -274,14 +274,54 @@ struct CheckView {
     empty: bool,
 }
 
+/// Where the first control character of `text` sits once the control characters are removed
+/// (1-based line and column of the scrubbed text); None when there is none.
+fn first_control(text: &str) -> Option<(usize, usize)> {
+    let (mut line, mut col) = (1, 1);
+    for c in text.chars() {
+        if crate::web::form::is_forbidden_control(c) {
+            return Some((line, col));
+        }
+        if c == '\n' {
+            line += 1;
+            col = 1;
+        } else {
+            col += 1;
+        }
+    }
+    None
+}
+
+/// Checks `text` as the editor shows it. A control character (a NUL pasted with the text) is
+/// an error at its place; the rest is checked without it, which is the text the page shows.
 async fn check_text(
     app: &AppState,
     org: Uuid,
     text: &str,
     rule_id: Option<Uuid>,
 ) -> AppResult<CheckView> {
+    let control = first_control(text);
+    let scrubbed;
+    let text = if control.is_some() {
+        scrubbed = crate::web::form::scrub(text);
+        scrubbed.as_str()
+    } else {
+        text
+    };
     let checked = language::check_single(text);
     let mut diagnostics = checked.diagnostics.clone();
+    if let Some((line, col)) = control {
+        diagnostics.insert(
+            0,
+            Diagnostic {
+                severity: language::Severity::Error,
+                line,
+                col,
+                message: "an invisible control character (such as NUL) was here; it is removed from the text below".into(),
+                help: Some("check the text and save it again".into()),
+            },
+        );
+    }
     let mut conflict_msgs = Vec::new();
     if let (false, Some(rule)) = (checked.has_errors(), checked.rules.first().cloned()) {
         let others = app
@@ -433,6 +473,22 @@ async fn save_form(app: AppState, w: Writer, id: Option<Uuid>, f: RuleForm) -> A
         Some(id) => Some(load_rule(&app, org, id).await?),
         None => None,
     };
+    if crate::web::form::has_forbidden_control(&f.text) {
+        // Nothing is saved: the editor comes back with the error at its place and the text
+        // without the control characters.
+        let check = check_text(&app, org, &f.text, id).await?;
+        let page = EditorPage {
+            shell: w.shell("rules"),
+            rule: existing,
+            text: crate::web::form::scrub(&f.text),
+            mode,
+            modes: Mode::ALL,
+            check,
+            examples: examples(),
+            describe: DescribeView::idle(&app),
+        };
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response());
+    }
     let was_live = existing.as_ref().is_some_and(|r| r.mode == Mode::Live);
     if mode == Mode::Live
         && !was_live
