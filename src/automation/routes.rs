@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::describe::DescribeView;
 use super::highlight::{self, Token};
 use super::history::{self, Entry, RunRow};
-use super::language::{self, Diagnostic, Rule, conflicts};
+use super::language::{self, Diagnostic, Rule, conflicts, vocabulary};
 use super::runner::{self, PreviewRow, RunError};
 use super::store::{self, Mode, Settings, StoredRule};
 use super::{backtest, eval};
@@ -28,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .route("/rules", get(list_page).post(create))
         .route("/rules/new", get(new_page))
         .route("/rules/check", post(check_fragment))
+        .route("/rules/insert", post(insert))
         .route("/rules/preview", post(preview_fragment))
         .route("/rules/example/{n}", get(example))
         .route("/rules/activity", get(activity_page))
@@ -225,6 +226,8 @@ pub(super) struct EditorPage {
     check: CheckView,
     examples: Vec<(usize, &'static str)>,
     describe: DescribeView,
+    /// The helper beside the editor: the language's words with snippets to insert.
+    helper: Vec<vocabulary::Group>,
 }
 
 impl EditorPage {
@@ -248,6 +251,7 @@ impl EditorPage {
             check,
             examples: examples(),
             describe,
+            helper: vocabulary::groups(),
         })
     }
 
@@ -399,9 +403,10 @@ async fn new_page(
     w: Writer,
     Query(q): Query<NewQuery>,
 ) -> AppResult<Response> {
+    // A new rule starts from a template that checks, not from an empty editor's error.
     let text: String = q
         .text
-        .unwrap_or_default()
+        .unwrap_or_else(|| vocabulary::TEMPLATE.to_string())
         .chars()
         .take(MAX_PREFILL)
         .collect();
@@ -486,6 +491,7 @@ async fn save_form(app: AppState, w: Writer, id: Option<Uuid>, f: RuleForm) -> A
             check,
             examples: examples(),
             describe: DescribeView::idle(&app),
+            helper: vocabulary::groups(),
         };
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response());
     }
@@ -571,6 +577,7 @@ async fn save_form(app: AppState, w: Writer, id: Option<Uuid>, f: RuleForm) -> A
                 check,
                 examples: examples(),
                 describe: DescribeView::idle(&app),
+                helper: vocabulary::groups(),
             };
             Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response())
         }
@@ -710,15 +717,110 @@ struct TextareaView {
     text: String,
 }
 
-async fn example(_v: Writer, Path(n): Path<usize>) -> AppResult<Response> {
-    let (_, text) = EXAMPLES.get(n).ok_or(AppError::NotFound)?;
+/// An example (by number) or the template ("template"), as the editor's textarea.
+async fn example(_v: Writer, Path(n): Path<String>) -> AppResult<Response> {
+    let text = if n == "template" {
+        vocabulary::TEMPLATE
+    } else {
+        let n: usize = n.parse().map_err(|_| AppError::NotFound)?;
+        EXAMPLES.get(n).ok_or(AppError::NotFound)?.1
+    };
     Ok(Html(
         TextareaView {
-            text: (*text).to_string(),
+            text: text.to_string(),
         }
         .render()?,
     )
     .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct InsertForm {
+    #[serde(default)]
+    text: String,
+    #[serde(default)]
+    rule_id: Option<String>,
+    #[serde(default)]
+    mode: Option<String>,
+    /// A snippet of the helper, added at the end.
+    #[serde(default)]
+    insert: Option<String>,
+    /// An example's number, or "template": replaces the text.
+    #[serde(default)]
+    example: Option<String>,
+}
+
+/// `text` with `snippet` added at the end: a line snippet as a new line, a word at the end of
+/// the last line. (With JavaScript the helper inserts at the cursor instead; see app.js.)
+fn append_snippet(text: &str, snippet: &str) -> String {
+    let mut out = text.trim_end().to_string();
+    if snippet.ends_with('\n') {
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        out.push_str(snippet);
+    } else {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(snippet.trim_start());
+        out.push('\n');
+    }
+    out
+}
+
+/// The helper's buttons without JavaScript: the editor again with the snippet added at the
+/// end (or an example in place of the text). Nothing is saved.
+async fn insert(
+    State(app): State<AppState>,
+    w: Writer,
+    Form(f): Form<InsertForm>,
+) -> AppResult<Response> {
+    let rule = match f.rule_id.as_deref().filter(|s| !s.is_empty()) {
+        Some(id) => {
+            let id: Uuid = id.parse().map_err(|_| AppError::NotFound)?;
+            Some(load_rule(&app, w.org_id, id).await?)
+        }
+        None => None,
+    };
+    let text = crate::web::form::scrub(&f.text);
+    let text = match (f.example.as_deref(), f.insert.as_deref()) {
+        (Some("template"), _) => vocabulary::TEMPLATE.to_string(),
+        (Some(n), _) => {
+            let n: usize = n.parse().map_err(|_| AppError::NotFound)?;
+            EXAMPLES.get(n).ok_or(AppError::NotFound)?.1.to_string()
+        }
+        (None, Some(snippet)) => {
+            // Only the helper's own snippets: the page offers nothing else.
+            let known = vocabulary::groups()
+                .iter()
+                .flat_map(|g| g.words.iter())
+                .any(|w| w.snippet == snippet);
+            if !known {
+                return Err(AppError::BadRequest("Unknown snippet.".into()));
+            }
+            append_snippet(&text, snippet)
+        }
+        (None, None) => text,
+    };
+    let text: String = text.chars().take(MAX_PREFILL).collect();
+    let mode = f
+        .mode
+        .as_deref()
+        .and_then(Mode::parse)
+        .or(rule.as_ref().map(|r| r.mode))
+        .unwrap_or(Mode::Draft);
+    let page = EditorPage::new(
+        &app,
+        w.org_id,
+        w.shell("rules"),
+        rule,
+        text,
+        mode,
+        DescribeView::idle(&app),
+    )
+    .await?;
+    Ok(Html(page.render()?).into_response())
 }
 
 // ---- mode, pause, delete ----

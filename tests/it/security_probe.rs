@@ -122,6 +122,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/rules"),
     ("GET", "/rules/new"),
     ("POST", "/rules/check"),
+    ("POST", "/rules/insert"),
     ("POST", "/rules/describe"),
     ("POST", "/rules/preview"),
     ("GET", "/rules/example/{n}"),
