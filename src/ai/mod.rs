@@ -9,9 +9,11 @@
 pub mod advice;
 pub mod config;
 pub mod copy;
+pub mod copywriter;
 pub mod prompts;
 pub mod provider;
 pub mod routes;
+pub mod saved;
 pub mod rules;
 pub mod schema;
 pub mod summary;

@@ -109,6 +109,9 @@ const ROUTES: &[(&str, &str)] = &[
     // ai
     ("GET", "/ai/copy"),
     ("POST", "/ai/copy"),
+    ("POST", "/ai/copy/drafts"),
+    ("GET", "/ai/copy/drafts/{id}"),
+    ("POST", "/ai/copy/drafts/{id}/delete"),
     ("GET", "/ai/rule-draft"),
     ("POST", "/ai/rule-draft"),
     ("GET", "/ai/usage"),

@@ -1,5 +1,6 @@
 //! The first hour's helpers (issue 27, items 5 and 6, and field errors for control
-//! characters): the rule helper beside the editor. HTTP through the real router, and
+//! characters): the rule helper beside the editor, the offline copywriter in the brief's
+//! language, and ad copy drafts kept from the Ad copy page. HTTP through the real router, and
 //! the same pages driven in Chromium at desktop and phone width (screenshots under
 //! `target/screenshots/ux-*.png`).
 
@@ -102,6 +103,117 @@ async fn the_rule_helper_lists_the_languages_words_and_inserts_them_without_java
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(count(&t, "SELECT count(*) AS n FROM rules").await, 0);
+}
+
+fn german_brief(variations: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("product", "Laufschuhe für Trails".into()),
+        ("description", "Leichte Laufschuhe mit griffiger Sohle für nasse Wege".into()),
+        ("audience", "Läufer in den Bergen".into()),
+        ("tone", "friendly".into()),
+        ("benefits", "Griffige Sohle, kostenloser Rückversand, 300 g leicht".into()),
+        ("keyword", "laufschuhe trail".into()),
+        ("avoid", String::new()),
+        ("variations", variations.into()),
+        ("google", "on".into()),
+        ("meta", "on".into()),
+        ("tiktok", "on".into()),
+    ]
+}
+
+/// The text of every drafted line on a copy page.
+fn drafted_lines(body: &str) -> Vec<String> {
+    body.split("<span id=\"copy-")
+        .skip(1)
+        .filter_map(|s| s.split_once('>').map(|(_, rest)| rest))
+        .filter_map(|s| s.split_once("</span>").map(|(t, _)| t.to_string()))
+        .collect()
+}
+
+#[tokio::test]
+async fn offline_copy_speaks_the_briefs_language_and_drafts_are_kept_per_organization() {
+    let t = TestApp::new().await;
+    let mut c = t.sign_up("ann@example.com", "Acme").await;
+    c.get("/ai/copy").await.assert_status(StatusCode::OK);
+    let fields = german_brief("3");
+    let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = c.post("/ai/copy", &pairs).await;
+    r.assert_status(StatusCode::OK);
+    let lines = drafted_lines(&r.body);
+    assert!(lines.len() >= 3 * (3 + 2) + 3 * 3 + 3, "{lines:?}");
+    for l in &lines {
+        for english in ["Shop", "Order", "Learn More", "Try It", " and ", "Best "] {
+            assert!(!l.contains(english), "English \"{english}\" in \"{l}\"");
+        }
+    }
+    assert!(
+        lines.iter().any(|l| l.contains("Griffige Sohle")),
+        "the brief's own benefits: {lines:?}"
+    );
+    assert!(
+        !r.body.contains("flagged</span>"),
+        "every variation is within its limits"
+    );
+
+    // Keep them: the page sends back the brief and the lines it shows.
+    let field = |name: &str| -> String {
+        let marker = format!("name=\"{name}\" value=\"");
+        let at = r.body.find(&marker).expect(name) + marker.len();
+        let raw = &r.body[at..];
+        let end = raw.find('"').expect("end of value");
+        raw[..end]
+            .replace("&quot;", "\"")
+            .replace("&#34;", "\"")
+            .replace("&#39;", "'")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&")
+    };
+    let (brief, drafts) = (field("brief"), field("drafts"));
+    let keep = c
+        .post(
+            "/ai/copy/drafts",
+            &[("name", "Trail shoes DE"), ("brief", &brief), ("drafts", &drafts)],
+        )
+        .await;
+    assert_eq!(keep.status, StatusCode::SEE_OTHER, "{}", keep.body);
+    let at = keep.location().expect("to the kept drafts").to_string();
+    let page = c.get(&at).await;
+    page.assert_status(StatusCode::OK);
+    assert!(page.body.contains("Kept drafts: Trail shoes DE"));
+    assert_eq!(drafted_lines(&page.body), lines, "the same lines come back");
+    assert!(page.body.contains("value=\"Laufschuhe für Trails\""), "the brief is back");
+    let list = c.get("/ai/copy").await;
+    assert!(list.body.contains(&format!("href=\"{at}\"")));
+
+    // Damaged or foreign input is refused and keeps nothing.
+    let r = c
+        .post(
+            "/ai/copy/drafts",
+            &[("name", "x"), ("brief", &brief), ("drafts", "[{\"platform\":\"meta\"}]")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(count(&t, "SELECT count(*) AS n FROM copy_drafts").await, 1);
+
+    // Another organization sees nothing of them.
+    let mut other = t.sign_up("bob@example.com", "Other").await;
+    other.get(&at).await.assert_status(StatusCode::NOT_FOUND);
+    assert!(!other.get("/ai/copy").await.body.contains("Trail shoes DE"));
+    let id = at.rsplit('/').next().expect("id");
+    other.get("/ai/copy").await;
+    let r = other
+        .post(&format!("/ai/copy/drafts/{id}/delete"), &[])
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(count(&t, "SELECT count(*) AS n FROM copy_drafts").await, 1);
+
+    // Deleted by its organization.
+    c.get(&at).await;
+    let r = c.post(&format!("/ai/copy/drafts/{id}/delete"), &[]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(count(&t, "SELECT count(*) AS n FROM copy_drafts").await, 0);
+    c.get(&at).await.assert_status(StatusCode::NOT_FOUND);
 }
 
 /// A server on a real port (no job workers: these pages need none).
@@ -269,6 +381,58 @@ async fn the_rule_helper_inserts_at_the_cursor_and_a_nul_comes_back_as_a_field_e
         .await;
     assert_eq!(kept.as_str(), Some("Acme Marketing"));
     b.shots_both("ux-settings-nul").await;
+
+    b.quit().await;
+    s.task.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ad_copy_drafts_are_kept_and_reopened_in_the_browser() {
+    let Some(b) = Browser::start("ux-copy").await else {
+        return;
+    };
+    let s = Live::start().await;
+    sign_up(&b, &s).await;
+
+    b.goto(&s.at("/ai/copy")).await;
+    b.fill("input[name=product]", "Chaussures de trail").await;
+    b.fill(
+        "textarea[name=benefits]",
+        "Semelle adhérente, retours gratuits, légères",
+    )
+    .await;
+    b.fill("input[name=audience]", "les coureurs des montagnes")
+        .await;
+    b.fill("input[name=keyword]", "chaussures trail").await;
+    b.click_text("Draft copy").await;
+    b.find("#copy-google .variation, #copy-google h3").await;
+    b.find("#keep-drafts").await;
+    let drafted = b.text("#copy-results").await;
+    assert!(
+        drafted.contains("Découvrez") || drafted.contains("Commandez") || drafted.contains("Semelle"),
+        "French drafts:\n{drafted}"
+    );
+    let wide = b.shots_both("ux-copy-drafted").await;
+    assert!(!wide, "the copy page fits a phone: {}", overflowing(&b).await);
+    b.set_width(1280).await;
+    b.click("#keep-drafts button[type=submit]").await;
+    b.wait_for_text("Kept drafts: Chaussures de trail", Duration::from_secs(10), None)
+        .await;
+    let reopened = b.text("#copy-results").await;
+    assert!(reopened.contains("Semelle"), "{reopened}");
+    let wide = b.shots_both("ux-copy-kept").await;
+    assert!(!wide, "the kept drafts fit a phone: {}", overflowing(&b).await);
+    b.set_width(1280).await;
+
+    b.goto(&s.at("/ai/copy")).await;
+    b.click("#kept-drafts a").await;
+    b.wait_for_text("Kept drafts: Chaussures de trail", Duration::from_secs(10), None)
+        .await;
+    b.click("#opened-drafts button[type=submit]").await;
+    b.wait_for_text("Deleted the kept drafts", Duration::from_secs(10), None)
+        .await;
+    assert_eq!(count(&s.t, "SELECT count(*) AS n FROM copy_drafts").await, 0);
+    b.shots_both("ux-copy-deleted").await;
 
     b.quit().await;
     s.task.abort();
