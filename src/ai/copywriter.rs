@@ -9,7 +9,9 @@
 
 use std::collections::HashSet;
 
-use super::copy::{CopyBrief, Draft, LineKind, avoided_in, capitalize, is_double_width, title_case};
+use super::copy::{
+    CopyBrief, Draft, LineKind, avoided_in, capitalize, is_double_width, title_case,
+};
 use crate::types::Platform;
 
 /// The language the offline copywriter writes in.
@@ -47,16 +49,58 @@ const STOPWORDS: [(Lang, &[&str]); 4] = [
     (
         Lang::De,
         &[
-            "und", "der", "die", "das", "für", "mit", "ihr", "ihre", "dein", "deine", "sie", "von",
-            "zu", "ist", "nicht", "auf", "ein", "eine", "kostenlos", "jetzt", "versand", "schnell",
-            "oder", "bei", "im", "den",
+            "und",
+            "der",
+            "die",
+            "das",
+            "für",
+            "mit",
+            "ihr",
+            "ihre",
+            "dein",
+            "deine",
+            "sie",
+            "von",
+            "zu",
+            "ist",
+            "nicht",
+            "auf",
+            "ein",
+            "eine",
+            "kostenlos",
+            "jetzt",
+            "versand",
+            "schnell",
+            "oder",
+            "bei",
+            "im",
+            "den",
         ],
     ),
     (
         Lang::Fr,
         &[
-            "et", "le", "les", "des", "pour", "avec", "votre", "vos", "du", "une", "est", "sur",
-            "gratuit", "gratuite", "livraison", "nos", "au", "aux", "qui", "dans", "pas",
+            "et",
+            "le",
+            "les",
+            "des",
+            "pour",
+            "avec",
+            "votre",
+            "vos",
+            "du",
+            "une",
+            "est",
+            "sur",
+            "gratuit",
+            "gratuite",
+            "livraison",
+            "nos",
+            "au",
+            "aux",
+            "qui",
+            "dans",
+            "pas",
         ],
     ),
     (
@@ -99,7 +143,12 @@ pub fn detect(brief: &CopyBrief) -> Lang {
     if latin * 2 < letters.len() {
         return Lang::Other;
     }
-    let mut score = [(Lang::En, 0usize), (Lang::De, 0), (Lang::Fr, 0), (Lang::Es, 0)];
+    let mut score = [
+        (Lang::En, 0usize),
+        (Lang::De, 0),
+        (Lang::Fr, 0),
+        (Lang::Es, 0),
+    ];
     for w in text
         .split(|c: char| !(c.is_alphabetic() || c == '\''))
         .filter(|w| !w.is_empty())
@@ -123,7 +172,10 @@ pub fn detect(brief: &CopyBrief) -> Lang {
     // Ties go to the earlier language, English first.
     score
         .iter()
-        .fold((Lang::En, 0), |best, s| if s.1 > best.1 { *s } else { best })
+        .fold(
+            (Lang::En, 0),
+            |best, s| if s.1 > best.1 { *s } else { best },
+        )
         .0
 }
 
@@ -150,17 +202,21 @@ const EN: Book = Book {
     and: "and",
     for_: "For {}",
     made_for: "Made for {}.",
-    with_product: &[
-        "Discover {}",
-        "Shop {}",
-        "Order {}",
-        "Get {}",
-        "{} for You",
-    ],
+    with_product: &["Discover {}", "Shop {}", "Order {}", "Get {}", "{} for You"],
     ctas: [
-        &["Learn More", "Request Details", "See How It Works", "Book a Demo"],
+        &[
+            "Learn More",
+            "Request Details",
+            "See How It Works",
+            "Book a Demo",
+        ],
         &["Order Now", "Get Yours Now", "Don't Wait", "Claim Yours"],
-        &["Give It a Go", "Treat Yourself", "Come Take a Look", "Why Not Today?"],
+        &[
+            "Give It a Go",
+            "Treat Yourself",
+            "Come Take a Look",
+            "Why Not Today?",
+        ],
         &["Shop Now", "Find Out More", "See the Range", "Order Online"],
     ],
     plain: &[
@@ -195,9 +251,24 @@ const DE: Book = Book {
             "So funktioniert es",
             "Beratung anfragen",
         ],
-        &["Jetzt bestellen", "Jetzt sichern", "Nicht warten", "Jetzt zugreifen"],
-        &["Probier es aus", "Gönn dir was", "Schau vorbei", "Einfach testen"],
-        &["Jetzt ansehen", "Mehr erfahren", "Online bestellen", "Jetzt entdecken"],
+        &[
+            "Jetzt bestellen",
+            "Jetzt sichern",
+            "Nicht warten",
+            "Jetzt zugreifen",
+        ],
+        &[
+            "Probier es aus",
+            "Gönn dir was",
+            "Schau vorbei",
+            "Einfach testen",
+        ],
+        &[
+            "Jetzt ansehen",
+            "Mehr erfahren",
+            "Online bestellen",
+            "Jetzt entdecken",
+        ],
     ],
     plain: &[
         "Mehr erfahren",
@@ -282,9 +353,24 @@ const ES: Book = Book {
             "Mira cómo funciona",
             "Pide una demo",
         ],
-        &["Pide ya", "Consíguelo ahora", "No esperes más", "Hazte con el tuyo"],
-        &["Pruébalo", "Date un capricho", "Ven a verlo", "Atrévete hoy"],
-        &["Descubre más", "Más información", "Compra online", "Ver la gama"],
+        &[
+            "Pide ya",
+            "Consíguelo ahora",
+            "No esperes más",
+            "Hazte con el tuyo",
+        ],
+        &[
+            "Pruébalo",
+            "Date un capricho",
+            "Ven a verlo",
+            "Atrévete hoy",
+        ],
+        &[
+            "Descubre más",
+            "Más información",
+            "Compra online",
+            "Ver la gama",
+        ],
     ],
     plain: &[
         "Más información",
@@ -384,7 +470,11 @@ impl<'a> Picker<'a> {
             && !self.used.contains(&s.trim().to_lowercase())
     }
 
-    fn pick_all(&mut self, candidates: impl IntoIterator<Item = String>, max: usize) -> Vec<String> {
+    fn pick_all(
+        &mut self,
+        candidates: impl IntoIterator<Item = String>,
+        max: usize,
+    ) -> Vec<String> {
         let mut out = Vec::new();
         for c in candidates {
             if out.len() >= max {
@@ -494,18 +584,19 @@ fn parts(brief: &CopyBrief, i: usize) -> Parts<'static> {
     let lang = detect(brief);
     let book = book(lang);
     let t = tone_index(&brief.tone);
-    let ctas: Vec<&'static str> = book.ctas[t]
-        .iter()
-        .chain(book.plain.iter())
-        .copied()
-        .fold(Vec::new(), |mut v, c| {
-            if !v.contains(&c) {
-                v.push(c);
-            }
-            v
-        });
-    let cjk = brief.product.chars().any(is_double_width)
-        || brief.benefits.chars().any(is_double_width);
+    let ctas: Vec<&'static str> =
+        book.ctas[t]
+            .iter()
+            .chain(book.plain.iter())
+            .copied()
+            .fold(Vec::new(), |mut v, c| {
+                if !v.contains(&c) {
+                    v.push(c);
+                }
+                v
+            });
+    let cjk =
+        brief.product.chars().any(is_double_width) || brief.benefits.chars().any(is_double_width);
     Parts {
         lang,
         book,
@@ -556,13 +647,12 @@ fn google(p: &Parts, avoid: &[String], i: usize) -> Draft {
         let kw = p.head(&p.keyword);
         let mut with: Vec<String> = vec![format!("{kw} | {}", p.head(&p.product))];
         with.extend(p.benefits.iter().map(|b| format!("{kw}: {}", p.head(b))));
-        with.extend(p.for_audience().map(|a| format!("{kw} {}", a.to_lowercase())));
+        with.extend(
+            p.for_audience()
+                .map(|a| format!("{kw} {}", a.to_lowercase())),
+        );
         let with = rotate(&with, i);
-        if let Some(h) = pick.pick(
-            with.into_iter()
-                .filter_map(|s| whole(s, kind))
-                .chain([kw]),
-        ) {
+        if let Some(h) = pick.pick(with.into_iter().filter_map(|s| whole(s, kind)).chain([kw])) {
             headlines.push(h);
         }
     }
@@ -599,7 +689,9 @@ fn google(p: &Parts, avoid: &[String], i: usize) -> Draft {
             leading_words(&format!("{}: {}", p.product, p.description), kind, 89)
                 .map(|d| format!("{d}{stop}")),
         );
-        cands.extend(leading_words(&capitalize(&p.description), kind, 89).map(|d| format!("{d}{stop}")));
+        cands.extend(
+            leading_words(&capitalize(&p.description), kind, 89).map(|d| format!("{d}{stop}")),
+        );
     }
     if !p.benefits.is_empty() {
         // The whole list when it fits, else as many benefits as fit (never half a word).
@@ -640,12 +732,14 @@ fn google(p: &Parts, avoid: &[String], i: usize) -> Draft {
     let mut descriptions = pick.pick_all(cands, 4);
     if descriptions.len() < 2 {
         let short = 2 - descriptions.len();
-        descriptions.extend(pick.pick_all(
-            p.fallback()
-                .into_iter()
-                .map(|c| format!("{}{stop}", p.sentence(&c))),
-            short,
-        ));
+        descriptions.extend(
+            pick.pick_all(
+                p.fallback()
+                    .into_iter()
+                    .map(|c| format!("{}{stop}", p.sentence(&c))),
+                short,
+            ),
+        );
     }
     Draft::Google {
         headlines,
@@ -802,22 +896,45 @@ mod tests {
     fn the_briefs_language_is_recognized() {
         let cases = [
             (
-                brief("Trail running shoes", "Grippy soles, Free returns", "runners who love the hills", "trail shoes"),
+                brief(
+                    "Trail running shoes",
+                    "Grippy soles, Free returns",
+                    "runners who love the hills",
+                    "trail shoes",
+                ),
                 Lang::En,
             ),
             (
-                brief("Laufschuhe für Trails", "Griffige Sohle, kostenloser Rückversand", "Läufer in den Bergen", "laufschuhe"),
+                brief(
+                    "Laufschuhe für Trails",
+                    "Griffige Sohle, kostenloser Rückversand",
+                    "Läufer in den Bergen",
+                    "laufschuhe",
+                ),
                 Lang::De,
             ),
             (
-                brief("Chaussures de trail", "Semelle adhérente, retours gratuits", "les coureurs des montagnes", "chaussures trail"),
+                brief(
+                    "Chaussures de trail",
+                    "Semelle adhérente, retours gratuits",
+                    "les coureurs des montagnes",
+                    "chaussures trail",
+                ),
                 Lang::Fr,
             ),
             (
-                brief("Zapatillas de trail", "Suela con agarre, devolución gratis", "corredores de montaña", "zapatillas trail"),
+                brief(
+                    "Zapatillas de trail",
+                    "Suela con agarre, devolución gratis",
+                    "corredores de montaña",
+                    "zapatillas trail",
+                ),
                 Lang::Es,
             ),
-            (brief("緑茶のティーバッグ", "香りが良い, 送料無料", "", "緑茶"), Lang::Other),
+            (
+                brief("緑茶のティーバッグ", "香りが良い, 送料無料", "", "緑茶"),
+                Lang::Other,
+            ),
             (brief("Tea", "", "", ""), Lang::En),
         ];
         for (b, want) in cases {
@@ -852,15 +969,26 @@ mod tests {
             for d in offline(&de, p) {
                 let text = all_text(&d);
                 for english in ["Try It", "Shop", "Learn More", "Order", " and ", "For "] {
-                    assert!(!text.contains(english), "{p}: English \"{english}\" in\n{text}");
+                    assert!(
+                        !text.contains(english),
+                        "{p}: English \"{english}\" in\n{text}"
+                    );
                 }
                 assert!(
-                    text.contains("Laufschuhe") || text.contains("Sohle") || text.contains("Rückversand") || text.contains("Gewicht"),
+                    text.contains("Laufschuhe")
+                        || text.contains("Sohle")
+                        || text.contains("Rückversand")
+                        || text.contains("Gewicht"),
                     "{p}: nothing of the brief in\n{text}"
                 );
             }
         }
-        let ja = brief("緑茶のティーバッグ", "香りが良い, 送料無料, 国産", "", "緑茶");
+        let ja = brief(
+            "緑茶のティーバッグ",
+            "香りが良い, 送料無料, 国産",
+            "",
+            "緑茶",
+        );
         for p in Platform::ALL {
             for d in offline(&ja, p) {
                 let text = all_text(&d);
@@ -870,12 +998,25 @@ mod tests {
                 );
             }
         }
-        let en = brief("Trail running shoes", "Grippy soles, Free returns", "hill runners", "trail shoes");
+        let en = brief(
+            "Trail running shoes",
+            "Grippy soles, Free returns",
+            "hill runners",
+            "trail shoes",
+        );
         for p in Platform::ALL {
             for d in offline(&en, p) {
                 let text = all_text(&d);
-                for filler in ["Best ", "Try It Today", "Quality you can count on", "Everything you need"] {
-                    assert!(!text.contains(filler), "{p}: filler \"{filler}\" in\n{text}");
+                for filler in [
+                    "Best ",
+                    "Try It Today",
+                    "Quality you can count on",
+                    "Everything you need",
+                ] {
+                    assert!(
+                        !text.contains(filler),
+                        "{p}: filler \"{filler}\" in\n{text}"
+                    );
                 }
             }
         }

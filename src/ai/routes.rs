@@ -141,11 +141,7 @@ impl CopyPage {
     }
 }
 
-async fn copy_page_of(
-    app: &AppState,
-    w: &Writer,
-    form: CopyForm,
-) -> AppResult<CopyPage> {
+async fn copy_page_of(app: &AppState, w: &Writer, form: CopyForm) -> AppResult<CopyPage> {
     let kept = app
         .db
         .tenant(w.org_id, async |c| Ok::<_, AppError>(saved::list(c).await?))
@@ -227,7 +223,9 @@ async fn reopen_drafts(
 ) -> AppResult<Response> {
     let kept = app
         .db
-        .tenant(w.org_id, async move |c| Ok::<_, AppError>(saved::get(c, id).await?))
+        .tenant(w.org_id, async move |c| {
+            Ok::<_, AppError>(saved::get(c, id).await?)
+        })
         .await?
         .ok_or(AppError::NotFound)?;
     let form: CopyForm = serde_json::from_value(kept.brief).unwrap_or_default();

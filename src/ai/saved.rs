@@ -86,7 +86,11 @@ pub fn parse(json: &str) -> Result<Vec<KeptPlatform>, KeepError> {
                         })
                 })
         });
-    if sane { Ok(kept) } else { Err(KeepError::Damaged) }
+    if sane {
+        Ok(kept)
+    } else {
+        Err(KeepError::Damaged)
+    }
 }
 
 fn kind_platform(k: LineKind) -> Platform {

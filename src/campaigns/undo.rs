@@ -198,7 +198,18 @@ pub async fn undo_run(
             let mut out: Vec<Change> = campaign_rows
                 .into_iter()
                 .map(
-                    |(id, created_at, campaign_id, kind, from, to, currency, name, status, budget)| {
+                    |(
+                        id,
+                        created_at,
+                        campaign_id,
+                        kind,
+                        from,
+                        to,
+                        currency,
+                        name,
+                        status,
+                        budget,
+                    )| {
                         Change {
                             id,
                             created_at,
@@ -279,7 +290,12 @@ pub async fn undo_run(
                         .push(format!("{name}: it is {status} now, so it stays as it is"));
                     continue;
                 }
-                (ActionKind::Pause, None, None, format!("{name}: paused again"))
+                (
+                    ActionKind::Pause,
+                    None,
+                    None,
+                    format!("{name}: paused again"),
+                )
             }
             ActionKind::SetBid | ActionKind::SetBudget => {
                 let word = if kind == ActionKind::SetBid {

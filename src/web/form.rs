@@ -43,8 +43,7 @@ pub fn scrub(s: &str) -> String {
 }
 
 /// The field error for a value that arrived with control characters.
-pub const CONTROL_MESSAGE: &str =
-    "This had invisible control characters (such as NUL) in it. They are removed below: check the text and send it again.";
+pub const CONTROL_MESSAGE: &str = "This had invisible control characters (such as NUL) in it. They are removed below: check the text and send it again.";
 
 /// Form routes (`method path`, as the router spells the path) whose handlers refuse a control
 /// character with a field error and show the form again with what was typed, the control

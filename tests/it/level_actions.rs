@@ -992,7 +992,13 @@ async fn a_checks_ad_group_and_ad_changes_are_undone_once_and_overtaken_ones_lef
     let bid_before = truth_group(&sb, Platform::Google, &bid.external_id).bid_micros;
 
     for req in [
-        by_rule(Target::AdGroup(paused.id), ActionKind::Pause, "pause", None, None),
+        by_rule(
+            Target::AdGroup(paused.id),
+            ActionKind::Pause,
+            "pause",
+            None,
+            None,
+        ),
         by_rule(
             Target::AdGroup(budgeted.id),
             ActionKind::SetBudget,
@@ -1048,7 +1054,12 @@ async fn a_checks_ad_group_and_ad_changes_are_undone_once_and_overtaken_ones_lef
         said.contains("ad set") && said.contains("changed again since"),
         "{said}"
     );
-    assert_eq!(writes(&sb).len(), 3, "one call per change: {:?}", writes(&sb));
+    assert_eq!(
+        writes(&sb).len(),
+        3,
+        "one call per change: {:?}",
+        writes(&sb)
+    );
     assert_eq!(
         truth_group(&sb, Platform::Meta, &paused.external_id).status,
         Truth::Enabled,

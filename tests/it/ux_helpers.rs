@@ -63,7 +63,8 @@ async fn the_rule_helper_lists_the_languages_words_and_inserts_them_without_java
         .await;
     r.assert_status(StatusCode::OK);
     assert!(
-        r.body.contains("Guard&#34;\n  when spend in last 7 days\n</textarea>"),
+        r.body
+            .contains("Guard&#34;\n  when spend in last 7 days\n</textarea>"),
         "{}",
         r.body
     );
@@ -98,7 +99,11 @@ async fn the_rule_helper_lists_the_languages_words_and_inserts_them_without_java
     let r = c
         .post(
             "/rules/insert",
-            &[("text", ""), ("rule_id", ""), ("insert", "DROP TABLE rules")],
+            &[
+                ("text", ""),
+                ("rule_id", ""),
+                ("insert", "DROP TABLE rules"),
+            ],
         )
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
@@ -108,10 +113,16 @@ async fn the_rule_helper_lists_the_languages_words_and_inserts_them_without_java
 fn german_brief(variations: &str) -> Vec<(&'static str, String)> {
     vec![
         ("product", "Laufschuhe für Trails".into()),
-        ("description", "Leichte Laufschuhe mit griffiger Sohle für nasse Wege".into()),
+        (
+            "description",
+            "Leichte Laufschuhe mit griffiger Sohle für nasse Wege".into(),
+        ),
         ("audience", "Läufer in den Bergen".into()),
         ("tone", "friendly".into()),
-        ("benefits", "Griffige Sohle, kostenloser Rückversand, 300 g leicht".into()),
+        (
+            "benefits",
+            "Griffige Sohle, kostenloser Rückversand, 300 g leicht".into(),
+        ),
         ("keyword", "laufschuhe trail".into()),
         ("avoid", String::new()),
         ("variations", variations.into()),
@@ -173,7 +184,11 @@ async fn offline_copy_speaks_the_briefs_language_and_drafts_are_kept_per_organiz
     let keep = c
         .post(
             "/ai/copy/drafts",
-            &[("name", "Trail shoes DE"), ("brief", &brief), ("drafts", &drafts)],
+            &[
+                ("name", "Trail shoes DE"),
+                ("brief", &brief),
+                ("drafts", &drafts),
+            ],
         )
         .await;
     assert_eq!(keep.status, StatusCode::SEE_OTHER, "{}", keep.body);
@@ -182,7 +197,10 @@ async fn offline_copy_speaks_the_briefs_language_and_drafts_are_kept_per_organiz
     page.assert_status(StatusCode::OK);
     assert!(page.body.contains("Kept drafts: Trail shoes DE"));
     assert_eq!(drafted_lines(&page.body), lines, "the same lines come back");
-    assert!(page.body.contains("value=\"Laufschuhe für Trails\""), "the brief is back");
+    assert!(
+        page.body.contains("value=\"Laufschuhe für Trails\""),
+        "the brief is back"
+    );
     let list = c.get("/ai/copy").await;
     assert!(list.body.contains(&format!("href=\"{at}\"")));
 
@@ -190,7 +208,11 @@ async fn offline_copy_speaks_the_briefs_language_and_drafts_are_kept_per_organiz
     let r = c
         .post(
             "/ai/copy/drafts",
-            &[("name", "x"), ("brief", &brief), ("drafts", "[{\"platform\":\"meta\"}]")],
+            &[
+                ("name", "x"),
+                ("brief", &brief),
+                ("drafts", "[{\"platform\":\"meta\"}]"),
+            ],
         )
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
@@ -285,7 +307,11 @@ async fn the_rule_helper_inserts_at_the_cursor_and_a_nul_comes_back_as_a_field_e
         .await;
     b.find("#rule-helper").await;
     let wide = b.shots_both("ux-rule-new").await;
-    assert!(!wide, "the new-rule page fits a phone: {}", overflowing(&b).await);
+    assert!(
+        !wide,
+        "the new-rule page fits a phone: {}",
+        overflowing(&b).await
+    );
     b.set_width(1280).await;
     // The helper sits beside the editor on a wide screen.
     let beside = b
@@ -296,11 +322,18 @@ async fn the_rule_helper_inserts_at_the_cursor_and_a_nul_comes_back_as_a_field_e
             vec![],
         )
         .await;
-    assert_eq!(beside.as_bool(), Some(true), "the helper is beside the editor");
+    assert_eq!(
+        beside.as_bool(),
+        Some(true),
+        "the helper is beside the editor"
+    );
 
     // A word goes in at the cursor, and the live check runs on the new text.
-    b.fill("#rule-text", "rule \"Guard\"\n  when  > 100\n  then pause\n")
-        .await;
+    b.fill(
+        "#rule-text",
+        "rule \"Guard\"\n  when  > 100\n  then pause\n",
+    )
+    .await;
     b.script(
         "const t = document.querySelector('#rule-text');
          const at = t.value.indexOf('when ') + 5; t.focus(); t.setSelectionRange(at, at);",
@@ -318,8 +351,12 @@ async fn the_rule_helper_inserts_at_the_cursor_and_a_nul_comes_back_as_a_field_e
         "inserted at the cursor"
     );
     // The live check reads the new text (its highlighted copy shows it).
-    b.wait_for_text("when spend in last 7 days > 100", Duration::from_secs(10), None)
-        .await;
+    b.wait_for_text(
+        "when spend in last 7 days > 100",
+        Duration::from_secs(10),
+        None,
+    )
+    .await;
     assert!(b.text("#check-result").await.contains("The rule checks"));
     // A line goes after the cursor's line.
     b.script(
@@ -336,13 +373,22 @@ async fn the_rule_helper_inserts_at_the_cursor_and_a_nul_comes_back_as_a_field_e
         .await;
     assert_eq!(
         text.as_str(),
-        Some("rule \"Guard\"\n  when spend in last 7 days > 100\n  then pause\n  at most once per 24 hours\n")
+        Some(
+            "rule \"Guard\"\n  when spend in last 7 days > 100\n  then pause\n  at most once per 24 hours\n"
+        )
     );
-    b.wait_for_text("then pause\n  at most once per 24 hours", Duration::from_secs(10), None)
-        .await;
+    b.wait_for_text(
+        "then pause\n  at most once per 24 hours",
+        Duration::from_secs(10),
+        None,
+    )
+    .await;
     b.shots_both("ux-rule-helper-inserted").await;
     b.set_width(390).await;
-    assert!(!b.page_overflows().await, "the editor and helper fit a phone");
+    assert!(
+        !b.page_overflows().await,
+        "the editor and helper fit a phone"
+    );
     b.set_width(1280).await;
 
     // A NUL pasted into the rule: the form comes back with the error at its place and the
@@ -377,7 +423,10 @@ async fn the_rule_helper_inserts_at_the_cursor_and_a_nul_comes_back_as_a_field_e
     b.wait_for_text("control characters", Duration::from_secs(10), None)
         .await;
     let kept = b
-        .script("return document.querySelector('input[name=name]').value", vec![])
+        .script(
+            "return document.querySelector('input[name=name]').value",
+            vec![],
+        )
         .await;
     assert_eq!(kept.as_str(), Some("Acme Marketing"));
     b.shots_both("ux-settings-nul").await;
@@ -409,29 +458,50 @@ async fn ad_copy_drafts_are_kept_and_reopened_in_the_browser() {
     b.find("#keep-drafts").await;
     let drafted = b.text("#copy-results").await;
     assert!(
-        drafted.contains("Découvrez") || drafted.contains("Commandez") || drafted.contains("Semelle"),
+        drafted.contains("Découvrez")
+            || drafted.contains("Commandez")
+            || drafted.contains("Semelle"),
         "French drafts:\n{drafted}"
     );
     let wide = b.shots_both("ux-copy-drafted").await;
-    assert!(!wide, "the copy page fits a phone: {}", overflowing(&b).await);
+    assert!(
+        !wide,
+        "the copy page fits a phone: {}",
+        overflowing(&b).await
+    );
     b.set_width(1280).await;
     b.click("#keep-drafts button[type=submit]").await;
-    b.wait_for_text("Kept drafts: Chaussures de trail", Duration::from_secs(10), None)
-        .await;
+    b.wait_for_text(
+        "Kept drafts: Chaussures de trail",
+        Duration::from_secs(10),
+        None,
+    )
+    .await;
     let reopened = b.text("#copy-results").await;
     assert!(reopened.contains("Semelle"), "{reopened}");
     let wide = b.shots_both("ux-copy-kept").await;
-    assert!(!wide, "the kept drafts fit a phone: {}", overflowing(&b).await);
+    assert!(
+        !wide,
+        "the kept drafts fit a phone: {}",
+        overflowing(&b).await
+    );
     b.set_width(1280).await;
 
     b.goto(&s.at("/ai/copy")).await;
     b.click("#kept-drafts a").await;
-    b.wait_for_text("Kept drafts: Chaussures de trail", Duration::from_secs(10), None)
-        .await;
+    b.wait_for_text(
+        "Kept drafts: Chaussures de trail",
+        Duration::from_secs(10),
+        None,
+    )
+    .await;
     b.click("#opened-drafts button[type=submit]").await;
     b.wait_for_text("Deleted the kept drafts", Duration::from_secs(10), None)
         .await;
-    assert_eq!(count(&s.t, "SELECT count(*) AS n FROM copy_drafts").await, 0);
+    assert_eq!(
+        count(&s.t, "SELECT count(*) AS n FROM copy_drafts").await,
+        0
+    );
     b.shots_both("ux-copy-deleted").await;
 
     b.quit().await;

@@ -18,7 +18,11 @@ pub struct Word {
 }
 
 impl Word {
-    fn new(label: impl Into<String>, snippet: impl Into<String>, meaning: impl Into<String>) -> Word {
+    fn new(
+        label: impl Into<String>,
+        snippet: impl Into<String>,
+        meaning: impl Into<String>,
+    ) -> Word {
         Word {
             label: label.into(),
             snippet: snippet.into(),
@@ -58,7 +62,10 @@ fn metric_meaning(m: Metric) -> (MetricKind, &'static str) {
         ),
         Metric::AllClicks => (Delivery, "every click the platform counts"),
         Metric::Spend => (Delivery, "money spent, in the account's currency"),
-        Metric::Ctr => (Delivery, "clicks / impressions; write it as a percentage (ctr < 0.8%)"),
+        Metric::Ctr => (
+            Delivery,
+            "clicks / impressions; write it as a percentage (ctr < 0.8%)",
+        ),
         Metric::Cpc => (Delivery, "spend / clicks"),
         Metric::Cpm => (Delivery, "1000 × spend / impressions"),
         Metric::Conversions => (
@@ -69,7 +76,10 @@ fn metric_meaning(m: Metric) -> (MetricKind, &'static str) {
         Metric::Cpa => (Results, "spend / conversions"),
         Metric::Roas => (Results, "revenue / spend"),
         Metric::Cvr => (Results, "conversions / clicks; a percentage like ctr"),
-        Metric::Purchases => (ConversionType, "purchases (Meta omni_purchase, TikTok complete_payment)"),
+        Metric::Purchases => (
+            ConversionType,
+            "purchases (Meta omni_purchase, TikTok complete_payment)",
+        ),
         Metric::PurchaseValue => (ConversionType, "value of the purchases"),
         Metric::Leads => (ConversionType, "leads"),
         Metric::Installs => (ConversionType, "app installs"),
@@ -216,7 +226,10 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ),
     ("set bid to 1.5", "ad groups and ad sets only"),
     ("increase bid by 10% up to 3", "ad groups and ad sets only"),
-    ("decrease bid by 10% down to 0.5", "ad groups and ad sets only"),
+    (
+        "decrease bid by 10% down to 0.5",
+        "ad groups and ad sets only",
+    ),
     ("notify \"ops@example.com\"", "an email"),
     (
         "notify webhook \"https://hooks.example.com/adpilot\"",
@@ -356,11 +369,7 @@ mod tests {
 
     fn parses(text: &str) -> super::super::Checked {
         let checked = super::super::check_single(text);
-        assert!(
-            !checked.has_errors(),
-            "{text}\n{:?}",
-            checked.diagnostics
-        );
+        assert!(!checked.has_errors(), "{text}\n{:?}", checked.diagnostics);
         checked
     }
 
@@ -412,7 +421,10 @@ mod tests {
             let text = if w.snippet.starts_with("  for") {
                 format!("rule \"x\"\n{}  when spend > 1\n  then pause\n", w.snippet)
             } else {
-                format!("rule \"x\"\n  for ads{}\n  when spend > 1\n  then pause\n", w.snippet)
+                format!(
+                    "rule \"x\"\n  for ads{}\n  when spend > 1\n  then pause\n",
+                    w.snippet
+                )
             };
             parses(&text);
         }
@@ -422,7 +434,11 @@ mod tests {
     fn every_action_is_written_as_the_formatter_writes_it_and_each_kind_is_offered() {
         let mut kinds = std::collections::HashSet::new();
         for (a, _) in ACTIONS {
-            let level = if a.contains("bid") { "ad groups" } else { "campaigns" };
+            let level = if a.contains("bid") {
+                "ad groups"
+            } else {
+                "campaigns"
+            };
             let checked = parses(&format!(
                 "rule \"x\"\n  for {level}\n  when spend > 1\n  then {a}\n"
             ));
