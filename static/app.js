@@ -37,6 +37,32 @@
         target.focus();
       });
     });
+    // The rule helper: a word goes in at the cursor, a line (a snippet ending in a line
+    // break) at the start of the next line. Without JS the button posts and the server adds
+    // it at the end. The editor's live check then runs; nothing is saved.
+    root.querySelectorAll("[data-insert]").forEach(function (btn) {
+      if (btn.dataset.bound) return;
+      btn.dataset.bound = "1";
+      btn.addEventListener("click", function (ev) {
+        var ta = document.getElementById(btn.dataset.insertInto);
+        if (!ta || ta.readOnly || typeof ta.setRangeText !== "function") return;
+        ev.preventDefault();
+        var text = btn.dataset.insert, v = ta.value;
+        var start = ta.selectionStart, end = ta.selectionEnd;
+        if (text.slice(-1) === "\n") {
+          // At the start of a line it goes right there; otherwise after the current line.
+          var nl = v.indexOf("\n", end);
+          if (end === 0 || v.charAt(end - 1) === "\n") { start = end; }
+          else if (nl === -1) { text = "\n" + text; start = end = v.length; }
+          else { start = end = nl + 1; }
+        } else if (start > 0 && !/[\s(]/.test(v.charAt(start - 1)) && !/^\s/.test(text)) {
+          text = " " + text;
+        }
+        ta.setRangeText(text, start, end, "end");
+        ta.focus();
+        ta.dispatchEvent(new KeyboardEvent("keyup", { bubbles: true }));
+      });
+    });
     // Date ranges: a preset chosen from the list is what the page shows, so the old From/To
     // the form still holds are left out; typing a date means "Custom dates".
     root.querySelectorAll("form select[name=range]").forEach(function (sel) {

@@ -79,7 +79,7 @@ fn split_list(s: &str) -> Vec<String> {
 }
 
 /// What a line is, with its limit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum LineKind {
     GoogleHeadline,
     GoogleDescription,
@@ -299,9 +299,9 @@ pub fn check(draft: &Draft, brief: &CopyBrief) -> CheckedVariation {
     CheckedVariation { lines, flags }
 }
 
-// ---------- the offline copywriter ----------
+// ---------- the offline copywriter (in `ai::copywriter`) ----------
 
-fn title_case(s: &str) -> String {
+pub(super) fn title_case(s: &str) -> String {
     s.split_whitespace()
         .map(|w| {
             let mut c = w.chars();
@@ -314,7 +314,7 @@ fn title_case(s: &str) -> String {
         .join(" ")
 }
 
-fn capitalize(s: &str) -> String {
+pub(super) fn capitalize(s: &str) -> String {
     let mut c = s.chars();
     match c.next() {
         Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
@@ -322,323 +322,11 @@ fn capitalize(s: &str) -> String {
     }
 }
 
-/// The leading words of `s` that fit in `limit` (as `kind` counts), or None when even the
-/// first word does not. The offline copywriter composes lines from the brief this way; it
-/// never cuts a word.
-fn leading_words(s: &str, kind: LineKind, limit: usize) -> Option<String> {
-    let mut out = String::new();
-    for w in s.split_whitespace() {
-        let next = if out.is_empty() {
-            w.to_string()
-        } else {
-            format!("{out} {w}")
-        };
-        if kind.length(&next) > limit {
-            break;
-        }
-        out = next;
-    }
-    let out = out
-        .trim_end_matches([',', ';', ':', '-', '–', '|'])
-        .to_string();
-    (!out.is_empty()).then_some(out)
-}
-
-struct Picker<'a> {
-    kind: LineKind,
-    avoid: &'a [String],
-    used: HashSet<String>,
-}
-
-impl Picker<'_> {
-    fn acceptable(&self, s: &str) -> bool {
-        !s.trim().is_empty()
-            && self.kind.length(s) <= self.kind.limit()
-            && avoided_in(s, self.avoid).is_none()
-            && !self.used.contains(&s.trim().to_lowercase())
-    }
-
-    /// The first acceptable candidate, marked as used.
-    fn pick(&mut self, candidates: impl IntoIterator<Item = String>) -> Option<String> {
-        let found = candidates.into_iter().find(|c| self.acceptable(c))?;
-        self.used.insert(found.trim().to_lowercase());
-        Some(found)
-    }
-
-    /// Every acceptable candidate, in order, up to `max`.
-    fn pick_all(
-        &mut self,
-        candidates: impl IntoIterator<Item = String>,
-        max: usize,
-    ) -> Vec<String> {
-        let mut out = Vec::new();
-        for c in candidates {
-            if out.len() >= max {
-                break;
-            }
-            if self.acceptable(&c) {
-                self.used.insert(c.trim().to_lowercase());
-                out.push(c);
-            }
-        }
-        out
-    }
-}
-
-/// Calls to action by tone; each list is long enough that avoided words rarely empty it.
-fn calls_to_action(tone: &str) -> Vec<&'static str> {
-    let t = tone.to_lowercase();
-    let first: &[&str] = if t.contains("professional") || t.contains("formal") {
-        &["Learn More", "Request Details", "See How It Works"]
-    } else if t.contains("bold") || t.contains("urgent") || t.contains("direct") {
-        &["Order Now", "Get Yours Now", "Don't Wait"]
-    } else if t.contains("playful") || t.contains("fun") || t.contains("casual") {
-        &["Give It a Go", "Treat Yourself", "Come Take a Look"]
-    } else {
-        &["Try It Today", "See What's New", "Find Out More"]
-    };
-    let rest: &[&str] = &[
-        "Discover More",
-        "Get Started Today",
-        "Order Online",
-        "Explore the Range",
-        "See the Details",
-        "Take a Look",
-        "Made With Care",
-        "Start Here",
-        "Browse Online",
-        "Pick Yours",
-        "Check It Out",
-        "Visit Us Online",
-    ];
-    first.iter().chain(rest).copied().collect()
-}
-
-/// Rotates `v` by `i`, so each variation leads with different lines.
-fn rotate<T: Clone>(v: &[T], i: usize) -> Vec<T> {
-    if v.is_empty() {
-        return Vec::new();
-    }
-    let k = i % v.len();
-    v[k..].iter().chain(&v[..k]).cloned().collect()
-}
-
-/// Drafts `brief.variations` variations for `platform` from the brief alone, deterministically
-/// and within every limit (the proptest in this module holds it to that).
+/// Drafts `brief.variations` variations for `platform` from the brief alone, in the brief's
+/// language, deterministically and within every limit (the proptest in this module holds it
+/// to that).
 pub fn offline(brief: &CopyBrief, platform: Platform) -> Vec<Draft> {
-    let n = brief.variations.clamp(1, MAX_VARIATIONS);
-    (0..n).map(|i| offline_one(brief, platform, i)).collect()
-}
-
-fn offline_one(brief: &CopyBrief, platform: Platform, i: usize) -> Draft {
-    let avoid = brief.avoid_list();
-    let product = brief
-        .product
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
-    let keyword = brief
-        .keyword
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
-    let audience = brief
-        .audience
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
-    let description = brief
-        .description
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
-    let benefits = rotate(&brief.benefit_list(), i);
-    let ctas = rotate(&calls_to_action(&brief.tone), i);
-    match platform {
-        Platform::Google => {
-            let kind = LineKind::GoogleHeadline;
-            let mut p = Picker {
-                kind,
-                avoid: &avoid,
-                used: HashSet::new(),
-            };
-            let mut headlines = Vec::new();
-            // The keyword first, so at least one headline carries it.
-            if !keyword.is_empty() {
-                let kw = title_case(&keyword);
-                let with: Vec<String> = rotate(
-                    &[
-                        format!("{kw} | {}", title_case(&product)),
-                        format!("Best {kw}"),
-                        format!("{kw} Online"),
-                        kw.clone(),
-                    ],
-                    i,
-                );
-                if let Some(h) = p.pick(with.into_iter().chain([kw])) {
-                    headlines.push(h);
-                }
-            }
-            let mut cands: Vec<String> = Vec::new();
-            if let Some(pr) = leading_words(&title_case(&product), kind, 30) {
-                cands.push(pr);
-            }
-            for b in &benefits {
-                if let Some(b) = leading_words(&title_case(b), kind, 30) {
-                    cands.push(b);
-                }
-            }
-            if !audience.is_empty() {
-                if let Some(a) = leading_words(&format!("For {}", title_case(&audience)), kind, 30)
-                {
-                    cands.push(a);
-                }
-            }
-            cands.extend(ctas.iter().map(|c| c.to_string()));
-            let room = 8usize.saturating_sub(headlines.len());
-            headlines.extend(p.pick_all(cands, room));
-
-            let kind = LineKind::GoogleDescription;
-            let mut p = Picker {
-                kind,
-                avoid: &avoid,
-                used: HashSet::new(),
-            };
-            let mut cands: Vec<String> = Vec::new();
-            if !description.is_empty() {
-                if let Some(d) = leading_words(&format!("{product}: {description}"), kind, 89) {
-                    cands.push(format!("{d}."));
-                }
-                if let Some(d) = leading_words(&capitalize(&description), kind, 89) {
-                    cands.push(format!("{d}."));
-                }
-            }
-            if !benefits.is_empty() {
-                let joined = benefits.join(", ");
-                if let Some(d) = leading_words(&capitalize(&joined), kind, 89) {
-                    cands.push(format!("{d}."));
-                }
-            }
-            if !audience.is_empty() {
-                if let Some(d) = leading_words(&format!("Made for {audience}."), kind, 90) {
-                    cands.push(d);
-                }
-            }
-            for c in &ctas {
-                cands.push(format!("{c}. Quality you can count on, every time."));
-                cands.push(format!("{c} and see the difference for yourself."));
-            }
-            cands.extend(
-                [
-                    "Find out more and choose what suits you.",
-                    "See the full range online and pick your favourite.",
-                    "Everything you need, in one place.",
-                    "Simple to order, quick to arrive.",
-                    "Read the details and decide at your own pace.",
-                    "Take a look at what's on offer today.",
-                ]
-                .map(String::from),
-            );
-            let descriptions = p.pick_all(cands, 4);
-            Draft::Google {
-                headlines,
-                descriptions,
-            }
-        }
-        Platform::Meta => {
-            let mut p = Picker {
-                kind: LineKind::MetaPrimaryText,
-                avoid: &avoid,
-                used: HashSet::new(),
-            };
-            let mut cands = Vec::new();
-            let cta = ctas.first().copied().unwrap_or("Find Out More");
-            if !description.is_empty() {
-                if let Some(d) =
-                    leading_words(&capitalize(&description), LineKind::MetaPrimaryText, 110)
-                {
-                    cands.push(format!("{d}. {cta}."));
-                    cands.push(format!("{d}."));
-                }
-            }
-            if !benefits.is_empty() {
-                if let Some(d) = leading_words(
-                    &format!("{product}: {}", benefits.join(", ")),
-                    LineKind::MetaPrimaryText,
-                    110,
-                ) {
-                    cands.push(format!("{d}. {cta}."));
-                }
-            }
-            for c in &ctas {
-                cands.push(format!("Meet something new. {c}."));
-                cands.push(format!("{c} and see the difference for yourself."));
-            }
-            let primary_text = p.pick(cands).unwrap_or_default();
-
-            let mut p = Picker {
-                kind: LineKind::MetaHeadline,
-                avoid: &avoid,
-                used: HashSet::new(),
-            };
-            let mut cands = Vec::new();
-            for b in &benefits {
-                if let Some(b) = leading_words(&title_case(b), LineKind::MetaHeadline, 40) {
-                    cands.push(b);
-                }
-            }
-            if let Some(pr) = leading_words(&title_case(&product), LineKind::MetaHeadline, 40) {
-                cands.push(pr);
-            }
-            if !keyword.is_empty() {
-                cands.push(title_case(&keyword));
-            }
-            cands.extend(ctas.iter().map(|c| c.to_string()));
-            let headline = p.pick(cands).unwrap_or_default();
-
-            let mut p = Picker {
-                kind: LineKind::MetaDescription,
-                avoid: &avoid,
-                used: HashSet::new(),
-            };
-            let mut cands: Vec<String> = ctas.iter().skip(1).map(|c| c.to_string()).collect();
-            cands.extend(ctas.first().map(|c| c.to_string()));
-            let description = p.pick(cands).unwrap_or_default();
-            Draft::Meta {
-                primary_text,
-                headline,
-                description,
-            }
-        }
-        Platform::Tiktok => {
-            let kind = LineKind::TiktokAdText;
-            let mut p = Picker {
-                kind,
-                avoid: &avoid,
-                used: HashSet::new(),
-            };
-            let mut cands = Vec::new();
-            for c in &ctas {
-                if let Some(b) = benefits.first() {
-                    if let Some(d) = leading_words(&format!("{product}: {b}"), kind, 80) {
-                        cands.push(format!("{d}. {c}!"));
-                    }
-                }
-                if !description.is_empty() {
-                    if let Some(d) = leading_words(&capitalize(&description), kind, 80) {
-                        cands.push(format!("{d}. {c}!"));
-                    }
-                }
-                if let Some(d) = leading_words(&product, kind, 80) {
-                    cands.push(format!("{d}. {c}!"));
-                }
-                cands.push(format!("{c}!"));
-            }
-            Draft::Tiktok {
-                ad_text: p.pick(cands).unwrap_or_default(),
-            }
-        }
-    }
+    super::copywriter::offline(brief, platform)
 }
 
 // ---------- drafting with a model ----------
@@ -647,6 +335,10 @@ fn offline_one(brief: &CopyBrief, platform: Platform, i: usize) -> Draft {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Generator {
     Offline,
+    /// Drafts kept earlier, labelled as their generator was then.
+    Kept {
+        label: String,
+    },
     Model {
         provider: String,
         model: String,
@@ -658,6 +350,7 @@ impl Generator {
     pub fn label(&self) -> String {
         match self {
             Generator::Offline => "offline drafts (built-in copywriter, no AI provider)".into(),
+            Generator::Kept { label } => label.clone(),
             Generator::Model {
                 provider,
                 model,

@@ -9,10 +9,12 @@
 pub mod advice;
 pub mod config;
 pub mod copy;
+pub mod copywriter;
 pub mod prompts;
 pub mod provider;
 pub mod routes;
 pub mod rules;
+pub mod saved;
 pub mod schema;
 pub mod summary;
 pub mod usage;

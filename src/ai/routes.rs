@@ -2,25 +2,31 @@
 //! (POST /ai/rule-draft, a fragment for the rule editor) and the usage page (/ai/usage).
 
 use askama::Template;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::response::{Html, IntoResponse, Response};
-use axum::{Form, Router, routing::get};
+use axum::{Form, Router, routing::get, routing::post};
 use chrono::Utc;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 use super::config::Task;
 use super::copy::{self, CopyBrief, PlatformCopy};
 use super::rules::{self, RuleDraft};
+use super::saved::{self, KeptRow};
 use super::usage::{self, UsageLine};
 use super::{AiError, thousands};
 use crate::app::AppState;
 use crate::types::Platform;
-use crate::web::context::{Admin, Shell, Writer};
+use crate::web::context::{Admin, FlashKind, Shell, Writer};
+use crate::web::cookies::redirect_with_flash;
 use crate::web::error::{AppError, AppResult};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/ai/copy", get(copy_page).post(copy_submit))
+        .route("/ai/copy/drafts", post(keep_drafts))
+        .route("/ai/copy/drafts/{id}", get(reopen_drafts))
+        .route("/ai/copy/drafts/{id}/delete", post(delete_drafts))
         .route("/ai/rule-draft", get(rule_page).post(rule_draft))
         .route("/ai/usage", get(usage_page))
 }
@@ -32,7 +38,7 @@ fn rate_limited(secs: u64) -> AppError {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CopyForm {
     #[serde(default)]
     pub product: String,
@@ -113,29 +119,162 @@ struct CopyPage {
     submitted: bool,
     model_ready: bool,
     tones: [&'static str; 5],
+    /// The organization's kept drafts.
+    kept: Vec<KeptRow>,
+    /// The kept drafts on show: id, name and when they were kept.
+    opened: Option<(Uuid, String, String)>,
 }
 
 impl CopyPage {
     fn line_id(&self, p: &Platform, v: &usize, l: &usize) -> String {
         format!("copy-{}-{}-{}", p.as_str(), v, l)
     }
+
+    /// The drafts on the page, for "Keep these drafts".
+    fn kept_json(&self) -> String {
+        serde_json::to_string(&saved::from_results(&self.results)).unwrap_or_default()
+    }
+
+    /// The brief as typed, for "Keep these drafts".
+    fn brief_json(&self) -> String {
+        serde_json::to_string(&self.form).unwrap_or_default()
+    }
 }
 
-fn copy_page_of(app: &AppState, shell: Shell, form: CopyForm) -> CopyPage {
-    CopyPage {
-        shell,
+async fn copy_page_of(app: &AppState, w: &Writer, form: CopyForm) -> AppResult<CopyPage> {
+    let kept = app
+        .db
+        .tenant(w.org_id, async |c| Ok::<_, AppError>(saved::list(c).await?))
+        .await?;
+    Ok(CopyPage {
+        shell: w.shell("ai"),
         form,
         problems: Vec::new(),
         results: Vec::new(),
         submitted: false,
         model_ready: app.ai.available(Task::AdCopy),
         tones: ["friendly", "professional", "bold", "playful", "neutral"],
-    }
+        kept,
+        opened: None,
+    })
 }
 
 async fn copy_page(State(app): State<AppState>, w: Writer) -> AppResult<Response> {
-    let page = copy_page_of(&app, w.shell("ai"), CopyForm::default());
+    let page = copy_page_of(&app, &w, CopyForm::default()).await?;
     Ok(Html(page.render()?).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct KeepForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    brief: String,
+    #[serde(default)]
+    drafts: String,
+}
+
+/// "Keep these drafts": the brief and the drafts on the page, kept for the organization.
+async fn keep_drafts(
+    State(app): State<AppState>,
+    w: Writer,
+    Form(f): Form<KeepForm>,
+) -> AppResult<Response> {
+    let drafts = saved::parse(&f.drafts).map_err(|e| AppError::BadRequest(e.to_string()))?;
+    let form: CopyForm = serde_json::from_str(&f.brief)
+        .map_err(|_| AppError::BadRequest(saved::KeepError::Damaged.to_string()))?;
+    let name: String = {
+        let n = f.name.trim();
+        let n = if n.is_empty() { form.product.trim() } else { n };
+        let n = if n.is_empty() { "Ad copy" } else { n };
+        n.chars().take(200).collect()
+    };
+    let brief = serde_json::to_value(&form).map_err(AppError::internal)?;
+    let (org, user) = (w.org_id, w.user_id);
+    let kept_name = name.clone();
+    let id = app
+        .db
+        .tenant(org, async move |c| {
+            let id = saved::save(c, org, user, &kept_name, brief, &drafts).await?;
+            crate::audit::record(
+                c,
+                org,
+                Some(user),
+                "copy.kept",
+                &id.to_string(),
+                serde_json::json!({"name": kept_name}),
+            )
+            .await?;
+            Ok::<_, AppError>(id)
+        })
+        .await?;
+    Ok(redirect_with_flash(
+        &format!("/ai/copy/drafts/{id}"),
+        FlashKind::Success,
+        &format!("Kept the drafts as “{name}”."),
+    ))
+}
+
+/// Kept drafts, shown again with their brief (nothing is drafted anew).
+async fn reopen_drafts(
+    State(app): State<AppState>,
+    w: Writer,
+    Path(id): Path<Uuid>,
+) -> AppResult<Response> {
+    let kept = app
+        .db
+        .tenant(w.org_id, async move |c| {
+            Ok::<_, AppError>(saved::get(c, id).await?)
+        })
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let form: CopyForm = serde_json::from_value(kept.brief).unwrap_or_default();
+    let drafts = serde_json::to_string(&kept.drafts)
+        .ok()
+        .and_then(|j| saved::parse(&j).ok())
+        .unwrap_or_default();
+    let brief = form.brief();
+    let mut page = copy_page_of(&app, &w, form).await?;
+    page.results = saved::to_results(&drafts, &brief);
+    page.opened = Some((
+        kept.id,
+        kept.name,
+        kept.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+    ));
+    Ok(Html(page.render()?).into_response())
+}
+
+async fn delete_drafts(
+    State(app): State<AppState>,
+    w: Writer,
+    Path(id): Path<Uuid>,
+) -> AppResult<Response> {
+    let (org, user) = (w.org_id, w.user_id);
+    let gone = app
+        .db
+        .tenant(org, async move |c| {
+            let kept = saved::get(c, id).await?;
+            if kept.is_some() {
+                saved::delete(c, id).await?;
+                crate::audit::record(
+                    c,
+                    org,
+                    Some(user),
+                    "copy.deleted",
+                    &id.to_string(),
+                    serde_json::json!({}),
+                )
+                .await?;
+            }
+            Ok::<_, AppError>(kept.map(|k| k.name))
+        })
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(redirect_with_flash(
+        "/ai/copy",
+        FlashKind::Success,
+        &format!("Deleted the kept drafts “{gone}”."),
+    ))
 }
 
 async fn copy_submit(
@@ -144,7 +283,7 @@ async fn copy_submit(
     Form(form): Form<CopyForm>,
 ) -> AppResult<Response> {
     let brief = form.brief();
-    let mut page = copy_page_of(&app, w.shell("ai"), form);
+    let mut page = copy_page_of(&app, &w, form).await?;
     page.submitted = true;
     page.problems = brief.problems();
     if page.problems.is_empty() {

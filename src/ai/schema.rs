@@ -27,3 +27,15 @@ diesel::table! {
         expires_at -> Timestamptz,
     }
 }
+
+diesel::table! {
+    copy_drafts (org_id, id) {
+        org_id -> Uuid,
+        id -> Uuid,
+        name -> Text,
+        brief -> Jsonb,
+        drafts -> Jsonb,
+        created_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+    }
+}

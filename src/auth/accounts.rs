@@ -63,7 +63,14 @@ pub fn sign_up_problems(new: &NewAccount) -> Vec<(&'static str, String)> {
     };
     let email = normalize_email(&new.email);
     let email_text = email.as_ref().ok().cloned().unwrap_or_default();
-    note(email);
+    if crate::web::form::has_forbidden_control(&new.email) {
+        note(Err(AuthError::invalid(
+            "email",
+            crate::web::form::CONTROL_MESSAGE,
+        )));
+    } else {
+        note(email);
+    }
     note(check_name("name", &new.name, "your name"));
     note(check_name(
         "org_name",
@@ -71,7 +78,12 @@ pub fn sign_up_problems(new: &NewAccount) -> Vec<(&'static str, String)> {
         "a name for your organization",
     ));
     note(check_time_zone(&new.time_zone));
-    if let Some(why) = password::weakness(&new.password, &email_text) {
+    if crate::web::form::has_forbidden_control(&new.password) {
+        out.push((
+            "password",
+            "Remove the invisible control characters (such as NUL) from the password.".into(),
+        ));
+    } else if let Some(why) = password::weakness(&new.password, &email_text) {
         out.push(("password", why));
     }
     out

@@ -381,6 +381,24 @@ async fn login(
         }
         return Ok(resp);
     }
+    // A control character (a NUL pasted with the address) is refused on the form, with what
+    // was typed kept without it; nothing is looked up.
+    let controls = [("email", &form.email), ("password", &form.password)]
+        .into_iter()
+        .find(|(_, v)| crate::web::form::has_forbidden_control(v));
+    if let Some((field, _)) = controls {
+        let page = LoginPage {
+            shell: Shell::from_ctx(&ctx, "login"),
+            email: crate::web::form::scrub(&form.email),
+            next,
+            errors: FieldErrors::one(field, crate::web::form::CONTROL_MESSAGE),
+        };
+        return Ok((
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            Html(page.render()?),
+        )
+            .into_response());
+    }
     match accounts::authenticate(&app.db, &form.email, &form.password).await {
         Ok(user_id) => {
             // A new token at every login; an old cookie (if any) is ended.
@@ -708,8 +726,9 @@ async fn update_org(
         Err(e) => {
             let errors = field_errors(e)?;
             let mut page = render_settings(&app, &a, errors, String::new(), None).await?;
-            page.org_name = form.name;
-            page.time_zone = form.time_zone;
+            // What was typed stays, without invisible control characters.
+            page.org_name = crate::web::form::scrub(&form.name);
+            page.time_zone = crate::web::form::scrub(&form.time_zone);
             Ok((
                 axum::http::StatusCode::UNPROCESSABLE_ENTITY,
                 Html(page.render()?),

@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::describe::DescribeView;
 use super::highlight::{self, Token};
 use super::history::{self, Entry, RunRow};
-use super::language::{self, Diagnostic, Rule, conflicts};
+use super::language::{self, Diagnostic, Rule, conflicts, vocabulary};
 use super::runner::{self, PreviewRow, RunError};
 use super::store::{self, Mode, Settings, StoredRule};
 use super::{backtest, eval};
@@ -28,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .route("/rules", get(list_page).post(create))
         .route("/rules/new", get(new_page))
         .route("/rules/check", post(check_fragment))
+        .route("/rules/insert", post(insert))
         .route("/rules/preview", post(preview_fragment))
         .route("/rules/example/{n}", get(example))
         .route("/rules/activity", get(activity_page))
@@ -226,6 +227,8 @@ pub(super) struct EditorPage {
     check: CheckView,
     examples: Vec<(usize, &'static str)>,
     describe: DescribeView,
+    /// The helper beside the editor: the language's words with snippets to insert.
+    helper: Vec<vocabulary::Group>,
 }
 
 impl EditorPage {
@@ -249,6 +252,7 @@ impl EditorPage {
             check,
             examples: examples(),
             describe,
+            helper: vocabulary::groups(),
         })
     }
 
@@ -275,14 +279,54 @@ struct CheckView {
     empty: bool,
 }
 
+/// Where the first control character of `text` sits once the control characters are removed
+/// (1-based line and column of the scrubbed text); None when there is none.
+fn first_control(text: &str) -> Option<(usize, usize)> {
+    let (mut line, mut col) = (1, 1);
+    for c in text.chars() {
+        if crate::web::form::is_forbidden_control(c) {
+            return Some((line, col));
+        }
+        if c == '\n' {
+            line += 1;
+            col = 1;
+        } else {
+            col += 1;
+        }
+    }
+    None
+}
+
+/// Checks `text` as the editor shows it. A control character (a NUL pasted with the text) is
+/// an error at its place; the rest is checked without it, which is the text the page shows.
 async fn check_text(
     app: &AppState,
     org: Uuid,
     text: &str,
     rule_id: Option<Uuid>,
 ) -> AppResult<CheckView> {
+    let control = first_control(text);
+    let scrubbed;
+    let text = if control.is_some() {
+        scrubbed = crate::web::form::scrub(text);
+        scrubbed.as_str()
+    } else {
+        text
+    };
     let checked = language::check_single(text);
     let mut diagnostics = checked.diagnostics.clone();
+    if let Some((line, col)) = control {
+        diagnostics.insert(
+            0,
+            Diagnostic {
+                severity: language::Severity::Error,
+                line,
+                col,
+                message: "an invisible control character (such as NUL) was here; it is removed from the text below".into(),
+                help: Some("check the text and save it again".into()),
+            },
+        );
+    }
     let mut conflict_msgs = Vec::new();
     if let (false, Some(rule)) = (checked.has_errors(), checked.rules.first().cloned()) {
         let others = app
@@ -354,9 +398,10 @@ async fn new_page(
     w: Writer,
     Query(q): Query<NewQuery>,
 ) -> AppResult<Response> {
+    // A new rule starts from a template that checks, not from an empty editor's error.
     let text: String = q
         .text
-        .unwrap_or_default()
+        .unwrap_or_else(|| vocabulary::TEMPLATE.to_string())
         .chars()
         .take(MAX_PREFILL)
         .collect();
@@ -428,6 +473,23 @@ async fn save_form(app: AppState, w: Writer, id: Option<Uuid>, f: RuleForm) -> A
         Some(id) => Some(load_rule(&app, org, id).await?),
         None => None,
     };
+    if crate::web::form::has_forbidden_control(&f.text) {
+        // Nothing is saved: the editor comes back with the error at its place and the text
+        // without the control characters.
+        let check = check_text(&app, org, &f.text, id).await?;
+        let page = EditorPage {
+            shell: w.shell("rules"),
+            rule: existing,
+            text: crate::web::form::scrub(&f.text),
+            mode,
+            modes: Mode::ALL,
+            check,
+            examples: examples(),
+            describe: DescribeView::idle(&app),
+            helper: vocabulary::groups(),
+        };
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response());
+    }
     let was_live = existing.as_ref().is_some_and(|r| r.mode == Mode::Live);
     if mode == Mode::Live
         && !was_live
@@ -510,6 +572,7 @@ async fn save_form(app: AppState, w: Writer, id: Option<Uuid>, f: RuleForm) -> A
                 check,
                 examples: examples(),
                 describe: DescribeView::idle(&app),
+                helper: vocabulary::groups(),
             };
             Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response())
         }
@@ -655,15 +718,110 @@ struct TextareaView {
     text: String,
 }
 
-async fn example(_v: Writer, Path(n): Path<usize>) -> AppResult<Response> {
-    let (_, text) = EXAMPLES.get(n).ok_or(AppError::NotFound)?;
+/// An example (by number) or the template ("template"), as the editor's textarea.
+async fn example(_v: Writer, Path(n): Path<String>) -> AppResult<Response> {
+    let text = if n == "template" {
+        vocabulary::TEMPLATE
+    } else {
+        let n: usize = n.parse().map_err(|_| AppError::NotFound)?;
+        EXAMPLES.get(n).ok_or(AppError::NotFound)?.1
+    };
     Ok(Html(
         TextareaView {
-            text: (*text).to_string(),
+            text: text.to_string(),
         }
         .render()?,
     )
     .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct InsertForm {
+    #[serde(default)]
+    text: String,
+    #[serde(default)]
+    rule_id: Option<String>,
+    #[serde(default)]
+    mode: Option<String>,
+    /// A snippet of the helper, added at the end.
+    #[serde(default)]
+    insert: Option<String>,
+    /// An example's number, or "template": replaces the text.
+    #[serde(default)]
+    example: Option<String>,
+}
+
+/// `text` with `snippet` added at the end: a line snippet as a new line, a word at the end of
+/// the last line. (With JavaScript the helper inserts at the cursor instead; see app.js.)
+fn append_snippet(text: &str, snippet: &str) -> String {
+    let mut out = text.trim_end().to_string();
+    if snippet.ends_with('\n') {
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        out.push_str(snippet);
+    } else {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(snippet.trim_start());
+        out.push('\n');
+    }
+    out
+}
+
+/// The helper's buttons without JavaScript: the editor again with the snippet added at the
+/// end (or an example in place of the text). Nothing is saved.
+async fn insert(
+    State(app): State<AppState>,
+    w: Writer,
+    Form(f): Form<InsertForm>,
+) -> AppResult<Response> {
+    let rule = match f.rule_id.as_deref().filter(|s| !s.is_empty()) {
+        Some(id) => {
+            let id: Uuid = id.parse().map_err(|_| AppError::NotFound)?;
+            Some(load_rule(&app, w.org_id, id).await?)
+        }
+        None => None,
+    };
+    let text = crate::web::form::scrub(&f.text);
+    let text = match (f.example.as_deref(), f.insert.as_deref()) {
+        (Some("template"), _) => vocabulary::TEMPLATE.to_string(),
+        (Some(n), _) => {
+            let n: usize = n.parse().map_err(|_| AppError::NotFound)?;
+            EXAMPLES.get(n).ok_or(AppError::NotFound)?.1.to_string()
+        }
+        (None, Some(snippet)) => {
+            // Only the helper's own snippets: the page offers nothing else.
+            let known = vocabulary::groups()
+                .iter()
+                .flat_map(|g| g.words.iter())
+                .any(|w| w.snippet == snippet);
+            if !known {
+                return Err(AppError::BadRequest("Unknown snippet.".into()));
+            }
+            append_snippet(&text, snippet)
+        }
+        (None, None) => text,
+    };
+    let text: String = text.chars().take(MAX_PREFILL).collect();
+    let mode = f
+        .mode
+        .as_deref()
+        .and_then(Mode::parse)
+        .or(rule.as_ref().map(|r| r.mode))
+        .unwrap_or(Mode::Draft);
+    let page = EditorPage::new(
+        &app,
+        w.org_id,
+        w.shell("rules"),
+        rule,
+        text,
+        mode,
+        DescribeView::idle(&app),
+    )
+    .await?;
+    Ok(Html(page.render()?).into_response())
 }
 
 // ---- mode, pause, delete ----
@@ -852,7 +1010,6 @@ struct HistoryPage {
     labels: super::history_view::Labels,
     /// Whether a check's changes can be undone from here: campaign rules only (changes to ad
     /// groups and ads are reversed from their pages, which the items link).
-    undoable: bool,
 }
 
 impl HistoryPage {
@@ -878,9 +1035,6 @@ async fn history_page(
             Ok::<_, AppError>((rule, runs, items, (undone, labels)))
         })
         .await?;
-    let undoable = rule
-        .parsed()
-        .is_none_or(|r| r.level() == super::language::ast::Level::Campaign);
     Ok(Html(
         HistoryPage {
             shell: v.shell("rules"),
@@ -889,7 +1043,6 @@ async fn history_page(
             items,
             undone,
             labels,
-            undoable,
         }
         .render()?,
     )

@@ -208,11 +208,14 @@ impl NewForm {
     fn from_pairs(pairs: Vec<(String, String)>) -> NewForm {
         let mut f = NewForm::default();
         for (k, v) in pairs {
-            if v.chars()
-                .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-            {
+            // A control character is refused (see `control_fields`); the form shows what was
+            // typed without it.
+            let v = if crate::web::form::has_forbidden_control(&v) {
                 f.control_fields.push(k.clone());
-            }
+                crate::web::form::scrub(&v)
+            } else {
+                v
+            };
             match k.as_str() {
                 "name" => f.name = v,
                 "account" => f.accounts.push(v),
@@ -495,7 +498,7 @@ fn validate(
 ) -> Result<Vec<NewPush>, FieldErrors> {
     let mut errors = FieldErrors::default();
     let name = form.name.trim();
-    if name.chars().any(char::is_control) {
+    if name.chars().any(char::is_control) || form.control_fields.iter().any(|k| k == "name") {
         errors.add(
             "name",
             "Remove the invisible control characters (such as NUL) from the name.",

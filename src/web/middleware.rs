@@ -283,7 +283,9 @@ fn check_origin(headers: &HeaderMap, origin: &str) -> Result<(), AppError> {
 
 /// PostgreSQL text cannot hold a NUL character, and no form of ours needs one: a NUL in the
 /// path, the query or an urlencoded form is refused here with a clear message, before any
-/// handler gets as far as a query that would fail with a 500.
+/// handler gets as far as a query that would fail with a 500. The forms whose handlers refuse
+/// control characters themselves (`web::form::FIELD_CHECKED_FORMS`) pass, so that the person
+/// gets the form back with the field's error and what they typed.
 async fn reject_nul(req: &mut Request) -> Result<(), AppError> {
     let refuse = || {
         AppError::BadRequest(
@@ -302,6 +304,13 @@ async fn reject_nul(req: &mut Request) -> Result<(), AppError> {
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
     if !is_form {
+        return Ok(());
+    }
+    let field_checked = req
+        .extensions()
+        .get::<MatchedPath>()
+        .is_some_and(|m| super::form::checks_controls(req.method().as_str(), m.as_str()));
+    if field_checked {
         return Ok(());
     }
     let body = std::mem::replace(req.body_mut(), Body::empty());

@@ -111,6 +111,7 @@ async fn the_main_pages_are_valid_html() {
         "/connections".to_string(),
         format!("/accounts/{account}/conversions"),
         "/settings".to_string(),
+        "/ai/copy".to_string(),
     ];
     for path in &paths {
         let r = c.get(path).await;

@@ -149,10 +149,15 @@ async fn a_marketer_goes_from_sign_up_to_a_live_rule_and_a_read_only_client() {
     wait_for_first_sync(&b, &s).await;
     b.shot("connections-synced").await;
 
-    // The dashboard shows the synced spend, per currency.
-    b.goto(&s.at("/dashboard?range=last_30_days")).await;
+    // The dashboard shows the synced spend, per currency, for a real preset range.
+    b.goto(&s.at("/dashboard?range=last_30")).await;
     b.wait_for_text("Spend", Duration::from_secs(10), None)
         .await;
+    let summary = b.text("#range-summary").await;
+    assert!(
+        summary.contains("(30 days)"),
+        "the preset's 30 days, not another range: {summary}"
+    );
     let dash = b.body_text().await;
     assert!(
         dash.contains("USD"),
@@ -169,20 +174,16 @@ async fn a_marketer_goes_from_sign_up_to_a_live_rule_and_a_read_only_client() {
         "connecting and the first sync tick themselves off"
     );
 
-    // A campaign page from the table.
-    b.click("#campaign-table tbody tr a[href^='/campaigns/']")
-        .await;
-    b.wait_for_text("Daily budget", Duration::from_secs(10), None)
-        .await;
-    b.shot("campaign").await;
-
-    // Down the levels of a Meta campaign: its ad sets, one ad set paused from its own page
-    // (the sandbox's ad set is paused), then one of its ads.
-    let (campaign, ad_set, ad_set_ext) = {
+    // Down the levels of a Meta campaign, every step a click: the dashboard filtered to it,
+    // its page with its ad sets, one ad set paused from its own page (the sandbox sees exactly
+    // one pause), then one of its ads.
+    let (campaign, campaign_name, ad_set, ad_set_ext) = {
         #[derive(diesel::QueryableByName)]
         struct Pick {
             #[diesel(sql_type = diesel::sql_types::Uuid)]
             campaign_id: uuid::Uuid,
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            campaign_name: String,
             #[diesel(sql_type = diesel::sql_types::Uuid)]
             id: uuid::Uuid,
             #[diesel(sql_type = diesel::sql_types::Text)]
@@ -193,7 +194,8 @@ async fn a_marketer_goes_from_sign_up_to_a_live_rule_and_a_read_only_client() {
             .expect("admin");
         let p: Pick = diesel_async::RunQueryDsl::get_result(
             diesel::sql_query(
-                "SELECT g.campaign_id, g.id, g.external_id FROM ad_groups g
+                "SELECT g.campaign_id, c.name AS campaign_name, g.id, g.external_id
+                 FROM ad_groups g
                  JOIN campaigns c ON c.org_id = g.org_id AND c.id = g.campaign_id
                  WHERE g.platform = 'meta' AND g.status = 'active' AND c.status = 'active'
                    AND EXISTS (SELECT 1 FROM ads a WHERE a.ad_group_id = g.id)
@@ -203,12 +205,35 @@ async fn a_marketer_goes_from_sign_up_to_a_live_rule_and_a_read_only_client() {
         )
         .await
         .expect("an active Meta ad set");
-        (p.campaign_id, p.id, p.external_id)
+        (p.campaign_id, p.campaign_name, p.id, p.external_id)
     };
-    b.goto(&s.at(&format!("/campaigns/{campaign}"))).await;
+    b.select("select[name=platform]", "meta").await;
+    b.fill("input[name=q]", &campaign_name).await;
+    b.click("form.filters button[type=submit]").await;
+    b.find(&format!(
+        "#campaign-table tbody tr a[href^='/campaigns/{campaign}']"
+    ))
+    .await;
+    assert!(
+        b.text("#range-summary").await.contains("(30 days)"),
+        "filtering keeps the chosen preset"
+    );
+    b.shot("dashboard-filtered").await;
+    b.click(&format!(
+        "#campaign-table tbody tr a[href^='/campaigns/{campaign}']"
+    ))
+    .await;
     b.wait_for_text("Ad sets", Duration::from_secs(10), None)
         .await;
-    b.click(&format!("#level-table a[href='/ad-groups/{ad_set}']"))
+    assert!(
+        b.url().await.contains(&format!("/campaigns/{campaign}")),
+        "on the campaign's page"
+    );
+    b.shot("campaign").await;
+    b.set_width(390).await;
+    b.shot("campaign-phone").await;
+    b.set_width(1280).await;
+    b.click(&format!("#level-table a[href^='/ad-groups/{ad_set}']"))
         .await;
     b.wait_for_text("Change on Meta Ads", Duration::from_secs(10), None)
         .await;
@@ -216,10 +241,22 @@ async fn a_marketer_goes_from_sign_up_to_a_live_rule_and_a_read_only_client() {
     b.set_width(390).await;
     b.shot("ad-set-phone").await;
     b.set_width(1280).await;
+    sb.clear_calls();
     b.click("#pause-button").await;
     b.wait_for_text("paused on Meta Ads", Duration::from_secs(20), None)
         .await;
     b.shot("ad-set-paused").await;
+    let pauses: Vec<String> = sb
+        .calls()
+        .into_iter()
+        .filter(|c| c.method == "POST" && c.path.ends_with(&format!("/{ad_set_ext}")))
+        .map(|c| c.path)
+        .collect();
+    assert_eq!(
+        pauses.len(),
+        1,
+        "the sandbox saw exactly one change of the ad set: {pauses:?}"
+    );
     let truth = sb.ad_groups(&TruthQuery {
         platform: Some(Platform::Meta),
         ad_group_id: Some(ad_set_ext.clone()),

@@ -933,3 +933,161 @@ async fn a_server_killed_in_a_batch_of_bid_changes_applies_each_exactly_once_aft
         live.len()
     );
 }
+
+/// A rule check's changes below the campaign, undone in one step from the rule's history:
+/// an ad set's pause, an ad set's budget and an ad group's bid go back, each exactly once; an
+/// ad that a person paused again by hand after the check's pause is left alone; a second undo
+/// changes nothing.
+#[tokio::test]
+async fn a_checks_ad_group_and_ad_changes_are_undone_once_and_overtaken_ones_left_alone() {
+    let (sb, t, mut c, org) = setup(&["google", "meta"]).await;
+    c.get("/rules/new").await;
+    let r = c
+        .post(
+            "/rules",
+            &[
+                (
+                    "text",
+                    "rule \"Levels\"\n  for ad sets on meta\n  when clicks in last 7 days > 0\n  then pause\n",
+                ),
+                ("mode", "draft"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let rule_id: Uuid = r
+        .location()
+        .and_then(|l| l.trim_start_matches("/rules/").parse().ok())
+        .expect("rule id");
+    let run = Uuid::now_v7();
+    let by_rule = |target, kind, key: &str, budget, bid| ActionRequest {
+        target,
+        kind,
+        source: Source::Rule {
+            rule_id,
+            run_id: Some(run),
+        },
+        intent_key: format!("rule:levels:{key}"),
+        budget,
+        bid,
+    };
+    let up = |pct: i64| BudgetPlan::Change {
+        direction: Direction::Increase,
+        by: ChangeBy::Percent(rust_decimal::Decimal::from(pct)),
+        limit: None,
+    };
+
+    let paused = live_group(&t, Platform::Meta, |g| g.budget_micros.is_none()).await;
+    let budgeted = live_group(&t, Platform::Meta, |g| {
+        g.budget_micros.is_some() && g.id != paused.id
+    })
+    .await;
+    let bid = live_group(&t, Platform::Google, |g| g.bid_micros.is_some()).await;
+    let ad = ads_of(&t, budgeted.id)
+        .await
+        .into_iter()
+        .find(|a| a.status == "active")
+        .expect("an active ad");
+    let budget_before = truth_group(&sb, Platform::Meta, &budgeted.external_id).daily_budget_micros;
+    let bid_before = truth_group(&sb, Platform::Google, &bid.external_id).bid_micros;
+
+    for req in [
+        by_rule(
+            Target::AdGroup(paused.id),
+            ActionKind::Pause,
+            "pause",
+            None,
+            None,
+        ),
+        by_rule(
+            Target::AdGroup(budgeted.id),
+            ActionKind::SetBudget,
+            "budget",
+            Some(up(20)),
+            None,
+        ),
+        by_rule(
+            Target::AdGroup(bid.id),
+            ActionKind::SetBid,
+            "bid",
+            None,
+            Some(up(10)),
+        ),
+        by_rule(Target::Ad(ad.id), ActionKind::Pause, "ad", None, None),
+    ] {
+        let done = actions::request(&t.app, org, req).await.expect("change");
+        assert_eq!(done.state, ActionState::Succeeded, "{:?}", done.message);
+    }
+    assert_eq!(
+        truth_group(&sb, Platform::Meta, &paused.external_id).status,
+        Truth::Paused
+    );
+    assert_ne!(
+        truth_group(&sb, Platform::Meta, &budgeted.external_id).daily_budget_micros,
+        budget_before
+    );
+    assert_ne!(
+        truth_group(&sb, Platform::Google, &bid.external_id).bid_micros,
+        bid_before
+    );
+    // A person resumes the ad and pauses it again: the check's pause is no longer the last.
+    for kind in ["resume", "pause"] {
+        c.get(&format!("/ads/{}", ad.id)).await;
+        let r = c
+            .post(
+                &format!("/ads/{}/{kind}", ad.id),
+                &[("intent", &Uuid::now_v7().to_string())],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    }
+
+    sb.clear_calls();
+    c.get(&format!("/rules/{rule_id}/history")).await;
+    let r = c
+        .post(&format!("/rules/{rule_id}/runs/{run}/undo"), &[])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let said = flash(&c);
+    assert!(said.contains("Undone (3)"), "{said}");
+    assert!(
+        said.contains("ad set") && said.contains("changed again since"),
+        "{said}"
+    );
+    assert_eq!(
+        writes(&sb).len(),
+        3,
+        "one call per change: {:?}",
+        writes(&sb)
+    );
+    assert_eq!(
+        truth_group(&sb, Platform::Meta, &paused.external_id).status,
+        Truth::Enabled,
+        "the ad set runs again"
+    );
+    assert_eq!(
+        truth_group(&sb, Platform::Meta, &budgeted.external_id).daily_budget_micros,
+        budget_before,
+        "the ad set's budget is back"
+    );
+    assert_eq!(
+        truth_group(&sb, Platform::Google, &bid.external_id).bid_micros,
+        bid_before,
+        "the ad group's bid is back"
+    );
+    assert_eq!(
+        truth_ad(&sb, Platform::Meta, &ad.external_id),
+        Truth::Paused,
+        "the ad a person paused stays paused"
+    );
+
+    // Again: the same undo, nothing more on the platform.
+    sb.clear_calls();
+    c.get(&format!("/rules/{rule_id}/history")).await;
+    let r = c
+        .post(&format!("/rules/{rule_id}/runs/{run}/undo"), &[])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(flash(&c).contains("undone already"), "{}", flash(&c));
+    assert!(writes(&sb).is_empty(), "{:?}", writes(&sb));
+}

@@ -31,4 +31,5 @@ mod security;
 mod security_probe;
 mod sync;
 mod tenancy;
+mod ux_helpers;
 mod webdriver;

@@ -430,8 +430,7 @@ async fn a_live_ad_set_rule_pauses_exactly_the_matching_ad_sets_once() {
     assert_eq!(s.executed, 0, "cooling down: {s:?}");
     assert_eq!(before_truth(&own.external_id), Some(own_after));
 
-    // In a browser, at desktop and phone width: the history with ad sets (no undo button: ad
-    // set changes are reversed from their pages, which it links).
+    // In a browser, at desktop and phone width: the history with ad sets, which it links.
     let Some(b) = crate::webdriver::Browser::start("rules-levels").await else {
         return;
     };

@@ -109,6 +109,9 @@ const ROUTES: &[(&str, &str)] = &[
     // ai
     ("GET", "/ai/copy"),
     ("POST", "/ai/copy"),
+    ("POST", "/ai/copy/drafts"),
+    ("GET", "/ai/copy/drafts/{id}"),
+    ("POST", "/ai/copy/drafts/{id}/delete"),
     ("GET", "/ai/rule-draft"),
     ("POST", "/ai/rule-draft"),
     ("GET", "/ai/usage"),
@@ -122,6 +125,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/rules"),
     ("GET", "/rules/new"),
     ("POST", "/rules/check"),
+    ("POST", "/rules/insert"),
     ("POST", "/rules/describe"),
     ("POST", "/rules/preview"),
     ("GET", "/rules/example/{n}"),

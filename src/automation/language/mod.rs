@@ -12,6 +12,7 @@ pub mod format;
 pub mod limits;
 pub mod parser;
 pub mod suggest;
+pub mod vocabulary;
 
 #[cfg(test)]
 mod robustness;
