@@ -588,6 +588,9 @@ async fn a_marketer_creates_a_meta_ad_in_the_browser() {
     b.fill("textarea[name=benefits]", "Grippy soles, Free returns")
         .await;
     b.click_text("Draft copy").await;
+    // Drafting and the Pages look-up can take a while on a busy machine.
+    b.wait_for_text("Keep variation 1", Duration::from_secs(60), None)
+        .await;
     b.find("#copy-meta .variation").await;
     b.click("#copy-meta input[name=pick]").await;
     b.script(
@@ -608,7 +611,30 @@ async fn a_marketer_creates_a_meta_ad_in_the_browser() {
     .await;
     b.shot("form-390").await;
     b.set_window(1280, 1400).await;
-    // The file input is still chosen after the htmx copy swap (only the copy section changed).
+    // A mistake elsewhere: the form comes back with the error at its field, and the image
+    // (checked and kept) need not be chosen again.
+    b.fill("input[name=meta_link]", "shop.example.com/trail")
+        .await;
+    b.click_text("Create campaign").await;
+    b.wait_for_text("Nothing was created", Duration::from_secs(60), None)
+        .await;
+    assert!(b.exists("#meta-link-error").await);
+    assert!(b.text("#meta-image-kept").await.contains("trail-shoes.png"));
+    b.script(
+        "document.querySelector('#meta-section').scrollIntoView()",
+        vec![],
+    )
+    .await;
+    b.shot("form-error-1280").await;
+    b.set_window(390, 844).await;
+    b.script(
+        "document.querySelector('#meta-link-error').scrollIntoView()",
+        vec![],
+    )
+    .await;
+    b.shot("form-error-390").await;
+    b.set_window(1280, 1400).await;
+    b.fill("input[name=meta_link]", LINK).await;
     b.click_text("Create campaign").await;
     b.wait_for_text("What Meta Ads made", Duration::from_secs(30), None)
         .await;
