@@ -155,7 +155,7 @@ pub fn sniff(b: &[u8]) -> Option<ImageInfo> {
         match marker {
             // Markers without a length.
             0x01 | 0xD0..=0xD7 => continue,
-            0xD8 | 0xD9 | 0xDA => return None,
+            0xD8..=0xDA => return None,
             // Start of frame (not DHT C4, JPG C8, DAC CC): precision, height, width.
             0xC0..=0xCF if !matches!(marker, 0xC4 | 0xC8 | 0xCC) => {
                 return Some(ImageInfo {
