@@ -659,3 +659,53 @@ async fn a_marketer_creates_a_meta_ad_in_the_browser() {
     s.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Meta makes the ad set but its answer is lost: the job's next attempt finds the ad set by
+/// name under the new campaign instead of creating a second one, and carries on.
+#[tokio::test]
+async fn a_lost_ad_set_answer_is_found_on_meta_not_made_twice() {
+    let sb = sandbox(SandboxConfig::default()).await;
+    let t = TestApp::build_with(&[], Some(&sb), |c| {
+        c.platforms.request_timeout = Duration::from_millis(1500);
+    })
+    .await;
+    let mut c = t.sign_up("ann@example.com", "Acme").await;
+    connect(&mut c, "meta").await;
+    let runner = workers(&t);
+    let form = c.get("/campaigns/new").await;
+    let meta = account_value(&form.body, "Meta Ads: Northwind Shop");
+    sb.inject_fault(
+        FaultSpec::new(FaultKind::LostResponse)
+            .platform(Platform::Meta)
+            .method("POST")
+            .path_ends_with("/adsets")
+            .delay_ms(3000)
+            .count(1),
+    )
+    .expect("fault");
+    let f = meta_form(&meta, "Trail Shoes Lost", "ad_set");
+    let image = png(1080, 1080);
+    let r = c
+        .post_multipart(
+            "/campaigns",
+            &pairs(&f),
+            &[("meta_image", "shoe.png", "image/png", &image)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let status_path = r.location().expect("status page").to_string();
+    let page = settled(&mut c, &status_path).await;
+    assert!(page.contains("badge ok\">created"), "{page}");
+    assert!(
+        page.contains("badge ok\">found</span>\n        <a href=\"/ad-groups/"),
+        "the ad set is recorded as found: {page}"
+    );
+    let sent = sb
+        .calls()
+        .into_iter()
+        .filter(|k| k.method == "POST" && k.path.ends_with("/adsets"))
+        .count();
+    assert_eq!(sent, 1, "the ad set create was sent once");
+    assert_tree(&sb, "Trail Shoes Lost", true);
+    runner.shutdown().await;
+}
