@@ -682,8 +682,8 @@ pub(super) fn create_ad_set(
         ad_set_id: id.clone(),
         billing_event: billing.to_string(),
         targeting,
-        start_time: start.map(|t| t.to_rfc3339()),
-        end_time: end.map(|t| t.to_rfc3339()),
+        start_time: start.map(|t| t.format("%Y-%m-%dT%H:%M:%S%z").to_string()),
+        end_time: end.map(|t| t.format("%Y-%m-%dT%H:%M:%S%z").to_string()),
     });
     s.dirty = true;
     json_response(StatusCode::OK, &json!({ "id": id }))
