@@ -5,7 +5,8 @@
 //!
 //! Google Search is complete: budget, campaign, locations, languages, ad group, keywords and
 //! one responsive search ad per kept copy variation, in one atomic `googleAds:mutate`. Meta
-//! and TikTok still get the campaign only.
+//! gets campaign, ad set, image, creatives and ads as recorded steps (`meta_push.rs`). TikTok
+//! still gets the campaign only.
 
 use std::collections::HashMap;
 
@@ -25,6 +26,9 @@ use crate::types::{Currency, Money, Platform};
 pub struct PushSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub google: Option<GoogleSpec>,
+    /// Meta: ad set, image, creatives and ads, made as recorded steps (`meta_push.rs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<super::meta_create::MetaSpec>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

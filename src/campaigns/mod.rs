@@ -4,6 +4,11 @@
 pub mod complete;
 pub mod copy;
 pub mod create_form;
+pub mod form_input;
+pub mod images;
+pub mod meta_create;
+pub mod meta_lookup;
+pub mod meta_push;
 pub mod push;
 pub mod routes;
 pub mod undo;

@@ -103,6 +103,9 @@ pub struct PushView {
     /// what to tell the person instead of "sending…".
     #[diesel(sql_type = Nullable<Text>)]
     pub gave_up: Option<String>,
+    /// An error that "Try again" continues from its failed step (Meta's recorded steps).
+    #[diesel(sql_type = Bool)]
+    pub retryable: bool,
 }
 
 impl PushView {
@@ -131,7 +134,8 @@ pub async fn batch(c: &mut Conn, batch_id: Uuid) -> diesel::QueryResult<Vec<Push
     let mut rows: Vec<PushView> = diesel::sql_query(
         "SELECT p.id, p.platform, a.name AS account_name, p.name, p.daily_budget_micros, p.currency,
            p.start_status, p.state, p.external_id, p.campaign_id, p.error, p.created_at,
-           p.found_after_lost_answer, NULL::text AS gave_up
+           p.found_after_lost_answer, NULL::text AS gave_up,
+           (p.state = 'error' AND (p.spec -> 'meta') IS NOT NULL) AS retryable
          FROM campaign_pushes p JOIN ad_accounts a ON a.id = p.account_id
          WHERE p.batch_id = $1
          ORDER BY p.platform, a.name",
@@ -183,31 +187,31 @@ pub struct PushCampaign {
 }
 
 #[derive(diesel::QueryableByName)]
-struct Pending {
+pub(super) struct Pending {
     #[diesel(sql_type = SqlUuid)]
-    account_id: Uuid,
+    pub(super) account_id: Uuid,
     #[diesel(sql_type = Text)]
-    platform: String,
+    pub(super) platform: String,
     #[diesel(sql_type = Text)]
-    name: String,
+    pub(super) name: String,
     #[diesel(sql_type = BigInt)]
-    daily_budget_micros: i64,
+    pub(super) daily_budget_micros: i64,
     #[diesel(sql_type = Text)]
-    currency: String,
+    pub(super) currency: String,
     #[diesel(sql_type = Text)]
-    start_status: String,
+    pub(super) start_status: String,
     #[diesel(sql_type = Text)]
-    state: String,
+    pub(super) state: String,
     #[diesel(sql_type = Nullable<Timestamptz>)]
-    sent_at: Option<DateTime<Utc>>,
+    pub(super) sent_at: Option<DateTime<Utc>>,
     #[diesel(sql_type = Array<Text>)]
-    preexisting_ids: Vec<String>,
+    pub(super) preexisting_ids: Vec<String>,
     #[diesel(sql_type = Text)]
-    spec: String,
+    pub(super) spec: String,
 }
 
 /// How a push ended.
-enum Outcome {
+pub(super) enum Outcome {
     /// Made by this attempt's create.
     Created(Campaign),
     /// Made by an earlier attempt whose answer was lost, and found on the platform.
@@ -215,7 +219,7 @@ enum Outcome {
     Failed(String),
 }
 
-async fn record(
+pub(super) async fn record(
     ctx: &JobCtx,
     org_id: Uuid,
     push_id: Uuid,
@@ -271,7 +275,7 @@ async fn record(
 /// The campaign an earlier attempt's create made, if the platform has it: the one with the
 /// push's name that was not there before the first create and that no other push of this
 /// account has claimed.
-async fn find_sent(
+pub(super) async fn find_sent(
     ctx: &JobCtx,
     org_id: Uuid,
     push_id: Uuid,
@@ -309,7 +313,7 @@ async fn find_sent(
 
 /// Notes the campaigns that already carry the push's name and marks the push as sent, in one
 /// committed statement before the create goes out. False when another run marked it first.
-async fn mark_sent(
+pub(super) async fn mark_sent(
     ctx: &JobCtx,
     org_id: Uuid,
     push_id: Uuid,
@@ -390,6 +394,7 @@ impl Job for PushCampaign {
             return Err(JobError::permanent("the campaign push's spec is malformed"));
         };
         let google = spec.google.filter(|_| platform == Platform::Google);
+        let meta = spec.meta.filter(|_| platform == Platform::Meta);
         let (_, creds, account) = match account_access(&ctx.app, org_id, row.account_id).await {
             Ok(a) => a,
             Err(e) => {
@@ -404,6 +409,12 @@ impl Job for PushCampaign {
                 .await;
             }
         };
+        if let Some(m) = &meta {
+            return super::meta_push::run(
+                &ctx, org_id, push_id, &row, m, currency, &creds, &account,
+            )
+            .await;
+        }
         let adapter = ctx.app.platforms.adapter(platform);
         // What the platform has now: before a first create, to know which campaigns already
         // carry the name; after one whose answer was lost, to find what it made.
@@ -529,7 +540,12 @@ async fn failed(
 
 /// A push that ends in an error while a create it sent may have landed: the person must look
 /// before creating the campaign again.
-fn with_caution(message: String, platform: Platform, row: &Pending, maybe_made: bool) -> String {
+pub(super) fn with_caution(
+    message: String,
+    platform: Platform,
+    row: &Pending,
+    maybe_made: bool,
+) -> String {
     if !maybe_made {
         return message;
     }

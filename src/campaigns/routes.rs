@@ -8,13 +8,15 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::{
-    Form, Router,
+    Router,
     routing::{get, post},
 };
 use uuid::Uuid;
 
 use super::copy::{self as camp_copy, CopyFields, PlatformCopyView, SavedCopy};
 use super::create_form::{self, CompleteFields};
+use super::form_input::{FormInput, Upload};
+use super::meta_create::MetaFields;
 use super::push::{self, NewPush, PushView};
 use super::{CampaignListItem, RuleActionView};
 use crate::analytics::chart::{self, ChartView};
@@ -27,6 +29,7 @@ use crate::analytics::views::{
 };
 use crate::app::AppState;
 use crate::connections::service::{ManagedAccount, managed_accounts};
+use crate::platforms::meta_create::{META_CALLS_TO_ACTION, MetaPage};
 use crate::types::{Currency, Money, Platform};
 use crate::web::context::{Shell, Viewer, Writer};
 use crate::web::error::{AppError, AppResult};
@@ -41,8 +44,11 @@ pub fn router() -> Router<AppState> {
         .route("/campaigns/new/targeting", post(suggest_targeting))
         .route("/campaigns/new/check", post(check_with_platform))
         .route("/campaigns/pushes/{batch}", get(pushes))
+        .route("/campaigns/pushes/{batch}/retry", post(retry_pushes))
         .route("/campaigns/{id}", get(show))
         .merge(super::level_routes::routes())
+        // The create form carries an image (up to 3 MB); the server's own limit stays 4 MB.
+        .layer(axum::extract::DefaultBodyLimit::max(4 * 1024 * 1024))
 }
 
 fn money(micros: Option<i64>, currency: &str) -> String {
@@ -202,9 +208,18 @@ struct NewForm {
     start: String,
     copy: CopyFields,
     complete: CompleteFields,
+    meta: MetaFields,
+    /// The image file chosen in this submission (kept ones come back as `meta.image_id`).
+    image: Option<Upload>,
 }
 
 impl NewForm {
+    fn from_input(input: FormInput) -> NewForm {
+        let mut f = NewForm::from_pairs(input.pairs);
+        f.image = input.image;
+        f
+    }
+
     fn from_pairs(pairs: Vec<(String, String)>) -> NewForm {
         let mut f = NewForm::default();
         for (k, v) in pairs {
@@ -224,7 +239,7 @@ impl NewForm {
                 "confirm_budget" => f.confirm_budget = v,
                 "start" => f.start = v,
                 _ => {
-                    if !f.complete.accept(&k, &v) {
+                    if !f.meta.accept(&k, &v) && !f.complete.accept(&k, &v) {
                         f.copy.accept(&k, v);
                     }
                 }
@@ -268,6 +283,10 @@ struct NewPage {
     languages: Vec<(&'static str, &'static str)>,
     /// "Check with Google Ads": whether Google accepted the whole create, and what it said.
     platform_check: Option<(bool, String)>,
+    /// The Facebook Pages the Meta connection may advertise for, or why there are none.
+    meta_pages: Vec<MetaPage>,
+    meta_pages_problem: Option<String>,
+    ctas: Vec<(&'static str, &'static str)>,
 }
 
 impl NewPage {
@@ -287,7 +306,30 @@ impl NewPage {
             targeting_ready: app.ai.available(crate::ai::config::Task::Targeting),
             languages: crate::platforms::create::GOOGLE_LANGUAGES.to_vec(),
             platform_check: None,
+            meta_pages: Vec::new(),
+            meta_pages_problem: None,
+            ctas: META_CALLS_TO_ACTION.to_vec(),
         }
+    }
+
+    /// Whether adpilot manages a Meta account (the form then shows the Meta section).
+    fn has_meta(&self) -> bool {
+        self.accounts.iter().any(|a| a.platform == Platform::Meta)
+    }
+
+    fn page_selected(&self, id: &str) -> bool {
+        self.form.meta.page == id
+    }
+
+    /// Lists the Meta Pages for the Meta section (one look-up per form shown).
+    async fn load_meta_pages(&mut self, app: &AppState, org_id: Uuid) {
+        if !self.has_meta() {
+            return;
+        }
+        let (pages, problem) =
+            super::meta_lookup::pages(app, org_id, &self.accounts, &self.form.accounts).await;
+        self.meta_pages = pages;
+        self.meta_pages_problem = problem;
     }
 
     fn account_checked(&self, id: &Uuid) -> bool {
@@ -306,16 +348,18 @@ async fn load_accounts(app: &AppState, org_id: Uuid) -> AppResult<Vec<ManagedAcc
 
 async fn new_form(State(app): State<AppState>, w: Writer) -> AppResult<Response> {
     let accounts = load_accounts(&app, w.org_id).await?;
-    let page = NewPage::new(
+    let mut page = NewPage::new(
         &app,
         w.shell("campaigns"),
         accounts,
         NewForm {
             objective: "traffic".into(),
             start: "paused".into(),
+            meta: MetaFields::defaults(),
             ..NewForm::default()
         },
     );
+    page.load_meta_pages(&app, w.org_id).await;
     Ok(Html(page.render()?).into_response())
 }
 
@@ -342,21 +386,23 @@ async fn ai_refusal(app: &AppState, w: &Writer) -> AppResult<Option<String>> {
 async fn suggest_targeting(
     State(app): State<AppState>,
     w: Writer,
-    Form(pairs): Form<Vec<(String, String)>>,
+    input: FormInput,
 ) -> AppResult<Response> {
-    let form = NewForm::from_pairs(pairs);
+    let form = NewForm::from_input(input);
     let accounts = load_accounts(&app, w.org_id).await?;
     let platforms = form.platforms(&accounts);
     let mut page = NewPage::new(&app, w.shell("campaigns"), accounts, form);
+    page.load_meta_pages(&app, w.org_id).await;
     // The drafts on the form stay as they are.
     let brief = page.form.copy.brief(platforms.clone());
     page.copy = page.form.copy.rechecked(&brief);
     if page.form.copy.action == "apply" {
         // Only what the person ticked goes into the fields, and only now.
-        let added = apply_suggestions(&mut page.form);
-        if added == 0 {
+        let added = apply_suggestions(&mut page.form)
+            + apply_meta_interests(&app, w.org_id, &mut page).await;
+        if added == 0 && page.targeting_problems.is_empty() {
             page.targeting_problems.push(
-                "Tick the Google keyword suggestions to add, then press \u{201c}Add ticked keywords\u{201d}.".into(),
+                "Tick the Google keyword or Meta interest suggestions to add, then press \u{201c}Add ticked suggestions\u{201d}.".into(),
             );
         }
         return Ok(Html(page.render()?).into_response());
@@ -440,19 +486,74 @@ fn apply_suggestions(form: &mut NewForm) -> usize {
     added
 }
 
+/// Adds the ticked Meta interest suggestions to the interests field, each only after Meta's
+/// interest search knows it (under Meta's name for it); the ones Meta does not know are said,
+/// not added. Returns how many were added.
+async fn apply_meta_interests(app: &AppState, org_id: Uuid, page: &mut NewPage) -> usize {
+    let ticked: Vec<String> = page
+        .form
+        .copy
+        .suggestions()
+        .into_iter()
+        .filter(|(t, on)| *on && t.platform == Platform::Meta && t.kind == "interest")
+        .map(|(t, _)| t.value.trim().to_string())
+        .filter(|v| !v.is_empty())
+        .collect();
+    if ticked.is_empty() {
+        return 0;
+    }
+    let creds =
+        match super::meta_lookup::creds_for_form(app, org_id, &page.accounts, &page.form.accounts)
+            .await
+        {
+            Ok(c) => c,
+            Err(m) => {
+                page.targeting_problems.push(m);
+                return 0;
+            }
+        };
+    let mut added = 0;
+    for name in ticked {
+        match super::meta_lookup::interests(app, &creds, std::slice::from_ref(&name)).await {
+            Ok(found) => {
+                for i in found {
+                    let present = page
+                        .form
+                        .meta
+                        .interest_names()
+                        .iter()
+                        .any(|l| l.eq_ignore_ascii_case(&i.name));
+                    if !present {
+                        let f = &mut page.form.meta.interests;
+                        if !f.trim().is_empty() && !f.ends_with('\n') {
+                            f.push('\n');
+                        }
+                        f.push_str(&i.name);
+                        f.push('\n');
+                        added += 1;
+                    }
+                }
+            }
+            Err(m) => page.targeting_problems.push(m),
+        }
+    }
+    added
+}
+
 /// "Draft copy" (or "Check edits") on the create form. Renders the whole form page: htmx
 /// swaps only the copy section, a browser without JavaScript gets the page with every field
 /// kept. Refusals the user can act on (budget, plan limit, rate) are shown in the section.
 async fn draft_copy(
     State(app): State<AppState>,
     w: Writer,
-    Form(pairs): Form<Vec<(String, String)>>,
+    input: FormInput,
 ) -> AppResult<Response> {
-    let form = NewForm::from_pairs(pairs);
+    let form = NewForm::from_input(input);
     let accounts = load_accounts(&app, w.org_id).await?;
     let brief = form.copy.brief(form.platforms(&accounts));
     let recheck = form.copy.action == "check";
     let mut page = NewPage::new(&app, w.shell("campaigns"), accounts, form);
+    page.load_meta_pages(&app, w.org_id).await;
     if recheck {
         page.copy = page.form.copy.rechecked(&brief);
         if page.copy.is_empty() {
@@ -608,12 +709,8 @@ fn validate(
         .collect())
 }
 
-async fn create(
-    State(app): State<AppState>,
-    w: Writer,
-    Form(pairs): Form<Vec<(String, String)>>,
-) -> AppResult<Response> {
-    let form = NewForm::from_pairs(pairs);
+async fn create(State(app): State<AppState>, w: Writer, input: FormInput) -> AppResult<Response> {
+    let mut form = NewForm::from_input(input);
     let accounts = load_accounts(&app, w.org_id).await?;
     let platforms = form.platforms(&accounts);
     let brief = form.copy.brief(platforms.clone());
@@ -650,6 +747,7 @@ async fn create(
             }
         });
     complete_google(&app, w.org_id, &form, &accounts, &picked, &mut fields).await?;
+    complete_meta(&app, &w, &mut form, &accounts, &picked, &mut fields).await?;
     match (fields, picked) {
         (Ok(pushes), Ok(picked)) => {
             let (org_id, user_id) = (w.org_id, w.user_id);
@@ -667,6 +765,7 @@ async fn create(
         }
         (fields, picked) => {
             let mut page = NewPage::new(&app, w.shell("campaigns"), accounts, form);
+            page.load_meta_pages(&app, w.org_id).await;
             page.errors = fields.err().unwrap_or_default();
             if let Err(m) = &notes {
                 if page.errors.get("notes").is_none() {
@@ -686,9 +785,9 @@ async fn create(
 async fn check_with_platform(
     State(app): State<AppState>,
     w: Writer,
-    Form(pairs): Form<Vec<(String, String)>>,
+    input: FormInput,
 ) -> AppResult<Response> {
-    let form = NewForm::from_pairs(pairs);
+    let mut form = NewForm::from_input(input);
     let accounts = load_accounts(&app, w.org_id).await?;
     let platforms = form.platforms(&accounts);
     let brief = form.copy.brief(platforms.clone());
@@ -696,7 +795,9 @@ async fn check_with_platform(
     let largest = largest_chosen_budget(&app, w.org_id, &form).await?;
     let mut fields = validate(&form, &accounts, largest);
     complete_google(&app, w.org_id, &form, &accounts, &picked, &mut fields).await?;
+    complete_meta(&app, &w, &mut form, &accounts, &picked, &mut fields).await?;
     let mut page = NewPage::new(&app, w.shell("campaigns"), accounts, form);
+    page.load_meta_pages(&app, w.org_id).await;
     page.copy = page.form.copy.rechecked(&brief);
     page.copy_errors = picked.err().unwrap_or_default();
     let pushes = match fields {
@@ -838,6 +939,147 @@ async fn complete_google(
     Ok(())
 }
 
+/// With a Meta account chosen and any Meta ad field filled (URL, places, interests, Page or an
+/// image), the Meta pushes make the whole ad: the image is checked (and kept, so a form shown
+/// again keeps it), the fields are checked, then the Page, places and interests are looked up
+/// on Meta (nothing is created by a look-up). Errors join the form's other field errors.
+async fn complete_meta(
+    app: &AppState,
+    w: &Writer,
+    form: &mut NewForm,
+    accounts: &[ManagedAccount],
+    picked: &Result<Vec<camp_copy::SavedVariation>, Vec<String>>,
+    fields: &mut Result<Vec<NewPush>, FieldErrors>,
+) -> AppResult<()> {
+    let Some(first) = accounts
+        .iter()
+        .find(|a| a.platform == Platform::Meta && form.accounts.contains(&a.id.to_string()))
+    else {
+        return Ok(());
+    };
+    if !form.meta.any(form.image.is_some()) {
+        return Ok(());
+    }
+    let mut errors = fields.as_ref().err().cloned().unwrap_or_default();
+    let (org_id, user_id) = (w.org_id, w.user_id);
+    // The image first: a good one is kept even when another field is wrong.
+    let mut image: Option<(Uuid, String)> = None;
+    if let Some(up) = form.image.take() {
+        match super::meta_create::check_image(&up.bytes) {
+            Ok(info) => {
+                let name = super::images::clean_name(&up.file_name, info.mime);
+                let stored_name = name.clone();
+                let id = app
+                    .db
+                    .tenant(org_id, async move |c| {
+                        Ok::<_, AppError>(
+                            super::images::store(c, org_id, user_id, &stored_name, info, &up.bytes)
+                                .await?,
+                        )
+                    })
+                    .await?;
+                form.meta.image_id = id.to_string();
+                form.meta.image_name = name.clone();
+                image = Some((id, name));
+            }
+            Err(m) => {
+                form.meta.image_id.clear();
+                form.meta.image_name.clear();
+                errors.add("meta_image", m);
+            }
+        }
+    } else if let Ok(id) = form.meta.image_id.trim().parse::<Uuid>() {
+        let kept = app
+            .db
+            .tenant(org_id, async move |c| {
+                Ok::<_, AppError>(super::images::load(c, id).await?)
+            })
+            .await?;
+        match kept {
+            Some(k) => {
+                form.meta.image_name = k.file_name.clone();
+                image = Some((id, k.file_name));
+            }
+            None => {
+                form.meta.image_id.clear();
+                form.meta.image_name.clear();
+                errors.add("meta_image", "Choose the image again.");
+            }
+        }
+    } else if errors.get("meta_image").is_none() {
+        errors.add(
+            "meta_image",
+            "Choose the ad's image: a JPEG or PNG, 1080 × 1080 pixels recommended.",
+        );
+    }
+    let tz: chrono_tz::Tz = first.time_zone.parse().unwrap_or(chrono_tz::UTC);
+    let today = chrono::Utc::now().with_timezone(&tz).date_naive();
+    let kept = picked.as_deref().unwrap_or(&[]);
+    let spec = super::meta_create::check_fields(
+        &form.meta,
+        &form.name,
+        &form.objective,
+        kept,
+        today,
+        &first.time_zone,
+        &mut errors,
+    );
+    let spec = match (spec, image) {
+        (Some(mut spec), Some((id, name))) if !errors.any() => {
+            spec.image_id = id;
+            spec.image_name = name;
+            super::meta_lookup::resolve(
+                app,
+                org_id,
+                first,
+                &form.meta.location_names(),
+                &form.meta.interest_names(),
+                &mut spec,
+                &mut errors,
+            )
+            .await;
+            (!errors.any()).then_some(spec)
+        }
+        _ => None,
+    };
+    match (spec, fields.is_ok()) {
+        (Some(spec), true) => {
+            if let Ok(pushes) = fields.as_mut() {
+                for p in pushes
+                    .iter_mut()
+                    .filter(|p| p.account.platform == Platform::Meta)
+                {
+                    p.spec.meta = Some(spec.clone());
+                }
+            }
+        }
+        _ => *fields = Err(errors),
+    }
+    Ok(())
+}
+
+/// "Try again" on the status page: Meta pushes that stopped at a refused step continue from
+/// that step (what exists is found, not made again).
+async fn retry_pushes(
+    State(app): State<AppState>,
+    w: Writer,
+    Path(batch): Path<String>,
+) -> AppResult<Response> {
+    let batch: Uuid = batch.parse().map_err(|_| AppError::NotFound)?;
+    let org_id = w.org_id;
+    let n = app
+        .db
+        .tenant(org_id, async move |c| {
+            if push::batch(c, batch).await?.is_empty() {
+                return Err(AppError::NotFound);
+            }
+            Ok::<_, AppError>(super::meta_push::retry_batch(c, org_id, batch).await?)
+        })
+        .await?;
+    tracing::info!(batch = %batch, pushes = n, "campaign pushes sent again from their failed step");
+    Ok(Redirect::to(&format!("/campaigns/pushes/{batch}")).into_response())
+}
+
 /// The typed place names as Google Ads' own look-up resolves them (its best match each).
 async fn resolve_locations(
     app: &AppState,
@@ -887,6 +1129,7 @@ struct PushesPage {
     pushes: Vec<PushView>,
     pending: bool,
     steps: Steps,
+    csrf_token: String,
 }
 
 /// The objects each push made, by push.
@@ -902,11 +1145,19 @@ impl PushesPage {
     fn steps_of(&self, push: &Uuid) -> &[super::complete::StepView] {
         self.steps.of(push)
     }
+
+    fn any_retryable(&self) -> bool {
+        self.pushes.iter().any(|r| r.retryable)
+    }
 }
 
 impl PushesFragment {
     fn steps_of(&self, push: &Uuid) -> &[super::complete::StepView] {
         self.steps.of(push)
+    }
+
+    fn any_retryable(&self) -> bool {
+        self.pushes.iter().any(|r| r.retryable)
     }
 }
 
@@ -917,6 +1168,7 @@ struct PushesFragment {
     pushes: Vec<PushView>,
     pending: bool,
     steps: Steps,
+    csrf_token: String,
 }
 
 async fn pushes(
@@ -938,6 +1190,8 @@ async fn pushes(
         return Err(AppError::NotFound);
     }
     let pending = rows.iter().any(PushView::is_pending);
+    let shell = v.shell("campaigns");
+    let csrf_token = shell.csrf_token.clone();
     if headers.contains_key("hx-request") {
         return Ok(Html(
             PushesFragment {
@@ -945,6 +1199,7 @@ async fn pushes(
                 pushes: rows,
                 pending,
                 steps,
+                csrf_token,
             }
             .render()?,
         )
@@ -952,11 +1207,12 @@ async fn pushes(
     }
     Ok(Html(
         PushesPage {
-            shell: v.shell("campaigns"),
+            shell,
             batch,
             pushes: rows,
             pending,
             steps,
+            csrf_token,
         }
         .render()?,
     )

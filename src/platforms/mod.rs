@@ -15,6 +15,7 @@ pub mod errors;
 mod google;
 pub mod limits;
 mod meta;
+pub mod meta_create;
 pub mod meta_offset;
 pub mod model;
 pub mod retry;

@@ -34,6 +34,42 @@ pub struct KeywordCriterion {
     pub status: String,
 }
 
+/// A Meta ad image, keyed by its hash within the ad account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MetaImage {
+    pub account_id: String,
+    pub hash: String,
+    pub name: String,
+    pub width: u32,
+    pub height: u32,
+    pub bytes: usize,
+}
+
+/// A Meta link ad creative as created.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MetaCreative {
+    pub account_id: String,
+    pub id: String,
+    pub name: String,
+    pub page_id: String,
+    pub link: String,
+    pub message: String,
+    pub headline: String,
+    pub description: String,
+    pub image_hash: String,
+    pub call_to_action: String,
+}
+
+/// What a Meta ad-set create set beyond the world's ad group (targeting, schedule).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MetaAdSetExtra {
+    pub ad_set_id: String,
+    pub billing_event: String,
+    pub targeting: serde_json::Value,
+    pub start_time: Option<String>,
+    pub end_time: Option<String>,
+}
+
 /// Everything a create made that the world's campaigns, ad groups and ads do not hold.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Created {
@@ -41,6 +77,15 @@ pub struct Created {
     pub criteria: Vec<Criterion>,
     #[serde(default)]
     pub keywords: Vec<KeywordCriterion>,
+    #[serde(default)]
+    pub meta_images: Vec<MetaImage>,
+    #[serde(default)]
+    pub meta_creatives: Vec<MetaCreative>,
+    #[serde(default)]
+    pub meta_ad_sets: Vec<MetaAdSetExtra>,
+    /// (ad id, creative id) of each Meta ad created.
+    #[serde(default)]
+    pub meta_ad_creatives: Vec<(String, String)>,
 }
 
 /// One place: id, name, country code, target type, canonical name.

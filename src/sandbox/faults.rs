@@ -78,6 +78,9 @@ pub struct FaultSpec {
     /// Only calls whose path contains this text.
     #[serde(default)]
     pub path_contains: Option<String>,
+    /// Only calls whose path ends with this text (`/ads` without `/adsets`).
+    #[serde(default)]
+    pub path_ends_with: Option<String>,
     /// Only calls whose query string (`k=v` pairs joined by `&`, decoded) contains this text,
     /// e.g. `level=ad&` to hit one level of a report that shares its path with the others.
     #[serde(default)]
@@ -106,6 +109,7 @@ impl FaultSpec {
             count: None,
             fraction: None,
             path_contains: None,
+            path_ends_with: None,
             query_contains: None,
             method: None,
             retry_after_secs: None,
@@ -141,6 +145,11 @@ impl FaultSpec {
 
     pub fn path_contains(mut self, s: &str) -> Self {
         self.path_contains = Some(s.to_string());
+        self
+    }
+
+    pub fn path_ends_with(mut self, s: &str) -> Self {
+        self.path_ends_with = Some(s.to_string());
         self
     }
 
@@ -244,6 +253,9 @@ impl FaultBook {
                 || s.path_contains
                     .as_deref()
                     .is_some_and(|p| !path.contains(p))
+                || s.path_ends_with
+                    .as_deref()
+                    .is_some_and(|p| !path.ends_with(p))
                 || s.query_contains
                     .as_deref()
                     .is_some_and(|q| !query.contains(q))

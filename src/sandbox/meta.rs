@@ -25,6 +25,7 @@ use super::world::{Account, Campaign, CampaignStatus, IdKind};
 use crate::platforms::meta_offset;
 use crate::types::Platform;
 
+mod create;
 mod level_writes;
 mod levels;
 
@@ -356,6 +357,46 @@ pub fn handle(app: &App, req: &ApiRequest) -> Response {
                 Some(acc) => create_campaign(&mut s, req, &acc, now),
                 None => no_object(a, m),
             }
+        }
+        (Method::GET, ["me", "accounts"]) => create::pages(app, req),
+        (Method::GET, ["search"]) => create::search(req),
+        (Method::POST, [a, "adimages"]) if a.starts_with("act_") => {
+            match account_for(&s, &grant, a) {
+                Some(acc) => create::upload_image(&mut s, req, &acc),
+                None => no_object(a, m),
+            }
+        }
+        (Method::GET, [a, "adimages"]) if a.starts_with("act_") => {
+            with_account(&s, &grant, a, m, |acc| {
+                create::list_images(app, &s, req, acc)
+            })
+        }
+        (Method::POST, [a, "adsets"]) if a.starts_with("act_") => {
+            match account_for(&s, &grant, a) {
+                Some(acc) => create::create_ad_set(&mut s, req, &acc, now),
+                None => no_object(a, m),
+            }
+        }
+        (Method::POST, [a, "adcreatives"]) if a.starts_with("act_") => {
+            match account_for(&s, &grant, a) {
+                Some(acc) => create::create_creative(&mut s, req, &acc),
+                None => no_object(a, m),
+            }
+        }
+        (Method::GET, [a, "adcreatives"]) if a.starts_with("act_") => {
+            with_account(&s, &grant, a, m, |acc| {
+                create::list_creatives(app, &s, req, acc)
+            })
+        }
+        (Method::POST, [a, "ads"]) if a.starts_with("act_") => match account_for(&s, &grant, a) {
+            Some(acc) => create::create_ad(&mut s, req, &acc, now),
+            None => no_object(a, m),
+        },
+        (Method::GET, [id, edge])
+            if !id.starts_with("act_") && matches!(*edge, "adsets" | "ads") =>
+        {
+            create::children(app, &s, req, &grant.accounts, id, edge)
+                .unwrap_or_else(|| no_object(id, m))
         }
         (Method::GET, [a, "adsets"]) if a.starts_with("act_") => {
             with_account(&s, &grant, a, m, |acc| {

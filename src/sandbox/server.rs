@@ -25,7 +25,8 @@ use super::{admin, google, meta, oauth, shapes, tiktok};
 use crate::types::Platform;
 
 /// Largest request body the sandbox reads.
-const MAX_BODY: usize = 2 * 1024 * 1024;
+// Meta image uploads come base64-encoded in a form field (3 MB images → 4 MB).
+const MAX_BODY: usize = 8 * 1024 * 1024;
 /// Version of the state file layout.
 const STATE_VERSION: u32 = 1;
 /// Call log entries kept (oldest dropped first).

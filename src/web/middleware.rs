@@ -323,13 +323,22 @@ async fn reject_nul(req: &mut Request) -> Result<(), AppError> {
     if has_nul { Err(refuse()) } else { Ok(()) }
 }
 
-/// Reads a field of an urlencoded form body and puts the body back for the handler.
+/// Reads a field of an urlencoded (or multipart) form body and puts the body back for the
+/// handler.
 async fn form_field(req: &mut Request, name: &str) -> Result<Option<String>, AppError> {
-    let is_form = req
+    let ctype = req
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+        .unwrap_or("")
+        .to_string();
+    if ctype
+        .to_ascii_lowercase()
+        .starts_with("multipart/form-data")
+    {
+        return multipart_field(req, &ctype, name).await;
+    }
+    let is_form = ctype.starts_with("application/x-www-form-urlencoded");
     if !is_form {
         return Ok(None);
     }
@@ -342,6 +351,35 @@ async fn form_field(req: &mut Request, name: &str) -> Result<Option<String>, App
         .map(|(_, v)| v.into_owned());
     *req.body_mut() = Body::from(bytes);
     Ok(value)
+}
+
+/// A text field of a `multipart/form-data` body (the create form with its image input): the
+/// body is read (the router caps it at 4 MB), searched and put back for the handler.
+async fn multipart_field(
+    req: &mut Request,
+    ctype: &str,
+    name: &str,
+) -> Result<Option<String>, AppError> {
+    use axum::extract::FromRequest;
+    const MAX_MULTIPART_BYTES: usize = 4 * 1024 * 1024;
+    let body = std::mem::replace(req.body_mut(), Body::empty());
+    let bytes: Bytes = axum::body::to_bytes(body, MAX_MULTIPART_BYTES)
+        .await
+        .map_err(|_| AppError::BadRequest("The form is too large.".into()))?;
+    *req.body_mut() = Body::from(bytes.clone());
+    let copy = axum::http::Request::builder()
+        .header(header::CONTENT_TYPE, ctype)
+        .body(Body::from(bytes))
+        .map_err(|e| AppError::BadRequest(format!("The form could not be read: {e}")))?;
+    let Ok(mut m) = axum::extract::Multipart::from_request(copy, &()).await else {
+        return Ok(None);
+    };
+    while let Ok(Some(field)) = m.next_field().await {
+        if field.name() == Some(name) {
+            return Ok(field.text().await.ok());
+        }
+    }
+    Ok(None)
 }
 
 /// Over https every cookie is Secure, whichever handler set it (flash cookies are set by

@@ -10,6 +10,7 @@ mod alerts;
 mod architecture;
 mod billing;
 mod campaign_create;
+mod campaign_create_meta;
 mod connections;
 mod dashboard;
 mod faults;

@@ -59,6 +59,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/campaigns/new/targeting"),
     ("POST", "/campaigns/new/check"),
     ("GET", "/campaigns/pushes/{batch}"),
+    ("POST", "/campaigns/pushes/{batch}/retry"),
     ("GET", "/campaigns/{id}"),
     ("GET", "/campaigns/{id}/ad-groups.csv"),
     ("GET", "/ad-groups/{id}"),

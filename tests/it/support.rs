@@ -533,6 +533,63 @@ impl Client {
         body: Option<String>,
         extra: &[(&str, &str)],
     ) -> Resp {
+        let ctype = body
+            .is_some()
+            .then_some("application/x-www-form-urlencoded");
+        self.send(method, path, body.map(String::into_bytes), ctype, extra)
+            .await
+    }
+
+    /// Posts a `multipart/form-data` form (fields, then files as (field, file name, content
+    /// type, bytes)) with the CSRF token of the last page seen, as a browser sends a form
+    /// with a file input.
+    pub async fn post_multipart(
+        &mut self,
+        path: &str,
+        fields: &[(&str, &str)],
+        files: &[(&str, &str, &str, &[u8])],
+    ) -> Resp {
+        let boundary = "----adpilotTestBoundary7MA4YWxkTrZu0gW";
+        let mut body: Vec<u8> = Vec::new();
+        let mut part = |headers: String, value: &[u8]| {
+            body.extend_from_slice(format!("--{boundary}\r\n{headers}\r\n\r\n").as_bytes());
+            body.extend_from_slice(value);
+            body.extend_from_slice(b"\r\n");
+        };
+        if let Some(t) = self.csrf.clone() {
+            part(
+                "Content-Disposition: form-data; name=\"csrf_token\"".into(),
+                t.as_bytes(),
+            );
+        }
+        for (k, v) in fields {
+            part(
+                format!("Content-Disposition: form-data; name=\"{k}\""),
+                v.as_bytes(),
+            );
+        }
+        for (field, name, ctype, bytes) in files {
+            part(
+                format!(
+                    "Content-Disposition: form-data; name=\"{field}\"; filename=\"{name}\"\r\nContent-Type: {ctype}"
+                ),
+                bytes,
+            );
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        let ctype = format!("multipart/form-data; boundary={boundary}");
+        self.send(Method::POST, path, Some(body), Some(&ctype), &[])
+            .await
+    }
+
+    async fn send(
+        &mut self,
+        method: Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+        content_type: Option<&str>,
+        extra: &[(&str, &str)],
+    ) -> Resp {
         let mut req = Request::builder().method(method.clone()).uri(path);
         let cookie = self
             .cookies
@@ -548,8 +605,8 @@ impl Client {
                 req = req.header(header::ORIGIN, o);
             }
         }
-        if body.is_some() {
-            req = req.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        if let Some(ct) = content_type {
+            req = req.header(header::CONTENT_TYPE, ct);
         }
         for (k, v) in extra {
             req = req.header(*k, *v);

@@ -1,6 +1,7 @@
 //! Meta Marketing API over the Graph API: `access_token` as a parameter, form-encoded writes,
 //! cursor paging, campaign-level daily insights, budgets in minor units.
 
+mod create;
 mod errors;
 mod level_writes;
 mod levels;

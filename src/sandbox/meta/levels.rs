@@ -253,13 +253,38 @@ pub(super) fn list_adsets(app: &App, s: &State, req: &ApiRequest, acc: &Account)
             {
                 continue;
             }
-            match pick(req, &adset_json(acc, c, g)) {
+            match pick(req, &with_created(s, adset_json(acc, c, g), &g.id)) {
                 Ok(v) => items.push(v),
                 Err(f) => return nonexisting_field(&f),
             }
         }
     }
     paged(app, req, items)
+}
+
+/// An ad set made by a create answers with what the create set (its targeting, billing
+/// event and schedule, and no conversion pixel), not the seeded defaults.
+fn with_created(s: &State, mut v: Value, id: &str) -> Value {
+    if let Some(x) = s
+        .world
+        .created
+        .meta_ad_sets
+        .iter()
+        .find(|x| x.ad_set_id == id)
+    {
+        v["targeting"] = x.targeting.clone();
+        v["billing_event"] = json!(x.billing_event);
+        if let Some(o) = v.as_object_mut() {
+            o.remove("promoted_object");
+            if let Some(t) = &x.start_time {
+                o.insert("start_time".into(), json!(t));
+            }
+            if let Some(t) = &x.end_time {
+                o.insert("end_time".into(), json!(t));
+            }
+        }
+    }
+    v
 }
 
 pub(super) fn list_ads(app: &App, s: &State, req: &ApiRequest, acc: &Account) -> Response {
