@@ -1008,8 +1008,6 @@ struct HistoryPage {
     /// Checks whose changes were undone.
     undone: std::collections::HashSet<Uuid>,
     labels: super::history_view::Labels,
-    /// Whether a check's changes can be undone from here: campaign rules only (changes to ad
-    /// groups and ads are reversed from their pages, which the items link).
 }
 
 impl HistoryPage {
