@@ -530,9 +530,10 @@ async fn without_a_provider_the_copy_page_writes_offline_drafts() {
     r.assert_status(StatusCode::OK);
     assert_eq!(
         r.body
-            .matches("offline drafts (built-in copywriter")
+            .matches("class=\"generator\">offline drafts (built-in copywriter")
             .count(),
-        3
+        3,
+        "one label per platform (the kept-drafts form carries them too, hidden)"
     );
     assert_eq!(r.body.matches("within limits").count(), 6, "{}", r.body);
     assert!(!r.body.contains("flagged</span>"));

@@ -1,6 +1,8 @@
 //! The main pages, with synced data in them, are valid HTML by the Nu HTML Checker (vnu, the
-//! W3C validator, from npm's `vnu-jar`): no errors. `.ci/run` installs it under `target/vnu`;
-//! elsewhere set `ADPILOT_VNU_JAR` or run `npm install --prefix target/vnu vnu-jar`.
+//! W3C validator, from npm's `vnu-jar`): no errors; and axe-core (Deque's accessibility
+//! engine, from npm) finds no serious or critical violation in them in Chromium. `.ci/run`
+//! installs both under `target/vnu`; elsewhere set `ADPILOT_VNU_JAR` / `ADPILOT_AXE_JS` or run
+//! `npm install --prefix target/vnu vnu-jar axe-core`.
 
 use std::path::PathBuf;
 
@@ -20,6 +22,74 @@ fn vnu_jar() -> Option<PathBuf> {
     p.is_file().then_some(p)
 }
 
+fn axe_js() -> Option<PathBuf> {
+    if let Ok(p) = std::env::var("ADPILOT_AXE_JS") {
+        return Some(PathBuf::from(p)).filter(|p| p.is_file());
+    }
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("target/vnu/node_modules/axe-core/axe.min.js");
+    p.is_file().then_some(p)
+}
+
+/// Runs axe on the page the browser shows; returns its serious and critical violations.
+const AXE_RUN: &str = r#"
+const done = arguments[arguments.length - 1];
+axe.run(document, { resultTypes: ['violations'] })
+  .then(r => done(r.violations
+    .filter(v => v.impact === 'serious' || v.impact === 'critical')
+    .map(v => v.id + ' (' + v.impact + '): ' + v.help + ' at ' +
+      v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', '))))
+  .catch(e => done(['axe failed: ' + e]));
+"#;
+
+/// axe-core's serious and critical findings on each page, signed in with `cookies` (the
+/// anonymous pages after forgetting them).
+async fn axe_findings(
+    t: &TestApp,
+    cookies: &[(String, String)],
+    anonymous: &[&str],
+    paths: &[String],
+) -> Vec<String> {
+    let Some(axe) = axe_js() else {
+        skip_for_missing_tool("axe-core is not installed");
+        return Vec::new();
+    };
+    let Some(b) = crate::webdriver::Browser::start("axe").await else {
+        return Vec::new();
+    };
+    let source = std::fs::read_to_string(&axe).expect("read axe.min.js");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let app = t.app.clone();
+    let server = tokio::spawn(async move {
+        let _ = adpilot::server::serve(app, listener).await;
+    });
+    let mut found = Vec::new();
+    let mut check = async |path: &str| {
+        b.goto(&format!("{url}{path}")).await;
+        b.script(&source, vec![]).await;
+        let v = b.script_async(AXE_RUN, vec![]).await;
+        for f in v.as_array().into_iter().flatten() {
+            found.push(format!("{path}: {}", f.as_str().unwrap_or_default()));
+        }
+    };
+    for path in anonymous {
+        check(path).await;
+    }
+    b.goto(&format!("{url}/login")).await;
+    for (k, v) in cookies {
+        b.add_cookie(k, v).await;
+    }
+    for path in paths {
+        check(path).await;
+    }
+    b.quit().await;
+    server.abort();
+    found
+}
+
 #[derive(diesel::QueryableByName)]
 struct Id {
     #[diesel(sql_type = Text)]
@@ -36,7 +106,7 @@ async fn first_id(admin_url: &str, sql: &str) -> String {
 }
 
 #[tokio::test]
-async fn the_main_pages_are_valid_html() {
+async fn the_main_pages_are_valid_html_and_accessible() {
     let Some(jar) = vnu_jar() else {
         skip_for_missing_tool("the Nu HTML Checker (vnu.jar) is not installed");
         return;
@@ -149,11 +219,19 @@ async fn the_main_pages_are_valid_html() {
         errors.push(named);
     }
     let _ = std::fs::remove_dir_all(&dir);
+    let cookies: Vec<(String, String)> = c
+        .cookies
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let axe = axe_findings(&t, &cookies, &["/login", "/signup"], &paths).await;
     assert!(
-        errors.is_empty(),
-        "{} HTML errors:\n{}",
+        errors.is_empty() && axe.is_empty(),
+        "{} HTML errors:\n{}\n{} serious or critical accessibility violations:\n{}",
         errors.len(),
-        errors.join("\n")
+        errors.join("\n"),
+        axe.len(),
+        axe.join("\n")
     );
 }
 

@@ -331,6 +331,16 @@ impl Browser {
         .await
     }
 
+    /// Runs an asynchronous script: it ends by calling its last argument with the result.
+    pub async fn script_async(&self, js: &str, args: Vec<Value>) -> Value {
+        self.call(
+            reqwest::Method::POST,
+            "/execute/async",
+            Some(json!({"script": js, "args": args})),
+        )
+        .await
+    }
+
     /// Waits until the page's visible text contains `needle`, reloading every `reload` if
     /// given (for pages that show background work finishing).
     pub async fn wait_for_text(&self, needle: &str, timeout: Duration, reload: Option<Duration>) {
