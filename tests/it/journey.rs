@@ -65,6 +65,13 @@ impl LiveServer {
     }
 }
 
+/// Version 2: below the campaign, with the time of day and a bid action.
+const AD_SET_BID_RULE: &str = "rule \"Evening bids\"
+  for ad sets on meta where status is active
+  when clicks in last 7 days >= 0 and hour of day >= 0
+  then increase bid by 10% up to 50
+";
+
 const RULE_WITH_TYPO: &str = "rule \"Stop Brand spend\"
   for campaigns on google where name contains \"Brand\"
   when spnd in last 7 days > 1 and clicks in last 7 days >= 1
@@ -450,6 +457,26 @@ async fn a_marketer_goes_from_sign_up_to_a_live_rule_and_a_read_only_client() {
         0,
         "every active Brand campaign on Google is paused"
     );
+
+    // Rules version 2 in the editor: an ad-set rule with the time of day and a bid change is
+    // checked as it is typed and previewed against the synced ad sets before it is saved.
+    b.goto(&s.at("/rules/new")).await;
+    b.fill("#rule-text", AD_SET_BID_RULE).await;
+    b.wait_for_text("The rule checks", Duration::from_secs(10), None)
+        .await;
+    b.click_text("Preview: what matches now").await;
+    b.wait_for_text("match now", Duration::from_secs(30), None)
+        .await;
+    let preview = b.text("#preview").await;
+    assert!(
+        preview.contains("ad sets in scope") && preview.contains("bid"),
+        "the preview lists the ad sets and their bid changes:\n{preview}"
+    );
+    assert!(
+        !preview.contains("; 0 match now"),
+        "every active ad set matches a rule with no real condition:\n{preview}"
+    );
+    b.shot("rule-ad-set-preview").await;
 
     // A report schedule and its preview.
     b.goto(&s.at("/reports")).await;
