@@ -28,6 +28,8 @@ pub struct Hit {
     /// The campaign, ad group or ad (the rule's level).
     pub campaign_id: Uuid,
     pub campaign_name: String,
+    /// The page of that object.
+    pub href: String,
     /// `kind from→to` per action, with the reason when it would have been skipped.
     pub actions: Vec<String>,
     /// Spend of the campaign on the days after `day`, through yesterday (current numbers).
@@ -174,6 +176,11 @@ pub async fn run(
                 day: l.as_of,
                 campaign_id: l.id,
                 campaign_name: l.facts.name.clone(),
+                href: match rule.level() {
+                    super::language::ast::Level::AdGroup => format!("/ad-groups/{}", l.id),
+                    super::language::ast::Level::Ad => format!("/ads/{}", l.id),
+                    _ => format!("/campaigns/{}", l.id),
+                },
                 actions,
                 spend_after: String::new(),
                 currency: l.facts.currency,

@@ -731,6 +731,11 @@ async fn ad_set_and_ad_rules_run_as_dry_runs_with_preview_and_history() {
     for h in &b.hits {
         assert!(sets.contains_key(&h.campaign_id), "{h:?}");
         assert!(!h.spend_after.is_empty());
+        assert_eq!(
+            h.href,
+            format!("/ad-groups/{}", h.campaign_id),
+            "links the ad set"
+        );
     }
 
     // Ads against their campaign: an ad's share of its campaign's spend.
