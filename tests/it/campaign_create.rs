@@ -528,15 +528,7 @@ async fn a_marketer_creates_a_complete_google_campaign_in_the_browser() {
     };
     let sb = sandbox(SandboxConfig::default()).await;
     let s = LiveServer::start(&sb).await;
-    b.goto(&s.at("/signup")).await;
-    b.fill("input[name=name]", "Ann Marketer").await;
-    b.fill("input[name=email]", "ann@example.com").await;
-    b.fill("input[name=password]", "correct horse battery")
-        .await;
-    b.fill("input[name=org_name]", "Acme Marketing").await;
-    b.click("form button[type=submit]").await;
-    b.wait_for_text("Acme Marketing", Duration::from_secs(10), None)
-        .await;
+    s.sign_up(&b).await;
     connect(&b, &s, "Google Ads", "google").await;
 
     b.goto(&s.at("/campaigns/new")).await;

@@ -48,6 +48,19 @@ impl LiveServer {
         format!("{}{}", self.url, path)
     }
 
+    /// Ann signs up in the browser and lands on her new organization's first page.
+    pub(crate) async fn sign_up(&self, b: &crate::webdriver::Browser) {
+        b.goto(&self.at("/signup")).await;
+        b.fill("input[name=name]", "Ann Marketer").await;
+        b.fill("input[name=email]", "ann@example.com").await;
+        b.fill("input[name=password]", "correct horse battery")
+            .await;
+        b.fill("input[name=org_name]", "Acme Marketing").await;
+        b.click("form button[type=submit]").await;
+        b.wait_for_text("Acme Marketing", Duration::from_secs(10), None)
+            .await;
+    }
+
     /// The minute ticks of the scheduler, `minutes` from now: due rule checks are queued
     /// now instead of waiting for the wall clock.
     async fn tick_rules(&self, minutes: i64) {
