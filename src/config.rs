@@ -255,98 +255,16 @@ impl Config {
     /// Validates every setting and reports all problems at once, one line each.
     pub fn from_settings(s: &Settings) -> Result<Config, Vec<String>> {
         let mut problems = Vec::new();
-        // An empty variable (common in compose files) means "not set".
-        let mut s = s.clone();
-        for opt in [
-            &mut s.database_url,
-            &mut s.app_database_url,
-            &mut s.db_app_password,
-            &mut s.base_url,
-            &mut s.secret_key,
-            &mut s.smtp_url,
-        ] {
-            if opt.as_deref().is_some_and(|v| v.trim().is_empty()) {
-                *opt = None;
-            }
-        }
-        let s = &s;
-
-        let bind: Option<SocketAddr> = match s.bind.parse() {
-            Ok(a) => Some(a),
-            Err(_) => {
-                problems.push(format!(
-                    "ADPILOT_BIND=\"{}\" is not an address: use HOST:PORT such as 127.0.0.1:8080",
-                    s.bind
-                ));
-                None
-            }
-        };
-
-        let base_url = match (&s.base_url, bind) {
-            (Some(raw), _) => match Url::parse(raw) {
-                Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Some(u),
-                _ => {
-                    problems.push(format!(
-                        "ADPILOT_BASE_URL=\"{raw}\" is not an http(s) URL: use e.g. https://ads.example.com"
-                    ));
-                    None
-                }
-            },
-            (None, Some(addr)) => {
-                let host = if addr.ip().is_unspecified() {
-                    "localhost".to_string()
-                } else if addr.is_ipv6() {
-                    format!("[{}]", addr.ip())
-                } else {
-                    addr.ip().to_string()
-                };
-                Url::parse(&format!("http://{host}:{}", addr.port())).ok()
-            }
-            (None, None) => None,
-        };
-
-        let secret_key = match &s.secret_key {
-            Some(raw) => match decode_key(raw) {
-                Ok(k) => Some(k),
-                Err(e) => {
-                    problems.push(format!("ADPILOT_SECRET_KEY {e}"));
-                    None
-                }
-            },
-            None => None,
-        };
-
-        if let Some(url) = &s.database_url {
-            if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-                problems.push(
-                    "DATABASE_URL must start with postgres:// (e.g. postgres://user:pass@host/adpilot)"
-                        .to_string(),
-                );
-            }
-        }
-        if let Some(url) = &s.app_database_url {
-            if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-                problems.push("ADPILOT_APP_DATABASE_URL must start with postgres://".to_string());
-            }
-        }
-        if let Some(p) = &s.db_app_password {
-            if p.len() < 16 || !p.chars().all(|c| c.is_ascii_alphanumeric()) {
-                problems.push(
-                    "ADPILOT_DB_APP_PASSWORD must be at least 16 letters and digits".to_string(),
-                );
-            }
-        }
-
-        if let Some(url) = &s.smtp_url {
-            match Url::parse(url) {
-                Ok(u) if matches!(u.scheme(), "smtp" | "smtps") && u.host().is_some() => {}
-                _ => problems.push(
-                    "SMTP_URL must look like smtp://user:pass@host:587 (STARTTLS) or smtps://host:465"
-                        .to_string(),
-                ),
-            }
-        }
-
+        let s = &blank_is_unset(s);
+        let bind = parse_addr("ADPILOT_BIND", &s.bind, "127.0.0.1:8080", &mut problems);
+        let base_url = base_url(s.base_url.as_deref(), bind, &mut problems);
+        let secret_key = s.secret_key.as_deref().and_then(|raw| {
+            decode_key(raw)
+                .map_err(|e| problems.push(format!("ADPILOT_SECRET_KEY {e}")))
+                .ok()
+        });
+        check_database(s, &mut problems);
+        check_smtp(s.smtp_url.as_deref(), &mut problems);
         let mail_from = match s.mail_from.parse::<lettre::message::Mailbox>() {
             Ok(m) => Some(m),
             Err(_) => {
@@ -357,76 +275,10 @@ impl Config {
                 None
             }
         };
-
-        let log_format = match s.log_format.to_ascii_lowercase().as_str() {
-            "pretty" => LogFormat::Pretty,
-            "json" => LogFormat::Json,
-            other => {
-                problems.push(format!(
-                    "ADPILOT_LOG_FORMAT=\"{other}\" is unknown: use pretty or json"
-                ));
-                LogFormat::Pretty
-            }
-        };
-
-        if s.session_idle_hours == 0 {
-            problems.push("ADPILOT_SESSION_IDLE_HOURS must be at least 1".to_string());
-        }
-        if s.session_max_days == 0 {
-            problems.push("ADPILOT_SESSION_MAX_DAYS must be at least 1".to_string());
-        }
-        if s.db_pool_size < 2 {
-            problems.push("ADPILOT_DB_POOL_SIZE must be at least 2".to_string());
-        }
-        for (name, v) in [
-            ("ADPILOT_GOOGLE_ADS_URL", &s.platforms.google_ads_url),
-            ("ADPILOT_META_GRAPH_URL", &s.platforms.meta_graph_url),
-            ("ADPILOT_TIKTOK_URL", &s.platforms.tiktok_url),
-            (
-                "ADPILOT_GOOGLE_OAUTH_AUTHORIZE_URL",
-                &s.platforms.google_oauth_authorize_url,
-            ),
-            (
-                "ADPILOT_GOOGLE_OAUTH_TOKEN_URL",
-                &s.platforms.google_oauth_token_url,
-            ),
-            (
-                "ADPILOT_GOOGLE_OAUTH_REVOKE_URL",
-                &s.platforms.google_oauth_revoke_url,
-            ),
-            ("ADPILOT_META_DIALOG_URL", &s.platforms.meta_dialog_url),
-            (
-                "ADPILOT_TIKTOK_AUTHORIZE_URL",
-                &s.platforms.tiktok_authorize_url,
-            ),
-        ] {
-            if let Some(v) = v.as_ref().filter(|v| !v.is_empty()) {
-                if !Url::parse(v).is_ok_and(|u| matches!(u.scheme(), "http" | "https")) {
-                    problems.push(format!("{name}=\"{v}\" is not an http(s) URL"));
-                }
-            }
-        }
-        if s.login_per_minute == 0 {
-            problems.push("ADPILOT_LOGIN_PER_MINUTE must be at least 1".to_string());
-        }
-        let mut trusted_proxies = Vec::new();
-        for part in s
-            .trusted_proxies
-            .split(',')
-            .map(str::trim)
-            .filter(|p| !p.is_empty())
-        {
-            // A bare address is a /32 or /128.
-            match part
-                .parse::<ipnet::IpNet>()
-                .or_else(|_| part.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
-            {
-                Ok(n) => trusted_proxies.push(n),
-                Err(_) => problems.push(format!(
-                    "ADPILOT_TRUSTED_PROXIES: \"{part}\" is not a CIDR such as 10.0.0.0/8 or an address"
-                )),
-            }
-        }
+        let log_format = log_format(&s.log_format, &mut problems);
+        check_limits(s, &mut problems);
+        check_platform_urls(&s.platforms, &mut problems);
+        let trusted_proxies = trusted_proxies(&s.trusted_proxies, &mut problems);
         let metrics_token = s.metrics_token.clone().filter(|t| !t.trim().is_empty());
         if metrics_token.as_ref().is_some_and(|t| t.len() < 16) {
             problems.push("ADPILOT_METRICS_TOKEN must be at least 16 characters".to_string());
@@ -438,24 +290,11 @@ impl Config {
             .filter(|b| !b.is_empty())
         {
             None => None,
-            Some(b) => match b.parse::<SocketAddr>() {
-                Ok(a) => Some(a),
-                Err(_) => {
-                    problems.push(format!(
-                        "ADPILOT_METRICS_BIND=\"{b}\" is not an address: use HOST:PORT such as 127.0.0.1:9090"
-                    ));
-                    None
-                }
-            },
+            Some(b) => parse_addr("ADPILOT_METRICS_BIND", b, "127.0.0.1:9090", &mut problems),
         };
-        if s.header_timeout_secs == 0 {
-            problems.push("ADPILOT_HEADER_TIMEOUT_SECS must be at least 1".to_string());
-        }
-
         let jobs =
             crate::jobs::settings::JobsConfig::from_settings(&s.jobs, &s.data_dir, &mut problems);
         let ai = crate::ai::config::AiConfig::from_args(&s.ai, &mut problems);
-
         let billing = crate::billing::BillingConfig::from_args(&s.stripe, &mut problems);
 
         match (bind, base_url, mail_from, problems.is_empty()) {
@@ -573,6 +412,184 @@ pub fn log_filter(rust_log: Option<&str>) -> tracing_subscriber::EnvFilter {
         Ok(d) => filter.add_directive(d),
         Err(_) => filter,
     }
+}
+
+/// The settings with empty variables (common in compose files) read as "not set".
+fn blank_is_unset(s: &Settings) -> Settings {
+    let mut s = s.clone();
+    for opt in [
+        &mut s.database_url,
+        &mut s.app_database_url,
+        &mut s.db_app_password,
+        &mut s.base_url,
+        &mut s.secret_key,
+        &mut s.smtp_url,
+    ] {
+        if opt.as_deref().is_some_and(|v| v.trim().is_empty()) {
+            *opt = None;
+        }
+    }
+    s
+}
+
+fn parse_addr(
+    name: &str,
+    raw: &str,
+    example: &str,
+    problems: &mut Vec<String>,
+) -> Option<SocketAddr> {
+    raw.parse()
+        .map_err(|_| {
+            problems.push(format!(
+                "{name}=\"{raw}\" is not an address: use HOST:PORT such as {example}"
+            ))
+        })
+        .ok()
+}
+
+/// The configured base URL, or one derived from the listen address.
+fn base_url(
+    raw: Option<&str>,
+    bind: Option<SocketAddr>,
+    problems: &mut Vec<String>,
+) -> Option<Url> {
+    match (raw, bind) {
+        (Some(raw), _) => match Url::parse(raw) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Some(u),
+            _ => {
+                problems.push(format!(
+                    "ADPILOT_BASE_URL=\"{raw}\" is not an http(s) URL: use e.g. https://ads.example.com"
+                ));
+                None
+            }
+        },
+        (None, Some(addr)) => {
+            let host = if addr.ip().is_unspecified() {
+                "localhost".to_string()
+            } else if addr.is_ipv6() {
+                format!("[{}]", addr.ip())
+            } else {
+                addr.ip().to_string()
+            };
+            Url::parse(&format!("http://{host}:{}", addr.port())).ok()
+        }
+        (None, None) => None,
+    }
+}
+
+fn check_database(s: &Settings, problems: &mut Vec<String>) {
+    let postgres = |url: &str| url.starts_with("postgres://") || url.starts_with("postgresql://");
+    if s.database_url.as_deref().is_some_and(|u| !postgres(u)) {
+        problems.push(
+            "DATABASE_URL must start with postgres:// (e.g. postgres://user:pass@host/adpilot)"
+                .to_string(),
+        );
+    }
+    if s.app_database_url.as_deref().is_some_and(|u| !postgres(u)) {
+        problems.push("ADPILOT_APP_DATABASE_URL must start with postgres://".to_string());
+    }
+    if let Some(p) = &s.db_app_password {
+        if p.len() < 16 || !p.chars().all(|c| c.is_ascii_alphanumeric()) {
+            problems
+                .push("ADPILOT_DB_APP_PASSWORD must be at least 16 letters and digits".to_string());
+        }
+    }
+}
+
+fn check_smtp(url: Option<&str>, problems: &mut Vec<String>) {
+    let Some(url) = url else { return };
+    match Url::parse(url) {
+        Ok(u) if matches!(u.scheme(), "smtp" | "smtps") && u.host().is_some() => {}
+        _ => problems.push(
+            "SMTP_URL must look like smtp://user:pass@host:587 (STARTTLS) or smtps://host:465"
+                .to_string(),
+        ),
+    }
+}
+
+fn log_format(raw: &str, problems: &mut Vec<String>) -> LogFormat {
+    match raw.to_ascii_lowercase().as_str() {
+        "pretty" => LogFormat::Pretty,
+        "json" => LogFormat::Json,
+        other => {
+            problems.push(format!(
+                "ADPILOT_LOG_FORMAT=\"{other}\" is unknown: use pretty or json"
+            ));
+            LogFormat::Pretty
+        }
+    }
+}
+
+/// Numbers that must be at least 1 (or 2) to mean anything.
+fn check_limits(s: &Settings, problems: &mut Vec<String>) {
+    for (ok, problem) in [
+        (
+            s.session_idle_hours > 0,
+            "ADPILOT_SESSION_IDLE_HOURS must be at least 1",
+        ),
+        (
+            s.session_max_days > 0,
+            "ADPILOT_SESSION_MAX_DAYS must be at least 1",
+        ),
+        (
+            s.db_pool_size >= 2,
+            "ADPILOT_DB_POOL_SIZE must be at least 2",
+        ),
+        (
+            s.login_per_minute > 0,
+            "ADPILOT_LOGIN_PER_MINUTE must be at least 1",
+        ),
+        (
+            s.header_timeout_secs > 0,
+            "ADPILOT_HEADER_TIMEOUT_SECS must be at least 1",
+        ),
+    ] {
+        if !ok {
+            problems.push(problem.to_string());
+        }
+    }
+}
+
+fn check_platform_urls(p: &PlatformArgs, problems: &mut Vec<String>) {
+    for (name, v) in [
+        ("ADPILOT_GOOGLE_ADS_URL", &p.google_ads_url),
+        ("ADPILOT_META_GRAPH_URL", &p.meta_graph_url),
+        ("ADPILOT_TIKTOK_URL", &p.tiktok_url),
+        (
+            "ADPILOT_GOOGLE_OAUTH_AUTHORIZE_URL",
+            &p.google_oauth_authorize_url,
+        ),
+        ("ADPILOT_GOOGLE_OAUTH_TOKEN_URL", &p.google_oauth_token_url),
+        (
+            "ADPILOT_GOOGLE_OAUTH_REVOKE_URL",
+            &p.google_oauth_revoke_url,
+        ),
+        ("ADPILOT_META_DIALOG_URL", &p.meta_dialog_url),
+        ("ADPILOT_TIKTOK_AUTHORIZE_URL", &p.tiktok_authorize_url),
+    ] {
+        if let Some(v) = v.as_ref().filter(|v| !v.is_empty()) {
+            if !Url::parse(v).is_ok_and(|u| matches!(u.scheme(), "http" | "https")) {
+                problems.push(format!("{name}=\"{v}\" is not an http(s) URL"));
+            }
+        }
+    }
+}
+
+/// Comma-separated CIDRs; a bare address is a /32 or /128.
+fn trusted_proxies(raw: &str, problems: &mut Vec<String>) -> Vec<ipnet::IpNet> {
+    let mut out = Vec::new();
+    for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        match part
+            .parse::<ipnet::IpNet>()
+            .or_else(|_| part.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        {
+            Ok(n) => out.push(n),
+            Err(_) => problems.push(format!(
+                "ADPILOT_TRUSTED_PROXIES: \"{part}\" is not a CIDR such as 10.0.0.0/8 or an address"
+            )),
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -125,25 +125,14 @@ async fn metrics_public(State(app): State<AppState>, headers: axum::http::Header
 
 async fn metrics_text(State(app): State<AppState>) -> Response {
     let status = app.db.status();
-    app.metrics.set_gauge(
-        "db_pool_connections",
-        &[("state", "size")],
-        status.size as f64,
+    app.metrics.db_pool(
+        status.size,
+        status.available,
+        status.max_size,
+        status.waiting,
     );
-    app.metrics.set_gauge(
-        "db_pool_connections",
-        &[("state", "available")],
-        status.available as f64,
-    );
-    app.metrics.set_gauge(
-        "db_pool_connections",
-        &[("state", "max")],
-        status.max_size as f64,
-    );
-    app.metrics
-        .set_gauge("db_pool_waiting", &[], status.waiting as f64);
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        [(header::CONTENT_TYPE, crate::web::metrics::CONTENT_TYPE)],
         app.metrics.render(),
     )
         .into_response()

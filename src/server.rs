@@ -106,15 +106,6 @@ pub async fn open_database(config: &Config, migrate_now: bool) -> Result<Databas
 pub async fn build_app(config: Config, database: &Database) -> Result<AppState, StartError> {
     let db = Db::connect(&database.app_url, config.db_pool_size)?;
     let metrics = Metrics::new();
-    metrics.describe(
-        "http_requests_total",
-        "HTTP requests by route, method and status",
-    );
-    metrics.describe(
-        "http_request_duration_seconds",
-        "HTTP request latency by route",
-    );
-    metrics.describe("db_pool_connections", "Database pool connections by state");
     let mut app = App::new(config, db, metrics).await?;
     app.backup = database.backup_target();
     Ok(AppState(Arc::new(app)))

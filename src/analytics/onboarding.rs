@@ -62,7 +62,7 @@ async fn progress(app: &App, org_id: Uuid) -> Result<Option<[bool; 5]>, AppError
                 .await?
                 .iter()
                 .any(|r| matches!(r.mode, Mode::DryRun | Mode::Live));
-            let report = !crate::reports::send::list(c).await?.is_empty();
+            let report = !crate::reports::schedule_store::list(c).await?.is_empty();
             let teammate = crate::auth::accounts::members(c).await?.len() > 1
                 || !crate::auth::accounts::pending_invitations(c)
                     .await?

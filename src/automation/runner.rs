@@ -240,21 +240,23 @@ async fn check_held(
     // Records of rules that called no platform are written together at the end (one
     // transaction for the batch); a rule that called a platform is recorded at once.
     let mut pending: Vec<Finished> = Vec::new();
-    for ((run_id, stored, rule), (in_scope, matched)) in loaded_rules.iter().zip(evaluated) {
+    let batch = Batch {
+        app,
+        org_id,
+        settings: &settings,
+        campaigns: &campaigns,
+        now,
+        lease,
+    };
+    for ((run_id, stored, rule), matches) in loaded_rules.iter().zip(evaluated) {
         let done = run_one(
-            app,
-            org_id,
+            &batch,
             *run_id,
+            slot_of(&stored.id),
             stored,
             rule.as_ref(),
-            &settings,
-            &campaigns,
-            in_scope,
-            matched,
+            matches,
             &mut memory,
-            slot_of(&stored.id),
-            now,
-            lease,
         )
         .await?;
         out.push(done.summary.clone());
@@ -519,31 +521,54 @@ struct NewItem {
     budget_to: Option<i64>,
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn run_one(
-    app: &App,
+/// What every rule of one batch check shares.
+struct Batch<'a> {
+    app: &'a App,
     org_id: Uuid,
+    settings: &'a Settings,
+    campaigns: &'a [Loaded],
+    now: DateTime<Utc>,
+    lease: Option<&'a Lease>,
+}
+
+/// One rule's check in progress: evaluated objects go through [`RuleCheck::held_back`]
+/// (cooldown, `at most N times`), then [`RuleCheck::act`] plans and applies each action
+/// ([`RuleCheck::notify`], [`RuleCheck::change`]), then [`RuleCheck::remember`] records
+/// what the next objects and rules of the batch must know.
+struct RuleCheck<'a> {
+    batch: &'a Batch<'a>,
     run_id: Uuid,
+    stored: &'a StoredRule,
+    rule: &'a Rule,
+    slot: DateTime<Utc>,
+    dry: bool,
+    cooldown: Option<u64>,
+    summary: CheckSummary,
+    called_platform: bool,
+    platform_actions_used: i32,
+}
+
+async fn run_one(
+    batch: &Batch<'_>,
+    run_id: Uuid,
+    slot: DateTime<Utc>,
     stored: &StoredRule,
     rule: Option<&Rule>,
-    settings: &Settings,
-    campaigns: &[Loaded],
-    in_scope: usize,
-    matched: Vec<(usize, Evaluation)>,
+    (in_scope, matched): Matches,
     memory: &mut Memory,
-    slot: DateTime<Utc>,
-    now: DateTime<Utc>,
-    lease: Option<&Lease>,
 ) -> Result<Finished, RunError> {
-    let rule_id = stored.id;
-    let mode = stored.mode;
     let mut summary = CheckSummary {
-        rule_id,
+        rule_id: stored.id,
         run_id,
         ..CheckSummary::default()
     };
-    let Some(rule) = rule else {
-        summary.error = Some("the saved text no longer checks; edit and save the rule".into());
+    // Saving and activation refuse such rules; a run records why rather than skipping quietly.
+    let blocked = match rule {
+        None => Some("the saved text no longer checks; edit and save the rule".to_string()),
+        Some(r) => r.live_blocker(),
+    };
+    let (Some(rule), None) = (rule, blocked.clone()) else {
+        summary.error = blocked;
         return Ok(Finished {
             summary,
             items: Vec::new(),
@@ -551,108 +576,27 @@ async fn run_one(
             called_platform: false,
         });
     };
-    // Saving and activation refuse such rules; a run records why rather than skipping quietly.
-    if let Some(why) = rule.live_blocker() {
-        summary.error = Some(why);
-        return Ok(Finished {
-            summary,
-            items: Vec::new(),
-            dry: true,
-            called_platform: false,
-        });
-    }
-
     let matched: Vec<(&Loaded, Evaluation)> = matched
         .into_iter()
-        .filter_map(|(i, e)| campaigns.get(i).map(|l| (l, e)))
+        .filter_map(|(i, e)| batch.campaigns.get(i).map(|l| (l, e)))
         .collect();
     summary.evaluated = in_scope;
     summary.matched = matched.len();
-    let dry = mode != Mode::Live;
-    let cooldown = rule.cooldown_minutes().filter(|m| *m > 0);
-    let mut called_platform = false;
+    let mut check = RuleCheck {
+        batch,
+        run_id,
+        stored,
+        rule,
+        slot,
+        dry: stored.mode != Mode::Live,
+        cooldown: rule.cooldown_minutes().filter(|m| *m > 0),
+        summary,
+        called_platform: false,
+        platform_actions_used: 0,
+    };
     let mut items = Vec::with_capacity(matched.len());
-    let mut platform_actions_used: i32 = 0;
     for (l, e) in &matched {
         let seen = e.to_json().get("values").cloned().unwrap_or(json!({}));
-        let last = memory.last_acted.get(&(rule_id, l.id, dry)).copied();
-        let cooling = match (last, cooldown) {
-            (Some(last), Some(m)) => {
-                let until = last + Duration::minutes(i64::try_from(m).unwrap_or(0));
-                (until > now).then_some((until, m))
-            }
-            _ => None,
-        };
-        if let Some((until, m)) = cooling {
-            let actions = e
-                .actions
-                .iter()
-                .map(|a| {
-                    let mut ia = planned(a);
-                    ia.status = "skipped".into();
-                    ia.reason = Some(format!(
-                        "cooling down until {} UTC (at most once per {} for this rule)",
-                        until.format("%Y-%m-%d %H:%M"),
-                        minutes_label(m)
-                    ));
-                    ia
-                })
-                .collect::<Vec<_>>();
-            summary.skipped += actions.len();
-            items.push(NewItem {
-                object_id: l.id,
-                level: l.facts.level(),
-                campaign_id: l.campaign,
-                campaign_name: l.facts.name.clone(),
-                acted: false,
-                seen,
-                actions,
-                budget_from: None,
-                budget_to: None,
-            });
-            continue;
-        }
-        let limit_reached = rule.times.and_then(|t| {
-            let times = memory
-                .acted
-                .get(&(rule_id, l.id, dry))
-                .map(Vec::as_slice)
-                .unwrap_or(&[]);
-            super::counts::reached(&t, times, now)
-        });
-        if let Some(why) = limit_reached {
-            let actions = e
-                .actions
-                .iter()
-                .map(|a| {
-                    let mut ia = planned(a);
-                    ia.status = "skipped".into();
-                    ia.reason = Some(why.clone());
-                    ia
-                })
-                .collect::<Vec<_>>();
-            summary.skipped += actions.len();
-            items.push(NewItem {
-                object_id: l.id,
-                level: l.facts.level(),
-                campaign_id: l.campaign,
-                campaign_name: l.facts.name.clone(),
-                acted: false,
-                seen,
-                actions,
-                budget_from: None,
-                budget_to: None,
-            });
-            continue;
-        }
-        let window = match cooldown {
-            Some(m) => {
-                let step = i64::try_from(m).unwrap_or(1).max(1) * 60;
-                let t = now.timestamp();
-                t - t.rem_euclid(step)
-            }
-            None => slot.timestamp(),
-        };
         let mut item = NewItem {
             object_id: l.id,
             level: l.facts.level(),
@@ -664,185 +608,287 @@ async fn run_one(
             budget_from: None,
             budget_to: None,
         };
-        let mut ran_or_failed = false;
-        for (idx, a) in e.actions.iter().enumerate() {
-            let mut ia = planned(a);
-            match &a.step {
-                Step::Notify(NotifyTarget::Webhook { url, .. }) => {
-                    if a.notify_line && !ran_or_failed {
-                        ia.status = "skipped".into();
-                        ia.reason = Some("no action of the rule ran".into());
-                    } else if dry {
-                        ia.status = "would_execute".into();
-                        ia.reason = Some("dry run: no webhook called".into());
-                    } else {
-                        let text = notice_text(&stored.name, &l.facts, &item.actions);
-                        match crate::reports::webhooks::notify(app, org_id, url, &text).await {
-                            Ok(()) => {
-                                ia.status = "executed".into();
-                                item.acted = true;
-                            }
-                            Err(e) => {
-                                ia.status = "failed".into();
-                                ia.reason = Some(e.to_string());
-                            }
-                        }
-                    }
-                }
-                Step::Notify(NotifyTarget::Email { address, .. }) => {
-                    if a.notify_line && !ran_or_failed {
-                        ia.status = "skipped".into();
-                        ia.reason = Some("no action of the rule ran".into());
-                    } else if dry {
-                        ia.status = "would_execute".into();
-                        ia.reason = Some("dry run: no email sent".into());
-                    } else {
-                        let sent =
-                            send_notice(app, address, &stored.name, &l.facts, &item.actions).await;
-                        match sent {
-                            Ok(()) => {
-                                ia.status = "executed".into();
-                                // So `at most once per` also spaces out notify-only rules.
-                                item.acted = true;
-                            }
-                            Err(why) => {
-                                ia.status = "failed".into();
-                                ia.reason = Some(why);
-                            }
-                        }
-                    }
-                }
-                Step::Pause | Step::Resume | Step::Budget(_) | Step::Bid(_) => {
-                    if let Some(why) = &a.skipped {
-                        ia.status = "skipped".into();
-                        ia.reason = Some(why.clone());
-                    } else if !dry && settings.kill_switch {
-                        ia.status = "skipped".into();
-                        ia.reason = Some("the kill switch is on: rules change nothing".into());
-                    } else if platform_actions_used >= settings.max_actions_per_check {
-                        ia.status = "skipped".into();
-                        ia.reason = Some(format!(
-                            "safety limit: at most {} changes per check",
-                            settings.max_actions_per_check
-                        ));
-                    } else if let Some(why) = over_increase_limit(
-                        a,
-                        memory.budget_base.get(&(l.id, dry)).copied(),
-                        settings,
-                    ) {
-                        ia.status = "skipped".into();
-                        ia.reason = Some(why);
-                    } else if dry {
-                        platform_actions_used += 1;
-                        ia.status = "would_execute".into();
-                        ia.reason = Some("dry run: nothing changed on the platform".into());
-                        item.acted = true;
-                        if let Step::Budget(_) = a.step {
-                            item.budget_from = a.from.map(|m| m.micros);
-                            item.budget_to = a.to.map(|m| m.micros);
-                        }
-                    } else {
-                        platform_actions_used += 1;
-                        let (kind, budget, bid) = match &a.step {
-                            Step::Pause => (ActionKind::Pause, None, None),
-                            Step::Resume => (ActionKind::Resume, None, None),
-                            Step::Budget(p) => (ActionKind::SetBudget, Some(p.clone()), None),
-                            Step::Bid(p) => (ActionKind::SetBid, None, Some(p.clone())),
-                            Step::Notify(_) => continue,
-                        };
-                        // The object the rule was evaluated on: the campaign, ad group (Meta:
-                        // ad set) or ad. The key names that object, so each is changed at most
-                        // once per rule, window and action, whatever retries happen.
-                        let target = match l.facts.level() {
-                            Level::AdGroup => actions::Target::AdGroup(l.id),
-                            Level::Ad => actions::Target::Ad(l.id),
-                            Level::Campaign | Level::Account => actions::Target::Campaign(l.id),
-                        };
-                        let req = ActionRequest {
-                            target,
-                            kind,
-                            source: actions::Source::Rule {
-                                rule_id,
-                                run_id: Some(run_id),
-                            },
-                            intent_key: format!("rule:{rule_id}:{}:{window}:{idx}", l.id),
-                            budget,
-                            bid,
-                        };
-                        if let Some(lease) = lease {
-                            lease.renew().await?;
-                        }
-                        called_platform = true;
-                        match actions::request(app, org_id, req).await {
-                            Ok(o) => {
-                                ia.platform_action_id = Some(o.id);
-                                ia.platform_answer = o.platform_response.clone();
-                                ia.reason = o.message.clone();
-                                ia.status = match o.state {
-                                    ActionState::Succeeded => "executed",
-                                    ActionState::Skipped => "skipped",
-                                    ActionState::Failed => "failed",
-                                    ActionState::Pending | ActionState::Executing => "pending",
-                                }
-                                .into();
-                                if o.state == ActionState::Succeeded {
-                                    item.acted = true;
-                                    // The amounts the platform moved from and to (budget or
-                                    // bid); only budgets count toward the increase limit.
-                                    if matches!(kind, ActionKind::SetBudget | ActionKind::SetBid) {
-                                        ia.from = o.from_budget.map(|m| m.to_major().to_string());
-                                        ia.to = o.to_budget.map(|m| m.to_major().to_string());
-                                        ia.currency = o
-                                            .from_budget
-                                            .or(o.to_budget)
-                                            .map(|m| m.currency.to_string())
-                                            .or(ia.currency.take());
-                                    }
-                                    if kind == ActionKind::SetBudget {
-                                        item.budget_from = o.from_budget.map(|m| m.micros);
-                                        item.budget_to = o.to_budget.map(|m| m.micros);
-                                    }
-                                }
-                            }
-                            Err(err) => {
-                                ia.status = "failed".into();
-                                ia.reason = Some(err.to_string());
-                            }
-                        }
-                    }
-                    if matches!(ia.status.as_str(), "executed" | "failed" | "would_execute") {
-                        ran_or_failed = true;
-                    }
-                }
-            }
-            match ia.status.as_str() {
-                "executed" | "would_execute" | "pending" => summary.executed += 1,
-                "failed" => summary.failed += 1,
-                _ => summary.skipped += 1,
-            }
-            item.actions.push(ia);
-        }
-        if item.acted {
-            memory.last_acted.insert((rule_id, l.id, dry), now);
-            if rule.times.is_some() {
-                memory
-                    .acted
-                    .entry((rule_id, l.id, dry))
-                    .or_default()
-                    .push(now);
-            }
-        }
-        if let Some(from) = item.budget_from {
-            memory.budget_base.entry((l.id, dry)).or_insert(from);
+        if let Some(skipped) = check.held_back(memory, l, e) {
+            check.summary.skipped += skipped.len();
+            item.actions = skipped;
+        } else {
+            check.act(memory, l, e, &mut item).await?;
+            check.remember(memory, l, &item);
         }
         items.push(item);
     }
     Ok(Finished {
-        summary,
+        summary: check.summary,
         items,
-        dry,
-        called_platform,
+        dry: check.dry,
+        called_platform: check.called_platform,
     })
+}
+
+impl RuleCheck<'_> {
+    /// The object's actions, all skipped with the reason, while the rule may not act on it
+    /// again yet (cooling down, or `at most N times` reached).
+    fn held_back(&self, memory: &Memory, l: &Loaded, e: &Evaluation) -> Option<Vec<ItemAction>> {
+        let key = (self.stored.id, l.id, self.dry);
+        let now = self.batch.now;
+        let cooling = match (memory.last_acted.get(&key).copied(), self.cooldown) {
+            (Some(last), Some(m)) => {
+                let until = last + Duration::minutes(i64::try_from(m).unwrap_or(0));
+                (until > now).then(|| {
+                    format!(
+                        "cooling down until {} UTC (at most once per {} for this rule)",
+                        until.format("%Y-%m-%d %H:%M"),
+                        minutes_label(m)
+                    )
+                })
+            }
+            _ => None,
+        };
+        let why = cooling.or_else(|| {
+            self.rule.times.and_then(|t| {
+                let times = memory.acted.get(&key).map(Vec::as_slice).unwrap_or(&[]);
+                super::counts::reached(&t, times, now)
+            })
+        })?;
+        Some(
+            e.actions
+                .iter()
+                .map(|a| {
+                    let mut ia = planned(a);
+                    ia.status = "skipped".into();
+                    ia.reason = Some(why.clone());
+                    ia
+                })
+                .collect(),
+        )
+    }
+
+    /// The time window an action's intent key names: one per cooldown period, else the
+    /// rule's slot, so a retried check reuses the key and changes nothing twice.
+    fn window(&self) -> i64 {
+        match self.cooldown {
+            Some(m) => {
+                let step = i64::try_from(m).unwrap_or(1).max(1) * 60;
+                let t = self.batch.now.timestamp();
+                t - t.rem_euclid(step)
+            }
+            None => self.slot.timestamp(),
+        }
+    }
+
+    /// Runs (or, in a dry run, plans) each action of the evaluation on one object.
+    async fn act(
+        &mut self,
+        memory: &Memory,
+        l: &Loaded,
+        e: &Evaluation,
+        item: &mut NewItem,
+    ) -> Result<(), RunError> {
+        let window = self.window();
+        let mut ran_or_failed = false;
+        for (idx, a) in e.actions.iter().enumerate() {
+            let ia = match &a.step {
+                Step::Notify(target) => self.notify(target, a, l, item, ran_or_failed).await,
+                Step::Pause | Step::Resume | Step::Budget(_) | Step::Bid(_) => {
+                    let ia = self.change(memory, a, idx, l, window, item).await?;
+                    if matches!(ia.status.as_str(), "executed" | "failed" | "would_execute") {
+                        ran_or_failed = true;
+                    }
+                    ia
+                }
+            };
+            match ia.status.as_str() {
+                "executed" | "would_execute" | "pending" => self.summary.executed += 1,
+                "failed" => self.summary.failed += 1,
+                _ => self.summary.skipped += 1,
+            }
+            item.actions.push(ia);
+        }
+        Ok(())
+    }
+
+    /// A webhook or email notice. A `notify` line after changes is sent only when one of
+    /// them ran (or failed).
+    async fn notify(
+        &self,
+        target: &NotifyTarget,
+        a: &PlannedAction,
+        l: &Loaded,
+        item: &mut NewItem,
+        ran_or_failed: bool,
+    ) -> ItemAction {
+        let mut ia = planned(a);
+        if a.notify_line && !ran_or_failed {
+            ia.status = "skipped".into();
+            ia.reason = Some("no action of the rule ran".into());
+            return ia;
+        }
+        if self.dry {
+            ia.status = "would_execute".into();
+            ia.reason = Some(
+                match target {
+                    NotifyTarget::Webhook { .. } => "dry run: no webhook called",
+                    NotifyTarget::Email { .. } => "dry run: no email sent",
+                }
+                .into(),
+            );
+            return ia;
+        }
+        let (app, name) = (self.batch.app, &self.stored.name);
+        let sent = match target {
+            NotifyTarget::Webhook { url, .. } => {
+                let text = notice_text(name, &l.facts, &item.actions);
+                crate::reports::webhooks::notify(app, self.batch.org_id, url, &text)
+                    .await
+                    .map_err(|e| e.to_string())
+            }
+            NotifyTarget::Email { address, .. } => {
+                send_notice(app, address, name, &l.facts, &item.actions).await
+            }
+        };
+        match sent {
+            Ok(()) => {
+                ia.status = "executed".into();
+                // So `at most once per` also spaces out notify-only rules.
+                item.acted = true;
+            }
+            Err(why) => {
+                ia.status = "failed".into();
+                ia.reason = Some(why);
+            }
+        }
+        ia
+    }
+
+    /// A pause, resume, budget or bid change, through the one audited action path; held back
+    /// by the kill switch, the per-check limit and the increase limit.
+    async fn change(
+        &mut self,
+        memory: &Memory,
+        a: &PlannedAction,
+        idx: usize,
+        l: &Loaded,
+        window: i64,
+        item: &mut NewItem,
+    ) -> Result<ItemAction, RunError> {
+        let settings = self.batch.settings;
+        let mut ia = planned(a);
+        let held = if let Some(why) = &a.skipped {
+            Some(why.clone())
+        } else if !self.dry && settings.kill_switch {
+            Some("the kill switch is on: rules change nothing".into())
+        } else if self.platform_actions_used >= settings.max_actions_per_check {
+            Some(format!(
+                "safety limit: at most {} changes per check",
+                settings.max_actions_per_check
+            ))
+        } else {
+            over_increase_limit(
+                a,
+                memory.budget_base.get(&(l.id, self.dry)).copied(),
+                settings,
+            )
+        };
+        if let Some(why) = held {
+            ia.status = "skipped".into();
+            ia.reason = Some(why);
+            return Ok(ia);
+        }
+        self.platform_actions_used += 1;
+        if self.dry {
+            ia.status = "would_execute".into();
+            ia.reason = Some("dry run: nothing changed on the platform".into());
+            item.acted = true;
+            if let Step::Budget(_) = a.step {
+                item.budget_from = a.from.map(|m| m.micros);
+                item.budget_to = a.to.map(|m| m.micros);
+            }
+            return Ok(ia);
+        }
+        let (kind, budget, bid) = match &a.step {
+            Step::Pause => (ActionKind::Pause, None, None),
+            Step::Resume => (ActionKind::Resume, None, None),
+            Step::Budget(p) => (ActionKind::SetBudget, Some(p.clone()), None),
+            Step::Bid(p) => (ActionKind::SetBid, None, Some(p.clone())),
+            Step::Notify(_) => return Ok(ia),
+        };
+        // The object the rule was evaluated on: the campaign, ad group (Meta: ad set) or ad.
+        // The key names that object, so each is changed at most once per rule, window and
+        // action, whatever retries happen.
+        let target = match l.facts.level() {
+            Level::AdGroup => actions::Target::AdGroup(l.id),
+            Level::Ad => actions::Target::Ad(l.id),
+            Level::Campaign | Level::Account => actions::Target::Campaign(l.id),
+        };
+        let rule_id = self.stored.id;
+        let req = ActionRequest {
+            target,
+            kind,
+            source: actions::Source::Rule {
+                rule_id,
+                run_id: Some(self.run_id),
+            },
+            intent_key: format!("rule:{rule_id}:{}:{window}:{idx}", l.id),
+            budget,
+            bid,
+        };
+        if let Some(lease) = self.batch.lease {
+            lease.renew().await?;
+        }
+        self.called_platform = true;
+        match actions::request(self.batch.app, self.batch.org_id, req).await {
+            Ok(o) => {
+                ia.platform_action_id = Some(o.id);
+                ia.platform_answer = o.platform_response.clone();
+                ia.reason = o.message.clone();
+                ia.status = match o.state {
+                    ActionState::Succeeded => "executed",
+                    ActionState::Skipped => "skipped",
+                    ActionState::Failed => "failed",
+                    ActionState::Pending | ActionState::Executing => "pending",
+                }
+                .into();
+                if o.state == ActionState::Succeeded {
+                    item.acted = true;
+                    // The amounts the platform moved from and to (budget or bid); only
+                    // budgets count toward the increase limit.
+                    if matches!(kind, ActionKind::SetBudget | ActionKind::SetBid) {
+                        ia.from = o.from_budget.map(|m| m.to_major().to_string());
+                        ia.to = o.to_budget.map(|m| m.to_major().to_string());
+                        ia.currency = o
+                            .from_budget
+                            .or(o.to_budget)
+                            .map(|m| m.currency.to_string())
+                            .or(ia.currency.take());
+                    }
+                    if kind == ActionKind::SetBudget {
+                        item.budget_from = o.from_budget.map(|m| m.micros);
+                        item.budget_to = o.to_budget.map(|m| m.micros);
+                    }
+                }
+            }
+            Err(err) => {
+                ia.status = "failed".into();
+                ia.reason = Some(err.to_string());
+            }
+        }
+        Ok(ia)
+    }
+
+    /// What the rest of the batch must know after the object was handled: when the rule last
+    /// acted on it, and its budget before the first raise.
+    fn remember(&self, memory: &mut Memory, l: &Loaded, item: &NewItem) {
+        let key = (self.stored.id, l.id, self.dry);
+        if item.acted {
+            memory.last_acted.insert(key, self.batch.now);
+            if self.rule.times.is_some() {
+                memory.acted.entry(key).or_default().push(self.batch.now);
+            }
+        }
+        if let Some(from) = item.budget_from {
+            memory.budget_base.entry((l.id, self.dry)).or_insert(from);
+        }
+    }
 }
 
 fn minutes_label(m: u64) -> String {

@@ -15,7 +15,7 @@ pub async fn count(c: &mut Conn, limit: Limit) -> diesel::QueryResult<Option<u64
         Limit::AdAccounts => crate::connections::service::managed_account_count(c).await?,
         Limit::Members => crate::auth::accounts::member_and_pending_invite_count(c).await?,
         Limit::LiveRules => crate::automation::store::live_rule_count(c).await?,
-        Limit::ReportSchedules => crate::reports::send::schedule_count(c).await?,
+        Limit::ReportSchedules => crate::reports::schedule_store::schedule_count(c).await?,
         Limit::AiTokensPerMonth => crate::ai::usage::tokens_this_month(c).await?,
     };
     Ok(Some(n))

@@ -82,3 +82,25 @@ async fn set_app_password(conn: &mut AsyncPgConnection, pw: &str) -> Result<(), 
         .await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    /// Branches written in parallel once gave two migrations the same version; diesel then
+    /// runs only one of them on a database that has the other. Caught here, before a merge lands.
+    #[test]
+    fn every_migration_has_its_own_version() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        let mut seen = std::collections::BTreeMap::new();
+        let entries = std::fs::read_dir(&dir).expect("the migrations folder");
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some((version, _)) = name.split_once('_') else {
+                continue;
+            };
+            if let Some(other) = seen.insert(version.to_string(), name.clone()) {
+                panic!("{name} and {other} share the version {version}: rename one");
+            }
+        }
+        assert!(seen.len() > 10, "read {} migrations", seen.len());
+    }
+}

@@ -144,7 +144,6 @@ pub struct RunnerHandle {
 
 impl Runner {
     pub fn new(app: AppState, registry: Registry, opts: WorkerOptions) -> Runner {
-        describe_metrics(&app);
         let kinds = registry.kinds();
         Runner {
             shared: Arc::new(Shared {
@@ -217,21 +216,6 @@ impl RunnerHandle {
     }
 }
 
-fn describe_metrics(app: &AppState) {
-    let m = &app.metrics;
-    m.describe("jobs", "Jobs in the table by kind and state");
-    m.describe(
-        "jobs_queue_lag_seconds",
-        "How long the oldest due job of each queue has waited",
-    );
-    m.describe(
-        "job_wait_seconds",
-        "Time from a job becoming due to a worker claiming it",
-    );
-    m.describe("job_run_duration_seconds", "Job run time by kind");
-    m.describe("job_runs_total", "Finished job runs by kind and outcome");
-}
-
 async fn worker_loop(
     shared: Arc<Shared>,
     n: usize,
@@ -282,8 +266,7 @@ enum Outcome {
 async fn run_one(shared: &Shared, owner: &str, job: Claimed, mut abort: watch::Receiver<bool>) {
     let app = &shared.app;
     let wait = (job.claimed_at - job.due_at).num_milliseconds().max(0) as f64 / 1000.0;
-    app.metrics
-        .observe("job_wait_seconds", &[("queue", &job.queue)], wait);
+    app.metrics.job_wait(&job.queue, wait);
     let Some(handler) = shared.registry.handler(&job.kind) else {
         // Cannot happen: workers claim only registered kinds.
         let _ = store::release(&app.db, job.id, owner).await;
@@ -322,16 +305,11 @@ async fn run_one(shared: &Shared, owner: &str, job: Claimed, mut abort: watch::R
     drop(guard);
     let elapsed = started.elapsed().as_secs_f64();
     let kind = job.kind.as_str();
-    app.metrics
-        .observe("job_run_duration_seconds", &[("kind", kind)], elapsed);
+    app.metrics.job_run_duration(kind, elapsed);
     let opts = &shared.opts;
     let result = match outcome {
         Outcome::Finished(Ok(Ok(()))) => {
-            app.metrics.inc(
-                "job_runs_total",
-                &[("kind", kind), ("outcome", "succeeded")],
-                1,
-            );
+            app.metrics.job_run(kind, "succeeded");
             tracing::debug!(parent: &span, elapsed, "job succeeded");
             with_retries(|| store::complete(&app.db, job.id, owner)).await
         }
@@ -375,20 +353,12 @@ async fn run_one(shared: &Shared, owner: &str, job: Claimed, mut abort: watch::R
             record_failure(shared, &span, &job, owner, &message, retry_in).await
         }
         Outcome::LeaseLost => {
-            app.metrics.inc(
-                "job_runs_total",
-                &[("kind", kind), ("outcome", "lease_lost")],
-                1,
-            );
+            app.metrics.job_run(kind, "lease_lost");
             tracing::warn!(parent: &span, "lost the job's lease (expired and reclaimed); stopped running it");
             Ok(false)
         }
         Outcome::Aborted => {
-            app.metrics.inc(
-                "job_runs_total",
-                &[("kind", kind), ("outcome", "released")],
-                1,
-            );
+            app.metrics.job_run(kind, "released");
             tracing::info!(parent: &span, "shutdown: released the job for another process");
             with_retries(|| store::release(&app.db, job.id, owner)).await
         }
@@ -411,13 +381,11 @@ async fn record_failure(
     let kind = job.kind.as_str();
     match retry_in {
         Some(d) => {
-            app.metrics
-                .inc("job_runs_total", &[("kind", kind), ("outcome", "retry")], 1);
+            app.metrics.job_run(kind, "retry");
             tracing::warn!(parent: span, error = message, retry_in_secs = d.as_secs_f64(), "job failed; will retry");
         }
         None => {
-            app.metrics
-                .inc("job_runs_total", &[("kind", kind), ("outcome", "dead")], 1);
+            app.metrics.job_run(kind, "dead");
             tracing::error!(parent: span, error = message, attempts = job.attempts, "job failed for good (dead)");
         }
     }
@@ -471,29 +439,21 @@ async fn stats_loop(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
                 let m = &shared.app.metrics;
                 let mut now_seen = std::collections::BTreeSet::new();
                 for c in counts {
-                    m.set_gauge(
-                        "jobs",
-                        &[("kind", &c.kind), ("state", &c.state)],
-                        c.n as f64,
-                    );
+                    m.jobs_in_state(&c.kind, &c.state, c.n as f64);
                     now_seen.insert((c.kind, c.state));
                 }
                 // A kind/state that emptied out reads 0, not its last count.
                 for (k, s) in seen.difference(&now_seen) {
-                    m.set_gauge("jobs", &[("kind", k), ("state", s)], 0.0);
+                    m.jobs_in_state(k, s, 0.0);
                 }
                 seen.extend(now_seen);
                 let mut lag_seen = std::collections::BTreeSet::new();
                 for l in lags {
-                    m.set_gauge(
-                        "jobs_queue_lag_seconds",
-                        &[("queue", &l.queue)],
-                        l.seconds.max(0.0),
-                    );
+                    m.queue_lag(&l.queue, l.seconds.max(0.0));
                     lag_seen.insert(l.queue);
                 }
                 for q in seen_queues.difference(&lag_seen) {
-                    m.set_gauge("jobs_queue_lag_seconds", &[("queue", q)], 0.0);
+                    m.queue_lag(q, 0.0);
                 }
                 seen_queues.extend(lag_seen);
             }

@@ -8,6 +8,7 @@ pub mod alerts;
 pub mod content;
 pub mod routes;
 pub mod schedule;
+pub mod schedule_store;
 pub mod seal;
 pub mod send;
 pub mod targets;

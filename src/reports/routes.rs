@@ -341,7 +341,7 @@ pub fn reports_router() -> Router<AppState> {
 #[template(path = "reports/index.html")]
 struct ReportsPage {
     shell: Shell,
-    schedules: Vec<super::send::Schedule>,
+    schedules: Vec<super::schedule_store::Schedule>,
     accounts: Vec<ManagedAccount>,
     history: Vec<(
         chrono::DateTime<chrono::Utc>,
@@ -362,7 +362,7 @@ impl ReportsPage {
             .filter(|(f, _)| *f == field)
             .map(|(_, m)| m.as_str())
     }
-    fn when(&self, s: &super::send::Schedule) -> String {
+    fn when(&self, s: &super::schedule_store::Schedule) -> String {
         match s.frequency {
             super::schedule::Frequency::Daily => {
                 format!("daily at {}", s.send_time.format("%H:%M"))
@@ -386,7 +386,7 @@ async fn render_reports(
         .db
         .tenant(v.org_id, async move |c| {
             Ok::<_, AppError>((
-                super::send::list(c).await?,
+                super::schedule_store::list(c).await?,
                 super::send::history(c, 50).await?,
                 crate::connections::service::managed_accounts(c).await?,
             ))
@@ -462,7 +462,7 @@ async fn preview_page(
     let s = app
         .db
         .tenant(v.org_id, async move |c| {
-            Ok::<_, AppError>(super::send::get(c, id).await?)
+            Ok::<_, AppError>(super::schedule_store::get(c, id).await?)
         })
         .await?;
     if q.get("raw").is_some() {
@@ -494,7 +494,7 @@ async fn send_now(
     let exists = app
         .db
         .tenant(w.org_id, async move |c| {
-            Ok::<_, AppError>(super::send::schedule_exists(c, id).await?)
+            Ok::<_, AppError>(super::schedule_store::schedule_exists(c, id).await?)
         })
         .await?;
     if !exists {
@@ -534,7 +534,7 @@ async fn delete_schedule(
     w: Writer,
     Path(id): Path<Uuid>,
 ) -> AppResult<Response> {
-    delete_by_id(&app, w.org_id, id, super::send::delete_schedule).await?;
+    delete_by_id(&app, w.org_id, id, super::schedule_store::delete_schedule).await?;
     Ok(redirect_with_flash(
         "/reports",
         FlashKind::Success,

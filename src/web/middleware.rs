@@ -127,18 +127,10 @@ pub async fn context(State(app): State<AppState>, mut req: Request, next: Next) 
         resp.headers_mut().insert("x-request-id", v);
     }
     let status = resp.status().as_u16().to_string();
-    app.metrics.inc(
-        "http_requests_total",
-        &[
-            ("route", &route),
-            ("method", method.as_str()),
-            ("status", &status),
-        ],
-        1,
-    );
-    app.metrics.observe(
-        "http_request_duration_seconds",
-        &[("route", &route)],
+    app.metrics.http_request(
+        &route,
+        method.as_str(),
+        &status,
         started.elapsed().as_secs_f64(),
     );
     resp
