@@ -219,139 +219,160 @@ struct RouteFile {
     fallback: Option<String>,
 }
 
+/// The built-in configuration with the operator's file and base-URL overrides laid over it.
+fn merged_file(args: &AiArgs, problems: &mut Vec<String>) -> FileConfig {
+    let mut merged = match toml::from_str::<FileConfig>(DEFAULT_CONFIG) {
+        Ok(c) => c,
+        Err(e) => {
+            problems.push(format!("the built-in AI configuration is invalid: {e}"));
+            FileConfig::default()
+        }
+    };
+    if let Some(path) = args
+        .ai_config
+        .as_ref()
+        .filter(|p| !p.as_os_str().is_empty())
+    {
+        match std::fs::read_to_string(path) {
+            Ok(text) => match toml::from_str::<FileConfig>(&text) {
+                Ok(file) => {
+                    merged.providers.extend(file.providers);
+                    merged.prices.extend(file.prices);
+                    for (tier, routes) in file.tiers {
+                        merged.tiers.entry(tier).or_default().extend(routes);
+                    }
+                }
+                Err(e) => problems.push(format!(
+                    "ADPILOT_AI_CONFIG {}: {}",
+                    path.display(),
+                    e.to_string().replace('\n', " ")
+                )),
+            },
+            Err(e) => problems.push(format!(
+                "ADPILOT_AI_CONFIG {} cannot be read: {e}",
+                path.display()
+            )),
+        }
+    }
+    let overrides = [
+        ("openai", "ADPILOT_OPENAI_BASE_URL", &args.openai_base_url),
+        (
+            "anthropic",
+            "ADPILOT_ANTHROPIC_BASE_URL",
+            &args.anthropic_base_url,
+        ),
+    ];
+    for (name, var, value) in overrides {
+        if let Some(v) = value.as_ref().filter(|v| !v.trim().is_empty()) {
+            match merged.providers.get_mut(name) {
+                Some(p) => p.base_url = v.trim().to_string(),
+                None => problems.push(format!("{var} is set but no provider \"{name}\" exists")),
+            }
+        }
+    }
+    merged
+}
+
+/// The configured providers, each with its key read from the file or its environment variable.
+fn providers(
+    files: BTreeMap<String, ProviderFile>,
+    problems: &mut Vec<String>,
+) -> BTreeMap<String, ProviderConfig> {
+    let mut providers = BTreeMap::new();
+    for (name, p) in files {
+        let kind = match p.kind.as_str() {
+            "openai" => ProviderKind::OpenAi,
+            "anthropic" => ProviderKind::Anthropic,
+            other => {
+                problems.push(format!(
+                    "AI provider \"{name}\": kind \"{other}\" is unknown: use openai or anthropic"
+                ));
+                continue;
+            }
+        };
+        if !url::Url::parse(&p.base_url).is_ok_and(|u| matches!(u.scheme(), "http" | "https")) {
+            problems.push(format!(
+                "AI provider \"{name}\": base_url \"{}\" is not an http(s) URL",
+                p.base_url
+            ));
+        }
+        let api_key = p
+            .api_key
+            .clone()
+            .or_else(|| {
+                p.api_key_env
+                    .as_ref()
+                    .and_then(|var| std::env::var(var).ok())
+            })
+            .map(|k| k.trim().to_string())
+            .filter(|k| !k.is_empty());
+        providers.insert(
+            name.clone(),
+            ProviderConfig {
+                name,
+                kind,
+                base_url: p.base_url.trim_end_matches('/').to_string(),
+                api_key,
+                no_key: p.no_key,
+                json_schema: p.json_schema.unwrap_or(true),
+                legacy_max_tokens: p.legacy_max_tokens,
+            },
+        );
+    }
+    providers
+}
+
+/// Each tier's route per task, naming only providers that exist.
+fn tiers(
+    files: BTreeMap<String, BTreeMap<String, RouteFile>>,
+    providers: &BTreeMap<String, ProviderConfig>,
+    problems: &mut Vec<String>,
+) -> BTreeMap<String, BTreeMap<Task, Route>> {
+    let mut tiers: BTreeMap<String, BTreeMap<Task, Route>> = BTreeMap::new();
+    for (tier, routes) in files {
+        for (task_name, r) in routes {
+            let Some(task) = Task::parse(&task_name) else {
+                problems.push(format!(
+                    "AI tier \"{tier}\": task \"{task_name}\" is unknown: use one of {}",
+                    Task::ALL.map(Task::as_str).join(", ")
+                ));
+                continue;
+            };
+            let mut parse = |s: &str| match ModelRef::parse(s) {
+                Some(m) if providers.contains_key(&m.provider) => Some(m),
+                Some(m) => {
+                    problems.push(format!(
+                        "AI tier \"{tier}\", task {task_name}: no provider named \"{}\"",
+                        m.provider
+                    ));
+                    None
+                }
+                None => {
+                    problems.push(format!(
+                        "AI tier \"{tier}\", task {task_name}: \"{s}\" is not PROVIDER/MODEL"
+                    ));
+                    None
+                }
+            };
+            let primary = parse(&r.primary);
+            let fallback = r.fallback.as_deref().and_then(&mut parse);
+            if let Some(primary) = primary {
+                tiers
+                    .entry(tier.clone())
+                    .or_default()
+                    .insert(task, Route { primary, fallback });
+            }
+        }
+    }
+    tiers
+}
+
 impl AiConfig {
     /// Validates the AI settings, adding one line per problem to `problems`.
     pub fn from_args(args: &AiArgs, problems: &mut Vec<String>) -> AiConfig {
-        let mut merged = match toml::from_str::<FileConfig>(DEFAULT_CONFIG) {
-            Ok(c) => c,
-            Err(e) => {
-                problems.push(format!("the built-in AI configuration is invalid: {e}"));
-                FileConfig::default()
-            }
-        };
-        if let Some(path) = args
-            .ai_config
-            .as_ref()
-            .filter(|p| !p.as_os_str().is_empty())
-        {
-            match std::fs::read_to_string(path) {
-                Ok(text) => match toml::from_str::<FileConfig>(&text) {
-                    Ok(file) => {
-                        merged.providers.extend(file.providers);
-                        merged.prices.extend(file.prices);
-                        for (tier, routes) in file.tiers {
-                            merged.tiers.entry(tier).or_default().extend(routes);
-                        }
-                    }
-                    Err(e) => problems.push(format!(
-                        "ADPILOT_AI_CONFIG {}: {}",
-                        path.display(),
-                        e.to_string().replace('\n', " ")
-                    )),
-                },
-                Err(e) => problems.push(format!(
-                    "ADPILOT_AI_CONFIG {} cannot be read: {e}",
-                    path.display()
-                )),
-            }
-        }
-        let overrides = [
-            ("openai", "ADPILOT_OPENAI_BASE_URL", &args.openai_base_url),
-            (
-                "anthropic",
-                "ADPILOT_ANTHROPIC_BASE_URL",
-                &args.anthropic_base_url,
-            ),
-        ];
-        for (name, var, value) in overrides {
-            if let Some(v) = value.as_ref().filter(|v| !v.trim().is_empty()) {
-                match merged.providers.get_mut(name) {
-                    Some(p) => p.base_url = v.trim().to_string(),
-                    None => {
-                        problems.push(format!("{var} is set but no provider \"{name}\" exists"))
-                    }
-                }
-            }
-        }
-
-        let mut providers = BTreeMap::new();
-        for (name, p) in merged.providers {
-            let kind = match p.kind.as_str() {
-                "openai" => ProviderKind::OpenAi,
-                "anthropic" => ProviderKind::Anthropic,
-                other => {
-                    problems.push(format!(
-                        "AI provider \"{name}\": kind \"{other}\" is unknown: use openai or anthropic"
-                    ));
-                    continue;
-                }
-            };
-            if !url::Url::parse(&p.base_url).is_ok_and(|u| matches!(u.scheme(), "http" | "https")) {
-                problems.push(format!(
-                    "AI provider \"{name}\": base_url \"{}\" is not an http(s) URL",
-                    p.base_url
-                ));
-            }
-            let api_key = p
-                .api_key
-                .clone()
-                .or_else(|| {
-                    p.api_key_env
-                        .as_ref()
-                        .and_then(|var| std::env::var(var).ok())
-                })
-                .map(|k| k.trim().to_string())
-                .filter(|k| !k.is_empty());
-            providers.insert(
-                name.clone(),
-                ProviderConfig {
-                    name,
-                    kind,
-                    base_url: p.base_url.trim_end_matches('/').to_string(),
-                    api_key,
-                    no_key: p.no_key,
-                    json_schema: p.json_schema.unwrap_or(true),
-                    legacy_max_tokens: p.legacy_max_tokens,
-                },
-            );
-        }
-
-        let mut tiers: BTreeMap<String, BTreeMap<Task, Route>> = BTreeMap::new();
-        for (tier, routes) in merged.tiers {
-            for (task_name, r) in routes {
-                let Some(task) = Task::parse(&task_name) else {
-                    problems.push(format!(
-                        "AI tier \"{tier}\": task \"{task_name}\" is unknown: use one of {}",
-                        Task::ALL.map(Task::as_str).join(", ")
-                    ));
-                    continue;
-                };
-                let mut parse = |s: &str| match ModelRef::parse(s) {
-                    Some(m) if providers.contains_key(&m.provider) => Some(m),
-                    Some(m) => {
-                        problems.push(format!(
-                            "AI tier \"{tier}\", task {task_name}: no provider named \"{}\"",
-                            m.provider
-                        ));
-                        None
-                    }
-                    None => {
-                        problems.push(format!(
-                            "AI tier \"{tier}\", task {task_name}: \"{s}\" is not PROVIDER/MODEL"
-                        ));
-                        None
-                    }
-                };
-                let primary = parse(&r.primary);
-                let fallback = r.fallback.as_deref().and_then(&mut parse);
-                if let Some(primary) = primary {
-                    tiers
-                        .entry(tier.clone())
-                        .or_default()
-                        .insert(task, Route { primary, fallback });
-                }
-            }
-        }
+        let merged = merged_file(args, problems);
+        let providers = providers(merged.providers, problems);
+        let tiers = tiers(merged.tiers, &providers, problems);
         if !tiers.contains_key(&args.ai_tier) {
             problems.push(format!(
                 "ADPILOT_AI_TIER=\"{}\" names no tier of the AI configuration",

@@ -18,6 +18,7 @@ use super::schema::{rule_run_items, rule_runs, rules};
 use super::store::{self, Mode, Settings, StoredRule};
 use crate::app::App;
 use crate::campaigns::actions::{self, ActionKind, ActionRequest, ActionState};
+use crate::db::Conn;
 use crate::jobs::{Lease, LeaseError};
 use crate::types::Platform;
 
@@ -134,6 +135,10 @@ async fn check_unless_busy(
     Ok((done?, busy))
 }
 
+/// The rules of one check, each with its new run's id, the organization's limits and the
+/// facts the rules read.
+type LoadedBatch = (Vec<(Uuid, StoredRule, Option<Rule>)>, Settings, Vec<Loaded>);
+
 async fn check_held(
     app: &App,
     org_id: Uuid,
@@ -148,86 +153,7 @@ async fn check_held(
     let (loaded_rules, settings, campaigns) = app
         .db
         .tenant(org_id, async move |c| {
-            let slot_of = |id: &Uuid| wanted.get(id).copied().unwrap_or(now);
-            let all: Vec<StoredRule> = store::list(c)
-                .await?
-                .into_iter()
-                .filter(|r| wanted.contains_key(&r.id) && !r.paused && r.mode != Mode::Draft)
-                .collect();
-            let settings = store::settings(c).await?;
-            let mut parsed: Vec<(StoredRule, Option<Rule>)> = Vec::with_capacity(all.len());
-            let mut windows = BTreeSet::new();
-            let mut platforms: Option<BTreeSet<Platform>> = Some(BTreeSet::new());
-            for r in all {
-                let rule = r.parsed();
-                if let Some(rule) = &rule {
-                    windows.extend(rule.required_windows());
-                    match (
-                        rule.scope.as_ref().map(|s| &s.platforms),
-                        platforms.as_mut(),
-                    ) {
-                        (Some(p), Some(set)) if !p.is_empty() => set.extend(p.iter().copied()),
-                        _ => platforms = None,
-                    }
-                }
-                parsed.push((r, rule));
-            }
-            // Every run row in one statement: a check of many rules costs few round trips.
-            let runs: Vec<_> = parsed
-                .iter()
-                .map(|(r, _)| {
-                    (
-                        rule_runs::id.eq(Uuid::now_v7()),
-                        rule_runs::org_id.eq(org_id),
-                        rule_runs::rule_id.eq(r.id),
-                        rule_runs::mode.eq(r.mode.as_str()),
-                        rule_runs::slot.eq(slot_of(&r.id)),
-                        rule_runs::started_at.eq(now),
-                    )
-                })
-                .collect();
-            let run_ids: HashMap<Uuid, Uuid> = if runs.is_empty() {
-                HashMap::new()
-            } else {
-                diesel::insert_into(rule_runs::table)
-                    .values(runs)
-                    .returning((rule_runs::rule_id, rule_runs::id))
-                    .load::<(Uuid, Uuid)>(c)
-                    .await?
-                    .into_iter()
-                    .collect()
-            };
-            // One statement per distinct slot (a tick's checks share a few).
-            let mut by_slot: BTreeMap<DateTime<Utc>, Vec<Uuid>> = BTreeMap::new();
-            for id in run_ids.keys() {
-                by_slot.entry(slot_of(id)).or_default().push(*id);
-            }
-            for (slot, ids) in by_slot {
-                diesel::update(rules::table.filter(rules::id.eq_any(ids)))
-                    .set(rules::last_run_at.eq(Some(now.max(slot))))
-                    .execute(c)
-                    .await?;
-            }
-            let parsed: Vec<(Uuid, StoredRule, Option<Rule>)> = parsed
-                .into_iter()
-                .filter_map(|(r, p)| run_ids.get(&r.id).map(|run| (*run, r, p)))
-                .collect();
-            let campaigns = if parsed.iter().any(|p| p.2.is_some()) {
-                let zones = facts::zones(c, now).await?;
-                let rules: Vec<&Rule> = parsed.iter().filter_map(|p| p.2.as_ref()).collect();
-                super::level_facts::load_for(
-                    c,
-                    &zones,
-                    &windows,
-                    platforms.map(|p| p.into_iter().collect()),
-                    Source::Current,
-                    &rules,
-                )
-                .await?
-            } else {
-                Vec::new()
-            };
-            Ok::<_, RunError>((parsed, settings, campaigns))
+            load_batch(c, org_id, &wanted, now).await
         })
         .await?;
 
@@ -279,6 +205,147 @@ async fn check_held(
         "rules checked"
     );
     Ok(out)
+}
+
+/// Reads the wanted rules that may run, starts a run of each and loads the facts they read,
+/// in the organization's transaction.
+async fn load_batch(
+    c: &mut Conn,
+    org_id: Uuid,
+    wanted: &HashMap<Uuid, DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<LoadedBatch, RunError> {
+    let all: Vec<StoredRule> = store::list(c)
+        .await?
+        .into_iter()
+        .filter(|r| wanted.contains_key(&r.id) && !r.paused && r.mode != Mode::Draft)
+        .collect();
+    let settings = store::settings(c).await?;
+    let mut parsed: Vec<(StoredRule, Option<Rule>)> = Vec::with_capacity(all.len());
+    let mut windows = BTreeSet::new();
+    // `None` once a rule reads every platform.
+    let mut platforms: Option<BTreeSet<Platform>> = Some(BTreeSet::new());
+    for r in all {
+        let rule = r.parsed();
+        if let Some(rule) = &rule {
+            windows.extend(rule.required_windows());
+            match (
+                rule.scope.as_ref().map(|s| &s.platforms),
+                platforms.as_mut(),
+            ) {
+                (Some(p), Some(set)) if !p.is_empty() => set.extend(p.iter().copied()),
+                _ => platforms = None,
+            }
+        }
+        parsed.push((r, rule));
+    }
+    let run_ids = start_runs(c, org_id, &parsed, wanted, now).await?;
+    let parsed: Vec<(Uuid, StoredRule, Option<Rule>)> = parsed
+        .into_iter()
+        .filter_map(|(r, p)| run_ids.get(&r.id).map(|run| (*run, r, p)))
+        .collect();
+    let campaigns = if parsed.iter().any(|p| p.2.is_some()) {
+        let zones = facts::zones(c, now).await?;
+        let rules: Vec<&Rule> = parsed.iter().filter_map(|p| p.2.as_ref()).collect();
+        super::level_facts::load_for(
+            c,
+            &zones,
+            &windows,
+            platforms.map(|p| p.into_iter().collect()),
+            Source::Current,
+            &rules,
+        )
+        .await?
+    } else {
+        Vec::new()
+    };
+    Ok((parsed, settings, campaigns))
+}
+
+/// Writes a run row for each rule and marks each rule as run at its slot; the run ids by rule.
+async fn start_runs(
+    c: &mut Conn,
+    org_id: Uuid,
+    parsed: &[(StoredRule, Option<Rule>)],
+    wanted: &HashMap<Uuid, DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<HashMap<Uuid, Uuid>, RunError> {
+    let slot_of = |id: &Uuid| wanted.get(id).copied().unwrap_or(now);
+    // Every run row in one statement: a check of many rules costs few round trips.
+    let runs: Vec<_> = parsed
+        .iter()
+        .map(|(r, _)| {
+            (
+                rule_runs::id.eq(Uuid::now_v7()),
+                rule_runs::org_id.eq(org_id),
+                rule_runs::rule_id.eq(r.id),
+                rule_runs::mode.eq(r.mode.as_str()),
+                rule_runs::slot.eq(slot_of(&r.id)),
+                rule_runs::started_at.eq(now),
+            )
+        })
+        .collect();
+    if runs.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let run_ids: HashMap<Uuid, Uuid> = diesel::insert_into(rule_runs::table)
+        .values(runs)
+        .returning((rule_runs::rule_id, rule_runs::id))
+        .load::<(Uuid, Uuid)>(c)
+        .await?
+        .into_iter()
+        .collect();
+    // One statement per distinct slot (a tick's checks share a few).
+    let mut by_slot: BTreeMap<DateTime<Utc>, Vec<Uuid>> = BTreeMap::new();
+    for id in run_ids.keys() {
+        by_slot.entry(slot_of(id)).or_default().push(*id);
+    }
+    for (slot, ids) in by_slot {
+        diesel::update(rules::table.filter(rules::id.eq_any(ids)))
+            .set(rules::last_run_at.eq(Some(now.max(slot))))
+            .execute(c)
+            .await?;
+    }
+    Ok(run_ids)
+}
+
+/// The platform's answer to a change, written into the item's action and, when it took, into
+/// the item's amounts.
+fn record_outcome(
+    ia: &mut ItemAction,
+    item: &mut NewItem,
+    kind: ActionKind,
+    o: &actions::ActionOutcome,
+) {
+    ia.platform_action_id = Some(o.id);
+    ia.platform_answer = o.platform_response.clone();
+    ia.reason = o.message.clone();
+    ia.status = match o.state {
+        ActionState::Succeeded => "executed",
+        ActionState::Skipped => "skipped",
+        ActionState::Failed => "failed",
+        ActionState::Pending | ActionState::Executing => "pending",
+    }
+    .into();
+    if o.state != ActionState::Succeeded {
+        return;
+    }
+    item.acted = true;
+    // The amounts the platform moved from and to (budget or bid); only budgets count toward
+    // the increase limit.
+    if matches!(kind, ActionKind::SetBudget | ActionKind::SetBid) {
+        ia.from = o.from_budget.map(|m| m.to_major().to_string());
+        ia.to = o.to_budget.map(|m| m.to_major().to_string());
+        ia.currency = o
+            .from_budget
+            .or(o.to_budget)
+            .map(|m| m.currency.to_string())
+            .or(ia.currency.take());
+    }
+    if kind == ActionKind::SetBudget {
+        item.budget_from = o.from_budget.map(|m| m.micros);
+        item.budget_to = o.to_budget.map(|m| m.micros);
+    }
 }
 
 /// What the batch knows about past actions, kept current as rules act: when each rule last
@@ -760,20 +827,11 @@ impl RuleCheck<'_> {
         ia
     }
 
-    /// A pause, resume, budget or bid change, through the one audited action path; held back
-    /// by the kill switch, the per-check limit and the increase limit.
-    async fn change(
-        &mut self,
-        memory: &Memory,
-        a: &PlannedAction,
-        idx: usize,
-        l: &Loaded,
-        window: i64,
-        item: &mut NewItem,
-    ) -> Result<ItemAction, RunError> {
+    /// Why a change must not be made now, if it must not: skipped by the evaluator, the kill
+    /// switch, the per-check limit or the increase limit.
+    fn hold_reason(&self, memory: &Memory, a: &PlannedAction, l: &Loaded) -> Option<String> {
         let settings = self.batch.settings;
-        let mut ia = planned(a);
-        let held = if let Some(why) = &a.skipped {
+        if let Some(why) = &a.skipped {
             Some(why.clone())
         } else if !self.dry && settings.kill_switch {
             Some("the kill switch is on: rules change nothing".into())
@@ -788,7 +846,22 @@ impl RuleCheck<'_> {
                 memory.budget_base.get(&(l.id, self.dry)).copied(),
                 settings,
             )
-        };
+        }
+    }
+
+    /// A pause, resume, budget or bid change, through the one audited action path; held back
+    /// by the kill switch, the per-check limit and the increase limit.
+    async fn change(
+        &mut self,
+        memory: &Memory,
+        a: &PlannedAction,
+        idx: usize,
+        l: &Loaded,
+        window: i64,
+        item: &mut NewItem,
+    ) -> Result<ItemAction, RunError> {
+        let mut ia = planned(a);
+        let held = self.hold_reason(memory, a, l);
         if let Some(why) = held {
             ia.status = "skipped".into();
             ia.reason = Some(why);
@@ -837,36 +910,7 @@ impl RuleCheck<'_> {
         }
         self.called_platform = true;
         match actions::request(self.batch.app, self.batch.org_id, req).await {
-            Ok(o) => {
-                ia.platform_action_id = Some(o.id);
-                ia.platform_answer = o.platform_response.clone();
-                ia.reason = o.message.clone();
-                ia.status = match o.state {
-                    ActionState::Succeeded => "executed",
-                    ActionState::Skipped => "skipped",
-                    ActionState::Failed => "failed",
-                    ActionState::Pending | ActionState::Executing => "pending",
-                }
-                .into();
-                if o.state == ActionState::Succeeded {
-                    item.acted = true;
-                    // The amounts the platform moved from and to (budget or bid); only
-                    // budgets count toward the increase limit.
-                    if matches!(kind, ActionKind::SetBudget | ActionKind::SetBid) {
-                        ia.from = o.from_budget.map(|m| m.to_major().to_string());
-                        ia.to = o.to_budget.map(|m| m.to_major().to_string());
-                        ia.currency = o
-                            .from_budget
-                            .or(o.to_budget)
-                            .map(|m| m.currency.to_string())
-                            .or(ia.currency.take());
-                    }
-                    if kind == ActionKind::SetBudget {
-                        item.budget_from = o.from_budget.map(|m| m.micros);
-                        item.budget_to = o.to_budget.map(|m| m.micros);
-                    }
-                }
-            }
+            Ok(o) => record_outcome(&mut ia, item, kind, &o),
             Err(err) => {
                 ia.status = "failed".into();
                 ia.reason = Some(err.to_string());
@@ -1123,7 +1167,7 @@ pub async fn preview(
 
 /// Ids of the organization's rules due at `now`, with the slot each check stands for.
 pub async fn due(
-    c: &mut crate::db::Conn,
+    c: &mut Conn,
     now: DateTime<Utc>,
 ) -> diesel::QueryResult<Vec<(Uuid, DateTime<Utc>)>> {
     let tz = crate::auth::accounts::current_org_time_zone(c).await?;

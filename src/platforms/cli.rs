@@ -9,8 +9,8 @@ use chrono::NaiveDate;
 use serde_json::{Value, json};
 
 use super::{
-    AccountRef, Adapter, Credentials, Level, LevelBudget, PlatformError, PlatformSettings,
-    Platforms,
+    AccountRef, AdAccount, Adapter, Credentials, Level, LevelBudget, PlatformError,
+    PlatformSettings, Platforms,
 };
 use crate::types::{Money, Platform};
 
@@ -193,165 +193,200 @@ async fn execute(cmd: PlatformCommand, out: &mut (dyn Write + Send)) -> Result<(
             from,
             to,
             level: level @ (Level::AdGroup | Level::Ad),
-        } => {
-            let (adapter, creds) = adapter_for(&target)?;
-            let acct = adapter.account(&creds, &account).await?;
-            let acct_ref = AccountRef::new(account.clone(), acct.currency);
-            let rows = adapter
-                .level_metrics(&creds, &acct_ref, level, from, to)
-                .await?;
-            for r in rows {
-                let mut v = json!({
-                    "platform": target.platform.as_str(),
-                    "account_id": acct.id,
-                    "level": level.as_str(),
-                    "campaign_id": r.campaign_id,
-                    "ad_group_id": r.ad_group_id,
-                    "name": r.name,
-                    "date": r.date.format("%Y-%m-%d").to_string(),
-                    "impressions": r.impressions,
-                    "clicks": r.clicks,
-                    "all_clicks": r.all_clicks,
-                    "spend": major_string(r.spend),
-                    "conversions": r.conversions.normalize().to_string(),
-                    "revenue": major_string(r.revenue),
-                    "currency": acct.currency.as_str(),
-                });
-                if level == Level::Ad {
-                    v["ad_id"] = json!(r.ad_id);
-                }
-                line(out, &v)?;
-            }
-        }
+        } => level_metrics(&target, &account, (from, to), level, out).await,
         PlatformCommand::AdGroups {
             target,
             account,
             campaign,
-        } => {
-            let (adapter, creds) = adapter_for(&target)?;
-            let acct = adapter.account(&creds, &account).await?;
-            let acct_ref = AccountRef::new(account.clone(), acct.currency);
-            for g in adapter
-                .list_ad_groups(&creds, &acct_ref, campaign.as_deref())
-                .await?
-            {
-                line(
-                    out,
-                    &json!({
-                        "platform": target.platform.as_str(),
-                        "account_id": acct.id,
-                        "id": g.id,
-                        "name": g.name,
-                        "status": g.status.as_str(),
-                        "delivery": g.delivery,
-                        "campaign_id": g.campaign_id,
-                        "budget": g.budget.map(budget_json),
-                        "bid": g.bid.map(major_string),
-                        "bid_strategy": g.bid_strategy,
-                        "currency": acct.currency.as_str(),
-                    }),
-                )?;
-            }
-        }
+        } => ad_groups(&target, &account, campaign.as_deref(), out).await,
         PlatformCommand::Ads {
             target,
             account,
             campaign,
-        } => {
-            let (adapter, creds) = adapter_for(&target)?;
-            let acct = adapter.account(&creds, &account).await?;
-            let acct_ref = AccountRef::new(account.clone(), acct.currency);
-            for a in adapter
-                .list_ads(&creds, &acct_ref, campaign.as_deref())
-                .await?
-            {
-                line(
-                    out,
-                    &json!({
-                        "platform": target.platform.as_str(),
-                        "account_id": acct.id,
-                        "id": a.id,
-                        "name": a.name,
-                        "status": a.status.as_str(),
-                        "delivery": a.delivery,
-                        "campaign_id": a.campaign_id,
-                        "ad_group_id": a.ad_group_id,
-                        "type": a.ad_type,
-                        "headlines": a.headlines,
-                        "descriptions": a.descriptions,
-                        "primary_text": a.primary_text,
-                        "final_url": a.final_url,
-                    }),
-                )?;
-            }
-        }
+        } => ads(&target, &account, campaign.as_deref(), out).await,
         PlatformCommand::Metrics {
             target,
             account,
             from,
             to,
             level: Level::Campaign,
-        } => {
-            let (adapter, creds) = adapter_for(&target)?;
-            // Spend is only meaningful with the account's currency, which the account call
-            // gives on every platform.
-            let acct = adapter.account(&creds, &account).await?;
-            let acct_ref = AccountRef::new(account.clone(), acct.currency);
-            let rows = adapter.daily_metrics(&creds, &acct_ref, from, to).await?;
-            for r in rows {
-                line(
-                    out,
-                    &json!({
-                        "platform": target.platform.as_str(),
-                        "account_id": acct.id,
-                        "campaign_id": r.campaign_id,
-                        "campaign_name": r.campaign_name,
-                        "date": r.date.format("%Y-%m-%d").to_string(),
-                        "impressions": r.impressions,
-                        "clicks": r.clicks,
-                        "spend": major_string(r.spend),
-                        "conversions": r.conversions.normalize().to_string(),
-                        "revenue": major_string(r.revenue),
-                    }),
-                )?;
-            }
+        } => campaign_metrics(&target, &account, (from, to), out).await,
+        PlatformCommand::Accounts { target } => accounts(&target, out).await,
+        PlatformCommand::Campaigns { target, account } => campaigns(&target, &account, out).await,
+    }
+}
+
+/// The adapter and credentials for `target`, with `account` read from the platform: spend is
+/// only meaningful with the account's currency, which the account call gives everywhere.
+async fn open(
+    target: &Target,
+    account: &str,
+) -> Result<(Adapter, Credentials, AdAccount, AccountRef), CliError> {
+    let (adapter, creds) = adapter_for(target)?;
+    let acct = adapter.account(&creds, account).await?;
+    let acct_ref = AccountRef::new(account.to_string(), acct.currency);
+    Ok((adapter, creds, acct, acct_ref))
+}
+
+async fn level_metrics(
+    target: &Target,
+    account: &str,
+    (from, to): (NaiveDate, NaiveDate),
+    level: Level,
+    out: &mut (dyn Write + Send),
+) -> Result<(), CliError> {
+    let (adapter, creds, acct, acct_ref) = open(target, account).await?;
+    let rows = adapter
+        .level_metrics(&creds, &acct_ref, level, from, to)
+        .await?;
+    for r in rows {
+        let mut v = json!({
+            "platform": target.platform.as_str(),
+            "account_id": acct.id,
+            "level": level.as_str(),
+            "campaign_id": r.campaign_id,
+            "ad_group_id": r.ad_group_id,
+            "name": r.name,
+            "date": r.date.format("%Y-%m-%d").to_string(),
+            "impressions": r.impressions,
+            "clicks": r.clicks,
+            "all_clicks": r.all_clicks,
+            "spend": major_string(r.spend),
+            "conversions": r.conversions.normalize().to_string(),
+            "revenue": major_string(r.revenue),
+            "currency": acct.currency.as_str(),
+        });
+        if level == Level::Ad {
+            v["ad_id"] = json!(r.ad_id);
         }
-        PlatformCommand::Accounts { target } => {
-            let (adapter, creds) = adapter_for(&target)?;
-            for a in adapter.list_accounts(&creds).await? {
-                line(
-                    out,
-                    &json!({
-                        "platform": target.platform.as_str(),
-                        "account_id": a.id,
-                        "name": a.name,
-                        "currency": a.currency.as_str(),
-                        "time_zone": a.time_zone,
-                        "status": a.status.as_str(),
-                        "manager": a.manager,
-                    }),
-                )?;
-            }
-        }
-        PlatformCommand::Campaigns { target, account } => {
-            let (adapter, creds) = adapter_for(&target)?;
-            let acct = adapter.account(&creds, &account).await?;
-            let acct_ref = AccountRef::new(account.clone(), acct.currency);
-            for c in adapter.list_campaigns(&creds, &acct_ref).await? {
-                line(
-                    out,
-                    &json!({
-                        "platform": target.platform.as_str(),
-                        "account_id": acct.id,
-                        "campaign_id": c.id,
-                        "name": c.name,
-                        "status": c.status.as_str(),
-                        "daily_budget": c.daily_budget.map(major_string),
-                        "currency": acct.currency.as_str(),
-                    }),
-                )?;
-            }
-        }
+        line(out, &v)?;
+    }
+    Ok(())
+}
+
+async fn ad_groups(
+    target: &Target,
+    account: &str,
+    campaign: Option<&str>,
+    out: &mut (dyn Write + Send),
+) -> Result<(), CliError> {
+    let (adapter, creds, acct, acct_ref) = open(target, account).await?;
+    for g in adapter.list_ad_groups(&creds, &acct_ref, campaign).await? {
+        line(
+            out,
+            &json!({
+                "platform": target.platform.as_str(),
+                "account_id": acct.id,
+                "id": g.id,
+                "name": g.name,
+                "status": g.status.as_str(),
+                "delivery": g.delivery,
+                "campaign_id": g.campaign_id,
+                "budget": g.budget.map(budget_json),
+                "bid": g.bid.map(major_string),
+                "bid_strategy": g.bid_strategy,
+                "currency": acct.currency.as_str(),
+            }),
+        )?;
+    }
+    Ok(())
+}
+
+async fn ads(
+    target: &Target,
+    account: &str,
+    campaign: Option<&str>,
+    out: &mut (dyn Write + Send),
+) -> Result<(), CliError> {
+    let (adapter, creds, acct, acct_ref) = open(target, account).await?;
+    for a in adapter.list_ads(&creds, &acct_ref, campaign).await? {
+        line(
+            out,
+            &json!({
+                "platform": target.platform.as_str(),
+                "account_id": acct.id,
+                "id": a.id,
+                "name": a.name,
+                "status": a.status.as_str(),
+                "delivery": a.delivery,
+                "campaign_id": a.campaign_id,
+                "ad_group_id": a.ad_group_id,
+                "type": a.ad_type,
+                "headlines": a.headlines,
+                "descriptions": a.descriptions,
+                "primary_text": a.primary_text,
+                "final_url": a.final_url,
+            }),
+        )?;
+    }
+    Ok(())
+}
+
+async fn campaign_metrics(
+    target: &Target,
+    account: &str,
+    (from, to): (NaiveDate, NaiveDate),
+    out: &mut (dyn Write + Send),
+) -> Result<(), CliError> {
+    let (adapter, creds, acct, acct_ref) = open(target, account).await?;
+    for r in adapter.daily_metrics(&creds, &acct_ref, from, to).await? {
+        line(
+            out,
+            &json!({
+                "platform": target.platform.as_str(),
+                "account_id": acct.id,
+                "campaign_id": r.campaign_id,
+                "campaign_name": r.campaign_name,
+                "date": r.date.format("%Y-%m-%d").to_string(),
+                "impressions": r.impressions,
+                "clicks": r.clicks,
+                "spend": major_string(r.spend),
+                "conversions": r.conversions.normalize().to_string(),
+                "revenue": major_string(r.revenue),
+            }),
+        )?;
+    }
+    Ok(())
+}
+
+async fn accounts(target: &Target, out: &mut (dyn Write + Send)) -> Result<(), CliError> {
+    let (adapter, creds) = adapter_for(target)?;
+    for a in adapter.list_accounts(&creds).await? {
+        line(
+            out,
+            &json!({
+                "platform": target.platform.as_str(),
+                "account_id": a.id,
+                "name": a.name,
+                "currency": a.currency.as_str(),
+                "time_zone": a.time_zone,
+                "status": a.status.as_str(),
+                "manager": a.manager,
+            }),
+        )?;
+    }
+    Ok(())
+}
+
+async fn campaigns(
+    target: &Target,
+    account: &str,
+    out: &mut (dyn Write + Send),
+) -> Result<(), CliError> {
+    let (adapter, creds, acct, acct_ref) = open(target, account).await?;
+    for c in adapter.list_campaigns(&creds, &acct_ref).await? {
+        line(
+            out,
+            &json!({
+                "platform": target.platform.as_str(),
+                "account_id": acct.id,
+                "campaign_id": c.id,
+                "name": c.name,
+                "status": c.status.as_str(),
+                "daily_budget": c.daily_budget.map(major_string),
+                "currency": acct.currency.as_str(),
+            }),
+        )?;
     }
     Ok(())
 }

@@ -88,6 +88,46 @@ fn money(micros: i64, currency: &str) -> String {
 
 /// Everything that is wrong in the organization right now.
 pub async fn conditions(app: &App, org_id: Uuid) -> Result<Vec<Condition>, AlertError> {
+    let mut out = connection_conditions(app, org_id).await?;
+    let (targets, spend, points, threshold, min_weeks, failed) = app
+        .db
+        .tenant(org_id, async move |c| {
+            let targets = budget_targets(c).await?;
+            let spend = crate::analytics::signals::month_to_date_spend(c).await?;
+            let (threshold, min_weeks) = settings(c).await?;
+            let points = crate::analytics::signals::same_weekday_history(c, 8).await?;
+            let failed = failed_actions(c).await?;
+            Ok::<_, AlertError>((targets, spend, points, threshold, min_weeks, failed))
+        })
+        .await?;
+    pacing_conditions(&targets, &spend, &mut out);
+    anomaly_conditions(&points, (threshold, min_weeks), &mut out);
+    for (campaign_id, account_id, name, message) in failed {
+        out.push(Condition {
+            kind: AlertKind::ActionFailed,
+            key: campaign_id.to_string(),
+            title: format!("A change to {name} failed: {message}"),
+            details: json!({"campaign_id": campaign_id, "account_id": account_id, "message": message}),
+            account_id: Some(account_id),
+        });
+    }
+    // Kinds muted for an account raise nothing there (and what is open resolves below).
+    let mutes = app
+        .db
+        .tenant(org_id, async move |c| {
+            Ok::<_, AlertError>(super::alert_actions::mutes(c).await?)
+        })
+        .await?;
+    out.retain(|cond| {
+        !cond
+            .account_id
+            .is_some_and(|a| mutes.contains(&(a, cond.kind.as_str().to_string())))
+    });
+    Ok(out)
+}
+
+/// Platforms that need reconnecting and account syncs failing for over an hour.
+async fn connection_conditions(app: &App, org_id: Uuid) -> Result<Vec<Condition>, AlertError> {
     let mut out = Vec::new();
     for p in crate::connections::service::needing_reconnect(app, org_id)
         .await
@@ -124,18 +164,15 @@ pub async fn conditions(app: &App, org_id: Uuid) -> Result<Vec<Condition>, Alert
             }
         }
     }
-    let (targets, spend, points, threshold, min_weeks, failed) = app
-        .db
-        .tenant(org_id, async move |c| {
-            let targets = budget_targets(c).await?;
-            let spend = crate::analytics::signals::month_to_date_spend(c).await?;
-            let (threshold, min_weeks) = settings(c).await?;
-            let points = crate::analytics::signals::same_weekday_history(c, 8).await?;
-            let failed = failed_actions(c).await?;
-            Ok::<_, AlertError>((targets, spend, points, threshold, min_weeks, failed))
-        })
-        .await?;
+    Ok(out)
+}
 
+/// Targets whose month-to-date spend reached their alert percentage.
+fn pacing_conditions(
+    targets: &[Target],
+    spend: &[crate::analytics::signals::MonthSpend],
+    out: &mut Vec<Condition>,
+) {
     for t in targets {
         let row = spend.iter().find(|s| match t.campaign_id {
             Some(cid) => s.campaign_id == Some(cid),
@@ -161,12 +198,20 @@ pub async fn conditions(app: &App, org_id: Uuid) -> Result<Vec<Condition>, Alert
             }
         }
     }
+}
 
+/// Campaigns whose today so far is far from the same weekday's history: anomaly threshold
+/// (robust z-score) and the weeks of history needed.
+fn anomaly_conditions(
+    points: &[crate::analytics::signals::WeekdayPoint],
+    (threshold, min_weeks): (f64, i32),
+    out: &mut Vec<Condition>,
+) {
     // Anomalies: today so far against the same weekday's history, scaled to the same share of
     // the day for amounts that accumulate (spend, conversions); CPA is a ratio, not scaled.
     let mut by_campaign: HashMap<Uuid, Vec<&crate::analytics::signals::WeekdayPoint>> =
         HashMap::new();
-    for p in &points {
+    for p in points {
         by_campaign.entry(p.campaign_id).or_default().push(p);
     }
     for (cid, rows) in by_campaign {
@@ -228,29 +273,6 @@ pub async fn conditions(app: &App, org_id: Uuid) -> Result<Vec<Condition>, Alert
             }
         }
     }
-
-    for (campaign_id, account_id, name, message) in failed {
-        out.push(Condition {
-            kind: AlertKind::ActionFailed,
-            key: campaign_id.to_string(),
-            title: format!("A change to {name} failed: {message}"),
-            details: json!({"campaign_id": campaign_id, "account_id": account_id, "message": message}),
-            account_id: Some(account_id),
-        });
-    }
-    // Kinds muted for an account raise nothing there (and what is open resolves below).
-    let mutes = app
-        .db
-        .tenant(org_id, async move |c| {
-            Ok::<_, AlertError>(super::alert_actions::mutes(c).await?)
-        })
-        .await?;
-    out.retain(|cond| {
-        !cond
-            .account_id
-            .is_some_and(|a| mutes.contains(&(a, cond.kind.as_str().to_string())))
-    });
-    Ok(out)
 }
 
 #[derive(diesel::QueryableByName)]

@@ -93,56 +93,10 @@ pub fn parse_money(typed: &str, currency: Currency) -> Result<Money, MoneyInputE
     {
         return Err(MoneyInputError::NotDigits);
     }
-    let bad = || MoneyInputError::BadGrouping(typed.trim().chars().take(40).collect());
+    let bad = || bad_grouping(typed);
     let commas = s.matches(',').count();
     let dots = s.matches('.').count();
-    // Which character separates the decimals, if any.
-    let decimal_sep: Option<char> = match (commas, dots) {
-        (0, 0) => None,
-        (_, 0) | (0, _) => {
-            let sep = if commas > 0 { ',' } else { '.' };
-            let count = commas + dots;
-            if count > 1 {
-                // "1,250,000" / "1.250.000": thousands only.
-                None
-            } else {
-                let after = s.rsplit(sep).next().unwrap_or("");
-                let before = s.split(sep).next().unwrap_or("");
-                let before_digits = before.chars().filter(|c| c.is_ascii_digit()).count();
-                if after.len() == 3
-                    && before_digits >= 1
-                    && !before.chars().any(is_group_space)
-                    && before != "0"
-                {
-                    if currency.minor_unit_exponent() == 0 {
-                        // No minor unit: "1,250" yen can only be twelve hundred and fifty.
-                        None
-                    } else {
-                        let thousands = format!("{before}{after}");
-                        let decimal = format!("{before}.{after}");
-                        return Err(MoneyInputError::Ambiguous {
-                            typed: s.to_string(),
-                            thousands: group_display(&thousands),
-                            decimal: decimal.clone(),
-                            thousands_plain: thousands,
-                            decimal_plain: decimal,
-                        });
-                    }
-                } else {
-                    Some(sep)
-                }
-            }
-        }
-        _ => {
-            // Both: whichever comes last separates the decimals, once.
-            let last = s.rfind([',', '.']).and_then(|i| s[i..].chars().next());
-            match last {
-                Some(',') if commas == 1 => Some(','),
-                Some('.') if dots == 1 => Some('.'),
-                _ => return Err(bad()),
-            }
-        }
-    };
+    let decimal_sep = decimal_separator(s, typed, (commas, dots), currency)?;
     let (int, frac) = match decimal_sep {
         Some(d) => match s.rsplit_once(d) {
             Some((i, f)) => (i, f),
@@ -210,6 +164,66 @@ pub fn parse_money(typed: &str, currency: Currency) -> Result<Money, MoneyInputE
     Money::from_major(amount, currency)
         .filter(|m| m.to_minor_units() > 0)
         .ok_or(MoneyInputError::NotPositive)
+}
+
+/// Which character separates the decimals of `s` (`None`: there are no decimals); an input
+/// with two readings, or whose separators form no number, is refused.
+fn decimal_separator(
+    s: &str,
+    typed: &str,
+    (commas, dots): (usize, usize),
+    currency: Currency,
+) -> Result<Option<char>, MoneyInputError> {
+    Ok(match (commas, dots) {
+        (0, 0) => None,
+        (_, 0) | (0, _) => {
+            let sep = if commas > 0 { ',' } else { '.' };
+            let count = commas + dots;
+            if count > 1 {
+                // "1,250,000" / "1.250.000": thousands only.
+                None
+            } else {
+                let after = s.rsplit(sep).next().unwrap_or("");
+                let before = s.split(sep).next().unwrap_or("");
+                let before_digits = before.chars().filter(|c| c.is_ascii_digit()).count();
+                if after.len() == 3
+                    && before_digits >= 1
+                    && !before.chars().any(is_group_space)
+                    && before != "0"
+                {
+                    if currency.minor_unit_exponent() == 0 {
+                        // No minor unit: "1,250" yen can only be twelve hundred and fifty.
+                        None
+                    } else {
+                        let thousands = format!("{before}{after}");
+                        let decimal = format!("{before}.{after}");
+                        return Err(MoneyInputError::Ambiguous {
+                            typed: s.to_string(),
+                            thousands: group_display(&thousands),
+                            decimal: decimal.clone(),
+                            thousands_plain: thousands,
+                            decimal_plain: decimal,
+                        });
+                    }
+                } else {
+                    Some(sep)
+                }
+            }
+        }
+        _ => {
+            // Both: whichever comes last separates the decimals, once.
+            let last = s.rfind([',', '.']).and_then(|i| s[i..].chars().next());
+            match last {
+                Some(',') if commas == 1 => Some(','),
+                Some('.') if dots == 1 => Some('.'),
+                _ => return Err(bad_grouping(typed)),
+            }
+        }
+    })
+}
+
+fn bad_grouping(typed: &str) -> MoneyInputError {
+    MoneyInputError::BadGrouping(typed.trim().chars().take(40).collect())
 }
 
 /// "1250000" → "1,250,000".

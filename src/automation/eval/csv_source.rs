@@ -165,205 +165,29 @@ impl MetricsTable {
         }
         let col = |name: &str| index.get(name).copied().unwrap_or(0);
         let cols: Vec<usize> = COLUMNS.iter().map(|c| col(c)).collect();
-        let opt: HashMap<&str, usize> = OPTIONAL_COLUMNS
+        let opt: HashMap<&'static str, usize> = OPTIONAL_COLUMNS
             .iter()
             .filter_map(|c| index.get(*c).map(|i| (*c, *i)))
             .collect();
 
-        let mut table = MetricsTable::default();
-        let mut by_key: HashMap<(Platform, String, Level, String), usize> = HashMap::new();
-        let mut account_currency: HashMap<AccountKey, (Currency, u64)> = HashMap::new();
-        let mut account_zone: HashMap<AccountKey, (Tz, u64)> = HashMap::new();
+        let mut placing = Placing::default();
         for record in rdr.records() {
             let record = record.map_err(|e| csv_error(&e, 0))?;
-            let line = record.position().map_or(0, |p| p.line());
-            let field = |i: usize| record.get(cols[i]).unwrap_or("");
-            let extra = |name: &str| opt.get(name).and_then(|i| record.get(*i)).unwrap_or("");
-            let text = |name: &str| Some(extra(name).to_string()).filter(|s| !s.is_empty());
-            let err = |message: String| CsvError { line, message };
-
-            let platform = Platform::from_str(field(0)).map_err(|e| err(e.to_string()))?;
-            let account_id = non_empty(field(1), "account_id").map_err(err)?;
-            let currency = Currency::from_str(field(2)).map_err(|e| err(e.to_string()))?;
-            let campaign_id = non_empty(field(3), "campaign_id").map_err(err)?;
-            let level = match extra("level")
-                .to_ascii_lowercase()
-                .replace(' ', "_")
-                .as_str()
-            {
-                "" | "campaign" => Level::Campaign,
-                "ad_group" | "ad_set" | "adgroup" | "adset" => Level::AdGroup,
-                "ad" => Level::Ad,
-                other => {
-                    return Err(err(format!(
-                        "level \"{other}\" is not campaign, ad_group or ad"
-                    )));
-                }
+            let row = Record {
+                line: record.position().map_or(0, |p| p.line()),
+                record: &record,
+                cols: &cols,
+                opt: &opt,
             };
-            let ad_group_id = text("ad_group_id");
-            let ad_id = text("ad_id");
-            if level != Level::Campaign && ad_group_id.is_none() {
-                return Err(err(format!("an {} row needs ad_group_id", level.as_str())));
-            }
-            if level == Level::Ad && ad_id.is_none() {
-                return Err(err("an ad row needs ad_id".to_string()));
-            }
-            // campaign_name names the row's campaign; below campaigns the object's own name
-            // is in ad_group_name or ad_name.
-            let campaign_name = Some(field(4).to_string()).filter(|s| !s.is_empty());
-            let (name, ad_group_name) = match level {
-                Level::Ad => (extra("ad_name").to_string(), text("ad_group_name")),
-                Level::AdGroup => (extra("ad_group_name").to_string(), text("ad_group_name")),
-                _ => (field(4).to_string(), None),
-            };
-            let status = match field(5).to_ascii_lowercase().as_str() {
-                "active" | "enabled" => CampaignStatus::Active,
-                "paused" => CampaignStatus::Paused,
-                "removed" | "deleted" | "archived" => CampaignStatus::Removed,
-                other => {
-                    return Err(err(format!(
-                        "status \"{other}\" is not active, paused or removed"
-                    )));
-                }
-            };
-            let optional_money = |name: &str| -> Result<Option<Money>, String> {
-                let s = extra(name);
-                if s.is_empty() {
-                    Ok(None)
-                } else {
-                    money(s, name, currency).map(Some)
-                }
-            };
-            let lifetime_budget = optional_money("lifetime_budget").map_err(err)?;
-            // Version 1 read a blank campaign budget as 0; below campaigns, and beside a
-            // lifetime budget, a blank means the object has no daily budget.
-            let budget =
-                if field(6).is_empty() && (level != Level::Campaign || lifetime_budget.is_some()) {
-                    None
-                } else {
-                    Some(money(field(6), "daily_budget", currency).map_err(err)?)
-                };
-            let bid = optional_money("bid").map_err(err)?;
-            let date = NaiveDate::parse_from_str(field(7), "%Y-%m-%d").map_err(|_| {
-                err(format!(
-                    "date \"{}\" is not a date such as 2026-03-31",
-                    field(7)
-                ))
-            })?;
-            let created_at = match extra("created_at") {
-                "" => None,
-                s => Some(DateTime::parse_from_rfc3339(s).map_err(|_| {
-                    err(format!(
-                        "created_at \"{s}\" is not an RFC 3339 time such as 2026-03-01T09:30:00Z"
-                    ))
-                })?),
-            };
-            let end_date = match extra("end_date") {
-                "" => None,
-                s => Some(NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
-                    err(format!("end_date \"{s}\" is not a date such as 2026-03-31"))
-                })?),
-            };
-            let totals = Totals {
-                impressions: count(field(8), "impressions").map_err(err)?,
-                clicks: count(field(9), "clicks").map_err(err)?,
-                spend_micros: money(field(10), "spend", currency).map_err(err)?.micros,
-                conversions: decimal(field(11), "conversions").map_err(err)?,
-                revenue_micros: money(field(12), "revenue", currency).map_err(err)?.micros,
-                all_clicks: match extra("all_clicks") {
-                    // Where a platform makes no difference, all clicks are the clicks.
-                    "" => count(field(9), "clicks").map_err(err)?,
-                    s => count(s, "all_clicks").map_err(err)?,
-                },
-                purchases: decimal(extra("purchases"), "purchases").map_err(err)?,
-                purchase_value_micros: money(extra("purchase_value"), "purchase_value", currency)
-                    .map_err(err)?
-                    .micros,
-                leads: decimal(extra("leads"), "leads").map_err(err)?,
-                installs: decimal(extra("installs"), "installs").map_err(err)?,
-                registrations: decimal(extra("registrations"), "registrations").map_err(err)?,
-            };
-
-            let account_key = (platform, account_id.clone());
-            match account_currency.get(&account_key) {
-                Some((c, first)) if *c != currency => {
-                    return Err(err(format!(
-                        "account {account_id} is in {currency} here but in {c} on line {first}"
-                    )));
-                }
-                Some(_) => {}
-                None => {
-                    account_currency.insert(account_key.clone(), (currency, line));
-                }
-            }
-            if let Some(zone) = text("time_zone") {
-                let tz: Tz = zone.parse().map_err(|_| {
-                    err(format!(
-                        "time_zone \"{zone}\" is not an IANA time zone such as Europe/Berlin"
-                    ))
-                })?;
-                match account_zone.get(&account_key) {
-                    Some((z, first)) if *z != tz => {
-                        return Err(err(format!(
-                            "account {account_id} is in time zone {tz} here but {z} on line {first}"
-                        )));
-                    }
-                    Some(_) => {}
-                    None => {
-                        account_zone.insert(account_key.clone(), (tz, line));
-                    }
-                }
-            }
-            let object_id = match level {
-                Level::Ad => ad_id.clone().unwrap_or_default(),
-                Level::AdGroup => ad_group_id.clone().unwrap_or_default(),
-                _ => campaign_id.clone(),
-            };
-            let key = (platform, account_id.clone(), level, object_id.clone());
-            let idx = *by_key.entry(key).or_insert_with(|| {
-                table.objects.push(ObjectDays {
-                    platform,
-                    account_id,
-                    currency,
-                    level,
-                    campaign_id: campaign_id.clone(),
-                    ad_group_id: ad_group_id.clone().filter(|_| level != Level::Campaign),
-                    ad_id: ad_id.clone().filter(|_| level == Level::Ad),
-                    days: BTreeMap::new(),
-                });
-                table.objects.len() - 1
-            });
-            let days = &mut table.objects[idx].days;
-            if let Some(prev) = days.get(&date) {
-                let what = match level {
-                    Level::Ad => "ad",
-                    Level::AdGroup => "ad group",
-                    _ => "campaign",
-                };
-                return Err(err(format!(
-                    "{what} {object_id} already has a row for {date} on line {}",
-                    prev.line
-                )));
-            }
-            days.insert(
-                date,
-                DayRow {
-                    totals,
-                    name,
-                    campaign_name,
-                    ad_group_name,
-                    status,
-                    budget,
-                    lifetime_budget,
-                    bid,
-                    created_at,
-                    end_date,
-                    paused_by_rule: text("paused_by_rule"),
-                    line,
-                },
-            );
+            let parsed = row.parse()?;
+            placing.place(parsed).map_err(|message| row.err(message))?;
         }
-        table.zones = account_zone.into_iter().map(|(k, (z, _))| (k, z)).collect();
+        let mut table = placing.table;
+        table.zones = placing
+            .account_zone
+            .into_iter()
+            .map(|(k, (z, _))| (k, z))
+            .collect();
         Ok(table)
     }
 
@@ -529,6 +353,296 @@ impl MetricsTable {
             });
         }
         out
+    }
+}
+
+/// One record of the CSV with the column positions to read it by.
+struct Record<'r> {
+    record: &'r csv::StringRecord,
+    cols: &'r [usize],
+    opt: &'r HashMap<&'static str, usize>,
+    line: u64,
+}
+
+/// A row read and checked on its own, before it is placed among the others.
+struct ParsedRow {
+    platform: Platform,
+    account_id: String,
+    currency: Currency,
+    campaign_id: String,
+    level: Level,
+    ad_group_id: Option<String>,
+    ad_id: Option<String>,
+    date: NaiveDate,
+    zone: Option<Tz>,
+    day: DayRow,
+}
+
+impl Record<'_> {
+    fn field(&self, i: usize) -> &str {
+        self.record.get(self.cols[i]).unwrap_or("")
+    }
+
+    fn extra(&self, name: &str) -> &str {
+        self.opt
+            .get(name)
+            .and_then(|i| self.record.get(*i))
+            .unwrap_or("")
+    }
+
+    fn text(&self, name: &str) -> Option<String> {
+        Some(self.extra(name).to_string()).filter(|s| !s.is_empty())
+    }
+
+    fn err(&self, message: String) -> CsvError {
+        CsvError {
+            line: self.line,
+            message,
+        }
+    }
+
+    fn parse(&self) -> Result<ParsedRow, CsvError> {
+        let err = |message: String| self.err(message);
+        let platform = Platform::from_str(self.field(0)).map_err(|e| err(e.to_string()))?;
+        let account_id = non_empty(self.field(1), "account_id").map_err(err)?;
+        let currency = Currency::from_str(self.field(2)).map_err(|e| err(e.to_string()))?;
+        let campaign_id = non_empty(self.field(3), "campaign_id").map_err(err)?;
+        let level = self.level()?;
+        let ad_group_id = self.text("ad_group_id");
+        let ad_id = self.text("ad_id");
+        if level != Level::Campaign && ad_group_id.is_none() {
+            return Err(err(format!("an {} row needs ad_group_id", level.as_str())));
+        }
+        if level == Level::Ad && ad_id.is_none() {
+            return Err(err("an ad row needs ad_id".to_string()));
+        }
+        // campaign_name names the row's campaign; below campaigns the object's own name is in
+        // ad_group_name or ad_name.
+        let campaign_name = Some(self.field(4).to_string()).filter(|s| !s.is_empty());
+        let (name, ad_group_name) = match level {
+            Level::Ad => (
+                self.extra("ad_name").to_string(),
+                self.text("ad_group_name"),
+            ),
+            Level::AdGroup => (
+                self.extra("ad_group_name").to_string(),
+                self.text("ad_group_name"),
+            ),
+            _ => (self.field(4).to_string(), None),
+        };
+        let status = self.status()?;
+        let lifetime_budget = self.optional_money("lifetime_budget", currency)?;
+        // Version 1 read a blank campaign budget as 0; below campaigns, and beside a lifetime
+        // budget, a blank means the object has no daily budget.
+        let budget = if self.field(6).is_empty()
+            && (level != Level::Campaign || lifetime_budget.is_some())
+        {
+            None
+        } else {
+            Some(money(self.field(6), "daily_budget", currency).map_err(err)?)
+        };
+        let bid = self.optional_money("bid", currency)?;
+        let date = NaiveDate::parse_from_str(self.field(7), "%Y-%m-%d").map_err(|_| {
+            err(format!(
+                "date \"{}\" is not a date such as 2026-03-31",
+                self.field(7)
+            ))
+        })?;
+        let (created_at, end_date) = self.lifetime_dates()?;
+        let zone = self.zone()?;
+        Ok(ParsedRow {
+            platform,
+            account_id,
+            currency,
+            campaign_id,
+            level,
+            ad_group_id,
+            ad_id,
+            date,
+            zone,
+            day: DayRow {
+                totals: self.totals(currency)?,
+                name,
+                campaign_name,
+                ad_group_name,
+                status,
+                budget,
+                lifetime_budget,
+                bid,
+                created_at,
+                end_date,
+                paused_by_rule: self.text("paused_by_rule"),
+                line: self.line,
+            },
+        })
+    }
+
+    fn level(&self) -> Result<Level, CsvError> {
+        match self
+            .extra("level")
+            .to_ascii_lowercase()
+            .replace(' ', "_")
+            .as_str()
+        {
+            "" | "campaign" => Ok(Level::Campaign),
+            "ad_group" | "ad_set" | "adgroup" | "adset" => Ok(Level::AdGroup),
+            "ad" => Ok(Level::Ad),
+            other => Err(self.err(format!("level \"{other}\" is not campaign, ad_group or ad"))),
+        }
+    }
+
+    fn status(&self) -> Result<CampaignStatus, CsvError> {
+        match self.field(5).to_ascii_lowercase().as_str() {
+            "active" | "enabled" => Ok(CampaignStatus::Active),
+            "paused" => Ok(CampaignStatus::Paused),
+            "removed" | "deleted" | "archived" => Ok(CampaignStatus::Removed),
+            other => Err(self.err(format!(
+                "status \"{other}\" is not active, paused or removed"
+            ))),
+        }
+    }
+
+    fn optional_money(&self, name: &str, currency: Currency) -> Result<Option<Money>, CsvError> {
+        match self.extra(name) {
+            "" => Ok(None),
+            s => money(s, name, currency).map(Some).map_err(|m| self.err(m)),
+        }
+    }
+
+    /// `created_at` and `end_date`, each optional.
+    fn lifetime_dates(
+        &self,
+    ) -> Result<(Option<DateTime<FixedOffset>>, Option<NaiveDate>), CsvError> {
+        let created_at = match self.extra("created_at") {
+            "" => None,
+            s => Some(DateTime::parse_from_rfc3339(s).map_err(|_| {
+                self.err(format!(
+                    "created_at \"{s}\" is not an RFC 3339 time such as 2026-03-01T09:30:00Z"
+                ))
+            })?),
+        };
+        let end_date = match self.extra("end_date") {
+            "" => None,
+            s => Some(NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
+                self.err(format!("end_date \"{s}\" is not a date such as 2026-03-31"))
+            })?),
+        };
+        Ok((created_at, end_date))
+    }
+
+    fn zone(&self) -> Result<Option<Tz>, CsvError> {
+        self.text("time_zone")
+            .map(|zone| {
+                zone.parse().map_err(|_| {
+                    self.err(format!(
+                        "time_zone \"{zone}\" is not an IANA time zone such as Europe/Berlin"
+                    ))
+                })
+            })
+            .transpose()
+    }
+
+    fn totals(&self, currency: Currency) -> Result<Totals, CsvError> {
+        let err = |message: String| self.err(message);
+        let (field, extra) = (|i| self.field(i), |n| self.extra(n));
+        Ok(Totals {
+            impressions: count(field(8), "impressions").map_err(err)?,
+            clicks: count(field(9), "clicks").map_err(err)?,
+            spend_micros: money(field(10), "spend", currency).map_err(err)?.micros,
+            conversions: decimal(field(11), "conversions").map_err(err)?,
+            revenue_micros: money(field(12), "revenue", currency).map_err(err)?.micros,
+            all_clicks: match extra("all_clicks") {
+                // Where a platform makes no difference, all clicks are the clicks.
+                "" => count(field(9), "clicks").map_err(err)?,
+                s => count(s, "all_clicks").map_err(err)?,
+            },
+            purchases: decimal(extra("purchases"), "purchases").map_err(err)?,
+            purchase_value_micros: money(extra("purchase_value"), "purchase_value", currency)
+                .map_err(err)?
+                .micros,
+            leads: decimal(extra("leads"), "leads").map_err(err)?,
+            installs: decimal(extra("installs"), "installs").map_err(err)?,
+            registrations: decimal(extra("registrations"), "registrations").map_err(err)?,
+        })
+    }
+}
+
+/// The table as it is built, with what later rows are checked against: each object's place,
+/// and the currency and time zone each account had first (with the line that set it).
+#[derive(Default)]
+struct Placing {
+    table: MetricsTable,
+    by_key: HashMap<(Platform, String, Level, String), usize>,
+    account_currency: HashMap<AccountKey, (Currency, u64)>,
+    account_zone: HashMap<AccountKey, (Tz, u64)>,
+}
+
+impl Placing {
+    fn place(&mut self, row: ParsedRow) -> Result<(), String> {
+        let line = row.day.line;
+        let account_id = row.account_id;
+        let account_key = (row.platform, account_id.clone());
+        let currency = row.currency;
+        match self.account_currency.get(&account_key) {
+            Some((c, first)) if *c != currency => {
+                return Err(format!(
+                    "account {account_id} is in {currency} here but in {c} on line {first}"
+                ));
+            }
+            Some(_) => {}
+            None => {
+                self.account_currency
+                    .insert(account_key.clone(), (currency, line));
+            }
+        }
+        if let Some(tz) = row.zone {
+            match self.account_zone.get(&account_key) {
+                Some((z, first)) if *z != tz => {
+                    return Err(format!(
+                        "account {account_id} is in time zone {tz} here but {z} on line {first}"
+                    ));
+                }
+                Some(_) => {}
+                None => {
+                    self.account_zone.insert(account_key.clone(), (tz, line));
+                }
+            }
+        }
+        let level = row.level;
+        let object_id = match level {
+            Level::Ad => row.ad_id.clone().unwrap_or_default(),
+            Level::AdGroup => row.ad_group_id.clone().unwrap_or_default(),
+            _ => row.campaign_id.clone(),
+        };
+        let key = (row.platform, account_id.clone(), level, object_id.clone());
+        let objects = &mut self.table.objects;
+        let idx = *self.by_key.entry(key).or_insert_with(|| {
+            objects.push(ObjectDays {
+                platform: row.platform,
+                account_id,
+                currency,
+                level,
+                campaign_id: row.campaign_id.clone(),
+                ad_group_id: row.ad_group_id.clone().filter(|_| level != Level::Campaign),
+                ad_id: row.ad_id.clone().filter(|_| level == Level::Ad),
+                days: BTreeMap::new(),
+            });
+            objects.len() - 1
+        });
+        let days = &mut objects[idx].days;
+        if let Some(prev) = days.get(&row.date) {
+            let what = match level {
+                Level::Ad => "ad",
+                Level::AdGroup => "ad group",
+                _ => "campaign",
+            };
+            return Err(format!(
+                "{what} {object_id} already has a row for {} on line {}",
+                row.date, prev.line
+            ));
+        }
+        days.insert(row.date, row.day);
+        Ok(())
     }
 }
 

@@ -989,6 +989,13 @@ fn expected_message(set: &BTreeSet<Expected>) -> (String, Option<String>) {
             )),
         );
     }
+    expected_part(set)
+}
+
+/// The message for a missing word or part of a clause, once the rule's shape is not in doubt.
+fn expected_part(set: &BTreeSet<Expected>) -> (String, Option<String>) {
+    use Expected as E;
+    let has = |e: E| set.contains(&e);
     if has(E::Days) {
         return ("expected \"days\"".to_string(), None);
     }
@@ -1040,6 +1047,13 @@ fn expected_message(set: &BTreeSet<Expected>) -> (String, Option<String>) {
     if has(E::With) {
         return ("expected \"with\"".to_string(), None);
     }
+    expected_in_scope_or_schedule(set)
+}
+
+/// The message for a missing part of a scope, a check schedule or a cooldown.
+fn expected_in_scope_or_schedule(set: &BTreeSet<Expected>) -> (String, Option<String>) {
+    use Expected as E;
+    let has = |e: E| set.contains(&e);
     if has(E::FilterKind) {
         return (
             "expected a filter".to_string(),

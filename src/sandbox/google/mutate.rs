@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::{GErr, gerr, invalid};
 use crate::sandbox::server::State;
 use crate::sandbox::wire::decimal_from_json;
-use crate::sandbox::world::{Account, CampaignStatus, IdKind, micros_per_minor};
+use crate::sandbox::world::{Account, Campaign, CampaignStatus, IdKind, World, micros_per_minor};
 use crate::types::Platform;
 
 const CHANNEL_TYPES: [&str; 9] = [
@@ -120,135 +120,10 @@ pub(super) fn mutate_budgets(
     let mut planned = Vec::new();
     let mut errors = Vec::new();
     for (i, op) in ops.iter().enumerate() {
-        if let Some(c) = op.get("create") {
-            let amount = match c.get("amountMicros").map(|v| amount_micros(v, acc)) {
-                Some(Ok(a)) => a,
-                Some(Err(code)) => {
-                    errors.push(op_error(
-                        "campaignBudgetError",
-                        code,
-                        "The budget amount is not valid for this currency.",
-                        i,
-                        "create",
-                        "amount_micros",
-                    ));
-                    continue;
-                }
-                None => {
-                    errors.push(op_error(
-                        "fieldError",
-                        "REQUIRED",
-                        "The required field was not present.",
-                        i,
-                        "create",
-                        "amount_micros",
-                    ));
-                    continue;
-                }
-            };
-            let name = c
-                .get("name")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string();
-            if !name.is_empty()
-                && s.world.budgets.iter().any(|b| {
-                    b.platform == Platform::Google && b.account_id == acc.id && b.name == name
-                })
-            {
-                errors.push(op_error(
-                    "campaignBudgetError",
-                    "DUPLICATE_NAME",
-                    "A budget with this name already exists.",
-                    i,
-                    "create",
-                    "name",
-                ));
-                continue;
-            }
-            planned.push(BudgetOp::Create { name, amount });
+        let p = if let Some(c) = op.get("create") {
+            plan_budget_create(&s.world, acc, i, c, &mut errors)
         } else if let Some(u) = op.get("update") {
-            let rn = u.get("resourceName").and_then(Value::as_str).unwrap_or("");
-            let Some(id) = resource_id(rn, &acc.id, "campaignBudgets").filter(|id| {
-                s.world
-                    .budget(Platform::Google, id)
-                    .is_some_and(|b| b.account_id == acc.id)
-            }) else {
-                errors.push(op_error(
-                    "mutateError",
-                    "RESOURCE_NOT_FOUND",
-                    format!("Budget '{rn}' was not found."),
-                    i,
-                    "update",
-                    "resource_name",
-                ));
-                continue;
-            };
-            let mask = update_mask(op);
-            if mask.is_empty() {
-                errors.push(op_error(
-                    "fieldMaskError",
-                    "FIELD_MASK_MISSING",
-                    "updateMask is required for update operations.",
-                    i,
-                    "update",
-                    "update_mask",
-                ));
-                continue;
-            }
-            let mut amount = None;
-            let mut name = None;
-            let mut bad = false;
-            for f in &mask {
-                match f.as_str() {
-                    "amountMicros" | "amount_micros" => {
-                        match u.get("amountMicros").map(|v| amount_micros(v, acc)) {
-                            Some(Ok(a)) => amount = Some(a),
-                            Some(Err(code)) => {
-                                errors.push(op_error(
-                                    "campaignBudgetError",
-                                    code,
-                                    "The budget amount is not valid for this currency.",
-                                    i,
-                                    "update",
-                                    "amount_micros",
-                                ));
-                                bad = true;
-                            }
-                            None => {
-                                errors.push(op_error(
-                                    "fieldError",
-                                    "REQUIRED",
-                                    "amountMicros is in updateMask but missing.",
-                                    i,
-                                    "update",
-                                    "amount_micros",
-                                ));
-                                bad = true;
-                            }
-                        }
-                    }
-                    "name" => name = u.get("name").and_then(Value::as_str).map(String::from),
-                    other => {
-                        errors.push(op_error(
-                            "fieldMaskError",
-                            "FIELD_NOT_FOUND",
-                            format!("The sandbox cannot update '{other}' on budgets."),
-                            i,
-                            "update",
-                            other,
-                        ));
-                        bad = true;
-                    }
-                }
-            }
-            if !bad {
-                planned.push(BudgetOp::Update {
-                    id: id.to_string(),
-                    amount,
-                    name,
-                });
-            }
+            plan_budget_update(&s.world, acc, i, op, u, &mut errors)
         } else {
             errors.push(op_error(
                 "requestError",
@@ -258,7 +133,9 @@ pub(super) fn mutate_budgets(
                 "operation",
                 "operation",
             ));
-        }
+            None
+        };
+        planned.extend(p);
     }
     if !errors.is_empty() {
         return Err(failed(errors));
@@ -268,37 +145,181 @@ pub(super) fn mutate_budgets(
     }
     let mut results = Vec::new();
     for p in planned {
-        match p {
-            BudgetOp::Create { name, amount } => {
-                let id = s.world.new_id(Platform::Google, IdKind::Budget);
-                let name = if name.is_empty() {
-                    format!("Budget {id}")
-                } else {
-                    name
-                };
-                s.world
-                    .add_budget(Platform::Google, &acc.id, id.clone(), name, amount, now);
-                results.push(
-                    json!({"resourceName": format!("customers/{}/campaignBudgets/{id}", acc.id)}),
-                );
-            }
-            BudgetOp::Update { id, amount, name } => {
-                if let Some(a) = amount {
-                    s.world.set_budget(Platform::Google, &id, a, now);
-                }
-                if let Some(n) = name
-                    && let Some(b) = s.world.budget_mut(Platform::Google, &id)
-                {
-                    b.name = n;
-                }
-                results.push(
-                    json!({"resourceName": format!("customers/{}/campaignBudgets/{id}", acc.id)}),
-                );
-            }
-        }
+        let id = apply_budget(&mut s.world, acc, p, now);
+        results.push(json!({"resourceName": format!("customers/{}/campaignBudgets/{id}", acc.id)}));
     }
     s.dirty = true;
     Ok(json!({ "results": results }))
+}
+
+/// A budget amount read from an operation, its refusal pushed to `errors` when it has one.
+fn budget_amount(
+    v: Option<&Value>,
+    acc: &Account,
+    (i, op): (usize, &str),
+    errors: &mut Vec<Value>,
+    missing: &str,
+) -> Option<i64> {
+    match v.map(|v| amount_micros(v, acc)) {
+        Some(Ok(a)) => Some(a),
+        Some(Err(code)) => {
+            errors.push(op_error(
+                "campaignBudgetError",
+                code,
+                "The budget amount is not valid for this currency.",
+                i,
+                op,
+                "amount_micros",
+            ));
+            None
+        }
+        None => {
+            errors.push(op_error(
+                "fieldError",
+                "REQUIRED",
+                missing,
+                i,
+                op,
+                "amount_micros",
+            ));
+            None
+        }
+    }
+}
+
+fn plan_budget_create(
+    w: &World,
+    acc: &Account,
+    i: usize,
+    c: &Value,
+    errors: &mut Vec<Value>,
+) -> Option<BudgetOp> {
+    let amount = budget_amount(
+        c.get("amountMicros"),
+        acc,
+        (i, "create"),
+        errors,
+        "The required field was not present.",
+    )?;
+    let name = c
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    if !name.is_empty()
+        && w.budgets
+            .iter()
+            .any(|b| b.platform == Platform::Google && b.account_id == acc.id && b.name == name)
+    {
+        errors.push(op_error(
+            "campaignBudgetError",
+            "DUPLICATE_NAME",
+            "A budget with this name already exists.",
+            i,
+            "create",
+            "name",
+        ));
+        return None;
+    }
+    Some(BudgetOp::Create { name, amount })
+}
+
+fn plan_budget_update(
+    w: &World,
+    acc: &Account,
+    i: usize,
+    op: &Value,
+    u: &Value,
+    errors: &mut Vec<Value>,
+) -> Option<BudgetOp> {
+    let rn = u.get("resourceName").and_then(Value::as_str).unwrap_or("");
+    let Some(id) = resource_id(rn, &acc.id, "campaignBudgets").filter(|id| {
+        w.budget(Platform::Google, id)
+            .is_some_and(|b| b.account_id == acc.id)
+    }) else {
+        errors.push(op_error(
+            "mutateError",
+            "RESOURCE_NOT_FOUND",
+            format!("Budget '{rn}' was not found."),
+            i,
+            "update",
+            "resource_name",
+        ));
+        return None;
+    };
+    let mask = update_mask(op);
+    if mask.is_empty() {
+        errors.push(mask_missing(i));
+        return None;
+    }
+    let mut amount = None;
+    let mut name = None;
+    let before = errors.len();
+    for f in &mask {
+        match f.as_str() {
+            "amountMicros" | "amount_micros" => {
+                amount = budget_amount(
+                    u.get("amountMicros"),
+                    acc,
+                    (i, "update"),
+                    errors,
+                    "amountMicros is in updateMask but missing.",
+                );
+            }
+            "name" => name = u.get("name").and_then(Value::as_str).map(String::from),
+            other => errors.push(op_error(
+                "fieldMaskError",
+                "FIELD_NOT_FOUND",
+                format!("The sandbox cannot update '{other}' on budgets."),
+                i,
+                "update",
+                other,
+            )),
+        }
+    }
+    (errors.len() == before).then(|| BudgetOp::Update {
+        id: id.to_string(),
+        amount,
+        name,
+    })
+}
+
+fn mask_missing(i: usize) -> Value {
+    op_error(
+        "fieldMaskError",
+        "FIELD_MASK_MISSING",
+        "updateMask is required for update operations.",
+        i,
+        "update",
+        "update_mask",
+    )
+}
+
+/// Writes one checked budget operation; the budget's id.
+fn apply_budget(w: &mut World, acc: &Account, p: BudgetOp, now: DateTime<Utc>) -> String {
+    match p {
+        BudgetOp::Create { name, amount } => {
+            let id = w.new_id(Platform::Google, IdKind::Budget);
+            let name = if name.is_empty() {
+                format!("Budget {id}")
+            } else {
+                name
+            };
+            w.add_budget(Platform::Google, &acc.id, id.clone(), name, amount, now);
+            id
+        }
+        BudgetOp::Update { id, amount, name } => {
+            if let Some(a) = amount {
+                w.set_budget(Platform::Google, &id, a, now);
+            }
+            if let Some(n) = name
+                && let Some(b) = w.budget_mut(Platform::Google, &id)
+            {
+                b.name = n;
+            }
+            id
+        }
+    }
 }
 
 enum CampaignOp {
@@ -335,247 +356,27 @@ pub(super) fn mutate_campaigns(
     now: DateTime<Utc>,
 ) -> Result<Value, GErr> {
     let ops = operations(body)?;
+    let mut plan = CampaignPlan {
+        w: &s.world,
+        acc,
+        existing_names: s
+            .world
+            .campaigns_of(Platform::Google, &acc.id)
+            .filter(|c| c.status() != CampaignStatus::Removed)
+            .map(|c| c.name.clone())
+            .collect(),
+        errors: Vec::new(),
+    };
     let mut planned = Vec::new();
-    let mut errors = Vec::new();
-    let existing_names: Vec<String> = s
-        .world
-        .campaigns_of(Platform::Google, &acc.id)
-        .filter(|c| c.status() != CampaignStatus::Removed)
-        .map(|c| c.name.clone())
-        .collect();
-    let budget_of = |rn: &str| {
-        resource_id(rn, &acc.id, "campaignBudgets")
-            .filter(|id| {
-                s.world
-                    .budget(Platform::Google, id)
-                    .is_some_and(|b| b.account_id == acc.id)
-            })
-            .map(String::from)
-    };
-    let campaign_of = |rn: &str| {
-        resource_id(rn, &acc.id, "campaigns")
-            .and_then(|id| s.world.campaign(Platform::Google, id))
-            .filter(|c| c.account_id == acc.id)
-    };
     for (i, op) in ops.iter().enumerate() {
-        if let Some(c) = op.get("create") {
-            let before = errors.len();
-            let name = c
-                .get("name")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .trim()
-                .to_string();
-            if name.is_empty() {
-                errors.push(op_error(
-                    "fieldError",
-                    "REQUIRED",
-                    "The required field was not present.",
-                    i,
-                    "create",
-                    "name",
-                ));
-            } else if existing_names.contains(&name) {
-                errors.push(op_error(
-                    "campaignError",
-                    "DUPLICATE_CAMPAIGN_NAME",
-                    "A campaign with this name already exists.",
-                    i,
-                    "create",
-                    "name",
-                ));
-            }
-            let budget = match c.get("campaignBudget").and_then(Value::as_str) {
-                Some(rn) => match budget_of(rn) {
-                    Some(b) => Some(b),
-                    None => {
-                        errors.push(op_error(
-                            "mutateError",
-                            "RESOURCE_NOT_FOUND",
-                            format!("Budget '{rn}' was not found."),
-                            i,
-                            "create",
-                            "campaign_budget",
-                        ));
-                        None
-                    }
-                },
-                None => {
-                    errors.push(op_error(
-                        "fieldError",
-                        "REQUIRED",
-                        "The required field was not present.",
-                        i,
-                        "create",
-                        "campaign_budget",
-                    ));
-                    None
-                }
-            };
-            let channel = c
-                .get("advertisingChannelType")
-                .and_then(Value::as_str)
-                .unwrap_or("");
-            if !CHANNEL_TYPES.contains(&channel) {
-                errors.push(op_error(
-                    "fieldError",
-                    "REQUIRED",
-                    "advertisingChannelType is required (SEARCH, DISPLAY, ...).",
-                    i,
-                    "create",
-                    "advertising_channel_type",
-                ));
-            }
-            match c
-                .get("containsEuPoliticalAdvertising")
-                .and_then(Value::as_str)
-            {
-                Some("DOES_NOT_CONTAIN_EU_POLITICAL_ADVERTISING")
-                | Some("CONTAINS_EU_POLITICAL_ADVERTISING") => {}
-                _ => errors.push(op_error(
-                    "fieldError",
-                    "REQUIRED",
-                    "The required field was not present.",
-                    i,
-                    "create",
-                    "contains_eu_political_advertising",
-                )),
-            }
-            let status = match status_field(c.get("status")) {
-                Ok(st) => st.unwrap_or(CampaignStatus::Enabled),
-                Err(()) => {
-                    errors.push(op_error(
-                        "requestError",
-                        "INVALID_ENUM_VALUE",
-                        "status must be ENABLED or PAUSED on create.",
-                        i,
-                        "create",
-                        "status",
-                    ));
-                    CampaignStatus::Paused
-                }
-            };
-            if errors.len() == before
-                && let Some(budget) = budget
-            {
-                planned.push(CampaignOp::Create {
-                    name,
-                    budget,
-                    status,
-                    channel: channel.to_string(),
-                });
-            }
+        let p = if let Some(c) = op.get("create") {
+            plan.create(i, c)
         } else if let Some(u) = op.get("update") {
-            let rn = u.get("resourceName").and_then(Value::as_str).unwrap_or("");
-            let Some(c) = campaign_of(rn) else {
-                errors.push(op_error(
-                    "mutateError",
-                    "RESOURCE_NOT_FOUND",
-                    format!("Campaign '{rn}' was not found."),
-                    i,
-                    "update",
-                    "resource_name",
-                ));
-                continue;
-            };
-            if c.status() == CampaignStatus::Removed {
-                errors.push(op_error(
-                    "campaignError",
-                    "CANNOT_MODIFY_FOR_REMOVED_CAMPAIGN",
-                    "A removed campaign cannot be changed.",
-                    i,
-                    "update",
-                    "status",
-                ));
-                continue;
-            }
-            let mask = update_mask(op);
-            if mask.is_empty() {
-                errors.push(op_error(
-                    "fieldMaskError",
-                    "FIELD_MASK_MISSING",
-                    "updateMask is required for update operations.",
-                    i,
-                    "update",
-                    "update_mask",
-                ));
-                continue;
-            }
-            let (mut status, mut name, mut budget) = (None, None, None);
-            for f in &mask {
-                match f.as_str() {
-                    "status" => match status_field(u.get("status")) {
-                        Ok(Some(st)) => status = Some(st),
-                        _ => errors.push(op_error(
-                            "requestError",
-                            "INVALID_ENUM_VALUE",
-                            "status must be ENABLED or PAUSED (use remove to remove).",
-                            i,
-                            "update",
-                            "status",
-                        )),
-                    },
-                    "name" => match u
-                        .get("name")
-                        .and_then(Value::as_str)
-                        .map(str::trim)
-                        .filter(|n| !n.is_empty())
-                    {
-                        Some(n) => name = Some(n.to_string()),
-                        None => errors.push(op_error(
-                            "fieldError",
-                            "REQUIRED",
-                            "name is in updateMask but empty.",
-                            i,
-                            "update",
-                            "name",
-                        )),
-                    },
-                    "campaignBudget" | "campaign_budget" => match u
-                        .get("campaignBudget")
-                        .and_then(Value::as_str)
-                        .and_then(budget_of)
-                    {
-                        Some(b) => budget = Some(b),
-                        None => errors.push(op_error(
-                            "mutateError",
-                            "RESOURCE_NOT_FOUND",
-                            "The budget was not found.",
-                            i,
-                            "update",
-                            "campaign_budget",
-                        )),
-                    },
-                    other => errors.push(op_error(
-                        "fieldMaskError",
-                        "FIELD_NOT_FOUND",
-                        format!("The sandbox cannot update '{other}' on campaigns."),
-                        i,
-                        "update",
-                        other,
-                    )),
-                }
-            }
-            planned.push(CampaignOp::Update {
-                id: c.id.clone(),
-                status,
-                name,
-                budget,
-            });
+            plan.update(i, op, u)
         } else if let Some(rn) = op.get("remove").and_then(Value::as_str) {
-            match campaign_of(rn) {
-                Some(c) => planned.push(CampaignOp::Remove { id: c.id.clone() }),
-                None => errors.push(op_error(
-                    "mutateError",
-                    "RESOURCE_NOT_FOUND",
-                    format!("Campaign '{rn}' was not found."),
-                    i,
-                    "remove",
-                    "resource_name",
-                )),
-            }
+            plan.remove(i, rn)
         } else {
-            errors.push(op_error(
+            plan.errors.push(op_error(
                 "requestError",
                 "INVALID_INPUT",
                 "Expected a create, update or remove operation.",
@@ -583,8 +384,11 @@ pub(super) fn mutate_campaigns(
                 "operation",
                 "operation",
             ));
-        }
+            None
+        };
+        planned.extend(p);
     }
+    let errors = plan.errors;
     if !errors.is_empty() {
         return Err(failed(errors));
     }
@@ -593,45 +397,302 @@ pub(super) fn mutate_campaigns(
     }
     let mut results = Vec::new();
     for p in planned {
-        let id = match p {
-            CampaignOp::Create {
-                name,
-                budget,
-                status,
-                channel,
-            } => {
-                let id = s.world.new_id(Platform::Google, IdKind::Campaign);
-                s.world
-                    .add_campaign(acc, id.clone(), name, channel, Some(budget), status, now);
-                id
-            }
-            CampaignOp::Update {
-                id,
-                status,
-                name,
-                budget,
-            } => {
-                if let Some(st) = status {
-                    s.world.set_status(Platform::Google, &id, st, now);
-                }
-                if let Some(cm) = s.world.campaign_mut(Platform::Google, &id) {
-                    if let Some(n) = name {
-                        cm.name = n;
-                    }
-                    if let Some(b) = budget {
-                        cm.budget_id = Some(b);
-                    }
-                }
-                id
-            }
-            CampaignOp::Remove { id } => {
-                s.world
-                    .set_status(Platform::Google, &id, CampaignStatus::Removed, now);
-                id
-            }
-        };
+        let id = apply_campaign(&mut s.world, acc, p, now);
         results.push(json!({"resourceName": format!("customers/{}/campaigns/{id}", acc.id)}));
     }
     s.dirty = true;
     Ok(json!({ "results": results }))
+}
+
+/// A `campaigns:mutate` request checked operation by operation before anything is written.
+struct CampaignPlan<'a> {
+    w: &'a World,
+    acc: &'a Account,
+    existing_names: Vec<String>,
+    errors: Vec<Value>,
+}
+
+impl<'a> CampaignPlan<'a> {
+    fn budget_of(&self, rn: &str) -> Option<String> {
+        resource_id(rn, &self.acc.id, "campaignBudgets")
+            .filter(|id| {
+                self.w
+                    .budget(Platform::Google, id)
+                    .is_some_and(|b| b.account_id == self.acc.id)
+            })
+            .map(String::from)
+    }
+
+    fn campaign_of(&self, rn: &str) -> Option<&'a Campaign> {
+        let w: &'a World = self.w;
+        resource_id(rn, &self.acc.id, "campaigns")
+            .and_then(|id| w.campaign(Platform::Google, id))
+            .filter(|c| c.account_id == self.acc.id)
+    }
+
+    fn error(
+        &mut self,
+        kind: &str,
+        code: &str,
+        message: impl Into<String>,
+        i: usize,
+        op: &str,
+        field: &str,
+    ) {
+        self.errors
+            .push(op_error(kind, code, message, i, op, field));
+    }
+
+    fn create(&mut self, i: usize, c: &Value) -> Option<CampaignOp> {
+        let before = self.errors.len();
+        let name = c
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .trim()
+            .to_string();
+        if name.is_empty() {
+            self.error(
+                "fieldError",
+                "REQUIRED",
+                "The required field was not present.",
+                i,
+                "create",
+                "name",
+            );
+        } else if self.existing_names.contains(&name) {
+            self.error(
+                "campaignError",
+                "DUPLICATE_CAMPAIGN_NAME",
+                "A campaign with this name already exists.",
+                i,
+                "create",
+                "name",
+            );
+        }
+        let budget = match c.get("campaignBudget").and_then(Value::as_str) {
+            Some(rn) => {
+                let b = self.budget_of(rn);
+                if b.is_none() {
+                    self.error(
+                        "mutateError",
+                        "RESOURCE_NOT_FOUND",
+                        format!("Budget '{rn}' was not found."),
+                        i,
+                        "create",
+                        "campaign_budget",
+                    );
+                }
+                b
+            }
+            None => {
+                self.error(
+                    "fieldError",
+                    "REQUIRED",
+                    "The required field was not present.",
+                    i,
+                    "create",
+                    "campaign_budget",
+                );
+                None
+            }
+        };
+        let channel = c
+            .get("advertisingChannelType")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        if !CHANNEL_TYPES.contains(&channel) {
+            self.error(
+                "fieldError",
+                "REQUIRED",
+                "advertisingChannelType is required (SEARCH, DISPLAY, ...).",
+                i,
+                "create",
+                "advertising_channel_type",
+            );
+        }
+        if !matches!(
+            c.get("containsEuPoliticalAdvertising")
+                .and_then(Value::as_str),
+            Some("DOES_NOT_CONTAIN_EU_POLITICAL_ADVERTISING" | "CONTAINS_EU_POLITICAL_ADVERTISING")
+        ) {
+            self.error(
+                "fieldError",
+                "REQUIRED",
+                "The required field was not present.",
+                i,
+                "create",
+                "contains_eu_political_advertising",
+            );
+        }
+        let status = match status_field(c.get("status")) {
+            Ok(st) => st.unwrap_or(CampaignStatus::Enabled),
+            Err(()) => {
+                self.error(
+                    "requestError",
+                    "INVALID_ENUM_VALUE",
+                    "status must be ENABLED or PAUSED on create.",
+                    i,
+                    "create",
+                    "status",
+                );
+                CampaignStatus::Paused
+            }
+        };
+        let budget = budget.filter(|_| self.errors.len() == before)?;
+        Some(CampaignOp::Create {
+            name,
+            budget,
+            status,
+            channel: channel.to_string(),
+        })
+    }
+
+    fn update(&mut self, i: usize, op: &Value, u: &Value) -> Option<CampaignOp> {
+        let rn = u.get("resourceName").and_then(Value::as_str).unwrap_or("");
+        let Some(c) = self.campaign_of(rn) else {
+            self.error(
+                "mutateError",
+                "RESOURCE_NOT_FOUND",
+                format!("Campaign '{rn}' was not found."),
+                i,
+                "update",
+                "resource_name",
+            );
+            return None;
+        };
+        if c.status() == CampaignStatus::Removed {
+            self.error(
+                "campaignError",
+                "CANNOT_MODIFY_FOR_REMOVED_CAMPAIGN",
+                "A removed campaign cannot be changed.",
+                i,
+                "update",
+                "status",
+            );
+            return None;
+        }
+        let mask = update_mask(op);
+        if mask.is_empty() {
+            self.errors.push(mask_missing(i));
+            return None;
+        }
+        let (mut status, mut name, mut budget) = (None, None, None);
+        for f in &mask {
+            match f.as_str() {
+                "status" => match status_field(u.get("status")) {
+                    Ok(Some(st)) => status = Some(st),
+                    _ => self.error(
+                        "requestError",
+                        "INVALID_ENUM_VALUE",
+                        "status must be ENABLED or PAUSED (use remove to remove).",
+                        i,
+                        "update",
+                        "status",
+                    ),
+                },
+                "name" => match u
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .map(str::trim)
+                    .filter(|n| !n.is_empty())
+                {
+                    Some(n) => name = Some(n.to_string()),
+                    None => self.error(
+                        "fieldError",
+                        "REQUIRED",
+                        "name is in updateMask but empty.",
+                        i,
+                        "update",
+                        "name",
+                    ),
+                },
+                "campaignBudget" | "campaign_budget" => match u
+                    .get("campaignBudget")
+                    .and_then(Value::as_str)
+                    .and_then(|rn| self.budget_of(rn))
+                {
+                    Some(b) => budget = Some(b),
+                    None => self.error(
+                        "mutateError",
+                        "RESOURCE_NOT_FOUND",
+                        "The budget was not found.",
+                        i,
+                        "update",
+                        "campaign_budget",
+                    ),
+                },
+                other => self.error(
+                    "fieldMaskError",
+                    "FIELD_NOT_FOUND",
+                    format!("The sandbox cannot update '{other}' on campaigns."),
+                    i,
+                    "update",
+                    other,
+                ),
+            }
+        }
+        Some(CampaignOp::Update {
+            id: c.id.clone(),
+            status,
+            name,
+            budget,
+        })
+    }
+
+    fn remove(&mut self, i: usize, rn: &str) -> Option<CampaignOp> {
+        let found = self
+            .campaign_of(rn)
+            .map(|c| CampaignOp::Remove { id: c.id.clone() });
+        if found.is_none() {
+            self.error(
+                "mutateError",
+                "RESOURCE_NOT_FOUND",
+                format!("Campaign '{rn}' was not found."),
+                i,
+                "remove",
+                "resource_name",
+            );
+        }
+        found
+    }
+}
+
+/// Writes one checked campaign operation; the campaign's id.
+fn apply_campaign(w: &mut World, acc: &Account, p: CampaignOp, now: DateTime<Utc>) -> String {
+    match p {
+        CampaignOp::Create {
+            name,
+            budget,
+            status,
+            channel,
+        } => {
+            let id = w.new_id(Platform::Google, IdKind::Campaign);
+            w.add_campaign(acc, id.clone(), name, channel, Some(budget), status, now);
+            id
+        }
+        CampaignOp::Update {
+            id,
+            status,
+            name,
+            budget,
+        } => {
+            if let Some(st) = status {
+                w.set_status(Platform::Google, &id, st, now);
+            }
+            if let Some(cm) = w.campaign_mut(Platform::Google, &id) {
+                if let Some(n) = name {
+                    cm.name = n;
+                }
+                if let Some(b) = budget {
+                    cm.budget_id = Some(b);
+                }
+            }
+            id
+        }
+        CampaignOp::Remove { id } => {
+            w.set_status(Platform::Google, &id, CampaignStatus::Removed, now);
+            id
+        }
+    }
 }
