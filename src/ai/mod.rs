@@ -233,6 +233,14 @@ impl Ai {
         T: DeserializeOwned,
         F: Fn(&T) -> Vec<String>,
     {
+        let ask = Ask {
+            ai: self,
+            db,
+            org,
+            task,
+            prompt,
+            schema,
+        };
         let candidates = self.candidates(task);
         if candidates.is_empty() {
             return Err(AiError::NotConfigured);
@@ -241,11 +249,83 @@ impl Ai {
             .iter()
             .map(|(p, m)| Self::cache_key(task, &p.name, m, prompt, schema))
             .collect();
-
         // A repeat within the hour costs nothing, so it is served even over budget.
-        let lookup = keys.clone();
-        let hit = db
-            .tenant(org, async move |c| {
+        if let Some(g) = ask.cached_reply(&candidates, &keys, &validate).await? {
+            return Ok(g);
+        }
+        ask.within_budget().await?;
+        let mut last_error = None;
+        for (i, &(p, model)) in candidates.iter().enumerate() {
+            let messages = vec![Message {
+                role: Role::User,
+                content: prompt.user.clone(),
+            }];
+            let reply = match ask.call(p, model, &messages).await? {
+                Ok(r) => r,
+                Err(e) => {
+                    let has_next = i + 1 < candidates.len();
+                    tracing::warn!(provider = %p.name, model, error = %e, fallback = e.try_fallback() && has_next, "AI call failed");
+                    if e.try_fallback() && has_next {
+                        last_error = Some((p, model, e));
+                        continue;
+                    }
+                    return Err(provider_error(p, model, e));
+                }
+            };
+            return ask
+                .accept_or_repair(p, model, messages, reply, &keys[i], &validate)
+                .await;
+        }
+        match last_error {
+            Some((p, model, error)) => Err(provider_error(p, model, error)),
+            None => Err(AiError::NotConfigured),
+        }
+    }
+}
+
+fn provider_error(p: &ProviderConfig, model: &str, error: CallError) -> AiError {
+    AiError::Provider {
+        provider: p.name.clone(),
+        model: model.to_string(),
+        error,
+    }
+}
+
+fn generated<T>(value: T, p: &ProviderConfig, model: &str, cached: bool) -> Generated<T> {
+    Generated {
+        value,
+        provider: p.name.clone(),
+        model: model.to_string(),
+        cached,
+    }
+}
+
+/// One request for generated JSON: who asks, for what, with which prompt and schema.
+struct Ask<'a> {
+    ai: &'a Ai,
+    db: &'a Db,
+    org: Uuid,
+    task: Task,
+    prompt: &'a Prompt,
+    schema: &'a JsonSchema,
+}
+
+impl Ask<'_> {
+    /// A cached reply of any candidate that still passes validation.
+    async fn cached_reply<T, F>(
+        &self,
+        candidates: &[(&ProviderConfig, &str)],
+        keys: &[Vec<u8>],
+        validate: &F,
+    ) -> Result<Option<Generated<T>>, AiError>
+    where
+        T: DeserializeOwned,
+        F: Fn(&T) -> Vec<String>,
+    {
+        let lookup = keys.to_vec();
+        let hit = self
+            .db
+            .tenant(self.org, async move |c| {
                 for (i, k) in lookup.iter().enumerate() {
                     if let Some(text) = usage::cache_get(c, k).await? {
                         return Ok::<_, AiError>(Some((i, text)));
@@ -254,26 +334,26 @@ impl Ai {
                 Ok(None)
             })
             .await?;
-        if let Some((i, text)) = hit {
-            let (p, model) = candidates[i];
-            if let Ok(value) = parse_reply(&text, &validate) {
-                self.record(db, org, task, p, model, 0, 0, true, "ok")
-                    .await?;
-                return Ok(Generated {
-                    value,
-                    provider: p.name.clone(),
-                    model: model.to_string(),
-                    cached: true,
-                });
-            }
-        }
+        let Some((i, text)) = hit else {
+            return Ok(None);
+        };
+        let (p, model) = candidates[i];
+        let Ok(value) = parse_reply(&text, validate) else {
+            return Ok(None);
+        };
+        self.record(p, model, (0, 0), true, "ok").await?;
+        Ok(Some(generated(value, p, model, true)))
+    }
 
+    /// Refuses a call once the organization's monthly tokens are used up.
+    async fn within_budget(&self) -> Result<(), AiError> {
         // A soft limit: requests running at once may each pass the check, so an organization
         // can go over by the calls in flight, never by more; a lock per call would cost more.
-        let limit = self.config.monthly_tokens;
+        let limit = self.ai.config.monthly_tokens;
         let (start, resets) = usage::month_bounds(Utc::now());
-        let used = db
-            .tenant(org, async move |c| {
+        let used = self
+            .db
+            .tenant(self.org, async move |c| {
                 Ok::<_, AiError>(usage::tokens_since(c, start).await?)
             })
             .await?;
@@ -284,136 +364,88 @@ impl Ai {
                 resets,
             });
         }
+        Ok(())
+    }
 
-        let mut last_error = None;
-        for (i, (p, model)) in candidates.iter().enumerate() {
-            let mut messages = vec![Message {
-                role: Role::User,
-                content: prompt.user.clone(),
-            }];
-            let reply = match self
-                .call(db, org, task, p, model, prompt, &messages, schema)
-                .await?
-            {
-                Ok(r) => r,
-                Err(e) => {
-                    let has_next = i + 1 < candidates.len();
-                    tracing::warn!(provider = %p.name, model, error = %e, fallback = e.try_fallback() && has_next, "AI call failed");
-                    if e.try_fallback() && has_next {
-                        last_error = Some((p, model, e));
-                        continue;
-                    }
-                    return Err(AiError::Provider {
-                        provider: p.name.clone(),
-                        model: model.to_string(),
-                        error: e,
-                    });
-                }
-            };
-            let errors = match parse_reply(&reply, &validate) {
-                Ok(value) => {
-                    self.cache(db, org, task, &keys[i], model, &reply).await?;
-                    return Ok(Generated {
-                        value,
-                        provider: p.name.clone(),
-                        model: model.to_string(),
-                        cached: false,
-                    });
-                }
-                Err(errors) => errors,
-            };
-            // One repair: the model sees its answer and exactly what was wrong with it.
-            messages.push(Message {
-                role: Role::Assistant,
-                content: reply,
-            });
-            messages.push(Message {
-                role: Role::User,
-                content: format!(
-                    "Your reply did not pass validation:\n{}\nReply again with the corrected JSON object only.",
-                    errors
-                        .iter()
-                        .map(|e| format!("- {e}"))
-                        .collect::<Vec<_>>()
-                        .join("\n")
-                ),
-            });
-            let repaired = match self
-                .call(db, org, task, p, model, prompt, &messages, schema)
-                .await?
-            {
-                Ok(r) => r,
-                Err(error) => {
-                    return Err(AiError::Provider {
-                        provider: p.name.clone(),
-                        model: model.to_string(),
-                        error,
-                    });
-                }
-            };
-            return match parse_reply(&repaired, &validate) {
-                Ok(value) => {
-                    self.cache(db, org, task, &keys[i], model, &repaired)
-                        .await?;
-                    Ok(Generated {
-                        value,
-                        provider: p.name.clone(),
-                        model: model.to_string(),
-                        cached: false,
-                    })
-                }
-                Err(errors) => Err(AiError::Invalid {
-                    provider: p.name.clone(),
-                    model: model.to_string(),
-                    errors,
-                }),
-            };
-        }
-        match last_error {
-            Some((p, model, error)) => Err(AiError::Provider {
+    /// Takes a valid reply; else one repair, where the model sees its answer and exactly what
+    /// was wrong with it.
+    async fn accept_or_repair<T, F>(
+        &self,
+        p: &ProviderConfig,
+        model: &str,
+        mut messages: Vec<Message>,
+        reply: String,
+        key: &[u8],
+        validate: &F,
+    ) -> Result<Generated<T>, AiError>
+    where
+        T: DeserializeOwned,
+        F: Fn(&T) -> Vec<String>,
+    {
+        let errors = match parse_reply(&reply, validate) {
+            Ok(value) => {
+                self.cache(key, model, &reply).await?;
+                return Ok(generated(value, p, model, false));
+            }
+            Err(errors) => errors,
+        };
+        messages.push(Message {
+            role: Role::Assistant,
+            content: reply,
+        });
+        messages.push(Message {
+            role: Role::User,
+            content: format!(
+                "Your reply did not pass validation:\n{}\nReply again with the corrected JSON object only.",
+                errors
+                    .iter()
+                    .map(|e| format!("- {e}"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            ),
+        });
+        let repaired = self
+            .call(p, model, &messages)
+            .await?
+            .map_err(|e| provider_error(p, model, e))?;
+        match parse_reply(&repaired, validate) {
+            Ok(value) => {
+                self.cache(key, model, &repaired).await?;
+                Ok(generated(value, p, model, false))
+            }
+            Err(errors) => Err(AiError::Invalid {
                 provider: p.name.clone(),
                 model: model.to_string(),
-                error,
+                errors,
             }),
-            None => Err(AiError::NotConfigured),
         }
     }
 
     /// One HTTP call, recorded in the usage table whatever its outcome. The outer result is
     /// the database's; the inner one the provider's.
-    #[allow(clippy::too_many_arguments)]
     async fn call(
         &self,
-        db: &Db,
-        org: Uuid,
-        task: Task,
         p: &ProviderConfig,
         model: &str,
-        prompt: &Prompt,
         messages: &[Message],
-        schema: &JsonSchema,
     ) -> Result<Result<String, CallError>, AiError> {
         let req = ChatRequest {
             model,
-            system: &prompt.system,
+            system: &self.prompt.system,
             messages,
-            schema: Some(schema),
+            schema: Some(self.schema),
             max_tokens: MAX_REPLY_TOKENS,
         };
-        let result = match &self.http {
-            Ok(http) => provider::call(http, p, &req, self.config.timeout).await,
+        let result = match &self.ai.http {
+            Ok(http) => provider::call(http, p, &req, self.ai.config.timeout).await,
             Err(e) => Err(CallError::Network(e.clone())),
         };
         match result {
             Ok(reply) => {
                 self.record(
-                    db,
-                    org,
-                    task,
                     p,
                     model,
-                    reply.input_tokens,
-                    reply.output_tokens,
+                    (reply.input_tokens, reply.output_tokens),
                     false,
                     "ok",
                 )
@@ -421,30 +453,25 @@ impl Ai {
                 Ok(Ok(reply.text))
             }
             Err(e) => {
-                self.record(db, org, task, p, model, 0, 0, false, e.outcome())
-                    .await?;
+                self.record(p, model, (0, 0), false, e.outcome()).await?;
                 Ok(Err(e))
             }
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// Writes one call's usage: `(input, output)` tokens, whether it came from the cache.
     async fn record(
         &self,
-        db: &Db,
-        org: Uuid,
-        task: Task,
         p: &ProviderConfig,
         model: &str,
-        input: u64,
-        output: u64,
+        (input, output): (u64, u64),
         cached: bool,
         outcome: &str,
     ) -> Result<(), AiError> {
-        let cost = self.config.cost_micros(model, input, output);
+        let cost = self.ai.config.cost_micros(model, input, output);
         let rec = usage::UsageRecord {
-            org_id: org,
-            task: task.as_str(),
+            org_id: self.org,
+            task: self.task.as_str(),
             provider: &p.name,
             model,
             input_tokens: input,
@@ -453,26 +480,22 @@ impl Ai {
             cached,
             outcome,
         };
-        db.tenant(org, async move |c| {
-            Ok::<_, AiError>(usage::record(c, &rec).await?)
-        })
-        .await
+        self.db
+            .tenant(self.org, async move |c| {
+                Ok::<_, AiError>(usage::record(c, &rec).await?)
+            })
+            .await
     }
 
-    async fn cache(
-        &self,
-        db: &Db,
-        org: Uuid,
-        task: Task,
-        key: &[u8],
-        model: &str,
-        text: &str,
-    ) -> Result<(), AiError> {
-        let ttl = self.config.cache_ttl;
-        db.tenant(org, async move |c| {
-            Ok::<_, AiError>(usage::cache_put(c, org, key, task.as_str(), model, text, ttl).await?)
-        })
-        .await
+    async fn cache(&self, key: &[u8], model: &str, text: &str) -> Result<(), AiError> {
+        let (ttl, org, task) = (self.ai.config.cache_ttl, self.org, self.task);
+        self.db
+            .tenant(org, async move |c| {
+                Ok::<_, AiError>(
+                    usage::cache_put(c, org, key, task.as_str(), model, text, ttl).await?,
+                )
+            })
+            .await
     }
 }
 

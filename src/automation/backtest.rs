@@ -10,8 +10,8 @@ use diesel::sql_types::{BigInt, Date, Uuid as SqlUuid};
 use diesel_async::RunQueryDsl;
 use uuid::Uuid;
 
-use super::eval::{self, Detail, Step};
-use super::facts::{self, Source};
+use super::eval::{self, Detail, PlannedAction, Step};
+use super::facts::{self, Loaded, Source};
 use super::language::Rule;
 use super::language::ast::{CampaignStatus, Level};
 use super::runner::RunError;
@@ -70,19 +70,20 @@ pub async fn run(
         .as_ref()
         .map(|s| s.platforms.clone())
         .filter(|p| !p.is_empty());
-    let cooldown = rule
-        .cooldown_minutes()
-        .map(|m| Duration::minutes(i64::try_from(m).unwrap_or(0)));
     let mut out = Backtest {
         days,
         ..Backtest::default()
     };
-    // What the rule itself would have changed, carried into later days.
-    let mut status: HashMap<Uuid, CampaignStatus> = HashMap::new();
-    let mut budget: HashMap<Uuid, Money> = HashMap::new();
-    let mut last_acted: HashMap<Uuid, DateTime<Utc>> = HashMap::new();
-    // `at most N times`: the replay's own actions only (the days replayed start afresh).
-    let mut acted_times: HashMap<Uuid, Vec<DateTime<Utc>>> = HashMap::new();
+    let mut replay = Replay {
+        rule,
+        cooldown: rule
+            .cooldown_minutes()
+            .map(|m| Duration::minutes(i64::try_from(m).unwrap_or(0))),
+        status: HashMap::new(),
+        budget: HashMap::new(),
+        last_acted: HashMap::new(),
+        acted_times: HashMap::new(),
+    };
     for k in (1..=days).rev() {
         // The end of each past day, as the replay time.
         let at = now - Duration::days(i64::from(k));
@@ -92,7 +93,7 @@ pub async fn run(
             .tenant(org_id, async move |c| {
                 let zones = facts::zones(c, at).await?;
                 // Who paused what is read as it is now (the replay carries its own pauses
-                // forward through `status` below, not through the rule history).
+                // forward through `status`, not through the rule history).
                 Ok::<_, RunError>(
                     super::level_facts::load_for(c, &zones, &w, p, Source::KnownAt(at), &[rule])
                         .await?,
@@ -105,122 +106,15 @@ pub async fn run(
                 .filter(|l| l.facts.level() == rule.level())
                 .count(),
         );
-        for mut l in loaded {
-            if let Some(s) = status.get(&l.id) {
-                l.facts.status = *s;
-            }
-            if let Some(b) = budget.get(&l.id) {
-                l.facts.daily_budget = *b;
-            }
-            if !super::runner::in_live_scope(rule, &l.facts) {
-                continue;
-            }
-            let Some(e) = eval::evaluate(rule, &l.facts, l.as_of, Detail::MatchedOnly) else {
-                continue;
-            };
-            if !e.matched {
-                continue;
-            }
-            if let (Some(cd), Some(last)) = (cooldown, last_acted.get(&l.id))
-                && *last + cd > at
-            {
-                continue;
-            }
-            if let Some(t) = rule.times
-                && super::counts::reached(&t, acted_times.get(&l.id).map_or(&[], Vec::as_slice), at)
-                    .is_some()
-            {
-                continue;
-            }
-            let mut acted = false;
-            let actions = e
-                .actions
-                .iter()
-                .map(|a| {
-                    if a.skipped.is_none() {
-                        match &a.step {
-                            Step::Pause => {
-                                status.insert(l.id, CampaignStatus::Paused);
-                                acted = true;
-                            }
-                            Step::Resume => {
-                                status.insert(l.id, CampaignStatus::Active);
-                                acted = true;
-                            }
-                            Step::Budget(_) => {
-                                if let Some(to) = a.to {
-                                    budget.insert(l.id, to);
-                                }
-                                acted = true;
-                            }
-                            Step::Bid(_) | Step::Notify(_) => {}
-                        }
-                    }
-                    let mut s = a.kind().to_string();
-                    if let (Some(f), Some(t)) = (a.from, a.to) {
-                        s.push_str(&format!(" {f} → {t}"));
-                    }
-                    if let Some(why) = &a.skipped {
-                        s.push_str(&format!(" (skipped: {why})"));
-                    }
-                    s
-                })
-                .collect();
-            if acted {
-                last_acted.insert(l.id, at);
-                if rule.times.is_some() {
-                    acted_times.entry(l.id).or_default().push(at);
-                }
-            }
-            out.hits.push(Hit {
-                day: l.as_of,
-                campaign_id: l.id,
-                campaign_name: l.facts.name.clone(),
-                href: match rule.level() {
-                    super::language::ast::Level::AdGroup => format!("/ad-groups/{}", l.id),
-                    super::language::ast::Level::Ad => format!("/ads/{}", l.id),
-                    _ => format!("/campaigns/{}", l.id),
-                },
-                actions,
-                spend_after: String::new(),
-                currency: l.facts.currency,
-            });
+        for l in loaded {
+            out.hits.extend(replay.object(l, at));
         }
     }
     // Spend afterwards, from today's numbers: one query for every campaign hit.
     let ids: Vec<Uuid> = out.hits.iter().map(|h| h.campaign_id).collect();
-    let level = rule.level();
     if !ids.is_empty() {
         let from = now.date_naive() - Duration::days(i64::from(days) + 1);
-        let rows: Vec<SpendRow> = app
-            .db
-            .tenant(org_id, async move |c| {
-                Ok::<_, RunError>(
-                    diesel::sql_query(
-                        // The rule's objects: campaigns, ad groups or ads.
-                        match level {
-                            Level::AdGroup => {
-                                "SELECT ad_group_id AS campaign_id, date, spend_micros \
-                                 FROM ad_group_metrics_daily \
-                                 WHERE ad_group_id = ANY($1) AND date >= $2"
-                            }
-                            Level::Ad => {
-                                "SELECT ad_id AS campaign_id, date, spend_micros \
-                                 FROM ad_metrics_daily WHERE ad_id = ANY($1) AND date >= $2"
-                            }
-                            Level::Campaign | Level::Account => {
-                                "SELECT campaign_id, date, spend_micros FROM metrics_daily \
-                                 WHERE campaign_id = ANY($1) AND date >= $2"
-                            }
-                        },
-                    )
-                    .bind::<diesel::sql_types::Array<SqlUuid>, _>(&ids)
-                    .bind::<Date, _>(from)
-                    .load(c)
-                    .await?,
-                )
-            })
-            .await?;
+        let rows = spend_since(app, org_id, rule.level(), ids, from).await?;
         for h in &mut out.hits {
             let spent: i64 = rows
                 .iter()
@@ -233,4 +127,150 @@ pub async fn run(
         }
     }
     Ok(out)
+}
+
+/// The replay's state: what the rule itself would have changed, carried into later days.
+struct Replay<'r> {
+    rule: &'r Rule,
+    cooldown: Option<Duration>,
+    status: HashMap<Uuid, CampaignStatus>,
+    budget: HashMap<Uuid, Money>,
+    last_acted: HashMap<Uuid, DateTime<Utc>>,
+    /// `at most N times`: the replay's own actions only (the days replayed start afresh).
+    acted_times: HashMap<Uuid, Vec<DateTime<Utc>>>,
+}
+
+impl Replay<'_> {
+    /// One object on one replayed day: a hit if the rule would have acted on it.
+    fn object(&mut self, mut l: Loaded, at: DateTime<Utc>) -> Option<Hit> {
+        let rule = self.rule;
+        if let Some(s) = self.status.get(&l.id) {
+            l.facts.status = *s;
+        }
+        if let Some(b) = self.budget.get(&l.id) {
+            l.facts.daily_budget = *b;
+        }
+        if !super::runner::in_live_scope(rule, &l.facts) {
+            return None;
+        }
+        let e = eval::evaluate(rule, &l.facts, l.as_of, Detail::MatchedOnly)?;
+        if !e.matched {
+            return None;
+        }
+        if let (Some(cd), Some(last)) = (self.cooldown, self.last_acted.get(&l.id))
+            && *last + cd > at
+        {
+            return None;
+        }
+        if let Some(t) = rule.times
+            && super::counts::reached(
+                &t,
+                self.acted_times.get(&l.id).map_or(&[], Vec::as_slice),
+                at,
+            )
+            .is_some()
+        {
+            return None;
+        }
+        let mut acted = false;
+        let actions = e
+            .actions
+            .iter()
+            .map(|a| {
+                acted |= self.carry(l.id, a);
+                describe_action(a)
+            })
+            .collect();
+        if acted {
+            self.last_acted.insert(l.id, at);
+            if rule.times.is_some() {
+                self.acted_times.entry(l.id).or_default().push(at);
+            }
+        }
+        Some(Hit {
+            day: l.as_of,
+            campaign_id: l.id,
+            campaign_name: l.facts.name.clone(),
+            href: match rule.level() {
+                Level::AdGroup => format!("/ad-groups/{}", l.id),
+                Level::Ad => format!("/ads/{}", l.id),
+                _ => format!("/campaigns/{}", l.id),
+            },
+            actions,
+            spend_after: String::new(),
+            currency: l.facts.currency,
+        })
+    }
+
+    /// Carries a taken action into later days; whether it counts as acting.
+    fn carry(&mut self, id: Uuid, a: &PlannedAction) -> bool {
+        if a.skipped.is_some() {
+            return false;
+        }
+        match &a.step {
+            Step::Pause => {
+                self.status.insert(id, CampaignStatus::Paused);
+                true
+            }
+            Step::Resume => {
+                self.status.insert(id, CampaignStatus::Active);
+                true
+            }
+            Step::Budget(_) => {
+                if let Some(to) = a.to {
+                    self.budget.insert(id, to);
+                }
+                true
+            }
+            Step::Bid(_) | Step::Notify(_) => false,
+        }
+    }
+}
+
+/// "set budget 10 EUR → 12 EUR (skipped: ...)".
+fn describe_action(a: &PlannedAction) -> String {
+    let mut s = a.kind().to_string();
+    if let (Some(f), Some(t)) = (a.from, a.to) {
+        s.push_str(&format!(" {f} → {t}"));
+    }
+    if let Some(why) = &a.skipped {
+        s.push_str(&format!(" (skipped: {why})"));
+    }
+    s
+}
+
+/// Daily spend since `from` of the rule's objects: campaigns, ad groups or ads.
+async fn spend_since(
+    app: &App,
+    org_id: Uuid,
+    level: Level,
+    ids: Vec<Uuid>,
+    from: NaiveDate,
+) -> Result<Vec<SpendRow>, RunError> {
+    let sql = match level {
+        Level::AdGroup => {
+            "SELECT ad_group_id AS campaign_id, date, spend_micros \
+             FROM ad_group_metrics_daily \
+             WHERE ad_group_id = ANY($1) AND date >= $2"
+        }
+        Level::Ad => {
+            "SELECT ad_id AS campaign_id, date, spend_micros \
+             FROM ad_metrics_daily WHERE ad_id = ANY($1) AND date >= $2"
+        }
+        Level::Campaign | Level::Account => {
+            "SELECT campaign_id, date, spend_micros FROM metrics_daily \
+             WHERE campaign_id = ANY($1) AND date >= $2"
+        }
+    };
+    app.db
+        .tenant(org_id, async move |c| {
+            Ok::<_, RunError>(
+                diesel::sql_query(sql)
+                    .bind::<diesel::sql_types::Array<SqlUuid>, _>(&ids)
+                    .bind::<Date, _>(from)
+                    .load(c)
+                    .await?,
+            )
+        })
+        .await
 }

@@ -443,6 +443,17 @@ impl<'a> CampaignPlan<'a> {
             .push(op_error(kind, code, message, i, op, field));
     }
 
+    fn required(&mut self, i: usize, op: &str, field: &str) {
+        self.error(
+            "fieldError",
+            "REQUIRED",
+            "The required field was not present.",
+            i,
+            op,
+            field,
+        );
+    }
+
     fn create(&mut self, i: usize, c: &Value) -> Option<CampaignOp> {
         let before = self.errors.len();
         let name = c
@@ -452,14 +463,7 @@ impl<'a> CampaignPlan<'a> {
             .trim()
             .to_string();
         if name.is_empty() {
-            self.error(
-                "fieldError",
-                "REQUIRED",
-                "The required field was not present.",
-                i,
-                "create",
-                "name",
-            );
+            self.required(i, "create", "name");
         } else if self.existing_names.contains(&name) {
             self.error(
                 "campaignError",
@@ -486,14 +490,7 @@ impl<'a> CampaignPlan<'a> {
                 b
             }
             None => {
-                self.error(
-                    "fieldError",
-                    "REQUIRED",
-                    "The required field was not present.",
-                    i,
-                    "create",
-                    "campaign_budget",
-                );
+                self.required(i, "create", "campaign_budget");
                 None
             }
         };
@@ -516,14 +513,7 @@ impl<'a> CampaignPlan<'a> {
                 .and_then(Value::as_str),
             Some("DOES_NOT_CONTAIN_EU_POLITICAL_ADVERTISING" | "CONTAINS_EU_POLITICAL_ADVERTISING")
         ) {
-            self.error(
-                "fieldError",
-                "REQUIRED",
-                "The required field was not present.",
-                i,
-                "create",
-                "contains_eu_political_advertising",
-            );
+            self.required(i, "create", "contains_eu_political_advertising");
         }
         let status = match status_field(c.get("status")) {
             Ok(st) => st.unwrap_or(CampaignStatus::Enabled),
