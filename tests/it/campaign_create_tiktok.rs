@@ -578,3 +578,57 @@ async fn a_lost_ad_group_answer_is_found_on_tiktok_not_made_twice() {
     assert_tree(&sb, "Trail Shoes Lost", Some("Globex Lost"));
     runner.shutdown().await;
 }
+
+/// A Meta and a TikTok account chosen together, one image chosen in the Meta section: the
+/// TikTok ad uses that image (uploaded to TikTok as well), and both platforms get their
+/// whole tree.
+#[tokio::test]
+async fn with_meta_and_tiktok_chosen_the_meta_image_serves_both() {
+    let sb = sandbox(SandboxConfig::default()).await;
+    let t = TestApp::with_sandbox(&sb).await;
+    let mut c = t.sign_up("ann@example.com", "Acme").await;
+    connect(&mut c, "meta").await;
+    connect(&mut c, "tiktok").await;
+    let form = c.get("/campaigns/new").await;
+    let meta = account_value(&form.body, "Meta Ads: Northwind Shop");
+    let tiktok = account_value(&form.body, "TikTok Ads: Globex Apparel");
+    let runner = workers(&t);
+    let mut f = crate::campaign_create_meta::meta_form(&meta, "Trail Shoes Both", "ad_set");
+    f.extend(
+        tiktok_form(&tiktok, "Trail Shoes Both", "Globex Both")
+            .into_iter()
+            .filter(|(k, _)| {
+                k.starts_with("tiktok_")
+                    || k.starts_with("line:")
+                    || k.starts_with("generator:")
+                    || k == "account"
+                    || k == "pick"
+            }),
+    );
+    let image = png(1080, 1080);
+    let r = c
+        .post_multipart(
+            "/campaigns",
+            &pairs(&f),
+            &[("meta_image", "both.png", "image/png", &image)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let status_path = r.location().expect("status page").to_string();
+    let page = settled(&mut c, &status_path).await;
+    assert!(!page.contains("badge bad"), "{page}");
+    assert_eq!(
+        page.matches("Image both.png (1080 × 1080)").count(),
+        2,
+        "the one image is a step on both platforms: {page}"
+    );
+    assert_tree(&sb, "Trail Shoes Both", Some("Globex Both"));
+    let on_meta = sb
+        .campaigns(&TruthQuery::default())
+        .into_iter()
+        .filter(|k| k.platform == Platform::Meta && k.name == "Trail Shoes Both")
+        .count();
+    assert_eq!(on_meta, 1);
+    assert_eq!(sb.created().meta_images.len(), 1);
+    runner.shutdown().await;
+}
