@@ -5,8 +5,8 @@
 //!
 //! Google Search is complete: budget, campaign, locations, languages, ad group, keywords and
 //! one responsive search ad per kept copy variation, in one atomic `googleAds:mutate`. Meta
-//! gets campaign, ad set, image, creatives and ads as recorded steps (`meta_push.rs`). TikTok
-//! still gets the campaign only.
+//! gets campaign, ad set, image, creatives and ads as recorded steps (`meta_push.rs`), TikTok
+//! campaign, ad group, image, identity and ads the same way (`tiktok_push.rs`).
 
 use std::collections::HashMap;
 
@@ -29,6 +29,9 @@ pub struct PushSpec {
     /// Meta: ad set, image, creatives and ads, made as recorded steps (`meta_push.rs`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub meta: Option<super::meta_create::MetaSpec>,
+    /// TikTok: ad group, image, identity and ads, made as recorded steps (`tiktok_push.rs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tiktok: Option<super::tiktok_create::TiktokSpec>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -34,17 +34,55 @@ struct Recorded {
     external_id: Option<String>,
 }
 
-struct Steps<'a> {
+/// The recorded steps of one push (Meta's or TikTok's: both run their calls this way).
+pub(super) struct Steps<'a> {
     ctx: &'a JobCtx,
     org_id: Uuid,
     push_id: Uuid,
+    platform: Platform,
     recorded: HashMap<String, Recorded>,
 }
 
 /// The answer of one step: the id, or the platform's refusal.
-type StepResult = Result<Result<String, PlatformError>, JobError>;
+pub(super) type StepResult = Result<Result<String, PlatformError>, JobError>;
 
-impl Steps<'_> {
+impl<'a> Steps<'a> {
+    /// The steps a push has recorded so far.
+    pub(super) async fn load(
+        ctx: &'a JobCtx,
+        org_id: Uuid,
+        push_id: Uuid,
+        platform: Platform,
+    ) -> Result<Steps<'a>, JobError> {
+        let recorded: Vec<Recorded> = ctx
+            .app
+            .db
+            .tenant(org_id, async move |c| {
+                Ok::<_, JobError>(
+                    diesel::sql_query(
+                        "SELECT step, state, external_id FROM campaign_push_steps
+                         WHERE push_id = $1 AND step IS NOT NULL",
+                    )
+                    .bind::<SqlUuid, _>(push_id)
+                    .load(c)
+                    .await?,
+                )
+            })
+            .await?;
+        Ok(Steps {
+            ctx,
+            org_id,
+            push_id,
+            platform,
+            recorded: recorded.into_iter().map(|r| (r.step.clone(), r)).collect(),
+        })
+    }
+
+    /// The job, organization and push the steps belong to.
+    pub(super) fn owner(&self) -> (&'a JobCtx, Uuid, Uuid) {
+        (self.ctx, self.org_id, self.push_id)
+    }
+
     async fn write(
         &self,
         key: &str,
@@ -95,7 +133,7 @@ impl Steps<'_> {
     /// Runs one step: skipped when it exists, looked for when an earlier attempt sent it,
     /// recorded as `sending` before its call, then as created (with the id) or refused.
     #[allow(clippy::too_many_arguments)]
-    async fn run(
+    pub(super) async fn run(
         &mut self,
         key: &str,
         kind: &str,
@@ -121,8 +159,8 @@ impl Steps<'_> {
                 }
                 Ok(None) => {}
                 Err(e) => {
-                    self.write(key, kind, label, "error", None, Some(plain(what, &e)))
-                        .await?;
+                    let m = plain(self.platform, what, &e);
+                    self.write(key, kind, label, "error", None, Some(m)).await?;
                     return Ok(Err(e));
                 }
             }
@@ -136,19 +174,30 @@ impl Steps<'_> {
                 Ok(Ok(id))
             }
             Err(e) => {
-                self.write(key, kind, label, "error", None, Some(plain(what, &e)))
-                    .await?;
+                let m = plain(self.platform, what, &e);
+                self.write(key, kind, label, "error", None, Some(m)).await?;
                 Ok(Err(e))
             }
         }
     }
 }
 
-/// Meta's answer in words, naming what it concerns.
-fn plain(what: &str, e: &PlatformError) -> String {
+/// The platform's answer in words, naming what it concerns.
+fn plain(platform: Platform, what: &str, e: &PlatformError) -> String {
     match e {
-        PlatformError::Invalid { message } => format!("Meta refused the {what}: {message}"),
-        other => super::push::plain_error(Platform::Meta, other),
+        PlatformError::Invalid { message } => {
+            format!("{} refused the {what}: {message}", short_name(platform))
+        }
+        other => super::push::plain_error(platform, other),
+    }
+}
+
+/// "Meta", "TikTok": how a refusal names the platform.
+fn short_name(platform: Platform) -> &'static str {
+    match platform {
+        Platform::Google => "Google",
+        Platform::Meta => "Meta",
+        Platform::Tiktok => "TikTok",
     }
 }
 
@@ -164,27 +213,7 @@ pub(super) async fn run(
     creds: &Credentials,
     account: &AccountRef,
 ) -> Result<(), JobError> {
-    let recorded: Vec<Recorded> = ctx
-        .app
-        .db
-        .tenant(org_id, async move |c| {
-            Ok::<_, JobError>(
-                diesel::sql_query(
-                    "SELECT step, state, external_id FROM campaign_push_steps
-                     WHERE push_id = $1 AND step IS NOT NULL",
-                )
-                .bind::<SqlUuid, _>(push_id)
-                .load(c)
-                .await?,
-            )
-        })
-        .await?;
-    let mut steps = Steps {
-        ctx,
-        org_id,
-        push_id,
-        recorded: recorded.into_iter().map(|r| (r.step.clone(), r)).collect(),
-    };
+    let mut steps = Steps::load(ctx, org_id, push_id, Platform::Meta).await?;
     let adapter = ctx.app.platforms.adapter(Platform::Meta);
     let status = if row.start_status == "active" {
         CampaignStatus::Active
@@ -245,7 +274,20 @@ pub(super) async fn run(
         .await?;
     let campaign_id = match answer {
         Ok(id) => id,
-        Err(e) => return failed(ctx, org_id, push_id, row, currency, None, "campaign", e).await,
+        Err(e) => {
+            return failed(
+                ctx,
+                Platform::Meta,
+                org_id,
+                push_id,
+                row,
+                currency,
+                None,
+                "campaign",
+                e,
+            )
+            .await;
+        }
     };
     let made = Campaign {
         id: campaign_id.clone(),
@@ -287,6 +329,7 @@ pub(super) async fn run(
         Err(e) => {
             return failed(
                 ctx,
+                Platform::Meta,
                 org_id,
                 push_id,
                 row,
@@ -329,7 +372,18 @@ pub(super) async fn run(
     let hash = match answer {
         Ok(h) => h,
         Err(e) => {
-            return failed(ctx, org_id, push_id, row, currency, Some(&made), "image", e).await;
+            return failed(
+                ctx,
+                Platform::Meta,
+                org_id,
+                push_id,
+                row,
+                currency,
+                Some(&made),
+                "image",
+                e,
+            )
+            .await;
         }
     };
 
@@ -372,6 +426,7 @@ pub(super) async fn run(
             Err(e) => {
                 return failed(
                     ctx,
+                    Platform::Meta,
                     org_id,
                     push_id,
                     row,
@@ -402,7 +457,18 @@ pub(super) async fn run(
             )
             .await?;
         if let Err(e) = answer {
-            return failed(ctx, org_id, push_id, row, currency, Some(&made), "ad", e).await;
+            return failed(
+                ctx,
+                Platform::Meta,
+                org_id,
+                push_id,
+                row,
+                currency,
+                Some(&made),
+                "ad",
+                e,
+            )
+            .await;
         }
     }
 
@@ -437,8 +503,9 @@ pub(super) async fn run(
 /// landed: the next attempt looks first); otherwise the push ends with Meta's answer, keeping
 /// the campaign (when it exists) in adpilot's list, and "Try again" continues from this step.
 #[allow(clippy::too_many_arguments)]
-async fn failed(
+pub(super) async fn failed(
     ctx: &JobCtx,
+    platform: Platform,
     org_id: Uuid,
     push_id: Uuid,
     row: &Pending,
@@ -456,13 +523,14 @@ async fn failed(
             _ => Err(JobError::retry(e.to_string())),
         };
     }
-    let mut message = plain(what, &e);
+    let mut message = plain(platform, what, &e);
+    let p = short_name(platform);
     if e.may_have_landed() {
         message.push_str(&format!(
-            " adpilot sent the {what} but never got Meta's answer; \u{201c}Try again\u{201d} looks for it on Meta before sending it again."
+            " adpilot sent the {what} but never got {p}'s answer; \u{201c}Try again\u{201d} looks for it on {p} before sending it again."
         ));
     } else if made.is_some() {
-        message.push_str(" The steps above exist on Meta; fix the problem and press \u{201c}Try again\u{201d} to continue from this step.");
+        message.push_str(&format!(" The steps above exist on {p}; fix the problem and press \u{201c}Try again\u{201d} to continue from this step."));
     }
     let account_id = row.account_id;
     let made = made.cloned();
@@ -475,7 +543,7 @@ async fn failed(
                         c,
                         org_id,
                         account_id,
-                        Platform::Meta,
+                        platform,
                         currency,
                         std::slice::from_ref(k),
                     )
@@ -501,7 +569,7 @@ async fn failed(
         .await
 }
 
-/// "Try again" on the status page: the pushes of the batch that ended in an error and have
+/// "Try again" on the status page: the (Meta or TikTok) pushes of the batch that ended in an error and have
 /// steps to continue go back to pending with a new job. Returns how many.
 pub async fn retry_batch(
     c: &mut crate::db::Conn,
@@ -515,7 +583,8 @@ pub async fn retry_batch(
     }
     let ids: Vec<Id> = diesel::sql_query(
         "UPDATE campaign_pushes SET state = 'pending', error = NULL, updated_at = now()
-         WHERE batch_id = $1 AND state = 'error' AND (spec -> 'meta') IS NOT NULL
+         WHERE batch_id = $1 AND state = 'error'
+           AND ((spec -> 'meta') IS NOT NULL OR (spec -> 'tiktok') IS NOT NULL)
          RETURNING id",
     )
     .bind::<SqlUuid, _>(batch_id)

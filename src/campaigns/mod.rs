@@ -11,6 +11,9 @@ pub mod meta_lookup;
 pub mod meta_push;
 pub mod push;
 pub mod routes;
+pub mod tiktok_create;
+pub mod tiktok_lookup;
+pub mod tiktok_push;
 pub mod undo;
 
 pub mod action_routes;

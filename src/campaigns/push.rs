@@ -103,7 +103,8 @@ pub struct PushView {
     /// what to tell the person instead of "sending…".
     #[diesel(sql_type = Nullable<Text>)]
     pub gave_up: Option<String>,
-    /// An error that "Try again" continues from its failed step (Meta's recorded steps).
+    /// An error that "Try again" continues from its failed step (Meta's and TikTok's recorded
+    /// steps).
     #[diesel(sql_type = Bool)]
     pub retryable: bool,
 }
@@ -135,7 +136,7 @@ pub async fn batch(c: &mut Conn, batch_id: Uuid) -> diesel::QueryResult<Vec<Push
         "SELECT p.id, p.platform, a.name AS account_name, p.name, p.daily_budget_micros, p.currency,
            p.start_status, p.state, p.external_id, p.campaign_id, p.error, p.created_at,
            p.found_after_lost_answer, NULL::text AS gave_up,
-           (p.state = 'error' AND (p.spec -> 'meta') IS NOT NULL) AS retryable
+           (p.state = 'error' AND ((p.spec -> 'meta') IS NOT NULL OR (p.spec -> 'tiktok') IS NOT NULL)) AS retryable
          FROM campaign_pushes p JOIN ad_accounts a ON a.id = p.account_id
          WHERE p.batch_id = $1
          ORDER BY p.platform, a.name",
@@ -395,6 +396,7 @@ impl Job for PushCampaign {
         };
         let google = spec.google.filter(|_| platform == Platform::Google);
         let meta = spec.meta.filter(|_| platform == Platform::Meta);
+        let tiktok = spec.tiktok.filter(|_| platform == Platform::Tiktok);
         let (_, creds, account) = match account_access(&ctx.app, org_id, row.account_id).await {
             Ok(a) => a,
             Err(e) => {
@@ -412,6 +414,12 @@ impl Job for PushCampaign {
         if let Some(m) = &meta {
             return super::meta_push::run(
                 &ctx, org_id, push_id, &row, m, currency, &creds, &account,
+            )
+            .await;
+        }
+        if let Some(t) = &tiktok {
+            return super::tiktok_push::run(
+                &ctx, org_id, push_id, &row, t, currency, &creds, &account,
             )
             .await;
         }

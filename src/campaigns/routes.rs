@@ -18,6 +18,7 @@ use super::create_form::{self, CompleteFields};
 use super::form_input::{FormInput, Upload};
 use super::meta_create::MetaFields;
 use super::push::{self, NewPush, PushView};
+use super::tiktok_create::{AGE_GROUPS, TiktokFields};
 use super::{CampaignListItem, RuleActionView};
 use crate::analytics::chart::{self, ChartView};
 use crate::analytics::format::Kpi;
@@ -30,6 +31,7 @@ use crate::analytics::views::{
 use crate::app::AppState;
 use crate::connections::service::{ManagedAccount, managed_accounts};
 use crate::platforms::meta_create::{META_CALLS_TO_ACTION, MetaPage};
+use crate::platforms::tiktok_create::{TIKTOK_CALLS_TO_ACTION, TiktokIdentity};
 use crate::types::{Currency, Money, Platform};
 use crate::web::context::{Shell, Viewer, Writer};
 use crate::web::error::{AppError, AppResult};
@@ -211,12 +213,16 @@ struct NewForm {
     meta: MetaFields,
     /// The image file chosen in this submission (kept ones come back as `meta.image_id`).
     image: Option<Upload>,
+    tiktok: TiktokFields,
+    /// The TikTok section's own image file (kept ones come back as `tiktok.image_id`).
+    tiktok_image: Option<Upload>,
 }
 
 impl NewForm {
     fn from_input(input: FormInput) -> NewForm {
         let mut f = NewForm::from_pairs(input.pairs);
         f.image = input.image;
+        f.tiktok_image = input.tiktok_image;
         f
     }
 
@@ -239,7 +245,10 @@ impl NewForm {
                 "confirm_budget" => f.confirm_budget = v,
                 "start" => f.start = v,
                 _ => {
-                    if !f.meta.accept(&k, &v) && !f.complete.accept(&k, &v) {
+                    if !f.meta.accept(&k, &v)
+                        && !f.tiktok.accept(&k, &v)
+                        && !f.complete.accept(&k, &v)
+                    {
                         f.copy.accept(&k, v);
                     }
                 }
@@ -287,6 +296,11 @@ struct NewPage {
     meta_pages: Vec<MetaPage>,
     meta_pages_problem: Option<String>,
     ctas: Vec<(&'static str, &'static str)>,
+    /// The TikTok advertiser's identities, or why there are none.
+    tiktok_identities: Vec<TiktokIdentity>,
+    tiktok_identities_problem: Option<String>,
+    tiktok_ctas: Vec<(&'static str, &'static str)>,
+    tiktok_ages: Vec<(&'static str, &'static str)>,
 }
 
 impl NewPage {
@@ -309,6 +323,28 @@ impl NewPage {
             meta_pages: Vec::new(),
             meta_pages_problem: None,
             ctas: META_CALLS_TO_ACTION.to_vec(),
+            tiktok_identities: Vec::new(),
+            tiktok_identities_problem: None,
+            tiktok_ctas: TIKTOK_CALLS_TO_ACTION.to_vec(),
+            tiktok_ages: AGE_GROUPS.to_vec(),
+        }
+    }
+
+    /// Whether adpilot manages a TikTok account (the form then shows the TikTok section).
+    fn has_tiktok(&self) -> bool {
+        self.accounts.iter().any(|a| a.platform == Platform::Tiktok)
+    }
+
+    /// The Meta Pages and the TikTok identities the form offers (one look-up each per form
+    /// shown, for the platforms adpilot manages).
+    async fn load_platform_lists(&mut self, app: &AppState, org_id: Uuid) {
+        self.load_meta_pages(app, org_id).await;
+        if self.has_tiktok() {
+            let (list, problem) =
+                super::tiktok_lookup::identities(app, org_id, &self.accounts, &self.form.accounts)
+                    .await;
+            self.tiktok_identities = list;
+            self.tiktok_identities_problem = problem;
         }
     }
 
@@ -356,10 +392,11 @@ async fn new_form(State(app): State<AppState>, w: Writer) -> AppResult<Response>
             objective: "traffic".into(),
             start: "paused".into(),
             meta: MetaFields::defaults(),
+            tiktok: TiktokFields::defaults(),
             ..NewForm::default()
         },
     );
-    page.load_meta_pages(&app, w.org_id).await;
+    page.load_platform_lists(&app, w.org_id).await;
     Ok(Html(page.render()?).into_response())
 }
 
@@ -392,7 +429,7 @@ async fn suggest_targeting(
     let accounts = load_accounts(&app, w.org_id).await?;
     let platforms = form.platforms(&accounts);
     let mut page = NewPage::new(&app, w.shell("campaigns"), accounts, form);
-    page.load_meta_pages(&app, w.org_id).await;
+    page.load_platform_lists(&app, w.org_id).await;
     // The drafts on the form stay as they are.
     let brief = page.form.copy.brief(platforms.clone());
     page.copy = page.form.copy.rechecked(&brief);
@@ -553,7 +590,7 @@ async fn draft_copy(
     let brief = form.copy.brief(form.platforms(&accounts));
     let recheck = form.copy.action == "check";
     let mut page = NewPage::new(&app, w.shell("campaigns"), accounts, form);
-    page.load_meta_pages(&app, w.org_id).await;
+    page.load_platform_lists(&app, w.org_id).await;
     if recheck {
         page.copy = page.form.copy.rechecked(&brief);
         if page.copy.is_empty() {
@@ -748,6 +785,7 @@ async fn create(State(app): State<AppState>, w: Writer, input: FormInput) -> App
         });
     complete_google(&app, w.org_id, &form, &accounts, &picked, &mut fields).await?;
     complete_meta(&app, &w, &mut form, &accounts, &picked, &mut fields).await?;
+    complete_tiktok(&app, &w, &mut form, &accounts, &picked, &mut fields).await?;
     match (fields, picked) {
         (Ok(pushes), Ok(picked)) => {
             let (org_id, user_id) = (w.org_id, w.user_id);
@@ -765,7 +803,7 @@ async fn create(State(app): State<AppState>, w: Writer, input: FormInput) -> App
         }
         (fields, picked) => {
             let mut page = NewPage::new(&app, w.shell("campaigns"), accounts, form);
-            page.load_meta_pages(&app, w.org_id).await;
+            page.load_platform_lists(&app, w.org_id).await;
             page.errors = fields.err().unwrap_or_default();
             if let Err(m) = &notes {
                 if page.errors.get("notes").is_none() {
@@ -796,8 +834,9 @@ async fn check_with_platform(
     let mut fields = validate(&form, &accounts, largest);
     complete_google(&app, w.org_id, &form, &accounts, &picked, &mut fields).await?;
     complete_meta(&app, &w, &mut form, &accounts, &picked, &mut fields).await?;
+    complete_tiktok(&app, &w, &mut form, &accounts, &picked, &mut fields).await?;
     let mut page = NewPage::new(&app, w.shell("campaigns"), accounts, form);
-    page.load_meta_pages(&app, w.org_id).await;
+    page.load_platform_lists(&app, w.org_id).await;
     page.copy = page.form.copy.rechecked(&brief);
     page.copy_errors = picked.err().unwrap_or_default();
     let pushes = match fields {
@@ -1058,8 +1097,160 @@ async fn complete_meta(
     Ok(())
 }
 
-/// "Try again" on the status page: Meta pushes that stopped at a refused step continue from
-/// that step (what exists is found, not made again).
+/// The TikTok ad's image: a file chosen in the TikTok section (checked as the Meta image is,
+/// plus TikTok's pixel limit, and kept), one kept from an earlier submission, or, with a Meta
+/// account chosen too and no TikTok file, the Meta section's image. Errors go to the field
+/// the image came from.
+async fn tiktok_image(
+    app: &AppState,
+    w: &Writer,
+    form: &mut NewForm,
+    meta_chosen: bool,
+    errors: &mut FieldErrors,
+) -> AppResult<Option<(Uuid, String)>> {
+    let (org_id, user_id) = (w.org_id, w.user_id);
+    if let Some(up) = form.tiktok_image.take() {
+        let checked = super::meta_create::check_image(&up.bytes).and_then(|info| {
+            super::tiktok_create::check_pixels(info.width, info.height).map(|()| info)
+        });
+        return match checked {
+            Ok(info) => {
+                let name = super::images::clean_name(&up.file_name, info.mime);
+                let stored_name = name.clone();
+                let id = app
+                    .db
+                    .tenant(org_id, async move |c| {
+                        Ok::<_, AppError>(
+                            super::images::store(c, org_id, user_id, &stored_name, info, &up.bytes)
+                                .await?,
+                        )
+                    })
+                    .await?;
+                form.tiktok.image_id = id.to_string();
+                form.tiktok.image_name = name.clone();
+                Ok(Some((id, name)))
+            }
+            Err(m) => {
+                form.tiktok.image_id.clear();
+                form.tiktok.image_name.clear();
+                errors.add("tiktok_image", m);
+                Ok(None)
+            }
+        };
+    }
+    let (field, raw) = match form.tiktok.image_id.trim() {
+        "" if meta_chosen => ("meta_image", form.meta.image_id.trim().to_string()),
+        own => ("tiktok_image", own.to_string()),
+    };
+    let Ok(id) = raw.parse::<Uuid>() else {
+        // A Meta image that failed its checks already says so at its field.
+        if errors.get(field).is_none() {
+            errors.add(
+                field,
+                "Choose the ad's image: a JPEG or PNG, 1080 × 1080 pixels recommended.",
+            );
+        }
+        return Ok(None);
+    };
+    let kept = app
+        .db
+        .tenant(org_id, async move |c| {
+            Ok::<_, AppError>(super::images::load(c, id).await?)
+        })
+        .await?;
+    let Some(k) = kept else {
+        form.tiktok.image_id.clear();
+        errors.add(field, "Choose the image again.");
+        return Ok(None);
+    };
+    let (width, height) = (
+        u32::try_from(k.width).unwrap_or(u32::MAX),
+        u32::try_from(k.height).unwrap_or(u32::MAX),
+    );
+    if let Err(m) = super::tiktok_create::check_pixels(width, height) {
+        errors.add(field, m);
+        return Ok(None);
+    }
+    if field == "tiktok_image" {
+        form.tiktok.image_name = k.file_name.clone();
+    }
+    Ok(Some((id, k.file_name)))
+}
+
+/// With a TikTok account chosen and any TikTok ad field filled (URL, places, interests,
+/// identity or an image), the TikTok pushes make the whole ad: the image is checked (and
+/// kept), the fields are checked, then the places, interest categories and identity are
+/// looked up on TikTok (nothing is created by a look-up). Errors join the form's others.
+async fn complete_tiktok(
+    app: &AppState,
+    w: &Writer,
+    form: &mut NewForm,
+    accounts: &[ManagedAccount],
+    picked: &Result<Vec<camp_copy::SavedVariation>, Vec<String>>,
+    fields: &mut Result<Vec<NewPush>, FieldErrors>,
+) -> AppResult<()> {
+    let chosen = |p: Platform| {
+        accounts
+            .iter()
+            .find(|a| a.platform == p && form.accounts.contains(&a.id.to_string()))
+    };
+    let Some(first) = chosen(Platform::Tiktok).cloned() else {
+        return Ok(());
+    };
+    let meta_chosen = chosen(Platform::Meta).is_some();
+    if !form.tiktok.any(form.tiktok_image.is_some()) {
+        return Ok(());
+    }
+    let mut errors = fields.as_ref().err().cloned().unwrap_or_default();
+    let image = tiktok_image(app, w, form, meta_chosen, &mut errors).await?;
+    let tz: chrono_tz::Tz = first.time_zone.parse().unwrap_or(chrono_tz::UTC);
+    let today = chrono::Utc::now().with_timezone(&tz).date_naive();
+    let kept = picked.as_deref().unwrap_or(&[]);
+    let spec = super::tiktok_create::check_fields(
+        &form.tiktok,
+        &form.name,
+        &form.objective,
+        kept,
+        today,
+        &first.time_zone,
+        &mut errors,
+    );
+    let spec = match (spec, image) {
+        (Some(mut spec), Some((id, name))) if !errors.any() => {
+            spec.image_id = id;
+            spec.image_name = name;
+            super::tiktok_lookup::resolve(
+                app,
+                w.org_id,
+                &first,
+                &form.tiktok.location_names(),
+                &form.tiktok.interest_names(),
+                &mut spec,
+                &mut errors,
+            )
+            .await;
+            (!errors.any()).then_some(spec)
+        }
+        _ => None,
+    };
+    match (spec, fields.is_ok()) {
+        (Some(spec), true) => {
+            if let Ok(pushes) = fields.as_mut() {
+                for p in pushes
+                    .iter_mut()
+                    .filter(|p| p.account.platform == Platform::Tiktok)
+                {
+                    p.spec.tiktok = Some(spec.clone());
+                }
+            }
+        }
+        _ => *fields = Err(errors),
+    }
+    Ok(())
+}
+
+/// "Try again" on the status page: Meta and TikTok pushes that stopped at a refused step
+/// continue from that step (what exists is found, not made again).
 async fn retry_pushes(
     State(app): State<AppState>,
     w: Writer,

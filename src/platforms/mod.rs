@@ -41,6 +41,8 @@ pub use model::{
 };
 pub use retry::RetryPolicy;
 pub use settings::{GoogleSettings, LimitSettings, MetaSettings, PlatformSettings, TiktokSettings};
+/// TikTok's create types and calls (they live with the TikTok adapter).
+pub use tiktok::create as tiktok_create;
 
 use google::GoogleAds;
 use meta::MetaAds;

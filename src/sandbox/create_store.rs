@@ -1,5 +1,6 @@
 //! What campaign creates leave beside campaigns, ad groups and ads: Google campaign criteria
-//! (locations, languages) and keywords, and the places the location look-ups know.
+//! (locations, languages) and keywords, Meta images, creatives and ad-set targeting, TikTok
+//! images, identities and ad-group and ad settings, and the places the location look-ups know.
 //!
 //! The geo target constants are a small fixed table of well-known places (the US is 2840,
 //! Paris 1006094 on Google); ids of smaller places are illustrative.
@@ -70,6 +71,63 @@ pub struct MetaAdSetExtra {
     pub end_time: Option<String>,
 }
 
+/// A TikTok ad image (`/file/image/ad/upload/`), keyed by its `image_id` in the advertiser.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TiktokImage {
+    pub account_id: String,
+    pub image_id: String,
+    pub file_name: String,
+    /// Lowercase hex MD5 of the bytes.
+    pub signature: String,
+    pub width: u32,
+    pub height: u32,
+    pub size: usize,
+}
+
+/// A CUSTOMIZED_USER identity made with `/identity/create/`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TiktokIdentity {
+    pub account_id: String,
+    pub identity_id: String,
+    pub display_name: String,
+    /// The avatar's image id.
+    pub image_uri: Option<String>,
+}
+
+/// What a TikTok ad-group create set beyond the world's ad group (targeting, schedule,
+/// optimisation).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TiktokAdGroupExtra {
+    pub adgroup_id: String,
+    pub promotion_type: String,
+    pub placement_type: String,
+    pub placements: Vec<String>,
+    pub location_ids: Vec<String>,
+    pub age_groups: Vec<String>,
+    pub gender: String,
+    pub interest_category_ids: Vec<String>,
+    pub budget_mode: String,
+    pub schedule_type: String,
+    pub schedule_start_time: String,
+    pub schedule_end_time: Option<String>,
+    pub optimization_goal: String,
+    pub billing_event: String,
+    pub pacing: String,
+}
+
+/// What a TikTok ad create set beyond the world's ad.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TiktokAdExtra {
+    pub ad_id: String,
+    pub ad_format: String,
+    pub ad_text: String,
+    pub call_to_action: String,
+    pub landing_page_url: String,
+    pub identity_type: String,
+    pub identity_id: String,
+    pub image_ids: Vec<String>,
+}
+
 /// Everything a create made that the world's campaigns, ad groups and ads do not hold.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Created {
@@ -86,6 +144,14 @@ pub struct Created {
     /// (ad id, creative id) of each Meta ad created.
     #[serde(default)]
     pub meta_ad_creatives: Vec<(String, String)>,
+    #[serde(default)]
+    pub tiktok_images: Vec<TiktokImage>,
+    #[serde(default)]
+    pub tiktok_identities: Vec<TiktokIdentity>,
+    #[serde(default)]
+    pub tiktok_ad_groups: Vec<TiktokAdGroupExtra>,
+    #[serde(default)]
+    pub tiktok_ads: Vec<TiktokAdExtra>,
 }
 
 /// One place: id, name, country code, target type, canonical name.

@@ -26,6 +26,7 @@ use super::wire::{
 use super::world::{Account, Campaign, CampaignStatus, IdKind};
 use crate::types::{Money, Platform};
 
+mod create;
 mod level_writes;
 mod levels;
 
@@ -201,7 +202,18 @@ pub fn handle(app: &App, req: &ApiRequest) -> Response {
     let Some(("v1.3", rest)) = segs.get(1).map(|v| (*v, segs.get(2..).unwrap_or(&[]))) else {
         return bad("Unknown API version: the sandbox serves /open_api/v1.3/");
     };
-    let params = if req.method == Method::POST {
+    let params = if req.method == Method::POST && req.multipart {
+        // File uploads: the text parts are the parameters.
+        Params {
+            query: Vec::new(),
+            body: Some(Value::Object(
+                req.form
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                    .collect(),
+            )),
+        }
+    } else if req.method == Method::POST {
         match req.json_body() {
             Ok(b) => Params {
                 query: Vec::new(),
@@ -283,6 +295,43 @@ pub fn handle(app: &App, req: &ApiRequest) -> Response {
                 Err(r) => r,
             })
         }
+        (Method::GET | Method::POST, ["tool", "targeting", "search"]) => {
+            with_adv(&s, &params, &grant, |_| create::targeting_search(&params))
+        }
+        (Method::GET, ["tool", "region"]) => {
+            with_adv(&s, &params, &grant, |_| create::region(&params))
+        }
+        (Method::GET, ["tool", "interest_category"]) => {
+            with_adv(&s, &params, &grant, |_| create::interest_categories())
+        }
+        (Method::POST, ["adgroup", "create"]) => match adv(&s, &params, &grant) {
+            Ok(acc) => create::adgroup_create(&mut s, &params, &acc, now),
+            Err(r) => r,
+        },
+        (Method::POST, ["file", "image", "ad", "upload"]) => match adv(&s, &params, &grant) {
+            Ok(acc) => create::image_upload(&mut s, &params, req, &acc),
+            Err(r) => r,
+        },
+        (Method::GET, ["file", "image", "ad", "search"]) => {
+            with_adv(&s, &params, &grant, |acc| match paging(app, &params) {
+                Ok((page, size)) => create::image_search(&s, &params, acc, page, size),
+                Err(r) => r,
+            })
+        }
+        (Method::GET, ["identity", "get"]) => {
+            with_adv(&s, &params, &grant, |acc| match paging(app, &params) {
+                Ok((page, size)) => create::identity_get(&s, &params, acc, page, size),
+                Err(r) => r,
+            })
+        }
+        (Method::POST, ["identity", "create"]) => match adv(&s, &params, &grant) {
+            Ok(acc) => create::identity_create(&mut s, &params, &acc),
+            Err(r) => r,
+        },
+        (Method::POST, ["ad", "create"]) => match adv(&s, &params, &grant) {
+            Ok(acc) => create::ad_create(&mut s, &params, &acc, now),
+            Err(r) => r,
+        },
         (Method::GET, ["report", "integrated", "get"]) => with_adv(&s, &params, &grant, |acc| {
             report(app, &s, &params, acc, now)
         }),

@@ -20,7 +20,19 @@ pub struct ApiRequest {
     pub form: Vec<(String, String)>,
     /// A JSON body; `Some(Err)` when the body claimed or looked like JSON but did not parse.
     pub json: Option<Result<Value, String>>,
+    /// The file parts of a `multipart/form-data` body (its text parts are in `form`).
+    pub files: Vec<FilePart>,
+    /// The body was `multipart/form-data`.
+    pub multipart: bool,
     pub headers: HeaderMap,
+}
+
+/// One file of a multipart body.
+#[derive(Debug, Clone)]
+pub struct FilePart {
+    pub name: String,
+    pub file_name: String,
+    pub bytes: Vec<u8>,
 }
 
 impl ApiRequest {
@@ -46,9 +58,19 @@ impl ApiRequest {
             .to_ascii_lowercase();
         let mut form = Vec::new();
         let mut json = None;
+        let mut files = Vec::new();
+        let multipart = ctype.starts_with("multipart/form-data");
         let trimmed = body.iter().find(|b| !b.is_ascii_whitespace());
         if ctype.starts_with("application/x-www-form-urlencoded") {
             form = url::form_urlencoded::parse(body).into_owned().collect();
+        } else if multipart {
+            let boundary = ctype
+                .split(';')
+                .filter_map(|p| p.trim().strip_prefix("boundary="))
+                .next()
+                .map(|b| b.trim_matches('"').to_string())
+                .unwrap_or_default();
+            (form, files) = multipart_parts(body, &boundary);
         } else if ctype.contains("json") || matches!(trimmed, Some(b'{') | Some(b'[')) {
             json = Some(serde_json::from_slice(body).map_err(|e| e.to_string()));
         }
@@ -59,6 +81,8 @@ impl ApiRequest {
             query,
             form,
             json,
+            files,
+            multipart,
             headers,
         }
     }
@@ -96,6 +120,73 @@ impl ApiRequest {
             None => Err("a JSON body is required".into()),
         }
     }
+}
+
+fn find(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
+    if needle.is_empty() {
+        return None;
+    }
+    hay.get(from..)?
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .map(|i| i + from)
+}
+
+/// A `name="value"` parameter of a Content-Disposition header.
+fn disposition_param(header: &str, key: &str) -> Option<String> {
+    // `; name=` so that `filename=` is not taken for `name=`.
+    let pat = format!("; {key}=\"");
+    let at = header.find(&pat)? + pat.len();
+    let rest = header.get(at..)?;
+    Some(rest[..rest.find('"')?].to_string())
+}
+
+/// The text fields and files of a multipart body (a part with a `filename` is a file). The
+/// boundary is matched as the lowercase header gave it, so it is matched case-insensitively.
+fn multipart_parts(body: &[u8], boundary: &str) -> (Vec<(String, String)>, Vec<FilePart>) {
+    let mut form = Vec::new();
+    let mut files = Vec::new();
+    if boundary.is_empty() {
+        return (form, files);
+    }
+    let lower: Vec<u8> = body.to_ascii_lowercase();
+    let delim = format!("--{boundary}").into_bytes();
+    let mut at = match find(&lower, &delim, 0) {
+        Some(i) => i + delim.len(),
+        None => return (form, files),
+    };
+    loop {
+        if body.get(at..at + 2) == Some(b"--") {
+            break;
+        }
+        let Some(head_end) = find(body, b"\r\n\r\n", at) else {
+            break;
+        };
+        let Some(next) = find(&lower, &delim, head_end) else {
+            break;
+        };
+        let head = String::from_utf8_lossy(&body[at..head_end]).to_string();
+        // The part's bytes end before the CRLF that precedes the next delimiter.
+        let data = body
+            .get(head_end + 4..next.saturating_sub(2))
+            .unwrap_or_default();
+        let disposition = head
+            .lines()
+            .find(|l| l.to_ascii_lowercase().starts_with("content-disposition"))
+            .unwrap_or("");
+        if let Some(name) = disposition_param(disposition, "name") {
+            match disposition_param(disposition, "filename") {
+                Some(file_name) => files.push(FilePart {
+                    name,
+                    file_name,
+                    bytes: data.to_vec(),
+                }),
+                None => form.push((name, String::from_utf8_lossy(data).to_string())),
+            }
+        }
+        at = next + delim.len();
+    }
+    (form, files)
 }
 
 fn percent_decode(s: &str) -> String {
@@ -220,5 +311,21 @@ mod tests {
         assert_eq!(list_param(r#"["a","b"]"#), vec!["a", "b"]);
         assert_eq!(list_param("a, b"), vec!["a", "b"]);
         assert_eq!(list_param("[1,2]"), vec!["1", "2"]);
+    }
+
+    #[test]
+    fn multipart_bodies_give_text_fields_and_files_with_their_bytes() {
+        let body = b"--XyZ\r\nContent-Disposition: form-data; name=\"file_name\"\r\n\r\nshoe.png\r\n--XyZ\r\nContent-Disposition: form-data; name=\"image_file\"; filename=\"shoe.png\"\r\nContent-Type: image/png\r\n\r\n\x89PNG\r\n\x1a\n\r\n--XyZ--\r\n";
+        let (form, files) = multipart_parts(body, "xyz");
+        assert_eq!(
+            form,
+            vec![("file_name".to_string(), "shoe.png".to_string())]
+        );
+        assert_eq!(files.len(), 1);
+        assert_eq!(files[0].name, "image_file");
+        assert_eq!(files[0].file_name, "shoe.png");
+        assert_eq!(files[0].bytes, b"\x89PNG\r\n\x1a\n");
+        let (f, fl) = multipart_parts(body, "");
+        assert!(f.is_empty() && fl.is_empty(), "no boundary, no parts");
     }
 }

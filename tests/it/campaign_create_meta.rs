@@ -85,7 +85,7 @@ pub fn png(w: u32, h: u32) -> Vec<u8> {
 }
 
 /// The create form of a complete Meta ad with two kept copy variations.
-fn meta_form(account: &str, name: &str, budget_level: &str) -> Vec<(String, String)> {
+pub fn meta_form(account: &str, name: &str, budget_level: &str) -> Vec<(String, String)> {
     let mut f: Vec<(String, String)> = [
         ("name", name),
         ("account", account),

@@ -11,6 +11,7 @@ mod architecture;
 mod billing;
 mod campaign_create;
 mod campaign_create_meta;
+mod campaign_create_tiktok;
 mod connections;
 mod dashboard;
 mod faults;

@@ -1,6 +1,7 @@
 //! TikTok Marketing API v1.3: `Access-Token` header, `{code, message, data}` envelopes with
 //! HTTP 200 errors, JSON-array query parameters, page/page_size paging, 30-day report ranges.
 
+pub mod create;
 mod errors;
 mod level_writes;
 mod levels;
@@ -93,7 +94,8 @@ struct Req<'a> {
     method: Method,
     path: &'a str,
     query: &'a Params,
-    body: Option<String>,
+    /// The body and its content type.
+    body: Option<(String, Vec<u8>)>,
     idempotent: bool,
 }
 
@@ -131,7 +133,7 @@ impl TiktokAds {
             idempotent,
             ..
         } = req;
-        let body = body.as_deref();
+        let body = body.as_ref();
         let attempt = || {
             let method = method.clone();
             async move {
@@ -143,10 +145,8 @@ impl TiktokAds {
                 if let Some(t) = token {
                     rb = rb.header("Access-Token", t);
                 }
-                if let Some(b) = body {
-                    rb = rb
-                        .header("content-type", "application/json")
-                        .body(b.to_string());
+                if let Some((content_type, b)) = body {
+                    rb = rb.header("content-type", content_type).body(b.to_vec());
                 }
                 let (status, headers, text) = read_response(rb.send().await?).await?;
                 envelope(status, &headers, &text)
@@ -196,7 +196,7 @@ impl TiktokAds {
                 method: Method::POST,
                 path,
                 query: &Vec::new(),
-                body: Some(body),
+                body: Some(("application/json".to_string(), body.into_bytes())),
                 idempotent,
             },
         )

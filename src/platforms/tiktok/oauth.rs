@@ -45,7 +45,10 @@ impl TiktokAds {
                     method: Method::POST,
                     path: "oauth2/access_token/",
                     query: &Vec::new(),
-                    body: Some(body.to_string()),
+                    body: Some((
+                        "application/json".to_string(),
+                        body.to_string().into_bytes(),
+                    )),
                     idempotent: false,
                 },
             )
@@ -72,7 +75,10 @@ impl TiktokAds {
                     method: Method::POST,
                     path: "oauth2/revoke_token/",
                     query: &Vec::new(),
-                    body: Some(body.to_string()),
+                    body: Some((
+                        "application/json".to_string(),
+                        body.to_string().into_bytes(),
+                    )),
                     idempotent: true,
                 },
             )

@@ -12,6 +12,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{Map, Value, json};
 
 use super::{Params, REPORT_METRICS, bad, metric_value, only_fields, page_of, reply, tt_time};
+use crate::sandbox::create_store::{TiktokAdExtra, TiktokAdGroupExtra};
 use crate::sandbox::hierarchy::{Ad, AdGroup, ad_days, ad_group_days, has_ad_groups};
 use crate::sandbox::metrics::{DayMetrics, campaign_days};
 use crate::sandbox::server::State;
@@ -71,14 +72,21 @@ fn major(micros: i64, acc: &Account) -> Value {
     decimal_number(Money::new(micros, acc.currency).to_major())
 }
 
-fn adgroup_json(acc: &Account, c: &Campaign, g: &AdGroup) -> Value {
+/// An ad group as TikTok lists it; one made by `/adgroup/create/` shows the settings it was
+/// made with.
+pub(super) fn adgroup_json(
+    acc: &Account,
+    c: &Campaign,
+    g: &AdGroup,
+    made: Option<&TiktokAdGroupExtra>,
+) -> Value {
     let (mode, budget) = match g.daily_budget_micros {
         Some(b) => ("BUDGET_MODE_DAY", major(b, acc)),
         // Budget optimisation on the campaign: TikTok reports the ad group as unlimited.
         None => ("BUDGET_MODE_INFINITE", json!(0.0)),
     };
     let bid = g.bid.amount_micros.map(|b| major(b, acc));
-    json!({
+    let mut v = json!({
         "advertiser_id": acc.id,
         "campaign_id": c.id,
         "adgroup_id": g.id,
@@ -100,11 +108,34 @@ fn adgroup_json(acc: &Account, c: &Campaign, g: &AdGroup) -> Value {
         "pacing": "PACING_MODE_SMOOTH",
         "create_time": tt_time(g.created_at),
         "modify_time": tt_time(g.status_history.last().map(|h| h.at).unwrap_or(g.created_at)),
-    })
+    });
+    if let Some(m) = made {
+        v["promotion_type"] = json!(m.promotion_type);
+        v["placement_type"] = json!(m.placement_type);
+        v["placements"] = json!(m.placements);
+        v["location_ids"] = json!(m.location_ids);
+        v["age_groups"] = json!(m.age_groups);
+        v["gender"] = json!(m.gender);
+        v["interest_category_ids"] = json!(m.interest_category_ids);
+        v["budget_mode"] = json!(m.budget_mode);
+        v["schedule_type"] = json!(m.schedule_type);
+        v["schedule_start_time"] = json!(m.schedule_start_time);
+        v["schedule_end_time"] = json!(m.schedule_end_time);
+        v["optimization_goal"] = json!(m.optimization_goal);
+        v["billing_event"] = json!(m.billing_event);
+        v["pacing"] = json!(m.pacing);
+    }
+    v
 }
 
-fn ad_json(acc: &Account, c: &Campaign, g: &AdGroup, a: &Ad) -> Value {
-    json!({
+fn ad_json(
+    acc: &Account,
+    c: &Campaign,
+    g: &AdGroup,
+    a: &Ad,
+    made: Option<&TiktokAdExtra>,
+) -> Value {
+    let mut v = json!({
         "advertiser_id": acc.id,
         "campaign_id": c.id,
         "adgroup_id": g.id,
@@ -122,7 +153,19 @@ fn ad_json(acc: &Account, c: &Campaign, g: &AdGroup, a: &Ad) -> Value {
         "display_name": "Globex Apparel",
         "create_time": tt_time(a.created_at),
         "modify_time": tt_time(a.status_history.last().map(|h| h.at).unwrap_or(a.created_at)),
-    })
+    });
+    if let Some(m) = made {
+        v["ad_format"] = json!(m.ad_format);
+        v["call_to_action"] = json!(m.call_to_action);
+        v["image_ids"] = json!(m.image_ids);
+        v["identity_id"] = json!(m.identity_id);
+        v["identity_type"] = json!(m.identity_type);
+        if let Some(o) = v.as_object_mut() {
+            o.remove("video_id");
+            o.remove("display_name");
+        }
+    }
+    v
 }
 
 struct Filter {
@@ -164,7 +207,16 @@ pub(super) fn adgroups(s: &State, p: &Params, acc: &Account, page: usize, size: 
             {
                 continue;
             }
-            items.push(only_fields(adgroup_json(acc, c, g), fields.as_deref()));
+            let made = s
+                .world
+                .created
+                .tiktok_ad_groups
+                .iter()
+                .find(|x| x.adgroup_id == g.id);
+            items.push(only_fields(
+                adgroup_json(acc, c, g, made),
+                fields.as_deref(),
+            ));
         }
     }
     reply(0, "OK", page_of(items, page, size))
@@ -183,7 +235,8 @@ pub(super) fn ads(s: &State, p: &Params, acc: &Account, page: usize, size: usize
                 if deleted(c, g, Some(a)) && !f.with_deleted {
                     continue;
                 }
-                items.push(only_fields(ad_json(acc, c, g, a), fields.as_deref()));
+                let made = s.world.created.tiktok_ads.iter().find(|x| x.ad_id == a.id);
+                items.push(only_fields(ad_json(acc, c, g, a, made), fields.as_deref()));
             }
         }
     }
