@@ -784,7 +784,9 @@ async fn insert(
         }
         None => None,
     };
-    let text = crate::web::form::scrub(&f.text);
+    // A control character stays in until the check has placed its error; the page then
+    // shows the text without it.
+    let text = f.text.clone();
     let text = match (f.example.as_deref(), f.insert.as_deref()) {
         (Some("template"), _) => vocabulary::TEMPLATE.to_string(),
         (Some(n), _) => {
@@ -811,7 +813,7 @@ async fn insert(
         .and_then(Mode::parse)
         .or(rule.as_ref().map(|r| r.mode))
         .unwrap_or(Mode::Draft);
-    let page = EditorPage::new(
+    let mut page = EditorPage::new(
         &app,
         w.org_id,
         w.shell("rules"),
@@ -821,6 +823,10 @@ async fn insert(
         DescribeView::idle(&app),
     )
     .await?;
+    if crate::web::form::has_forbidden_control(&page.text) {
+        page.text = crate::web::form::scrub(&page.text);
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response());
+    }
     Ok(Html(page.render()?).into_response())
 }
 

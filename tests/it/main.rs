@@ -12,6 +12,7 @@ mod billing;
 mod campaign_create;
 mod campaign_create_meta;
 mod connections;
+mod control_chars;
 mod dashboard;
 mod faults;
 mod first_hour;
