@@ -73,6 +73,6 @@ async fn undo(
     } else {
         FlashKind::Success
     };
-    let to = format!("{page}#history");
-    Ok(redirect_with_flash(&to, kind, &done.summary()))
+    // Back to the top of the page, where the flash says what happened.
+    Ok(redirect_with_flash(&page, kind, &done.summary()))
 }
