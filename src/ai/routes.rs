@@ -331,8 +331,13 @@ async fn copy_submit(
         page.submitted = true;
         page.errors = FieldErrors::one(field, CONTROL_MESSAGE);
         page.problems = vec![format!("{label}: {CONTROL_MESSAGE}")];
-        // 200, as for any other problem of the brief, so that htmx shows the problems.
-        return Ok(Html(page.render()?).into_response());
+        // 200, as for any other problem of the brief, so that htmx shows the problems; htmx
+        // swaps the form too, so that it holds the text without the control characters.
+        return Ok((
+            [("HX-Retarget", "#copy-page"), ("HX-Reselect", "#copy-page")],
+            Html(page.render()?),
+        )
+            .into_response());
     }
     let brief = form.brief();
     let mut page = copy_page_of(&app, &w, form).await?;

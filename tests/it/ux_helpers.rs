@@ -623,3 +623,108 @@ async fn on_a_phone_the_rule_helper_opens_as_a_panel_beside_the_editor() {
     b.quit().await;
     s.task.abort();
 }
+
+/// Issue 27: a NUL pasted into the report schedule, the alert channel and the Ad copy brief in
+/// the browser comes back as the field's error with what was typed (htmx on the Ad copy page
+/// shows it with the results); nothing is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nul_in_the_report_alert_and_ad_copy_forms_is_a_field_error_in_the_browser() {
+    let Some(b) = Browser::start("ux-nul-forms").await else {
+        return;
+    };
+    let s = Live::start().await;
+    sign_up(&b, &s).await;
+    let value = |css: &'static str| {
+        let b = &b;
+        async move {
+            b.script(
+                "return document.querySelector(arguments[0]).value",
+                vec![serde_json::json!(css)],
+            )
+            .await
+            .as_str()
+            .map(str::to_string)
+        }
+    };
+
+    b.goto(&s.at("/reports")).await;
+    b.script(
+        "document.querySelector('input[name=name]').value = 'Weekly\\u0000 numbers';",
+        vec![],
+    )
+    .await;
+    b.fill("textarea[name=recipients]", "boss@example.com")
+        .await;
+    b.click_text("Schedule report").await;
+    b.wait_for_text("control characters", Duration::from_secs(10), None)
+        .await;
+    assert_eq!(
+        value("input[name=name]").await.as_deref(),
+        Some("Weekly numbers")
+    );
+    assert_eq!(
+        value("textarea[name=recipients]").await.as_deref(),
+        Some("boss@example.com")
+    );
+    assert_eq!(
+        count(&s.t, "SELECT count(*) AS n FROM report_schedules").await,
+        0
+    );
+    b.shots_both("reports").await;
+
+    b.goto(&s.at("/alerts")).await;
+    b.script(
+        "document.querySelector('input[name=target]').value = 'ops\\u0000@example.com';",
+        vec![],
+    )
+    .await;
+    b.click_text("Add channel").await;
+    b.wait_for_text("control characters", Duration::from_secs(10), None)
+        .await;
+    assert_eq!(
+        value("input[name=target]").await.as_deref(),
+        Some("ops@example.com")
+    );
+    assert_eq!(
+        count(&s.t, "SELECT count(*) AS n FROM alert_channels").await,
+        0
+    );
+    b.shots_both("alert-channel").await;
+
+    b.goto(&s.at("/ai/copy")).await;
+    b.script(
+        "document.querySelector('input[name=product]').value = 'Trail\\u0000 shoes';",
+        vec![],
+    )
+    .await;
+    b.click_text("Draft copy").await;
+    b.wait_for_text(
+        "Product or service: This had invisible control characters",
+        Duration::from_secs(10),
+        None,
+    )
+    .await;
+    assert_eq!(
+        count(&s.t, "SELECT count(*) AS n FROM ai_cache").await
+            + count(&s.t, "SELECT count(*) AS n FROM copy_drafts").await,
+        0
+    );
+    assert!(
+        !b.exists(".platform-copy").await,
+        "nothing is drafted from it"
+    );
+    assert_eq!(
+        value("input[name=product]").await.as_deref(),
+        Some("Trail shoes"),
+        "the form holds what was typed, without the NUL"
+    );
+    assert!(
+        b.text("#product-error")
+            .await
+            .contains("control characters")
+    );
+    b.shots_both("ad-copy").await;
+
+    b.quit().await;
+    s.task.abort();
+}
