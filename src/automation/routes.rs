@@ -677,6 +677,16 @@ async fn preview_fragment(
 ) -> AppResult<Response> {
     let checked = language::check_single(&f.text);
     let view = match checked.into_result() {
+        // The editor's check places the control character's error; nothing is looked up.
+        _ if crate::web::form::has_forbidden_control(&f.text) => PreviewView {
+            error: Some(
+                "Remove the invisible control character (such as NUL) the check above points at to see which campaigns match."
+                    .into(),
+            ),
+            in_scope: 0,
+            what: "campaigns",
+            rows: Vec::new(),
+        },
         Err(_) => PreviewView {
             error: Some("Fix the errors above to see which campaigns match.".into()),
             in_scope: 0,

@@ -69,6 +69,8 @@ pub const FIELD_CHECKED_FORMS: &[&str] = &[
     "POST /rules/{id}",
     "POST /rules/check",
     "POST /rules/insert",
+    "POST /rules/preview",
+    "POST /rules/describe",
     "POST /reports",
     "POST /alerts/channels",
     "POST /alerts/budgets",

@@ -267,6 +267,27 @@ async fn a_control_character_in_any_form_comes_back_as_that_fields_error() {
     assert!(!r.body.contains('\0'));
     assert_eq!(count(&t, "SELECT count(*) AS n FROM rules").await, 0);
 
+    // The editor's preview and "Describe the rule": said so, nothing looked up or asked.
+    let nul_rule =
+        "rule \"X\"\n  where name contains \"a\u{0}b\"\n  when spend today > 1\n  then pause\n";
+    let r = owner.post("/rules/preview", &[("text", nul_rule)]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains("invisible control character"), "{}", r.body);
+    let r = owner
+        .post(
+            "/rules/describe",
+            &[
+                ("text", "rule \"Y\"\n  when spend today > 1\n  then pause\n"),
+                ("description", "pause\u{0} losers"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains(MESSAGE), "{}", r.body);
+    // (The description's field shows only with an AI model configured; the editor's text stays.)
+    assert!(r.body.contains("when spend today &#62; 1"), "{}", r.body);
+    assert!(!r.body.contains('\0'));
+
     // A rule drafted from a description: the fragment says what is wrong; nothing is asked.
     owner.get("/ai/rule-draft").await;
     let r = owner
