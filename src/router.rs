@@ -32,6 +32,7 @@ pub fn router(app: AppState) -> Router {
         .merge(crate::connections::routes::router())
         .merge(crate::campaigns::action_routes::router())
         .merge(crate::campaigns::level_action_routes::router())
+        .merge(crate::campaigns::level_undo::router())
         .merge(crate::campaigns::list_page::router())
         .merge(crate::reports::routes::router())
         .merge(crate::reports::alert_routes::router())

@@ -20,6 +20,7 @@ use crate::types::Platform;
 use crate::web::context::{Admin, FlashKind, Shell, Writer};
 use crate::web::cookies::redirect_with_flash;
 use crate::web::error::{AppError, AppResult};
+use crate::web::form::{CONTROL_MESSAGE, FieldErrors, control_field, has_forbidden_control, scrub};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -104,6 +105,46 @@ impl CopyForm {
         }
     }
 
+    /// The field holding a control character, with its label.
+    fn control_field(&self) -> Option<(&'static str, &'static str)> {
+        let field = control_field(&[
+            ("product", &self.product),
+            ("description", &self.description),
+            ("audience", &self.audience),
+            ("tone", &self.tone),
+            ("benefits", &self.benefits),
+            ("keyword", &self.keyword),
+            ("avoid", &self.avoid),
+            ("variations", &self.variations),
+        ])?;
+        let label = match field {
+            "product" => "Product or service",
+            "description" => "Description",
+            "audience" => "Audience",
+            "tone" => "Tone",
+            "benefits" => "Key benefits",
+            "keyword" => "Primary keyword",
+            "avoid" => "Words to avoid",
+            _ => "Variations per platform",
+        };
+        Some((field, label))
+    }
+
+    /// The form as typed, without the characters no text field keeps.
+    fn scrubbed(self) -> CopyForm {
+        CopyForm {
+            product: scrub(&self.product),
+            description: scrub(&self.description),
+            audience: scrub(&self.audience),
+            tone: scrub(&self.tone),
+            benefits: scrub(&self.benefits),
+            keyword: scrub(&self.keyword),
+            avoid: scrub(&self.avoid),
+            variations: scrub(&self.variations),
+            ..self
+        }
+    }
+
     fn tone_is(&self, t: &&str) -> bool {
         self.tone.eq_ignore_ascii_case(t)
     }
@@ -115,6 +156,8 @@ struct CopyPage {
     shell: Shell,
     form: CopyForm,
     problems: Vec<String>,
+    /// Errors beside the brief's fields (the problems above the results say the same).
+    errors: FieldErrors,
     results: Vec<PlatformCopy>,
     submitted: bool,
     model_ready: bool,
@@ -150,6 +193,7 @@ async fn copy_page_of(app: &AppState, w: &Writer, form: CopyForm) -> AppResult<C
         shell: w.shell("ai"),
         form,
         problems: Vec::new(),
+        errors: FieldErrors::default(),
         results: Vec::new(),
         submitted: false,
         model_ready: app.ai.available(Task::AdCopy),
@@ -282,6 +326,19 @@ async fn copy_submit(
     w: Writer,
     Form(form): Form<CopyForm>,
 ) -> AppResult<Response> {
+    if let Some((field, label)) = form.control_field() {
+        let mut page = copy_page_of(&app, &w, form.scrubbed()).await?;
+        page.submitted = true;
+        page.errors = FieldErrors::one(field, CONTROL_MESSAGE);
+        page.problems = vec![format!("{label}: {CONTROL_MESSAGE}")];
+        // 200, as for any other problem of the brief, so that htmx shows the problems; htmx
+        // swaps the form too, so that it holds the text without the control characters.
+        return Ok((
+            [("HX-Retarget", "#copy-page"), ("HX-Reselect", "#copy-page")],
+            Html(page.render()?),
+        )
+            .into_response());
+    }
     let brief = form.brief();
     let mut page = copy_page_of(&app, &w, form).await?;
     page.submitted = true;
@@ -348,7 +405,9 @@ async fn rule_draft(
 ) -> AppResult<Response> {
     let description = form.description.trim();
     let fragment = |draft, message: Option<String>| RuleDraftFragment { draft, message };
-    let page = if description.is_empty() {
+    let page = if has_forbidden_control(description) {
+        fragment(None, Some(CONTROL_MESSAGE.into()))
+    } else if description.is_empty() {
         fragment(None, Some("Describe the rule first, e.g. \"pause campaigns whose CPA is over 50 for three days\".".into()))
     } else if description.chars().count() > rules::MAX_DESCRIPTION {
         fragment(

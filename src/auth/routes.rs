@@ -16,7 +16,7 @@ use crate::mailer::Email;
 use crate::web::context::{Admin, FlashKind, LoggedIn, RequestCtx, Shell, Viewer};
 use crate::web::cookies::{cookie, redirect_with_flash};
 use crate::web::error::{AppError, AppResult};
-use crate::web::form::FieldErrors;
+use crate::web::form::{CONTROL_MESSAGE, FieldErrors, control_field, scrub};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -484,14 +484,23 @@ async fn change_password(
     user: LoggedIn,
     Form(form): Form<PasswordForm>,
 ) -> AppResult<Response> {
-    match accounts::change_password(
-        &app.db,
-        user.session.user_id,
-        &form.current_password,
-        &form.new_password,
-    )
-    .await
-    {
+    // Passwords are never shown again; a control character in one is named on its field.
+    let changed = match control_field(&[
+        ("current_password", &form.current_password),
+        ("new_password", &form.new_password),
+    ]) {
+        Some(field) => Err(AuthError::invalid(field, CONTROL_MESSAGE)),
+        None => {
+            accounts::change_password(
+                &app.db,
+                user.session.user_id,
+                &form.current_password,
+                &form.new_password,
+            )
+            .await
+        }
+    };
+    match changed {
         Ok(()) => {
             // Every session of the user ends; this browser gets a fresh one.
             let ended = sessions::delete_all_for_user(&app.db, user.session.user_id).await?;
@@ -574,7 +583,13 @@ async fn create_org(
     user: LoggedIn,
     Form(form): Form<OrgForm>,
 ) -> AppResult<Response> {
-    match accounts::create_org(&app.db, user.session.user_id, &form.name, &form.time_zone).await {
+    let created = match control_field(&[("org_name", &form.name), ("time_zone", &form.time_zone)]) {
+        Some(field) => Err(AuthError::invalid(field, CONTROL_MESSAGE)),
+        None => {
+            accounts::create_org(&app.db, user.session.user_id, &form.name, &form.time_zone).await
+        }
+    };
+    match created {
         Ok(org_id) => {
             sessions::set_org(&app.db, user.session.id, org_id).await?;
             Ok(redirect_with_flash(
@@ -587,8 +602,8 @@ async fn create_org(
             let errors = field_errors(e)?;
             let page = NewOrgPage {
                 shell: Shell::from_ctx(&user.ctx, "settings"),
-                name: form.name,
-                time_zone: form.time_zone,
+                name: scrub(&form.name),
+                time_zone: scrub(&form.time_zone),
                 errors,
             };
             Ok((
@@ -751,6 +766,15 @@ async fn invite(
     a: Admin,
     Form(form): Form<InviteForm>,
 ) -> AppResult<Response> {
+    if let Some(field) = control_field(&[("email", &form.email), ("role", &form.role)]) {
+        let errors = FieldErrors::one(field, CONTROL_MESSAGE);
+        let page = render_settings(&app, &a, errors, scrub(&form.email), None).await?;
+        return Ok((
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            Html(page.render()?),
+        )
+            .into_response());
+    }
     // Plan limit first: a refusal is a message on the form, never a 500.
     match crate::billing::enforce::check(&app, a.org_id, crate::billing::Limit::Members).await {
         Ok(()) => {}
@@ -1059,7 +1083,13 @@ async fn accept_invite(
             retry_after_secs: retry.0.as_secs().max(1),
         });
     }
-    match accounts::sign_up_invited(&app.db, org_id, &token, &form.name, &form.password).await {
+    let joined = match control_field(&[("name", &form.name), ("password", &form.password)]) {
+        Some(field) => Err(AuthError::invalid(field, CONTROL_MESSAGE)),
+        None => {
+            accounts::sign_up_invited(&app.db, org_id, &token, &form.name, &form.password).await
+        }
+    };
+    match joined {
         Ok((user_id, _)) => {
             let token = sessions::create(
                 &app.db,
@@ -1088,7 +1118,7 @@ async fn accept_invite(
                 invitation: found.map(|f| f.0),
                 path: format!("/invites/{org_id}/{token}"),
                 logged_in_as: None,
-                name: form.name,
+                name: scrub(&form.name),
                 errors,
                 wrong_account: false,
             };

@@ -189,7 +189,17 @@ async fn describe(
     let mut view = DescribeView::idle(&app);
     view.description = f.description.trim().to_string();
     let mut text = f.text.clone();
-    if f.describe_action == "use" {
+    let controls = crate::web::form::control_field(&[
+        ("description", &f.description),
+        ("text", &f.text),
+        ("draft_text", &f.draft_text),
+    ]);
+    if controls.is_some() {
+        // Nothing is asked of the model; what was typed comes back without the characters.
+        view.description = crate::web::form::scrub(&view.description);
+        text = crate::web::form::scrub(&f.text);
+        message(&mut view, crate::web::form::CONTROL_MESSAGE);
+    } else if f.describe_action == "use" {
         // The draft goes into the editor; saving is still the user's Save.
         text = f.draft_text.clone();
     } else {

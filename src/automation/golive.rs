@@ -129,43 +129,11 @@ async fn undo(
         }
         Err(e) => return Err(AppError::from(e)),
     };
-    let mut parts = Vec::new();
-    if !done.reversed.is_empty() {
-        parts.push(format!(
-            "Undone ({}): {}.",
-            done.reversed.len(),
-            done.reversed.join("; ")
-        ));
-    }
-    if done.already > 0 {
-        parts.push(format!(
-            "{} change{} had been undone already.",
-            done.already,
-            if done.already == 1 { "" } else { "s" }
-        ));
-    }
-    if !done.left_alone.is_empty() {
-        parts.push(format!("Left alone: {}.", done.left_alone.join("; ")));
-    }
-    if !done.failed.is_empty() {
-        parts.push(format!("The platform refused: {}.", done.failed.join("; ")));
-    }
     let kind = if done.failed.is_empty() {
         FlashKind::Success
     } else {
         FlashKind::Error
     };
-    // The flash rides in a cookie: keep it well under a header's size.
-    let mut message = parts.join(" ");
-    if message.len() > 600 {
-        let cut = message
-            .char_indices()
-            .map(|(i, _)| i)
-            .take_while(|i| *i < 600)
-            .last()
-            .unwrap_or(0);
-        message.truncate(cut);
-        message.push_str("… (the campaign pages list every change)");
-    }
+    let message = done.summary();
     Ok(redirect_with_flash(&to, kind, &message))
 }

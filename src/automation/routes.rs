@@ -677,6 +677,16 @@ async fn preview_fragment(
 ) -> AppResult<Response> {
     let checked = language::check_single(&f.text);
     let view = match checked.into_result() {
+        // The editor's check places the control character's error; nothing is looked up.
+        _ if crate::web::form::has_forbidden_control(&f.text) => PreviewView {
+            error: Some(
+                "Remove the invisible control character (such as NUL) the check above points at to see which campaigns match."
+                    .into(),
+            ),
+            in_scope: 0,
+            what: "campaigns",
+            rows: Vec::new(),
+        },
         Err(_) => PreviewView {
             error: Some("Fix the errors above to see which campaigns match.".into()),
             in_scope: 0,
@@ -784,7 +794,9 @@ async fn insert(
         }
         None => None,
     };
-    let text = crate::web::form::scrub(&f.text);
+    // A control character stays in until the check has placed its error; the page then
+    // shows the text without it.
+    let text = f.text.clone();
     let text = match (f.example.as_deref(), f.insert.as_deref()) {
         (Some("template"), _) => vocabulary::TEMPLATE.to_string(),
         (Some(n), _) => {
@@ -811,7 +823,7 @@ async fn insert(
         .and_then(Mode::parse)
         .or(rule.as_ref().map(|r| r.mode))
         .unwrap_or(Mode::Draft);
-    let page = EditorPage::new(
+    let mut page = EditorPage::new(
         &app,
         w.org_id,
         w.shell("rules"),
@@ -821,6 +833,10 @@ async fn insert(
         DescribeView::idle(&app),
     )
     .await?;
+    if crate::web::form::has_forbidden_control(&page.text) {
+        page.text = crate::web::form::scrub(&page.text);
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response());
+    }
     Ok(Html(page.render()?).into_response())
 }
 

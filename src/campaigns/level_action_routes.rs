@@ -474,6 +474,12 @@ async fn amount_change(
         (Field::Budget, _) => "daily budget".to_string(),
     };
     let q = DashQuery::default();
+    if crate::web::form::has_forbidden_control(&raw) {
+        let kept = crate::web::form::scrub(&raw);
+        let message = crate::web::form::CONTROL_MESSAGE.to_string();
+        let forms = ChangeForms::typed(field, intent, &kept, Some(message));
+        return render_ad_group(app, w, id, &q, forms, StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
     let money = match parse_amount(&raw, currency, &what) {
         Ok(m) => m,
         Err(message) => {

@@ -264,6 +264,8 @@ struct AdGroupPage {
     days: Vec<DayView>,
     changes: ChangeView,
     history: Vec<super::LevelActionView>,
+    /// The page's own path, under which a rule's change is undone.
+    base: String,
 }
 
 fn parse_id(id: &str) -> AppResult<Uuid> {
@@ -344,6 +346,7 @@ pub(super) async fn render_ad_group(
         days: day_views(&days, currency),
         changes,
         history,
+        base: format!("/ad-groups/{id}"),
         head,
         p,
         ads,
@@ -366,6 +369,8 @@ struct AdPage {
     csv: String,
     changes: ChangeView,
     history: Vec<super::LevelActionView>,
+    /// The page's own path, under which a rule's change is undone.
+    base: String,
 }
 
 async fn ad_page(
@@ -416,6 +421,7 @@ pub(super) async fn render_ad(
         shell,
         changes,
         history,
+        base: format!("/ads/{id}"),
         word: group_word(platform),
         headlines: lines(&head.headlines),
         descriptions: lines(&head.descriptions),

@@ -23,6 +23,7 @@ pub mod jobs;
 pub mod labels;
 pub mod level_action_routes;
 pub mod level_routes;
+pub mod level_undo;
 pub mod levels;
 pub mod list_page;
 pub mod pauses;
@@ -456,6 +457,10 @@ pub struct LevelActionView {
     pub message: String,
     /// The platform's answer: "ok", "already applied", or the kind of refusal.
     pub answer: String,
+    pub id: Uuid,
+    /// A change a rule check made here: `Some(false)` may be undone from this page,
+    /// `Some(true)` has been undone; `None` for anything else.
+    pub undone: Option<bool>,
 }
 
 /// The changes on an ad group (and its ads) or on one ad, newest first.
@@ -480,6 +485,12 @@ pub async fn level_actions(
         message: String,
         #[diesel(sql_type = diesel::sql_types::Text)]
         answer: String,
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        id: Uuid,
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        by_rule: bool,
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        undone: bool,
     }
     // One statement per level, so each uses its own (org_id, object, created_at) index.
     let filter = if of_ad {
@@ -491,7 +502,10 @@ pub async fn level_actions(
         "SELECT a.created_at AS at,
                 CASE WHEN a.source = 'rule' THEN 'a rule' ELSE coalesce(u.email, 'a person') END AS who,
                 a.kind, a.ad_id, a.state, coalesce(a.message, '') AS message,
-                coalesce(a.platform_response, '') AS answer
+                coalesce(a.platform_response, '') AS answer, a.id,
+                (a.source = 'rule' AND a.rule_id IS NOT NULL AND a.state = 'succeeded') AS by_rule,
+                EXISTS (SELECT 1 FROM platform_actions r WHERE r.org_id = a.org_id
+                        AND r.intent_key = 'undo:' || a.id::text) AS undone
          FROM platform_actions a LEFT JOIN users u ON u.id = a.actor_user_id
          WHERE a.org_id = (SELECT app_current_org()) AND {filter}
          ORDER BY a.created_at DESC LIMIT 50"
@@ -509,6 +523,8 @@ pub async fn level_actions(
             state: r.state,
             message: r.message,
             answer: r.answer,
+            id: r.id,
+            undone: r.by_rule.then_some(r.undone),
         })
         .collect())
 }

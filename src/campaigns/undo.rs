@@ -26,6 +26,46 @@ pub struct Undone {
     pub failed: Vec<String>,
 }
 
+impl Undone {
+    /// What was undone, already undone, left alone and refused, in words for a flash (which
+    /// rides in a cookie, so it is kept well under a header's size).
+    pub fn summary(&self) -> String {
+        let mut parts = Vec::new();
+        if !self.reversed.is_empty() {
+            parts.push(format!(
+                "Undone ({}): {}.",
+                self.reversed.len(),
+                self.reversed.join("; ")
+            ));
+        }
+        if self.already > 0 {
+            parts.push(format!(
+                "{} change{} had been undone already.",
+                self.already,
+                if self.already == 1 { "" } else { "s" }
+            ));
+        }
+        if !self.left_alone.is_empty() {
+            parts.push(format!("Left alone: {}.", self.left_alone.join("; ")));
+        }
+        if !self.failed.is_empty() {
+            parts.push(format!("The platform refused: {}.", self.failed.join("; ")));
+        }
+        let mut message = parts.join(" ");
+        if message.len() > 600 {
+            let cut = message
+                .char_indices()
+                .map(|(i, _)| i)
+                .take_while(|i| *i < 600)
+                .last()
+                .unwrap_or(0);
+            message.truncate(cut);
+            message.push_str("… (the campaign pages list every change)");
+        }
+        message
+    }
+}
+
 fn undo_key(action_id: Uuid) -> String {
     format!("undo:{action_id}")
 }
@@ -86,9 +126,10 @@ struct LevelRow {
     overtaken: bool,
 }
 
-/// The ad-group and ad changes of one check, with each object as it stands now. A change
-/// counts as overtaken when a later succeeded change of the same family (pause/resume, budget,
-/// bid) on the same object is not its own undo.
+/// Succeeded ad-group and ad changes, with each object as it stands now; the callers add
+/// which changes (one check's, or one change). A change counts as overtaken when a later
+/// succeeded change of the same family (pause/resume, budget, bid) on the same object is not
+/// its own undo.
 const LEVEL_CHANGES: &str = "
 SELECT pa.id, pa.created_at, pa.level, pa.ad_group_id, pa.ad_id, pa.kind,
        pa.from_budget_micros AS from_micros, pa.to_budget_micros AS to_micros, pa.currency,
@@ -109,9 +150,8 @@ SELECT pa.id, pa.created_at, pa.level, pa.ad_group_id, pa.ad_id, pa.kind,
 FROM platform_actions pa
 JOIN ad_groups g ON g.org_id = pa.org_id AND g.id = pa.ad_group_id
 LEFT JOIN ads a ON a.org_id = pa.org_id AND a.id = pa.ad_id
-WHERE pa.org_id = (SELECT app_current_org()) AND pa.rule_run_id = $1 AND pa.rule_id = $2
-  AND pa.state = 'succeeded' AND pa.level IN ('ad_group', 'ad')
-ORDER BY pa.created_at";
+WHERE pa.org_id = (SELECT app_current_org())
+  AND pa.state = 'succeeded' AND pa.level IN ('ad_group', 'ad')";
 
 impl LevelRow {
     fn into_change(self) -> Option<Change> {
@@ -190,11 +230,13 @@ pub async fn undo_run(
                     Option<i64>,
                 )>(c)
                 .await?;
-            let level_rows: Vec<LevelRow> = diesel::sql_query(LEVEL_CHANGES)
-                .bind::<diesel::sql_types::Uuid, _>(run_id)
-                .bind::<diesel::sql_types::Uuid, _>(rule_id)
-                .load(c)
-                .await?;
+            let level_rows: Vec<LevelRow> = diesel::sql_query(format!(
+                "{LEVEL_CHANGES} AND pa.rule_run_id = $1 AND pa.rule_id = $2 ORDER BY pa.created_at"
+            ))
+            .bind::<diesel::sql_types::Uuid, _>(run_id)
+            .bind::<diesel::sql_types::Uuid, _>(rule_id)
+            .load(c)
+            .await?;
             let mut out: Vec<Change> = campaign_rows
                 .into_iter()
                 .map(
@@ -235,6 +277,52 @@ pub async fn undo_run(
     if rows.is_empty() {
         return Err(ActionError::NotFound);
     }
+    reverse(app, org_id, user_id, rows).await
+}
+
+/// Reverses one change a rule check made to an ad group (or one of its ads) or an ad, from
+/// that object's page: `object` is the page's object, which the change must be about. The same
+/// path as [`undo_run`], so undoing it here and then its whole check (or twice) acts once.
+pub async fn undo_level_change(
+    app: &App,
+    org_id: Uuid,
+    user_id: Uuid,
+    action_id: Uuid,
+    object: Target,
+) -> Result<Undone, ActionError> {
+    let row: Option<LevelRow> = app
+        .db
+        .tenant(org_id, async move |c| {
+            Ok::<_, ActionError>(
+                diesel::sql_query(format!(
+                    "{LEVEL_CHANGES} AND pa.id = $1 AND pa.rule_id IS NOT NULL"
+                ))
+                .bind::<diesel::sql_types::Uuid, _>(action_id)
+                .get_result(c)
+                .await
+                .optional()?,
+            )
+        })
+        .await?;
+    let about_object = |r: &LevelRow| match object {
+        Target::AdGroup(g) => r.ad_group_id == Some(g),
+        Target::Ad(a) => r.ad_id == Some(a),
+        Target::Campaign(_) => false,
+    };
+    let change = row
+        .filter(about_object)
+        .and_then(LevelRow::into_change)
+        .ok_or(ActionError::NotFound)?;
+    reverse(app, org_id, user_id, vec![change]).await
+}
+
+/// Reverses `rows` (oldest first) through the audited action path, each under its undo key.
+async fn reverse(
+    app: &App,
+    org_id: Uuid,
+    user_id: Uuid,
+    rows: Vec<Change>,
+) -> Result<Undone, ActionError> {
     let keys: Vec<String> = rows.iter().map(|r| undo_key(r.id)).collect();
     let existing: HashSet<String> = app
         .db
@@ -252,90 +340,14 @@ pub async fn undo_run(
         .await?;
     let mut out = Undone::default();
     for ch in rows {
-        let Change {
-            id,
-            target,
-            kind,
-            from,
-            to,
-            currency,
-            name,
-            status,
-            amount_now,
-            overtaken,
-            ..
-        } = ch;
-        let key = undo_key(id);
+        let key = undo_key(ch.id);
         let already = existing.contains(&key);
-        if !already && overtaken {
-            out.left_alone.push(format!(
-                "{name}: it was changed again since, so it stays as it is"
-            ));
-            continue;
-        }
-        let currency: Option<Currency> = currency.as_deref().and_then(|c| c.parse().ok());
-        let kind = ActionKind::from_stored(&kind);
-        let (kind, budget, bid, what) = match kind {
-            ActionKind::Pause => {
-                if !already && status != "paused" {
-                    out.left_alone
-                        .push(format!("{name}: it is {status} now, so it stays as it is"));
-                    continue;
-                }
-                (ActionKind::Resume, None, None, format!("{name}: resumed"))
-            }
-            ActionKind::Resume => {
-                if !already && status != "active" {
-                    out.left_alone
-                        .push(format!("{name}: it is {status} now, so it stays as it is"));
-                    continue;
-                }
-                (
-                    ActionKind::Pause,
-                    None,
-                    None,
-                    format!("{name}: paused again"),
-                )
-            }
-            ActionKind::SetBid | ActionKind::SetBudget => {
-                let word = if kind == ActionKind::SetBid {
-                    "bid"
-                } else if matches!(target, Target::Campaign(_)) {
-                    "daily budget"
-                } else {
-                    "budget"
-                };
-                if kind == ActionKind::SetBid && matches!(target, Target::Campaign(_)) {
-                    out.left_alone
-                        .push(format!("{name}: campaign bids are not undone from here"));
-                    continue;
-                }
-                let (Some(from), Some(to), Some(cur)) = (from, to, currency) else {
-                    out.left_alone
-                        .push(format!("{name}: the change kept no amounts to go back to"));
-                    continue;
-                };
-                if !already && amount_now != Some(to) {
-                    out.left_alone.push(format!(
-                        "{name}: its {word} moved again since (now {}), so it stays",
-                        amount_now
-                            .map(|b| Money::new(b, cur).display())
-                            .unwrap_or_else(|| "none".into())
-                    ));
-                    continue;
-                }
-                let back = Money::new(from, cur);
-                let plan = Some(BudgetPlan::Set(back));
-                let what = format!(
-                    "{name}: {word} back from {} to {}",
-                    Money::new(to, cur).display(),
-                    back.display()
-                );
-                if kind == ActionKind::SetBid {
-                    (ActionKind::SetBid, None, plan, what)
-                } else {
-                    (ActionKind::SetBudget, plan, None, what)
-                }
+        let (name, target) = (ch.name.clone(), ch.target);
+        let plan = match reversal(ch, already) {
+            Ok(p) => p,
+            Err(why) => {
+                out.left_alone.push(why);
+                continue;
             }
         };
         let outcome = actions::request(
@@ -343,11 +355,11 @@ pub async fn undo_run(
             org_id,
             ActionRequest {
                 target,
-                kind,
+                kind: plan.kind,
                 source: Source::User(user_id),
                 intent_key: key,
-                budget,
-                bid,
+                budget: plan.budget,
+                bid: plan.bid,
             },
         )
         .await?;
@@ -357,7 +369,7 @@ pub async fn undo_run(
         }
         match outcome.state {
             ActionState::Succeeded | ActionState::Pending | ActionState::Executing => {
-                out.reversed.push(what)
+                out.reversed.push(plan.what)
             }
             ActionState::Skipped => out.left_alone.push(format!(
                 "{name}: {}",
@@ -372,6 +384,102 @@ pub async fn undo_run(
         }
     }
     Ok(out)
+}
+
+/// The action that reverses one change, and its words for the page.
+struct Reversal {
+    kind: ActionKind,
+    budget: Option<BudgetPlan>,
+    bid: Option<BudgetPlan>,
+    what: String,
+}
+
+/// How to reverse `ch`, or why it is left alone. An undo already requested (`already`) is
+/// asked for again under its key, which finds the first and acts no more.
+fn reversal(ch: Change, already: bool) -> Result<Reversal, String> {
+    let Change {
+        target,
+        kind,
+        from,
+        to,
+        currency,
+        name,
+        status,
+        amount_now,
+        overtaken,
+        ..
+    } = ch;
+    if !already && overtaken {
+        return Err(format!(
+            "{name}: it was changed again since, so it stays as it is"
+        ));
+    }
+    let currency: Option<Currency> = currency.as_deref().and_then(|c| c.parse().ok());
+    let kind = ActionKind::from_stored(&kind);
+    let status_change = |kind, what: &str| Reversal {
+        kind,
+        budget: None,
+        bid: None,
+        what: format!("{name}: {what}"),
+    };
+    match kind {
+        ActionKind::Pause | ActionKind::Resume => {
+            let (needed, back, what) = if kind == ActionKind::Pause {
+                ("paused", ActionKind::Resume, "resumed")
+            } else {
+                ("active", ActionKind::Pause, "paused again")
+            };
+            if !already && status != needed {
+                return Err(format!("{name}: it is {status} now, so it stays as it is"));
+            }
+            Ok(status_change(back, what))
+        }
+        ActionKind::SetBid | ActionKind::SetBudget => {
+            let word = if kind == ActionKind::SetBid {
+                "bid"
+            } else if matches!(target, Target::Campaign(_)) {
+                "daily budget"
+            } else {
+                "budget"
+            };
+            if kind == ActionKind::SetBid && matches!(target, Target::Campaign(_)) {
+                return Err(format!("{name}: campaign bids are not undone from here"));
+            }
+            let (Some(from), Some(to), Some(cur)) = (from, to, currency) else {
+                return Err(format!("{name}: the change kept no amounts to go back to"));
+            };
+            if !already && amount_now != Some(to) {
+                return Err(format!(
+                    "{name}: its {word} moved again since (now {}), so it stays",
+                    amount_now
+                        .map(|b| Money::new(b, cur).display())
+                        .unwrap_or_else(|| "none".into())
+                ));
+            }
+            let back = Money::new(from, cur);
+            let plan = Some(BudgetPlan::Set(back));
+            let what = format!(
+                "{name}: {word} back from {} to {}",
+                Money::new(to, cur).display(),
+                back.display()
+            );
+            Ok(if kind == ActionKind::SetBid {
+                Reversal {
+                    kind,
+                    budget: None,
+                    bid: plan,
+                    what,
+                }
+            } else {
+                Reversal {
+                    kind,
+                    budget: plan,
+                    bid: None,
+                    what,
+                }
+            })
+        }
+    }
 }
 
 /// Which of `runs` have been undone (any of their changes has an undo intent).

@@ -15,6 +15,7 @@ use crate::types::Money;
 use crate::web::context::{Admin, FlashKind, Shell, Viewer, Writer};
 use crate::web::cookies::redirect_with_flash;
 use crate::web::error::{AppError, AppResult};
+use crate::web::form::{CONTROL_MESSAGE, FieldErrors, control_field, scrub};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -46,6 +47,30 @@ struct AlertsPage {
     rule_webhook_secret: Option<String>,
     /// Muted (account id, account name, kind).
     mutes: Vec<(Uuid, String, String)>,
+    /// Errors of the channel and budget forms, beside their fields.
+    errors: FieldErrors,
+    typed: Typed,
+}
+
+/// What was typed into the channel and budget forms, shown again when they come back.
+struct Typed {
+    kind: String,
+    target: String,
+    account_id: Option<Uuid>,
+    budget: String,
+    percent: String,
+}
+
+impl Default for Typed {
+    fn default() -> Self {
+        Typed {
+            kind: "email".into(),
+            target: String::new(),
+            account_id: None,
+            budget: String::new(),
+            percent: "80".into(),
+        }
+    }
 }
 
 impl AlertsPage {
@@ -119,6 +144,8 @@ async fn render(app: &AppState, v: &Viewer, error: Option<String>) -> AppResult<
         accounts,
         error,
         mutes,
+        errors: FieldErrors::default(),
+        typed: Typed::default(),
     })
 }
 
@@ -168,6 +195,13 @@ async fn add_channel(
     a: Admin,
     Form(form): Form<ChannelForm>,
 ) -> AppResult<Response> {
+    if let Some(field) = control_field(&[("target", &form.target), ("kind", &form.kind)]) {
+        let mut page = render(&app, &a, None).await?;
+        page.errors = FieldErrors::one(field, CONTROL_MESSAGE);
+        page.typed.kind = scrub(&form.kind);
+        page.typed.target = scrub(&form.target);
+        return unprocessable(&page);
+    }
     let target = form.target.trim().to_string();
     let checked = match form.kind.as_str() {
         "email" => crate::auth::accounts::normalize_email(&target)
@@ -180,12 +214,10 @@ async fn add_channel(
         _ => Err("Choose email, Slack or webhook.".to_string()),
     };
     if let Err(message) = checked {
-        let page = render(&app, &a, Some(message)).await?;
-        return Ok((
-            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-            Html(page.render()?),
-        )
-            .into_response());
+        let mut page = render(&app, &a, Some(message)).await?;
+        page.typed.kind = form.kind;
+        page.typed.target = form.target;
+        return unprocessable(&page);
     }
     let kind = form.kind.clone();
     let org = a.org_id;
@@ -216,6 +248,15 @@ async fn add_channel(
         FlashKind::Success,
         "Channel added.",
     ))
+}
+
+/// The alerts page again, with the errors of what was sent.
+fn unprocessable(page: &AlertsPage) -> AppResult<Response> {
+    Ok((
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+        Html(page.render()?),
+    )
+        .into_response())
 }
 
 async fn delete_channel(
@@ -263,6 +304,14 @@ async fn add_budget(
     a: Admin,
     Form(form): Form<BudgetForm>,
 ) -> AppResult<Response> {
+    if let Some(field) = control_field(&[("budget", &form.budget), ("percent", &form.percent)]) {
+        let mut page = render(&app, &a, None).await?;
+        page.errors = FieldErrors::one(field, CONTROL_MESSAGE);
+        page.typed.account_id = form.account_id;
+        page.typed.budget = scrub(&form.budget);
+        page.typed.percent = scrub(&form.percent);
+        return unprocessable(&page);
+    }
     let accounts = app
         .db
         .tenant(a.org_id, async move |c| {
@@ -426,6 +475,15 @@ async fn create_schedule(
         .filter(|(k, _)| k == "account")
         .filter_map(|(_, v)| v.parse().ok())
         .collect();
+    if let Some(field) = schedule_control_field(&form) {
+        let form = scrub_schedule(form);
+        let page = render_reports(&app, &w, form, Some((field, CONTROL_MESSAGE.into()))).await?;
+        return Ok((
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            Html(page.render()?),
+        )
+            .into_response());
+    }
     match super::send::create(&app, w.org_id, w.user_id, w.tz(), &form).await {
         Ok(_) => Ok(redirect_with_flash(
             "/reports",
@@ -440,6 +498,35 @@ async fn create_schedule(
             )
                 .into_response())
         }
+    }
+}
+
+/// The schedule form's field holding a control character; a choice from a list is reported on
+/// the form as a whole (it has no text of its own to correct).
+fn schedule_control_field(f: &super::send::NewSchedule) -> Option<&'static str> {
+    control_field(&[
+        ("name", &f.name),
+        ("send_time", &f.send_time),
+        ("campaign_search", &f.campaign_search),
+        ("recipients", &f.recipients),
+        ("form", &f.frequency),
+        ("form", &f.weekday),
+        ("form", &f.period),
+        ("form", &f.platform),
+    ])
+}
+
+fn scrub_schedule(f: super::send::NewSchedule) -> super::send::NewSchedule {
+    super::send::NewSchedule {
+        name: scrub(&f.name),
+        frequency: scrub(&f.frequency),
+        weekday: scrub(&f.weekday),
+        send_time: scrub(&f.send_time),
+        period: scrub(&f.period),
+        platform: scrub(&f.platform),
+        recipients: scrub(&f.recipients),
+        account_ids: f.account_ids,
+        campaign_search: scrub(&f.campaign_search),
     }
 }
 

@@ -42,6 +42,15 @@ pub fn scrub(s: &str) -> String {
     s.chars().filter(|c| !is_forbidden_control(*c)).collect()
 }
 
+/// The first of `fields` (name, value as sent) holding a character no text field keeps: the
+/// field whose error the form shows.
+pub fn control_field(fields: &[(&'static str, &str)]) -> Option<&'static str> {
+    fields
+        .iter()
+        .find(|(_, v)| has_forbidden_control(v))
+        .map(|(f, _)| *f)
+}
+
 /// The field error for a value that arrived with control characters.
 pub const CONTROL_MESSAGE: &str = "This had invisible control characters (such as NUL) in it. They are removed below: check the text and send it again.";
 
@@ -59,6 +68,20 @@ pub const FIELD_CHECKED_FORMS: &[&str] = &[
     "POST /rules",
     "POST /rules/{id}",
     "POST /rules/check",
+    "POST /rules/insert",
+    "POST /rules/preview",
+    "POST /rules/describe",
+    "POST /reports",
+    "POST /alerts/channels",
+    "POST /alerts/budgets",
+    "POST /settings/invites",
+    "POST /account/password",
+    "POST /orgs",
+    "POST /invites/{org_id}/{token}",
+    "POST /ai/copy",
+    "POST /ai/rule-draft",
+    "POST /ad-groups/{id}/budget",
+    "POST /ad-groups/{id}/bid",
 ];
 
 /// Whether the handler of `method path` reports control characters as a field error.
@@ -80,6 +103,11 @@ mod tests {
         assert!(!has_forbidden_control("line\nbreak\ttab"));
         assert!(checks_controls("POST", "/rules/{id}"));
         assert!(!checks_controls("GET", "/rules/{id}"));
-        assert!(!checks_controls("POST", "/reports"));
+        assert!(!checks_controls("POST", "/alerts/check"));
+        assert_eq!(
+            control_field(&[("a", "fine"), ("b", "x\u{1}"), ("c", "\0")]),
+            Some("b")
+        );
+        assert_eq!(control_field(&[("a", "line\nbreak")]), None);
     }
 }

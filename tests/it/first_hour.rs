@@ -869,3 +869,147 @@ async fn small_things_long_names_nul_characters_signup_errors_badge_contrast_and
     b.shots_both("signup-errors").await;
     b.quit().await;
 }
+
+/// Screenshots of a page's "Changes made by adpilot" at desktop and phone width (the page
+/// scrolled to it), asserting that the phone's page does not scroll sideways.
+async fn history_shots(b: &Browser, name: &str) {
+    for width in [1280, 390] {
+        b.set_width(width).await;
+        b.script(
+            "document.querySelector('#history').scrollIntoView();",
+            vec![],
+        )
+        .await;
+        b.shot(&format!("{name}-{width}")).await;
+    }
+    assert!(!b.page_overflows().await, "{name} fits a phone");
+    b.set_width(1280).await;
+}
+
+/// Issue 27, item 2 below the campaign: a rule's pause of an ad group is undone from the ad
+/// group's own page in the browser, once; the page then says "undone", and a second post (a
+/// stale tab) says it was undone already and calls no platform. Screenshots at both widths.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rules_change_to_an_ad_group_is_undone_from_its_page_exactly_once() {
+    use adpilot::campaigns::actions::{
+        self, ActionKind, ActionRequest, ActionState, Source, Target,
+    };
+    let Some(Ux { b, s, sb, org }) = ux("first-hour-level-undo").await else {
+        return;
+    };
+    b.goto(&s.at("/rules/new")).await;
+    b.fill(
+        "#rule-text",
+        "rule \"Quiet groups\"\n  for ad groups on google\n  when clicks in last 7 days >= 0\n  then pause\n",
+    )
+    .await;
+    b.wait_for_text("The rule checks", Duration::from_secs(10), None)
+        .await;
+    b.click_text("Save rule").await;
+    b.wait_for_text("Rule saved", Duration::from_secs(10), None)
+        .await;
+    let rule_id: Uuid = b
+        .url()
+        .await
+        .rsplit('/')
+        .next()
+        .and_then(|s| s.split('?').next())
+        .and_then(|s| s.parse().ok())
+        .expect("rule id in the url");
+
+    #[derive(diesel::QueryableByName)]
+    struct G {
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        id: Uuid,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        external_id: String,
+    }
+    let g: G = diesel::sql_query(
+        "SELECT g.id, g.external_id FROM ad_groups g JOIN campaigns c ON c.id = g.campaign_id \
+         WHERE g.platform = 'google' AND g.status = 'active' AND c.status = 'active' \
+         ORDER BY g.external_id LIMIT 1",
+    )
+    .get_result(&mut admin(&s.t).await)
+    .await
+    .expect("an active ad group");
+    let group_status = |sb: &SandboxHandle| {
+        sb.ad_groups(&TruthQuery {
+            platform: Some(Platform::Google),
+            ad_group_id: Some(g.external_id.clone()),
+            ..TruthQuery::default()
+        })
+        .into_iter()
+        .next()
+        .map(|x| x.status)
+    };
+    let done = actions::request(
+        &s.t.app,
+        org,
+        ActionRequest {
+            target: Target::AdGroup(g.id),
+            kind: ActionKind::Pause,
+            source: Source::Rule {
+                rule_id,
+                run_id: Some(Uuid::now_v7()),
+            },
+            intent_key: "rule:first-hour-level-undo".into(),
+            budget: None,
+            bid: None,
+        },
+    )
+    .await
+    .expect("the rule's pause");
+    assert_eq!(done.state, ActionState::Succeeded, "{:?}", done.message);
+    assert_eq!(group_status(&sb), Some(CampaignStatus::Paused));
+
+    b.goto(&s.at(&format!("/ad-groups/{}", g.id))).await;
+    let button = format!("#history form[action$='/changes/{}/undo'] button", done.id);
+    b.find(&button).await;
+    history_shots(&b, "ad-group-before-undo").await;
+    sb.clear_calls();
+    b.click(&button).await;
+    b.wait_for_text("Undone (1)", Duration::from_secs(30), None)
+        .await;
+    assert_eq!(
+        group_status(&sb),
+        Some(CampaignStatus::Enabled),
+        "the ad group runs again"
+    );
+    let writes = |sb: &SandboxHandle| {
+        sb.calls()
+            .iter()
+            .filter(|c| c.path.contains(":mutate"))
+            .count()
+    };
+    assert_eq!(writes(&sb), 1, "one call to the platform");
+    assert!(!b.exists(&button).await, "no Undo button once undone");
+    assert!(b.text("#history").await.contains("undone"));
+    history_shots(&b, "ad-group-undone").await;
+
+    // A second post (a stale tab): said so, nothing more on the platform.
+    sb.clear_calls();
+    b.script(
+        "const f = document.createElement('form'); f.method = 'post';
+         f.action = arguments[0];
+         const t = document.createElement('input'); t.name = 'csrf_token';
+         t.value = document.querySelector('input[name=csrf_token]').value; f.appendChild(t);
+         document.body.appendChild(f); f.submit();",
+        vec![serde_json::json!(format!(
+            "/ad-groups/{}/changes/{}/undo",
+            g.id, done.id
+        ))],
+    )
+    .await;
+    b.wait_for_text("undone already", Duration::from_secs(10), None)
+        .await;
+    assert_eq!(writes(&sb), 0, "the second undo changed nothing");
+    assert_eq!(
+        count(
+            &s.t,
+            "SELECT count(*) AS n FROM platform_actions WHERE intent_key LIKE 'undo:%'"
+        )
+        .await,
+        1
+    );
+    b.quit().await;
+}

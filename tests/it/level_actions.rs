@@ -1091,3 +1091,184 @@ async fn a_checks_ad_group_and_ad_changes_are_undone_once_and_overtaken_ones_lef
     assert!(flash(&c).contains("undone already"), "{}", flash(&c));
     assert!(writes(&sb).is_empty(), "{:?}", writes(&sb));
 }
+
+/// The `action` of the Undo form of the change `change` on a page, if the page offers one.
+fn undo_form(body: &str, base: &str, change: Uuid) -> bool {
+    body.contains(&format!("action=\"{base}/changes/{change}/undo\""))
+}
+
+/// Issue 27: a change a rule check made to an ad set or an ad is undone from that object's
+/// own page, through the same audited undo as the rule history (exactly once: a second click
+/// says it is undone already and calls no platform); a person's change offers no undo, and a
+/// change of another object is not found under this one.
+#[tokio::test]
+async fn a_rules_change_is_undone_once_from_the_ad_sets_and_the_ads_page() {
+    let (sb, t, mut c, org) = setup(&["meta"]).await;
+    c.get("/rules/new").await;
+    let r = c
+        .post(
+            "/rules",
+            &[
+                (
+                    "text",
+                    "rule \"Sets\"\n  for ad sets on meta\n  when clicks in last 7 days > 0\n  then pause\n",
+                ),
+                ("mode", "draft"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let rule_id: Uuid = r
+        .location()
+        .and_then(|l| l.trim_start_matches("/rules/").parse().ok())
+        .expect("rule id");
+    let run = Uuid::now_v7();
+    let set = live_group(&t, Platform::Meta, |g| g.budget_micros.is_some()).await;
+    let other = live_group(&t, Platform::Meta, |g| g.id != set.id).await;
+    let ad = ads_of(&t, set.id)
+        .await
+        .into_iter()
+        .find(|a| a.status == "active")
+        .expect("an active ad");
+    let budget_before = truth_group(&sb, Platform::Meta, &set.external_id).daily_budget_micros;
+    let mut made = Vec::new();
+    for (target, kind, key, budget) in [
+        (
+            Target::AdGroup(set.id),
+            ActionKind::SetBudget,
+            "budget",
+            Some(up_20()),
+        ),
+        (Target::Ad(ad.id), ActionKind::Pause, "ad", None),
+        (Target::AdGroup(other.id), ActionKind::Pause, "other", None),
+    ] {
+        let req = ActionRequest {
+            target,
+            kind,
+            source: Source::Rule {
+                rule_id,
+                run_id: Some(run),
+            },
+            intent_key: format!("rule:page-undo:{key}"),
+            budget,
+            bid: None,
+        };
+        let done = actions::request(&t.app, org, req).await.expect("change");
+        assert_eq!(done.state, ActionState::Succeeded, "{:?}", done.message);
+        made.push(done.id);
+    }
+    let (budget_change, ad_pause, other_pause) = (made[0], made[1], made[2]);
+    assert_ne!(
+        truth_group(&sb, Platform::Meta, &set.external_id).daily_budget_micros,
+        budget_before
+    );
+
+    // The ad set's page lists the rule's change with an Undo button.
+    let base = format!("/ad-groups/{}", set.id);
+    let page = c.get(&base).await;
+    page.assert_status(StatusCode::OK);
+    assert!(undo_form(&page.body, &base, budget_change), "{}", page.body);
+    // A change of another ad set is not found under this one; nothing is called.
+    sb.clear_calls();
+    let r = c
+        .post(&format!("{base}/changes/{other_pause}/undo"), &[])
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+    assert!(writes(&sb).is_empty(), "{:?}", writes(&sb));
+
+    c.get(&base).await;
+    let r = c
+        .post(&format!("{base}/changes/{budget_change}/undo"), &[])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(r.location(), Some(base.as_str()));
+    let said = flash(&c);
+    assert!(
+        said.contains("Undone (1)") && said.contains("budget back"),
+        "{said}"
+    );
+    assert_eq!(writes(&sb).len(), 1, "{:?}", writes(&sb));
+    assert_eq!(
+        truth_group(&sb, Platform::Meta, &set.external_id).daily_budget_micros,
+        budget_before,
+        "the ad set's budget is back on the platform"
+    );
+    assert_eq!(group(&t, set.id).await.budget_micros, budget_before);
+    let page = c.get(&base).await;
+    assert!(
+        !undo_form(&page.body, &base, budget_change),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains(">undone<"), "{}", page.body);
+
+    // A second click (a stale tab): the same undo, said so, nothing more on the platform.
+    sb.clear_calls();
+    let r = c
+        .post(&format!("{base}/changes/{budget_change}/undo"), &[])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert!(flash(&c).contains("undone already"), "{}", flash(&c));
+    assert!(writes(&sb).is_empty(), "{:?}", writes(&sb));
+    // The rule history's undo of the whole check does not undo it a second time.
+    c.get(&format!("/rules/{rule_id}/history")).await;
+    let r = c
+        .post(&format!("/rules/{rule_id}/runs/{run}/undo"), &[])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let said = flash(&c);
+    assert!(
+        said.contains("Undone (2)") && said.contains("1 change had been undone already"),
+        "{said}"
+    );
+    assert_eq!(
+        truth_group(&sb, Platform::Meta, &set.external_id).daily_budget_micros,
+        budget_before
+    );
+
+    // The ad's page: its pause was undone by the history's undo above, so it says so.
+    let ad_base = format!("/ads/{}", ad.id);
+    let page = c.get(&ad_base).await;
+    assert!(!undo_form(&page.body, &ad_base, ad_pause), "{}", page.body);
+    assert!(page.body.contains(">undone<"), "{}", page.body);
+    assert_eq!(
+        truth_ad(&sb, Platform::Meta, &ad.external_id),
+        Truth::Enabled
+    );
+
+    // A person's change has no Undo button, and undoing it from here is not found.
+    c.get(&ad_base).await;
+    let r = c
+        .post(
+            &format!("{ad_base}/pause"),
+            &[("intent", &Uuid::now_v7().to_string())],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let by_hand: Uuid = {
+        #[derive(diesel::QueryableByName)]
+        struct R {
+            #[diesel(sql_type = SqlUuid)]
+            id: Uuid,
+        }
+        let r: R = diesel::sql_query(
+            "SELECT id FROM platform_actions WHERE source = 'user' AND ad_id = $1 \
+             AND intent_key LIKE 'user:%' ORDER BY created_at DESC LIMIT 1",
+        )
+        .bind::<SqlUuid, _>(ad.id)
+        .get_result(&mut admin(&t).await)
+        .await
+        .expect("the person's change");
+        r.id
+    };
+    let page = c.get(&ad_base).await;
+    assert!(!undo_form(&page.body, &ad_base, by_hand), "{}", page.body);
+    let r = c
+        .post(&format!("{ad_base}/changes/{by_hand}/undo"), &[])
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+    assert_eq!(
+        truth_ad(&sb, Platform::Meta, &ad.external_id),
+        Truth::Paused
+    );
+}

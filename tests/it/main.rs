@@ -13,6 +13,7 @@ mod campaign_create;
 mod campaign_create_meta;
 mod campaign_create_tiktok;
 mod connections;
+mod control_chars;
 mod dashboard;
 mod faults;
 mod first_hour;

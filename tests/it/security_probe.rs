@@ -75,6 +75,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/ad-groups/{id}/bid"),
     ("POST", "/ads/{id}/pause"),
     ("POST", "/ads/{id}/resume"),
+    ("POST", "/ad-groups/{id}/changes/{change}/undo"),
+    ("POST", "/ads/{id}/changes/{change}/undo"),
     ("POST", "/campaigns/bulk"),
     // connections
     ("GET", "/connections"),
@@ -689,6 +691,7 @@ impl World {
             pattern
                 .replace(param, &id)
                 .replace("{token}", "not-a-real-token")
+                .replace("{change}", &Uuid::now_v7().to_string())
                 .replace(
                     "{run}",
                     &self
@@ -721,6 +724,7 @@ impl World {
             .replace("{user_id}", &nothing)
             .replace("{batch}", &nothing)
             .replace("{run}", &nothing)
+            .replace("{change}", &nothing)
             .replace("{id}", id)
     }
 

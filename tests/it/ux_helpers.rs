@@ -507,3 +507,224 @@ async fn ad_copy_drafts_are_kept_and_reopened_in_the_browser() {
     b.quit().await;
     s.task.abort();
 }
+
+/// Where the helper and the editor sit: [helper's position, helper top, helper left, editor
+/// top, editor bottom, editor right, toggle shown, toggle top, window height].
+async fn helper_geometry(b: &Browser) -> Vec<serde_json::Value> {
+    b.script(
+        "const h = document.querySelector('#rule-helper'), e = document.querySelector('#rule-text');
+         const t = document.querySelector('.helper-toggle');
+         const hr = h.getBoundingClientRect(), er = e.getBoundingClientRect(), tr = t.getBoundingClientRect();
+         return [getComputedStyle(h).position, hr.top, hr.left, er.top, er.bottom, er.right,
+                 getComputedStyle(t).display !== 'none', tr.top, window.innerHeight];",
+        vec![],
+    )
+    .await
+    .as_array()
+    .cloned()
+    .unwrap_or_default()
+}
+
+/// Issue 27, item 5 on a phone: the rule helper is one press away beside the editor's label
+/// and opens as a panel over the lower part of the screen with the editor in view above it
+/// (a link to `#rule-helper`: no JavaScript needed); a word pressed there goes into the
+/// editor; Close puts it back. On a wide screen nothing changes: no toggle, the helper beside.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_phone_the_rule_helper_opens_as_a_panel_beside_the_editor() {
+    let Some(b) = Browser::start("ux-helper-phone").await else {
+        return;
+    };
+    let s = Live::start().await;
+    sign_up(&b, &s).await;
+    b.set_window(390, 844).await;
+    b.goto(&s.at("/rules/new")).await;
+    b.wait_for_text("The rule checks", Duration::from_secs(10), None)
+        .await;
+    b.script(
+        "document.querySelector('#rule-text').value = 'rule \"Guard\"\\n  when  > 100\\n  then pause\\n';
+         const t = document.querySelector('#rule-text'); const at = t.value.indexOf('when ') + 5;
+         t.focus(); t.setSelectionRange(at, at);
+         window.scrollTo(0, document.querySelector('#rule-form').getBoundingClientRect().top + window.scrollY - 8);",
+        vec![],
+    )
+    .await;
+    let g = helper_geometry(&b).await;
+    assert_eq!(
+        g[6].as_bool(),
+        Some(true),
+        "the toggle shows on a phone: {g:?}"
+    );
+    let (toggle_top, editor_top) = (g[7].as_f64().unwrap_or(-1.0), g[3].as_f64().unwrap_or(0.0));
+    assert!(
+        toggle_top >= 0.0 && toggle_top < editor_top,
+        "the toggle sits above the editor, in view: {g:?}"
+    );
+    b.shot("closed-390").await;
+
+    b.click(".helper-toggle").await;
+    let g = helper_geometry(&b).await;
+    let num = |i: usize| g[i].as_f64().unwrap_or(-1.0);
+    assert_eq!(
+        g[0].as_str(),
+        Some("fixed"),
+        "the helper opens as a panel: {g:?}"
+    );
+    let height = num(8);
+    assert!(
+        num(1) > height * 0.3 && num(1) < height * 0.7,
+        "the panel covers the lower part of the screen: {g:?}"
+    );
+    assert!(
+        num(3) >= 0.0 && num(3) < num(1),
+        "the editor's top stays in view above the panel: {g:?}"
+    );
+    assert!(!b.page_overflows().await, "the open panel fits the phone");
+    b.shot("open-390").await;
+
+    // A word pressed in the panel goes in at the editor's cursor.
+    b.click("#helper-delivery button[value='spend in last 7 days']")
+        .await;
+    let text = b
+        .script("return document.querySelector('#rule-text').value", vec![])
+        .await;
+    assert_eq!(
+        text.as_str(),
+        Some("rule \"Guard\"\n  when spend in last 7 days > 100\n  then pause\n"),
+        "inserted from the panel"
+    );
+    b.shot("inserted-390").await;
+    b.click(".helper-close").await;
+    let g = helper_geometry(&b).await;
+    assert_ne!(
+        g[0].as_str(),
+        Some("fixed"),
+        "Close puts the panel away: {g:?}"
+    );
+
+    // Desktop as it was: no toggle, the helper beside the editor, even with #rule-helper in
+    // the address.
+    b.set_window(1280, 1000).await;
+    b.goto(&s.at("/rules/new#rule-helper")).await;
+    b.wait_for_text("The rule checks", Duration::from_secs(10), None)
+        .await;
+    let g = helper_geometry(&b).await;
+    assert_eq!(
+        g[6].as_bool(),
+        Some(false),
+        "no toggle on a wide screen: {g:?}"
+    );
+    assert_ne!(g[0].as_str(), Some("fixed"), "{g:?}");
+    assert!(
+        g[2].as_f64().unwrap_or(0.0) >= g[5].as_f64().unwrap_or(1.0),
+        "the helper is beside the editor: {g:?}"
+    );
+    b.shot("desktop-1280").await;
+
+    b.quit().await;
+    s.task.abort();
+}
+
+/// Issue 27: a NUL pasted into the report schedule, the alert channel and the Ad copy brief in
+/// the browser comes back as the field's error with what was typed (htmx on the Ad copy page
+/// shows it with the results); nothing is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nul_in_the_report_alert_and_ad_copy_forms_is_a_field_error_in_the_browser() {
+    let Some(b) = Browser::start("ux-nul-forms").await else {
+        return;
+    };
+    let s = Live::start().await;
+    sign_up(&b, &s).await;
+    let value = |css: &'static str| {
+        let b = &b;
+        async move {
+            b.script(
+                "return document.querySelector(arguments[0]).value",
+                vec![serde_json::json!(css)],
+            )
+            .await
+            .as_str()
+            .map(str::to_string)
+        }
+    };
+
+    b.goto(&s.at("/reports")).await;
+    b.script(
+        "document.querySelector('input[name=name]').value = 'Weekly\\u0000 numbers';",
+        vec![],
+    )
+    .await;
+    b.fill("textarea[name=recipients]", "boss@example.com")
+        .await;
+    b.click_text("Schedule report").await;
+    b.wait_for_text("control characters", Duration::from_secs(10), None)
+        .await;
+    assert_eq!(
+        value("input[name=name]").await.as_deref(),
+        Some("Weekly numbers")
+    );
+    assert_eq!(
+        value("textarea[name=recipients]").await.as_deref(),
+        Some("boss@example.com")
+    );
+    assert_eq!(
+        count(&s.t, "SELECT count(*) AS n FROM report_schedules").await,
+        0
+    );
+    b.shots_both("reports").await;
+
+    b.goto(&s.at("/alerts")).await;
+    b.script(
+        "document.querySelector('input[name=target]').value = 'ops\\u0000@example.com';",
+        vec![],
+    )
+    .await;
+    b.click_text("Add channel").await;
+    b.wait_for_text("control characters", Duration::from_secs(10), None)
+        .await;
+    assert_eq!(
+        value("input[name=target]").await.as_deref(),
+        Some("ops@example.com")
+    );
+    assert_eq!(
+        count(&s.t, "SELECT count(*) AS n FROM alert_channels").await,
+        0
+    );
+    b.shots_both("alert-channel").await;
+
+    b.goto(&s.at("/ai/copy")).await;
+    b.script(
+        "document.querySelector('input[name=product]').value = 'Trail\\u0000 shoes';",
+        vec![],
+    )
+    .await;
+    b.click_text("Draft copy").await;
+    b.wait_for_text(
+        "Product or service: This had invisible control characters",
+        Duration::from_secs(10),
+        None,
+    )
+    .await;
+    assert_eq!(
+        count(&s.t, "SELECT count(*) AS n FROM ai_cache").await
+            + count(&s.t, "SELECT count(*) AS n FROM copy_drafts").await,
+        0
+    );
+    assert!(
+        !b.exists(".platform-copy").await,
+        "nothing is drafted from it"
+    );
+    assert_eq!(
+        value("input[name=product]").await.as_deref(),
+        Some("Trail shoes"),
+        "the form holds what was typed, without the NUL"
+    );
+    assert!(
+        b.text("#product-error")
+            .await
+            .contains("control characters")
+    );
+    b.shots_both("ad-copy").await;
+
+    b.quit().await;
+    s.task.abort();
+}
