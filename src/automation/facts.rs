@@ -9,7 +9,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
 use diesel::deserialize::QueryableByName;
-use diesel::sql_types::{Array, BigInt, Date, Nullable, Text, Uuid as SqlUuid};
+use diesel::sql_types::{Array, BigInt, Date, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::RunQueryDsl;
 use rust_decimal::Decimal;
 use uuid::Uuid;
@@ -54,6 +54,14 @@ struct Row {
     status: String,
     #[diesel(sql_type = Nullable<BigInt>)]
     daily_budget_micros: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    lifetime_budget_micros: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    budget_remaining_micros: Option<i64>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    ends_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    platform_created_at: Option<DateTime<Utc>>,
     #[diesel(sql_type = Text)]
     currency: String,
     #[diesel(sql_type = Text)]
@@ -278,7 +286,9 @@ pub fn query_text(windows: &[WindowKey], source: Source) -> String {
     // figures sum every campaign of the account. The runner leaves them out of rules that do
     // not name them.
     format!(
-        "SELECT c.id, c.external_id, c.name, c.platform, c.status, c.daily_budget_micros, a.currency, \
+        "SELECT c.id, c.external_id, c.name, c.platform, c.status, c.daily_budget_micros, \
+           c.lifetime_budget_micros, c.budget_remaining_micros, c.ends_at, c.platform_created_at, \
+           a.currency, \
            a.external_id AS account_external_id, t.as_of, t.time_zone, \
            {sums} \
          FROM campaigns c \
@@ -286,7 +296,9 @@ pub fn query_text(windows: &[WindowKey], source: Source) -> String {
          JOIN unnest($1::text[], $2::date[]) AS t(time_zone, as_of) ON t.time_zone = a.time_zone \
          LEFT JOIN {metrics} m ON m.org_id = c.org_id AND m.campaign_id = c.id AND {lower} \
          WHERE ($3::text[] IS NULL OR c.platform = ANY($3::text[])) \
-         GROUP BY c.id, c.external_id, c.name, c.platform, c.status, c.daily_budget_micros, a.currency, a.external_id, t.as_of, t.time_zone",
+         GROUP BY c.id, c.external_id, c.name, c.platform, c.status, c.daily_budget_micros, \
+           c.lifetime_budget_micros, c.budget_remaining_micros, c.ends_at, c.platform_created_at, \
+           a.currency, a.external_id, t.as_of, t.time_zone",
     )
 }
 
@@ -338,6 +350,11 @@ fn to_loaded(r: Row, windows: &[WindowKey], at: DateTime<Utc>) -> Option<Loaded>
         _ => CampaignStatus::Active,
     };
     let totals = r.sums.totals(windows);
+    let money = |m: Option<i64>| m.map(|m| Money::new(m, currency));
+    let lifetime_budget = money(r.lifetime_budget_micros);
+    // Dates in the account's time zone, as at the levels below.
+    let tz = r.time_zone.parse::<chrono_tz::Tz>().ok();
+    let local_day = |t: Option<DateTime<Utc>>| Some(t?.with_timezone(&tz?).date_naive());
     Some(Loaded {
         id: r.id,
         campaign: r.id,
@@ -355,6 +372,14 @@ fn to_loaded(r: Row, windows: &[WindowKey], at: DateTime<Utc>) -> Option<Loaded>
             totals,
             details: ObjectDetails {
                 clock: clock(&r.time_zone, at, r.as_of),
+                // A lifetime budget instead of a daily one: `daily_budget` is undefined and
+                // budget actions are skipped. Campaigns without either keep their old
+                // reading (a daily budget of 0).
+                no_daily_budget: r.daily_budget_micros.is_none() && lifetime_budget.is_some(),
+                lifetime_budget,
+                budget_remaining: lifetime_budget.and(money(r.budget_remaining_micros)),
+                created: local_day(r.platform_created_at),
+                end_date: local_day(r.ends_at),
                 ..ObjectDetails::default()
             },
         },

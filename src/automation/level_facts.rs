@@ -209,6 +209,7 @@ fn to_loaded(r: Row, level: Level, windows: &[WindowKey], at: DateTime<Utc>) -> 
                 // Google ad groups, ad sets under a campaign budget and ads hold none.
                 no_daily_budget: daily.is_none(),
                 lifetime_budget: budget("lifetime"),
+                budget_remaining: None,
                 bid: r.bid_micros.map(|m| Money::new(m, currency)),
                 created: local_day(r.created),
                 end_date: local_day(r.ends_at),

@@ -232,6 +232,7 @@ pub(super) async fn run(
         name: row.name.clone(),
         status,
         daily_budget: campaign.daily_budget,
+        flight: Default::default(),
     };
 
     // 1. Campaign.

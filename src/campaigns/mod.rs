@@ -88,6 +88,13 @@ pub async fn upsert_synced(
                     campaigns::daily_budget_micros.eq(p.daily_budget.map(|m| m.micros)),
                     campaigns::currency.eq(currency.as_str().to_string()),
                     campaigns::last_synced_at.eq(Some(now)),
+                    campaigns::lifetime_budget_micros
+                        .eq(p.flight.lifetime_budget.map(|m| m.micros)),
+                    campaigns::budget_remaining_micros
+                        .eq(p.flight.budget_remaining.map(|m| m.micros)),
+                    campaigns::starts_at.eq(p.flight.starts_at),
+                    campaigns::ends_at.eq(p.flight.ends_at),
+                    campaigns::platform_created_at.eq(p.flight.created_at),
                 )
             })
             .collect();
@@ -106,6 +113,11 @@ pub async fn upsert_synced(
                 campaigns::daily_budget_micros.eq(excluded(campaigns::daily_budget_micros)),
                 campaigns::last_synced_at.eq(excluded(campaigns::last_synced_at)),
                 campaigns::updated_at.eq(now),
+                campaigns::lifetime_budget_micros.eq(excluded(campaigns::lifetime_budget_micros)),
+                campaigns::budget_remaining_micros.eq(excluded(campaigns::budget_remaining_micros)),
+                campaigns::starts_at.eq(excluded(campaigns::starts_at)),
+                campaigns::ends_at.eq(excluded(campaigns::ends_at)),
+                campaigns::platform_created_at.eq(excluded(campaigns::platform_created_at)),
             ))
             .execute(c)
             .await?;

@@ -164,6 +164,11 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         last_synced_at -> Nullable<Timestamptz>,
+        lifetime_budget_micros -> Nullable<Int8>,
+        budget_remaining_micros -> Nullable<Int8>,
+        starts_at -> Nullable<Timestamptz>,
+        ends_at -> Nullable<Timestamptz>,
+        platform_created_at -> Nullable<Timestamptz>,
     }
 }
 

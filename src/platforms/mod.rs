@@ -36,7 +36,7 @@ pub use errors::PlatformError;
 pub use limits::RateLimits;
 pub use model::{
     AccountRef, AccountStatus, Ad, AdAccount, AdGroup, AuthorizationRequest, BudgetPeriod,
-    Campaign, CampaignStatus, Credentials, DailyMetrics, Level, LevelBudget, LevelMetrics,
+    Campaign, CampaignStatus, Credentials, DailyMetrics, Flight, Level, LevelBudget, LevelMetrics,
     NewCampaign, TokenSet,
 };
 pub use retry::RetryPolicy;

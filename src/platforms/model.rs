@@ -161,6 +161,23 @@ pub struct Campaign {
     /// None when the campaign has no daily budget of its own (Meta ad-set budgets, TikTok
     /// total or unlimited budgets).
     pub daily_budget: Option<Money>,
+    /// The flight figures a listing gives (rules language version 2); creates and updates
+    /// leave them empty.
+    pub flight: Flight,
+}
+
+/// A campaign's figures without a window: its lifetime budget, its dates and its age.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Flight {
+    /// Google's total budget of a custom period, Meta's `lifetime_budget`, TikTok's budget in
+    /// `BUDGET_MODE_TOTAL`; None with a daily or no campaign budget.
+    pub lifetime_budget: Option<Money>,
+    /// What the platform itself says is left of the lifetime budget (Meta only).
+    pub budget_remaining: Option<Money>,
+    pub starts_at: Option<DateTime<Utc>>,
+    pub ends_at: Option<DateTime<Utc>>,
+    /// None where the platform does not say (Google).
+    pub created_at: Option<DateTime<Utc>>,
 }
 
 /// One conversion type's figures on one row: how many, and their value in major units of the

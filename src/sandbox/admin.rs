@@ -61,8 +61,9 @@ async fn truth_accounts(State(app): State<Arc<App>>, Query(q): Query<PlatformQue
 }
 
 async fn truth_campaigns(State(app): State<Arc<App>>, Query(q): Query<TruthQuery>) -> Response {
+    let now = app.now();
     let s = app.state();
-    Json(truth::campaigns(&s.world, &q)).into_response()
+    Json(truth::campaigns(&s.world, &q, now)).into_response()
 }
 
 async fn truth_metrics(State(app): State<Arc<App>>, Query(q): Query<TruthQuery>) -> Response {

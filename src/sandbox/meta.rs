@@ -20,6 +20,7 @@ use super::metrics::{DayMetrics, campaign_days};
 use super::quota::ceil_secs;
 use super::server::{App, State};
 use super::tokens::{Grant, TokenKind, TokenProblem};
+use super::truth;
 use super::wire::{ApiRequest, json_response, list_param, major_str, set_header, with_code};
 use super::world::{Account, Campaign, CampaignStatus, IdKind};
 use crate::platforms::meta_offset;
@@ -410,7 +411,7 @@ pub fn handle(app: &App, req: &ApiRequest) -> Response {
             with_account(&s, &grant, a, m, |acc| insights(app, &s, req, acc, now))
         }
         (Method::GET, [id]) => match campaign_for(&s, &grant, id) {
-            Some(c) => fields_of(req, &["id"], &campaign_json(&s, &c)),
+            Some(c) => fields_of(req, &["id"], &campaign_json(&s, &c, now)),
             None => {
                 level_writes::get_object(&s, &grant, req, id).unwrap_or_else(|| no_object(id, m))
             }
@@ -533,7 +534,7 @@ fn meta_time(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S+0000").to_string()
 }
 
-fn campaign_json(s: &State, c: &Campaign) -> Value {
+fn campaign_json(s: &State, c: &Campaign, now: DateTime<Utc>) -> Value {
     let status = c.status().wire(Platform::Meta);
     let mut v = json!({
         "id": c.id,
@@ -549,13 +550,25 @@ fn campaign_json(s: &State, c: &Campaign) -> Value {
         "start_time": meta_time(c.created_at),
         "updated_time": meta_time(c.status_history.last().map(|h| h.at).unwrap_or(c.created_at)),
     });
-    if c.budget_id.is_some()
-        && !c.budget_on_ad_groups
-        && let Some(a) = s.world.account(Platform::Meta, &c.account_id)
-    {
-        let minor = s.world.daily_budget(c) / meta_offset::micros_per_unit(a.currency);
+    let Some(a) = s.world.account(Platform::Meta, &c.account_id) else {
+        return v;
+    };
+    let unit = meta_offset::micros_per_unit(a.currency);
+    if let Some(end) = c.ends_at {
+        v["stop_time"] = json!(meta_time(end));
+    }
+    if let Some(total) = s.world.lifetime_budget(c) {
+        // A lifetime budget instead of a daily one; what is left is the budget minus every
+        // amount spent so far (negative once overspent).
+        v["lifetime_budget"] = json!((total / unit).to_string());
+        v["daily_budget"] = json!("0");
+        let left = truth::budget_remaining(&s.world, c, now).unwrap_or(total);
+        v["budget_remaining"] = json!((left / unit).to_string());
+    } else if c.budget_id.is_some() && !c.budget_on_ad_groups {
+        let minor = s.world.daily_budget(c) / unit;
         v["daily_budget"] = json!(minor.to_string());
         v["budget_remaining"] = json!(minor.to_string());
+        v["lifetime_budget"] = json!("0");
     }
     v
 }
@@ -651,7 +664,7 @@ fn list_campaigns(app: &App, s: &State, req: &ApiRequest, acc: &Account) -> Resp
         if !keep {
             continue;
         }
-        match pick_fields(req, &["id"], &campaign_json(s, c)) {
+        match pick_fields(req, &["id"], &campaign_json(s, c, app.now())) {
             Ok(v) => items.push(v),
             Err(f) => return nonexisting_field(&f),
         }
@@ -782,6 +795,13 @@ fn update_campaign(s: &mut State, req: &ApiRequest, c: &Campaign, now: DateTime<
     let Some(acc) = s.world.account(Platform::Meta, &c.account_id).cloned() else {
         return no_object(&c.id, &req.method);
     };
+    if budget.is_some() && s.world.lifetime_budget(c).is_some() {
+        // Meta keeps a budget's type for the campaign's life (wording UNVERIFIED).
+        return invalid_user(
+            "(#100) Invalid parameter",
+            "This campaign has a lifetime budget; a daily budget cannot replace it.",
+        );
+    }
     if let Some(minor) = budget {
         let amount = minor.saturating_mul(meta_offset::micros_per_unit(acc.currency));
         match c.budget_id.as_ref().filter(|_| !c.budget_on_ad_groups) {

@@ -271,7 +271,8 @@ impl SandboxHandle {
     }
 
     pub fn campaigns(&self, query: &TruthQuery) -> Vec<TruthCampaign> {
-        truth::campaigns(&self.app.state().world, query)
+        let now = self.app.now();
+        truth::campaigns(&self.app.state().world, query, now)
     }
 
     /// Daily metrics as the APIs would report them at the sandbox's current time.

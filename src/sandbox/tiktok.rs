@@ -444,14 +444,20 @@ fn tt_time(t: DateTime<Utc>) -> String {
 
 fn campaign_json(s: &State, c: &Campaign, acc: &Account) -> Value {
     let status = c.status();
-    let budget = s.world.daily_budget(c);
+    let lifetime = s.world.lifetime_budget(c);
+    let budget = lifetime.unwrap_or_else(|| s.world.daily_budget(c));
+    let mode = match (lifetime, c.budget_id.is_some() && !c.budget_on_ad_groups) {
+        (Some(_), _) => "BUDGET_MODE_TOTAL",
+        (None, true) => "BUDGET_MODE_DAY",
+        (None, false) => "BUDGET_MODE_INFINITE",
+    };
     json!({
         "advertiser_id": c.account_id,
         "campaign_id": c.id,
         "campaign_name": c.name,
         "campaign_type": "REGULAR_CAMPAIGN",
         "objective_type": c.objective,
-        "budget_mode": if c.budget_id.is_some() && !c.budget_on_ad_groups { "BUDGET_MODE_DAY" } else { "BUDGET_MODE_INFINITE" },
+        "budget_mode": mode,
         "budget": if c.budget_on_ad_groups { json!(0.0) } else { decimal_number(Money::new(budget, acc.currency).to_major()) },
         "operation_status": if status == CampaignStatus::Enabled { "ENABLE" } else { "DISABLE" },
         "secondary_status": format!("CAMPAIGN_STATUS_{}", status.wire(Platform::Tiktok)),
@@ -702,6 +708,12 @@ fn update(s: &mut State, p: &Params, acc: &Account, now: DateTime<Utc>) -> Respo
     };
     if let Some(b) = budget {
         match c.budget_id.as_ref().filter(|_| !c.budget_on_ad_groups) {
+            // In BUDGET_MODE_TOTAL the budget is the campaign's total; its pace stays.
+            Some(bid) if s.world.lifetime_budget(&c).is_some() => {
+                if let Some(total) = s.world.budget_mut(Platform::Tiktok, bid) {
+                    total.lifetime_micros = Some(b);
+                }
+            }
             Some(bid) => {
                 s.world.set_budget(Platform::Tiktok, bid, b, now);
             }

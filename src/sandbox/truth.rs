@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::hierarchy::{self, ad_days, ad_group_days};
 use super::metrics::campaign_days;
 use super::wire::major_str;
-use super::world::{CampaignStatus, World};
+use super::world::{Campaign, CampaignStatus, World};
 use crate::types::{Currency, Platform};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,6 +36,26 @@ pub struct TruthCampaign {
     pub budget_id: Option<String>,
     pub objective: String,
     pub created_at: DateTime<Utc>,
+    /// A lifetime budget, shown by the platform in place of a daily one (`daily_budget_micros`
+    /// is then 0).
+    pub lifetime_budget_micros: Option<i64>,
+    /// The lifetime budget minus everything the campaign spent up to now (Meta's
+    /// `budget_remaining`).
+    pub budget_remaining_micros: Option<i64>,
+    /// The end of the flight, and the account-local day it falls on.
+    pub ends_at: Option<DateTime<Utc>>,
+    pub end_date: Option<NaiveDate>,
+}
+
+/// What is left of a campaign's lifetime budget at `now`: the budget minus all its spend.
+pub fn budget_remaining(world: &World, c: &Campaign, now: DateTime<Utc>) -> Option<i64> {
+    let total = world.lifetime_budget(c)?;
+    let a = world.account(c.platform, &c.account_id)?;
+    let spent: i64 = campaign_days(world, a, c, NaiveDate::MIN, NaiveDate::MAX, now)
+        .iter()
+        .map(|m| m.spend_micros)
+        .sum();
+    Some(total - spent)
 }
 
 /// One campaign-day. `conversions`/`revenue*` are what the APIs report at the time of the
@@ -94,7 +114,7 @@ pub fn accounts(world: &World, platform: Option<Platform>) -> Vec<TruthAccount> 
         .collect()
 }
 
-pub fn campaigns(world: &World, q: &TruthQuery) -> Vec<TruthCampaign> {
+pub fn campaigns(world: &World, q: &TruthQuery, now: DateTime<Utc>) -> Vec<TruthCampaign> {
     world
         .campaigns
         .iter()
@@ -115,7 +135,8 @@ pub fn campaigns(world: &World, q: &TruthQuery) -> Vec<TruthCampaign> {
                 status: c.status(),
                 platform_status: c.status().wire(c.platform).to_string(),
                 // A campaign whose budget lives on its ad groups has none of its own.
-                daily_budget_micros: if c.budget_on_ad_groups {
+                daily_budget_micros: if c.budget_on_ad_groups || world.lifetime_budget(c).is_some()
+                {
                     0
                 } else {
                     world.daily_budget(c)
@@ -124,6 +145,10 @@ pub fn campaigns(world: &World, q: &TruthQuery) -> Vec<TruthCampaign> {
                 budget_id: c.budget_id.clone(),
                 objective: c.objective.clone(),
                 created_at: c.created_at,
+                lifetime_budget_micros: world.lifetime_budget(c),
+                budget_remaining_micros: budget_remaining(world, c, now),
+                ends_at: c.ends_at,
+                end_date: c.ends_at.map(|t| a.local_date(t)),
             })
         })
         .collect()

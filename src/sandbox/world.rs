@@ -135,8 +135,13 @@ pub struct Budget {
     pub id: String,
     pub name: String,
     pub explicitly_shared: bool,
-    /// Daily amount in micros over time.
+    /// Daily amount in micros over time. With a lifetime budget it is the pace the flight
+    /// spends at (what the metrics follow), not a figure the platform shows.
     pub history: Vec<Change<i64>>,
+    /// A lifetime budget in micros (Google total budget of a custom period, Meta
+    /// `lifetime_budget`, TikTok `BUDGET_MODE_TOTAL`), shown in place of the daily amount.
+    #[serde(default)]
+    pub lifetime_micros: Option<i64>,
 }
 
 impl Budget {
@@ -168,6 +173,10 @@ pub struct Campaign {
     /// is what the campaign spends against.
     #[serde(default)]
     pub budget_on_ad_groups: bool,
+    /// The end of the campaign's flight (Google `end_date_time`, Meta `stop_time`); TikTok
+    /// campaigns have none.
+    #[serde(default)]
+    pub ends_at: Option<DateTime<Utc>>,
 }
 
 impl Campaign {
@@ -356,7 +365,59 @@ impl World {
             }
         }
         world.seed_levels(Utc.from_utc_datetime(&today.and_time(NaiveTime::MIN)));
+        world.seed_flights(today);
         world
+    }
+
+    /// Gives some generated campaigns a flight, each decided by its own hash so that nothing
+    /// else in the world changes: an end date 2 to 45 days after `today` (Google and Meta),
+    /// and on about a quarter a lifetime budget in place of the daily one (over the whole flight,
+    /// 70 % to 130 % of what the daily pace would spend). Google's total budgets go only to
+    /// paused campaigns, so "every active Google campaign" still has a daily budget to change.
+    /// Removed campaigns, campaigns budgeted on their ad groups and shared budgets keep none.
+    pub fn seed_flights(&mut self, today: NaiveDate) {
+        for i in 0..self.campaigns.len() {
+            let c = &self.campaigns[i];
+            let Some(budget_id) = c.budget_id.clone() else {
+                continue;
+            };
+            let shared = self
+                .budget(c.platform, &budget_id)
+                .is_none_or(|b| b.explicitly_shared);
+            if c.status() == CampaignStatus::Removed || c.budget_on_ad_groups || shared {
+                continue;
+            }
+            let Some(account) = self.account(c.platform, &c.account_id).cloned() else {
+                continue;
+            };
+            let h = rng::hash(
+                self.seed,
+                &[rng::label(&format!("flight/{}/{}", c.platform, c.id))],
+            );
+            let roll = rng::range(h, 0, 99);
+            let lifetime = roll < 25
+                && (c.platform != Platform::Google || c.status() == CampaignStatus::Paused);
+            let ends = c.platform != Platform::Tiktok && (lifetime || roll < 45);
+            let end_day = today + Duration::days(rng::range(rng::hash(h, &[1]), 2, 45));
+            let ends_at =
+                ends.then(|| account.day_start(end_day + Duration::days(1)) - Duration::seconds(1));
+            let created = account.local_date(c.created_at);
+            let factor = rng::range(rng::hash(h, &[2]), 70, 130);
+            let pace = self.daily_budget(c);
+            let flight_days = (end_day - created).num_days() + 1;
+            let unit = 1_000_000 * unit_scale(account.currency);
+            let total = i128::from(pace) * i128::from(flight_days) * i128::from(factor) / 100;
+            let total = i64::try_from(total / i128::from(unit) * i128::from(unit)).unwrap_or(0);
+            if let Some(cm) = self.campaigns.get_mut(i) {
+                cm.ends_at = ends_at;
+            }
+            if lifetime
+                && total > 0
+                && let Some(b) = self.budget_mut(account.platform, &budget_id)
+            {
+                b.lifetime_micros = Some(total);
+            }
+        }
     }
 
     fn seed_campaigns(&mut self, account: &Account, seq: &mut Seq, today: NaiveDate) {
@@ -451,6 +512,7 @@ impl World {
                 name: format!("{name} budget"),
                 explicitly_shared: false,
                 history: budget_history,
+                lifetime_micros: None,
             });
             self.campaigns.push(Campaign {
                 platform: account.platform,
@@ -463,6 +525,7 @@ impl World {
                 status_history,
                 profile,
                 budget_on_ad_groups: false,
+                ends_at: None,
             });
         }
     }
@@ -546,6 +609,14 @@ impl World {
             .unwrap_or(0)
     }
 
+    /// The campaign's lifetime budget in micros, if its budget is one.
+    pub fn lifetime_budget(&self, c: &Campaign) -> Option<i64> {
+        c.budget_id
+            .as_deref()
+            .and_then(|id| self.budget(c.platform, id))
+            .and_then(|b| b.lifetime_micros)
+    }
+
     /// Adds a budget (Google's separate budget resource, or a campaign's own budget).
     pub fn add_budget(
         &mut self,
@@ -566,6 +637,7 @@ impl World {
                 at: now,
                 value: amount_micros,
             }],
+            lifetime_micros: None,
         });
     }
 
@@ -602,6 +674,7 @@ impl World {
             }],
             profile,
             budget_on_ad_groups: false,
+            ends_at: None,
         });
         let last = self.campaigns.len() - 1;
         &self.campaigns[last]

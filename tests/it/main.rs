@@ -28,6 +28,7 @@ mod onboarding;
 mod platform_contract;
 mod reports;
 mod rules;
+mod rules_campaign_flight;
 mod rules_levels_live;
 mod rules_v2;
 mod security;

@@ -936,29 +936,21 @@ async fn a_live_rule_calls_its_webhook_signed_and_a_private_one_is_refused_by_de
 }
 
 #[tokio::test]
-async fn a_version_2_rule_the_runner_cannot_run_yet_saves_as_a_draft_only_and_says_why() {
+async fn a_campaign_lifetime_rule_is_no_longer_held_back_as_a_draft() {
     let t = TestApp::new().await;
     let mut c = t.sign_up("ann@example.com", "Acme").await;
     let text = "rule \"Night off\"\n  for campaigns where name contains \"Local\"\n  when lifetime_budget > 100\n  then pause\n  check daily at 20:00\n";
-    let why = "lifetime_budget can be checked and evaluated on CSV; running it against your accounts needs campaign data this version does not sync yet";
+    // Campaign sync keeps lifetime budgets now: the reason this rule was once a draft only.
+    let why = "needs campaign data this version does not sync yet";
 
-    // Valid language: the live check accepts it and warns that it stays a draft.
+    // The live check accepts it without the draft-only warning.
     let f = c.post("/rules/check", &[("text", text)]).await;
     f.assert_status(StatusCode::OK);
-    assert!(f.body.contains(&format!("draft only: {why}")), "{}", f.body);
+    assert!(!f.body.contains("draft only"), "{}", f.body);
+    assert!(!f.body.contains(why), "{}", f.body);
 
-    // Saving it to run (dry run or live) is refused with the reason, and nothing is saved.
-    c.get("/rules/new").await.assert_status(StatusCode::OK);
-    for mode in ["dry_run", "live"] {
-        let r = c.post("/rules", &[("text", text), ("mode", mode)]).await;
-        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{mode}");
-        assert!(r.body.contains(why), "{}", r.body);
-        assert!(r.body.contains("line 2, column 7"), "{}", r.body);
-    }
-    assert_eq!(count(&t, "SELECT count(*) AS n FROM rules").await, 0);
-
-    // As a draft it saves; switching it to live is refused and it stays a draft.
-    let id = save_rule(&mut c, text, "draft").await;
+    // It saves as a dry run, and switching it to live is accepted.
+    let id = save_rule(&mut c, text, "dry_run").await;
     c.get(&format!("/rules/{id}")).await;
     c.post(
         &format!("/rules/{id}/mode"),
@@ -967,20 +959,20 @@ async fn a_version_2_rule_the_runner_cannot_run_yet_saves_as_a_draft_only_and_sa
     .await;
     let page = c.get(&format!("/rules/{id}")).await;
     assert!(
-        page.body.contains("This rule stays a draft"),
+        !page.body.contains("This rule stays a draft"),
         "{}",
         page.body
     );
     assert_eq!(
-        count(&t, "SELECT count(*) AS n FROM rules WHERE mode = 'draft'").await,
+        count(&t, "SELECT count(*) AS n FROM rules WHERE mode = 'live'").await,
         1
     );
 
-    // No preview against the accounts either.
+    // The preview runs against the accounts.
     let p = c.post("/rules/preview", &[("text", text)]).await;
     p.assert_status(StatusCode::OK);
     assert!(
-        p.body.contains("No preview against your accounts"),
+        !p.body.contains("No preview against your accounts"),
         "{}",
         p.body
     );

@@ -189,9 +189,12 @@ pub fn no_window_value(
         Metric::DailyBudget => money(f.daily_budget),
         Metric::LifetimeBudget => money(f.lifetime_budget),
         Metric::Bid => money(f.bid),
-        Metric::BudgetRemaining => match f.lifetime_budget {
-            Some(b) => Value::Num(major(b.micros) - major(lifetime.spend_micros)),
-            None => Value::Undefined,
+        // The platform's own figure where it gives one (Meta campaigns), else the contract's
+        // lifetime budget minus lifetime spend.
+        Metric::BudgetRemaining => match (f.lifetime_budget, f.budget_remaining) {
+            (Some(_), Some(left)) => Value::Num(major(left.micros)),
+            (Some(b), None) => Value::Num(major(b.micros) - major(lifetime.spend_micros)),
+            (None, _) => Value::Undefined,
         },
         Metric::DaysSinceCreated => f
             .created

@@ -58,6 +58,9 @@ pub struct ObjectDetails {
     /// campaign budget): `daily_budget` is undefined and budget actions are skipped.
     pub no_daily_budget: bool,
     pub lifetime_budget: Option<Money>,
+    /// What the platform itself says is left of the lifetime budget (Meta campaigns); `None`
+    /// means `budget_remaining` is the lifetime budget minus lifetime spend.
+    pub budget_remaining: Option<Money>,
     pub bid: Option<Money>,
     /// The day it was created, in the account's time zone.
     pub created: Option<NaiveDate>,
@@ -85,6 +88,8 @@ pub struct ParentFigures {
     pub totals: HashMap<WindowKey, Totals>,
     pub daily_budget: Option<Money>,
     pub lifetime_budget: Option<Money>,
+    /// The platform's own remaining figure, as in [`ObjectDetails::budget_remaining`].
+    pub budget_remaining: Option<Money>,
     pub bid: Option<Money>,
     pub created: Option<NaiveDate>,
     pub end_date: Option<NaiveDate>,
@@ -114,6 +119,7 @@ impl CampaignFacts {
             totals: HashMap::new(),
             daily_budget: self.own_daily_budget(),
             lifetime_budget: self.details.lifetime_budget,
+            budget_remaining: self.details.budget_remaining,
             bid: self.details.bid,
             created: self.details.created,
             end_date: self.details.end_date,

@@ -569,19 +569,11 @@ impl Metric {
 
     /// Whether adpilot keeps this figure for objects of `level` (see [`Rule::live_blocker`]).
     /// Figures an object of that level never has (an ad's budget, an account's bid) are
-    /// undefined rather than refused, as in `rules eval`.
-    pub fn is_live_at(self, level: Level) -> bool {
-        match level {
-            // Campaign sync keeps no lifetime budget, creation or end date yet.
-            Level::Campaign => !matches!(
-                self,
-                Metric::LifetimeBudget
-                    | Metric::BudgetRemaining
-                    | Metric::DaysSinceCreated
-                    | Metric::DaysLeft
-            ),
-            Level::Account | Level::AdGroup | Level::Ad => true,
-        }
+    /// undefined rather than refused, as in `rules eval`. Since campaign sync keeps lifetime
+    /// budgets, flight dates and creation times, every figure is kept at every level; a figure
+    /// added to the language before its sync would be refused here.
+    pub fn is_live_at(self, _level: Level) -> bool {
+        true
     }
 
     pub fn from_name(name: &str) -> Option<Metric> {

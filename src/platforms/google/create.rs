@@ -218,6 +218,7 @@ impl GoogleAds {
                 name: spec.name.clone(),
                 status: spec.status,
                 daily_budget: Some(round_to_minor(spec.daily_budget)),
+                flight: Default::default(),
             },
             objects,
         }))

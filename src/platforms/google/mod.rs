@@ -304,7 +304,10 @@ impl GoogleAds {
                 // listings, this one leaves them out (their history still arrives with the
                 // metrics, which mark them removed).
                 "SELECT campaign.id, campaign.name, campaign.status, \
-                 campaign_budget.amount_micros, campaign_budget.explicitly_shared \
+                 campaign.start_date_time, campaign.end_date_time, \
+                 campaign_budget.amount_micros, campaign_budget.explicitly_shared, \
+                 campaign_budget.period, campaign_budget.total_amount_micros, \
+                 customer.time_zone \
                  FROM campaign WHERE campaign.status != 'REMOVED'",
             )
             .await?;
@@ -332,6 +335,7 @@ impl GoogleAds {
                     name: text(c.get("name")).unwrap_or_default(),
                     status: campaign_status(c.get("status")),
                     daily_budget: budget,
+                    flight: levels::campaign_flight(r, shared, account.currency)?,
                 })
             })
             .collect()
@@ -476,6 +480,7 @@ impl GoogleAds {
             name: new.name.clone(),
             status: new.status,
             daily_budget: Some(budget),
+            flight: Default::default(),
         })
     }
 

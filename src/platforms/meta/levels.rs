@@ -12,7 +12,7 @@ use super::{MetaAds, account_digits, campaign_status, numeric, p, type_figures};
 use crate::platforms::errors::PlatformError;
 use crate::platforms::meta_offset;
 use crate::platforms::model::{
-    AccountRef, Ad, AdGroup, BudgetPeriod, Credentials, Level, LevelBudget, LevelMetrics,
+    AccountRef, Ad, AdGroup, BudgetPeriod, Credentials, Flight, Level, LevelBudget, LevelMetrics,
 };
 use crate::platforms::wire::{int, need, need_decimal, need_int, need_text, text};
 use crate::types::{Currency, Money};
@@ -62,6 +62,35 @@ fn minor_money(r: &Value, key: &str, currency: Currency) -> Result<Option<Money>
     meta_offset::from_units(units, currency)
         .map(Some)
         .ok_or_else(|| PlatformError::unexpected(format!("{P} {key} out of range")))
+}
+
+/// A campaign's flight figures (fields of the campaign listing). `budget_remaining` is kept
+/// only beside a lifetime budget: with a daily budget Meta reports what is left of today's.
+pub(super) fn campaign_flight(r: &Value, currency: Currency) -> Result<Flight, PlatformError> {
+    let lifetime = minor_money(r, "lifetime_budget", currency)?;
+    let remaining = match lifetime {
+        Some(_) => remaining_money(r, currency)?,
+        None => None,
+    };
+    Ok(Flight {
+        lifetime_budget: lifetime,
+        budget_remaining: remaining,
+        starts_at: meta_time(r.get("start_time")),
+        ends_at: meta_time(r.get("stop_time")),
+        created_at: meta_time(r.get("created_time")),
+    })
+}
+
+/// `budget_remaining` in Meta's unit; 0 is a real figure here (the budget is spent), and an
+/// overspent budget may come back below zero (UNVERIFIED whether Meta ever sends that).
+fn remaining_money(r: &Value, currency: Currency) -> Result<Option<Money>, PlatformError> {
+    if r.get("budget_remaining").is_none_or(Value::is_null) {
+        return Ok(None);
+    }
+    let units = int(r.get("budget_remaining"), &format!("{P} budget_remaining"))?;
+    meta_offset::from_units(units, currency)
+        .map(Some)
+        .ok_or_else(|| PlatformError::unexpected(format!("{P} budget_remaining out of range")))
 }
 
 impl MetaAds {

@@ -250,10 +250,7 @@ impl MetaAds {
                 creds,
                 &id,
                 &format!("act_{id}/campaigns"),
-                vec![
-                    p("fields", "id,name,status,effective_status,daily_budget"),
-                    p("limit", "100"),
-                ],
+                vec![p("fields", CAMPAIGN_FIELDS), p("limit", "100")],
             )
             .await?;
         rows.iter()
@@ -263,6 +260,7 @@ impl MetaAds {
                     name: text(r.get("name")).unwrap_or_default(),
                     status: campaign_status(r.get("status"), r.get("effective_status")),
                     daily_budget: budget_of(r.get("daily_budget"), account.currency)?,
+                    flight: levels::campaign_flight(r, account.currency)?,
                 })
             })
             .collect()
@@ -345,6 +343,7 @@ impl MetaAds {
             name: new.name.clone(),
             status: new.status,
             daily_budget: meta_offset::from_units(budget, account.currency),
+            flight: Default::default(),
         })
     }
 
@@ -495,6 +494,11 @@ fn campaign_status(status: Option<&Value>, effective: Option<&Value>) -> Campaig
 
 /// Budgets come as strings in Meta's unit for the currency; absent or "0" means the budget
 /// lives on the ad sets.
+/// What a campaign listing asks for: the switch, the daily budget and the flight figures
+/// (`stop_time` is the campaign's end; ad sets call it `end_time`).
+const CAMPAIGN_FIELDS: &str = "id,name,status,effective_status,daily_budget,lifetime_budget,\
+     budget_remaining,created_time,start_time,stop_time";
+
 fn budget_of(v: Option<&Value>, currency: Currency) -> Result<Option<Money>, PlatformError> {
     let units = int(v, "daily_budget")?;
     if units <= 0 {

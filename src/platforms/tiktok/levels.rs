@@ -14,7 +14,7 @@ use super::{
 };
 use crate::platforms::errors::PlatformError;
 use crate::platforms::model::{
-    AccountRef, Ad, AdGroup, BudgetPeriod, CampaignStatus, Credentials, Level, LevelBudget,
+    AccountRef, Ad, AdGroup, BudgetPeriod, CampaignStatus, Credentials, Flight, Level, LevelBudget,
     LevelMetrics,
 };
 use crate::platforms::settings::TiktokSettings;
@@ -67,6 +67,24 @@ fn major(r: &Value, key: &str, currency: Currency) -> Result<Option<Money>, Plat
     Money::from_major(d, currency)
         .map(Some)
         .ok_or_else(|| PlatformError::unexpected(format!("{P} {key} out of range")))
+}
+
+/// A campaign's flight figures as `campaign/get/` gives them. TikTok campaigns carry no
+/// schedule (start and end live on their ad groups), so there is no end date here; a budget in
+/// `BUDGET_MODE_TOTAL` is the campaign's lifetime budget.
+pub(super) fn campaign_flight(r: &Value, currency: Currency) -> Result<Flight, PlatformError> {
+    let total = r.get("budget_mode").and_then(Value::as_str) == Some("BUDGET_MODE_TOTAL");
+    Ok(Flight {
+        lifetime_budget: if total {
+            major(r, "budget", currency)?
+        } else {
+            None
+        },
+        budget_remaining: None,
+        starts_at: None,
+        ends_at: None,
+        created_at: tt_time(r.get("create_time")),
+    })
 }
 
 fn filtering(campaign_id: Option<&str>) -> Result<String, PlatformError> {

@@ -433,6 +433,7 @@ impl TiktokAds {
             name: new.name.clone(),
             status: new.status,
             daily_budget: Some(budget),
+            flight: Default::default(),
         })
     }
 
@@ -605,6 +606,7 @@ fn campaign_of(r: &Value, currency: Currency) -> Result<Campaign, PlatformError>
         name: text(r.get("campaign_name")).unwrap_or_default(),
         status,
         daily_budget,
+        flight: levels::campaign_flight(r, currency)?,
     })
 }
 

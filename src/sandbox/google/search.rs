@@ -48,15 +48,17 @@ const CUSTOMER_FIELDS: [&str; 8] = [
     "resource_name",
     "test_account",
 ];
-const CAMPAIGN_FIELDS: [&str; 6] = [
+const CAMPAIGN_FIELDS: [&str; 8] = [
     "id",
     "name",
     "status",
     "resource_name",
     "campaign_budget",
     "advertising_channel_type",
+    "start_date_time",
+    "end_date_time",
 ];
-const BUDGET_FIELDS: [&str; 7] = [
+const BUDGET_FIELDS: [&str; 9] = [
     "id",
     "name",
     "amount_micros",
@@ -64,6 +66,8 @@ const BUDGET_FIELDS: [&str; 7] = [
     "delivery_method",
     "explicitly_shared",
     "status",
+    "period",
+    "total_amount_micros",
 ];
 const AD_GROUP_FIELDS: [&str; 7] = [
     "id",
@@ -231,6 +235,21 @@ fn value(row: &Row, field: &str) -> Value {
                     .map(|b| json!(budget_name(&a.id, b)))
                     .unwrap_or(Value::Null),
                 "advertising_channel_type" => json!(c.objective),
+                // In the customer's time zone, "yyyy-MM-dd HH:mm:ss" (v23+); no end is unset.
+                "start_date_time" => json!(format!(
+                    "{} 00:00:00",
+                    a.local_date(c.created_at).format("%Y-%m-%d")
+                )),
+                "end_date_time" => c
+                    .ends_at
+                    .map(|t| {
+                        json!(
+                            t.with_timezone(&a.tz())
+                                .format("%Y-%m-%d %H:%M:%S")
+                                .to_string()
+                        )
+                    })
+                    .unwrap_or(Value::Null),
                 _ => Value::Null,
             },
         },
@@ -239,7 +258,15 @@ fn value(row: &Row, field: &str) -> Value {
             Some(b) => match name {
                 "id" => json!(b.id),
                 "name" => json!(b.name),
+                // A total budget (custom period) has no daily amount.
+                "amount_micros" if b.lifetime_micros.is_some() => Value::Null,
                 "amount_micros" => json!(b.current().to_string()),
+                "period" if b.lifetime_micros.is_some() => json!("CUSTOM_PERIOD"),
+                "period" => json!("DAILY"),
+                "total_amount_micros" => b
+                    .lifetime_micros
+                    .map(|m| json!(m.to_string()))
+                    .unwrap_or(Value::Null),
                 "resource_name" => json!(budget_name(&a.id, b)),
                 "delivery_method" => json!("STANDARD"),
                 "explicitly_shared" => json!(b.explicitly_shared),
