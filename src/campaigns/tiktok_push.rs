@@ -277,6 +277,7 @@ pub(super) async fn run(
         name: row.name.clone(),
         status,
         daily_budget: None,
+        flight: Default::default(),
     };
 
     // 2. Ad group, 3. image, 4. identity (when new), 5. one ad per kept copy variation.
