@@ -771,7 +771,8 @@ fn relabel(
         .collect()
 }
 
-/// Seconds to write `rows` through `level_ingest` in 50k-row tenant transactions.
+/// Seconds to write `rows` through `level_ingest` in one tenant transaction, as a sync writes
+/// the days of one range (`analytics::sync`: one transaction per range of at most 30 days).
 async fn ingest_ads(
     app: &adpilot::app::AppState,
     org: Uuid,
@@ -779,17 +780,15 @@ async fn ingest_ads(
     refresh: Refresh,
 ) -> Res<f64> {
     use adpilot::analytics::level_ingest::{self, Table};
+    let rows = rows.to_vec();
     let t = Instant::now();
-    for chunk in rows.chunks(50_000) {
-        let chunk = chunk.to_vec();
-        app.db
-            .tenant(org, async move |c| {
-                Ok::<_, adpilot::db::DbError>(
-                    level_ingest::upsert_with(c, Table::Ads, &chunk, refresh).await?,
-                )
-            })
-            .await?;
-    }
+    app.db
+        .tenant(org, async move |c| {
+            Ok::<_, adpilot::db::DbError>(
+                level_ingest::upsert_with(c, Table::Ads, &rows, refresh).await?,
+            )
+        })
+        .await?;
     Ok(t.elapsed().as_secs_f64())
 }
 

@@ -35,15 +35,15 @@
 -- or of one campaign's ad groups, or of one ad group's ads, is one key range.
 
 CREATE FUNCTION metrics_block_start(d date) RETURNS date
-  LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
   AS $$ SELECT d - (extract(day FROM d)::int - 1) + least((extract(day FROM d)::int - 1) / 7, 4) * 7 $$;
 
 CREATE FUNCTION metrics_month_start(d date) RETURNS date
-  LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
   AS $$ SELECT d - (extract(day FROM d)::int - 1) $$;
 
 CREATE FUNCTION metrics_block_end(d date) RETURNS date
-  LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
   AS $$ SELECT CASE WHEN extract(day FROM d) >= 29
                     THEN (metrics_month_start(d) + interval '1 month')::date - 1
                     ELSE metrics_block_start(d) + 6 END $$;
@@ -140,7 +140,12 @@ $$;
 -- and matched to the touched keys by hash, like the ingest's own read of the stored rows.
 CREATE FUNCTION metric_summaries_refresh(daily text, org uuid, objects uuid[], days date[],
                                          prune boolean) RETURNS void
-  LANGUAGE plpgsql SET search_path = public, pg_temp AS $fn$
+  -- Every join here is between thousands to hundreds of thousands of keys, which a hash does
+  -- in one pass; misled by unnest's guess of 10 rows and a freshly written partition's missing
+  -- statistics, the planner would otherwise loop over the keys for each row (measured: 76 s
+  -- instead of 3 s for a sync of 15,000 ads × 14 days).
+  LANGUAGE plpgsql SET search_path = public, pg_temp SET enable_nestloop = off SET work_mem = '64MB'
+  AS $fn$
 DECLARE
   summary text;
   obj text;
@@ -226,7 +231,8 @@ $fn$;
 -- pairs given, as metric_summaries_refresh does for its keys.
 CREATE FUNCTION account_metric_summaries_refresh(org uuid, accounts uuid[], days date[],
                                                  prune boolean) RETURNS void
-  LANGUAGE plpgsql SET search_path = public, pg_temp AS $fn$
+  LANGUAGE plpgsql SET search_path = public, pg_temp SET enable_nestloop = off SET work_mem = '64MB'
+  AS $fn$
 DECLARE
   lo date;
   hi date;
