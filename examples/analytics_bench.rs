@@ -1,29 +1,33 @@
-//! Analytics at scale: ingest rate through the sync's bulk path, and the dashboard's latency
-//! (full HTTP request through the router vs. its SQL alone) for a large organization.
+//! Analytics at scale: ingest rate through the sync's bulk paths beside a plain COPY of the
+//! same rows, and the dashboards' latency (full HTTP request through the router, and each read's
+//! SQL through the summaries beside the same read of the daily rows alone) for the benchmark
+//! organization of issue 24.
 //!
 //!     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \
 //!         cargo run --release --example analytics_bench -- [--scale 0.1] [--requests 60]
 //!
 //! Creates a scratch database (dropped at the end) and seeds, with set-based SQL as the admin
-//! role: 50 × scale organizations with 400 campaigns × 730 days each, plus one large
-//! organization with 2,000 campaigns × 730 days (its size does not scale: it is the one being
-//! measured). Full scale is about 16M metric rows. Then:
+//! role: 50 × scale organizations with 400 campaigns × 730 days each (campaign level only), plus
+//! the benchmark organization: 2,000 campaigns, 10,000 ad groups and 30,000 ads, each with 730
+//! days (about 1.5M campaign-days, 7.3M ad-group-days and 22M ad-days; its size does not scale).
+//! The summaries are then built from those rows (`metric_summaries_rebuild`). Then:
 //!
-//! 1. ingest: `ingest_rows` (default 1M) new rows through `analytics::ingest::upsert` (the
-//!    sync's path), in 50k-row tenant transactions like a sync's chunks: first one account at
-//!    a time, then `ingest_streams` accounts at once (4, as many syncs as the job workers run
-//!    by default), each on its own connection; and in between, a re-read of the first run's
-//!    rows with 1 in 10 changed (a later sync's lookback: updates and revisions);
-//! 2. the large organization's dashboard for the last 30 days vs the previous 30, top 50
-//!    campaigns by spend and the daily chart: p50/p95 of the full HTTP request through the
-//!    router (session, tenant middleware, templates), one user and 8 concurrent users, next to
-//!    the same SQL (`load_dashboard`) run alone.
+//! 1. ingest: campaign rows through `analytics::ingest::upsert` (the sync's path), in 50k-row
+//!    tenant transactions like a sync's chunks: one account at a time, a re-read with 1 in 10
+//!    changed, and `ingest_streams` accounts at once; then ad rows of one account (one sync)
+//!    through `analytics::level_ingest::upsert` (with its summary refresh), beside the same merge
+//!    without the refresh and a plain `COPY` of the same rows into the same table, in rounds
+//!    that take turns (medians and ratios printed);
+//! 2. the benchmark organization's pages, last 30 days vs the previous 30: each read's SQL
+//!    through the summaries beside the same read of the daily rows alone (p50/p95), then full
+//!    HTTP requests through the router (session, tenant middleware, templates) for 1 and 8
+//!    concurrent users: the dashboard at each level, the campaign page (its ad groups), the ad
+//!    group page (its ads) and a custom two-year range.
 
 use std::time::{Duration, Instant};
 
 use adpilot::analytics::ingest::{self, MetricRow};
-use adpilot::analytics::routes::load_dashboard;
-use adpilot::analytics::views::{DashParams, DashQuery};
+use adpilot::analytics::summaries::Refresh;
 use axum::body::Body;
 use axum::http::{Request, header};
 use chrono::{Duration as Days, Utc};
@@ -52,6 +56,18 @@ struct Args {
     /// Accounts synced at once in the second ingest measurement (the job workers' default).
     #[arg(long, default_value_t = 4)]
     ingest_streams: usize,
+    /// Days of one account's 15,000 ads for each round of the ad-level ingest measurement.
+    #[arg(long, default_value_t = 14)]
+    ad_ingest_days: i64,
+    /// Rounds of the ad-level ingest measurement (medians are printed).
+    #[arg(long, default_value_t = 3)]
+    ad_ingest_rounds: usize,
+    /// Days of history seeded (two years by default; fewer only for a quick trial).
+    #[arg(long, default_value_t = 730)]
+    history_days: i64,
+    /// Repetitions of the slowest baselines (the daily rows alone over two years).
+    #[arg(long, default_value_t = 5)]
+    slow_requests: usize,
     /// Keep the scratch database (prints its name) instead of dropping it.
     #[arg(long)]
     keep: bool,
@@ -105,7 +121,7 @@ async fn run(scratch: &Scratch, args: &Args) -> Res<()> {
     let small = ((50.0 * args.scale).round() as i32).max(1);
     let mut admin_c = adpilot::db::connect_one(&db_url).await?;
     let today = Utc::now().date_naive();
-    let first_day = today - Days::days(729);
+    let first_day = today - Days::days(args.history_days.max(1) - 1);
     diesel::sql_query("SELECT ensure_metrics_partitions($1, $2)")
         .bind::<diesel::sql_types::Date, _>(first_day - Days::days(800))
         .bind::<diesel::sql_types::Date, _>(today + Days::days(31))
@@ -123,15 +139,31 @@ async fn run(scratch: &Scratch, args: &Args) -> Res<()> {
     seed_org_campaigns(&mut admin_c, None, 400).await?;
     seed_org_campaigns(&mut admin_c, Some(big_org), 2000).await?;
     let rows = seed_metrics(&mut admin_c, first_day, today).await?;
+    diesel::sql_query("SELECT ensure_levels_partitions($1, $2)")
+        .bind::<diesel::sql_types::Date, _>(first_day - Days::days(31))
+        .bind::<diesel::sql_types::Date, _>(today + Days::days(31))
+        .execute(&mut admin_c)
+        .await?;
+    seed_levels(&mut admin_c, big_org).await?;
+    let (group_rows, ad_rows) = seed_level_metrics(&mut admin_c, big_org, first_day, today).await?;
     let seeded = started.elapsed();
+    // The seed writes the daily rows directly, not through the ingest, so the summaries are
+    // built from them afterwards, as the migration builds them for rows already stored.
+    let t = Instant::now();
+    diesel::sql_query("SELECT metric_summaries_rebuild(id) FROM organizations")
+        .execute(&mut admin_c)
+        .await?;
+    let built = t.elapsed();
     let t = Instant::now();
     diesel::sql_query("VACUUM ANALYZE")
         .execute(&mut admin_c)
         .await?;
     println!(
-        "seeded {} organizations ({small} × 400 campaigns + 1 × 2,000) × 730 days = {rows} metric rows in {:.1} s (+ VACUUM ANALYZE {:.1} s)",
+        "seeded {} organizations ({small} × 400 campaigns + 1 × 2,000) × {} days = {rows} campaign-days, and for the large one 10,000 ad groups and 30,000 ads: {group_rows} ad-group-days, {ad_rows} ad-days, in {:.1} s (+ summaries built {:.1} s, + VACUUM ANALYZE {:.1} s)",
         small + 1,
+        args.history_days,
         seeded.as_secs_f64(),
+        built.as_secs_f64(),
         t.elapsed().as_secs_f64()
     );
 
@@ -164,107 +196,124 @@ async fn run(scratch: &Scratch, args: &Args) -> Res<()> {
         total as f64 / secs
     );
 
+    ad_ingest(
+        &app,
+        &mut admin_c,
+        &db_url,
+        args.ad_ingest_days,
+        args.ad_ingest_rounds.max(1),
+        today,
+    )
+    .await?;
+
     // The dashboard is measured as it runs day to day: after autovacuum has seen the
     // ingest's new rows, not while it works through them.
-    diesel::sql_query("VACUUM ANALYZE metrics_daily")
+    diesel::sql_query("VACUUM ANALYZE")
         .execute(&mut admin_c)
         .await?;
 
-    // 2. The large organization's dashboard.
+    reads(&app, big_org, today, args).await?;
+
+    // 3. Full HTTP requests through the router, as the person sees them.
     let router = adpilot::router::router(app.clone());
-    let path = "/dashboard?range=last_30&sort=spend&dir=desc&kpi1=spend&kpi2=conversions";
-    let request = move |router: axum::Router| {
-        let token = token.clone();
-        async move {
-            let req = Request::builder()
-                .uri(path)
-                .header(
-                    header::COOKIE,
-                    format!("{}={token}", adpilot::auth::sessions::COOKIE),
-                )
-                .body(Body::empty())?;
-            let t = Instant::now();
-            let resp = router.oneshot(req).await?;
-            let status = resp.status();
-            let body = resp.into_body().collect().await?.to_bytes();
-            let d = t.elapsed();
-            if !status.is_success() || !body.windows(10).any(|w| w == b"Totals in ") {
-                return Err(format!("dashboard answered {status}").into());
+    #[derive(diesel::QueryableByName)]
+    struct Ids {
+        #[diesel(sql_type = SqlUuid)]
+        campaign: Uuid,
+        #[diesel(sql_type = SqlUuid)]
+        group: Uuid,
+    }
+    let ids: Ids = diesel::sql_query(
+        "SELECT campaign_id AS campaign, id AS group FROM ad_groups WHERE org_id = $1 ORDER BY id LIMIT 1",
+    )
+    .bind::<SqlUuid, _>(big_org)
+    .get_result(&mut admin_c)
+    .await?;
+    let two_years = format!(
+        "/dashboard?range=custom&from={}&to={today}",
+        today - Days::days(730)
+    );
+    let pages: Vec<(&str, String, &[u8])> = vec![
+        (
+            "dashboard, campaigns",
+            "/dashboard?range=last_30&sort=spend&dir=desc".into(),
+            b"Totals in ",
+        ),
+        (
+            "dashboard, ad groups",
+            "/dashboard?range=last_30&level=ad_group".into(),
+            b"Totals in ",
+        ),
+        (
+            "dashboard, ads",
+            "/dashboard?range=last_30&level=ad".into(),
+            b"Totals in ",
+        ),
+        ("dashboard, 2 years", two_years.clone(), b"Totals in "),
+        (
+            "campaign page (ad groups)",
+            format!("/campaigns/{}?range=last_30", ids.campaign),
+            b"</html>",
+        ),
+        (
+            "ad group page (ads)",
+            format!("/ad-groups/{}?range=last_30", ids.group),
+            b"</html>",
+        ),
+    ];
+    let cookie = format!("{}={token}", adpilot::auth::sessions::COOKIE);
+    println!("full HTTP requests through the router (session, tenant, templates):");
+    for (name, path, marker) in pages {
+        let one = {
+            let (path, cookie) = (path.clone(), cookie.clone());
+            move |router: axum::Router| {
+                let (path, cookie) = (path.clone(), cookie.clone());
+                async move {
+                    let req = Request::builder()
+                        .uri(path.as_str())
+                        .header(header::COOKIE, cookie)
+                        .body(Body::empty())?;
+                    let t = Instant::now();
+                    let resp = router.oneshot(req).await?;
+                    let status = resp.status();
+                    let body = resp.into_body().collect().await?.to_bytes();
+                    let d = t.elapsed();
+                    if !status.is_success() || !body.windows(marker.len()).any(|w| w == marker) {
+                        return Err(format!("{path} answered {status}").into());
+                    }
+                    Ok::<_, Box<dyn std::error::Error + Send + Sync>>(d)
+                }
             }
-            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(d)
+        };
+        for _ in 0..3 {
+            one(router.clone()).await?;
         }
-    };
-    let q = DashQuery {
-        range: Some("last_30".into()),
-        sort: Some("spend".into()),
-        ..DashQuery::default()
-    };
-    let params = DashParams::parse(&q, today);
-    let sql = move |app: adpilot::app::AppState, params: DashParams| async move {
-        let t = Instant::now();
-        let d = load_dashboard(&app, big_org, &params)
-            .await
-            .map_err(|e| format!("{e:?}"))?;
-        let el = t.elapsed();
-        if d.campaigns.rows.len() != 50 {
-            return Err(format!("expected 50 rows, got {}", d.campaigns.rows.len()).into());
+        let n = args.requests;
+        let mut http1 = Vec::new();
+        for _ in 0..n {
+            http1.push(one(router.clone()).await?);
         }
-        Ok::<_, Box<dyn std::error::Error + Send + Sync>>(el)
-    };
-    // Warm-up: caches and connections.
-    for _ in 0..5 {
-        request(router.clone()).await?;
-    }
-    let n = args.requests;
-    let mut http1 = Vec::new();
-    for _ in 0..n {
-        http1.push(request(router.clone()).await?);
-    }
-    let mut sql1 = Vec::new();
-    for _ in 0..n {
-        sql1.push(sql(app.clone(), params.clone()).await?);
-    }
-    let mut http8 = Vec::new();
-    let mut sql8 = Vec::new();
-    for kind in 0..2 {
         let mut tasks = Vec::new();
         for _ in 0..8 {
-            let (router, app, params) = (router.clone(), app.clone(), params.clone());
-            let request = request.clone();
+            let (router, one) = (router.clone(), one.clone());
             tasks.push(tokio::spawn(async move {
                 let mut out = Vec::new();
                 for _ in 0..n.div_ceil(8).max(5) {
-                    out.push(if kind == 0 {
-                        request(router.clone()).await?
-                    } else {
-                        sql(app.clone(), params.clone()).await?
-                    });
+                    out.push(one(router.clone()).await?);
                 }
                 Ok::<_, Box<dyn std::error::Error + Send + Sync>>(out)
             }));
         }
+        let mut http8 = Vec::new();
         for t in tasks {
-            let v = t.await??;
-            if kind == 0 {
-                http8.extend(v);
-            } else {
-                sql8.extend(v);
-            }
+            http8.extend(t.await??);
         }
+        println!(
+            "  {name:<26} 1 user {}   8 users {}",
+            summary(http1),
+            summary(http8)
+        );
     }
-    println!(
-        "dashboard of the large organization (2,000 campaigns; last 30 days vs previous 30, top 50 by spend, chart):"
-    );
-    println!(
-        "  1 user     HTTP {}   SQL alone {}",
-        summary(http1),
-        summary(sql1)
-    );
-    println!(
-        "  8 users    HTTP {}   SQL alone {}",
-        summary(http8),
-        summary(sql8)
-    );
     Ok(())
 }
 
@@ -470,4 +519,485 @@ fn bench_types(n: i64) -> adpilot::platforms::model::ConversionTypes {
     .into_iter()
     .map(|k| (k.to_string(), f.clone()))
     .collect()
+}
+
+/// 5 ad groups per campaign and 3 ads per ad group for `org` (10,000 and 30,000 for the large
+/// organization's 2,000 campaigns).
+async fn seed_levels(c: &mut adpilot::db::Conn, org: Uuid) -> Res<()> {
+    diesel::sql_query(
+        "INSERT INTO ad_groups (org_id, id, account_id, campaign_id, platform, external_id, name, status, currency)
+         SELECT c.org_id, gen_random_uuid(), c.account_id, c.id, c.platform, c.external_id || '-' || g,
+                'Ad group ' || g || ' of ' || c.name, CASE WHEN g = 5 THEN 'paused' ELSE 'active' END, c.currency
+         FROM campaigns c CROSS JOIN generate_series(1, 5) g WHERE c.org_id = $1",
+    )
+    .bind::<SqlUuid, _>(org)
+    .execute(c)
+    .await?;
+    diesel::sql_query(
+        "INSERT INTO ads (org_id, id, account_id, campaign_id, ad_group_id, platform, external_id, name, status)
+         SELECT g.org_id, gen_random_uuid(), g.account_id, g.campaign_id, g.id, g.platform, 'ad-' || a,
+                'Ad ' || a || ' of ' || g.name, 'active'
+         FROM ad_groups g CROSS JOIN generate_series(1, 3) a WHERE g.org_id = $1",
+    )
+    .bind::<SqlUuid, _>(org)
+    .execute(c)
+    .await?;
+    Ok(())
+}
+
+/// Every day from `from` to `to` for each ad group and ad of `org`, a month per statement (in
+/// date order, as a backfill writes them).
+async fn seed_level_metrics(
+    c: &mut adpilot::db::Conn,
+    org: Uuid,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+) -> Res<(usize, usize)> {
+    let (mut groups, mut ads) = (0, 0);
+    let mut m = adpilot::analytics::summaries::month_start(from);
+    while m <= to {
+        let start = m.max(from);
+        let end = adpilot::analytics::summaries::month_end(m).min(to);
+        groups += diesel::sql_query(
+            "INSERT INTO ad_group_metrics_daily (org_id, account_id, campaign_id, ad_group_id, date, impressions,
+               clicks, spend_micros, conversions, revenue_micros)
+             SELECT g.org_id, g.account_id, g.campaign_id, g.id, d::date, 300 + h % 7000, 3 + h % 130,
+                    (2 + h % 100) * 1000000::int8, (h % 9)::numeric, (h % 9) * 40000000::int8
+             FROM generate_series($2::date, $3::date, interval '1 day') d
+             CROSS JOIN ad_groups g
+             CROSS JOIN LATERAL (SELECT abs(hashtext(g.id::text || d::text)) AS h) x
+             WHERE g.org_id = $1",
+        )
+        .bind::<SqlUuid, _>(org)
+        .bind::<diesel::sql_types::Date, _>(start)
+        .bind::<diesel::sql_types::Date, _>(end)
+        .execute(c)
+        .await?;
+        ads += diesel::sql_query(
+            "INSERT INTO ad_metrics_daily (org_id, account_id, campaign_id, ad_group_id, ad_id, date, impressions,
+               clicks, spend_micros, conversions, revenue_micros)
+             SELECT a.org_id, a.account_id, a.campaign_id, a.ad_group_id, a.id, d::date, 100 + h % 2500,
+                    1 + h % 45, (1 + h % 35) * 1000000::int8, (h % 4)::numeric, (h % 4) * 40000000::int8
+             FROM generate_series($2::date, $3::date, interval '1 day') d
+             CROSS JOIN ads a
+             CROSS JOIN LATERAL (SELECT abs(hashtext(a.id::text || d::text)) AS h) x
+             WHERE a.org_id = $1",
+        )
+        .bind::<SqlUuid, _>(org)
+        .bind::<diesel::sql_types::Date, _>(start)
+        .bind::<diesel::sql_types::Date, _>(end)
+        .execute(c)
+        .await?;
+        m = end + Days::days(1);
+    }
+    Ok((groups, ads))
+}
+
+/// Ad rows of one account (one sync) written three ways into three organizations of the same
+/// shape, round after round (each round an older stretch of `days` days, as a backfill walks
+/// back; the three ways take turns, so the machine's noise falls on all of them): through
+/// `level_ingest::upsert` with its summary refresh (the sync's path), through the same merge
+/// without the refresh, and as a plain COPY of the same rows into the same table. Prints each
+/// round and the medians, with the ratios.
+async fn ad_ingest(
+    app: &adpilot::app::AppState,
+    admin_c: &mut adpilot::db::Conn,
+    db_url: &str,
+    days: i64,
+    rounds: usize,
+    today: chrono::NaiveDate,
+) -> Res<()> {
+    #[derive(diesel::QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = SqlUuid)]
+        id: Uuid,
+    }
+    // Three organizations of the benchmark's shape; each writes one account's 15,000 ads.
+    let mut orgs: Vec<Vec<Ad>> = Vec::new();
+    for _ in 0..3 {
+        let r: Id = diesel::sql_query(
+            "INSERT INTO organizations (id, name) VALUES (gen_random_uuid(), 'Ad ingest') RETURNING id",
+        )
+        .get_result(admin_c)
+        .await?;
+        seed_org_campaigns(admin_c, Some(r.id), 2000).await?;
+        seed_levels(admin_c, r.id).await?;
+        let ads: Vec<Ad> = diesel::sql_query(
+            "SELECT a.org_id, a.account_id, a.campaign_id, a.ad_group_id, a.id
+             FROM ads a JOIN ad_accounts acc ON acc.id = a.account_id
+             WHERE a.org_id = $1 AND acc.currency = 'USD'
+             ORDER BY a.campaign_id IS NULL, (SELECT c.external_id FROM campaigns c WHERE c.id = a.campaign_id),
+                      (SELECT g.external_id FROM ad_groups g WHERE g.id = a.ad_group_id), a.external_id",
+        )
+        .bind::<SqlUuid, _>(r.id)
+        .load(admin_c)
+        .await?;
+        orgs.push(ads);
+    }
+    diesel::sql_query("ANALYZE").execute(admin_c).await?;
+    let (client, connection) = tokio_postgres::connect(db_url, tokio_postgres::NoTls).await?;
+    tokio::spawn(connection);
+    let per_day = orgs[0].len();
+    let total = per_day * days as usize;
+    println!(
+        "ad-level ingest, 1 sync of one account ({per_day} ads × {days} days = {total} new ad-days a round; rows/s):"
+    );
+    println!(
+        "  {:<8} {:>16} {:>16} {:>12} {:>10} {:>12} {:>12}",
+        "round",
+        "with refresh",
+        "without refresh",
+        "plain COPY",
+        "refresh",
+        "with / COPY",
+        "without/COPY"
+    );
+    let (mut with, mut without, mut copy) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..rounds {
+        let first = today - Days::days(days * round as i64);
+        let rows = ad_rows(&orgs[0], first, days);
+        let w = ingest_ads(app, orgs[0][0].org_id, &rows, Refresh::Summaries).await?;
+        let rows1 = relabel(&rows, &orgs[0], &orgs[1]);
+        let wo = ingest_ads(app, orgs[1][0].org_id, &rows1, Refresh::SkipToMeasure).await?;
+        let cp = copy_ads(
+            &client,
+            orgs[2][0].org_id,
+            &relabel(&rows, &orgs[0], &orgs[2]),
+        )
+        .await?;
+        let rate = |s: f64| total as f64 / s;
+        println!(
+            "  {:<8} {:>16.0} {:>16.0} {:>12.0} {:>9.0}% {:>11.0}% {:>11.0}%",
+            round + 1,
+            rate(w),
+            rate(wo),
+            rate(cp),
+            100.0 * (w - wo) / wo,
+            100.0 * cp / w,
+            100.0 * cp / wo
+        );
+        with.push(w);
+        without.push(wo);
+        copy.push(cp);
+    }
+    let med = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+    };
+    let (w, wo, cp) = (med(&mut with), med(&mut without), med(&mut copy));
+    let rate = |s: f64| total as f64 / s;
+    println!(
+        "  {:<8} {:>16.0} {:>16.0} {:>12.0} {:>9.0}% {:>11.0}% {:>11.0}%   (time of the refresh: +{:.0}% on the merge; ingest at {:.0}% of COPY's rate)",
+        "median",
+        rate(w),
+        rate(wo),
+        rate(cp),
+        100.0 * (w - wo) / wo,
+        100.0 * cp / w,
+        100.0 * cp / wo,
+        100.0 * (w - wo) / wo,
+        100.0 * cp / w,
+    );
+    Ok(())
+}
+
+#[derive(diesel::QueryableByName, Clone, Copy)]
+struct Ad {
+    #[diesel(sql_type = SqlUuid)]
+    org_id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    account_id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    campaign_id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    ad_group_id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
+}
+
+/// `days` days ending at `last` of every ad of `ads`, day by day in list order.
+fn ad_rows(
+    ads: &[Ad],
+    last: chrono::NaiveDate,
+    days: i64,
+) -> Vec<adpilot::analytics::level_ingest::LevelRow> {
+    let mut rows = Vec::with_capacity(ads.len() * days as usize);
+    for d in 0..days {
+        for (i, a) in ads.iter().enumerate() {
+            let n = (i as i64) * 7 + d * 13;
+            let conv = Decimal::from(n % 4);
+            rows.push(adpilot::analytics::level_ingest::LevelRow {
+                account_id: a.account_id,
+                campaign_id: a.campaign_id,
+                ad_group_id: a.ad_group_id,
+                ad_id: Some(a.id),
+                date: last - Days::days(d),
+                impressions: 100 + n % 2500,
+                clicks: 1 + n % 45,
+                all_clicks: Some(3 + n % 45),
+                spend_micros: 1_000_000 + (n % 1000) * 10_000,
+                conversions: conv,
+                revenue_micros: (n % 4) * 25_000_000,
+                purchases: Some(conv),
+                purchase_value_micros: Some((n % 4) * 25_000_000),
+                leads: Some(Decimal::ZERO),
+                installs: Some(Decimal::ZERO),
+                registrations: Some(Decimal::ZERO),
+                conversion_types: bench_types(n),
+            });
+        }
+    }
+    rows
+}
+
+/// The same rows for the same ad positions of another organization of the same shape.
+fn relabel(
+    rows: &[adpilot::analytics::level_ingest::LevelRow],
+    from: &[Ad],
+    to: &[Ad],
+) -> Vec<adpilot::analytics::level_ingest::LevelRow> {
+    let per_day = from.len().max(1);
+    rows.iter()
+        .enumerate()
+        .filter_map(|(j, r)| {
+            let a = to.get(j % per_day)?;
+            let mut r = r.clone();
+            r.account_id = a.account_id;
+            r.campaign_id = a.campaign_id;
+            r.ad_group_id = a.ad_group_id;
+            r.ad_id = Some(a.id);
+            Some(r)
+        })
+        .collect()
+}
+
+/// Seconds to write `rows` through `level_ingest` in one tenant transaction, as a sync writes
+/// the days of one range (`analytics::sync`: one transaction per range of at most 30 days).
+async fn ingest_ads(
+    app: &adpilot::app::AppState,
+    org: Uuid,
+    rows: &[adpilot::analytics::level_ingest::LevelRow],
+    refresh: Refresh,
+) -> Res<f64> {
+    use adpilot::analytics::level_ingest::{self, Table};
+    let rows = rows.to_vec();
+    let t = Instant::now();
+    app.db
+        .tenant(org, async move |c| {
+            Ok::<_, adpilot::db::DbError>(
+                level_ingest::upsert_with(c, Table::Ads, &rows, refresh).await?,
+            )
+        })
+        .await?;
+    Ok(t.elapsed().as_secs_f64())
+}
+
+/// Seconds to COPY `rows` into `ad_metrics_daily` (text format, one COPY, as the owner).
+async fn copy_ads(
+    client: &tokio_postgres::Client,
+    org: Uuid,
+    rows: &[adpilot::analytics::level_ingest::LevelRow],
+) -> Res<f64> {
+    use futures_util::SinkExt;
+    let mut text = String::with_capacity(rows.len() * 260);
+    for r in rows {
+        let types = serde_json::to_string(&r.conversion_types).unwrap_or_else(|_| "{}".into());
+        text.push_str(&format!(
+            "{org}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t0\t0\t0\t{}\n",
+            r.account_id,
+            r.campaign_id,
+            r.ad_group_id,
+            r.ad_id.unwrap_or_default(),
+            r.date,
+            r.impressions,
+            r.clicks,
+            r.all_clicks.unwrap_or(0),
+            r.spend_micros,
+            r.conversions,
+            r.revenue_micros,
+            r.purchases.unwrap_or_default(),
+            r.purchase_value_micros.unwrap_or(0),
+            types.replace('\\', "\\\\"),
+        ));
+    }
+    let t = Instant::now();
+    let sink = client
+        .copy_in(
+            "COPY ad_metrics_daily (org_id, account_id, campaign_id, ad_group_id, ad_id, date,
+               impressions, clicks, all_clicks, spend_micros, conversions, revenue_micros, purchases,
+               purchase_value_micros, leads, installs, registrations, conversion_types) FROM STDIN",
+        )
+        .await?;
+    let mut sink = std::pin::pin!(sink);
+    sink.send(bytes::Bytes::from(text)).await?;
+    sink.as_mut().finish().await?;
+    Ok(t.elapsed().as_secs_f64())
+}
+
+/// Times `n` runs of `f`.
+async fn times<F, Fut>(n: usize, mut f: F) -> Res<Vec<Duration>>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Res<()>>,
+{
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = Instant::now();
+        f().await?;
+        out.push(t.elapsed());
+    }
+    Ok(out)
+}
+
+fn median_ms(d: &[Duration]) -> f64 {
+    let mut d = d.to_vec();
+    d.sort();
+    pct(&d, 0.5)
+}
+
+/// Each read of the pages, through the summaries beside the daily rows alone (SQL only, one
+/// user), printed with the ratio of the medians.
+async fn reads(
+    app: &adpilot::app::AppState,
+    org: Uuid,
+    today: chrono::NaiveDate,
+    args: &Args,
+) -> Res<()> {
+    use adpilot::analytics::level_queries;
+    use adpilot::analytics::level_table::{self, Page};
+    use adpilot::analytics::queries::{self, Filters, Sort};
+    use adpilot::analytics::range::DateRange;
+    use adpilot::analytics::summaries::Read;
+    use adpilot::platforms::Level;
+    let last30 = DateRange {
+        from: today - Days::days(29),
+        to: today,
+    };
+    let two_years = DateRange {
+        from: today - Days::days(730),
+        to: today,
+    };
+    #[derive(diesel::QueryableByName)]
+    struct Ids {
+        #[diesel(sql_type = SqlUuid)]
+        campaign: Uuid,
+        #[diesel(sql_type = SqlUuid)]
+        group: Uuid,
+    }
+    let ids: Ids = app
+        .db
+        .tenant(org, async move |c| {
+            Ok::<_, adpilot::db::DbError>(
+                diesel::sql_query(
+                    "SELECT campaign_id AS campaign, id AS group FROM ad_groups ORDER BY id LIMIT 1",
+                )
+                .get_result::<Ids>(c)
+                .await?,
+            )
+        })
+        .await?;
+    let page = Page {
+        sort: Sort::default(),
+        limit: Some(50),
+        offset: 0,
+    };
+    type Read3 = (&'static str, DateRange, u8);
+    let cases: Vec<Read3> = vec![
+        ("campaign table + totals, last 30", last30, 0),
+        ("ad group table, last 30", last30, 1),
+        ("ad table, last 30", last30, 2),
+        ("campaign page's ad groups", last30, 3),
+        ("ad group page's ads", last30, 4),
+        ("campaign table, 2 years", two_years, 0),
+        ("ad group table, 2 years", two_years, 1),
+        ("ad table, 2 years", two_years, 2),
+    ];
+    println!(
+        "reads of the large organization (SQL alone, 1 user; through the summaries | the daily rows alone):"
+    );
+    for (name, range, kind) in cases {
+        let run = |read: Read| {
+            let (app, campaign, group) = (app.clone(), ids.campaign, ids.group);
+            async move {
+                app.db
+                    .tenant(org, async move |c| {
+                        let n = match kind {
+                            0 => queries::campaign_aggregates_from(
+                                c,
+                                read,
+                                range,
+                                &Filters::default(),
+                            )
+                            .await?
+                            .len(),
+                            1 | 2 => {
+                                let level = if kind == 1 { Level::AdGroup } else { Level::Ad };
+                                level_table::level_page_from(
+                                    c,
+                                    read,
+                                    level,
+                                    range,
+                                    &Filters::default(),
+                                    page,
+                                )
+                                .await?
+                                .rows
+                                .len()
+                            }
+                            3 => {
+                                level_queries::ad_groups_of_campaign_from(c, read, campaign, range)
+                                    .await?
+                                    .len()
+                            }
+                            _ => level_queries::ads_of_ad_group_from(c, read, group, range)
+                                .await?
+                                .len(),
+                        };
+                        if n == 0 {
+                            return Err(adpilot::db::DbError::from(
+                                diesel::result::Error::NotFound,
+                            ));
+                        }
+                        Ok::<_, adpilot::db::DbError>(())
+                    })
+                    .await?;
+                Ok(())
+            }
+        };
+        run(Read::Summaries).await?;
+        let fast = times(args.requests, || run(Read::Summaries)).await?;
+        let slow_n = if range == two_years || kind == 2 {
+            args.slow_requests
+        } else {
+            args.requests
+        };
+        let slow = times(slow_n, || run(Read::DailyRows)).await?;
+        println!(
+            "  {name:<34} {}   | {}   {:5.1}× faster",
+            summary(fast.clone()),
+            summary(slow.clone()),
+            median_ms(&slow) / median_ms(&fast).max(0.001)
+        );
+    }
+    // The chart reads every day of the range, so it has no summary to read.
+    let chart = times(args.requests, || {
+        let app = app.clone();
+        async move {
+            app.db
+                .tenant(org, async move |c| {
+                    Ok::<_, adpilot::db::DbError>(
+                        queries::daily(c, last30, &Filters::default()).await?,
+                    )
+                })
+                .await?;
+            Ok(())
+        }
+    })
+    .await?;
+    println!(
+        "  {:<34} {}",
+        "daily chart, last 30 (daily rows)",
+        summary(chart)
+    );
+    Ok(())
 }

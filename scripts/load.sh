@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Load test: seeds the benchmark dataset (examples/analytics_bench.rs, kept afterwards), starts a
-# release `adpilot serve` on it, logs in as the large organization's user, and drives three
-# pages with oha at 1, 8 and 32 concurrent users: the dashboard (last 30 days), the rule
-# editor's live check (POST /rules/check) and a campaign page. Prints requests/s, p50/p95/p99
-# and the server's peak memory. Traffic goes to 127.0.0.1 only.
+# Load test: seeds the benchmark dataset (examples/analytics_bench.rs, kept afterwards: the
+# benchmark organization has 2,000 campaigns, 10,000 ad groups and 30,000 ads with two years of
+# days), starts a release `adpilot serve` on it, logs in as the large organization's user, and
+# drives its pages with oha at 1, 8 and 32 concurrent users: the dashboard (last 30 days) at
+# each level and over a custom two-year range, the rule editor's live check (POST
+# /rules/check), a campaign page (its ad groups) and an ad group page (its ads). Prints
+# requests/s, p50/p95/p99, errors, and the server's idle and peak memory. Traffic goes to
+# 127.0.0.1 only.
 #
 #   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres bash scripts/load.sh
 #
@@ -79,6 +82,11 @@ token=$(curl -fsS -b "$jar" "$BASE/rules/new" | csrf)
 campaign=$(curl -fsS -b "$jar" "$BASE/dashboard?range=last_30" \
   | grep -o 'href="/campaigns/[0-9a-f-]\{36\}"' | head -n1 | sed 's/href="//; s/"//')
 [ -n "$campaign" ] || { echo "no campaign link on the dashboard: not logged in?" >&2; exit 1; }
+adgroup=$(curl -fsS -b "$jar" "$BASE$campaign?range=last_30" \
+  | grep -o 'href="/ad-groups/[0-9a-f-]\{36\}' | head -n1 | sed 's/href="//')
+[ -n "$adgroup" ] || { echo "no ad group link on the campaign page" >&2; exit 1; }
+two_years="from=$(date -u -d '730 days ago' +%F)&to=$(date -u +%F)"
+idle=$(sed -n 's/^VmRSS:\s*//p' "/proc/$server_pid/status")
 
 rule='rule "Stop losers"
   when cpa > 50 on each of last 3 days and clicks in last 7 days >= 100
@@ -108,12 +116,16 @@ echo "adpilot load: database ${LOAD_DB}, ${DURATION} s per run, $(nproc) cores, 
 printf '%-16s %4s %9s %7s %7s %7s %8s %6s\n' page users "req/s" "p50 ms" "p95 ms" "p99 ms" ok errors
 for c in 1 8 32; do
   run dashboard "$c" "$BASE/dashboard?range=last_30"
+  run "dash ad groups" "$c" "$BASE/dashboard?range=last_30&level=ad_group"
+  run "dash ads" "$c" "$BASE/dashboard?range=last_30&level=ad"
+  run "dash 2 years" "$c" "$BASE/dashboard?range=custom&${two_years}"
   run "rule check" "$c" -m POST -H "Origin: $BASE" -H "X-CSRF-Token: $token" \
     -H "Content-Type: application/x-www-form-urlencoded" \
     -d "text=$(python3 -c 'import sys,urllib.parse;print(urllib.parse.quote(sys.argv[1]))' "$rule")" \
     "$BASE/rules/check"
   run campaign "$c" "$BASE$campaign"
+  run "ad group" "$c" "$BASE$adgroup"
 done
 peak=$(sed -n 's/^VmHWM:\s*//p' "/proc/$server_pid/status")
-echo "server peak memory (VmHWM): $peak"
+echo "server memory: idle after start-up ${idle}, peak (VmHWM) ${peak}"
 echo "(the database ${LOAD_DB} is kept: LOAD_DB=${LOAD_DB} reruns without seeding; DROP DATABASE ${LOAD_DB} removes it)"

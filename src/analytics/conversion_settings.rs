@@ -9,6 +9,8 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use super::conversions::{ConversionSettings, derive};
+use super::level_ingest::Table;
+use super::summaries::{self, Summarized};
 use crate::db::Conn;
 use crate::platforms::model::{ConversionTypes, DEFAULT_TYPE};
 use crate::types::{Currency, Money, Platform};
@@ -127,17 +129,35 @@ fn micros(d: Decimal, currency: Currency) -> Option<i64> {
     Money::from_major(d, currency).map(|m| m.micros)
 }
 
-/// The daily tables that keep per-type figures, with the column naming each row's object.
-const DAILY_TABLES: [(&str, &str); 3] = [
-    ("metrics_daily", "campaign_id"),
-    ("ad_group_metrics_daily", "ad_group_id"),
-    ("ad_metrics_daily", "ad_id"),
-];
+/// The daily tables that keep per-type figures, with the column naming each row's object, their
+/// summaries and their ingest lock.
+fn daily_tables() -> [(&'static str, &'static str, Summarized, i32); 3] {
+    [
+        (
+            "metrics_daily",
+            "campaign_id",
+            Summarized::Campaigns,
+            super::ingest::LOCK_NAMESPACE,
+        ),
+        (
+            "ad_group_metrics_daily",
+            "ad_group_id",
+            Summarized::AdGroups,
+            Table::AdGroups.lock_namespace(),
+        ),
+        (
+            "ad_metrics_daily",
+            "ad_id",
+            Summarized::Ads,
+            Table::Ads.lock_namespace(),
+        ),
+    ]
+}
 
 /// Re-derives `conversions`, `revenue` and the named metrics of every stored row of the
-/// account, at every level, from its per-type figures. Rows synced before the figures were
-/// kept (an empty or absent `conversion_types`) are left as they are. Returns the rows
-/// rewritten.
+/// account, at every level, from its per-type figures, and refreshes the summaries of the rows
+/// it rewrote. Rows synced before the figures were kept (an empty or absent
+/// `conversion_types`) are left as they are. Returns the rows rewritten.
 pub async fn rederive(
     c: &mut Conn,
     account_id: Uuid,
@@ -146,12 +166,25 @@ pub async fn rederive(
     settings: &ConversionSettings,
 ) -> diesel::QueryResult<usize> {
     let mut written = 0;
-    for table in DAILY_TABLES {
-        written += rederive_table(c, table, account_id, platform, currency, settings).await?;
+    for (table, object, summarized, lock) in daily_tables() {
+        // A sync of the account writing the same rows waits, or is waited for (see
+        // ingest::lock_accounts): the refresh below must see every row as committed.
+        super::ingest::lock_accounts(c, lock, [account_id]).await?;
+        let (n, touched) =
+            rederive_table(c, (table, object), account_id, platform, currency, settings).await?;
+        written += n;
+        if n > 0 {
+            summaries::refresh(c, summarized, touched.iter().copied()).await?;
+            if summarized == Summarized::Campaigns {
+                summaries::refresh_accounts(c, touched.iter().map(|(_, d)| (account_id, *d)))
+                    .await?;
+            }
+        }
     }
     Ok(written)
 }
 
+/// Rewrites one table's rows of the account; returns how many, and their (object, day) pairs.
 async fn rederive_table(
     c: &mut Conn,
     (table, object): (&str, &str),
@@ -159,7 +192,7 @@ async fn rederive_table(
     platform: Platform,
     currency: Currency,
     settings: &ConversionSettings,
-) -> diesel::QueryResult<usize> {
+) -> diesel::QueryResult<(usize, Vec<(Uuid, NaiveDate)>)> {
     let stored: Vec<Stored> = diesel::sql_query(format!(
         "SELECT {object} AS object_id, date, conversion_types FROM {table} \
          WHERE org_id = (SELECT app_current_org()) AND account_id = $1 \
@@ -169,6 +202,7 @@ async fn rederive_table(
     .load(c)
     .await?;
     let mut written = 0;
+    let mut touched = Vec::new();
     for chunk in stored.chunks(BATCH) {
         let mut objects = Vec::with_capacity(chunk.len());
         let mut date = Vec::with_capacity(chunk.len());
@@ -231,6 +265,7 @@ async fn rederive_table(
         .bind::<Date, _>(last)
         .execute(c)
         .await?;
+        touched.extend(objects.iter().copied().zip(date.iter().copied()));
     }
-    Ok(written)
+    Ok((written, touched))
 }

@@ -6,6 +6,10 @@
 //! observed at its `updated_at`, every earlier value at its revision's `observed_at`
 //! ([`known_at_source`] replays it). A first report therefore costs one row, not two: a
 //! backfill writes each campaign-day once.
+//!
+//! The summaries of what a call wrote (campaign blocks and months, account days) are refreshed
+//! at its end, in the same transaction: once per call rather than per statement, so a chunk of
+//! 50,000 rows recomputes each of its blocks once (see [`super::summaries::refresh`]).
 
 use chrono::NaiveDate;
 use diesel::sql_types::{Array, BigInt, Date, Integer, Nullable, Text, Uuid as SqlUuid};
@@ -13,6 +17,7 @@ use diesel_async::RunQueryDsl;
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
+use super::summaries::{self, Refresh, Summarized};
 use crate::db::Conn;
 use crate::platforms::model::ConversionTypes;
 
@@ -72,7 +77,7 @@ fn in_key_order(rows: &[MetricRow]) -> Vec<&MetricRow> {
 
 /// Advisory-lock namespace of ingest (the first key of the two-key form); the second key is
 /// derived from the ad account.
-const LOCK_NAMESPACE: i32 = 0x6d65_7472; // "metr"
+pub(super) const LOCK_NAMESPACE: i32 = 0x6d65_7472; // "metr"
 
 fn account_lock_key(account: &Uuid) -> i32 {
     let b = account.as_bytes();
@@ -83,9 +88,41 @@ fn account_lock_key(account: &Uuid) -> i32 {
     i32::from_le_bytes(k)
 }
 
-/// Upserts rows for the current tenant (call inside its tenant transaction). Returns how many
-/// rows were new or changed.
+/// Takes the transaction's advisory lock of each account in `namespace` (one per daily table),
+/// in key order so that two writers of several accounts cannot deadlock. Every writer of a
+/// daily table takes it before writing: the ingest decides insert or update from its snapshot,
+/// and the summary refresh recomputes from it, so the second writer must wait until the first
+/// commits and then see its rows.
+pub(super) async fn lock_accounts(
+    c: &mut Conn,
+    namespace: i32,
+    accounts: impl IntoIterator<Item = Uuid>,
+) -> diesel::QueryResult<()> {
+    let mut keys: Vec<i32> = accounts.into_iter().map(|a| account_lock_key(&a)).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    for key in keys {
+        diesel::sql_query("SELECT pg_advisory_xact_lock($1, $2)")
+            .bind::<Integer, _>(namespace)
+            .bind::<Integer, _>(key)
+            .execute(c)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Upserts rows for the current tenant (call inside its tenant transaction) and refreshes the
+/// summaries of what changed. Returns how many rows were new or changed.
 pub async fn upsert(c: &mut Conn, rows: &[MetricRow]) -> diesel::QueryResult<usize> {
+    upsert_with(c, rows, Refresh::Summaries).await
+}
+
+/// [`upsert`], refreshing the summaries or (only to measure their cost) not.
+pub async fn upsert_with(
+    c: &mut Conn,
+    rows: &[MetricRow],
+    refresh: Refresh,
+) -> diesel::QueryResult<usize> {
     if rows.is_empty() {
         return Ok(0);
     }
@@ -104,23 +141,9 @@ pub async fn upsert(c: &mut Conn, rows: &[MetricRow]) -> diesel::QueryResult<usi
     diesel::sql_query("SET LOCAL work_mem = '64MB'")
         .execute(c)
         .await?;
-    // The statement below decides insert or update from what its snapshot holds, so two
-    // writers of one account's campaign-days (a sync whose lease was taken over, say) must
-    // not overlap: the second waits here until the first commits, then sees its rows. Keys
-    // are taken in order so two multi-account batches cannot deadlock.
-    let mut keys: Vec<i32> = rows
-        .iter()
-        .map(|r| account_lock_key(&r.account_id))
-        .collect();
-    keys.sort_unstable();
-    keys.dedup();
-    for key in keys {
-        diesel::sql_query("SELECT pg_advisory_xact_lock($1, $2)")
-            .bind::<Integer, _>(LOCK_NAMESPACE)
-            .bind::<Integer, _>(key)
-            .execute(c)
-            .await?;
-    }
+    // Two writers of one account's campaign-days (a sync whose lease was taken over, say)
+    // must not overlap: the second waits here until the first commits, then sees its rows.
+    lock_accounts(c, LOCK_NAMESPACE, rows.iter().map(|r| r.account_id)).await?;
     let rows = in_key_order(rows);
     let mut changed = 0usize;
     for chunk in rows.chunks(BATCH) {
@@ -242,6 +265,15 @@ pub async fn upsert(c: &mut Conn, rows: &[MetricRow]) -> diesel::QueryResult<usi
         .get_result(c)
         .await?;
         changed += n.changed as usize;
+    }
+    if changed > 0 && refresh == Refresh::Summaries {
+        summaries::refresh(
+            c,
+            Summarized::Campaigns,
+            rows.iter().map(|r| (r.campaign_id, r.date)),
+        )
+        .await?;
+        summaries::refresh_accounts(c, rows.iter().map(|r| (r.account_id, r.date))).await?;
     }
     Ok(changed)
 }

@@ -6,6 +6,9 @@
 //! Rows are sorted by date first, so a batch of 25,000 ad-days covers about one day of a large
 //! organization (30,000 ads) and the statement's read of the stored rows of its days stays
 //! about as large as the batch.
+//!
+//! The level's summaries (blocks and months per object) of what a call wrote are refreshed at
+//! its end, in the same transaction, once per call (see [`super::summaries::refresh`]).
 
 use chrono::NaiveDate;
 use diesel::sql_types::{Array, BigInt, Date, Integer, Nullable, Text, Uuid as SqlUuid};
@@ -13,6 +16,7 @@ use diesel_async::RunQueryDsl;
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
+use super::summaries::{self, Refresh, Summarized};
 use crate::db::Conn;
 use crate::platforms::model::ConversionTypes;
 
@@ -64,7 +68,8 @@ impl Table {
         }
     }
 
-    fn lock_namespace(self) -> i32 {
+    /// The ingest lock of this table (see [`super::ingest::lock_accounts`]).
+    pub(super) fn lock_namespace(self) -> i32 {
         match self {
             Table::AdGroups => 0x6c76_6167, // "lvag"
             Table::Ads => 0x6c76_6164,      // "lvad"
@@ -106,18 +111,20 @@ fn in_key_order(rows: &[LevelRow], table: Table) -> Vec<&LevelRow> {
     out
 }
 
-fn account_lock_key(account: &Uuid) -> i32 {
-    let b = account.as_bytes();
-    let mut k = [0u8; 4];
-    for (i, byte) in b.iter().enumerate() {
-        k[i % 4] ^= byte;
-    }
-    i32::from_le_bytes(k)
+/// Upserts rows of one level for the current tenant (inside its tenant transaction) and
+/// refreshes the level's summaries of what changed. Rows of the ads table must carry `ad_id`.
+/// Returns how many rows were new or changed.
+pub async fn upsert(c: &mut Conn, table: Table, rows: &[LevelRow]) -> diesel::QueryResult<usize> {
+    upsert_with(c, table, rows, Refresh::Summaries).await
 }
 
-/// Upserts rows of one level for the current tenant (inside its tenant transaction). Rows of
-/// the ads table must carry `ad_id`. Returns how many rows were new or changed.
-pub async fn upsert(c: &mut Conn, table: Table, rows: &[LevelRow]) -> diesel::QueryResult<usize> {
+/// [`upsert`], refreshing the summaries or (only to measure their cost) not.
+pub async fn upsert_with(
+    c: &mut Conn,
+    table: Table,
+    rows: &[LevelRow],
+    refresh: Refresh,
+) -> diesel::QueryResult<usize> {
     let rows: Vec<LevelRow> = match table {
         Table::Ads => rows.iter().filter(|r| r.ad_id.is_some()).cloned().collect(),
         Table::AdGroups => rows.to_vec(),
@@ -133,19 +140,8 @@ pub async fn upsert(c: &mut Conn, table: Table, rows: &[LevelRow]) -> diesel::Qu
     diesel::sql_query("SET LOCAL work_mem = '64MB'")
         .execute(c)
         .await?;
-    let mut keys: Vec<i32> = rows
-        .iter()
-        .map(|r| account_lock_key(&r.account_id))
-        .collect();
-    keys.sort_unstable();
-    keys.dedup();
-    for key in keys {
-        diesel::sql_query("SELECT pg_advisory_xact_lock($1, $2)")
-            .bind::<Integer, _>(table.lock_namespace())
-            .bind::<Integer, _>(key)
-            .execute(c)
-            .await?;
-    }
+    super::ingest::lock_accounts(c, table.lock_namespace(), rows.iter().map(|r| r.account_id))
+        .await?;
     let (daily, revisions, obj) = table.names();
     let extra_col = match table {
         Table::AdGroups => "",
@@ -271,6 +267,14 @@ pub async fn upsert(c: &mut Conn, table: Table, rows: &[LevelRow]) -> diesel::Qu
             .get_result(c)
             .await?;
         changed += n.changed as usize;
+    }
+    if changed > 0 && refresh == Refresh::Summaries {
+        let summarized = match table {
+            Table::AdGroups => Summarized::AdGroups,
+            Table::Ads => Summarized::Ads,
+        };
+        let touched = sorted.iter().map(|r| (object(r, table), r.date));
+        summaries::refresh(c, summarized, touched).await?;
     }
     Ok(changed)
 }

@@ -1,15 +1,17 @@
 //! Reads of the ad-group and ad daily tables for the drill-down pages: one campaign's ad groups
 //! or one ad group's ads with their sums over a range and over the previous period, and one
-//! ad's days. Each read is one range of the table's key (the organization's days, then the
-//! parent inside them).
+//! ad's days. The sums read whole months and blocks from the summaries and the edge days from
+//! the daily tables (see `summaries`); each of those reads is one range of its table's key
+//! (the organization's period, then the parent inside it).
 
 use chrono::NaiveDate;
-use diesel::sql_types::{BigInt, Date, Nullable, Text, Uuid as SqlUuid};
+use diesel::sql_types::{Array, BigInt, Date, Nullable, Text, Uuid as SqlUuid};
 use diesel_async::RunQueryDsl;
 use uuid::Uuid;
 
 use super::queries::Metrics;
 use super::range::DateRange;
+use super::summaries::{self, Read, SplitBinds, Summarized};
 use crate::db::Conn;
 
 /// An ad group or ad with its sums in the range and in the previous period of equal length.
@@ -100,26 +102,55 @@ impl From<SumsSql> for ObjectSums {
     }
 }
 
-/// The SQL of a level's sums: `daily` grouped by `obj` for rows whose `parent` is `$3`, over
-/// `$1..$2` and the previous period `$4..$5`, joined to the objects (every object of the
-/// parent, with zeros where it had no rows).
-fn sums_sql(daily: &str, obj: &str, parent: &str, objects: &str, extra: &str) -> String {
+/// The SQL of a level's sums: the rows of `table` whose `parent` is `$3` grouped by `obj`,
+/// over the range (split into `$1`, `$2`, `$6`, see [`summaries::source`]) and the previous
+/// period (`$4`, `$5`, `$7`), joined to the objects (every object of the parent, with zeros
+/// where it had no rows).
+fn sums_sql(
+    table: Summarized,
+    read: Read,
+    (obj, parent): (&str, &str),
+    objects: &str,
+    extra: &str,
+) -> String {
+    let org = "(SELECT app_current_org())";
+    let filter = format!("{parent} = $3");
+    let cur = summaries::source(
+        table,
+        read,
+        org,
+        SplitBinds {
+            days: "$1",
+            blocks: "$2",
+            months: "$6",
+        },
+        &filter,
+    );
+    let prev = summaries::source(
+        table,
+        read,
+        org,
+        SplitBinds {
+            days: "$4",
+            blocks: "$5",
+            months: "$7",
+        },
+        &filter,
+    );
     format!(
         "WITH s AS MATERIALIZED (
            SELECT {obj} AS object_id,
-             sum(impressions) FILTER (WHERE date >= $1) AS impressions,
-             sum(clicks) FILTER (WHERE date >= $1) AS clicks,
-             sum(spend_micros) FILTER (WHERE date >= $1) AS spend_micros,
-             sum(conversions) FILTER (WHERE date >= $1) AS conversions,
-             sum(revenue_micros) FILTER (WHERE date >= $1) AS revenue_micros,
-             sum(impressions) FILTER (WHERE date <= $5) AS p_impressions,
-             sum(clicks) FILTER (WHERE date <= $5) AS p_clicks,
-             sum(spend_micros) FILTER (WHERE date <= $5) AS p_spend_micros,
-             sum(conversions) FILTER (WHERE date <= $5) AS p_conversions,
-             sum(revenue_micros) FILTER (WHERE date <= $5) AS p_revenue_micros
-           FROM {daily}
-           WHERE org_id = (SELECT app_current_org()) AND {parent} = $3
-             AND ((date BETWEEN $1 AND $2) OR (date BETWEEN $4 AND $5))
+             sum(impressions) FILTER (WHERE cur) AS impressions,
+             sum(clicks) FILTER (WHERE cur) AS clicks,
+             sum(spend_micros) FILTER (WHERE cur) AS spend_micros,
+             sum(conversions) FILTER (WHERE cur) AS conversions,
+             sum(revenue_micros) FILTER (WHERE cur) AS revenue_micros,
+             sum(impressions) FILTER (WHERE NOT cur) AS p_impressions,
+             sum(clicks) FILTER (WHERE NOT cur) AS p_clicks,
+             sum(spend_micros) FILTER (WHERE NOT cur) AS p_spend_micros,
+             sum(conversions) FILTER (WHERE NOT cur) AS p_conversions,
+             sum(revenue_micros) FILTER (WHERE NOT cur) AS p_revenue_micros
+           FROM (SELECT true AS cur, * FROM {cur} x UNION ALL SELECT false, * FROM {prev} y) u
            GROUP BY {obj}
          )
          SELECT o.id, o.external_id, o.name, o.status, o.delivery, {extra}
@@ -133,9 +164,31 @@ fn sums_sql(daily: &str, obj: &str, parent: &str, objects: &str, extra: &str) ->
            coalesce(s.p_conversions, 0)::text AS p_conversions,
            coalesce(s.p_revenue_micros, 0)::int8 AS p_revenue_micros
          FROM {objects} o LEFT JOIN s ON s.object_id = o.id
-         WHERE o.org_id = (SELECT app_current_org()) AND o.{parent} = $3
+         WHERE o.org_id = {org} AND o.{parent} = $3
          ORDER BY o.name, o.id"
     )
+}
+
+/// Runs a level's sums statement for `parent` over `range` and its previous period.
+async fn load_sums(
+    c: &mut Conn,
+    sql: String,
+    read: Read,
+    parent: Uuid,
+    range: DateRange,
+) -> diesel::QueryResult<Vec<ObjectSums>> {
+    let (cur, prev) = (read.split(range), read.split(range.previous()));
+    let rows: Vec<SumsSql> = diesel::sql_query(sql)
+        .bind::<Array<Date>, _>(cur.days)
+        .bind::<Array<Date>, _>(cur.blocks)
+        .bind::<SqlUuid, _>(parent)
+        .bind::<Array<Date>, _>(prev.days)
+        .bind::<Array<Date>, _>(prev.blocks)
+        .bind::<Array<Date>, _>(cur.months)
+        .bind::<Array<Date>, _>(prev.months)
+        .load(c)
+        .await?;
+    Ok(rows.into_iter().map(ObjectSums::from).collect())
 }
 
 /// A campaign's ad groups with their sums over `range` and the previous period.
@@ -144,23 +197,24 @@ pub async fn ad_groups_of_campaign(
     campaign_id: Uuid,
     range: DateRange,
 ) -> diesel::QueryResult<Vec<ObjectSums>> {
-    let prev = range.previous();
+    ad_groups_of_campaign_from(c, Read::Summaries, campaign_id, range).await
+}
+
+/// [`ad_groups_of_campaign`] read from `read`.
+pub async fn ad_groups_of_campaign_from(
+    c: &mut Conn,
+    read: Read,
+    campaign_id: Uuid,
+    range: DateRange,
+) -> diesel::QueryResult<Vec<ObjectSums>> {
     let sql = sums_sql(
-        "ad_group_metrics_daily",
-        "ad_group_id",
-        "campaign_id",
+        Summarized::AdGroups,
+        read,
+        ("ad_group_id", "campaign_id"),
         "ad_groups",
         "o.budget_period, o.budget_micros, o.bid_micros,",
     );
-    let rows: Vec<SumsSql> = diesel::sql_query(sql)
-        .bind::<Date, _>(range.from)
-        .bind::<Date, _>(range.to)
-        .bind::<SqlUuid, _>(campaign_id)
-        .bind::<Date, _>(prev.from)
-        .bind::<Date, _>(prev.to)
-        .load(c)
-        .await?;
-    Ok(rows.into_iter().map(ObjectSums::from).collect())
+    load_sums(c, sql, read, campaign_id, range).await
 }
 
 /// An ad group's ads with their sums over `range` and the previous period.
@@ -169,23 +223,24 @@ pub async fn ads_of_ad_group(
     ad_group_id: Uuid,
     range: DateRange,
 ) -> diesel::QueryResult<Vec<ObjectSums>> {
-    let prev = range.previous();
+    ads_of_ad_group_from(c, Read::Summaries, ad_group_id, range).await
+}
+
+/// [`ads_of_ad_group`] read from `read`.
+pub async fn ads_of_ad_group_from(
+    c: &mut Conn,
+    read: Read,
+    ad_group_id: Uuid,
+    range: DateRange,
+) -> diesel::QueryResult<Vec<ObjectSums>> {
     let sql = sums_sql(
-        "ad_metrics_daily",
-        "ad_id",
-        "ad_group_id",
+        Summarized::Ads,
+        read,
+        ("ad_id", "ad_group_id"),
         "ads",
         "NULL::text AS budget_period, NULL::int8 AS budget_micros, NULL::int8 AS bid_micros,",
     );
-    let rows: Vec<SumsSql> = diesel::sql_query(sql)
-        .bind::<Date, _>(range.from)
-        .bind::<Date, _>(range.to)
-        .bind::<SqlUuid, _>(ad_group_id)
-        .bind::<Date, _>(prev.from)
-        .bind::<Date, _>(prev.to)
-        .load(c)
-        .await?;
-    Ok(rows.into_iter().map(ObjectSums::from).collect())
+    load_sums(c, sql, read, ad_group_id, range).await
 }
 
 #[derive(diesel::QueryableByName)]

@@ -3,18 +3,19 @@
 //! sums and per-currency totals, in one statement.
 //!
 //! Sized for an organization with 10,000 ad groups and 30,000 ads: the range and the previous
-//! period are each one key range of the partitioned daily table (`org_id`, then `date`, so only
-//! their months' partitions are read), summed by object in the database; sorting and the page
+//! period are each read through the summaries (whole months and blocks from the summary table,
+//! the edge days from the daily table, see `summaries`), summed by object in the database; sorting and the page
 //! limit happen there too, so at most a page of rows leaves it. The previous period is summed
 //! by campaign (for the totals) and by object only for the rows on the page, which keeps its
 //! hash table small whatever the organization's size.
 
-use diesel::sql_types::{BigInt, Date, Nullable, Text, Uuid as SqlUuid};
+use diesel::sql_types::{Array, BigInt, Date, Nullable, Text, Uuid as SqlUuid};
 use diesel_async::RunQueryDsl;
 use uuid::Uuid;
 
 use super::queries::{Filters, Metrics, Sort, SortKey};
 use super::range::DateRange;
+use super::summaries::{self, Read, SplitBinds, Summarized};
 use crate::db::Conn;
 use crate::platforms::Level;
 use crate::types::{Currency, Platform};
@@ -140,20 +141,20 @@ fn order_by(sort: Sort) -> String {
     )
 }
 
-/// The statement for `level` (ad group or ad). Binds: $1..$2 the range, $3..$7 the campaign
-/// filters, $8 the organization, $9..$10 the previous period, $11 the limit (NULL: all),
-/// $12 the offset.
-fn statement(level: Level, sort: Sort) -> String {
-    let (daily, obj, group_cols, objects_join) = match level {
+/// The statement for `level` (ad group or ad). Binds: $1, $2, $13 the range's split (see
+/// [`summaries::source`]), $3..$7 the campaign filters, $8 the organization, $9, $10, $14 the
+/// previous period's split, $11 the limit (NULL: all), $12 the offset.
+fn statement(level: Level, sort: Sort, read: Read) -> String {
+    let (table, obj, group_cols, objects_join) = match level {
         Level::Ad => (
-            "ad_metrics_daily",
+            Summarized::Ads,
             "ad_id",
             "g.id AS group_id, g.name AS group_name,",
             "JOIN ads o ON o.org_id = $8 AND o.id = cur.object_id
              JOIN ad_groups g ON g.org_id = o.org_id AND g.id = o.ad_group_id",
         ),
         _ => (
-            "ad_group_metrics_daily",
+            Summarized::AdGroups,
             "ad_group_id",
             "NULL::uuid AS group_id, NULL::text AS group_name,",
             "JOIN ad_groups o ON o.org_id = $8 AND o.id = cur.object_id",
@@ -168,6 +169,29 @@ fn statement(level: Level, sort: Sort) -> String {
         )
     };
     let (cur_sums, m_sums) = (sums(""), sums("m."));
+    let filter = "$7::uuid IS NULL OR campaign_id = $7";
+    let cur_src = summaries::source(
+        table,
+        read,
+        "$8",
+        SplitBinds {
+            days: "$1",
+            blocks: "$2",
+            months: "$13",
+        },
+        filter,
+    );
+    let prev_src = summaries::source(
+        table,
+        read,
+        "$8",
+        SplitBinds {
+            days: "$9",
+            blocks: "$10",
+            months: "$14",
+        },
+        filter,
+    );
     format!(
         "WITH camp AS MATERIALIZED (
            SELECT c.id, c.name, c.currency, a.name AS account_name
@@ -181,9 +205,7 @@ fn statement(level: Level, sort: Sort) -> String {
          ),
          cur AS MATERIALIZED (
            SELECT campaign_id, {obj} AS object_id, {cur_sums}
-           FROM {daily}
-           WHERE org_id = $8 AND date BETWEEN $1 AND $2
-             AND ($7::uuid IS NULL OR campaign_id = $7)
+           FROM {cur_src} s
            GROUP BY campaign_id, {obj}
          ),
          r AS MATERIALIZED (
@@ -203,9 +225,7 @@ fn statement(level: Level, sort: Sort) -> String {
          prev AS MATERIALIZED (
            SELECT m.campaign_id,
              CASE WHEN m.{obj} IN (SELECT id FROM page) THEN m.{obj} END AS object_id, {m_sums}
-           FROM {daily} m
-           WHERE m.org_id = $8 AND m.date BETWEEN $9 AND $10
-             AND ($7::uuid IS NULL OR m.campaign_id = $7)
+           FROM {prev_src} m
            GROUP BY 1, 2
          ),
          pobj AS (
@@ -257,25 +277,57 @@ pub async fn level_page(
     limit: Option<i64>,
     offset: i64,
 ) -> diesel::QueryResult<LevelPage> {
+    let page = Page {
+        sort,
+        limit,
+        offset,
+    };
+    level_page_from(c, Read::Summaries, level, range, filters, page).await
+}
+
+/// A sort and a page of the level table.
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    pub sort: Sort,
+    pub limit: Option<i64>,
+    pub offset: i64,
+}
+
+/// [`level_page`] read from `read`.
+pub async fn level_page_from(
+    c: &mut Conn,
+    read: Read,
+    level: Level,
+    range: DateRange,
+    filters: &Filters,
+    Page {
+        sort,
+        limit,
+        offset,
+    }: Page,
+) -> diesel::QueryResult<LevelPage> {
     if level == Level::Campaign {
         return Ok(LevelPage::default());
     }
     let prev = range.previous();
     // Two hash aggregates over up to 30,000 objects; the default 4MB would sort on disk.
     let org = super::queries::dashboard_read(c, "32MB").await?;
-    let rows: Vec<Sql> = diesel::sql_query(statement(level, sort))
-        .bind::<Date, _>(range.from)
-        .bind::<Date, _>(range.to)
+    let (cur, before) = (read.split(range), read.split(prev));
+    let rows: Vec<Sql> = diesel::sql_query(statement(level, sort, read))
+        .bind::<Array<Date>, _>(cur.days)
+        .bind::<Array<Date>, _>(cur.blocks)
         .bind::<Nullable<Text>, _>(filters.platform.map(|p| p.as_str().to_string()))
         .bind::<Nullable<SqlUuid>, _>(filters.account_id)
         .bind::<Nullable<Text>, _>(filters.status.clone())
         .bind::<Nullable<Text>, _>(filters.search_pattern())
         .bind::<Nullable<SqlUuid>, _>(filters.campaign_id)
         .bind::<SqlUuid, _>(org)
-        .bind::<Date, _>(prev.from)
-        .bind::<Date, _>(prev.to)
+        .bind::<Array<Date>, _>(before.days)
+        .bind::<Array<Date>, _>(before.blocks)
         .bind::<Nullable<BigInt>, _>(limit.map(|l| l.max(0)))
         .bind::<BigInt, _>(offset.max(0))
+        .bind::<Array<Date>, _>(cur.months)
+        .bind::<Array<Date>, _>(before.months)
         .load(c)
         .await?;
     let mut out = LevelPage::default();

@@ -20,5 +20,6 @@ pub mod queries;
 pub mod range;
 pub mod routes;
 pub mod signals;
+pub mod summaries;
 pub mod sync;
 pub mod views;

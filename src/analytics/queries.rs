@@ -7,12 +7,13 @@ use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
-use diesel::sql_types::{BigInt, Date, Nullable, Text, Uuid as SqlUuid};
+use diesel::sql_types::{Array, BigInt, Date, Nullable, Text, Uuid as SqlUuid};
 use diesel_async::RunQueryDsl;
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use super::range::DateRange;
+use super::summaries::{self, Read, SplitBinds, Summarized};
 use crate::db::Conn;
 use crate::types::{Currency, Platform};
 
@@ -359,21 +360,42 @@ pub(super) async fn dashboard_read(c: &mut Conn, work_mem: &str) -> diesel::Quer
     Ok(row.org)
 }
 
-/// Sums per campaign over `range`: one scan of `metrics_daily`, grouped by campaign (a few
-/// thousand rows even for a large agency), then joined to the campaigns for the filters.
+/// Sums per campaign over `range`, read through the summaries (see
+/// [`super::summaries`]): a few thousand rows per period even for a large agency, grouped by
+/// campaign, then joined to the campaigns for the filters.
 pub async fn period_sums(
     c: &mut Conn,
     range: DateRange,
     filters: &Filters,
 ) -> diesel::QueryResult<PeriodSums> {
+    period_sums_from(c, Read::Summaries, range, filters).await
+}
+
+/// [`period_sums`] read from `read` (the daily rows alone: the reference for tests and the
+/// benchmark).
+pub async fn period_sums_from(
+    c: &mut Conn,
+    read: Read,
+    range: DateRange,
+    filters: &Filters,
+) -> diesel::QueryResult<PeriodSums> {
+    let src = summaries::source(
+        Summarized::Campaigns,
+        read,
+        "$8",
+        SplitBinds {
+            days: "$1",
+            blocks: "$2",
+            months: "$9",
+        },
+        "$7::uuid IS NULL OR campaign_id = $7",
+    );
     let sql = format!(
         "WITH g AS MATERIALIZED (
            SELECT campaign_id, sum(impressions) AS impressions, sum(clicks) AS clicks,
              sum(spend_micros) AS spend_micros, sum(conversions) AS conversions,
              sum(revenue_micros) AS revenue_micros
-           FROM metrics_daily
-           WHERE org_id = $8 AND date BETWEEN $1 AND $2
-             AND ($7::uuid IS NULL OR campaign_id = $7)
+           FROM {src} s
            GROUP BY campaign_id
          )
          SELECT c.id, c.name, c.platform, c.status, c.account_id, a.name AS account_name, c.currency,
@@ -389,11 +411,13 @@ pub async fn period_sums(
     // organization's; at the default 4MB it then sorts all the rows, spilling to disk, to
     // group a few thousand campaigns. Transaction-local, and small next to the server.
     let org = dashboard_read(c, "32MB").await?;
+    let split = read.split(range);
     let q = diesel::sql_query(sql)
-        .bind::<Date, _>(range.from)
-        .bind::<Date, _>(range.to);
+        .bind::<Array<Date>, _>(split.days)
+        .bind::<Array<Date>, _>(split.blocks);
     let rows: Vec<PeriodSql> = bind_filters!(q, filters)
         .bind::<SqlUuid, _>(org)
+        .bind::<Array<Date>, _>(split.months)
         .load(c)
         .await?;
     Ok(PeriodSums(
@@ -459,8 +483,18 @@ pub async fn campaign_aggregates(
     range: DateRange,
     filters: &Filters,
 ) -> diesel::QueryResult<Vec<CampaignAgg>> {
-    let current = period_sums(c, range, filters).await?;
-    let previous = period_sums(c, range.previous(), filters).await?;
+    campaign_aggregates_from(c, Read::Summaries, range, filters).await
+}
+
+/// [`campaign_aggregates`] read from `read`.
+pub async fn campaign_aggregates_from(
+    c: &mut Conn,
+    read: Read,
+    range: DateRange,
+    filters: &Filters,
+) -> diesel::QueryResult<Vec<CampaignAgg>> {
+    let current = period_sums_from(c, read, range, filters).await?;
+    let previous = period_sums_from(c, read, range.previous(), filters).await?;
     Ok(pair_periods(current, previous))
 }
 
@@ -570,13 +604,66 @@ pub struct Series {
     pub days: Vec<(NaiveDate, Metrics)>,
 }
 
+/// The daily series of the campaigns matching `filters`, per currency.
 pub async fn daily(
     c: &mut Conn,
     range: DateRange,
     filters: &Filters,
 ) -> diesel::QueryResult<Vec<Series>> {
-    let sql = format!(
-        "SELECT m.date, c.currency,
+    daily_from(c, Read::Summaries, range, filters).await
+}
+
+/// Whether the daily chart may read the per-account days (`account_metric_summaries`) for
+/// `filters`: only filters an ad account answers (platform, account), and only while every
+/// campaign has its account's currency and platform (as sync and create make them), so that
+/// grouping the accounts' days by the account's currency gives what grouping the campaigns'
+/// days by the campaign's currency gives.
+async fn accounts_answer(c: &mut Conn, org: Uuid, filters: &Filters) -> diesel::QueryResult<bool> {
+    if filters.status.is_some() || filters.search.is_some() || filters.campaign_id.is_some() {
+        return Ok(false);
+    }
+    #[derive(diesel::QueryableByName)]
+    struct B {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        b: bool,
+    }
+    let r: B = diesel::sql_query(
+        "SELECT NOT EXISTS (
+           SELECT 1 FROM campaigns c JOIN ad_accounts a ON a.org_id = c.org_id AND a.id = c.account_id
+           WHERE c.org_id = $1 AND (c.currency <> a.currency OR c.platform <> a.platform)) AS b",
+    )
+    .bind::<SqlUuid, _>(org)
+    .get_result(c)
+    .await?;
+    Ok(r.b)
+}
+
+/// [`daily`] read from `read`.
+pub async fn daily_from(
+    c: &mut Conn,
+    read: Read,
+    range: DateRange,
+    filters: &Filters,
+) -> diesel::QueryResult<Vec<Series>> {
+    let org = dashboard_read(c, "4MB").await?;
+    let by_account = read == Read::Summaries && accounts_answer(c, org, filters).await?;
+    let sql = if by_account {
+        // Rows of accounts no longer connected are left out, as the campaigns' join leaves
+        // out their campaigns' rows (an account's removal removes its campaigns).
+        "SELECT s.period_start AS date, a.currency,
+           sum(s.impressions)::int8 AS impressions, sum(s.clicks)::int8 AS clicks,
+           sum(s.spend_micros)::int8 AS spend_micros, sum(s.conversions)::text AS conversions,
+           sum(s.revenue_micros)::int8 AS revenue_micros
+         FROM account_metric_summaries s
+         JOIN ad_accounts a ON a.org_id = s.org_id AND a.id = s.account_id
+         WHERE s.org_id = $8 AND s.grain = 'd' AND s.period_start BETWEEN $1 AND $2 AND s.days > 0
+           AND ($3::text IS NULL OR a.platform = $3) AND ($4::uuid IS NULL OR a.id = $4)
+         GROUP BY a.currency, s.period_start
+         ORDER BY a.currency, s.period_start"
+            .to_string()
+    } else {
+        format!(
+            "SELECT m.date, c.currency,
            sum(m.impressions)::int8 AS impressions, sum(m.clicks)::int8 AS clicks,
            sum(m.spend_micros)::int8 AS spend_micros, sum(m.conversions)::text AS conversions,
            sum(m.revenue_micros)::int8 AS revenue_micros
@@ -585,8 +672,8 @@ pub async fn daily(
          WHERE m.org_id = $8 AND m.date BETWEEN $1 AND $2 AND {FILTER_SQL}
          GROUP BY c.currency, m.date
          ORDER BY c.currency, m.date"
-    );
-    let org = dashboard_read(c, "4MB").await?;
+        )
+    };
     let q = diesel::sql_query(sql)
         .bind::<Date, _>(range.from)
         .bind::<Date, _>(range.to);

@@ -33,6 +33,7 @@ mod rules_levels_live;
 mod rules_v2;
 mod security;
 mod security_probe;
+mod summaries;
 mod sync;
 mod tenancy;
 mod ux_helpers;

@@ -1,0 +1,11 @@
+DROP TRIGGER IF EXISTS metrics_daily_summaries_del ON metrics_daily;
+DROP TRIGGER IF EXISTS ad_group_metrics_daily_summaries_del ON ad_group_metrics_daily;
+DROP TRIGGER IF EXISTS ad_metrics_daily_summaries_del ON ad_metrics_daily;
+DROP FUNCTION IF EXISTS metric_summaries_after_delete();
+DROP FUNCTION IF EXISTS metric_summaries_rebuild(uuid);
+DROP FUNCTION IF EXISTS account_metric_summaries_refresh(uuid, uuid[], date[], boolean);
+DROP FUNCTION IF EXISTS metric_summaries_refresh(text, uuid, uuid[], date[], boolean);
+DROP TABLE IF EXISTS metric_summaries, ad_group_metric_summaries, ad_metric_summaries, account_metric_summaries;
+DROP FUNCTION IF EXISTS metrics_block_end(date);
+DROP FUNCTION IF EXISTS metrics_block_start(date);
+DROP FUNCTION IF EXISTS metrics_month_start(date);
