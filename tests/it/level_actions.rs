@@ -119,13 +119,7 @@ fn truth_ad(sb: &SandboxHandle, platform: Platform, id: &str) -> Truth {
 
 /// Every ad group and ad of the sandbox, to compare before and after a refusal.
 fn world(sb: &SandboxHandle) -> String {
-    let all = TruthQuery::default();
-    format!(
-        "{:?}{:?}{:?}",
-        sb.campaigns(&all),
-        sb.ad_groups(&all),
-        sb.ads(&all)
-    )
+    sandbox_settings(sb)
 }
 
 /// Platform write calls (not reads) since the last `clear_calls`.

@@ -789,13 +789,7 @@ impl World {
     /// The ad platform's own state of every campaign, ad group and ad (budgets, bids,
     /// statuses).
     fn platform_state(&self) -> String {
-        let all = adpilot::sandbox::TruthQuery::default();
-        format!(
-            "{:?} {:?} {:?}",
-            self.sb.campaigns(&all),
-            self.sb.ad_groups(&all),
-            self.sb.ads(&all)
-        )
+        sandbox_settings(&self.sb)
     }
 }
 

@@ -880,3 +880,19 @@ pub fn skip_for_missing_tool(why: &str) {
     );
     eprintln!("SKIPPED: {why}");
 }
+
+/// Every campaign, ad group and ad of the sandbox as its settings stand, to compare before and
+/// after requests that must change nothing on the platform. A lifetime campaign's remaining
+/// budget is left out: it falls as the day's spend accrues, whatever adpilot does.
+pub fn sandbox_settings(sb: &adpilot::sandbox::SandboxHandle) -> String {
+    let all = adpilot::sandbox::TruthQuery::default();
+    let campaigns: Vec<_> = sb
+        .campaigns(&all)
+        .into_iter()
+        .map(|mut c| {
+            c.budget_remaining_micros = None;
+            c
+        })
+        .collect();
+    format!("{campaigns:?} {:?} {:?}", sb.ad_groups(&all), sb.ads(&all))
+}
