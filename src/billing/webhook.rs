@@ -394,7 +394,7 @@ pub async fn apply(db: &Db, b: &Billing, event: &Event) -> Result<Outcome, Apply
                 stripe_events::kind.eq(&kind),
                 stripe_events::created.eq(created),
             ))
-            .on_conflict(stripe_events::event_id)
+            .on_conflict((stripe_events::org_id, stripe_events::event_id))
             .do_nothing()
             .execute(c)
             .await?;

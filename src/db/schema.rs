@@ -1,6 +1,9 @@
 //! Diesel table definitions, written by hand to match `migrations/`.
 //!
-//! Each table belongs to one module (see design.md); only that module queries it.
+//! Each table belongs to one module; only the owner writes it (docs/architecture.md, "Who owns
+//! which tables"). In the database every key of a tenant table leads with `org_id`; the keys
+//! declared here stay `id` because ids are random UUIDs and `find(id)` inside a tenant
+//! transaction is how the code looks rows up (row-level security adds the `org_id`).
 
 diesel::table! {
     users (id) {

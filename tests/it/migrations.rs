@@ -1,5 +1,7 @@
 //! Migrations apply, revert and apply again; the binary's operator commands work.
 
+use adpilot::db::connect_one;
+use diesel_async::RunQueryDsl;
 use std::process::Command;
 
 use crate::support::*;
@@ -85,4 +87,79 @@ fn bad_settings_are_reported_one_line_each_and_nothing_starts() {
             && err.contains("DATABASE_URL"),
         "{err}"
     );
+}
+
+/// Tables with an `org_id` that still belong to no single tenant: a login session may have no
+/// organization chosen yet, and the job queue also carries the system's own jobs. Both keep
+/// `org_id` nullable; a distributed PostgreSQL would keep them on the coordinator.
+const GLOBAL_WITH_ORG_ID: &[&str] = &["sessions", "jobs"];
+
+/// Issue 24: every tenant table (an `org_id NOT NULL` column) is distributable by `org_id`:
+/// each primary key, unique constraint and unique index includes `org_id`, and each foreign key
+/// to another tenant table carries `org_id` on both sides. Global tables (users,
+/// organizations, ...) may be referred to by id alone.
+#[tokio::test]
+async fn every_key_of_a_tenant_table_includes_org_id() {
+    #[derive(diesel::QueryableByName, Debug)]
+    struct Bad {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        tbl: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        def: String,
+    }
+    let db = TestDb::new().await;
+    let mut c = connect_one(&db.admin_url).await.expect("admin");
+    let tenant = "SELECT c.oid FROM pg_class c
+          JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'org_id'
+                              AND a.attnotnull AND NOT a.attisdropped
+         WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p')
+           AND NOT c.relispartition AND NOT (c.relname = ANY($1))";
+    let org_col = "(SELECT attnum FROM pg_attribute WHERE attrelid = %REL% AND attname = 'org_id')";
+    let sql = format!(
+        "SELECT con.conrelid::regclass::text AS tbl, pg_get_constraintdef(con.oid) AS def
+           FROM pg_constraint con
+          WHERE con.conrelid IN ({tenant})
+            AND ((con.contype IN ('p', 'u')
+                  AND NOT con.conkey @> ARRAY[{own}]::int2[])
+              OR (con.contype = 'f' AND con.confrelid IN ({tenant})
+                  AND NOT (con.conkey @> ARRAY[{own}]::int2[]
+                           AND con.confkey @> ARRAY[{theirs}]::int2[])))
+         UNION ALL
+         SELECT i.indrelid::regclass::text, pg_get_indexdef(i.indexrelid)
+           FROM pg_index i
+          WHERE i.indisunique AND i.indrelid IN ({tenant})
+            AND NOT i.indkey::int2[] @> ARRAY[{idx}]::int2[]
+          ORDER BY 1, 2",
+        own = org_col.replace("%REL%", "con.conrelid"),
+        theirs = org_col.replace("%REL%", "con.confrelid"),
+        idx = org_col.replace("%REL%", "i.indrelid"),
+    );
+    let globals: Vec<String> = GLOBAL_WITH_ORG_ID.iter().map(|s| s.to_string()).collect();
+    let bad: Vec<Bad> = diesel::sql_query(sql)
+        .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(&globals)
+        .load(&mut c)
+        .await
+        .expect("catalog");
+    let listed: Vec<String> = bad
+        .iter()
+        .map(|b| format!("{}: {}", b.tbl, b.def))
+        .collect();
+    assert!(
+        listed.is_empty(),
+        "keys of tenant tables without org_id:\n{}",
+        listed.join("\n")
+    );
+
+    // The check sees the tables it is about (a typo in the catalog query would pass vacuously).
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let n: N = diesel::sql_query(format!("SELECT count(*) AS n FROM ({tenant}) t"))
+        .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(&globals)
+        .get_result(&mut c)
+        .await
+        .expect("tenant tables");
+    assert!(n.n >= 30, "only {} tenant tables found", n.n);
 }
