@@ -73,7 +73,7 @@ fn cases(account: Uuid, ad_set: Uuid, connection: Uuid, campaign: Uuid) -> Vec<C
                 ("account", account.clone()),
                 ("name", "Spring".into()),
                 ("objective", "traffic".into()),
-                ("daily_budget", "1\02".into()),
+                ("daily_budget", "1\u{0}2".into()),
                 ("start", "paused".into()),
             ],
             echoed: Some("value=\"12\"".into()),
@@ -96,7 +96,7 @@ fn cases(account: Uuid, ad_set: Uuid, connection: Uuid, campaign: Uuid) -> Vec<C
             page: "/rules".into(),
             path: "/rules/settings".into(),
             fields: vec![
-                ("max_actions_per_check", "5\00".into()),
+                ("max_actions_per_check", "5\u{0}0".into()),
                 ("max_budget_increase_pct", "20".into()),
             ],
             echoed: Some("value=\"50\"".into()),
@@ -107,7 +107,7 @@ fn cases(account: Uuid, ad_set: Uuid, connection: Uuid, campaign: Uuid) -> Vec<C
             path: format!("/connections/{connection}/accounts"),
             fields: vec![
                 ("account", account.clone()),
-                ("backfill_days", "3\00".into()),
+                ("backfill_days", "3\u{0}0".into()),
                 ("lookback_days", "3".into()),
             ],
             echoed: Some("value=\"30\"".into()),
