@@ -166,6 +166,8 @@ struct CopyPage {
     kept: Vec<KeptRow>,
     /// The kept drafts on show: id, name and when they were kept.
     opened: Option<(Uuid, String, String)>,
+    /// The name typed for "Keep these drafts" when it came back refused.
+    keep_name: Option<String>,
 }
 
 impl CopyPage {
@@ -200,6 +202,7 @@ async fn copy_page_of(app: &AppState, w: &Writer, form: CopyForm) -> AppResult<C
         tones: ["friendly", "professional", "bold", "playful", "neutral"],
         kept,
         opened: None,
+        keep_name: None,
     })
 }
 
@@ -227,6 +230,27 @@ async fn keep_drafts(
     let drafts = saved::parse(&f.drafts).map_err(|e| AppError::BadRequest(e.to_string()))?;
     let form: CopyForm = serde_json::from_str(&f.brief)
         .map_err(|_| AppError::BadRequest(saved::KeepError::Damaged.to_string()))?;
+    // The page sends the brief only after refusing its control characters, so one here is a
+    // damaged form (and PostgreSQL's jsonb could not hold a NUL).
+    if form.control_field().is_some()
+        || [&form.google, &form.meta, &form.tiktok]
+            .iter()
+            .any(|o| o.as_deref().is_some_and(has_forbidden_control))
+    {
+        return Err(AppError::BadRequest(saved::KeepError::Damaged.to_string()));
+    }
+    if has_forbidden_control(&f.name) {
+        let brief = form.brief();
+        let mut page = copy_page_of(&app, &w, form).await?;
+        page.results = saved::to_results(&drafts, &brief);
+        page.errors = FieldErrors::one("keep_name", CONTROL_MESSAGE);
+        page.keep_name = Some(scrub(&f.name));
+        return Ok((
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            Html(page.render()?),
+        )
+            .into_response());
+    }
     let name: String = {
         let n = f.name.trim();
         let n = if n.is_empty() { form.product.trim() } else { n };

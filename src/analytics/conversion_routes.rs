@@ -189,6 +189,17 @@ async fn save(
 ) -> AppResult<Response> {
     // Repeated checkbox fields: parsed by hand (serde_urlencoded has no repeated keys).
     let mut chosen = ConversionSettings::default();
+    // The form is checkboxes of type names the page lists; a control character in one is not
+    // something a person typed, so the page says so and saves nothing (and shows what is
+    // stored).
+    if url::form_urlencoded::parse(body.as_bytes())
+        .any(|(_, v)| crate::web::form::has_forbidden_control(&v))
+    {
+        let msg = "Nothing was saved: the form arrived with invisible control characters (such \
+                   as NUL) in a conversion type, which this page never sends. Tick the types \
+                   again and save.";
+        return render(&app, &a, id, None, Some(msg.into())).await;
+    }
     for (k, v) in url::form_urlencoded::parse(body.as_bytes()) {
         let list = match &*k {
             "count" => &mut chosen.conversion_types,

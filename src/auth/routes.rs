@@ -279,7 +279,28 @@ async fn signup_confirm(
     State(app): State<AppState>,
     ctx: RequestCtx,
     Path(token): Path<String>,
+    body: String,
 ) -> AppResult<Response> {
+    // The form is one button; a control character in it is not something a person typed.
+    // The page says so, creates nothing and offers the button again.
+    if url::form_urlencoded::parse(body.as_bytes()).any(|(k, v)| {
+        crate::web::form::has_forbidden_control(&k) || crate::web::form::has_forbidden_control(&v)
+    }) {
+        let page = SignupConfirmPage {
+            shell: Shell::from_ctx(&ctx, "signup"),
+            live: signup::is_pending(&app.db, &token, chrono::Utc::now()).await?,
+            token,
+            error: Some(
+                "Nothing was created: the form arrived with invisible control characters (such as NUL), which this page never sends. Press the button again."
+                    .into(),
+            ),
+        };
+        return Ok((
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            Html(page.render()?),
+        )
+            .into_response());
+    }
     match signup::confirm(&app.db, &token, chrono::Utc::now()).await {
         Ok((user_id, org_id)) => {
             tracing::info!(%user_id, %org_id, "signed up (confirmed by email)");

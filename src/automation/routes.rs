@@ -22,6 +22,7 @@ use crate::app::AppState;
 use crate::web::context::{Admin, FlashKind, Shell, Viewer, Writer};
 use crate::web::cookies::redirect_with_flash;
 use crate::web::error::{AppError, AppResult};
+use crate::web::form::FieldErrors;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -131,9 +132,16 @@ struct ListPage {
     shell: Shell,
     rows: Vec<ListRow>,
     settings: Settings,
+    /// Errors of the safety settings form, and the two limits as typed when it came back.
+    errors: FieldErrors,
+    typed: Option<(String, String)>,
 }
 
 async fn list_page(State(app): State<AppState>, v: Viewer) -> AppResult<Response> {
+    Ok(Html(list_of(&app, &v).await?.render()?).into_response())
+}
+
+async fn list_of(app: &AppState, v: &Viewer) -> AppResult<ListPage> {
     let (rows, settings) = app
         .db
         .tenant(v.org_id, async move |c| {
@@ -145,15 +153,13 @@ async fn list_page(State(app): State<AppState>, v: Viewer) -> AppResult<Response
             Ok::<_, AppError>((rows, store::settings(c).await?))
         })
         .await?;
-    Ok(Html(
-        ListPage {
-            shell: v.shell("rules"),
-            rows,
-            settings,
-        }
-        .render()?,
-    )
-    .into_response())
+    Ok(ListPage {
+        shell: v.shell("rules"),
+        rows,
+        settings,
+        errors: FieldErrors::default(),
+        typed: None,
+    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -169,6 +175,18 @@ async fn save_settings(
     a: Admin,
     Form(f): Form<SettingsForm>,
 ) -> AppResult<Response> {
+    if let Some(field) = crate::web::form::control_field(&[
+        ("max_actions_per_check", &f.max_actions_per_check),
+        ("max_budget_increase_pct", &f.max_budget_increase_pct),
+    ]) {
+        let mut page = list_of(&app, &a.0).await?;
+        page.errors = FieldErrors::one(field, crate::web::form::CONTROL_MESSAGE);
+        page.typed = Some((
+            crate::web::form::scrub(&f.max_actions_per_check),
+            crate::web::form::scrub(&f.max_budget_increase_pct),
+        ));
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response());
+    }
     let parse = |s: &str, max: i32| {
         s.trim()
             .parse::<i32>()

@@ -179,6 +179,15 @@ async fn checkout(
     axum::Form(form): axum::Form<CheckoutForm>,
 ) -> AppResult<Response> {
     let b = billing(&app)?;
+    // The plan is a button's value, never typed: a control character in it is a damaged
+    // form. Said plainly; nothing is bought or changed.
+    if crate::web::form::has_forbidden_control(&form.plan) {
+        return Ok(redirect_with_flash(
+            "/billing",
+            FlashKind::Error,
+            "Nothing was bought or changed: the plan choice arrived with invisible control characters (such as NUL), which this page never sends. Choose the plan again.",
+        ));
+    }
     let Some(plan) = b.plans().get(&form.plan) else {
         return Ok(redirect_with_flash(
             "/billing",

@@ -265,7 +265,7 @@ pub async fn list(
 /// Only a path of the campaigns list is a place to come back to.
 fn back_to(back: Option<&str>) -> String {
     back.filter(|b| b.starts_with("/campaigns?") || *b == "/campaigns")
-        .filter(|b| !b.contains(['\r', '\n']))
+        .filter(|b| !b.chars().any(char::is_control))
         .unwrap_or("/campaigns")
         .to_string()
 }
@@ -288,6 +288,8 @@ struct BulkConfirm {
     budget: String,
     bulk_intent: String,
     back: String,
+    /// Why the typed budget came back to be checked again (nothing is changed then).
+    budget_error: Option<&'static str>,
 }
 
 async fn bulk(
@@ -347,6 +349,40 @@ async fn bulk(
         })
         .await?;
     let typed = field("budget").unwrap_or("");
+    if crate::web::form::has_forbidden_control(typed) {
+        // The budget comes back in an input of its own, without the control characters, to
+        // be checked and confirmed again; nothing is changed.
+        let lines = items
+            .iter()
+            .map(|i| BulkLine {
+                id: i.campaign.id,
+                name: i.campaign.name.clone(),
+                from: i
+                    .campaign
+                    .daily_budget_micros
+                    .zip(i.campaign.currency.parse::<Currency>().ok())
+                    .map(|(b, c)| Money::new(b, c).display())
+                    .unwrap_or_else(|| "none".into()),
+                to: "–".into(),
+                big: false,
+            })
+            .collect();
+        let page = BulkConfirm {
+            shell: w.shell("campaigns"),
+            op: field("op").unwrap_or_default().to_string(),
+            verb,
+            lines,
+            budget: crate::web::form::scrub(typed),
+            bulk_intent: bulk_intent.to_string(),
+            back,
+            budget_error: Some(crate::web::form::CONTROL_MESSAGE),
+        };
+        return Ok((
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            Html(page.render()?),
+        )
+            .into_response());
+    }
     // Each campaign's own currency reads the typed amount (and may refuse it).
     let mut plans: Vec<(CampaignListItem, Option<Money>)> = Vec::new();
     for i in items {
@@ -433,6 +469,7 @@ async fn bulk(
             budget: typed.chars().filter(|c| !c.is_control()).collect(),
             bulk_intent: bulk_intent.to_string(),
             back,
+            budget_error: None,
         };
         return Ok(Html(page.render()?).into_response());
     }

@@ -257,6 +257,25 @@ impl NewForm {
         f
     }
 
+    /// The control characters that arrived, as errors: beside the field where the form has a
+    /// place for its error, else for the whole form; and the same as sentences for the copy
+    /// and targeting sections, which htmx swaps alone (the fields stay as the browser has them).
+    fn control_errors(&self) -> (FieldErrors, Vec<String>) {
+        let mut errors = FieldErrors::default();
+        let mut problems = Vec::new();
+        for k in &self.control_fields {
+            let (field, label) = match FIELDS_WITH_ERRORS.iter().find(|(f, _)| f == k) {
+                Some((f, l)) => (*f, *l),
+                None => ("form", "A field of the form"),
+            };
+            if errors.get(field).is_none() {
+                errors.add(field, crate::web::form::CONTROL_MESSAGE);
+                problems.push(format!("{label}: {}", crate::web::form::CONTROL_MESSAGE));
+            }
+        }
+        (errors, problems)
+    }
+
     /// The platforms of the chosen accounts that adpilot manages (the copy is drafted for them).
     fn platforms(&self, accounts: &[ManagedAccount]) -> Vec<Platform> {
         Platform::ALL
@@ -269,6 +288,41 @@ impl NewForm {
             .collect()
     }
 }
+
+/// Fields of the create form with a place for their own error (`campaigns/new.html`), and
+/// their labels.
+const FIELDS_WITH_ERRORS: &[(&str, &str)] = &[
+    ("name", "Campaign name"),
+    ("daily_budget", "Daily budget"),
+    ("final_url", "Final URL"),
+    ("locations", "Locations"),
+    ("keywords", "Keywords"),
+    ("ad_group", "Ad group name"),
+    ("max_cpc", "Max CPC"),
+    ("meta_link", "Meta website URL"),
+    ("meta_ad_set", "Meta ad set name"),
+    ("meta_start", "Meta start date"),
+    ("meta_end", "Meta end date"),
+    ("meta_locations", "Meta locations"),
+    ("meta_age_min", "Meta minimum age"),
+    ("meta_age_max", "Meta maximum age"),
+    ("meta_interests", "Meta interests"),
+    ("tiktok_link", "TikTok website URL"),
+    ("tiktok_ad_group", "TikTok ad group name"),
+    ("tiktok_display_name", "TikTok display name"),
+    ("tiktok_start", "TikTok start date"),
+    ("tiktok_end", "TikTok end date"),
+    ("tiktok_locations", "TikTok locations"),
+    ("tiktok_interests", "TikTok interests"),
+    ("product", "Product or service"),
+    ("description", "Description"),
+    ("audience", "Audience"),
+    ("benefits", "Key benefits"),
+    ("keyword", "Primary keyword"),
+    ("avoid", "Words to avoid"),
+    ("variations", "Variations per platform"),
+    ("notes", "Notes"),
+];
 
 #[derive(Template)]
 #[template(path = "campaigns/new.html")]
@@ -433,6 +487,13 @@ async fn suggest_targeting(
     // The drafts on the form stay as they are.
     let brief = page.form.copy.brief(platforms.clone());
     page.copy = page.form.copy.rechecked(&brief);
+    let (errors, problems) = page.form.control_errors();
+    if errors.any() {
+        // Nothing is asked or added; 200 so that htmx shows the section's problems.
+        page.errors = errors;
+        page.targeting_problems = problems;
+        return Ok(Html(page.render()?).into_response());
+    }
     if page.form.copy.action == "apply" {
         // Only what the person ticked goes into the fields, and only now.
         let added = apply_suggestions(&mut page.form)
@@ -591,6 +652,15 @@ async fn draft_copy(
     let recheck = form.copy.action == "check";
     let mut page = NewPage::new(&app, w.shell("campaigns"), accounts, form);
     page.load_platform_lists(&app, w.org_id).await;
+    let (errors, problems) = page.form.control_errors();
+    if errors.any() {
+        // Nothing is drafted; the drafts on the form stay. 200 so that htmx shows the
+        // section's problems.
+        page.errors = errors;
+        page.copy_problems = problems;
+        page.copy = page.form.copy.rechecked(&brief);
+        return Ok(Html(page.render()?).into_response());
+    }
     if recheck {
         page.copy = page.form.copy.rechecked(&brief);
         if page.copy.is_empty() {
@@ -839,6 +909,12 @@ async fn check_with_platform(
     page.load_platform_lists(&app, w.org_id).await;
     page.copy = page.form.copy.rechecked(&brief);
     page.copy_errors = picked.err().unwrap_or_default();
+    let (control, _) = page.form.control_errors();
+    if control.any() {
+        // Nothing goes to Google with them.
+        page.errors = control;
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response());
+    }
     let pushes = match fields {
         Ok(p) => p,
         Err(e) => {

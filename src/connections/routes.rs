@@ -275,6 +275,8 @@ struct ChoiceForm {
     accounts: Vec<Uuid>,
     backfill_days: String,
     lookback_days: String,
+    /// An account checkbox arrived with a control character: not from this page's form.
+    damaged_choice: bool,
 }
 
 impl ChoiceForm {
@@ -284,12 +286,16 @@ impl ChoiceForm {
             accounts: Vec::new(),
             backfill_days: String::new(),
             lookback_days: String::new(),
+            damaged_choice: false,
         };
         let defaults = HistorySettings::default();
         let mut backfill = None;
         let mut lookback = None;
         for (k, v) in url::form_urlencoded::parse(body.as_bytes()) {
             match &*k {
+                "account" if crate::web::form::has_forbidden_control(&v) => {
+                    form.damaged_choice = true
+                }
                 "account" => form.accounts.extend(v.parse::<Uuid>().ok()),
                 "backfill_days" => backfill = Some(v.into_owned()),
                 "lookback_days" => lookback = Some(v.into_owned()),
@@ -309,8 +315,34 @@ async fn choose_accounts(
     Path(id): Path<Uuid>,
     body: String,
 ) -> AppResult<Response> {
-    let form = ChoiceForm::parse(&body);
+    let mut form = ChoiceForm::parse(&body);
     // Every check before anything is saved: a refusal shows on the picker with what was typed.
+    if let Some(field) = crate::web::form::control_field(&[
+        ("backfill_days", &form.backfill_days),
+        ("lookback_days", &form.lookback_days),
+    ]) {
+        form.backfill_days = crate::web::form::scrub(&form.backfill_days);
+        form.lookback_days = crate::web::form::scrub(&form.lookback_days);
+        return AccountsPage::new(&app, &w, id)
+            .await?
+            .refused(
+                &form,
+                None,
+                FieldErrors::one(field, crate::web::form::CONTROL_MESSAGE),
+            )
+            .respond();
+    }
+    if form.damaged_choice {
+        // Dropping the damaged box would stop managing an account nobody unticked.
+        return AccountsPage::new(&app, &w, id)
+            .await?
+            .refused(
+                &form,
+                Some("Nothing was saved: an account choice arrived with invisible control characters (such as NUL), which this page never sends. Tick the accounts again and save.".into()),
+                FieldErrors::default(),
+            )
+            .respond();
+    }
     let history = match HistorySettings::parse(&form.backfill_days, &form.lookback_days) {
         Ok(h) => h,
         Err(errors) => {

@@ -297,7 +297,57 @@ struct BudgetForm {
     budget: String,
     #[serde(default)]
     percent: String,
+    /// The amount (plain digits) the person confirmed after being asked about its size.
+    #[serde(default)]
+    confirm_budget: String,
 }
+
+/// A month of spend at the account's largest daily budget: what a monthly budget is compared
+/// with before it is taken without a question.
+const DAYS_IN_A_LONG_MONTH: i64 = 31;
+
+/// Whether a monthly budget of `new` needs a confirming step: more than
+/// `CONFIRM_MULTIPLE` times the account's current monthly budget or a month of its largest
+/// daily budget, whichever is larger; without either, more than a month of the daily floor.
+/// Returns the reference it was compared with and what that reference is.
+fn monthly_needs_confirmation(
+    new: Money,
+    current: Option<i64>,
+    largest_daily: Option<i64>,
+) -> Option<(Money, &'static str)> {
+    let month = largest_daily
+        .map(|d| d.saturating_mul(DAYS_IN_A_LONG_MONTH))
+        .filter(|m| *m > 0);
+    let current = current.filter(|c| *c > 0);
+    let reference = match (current, month) {
+        (Some(c), Some(m)) if m > c => Some((m, MONTH_OF_LARGEST)),
+        (Some(c), _) => Some((c, "the account's monthly budget now")),
+        (None, Some(m)) => Some((m, MONTH_OF_LARGEST)),
+        (None, None) => None,
+    };
+    match reference {
+        Some((r, what)) => {
+            crate::web::money::needs_confirmation(new, Some(Money::new(r, new.currency)), None)
+                .map(|m| (m, what))
+        }
+        None => crate::web::money::needs_confirmation(
+            Money::new(new.micros / DAYS_IN_A_LONG_MONTH, new.currency),
+            None,
+            None,
+        )
+        .map(|floor| {
+            (
+                Money::new(
+                    floor.micros.saturating_mul(DAYS_IN_A_LONG_MONTH),
+                    new.currency,
+                ),
+                "a month at the usual ceiling for an account without budgets",
+            )
+        }),
+    }
+}
+
+const MONTH_OF_LARGEST: &str = "31 days of the account's largest daily budget";
 
 async fn add_budget(
     State(app): State<AppState>,
@@ -330,21 +380,58 @@ async fn add_budget(
         .parse()
         .ok()
         .filter(|p| (1..=1000).contains(p));
-    let problem = match (&account, &amount, percent) {
-        (None, _, _) => Some("Choose an ad account.".to_string()),
-        (Some(acc), Some(Err(e)), _) => Some(format!("Monthly budget in {}: {e}", acc.currency)),
-        (_, _, None) => Some("Alert at a percentage between 1 and 1000.".to_string()),
-        _ => None,
-    };
-    let (Some(acc), Some(Ok(money)), Some(percent), None) =
-        (account, amount, percent, problem.clone())
+    // Refusals sit beside their fields, with what was typed kept.
+    let mut errors = FieldErrors::default();
+    match (&account, &amount) {
+        (None, _) => errors.add("account_id", "Choose an ad account."),
+        (Some(acc), Some(Err(e))) => {
+            errors.add("budget", format!("Monthly budget in {}: {e}", acc.currency))
+        }
+        _ => {}
+    }
+    if percent.is_none() {
+        errors.add("percent", "Alert at a percentage between 1 and 1000.");
+    }
+    if let (Some(acc), Some(Ok(money))) = (&account, &amount)
+        && form.confirm_budget.trim() != crate::web::money::plain(*money)
+    {
+        let id = acc.id;
+        let (current, largest) = app
+            .db
+            .tenant(a.org_id, async move |c| {
+                let current = super::targets::budget_targets(c)
+                    .await?
+                    .into_iter()
+                    .filter(|t| t.account_id == Some(id))
+                    .map(|t| t.monthly_budget_micros)
+                    .max();
+                let largest =
+                    crate::campaigns::budget_input::largest_daily_budget(c, &[id]).await?;
+                Ok::<_, AppError>((current, largest))
+            })
+            .await?;
+        if let Some((reference, what)) = monthly_needs_confirmation(*money, current, largest) {
+            errors.add(
+                "budget",
+                format!(
+                    "{} a month is more than {} times {} ({what}). Check the amount; if it is right, tick “Yes, this budget is right” and save again.",
+                    money.display(),
+                    crate::web::money::CONFIRM_MULTIPLE,
+                    reference.display(),
+                ),
+            );
+            errors.add("confirm_budget", crate::web::money::plain(*money));
+        }
+    }
+    let (Some(acc), Some(Ok(money)), Some(percent), false) =
+        (account, amount, percent, errors.any())
     else {
-        let page = render(&app, &a, problem).await?;
-        return Ok((
-            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-            Html(page.render()?),
-        )
-            .into_response());
+        let mut page = render(&app, &a, None).await?;
+        page.errors = errors;
+        page.typed.account_id = form.account_id;
+        page.typed.budget = form.budget.clone();
+        page.typed.percent = form.percent.clone();
+        return unprocessable(&page);
     };
     app.db
         .tenant(a.org_id, async move |c| {
@@ -689,4 +776,30 @@ async fn unsubscribe_one_click(
         .render()?,
     )
     .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn eur(major: i64) -> Money {
+        Money::new(
+            major * crate::types::MICROS_PER_UNIT,
+            "EUR".parse().unwrap_or_else(|_| unreachable!()),
+        )
+    }
+
+    #[test]
+    fn huge_monthly_budgets_ask_first() {
+        let m = |x: i64| x * crate::types::MICROS_PER_UNIT;
+        // A month of a 100 a day is 3,100: up to three times that is taken.
+        assert!(monthly_needs_confirmation(eur(9_300), None, Some(m(100))).is_none());
+        let (r, what) = monthly_needs_confirmation(eur(9_301), None, Some(m(100))).expect("asks");
+        assert_eq!((r, what), (eur(3_100), MONTH_OF_LARGEST));
+        // The current monthly budget counts when it is the larger.
+        assert!(monthly_needs_confirmation(eur(20_000), Some(m(10_000)), Some(m(100))).is_none());
+        // Without any reference: a month of the daily floor.
+        assert!(monthly_needs_confirmation(eur(31_000), None, None).is_none());
+        assert!(monthly_needs_confirmation(eur(5_000_000), None, None).is_some());
+    }
 }

@@ -82,6 +82,18 @@ pub const FIELD_CHECKED_FORMS: &[&str] = &[
     "POST /ai/rule-draft",
     "POST /ad-groups/{id}/budget",
     "POST /ad-groups/{id}/bid",
+    "POST /campaigns/bulk",
+    "POST /campaigns/new/copy",
+    "POST /campaigns/new/targeting",
+    "POST /campaigns/new/check",
+    "POST /ai/copy/drafts",
+    "POST /rules/settings",
+    "POST /connections/{id}/accounts",
+    // Forms of checkboxes or a single button, with nothing typed: a control character there is
+    // a damaged form, and the page says so and changes nothing (rather than a bare 400).
+    "POST /accounts/{id}/conversions",
+    "POST /signup/confirm/{token}",
+    "POST /billing/checkout",
 ];
 
 /// Whether the handler of `method path` reports control characters as a field error.

@@ -30,7 +30,7 @@ const PLANS: &str = r#"{
 
 /// One request the fake Stripe received.
 #[derive(Debug, Clone)]
-struct Seen {
+pub(crate) struct Seen {
     path: String,
     authorization: Option<String>,
     idempotency_key: Option<String>,
@@ -102,13 +102,13 @@ async fn fake_stripe() -> (String, Arc<Mutex<Vec<Seen>>>) {
     (format!("http://{addr}"), seen)
 }
 
-struct Billed {
-    t: TestApp,
-    stripe: Arc<Mutex<Vec<Seen>>>,
+pub(crate) struct Billed {
+    pub(crate) t: TestApp,
+    pub(crate) stripe: Arc<Mutex<Vec<Seen>>>,
     _plans: tempdir::TempDir,
 }
 
-async fn billed_app(sandbox: Option<&adpilot::sandbox::SandboxHandle>) -> Billed {
+pub(crate) async fn billed_app(sandbox: Option<&adpilot::sandbox::SandboxHandle>) -> Billed {
     billed_app_with(sandbox, &[]).await
 }
 

@@ -35,10 +35,84 @@ fn has_field_error(body: &str) -> bool {
     })
 }
 
-/// The forms, `account` a managed ad account and `ad_set` one of its ad sets with a budget.
-fn cases(account: Uuid, ad_set: Uuid) -> Vec<Case> {
+/// The forms, `account` a managed ad account, `ad_set` one of its ad sets with a budget,
+/// `connection` its connection and `campaign` one of its campaigns with a daily budget.
+fn cases(account: Uuid, ad_set: Uuid, connection: Uuid, campaign: Uuid) -> Vec<Case> {
     let account = account.to_string();
+    let pushes_or_ai = "SELECT (SELECT count(*) FROM campaign_pushes) \
+                        + (SELECT count(*) FROM ai_usage) + (SELECT count(*) FROM ai_cache) AS n";
     vec![
+        Case {
+            page: "/campaigns/new".into(),
+            path: "/campaigns/new/copy".into(),
+            fields: vec![
+                ("account", account.clone()),
+                ("name", "Spring".into()),
+                ("product", "Trail\0shoes".into()),
+                ("copy_action", "draft".into()),
+            ],
+            echoed: Some("value=\"Trailshoes\"".into()),
+            stored: pushes_or_ai,
+        },
+        Case {
+            page: "/campaigns/new".into(),
+            path: "/campaigns/new/targeting".into(),
+            fields: vec![
+                ("account", account.clone()),
+                ("product", "Trail shoes".into()),
+                ("notes", "Exclude\u{1} staff".into()),
+                ("copy_action", "targeting".into()),
+            ],
+            echoed: Some("Exclude staff</textarea>".into()),
+            stored: pushes_or_ai,
+        },
+        Case {
+            page: "/campaigns/new".into(),
+            path: "/campaigns/new/check".into(),
+            fields: vec![
+                ("account", account.clone()),
+                ("name", "Spring".into()),
+                ("objective", "traffic".into()),
+                ("daily_budget", "1\u{0}2".into()),
+                ("start", "paused".into()),
+            ],
+            echoed: Some("value=\"12\"".into()),
+            stored: pushes_or_ai,
+        },
+        Case {
+            page: "/campaigns".into(),
+            path: "/campaigns/bulk".into(),
+            fields: vec![
+                ("bulk_intent", Uuid::now_v7().to_string()),
+                ("back", "/campaigns".into()),
+                ("campaign", campaign.to_string()),
+                ("op", "budget".into()),
+                ("budget", "12\0,50".into()),
+            ],
+            echoed: Some("value=\"12,50\"".into()),
+            stored: "SELECT count(*) AS n FROM platform_actions",
+        },
+        Case {
+            page: "/rules".into(),
+            path: "/rules/settings".into(),
+            fields: vec![
+                ("max_actions_per_check", "5\u{0}0".into()),
+                ("max_budget_increase_pct", "20".into()),
+            ],
+            echoed: Some("value=\"50\"".into()),
+            stored: "SELECT count(*) AS n FROM audit_log WHERE action = 'rules.settings'",
+        },
+        Case {
+            page: format!("/connections/{connection}/accounts"),
+            path: format!("/connections/{connection}/accounts"),
+            fields: vec![
+                ("account", account.clone()),
+                ("backfill_days", "3\u{0}0".into()),
+                ("lookback_days", "3".into()),
+            ],
+            echoed: Some("value=\"30\"".into()),
+            stored: "SELECT count(*) AS n FROM audit_log",
+        },
         Case {
             page: "/reports".into(),
             path: "/reports".into(),
@@ -186,13 +260,44 @@ async fn meta_account(t: &TestApp, sb: &SandboxHandle, owner: &mut Client) -> (U
     (account, set.id)
 }
 
+/// One id the admin connection sees (`sql` selects it as `id`).
+async fn one_id(t: &TestApp, sql: &str) -> Uuid {
+    #[derive(diesel::QueryableByName)]
+    struct R {
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        id: Uuid,
+    }
+    let r: R = diesel::sql_query(sql)
+        .get_result(
+            &mut adpilot::db::connect_one(&t.db.admin_url)
+                .await
+                .expect("admin"),
+        )
+        .await
+        .expect(sql);
+    r.id
+}
+
 #[tokio::test]
 async fn a_control_character_in_any_form_comes_back_as_that_fields_error() {
     let sb = sandbox(SandboxConfig::default()).await;
     let t = TestApp::with_sandbox(&sb).await;
     let mut owner = t.sign_up("owner@example.com", "Shop").await;
     let (account, ad_set) = meta_account(&t, &sb, &mut owner).await;
-    for case in cases(account, ad_set) {
+    let connection = one_id(
+        &t,
+        &format!("SELECT connection_id AS id FROM ad_accounts WHERE id = '{account}'"),
+    )
+    .await;
+    let campaign = one_id(
+        &t,
+        &format!(
+            "SELECT id FROM campaigns WHERE account_id = '{account}' \
+             AND daily_budget_micros IS NOT NULL ORDER BY external_id LIMIT 1"
+        ),
+    )
+    .await;
+    for case in cases(account, ad_set, connection, campaign) {
         let what = format!("{} {:?}", case.path, case.fields);
         let before = count(&t, case.stored).await;
         owner.get(&case.page).await.assert_status(StatusCode::OK);
@@ -219,6 +324,127 @@ async fn a_control_character_in_any_form_comes_back_as_that_fields_error() {
         assert!(!r.body.contains('\0'), "{what}: the page carries a NUL");
         assert_eq!(count(&t, case.stored).await, before, "{what}: stored");
     }
+
+    // The name of kept drafts on the Ad copy page: the drafts and the name come back.
+    owner.get("/ai/copy").await;
+    let drafted = owner
+        .post(
+            "/ai/copy",
+            &[
+                ("product", "Trail running shoes"),
+                ("tone", "friendly"),
+                ("variations", "1"),
+                ("google", "on"),
+            ],
+        )
+        .await;
+    let hidden = |name: &str| -> String {
+        let marker = format!("name=\"{name}\" value=\"");
+        let start = drafted.body.find(&marker).expect(name) + marker.len();
+        let end = start + drafted.body[start..].find('"').expect("end of value");
+        html_unescape(&drafted.body[start..end])
+    };
+    let (brief, drafts) = (hidden("brief"), hidden("drafts"));
+    let kept = count(&t, "SELECT count(*) AS n FROM copy_drafts").await;
+    let r = owner
+        .post(
+            "/ai/copy/drafts",
+            &[
+                ("brief", brief.as_str()),
+                ("drafts", drafts.as_str()),
+                ("name", "Spring\0 shoes"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(has_field_error(&r.body), "{}", r.body);
+    assert!(r.body.contains("value=\"Spring shoes\""), "{}", r.body);
+    assert!(
+        r.body.contains("class=\"card platform-copy\""),
+        "the drafts stay"
+    );
+    assert_eq!(
+        count(&t, "SELECT count(*) AS n FROM copy_drafts").await,
+        kept
+    );
+    // A brief that the page could not have sent (it refuses control characters before
+    // drafting): said to be damaged, nothing kept, not a 500.
+    let r = owner
+        .post(
+            "/ai/copy/drafts",
+            &[
+                (
+                    "brief",
+                    &brief.replace("Trail running", "Trail\\u0000running"),
+                ),
+                ("drafts", drafts.as_str()),
+                ("name", "Spring"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    assert!(r.body.contains("damaged"), "{}", r.body);
+    assert_eq!(
+        count(&t, "SELECT count(*) AS n FROM copy_drafts").await,
+        kept
+    );
+
+    // Checkbox forms: a control character there is a damaged form; the page says so and
+    // nothing changes (the stored choice is shown).
+    let page = format!("/accounts/{account}/conversions");
+    owner.get(&page).await.assert_status(StatusCode::OK);
+    let settings = "SELECT count(*) AS n FROM account_conversion_settings";
+    let before = count(&t, settings).await;
+    let r = owner.post(&page, &[("count", "purchase\0")]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.contains("Nothing was saved") && r.body.contains("control characters"));
+    assert!(!r.body.contains('\0'));
+    assert_eq!(count(&t, settings).await, before);
+    let page = format!("/connections/{connection}/accounts");
+    owner.get(&page).await;
+    let managed = "SELECT count(*) AS n FROM ad_accounts WHERE managed";
+    let before = count(&t, managed).await;
+    let r = owner
+        .post(
+            &page,
+            &[
+                ("account", &format!("{account}\0")),
+                ("backfill_days", "30"),
+                ("lookback_days", "3"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.contains("Nothing was saved") && r.body.contains("control characters"));
+    assert_eq!(count(&t, managed).await, before);
+
+    // The sign-up confirmation, one button: said, nothing created, the button offered again.
+    let mut newcomer = t.client();
+    newcomer.get("/signup").await;
+    newcomer
+        .post(
+            "/signup",
+            &[
+                ("name", "New Comer"),
+                ("email", "newcomer@example.com"),
+                ("password", PASSWORD),
+                ("org_name", "Newco"),
+                ("time_zone", "UTC"),
+            ],
+        )
+        .await
+        .assert_status(StatusCode::OK);
+    let link = t.last_email_link(&format!("{BASE}/signup/confirm/"));
+    newcomer.get(&link).await.assert_status(StatusCode::OK);
+    let users = count(&t, "SELECT count(*) AS n FROM users").await;
+    let r = newcomer.post(&link, &[("go", "\0")]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.contains("Nothing was created") && r.body.contains("Create my account"));
+    assert_eq!(count(&t, "SELECT count(*) AS n FROM users").await, users);
+    newcomer
+        .post(&link, &[])
+        .await
+        .assert_status(StatusCode::SEE_OTHER);
 
     // The invitation's own form, where the invited person chooses a name and password.
     owner.get("/settings").await;
@@ -296,4 +522,42 @@ async fn a_control_character_in_any_form_comes_back_as_that_fields_error() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert!(r.body.contains(MESSAGE), "{}", r.body);
     assert_eq!(count(&t, "SELECT count(*) AS n FROM ai_usage").await, 0);
+}
+
+/// `&amp;` and friends back to text (attribute values as askama writes them).
+fn html_unescape(s: &str) -> String {
+    s.replace("&quot;", "\"")
+        .replace("&#34;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&#60;", "<")
+        .replace("&gt;", ">")
+        .replace("&#62;", ">")
+        .replace("&amp;", "&")
+        .replace("&#38;", "&")
+}
+
+/// The plan choice is a button: a control character in it is a damaged form, said in the
+/// flash; nothing is bought (Stripe is not asked) or changed.
+#[tokio::test]
+async fn a_control_character_in_the_plan_choice_buys_nothing_and_says_why() {
+    let b = crate::billing::billed_app(None).await;
+    let mut owner = b.t.sign_up("owner@example.com", "Acme").await;
+    owner.get("/billing").await.assert_status(StatusCode::OK);
+    let r = owner
+        .post("/billing/checkout", &[("plan", "starter\0")])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(r.location(), Some("/billing"));
+    let page = owner.get("/billing").await;
+    assert!(
+        page.body.contains("Nothing was bought or changed")
+            && page.body.contains("control characters"),
+        "{}",
+        page.body
+    );
+    assert!(
+        b.stripe.lock().expect("lock").is_empty(),
+        "Stripe not asked"
+    );
 }

@@ -43,6 +43,11 @@ struct Ux {
 /// Signs up in the browser, connects Google Ads through the sandbox's consent page and syncs
 /// every account (history included) before handing over.
 async fn ux(prefix: &str) -> Option<Ux> {
+    ux_with(prefix, &[Platform::Google]).await
+}
+
+/// As `ux`, connecting each of `platforms` in turn.
+async fn ux_with(prefix: &str, platforms: &[Platform]) -> Option<Ux> {
     let b = Browser::start(prefix).await?;
     let sb = sandbox(SandboxConfig::default()).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -66,15 +71,17 @@ async fn ux(prefix: &str) -> Option<Ux> {
     b.wait_for_text("Log out", Duration::from_secs(10), None)
         .await;
 
-    b.goto(&s.at("/connections")).await;
-    b.click_text("Connect Google Ads").await;
-    b.find("form button[value=approve]").await;
-    b.click("form button[value=approve]").await;
-    b.wait_for_text("Choose the", Duration::from_secs(15), None)
-        .await;
-    b.click_text("Save and start syncing").await;
-    b.wait_for_text("Google Ads", Duration::from_secs(10), None)
-        .await;
+    for p in platforms {
+        b.goto(&s.at("/connections")).await;
+        b.click_text(&format!("Connect {}", p.label())).await;
+        b.find("form button[value=approve]").await;
+        b.click("form button[value=approve]").await;
+        b.wait_for_text("Choose the", Duration::from_secs(15), None)
+            .await;
+        b.click_text("Save and start syncing").await;
+        b.wait_for_text(p.label(), Duration::from_secs(10), None)
+            .await;
+    }
 
     let org = org_of(&s.t).await;
     let now = sb.clock().now();
@@ -1011,5 +1018,369 @@ async fn a_rules_change_to_an_ad_group_is_undone_from_its_page_exactly_once() {
         .await,
         1
     );
+    b.quit().await;
+}
+
+/// Whether `text` shows a number with three or more decimals (the history used to show six).
+fn has_long_decimals(text: &str) -> bool {
+    let c: Vec<char> = text.chars().collect();
+    c.windows(5)
+        .any(|w| w[0].is_ascii_digit() && w[1] == '.' && w[2..].iter().all(|d| d.is_ascii_digit()))
+}
+
+/// Issue 27: a rule's history shows the values a check saw in each campaign's currency with
+/// at most two decimals (not six), the campaign's name links to its page, and an Account
+/// column says which ad account it is in. Screenshots at both widths.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rules_history_shows_values_in_the_currency_links_campaigns_and_names_the_account() {
+    let Some(Ux { b, s, sb, org }) = ux("first-hour-history").await else {
+        return;
+    };
+    b.goto(&s.at("/rules/new")).await;
+    b.fill(
+        "#rule-text",
+        "rule \"Costly clicks\"\n  for campaigns on google\n  when spend in last 30 days > 0 and cpc in last 30 days > 0 and ctr in last 30 days >= 0\n  then decrease budget by 10%\n",
+    )
+    .await;
+    b.wait_for_text("The rule checks", Duration::from_secs(10), None)
+        .await;
+    b.select("#mode", "dry_run").await;
+    b.click_text("Save rule").await;
+    b.wait_for_text("Rule saved", Duration::from_secs(10), None)
+        .await;
+    let rule_id: Uuid = b
+        .url()
+        .await
+        .rsplit('/')
+        .next()
+        .and_then(|s| s.split('?').next())
+        .and_then(|s| s.parse().ok())
+        .expect("rule id in the url");
+    let now = sb.clock().now();
+    adpilot::automation::runner::check_rule(&s.t.app, org, rule_id, now, now)
+        .await
+        .expect("check");
+
+    #[derive(diesel::QueryableByName)]
+    struct Place {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        id: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        currency: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        account: String,
+    }
+    let places: Vec<Place> = diesel::sql_query(
+        "SELECT c.id::text AS id, c.currency, a.name AS account \
+         FROM campaigns c JOIN ad_accounts a ON a.id = c.account_id",
+    )
+    .load(&mut admin(&s.t).await)
+    .await
+    .expect("campaigns");
+
+    b.goto(&s.at(&format!("/rules/{rule_id}/history"))).await;
+    b.find(".history-items tr.item").await;
+    let headers = b
+        .script(
+            "return [...document.querySelectorAll('.history-items thead th')].map(h => h.textContent.trim())",
+            vec![],
+        )
+        .await;
+    assert!(
+        headers
+            .as_array()
+            .is_some_and(|h| h.iter().any(|x| x.as_str() == Some("Account"))),
+        "an Account column: {headers}"
+    );
+    let rows = b
+        .script(
+            "return [...document.querySelectorAll('.history-items tr.item')].map(r => {
+               const a = r.cells[2].querySelector('a');
+               return { cells: [...r.cells].map(c => c.textContent.trim()),
+                        name: a ? a.textContent.trim() : '',
+                        href: a ? a.getAttribute('href') : '' };
+             })",
+            vec![],
+        )
+        .await;
+    let rows = rows.as_array().cloned().unwrap_or_default();
+    assert!(!rows.is_empty(), "the check matched campaigns");
+    for row in &rows {
+        let cell = |i: usize| row["cells"][i].as_str().unwrap_or_default().to_string();
+        let href = row["href"].as_str().unwrap_or_default();
+        let name = row["name"].as_str().unwrap_or_default();
+        let place = places
+            .iter()
+            .find(|p| href == format!("/campaigns/{}", p.id))
+            .unwrap_or_else(|| panic!("the campaign's name links to its page: {href} ({row})"));
+        assert!(!name.is_empty(), "{row}");
+        assert!(
+            cell(3).starts_with(&place.account),
+            "the account column names {}: {row}",
+            place.account
+        );
+        let seen = cell(4);
+        assert!(
+            seen.contains("spend in last 30 days = ")
+                && seen.contains(&format!(" {}", place.currency)),
+            "spend in the campaign's currency ({}): {seen}",
+            place.currency
+        );
+        assert!(
+            !has_long_decimals(&seen) && !has_long_decimals(&cell(5)),
+            "at most two decimals: {row}"
+        );
+    }
+    let wide = b.shots_both("rule-history").await;
+    assert!(!wide, "the history fits a phone");
+
+    // The name is a link to the campaign's page.
+    let first = rows[0]["name"].as_str().unwrap_or_default().to_string();
+    b.click(".history-items tr.item td:nth-child(3) a").await;
+    b.wait_for_text("Daily budget", Duration::from_secs(10), None)
+        .await;
+    assert!(b.url().await.contains("/campaigns/"));
+    assert!(b.body_text().await.contains(&first));
+    b.quit().await;
+}
+
+/// Issue 27, item 1 on the alerts page: the monthly budget is read as the person wrote it in
+/// their locale ("12,50", "1 250,00", "1,250.00"), odd or ambiguous amounts are refused beside
+/// the field with what was typed kept, and a huge one asks for confirmation before it is
+/// saved. Screenshots at both widths.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_alerts_monthly_budget_is_read_in_the_persons_locale_refused_when_odd_and_confirmed_when_huge()
+ {
+    let Some(Ux { b, s, .. }) = ux("first-hour-alert-budget").await else {
+        return;
+    };
+    let targets = "SELECT count(*) AS n FROM budget_targets";
+    let currency = || async {
+        let option = b
+            .script(
+                "const s = document.querySelector('select[name=account_id]');
+                 return s.options[s.selectedIndex].text",
+                vec![],
+            )
+            .await;
+        let option = option.as_str().unwrap_or_default().to_string();
+        option
+            .rsplit('(')
+            .next()
+            .map(|c| c.trim_end_matches(')').to_string())
+            .unwrap_or_default()
+    };
+    let save = |typed: &'static str| {
+        let b = &b;
+        async move {
+            b.fill("input[name=budget]", typed).await;
+            b.fill("input[name=percent]", "80").await;
+            b.click_text("Save budget").await;
+        }
+    };
+    let typed_now = || async {
+        b.script(
+            "return document.querySelector('input[name=budget]').value",
+            vec![],
+        )
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+    };
+
+    // Locale forms read as written.
+    b.goto(&s.at("/alerts")).await;
+    let cur = currency().await;
+    assert!(
+        cur.parse::<adpilot::types::Currency>()
+            .is_ok_and(|c| c.minor_unit_exponent() == 2),
+        "a currency with cents: {cur}"
+    );
+    for (typed, shown) in [
+        ("12,50", format!("12.50 {cur}")),
+        ("1 250,00", format!("1,250.00 {cur}")),
+        ("1,250.00", format!("1,250.00 {cur}")),
+    ] {
+        let before = count(&s.t, targets).await;
+        b.goto(&s.at("/alerts")).await;
+        save(typed).await;
+        b.wait_for_text("Monthly budget saved", Duration::from_secs(10), None)
+            .await;
+        assert_eq!(count(&s.t, targets).await, before + 1, "{typed}");
+        assert!(
+            b.body_text()
+                .await
+                .contains(&format!("{shown}, alert at 80%")),
+            "{typed} is {shown}"
+        );
+    }
+
+    // Odd or ambiguous: refused beside the field, the text kept, nothing saved.
+    let before = count(&s.t, targets).await;
+    for (typed, says) in [("1e9", "digits only"), ("1,250", "could mean")] {
+        b.goto(&s.at("/alerts")).await;
+        save(typed).await;
+        b.find("#budget-error").await;
+        assert!(b.text("#budget-error").await.contains(says), "{typed}");
+        assert_eq!(typed_now().await, typed, "the field keeps what was typed");
+    }
+    b.shots_both("alert-budget-refused").await;
+    assert_eq!(count(&s.t, targets).await, before);
+
+    // Huge: asks first; saved once confirmed.
+    b.goto(&s.at("/alerts")).await;
+    save("5 000 000").await;
+    b.find("#confirm-budget").await;
+    let err = b.text("#budget-error").await;
+    assert!(
+        err.contains(&format!("5,000,000.00 {cur} a month")) && err.contains("times"),
+        "{err}"
+    );
+    assert_eq!(typed_now().await, "5 000 000");
+    let wide = b.shots_both("alert-budget-confirm").await;
+    assert!(!wide, "the alerts page fits a phone");
+    assert_eq!(count(&s.t, targets).await, before, "nothing saved yet");
+    b.click("#confirm-budget input[type=checkbox]").await;
+    b.click_text("Save budget").await;
+    b.wait_for_text("Monthly budget saved", Duration::from_secs(10), None)
+        .await;
+    assert_eq!(count(&s.t, targets).await, before + 1);
+    assert!(
+        b.body_text()
+            .await
+            .contains(&format!("5,000,000.00 {cur}, alert at 80%"))
+    );
+    b.quit().await;
+}
+
+/// Issue 27, item 1 on an ad set's page (Meta): its budget and bid take "1,250.00" and
+/// "12.50" exactly, refuse a decimal comma ("12,50", "1 250,00") clearly rather than guess
+/// its size, keep what was typed, and ask before a big jump. Screenshots at both widths.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ad_sets_budget_and_bid_are_read_exactly_refused_clearly_and_confirmed_when_big() {
+    let Some(Ux { b, s, sb, .. }) = ux_with("first-hour-adset-money", &[Platform::Meta]).await
+    else {
+        return;
+    };
+    #[derive(diesel::QueryableByName)]
+    struct G {
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        id: Uuid,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        external_id: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        currency: String,
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
+        budget_micros: Option<i64>,
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
+        bid_micros: Option<i64>,
+    }
+    let pick = async |which: &str| -> G {
+        diesel::sql_query(format!(
+            "SELECT g.id, g.external_id, a.currency, g.budget_micros, g.bid_micros \
+             FROM ad_groups g JOIN campaigns c ON c.id = g.campaign_id \
+             JOIN ad_accounts a ON a.id = c.account_id \
+             WHERE g.platform = 'meta' AND g.status = 'active' AND c.status = 'active' \
+             AND g.{which}_micros IS NOT NULL ORDER BY g.external_id LIMIT 1"
+        ))
+        .get_result(&mut admin(&s.t).await)
+        .await
+        .unwrap_or_else(|e| panic!("an active Meta ad set with a {which}: {e}"))
+    };
+    let truth = |sb: &SandboxHandle, external: &str| {
+        sb.ad_groups(&TruthQuery {
+            platform: Some(Platform::Meta),
+            ad_group_id: Some(external.to_string()),
+            ..TruthQuery::default()
+        })
+        .into_iter()
+        .next()
+        .map(|g| (g.daily_budget_micros, g.bid_micros))
+        .expect("the ad set on the platform")
+    };
+    // Meta's reads are GETs; every change is a POST.
+    let writes = |sb: &SandboxHandle| sb.calls().iter().filter(|c| c.method == "POST").count();
+
+    for (field, g) in [("budget", pick("budget").await), ("bid", pick("bid").await)] {
+        let currency: adpilot::types::Currency = g.currency.parse().expect("currency");
+        assert_eq!(currency.minor_unit_exponent(), 2, "{}: cents", g.currency);
+        let page = s.at(&format!("/ad-groups/{}", g.id));
+        let form = format!("#{field}-form");
+        let input = format!("{form} input[name={field}]");
+        let set = async |typed: &str| {
+            b.fill(&input, typed).await;
+            b.click(&format!("{form} button[type=submit]")).await;
+        };
+        let now = match field {
+            "budget" => g.budget_micros,
+            _ => g.bid_micros,
+        }
+        .expect("an amount now");
+        let on_platform = |sb: &SandboxHandle| {
+            let (budget, bid) = truth(sb, &g.external_id);
+            if field == "budget" { budget } else { bid }
+        };
+        assert_eq!(on_platform(&sb), Some(now));
+
+        // A decimal comma or spaces are refused with the reason, the text kept; nothing sent.
+        sb.clear_calls();
+        for typed in ["12,50", "1 250,00", "1e9"] {
+            b.goto(&page).await;
+            set(typed).await;
+            b.find(&format!("#{field}-error")).await;
+            let says = b.text(&format!("#{field}-error")).await;
+            assert!(
+                says.contains("12.50") || says.contains("not an amount"),
+                "{field} {typed}: {says}"
+            );
+            let kept = b
+                .script(
+                    "return document.querySelector(arguments[0]).value",
+                    vec![serde_json::json!(input)],
+                )
+                .await;
+            assert_eq!(kept.as_str(), Some(typed), "the field keeps what was typed");
+        }
+        b.shots_both(&format!("adset-{field}-refused")).await;
+        assert_eq!(writes(&sb), 0, "nothing sent");
+        assert_eq!(on_platform(&sb), Some(now));
+
+        // A small step is taken at once, exactly as typed.
+        let step = adpilot::types::Money::new(now + now / 10, currency);
+        let step = adpilot::types::Money::from_minor_units(step.to_minor_units(), step.currency)
+            .expect("whole cents");
+        let typed_step = step.to_major().to_string();
+        b.goto(&page).await;
+        set(&typed_step).await;
+        b.wait_for_text("Done", Duration::from_secs(10), None).await;
+        assert_eq!(on_platform(&sb), Some(step.micros), "{field} {typed_step}");
+
+        // Ten times as much (a budget at least 1,234.50, typed with its thousands comma): a
+        // question first, nothing sent until yes.
+        let big = step.micros * 10;
+        let big = if field == "budget" {
+            big.max(1_234_500_000)
+        } else {
+            big
+        };
+        let big = adpilot::types::Money::new(big, step.currency);
+        let typed_big = adpilot::types::format_amount(big.micros, big.currency);
+        sb.clear_calls();
+        b.goto(&page).await;
+        set(&typed_big).await;
+        b.find("#confirm-change").await;
+        assert!(
+            b.text("#confirm-change").await.contains("Change it?"),
+            "{field} {typed_big}"
+        );
+        let wide = b.shots_both(&format!("adset-{field}-confirm")).await;
+        assert!(!wide, "the ad set's page fits a phone");
+        assert_eq!(writes(&sb), 0, "nothing sent before yes");
+        assert_eq!(on_platform(&sb), Some(step.micros));
+        b.click("#confirm-change button[type=submit]").await;
+        b.wait_for_text("Done", Duration::from_secs(10), None).await;
+        assert_eq!(on_platform(&sb), Some(big.micros), "{field} {typed_big}");
+    }
     b.quit().await;
 }

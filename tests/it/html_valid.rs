@@ -68,11 +68,22 @@ async fn axe_findings(
     });
     let mut found = Vec::new();
     let mut check = async |path: &str| {
+        // A panel opened by its #fragment is the phone's layout.
+        let narrow = path.contains('#');
+        if narrow {
+            b.set_width(390).await;
+        }
         b.goto(&format!("{url}{path}")).await;
+        if narrow {
+            b.shot("axe-rule-helper-open").await;
+        }
         b.script(&source, vec![]).await;
         let v = b.script_async(AXE_RUN, vec![]).await;
         for f in v.as_array().into_iter().flatten() {
             found.push(format!("{path}: {}", f.as_str().unwrap_or_default()));
+        }
+        if narrow {
+            b.set_width(1280).await;
         }
     };
     for path in anonymous {
@@ -166,16 +177,68 @@ async fn the_main_pages_are_valid_html_and_accessible() {
         "SELECT id::text AS id FROM ad_accounts WHERE platform = 'meta' LIMIT 1",
     )
     .await;
+    // An ad set a rule's check paused: its page offers the Undo.
+    let undone = first_id(
+        &url,
+        "SELECT id::text AS id FROM ad_groups WHERE platform = 'meta' AND status = 'active' \
+         AND budget_micros IS NOT NULL ORDER BY name LIMIT 1",
+    )
+    .await;
+    c.get("/rules/new").await;
+    let r = c
+        .post(
+            "/rules",
+            &[
+                (
+                    "text",
+                    "rule \"Sets\"\n  for ad sets on meta\n  when clicks in last 7 days > 0\n  then pause\n",
+                ),
+                ("mode", "draft"),
+            ],
+        )
+        .await;
+    let rule_id: uuid::Uuid = r
+        .location()
+        .and_then(|l| l.trim_start_matches("/rules/").parse().ok())
+        .unwrap_or_else(|| panic!("a rule: {}", r.body));
+    let paused = adpilot::campaigns::actions::request(
+        &t.app,
+        org,
+        adpilot::campaigns::actions::ActionRequest {
+            target: adpilot::campaigns::actions::Target::AdGroup(
+                undone.parse().expect("an ad set id"),
+            ),
+            kind: adpilot::campaigns::actions::ActionKind::Pause,
+            source: adpilot::campaigns::actions::Source::Rule {
+                rule_id,
+                run_id: Some(uuid::Uuid::now_v7()),
+            },
+            intent_key: "rule:html-valid:pause".into(),
+            budget: None,
+            bid: None,
+        },
+    )
+    .await
+    .expect("a rule's pause");
+    assert_eq!(
+        paused.state,
+        adpilot::campaigns::actions::ActionState::Succeeded,
+        "{:?}",
+        paused.message
+    );
     let paths = [
         "/dashboard".to_string(),
         "/dashboard?preset=last_7_days".to_string(),
         "/campaigns".to_string(),
         format!("/campaigns/{campaign}"),
         format!("/ad-groups/{group}"),
+        format!("/ad-groups/{undone}"),
         format!("/ads/{ad}"),
         "/campaigns/new".to_string(),
         "/rules".to_string(),
         "/rules/new".to_string(),
+        // The helper panel, opened as a phone opens it (axe looks at it at 390 px).
+        "/rules/new#rule-helper".to_string(),
         "/alerts".to_string(),
         "/reports".to_string(),
         "/connections".to_string(),
@@ -184,7 +247,7 @@ async fn the_main_pages_are_valid_html_and_accessible() {
         "/ai/copy".to_string(),
     ];
     for path in &paths {
-        let r = c.get(path).await;
+        let r = c.get(path.split('#').next().unwrap_or(path)).await;
         assert!(
             r.status.is_success(),
             "{path} answered {}: {}",
@@ -192,6 +255,13 @@ async fn the_main_pages_are_valid_html_and_accessible() {
             r.body
         );
         pages.push((path.clone(), r.body.clone()));
+        if path.starts_with(&format!("/ad-groups/{undone}")) {
+            assert!(
+                r.body.contains("/undo\""),
+                "the ad set's page offers the Undo: {}",
+                r.body
+            );
+        }
     }
 
     let dir = tempfile_dir();
