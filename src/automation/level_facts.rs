@@ -92,12 +92,12 @@ pub fn query_text(level: Level, windows: &[WindowKey], source: Source) -> String
                a.currency, a.external_id AS account_external_id, t.as_of, t.time_zone, {sums} \
              FROM ads d \
              JOIN ad_groups g ON g.org_id = d.org_id AND g.id = d.ad_group_id \
-             JOIN campaigns c ON c.id = d.campaign_id \
-             JOIN ad_accounts a ON a.id = d.account_id \
+             JOIN campaigns c ON c.org_id = d.org_id AND c.id = d.campaign_id \
+             JOIN ad_accounts a ON a.org_id = d.org_id AND a.id = d.account_id \
              JOIN unnest($1::text[], $2::date[]) AS t(time_zone, as_of) ON t.time_zone = a.time_zone \
              LEFT JOIN {metrics} m ON m.org_id = d.org_id AND m.{obj} = d.id AND {lower} \
              WHERE ($3::text[] IS NULL OR d.platform = ANY($3::text[])) \
-             GROUP BY d.org_id, d.id, g.org_id, g.id, c.id, a.id, t.as_of, t.time_zone"
+             GROUP BY d.org_id, d.id, g.org_id, g.id, c.org_id, c.id, a.org_id, a.id, t.as_of, t.time_zone"
         ),
         _ => format!(
             "SELECT g.id, g.external_id, g.name, g.platform, g.status, g.budget_period, \
@@ -106,12 +106,12 @@ pub fn query_text(level: Level, windows: &[WindowKey], source: Source) -> String
                g.id AS ad_group_id, g.external_id AS ad_group_external_id, g.name AS ad_group_name, \
                a.currency, a.external_id AS account_external_id, t.as_of, t.time_zone, {sums} \
              FROM ad_groups g \
-             JOIN campaigns c ON c.id = g.campaign_id \
-             JOIN ad_accounts a ON a.id = g.account_id \
+             JOIN campaigns c ON c.org_id = g.org_id AND c.id = g.campaign_id \
+             JOIN ad_accounts a ON a.org_id = g.org_id AND a.id = g.account_id \
              JOIN unnest($1::text[], $2::date[]) AS t(time_zone, as_of) ON t.time_zone = a.time_zone \
              LEFT JOIN {metrics} m ON m.org_id = g.org_id AND m.{obj} = g.id AND {lower} \
              WHERE ($3::text[] IS NULL OR g.platform = ANY($3::text[])) \
-             GROUP BY g.org_id, g.id, c.id, a.id, t.as_of, t.time_zone"
+             GROUP BY g.org_id, g.id, c.org_id, c.id, a.org_id, a.id, t.as_of, t.time_zone"
         ),
     }
 }
