@@ -10,7 +10,9 @@ use uuid::Uuid;
 
 use crate::ai::copy::LineKind;
 pub use crate::platforms::meta_create::{ImageInfo, sniff};
-use crate::platforms::meta_create::{META_CALLS_TO_ACTION, MetaInterest, MetaLocation, MetaPage};
+use crate::platforms::meta_create::{
+    META_CALLS_TO_ACTION, MetaInterest, MetaLocation, MetaPage, MetaPromotedObject,
+};
 use crate::types::Platform;
 use crate::web::form::FieldErrors;
 
@@ -44,6 +46,8 @@ pub struct MetaFields {
     /// One interest per line, as typed.
     pub interests: String,
     pub page: String,
+    /// The Pixel a leads or sales ad set optimises for (its id, from the account's list).
+    pub pixel: String,
     pub call_to_action: String,
     /// An image already checked and kept (after a form shown again), by id.
     pub image_id: String,
@@ -78,6 +82,7 @@ impl MetaFields {
             "meta_gender" => self.gender = v(),
             "meta_interests" => self.interests = v(),
             "meta_page" => self.page = v(),
+            "meta_pixel" => self.pixel = v(),
             "meta_cta" => self.call_to_action = v(),
             "meta_image_id" => self.image_id = v(),
             "meta_image_name" => self.image_name = v(),
@@ -93,6 +98,7 @@ impl MetaFields {
             || !self.locations.trim().is_empty()
             || !self.interests.trim().is_empty()
             || !self.page.trim().is_empty()
+            || !self.pixel.trim().is_empty()
             || !self.image_id.trim().is_empty()
     }
 
@@ -150,14 +156,32 @@ pub struct MetaSpec {
     pub image_id: Uuid,
     pub image_name: String,
     pub ads: Vec<MetaAdCopy>,
+    /// Leads and sales: the Pixel and event the ad set optimises for (None for traffic, and
+    /// in specs stored before these objectives existed).
+    #[serde(default)]
+    pub promoted_object: Option<MetaPromotedObject>,
 }
 
 /// adpilot's objective → Meta's objective, ad-set optimization goal and billing event
-/// (platform-apis-levels.md §2.4). Only traffic is offered: sales and leads need a Pixel or a
-/// lead form, which adpilot does not set up.
+/// (platform-apis-levels.md §2.4).
+///
+/// Leads are website leads: `OUTCOME_LEADS` optimised for the Pixel's `LEAD` event
+/// (`OFFSITE_CONVERSIONS`), not Meta's instant forms (`LEAD_GENERATION`), which need a lead
+/// form adpilot does not make. Sales are `OUTCOME_SALES` optimised for `PURCHASE`.
 pub fn objective(form_objective: &str) -> Option<(&'static str, &'static str, &'static str)> {
     match form_objective {
         "traffic" => Some(("OUTCOME_TRAFFIC", "LINK_CLICKS", "IMPRESSIONS")),
+        "leads" => Some(("OUTCOME_LEADS", "OFFSITE_CONVERSIONS", "IMPRESSIONS")),
+        "sales" => Some(("OUTCOME_SALES", "OFFSITE_CONVERSIONS", "IMPRESSIONS")),
+        _ => None,
+    }
+}
+
+/// The Pixel event a website-conversion objective counts; None when it needs no Pixel.
+pub fn pixel_event(form_objective: &str) -> Option<&'static str> {
+    match form_objective {
+        "leads" => Some("LEAD"),
+        "sales" => Some("PURCHASE"),
         _ => None,
     }
 }
@@ -250,10 +274,35 @@ pub fn check_fields(
     let Some((objective, optimization_goal, billing_event)) = objective(form_objective) else {
         errors.add(
             "objective",
-            "Meta ads are created for the traffic objective only.",
+            "Meta ads are created for the traffic, leads or sales objective: choose one of those.",
         );
         return None;
     };
+    let promoted_object = pixel_event(form_objective).and_then(|event| {
+        let id = f.pixel.trim();
+        if id.is_empty() {
+            errors.add(
+                "meta_pixel",
+                format!(
+                    "Choose the Meta Pixel on your website: a {} campaign is optimised for the {} events it records. Without a Pixel, choose the traffic objective.",
+                    form_objective,
+                    if event == "LEAD" { "lead" } else { "purchase" }
+                ),
+            );
+            None
+        } else if !id.chars().all(|c| c.is_ascii_digit()) || id.len() > 20 {
+            errors.add(
+                "meta_pixel",
+                "A Meta Pixel id is a number of up to 20 digits: choose the Pixel from the list.",
+            );
+            None
+        } else {
+            Some(MetaPromotedObject {
+                pixel_id: id.to_string(),
+                custom_event_type: event.to_string(),
+            })
+        }
+    });
     let ad_set_name = match f.ad_set.trim() {
         "" => campaign_name.trim().to_string(),
         n if n.chars().count() > 255 => {
@@ -426,6 +475,7 @@ pub fn check_fields(
         image_id: Uuid::nil(),
         image_name: String::new(),
         ads,
+        promoted_object,
     })
 }
 

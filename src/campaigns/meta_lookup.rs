@@ -6,8 +6,8 @@ use uuid::Uuid;
 
 use crate::app::AppState;
 use crate::connections::service::{ManagedAccount, account_access};
-use crate::platforms::meta_create::{MetaInterest, MetaLocation, MetaPage};
-use crate::platforms::{Credentials, PlatformError};
+use crate::platforms::meta_create::{MetaInterest, MetaLocation, MetaPage, MetaPixel};
+use crate::platforms::{AccountRef, Credentials, PlatformError};
 use crate::types::Platform;
 use crate::web::form::FieldErrors;
 
@@ -31,6 +31,73 @@ async fn creds(
         .await
         .map(|(_, c, _)| c)
         .map_err(|e| format!("adpilot cannot reach Meta for {}: {e}", account.name))
+}
+
+/// The Pixels of every managed Meta ad account, for the form's list (leads and sales), each
+/// named with its account because a Pixel serves only its own (the chosen account's is
+/// checked on create); with the reasons for accounts that could not be asked, or none has one.
+pub async fn pixels(
+    app: &AppState,
+    org_id: Uuid,
+    accounts: &[ManagedAccount],
+) -> (Vec<MetaPixel>, Option<String>) {
+    let mut out = Vec::new();
+    let mut problems = Vec::new();
+    let mut asked = false;
+    for account in accounts.iter().filter(|a| a.platform == Platform::Meta) {
+        asked = true;
+        let (c, a) = match account_access(app, org_id, account.id).await {
+            Ok((_, c, a)) => (c, a),
+            Err(e) => {
+                problems.push(format!(
+                    "adpilot cannot reach Meta for {}: {e}",
+                    account.name
+                ));
+                continue;
+            }
+        };
+        match app
+            .platforms
+            .adapter(Platform::Meta)
+            .meta_pixels(&c, &a)
+            .await
+        {
+            Ok(list) => out.extend(list.into_iter().map(|p| MetaPixel {
+                name: format!("{} (ad account {})", p.name, account.name),
+                id: p.id,
+            })),
+            Err(e) => problems.push(format!(
+                "Meta did not list the Pixels of {} ({e}). Reload the page to try again.",
+                account.name
+            )),
+        }
+    }
+    if asked && out.is_empty() && problems.is_empty() {
+        problems.push("No Meta ad account here has a Pixel. Set one up in Meta Events Manager to run leads or sales campaigns; traffic campaigns need none.".into());
+    }
+    (out, (!problems.is_empty()).then(|| problems.join(" ")))
+}
+
+/// Whether the chosen Pixel is one of the ad account's (Meta refuses an ad set promoting
+/// another account's Pixel).
+async fn check_pixel(
+    c: &Credentials,
+    a: &AccountRef,
+    app: &AppState,
+    id: &str,
+) -> Result<(), String> {
+    match app
+        .platforms
+        .adapter(Platform::Meta)
+        .meta_pixels(c, a)
+        .await
+    {
+        Ok(list) if list.iter().any(|p| p.id == id) => Ok(()),
+        Ok(_) => Err(
+            "That Pixel is not one of this Meta ad account's. Choose a Pixel from the list.".into(),
+        ),
+        Err(e) => Err(lookup_failed("Pixel", &e)),
+    }
 }
 
 /// The Pages for the form's list; an empty list with the reason when there are none.
@@ -133,14 +200,22 @@ pub async fn resolve(
     spec: &mut MetaSpec,
     errors: &mut FieldErrors,
 ) {
-    let c = match creds(app, org_id, account).await {
-        Ok(c) => c,
-        Err(m) => {
-            errors.add("meta_locations", m);
+    let (c, a) = match account_access(app, org_id, account.id).await {
+        Ok((_, c, a)) => (c, a),
+        Err(e) => {
+            errors.add(
+                "meta_locations",
+                format!("adpilot cannot reach Meta for {}: {e}", account.name),
+            );
             return;
         }
     };
     let adapter = app.platforms.adapter(Platform::Meta);
+    if let Some(o) = &spec.promoted_object
+        && let Err(m) = check_pixel(&c, &a, app, &o.pixel_id).await
+    {
+        errors.add("meta_pixel", m);
+    }
     match adapter.meta_pages(&c).await {
         Ok(pages) => match pages.into_iter().find(|p| p.id == spec.page.id) {
             Some(p) => spec.page = p,

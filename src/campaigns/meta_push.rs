@@ -310,6 +310,7 @@ pub(super) async fn run(
         age_max: spec.age_max,
         genders: spec.genders.clone(),
         interests: spec.interests.clone(),
+        promoted_object: spec.promoted_object.clone(),
     };
     let answer = steps
         .run(

@@ -30,7 +30,7 @@ use crate::analytics::views::{
 };
 use crate::app::AppState;
 use crate::connections::service::{ManagedAccount, managed_accounts};
-use crate::platforms::meta_create::{META_CALLS_TO_ACTION, MetaPage};
+use crate::platforms::meta_create::{META_CALLS_TO_ACTION, MetaPage, MetaPixel};
 use crate::platforms::tiktok_create::{TIKTOK_CALLS_TO_ACTION, TiktokIdentity};
 use crate::types::{Currency, Money, Platform};
 use crate::web::context::{Shell, Viewer, Writer};
@@ -192,10 +192,20 @@ async fn show(
 
 // ---------- create ----------
 
-/// Objectives adpilot can create. The adapters set up each platform's plainest traffic
-/// campaign (Google Search with manual CPC, Meta OUTCOME_TRAFFIC, TikTok TRAFFIC), so that is
-/// the one objective offered; others are set up on the platform itself.
-pub const OBJECTIVES: [(&str, &str); 1] = [("traffic", "Traffic: visits to your website")];
+/// Objectives adpilot can create. Traffic on every platform (Google Search with manual CPC,
+/// Meta OUTCOME_TRAFFIC, TikTok TRAFFIC); leads and sales on Meta only, where the ad set
+/// optimises for a Pixel's website event (`meta_create::objective`).
+pub const OBJECTIVES: [(&str, &str); 3] = [
+    ("traffic", "Traffic: visits to your website"),
+    (
+        "leads",
+        "Leads: sign-ups on your website (Meta only, needs a Meta Pixel)",
+    ),
+    (
+        "sales",
+        "Sales: purchases on your website (Meta only, needs a Meta Pixel)",
+    ),
+];
 
 #[derive(Debug, Clone, Default)]
 struct NewForm {
@@ -342,6 +352,8 @@ struct NewPage {
     tones: [&'static str; 5],
     /// Why there are no targeting suggestions (no provider, brief problems, budget...).
     targeting_problems: Vec<String>,
+    /// What "Add ticked suggestions" put into which field, said where it was asked for.
+    targeting_added: Vec<String>,
     targeting_ready: bool,
     languages: Vec<(&'static str, &'static str)>,
     /// "Check with Google Ads": whether Google accepted the whole create, and what it said.
@@ -349,6 +361,9 @@ struct NewPage {
     /// The Facebook Pages the Meta connection may advertise for, or why there are none.
     meta_pages: Vec<MetaPage>,
     meta_pages_problem: Option<String>,
+    /// The Meta ad account's Pixels (leads and sales), or why there are none.
+    meta_pixels: Vec<MetaPixel>,
+    meta_pixels_problem: Option<String>,
     ctas: Vec<(&'static str, &'static str)>,
     /// The TikTok advertiser's identities, or why there are none.
     tiktok_identities: Vec<TiktokIdentity>,
@@ -371,11 +386,14 @@ impl NewPage {
             copy_model_ready: app.ai.available(crate::ai::config::Task::AdCopy),
             tones: camp_copy::TONES,
             targeting_problems: Vec::new(),
+            targeting_added: Vec::new(),
             targeting_ready: app.ai.available(crate::ai::config::Task::Targeting),
             languages: crate::platforms::create::GOOGLE_LANGUAGES.to_vec(),
             platform_check: None,
             meta_pages: Vec::new(),
             meta_pages_problem: None,
+            meta_pixels: Vec::new(),
+            meta_pixels_problem: None,
             ctas: META_CALLS_TO_ACTION.to_vec(),
             tiktok_identities: Vec::new(),
             tiktok_identities_problem: None,
@@ -411,6 +429,10 @@ impl NewPage {
         self.form.meta.page == id
     }
 
+    fn pixel_selected(&self, id: &str) -> bool {
+        self.form.meta.pixel == id
+    }
+
     /// Lists the Meta Pages for the Meta section (one look-up per form shown).
     async fn load_meta_pages(&mut self, app: &AppState, org_id: Uuid) {
         if !self.has_meta() {
@@ -420,6 +442,9 @@ impl NewPage {
             super::meta_lookup::pages(app, org_id, &self.accounts, &self.form.accounts).await;
         self.meta_pages = pages;
         self.meta_pages_problem = problem;
+        let (pixels, problem) = super::meta_lookup::pixels(app, org_id, &self.accounts).await;
+        self.meta_pixels = pixels;
+        self.meta_pixels_problem = problem;
     }
 
     fn account_checked(&self, id: &Uuid) -> bool {
@@ -497,10 +522,11 @@ async fn suggest_targeting(
     if page.form.copy.action == "apply" {
         // Only what the person ticked goes into the fields, and only now.
         let added = apply_suggestions(&mut page.form)
-            + apply_meta_interests(&app, w.org_id, &mut page).await;
-        if added == 0 && page.targeting_problems.is_empty() {
+            + apply_meta_interests(&app, w.org_id, &mut page).await
+            + apply_tiktok_interests(&app, w.org_id, &mut page).await;
+        if added == 0 && page.targeting_problems.is_empty() && page.targeting_added.is_empty() {
             page.targeting_problems.push(
-                "Tick the Google keyword or Meta interest suggestions to add, then press \u{201c}Add ticked suggestions\u{201d}.".into(),
+                "Tick the Google keyword, Meta interest or TikTok interest suggestions to add, then press \u{201c}Add ticked suggestions\u{201d}.".into(),
             );
         }
         return Ok(Html(page.render()?).into_response());
@@ -638,6 +664,85 @@ async fn apply_meta_interests(app: &AppState, org_id: Uuid, page: &mut NewPage) 
     added
 }
 
+/// Adds the ticked TikTok interest suggestions to the interest categories field as the
+/// TikTok category each maps to (TikTok targets only its own broad categories). Each mapping
+/// is said beside the suggestions, so a suggestion never becomes a different category
+/// unseen; one with no category is said and not added. Returns how many were added.
+async fn apply_tiktok_interests(app: &AppState, org_id: Uuid, page: &mut NewPage) -> usize {
+    let ticked: Vec<String> = page
+        .form
+        .copy
+        .suggestions()
+        .into_iter()
+        .filter(|(t, on)| *on && t.platform == Platform::Tiktok && t.kind == "interest")
+        .map(|(t, _)| t.value.trim().to_string())
+        .filter(|v| !v.is_empty())
+        .collect();
+    if ticked.is_empty() {
+        return 0;
+    }
+    let all = match super::tiktok_lookup::categories_for_form(
+        app,
+        org_id,
+        &page.accounts,
+        &page.form.accounts,
+    )
+    .await
+    {
+        Ok(all) => all,
+        Err(m) => {
+            page.targeting_problems.push(m);
+            return 0;
+        }
+    };
+    let mut added = 0;
+    let mut unknown = Vec::new();
+    for name in ticked {
+        let Some(cat) = super::tiktok_lookup::category_for(&name, &all) else {
+            unknown.push(format!("\u{201c}{name}\u{201d}"));
+            continue;
+        };
+        let present = page
+            .form
+            .tiktok
+            .interest_names()
+            .iter()
+            .any(|l| l.eq_ignore_ascii_case(&cat.name));
+        let what = if cat.name.eq_ignore_ascii_case(&name) {
+            format!("TikTok interest category \u{201c}{}\u{201d}", cat.name)
+        } else {
+            format!(
+                "\u{201c}{name}\u{201d} as TikTok's interest category \u{201c}{}\u{201d}",
+                cat.name
+            )
+        };
+        if present {
+            page.targeting_added.push(format!(
+                "{what}: already in the TikTok interest categories."
+            ));
+            continue;
+        }
+        let f = &mut page.form.tiktok.interests;
+        if !f.trim().is_empty() && !f.ends_with('\n') {
+            f.push('\n');
+        }
+        f.push_str(&cat.name);
+        f.push('\n');
+        added += 1;
+        page.targeting_added
+            .push(format!("{what}: added to the TikTok interest categories."));
+    }
+    if !unknown.is_empty() {
+        let some: Vec<&str> = all.iter().take(8).map(|i| i.name.as_str()).collect();
+        page.targeting_problems.push(format!(
+            "TikTok has no interest category for {}, so nothing was added for it. TikTok's categories are broad, such as {}; type one into the TikTok interest categories field if it fits.",
+            unknown.join(", "),
+            some.join(", ")
+        ));
+    }
+    added
+}
+
 /// "Draft copy" (or "Check edits") on the create form. Renders the whole form page: htmx
 /// swaps only the copy section, a browser without JavaScript gets the page with every field
 /// kept. Refusals the user can act on (budget, plan limit, rate) are shown in the section.
@@ -751,6 +856,22 @@ fn validate(
     }
     if !OBJECTIVES.iter().any(|(v, _)| *v == form.objective) {
         errors.add("objective", "Choose an objective from the list.");
+    } else if form.objective != "traffic" && chosen.iter().any(|a| a.platform != Platform::Meta) {
+        errors.add(
+            "objective",
+            "Leads and sales campaigns are created on Meta only (optimised for your Meta Pixel's events); Google Ads and TikTok campaigns are created for traffic. Untick the other accounts, or choose Traffic.",
+        );
+    } else if form.objective != "traffic"
+        && chosen
+            .iter()
+            .filter(|a| a.platform == Platform::Meta)
+            .count()
+            > 1
+    {
+        errors.add(
+            "objective",
+            "A Pixel belongs to one Meta ad account: create a leads or sales campaign in one Meta account at a time.",
+        );
     }
     // Read with the first chosen currency; with no (or mixed) accounts the error above
     // already says what to fix, and the amount is read again once they are chosen.
@@ -1073,6 +1194,16 @@ async fn complete_meta(
         return Ok(());
     };
     if !form.meta.any(form.image.is_some()) {
+        // A bare Meta campaign is a traffic campaign: a leads or sales one needs its ad set,
+        // which carries the Pixel.
+        if super::meta_create::pixel_event(&form.objective).is_some() {
+            let mut errors = fields.as_ref().err().cloned().unwrap_or_default();
+            errors.add(
+                "objective",
+                "A Meta leads or sales campaign is created with its ad set and ads: fill in the Meta section below, with the Pixel that records the events.",
+            );
+            *fields = Err(errors);
+        }
         return Ok(());
     }
     let mut errors = fields.as_ref().err().cloned().unwrap_or_default();

@@ -158,6 +158,68 @@ async fn interests(
     Ok(out)
 }
 
+/// The words of a name, lower-cased, a plural "s" dropped, so "Outdoor sports" and "Sports &
+/// Outdoors" share their words.
+fn words(name: &str) -> Vec<String> {
+    name.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty() && !w.eq_ignore_ascii_case("and"))
+        .map(|w| {
+            let w = w.to_lowercase();
+            match w.strip_suffix('s') {
+                Some(stem) if stem.chars().count() >= 3 => stem.to_string(),
+                _ => w,
+            }
+        })
+        .collect()
+}
+
+/// TikTok's interest category for a suggested interest. TikTok only targets its own broad
+/// categories, so a suggestion rarely is one: the category named exactly so wins, else the
+/// category all of whose words the suggestion has ("trail running" is "Running"; the one
+/// with more words is the closer), else one sharing a word with it ("yoga" is "Fitness &
+/// Yoga"). None when no category shares a word: the caller says so instead of guessing.
+pub fn category_for<'a>(suggested: &str, all: &'a [TiktokInterest]) -> Option<&'a TiktokInterest> {
+    let typed = suggested.trim();
+    if let Some(i) = all.iter().find(|i| i.name.eq_ignore_ascii_case(typed)) {
+        return Some(i);
+    }
+    let said = words(typed);
+    if said.is_empty() {
+        return None;
+    }
+    let contained = all
+        .iter()
+        .filter_map(|i| {
+            let w = words(&i.name);
+            (!w.is_empty() && w.iter().all(|x| said.contains(x))).then_some((w.len(), i))
+        })
+        .max_by_key(|(n, _)| *n)
+        .map(|(_, i)| i);
+    contained.or_else(|| {
+        all.iter()
+            .find(|i| words(&i.name).iter().any(|x| said.contains(x)))
+    })
+}
+
+/// The advertiser's interest categories, through the first chosen TikTok account (the
+/// targeting suggestions look-up), or why they cannot be listed.
+pub async fn categories_for_form(
+    app: &AppState,
+    org_id: Uuid,
+    accounts: &[ManagedAccount],
+    chosen: &[String],
+) -> Result<Vec<TiktokInterest>, String> {
+    let Some(account) = first_tiktok(accounts, chosen) else {
+        return Err("Choose a TikTok ad account first.".into());
+    };
+    let (c, a) = access(app, org_id, account).await?;
+    app.platforms
+        .adapter(Platform::Tiktok)
+        .tiktok_interest_categories(&c, &a)
+        .await
+        .map_err(|e| lookup_failed("interest category", &e))
+}
+
 /// Looks up the places, interest categories and identity of a checked spec on TikTok, through
 /// the first chosen TikTok account's connection. Errors go to their fields; the spec is
 /// complete when none.
@@ -232,5 +294,30 @@ mod tests {
             Some("2988507".into())
         );
         assert!(best_place("Atlantis", Vec::new()).is_none());
+    }
+
+    #[test]
+    fn a_suggested_interest_maps_to_the_closest_tiktok_category_or_none() {
+        let all: Vec<TiktokInterest> = [
+            ("1", "Sports & Outdoors"),
+            ("2", "Outdoor Activities"),
+            ("3", "Running"),
+            ("4", "Fitness & Yoga"),
+            ("5", "Pets"),
+        ]
+        .into_iter()
+        .map(|(id, name)| TiktokInterest {
+            id: id.into(),
+            name: name.into(),
+        })
+        .collect();
+        let cat = |s: &str| category_for(s, &all).map(|i| i.name.as_str());
+        assert_eq!(cat("running"), Some("Running"));
+        assert_eq!(cat("Trail running"), Some("Running"));
+        assert_eq!(cat("outdoor sports"), Some("Sports & Outdoors"));
+        assert_eq!(cat("yoga"), Some("Fitness & Yoga"));
+        assert_eq!(cat("dog"), None, "no shared word, no guess");
+        assert_eq!(cat("Underwater basket weaving"), None);
+        assert_eq!(cat("  "), None);
     }
 }

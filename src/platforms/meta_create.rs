@@ -17,6 +17,22 @@ pub struct MetaPage {
     pub name: String,
 }
 
+/// A Meta Pixel (dataset) of the ad account (`/act_{id}/adspixels`): what a leads or sales ad
+/// set optimises for, with the website event it counts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MetaPixel {
+    pub id: String,
+    pub name: String,
+}
+
+/// The ad set's `promoted_object` for website conversions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MetaPromotedObject {
+    pub pixel_id: String,
+    /// Meta's standard event, e.g. `PURCHASE`, `LEAD`.
+    pub custom_event_type: String,
+}
+
 /// A place from `/search?type=adgeolocation`. `kind` is Meta's `type`: country, region, city.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MetaLocation {
@@ -75,6 +91,8 @@ pub struct MetaAdSetSpec {
     /// Meta's codes: 1 men, 2 women; empty for everyone.
     pub genders: Vec<u8>,
     pub interests: Vec<MetaInterest>,
+    /// Website conversions (leads, sales): the Pixel and the event the ad set optimises for.
+    pub promoted_object: Option<MetaPromotedObject>,
 }
 
 /// What the creative step sends: a link ad from an uploaded image.
@@ -188,6 +206,15 @@ impl Adapter {
     /// Pages the token's user may advertise for.
     pub async fn meta_pages(&self, creds: &Credentials) -> Result<Vec<MetaPage>, PlatformError> {
         meta(self)?.pages(creds).await
+    }
+
+    /// The ad account's Pixels (leads and sales ad sets optimise for one).
+    pub async fn meta_pixels(
+        &self,
+        creds: &Credentials,
+        account: &AccountRef,
+    ) -> Result<Vec<MetaPixel>, PlatformError> {
+        meta(self)?.pixels(creds, account).await
     }
 
     /// Meta's places for a typed name, best first.

@@ -66,6 +66,11 @@ pub struct MetaCreative {
 pub struct MetaAdSetExtra {
     pub ad_set_id: String,
     pub billing_event: String,
+    #[serde(default)]
+    pub optimization_goal: String,
+    /// `promoted_object` as sent (website conversions: `pixel_id`, `custom_event_type`).
+    #[serde(default)]
+    pub promoted_object: Option<serde_json::Value>,
     pub targeting: serde_json::Value,
     pub start_time: Option<String>,
     pub end_time: Option<String>,

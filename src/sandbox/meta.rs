@@ -360,6 +360,9 @@ pub fn handle(app: &App, req: &ApiRequest) -> Response {
             }
         }
         (Method::GET, ["me", "accounts"]) => create::pages(app, req),
+        (Method::GET, [a, "adspixels"]) if a.starts_with("act_") => {
+            with_account(&s, &grant, a, m, |acc| create::pixels(app, req, acc))
+        }
         (Method::GET, ["search"]) => create::search(req),
         (Method::POST, [a, "adimages"]) if a.starts_with("act_") => {
             match account_for(&s, &grant, a) {

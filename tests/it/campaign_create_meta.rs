@@ -190,6 +190,8 @@ fn assert_tree(sb: &SandboxHandle, name: &str, ad_set_budget: bool) {
         .collect();
     assert_eq!(extra.len(), 1);
     assert_eq!(extra[0].billing_event, "IMPRESSIONS");
+    assert_eq!(extra[0].optimization_goal, "LINK_CLICKS");
+    assert_eq!(extra[0].promoted_object, None, "traffic promotes no Pixel");
     let t = &extra[0].targeting;
     assert_eq!(t["geo_locations"]["countries"], json!(["US"]));
     assert_eq!(
@@ -699,5 +701,151 @@ async fn a_lost_ad_set_answer_is_found_on_meta_not_made_twice() {
         .count();
     assert_eq!(sent, 1, "the ad set create was sent once");
     assert_tree(&sb, "Trail Shoes Lost", true);
+    runner.shutdown().await;
+}
+
+/// The Pixel of the Northwind Shop ad account offered in the form (from
+/// `/act_{id}/adspixels`; every Meta account's Pixels are listed under its name).
+fn listed_pixel(form: &str) -> String {
+    let at = form.find("name=\"meta_pixel\"").expect("the Pixel list");
+    let list = &form[at..at + form[at..].find("</select>").expect("end of list")];
+    list.split("<option value=\"")
+        .find(|o| o.contains("Northwind Shop website"))
+        .and_then(|s| s.split('"').next())
+        .unwrap_or_else(|| panic!("the Northwind Shop Pixel is listed: {list}"))
+        .to_string()
+}
+
+/// Leads and sales on Meta: the campaign's objective, the ad set's optimization goal and
+/// billing event and its promoted object (the Pixel chosen from the account's list and the
+/// event it counts) are what Meta needs for website conversions. A sales create without a
+/// Pixel, or with one not of the account, is refused at the Pixel field and nothing is sent;
+/// so is a leads campaign with a Google Ads account chosen too.
+#[tokio::test]
+async fn meta_leads_and_sales_optimise_for_the_chosen_pixel_and_need_one() {
+    let sb = sandbox(SandboxConfig::default()).await;
+    let t = TestApp::with_sandbox(&sb).await;
+    let mut c = t.sign_up("ann@example.com", "Acme").await;
+    connect(&mut c, "meta").await;
+    connect(&mut c, "google").await;
+    let form = c.get("/campaigns/new").await;
+    form.assert_status(StatusCode::OK);
+    let meta = account_value(&form.body, "Meta Ads: Northwind Shop");
+    let google = account_value(&form.body, "Google Ads: Acme Outdoor US");
+    let pixel = listed_pixel(&form.body);
+    let image = png(1080, 1080);
+
+    // Refused at the field, nothing sent.
+    sb.clear_calls();
+    let cases: Vec<(&str, Vec<(&str, &str)>, bool, &str, &str)> = vec![
+        (
+            "sales without a Pixel",
+            vec![("objective", "sales")],
+            false,
+            "meta-pixel-error",
+            "Choose the Meta Pixel on your website",
+        ),
+        (
+            "a Pixel of another account",
+            vec![("objective", "sales"), ("meta_pixel", "1234567890")],
+            false,
+            "meta-pixel-error",
+            "That Pixel is not one of this Meta ad account",
+        ),
+        (
+            "a Pixel id that is not one",
+            vec![("objective", "leads"), ("meta_pixel", "px-1")],
+            false,
+            "meta-pixel-error",
+            "A Meta Pixel id is a number",
+        ),
+        (
+            "leads on Google Ads too",
+            vec![("objective", "leads"), ("meta_pixel", &pixel)],
+            true,
+            "objective-error",
+            "Leads and sales campaigns are created on Meta only",
+        ),
+    ];
+    for (what, changes, with_google, error_id, message) in cases {
+        let mut f = meta_form(&meta, "Trail Shoes Refused", "ad_set");
+        f.push(("meta_pixel".into(), String::new()));
+        for (k, v) in &changes {
+            set(&mut f, k, v);
+        }
+        if with_google {
+            f.push(("account".into(), google.clone()));
+        }
+        let r = c
+            .post_multipart(
+                "/campaigns",
+                &pairs(&f),
+                &[("meta_image", "shoe.png", "image/png", &image)],
+            )
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{what}: {}",
+            r.body
+        );
+        assert!(
+            r.body.contains(&format!("id=\"{error_id}\"")),
+            "{what}: {}",
+            r.body
+        );
+        assert!(
+            r.body.contains(&message.replace('\'', "&#39;")),
+            "{what}: says {message}: {}",
+            r.body
+        );
+        assert_eq!(meta_posts(&sb), 0, "{what}: nothing was sent to Meta");
+    }
+    assert!(named(&sb, "Trail Shoes Refused").is_empty());
+
+    let runner = workers(&t);
+    for (objective, name, meta_objective, event) in [
+        ("leads", "Trail Shoes Leads", "OUTCOME_LEADS", "LEAD"),
+        ("sales", "Trail Shoes Sales", "OUTCOME_SALES", "PURCHASE"),
+    ] {
+        let mut f = meta_form(&meta, name, "ad_set");
+        set(&mut f, "objective", objective);
+        f.push(("meta_pixel".into(), pixel.clone()));
+        let r = c
+            .post_multipart(
+                "/campaigns",
+                &pairs(&f),
+                &[("meta_image", "shoe.png", "image/png", &image)],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{objective}: {}", r.body);
+        let page = settled(&mut c, r.location().expect("status page")).await;
+        assert!(
+            page.contains("Ad 2") && !page.contains("badge bad"),
+            "{objective}: {page}"
+        );
+        let made = named(&sb, name);
+        assert_eq!(made.len(), 1, "{objective}: {made:?}");
+        assert_eq!(made[0].objective, meta_objective);
+        let groups = sb.ad_groups(&TruthQuery {
+            platform: Some(Platform::Meta),
+            campaign_id: Some(made[0].campaign_id.clone()),
+            ..TruthQuery::default()
+        });
+        assert_eq!(groups.len(), 1, "{objective}: {groups:?}");
+        let created = sb.created();
+        let x = created
+            .meta_ad_sets
+            .iter()
+            .find(|x| x.ad_set_id == groups[0].ad_group_id)
+            .expect("the ad set as sent");
+        assert_eq!(x.optimization_goal, "OFFSITE_CONVERSIONS", "{objective}");
+        assert_eq!(x.billing_event, "IMPRESSIONS", "{objective}");
+        assert_eq!(
+            x.promoted_object,
+            Some(json!({"pixel_id": pixel, "custom_event_type": event})),
+            "{objective}"
+        );
+    }
     runner.shutdown().await;
 }

@@ -632,3 +632,91 @@ async fn with_meta_and_tiktok_chosen_the_meta_image_serves_both() {
     assert_eq!(sb.created().meta_images.len(), 1);
     runner.shutdown().await;
 }
+
+/// Ticked AI interest suggestions for TikTok go into the interest categories field as the
+/// TikTok category each maps to, looked up on the sandbox's `/tool/interest_category/`; the
+/// mapping is said, a suggestion with no category is said and not added, an unticked one is
+/// left out, and nothing is sent to TikTok.
+#[tokio::test]
+async fn ticked_tiktok_interest_suggestions_fill_the_field_as_tiktok_categories() {
+    let sb = sandbox(SandboxConfig::default()).await;
+    let t = TestApp::with_sandbox(&sb).await;
+    let (mut c, account) = start(&sb, &t).await;
+    sb.clear_calls();
+    let suggestions = [
+        "tiktok|interest|trail running|Runners off road.",
+        "tiktok|interest|Fitness & Yoga|Active people.",
+        "tiktok|interest|Underwater basket weaving|A niche.",
+        "tiktok|interest|Music|Not ticked.",
+        "tiktok|interest|pets|Already typed.",
+    ];
+    let mut f: Vec<(&str, &str)> = vec![
+        ("name", "Trail Shoes Suggested"),
+        ("account", &account),
+        ("objective", "traffic"),
+        ("daily_budget", "25"),
+        ("product", "Trail running shoes"),
+        ("tiktok_interests", "Pets"),
+        ("targeting_by", "openai/gpt-4o-mini"),
+        ("copy_action", "apply"),
+        ("target", "TikTok Ads: interest trail running"),
+        ("target", "TikTok Ads: interest Fitness & Yoga"),
+        ("target", "TikTok Ads: interest Underwater basket weaving"),
+        ("target", "TikTok Ads: interest pets"),
+    ];
+    for s in &suggestions {
+        f.push(("suggestion", s));
+    }
+    let r = c.post("/campaigns/new/targeting", &f).await;
+    r.assert_status(StatusCode::OK);
+    let field = r
+        .body
+        .split("name=\"tiktok_interests\"")
+        .nth(1)
+        .and_then(|s| s.split('>').nth(1))
+        .and_then(|s| s.split("</textarea").next())
+        .expect("the interest categories field");
+    assert_eq!(
+        field, "Pets\nRunning\nFitness &#38; Yoga\n",
+        "the typed category kept, the ticked suggestions added as TikTok names them, once each"
+    );
+    let added = r
+        .body
+        .split("id=\"targeting-added\"")
+        .nth(1)
+        .and_then(|s| s.split("</div>").next())
+        .expect("what was added is said");
+    assert!(
+        added.contains("\u{201c}trail running\u{201d} as TikTok")
+            && added.contains("\u{201c}Running\u{201d}: added"),
+        "a suggestion that becomes another name says so: {added}"
+    );
+    assert!(
+        added.contains("\u{201c}Fitness &#38; Yoga\u{201d}: added"),
+        "{added}"
+    );
+    assert!(
+        added.contains("\u{201c}Pets\u{201d}: already in"),
+        "{added}"
+    );
+    assert!(!added.contains("Music"), "not ticked, not added: {added}");
+    assert!(
+        r.body.contains(
+            "TikTok has no interest category for \u{201c}Underwater basket weaving\u{201d}"
+        ),
+        "the suggestion with no category is said"
+    );
+    let calls = sb.calls();
+    assert!(
+        calls
+            .iter()
+            .any(|k| k.platform == Some(Platform::Tiktok)
+                && k.path.contains("/tool/interest_category/")),
+        "TikTok's categories were looked up"
+    );
+    assert_eq!(tiktok_posts(&sb), 0, "nothing was sent to TikTok");
+    assert_eq!(
+        count(&t, "SELECT count(*) AS n FROM campaign_pushes").await,
+        0
+    );
+}

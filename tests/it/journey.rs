@@ -586,3 +586,234 @@ async fn a_marketer_goes_from_sign_up_to_a_live_rule_and_a_read_only_client() {
     b.quit().await;
     s.stop().await;
 }
+
+/// Ticks the first ad account whose label contains `name` in the create form.
+async fn tick_account(b: &Browser, name: &str) {
+    let ticked = b
+        .script(
+            "const l = [...document.querySelectorAll('fieldset.accounts label')]
+               .find(l => l.innerText.includes(arguments[0]));
+             if (!l) return false;
+             const i = l.querySelector('input[name=account]');
+             if (!i.checked) i.click();
+             return i.checked;",
+            vec![serde_json::json!(name)],
+        )
+        .await;
+    assert_eq!(ticked.as_bool(), Some(true), "account {name} ticked");
+}
+
+/// Waits until every push on the status page has settled (none still sending), and returns
+/// the section's text.
+async fn settled_status(b: &Browser) -> String {
+    // The first syncs of the three new connections share the job workers with the pushes.
+    let deadline = std::time::Instant::now() + Duration::from_secs(300);
+    loop {
+        let status = b.text("#push-status").await;
+        // The badges are upper-cased by the style sheet.
+        let lower = status.to_lowercase();
+        let waiting = ["pending", "sent, not confirmed"]
+            .iter()
+            .any(|w| lower.contains(w));
+        if !waiting {
+            return status;
+        }
+        if std::time::Instant::now() > deadline {
+            b.shot("create-status-timeout").await;
+            panic!("the pushes did not settle; the status says:\n{status}");
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// One campaign on Google Ads, Meta and TikTok from the one form: offline AI copy drafted and
+/// one variation kept per platform, one real PNG chosen in the Meta section (it serves TikTok
+/// too), targeting typed per platform; the status page lists what each platform made and
+/// links the new Meta ad set's page. Screenshots at 1280 and 390 px under
+/// `target/screenshots/journey3-*.png`; no page may scroll sideways on a phone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_marketer_creates_one_campaign_on_google_meta_and_tiktok_at_once() {
+    let Some(b) = Browser::start("journey3").await else {
+        return;
+    };
+    let sb = sandbox(SandboxConfig::default()).await;
+    let s = LiveServer::start(&sb).await;
+    s.sign_up(&b).await;
+    connect(&b, &s, "Google Ads", "google").await;
+    connect(&b, &s, "Meta Ads", "meta").await;
+    connect(&b, &s, "TikTok Ads", "tiktok").await;
+    let image = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/images/trail-shoes.png");
+
+    b.goto(&s.at("/campaigns/new")).await;
+    b.fill("input[name=name]", "Trail Shoes Everywhere").await;
+    for account in ["Acme Outdoor US", "Northwind Shop", "Globex Apparel"] {
+        tick_account(&b, account).await;
+    }
+    b.fill("input[name=daily_budget]", "30").await;
+    // Google: a Search campaign.
+    b.fill("input[name=final_url]", "https://shop.example.com/trail")
+        .await;
+    b.fill("textarea[name=locations]", "United States").await;
+    b.click("input[name=language][value='1000']").await;
+    b.fill(
+        "textarea[name=keywords]",
+        "[trail running shoes]\n\"running shoes\"",
+    )
+    .await;
+    b.fill("input[name=max_cpc]", "1.25").await;
+    // Meta: the Page, the image (shared with TikTok), an ad set with its own targeting.
+    b.fill(
+        "input[name=meta_link]",
+        "https://shop.example.com/trail?utm_source=meta",
+    )
+    .await;
+    b.select("select[name=meta_page]", "108923451827344211")
+        .await;
+    let file = b.find("input[name=meta_image]").await;
+    b.type_into(&file, &image.to_string_lossy()).await;
+    b.fill("input[name=meta_ad_set]", "Trail runners US").await;
+    b.fill("textarea[name=meta_locations]", "United States")
+        .await;
+    b.fill("input[name=meta_age_min]", "25").await;
+    b.fill("input[name=meta_age_max]", "54").await;
+    b.fill("textarea[name=meta_interests]", "Running").await;
+    // TikTok: a new identity named here, with the image as its picture.
+    b.fill(
+        "input[name=tiktok_link]",
+        "https://shop.example.com/trail?utm_source=tiktok",
+    )
+    .await;
+    b.select("select[name=tiktok_identity]", "new").await;
+    b.fill("input[name=tiktok_display_name]", "Acme Trail")
+        .await;
+    b.fill("input[name=tiktok_ad_group]", "Trail runners TikTok")
+        .await;
+    b.fill("textarea[name=tiktok_locations]", "United States")
+        .await;
+    b.script(
+        "for (const i of document.querySelectorAll('input[name=tiktok_age]')) {
+           i.checked = ['AGE_25_34', 'AGE_35_44'].includes(i.value);
+         }",
+        vec![],
+    )
+    .await;
+    b.fill("textarea[name=tiktok_interests]", "Sports & Outdoors")
+        .await;
+    // The brief, and offline drafts for all three platforms.
+    b.fill("input[name=product]", "Trail running shoes").await;
+    b.fill("textarea[name=benefits]", "Grippy soles, Free returns")
+        .await;
+    b.fill("input[name=keyword]", "trail shoes").await;
+    b.click_text("Draft copy").await;
+    b.wait_for_text("Keep variation 1", Duration::from_secs(60), None)
+        .await;
+    for p in ["google", "meta", "tiktok"] {
+        b.find(&format!("#copy-{p} .variation")).await;
+        assert!(
+            b.exists(&format!("#copy-{p} .badge.ok")).await,
+            "offline {p} drafts are within the platform's limits:\n{}",
+            b.text(&format!("#copy-{p}")).await
+        );
+        b.click(&format!("#copy-{p} input[name=pick]")).await;
+    }
+    b.script(
+        "document.querySelector('#campaign-copy').scrollIntoView()",
+        vec![],
+    )
+    .await;
+    assert!(
+        !b.shots_both("create-form-copy").await,
+        "the form with three platforms' drafts scrolls sideways on a phone"
+    );
+    b.script(
+        "document.querySelector('#tiktok-section').scrollIntoView()",
+        vec![],
+    )
+    .await;
+    assert!(!b.shots_both("create-form-tiktok").await);
+
+    b.click_text("Create campaign").await;
+    b.wait_for_text("What TikTok Ads made", Duration::from_secs(60), None)
+        .await;
+    let status = settled_status(&b).await;
+    let lower = status.to_lowercase();
+    assert!(
+        !lower.contains("refused") && !lower.contains("error") && !lower.contains("stopped"),
+        "{status}"
+    );
+    for made in [
+        "What Google Ads made",
+        "What Meta Ads made",
+        "What TikTok Ads made",
+        "Keyword [trail running shoes]",
+        "Responsive search ad 1",
+        "Ad set \u{201c}Trail runners US\u{201d}",
+        "Ad group \u{201c}Trail runners TikTok\u{201d}",
+        "Identity \u{201c}Acme Trail\u{201d}",
+    ] {
+        assert!(
+            status.contains(made),
+            "{made} on the status page:\n{status}"
+        );
+    }
+    assert_eq!(
+        status
+            .matches("Image trail-shoes.png (1080 × 1080)")
+            .count(),
+        2,
+        "the one image uploaded to Meta and TikTok:\n{status}"
+    );
+    assert!(
+        !b.shots_both("create-status").await,
+        "the status page scrolls sideways on a phone"
+    );
+    // Exactly one campaign per platform, each with one ad from its kept variation.
+    for platform in [Platform::Google, Platform::Meta, Platform::Tiktok] {
+        let made: Vec<_> = sb
+            .campaigns(&TruthQuery {
+                platform: Some(platform),
+                ..TruthQuery::default()
+            })
+            .into_iter()
+            .filter(|k| k.name == "Trail Shoes Everywhere")
+            .collect();
+        assert_eq!(made.len(), 1, "one campaign on {platform:?}: {made:?}");
+        let q = TruthQuery {
+            platform: Some(platform),
+            campaign_id: Some(made[0].campaign_id.clone()),
+            ..TruthQuery::default()
+        };
+        assert_eq!(sb.ad_groups(&q).len(), 1, "one ad group on {platform:?}");
+        assert_eq!(sb.ads(&q).len(), 1, "one ad on {platform:?}");
+    }
+
+    // The new Meta ad set's page, from the link on the status page.
+    let href = b
+        .script(
+            "const d = [...document.querySelectorAll('#push-status details.push-steps')]
+               .find(d => d.querySelector('summary').innerText.includes('Meta Ads'));
+             const a = d && d.querySelector('a[href^=\"/ad-groups/\"]');
+             return a ? a.getAttribute('href') : null;",
+            vec![],
+        )
+        .await;
+    let href = href
+        .as_str()
+        .expect("the status page links the Meta ad set")
+        .to_string();
+    b.click(&format!("#push-status a[href='{href}']")).await;
+    b.wait_for_text("Trail runners US", Duration::from_secs(10), None)
+        .await;
+    assert!(b.url().await.ends_with(&href), "on the ad set's page");
+    assert!(
+        b.body_text().await.contains("Meta Ads"),
+        "the ad set's page names its platform"
+    );
+    assert!(
+        !b.shots_both("create-ad-set").await,
+        "the new ad set's page scrolls sideways on a phone"
+    );
+    b.quit().await;
+    s.stop().await;
+}

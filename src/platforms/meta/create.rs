@@ -12,6 +12,7 @@ use super::{MetaAds, account_digits, numeric, p};
 use crate::platforms::PlatformError;
 use crate::platforms::meta_create::{
     MetaAdSetSpec, MetaCampaignSpec, MetaCreativeSpec, MetaInterest, MetaLocation, MetaPage,
+    MetaPixel,
 };
 use crate::platforms::meta_offset;
 use crate::platforms::model::{AccountRef, CampaignStatus, Credentials};
@@ -56,6 +57,34 @@ impl MetaAds {
             }
         }
         Ok(out)
+    }
+
+    /// `GET /act_{id}/adspixels?fields=id,name` (platform-apis-levels.md §2.4).
+    pub(crate) async fn pixels(
+        &self,
+        creds: &Credentials,
+        account: &AccountRef,
+    ) -> Result<Vec<MetaPixel>, PlatformError> {
+        let id = account_digits(&account.id)?;
+        let rows = self
+            .get_all(
+                creds,
+                &id,
+                &format!("act_{id}/adspixels"),
+                vec![p("fields", "id,name"), p("limit", "100")],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let pid = text(r.get("id"))
+                    .or_else(|| r.get("id").and_then(Value::as_i64).map(|n| n.to_string()))
+                    .ok_or_else(|| PlatformError::unexpected("a Meta Pixel has no id"))?;
+                Ok(MetaPixel {
+                    name: text(r.get("name")).unwrap_or_else(|| pid.clone()),
+                    id: numeric(&pid, "pixel")?,
+                })
+            })
+            .collect()
     }
 
     async fn search(
@@ -208,6 +237,13 @@ impl MetaAds {
         ];
         if let Some(b) = spec.daily_budget {
             params.push(p("daily_budget", meta_offset::to_units(b).to_string()));
+        }
+        if let Some(o) = &spec.promoted_object {
+            params.push(p(
+                "promoted_object",
+                json!({"pixel_id": o.pixel_id, "custom_event_type": o.custom_event_type})
+                    .to_string(),
+            ));
         }
         if let Some(t) = &spec.start_time {
             params.push(p("start_time", t.clone()));

@@ -197,6 +197,74 @@ fn json_param(req: &ApiRequest, key: &str) -> Result<Option<Value>, Response> {
     }
 }
 
+/// The one Pixel every sandbox ad account has: its id is the account's digits and a 7, so a
+/// Pixel of another account can be told apart (Meta refuses an ad set promoting one).
+pub fn pixel_id(account_id: &str) -> String {
+    format!("{account_id}7")
+}
+
+/// `/act_{id}/adspixels`.
+pub(super) fn pixels(app: &App, req: &ApiRequest, acc: &Account) -> Response {
+    let items = vec![json!({"id": pixel_id(&acc.id), "name": format!("{} website", acc.name)})];
+    paged(app, req, items)
+}
+
+/// Meta's standard website events a conversion ad set may optimise for (the ones that
+/// matter, platform-apis-levels.md §2.4).
+const PIXEL_EVENTS: [&str; 6] = [
+    "PURCHASE",
+    "LEAD",
+    "COMPLETE_REGISTRATION",
+    "ADD_TO_CART",
+    "INITIATED_CHECKOUT",
+    "CONTACT",
+];
+
+/// A website-conversion ad set's `promoted_object` (any ad set of a sales campaign, or one
+/// optimised for conversions): Meta needs one naming a Pixel of the ad account and a
+/// standard event. The refusal's subcode and words are the sandbox's
+/// (UNVERIFIED against Meta's exact ones); its shape is Meta's code-100 refusal.
+fn check_promoted_object(
+    req: &ApiRequest,
+    acc: &Account,
+    objective: &str,
+    goal: &str,
+) -> Result<Option<Value>, Response> {
+    let o = json_param(req, "promoted_object")?;
+    if goal != "OFFSITE_CONVERSIONS" && objective != "OUTCOME_SALES" {
+        return Ok(o);
+    }
+    let Some(o) = o.filter(Value::is_object) else {
+        return Err(refused(
+            1_885_024,
+            "(#100) Invalid parameter",
+            "Promoted object required",
+            "Ad sets optimised for website conversions need a promoted_object with the pixel_id and the custom_event_type to optimise for.",
+        ));
+    };
+    let pixel = o.get("pixel_id").and_then(|p| {
+        p.as_str()
+            .map(str::to_string)
+            .or_else(|| p.as_i64().map(|n| n.to_string()))
+    });
+    if pixel.as_deref() != Some(pixel_id(&acc.id).as_str()) {
+        return Err(refused(
+            1_885_024,
+            "(#100) Invalid parameter",
+            "Invalid Pixel",
+            "The pixel_id in promoted_object is not a Pixel this ad account may use.",
+        ));
+    }
+    let event = o.get("custom_event_type").and_then(Value::as_str);
+    if !event.is_some_and(|e| PIXEL_EVENTS.contains(&e)) {
+        return Err(invalid(&format!(
+            "(#100) promoted_object[custom_event_type] must be one of {{{}}}",
+            PIXEL_EVENTS.join(", ")
+        )));
+    }
+    Ok(Some(o))
+}
+
 pub(super) fn pages(app: &App, req: &ApiRequest) -> Response {
     let items = PAGES
         .iter()
@@ -552,6 +620,10 @@ pub(super) fn create_ad_set(
             ),
         );
     }
+    let promoted_object = match check_promoted_object(req, acc, &campaign.objective, goal) {
+        Ok(o) => o,
+        Err(r) => return r,
+    };
     let targeting = match json_param(req, "targeting") {
         Ok(Some(t)) if t.is_object() => t,
         Ok(_) => return missing("targeting"),
@@ -681,6 +753,8 @@ pub(super) fn create_ad_set(
     s.world.created.meta_ad_sets.push(MetaAdSetExtra {
         ad_set_id: id.clone(),
         billing_event: billing.to_string(),
+        optimization_goal: goal.to_string(),
+        promoted_object,
         targeting,
         start_time: start.map(|t| t.format("%Y-%m-%dT%H:%M:%S%z").to_string()),
         end_time: end.map(|t| t.format("%Y-%m-%dT%H:%M:%S%z").to_string()),

@@ -110,3 +110,81 @@ async fn meta_errors_are_error_objects_with_codes() {
     );
     assert!(v["paging"]["next"].is_string());
 }
+
+/// A sales campaign's ad set needs a `promoted_object` naming a Pixel of the ad account and a
+/// standard event, as Meta refuses it otherwise; the account's Pixel is listed at
+/// `/act_{id}/adspixels`.
+#[tokio::test]
+async fn a_sales_ad_set_needs_a_promoted_object_with_the_account_s_pixel() {
+    let h = start(|_| {}).await;
+    let t = h.issue_token(Platform::Meta, None);
+    let acc = first_account(&h, Platform::Meta, "USD");
+    let r = client()
+        .get(format!(
+            "{}/v25.0/act_{}/adspixels?fields=id,name",
+            h.base_url(),
+            acc.id
+        ))
+        .bearer_auth(&t.access_token)
+        .send()
+        .await
+        .expect("send");
+    let (st, _, v) = body(r).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let pixel = v["data"][0]["id"].as_str().expect("a pixel").to_string();
+    assert!(pixel.chars().all(|c| c.is_ascii_digit()), "{pixel}");
+    let r = client()
+        .post(format!("{}/v25.0/act_{}/campaigns", h.base_url(), acc.id))
+        .bearer_auth(&t.access_token)
+        .form(&[
+            ("name", "Sales"),
+            ("objective", "OUTCOME_SALES"),
+            ("status", "PAUSED"),
+            ("special_ad_categories", "[]"),
+            ("daily_budget", "2000"),
+        ])
+        .send()
+        .await
+        .expect("send");
+    let (st, _, v) = body(r).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let campaign = v["id"].as_str().expect("id").to_string();
+    let ad_set = |promoted: Option<String>| {
+        let mut f = vec![
+            ("name".to_string(), "Buyers".to_string()),
+            ("campaign_id".into(), campaign.clone()),
+            ("status".into(), "PAUSED".into()),
+            ("billing_event".into(), "IMPRESSIONS".into()),
+            ("optimization_goal".into(), "OFFSITE_CONVERSIONS".into()),
+            (
+                "targeting".into(),
+                json!({"geo_locations": {"countries": ["US"]},
+                    "targeting_automation": {"advantage_audience": 0}})
+                .to_string(),
+            ),
+        ];
+        if let Some(p) = promoted {
+            f.push(("promoted_object".into(), p));
+        }
+        client()
+            .post(format!("{}/v25.0/act_{}/adsets", h.base_url(), acc.id))
+            .bearer_auth(&t.access_token)
+            .form(&f)
+            .send()
+    };
+    let (st, _, v) = body(ad_set(None).await.expect("send")).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(v["error"]["code"], 100);
+    assert_eq!(v["error"]["error_user_title"], "Promoted object required");
+    let other = json!({"pixel_id": "1234567890", "custom_event_type": "PURCHASE"});
+    let (st, _, v) = body(ad_set(Some(other.to_string())).await.expect("send")).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(v["error"]["error_user_title"], "Invalid Pixel");
+    let ours = json!({"pixel_id": pixel, "custom_event_type": "PURCHASE"});
+    let (st, _, v) = body(ad_set(Some(ours.to_string())).await.expect("send")).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let made = h.created().meta_ad_sets;
+    assert_eq!(made.len(), 1, "only the ad set with the Pixel was made");
+    assert_eq!(made[0].promoted_object, Some(ours));
+    assert_eq!(made[0].optimization_goal, "OFFSITE_CONVERSIONS");
+}
