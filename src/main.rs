@@ -175,6 +175,11 @@ fn main() -> ExitCode {
             demo_sandbox_url: None,
         }),
     };
+    run_command(&runtime, command)
+}
+
+/// Runs one command on the runtime; its exit code is the process's.
+fn run_command(runtime: &tokio::runtime::Runtime, command: Command) -> ExitCode {
     match command {
         Command::Platform { command } => runtime.block_on(async move {
             let mut out = std::io::stdout();
@@ -189,7 +194,7 @@ fn main() -> ExitCode {
                     days,
                     settings,
                 },
-        } => with_config(&runtime, &settings, |config| {
+        } => with_config(runtime, &settings, |config| {
             adpilot::automation::cli::backtest(config, file, org, days)
         }),
         Command::Rules { command } => {
@@ -213,7 +218,7 @@ fn main() -> ExitCode {
             Ok(config) => runtime.block_on(run_healthcheck(&config)),
             Err(code) => code,
         },
-        Command::Serve(args) => with_config(&runtime, &args.settings, |config| {
+        Command::Serve(args) => with_config(runtime, &args.settings, |config| {
             let demo = args.demo.then(|| server::DemoSandbox {
                 bind: args.demo_sandbox_bind,
                 public_url: args.demo_sandbox_url.as_ref().map(|u| u.to_string()),
@@ -223,22 +228,20 @@ fn main() -> ExitCode {
         Command::Migrate {
             settings,
             revert_all,
-        } => with_config(&runtime, &settings, |config| {
-            run_migrate(config, revert_all)
-        }),
-        Command::Jobs { settings, command } => with_config(&runtime, &settings, |config| {
+        } => with_config(runtime, &settings, |config| run_migrate(config, revert_all)),
+        Command::Jobs { settings, command } => with_config(runtime, &settings, |config| {
             adpilot::jobs::cli::jobs(config, command)
         }),
-        Command::Backup { settings, command } => with_config(&runtime, &settings, |config| {
+        Command::Backup { settings, command } => with_config(runtime, &settings, |config| {
             adpilot::jobs::cli::backup(config, command)
         }),
-        Command::Restore { settings, file } => with_config(&runtime, &settings, |config| {
+        Command::Restore { settings, file } => with_config(runtime, &settings, |config| {
             adpilot::jobs::cli::restore(config, file)
         }),
         Command::Keys {
             settings,
             command: KeysCommand::Rotate,
-        } => with_config(&runtime, &settings, run_keys_rotate),
+        } => with_config(runtime, &settings, run_keys_rotate),
         Command::User {
             command:
                 UserCommand::Create {
@@ -248,7 +251,7 @@ fn main() -> ExitCode {
                     password,
                     org,
                 },
-        } => with_config(&runtime, &settings, |config| async move {
+        } => with_config(runtime, &settings, |config| async move {
             run_user_create(config, &email, &name, &password, &org).await
         }),
     }

@@ -637,6 +637,14 @@ fn offline_one(brief: &CopyBrief, platform: Platform, i: usize) -> Draft {
 }
 
 fn google(p: &Parts, avoid: &[String], i: usize) -> Draft {
+    Draft::Google {
+        headlines: google_headlines(p, avoid, i),
+        descriptions: google_descriptions(p, avoid),
+    }
+}
+
+/// Up to eight headlines, at least three.
+fn google_headlines(p: &Parts, avoid: &[String], i: usize) -> Vec<String> {
     let kind = LineKind::GoogleHeadline;
     let lim = kind.limit();
     let mut pick = Picker::new(kind, avoid);
@@ -679,7 +687,11 @@ fn google(p: &Parts, avoid: &[String], i: usize) -> Draft {
         let short = 3 - headlines.len();
         headlines.extend(pick.pick_all(p.fallback(), short));
     }
+    headlines
+}
 
+/// Up to four descriptions, at least two.
+fn google_descriptions(p: &Parts, avoid: &[String]) -> Vec<String> {
     let kind = LineKind::GoogleDescription;
     let mut pick = Picker::new(kind, avoid);
     let stop = p.stop;
@@ -741,10 +753,7 @@ fn google(p: &Parts, avoid: &[String], i: usize) -> Draft {
             ),
         );
     }
-    Draft::Google {
-        headlines,
-        descriptions,
-    }
+    descriptions
 }
 
 fn meta(p: &Parts, avoid: &[String], i: usize) -> Draft {

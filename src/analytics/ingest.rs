@@ -117,6 +117,127 @@ pub async fn upsert(c: &mut Conn, rows: &[MetricRow]) -> diesel::QueryResult<usi
     upsert_with(c, rows, Refresh::Summaries).await
 }
 
+// The organization's stored rows of the chunk's days are read with one range scan of
+// the key and hash-joined: an index probe per row costs about five times as much, most
+// of it run-time partition pruning, and in a backfill finds nothing. The price is that
+// a re-read of recent days also reads the other accounts' rows of those days. Constant
+// date bounds keep the scan, and the update, to the partitions of those days.
+// The input is unnested in the select list, which streams, where `unnest(...)` in
+// FROM would copy every row into a tuple store first; it is read twice (new rows,
+// changed rows) rather than kept. Unchanged rows are left alone: no new row version,
+// no revision.
+const UPSERT_SQL: &str = "WITH input AS NOT MATERIALIZED (
+           SELECT unnest($1::uuid[]) AS account_id, unnest($2::uuid[]) AS campaign_id, unnest($3::date[]) AS date,
+                  unnest($4::int8[]) AS impressions, unnest($5::int8[]) AS clicks, unnest($6::int8[]) AS spend_micros,
+                  unnest($7::text[]::numeric[]) AS conversions, unnest($8::int8[]) AS revenue_micros,
+                  unnest($11::int8[]) AS all_clicks, unnest($12::text[]::numeric[]) AS purchases,
+                  unnest($13::int8[]) AS purchase_value_micros, unnest($14::text[]::numeric[]) AS leads,
+                  unnest($15::text[]::numeric[]) AS installs, unnest($16::text[]::numeric[]) AS registrations,
+                  unnest($17::text[]::jsonb[]) AS conversion_types
+         ), stored AS MATERIALIZED (
+           SELECT campaign_id, date, updated_at, impressions, clicks, spend_micros, conversions, revenue_micros,
+                  all_clicks, purchases, purchase_value_micros, leads, installs, registrations, conversion_types
+           FROM metrics_daily
+           WHERE org_id = (SELECT app_current_org()) AND date BETWEEN $9 AND $10
+         ), changed AS MATERIALIZED (
+           SELECT i.*, s.updated_at AS was_at, s.impressions AS was_impressions, s.clicks AS was_clicks,
+                  s.spend_micros AS was_spend, s.conversions AS was_conversions, s.revenue_micros AS was_revenue
+           FROM input i JOIN stored s ON s.date = i.date AND s.campaign_id = i.campaign_id
+           WHERE (i.impressions, i.clicks, i.spend_micros, i.conversions, i.revenue_micros,
+                  i.all_clicks, i.purchases, i.purchase_value_micros, i.leads, i.installs, i.registrations,
+                  i.conversion_types)
+                 IS DISTINCT FROM (s.impressions, s.clicks, s.spend_micros, s.conversions, s.revenue_micros,
+                  s.all_clicks, s.purchases, s.purchase_value_micros, s.leads, s.installs, s.registrations,
+                  s.conversion_types)
+         ), rev AS (
+           INSERT INTO metric_revisions (org_id, campaign_id, date, observed_at, impressions, clicks, spend_micros, conversions, revenue_micros)
+           SELECT (SELECT app_current_org()), campaign_id, date, was_at, was_impressions, was_clicks, was_spend, was_conversions, was_revenue
+           FROM changed
+           ON CONFLICT DO NOTHING
+         ), upd AS (
+           UPDATE metrics_daily m SET impressions = x.impressions, clicks = x.clicks, spend_micros = x.spend_micros,
+             conversions = x.conversions, revenue_micros = x.revenue_micros, all_clicks = x.all_clicks,
+             purchases = x.purchases, purchase_value_micros = x.purchase_value_micros, leads = x.leads,
+             installs = x.installs, registrations = x.registrations, conversion_types = x.conversion_types,
+             updated_at = now()
+           FROM changed x
+           WHERE m.org_id = (SELECT app_current_org()) AND m.date BETWEEN $9 AND $10
+             AND m.date = x.date AND m.campaign_id = x.campaign_id
+           RETURNING 1
+         ), ins AS (
+           INSERT INTO metrics_daily (org_id, account_id, campaign_id, date, impressions, clicks, spend_micros, conversions, revenue_micros,
+             all_clicks, purchases, purchase_value_micros, leads, installs, registrations, conversion_types)
+           SELECT (SELECT app_current_org()), account_id, campaign_id, date, impressions, clicks, spend_micros, conversions, revenue_micros,
+             all_clicks, purchases, purchase_value_micros, leads, installs, registrations, conversion_types
+           FROM input i
+           WHERE NOT EXISTS (SELECT 1 FROM stored s WHERE s.date = i.date AND s.campaign_id = i.campaign_id)
+           RETURNING 1
+         )
+         SELECT (SELECT count(*) FROM upd) + (SELECT count(*) FROM ins) AS changed";
+
+/// Upserts one batch of rows in key order; returns how many were new or changed.
+async fn upsert_batch(c: &mut Conn, chunk: &[&MetricRow]) -> diesel::QueryResult<usize> {
+    let mut account = Vec::with_capacity(chunk.len());
+    let mut campaign = Vec::with_capacity(chunk.len());
+    let mut date = Vec::with_capacity(chunk.len());
+    let mut impressions = Vec::with_capacity(chunk.len());
+    let mut clicks = Vec::with_capacity(chunk.len());
+    let mut spend = Vec::with_capacity(chunk.len());
+    let mut conversions = Vec::with_capacity(chunk.len());
+    let mut revenue = Vec::with_capacity(chunk.len());
+    let mut all_clicks = Vec::with_capacity(chunk.len());
+    let mut purchases = Vec::with_capacity(chunk.len());
+    let mut purchase_value = Vec::with_capacity(chunk.len());
+    let mut leads = Vec::with_capacity(chunk.len());
+    let mut installs = Vec::with_capacity(chunk.len());
+    let mut registrations = Vec::with_capacity(chunk.len());
+    let mut types = Vec::with_capacity(chunk.len());
+    let text = |d: Option<Decimal>| d.map(|d| d.to_string());
+    for r in chunk {
+        account.push(r.account_id);
+        campaign.push(r.campaign_id);
+        date.push(r.date);
+        impressions.push(r.impressions);
+        clicks.push(r.clicks);
+        spend.push(r.spend_micros);
+        conversions.push(r.conversions.to_string());
+        revenue.push(r.revenue_micros);
+        all_clicks.push(r.all_clicks);
+        purchases.push(text(r.purchases));
+        purchase_value.push(r.purchase_value_micros);
+        leads.push(text(r.leads));
+        installs.push(text(r.installs));
+        registrations.push(text(r.registrations));
+        // A map of strings always serializes; the fallback keeps the batch going.
+        types.push(serde_json::to_string(&r.conversion_types).unwrap_or_else(|_| "{}".into()));
+    }
+    let (Some(first), Some(last)) = (chunk.first().map(|r| r.date), chunk.last().map(|r| r.date))
+    else {
+        return Ok(0);
+    };
+    let n: Changed = diesel::sql_query(UPSERT_SQL)
+        .bind::<Array<SqlUuid>, _>(&account)
+        .bind::<Array<SqlUuid>, _>(&campaign)
+        .bind::<Array<Date>, _>(&date)
+        .bind::<Array<BigInt>, _>(&impressions)
+        .bind::<Array<BigInt>, _>(&clicks)
+        .bind::<Array<BigInt>, _>(&spend)
+        .bind::<Array<Text>, _>(&conversions)
+        .bind::<Array<BigInt>, _>(&revenue)
+        .bind::<Date, _>(first)
+        .bind::<Date, _>(last)
+        .bind::<Array<Nullable<BigInt>>, _>(&all_clicks)
+        .bind::<Array<Nullable<Text>>, _>(&purchases)
+        .bind::<Array<Nullable<BigInt>>, _>(&purchase_value)
+        .bind::<Array<Nullable<Text>>, _>(&leads)
+        .bind::<Array<Nullable<Text>>, _>(&installs)
+        .bind::<Array<Nullable<Text>>, _>(&registrations)
+        .bind::<Array<Text>, _>(&types)
+        .get_result(c)
+        .await?;
+    Ok(n.changed as usize)
+}
+
 /// [`upsert`], refreshing the summaries or (only to measure their cost) not.
 pub async fn upsert_with(
     c: &mut Conn,
@@ -147,124 +268,7 @@ pub async fn upsert_with(
     let rows = in_key_order(rows);
     let mut changed = 0usize;
     for chunk in rows.chunks(BATCH) {
-        let mut account = Vec::with_capacity(chunk.len());
-        let mut campaign = Vec::with_capacity(chunk.len());
-        let mut date = Vec::with_capacity(chunk.len());
-        let mut impressions = Vec::with_capacity(chunk.len());
-        let mut clicks = Vec::with_capacity(chunk.len());
-        let mut spend = Vec::with_capacity(chunk.len());
-        let mut conversions = Vec::with_capacity(chunk.len());
-        let mut revenue = Vec::with_capacity(chunk.len());
-        let mut all_clicks = Vec::with_capacity(chunk.len());
-        let mut purchases = Vec::with_capacity(chunk.len());
-        let mut purchase_value = Vec::with_capacity(chunk.len());
-        let mut leads = Vec::with_capacity(chunk.len());
-        let mut installs = Vec::with_capacity(chunk.len());
-        let mut registrations = Vec::with_capacity(chunk.len());
-        let mut types = Vec::with_capacity(chunk.len());
-        let text = |d: Option<Decimal>| d.map(|d| d.to_string());
-        for r in chunk {
-            account.push(r.account_id);
-            campaign.push(r.campaign_id);
-            date.push(r.date);
-            impressions.push(r.impressions);
-            clicks.push(r.clicks);
-            spend.push(r.spend_micros);
-            conversions.push(r.conversions.to_string());
-            revenue.push(r.revenue_micros);
-            all_clicks.push(r.all_clicks);
-            purchases.push(text(r.purchases));
-            purchase_value.push(r.purchase_value_micros);
-            leads.push(text(r.leads));
-            installs.push(text(r.installs));
-            registrations.push(text(r.registrations));
-            // A map of strings always serializes; the fallback keeps the batch going.
-            types.push(serde_json::to_string(&r.conversion_types).unwrap_or_else(|_| "{}".into()));
-        }
-        let (Some(first), Some(last)) =
-            (chunk.first().map(|r| r.date), chunk.last().map(|r| r.date))
-        else {
-            continue;
-        };
-        // The organization's stored rows of the chunk's days are read with one range scan of
-        // the key and hash-joined: an index probe per row costs about five times as much, most
-        // of it run-time partition pruning, and in a backfill finds nothing. The price is that
-        // a re-read of recent days also reads the other accounts' rows of those days. Constant
-        // date bounds keep the scan, and the update, to the partitions of those days.
-        // The input is unnested in the select list, which streams, where `unnest(...)` in
-        // FROM would copy every row into a tuple store first; it is read twice (new rows,
-        // changed rows) rather than kept. Unchanged rows are left alone: no new row version,
-        // no revision.
-        let n: Changed = diesel::sql_query(
-            "WITH input AS NOT MATERIALIZED (
-               SELECT unnest($1::uuid[]) AS account_id, unnest($2::uuid[]) AS campaign_id, unnest($3::date[]) AS date,
-                      unnest($4::int8[]) AS impressions, unnest($5::int8[]) AS clicks, unnest($6::int8[]) AS spend_micros,
-                      unnest($7::text[]::numeric[]) AS conversions, unnest($8::int8[]) AS revenue_micros,
-                      unnest($11::int8[]) AS all_clicks, unnest($12::text[]::numeric[]) AS purchases,
-                      unnest($13::int8[]) AS purchase_value_micros, unnest($14::text[]::numeric[]) AS leads,
-                      unnest($15::text[]::numeric[]) AS installs, unnest($16::text[]::numeric[]) AS registrations,
-                      unnest($17::text[]::jsonb[]) AS conversion_types
-             ), stored AS MATERIALIZED (
-               SELECT campaign_id, date, updated_at, impressions, clicks, spend_micros, conversions, revenue_micros,
-                      all_clicks, purchases, purchase_value_micros, leads, installs, registrations, conversion_types
-               FROM metrics_daily
-               WHERE org_id = (SELECT app_current_org()) AND date BETWEEN $9 AND $10
-             ), changed AS MATERIALIZED (
-               SELECT i.*, s.updated_at AS was_at, s.impressions AS was_impressions, s.clicks AS was_clicks,
-                      s.spend_micros AS was_spend, s.conversions AS was_conversions, s.revenue_micros AS was_revenue
-               FROM input i JOIN stored s ON s.date = i.date AND s.campaign_id = i.campaign_id
-               WHERE (i.impressions, i.clicks, i.spend_micros, i.conversions, i.revenue_micros,
-                      i.all_clicks, i.purchases, i.purchase_value_micros, i.leads, i.installs, i.registrations,
-                      i.conversion_types)
-                     IS DISTINCT FROM (s.impressions, s.clicks, s.spend_micros, s.conversions, s.revenue_micros,
-                      s.all_clicks, s.purchases, s.purchase_value_micros, s.leads, s.installs, s.registrations,
-                      s.conversion_types)
-             ), rev AS (
-               INSERT INTO metric_revisions (org_id, campaign_id, date, observed_at, impressions, clicks, spend_micros, conversions, revenue_micros)
-               SELECT (SELECT app_current_org()), campaign_id, date, was_at, was_impressions, was_clicks, was_spend, was_conversions, was_revenue
-               FROM changed
-               ON CONFLICT DO NOTHING
-             ), upd AS (
-               UPDATE metrics_daily m SET impressions = x.impressions, clicks = x.clicks, spend_micros = x.spend_micros,
-                 conversions = x.conversions, revenue_micros = x.revenue_micros, all_clicks = x.all_clicks,
-                 purchases = x.purchases, purchase_value_micros = x.purchase_value_micros, leads = x.leads,
-                 installs = x.installs, registrations = x.registrations, conversion_types = x.conversion_types,
-                 updated_at = now()
-               FROM changed x
-               WHERE m.org_id = (SELECT app_current_org()) AND m.date BETWEEN $9 AND $10
-                 AND m.date = x.date AND m.campaign_id = x.campaign_id
-               RETURNING 1
-             ), ins AS (
-               INSERT INTO metrics_daily (org_id, account_id, campaign_id, date, impressions, clicks, spend_micros, conversions, revenue_micros,
-                 all_clicks, purchases, purchase_value_micros, leads, installs, registrations, conversion_types)
-               SELECT (SELECT app_current_org()), account_id, campaign_id, date, impressions, clicks, spend_micros, conversions, revenue_micros,
-                 all_clicks, purchases, purchase_value_micros, leads, installs, registrations, conversion_types
-               FROM input i
-               WHERE NOT EXISTS (SELECT 1 FROM stored s WHERE s.date = i.date AND s.campaign_id = i.campaign_id)
-               RETURNING 1
-             )
-             SELECT (SELECT count(*) FROM upd) + (SELECT count(*) FROM ins) AS changed",
-        )
-        .bind::<Array<SqlUuid>, _>(&account)
-        .bind::<Array<SqlUuid>, _>(&campaign)
-        .bind::<Array<Date>, _>(&date)
-        .bind::<Array<BigInt>, _>(&impressions)
-        .bind::<Array<BigInt>, _>(&clicks)
-        .bind::<Array<BigInt>, _>(&spend)
-        .bind::<Array<Text>, _>(&conversions)
-        .bind::<Array<BigInt>, _>(&revenue)
-        .bind::<Date, _>(first)
-        .bind::<Date, _>(last)
-        .bind::<Array<Nullable<BigInt>>, _>(&all_clicks)
-        .bind::<Array<Nullable<Text>>, _>(&purchases)
-        .bind::<Array<Nullable<BigInt>>, _>(&purchase_value)
-        .bind::<Array<Nullable<Text>>, _>(&leads)
-        .bind::<Array<Nullable<Text>>, _>(&installs)
-        .bind::<Array<Nullable<Text>>, _>(&registrations)
-        .bind::<Array<Text>, _>(&types)
-        .get_result(c)
-        .await?;
-        changed += n.changed as usize;
+        changed += upsert_batch(c, chunk).await?;
     }
     if changed > 0 && refresh == Refresh::Summaries {
         summaries::refresh(

@@ -18,9 +18,10 @@ use uuid::Uuid;
 use super::format::{Kpi, delta};
 use super::queries::{self, CampaignAgg, Filters};
 use super::views::{DashParams, DashQuery, org_today};
+use crate::ai::advice::Recommendation;
 use crate::ai::config::Task;
 use crate::ai::summary::{self, Figure, Mover, SummaryInput};
-use crate::ai::{AiError, advice};
+use crate::ai::{AiError, Generated, advice};
 use crate::app::AppState;
 use crate::campaigns::DoneAction;
 use crate::types::Currency;
@@ -267,24 +268,17 @@ async fn refusal(app: &AppState, v: &Viewer) -> AppResult<Option<String>> {
     }
 }
 
-async fn insights(
-    State(app): State<AppState>,
-    v: Viewer,
-    headers: HeaderMap,
-    Query(q): Query<DashQuery>,
-    Query(cp): Query<CampaignParam>,
-) -> AppResult<Response> {
-    let mut p = DashParams::parse(&q, org_today(&v));
-    let campaign: Option<Uuid> = cp.campaign.as_deref().and_then(|s| s.trim().parse().ok());
-    if campaign.is_some() {
-        p.filters = Filters {
-            campaign_id: campaign,
-            ..Filters::default()
-        };
-    }
+/// The campaigns' aggregates, the recent changes to them and their daily budgets.
+type Figures = (
+    Vec<CampaignAgg>,
+    Vec<DoneAction>,
+    HashMap<Uuid, Option<i64>>,
+);
+
+async fn load_figures(app: &AppState, v: &Viewer, p: &DashParams) -> AppResult<Figures> {
     let (range, filters) = (p.range, p.filters.clone());
     let time_zone = v.tz().name().to_string();
-    let (aggs, actions, budgets) = app
+    let figures = app
         .db
         .tenant(v.org_id, async move |c| {
             let aggs = queries::campaign_aggregates(c, range, &filters).await?;
@@ -300,6 +294,52 @@ async fn insights(
             Ok::<_, AppError>((aggs, actions, budgets))
         })
         .await?;
+    Ok(figures)
+}
+
+/// Shows a model's recommendations, each with a link that opens its rule in the editor.
+fn show_recommendations(f: &mut InsightsFragment, g: Generated<Vec<Recommendation>>) {
+    f.recommendations_by = Some(format!(
+        "{}/{}{}",
+        g.provider,
+        g.model,
+        if g.cached { " (from cache)" } else { "" }
+    ));
+    f.recommendations = g
+        .value
+        .into_iter()
+        .map(|r| RecommendationView {
+            rule_link: (!r.rule.trim().is_empty()).then(|| {
+                let mut s = url::form_urlencoded::Serializer::new(String::new());
+                s.append_pair("text", r.rule.trim());
+                format!("/rules/new?{}", s.finish())
+            }),
+            title: r.title,
+            detail: r.detail,
+        })
+        .collect();
+    if f.recommendations.is_empty() {
+        f.recommendations_note =
+            Some("The model found nothing to recommend for this period.".into());
+    }
+}
+
+async fn insights(
+    State(app): State<AppState>,
+    v: Viewer,
+    headers: HeaderMap,
+    Query(q): Query<DashQuery>,
+    Query(cp): Query<CampaignParam>,
+) -> AppResult<Response> {
+    let mut p = DashParams::parse(&q, org_today(&v));
+    let campaign: Option<Uuid> = cp.campaign.as_deref().and_then(|s| s.trim().parse().ok());
+    if campaign.is_some() {
+        p.filters = Filters {
+            campaign_id: campaign,
+            ..Filters::default()
+        };
+    }
+    let (aggs, actions, budgets) = load_figures(&app, &v, &p).await?;
     let can_write = v.role.can_write();
     let has_data = aggs.iter().any(|a| a.in_range);
     let mut f = InsightsFragment {
@@ -342,31 +382,7 @@ async fn insights(
         } else {
             let numbers = opt_numbers(&p, &aggs, &budgets);
             match advice::optimization(&app.ai, &app.db, v.org_id, &numbers).await {
-                Ok(g) => {
-                    f.recommendations_by = Some(format!(
-                        "{}/{}{}",
-                        g.provider,
-                        g.model,
-                        if g.cached { " (from cache)" } else { "" }
-                    ));
-                    f.recommendations = g
-                        .value
-                        .into_iter()
-                        .map(|r| RecommendationView {
-                            rule_link: (!r.rule.trim().is_empty()).then(|| {
-                                let mut s = url::form_urlencoded::Serializer::new(String::new());
-                                s.append_pair("text", r.rule.trim());
-                                format!("/rules/new?{}", s.finish())
-                            }),
-                            title: r.title,
-                            detail: r.detail,
-                        })
-                        .collect();
-                    if f.recommendations.is_empty() {
-                        f.recommendations_note =
-                            Some("The model found nothing to recommend for this period.".into());
-                    }
-                }
+                Ok(g) => show_recommendations(&mut f, g),
                 Err(AiError::Db(e)) => return Err(e.into()),
                 Err(e) => f.recommendations_note = Some(e.to_string()),
             }

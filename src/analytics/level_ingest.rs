@@ -111,37 +111,9 @@ fn in_key_order(rows: &[LevelRow], table: Table) -> Vec<&LevelRow> {
     out
 }
 
-/// Upserts rows of one level for the current tenant (inside its tenant transaction) and
-/// refreshes the level's summaries of what changed. Rows of the ads table must carry `ad_id`.
-/// Returns how many rows were new or changed.
-pub async fn upsert(c: &mut Conn, table: Table, rows: &[LevelRow]) -> diesel::QueryResult<usize> {
-    upsert_with(c, table, rows, Refresh::Summaries).await
-}
-
-/// [`upsert`], refreshing the summaries or (only to measure their cost) not.
-pub async fn upsert_with(
-    c: &mut Conn,
-    table: Table,
-    rows: &[LevelRow],
-    refresh: Refresh,
-) -> diesel::QueryResult<usize> {
-    let rows: Vec<LevelRow> = match table {
-        Table::Ads => rows.iter().filter(|r| r.ad_id.is_some()).cloned().collect(),
-        Table::AdGroups => rows.to_vec(),
-    };
-    if rows.is_empty() {
-        return Ok(0);
-    }
-    // Same reasoning as the campaign ingest: atomic per transaction, a crash loses at most the
-    // last chunk, which the next sync reads again because its progress was not recorded.
-    diesel::sql_query("SET LOCAL synchronous_commit = off")
-        .execute(c)
-        .await?;
-    diesel::sql_query("SET LOCAL work_mem = '64MB'")
-        .execute(c)
-        .await?;
-    super::ingest::lock_accounts(c, table.lock_namespace(), rows.iter().map(|r| r.account_id))
-        .await?;
+/// The statement that upserts one batch of a level's rows: binds $1-$19 as in
+/// [`upsert_batch`].
+fn upsert_sql(table: Table) -> String {
     let (daily, revisions, obj) = table.names();
     let extra_col = match table {
         Table::AdGroups => "",
@@ -149,7 +121,7 @@ pub async fn upsert_with(
     };
     // Built like the campaign ingest's statement (see there for why it is shaped so); the
     // revisions keep the delivery figures and the derived conversions, as at campaign level.
-    let sql = format!(
+    format!(
         "WITH input AS NOT MATERIALIZED (
            SELECT unnest($1::uuid[]) AS account_id, unnest($2::uuid[]) AS campaign_id,
                   unnest($3::uuid[]) AS ad_group_id, unnest($4::uuid[]) AS ad_id,
@@ -210,63 +182,100 @@ pub async fn upsert_with(
            RETURNING 1
          )
          SELECT (SELECT count(*) FROM upd) + (SELECT count(*) FROM ins) AS changed"
-    );
+    )
+}
+
+/// Upserts one batch (in key order) with the statement from [`upsert_sql`]; returns how
+/// many rows were new or changed.
+async fn upsert_batch(c: &mut Conn, sql: &str, chunk: &[&LevelRow]) -> diesel::QueryResult<usize> {
+    let (Some(first), Some(last)) = (chunk.first().map(|r| r.date), chunk.last().map(|r| r.date))
+    else {
+        return Ok(0);
+    };
+    let account: Vec<Uuid> = chunk.iter().map(|r| r.account_id).collect();
+    let campaign: Vec<Uuid> = chunk.iter().map(|r| r.campaign_id).collect();
+    let group: Vec<Uuid> = chunk.iter().map(|r| r.ad_group_id).collect();
+    let ad: Vec<Option<Uuid>> = chunk.iter().map(|r| r.ad_id).collect();
+    let date: Vec<NaiveDate> = chunk.iter().map(|r| r.date).collect();
+    let impressions: Vec<i64> = chunk.iter().map(|r| r.impressions).collect();
+    let clicks: Vec<i64> = chunk.iter().map(|r| r.clicks).collect();
+    let all_clicks: Vec<Option<i64>> = chunk.iter().map(|r| r.all_clicks).collect();
+    let spend: Vec<i64> = chunk.iter().map(|r| r.spend_micros).collect();
+    let conversions: Vec<String> = chunk.iter().map(|r| r.conversions.to_string()).collect();
+    let revenue: Vec<i64> = chunk.iter().map(|r| r.revenue_micros).collect();
+    let text = |d: Option<Decimal>| d.map(|x| x.to_string());
+    let purchases: Vec<Option<String>> = chunk.iter().map(|r| text(r.purchases)).collect();
+    let purchase_value: Vec<Option<i64>> = chunk.iter().map(|r| r.purchase_value_micros).collect();
+    let leads: Vec<Option<String>> = chunk.iter().map(|r| text(r.leads)).collect();
+    let installs: Vec<Option<String>> = chunk.iter().map(|r| text(r.installs)).collect();
+    let registrations: Vec<Option<String>> = chunk.iter().map(|r| text(r.registrations)).collect();
+    // A BTreeMap of plain figures always serializes; the fallback only keeps the types
+    // honest.
+    let types: Vec<String> = chunk
+        .iter()
+        .map(|r| serde_json::to_string(&r.conversion_types).unwrap_or_else(|_| "{}".into()))
+        .collect();
+    let n: Changed = diesel::sql_query(sql)
+        .bind::<Array<SqlUuid>, _>(&account)
+        .bind::<Array<SqlUuid>, _>(&campaign)
+        .bind::<Array<SqlUuid>, _>(&group)
+        .bind::<Array<Nullable<SqlUuid>>, _>(&ad)
+        .bind::<Array<Date>, _>(&date)
+        .bind::<Array<BigInt>, _>(&impressions)
+        .bind::<Array<BigInt>, _>(&clicks)
+        .bind::<Array<Nullable<BigInt>>, _>(&all_clicks)
+        .bind::<Array<BigInt>, _>(&spend)
+        .bind::<Array<Text>, _>(&conversions)
+        .bind::<Array<BigInt>, _>(&revenue)
+        .bind::<Date, _>(first)
+        .bind::<Date, _>(last)
+        .bind::<Array<Nullable<Text>>, _>(&purchases)
+        .bind::<Array<Nullable<BigInt>>, _>(&purchase_value)
+        .bind::<Array<Nullable<Text>>, _>(&leads)
+        .bind::<Array<Nullable<Text>>, _>(&installs)
+        .bind::<Array<Nullable<Text>>, _>(&registrations)
+        .bind::<Array<Text>, _>(&types)
+        .get_result(c)
+        .await?;
+    Ok(n.changed as usize)
+}
+
+/// Upserts rows of one level for the current tenant (inside its tenant transaction) and
+/// refreshes the level's summaries of what changed. Rows of the ads table must carry `ad_id`.
+/// Returns how many rows were new or changed.
+pub async fn upsert(c: &mut Conn, table: Table, rows: &[LevelRow]) -> diesel::QueryResult<usize> {
+    upsert_with(c, table, rows, Refresh::Summaries).await
+}
+
+/// [`upsert`], refreshing the summaries or (only to measure their cost) not.
+pub async fn upsert_with(
+    c: &mut Conn,
+    table: Table,
+    rows: &[LevelRow],
+    refresh: Refresh,
+) -> diesel::QueryResult<usize> {
+    let rows: Vec<LevelRow> = match table {
+        Table::Ads => rows.iter().filter(|r| r.ad_id.is_some()).cloned().collect(),
+        Table::AdGroups => rows.to_vec(),
+    };
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    // Same reasoning as the campaign ingest: atomic per transaction, a crash loses at most the
+    // last chunk, which the next sync reads again because its progress was not recorded.
+    diesel::sql_query("SET LOCAL synchronous_commit = off")
+        .execute(c)
+        .await?;
+    diesel::sql_query("SET LOCAL work_mem = '64MB'")
+        .execute(c)
+        .await?;
+    super::ingest::lock_accounts(c, table.lock_namespace(), rows.iter().map(|r| r.account_id))
+        .await?;
+    let sql = upsert_sql(table);
     let sorted = in_key_order(&rows, table);
     let mut changed = 0usize;
     for chunk in sorted.chunks(BATCH) {
-        let (Some(first), Some(last)) =
-            (chunk.first().map(|r| r.date), chunk.last().map(|r| r.date))
-        else {
-            continue;
-        };
-        let account: Vec<Uuid> = chunk.iter().map(|r| r.account_id).collect();
-        let campaign: Vec<Uuid> = chunk.iter().map(|r| r.campaign_id).collect();
-        let group: Vec<Uuid> = chunk.iter().map(|r| r.ad_group_id).collect();
-        let ad: Vec<Option<Uuid>> = chunk.iter().map(|r| r.ad_id).collect();
-        let date: Vec<NaiveDate> = chunk.iter().map(|r| r.date).collect();
-        let impressions: Vec<i64> = chunk.iter().map(|r| r.impressions).collect();
-        let clicks: Vec<i64> = chunk.iter().map(|r| r.clicks).collect();
-        let all_clicks: Vec<Option<i64>> = chunk.iter().map(|r| r.all_clicks).collect();
-        let spend: Vec<i64> = chunk.iter().map(|r| r.spend_micros).collect();
-        let conversions: Vec<String> = chunk.iter().map(|r| r.conversions.to_string()).collect();
-        let revenue: Vec<i64> = chunk.iter().map(|r| r.revenue_micros).collect();
-        let text = |d: Option<Decimal>| d.map(|x| x.to_string());
-        let purchases: Vec<Option<String>> = chunk.iter().map(|r| text(r.purchases)).collect();
-        let purchase_value: Vec<Option<i64>> =
-            chunk.iter().map(|r| r.purchase_value_micros).collect();
-        let leads: Vec<Option<String>> = chunk.iter().map(|r| text(r.leads)).collect();
-        let installs: Vec<Option<String>> = chunk.iter().map(|r| text(r.installs)).collect();
-        let registrations: Vec<Option<String>> =
-            chunk.iter().map(|r| text(r.registrations)).collect();
-        // A BTreeMap of plain figures always serializes; the fallback only keeps the types
-        // honest.
-        let types: Vec<String> = chunk
-            .iter()
-            .map(|r| serde_json::to_string(&r.conversion_types).unwrap_or_else(|_| "{}".into()))
-            .collect();
-        let n: Changed = diesel::sql_query(&sql)
-            .bind::<Array<SqlUuid>, _>(&account)
-            .bind::<Array<SqlUuid>, _>(&campaign)
-            .bind::<Array<SqlUuid>, _>(&group)
-            .bind::<Array<Nullable<SqlUuid>>, _>(&ad)
-            .bind::<Array<Date>, _>(&date)
-            .bind::<Array<BigInt>, _>(&impressions)
-            .bind::<Array<BigInt>, _>(&clicks)
-            .bind::<Array<Nullable<BigInt>>, _>(&all_clicks)
-            .bind::<Array<BigInt>, _>(&spend)
-            .bind::<Array<Text>, _>(&conversions)
-            .bind::<Array<BigInt>, _>(&revenue)
-            .bind::<Date, _>(first)
-            .bind::<Date, _>(last)
-            .bind::<Array<Nullable<Text>>, _>(&purchases)
-            .bind::<Array<Nullable<BigInt>>, _>(&purchase_value)
-            .bind::<Array<Nullable<Text>>, _>(&leads)
-            .bind::<Array<Nullable<Text>>, _>(&installs)
-            .bind::<Array<Nullable<Text>>, _>(&registrations)
-            .bind::<Array<Text>, _>(&types)
-            .get_result(c)
-            .await?;
-        changed += n.changed as usize;
+        changed += upsert_batch(c, &sql, chunk).await?;
     }
     if changed > 0 && refresh == Refresh::Summaries {
         let summarized = match table {

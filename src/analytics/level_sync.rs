@@ -65,26 +65,19 @@ pub async fn store_structure(
     Ok(())
 }
 
-/// Writes a range's ad-group and ad rows (inside the tenant transaction of that range).
-/// Objects seen only in the reports (deleted since) are added as removed first. Rows in
-/// another currency than the account's are left out, as at campaign level. Returns how many
-/// rows were new or changed.
-pub async fn store_chunk(
+/// The account's ad groups by platform id, after adding those seen only in the reports.
+async fn known_ad_groups(
     c: &mut Conn,
     account: AccountKey,
-    settings: &ConversionSettings,
     campaigns: &HashMap<String, Uuid>,
     chunk: &LevelChunk,
-) -> diesel::QueryResult<usize> {
+) -> diesel::QueryResult<HashMap<String, Uuid>> {
     let AccountKey {
         org_id,
         account_id,
         platform,
         currency,
     } = account;
-    if chunk.is_empty() {
-        return Ok(0);
-    }
     let mut groups = structure::ad_group_ids(c, org_id, account_id).await?;
     let mut unseen: Vec<(String, Uuid, String)> = Vec::new();
     for m in &chunk.ad_groups {
@@ -114,6 +107,23 @@ pub async fn store_chunk(
             structure::ensure_known_ad_groups(c, org_id, account_id, platform, currency, &unseen)
                 .await?;
     }
+    Ok(groups)
+}
+
+/// The account's ads by (ad group, platform id), after adding those seen only in the reports.
+async fn known_ads(
+    c: &mut Conn,
+    account: AccountKey,
+    campaigns: &HashMap<String, Uuid>,
+    groups: &HashMap<String, Uuid>,
+    chunk: &LevelChunk,
+) -> diesel::QueryResult<HashMap<(Uuid, String), Uuid>> {
+    let AccountKey {
+        org_id,
+        account_id,
+        platform,
+        ..
+    } = account;
     let mut ads = structure::ad_ids(c, org_id, account_id).await?;
     let mut unseen_ads: Vec<(Uuid, Uuid, String, String)> = Vec::new();
     for m in &chunk.ads {
@@ -132,6 +142,31 @@ pub async fn store_chunk(
     if !unseen_ads.is_empty() {
         ads = structure::ensure_known_ads(c, org_id, account_id, platform, &unseen_ads).await?;
     }
+    Ok(ads)
+}
+
+/// Writes a range's ad-group and ad rows (inside the tenant transaction of that range).
+/// Objects seen only in the reports (deleted since) are added as removed first. Rows in
+/// another currency than the account's are left out, as at campaign level. Returns how many
+/// rows were new or changed.
+pub async fn store_chunk(
+    c: &mut Conn,
+    account: AccountKey,
+    settings: &ConversionSettings,
+    campaigns: &HashMap<String, Uuid>,
+    chunk: &LevelChunk,
+) -> diesel::QueryResult<usize> {
+    let AccountKey {
+        account_id,
+        platform,
+        currency,
+        ..
+    } = account;
+    if chunk.is_empty() {
+        return Ok(0);
+    }
+    let groups = known_ad_groups(c, account, campaigns, chunk).await?;
+    let ads = known_ads(c, account, campaigns, &groups, chunk).await?;
     let row = |m: &LevelMetrics, ad_id: Option<Uuid>| -> Option<LevelRow> {
         if m.spend.currency != currency || m.revenue.currency != currency {
             return None;

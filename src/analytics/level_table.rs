@@ -170,28 +170,7 @@ fn statement(level: Level, sort: Sort, read: Read) -> String {
     };
     let (cur_sums, m_sums) = (sums(""), sums("m."));
     let filter = "$7::uuid IS NULL OR campaign_id = $7";
-    let cur_src = summaries::source(
-        table,
-        read,
-        "$8",
-        SplitBinds {
-            days: "$1",
-            blocks: "$2",
-            months: "$13",
-        },
-        filter,
-    );
-    let prev_src = summaries::source(
-        table,
-        read,
-        "$8",
-        SplitBinds {
-            days: "$9",
-            blocks: "$10",
-            months: "$14",
-        },
-        filter,
-    );
+    let (cur_src, prev_src) = period_sources(table, read, filter);
     format!(
         "WITH camp AS MATERIALIZED (
            SELECT c.id, c.name, c.currency, a.name AS account_name
@@ -237,7 +216,13 @@ fn statement(level: Level, sort: Sort, read: Read) -> String {
          ptot AS (
            SELECT camp.currency, {cur_sums}
            FROM prev JOIN camp ON camp.id = prev.campaign_id GROUP BY camp.currency
-         )
+         ){TABLE_SELECT}"
+    )
+}
+
+/// The statement's rows: the page's objects with their previous figures, then per currency
+/// the totals of every matching object.
+const TABLE_SELECT: &str = "
          SELECT 'row' AS kind, page.ord, page.id, page.name, page.status, page.platform,
            page.campaign_id, page.campaign_name, page.group_id, page.group_name,
            page.account_name, page.currency, 1::int8 AS objects,
@@ -259,8 +244,33 @@ fn statement(level: Level, sort: Sort, read: Read) -> String {
            coalesce(ptot.spend_micros, 0)::int8, coalesce(ptot.conversions, 0)::text,
            coalesce(ptot.revenue_micros, 0)::int8
          FROM tot FULL JOIN ptot ON ptot.currency = tot.currency
-         ORDER BY 1, 2, 12"
-    )
+         ORDER BY 1, 2, 12";
+
+/// The summary sources of the current and the previous period, split as bound.
+fn period_sources(table: Summarized, read: Read, filter: &str) -> (String, String) {
+    let cur_src = summaries::source(
+        table,
+        read,
+        "$8",
+        SplitBinds {
+            days: "$1",
+            blocks: "$2",
+            months: "$13",
+        },
+        filter,
+    );
+    let prev_src = summaries::source(
+        table,
+        read,
+        "$8",
+        SplitBinds {
+            days: "$9",
+            blocks: "$10",
+            months: "$14",
+        },
+        filter,
+    );
+    (cur_src, prev_src)
 }
 
 /// The ad groups (`Level::AdGroup`) or ads (`Level::Ad`) of the campaigns matching `filters`

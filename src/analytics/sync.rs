@@ -5,19 +5,22 @@
 //! Platform calls run outside transactions; each chunk is written in its own short tenant
 //! transaction, so a failure keeps everything synced before it and the next run resumes.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use uuid::Uuid;
 
+use super::conversions::ConversionSettings;
 use super::ingest::{self, MetricRow};
 use super::level_ingest;
 use super::level_sync::{self, LevelChunk};
 use crate::app::App;
 use crate::connections::service as connections;
 use crate::db::schema::{account_sync, ad_accounts};
-use crate::platforms::Level;
 use crate::platforms::PlatformError;
+use crate::platforms::{AccountRef, Credentials, DailyMetrics, Level};
 use crate::types::{Currency, Money, Platform};
 
 /// Days per backfill request (TikTok allows 30 per daily report call).
@@ -242,7 +245,13 @@ pub async fn sync_account(
             message: "waiting for the platform's rate-limit window".into(),
         }));
     }
-    let result = run(app, org_id, account_id, platform, currency, today, &state).await;
+    let key = level_sync::AccountKey {
+        org_id,
+        account_id,
+        platform,
+        currency,
+    };
+    let result = run(app, key, today, &state).await;
     record_outcome(app, org_id, account_id, now, &result).await?;
     result
 }
@@ -294,16 +303,15 @@ async fn state_of(
         .await
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn run(
     app: &App,
-    org_id: Uuid,
-    account_id: Uuid,
-    platform: Platform,
-    currency: Currency,
+    key: level_sync::AccountKey,
     today: NaiveDate,
     state: &SyncState,
 ) -> Result<SyncReport, SyncError> {
+    let level_sync::AccountKey {
+        org_id, account_id, ..
+    } = key;
     let (p, creds, account) = connections::account_access(app, org_id, account_id).await?;
     if connections::needing_reconnect(app, org_id)
         .await?
@@ -311,54 +319,15 @@ async fn run(
     {
         return Err(SyncError::NeedsReconnect);
     }
-    let adapter = app.platforms.adapter(platform);
-    let listed = adapter.list_campaigns(&creds, &account).await?;
-    let listed_groups = adapter.list_ad_groups(&creds, &account, None).await?;
-    let listed_ads = adapter.list_ads(&creds, &account, None).await?;
-    let mut report = SyncReport {
-        campaigns: listed.len(),
-        ad_groups: listed_groups.len(),
-        ads: listed_ads.len(),
-        ..Default::default()
-    };
-    app.db
-        .tenant(org_id, async move |c| {
-            let ids =
-                crate::campaigns::upsert_synced(c, org_id, account_id, platform, currency, &listed)
-                    .await?;
-            let key = level_sync::AccountKey {
-                org_id,
-                account_id,
-                platform,
-                currency,
-            };
-            level_sync::store_structure(c, key, &ids, &listed_groups, &listed_ads).await?;
-            Ok::<_, SyncError>(())
-        })
-        .await?;
-
-    // The recent window first (what dashboards and rules read), then older history.
-    let lookback = i64::from(state.history.lookback_days);
-    let mut ranges = vec![(today - Duration::days(lookback), today)];
-    if !state.backfill_done {
-        let start = state.backfill_from.unwrap_or(today - Duration::days(90));
-        let mut end = state
-            .backfilled_from
-            .map(|d| d - Duration::days(1))
-            .unwrap_or(today - Duration::days(lookback + 1));
-        while end >= start {
-            let from = (end - Duration::days(CHUNK_DAYS - 1)).max(start);
-            ranges.push((from, end));
-            end = from - Duration::days(1);
-        }
-    }
+    let mut report = sync_structure(app, key, &creds, &account).await?;
     let settings = app
         .db
         .tenant(org_id, async move |c| {
             Ok::<_, SyncError>(super::conversion_settings::load(c, account_id).await?)
         })
         .await?;
-    for (i, (from, to)) in ranges.into_iter().enumerate() {
+    let adapter = app.platforms.adapter(key.platform);
+    for (i, (from, to)) in sync_ranges(state, today).into_iter().enumerate() {
         // One level after the other: a platform's rate-limit hint holds for the account, and
         // calls already in flight at once could not honour it.
         let metrics = adapter.daily_metrics(&creds, &account, from, to).await?;
@@ -368,84 +337,24 @@ async fn run(
         let ads = adapter
             .level_metrics(&creds, &account, Level::Ad, from, to)
             .await?;
-        let settings = settings.clone();
         report.rows_read += metrics.len();
-        let levels = LevelChunk { ad_groups, ads };
-        report.level_rows_read += levels.len();
-        let is_backfill = i > 0;
+        let chunk = RangeChunk {
+            from,
+            to,
+            is_backfill: i > 0,
+            metrics,
+            levels: LevelChunk { ad_groups, ads },
+        };
+        report.level_rows_read += chunk.levels.len();
+        let settings = settings.clone();
         let changed = app
             .db
             .tenant(org_id, async move |c| {
-                let seen: Vec<(String, String)> = metrics
-                    .iter()
-                    .map(|m| (m.campaign_id.clone(), m.campaign_name.clone()))
-                    .collect();
-                let ids = crate::campaigns::ensure_known(
-                    c, org_id, account_id, platform, currency, &seen,
-                )
-                .await?;
-                let rows: Vec<MetricRow> = metrics
-                    .iter()
-                    .filter(|m| m.spend.currency == currency && m.revenue.currency == currency)
-                    .filter_map(|m| {
-                        let d =
-                            super::conversions::derive(platform, &m.conversion_types, &settings);
-                        let micros = |v| Money::from_major(v, currency).map(|x| x.micros);
-                        Some(MetricRow {
-                            account_id,
-                            campaign_id: *ids.get(&m.campaign_id)?,
-                            date: m.date,
-                            impressions: m.impressions,
-                            clicks: m.clicks,
-                            spend_micros: m.spend.micros,
-                            conversions: d.conversions,
-                            revenue_micros: micros(d.revenue).unwrap_or(m.revenue.micros),
-                            all_clicks: m.all_clicks,
-                            purchases: d.purchases,
-                            purchase_value_micros: d.purchase_value.and_then(micros),
-                            leads: d.leads,
-                            installs: d.installs,
-                            registrations: d.registrations,
-                            conversion_types: m.conversion_types.clone(),
-                        })
-                    })
-                    .collect();
-                ingest::ensure_partitions(c, from, to).await?;
-                let mut changed = ingest::upsert(c, &rows).await?;
-                if !levels.is_empty() {
-                    level_ingest::ensure_partitions(c, from, to).await?;
-                    let key = level_sync::AccountKey {
-                        org_id,
-                        account_id,
-                        platform,
-                        currency,
-                    };
-                    changed += level_sync::store_chunk(c, key, &settings, &ids, &levels).await?;
-                }
-                let added = rows.len() as i64;
-                let backfilled = if is_backfill { Some(from) } else { None };
-                diesel::update(account_sync::table.find((org_id, account_id)))
-                    .set(
-                        (
-                            account_sync::rows_synced.eq(account_sync::rows_synced + added),
-                            account_sync::backfilled_from.eq(diesel::dsl::sql::<
-                                diesel::sql_types::Nullable<diesel::sql_types::Date>,
-                            >(
-                                "coalesce("
-                            )
-                            .bind::<diesel::sql_types::Nullable<diesel::sql_types::Date>, _>(
-                                backfilled,
-                            )
-                            .sql(", backfilled_from)")),
-                        ),
-                    )
-                    .execute(c)
-                    .await?;
-                Ok::<_, SyncError>(changed)
+                store_range(c, key, &settings, &chunk).await
             })
             .await?;
         report.rows_changed += changed;
-        if is_backfill {
+        if i > 0 {
             report.backfilled_from = Some(from);
         }
     }
@@ -460,6 +369,152 @@ async fn run(
         .await?;
     report.backfill_done = true;
     Ok(report)
+}
+
+/// Lists the account's campaigns, ad groups and ads and stores them; the report starts with
+/// their counts.
+async fn sync_structure(
+    app: &App,
+    key: level_sync::AccountKey,
+    creds: &Credentials,
+    account: &AccountRef,
+) -> Result<SyncReport, SyncError> {
+    let adapter = app.platforms.adapter(key.platform);
+    let listed = adapter.list_campaigns(creds, account).await?;
+    let listed_groups = adapter.list_ad_groups(creds, account, None).await?;
+    let listed_ads = adapter.list_ads(creds, account, None).await?;
+    let report = SyncReport {
+        campaigns: listed.len(),
+        ad_groups: listed_groups.len(),
+        ads: listed_ads.len(),
+        ..Default::default()
+    };
+    app.db
+        .tenant(key.org_id, async move |c| {
+            let ids = crate::campaigns::upsert_synced(
+                c,
+                key.org_id,
+                key.account_id,
+                key.platform,
+                key.currency,
+                &listed,
+            )
+            .await?;
+            level_sync::store_structure(c, key, &ids, &listed_groups, &listed_ads).await?;
+            Ok::<_, SyncError>(())
+        })
+        .await?;
+    Ok(report)
+}
+
+/// The recent window first (what dashboards and rules read), then older history in chunks
+/// going back until the backfill start.
+fn sync_ranges(state: &SyncState, today: NaiveDate) -> Vec<(NaiveDate, NaiveDate)> {
+    let lookback = i64::from(state.history.lookback_days);
+    let mut ranges = vec![(today - Duration::days(lookback), today)];
+    if !state.backfill_done {
+        let start = state.backfill_from.unwrap_or(today - Duration::days(90));
+        let mut end = state
+            .backfilled_from
+            .map(|d| d - Duration::days(1))
+            .unwrap_or(today - Duration::days(lookback + 1));
+        while end >= start {
+            let from = (end - Duration::days(CHUNK_DAYS - 1)).max(start);
+            ranges.push((from, end));
+            end = from - Duration::days(1);
+        }
+    }
+    ranges
+}
+
+/// One date range as read from the platform, to be written in one transaction.
+struct RangeChunk {
+    from: NaiveDate,
+    to: NaiveDate,
+    is_backfill: bool,
+    metrics: Vec<DailyMetrics>,
+    levels: LevelChunk,
+}
+
+/// Writes a range's campaign and level rows and moves the account's sync progress; returns
+/// how many rows changed.
+async fn store_range(
+    c: &mut crate::db::Conn,
+    key: level_sync::AccountKey,
+    settings: &ConversionSettings,
+    chunk: &RangeChunk,
+) -> Result<usize, SyncError> {
+    let level_sync::AccountKey {
+        org_id,
+        account_id,
+        platform,
+        currency,
+    } = key;
+    let (from, to) = (chunk.from, chunk.to);
+    let seen: Vec<(String, String)> = chunk
+        .metrics
+        .iter()
+        .map(|m| (m.campaign_id.clone(), m.campaign_name.clone()))
+        .collect();
+    let ids =
+        crate::campaigns::ensure_known(c, org_id, account_id, platform, currency, &seen).await?;
+    let rows = metric_rows(key, settings, &ids, &chunk.metrics);
+    ingest::ensure_partitions(c, from, to).await?;
+    let mut changed = ingest::upsert(c, &rows).await?;
+    if !chunk.levels.is_empty() {
+        level_ingest::ensure_partitions(c, from, to).await?;
+        changed += level_sync::store_chunk(c, key, settings, &ids, &chunk.levels).await?;
+    }
+    let added = rows.len() as i64;
+    let backfilled = if chunk.is_backfill { Some(from) } else { None };
+    diesel::update(account_sync::table.find((org_id, account_id)))
+        .set((
+            account_sync::rows_synced.eq(account_sync::rows_synced + added),
+            account_sync::backfilled_from.eq(diesel::dsl::sql::<
+                diesel::sql_types::Nullable<diesel::sql_types::Date>,
+            >("coalesce(")
+            .bind::<diesel::sql_types::Nullable<diesel::sql_types::Date>, _>(backfilled)
+            .sql(", backfilled_from)")),
+        ))
+        .execute(c)
+        .await?;
+    Ok(changed)
+}
+
+/// The platform's daily campaign rows in the account's currency, with conversions derived
+/// by the account's settings; rows for campaigns without an id here are left out.
+fn metric_rows(
+    key: level_sync::AccountKey,
+    settings: &ConversionSettings,
+    ids: &HashMap<String, Uuid>,
+    metrics: &[DailyMetrics],
+) -> Vec<MetricRow> {
+    let currency = key.currency;
+    metrics
+        .iter()
+        .filter(|m| m.spend.currency == currency && m.revenue.currency == currency)
+        .filter_map(|m| {
+            let d = super::conversions::derive(key.platform, &m.conversion_types, settings);
+            let micros = |v| Money::from_major(v, currency).map(|x| x.micros);
+            Some(MetricRow {
+                account_id: key.account_id,
+                campaign_id: *ids.get(&m.campaign_id)?,
+                date: m.date,
+                impressions: m.impressions,
+                clicks: m.clicks,
+                spend_micros: m.spend.micros,
+                conversions: d.conversions,
+                revenue_micros: micros(d.revenue).unwrap_or(m.revenue.micros),
+                all_clicks: m.all_clicks,
+                purchases: d.purchases,
+                purchase_value_micros: d.purchase_value.and_then(micros),
+                leads: d.leads,
+                installs: d.installs,
+                registrations: d.registrations,
+                conversion_types: m.conversion_types.clone(),
+            })
+        })
+        .collect()
 }
 
 async fn record_outcome(

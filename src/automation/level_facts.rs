@@ -254,6 +254,60 @@ fn needs(rules: &[&Rule]) -> Needs {
     n
 }
 
+/// Gives ad groups and ads the figures of their campaign, ad group and account, as far as
+/// the rules read them.
+fn attach_parents(n: &Needs, campaigns: &[Loaded], groups: &mut [Loaded], ads: &mut [Loaded]) {
+    // Parents' and accounts' figures, looked up by id.
+    let figures = |l: &Loaded| ParentFigures {
+        totals: l.facts.totals.clone(),
+        ..l.facts.own_figures()
+    };
+    let campaign_figures: HashMap<Uuid, ParentFigures> = if n.campaign_of.is_empty() {
+        HashMap::new()
+    } else {
+        campaigns.iter().map(|l| (l.id, figures(l))).collect()
+    };
+    let group_figures: HashMap<Uuid, ParentFigures> = if n.ad_group_of_ads {
+        groups.iter().map(|l| (l.id, figures(l))).collect()
+    } else {
+        HashMap::new()
+    };
+    let account_figures: HashMap<(Platform, String), ParentFigures> = if n.account_of.is_empty() {
+        HashMap::new()
+    } else {
+        facts::account_sums(campaigns)
+    };
+    let attach = |list: &mut [Loaded], level: Level| {
+        let campaign = n.campaign_of.contains(&level);
+        let account = n.account_of.contains(&level);
+        let group = level == Level::Ad && n.ad_group_of_ads;
+        if !(campaign || account || group) {
+            return;
+        }
+        for l in list.iter_mut() {
+            let d = &mut l.facts.details;
+            if campaign {
+                d.campaign = campaign_figures.get(&l.campaign).cloned().map(Box::new);
+            }
+            if group {
+                d.ad_group = l
+                    .ad_group
+                    .and_then(|g| group_figures.get(&g))
+                    .cloned()
+                    .map(Box::new);
+            }
+            if account {
+                d.account = account_figures
+                    .get(&(l.facts.platform, l.facts.account_id.clone()))
+                    .cloned()
+                    .map(Box::new);
+            }
+        }
+    };
+    attach(groups, Level::AdGroup);
+    attach(ads, Level::Ad);
+}
+
 /// Every object the `rules` are about, each level read once with the union of `windows`, with
 /// the parent and account figures they read and, at each level, who paused what.
 pub async fn load_for(
@@ -293,57 +347,8 @@ pub async fn load_for(
         Vec::new()
     };
 
-    // Parents' and accounts' figures, looked up by id.
-    let figures = |l: &Loaded| ParentFigures {
-        totals: l.facts.totals.clone(),
-        ..l.facts.own_figures()
-    };
-    let campaign_figures: HashMap<Uuid, ParentFigures> = if n.campaign_of.is_empty() {
-        HashMap::new()
-    } else {
-        campaigns.iter().map(|l| (l.id, figures(l))).collect()
-    };
-    let group_figures: HashMap<Uuid, ParentFigures> = if n.ad_group_of_ads {
-        groups.iter().map(|l| (l.id, figures(l))).collect()
-    } else {
-        HashMap::new()
-    };
-    let account_figures: HashMap<(Platform, String), ParentFigures> = if n.account_of.is_empty() {
-        HashMap::new()
-    } else {
-        facts::account_sums(&campaigns)
-    };
-    let attach = |list: &mut Vec<Loaded>, level: Level| {
-        let campaign = n.campaign_of.contains(&level);
-        let account = n.account_of.contains(&level);
-        let group = level == Level::Ad && n.ad_group_of_ads;
-        if !(campaign || account || group) {
-            return;
-        }
-        for l in list.iter_mut() {
-            let d = &mut l.facts.details;
-            if campaign {
-                d.campaign = campaign_figures.get(&l.campaign).cloned().map(Box::new);
-            }
-            if group {
-                d.ad_group = l
-                    .ad_group
-                    .and_then(|g| group_figures.get(&g))
-                    .cloned()
-                    .map(Box::new);
-            }
-            if account {
-                d.account = account_figures
-                    .get(&(l.facts.platform, l.facts.account_id.clone()))
-                    .cloned()
-                    .map(Box::new);
-            }
-        }
-    };
-    let mut groups = groups;
-    let mut ads = ads;
-    attach(&mut groups, Level::AdGroup);
-    attach(&mut ads, Level::Ad);
+    let (mut groups, mut ads) = (groups, ads);
+    attach_parents(&n, &campaigns, &mut groups, &mut ads);
     // `paused by ...` at a level reads that level's own pauses.
     let reads_paused_by = |level: Level| {
         rules

@@ -480,6 +480,63 @@ struct RuleForm {
     confirm: Option<String>,
 }
 
+/// The editor again with the text as sent and why it was not saved.
+fn refused_editor(
+    app: &AppState,
+    w: &Writer,
+    rule: Option<StoredRule>,
+    text: String,
+    mode: Mode,
+    check: CheckView,
+) -> AppResult<Response> {
+    let page = EditorPage {
+        shell: w.shell("rules"),
+        rule,
+        text,
+        mode,
+        modes: Mode::ALL,
+        check,
+        examples: examples(),
+        describe: DescribeView::idle(app),
+        helper: vocabulary::groups(),
+    };
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response())
+}
+
+/// Saves the rule (new when `id` is `None`) and records the save in the audit log.
+async fn save_and_audit(
+    app: &AppState,
+    org: Uuid,
+    user: Uuid,
+    id: Option<Uuid>,
+    text: String,
+    mode: Mode,
+) -> AppResult<store::SaveResult> {
+    let saved = app
+        .db
+        .tenant(org, async move |c| {
+            let r = store::save(c, org, user, id, &text, mode).await?;
+            if let Ok(rule_id) = &r {
+                crate::audit::record(
+                    c,
+                    org,
+                    Some(user),
+                    if id.is_some() {
+                        "rule.update"
+                    } else {
+                        "rule.create"
+                    },
+                    &rule_id.to_string(),
+                    serde_json::json!({"mode": mode.as_str()}),
+                )
+                .await?;
+            }
+            Ok::<_, AppError>(r)
+        })
+        .await?;
+    Ok(saved)
+}
+
 async fn save_form(app: AppState, w: Writer, id: Option<Uuid>, f: RuleForm) -> AppResult<Response> {
     let mode = f
         .mode
@@ -495,18 +552,8 @@ async fn save_form(app: AppState, w: Writer, id: Option<Uuid>, f: RuleForm) -> A
         // Nothing is saved: the editor comes back with the error at its place and the text
         // without the control characters.
         let check = check_text(&app, org, &f.text, id).await?;
-        let page = EditorPage {
-            shell: w.shell("rules"),
-            rule: existing,
-            text: crate::web::form::scrub(&f.text),
-            mode,
-            modes: Mode::ALL,
-            check,
-            examples: examples(),
-            describe: DescribeView::idle(&app),
-            helper: vocabulary::groups(),
-        };
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response());
+        let text = crate::web::form::scrub(&f.text);
+        return refused_editor(&app, &w, existing, text, mode, check);
     }
     let was_live = existing.as_ref().is_some_and(|r| r.mode == Mode::Live);
     if mode == Mode::Live
@@ -540,28 +587,7 @@ async fn save_form(app: AppState, w: Writer, id: Option<Uuid>, f: RuleForm) -> A
         )
         .await;
     }
-    let saved = app
-        .db
-        .tenant(org, async move |c| {
-            let r = store::save(c, org, user, id, &text, mode).await?;
-            if let Ok(rule_id) = &r {
-                crate::audit::record(
-                    c,
-                    org,
-                    Some(user),
-                    if id.is_some() {
-                        "rule.update"
-                    } else {
-                        "rule.create"
-                    },
-                    &rule_id.to_string(),
-                    serde_json::json!({"mode": mode.as_str()}),
-                )
-                .await?;
-            }
-            Ok::<_, AppError>(r)
-        })
-        .await?;
+    let saved = save_and_audit(&app, org, user, id, text, mode).await?;
     match saved {
         Ok(rule_id) => Ok(redirect_with_flash(
             &format!("/rules/{rule_id}"),
@@ -581,18 +607,7 @@ async fn save_form(app: AppState, w: Writer, id: Option<Uuid>, f: RuleForm) -> A
             views.append(&mut check.diagnostics);
             check.diagnostics = views;
             check.ok = false;
-            let page = EditorPage {
-                shell: w.shell("rules"),
-                rule: existing,
-                text: f.text,
-                mode,
-                modes: Mode::ALL,
-                check,
-                examples: examples(),
-                describe: DescribeView::idle(&app),
-                helper: vocabulary::groups(),
-            };
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response())
+            refused_editor(&app, &w, existing, f.text, mode, check)
         }
     }
 }

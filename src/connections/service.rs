@@ -305,17 +305,16 @@ pub async fn finish(
         return Err(ConnError::NoAccounts(platform.label()));
     }
     let connection_id = reconnect_id.unwrap_or_else(Uuid::now_v7);
-    store_connection(
-        app,
+    let new = NewConnection {
         org_id,
         user_id,
         platform,
-        connection_id,
-        reconnect_id.is_some(),
-        &tokens,
-        &accounts,
-    )
-    .await?;
+        id: connection_id,
+        reconnect: reconnect_id.is_some(),
+        tokens: &tokens,
+        accounts: &accounts,
+    };
+    store_connection(app, new).await?;
     Ok(connection_id)
 }
 
@@ -350,115 +349,150 @@ fn encrypt_tokens(
     Ok((access, refresh))
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn store_connection(
-    app: &App,
+/// A connection about to be stored: new, or `reconnect`ing the existing one with `id`.
+struct NewConnection<'a> {
     org_id: Uuid,
     user_id: Uuid,
     platform: Platform,
     id: Uuid,
     reconnect: bool,
-    tokens: &TokenSet,
-    accounts: &[AdAccount],
-) -> Result<(), ConnError> {
-    let (access, refresh) = encrypt_tokens(&app.vault, org_id, platform, id, tokens)?;
-    let key_version = app.vault.current_version();
-    let expires = tokens.expires_at;
-    let scope = tokens.scope.clone();
-    let accounts = accounts.to_vec();
+    tokens: &'a TokenSet,
+    accounts: &'a [AdAccount],
+}
+
+/// The connection's tokens as stored: encrypted, with the key version that encrypted them.
+struct SealedTokens {
+    access: String,
+    refresh: Option<String>,
+    key_version: i32,
+}
+
+async fn store_connection(app: &App, new: NewConnection<'_>) -> Result<(), ConnError> {
+    let (access, refresh) =
+        encrypt_tokens(&app.vault, new.org_id, new.platform, new.id, new.tokens)?;
+    let sealed = SealedTokens {
+        access,
+        refresh,
+        key_version: app.vault.current_version(),
+    };
+    let new = &new;
     app.db
-        .tenant(org_id, async move |c| {
-            if reconnect {
-                let n = diesel::update(
-                    connections::table
-                        .find(id)
-                        .filter(connections::platform.eq(platform.as_str())),
-                )
-                .set((
-                    connections::access_token_enc.eq(Some(&access)),
-                    connections::refresh_token_enc.eq(refresh.as_ref()),
-                    connections::token_expires_at.eq(expires),
-                    connections::scope.eq(scope.as_ref()),
-                    connections::key_version.eq(Some(key_version)),
-                    connections::status.eq(ConnectionStatus::Healthy.as_str()),
-                    connections::last_error.eq(None::<String>),
-                    connections::reconnect_notified_at.eq(None::<DateTime<Utc>>),
-                    connections::rate_limited_until.eq(None::<DateTime<Utc>>),
-                    connections::updated_at.eq(Utc::now()),
-                ))
-                .execute(c)
-                .await?;
-                if n == 0 {
-                    return Err(ConnError::NotFound);
-                }
-            } else {
-                diesel::insert_into(connections::table)
-                    .values((
-                        connections::id.eq(id),
-                        connections::org_id.eq(org_id),
-                        connections::platform.eq(platform.as_str()),
-                        connections::status.eq(ConnectionStatus::Pending.as_str()),
-                        connections::access_token_enc.eq(Some(&access)),
-                        connections::refresh_token_enc.eq(refresh.as_ref()),
-                        connections::token_expires_at.eq(expires),
-                        connections::scope.eq(scope.as_ref()),
-                        connections::key_version.eq(Some(key_version)),
-                        connections::created_by.eq(Some(user_id)),
-                    ))
-                    .execute(c)
-                    .await?;
+        .tenant(new.org_id, async move |c| {
+            write_tokens(c, new, &sealed).await?;
+            for a in new.accounts {
+                attach_account(c, new, a).await?;
             }
-            for a in &accounts {
-                // An account already known to the organization moves to this connection and
-                // keeps its managed flag and history.
-                diesel::insert_into(ad_accounts::table)
-                    .values((
-                        ad_accounts::id.eq(Uuid::now_v7()),
-                        ad_accounts::org_id.eq(org_id),
-                        ad_accounts::connection_id.eq(Some(id)),
-                        ad_accounts::platform.eq(platform.as_str()),
-                        ad_accounts::external_id.eq(&a.id),
-                        ad_accounts::name.eq(&a.name),
-                        ad_accounts::currency.eq(a.currency.as_str()),
-                        ad_accounts::time_zone.eq(&a.time_zone),
-                        ad_accounts::status.eq(a.status.as_str()),
-                    ))
-                    .on_conflict((
-                        ad_accounts::org_id,
-                        ad_accounts::platform,
-                        ad_accounts::external_id,
-                    ))
-                    .do_update()
-                    .set((
-                        ad_accounts::connection_id.eq(Some(id)),
-                        ad_accounts::name.eq(&a.name),
-                        ad_accounts::currency.eq(a.currency.as_str()),
-                        ad_accounts::time_zone.eq(&a.time_zone),
-                        ad_accounts::status.eq(a.status.as_str()),
-                        ad_accounts::connection_removed_at.eq(None::<DateTime<Utc>>),
-                        ad_accounts::updated_at.eq(Utc::now()),
-                    ))
-                    .execute(c)
-                    .await?;
-            }
-            let ids: Vec<&str> = accounts.iter().map(|a| a.id.as_str()).collect();
-            let action = if reconnect {
+            let ids: Vec<&str> = new.accounts.iter().map(|a| a.id.as_str()).collect();
+            let action = if new.reconnect {
                 "connection.reconnected"
             } else {
                 "connection.connected"
             };
             audit::record(
                 c,
-                org_id,
-                Some(user_id),
+                new.org_id,
+                Some(new.user_id),
                 action,
-                platform.label(),
-                json!({"connection_id": id, "accounts": ids}),
+                new.platform.label(),
+                json!({"connection_id": new.id, "accounts": ids}),
             )
             .await?;
             Ok(())
         })
         .await
+}
+
+/// Puts the tokens on the connection being reconnected (which becomes healthy again), or
+/// creates the connection with them.
+async fn write_tokens(
+    c: &mut Conn,
+    new: &NewConnection<'_>,
+    sealed: &SealedTokens,
+) -> Result<(), ConnError> {
+    let (id, platform) = (new.id, new.platform);
+    let (access, refresh, key_version) = (&sealed.access, &sealed.refresh, sealed.key_version);
+    let (expires, scope) = (new.tokens.expires_at, new.tokens.scope.as_ref());
+    if new.reconnect {
+        let n = diesel::update(
+            connections::table
+                .find(id)
+                .filter(connections::platform.eq(platform.as_str())),
+        )
+        .set((
+            connections::access_token_enc.eq(Some(access)),
+            connections::refresh_token_enc.eq(refresh.as_ref()),
+            connections::token_expires_at.eq(expires),
+            connections::scope.eq(scope),
+            connections::key_version.eq(Some(key_version)),
+            connections::status.eq(ConnectionStatus::Healthy.as_str()),
+            connections::last_error.eq(None::<String>),
+            connections::reconnect_notified_at.eq(None::<DateTime<Utc>>),
+            connections::rate_limited_until.eq(None::<DateTime<Utc>>),
+            connections::updated_at.eq(Utc::now()),
+        ))
+        .execute(c)
+        .await?;
+        if n == 0 {
+            return Err(ConnError::NotFound);
+        }
+    } else {
+        diesel::insert_into(connections::table)
+            .values((
+                connections::id.eq(id),
+                connections::org_id.eq(new.org_id),
+                connections::platform.eq(platform.as_str()),
+                connections::status.eq(ConnectionStatus::Pending.as_str()),
+                connections::access_token_enc.eq(Some(access)),
+                connections::refresh_token_enc.eq(refresh.as_ref()),
+                connections::token_expires_at.eq(expires),
+                connections::scope.eq(scope),
+                connections::key_version.eq(Some(key_version)),
+                connections::created_by.eq(Some(new.user_id)),
+            ))
+            .execute(c)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Puts an ad account on the connection. An account already known to the organization moves
+/// to this connection and keeps its managed flag and history.
+async fn attach_account(
+    c: &mut Conn,
+    new: &NewConnection<'_>,
+    a: &AdAccount,
+) -> Result<(), ConnError> {
+    let id = new.id;
+    diesel::insert_into(ad_accounts::table)
+        .values((
+            ad_accounts::id.eq(Uuid::now_v7()),
+            ad_accounts::org_id.eq(new.org_id),
+            ad_accounts::connection_id.eq(Some(id)),
+            ad_accounts::platform.eq(new.platform.as_str()),
+            ad_accounts::external_id.eq(&a.id),
+            ad_accounts::name.eq(&a.name),
+            ad_accounts::currency.eq(a.currency.as_str()),
+            ad_accounts::time_zone.eq(&a.time_zone),
+            ad_accounts::status.eq(a.status.as_str()),
+        ))
+        .on_conflict((
+            ad_accounts::org_id,
+            ad_accounts::platform,
+            ad_accounts::external_id,
+        ))
+        .do_update()
+        .set((
+            ad_accounts::connection_id.eq(Some(id)),
+            ad_accounts::name.eq(&a.name),
+            ad_accounts::currency.eq(a.currency.as_str()),
+            ad_accounts::time_zone.eq(&a.time_zone),
+            ad_accounts::status.eq(a.status.as_str()),
+            ad_accounts::connection_removed_at.eq(None::<DateTime<Utc>>),
+            ad_accounts::updated_at.eq(Utc::now()),
+        ))
+        .execute(c)
+        .await?;
+    Ok(())
 }
 
 /// A connection as the Connections page shows it.
@@ -849,30 +883,8 @@ pub async fn refresh_connection(
         _ => adapter.renew_token(&t).await,
     };
     let outcome = match result {
-        Ok(Some(mut renewed)) => {
-            if renewed.refresh_token.is_none() {
-                renewed.refresh_token = t.refresh_token.clone();
-            }
-            let (access, refresh) = encrypt_tokens(&app.vault, org_id, platform, id, &renewed)?;
-            let key_version = app.vault.current_version();
-            app.db
-                .tenant(org_id, async move |c| {
-                    diesel::update(connections::table.find(id))
-                        .set((
-                            connections::access_token_enc.eq(Some(access)),
-                            connections::refresh_token_enc.eq(refresh),
-                            connections::token_expires_at.eq(renewed.expires_at),
-                            connections::key_version.eq(Some(key_version)),
-                            connections::status.eq(ConnectionStatus::Healthy.as_str()),
-                            connections::last_refreshed_at.eq(Some(Utc::now())),
-                            connections::last_error.eq(None::<String>),
-                            connections::updated_at.eq(Utc::now()),
-                        ))
-                        .execute(c)
-                        .await?;
-                    Ok::<_, ConnError>(())
-                })
-                .await?;
+        Ok(Some(renewed)) => {
+            store_renewed(app, org_id, id, platform, &t, renewed).await?;
             RefreshOutcome::Renewed
         }
         Ok(None) => {
@@ -880,29 +892,7 @@ pub async fn refresh_connection(
             RefreshOutcome::StillValid
         }
         Err(PlatformError::Auth { message, .. }) => {
-            mark(
-                app,
-                org_id,
-                id,
-                ConnectionStatus::NeedsReconnect,
-                Some(message.clone()),
-                None,
-            )
-            .await?;
-            app.db
-                .tenant(org_id, async move |c| {
-                    audit::record(
-                        c,
-                        org_id,
-                        None,
-                        "connection.refresh_failed",
-                        platform.label(),
-                        json!({"connection_id": id, "error": message}),
-                    )
-                    .await?;
-                    Ok::<_, ConnError>(())
-                })
-                .await?;
+            needs_reconnect(app, org_id, id, platform, message).await?;
             RefreshOutcome::NeedsReconnect
         }
         Err(PlatformError::RateLimited { retry_after, .. }) => {
@@ -938,6 +928,76 @@ pub async fn refresh_connection(
         }
     };
     Ok(outcome)
+}
+
+/// Stores renewed tokens (keeping the refresh token when the platform sent no new one) and
+/// marks the connection healthy.
+async fn store_renewed(
+    app: &App,
+    org_id: Uuid,
+    id: Uuid,
+    platform: Platform,
+    old: &TokenSet,
+    mut renewed: TokenSet,
+) -> Result<(), ConnError> {
+    if renewed.refresh_token.is_none() {
+        renewed.refresh_token = old.refresh_token.clone();
+    }
+    let (access, refresh) = encrypt_tokens(&app.vault, org_id, platform, id, &renewed)?;
+    let key_version = app.vault.current_version();
+    app.db
+        .tenant(org_id, async move |c| {
+            diesel::update(connections::table.find(id))
+                .set((
+                    connections::access_token_enc.eq(Some(access)),
+                    connections::refresh_token_enc.eq(refresh),
+                    connections::token_expires_at.eq(renewed.expires_at),
+                    connections::key_version.eq(Some(key_version)),
+                    connections::status.eq(ConnectionStatus::Healthy.as_str()),
+                    connections::last_refreshed_at.eq(Some(Utc::now())),
+                    connections::last_error.eq(None::<String>),
+                    connections::updated_at.eq(Utc::now()),
+                ))
+                .execute(c)
+                .await?;
+            Ok::<_, ConnError>(())
+        })
+        .await?;
+    Ok(())
+}
+
+/// Marks the connection as needing a reconnect, with the platform's reason in the audit log.
+async fn needs_reconnect(
+    app: &App,
+    org_id: Uuid,
+    id: Uuid,
+    platform: Platform,
+    message: String,
+) -> Result<(), ConnError> {
+    mark(
+        app,
+        org_id,
+        id,
+        ConnectionStatus::NeedsReconnect,
+        Some(message.clone()),
+        None,
+    )
+    .await?;
+    app.db
+        .tenant(org_id, async move |c| {
+            audit::record(
+                c,
+                org_id,
+                None,
+                "connection.refresh_failed",
+                platform.label(),
+                json!({"connection_id": id, "error": message}),
+            )
+            .await?;
+            Ok::<_, ConnError>(())
+        })
+        .await?;
+    Ok(())
 }
 
 async fn mark(

@@ -319,18 +319,7 @@ async fn run_one(shared: &Shared, owner: &str, job: Claimed, mut abort: watch::R
                 JobError::Retry {
                     message,
                     retry_after,
-                } => {
-                    let retry_in = (job.attempts < job.max_attempts).then(|| {
-                        backoff(
-                            job.attempts,
-                            opts.backoff_base,
-                            opts.backoff_max,
-                            *retry_after,
-                            &mut rand::rng(),
-                        )
-                    });
-                    (message.clone(), retry_in)
-                }
+                } => (message.clone(), retry_delay(&job, opts, *retry_after)),
             };
             record_failure(shared, &span, &job, owner, &message, retry_in).await
         }
@@ -341,15 +330,7 @@ async fn run_one(shared: &Shared, owner: &str, job: Claimed, mut abort: watch::R
                 "the job was cancelled".to_string()
             };
             tracing::error!(parent: &span, error = %join, "job handler panicked");
-            let retry_in = (job.attempts < job.max_attempts).then(|| {
-                backoff(
-                    job.attempts,
-                    opts.backoff_base,
-                    opts.backoff_max,
-                    None,
-                    &mut rand::rng(),
-                )
-            });
+            let retry_in = retry_delay(&job, opts, None);
             record_failure(shared, &span, &job, owner, &message, retry_in).await
         }
         Outcome::LeaseLost => {
@@ -367,6 +348,20 @@ async fn run_one(shared: &Shared, owner: &str, job: Claimed, mut abort: watch::R
         // The lease will expire and the reaper hands the job out again.
         tracing::error!(parent: &span, error = %e, "cannot record the job's outcome");
     }
+}
+
+/// When a failed attempt runs again: after the backoff (or the handler's hint), unless it was
+/// the last attempt.
+fn retry_delay(job: &Claimed, opts: &WorkerOptions, hint: Option<Duration>) -> Option<Duration> {
+    (job.attempts < job.max_attempts).then(|| {
+        backoff(
+            job.attempts,
+            opts.backoff_base,
+            opts.backoff_max,
+            hint,
+            &mut rand::rng(),
+        )
+    })
 }
 
 async fn record_failure(

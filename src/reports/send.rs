@@ -47,6 +47,26 @@ pub struct NewSchedule {
     pub campaign_search: String,
 }
 
+/// The addresses in a list separated by commas, semicolons or lines, normalized, at least one.
+fn parse_recipients(list: &str) -> Result<Vec<String>, (&'static str, String)> {
+    let mut recipients = Vec::new();
+    for r in list
+        .split([',', '\n', ';'])
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+    {
+        match crate::auth::accounts::normalize_email(r) {
+            Ok(e) => recipients.push(e),
+            Err(_) => return Err(("recipients", format!("\"{r}\" is not an email address."))),
+        }
+    }
+    if recipients.is_empty() {
+        return Err(("recipients", "Add at least one recipient.".into()));
+    }
+    recipients.dedup();
+    Ok(recipients)
+}
+
 /// Checks and stores a schedule. Errors are (field, message).
 pub async fn create(
     app: &App,
@@ -88,22 +108,7 @@ pub async fn create(
             )
         })?),
     };
-    let mut recipients = Vec::new();
-    for r in n
-        .recipients
-        .split([',', '\n', ';'])
-        .map(str::trim)
-        .filter(|r| !r.is_empty())
-    {
-        match crate::auth::accounts::normalize_email(r) {
-            Ok(e) => recipients.push(e),
-            Err(_) => return Err(("recipients", format!("\"{r}\" is not an email address."))),
-        }
-    }
-    if recipients.is_empty() {
-        return Err(("recipients", "Add at least one recipient.".into()));
-    }
-    recipients.dedup();
+    let recipients = parse_recipients(&n.recipients)?;
     let search = n.campaign_search.trim().to_string();
     if search.chars().count() > 100 {
         return Err(("campaign_search", "Use at most 100 characters.".into()));
@@ -229,29 +234,19 @@ pub struct SendReport {
     pub temporary: bool,
 }
 
-/// Sends schedule `id` for `slot` to every recipient not yet served for that slot.
-pub async fn send(
+/// The recipients already served for the slot, and those who unsubscribed from the schedule.
+async fn served_and_unsubscribed(
     app: &App,
     org: Uuid,
     id: Uuid,
     slot: DateTime<Utc>,
-) -> Result<SendReport, crate::db::DbError> {
-    let s = app
-        .db
-        .tenant(org, async move |c| {
-            Ok::<_, crate::db::DbError>(get(c, id).await?)
-        })
-        .await?;
-    let (today, _) = org_today(app, org).await?;
-    let range = s.period.range(today);
-    let data = content::build(app, org, &s.name, range, &s.scope()).await?;
+) -> Result<(Vec<String>, Vec<String>), crate::db::DbError> {
     #[derive(diesel::QueryableByName)]
     struct E {
         #[diesel(sql_type = Text)]
         email: String,
     }
-    let (done, unsubscribed) = app
-        .db
+    app.db
         .tenant(org, async move |c| {
             let done: Vec<E> = diesel::sql_query(
                 "SELECT recipient AS email FROM report_sends WHERE schedule_id = $1 AND slot = $2",
@@ -270,7 +265,26 @@ pub async fn send(
                 un.into_iter().map(|e| e.email).collect::<Vec<_>>(),
             ))
         })
+        .await
+}
+
+/// Sends schedule `id` for `slot` to every recipient not yet served for that slot.
+pub async fn send(
+    app: &App,
+    org: Uuid,
+    id: Uuid,
+    slot: DateTime<Utc>,
+) -> Result<SendReport, crate::db::DbError> {
+    let s = app
+        .db
+        .tenant(org, async move |c| {
+            Ok::<_, crate::db::DbError>(get(c, id).await?)
+        })
         .await?;
+    let (today, _) = org_today(app, org).await?;
+    let range = s.period.range(today);
+    let data = content::build(app, org, &s.name, range, &s.scope()).await?;
+    let (done, unsubscribed) = served_and_unsubscribed(app, org, id, slot).await?;
     let dashboard = app.config.url("/dashboard");
     let mut report = SendReport::default();
     for to in &s.recipients {

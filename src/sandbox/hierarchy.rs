@@ -258,19 +258,29 @@ fn enabled_seconds(
         .sum()
 }
 
+/// An ad group or ad as far as its share of the campaign's delivery goes.
+struct Weighted<'a> {
+    id: &'a str,
+    base: i64,
+    history: &'a [Change<CampaignStatus>],
+    created_at: DateTime<Utc>,
+}
+
 /// The weight of an object on the local day of `m`: its share, the day's noise and how long
 /// it was enabled that day (up to `now`).
-#[allow(clippy::too_many_arguments)]
 fn day_weight(
     seed: u64,
     account: &Account,
-    id: &str,
-    base: i64,
-    history: &[Change<CampaignStatus>],
-    created_at: DateTime<Utc>,
+    object: Weighted,
     m: &DayMetrics,
     now: DateTime<Utc>,
 ) -> i128 {
+    let Weighted {
+        id,
+        base,
+        history,
+        created_at,
+    } = object;
     let start = account.day_start(m.date);
     let end = account.day_start(m.date + Duration::days(1)).min(now);
     let secs = enabled_seconds(history, created_at, start, end);
@@ -298,16 +308,13 @@ pub fn ad_group_days<'a>(
         let weights: Vec<i128> = groups
             .iter()
             .map(|g| {
-                day_weight(
-                    world.seed,
-                    account,
-                    &g.id,
-                    g.weight,
-                    &g.status_history,
-                    g.created_at,
-                    m,
-                    now,
-                )
+                let object = Weighted {
+                    id: &g.id,
+                    base: g.weight,
+                    history: &g.status_history,
+                    created_at: g.created_at,
+                };
+                day_weight(world.seed, account, object, m, now)
             })
             .collect();
         for (g, part) in groups.iter().zip(split_day(m, &weights, minor)) {
@@ -333,16 +340,13 @@ pub fn ad_days<'a>(
         let weights: Vec<i128> = ads
             .iter()
             .map(|a| {
-                day_weight(
-                    world.seed,
-                    account,
-                    &a.id,
-                    a.weight,
-                    &a.status_history,
-                    a.created_at,
-                    m,
-                    now,
-                )
+                let object = Weighted {
+                    id: &a.id,
+                    base: a.weight,
+                    history: &a.status_history,
+                    created_at: a.created_at,
+                };
+                day_weight(world.seed, account, object, m, now)
             })
             .collect();
         for (a, part) in ads.iter().zip(split_day(m, &weights, minor)) {
@@ -524,47 +528,7 @@ impl World {
                     value: CampaignStatus::Removed,
                 });
             }
-            let bid = match c.platform {
-                Platform::Google => Bid {
-                    strategy: "MANUAL_CPC".into(),
-                    amount_micros: Some(
-                        (c.profile.cpc_micros * seq.range(110, 160) / 100 / minor * minor)
-                            .max(minor),
-                    ),
-                },
-                Platform::Meta => {
-                    if roll % 3 == 0 {
-                        Bid {
-                            strategy: "COST_CAP".into(),
-                            amount_micros: Some(
-                                (c.profile.cpc_micros * seq.range(200, 400) / 100 / minor * minor)
-                                    .max(minor),
-                            ),
-                        }
-                    } else {
-                        Bid {
-                            strategy: "LOWEST_COST_WITHOUT_CAP".into(),
-                            amount_micros: None,
-                        }
-                    }
-                }
-                Platform::Tiktok => {
-                    if roll % 3 == 0 {
-                        Bid {
-                            strategy: "BID_TYPE_CUSTOM".into(),
-                            amount_micros: Some(
-                                (c.profile.cpc_micros * seq.range(80, 120) / 100 / minor * minor)
-                                    .max(minor),
-                            ),
-                        }
-                    } else {
-                        Bid {
-                            strategy: "BID_TYPE_NO_BID".into(),
-                            amount_micros: None,
-                        }
-                    }
-                }
-            };
+            let bid = seeded_bid(&mut seq, c, roll, minor);
             let kind = match c.platform {
                 Platform::Google => google_ad_group_type(&c.objective).to_string(),
                 Platform::Meta => "OFFSITE_CONVERSIONS".to_string(),
@@ -586,66 +550,78 @@ impl World {
             self.ad_groups.push(group);
             let n_ads = seq.range(2, 3) as usize;
             for ai in 0..n_ads {
-                let ad_id = self.level_id(&mut seq, c.platform);
-                let mut history = vec![Change {
-                    at: c.created_at,
-                    value: CampaignStatus::Enabled,
-                }];
-                if ai > 0 && seq.range(0, 9) == 0 {
-                    history[0].value = CampaignStatus::Paused;
-                }
-                let ty = ad_type(c.platform, &c.objective);
-                let text_ad = matches!(ty, "RESPONSIVE_SEARCH_AD" | "LINK_AD" | "SINGLE_VIDEO");
-                let h0 = seq.range(0, HEADLINES.len() as i64 - 1) as usize;
-                let d0 = seq.range(0, DESCRIPTIONS.len() as i64 - 1) as usize;
-                let (headlines, descriptions) = match (c.platform, text_ad) {
-                    (_, false) => (Vec::new(), Vec::new()),
-                    (Platform::Google, true) => (
-                        (0..3)
-                            .map(|k| HEADLINES[(h0 + k) % HEADLINES.len()].to_string())
-                            .collect(),
-                        (0..2)
-                            .map(|k| DESCRIPTIONS[(d0 + k) % DESCRIPTIONS.len()].to_string())
-                            .collect(),
-                    ),
-                    (Platform::Meta, true) => (
-                        vec![HEADLINES[h0].to_string()],
-                        vec![DESCRIPTIONS[d0].to_string()],
-                    ),
-                    (Platform::Tiktok, true) => (Vec::new(), Vec::new()),
-                };
-                let primary_text = match c.platform {
-                    Platform::Google => None,
-                    _ => Some(PRIMARY_TEXTS[(h0 + ai) % PRIMARY_TEXTS.len()].to_string()),
-                };
-                let approval = if ai == 2 && seq.range(0, 4) == 0 {
-                    "DISAPPROVED"
-                } else {
-                    "APPROVED"
-                };
-                self.ads.push(Ad {
-                    platform: c.platform,
-                    account_id: c.account_id.clone(),
-                    campaign_id: c.id.clone(),
-                    ad_group_id: id.clone(),
-                    id: ad_id,
-                    name: format!("{} - ad {}", names[gi % names.len()], ai + 1),
-                    created_at: c.created_at,
-                    status_history: history,
-                    weight: seq.range(200, 1000),
-                    ad_type: ty.to_string(),
-                    headlines,
-                    descriptions,
-                    primary_text,
-                    final_url: format!(
-                        "https://shop.example.com/{}?utm_source={}",
-                        ["shoes", "trail", "boots", "jackets"][ai % 4],
-                        c.platform.as_str()
-                    ),
-                    approval: approval.to_string(),
-                });
+                self.seed_ad(&mut seq, c, &id, names[gi % names.len()], ai);
             }
         }
+    }
+
+    /// The `ai`th ad of an ad group, drawn from the ad group's sequence.
+    fn seed_ad(
+        &mut self,
+        seq: &mut Seq,
+        c: &Campaign,
+        group_id: &str,
+        group_name: &str,
+        ai: usize,
+    ) {
+        let ad_id = self.level_id(seq, c.platform);
+        let mut history = vec![Change {
+            at: c.created_at,
+            value: CampaignStatus::Enabled,
+        }];
+        if ai > 0 && seq.range(0, 9) == 0 {
+            history[0].value = CampaignStatus::Paused;
+        }
+        let ty = ad_type(c.platform, &c.objective);
+        let text_ad = matches!(ty, "RESPONSIVE_SEARCH_AD" | "LINK_AD" | "SINGLE_VIDEO");
+        let h0 = seq.range(0, HEADLINES.len() as i64 - 1) as usize;
+        let d0 = seq.range(0, DESCRIPTIONS.len() as i64 - 1) as usize;
+        let (headlines, descriptions) = match (c.platform, text_ad) {
+            (_, false) => (Vec::new(), Vec::new()),
+            (Platform::Google, true) => (
+                (0..3)
+                    .map(|k| HEADLINES[(h0 + k) % HEADLINES.len()].to_string())
+                    .collect(),
+                (0..2)
+                    .map(|k| DESCRIPTIONS[(d0 + k) % DESCRIPTIONS.len()].to_string())
+                    .collect(),
+            ),
+            (Platform::Meta, true) => (
+                vec![HEADLINES[h0].to_string()],
+                vec![DESCRIPTIONS[d0].to_string()],
+            ),
+            (Platform::Tiktok, true) => (Vec::new(), Vec::new()),
+        };
+        let primary_text = match c.platform {
+            Platform::Google => None,
+            _ => Some(PRIMARY_TEXTS[(h0 + ai) % PRIMARY_TEXTS.len()].to_string()),
+        };
+        let approval = if ai == 2 && seq.range(0, 4) == 0 {
+            "DISAPPROVED"
+        } else {
+            "APPROVED"
+        };
+        self.ads.push(Ad {
+            platform: c.platform,
+            account_id: c.account_id.clone(),
+            campaign_id: c.id.clone(),
+            ad_group_id: group_id.to_string(),
+            id: ad_id,
+            name: format!("{group_name} - ad {}", ai + 1),
+            created_at: c.created_at,
+            status_history: history,
+            weight: seq.range(200, 1000),
+            ad_type: ty.to_string(),
+            headlines,
+            descriptions,
+            primary_text,
+            final_url: format!(
+                "https://shop.example.com/{}?utm_source={}",
+                ["shoes", "trail", "boots", "jackets"][ai % 4],
+                c.platform.as_str()
+            ),
+            approval: approval.to_string(),
+        });
     }
 
     fn level_id(&mut self, seq: &mut Seq, platform: Platform) -> String {
@@ -656,6 +632,51 @@ impl World {
                 || self.ads.iter().any(|a| a.id == id);
             if !taken {
                 return id;
+            }
+        }
+    }
+}
+
+/// An ad group's bid as the platform's usual strategies set it; `roll` picks a capped bid on
+/// a third of Meta's and TikTok's ad groups.
+fn seeded_bid(seq: &mut Seq, c: &Campaign, roll: i64, minor: i64) -> Bid {
+    match c.platform {
+        Platform::Google => Bid {
+            strategy: "MANUAL_CPC".into(),
+            amount_micros: Some(
+                (c.profile.cpc_micros * seq.range(110, 160) / 100 / minor * minor).max(minor),
+            ),
+        },
+        Platform::Meta => {
+            if roll % 3 == 0 {
+                Bid {
+                    strategy: "COST_CAP".into(),
+                    amount_micros: Some(
+                        (c.profile.cpc_micros * seq.range(200, 400) / 100 / minor * minor)
+                            .max(minor),
+                    ),
+                }
+            } else {
+                Bid {
+                    strategy: "LOWEST_COST_WITHOUT_CAP".into(),
+                    amount_micros: None,
+                }
+            }
+        }
+        Platform::Tiktok => {
+            if roll % 3 == 0 {
+                Bid {
+                    strategy: "BID_TYPE_CUSTOM".into(),
+                    amount_micros: Some(
+                        (c.profile.cpc_micros * seq.range(80, 120) / 100 / minor * minor)
+                            .max(minor),
+                    ),
+                }
+            } else {
+                Bid {
+                    strategy: "BID_TYPE_NO_BID".into(),
+                    amount_micros: None,
+                }
             }
         }
     }

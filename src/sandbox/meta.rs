@@ -22,7 +22,7 @@ use super::server::{App, State};
 use super::tokens::{Grant, TokenKind, TokenProblem};
 use super::truth;
 use super::wire::{ApiRequest, json_response, list_param, major_str, set_header, with_code};
-use super::world::{Account, Campaign, CampaignStatus, IdKind};
+use super::world::{Account, Campaign, CampaignStatus, IdKind, NewCampaign};
 use crate::platforms::meta_offset;
 use crate::types::Platform;
 
@@ -321,7 +321,6 @@ pub fn handle(app: &App, req: &ApiRequest) -> Response {
         Err(p) => return token_problem(p),
     };
     let segs: Vec<&str> = req.segments.iter().skip(1).map(String::as_str).collect();
-    let m = &req.method;
     let acct_path = segs
         .first()
         .and_then(|s| s.strip_prefix("act_"))
@@ -333,98 +332,114 @@ pub fn handle(app: &App, req: &ApiRequest) -> Response {
         },
         None => None,
     };
-    let mut r = match (m.clone(), segs.as_slice()) {
+    let call = Call {
+        app,
+        req,
+        grant: &grant,
+        token,
+        now,
+    };
+    let mut r = match segs.as_slice() {
+        [a, rest @ ..] if a.starts_with("act_") => account_route(&call, &mut s, a, rest),
+        _ => None,
+    }
+    .unwrap_or_else(|| other_route(&call, &mut s, &segs));
+    if let Some((acct, pct)) = usage {
+        usage_headers(&mut r, &acct, pct, segs.get(1) == Some(&"insights"));
+    }
+    set_header(&mut r, "x-fb-trace-id", &trace_id());
+    set_header(&mut r, "x-fb-request-id", &super::wire::request_id());
+    r
+}
+
+/// What a route needs of the request besides the sandbox's state.
+struct Call<'a> {
+    app: &'a App,
+    req: &'a ApiRequest,
+    grant: &'a Grant,
+    token: Option<&'a str>,
+    now: DateTime<Utc>,
+}
+
+type AccountWrite = fn(&mut State, &ApiRequest, &Account, DateTime<Utc>) -> Response;
+
+/// The edges of an ad account (`act_…/campaigns` and the like); `None` for any other.
+fn account_route(c: &Call, s: &mut State, a: &str, rest: &[&str]) -> Option<Response> {
+    let (req, grant, m, now) = (c.req, c.grant, &c.req.method, c.now);
+    let write: AccountWrite = match (m.clone(), rest) {
+        (Method::GET, []) => {
+            return Some(with_account(s, grant, a, m, |acc| {
+                fields_of(req, &["id", "account_id"], &account_json(acc))
+            }));
+        }
+        (Method::GET, [edge]) => return account_read(c, s, a, edge),
+        (Method::POST, ["campaigns"]) => |s, r, acc, now| create_campaign(s, r, acc, now),
+        (Method::POST, ["adimages"]) => |s, r, acc, _| create::upload_image(s, r, acc),
+        (Method::POST, ["adsets"]) => |s, r, acc, now| create::create_ad_set(s, r, acc, now),
+        (Method::POST, ["adcreatives"]) => |s, r, acc, _| create::create_creative(s, r, acc),
+        (Method::POST, ["ads"]) => |s, r, acc, now| create::create_ad(s, r, acc, now),
+        _ => return None,
+    };
+    Some(match account_for(s, grant, a) {
+        Some(acc) => write(s, req, &acc, now),
+        None => no_object(a, m),
+    })
+}
+
+/// The GET edges of an ad account.
+fn account_read(c: &Call, s: &State, a: &str, edge: &str) -> Option<Response> {
+    let (app, req, grant, m, now) = (c.app, c.req, c.grant, &c.req.method, c.now);
+    Some(match edge {
+        "campaigns" => with_account(s, grant, a, m, |acc| list_campaigns(app, s, req, acc)),
+        "adimages" => with_account(s, grant, a, m, |acc| create::list_images(app, s, req, acc)),
+        "adcreatives" => with_account(s, grant, a, m, |acc| {
+            create::list_creatives(app, s, req, acc)
+        }),
+        "adsets" => with_account(s, grant, a, m, |acc| levels::list_adsets(app, s, req, acc)),
+        "ads" => with_account(s, grant, a, m, |acc| levels::list_ads(app, s, req, acc)),
+        "insights" => with_account(s, grant, a, m, |acc| insights(app, s, req, acc, now)),
+        _ => return None,
+    })
+}
+
+/// The user, search and single-object routes.
+fn other_route(c: &Call, s: &mut State, segs: &[&str]) -> Response {
+    let (app, req, grant, m, now) = (c.app, c.req, c.grant, &c.req.method, c.now);
+    match (m.clone(), segs) {
         (Method::GET, ["me"]) => fields_of(
             req,
             &["id", "name"],
             &json!({"id": USER_ID, "name": "Sandbox User"}),
         ),
-        (Method::GET, ["me", "adaccounts"]) => ad_accounts(app, &s, req, &grant),
+        (Method::GET, ["me", "adaccounts"]) => ad_accounts(app, s, req, grant),
         (Method::GET, [u, "permissions"]) if *u == "me" || *u == USER_ID => permissions(),
         (Method::DELETE, [u, "permissions", ..]) if *u == "me" || *u == USER_ID => {
-            let value = token.unwrap_or("").to_string();
+            let value = c.token.unwrap_or("").to_string();
             s.auth.revoke_token(Platform::Meta, &value);
             s.dirty = true;
             json_response(StatusCode::OK, &json!({"success": true}))
-        }
-        (Method::GET, [a]) if a.starts_with("act_") => with_account(&s, &grant, a, m, |acc| {
-            fields_of(req, &["id", "account_id"], &account_json(acc))
-        }),
-        (Method::GET, [a, "campaigns"]) if a.starts_with("act_") => {
-            with_account(&s, &grant, a, m, |acc| list_campaigns(app, &s, req, acc))
-        }
-        (Method::POST, [a, "campaigns"]) if a.starts_with("act_") => {
-            match account_for(&s, &grant, a) {
-                Some(acc) => create_campaign(&mut s, req, &acc, now),
-                None => no_object(a, m),
-            }
         }
         (Method::GET, ["me", "accounts"]) => create::pages(app, req),
         (Method::GET, [a, "adspixels"]) if a.starts_with("act_") => {
             with_account(&s, &grant, a, m, |acc| create::pixels(app, req, acc))
         }
         (Method::GET, ["search"]) => create::search(req),
-        (Method::POST, [a, "adimages"]) if a.starts_with("act_") => {
-            match account_for(&s, &grant, a) {
-                Some(acc) => create::upload_image(&mut s, req, &acc),
-                None => no_object(a, m),
-            }
-        }
-        (Method::GET, [a, "adimages"]) if a.starts_with("act_") => {
-            with_account(&s, &grant, a, m, |acc| {
-                create::list_images(app, &s, req, acc)
-            })
-        }
-        (Method::POST, [a, "adsets"]) if a.starts_with("act_") => {
-            match account_for(&s, &grant, a) {
-                Some(acc) => create::create_ad_set(&mut s, req, &acc, now),
-                None => no_object(a, m),
-            }
-        }
-        (Method::POST, [a, "adcreatives"]) if a.starts_with("act_") => {
-            match account_for(&s, &grant, a) {
-                Some(acc) => create::create_creative(&mut s, req, &acc),
-                None => no_object(a, m),
-            }
-        }
-        (Method::GET, [a, "adcreatives"]) if a.starts_with("act_") => {
-            with_account(&s, &grant, a, m, |acc| {
-                create::list_creatives(app, &s, req, acc)
-            })
-        }
-        (Method::POST, [a, "ads"]) if a.starts_with("act_") => match account_for(&s, &grant, a) {
-            Some(acc) => create::create_ad(&mut s, req, &acc, now),
-            None => no_object(a, m),
-        },
         (Method::GET, [id, edge])
             if !id.starts_with("act_") && matches!(*edge, "adsets" | "ads") =>
         {
-            create::children(app, &s, req, &grant.accounts, id, edge)
+            create::children(app, s, req, &grant.accounts, id, edge)
                 .unwrap_or_else(|| no_object(id, m))
         }
-        (Method::GET, [a, "adsets"]) if a.starts_with("act_") => {
-            with_account(&s, &grant, a, m, |acc| {
-                levels::list_adsets(app, &s, req, acc)
-            })
-        }
-        (Method::GET, [a, "ads"]) if a.starts_with("act_") => {
-            with_account(&s, &grant, a, m, |acc| levels::list_ads(app, &s, req, acc))
-        }
-        (Method::GET, [a, "insights"]) if a.starts_with("act_") => {
-            with_account(&s, &grant, a, m, |acc| insights(app, &s, req, acc, now))
-        }
-        (Method::GET, [id]) => match campaign_for(&s, &grant, id) {
-            Some(c) => fields_of(req, &["id"], &campaign_json(&s, &c, now)),
-            None => {
-                level_writes::get_object(&s, &grant, req, id).unwrap_or_else(|| no_object(id, m))
-            }
+        (Method::GET, [id]) => match campaign_for(s, grant, id) {
+            Some(c) => fields_of(req, &["id"], &campaign_json(s, &c, now)),
+            None => level_writes::get_object(s, grant, req, id).unwrap_or_else(|| no_object(id, m)),
         },
-        (Method::POST, [id]) => match campaign_for(&s, &grant, id) {
-            Some(c) => update_campaign(&mut s, req, &c, now),
-            None => level_writes::update_object(&mut s, &grant, req, id, now)
+        (Method::POST, [id]) => match campaign_for(s, grant, id) {
+            Some(c) => update_campaign(s, req, &c, now),
+            None => level_writes::update_object(s, grant, req, id, now)
                 .unwrap_or_else(|| no_object(id, m)),
         },
-        (Method::DELETE, [id]) => match campaign_for(&s, &grant, id) {
+        (Method::DELETE, [id]) => match campaign_for(s, grant, id) {
             Some(c) => {
                 s.world
                     .set_status(Platform::Meta, &c.id, CampaignStatus::Removed, now);
@@ -434,13 +449,7 @@ pub fn handle(app: &App, req: &ApiRequest) -> Response {
             None => no_object(id, m),
         },
         _ => unknown_path(req),
-    };
-    if let Some((acct, pct)) = usage {
-        usage_headers(&mut r, &acct, pct, segs.get(1) == Some(&"insights"));
     }
-    set_header(&mut r, "x-fb-trace-id", &trace_id());
-    set_header(&mut r, "x-fb-request-id", &super::wire::request_id());
-    r
 }
 
 fn permissions() -> Response {
@@ -749,15 +758,14 @@ fn create_campaign(s: &mut State, req: &ApiRequest, acc: &Account, now: DateTime
         );
         id.clone()
     });
-    s.world.add_campaign(
-        acc,
-        id.clone(),
-        name.to_string(),
-        objective.to_string(),
+    let new = NewCampaign {
+        id: id.clone(),
+        name: name.to_string(),
+        objective: objective.to_string(),
         budget_id,
         status,
-        now,
-    );
+    };
+    s.world.add_campaign(acc, new, now);
     s.dirty = true;
     json_response(StatusCode::OK, &json!({ "id": id }))
 }

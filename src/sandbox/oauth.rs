@@ -15,12 +15,12 @@
 
 use axum::http::{Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 
 use super::consent_page;
-use super::server::App;
-use super::tokens::{CodeProblem, TokenKind, TokenProblem};
+use super::server::{App, State};
+use super::tokens::{CodeProblem, CodeRequest, TokenKind, TokenProblem};
 use super::wire::{ApiRequest, json_response};
 use super::{meta, tiktok};
 use crate::types::Platform;
@@ -202,16 +202,14 @@ fn consent(app: &App, platform: Platform, req: &ApiRequest) -> Response {
     let now = app.now();
     let ttl = chrono_ttl(app.config.tokens.auth_code);
     s.auth.prune_codes(now);
-    let code = s.auth.new_code(
-        platform,
-        &ar.client_id,
-        &ar.redirect_raw,
-        chosen,
-        ar.offline,
-        ar.challenge.clone(),
-        ttl,
-        now,
-    );
+    let approved = CodeRequest {
+        client_id: ar.client_id.clone(),
+        redirect_uri: ar.redirect_raw.clone(),
+        accounts: chosen,
+        offline: ar.offline,
+        code_challenge: ar.challenge.clone(),
+    };
+    let code = s.auth.new_code(platform, approved, ttl, now);
     s.dirty = true;
     drop(s);
     match platform {
@@ -279,131 +277,148 @@ fn google_token(app: &App, req: &ApiRequest) -> Response {
         );
     };
     let now = app.now();
-    let ttl = &app.config.tokens;
     let mut s = app.state();
     match req.param("grant_type") {
-        Some("authorization_code") => {
-            let Some(code) = req.param("code") else {
-                return google_error(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_request",
-                    "Missing required parameter: code",
-                );
-            };
-            let redeemed = s.auth.redeem_code(
-                Platform::Google,
-                code,
-                &client_id,
-                Some(req.param("redirect_uri").unwrap_or("")),
-                req.param("code_verifier"),
-                now,
-            );
-            let c = match redeemed {
-                Ok(c) => c,
-                Err(p) => {
-                    s.dirty = true;
-                    let (err, desc) = match p {
-                        CodeProblem::Unknown => ("invalid_grant", "Malformed auth code."),
-                        CodeProblem::Used => ("invalid_grant", "Code was already redeemed."),
-                        CodeProblem::Expired => {
-                            ("invalid_grant", "Token has been expired or revoked.")
-                        }
-                        CodeProblem::Mismatch => ("redirect_uri_mismatch", "Bad Request"),
-                        CodeProblem::Verifier => ("invalid_grant", "Invalid code verifier."),
-                    };
-                    return google_error(StatusCode::BAD_REQUEST, err, desc);
-                }
-            };
-            let grant = s
-                .auth
-                .new_grant(Platform::Google, &client_id, c.accounts, now);
-            let access = s.auth.issue(
-                Platform::Google,
-                &grant,
-                TokenKind::Access,
-                Some(chrono_ttl(ttl.google_access)),
-                now,
-            );
-            let mut body = json!({
-                "access_token": access.value,
-                "expires_in": ttl.google_access.as_secs(),
-                "token_type": "Bearer",
-                "scope": GOOGLE_SCOPE,
-            });
-            if c.offline {
-                let refresh = s.auth.issue(
-                    Platform::Google,
-                    &grant,
-                    TokenKind::Refresh,
-                    ttl.google_refresh.map(chrono_ttl),
-                    now,
-                );
-                body["refresh_token"] = json!(refresh.value);
-                if let Some(r) = ttl.google_refresh {
-                    body["refresh_token_expires_in"] = json!(r.as_secs());
-                }
-            }
-            s.dirty = true;
-            json_response(StatusCode::OK, &body)
-        }
-        Some("refresh_token") => {
-            let checked = s
-                .auth
-                .check(
-                    Platform::Google,
-                    req.param("refresh_token"),
-                    &[TokenKind::Refresh],
-                    now,
-                )
-                .map(|(_, g)| (g.id.clone(), g.client_id.clone()));
-            let grant = match checked {
-                Ok((g, c)) if c == client_id => g,
-                Ok(_) => {
-                    return google_error(
-                        StatusCode::UNAUTHORIZED,
-                        "unauthorized_client",
-                        "Unauthorized",
-                    );
-                }
-                Err(TokenProblem::Missing) => {
-                    return google_error(
-                        StatusCode::BAD_REQUEST,
-                        "invalid_request",
-                        "Missing required parameter: refresh_token",
-                    );
-                }
-                Err(_) => {
-                    return google_error(
-                        StatusCode::BAD_REQUEST,
-                        "invalid_grant",
-                        "Token has been expired or revoked.",
-                    );
-                }
-            };
-            let access = s.auth.issue(
-                Platform::Google,
-                &grant,
-                TokenKind::Access,
-                Some(chrono_ttl(ttl.google_access)),
-                now,
-            );
-            s.dirty = true;
-            json_response(
-                StatusCode::OK,
-                &json!({
-                    "access_token": access.value,
-                    "expires_in": ttl.google_access.as_secs(),
-                    "token_type": "Bearer",
-                    "scope": GOOGLE_SCOPE,
-                }),
-            )
-        }
+        Some("authorization_code") => google_code_grant(app, &mut s, req, &client_id, now),
+        Some("refresh_token") => google_refresh_grant(app, &mut s, req, &client_id, now),
         other => google_error(
             StatusCode::BAD_REQUEST,
             "unsupported_grant_type",
             &format!("Invalid grant_type: {}", other.unwrap_or("")),
         ),
     }
+}
+
+/// Redeems an authorization code for an access token, and a refresh token when offline.
+fn google_code_grant(
+    app: &App,
+    s: &mut State,
+    req: &ApiRequest,
+    client_id: &str,
+    now: DateTime<Utc>,
+) -> Response {
+    let ttl = &app.config.tokens;
+    let Some(code) = req.param("code") else {
+        return google_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "Missing required parameter: code",
+        );
+    };
+    let redeemed = s.auth.redeem_code(
+        Platform::Google,
+        code,
+        client_id,
+        Some(req.param("redirect_uri").unwrap_or("")),
+        req.param("code_verifier"),
+        now,
+    );
+    let c = match redeemed {
+        Ok(c) => c,
+        Err(p) => {
+            s.dirty = true;
+            let (err, desc) = match p {
+                CodeProblem::Unknown => ("invalid_grant", "Malformed auth code."),
+                CodeProblem::Used => ("invalid_grant", "Code was already redeemed."),
+                CodeProblem::Expired => ("invalid_grant", "Token has been expired or revoked."),
+                CodeProblem::Mismatch => ("redirect_uri_mismatch", "Bad Request"),
+                CodeProblem::Verifier => ("invalid_grant", "Invalid code verifier."),
+            };
+            return google_error(StatusCode::BAD_REQUEST, err, desc);
+        }
+    };
+    let grant = s
+        .auth
+        .new_grant(Platform::Google, client_id, c.accounts, now);
+    let access = s.auth.issue(
+        Platform::Google,
+        &grant,
+        TokenKind::Access,
+        Some(chrono_ttl(ttl.google_access)),
+        now,
+    );
+    let mut body = json!({
+        "access_token": access.value,
+        "expires_in": ttl.google_access.as_secs(),
+        "token_type": "Bearer",
+        "scope": GOOGLE_SCOPE,
+    });
+    if c.offline {
+        let refresh = s.auth.issue(
+            Platform::Google,
+            &grant,
+            TokenKind::Refresh,
+            ttl.google_refresh.map(chrono_ttl),
+            now,
+        );
+        body["refresh_token"] = json!(refresh.value);
+        if let Some(r) = ttl.google_refresh {
+            body["refresh_token_expires_in"] = json!(r.as_secs());
+        }
+    }
+    s.dirty = true;
+    json_response(StatusCode::OK, &body)
+}
+
+/// A new access token for a refresh token of the same client.
+fn google_refresh_grant(
+    app: &App,
+    s: &mut State,
+    req: &ApiRequest,
+    client_id: &str,
+    now: DateTime<Utc>,
+) -> Response {
+    let ttl = &app.config.tokens;
+    let checked = s
+        .auth
+        .check(
+            Platform::Google,
+            req.param("refresh_token"),
+            &[TokenKind::Refresh],
+            now,
+        )
+        .map(|(_, g)| (g.id.clone(), g.client_id.clone()));
+    let grant = match checked {
+        Ok((g, c)) if c == *client_id => g,
+        Ok(_) => {
+            return google_error(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized_client",
+                "Unauthorized",
+            );
+        }
+        Err(TokenProblem::Missing) => {
+            return google_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "Missing required parameter: refresh_token",
+            );
+        }
+        Err(_) => {
+            return google_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_grant",
+                "Token has been expired or revoked.",
+            );
+        }
+    };
+    let access = s.auth.issue(
+        Platform::Google,
+        &grant,
+        TokenKind::Access,
+        Some(chrono_ttl(ttl.google_access)),
+        now,
+    );
+    s.dirty = true;
+    json_response(
+        StatusCode::OK,
+        &json!({
+            "access_token": access.value,
+            "expires_in": ttl.google_access.as_secs(),
+            "token_type": "Bearer",
+            "scope": GOOGLE_SCOPE,
+        }),
+    )
 }
 
 fn google_revoke(app: &App, req: &ApiRequest) -> Response {
@@ -423,7 +438,6 @@ fn google_revoke(app: &App, req: &ApiRequest) -> Response {
 
 fn meta_token(app: &App, req: &ApiRequest) -> Response {
     let now = app.now();
-    let ttl = &app.config.tokens;
     // Meta documents query parameters; HTTP Basic is accepted too for OAuth client libraries.
     let (client_id, secret) = client_credentials(req);
     let Some(client_id) = client_id.filter(|c| !c.is_empty()) else {
@@ -447,32 +461,50 @@ fn meta_token(app: &App, req: &ApiRequest) -> Response {
     }
     let mut s = app.state();
     if req.param("grant_type") == Some("fb_exchange_token") {
-        let checked = s
-            .auth
-            .check(
-                Platform::Meta,
-                req.param("fb_exchange_token"),
-                &[TokenKind::Access, TokenKind::LongLived],
-                now,
-            )
-            .map(|(_, g)| g.id.clone());
-        let grant = match checked {
-            Ok(g) => g,
-            Err(p) => return meta::token_problem(p),
-        };
-        let t = s.auth.issue(
-            Platform::Meta,
-            &grant,
-            TokenKind::LongLived,
-            Some(chrono_ttl(ttl.meta_long)),
-            now,
-        );
-        s.dirty = true;
-        return json_response(
-            StatusCode::OK,
-            &json!({"access_token": t.value, "token_type": "bearer", "expires_in": ttl.meta_long.as_secs()}),
-        );
+        return meta_exchange(app, &mut s, req, now);
     }
+    meta_code_grant(app, &mut s, req, client_id, now)
+}
+
+/// A long-lived token for a valid short-lived (or long-lived) one.
+fn meta_exchange(app: &App, s: &mut State, req: &ApiRequest, now: DateTime<Utc>) -> Response {
+    let ttl = &app.config.tokens;
+    let checked = s
+        .auth
+        .check(
+            Platform::Meta,
+            req.param("fb_exchange_token"),
+            &[TokenKind::Access, TokenKind::LongLived],
+            now,
+        )
+        .map(|(_, g)| g.id.clone());
+    let grant = match checked {
+        Ok(g) => g,
+        Err(p) => return meta::token_problem(p),
+    };
+    let t = s.auth.issue(
+        Platform::Meta,
+        &grant,
+        TokenKind::LongLived,
+        Some(chrono_ttl(ttl.meta_long)),
+        now,
+    );
+    s.dirty = true;
+    json_response(
+        StatusCode::OK,
+        &json!({"access_token": t.value, "token_type": "bearer", "expires_in": ttl.meta_long.as_secs()}),
+    )
+}
+
+/// Redeems an authorization code for a short-lived access token.
+fn meta_code_grant(
+    app: &App,
+    s: &mut State,
+    req: &ApiRequest,
+    client_id: &str,
+    now: DateTime<Utc>,
+) -> Response {
+    let ttl = &app.config.tokens;
     let Some(code) = req.param("code") else {
         return meta::error(
             StatusCode::BAD_REQUEST,

@@ -23,7 +23,7 @@ use super::wire::{
     ApiRequest, decimal_from_json, decimal_number, json_response, list_param, major_str,
     micros_from_major, with_code,
 };
-use super::world::{Account, Campaign, CampaignStatus, IdKind};
+use super::world::{Account, Campaign, CampaignStatus, IdKind, NewCampaign};
 use crate::types::{Money, Platform};
 
 mod create;
@@ -202,9 +202,49 @@ pub fn handle(app: &App, req: &ApiRequest) -> Response {
     let Some(("v1.3", rest)) = segs.get(1).map(|v| (*v, segs.get(2..).unwrap_or(&[]))) else {
         return bad("Unknown API version: the sandbox serves /open_api/v1.3/");
     };
-    let params = if req.method == Method::POST && req.multipart {
+    let params = match request_params(req) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let now = app.now();
+    let mut s = app.state();
+    let grant = match admit(app, &mut s, req, now) {
+        Ok(g) => g,
+        Err(r) => return r,
+    };
+    let call = Call {
+        app,
+        req,
+        params: &params,
+        grant: &grant,
+        now,
+    };
+    if let Some(r) = write_route(&call, &mut s, rest) {
+        return r;
+    }
+    read_route(&call, &s, rest).unwrap_or_else(|| {
+        reply(
+            40002,
+            &format!("Unknown API path {} {}", req.method, req.path),
+            json!({}),
+        )
+    })
+}
+
+/// What a route needs of the request besides the sandbox's state.
+struct Call<'a> {
+    app: &'a App,
+    req: &'a ApiRequest,
+    params: &'a Params,
+    grant: &'a Grant,
+    now: DateTime<Utc>,
+}
+
+/// The parameters: a POST's JSON body or multipart text parts, otherwise the query string.
+fn request_params(req: &ApiRequest) -> Result<Params, Response> {
+    if req.method == Method::POST && req.multipart {
         // File uploads: the text parts are the parameters.
-        Params {
+        Ok(Params {
             query: Vec::new(),
             body: Some(Value::Object(
                 req.form
@@ -212,23 +252,30 @@ pub fn handle(app: &App, req: &ApiRequest) -> Response {
                     .map(|(k, v)| (k.clone(), Value::String(v.clone())))
                     .collect(),
             )),
-        }
+        })
     } else if req.method == Method::POST {
         match req.json_body() {
-            Ok(b) => Params {
+            Ok(b) => Ok(Params {
                 query: Vec::new(),
                 body: Some(b),
-            },
-            Err(e) => return bad(&e),
+            }),
+            Err(e) => Err(bad(&e)),
         }
     } else {
-        Params {
+        Ok(Params {
             query: req.query.clone(),
             body: None,
-        }
-    };
-    let now = app.now();
-    let mut s = app.state();
+        })
+    }
+}
+
+/// The access token's grant, once the token is valid and the app is within its call quota.
+fn admit(
+    app: &App,
+    s: &mut State,
+    req: &ApiRequest,
+    now: DateTime<Utc>,
+) -> Result<Grant, Response> {
     let grant = match s.auth.check(
         Platform::Tiktok,
         req.header("access-token"),
@@ -236,111 +283,97 @@ pub fn handle(app: &App, req: &ApiRequest) -> Response {
         now,
     ) {
         Ok((_, g)) => g.clone(),
-        Err(p) => return token_problem(p),
+        Err(p) => return Err(token_problem(p)),
     };
     if let Some(limit) = app.config.tiktok_calls_per_minute
         && s.quotas
             .take("tiktok", 1, limit, Duration::from_secs(60), Instant::now())
             .is_err()
     {
-        return reply(
+        return Err(reply(
             40100,
             "Too many requests. Please retry in some time.",
             json!({}),
-        );
+        ));
     }
-    match (req.method.clone(), rest) {
-        (Method::GET, ["oauth2", "advertiser", "get"]) => advertisers(&s, &params, &grant),
-        (Method::GET, ["advertiser", "info"]) => advertiser_info(&s, &params, &grant),
-        (Method::GET, ["campaign", "get"]) => {
-            with_adv(&s, &params, &grant, |acc| campaigns(app, &s, &params, acc))
+    Ok(grant)
+}
+
+type Write = fn(&mut State, &Params, &Account, DateTime<Utc>) -> Response;
+
+/// The POST routes that change the advertiser's objects; `None` for any other path.
+fn write_route(c: &Call, s: &mut State, rest: &[&str]) -> Option<Response> {
+    if c.req.method != Method::POST {
+        return None;
+    }
+    let write: Write = match rest {
+        ["campaign", "create"] => |s, p, a, now| create(s, p, a, now),
+        ["campaign", "status", "update"] => |s, p, a, now| status_update(s, p, a, now),
+        ["campaign", "update"] => |s, p, a, now| update(s, p, a, now),
+        ["adgroup", "status", "update"] => {
+            |s, p, a, now| level_writes::adgroup_status_update(s, p, a, now)
         }
-        (Method::POST, ["campaign", "create"]) => match adv(&s, &params, &grant) {
-            Ok(acc) => create(&mut s, &params, &acc, now),
-            Err(r) => r,
-        },
-        (Method::POST, ["campaign", "status", "update"]) => match adv(&s, &params, &grant) {
-            Ok(acc) => status_update(&mut s, &params, &acc, now),
-            Err(r) => r,
-        },
-        (Method::POST, ["campaign", "update"]) => match adv(&s, &params, &grant) {
-            Ok(acc) => update(&mut s, &params, &acc, now),
-            Err(r) => r,
-        },
-        (Method::POST, ["adgroup", "status", "update"]) => match adv(&s, &params, &grant) {
-            Ok(acc) => level_writes::adgroup_status_update(&mut s, &params, &acc, now),
-            Err(r) => r,
-        },
-        (Method::POST, ["ad", "status", "update"]) => match adv(&s, &params, &grant) {
-            Ok(acc) => level_writes::ad_status_update(&mut s, &params, &acc, now),
-            Err(r) => r,
-        },
-        (Method::POST, ["adgroup", "budget", "update"]) => match adv(&s, &params, &grant) {
-            Ok(acc) => level_writes::adgroup_budget_update(&mut s, &params, &acc, now),
-            Err(r) => r,
-        },
-        (Method::POST, ["adgroup", "update"]) => match adv(&s, &params, &grant) {
-            Ok(acc) => level_writes::adgroup_update(&mut s, &params, &acc, now),
-            Err(r) => r,
-        },
-        (Method::GET, ["adgroup", "get"]) => {
-            with_adv(&s, &params, &grant, |acc| match paging(app, &params) {
-                Ok((page, size)) => levels::adgroups(&s, &params, acc, page, size),
+        ["ad", "status", "update"] => |s, p, a, now| level_writes::ad_status_update(s, p, a, now),
+        ["adgroup", "budget", "update"] => {
+            |s, p, a, now| level_writes::adgroup_budget_update(s, p, a, now)
+        }
+        ["adgroup", "update"] => |s, p, a, now| level_writes::adgroup_update(s, p, a, now),
+        ["adgroup", "create"] => |s, p, a, now| create::adgroup_create(s, p, a, now),
+        ["identity", "create"] => |s, p, a, _| create::identity_create(s, p, a),
+        ["ad", "create"] => |s, p, a, now| create::ad_create(s, p, a, now),
+        ["file", "image", "ad", "upload"] => {
+            return Some(match adv(s, c.params, c.grant) {
+                Ok(acc) => create::image_upload(s, c.params, c.req, &acc),
                 Err(r) => r,
-            })
+            });
+        }
+        _ => return None,
+    };
+    Some(match adv(s, c.params, c.grant) {
+        Ok(acc) => write(s, c.params, &acc, c.now),
+        Err(r) => r,
+    })
+}
+
+/// The routes that only read; `None` for any other method and path.
+fn read_route(c: &Call, s: &State, rest: &[&str]) -> Option<Response> {
+    let (app, params, grant) = (c.app, c.params, c.grant);
+    let paged = |f: &dyn Fn(&Account, usize, usize) -> Response| {
+        with_adv(s, params, grant, |acc| match paging(app, params) {
+            Ok((page, size)) => f(acc, page, size),
+            Err(r) => r,
+        })
+    };
+    Some(match (c.req.method.clone(), rest) {
+        (Method::GET, ["oauth2", "advertiser", "get"]) => advertisers(s, params, grant),
+        (Method::GET, ["advertiser", "info"]) => advertiser_info(s, params, grant),
+        (Method::GET, ["campaign", "get"]) => {
+            with_adv(s, params, grant, |acc| campaigns(app, s, params, acc))
+        }
+        (Method::GET, ["adgroup", "get"]) => {
+            paged(&|acc, page, size| levels::adgroups(s, params, acc, page, size))
         }
         (Method::GET, ["ad", "get"]) => {
-            with_adv(&s, &params, &grant, |acc| match paging(app, &params) {
-                Ok((page, size)) => levels::ads(&s, &params, acc, page, size),
-                Err(r) => r,
-            })
+            paged(&|acc, page, size| levels::ads(s, params, acc, page, size))
         }
         (Method::GET | Method::POST, ["tool", "targeting", "search"]) => {
-            with_adv(&s, &params, &grant, |_| create::targeting_search(&params))
+            with_adv(s, params, grant, |_| create::targeting_search(params))
         }
-        (Method::GET, ["tool", "region"]) => {
-            with_adv(&s, &params, &grant, |_| create::region(&params))
-        }
+        (Method::GET, ["tool", "region"]) => with_adv(s, params, grant, |_| create::region(params)),
         (Method::GET, ["tool", "interest_category"]) => {
-            with_adv(&s, &params, &grant, |_| create::interest_categories())
+            with_adv(s, params, grant, |_| create::interest_categories())
         }
-        (Method::POST, ["adgroup", "create"]) => match adv(&s, &params, &grant) {
-            Ok(acc) => create::adgroup_create(&mut s, &params, &acc, now),
-            Err(r) => r,
-        },
-        (Method::POST, ["file", "image", "ad", "upload"]) => match adv(&s, &params, &grant) {
-            Ok(acc) => create::image_upload(&mut s, &params, req, &acc),
-            Err(r) => r,
-        },
         (Method::GET, ["file", "image", "ad", "search"]) => {
-            with_adv(&s, &params, &grant, |acc| match paging(app, &params) {
-                Ok((page, size)) => create::image_search(&s, &params, acc, page, size),
-                Err(r) => r,
-            })
+            paged(&|acc, page, size| create::image_search(s, params, acc, page, size))
         }
         (Method::GET, ["identity", "get"]) => {
-            with_adv(&s, &params, &grant, |acc| match paging(app, &params) {
-                Ok((page, size)) => create::identity_get(&s, &params, acc, page, size),
-                Err(r) => r,
-            })
+            paged(&|acc, page, size| create::identity_get(s, params, acc, page, size))
         }
-        (Method::POST, ["identity", "create"]) => match adv(&s, &params, &grant) {
-            Ok(acc) => create::identity_create(&mut s, &params, &acc),
-            Err(r) => r,
-        },
-        (Method::POST, ["ad", "create"]) => match adv(&s, &params, &grant) {
-            Ok(acc) => create::ad_create(&mut s, &params, &acc, now),
-            Err(r) => r,
-        },
-        (Method::GET, ["report", "integrated", "get"]) => with_adv(&s, &params, &grant, |acc| {
-            report(app, &s, &params, acc, now)
-        }),
-        _ => reply(
-            40002,
-            &format!("Unknown API path {} {}", req.method, req.path),
-            json!({}),
-        ),
-    }
+        (Method::GET, ["report", "integrated", "get"]) => {
+            with_adv(s, params, grant, |acc| report(app, s, params, acc, c.now))
+        }
+        _ => return None,
+    })
 }
 
 fn adv(s: &State, p: &Params, grant: &Grant) -> Result<Account, Response> {
@@ -618,15 +651,14 @@ fn create(s: &mut State, p: &Params, acc: &Account, now: DateTime<Utc>) -> Respo
         );
         id.clone()
     });
-    s.world.add_campaign(
-        acc,
-        id.clone(),
-        name.clone(),
-        objective.clone(),
+    let new = NewCampaign {
+        id: id.clone(),
+        name: name.clone(),
+        objective: objective.clone(),
         budget_id,
         status,
-        now,
-    );
+    };
+    s.world.add_campaign(acc, new, now);
     s.dirty = true;
     reply(
         0,
@@ -774,50 +806,50 @@ fn metric_value(name: &str, m: &DayMetrics, acc: &Account, campaign_name: &str) 
 }
 
 fn report(app: &App, s: &State, p: &Params, acc: &Account, now: DateTime<Utc>) -> Response {
-    let (page, size) = match paging(app, p) {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    match p.str("report_type").as_deref() {
-        Some("BASIC") => {}
-        Some(other) => {
-            return bad(&format!(
-                "report_type: The sandbox serves BASIC reports, not {other}."
+    match campaign_report(app, s, p, acc, now) {
+        Ok(r) | Err(r) => r,
+    }
+}
+
+/// A parameter of the form YYYY-MM-DD.
+fn date_param(p: &Params, k: &str) -> Option<NaiveDate> {
+    p.str(k)
+        .and_then(|v| NaiveDate::parse_from_str(&v, "%Y-%m-%d").ok())
+}
+
+/// The advertiser or campaign report, or the level report its `data_level` asks for.
+fn campaign_report(
+    app: &App,
+    s: &State,
+    p: &Params,
+    acc: &Account,
+    now: DateTime<Utc>,
+) -> Result<Response, Response> {
+    let (page, size) = paging(app, p)?;
+    let level = report_level(p)?;
+    if level == "AUCTION_ADGROUP" || level == "AUCTION_AD" {
+        let (Some(start), Some(end)) = (date_param(p, "start_date"), date_param(p, "end_date"))
+        else {
+            return Err(bad("start_date/end_date: Required as YYYY-MM-DD."));
+        };
+        if start > end {
+            return Err(bad("start_date: Must not be after end_date."));
+        }
+        if (end - start).num_days() + 1 > 30 {
+            return Err(bad(
+                "The time range between start_date and end_date cannot exceed 30 days when stat_time_day is a dimension.",
             ));
         }
-        None => return bad("report_type: Missing data for required field."),
-    }
-    let level = p
-        .str("data_level")
-        .unwrap_or_else(|| "AUCTION_ADVERTISER".into());
-    if !matches!(
-        level.as_str(),
-        "AUCTION_CAMPAIGN" | "AUCTION_ADVERTISER" | "AUCTION_ADGROUP" | "AUCTION_AD"
-    ) {
-        return bad(&format!(
-            "data_level: The sandbox serves AUCTION_ADVERTISER, AUCTION_CAMPAIGN, AUCTION_ADGROUP and AUCTION_AD, not {level}."
-        ));
-    }
-    if level == "AUCTION_ADGROUP" || level == "AUCTION_AD" {
-        let date = |k: &str| {
-            p.str(k)
-                .and_then(|v| NaiveDate::parse_from_str(&v, "%Y-%m-%d").ok())
+        let window = levels::ReportWindow {
+            start,
+            end,
+            page,
+            size,
         };
-        let (Some(a), Some(b)) = (date("start_date"), date("end_date")) else {
-            return bad("start_date/end_date: Required as YYYY-MM-DD.");
-        };
-        if a > b {
-            return bad("start_date: Must not be after end_date.");
-        }
-        if (b - a).num_days() + 1 > 30 {
-            return bad(
-                "The time range between start_date and end_date cannot exceed 30 days when stat_time_day is a dimension.",
-            );
-        }
-        return levels::report(s, p, acc, &level, a, b, page, size, now);
+        return Ok(levels::report(s, p, acc, &level, window, now));
     }
     let Some(dims) = p.list("dimensions").filter(|d| !d.is_empty()) else {
-        return bad("dimensions: Missing data for required field.");
+        return Err(bad("dimensions: Missing data for required field."));
     };
     let by_campaign = dims.iter().any(|d| d == "campaign_id");
     let by_day = dims.iter().any(|d| d == "stat_time_day");
@@ -827,10 +859,12 @@ fn report(app: &App, s: &State, p: &Params, acc: &Account, now: DateTime<Utc>) -
             "campaign_id" | "stat_time_day" | "advertiser_id"
         )
     }) {
-        return bad(&format!("dimensions: Invalid dimension {d}."));
+        return Err(bad(&format!("dimensions: Invalid dimension {d}.")));
     }
     if by_campaign != (level == "AUCTION_CAMPAIGN") {
-        return bad("dimensions: campaign_id goes with data_level AUCTION_CAMPAIGN.");
+        return Err(bad(
+            "dimensions: campaign_id goes with data_level AUCTION_CAMPAIGN.",
+        ));
     }
     let metrics = p
         .list("metrics")
@@ -839,55 +873,12 @@ fn report(app: &App, s: &State, p: &Params, acc: &Account, now: DateTime<Utc>) -
         .iter()
         .find(|m| !REPORT_METRICS.contains(&m.as_str()))
     {
-        return bad(&format!("metrics: Invalid metric {bad_metric}."));
+        return Err(bad(&format!("metrics: Invalid metric {bad_metric}.")));
     }
-    let date = |k: &str| {
-        p.str(k)
-            .and_then(|v| NaiveDate::parse_from_str(&v, "%Y-%m-%d").ok())
-    };
-    let lifetime = p.str("query_lifetime").as_deref() == Some("true");
-    let (start, end) = if lifetime {
-        (NaiveDate::MIN, acc.local_date(now))
-    } else {
-        let (Some(a), Some(b)) = (date("start_date"), date("end_date")) else {
-            return bad(
-                "start_date/end_date: Required as YYYY-MM-DD unless query_lifetime is true.",
-            );
-        };
-        if a > b {
-            return bad("start_date: Must not be after end_date.");
-        }
-        let max_days = if by_day { 30 } else { 365 };
-        if (b - a).num_days() + 1 > max_days {
-            return bad(&format!(
-                "The time range between start_date and end_date cannot exceed {max_days} days when {}.",
-                if by_day {
-                    "stat_time_day is a dimension"
-                } else {
-                    "there is no time dimension"
-                }
-            ));
-        }
-        (a, b)
-    };
-    let only: Option<Vec<String>> = p.json("filtering").and_then(|f| {
-        f.as_array()?.iter().find_map(|flt| {
-            (flt.get("field_name")?.as_str()? == "campaign_ids").then(|| {
-                let v = flt.get("filter_value").cloned().unwrap_or(Value::Null);
-                match v {
-                    Value::String(s) => list_param(&s),
-                    Value::Array(a) => a
-                        .iter()
-                        .filter_map(|x| x.as_str().map(String::from))
-                        .collect(),
-                    _ => Vec::new(),
-                }
-            })
-        })
-    });
-
+    let (start, end) = report_range(p, acc, now, by_day)?;
     // (day, campaign id) → metrics, in that order; dimensions left out are folded together.
     let mut rows: Rows<'_> = BTreeMap::new();
+    let only = campaign_filter(p);
     for c in s.world.campaigns_of(Platform::Tiktok, &acc.id) {
         if only.as_ref().is_some_and(|ids| !ids.contains(&c.id)) {
             continue;
@@ -902,29 +893,115 @@ fn report(app: &App, s: &State, p: &Params, acc: &Account, now: DateTime<Utc>) -
     }
     let items: Vec<Value> = rows
         .iter()
-        .map(|((d, _), (c, m))| {
-            let mut dims = Map::new();
-            if let Some(c) = c {
-                dims.insert("campaign_id".into(), json!(c.id));
-            }
-            if dims_has(&p.list("dimensions"), "advertiser_id") {
-                dims.insert("advertiser_id".into(), json!(acc.id));
-            }
-            if let Some(d) = d {
-                dims.insert("stat_time_day".into(), json!(format!("{d} 00:00:00")));
-            }
-            let name = c.as_ref().map(|c| c.name.as_str()).unwrap_or("");
-            let mut ms = Map::new();
-            for k in &metrics {
-                if k == "campaign_name" && c.is_none() {
-                    continue;
-                }
-                ms.insert(k.clone(), metric_value(k, m, acc, name));
-            }
-            json!({"dimensions": dims, "metrics": ms})
-        })
+        .map(|((d, _), (c, m))| report_item(p, acc, &metrics, *d, *c, m))
         .collect();
-    reply(0, "OK", page_of(items, page, size))
+    Ok(reply(0, "OK", page_of(items, page, size)))
+}
+
+/// `report_type` (BASIC only) and `data_level`, which defaults to the advertiser.
+fn report_level(p: &Params) -> Result<String, Response> {
+    match p.str("report_type").as_deref() {
+        Some("BASIC") => {}
+        Some(other) => {
+            return Err(bad(&format!(
+                "report_type: The sandbox serves BASIC reports, not {other}."
+            )));
+        }
+        None => return Err(bad("report_type: Missing data for required field.")),
+    }
+    let level = p
+        .str("data_level")
+        .unwrap_or_else(|| "AUCTION_ADVERTISER".into());
+    if !matches!(
+        level.as_str(),
+        "AUCTION_CAMPAIGN" | "AUCTION_ADVERTISER" | "AUCTION_ADGROUP" | "AUCTION_AD"
+    ) {
+        return Err(bad(&format!(
+            "data_level: The sandbox serves AUCTION_ADVERTISER, AUCTION_CAMPAIGN, AUCTION_ADGROUP and AUCTION_AD, not {level}."
+        )));
+    }
+    Ok(level)
+}
+
+/// The report's dates: the lifetime up to today, or the requested range within the limit for
+/// its time dimension.
+fn report_range(
+    p: &Params,
+    acc: &Account,
+    now: DateTime<Utc>,
+    by_day: bool,
+) -> Result<(NaiveDate, NaiveDate), Response> {
+    if p.str("query_lifetime").as_deref() == Some("true") {
+        return Ok((NaiveDate::MIN, acc.local_date(now)));
+    }
+    let (Some(a), Some(b)) = (date_param(p, "start_date"), date_param(p, "end_date")) else {
+        return Err(bad(
+            "start_date/end_date: Required as YYYY-MM-DD unless query_lifetime is true.",
+        ));
+    };
+    if a > b {
+        return Err(bad("start_date: Must not be after end_date."));
+    }
+    let max_days = if by_day { 30 } else { 365 };
+    if (b - a).num_days() + 1 > max_days {
+        return Err(bad(&format!(
+            "The time range between start_date and end_date cannot exceed {max_days} days when {}.",
+            if by_day {
+                "stat_time_day is a dimension"
+            } else {
+                "there is no time dimension"
+            }
+        )));
+    }
+    Ok((a, b))
+}
+
+/// The campaign ids of a `campaign_ids` filter, if the request has one.
+fn campaign_filter(p: &Params) -> Option<Vec<String>> {
+    p.json("filtering").and_then(|f| {
+        f.as_array()?.iter().find_map(|flt| {
+            (flt.get("field_name")?.as_str()? == "campaign_ids").then(|| {
+                let v = flt.get("filter_value").cloned().unwrap_or(Value::Null);
+                match v {
+                    Value::String(s) => list_param(&s),
+                    Value::Array(a) => a
+                        .iter()
+                        .filter_map(|x| x.as_str().map(String::from))
+                        .collect(),
+                    _ => Vec::new(),
+                }
+            })
+        })
+    })
+}
+
+fn report_item(
+    p: &Params,
+    acc: &Account,
+    metrics: &[String],
+    d: Option<NaiveDate>,
+    c: Option<&Campaign>,
+    m: &DayMetrics,
+) -> Value {
+    let mut dims = Map::new();
+    if let Some(c) = c {
+        dims.insert("campaign_id".into(), json!(c.id));
+    }
+    if dims_has(&p.list("dimensions"), "advertiser_id") {
+        dims.insert("advertiser_id".into(), json!(acc.id));
+    }
+    if let Some(d) = d {
+        dims.insert("stat_time_day".into(), json!(format!("{d} 00:00:00")));
+    }
+    let name = c.map(|c| c.name.as_str()).unwrap_or("");
+    let mut ms = Map::new();
+    for k in metrics {
+        if k == "campaign_name" && c.is_none() {
+            continue;
+        }
+        ms.insert(k.clone(), metric_value(k, m, acc, name));
+    }
+    json!({"dimensions": dims, "metrics": ms})
 }
 
 fn dims_has(d: &Option<Vec<String>>, k: &str) -> bool {

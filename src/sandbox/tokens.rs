@@ -38,6 +38,17 @@ pub struct Token {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
+/// What a consent approved, for [`AuthStore::new_code`].
+pub struct CodeRequest {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub accounts: Vec<String>,
+    /// Google: access_type=offline was requested, so a refresh token is due.
+    pub offline: bool,
+    /// PKCE challenge and method (Google).
+    pub code_challenge: Option<(String, String)>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AuthCode {
     pub value: String,
@@ -212,15 +223,11 @@ impl AuthStore {
         n
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// Issues an authorization code for what the person approved, valid for `ttl`.
     pub fn new_code(
         &mut self,
         platform: Platform,
-        client_id: &str,
-        redirect_uri: &str,
-        accounts: Vec<String>,
-        offline: bool,
-        code_challenge: Option<(String, String)>,
+        approved: CodeRequest,
         ttl: Duration,
         now: DateTime<Utc>,
     ) -> String {
@@ -232,11 +239,11 @@ impl AuthStore {
         self.codes.push(AuthCode {
             value: value.clone(),
             platform,
-            client_id: client_id.to_string(),
-            redirect_uri: redirect_uri.to_string(),
-            accounts,
-            offline,
-            code_challenge,
+            client_id: approved.client_id,
+            redirect_uri: approved.redirect_uri,
+            accounts: approved.accounts,
+            offline: approved.offline,
+            code_challenge: approved.code_challenge,
             expires_at: now + ttl,
             used: false,
         });
@@ -314,16 +321,14 @@ mod tests {
     fn codes_are_single_use_and_revocation_covers_the_grant() {
         let now = Utc::now();
         let mut s = AuthStore::default();
-        let code = s.new_code(
-            Platform::Google,
-            "cid",
-            "http://x/cb",
-            vec!["1".into()],
-            true,
-            None,
-            Duration::minutes(10),
-            now,
-        );
+        let approved = CodeRequest {
+            client_id: "cid".into(),
+            redirect_uri: "http://x/cb".into(),
+            accounts: vec!["1".into()],
+            offline: true,
+            code_challenge: None,
+        };
+        let code = s.new_code(Platform::Google, approved, Duration::minutes(10), now);
         assert!(
             s.redeem_code(
                 Platform::Google,

@@ -154,6 +154,15 @@ impl Budget {
     }
 }
 
+/// A campaign created through the API, as [`World::add_campaign`] takes it.
+pub struct NewCampaign {
+    pub id: String,
+    pub name: String,
+    pub objective: String,
+    pub budget_id: Option<String>,
+    pub status: CampaignStatus,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Campaign {
     pub platform: Platform,
@@ -424,7 +433,6 @@ impl World {
         let count = seq.range(5, 40);
         let names = campaign_names(account.platform);
         let first_day = today - Duration::days(HISTORY_DAYS - 1);
-        let scale = unit_scale(account.currency);
         for i in 0..count {
             let tier = match i {
                 0 => Tier::Winner,
@@ -445,59 +453,8 @@ impl World {
             let created_at = account.day_start(created_day);
             let profile = draw_profile(seq, tier, account.currency);
 
-            // Budgets in whole units (hundreds of yen) as people set them.
-            let unit = 1_000_000 * scale.min(100);
-            let amount = seq.range(20, 500) * scale / scale.min(100) * unit;
-            let mut budget_history = vec![Change {
-                at: created_at,
-                value: amount,
-            }];
-            if seq.range(0, 9) < 3 {
-                let day = today - Duration::days(seq.range(20, 200));
-                if day > created_day {
-                    let factor = seq.range(60, 160);
-                    budget_history.push(Change {
-                        at: account.day_start(day) + Duration::hours(seq.range(8, 17)),
-                        value: (amount * factor / 100 / unit).max(1) * unit,
-                    });
-                }
-            }
-
-            let mut status_history = vec![Change {
-                at: created_at,
-                value: CampaignStatus::Enabled,
-            }];
-            // Losers mostly keep running so that rules have something to pause.
-            let roll = seq.range(0, 99);
-            let paused_share = if tier == Tier::Loser { 10 } else { 25 };
-            if i >= 2 && roll < paused_share {
-                let day = today - Duration::days(seq.range(3, 200));
-                if day > created_day {
-                    status_history.push(Change {
-                        at: account.day_start(day) + Duration::hours(seq.range(9, 18)),
-                        value: CampaignStatus::Paused,
-                    });
-                    if roll < paused_share / 3 {
-                        let back = day + Duration::days(seq.range(1, 30));
-                        if back < today {
-                            status_history.push(Change {
-                                at: account.day_start(back) + Duration::hours(10),
-                                value: CampaignStatus::Enabled,
-                            });
-                        }
-                    }
-                }
-            }
-            if i >= 2 && (30..32).contains(&roll) {
-                let day = today - Duration::days(seq.range(30, 300));
-                if day > created_day {
-                    status_history.push(Change {
-                        at: account.day_start(day) + Duration::hours(11),
-                        value: CampaignStatus::Removed,
-                    });
-                }
-            }
-            status_history.sort_by_key(|c| c.at);
+            let budget_history = seeded_budget_history(seq, account, today, created_day);
+            let status_history = seeded_status_history(seq, account, (i, tier), today, created_day);
 
             let campaign_id = self.new_id_with(seq, account.platform, IdKind::Campaign);
             let budget_id = match account.platform {
@@ -642,17 +599,19 @@ impl World {
     }
 
     /// Creates a campaign that starts spending from `now` when enabled.
-    #[allow(clippy::too_many_arguments)]
     pub fn add_campaign(
         &mut self,
         account: &Account,
-        id: String,
-        name: String,
-        objective: String,
-        budget_id: Option<String>,
-        status: CampaignStatus,
+        new: NewCampaign,
         now: DateTime<Utc>,
     ) -> &Campaign {
+        let NewCampaign {
+            id,
+            name,
+            objective,
+            budget_id,
+            status,
+        } = new;
         let mut seq = Seq::new(self.seed, rng::label(&format!("{}/{id}", account.platform)));
         let tier = match seq.range(0, 2) {
             0 => Tier::Winner,
@@ -723,6 +682,83 @@ pub(super) fn push_change<T: Copy>(history: &mut Vec<Change<T>>, at: DateTime<Ut
     history.retain(|c| c.at != at);
     history.push(Change { at, value });
     history.sort_by_key(|c| c.at);
+}
+
+/// A seeded campaign's daily budget: an amount in whole units, changed once on some.
+fn seeded_budget_history(
+    seq: &mut Seq,
+    account: &Account,
+    today: NaiveDate,
+    created_day: NaiveDate,
+) -> Vec<Change<i64>> {
+    let scale = unit_scale(account.currency);
+    let created_at = account.day_start(created_day);
+    // Budgets in whole units (hundreds of yen) as people set them.
+    let unit = 1_000_000 * scale.min(100);
+    let amount = seq.range(20, 500) * scale / scale.min(100) * unit;
+    let mut budget_history = vec![Change {
+        at: created_at,
+        value: amount,
+    }];
+    if seq.range(0, 9) < 3 {
+        let day = today - Duration::days(seq.range(20, 200));
+        if day > created_day {
+            let factor = seq.range(60, 160);
+            budget_history.push(Change {
+                at: account.day_start(day) + Duration::hours(seq.range(8, 17)),
+                value: (amount * factor / 100 / unit).max(1) * unit,
+            });
+        }
+    }
+    budget_history
+}
+
+/// A seeded campaign's status: enabled when created, then paused (and back) or removed on
+/// some. `(i, tier)`: the campaign's place in its account and its performance tier.
+fn seeded_status_history(
+    seq: &mut Seq,
+    account: &Account,
+    (i, tier): (i64, Tier),
+    today: NaiveDate,
+    created_day: NaiveDate,
+) -> Vec<Change<CampaignStatus>> {
+    let created_at = account.day_start(created_day);
+    let mut status_history = vec![Change {
+        at: created_at,
+        value: CampaignStatus::Enabled,
+    }];
+    // Losers mostly keep running so that rules have something to pause.
+    let roll = seq.range(0, 99);
+    let paused_share = if tier == Tier::Loser { 10 } else { 25 };
+    if i >= 2 && roll < paused_share {
+        let day = today - Duration::days(seq.range(3, 200));
+        if day > created_day {
+            status_history.push(Change {
+                at: account.day_start(day) + Duration::hours(seq.range(9, 18)),
+                value: CampaignStatus::Paused,
+            });
+            if roll < paused_share / 3 {
+                let back = day + Duration::days(seq.range(1, 30));
+                if back < today {
+                    status_history.push(Change {
+                        at: account.day_start(back) + Duration::hours(10),
+                        value: CampaignStatus::Enabled,
+                    });
+                }
+            }
+        }
+    }
+    if i >= 2 && (30..32).contains(&roll) {
+        let day = today - Duration::days(seq.range(30, 300));
+        if day > created_day {
+            status_history.push(Change {
+                at: account.day_start(day) + Duration::hours(11),
+                value: CampaignStatus::Removed,
+            });
+        }
+    }
+    status_history.sort_by_key(|c| c.at);
+    status_history
 }
 
 #[cfg(test)]

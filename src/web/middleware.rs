@@ -17,6 +17,8 @@ use super::cookies::{CSRF_COOKIE, CSRF_HEADER, FLASH_COOKIE, cookie, cookie_valu
 use super::error::{AppError, ErrorInfo, LoginRedirect, render_error};
 use crate::app::AppState;
 use crate::auth::Role;
+use crate::auth::accounts::OrgMembership;
+use crate::auth::sessions::SessionInfo;
 use crate::auth::tokens::{new_token, tokens_equal};
 use crate::auth::{accounts, sessions};
 
@@ -157,8 +159,66 @@ async fn build_and_check(
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
 
+    let (session, orgs, current) = session_and_org(app, &headers).await?;
+
+    // A restricted member's (a client's) requests see only their ad accounts: every tenant
+    // transaction of the request carries the scope (see `db::with_account_scope`).
+    let account_scope = match (&session, &current) {
+        // Owners and admins always see every account: no query on their requests.
+        (Some(s), Some(c)) if !c.role.is_admin() => {
+            crate::auth::scope::account_scope(&app.db, c.org_id, s.user_id).await?
+        }
+        _ => None,
+    };
+
+    let (reconnect, billing_notice) = banners(app, current.as_ref()).await;
+
+    let mut new_anon = None;
+    let csrf_token = match &session {
+        Some(s) => s.csrf_token.clone(),
+        None => match cookie_value(&headers, CSRF_COOKIE) {
+            Some(t) if t.len() >= 32 => t.to_string(),
+            _ => {
+                let t = new_token();
+                new_anon = Some(t.clone());
+                t
+            }
+        },
+    };
+    let flash = cookie_value(&headers, FLASH_COOKIE)
+        .as_deref()
+        .and_then(parse_flash);
+
+    check_unsafe(app, req, &headers, &csrf_token, current.as_ref()).await?;
+
+    req.extensions_mut().insert(RequestCtx {
+        request_id: request_id.to_string(),
+        session,
+        orgs,
+        current,
+        csrf_token,
+        flash,
+        client_ip,
+        user_agent,
+        reconnect,
+        billing_notice,
+        billing_enabled: app.billing.is_some(),
+        account_scope,
+    });
+    Ok(new_anon)
+}
+
+type SessionAndOrg = (
+    Option<SessionInfo>,
+    Vec<OrgMembership>,
+    Option<OrgMembership>,
+);
+
+/// The session from its cookie, the user's organizations and the one the session is in
+/// (its last one, else the first), recording the choice on the session.
+async fn session_and_org(app: &AppState, headers: &HeaderMap) -> Result<SessionAndOrg, AppError> {
     let mut session = None;
-    if let Some(token) = cookie_value(&headers, sessions::COOKIE) {
+    if let Some(token) = cookie_value(headers, sessions::COOKIE) {
         session = sessions::lookup(&app.db, &token, app.config.session_idle).await?;
     }
     let mut orgs = Vec::new();
@@ -178,17 +238,19 @@ async fn build_and_check(
         }
     }
 
-    // A restricted member's (a client's) requests see only their ad accounts: every tenant
-    // transaction of the request carries the scope (see `db::with_account_scope`).
-    let account_scope = match (&session, &current) {
-        // Owners and admins always see every account: no query on their requests.
-        (Some(s), Some(c)) if !c.role.is_admin() => {
-            crate::auth::scope::account_scope(&app.db, c.org_id, s.user_id).await?
-        }
-        _ => None,
-    };
+    Ok((session, orgs, current))
+}
 
-    let reconnect = match &current {
+/// The banners every page shows: connections to reconnect and an overdue payment. A failure
+/// to check leaves the banner out rather than failing the page.
+async fn banners(
+    app: &AppState,
+    current: Option<&OrgMembership>,
+) -> (
+    Vec<crate::types::Platform>,
+    Option<crate::billing::enforce::Notice>,
+) {
+    let reconnect = match current {
         Some(c) => crate::connections::service::needing_reconnect(app, c.org_id)
             .await
             .unwrap_or_else(|e| {
@@ -198,7 +260,7 @@ async fn build_and_check(
         None => Vec::new(),
     };
 
-    let billing_notice = match &current {
+    let billing_notice = match current {
         Some(c) => crate::billing::enforce::notice(app, c.org_id)
             .await
             .unwrap_or_else(|e| {
@@ -208,54 +270,36 @@ async fn build_and_check(
         None => None,
     };
 
-    let mut new_anon = None;
-    let csrf_token = match &session {
-        Some(s) => s.csrf_token.clone(),
-        None => match cookie_value(&headers, CSRF_COOKIE) {
-            Some(t) if t.len() >= 32 => t.to_string(),
-            _ => {
-                let t = new_token();
-                new_anon = Some(t.clone());
-                t
-            }
-        },
-    };
-    let flash = cookie_value(&headers, FLASH_COOKIE)
-        .as_deref()
-        .and_then(parse_flash);
+    (reconnect, billing_notice)
+}
 
+/// On a method that changes something: the Origin, the CSRF token (header or form field)
+/// and, for a client, whether the path is one a client may post to.
+async fn check_unsafe(
+    app: &AppState,
+    req: &mut Request,
+    headers: &HeaderMap,
+    csrf_token: &str,
+    current: Option<&OrgMembership>,
+) -> Result<(), AppError> {
     let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     let path = req.uri().path().to_string();
     if unsafe_method && !csrf_exempt(&path) {
-        check_origin(&headers, &app.config.origin())?;
+        check_origin(headers, &app.config.origin())?;
         let given = match headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()) {
             Some(t) => Some(t.to_string()),
             None => form_field(req, "csrf_token").await?,
         };
         match given {
-            Some(t) if tokens_equal(&t, &csrf_token) => {}
+            Some(t) if tokens_equal(&t, csrf_token) => {}
             _ => return Err(AppError::Csrf),
         }
-        if current.as_ref().is_some_and(|c| c.role == Role::Client) && !client_may_post(&path) {
+        if current.is_some_and(|c| c.role == Role::Client) && !client_may_post(&path) {
             return Err(AppError::Forbidden);
         }
     }
 
-    req.extensions_mut().insert(RequestCtx {
-        request_id: request_id.to_string(),
-        session,
-        orgs,
-        current,
-        csrf_token,
-        flash,
-        client_ip,
-        user_agent,
-        reconnect,
-        billing_notice,
-        billing_enabled: app.billing.is_some(),
-        account_scope,
-    });
-    Ok(new_anon)
+    Ok(())
 }
 
 fn check_origin(headers: &HeaderMap, origin: &str) -> Result<(), AppError> {

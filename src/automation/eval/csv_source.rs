@@ -201,13 +201,19 @@ impl MetricsTable {
     /// Facts for every object with a row on or before its account's today, with the totals of
     /// `windows` for it, its parents and its account.
     pub fn facts(&self, at: At, windows: &BTreeSet<WindowKey>) -> Vec<CampaignFacts> {
-        struct Seen<'a> {
-            clock: Clock,
-            latest: &'a DayRow,
-            totals: HashMap<WindowKey, Totals>,
-        }
-        let seen: Vec<Option<Seen<'_>>> = self
-            .objects
+        let seen = self.seen(at, windows);
+        let figures = self.figures(&seen);
+        self.objects
+            .iter()
+            .zip(&seen)
+            .filter_map(|(o, s)| Some(self.object_facts(o, s.as_ref()?, &figures)))
+            .collect()
+    }
+
+    /// Per object (in `objects` order): its clock, latest row and window totals, or `None`
+    /// when it has no row up to its account's today.
+    fn seen(&self, at: At, windows: &BTreeSet<WindowKey>) -> Vec<Option<Seen<'_>>> {
+        self.objects
             .iter()
             .map(|o| {
                 let clock = at.clock(self.zone(o.platform, &o.account_id));
@@ -229,14 +235,13 @@ impl MetricsTable {
                     totals,
                 })
             })
-            .collect();
+            .collect()
+    }
 
-        // Parents' own rows, and sums of children by level, in one pass.
-        type Sums = HashMap<(Platform, String, Level, String), ParentFigures>;
-        let mut own: HashMap<(Platform, String, Level, String), ParentFigures> = HashMap::new();
-        let mut children: Sums = HashMap::new();
-        let mut account: HashMap<(Platform, String, Level), ParentFigures> = HashMap::new();
-        for (o, s) in self.objects.iter().zip(&seen) {
+    /// Parents' own rows, and sums of children by level, in one pass.
+    fn figures(&self, seen: &[Option<Seen<'_>>]) -> Figures {
+        let mut f = Figures::default();
+        for (o, s) in self.objects.iter().zip(seen) {
             let Some(s) = s else { continue };
             let zone = self.zone(o.platform, &o.account_id);
             let id = match o.level {
@@ -244,7 +249,7 @@ impl MetricsTable {
                 Level::AdGroup => o.ad_group_id.clone().unwrap_or_default(),
                 _ => o.campaign_id.clone(),
             };
-            own.insert(
+            f.own.insert(
                 (o.platform, o.account_id.clone(), o.level, id),
                 ParentFigures {
                     totals: s.totals.clone(),
@@ -259,7 +264,7 @@ impl MetricsTable {
             let add_to = |f: &mut ParentFigures| add_totals(&mut f.totals, &s.totals);
             // Keyed by the child's level: "the campaign's ad groups", "the campaign's ads".
             add_to(
-                children
+                f.children
                     .entry((
                         o.platform,
                         o.account_id.clone(),
@@ -270,7 +275,7 @@ impl MetricsTable {
             );
             if o.level == Level::Ad {
                 add_to(
-                    children
+                    f.children
                         .entry((
                             o.platform,
                             o.account_id.clone(),
@@ -281,80 +286,103 @@ impl MetricsTable {
                 );
             }
             add_to(
-                account
+                f.account
                     .entry((o.platform, o.account_id.clone(), o.level))
                     .or_default(),
             );
         }
-        let parent = |o: &ObjectDays, level: Level| -> Option<Box<ParentFigures>> {
-            let (id, key) = match level {
-                Level::Campaign => (o.campaign_id.clone(), format!("c:{}", o.campaign_id)),
-                _ => {
-                    let g = o.ad_group_id.clone().unwrap_or_default();
-                    (g.clone(), format!("g:{g}"))
-                }
-            };
-            if let Some(f) = own.get(&(o.platform, o.account_id.clone(), level, id)) {
-                return Some(Box::new(f.clone()));
-            }
-            let below: &[Level] = match level {
-                Level::Campaign => &[Level::AdGroup, Level::Ad],
-                _ => &[Level::Ad],
-            };
-            below.iter().find_map(|l| {
-                children
-                    .get(&(o.platform, o.account_id.clone(), *l, key.clone()))
-                    .map(|f| Box::new(f.clone()))
-            })
-        };
+        f
+    }
 
-        let mut out = Vec::new();
-        for (o, s) in self.objects.iter().zip(&seen) {
-            let Some(s) = s else { continue };
-            let zone = self.zone(o.platform, &o.account_id);
-            let latest = s.latest;
-            let account_figures = [Level::Campaign, Level::AdGroup, Level::Ad]
-                .iter()
-                .find_map(|l| account.get(&(o.platform, o.account_id.clone(), *l)))
-                .map(|f| Box::new(f.clone()));
-            out.push(CampaignFacts {
-                platform: o.platform,
-                account_id: o.account_id.clone(),
-                currency: o.currency,
-                campaign_id: o.campaign_id.clone(),
-                name: latest.name.clone(),
-                status: latest.status,
-                daily_budget: latest.budget.unwrap_or(Money::new(0, o.currency)),
-                totals: s.totals.clone(),
-                details: ObjectDetails {
-                    level: Some(o.level),
-                    campaign_name: latest.campaign_name.clone(),
-                    ad_group_id: o.ad_group_id.clone(),
-                    ad_group_name: latest.ad_group_name.clone(),
-                    ad_id: o.ad_id.clone(),
-                    no_daily_budget: latest.budget.is_none(),
-                    lifetime_budget: latest.lifetime_budget,
-                    budget_remaining: None,
-                    bid: latest.bid,
-                    created: created_day(latest, zone),
-                    end_date: latest.end_date,
-                    paused_by_rule: latest.paused_by_rule.clone(),
-                    clock: Some(s.clock),
-                    campaign: if o.level > Level::Campaign {
-                        parent(o, Level::Campaign)
-                    } else {
-                        None
-                    },
-                    ad_group: if o.level == Level::Ad {
-                        parent(o, Level::AdGroup)
-                    } else {
-                        None
-                    },
-                    account: account_figures,
+    fn object_facts(&self, o: &ObjectDays, s: &Seen<'_>, figures: &Figures) -> CampaignFacts {
+        let zone = self.zone(o.platform, &o.account_id);
+        let latest = s.latest;
+        CampaignFacts {
+            platform: o.platform,
+            account_id: o.account_id.clone(),
+            currency: o.currency,
+            campaign_id: o.campaign_id.clone(),
+            name: latest.name.clone(),
+            status: latest.status,
+            daily_budget: latest.budget.unwrap_or(Money::new(0, o.currency)),
+            totals: s.totals.clone(),
+            details: ObjectDetails {
+                level: Some(o.level),
+                campaign_name: latest.campaign_name.clone(),
+                ad_group_id: o.ad_group_id.clone(),
+                ad_group_name: latest.ad_group_name.clone(),
+                ad_id: o.ad_id.clone(),
+                no_daily_budget: latest.budget.is_none(),
+                lifetime_budget: latest.lifetime_budget,
+                budget_remaining: None,
+                bid: latest.bid,
+                created: created_day(latest, zone),
+                end_date: latest.end_date,
+                paused_by_rule: latest.paused_by_rule.clone(),
+                clock: Some(s.clock),
+                campaign: if o.level > Level::Campaign {
+                    figures.parent(o, Level::Campaign)
+                } else {
+                    None
                 },
-            });
+                ad_group: if o.level == Level::Ad {
+                    figures.parent(o, Level::AdGroup)
+                } else {
+                    None
+                },
+                account: figures.account_of(o),
+            },
         }
-        out
+    }
+}
+
+/// What [`MetricsTable::facts`] knows of one object before building its facts.
+struct Seen<'a> {
+    clock: Clock,
+    latest: &'a DayRow,
+    totals: HashMap<WindowKey, Totals>,
+}
+
+type ObjectKey = (Platform, String, Level, String);
+
+/// Figures of parents and accounts: their own rows, and their children's sums by level.
+#[derive(Default)]
+struct Figures {
+    own: HashMap<ObjectKey, ParentFigures>,
+    children: HashMap<ObjectKey, ParentFigures>,
+    account: HashMap<(Platform, String, Level), ParentFigures>,
+}
+
+impl Figures {
+    /// A parent's own row if it has one, else the sum of its children of the nearest level.
+    fn parent(&self, o: &ObjectDays, level: Level) -> Option<Box<ParentFigures>> {
+        let (id, key) = match level {
+            Level::Campaign => (o.campaign_id.clone(), format!("c:{}", o.campaign_id)),
+            _ => {
+                let g = o.ad_group_id.clone().unwrap_or_default();
+                (g.clone(), format!("g:{g}"))
+            }
+        };
+        if let Some(f) = self.own.get(&(o.platform, o.account_id.clone(), level, id)) {
+            return Some(Box::new(f.clone()));
+        }
+        let below: &[Level] = match level {
+            Level::Campaign => &[Level::AdGroup, Level::Ad],
+            _ => &[Level::Ad],
+        };
+        below.iter().find_map(|l| {
+            self.children
+                .get(&(o.platform, o.account_id.clone(), *l, key.clone()))
+                .map(|f| Box::new(f.clone()))
+        })
+    }
+
+    /// The account's figures from its highest level with rows.
+    fn account_of(&self, o: &ObjectDays) -> Option<Box<ParentFigures>> {
+        [Level::Campaign, Level::AdGroup, Level::Ad]
+            .iter()
+            .find_map(|l| self.account.get(&(o.platform, o.account_id.clone(), *l)))
+            .map(|f| Box::new(f.clone()))
     }
 }
 

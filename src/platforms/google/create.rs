@@ -24,10 +24,6 @@ pub(super) fn operations(
     let budget = format!("customers/{cid}/campaignBudgets/-1");
     let campaign = format!("customers/{cid}/campaigns/-2");
     let ad_group = format!("customers/{cid}/adGroups/-3");
-    let status = match spec.status {
-        CampaignStatus::Active => "ENABLED",
-        _ => "PAUSED",
-    };
     let amount = round_to_minor(spec.daily_budget).micros;
     let bid = round_to_minor(spec.max_cpc).micros;
     let mut ops = vec![
@@ -43,27 +39,7 @@ pub(super) fn operations(
             "budget".to_string(),
             format!("Budget {}", spec.daily_budget.display()),
         ),
-        (
-            json!({"campaignOperation": {"create": {
-                "resourceName": campaign,
-                "name": spec.name,
-                "status": status,
-                "advertisingChannelType": "SEARCH",
-                "campaignBudget": budget,
-                "manualCpc": {},
-                "networkSettings": {
-                    "targetGoogleSearch": true,
-                    "targetSearchNetwork": true,
-                    "targetContentNetwork": false,
-                    "targetPartnerSearchNetwork": false,
-                },
-                // People in the places, which is what a form's "locations" means to most.
-                "geoTargetTypeSetting": {"positiveGeoTargetType": "PRESENCE"},
-                "containsEuPoliticalAdvertising": "DOES_NOT_CONTAIN_EU_POLITICAL_ADVERTISING",
-            }}}),
-            "campaign".to_string(),
-            format!("Campaign \u{201c}{}\u{201d}", spec.name),
-        ),
+        campaign_op(spec, &campaign, &budget),
     ];
     for l in &spec.locations {
         ops.push((
@@ -98,6 +74,42 @@ pub(super) fn operations(
         "ad_group".to_string(),
         format!("Ad group \u{201c}{}\u{201d}", spec.ad_group_name),
     ));
+    ops.extend(keyword_and_ad_ops(spec, &ad_group));
+    ops
+}
+
+/// The campaign itself: Search, on a manual CPC, in the status the spec asks for.
+fn campaign_op(spec: &SearchCampaignSpec, campaign: &str, budget: &str) -> (Value, String, String) {
+    let status = match spec.status {
+        CampaignStatus::Active => "ENABLED",
+        _ => "PAUSED",
+    };
+    (
+        json!({"campaignOperation": {"create": {
+            "resourceName": campaign,
+            "name": spec.name,
+            "status": status,
+            "advertisingChannelType": "SEARCH",
+            "campaignBudget": budget,
+            "manualCpc": {},
+            "networkSettings": {
+                "targetGoogleSearch": true,
+                "targetSearchNetwork": true,
+                "targetContentNetwork": false,
+                "targetPartnerSearchNetwork": false,
+            },
+            // People in the places, which is what a form's "locations" means to most.
+            "geoTargetTypeSetting": {"positiveGeoTargetType": "PRESENCE"},
+            "containsEuPoliticalAdvertising": "DOES_NOT_CONTAIN_EU_POLITICAL_ADVERTISING",
+        }}}),
+        "campaign".to_string(),
+        format!("Campaign \u{201c}{}\u{201d}", spec.name),
+    )
+}
+
+/// The ad group's keywords, then its responsive search ads.
+fn keyword_and_ad_ops(spec: &SearchCampaignSpec, ad_group: &str) -> Vec<(Value, String, String)> {
+    let mut ops = Vec::new();
     for k in &spec.keywords {
         ops.push((
             json!({"adGroupCriterionOperation": {"create": {

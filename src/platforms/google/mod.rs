@@ -589,8 +589,8 @@ impl GoogleAds {
 fn page_results(page: &Value) -> Result<&[Value], PlatformError> {
     let Some(obj) = page.as_object() else {
         return Err(PlatformError::unexpected(format!(
-            "Google Ads answered googleAds:search with {} instead of a search page \
-             ({{\"results\": [...]}}); a searchStream answer is an array of batches",
+            // One line: a string continued across lines hides its braces from brace counters.
+            "Google Ads answered googleAds:search with {} instead of a search page ({{\"results\": [...]}}); a searchStream answer is an array of batches",
             json_kind(page)
         )));
     };

@@ -18,7 +18,9 @@ use crate::sandbox::create_store::{self, Criterion, KeywordCriterion};
 use crate::sandbox::hierarchy::{Ad, AdGroup, Bid};
 use crate::sandbox::server::State;
 use crate::sandbox::wire::decimal_from_json;
-use crate::sandbox::world::{Account, CampaignStatus, Change, IdKind, World, micros_per_minor};
+use crate::sandbox::world::{
+    Account, CampaignStatus, Change, IdKind, NewCampaign, World, micros_per_minor,
+};
 use crate::types::Platform;
 
 const HEADLINE_MAX: usize = 30;
@@ -1151,15 +1153,14 @@ impl Writer<'_> {
             } => {
                 let id = self.w.new_id(Platform::Google, IdKind::Campaign);
                 let budget = self.resolve(&budget);
-                self.w.add_campaign(
-                    self.acc,
-                    id.clone(),
+                let new = NewCampaign {
+                    id: id.clone(),
                     name,
-                    channel,
-                    Some(budget),
+                    objective: channel,
+                    budget_id: Some(budget),
                     status,
-                    now,
-                );
+                };
+                self.w.add_campaign(self.acc, new, now);
                 self.remember(temp, &id);
                 ("campaignResult", format!("customers/{cid}/campaigns/{id}"))
             }

@@ -10,7 +10,9 @@ use serde_json::{Value, json};
 use super::{GErr, gerr, invalid};
 use crate::sandbox::server::State;
 use crate::sandbox::wire::decimal_from_json;
-use crate::sandbox::world::{Account, Campaign, CampaignStatus, IdKind, World, micros_per_minor};
+use crate::sandbox::world::{
+    Account, Campaign, CampaignStatus, IdKind, NewCampaign, World, micros_per_minor,
+};
 use crate::types::Platform;
 
 const CHANNEL_TYPES: [&str; 9] = [
@@ -658,7 +660,14 @@ fn apply_campaign(w: &mut World, acc: &Account, p: CampaignOp, now: DateTime<Utc
             channel,
         } => {
             let id = w.new_id(Platform::Google, IdKind::Campaign);
-            w.add_campaign(acc, id.clone(), name, channel, Some(budget), status, now);
+            let new = NewCampaign {
+                id: id.clone(),
+                name,
+                objective: channel,
+                budget_id: Some(budget),
+                status,
+            };
+            w.add_campaign(acc, new, now);
             id
         }
         CampaignOp::Update {

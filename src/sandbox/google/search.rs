@@ -216,119 +216,17 @@ fn value(row: &Row, field: &str) -> Value {
     let a = row.account;
     let (prefix, name) = field.split_once('.').unwrap_or((field, ""));
     match (prefix, name) {
-        ("customer", "id") => json!(a.id),
-        ("customer", "descriptive_name") => json!(a.name),
-        ("customer", "currency_code") => json!(a.currency.as_str()),
-        ("customer", "time_zone") => json!(a.time_zone),
-        ("customer", "manager") | ("customer", "test_account") => json!(false),
-        ("customer", "status") => json!("ENABLED"),
-        ("customer", "resource_name") => json!(format!("customers/{}", a.id)),
-        ("campaign", _) => match row.campaign {
-            None => Value::Null,
-            Some(c) => match name {
-                "id" => json!(c.id),
-                "name" => json!(c.name),
-                "status" => json!(c.status().wire(Platform::Google)),
-                "resource_name" => json!(format!("customers/{}/campaigns/{}", a.id, c.id)),
-                "campaign_budget" => row
-                    .budget
-                    .map(|b| json!(budget_name(&a.id, b)))
-                    .unwrap_or(Value::Null),
-                "advertising_channel_type" => json!(c.objective),
-                // In the customer's time zone, "yyyy-MM-dd HH:mm:ss" (v23+); no end is unset.
-                "start_date_time" => json!(format!(
-                    "{} 00:00:00",
-                    a.local_date(c.created_at).format("%Y-%m-%d")
-                )),
-                "end_date_time" => c
-                    .ends_at
-                    .map(|t| {
-                        json!(
-                            t.with_timezone(&a.tz())
-                                .format("%Y-%m-%d %H:%M:%S")
-                                .to_string()
-                        )
-                    })
-                    .unwrap_or(Value::Null),
-                _ => Value::Null,
-            },
-        },
-        ("campaign_budget", _) => match row.budget {
-            None => Value::Null,
-            Some(b) => match name {
-                "id" => json!(b.id),
-                "name" => json!(b.name),
-                // A total budget (custom period) has no daily amount.
-                "amount_micros" if b.lifetime_micros.is_some() => Value::Null,
-                "amount_micros" => json!(b.current().to_string()),
-                "period" if b.lifetime_micros.is_some() => json!("CUSTOM_PERIOD"),
-                "period" => json!("DAILY"),
-                "total_amount_micros" => b
-                    .lifetime_micros
-                    .map(|m| json!(m.to_string()))
-                    .unwrap_or(Value::Null),
-                "resource_name" => json!(budget_name(&a.id, b)),
-                "delivery_method" => json!("STANDARD"),
-                "explicitly_shared" => json!(b.explicitly_shared),
-                "status" => json!("ENABLED"),
-                _ => Value::Null,
-            },
-        },
+        ("customer", _) => customer_value(a, name),
+        ("campaign", _) => row
+            .campaign
+            .map_or(Value::Null, |c| campaign_value(row, c, name)),
+        ("campaign_budget", _) => row.budget.map_or(Value::Null, |b| budget_value(a, b, name)),
         ("ad_group", _) => match (row.ad_group, row.campaign) {
-            (Some(g), Some(c)) => match name {
-                "id" => json!(g.id),
-                "name" => json!(g.name),
-                "status" => json!(g.status().wire(Platform::Google)),
-                "type" => json!(g.kind),
-                "cpc_bid_micros" => g
-                    .bid
-                    .amount_micros
-                    .map(|m| json!(m.to_string()))
-                    .unwrap_or(Value::Null),
-                "resource_name" => json!(format!("customers/{}/adGroups/{}", a.id, g.id)),
-                "campaign" => json!(format!("customers/{}/campaigns/{}", a.id, c.id)),
-                _ => Value::Null,
-            },
+            (Some(g), Some(c)) => ad_group_value(a, c, g, name),
             _ => Value::Null,
         },
         ("ad_group_ad", _) => match (row.ad, row.ad_group) {
-            (Some(ad), Some(g)) => match name {
-                "status" => json!(ad.status().wire(Platform::Google)),
-                "resource_name" => {
-                    json!(format!("customers/{}/adGroupAds/{}~{}", a.id, g.id, ad.id))
-                }
-                "ad_group" => json!(format!("customers/{}/adGroups/{}", a.id, g.id)),
-                "ad.id" => json!(ad.id),
-                "ad.name" => json!(ad.name),
-                "ad.type" => json!(ad.ad_type),
-                "ad.resource_name" => json!(format!("customers/{}/ads/{}", a.id, ad.id)),
-                "ad.final_urls" => json!([ad.final_url]),
-                "ad.responsive_search_ad.headlines" if ad.ad_type == "RESPONSIVE_SEARCH_AD" => {
-                    Value::Array(
-                        ad.headlines
-                            .iter()
-                            .enumerate()
-                            .map(|(i, h)| {
-                                if i == 0 {
-                                    json!({"text": h, "pinnedField": "HEADLINE_1"})
-                                } else {
-                                    json!({"text": h})
-                                }
-                            })
-                            .collect(),
-                    )
-                }
-                "ad.responsive_search_ad.descriptions" if ad.ad_type == "RESPONSIVE_SEARCH_AD" => {
-                    Value::Array(ad.descriptions.iter().map(|d| json!({"text": d})).collect())
-                }
-                "ad.responsive_search_ad.path1" if ad.ad_type == "RESPONSIVE_SEARCH_AD" => {
-                    json!("shop")
-                }
-                "policy_summary.approval_status" => json!(ad.approval),
-                "policy_summary.review_status" => json!("REVIEWED"),
-                "ad_strength" if ad.ad_type == "RESPONSIVE_SEARCH_AD" => json!("GOOD"),
-                _ => Value::Null,
-            },
+            (Some(ad), Some(g)) => ad_group_ad_value(a, g, ad, name),
             _ => Value::Null,
         },
         ("segments", "date") => row
@@ -345,47 +243,168 @@ fn value(row: &Row, field: &str) -> Value {
                 _ => json!(x.category),
             },
         },
-        ("metrics", _) => {
-            let Some(m) = row.metrics else {
-                return Value::Null;
-            };
-            // Sign-ups: one per ten clicks, seen only in all_conversions.
-            let signups = m.clicks / 10;
-            let value_of = |micros: i64| decimal_number(Money::new(micros, a.currency).to_major());
-            if let Some(x) = row.action {
-                let (count, value) = if x.primary {
-                    (m.conversions, m.revenue_micros)
-                } else {
-                    (signups, 0)
-                };
-                return match name {
-                    "conversions" if x.primary => decimal_number(Decimal::from(count)),
-                    "conversions_value" if x.primary => value_of(value),
-                    "conversions" => decimal_number(Decimal::ZERO),
-                    "conversions_value" => value_of(0),
-                    "all_conversions" => decimal_number(Decimal::from(count)),
-                    "all_conversions_value" => value_of(value),
-                    _ => Value::Null,
-                };
-            }
-            match name {
-                // Clicks plus the other engagements Google counts (here one in eight more).
-                "interactions" => json!((m.clicks + m.clicks / 8).to_string()),
-                "all_conversions" => decimal_number(Decimal::from(m.conversions + signups)),
-                "all_conversions_value" => value_of(m.revenue_micros),
-                "impressions" => json!(m.impressions.to_string()),
-                "clicks" => json!(m.clicks.to_string()),
-                "cost_micros" => json!(m.spend_micros.to_string()),
-                // Doubles on the wire; exact for whole conversions and minor-unit amounts.
-                "conversions" => decimal_number(Decimal::from(m.conversions)),
-                "conversions_value" => {
-                    decimal_number(Money::new(m.revenue_micros, a.currency).to_major())
-                }
-                "ctr" => ratio(m.clicks, m.impressions),
-                "average_cpc" => ratio(m.spend_micros, m.clicks),
-                _ => Value::Null,
-            }
+        ("metrics", _) => row
+            .metrics
+            .map_or(Value::Null, |m| metrics_value(a, row.action, &m, name)),
+        _ => Value::Null,
+    }
+}
+
+fn customer_value(a: &Account, name: &str) -> Value {
+    match name {
+        "id" => json!(a.id),
+        "descriptive_name" => json!(a.name),
+        "currency_code" => json!(a.currency.as_str()),
+        "time_zone" => json!(a.time_zone),
+        "manager" | "test_account" => json!(false),
+        "status" => json!("ENABLED"),
+        "resource_name" => json!(format!("customers/{}", a.id)),
+        _ => Value::Null,
+    }
+}
+
+fn campaign_value(row: &Row, c: &Campaign, name: &str) -> Value {
+    let a = row.account;
+    match name {
+        "id" => json!(c.id),
+        "name" => json!(c.name),
+        "status" => json!(c.status().wire(Platform::Google)),
+        "resource_name" => json!(format!("customers/{}/campaigns/{}", a.id, c.id)),
+        "campaign_budget" => row
+            .budget
+            .map(|b| json!(budget_name(&a.id, b)))
+            .unwrap_or(Value::Null),
+        "advertising_channel_type" => json!(c.objective),
+        // In the customer's time zone, "yyyy-MM-dd HH:mm:ss" (v23+); no end is unset.
+        "start_date_time" => json!(format!(
+            "{} 00:00:00",
+            a.local_date(c.created_at).format("%Y-%m-%d")
+        )),
+        "end_date_time" => c
+            .ends_at
+            .map(|t| {
+                json!(
+                    t.with_timezone(&a.tz())
+                        .format("%Y-%m-%d %H:%M:%S")
+                        .to_string()
+                )
+            })
+            .unwrap_or(Value::Null),
+        _ => Value::Null,
+    }
+}
+
+fn budget_value(a: &Account, b: &Budget, name: &str) -> Value {
+    match name {
+        "id" => json!(b.id),
+        "name" => json!(b.name),
+        // A total budget (custom period) has no daily amount.
+        "amount_micros" if b.lifetime_micros.is_some() => Value::Null,
+        "amount_micros" => json!(b.current().to_string()),
+        "period" if b.lifetime_micros.is_some() => json!("CUSTOM_PERIOD"),
+        "period" => json!("DAILY"),
+        "total_amount_micros" => b
+            .lifetime_micros
+            .map(|m| json!(m.to_string()))
+            .unwrap_or(Value::Null),
+        "resource_name" => json!(budget_name(&a.id, b)),
+        "delivery_method" => json!("STANDARD"),
+        "explicitly_shared" => json!(b.explicitly_shared),
+        "status" => json!("ENABLED"),
+        _ => Value::Null,
+    }
+}
+
+fn ad_group_value(a: &Account, c: &Campaign, g: &AdGroup, name: &str) -> Value {
+    match name {
+        "id" => json!(g.id),
+        "name" => json!(g.name),
+        "status" => json!(g.status().wire(Platform::Google)),
+        "type" => json!(g.kind),
+        "cpc_bid_micros" => g
+            .bid
+            .amount_micros
+            .map(|m| json!(m.to_string()))
+            .unwrap_or(Value::Null),
+        "resource_name" => json!(format!("customers/{}/adGroups/{}", a.id, g.id)),
+        "campaign" => json!(format!("customers/{}/campaigns/{}", a.id, c.id)),
+        _ => Value::Null,
+    }
+}
+
+fn ad_group_ad_value(a: &Account, g: &AdGroup, ad: &Ad, name: &str) -> Value {
+    match name {
+        "status" => json!(ad.status().wire(Platform::Google)),
+        "resource_name" => {
+            json!(format!("customers/{}/adGroupAds/{}~{}", a.id, g.id, ad.id))
         }
+        "ad_group" => json!(format!("customers/{}/adGroups/{}", a.id, g.id)),
+        "ad.id" => json!(ad.id),
+        "ad.name" => json!(ad.name),
+        "ad.type" => json!(ad.ad_type),
+        "ad.resource_name" => json!(format!("customers/{}/ads/{}", a.id, ad.id)),
+        "ad.final_urls" => json!([ad.final_url]),
+        "ad.responsive_search_ad.headlines" if ad.ad_type == "RESPONSIVE_SEARCH_AD" => {
+            Value::Array(
+                ad.headlines
+                    .iter()
+                    .enumerate()
+                    .map(|(i, h)| {
+                        if i == 0 {
+                            json!({"text": h, "pinnedField": "HEADLINE_1"})
+                        } else {
+                            json!({"text": h})
+                        }
+                    })
+                    .collect(),
+            )
+        }
+        "ad.responsive_search_ad.descriptions" if ad.ad_type == "RESPONSIVE_SEARCH_AD" => {
+            Value::Array(ad.descriptions.iter().map(|d| json!({"text": d})).collect())
+        }
+        "ad.responsive_search_ad.path1" if ad.ad_type == "RESPONSIVE_SEARCH_AD" => {
+            json!("shop")
+        }
+        "policy_summary.approval_status" => json!(ad.approval),
+        "policy_summary.review_status" => json!("REVIEWED"),
+        "ad_strength" if ad.ad_type == "RESPONSIVE_SEARCH_AD" => json!("GOOD"),
+        _ => Value::Null,
+    }
+}
+
+fn metrics_value(a: &Account, action: Option<&Action>, m: &DayMetrics, name: &str) -> Value {
+    // Sign-ups: one per ten clicks, seen only in all_conversions.
+    let signups = m.clicks / 10;
+    let value_of = |micros: i64| decimal_number(Money::new(micros, a.currency).to_major());
+    if let Some(x) = action {
+        let (count, value) = if x.primary {
+            (m.conversions, m.revenue_micros)
+        } else {
+            (signups, 0)
+        };
+        return match name {
+            "conversions" if x.primary => decimal_number(Decimal::from(count)),
+            "conversions_value" if x.primary => value_of(value),
+            "conversions" => decimal_number(Decimal::ZERO),
+            "conversions_value" => value_of(0),
+            "all_conversions" => decimal_number(Decimal::from(count)),
+            "all_conversions_value" => value_of(value),
+            _ => Value::Null,
+        };
+    }
+    match name {
+        // Clicks plus the other engagements Google counts (here one in eight more).
+        "interactions" => json!((m.clicks + m.clicks / 8).to_string()),
+        "all_conversions" => decimal_number(Decimal::from(m.conversions + signups)),
+        "all_conversions_value" => value_of(m.revenue_micros),
+        "impressions" => json!(m.impressions.to_string()),
+        "clicks" => json!(m.clicks.to_string()),
+        "cost_micros" => json!(m.spend_micros.to_string()),
+        // Doubles on the wire; exact for whole conversions and minor-unit amounts.
+        "conversions" => decimal_number(Decimal::from(m.conversions)),
+        "conversions_value" => decimal_number(Money::new(m.revenue_micros, a.currency).to_major()),
+        "ctr" => ratio(m.clicks, m.impressions),
+        "average_cpc" => ratio(m.spend_micros, m.clicks),
         _ => Value::Null,
     }
 }
@@ -624,15 +643,17 @@ fn render_row(row: &Row, q: &Query) -> Value {
     Value::Object(out)
 }
 
-pub(super) fn search(
-    app: &App,
-    s: &State,
-    acc: &Account,
-    body: &Value,
-    now: DateTime<Utc>,
-    rid: &str,
-    stream: bool,
-) -> Result<Value, GErr> {
+/// What the query asks for beyond its resource: the dates it covers and how rows are split.
+struct Shape {
+    today: NaiveDate,
+    range: Option<(NaiveDate, NaiveDate)>,
+    segmented: bool,
+    wants_metrics: bool,
+    by_action: bool,
+}
+
+/// The query text and its parsed form, once the request and every field in it are valid.
+fn parse_request<'b>(app: &App, body: &'b Value) -> Result<(&'b str, Query), GErr> {
     if body.get("pageSize").is_some() {
         return Err(invalid(
             "requestError",
@@ -675,8 +696,11 @@ pub(super) fn search(
     for (f, _) in &q.order_by {
         check_field(&q.resource, f)?;
     }
-    let today = acc.local_date(now);
-    let range = date_range(&q, today)?;
+    Ok((text_q, q))
+}
+
+fn shape(q: &Query, today: NaiveDate) -> Result<Shape, GErr> {
+    let range = date_range(q, today)?;
     let segmented = q.fields.iter().any(|f| f == "segments.date");
     let wants_metrics = q.fields.iter().any(|f| f.starts_with("metrics."))
         || q.conditions
@@ -705,11 +729,34 @@ pub(super) fn search(
             "Filters on segments.date with a finite date range are required when segments.date is selected.",
         ));
     }
+    Ok(Shape {
+        today,
+        range,
+        segmented,
+        wants_metrics,
+        by_action,
+    })
+}
 
-    let mut rows: Vec<Row> = Vec::new();
-    match q.resource.as_str() {
-        "customer" => rows.push(Row {
-            account: acc,
+/// The values every row source needs: where the rows come from and how they are split.
+struct Source<'a> {
+    s: &'a State,
+    acc: &'a Account,
+    now: DateTime<Utc>,
+    shape: &'a Shape,
+}
+
+impl Source<'_> {
+    /// The dates metrics are read over; without a date filter, everything up to today.
+    fn dates(&self) -> (NaiveDate, NaiveDate) {
+        self.shape
+            .range
+            .unwrap_or((NaiveDate::MIN, self.shape.today))
+    }
+
+    fn bare_row(&self) -> Row<'_> {
+        Row {
+            account: self.acc,
             campaign: None,
             budget: None,
             ad_group: None,
@@ -717,185 +764,190 @@ pub(super) fn search(
             date: None,
             metrics: None,
             action: None,
-        }),
-        "campaign_budget" => {
-            for b in s
-                .world
-                .budgets
-                .iter()
-                .filter(|b| b.platform == Platform::Google && b.account_id == acc.id)
-            {
+        }
+    }
+}
+
+fn collect_rows<'a>(src: &'a Source<'a>, resource: &str) -> Vec<Row<'a>> {
+    match resource {
+        "customer" => vec![src.bare_row()],
+        "campaign_budget" => budget_rows(src),
+        "ad_group" => ad_group_rows(src, false),
+        "ad_group_ad" => ad_group_rows(src, true),
+        _ => campaign_rows(src),
+    }
+}
+
+fn budget_rows<'a>(src: &'a Source<'a>) -> Vec<Row<'a>> {
+    src.s
+        .world
+        .budgets
+        .iter()
+        .filter(|b| b.platform == Platform::Google && b.account_id == src.acc.id)
+        .map(|b| Row {
+            budget: Some(b),
+            ..src.bare_row()
+        })
+        .collect()
+}
+
+/// Ad group rows, or with `ads_level` one row per ad, for every Google campaign with ad groups.
+fn ad_group_rows<'a>(src: &'a Source<'a>, ads_level: bool) -> Vec<Row<'a>> {
+    let world = &src.s.world;
+    let mut cs: Vec<&Campaign> = world
+        .campaigns_of(Platform::Google, &src.acc.id)
+        .filter(|c| has_ad_groups(c))
+        .collect();
+    cs.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut rows = Vec::new();
+    for c in cs {
+        let base = Row {
+            campaign: Some(c),
+            ..src.bare_row()
+        };
+        if !src.shape.segmented && !src.shape.wants_metrics {
+            push_plain_ad_groups(src, base, ads_level, &mut rows);
+            continue;
+        }
+        for (g, ad, m) in ad_group_metrics(src, c, ads_level) {
+            push_metric_rows(
+                src.shape,
+                Row {
+                    ad_group: Some(g),
+                    ad,
+                    ..base
+                },
+                m,
+                &mut rows,
+            );
+        }
+    }
+    rows
+}
+
+/// The campaign's ad groups (or their ads) without metrics.
+fn push_plain_ad_groups<'a>(
+    src: &'a Source<'a>,
+    base: Row<'a>,
+    ads_level: bool,
+    rows: &mut Vec<Row<'a>>,
+) {
+    let world = &src.s.world;
+    let Some(c) = base.campaign else {
+        return;
+    };
+    for g in world.ad_groups_of(Platform::Google, &c.id) {
+        if ads_level {
+            for ad in world.ads_of(Platform::Google, &g.id) {
                 rows.push(Row {
-                    account: acc,
-                    campaign: None,
-                    budget: Some(b),
-                    ad_group: None,
-                    ad: None,
-                    date: None,
-                    metrics: None,
-                    action: None,
+                    ad_group: Some(g),
+                    ad: Some(ad),
+                    ..base
+                });
+            }
+        } else {
+            rows.push(Row {
+                ad_group: Some(g),
+                ..base
+            });
+        }
+    }
+}
+
+type LevelDay<'a> = (&'a AdGroup, Option<&'a Ad>, DayMetrics);
+
+/// The campaign's ad groups (or ads) with their metrics: per day when segmented by date,
+/// otherwise one total per object over the range.
+fn ad_group_metrics<'a>(
+    src: &'a Source<'a>,
+    c: &'a Campaign,
+    ads_level: bool,
+) -> Vec<LevelDay<'a>> {
+    let world = &src.s.world;
+    let (from, to) = src.dates();
+    let days = campaign_days(world, src.acc, c, from, to, src.now);
+    let groups = ad_group_days(world, src.acc, c, &days, src.now);
+    let found: Vec<LevelDay<'a>> = if ads_level {
+        ad_days(world, src.acc, &groups, src.now)
+            .into_iter()
+            .map(|(g, ad, m)| (g, Some(ad), m))
+            .collect()
+    } else {
+        groups.into_iter().map(|(g, m)| (g, None, m)).collect()
+    };
+    if src.shape.segmented {
+        return found;
+    }
+    let mut totals: Vec<LevelDay<'a>> = Vec::new();
+    for (g, ad, m) in found {
+        match totals
+            .iter_mut()
+            .find(|(tg, ta, _)| tg.id == g.id && ta.map(|x| &x.id) == ad.map(|x| &x.id))
+        {
+            Some((_, _, t)) => t.add(&m),
+            None => totals.push((g, ad, m)),
+        }
+    }
+    totals
+}
+
+/// One row for the metrics, or with a conversion action segment one per action that has
+/// something to report that day.
+fn push_metric_rows<'a>(shape: &Shape, base: Row<'a>, m: DayMetrics, rows: &mut Vec<Row<'a>>) {
+    if shape.segmented && shape.by_action {
+        for x in &ACTIONS {
+            if reports_action(x, &m) {
+                rows.push(Row {
+                    date: Some(m.date),
+                    metrics: Some(m),
+                    action: Some(x),
+                    ..base
                 });
             }
         }
-        "ad_group" | "ad_group_ad" => {
-            let ads_level = q.resource == "ad_group_ad";
-            let mut cs: Vec<&Campaign> = s
-                .world
-                .campaigns_of(Platform::Google, &acc.id)
-                .filter(|c| has_ad_groups(c))
-                .collect();
-            cs.sort_by(|a, b| a.id.cmp(&b.id));
-            let (from, to) = range.unwrap_or((NaiveDate::MIN, today));
-            for c in cs {
-                let base = Row {
-                    account: acc,
-                    campaign: Some(c),
-                    budget: None,
-                    ad_group: None,
-                    ad: None,
-                    date: None,
-                    metrics: None,
-                    action: None,
-                };
-                if !segmented && !wants_metrics {
-                    for g in s.world.ad_groups_of(Platform::Google, &c.id) {
-                        if ads_level {
-                            for ad in s.world.ads_of(Platform::Google, &g.id) {
-                                rows.push(Row {
-                                    ad_group: Some(g),
-                                    ad: Some(ad),
-                                    ..base
-                                });
-                            }
-                        } else {
-                            rows.push(Row {
-                                ad_group: Some(g),
-                                ..base
-                            });
-                        }
-                    }
-                    continue;
-                }
-                let days = campaign_days(&s.world, acc, c, from, to, now);
-                let groups = ad_group_days(&s.world, acc, c, &days, now);
-                let mut found: Vec<(&AdGroup, Option<&Ad>, DayMetrics)> = if ads_level {
-                    ad_days(&s.world, acc, &groups, now)
-                        .into_iter()
-                        .map(|(g, ad, m)| (g, Some(ad), m))
-                        .collect()
-                } else {
-                    groups.into_iter().map(|(g, m)| (g, None, m)).collect()
-                };
-                if !segmented {
-                    // One total per object over the range.
-                    let mut totals: Vec<(&AdGroup, Option<&Ad>, DayMetrics)> = Vec::new();
-                    for (g, ad, m) in found {
-                        match totals.iter_mut().find(|(tg, ta, _)| {
-                            tg.id == g.id && ta.map(|x| &x.id) == ad.map(|x| &x.id)
-                        }) {
-                            Some((_, _, t)) => t.add(&m),
-                            None => totals.push((g, ad, m)),
-                        }
-                    }
-                    found = totals;
-                }
-                for (g, ad, m) in found {
-                    if segmented && by_action {
-                        for x in &ACTIONS {
-                            if !reports_action(x, &m) {
-                                continue;
-                            }
-                            rows.push(Row {
-                                ad_group: Some(g),
-                                ad,
-                                date: Some(m.date),
-                                metrics: Some(m),
-                                action: Some(x),
-                                ..base
-                            });
-                        }
-                        continue;
-                    }
-                    rows.push(Row {
-                        ad_group: Some(g),
-                        ad,
-                        date: segmented.then_some(m.date),
-                        metrics: Some(m),
-                        ..base
-                    });
-                }
+        return;
+    }
+    rows.push(Row {
+        date: shape.segmented.then_some(m.date),
+        metrics: Some(m),
+        ..base
+    });
+}
+
+fn campaign_rows<'a>(src: &'a Source<'a>) -> Vec<Row<'a>> {
+    let world = &src.s.world;
+    let mut cs: Vec<&Campaign> = world.campaigns_of(Platform::Google, &src.acc.id).collect();
+    cs.sort_by(|a, b| a.id.cmp(&b.id));
+    let (from, to) = src.dates();
+    let mut rows = Vec::new();
+    for c in cs {
+        let base = Row {
+            campaign: Some(c),
+            budget: c
+                .budget_id
+                .as_deref()
+                .and_then(|id| world.budget(Platform::Google, id)),
+            ..src.bare_row()
+        };
+        if src.shape.segmented {
+            for m in campaign_days(world, src.acc, c, from, to, src.now) {
+                push_metric_rows(src.shape, base, m, &mut rows);
             }
-        }
-        _ => {
-            let mut cs: Vec<&Campaign> = s.world.campaigns_of(Platform::Google, &acc.id).collect();
-            cs.sort_by(|a, b| a.id.cmp(&b.id));
-            let (from, to) = range.unwrap_or((NaiveDate::MIN, today));
-            for c in cs {
-                let budget = c
-                    .budget_id
-                    .as_deref()
-                    .and_then(|id| s.world.budget(Platform::Google, id));
-                if segmented && by_action {
-                    for m in campaign_days(&s.world, acc, c, from, to, now) {
-                        for x in &ACTIONS {
-                            if !reports_action(x, &m) {
-                                continue;
-                            }
-                            rows.push(Row {
-                                account: acc,
-                                campaign: Some(c),
-                                budget,
-                                ad_group: None,
-                                ad: None,
-                                date: Some(m.date),
-                                metrics: Some(m),
-                                action: Some(x),
-                            });
-                        }
-                    }
-                } else if segmented {
-                    for m in campaign_days(&s.world, acc, c, from, to, now) {
-                        rows.push(Row {
-                            account: acc,
-                            campaign: Some(c),
-                            budget,
-                            ad_group: None,
-                            ad: None,
-                            date: Some(m.date),
-                            metrics: Some(m),
-                            action: None,
-                        });
-                    }
-                } else if wants_metrics {
-                    let mut total = DayMetrics::zero(to);
-                    for m in campaign_days(&s.world, acc, c, from, to, now) {
-                        total.add(&m);
-                    }
-                    rows.push(Row {
-                        account: acc,
-                        campaign: Some(c),
-                        budget,
-                        ad_group: None,
-                        ad: None,
-                        date: None,
-                        metrics: Some(total),
-                        action: None,
-                    });
-                } else {
-                    rows.push(Row {
-                        account: acc,
-                        campaign: Some(c),
-                        budget,
-                        ad_group: None,
-                        ad: None,
-                        date: None,
-                        metrics: None,
-                        action: None,
-                    });
-                }
+        } else if src.shape.wants_metrics {
+            let mut total = DayMetrics::zero(to);
+            for m in campaign_days(world, src.acc, c, from, to, src.now) {
+                total.add(&m);
             }
+            push_metric_rows(src.shape, base, total, &mut rows);
+        } else {
+            rows.push(base);
         }
     }
+    rows
+}
+
+/// WHERE, ORDER BY and LIMIT, in that order.
+fn filter_and_order(rows: &mut Vec<Row>, q: &Query, range: Option<(NaiveDate, NaiveDate)>) {
     rows.retain(|r| q.conditions.iter().all(|c| matches(r, c, range)));
     if !q.order_by.is_empty() {
         rows.sort_by(|a, b| {
@@ -912,31 +964,35 @@ pub(super) fn search(
     if let Some(l) = q.limit {
         rows.truncate(l);
     }
-    let field_mask = q
-        .fields
-        .iter()
-        .map(|f| camel(f))
-        .collect::<Vec<_>>()
-        .join(",");
-    let rendered: Vec<Value> = rows.iter().map(|r| render_row(r, &q)).collect();
-    let size = app.config.google_page_size.max(1);
-    let consumption = (rendered.len() / 100 + 1).to_string();
+}
 
-    if stream {
-        let mut batches: Vec<Value> = rendered
-            .chunks(size)
-            .map(|c| json!({"results": c, "fieldMask": field_mask, "requestId": rid}))
-            .collect();
-        if batches.is_empty() {
-            batches.push(json!({"fieldMask": field_mask, "requestId": rid}));
-        }
-        if let Some(last) = batches.last_mut() {
-            last["queryResourceConsumption"] = json!(consumption);
-        }
-        return Ok(Value::Array(batches));
+/// The rendered rows and what every response about them carries.
+struct Rendered<'a> {
+    rows: Vec<Value>,
+    field_mask: String,
+    consumption: String,
+    size: usize,
+    rid: &'a str,
+}
+
+/// `searchStream`: every row, in batches of the page size, the last one with the consumption.
+fn stream_batches(r: &Rendered) -> Value {
+    let mut batches: Vec<Value> = r
+        .rows
+        .chunks(r.size)
+        .map(|c| json!({"results": c, "fieldMask": r.field_mask, "requestId": r.rid}))
+        .collect();
+    if batches.is_empty() {
+        batches.push(json!({"fieldMask": r.field_mask, "requestId": r.rid}));
     }
+    if let Some(last) = batches.last_mut() {
+        last["queryResourceConsumption"] = json!(r.consumption);
+    }
+    Value::Array(batches)
+}
 
-    let key = rng::hash(app.config.seed, &[rng::label(text_q), rng::label(&acc.id)]);
+/// `search`: the page the request's `pageToken` points at, and the token for the next one.
+fn search_page(r: &Rendered, body: &Value, key: u64) -> Result<Value, GErr> {
     let offset = match body
         .get("pageToken")
         .and_then(Value::as_str)
@@ -951,23 +1007,62 @@ pub(super) fn search(
         })?,
         None => 0,
     };
-    let end = (offset + size).min(rendered.len());
-    let page: Vec<Value> = rendered
+    let end = (offset + r.size).min(r.rows.len());
+    let page: Vec<Value> = r
+        .rows
         .get(offset.min(end)..end)
         .map(<[Value]>::to_vec)
         .unwrap_or_default();
     // proto3 JSON leaves out an empty list, as the real API does.
-    let mut out = json!({"fieldMask": field_mask, "queryResourceConsumption": consumption});
+    let mut out = json!({"fieldMask": r.field_mask, "queryResourceConsumption": r.consumption});
     if !page.is_empty() {
         out["results"] = json!(page);
     }
-    if end < rendered.len() {
+    if end < r.rows.len() {
         out["nextPageToken"] = json!(page_token(end, key));
     }
     if body.get("returnTotalResultsCount") == Some(&Value::Bool(true)) {
-        out["totalResultsCount"] = json!(rendered.len().to_string());
+        out["totalResultsCount"] = json!(r.rows.len().to_string());
     }
     Ok(out)
+}
+
+pub(super) fn search(
+    app: &App,
+    s: &State,
+    acc: &Account,
+    body: &Value,
+    now: DateTime<Utc>,
+    rid: &str,
+    stream: bool,
+) -> Result<Value, GErr> {
+    let (text_q, q) = parse_request(app, body)?;
+    let shape = shape(&q, acc.local_date(now))?;
+    let src = Source {
+        s,
+        acc,
+        now,
+        shape: &shape,
+    };
+    let mut rows = collect_rows(&src, &q.resource);
+    filter_and_order(&mut rows, &q, shape.range);
+    let rendered = Rendered {
+        field_mask: q
+            .fields
+            .iter()
+            .map(|f| camel(f))
+            .collect::<Vec<_>>()
+            .join(","),
+        consumption: (rows.len() / 100 + 1).to_string(),
+        rows: rows.iter().map(|r| render_row(r, &q)).collect(),
+        size: app.config.google_page_size.max(1),
+        rid,
+    };
+    if stream {
+        return Ok(stream_batches(&rendered));
+    }
+    let key = rng::hash(app.config.seed, &[rng::label(text_q), rng::label(&acc.id)]);
+    search_page(&rendered, body, key)
 }
 
 #[cfg(test)]

@@ -145,25 +145,8 @@ fn update_adset(
         return invalid("(#100) The ad set's account is gone");
     };
     let per = meta_offset::micros_per_unit(acc.currency);
-    // Everything is checked before anything changes: Meta applies a call whole or not at all.
-    if daily.is_some() && lifetime.is_some() {
-        return invalid_user(
-            "(#100) Invalid parameter",
-            "An ad set can have a daily budget or a lifetime budget, not both.",
-        );
-    }
-    if (daily.is_some() || lifetime.is_some()) && g.daily_budget_micros.is_none() {
-        // Meta's refusal when the campaign holds the budget (Advantage campaign budget).
-        return budget_on_campaign();
-    }
-    if lifetime.is_some() {
-        return invalid_user(
-            "(#100) Invalid parameter",
-            "This ad set uses a daily budget. A lifetime budget needs an end time and cannot replace a daily budget on an existing ad set.",
-        );
-    }
-    if bid.is_some() && g.bid.amount_micros.is_none() {
-        return no_bid(&g.bid.strategy);
+    if let Err(r) = check_adset_change(g, daily, lifetime, bid) {
+        return r;
     }
     if let Some(units) = daily {
         match s
@@ -201,6 +184,36 @@ fn update_adset(
     }
     s.dirty = true;
     json_response(StatusCode::OK, &json!({"success": true}))
+}
+
+/// Refuses budget and bid changes the ad set cannot take, before anything changes: Meta
+/// applies a call whole or not at all.
+fn check_adset_change(
+    g: &crate::sandbox::hierarchy::AdGroup,
+    daily: Option<i64>,
+    lifetime: Option<i64>,
+    bid: Option<i64>,
+) -> Result<(), Response> {
+    if daily.is_some() && lifetime.is_some() {
+        return Err(invalid_user(
+            "(#100) Invalid parameter",
+            "An ad set can have a daily budget or a lifetime budget, not both.",
+        ));
+    }
+    if (daily.is_some() || lifetime.is_some()) && g.daily_budget_micros.is_none() {
+        // Meta's refusal when the campaign holds the budget (Advantage campaign budget).
+        return Err(budget_on_campaign());
+    }
+    if lifetime.is_some() {
+        return Err(invalid_user(
+            "(#100) Invalid parameter",
+            "This ad set uses a daily budget. A lifetime budget needs an end time and cannot replace a daily budget on an existing ad set.",
+        ));
+    }
+    if bid.is_some() && g.bid.amount_micros.is_none() {
+        return Err(no_bid(&g.bid.strategy));
+    }
+    Ok(())
 }
 
 fn budget_on_campaign() -> Response {

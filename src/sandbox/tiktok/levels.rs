@@ -252,36 +252,39 @@ const ATTRIBUTES: [&str; 5] = [
     "ad_text",
 ];
 
+/// The dates and page a level report covers.
+pub(super) struct ReportWindow {
+    pub start: NaiveDate,
+    pub end: NaiveDate,
+    pub page: usize,
+    pub size: usize,
+}
+
+/// The filters a level report honours: which campaigns, and whether deleted objects count.
+struct LevelFilters {
+    only_campaigns: Option<Vec<String>>,
+    with_deleted: bool,
+}
+
+/// One level report row: the object and its parents with the (summed) figures.
+type LevelRow<'a> = (&'a Campaign, &'a AdGroup, Option<&'a Ad>, DayMetrics);
+type LevelKey = (Option<NaiveDate>, String);
+
 /// The report at ad-group or ad level; `level` is `AUCTION_ADGROUP` or `AUCTION_AD`.
-#[allow(clippy::too_many_arguments)]
 pub(super) fn report(
     s: &State,
     p: &Params,
     acc: &Account,
     level: &str,
-    start: NaiveDate,
-    end: NaiveDate,
-    page: usize,
-    size: usize,
+    window: ReportWindow,
     now: DateTime<Utc>,
 ) -> Response {
     let ads_level = level == "AUCTION_AD";
     let id_dim = if ads_level { "ad_id" } else { "adgroup_id" };
-    let Some(dims) = p.list("dimensions").filter(|d| !d.is_empty()) else {
-        return bad("dimensions: Missing data for required field.");
+    let by_day = match level_dimensions(p, level, id_dim) {
+        Ok(b) => b,
+        Err(r) => return r,
     };
-    if let Some(d) = dims
-        .iter()
-        .find(|d| d.as_str() != id_dim && d.as_str() != "stat_time_day")
-    {
-        return bad(&format!("dimensions: Invalid dimension {d} for {level}."));
-    }
-    if !dims.iter().any(|d| d == id_dim) {
-        return bad(&format!(
-            "dimensions: {id_dim} goes with data_level {level}."
-        ));
-    }
-    let by_day = dims.iter().any(|d| d == "stat_time_day");
     let metrics = p
         .list("metrics")
         .unwrap_or_else(|| vec!["spend".into(), "impressions".into()]);
@@ -291,8 +294,62 @@ pub(super) fn report(
     {
         return bad(&format!("metrics: Invalid metric {m}."));
     }
-    let mut only_campaigns: Option<Vec<String>> = None;
-    let mut with_deleted = false;
+    let filters = level_filters(p);
+    let mut rows: BTreeMap<LevelKey, LevelRow<'_>> = BTreeMap::new();
+    for c in campaigns_of(s, acc, filters.only_campaigns.as_ref()) {
+        let days = campaign_days(&s.world, acc, c, window.start, window.end, now);
+        let groups = ad_group_days(&s.world, acc, c, &days, now);
+        let found: Vec<(&AdGroup, Option<&Ad>, DayMetrics)> = if ads_level {
+            ad_days(&s.world, acc, &groups, now)
+                .into_iter()
+                .map(|(g, a, m)| (g, Some(a), m))
+                .collect()
+        } else {
+            groups.into_iter().map(|(g, m)| (g, None, m)).collect()
+        };
+        for (g, a, m) in found {
+            if deleted(c, g, a) && !filters.with_deleted {
+                continue;
+            }
+            let id = a.map(|a| a.id.clone()).unwrap_or_else(|| g.id.clone());
+            rows.entry((by_day.then_some(m.date), id))
+                .and_modify(|(_, _, _, t)| t.add(&m))
+                .or_insert((c, g, a, m));
+        }
+    }
+    let items: Vec<Value> = rows
+        .iter()
+        .map(|(key, row)| level_item(acc, id_dim, &metrics, key, row))
+        .collect();
+    reply(0, "OK", page_of(items, window.page, window.size))
+}
+
+/// Checks the dimensions: the level's id, optionally the day. Returns whether rows are per day.
+fn level_dimensions(p: &Params, level: &str, id_dim: &str) -> Result<bool, Response> {
+    let Some(dims) = p.list("dimensions").filter(|d| !d.is_empty()) else {
+        return Err(bad("dimensions: Missing data for required field."));
+    };
+    if let Some(d) = dims
+        .iter()
+        .find(|d| d.as_str() != id_dim && d.as_str() != "stat_time_day")
+    {
+        return Err(bad(&format!(
+            "dimensions: Invalid dimension {d} for {level}."
+        )));
+    }
+    if !dims.iter().any(|d| d == id_dim) {
+        return Err(bad(&format!(
+            "dimensions: {id_dim} goes with data_level {level}."
+        )));
+    }
+    Ok(dims.iter().any(|d| d == "stat_time_day"))
+}
+
+fn level_filters(p: &Params) -> LevelFilters {
+    let mut out = LevelFilters {
+        only_campaigns: None,
+        with_deleted: false,
+    };
     if let Some(Value::Array(fs)) = p.json("filtering") {
         for flt in fs {
             let name = flt.get("field_name").and_then(Value::as_str).unwrap_or("");
@@ -305,67 +362,48 @@ pub(super) fn report(
                 _ => Vec::new(),
             };
             match name {
-                "campaign_ids" => only_campaigns = Some(values),
+                "campaign_ids" => out.only_campaigns = Some(values),
                 "adgroup_status" | "ad_status" => {
-                    with_deleted |= values.iter().any(|v| v == "STATUS_ALL");
+                    out.with_deleted |= values.iter().any(|v| v == "STATUS_ALL");
                 }
                 _ => {}
             }
         }
     }
-    type Key = (Option<NaiveDate>, String);
-    let mut rows: BTreeMap<Key, (&Campaign, &AdGroup, Option<&Ad>, DayMetrics)> = BTreeMap::new();
-    for c in campaigns_of(s, acc, only_campaigns.as_ref()) {
-        let days = campaign_days(&s.world, acc, c, start, end, now);
-        let groups = ad_group_days(&s.world, acc, c, &days, now);
-        let found: Vec<(&AdGroup, Option<&Ad>, DayMetrics)> = if ads_level {
-            ad_days(&s.world, acc, &groups, now)
-                .into_iter()
-                .map(|(g, a, m)| (g, Some(a), m))
-                .collect()
-        } else {
-            groups.into_iter().map(|(g, m)| (g, None, m)).collect()
-        };
-        for (g, a, m) in found {
-            if deleted(c, g, a) && !with_deleted {
-                continue;
-            }
-            let id = a.map(|a| a.id.clone()).unwrap_or_else(|| g.id.clone());
-            rows.entry((by_day.then_some(m.date), id))
-                .and_modify(|(_, _, _, t)| t.add(&m))
-                .or_insert((c, g, a, m));
-        }
-    }
+    out
+}
+
+fn level_item(
+    acc: &Account,
+    id_dim: &str,
+    metrics: &[String],
+    (d, id): &LevelKey,
+    (c, g, a, m): &LevelRow<'_>,
+) -> Value {
     let number = |id: &str| {
         id.parse::<u64>()
             .map(Value::from)
             .unwrap_or_else(|_| json!(id))
     };
-    let items: Vec<Value> = rows
-        .iter()
-        .map(|((d, id), (c, g, a, m))| {
-            let mut dims = Map::new();
-            dims.insert(id_dim.into(), json!(id));
-            if let Some(d) = d {
-                dims.insert("stat_time_day".into(), json!(format!("{d} 00:00:00")));
-            }
-            let mut ms = Map::new();
-            for k in &metrics {
-                let v = match k.as_str() {
-                    "campaign_id" => number(&c.id),
-                    "adgroup_id" => number(&g.id),
-                    "adgroup_name" => json!(g.name),
-                    "ad_name" => a.map(|a| json!(a.name)).unwrap_or(Value::Null),
-                    "ad_text" => a
-                        .and_then(|a| a.primary_text.clone())
-                        .map(Value::String)
-                        .unwrap_or(Value::Null),
-                    other => metric_value(other, m, acc, &c.name),
-                };
-                ms.insert(k.clone(), v);
-            }
-            json!({"dimensions": dims, "metrics": ms})
-        })
-        .collect();
-    reply(0, "OK", page_of(items, page, size))
+    let mut dims = Map::new();
+    dims.insert(id_dim.into(), json!(id));
+    if let Some(d) = d {
+        dims.insert("stat_time_day".into(), json!(format!("{d} 00:00:00")));
+    }
+    let mut ms = Map::new();
+    for k in metrics {
+        let v = match k.as_str() {
+            "campaign_id" => number(&c.id),
+            "adgroup_id" => number(&g.id),
+            "adgroup_name" => json!(g.name),
+            "ad_name" => a.map(|a| json!(a.name)).unwrap_or(Value::Null),
+            "ad_text" => a
+                .and_then(|a| a.primary_text.clone())
+                .map(Value::String)
+                .unwrap_or(Value::Null),
+            other => metric_value(other, m, acc, &c.name),
+        };
+        ms.insert(k.clone(), v);
+    }
+    json!({"dimensions": dims, "metrics": ms})
 }
