@@ -421,7 +421,7 @@ fn other_route(c: &Call, s: &mut State, segs: &[&str]) -> Response {
         }
         (Method::GET, ["me", "accounts"]) => create::pages(app, req),
         (Method::GET, [a, "adspixels"]) if a.starts_with("act_") => {
-            with_account(&s, &grant, a, m, |acc| create::pixels(app, req, acc))
+            with_account(s, grant, a, m, |acc| create::pixels(app, req, acc))
         }
         (Method::GET, ["search"]) => create::search(req),
         (Method::GET, [id, edge])
