@@ -1,9 +1,10 @@
 //! Pages and fragments: the ad copy drafter (/ai/copy), rule drafts from plain English
 //! (POST /ai/rule-draft, a fragment for the rule editor) and the usage page (/ai/usage).
 
+use crate::web::page::Page;
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::{Form, Router, routing::get, routing::post};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
@@ -208,7 +209,7 @@ async fn copy_page_of(app: &AppState, w: &Writer, form: CopyForm) -> AppResult<C
 
 async fn copy_page(State(app): State<AppState>, w: Writer) -> AppResult<Response> {
     let page = copy_page_of(&app, &w, CopyForm::default()).await?;
-    Ok(Html(page.render()?).into_response())
+    Ok(Page(page).into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -245,11 +246,7 @@ async fn keep_drafts(
         page.results = saved::to_results(&drafts, &brief);
         page.errors = FieldErrors::one("keep_name", CONTROL_MESSAGE);
         page.keep_name = Some(scrub(&f.name));
-        return Ok((
-            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-            Html(page.render()?),
-        )
-            .into_response());
+        return Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, Page(page)).into_response());
     }
     let name: String = {
         let n = f.name.trim();
@@ -309,7 +306,7 @@ async fn reopen_drafts(
         kept.name,
         kept.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
     ));
-    Ok(Html(page.render()?).into_response())
+    Ok(Page(page).into_response())
 }
 
 async fn delete_drafts(
@@ -359,7 +356,7 @@ async fn copy_submit(
         // swaps the form too, so that it holds the text without the control characters.
         return Ok((
             [("HX-Retarget", "#copy-page"), ("HX-Reselect", "#copy-page")],
-            Html(page.render()?),
+            Page(page),
         )
             .into_response());
     }
@@ -381,7 +378,7 @@ async fn copy_submit(
                 other => AppError::internal(other),
             })?;
     }
-    Ok(Html(page.render()?).into_response())
+    Ok(Page(page).into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -411,13 +408,10 @@ struct RulePage {
 }
 
 async fn rule_page(State(app): State<AppState>, w: Writer) -> AppResult<Response> {
-    Ok(Html(
-        RulePage {
-            shell: w.shell("ai"),
-            model_ready: app.ai.available(Task::RuleFromText),
-        }
-        .render()?,
-    )
+    Ok(Page(RulePage {
+        shell: w.shell("ai"),
+        model_ready: app.ai.available(Task::RuleFromText),
+    })
     .into_response())
 }
 
@@ -453,7 +447,7 @@ async fn rule_draft(
             Err(e) => fragment(None, Some(e.to_string())),
         }
     };
-    Ok(Html(page.render()?).into_response())
+    Ok(Page(page).into_response())
 }
 
 #[derive(Template)]
@@ -495,20 +489,17 @@ async fn usage_page(State(app): State<AppState>, a: Admin) -> AppResult<Response
         .values()
         .map(|p| (p.name.clone(), p.base_url.clone(), p.usable()))
         .collect();
-    Ok(Html(
-        UsagePage {
-            shell: a.shell("ai"),
-            lines,
-            recent,
-            used: thousands(used),
-            budget: thousands(budget),
-            percent,
-            resets: resets.format("%-d %B %Y").to_string(),
-            total_cost,
-            providers,
-            tier: app.ai.config.tier.clone(),
-        }
-        .render()?,
-    )
+    Ok(Page(UsagePage {
+        shell: a.shell("ai"),
+        lines,
+        recent,
+        used: thousands(used),
+        budget: thousands(budget),
+        percent,
+        resets: resets.format("%-d %B %Y").to_string(),
+        total_cost,
+        providers,
+        tier: app.ai.config.tier.clone(),
+    })
     .into_response())
 }

@@ -2,10 +2,11 @@
 //! conversion types count as conversions and whose value counts as revenue. Saving re-derives
 //! the account's stored history from the per-type figures kept with every row.
 
+use crate::web::page::Page;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::Utc;
 use uuid::Uuid;
@@ -145,7 +146,7 @@ async fn render(
     } else {
         axum::http::StatusCode::OK
     };
-    Ok((status, Html(page.render()?)).into_response())
+    Ok((status, Page(page)).into_response())
 }
 
 /// Types seen in the data, then chosen types not seen lately (kept so saving does not drop

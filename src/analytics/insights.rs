@@ -6,10 +6,11 @@
 
 use std::collections::HashMap;
 
+use crate::web::page::Page;
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::{Router, routing::get};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -389,20 +390,17 @@ async fn insights(
         }
     }
     if headers.contains_key("hx-request") {
-        return Ok(Html(f.render()?).into_response());
+        return Ok(Page(f).into_response());
     }
     let back = match campaign {
         Some(id) => format!("/campaigns/{id}"),
         None => "/dashboard".into(),
     };
-    Ok(Html(
-        InsightsPage {
-            shell: v.shell("dashboard"),
-            back,
-            f,
-        }
-        .render()?,
-    )
+    Ok(Page(InsightsPage {
+        shell: v.shell("dashboard"),
+        back,
+        f,
+    })
     .into_response())
 }
 

@@ -2,6 +2,7 @@
 //! chart, breakdowns by platform and by campaign (sortable, paginated, filtered), and the CSV
 //! of the campaign table. Every link works as a plain page load; htmx only swaps the table.
 
+use crate::web::page::Page;
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, header};
@@ -434,15 +435,12 @@ async fn table_fragment(
             ))
         })
         .await?;
-    Ok(Html(
-        TableFragment {
-            table: table_view(&p, &page),
-            heading: level_views::heading(p.level),
-            tabs: level_views::tabs(&p),
-            level_table: (p.level != Level::Campaign).then(|| level_views::table(&p, &levels)),
-        }
-        .render()?,
-    )
+    Ok(Page(TableFragment {
+        table: table_view(&p, &page),
+        heading: level_views::heading(p.level),
+        tabs: level_views::tabs(&p),
+        level_table: (p.level != Level::Campaign).then(|| level_views::table(&p, &levels)),
+    })
     .into_response())
 }
 

@@ -1,10 +1,11 @@
 //! Pages for signing up, logging in and out, the account, organization settings, members and
 //! invitations.
 
+use crate::web::page::Page;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Form, Router, routing::get, routing::post};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -111,14 +112,11 @@ async fn signup_page(ctx: RequestCtx) -> AppResult<Response> {
         time_zone: "UTC".into(),
         ..Default::default()
     };
-    Ok(Html(
-        SignupPage {
-            shell: Shell::from_ctx(&ctx, "signup"),
-            form,
-            errors: FieldErrors::default(),
-        }
-        .render()?,
-    )
+    Ok(Page(SignupPage {
+        shell: Shell::from_ctx(&ctx, "signup"),
+        form,
+        errors: FieldErrors::default(),
+    })
     .into_response())
 }
 
@@ -156,11 +154,7 @@ async fn signup(
             form,
             errors,
         };
-        return Ok((
-            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-            Html(page.render()?),
-        )
-            .into_response());
+        return Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, Page(page)).into_response());
     }
     let result = signup::request(&app.db, new, chrono::Utc::now()).await;
     match result {
@@ -168,14 +162,11 @@ async fn signup(
             if let Some(mail) = mail {
                 send_signup_mail(&app, &email, mail).await;
             }
-            Ok(Html(
-                SignupSentPage {
-                    shell: Shell::from_ctx(&ctx, "signup"),
-                    email,
-                    hours: signup::LINK_HOURS,
-                }
-                .render()?,
-            )
+            Ok(Page(SignupSentPage {
+                shell: Shell::from_ctx(&ctx, "signup"),
+                email,
+                hours: signup::LINK_HOURS,
+            })
             .into_response())
         }
         Ok(signup::Requested::Created { user_id, org_id }) => {
@@ -199,11 +190,7 @@ async fn signup(
                 form,
                 errors,
             };
-            Ok((
-                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-                Html(page.render()?),
-            )
-                .into_response())
+            Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, Page(page)).into_response())
         }
     }
 }
@@ -263,15 +250,12 @@ async fn signup_confirm_page(
     Path(token): Path<String>,
 ) -> AppResult<Response> {
     let live = signup::is_pending(&app.db, &token, chrono::Utc::now()).await?;
-    Ok(Html(
-        SignupConfirmPage {
-            shell: Shell::from_ctx(&ctx, "signup"),
-            token,
-            live,
-            error: None,
-        }
-        .render()?,
-    )
+    Ok(Page(SignupConfirmPage {
+        shell: Shell::from_ctx(&ctx, "signup"),
+        token,
+        live,
+        error: None,
+    })
     .into_response())
 }
 
@@ -295,11 +279,7 @@ async fn signup_confirm(
                     .into(),
             ),
         };
-        return Ok((
-            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-            Html(page.render()?),
-        )
-            .into_response());
+        return Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, Page(page)).into_response());
     }
     match signup::confirm(&app.db, &token, chrono::Utc::now()).await {
         Ok((user_id, org_id)) => {
@@ -322,11 +302,7 @@ async fn signup_confirm(
                 live: false,
                 error: Some(message),
             };
-            Ok((
-                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-                Html(page.render()?),
-            )
-                .into_response())
+            Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, Page(page)).into_response())
         }
         Err(e) => Err(e.into()),
     }
@@ -366,15 +342,12 @@ async fn login_page(
     if ctx.session.is_some() {
         return Ok(Redirect::to(&next).into_response());
     }
-    Ok(Html(
-        LoginPage {
-            shell: Shell::from_ctx(&ctx, "login"),
-            email: String::new(),
-            next,
-            errors: FieldErrors::default(),
-        }
-        .render()?,
-    )
+    Ok(Page(LoginPage {
+        shell: Shell::from_ctx(&ctx, "login"),
+        email: String::new(),
+        next,
+        errors: FieldErrors::default(),
+    })
     .into_response())
 }
 
@@ -392,11 +365,7 @@ async fn login(
             next,
             errors: FieldErrors::one("form", retry.message()),
         };
-        let mut resp = (
-            axum::http::StatusCode::TOO_MANY_REQUESTS,
-            Html(page.render()?),
-        )
-            .into_response();
+        let mut resp = (axum::http::StatusCode::TOO_MANY_REQUESTS, Page(page)).into_response();
         if let Ok(v) = HeaderValue::from_str(&retry.0.as_secs().max(1).to_string()) {
             resp.headers_mut().insert(header::RETRY_AFTER, v);
         }
@@ -414,11 +383,7 @@ async fn login(
             next,
             errors: FieldErrors::one(field, crate::web::form::CONTROL_MESSAGE),
         };
-        return Ok((
-            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-            Html(page.render()?),
-        )
-            .into_response());
+        return Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, Page(page)).into_response());
     }
     match accounts::authenticate(&app.db, &form.email, &form.password).await {
         Ok(user_id) => {
@@ -453,7 +418,7 @@ async fn login(
                 next,
                 errors,
             };
-            Ok((axum::http::StatusCode::UNAUTHORIZED, Html(page.render()?)).into_response())
+            Ok((axum::http::StatusCode::UNAUTHORIZED, Page(page)).into_response())
         }
     }
 }
@@ -481,14 +446,11 @@ struct AccountPage {
 }
 
 async fn account_page(user: LoggedIn) -> AppResult<Response> {
-    Ok(Html(
-        AccountPage {
-            shell: Shell::from_ctx(&user.ctx, "account"),
-            email: user.session.user_email.clone(),
-            errors: FieldErrors::default(),
-        }
-        .render()?,
-    )
+    Ok(Page(AccountPage {
+        shell: Shell::from_ctx(&user.ctx, "account"),
+        email: user.session.user_email.clone(),
+        errors: FieldErrors::default(),
+    })
     .into_response())
 }
 
@@ -558,11 +520,7 @@ async fn change_password(
                 email: user.session.user_email.clone(),
                 errors,
             };
-            Ok((
-                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-                Html(page.render()?),
-            )
-                .into_response())
+            Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, Page(page)).into_response())
         }
     }
 }
@@ -579,15 +537,12 @@ struct NewOrgPage {
 }
 
 async fn new_org_page(user: LoggedIn) -> AppResult<Response> {
-    Ok(Html(
-        NewOrgPage {
-            shell: Shell::from_ctx(&user.ctx, "settings"),
-            name: String::new(),
-            time_zone: "UTC".into(),
-            errors: FieldErrors::default(),
-        }
-        .render()?,
-    )
+    Ok(Page(NewOrgPage {
+        shell: Shell::from_ctx(&user.ctx, "settings"),
+        name: String::new(),
+        time_zone: "UTC".into(),
+        errors: FieldErrors::default(),
+    })
     .into_response())
 }
 
@@ -627,11 +582,7 @@ async fn create_org(
                 time_zone: scrub(&form.time_zone),
                 errors,
             };
-            Ok((
-                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-                Html(page.render()?),
-            )
-                .into_response())
+            Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, Page(page)).into_response())
         }
     }
 }
@@ -740,12 +691,10 @@ async fn render_settings(
 }
 
 async fn settings_page(State(app): State<AppState>, v: Viewer) -> AppResult<Response> {
-    Ok(Html(
-        render_settings(&app, &v, FieldErrors::default(), String::new(), None)
-            .await?
-            .render()?,
+    Ok(
+        Page(render_settings(&app, &v, FieldErrors::default(), String::new(), None).await?)
+            .into_response(),
     )
-    .into_response())
 }
 
 async fn update_org(
@@ -765,11 +714,7 @@ async fn update_org(
             // What was typed stays, without invisible control characters.
             page.org_name = crate::web::form::scrub(&form.name);
             page.time_zone = crate::web::form::scrub(&form.time_zone);
-            Ok((
-                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-                Html(page.render()?),
-            )
-                .into_response())
+            Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, Page(page)).into_response())
         }
     }
 }
@@ -790,11 +735,7 @@ async fn invite(
     if let Some(field) = control_field(&[("email", &form.email), ("role", &form.role)]) {
         let errors = FieldErrors::one(field, CONTROL_MESSAGE);
         let page = render_settings(&app, &a, errors, scrub(&form.email), None).await?;
-        return Ok((
-            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-            Html(page.render()?),
-        )
-            .into_response());
+        return Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, Page(page)).into_response());
     }
     // Plan limit first: a refusal is a message on the form, never a 500.
     match crate::billing::enforce::check(&app, a.org_id, crate::billing::Limit::Members).await {
@@ -802,11 +743,7 @@ async fn invite(
         Err(e @ crate::billing::enforce::LimitError::Reached { .. }) => {
             let errors = FieldErrors::one("limit", e.message_for(a.role));
             let page = render_settings(&app, &a, errors, form.email, None).await?;
-            return Ok((
-                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-                Html(page.render()?),
-            )
-                .into_response());
+            return Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, Page(page)).into_response());
         }
         Err(e) => return Err(e.into()),
     }
@@ -864,16 +801,12 @@ async fn invite(
                     });
                 }
             }
-            Ok(Html(page.render()?).into_response())
+            Ok(Page(page).into_response())
         }
         Err(e) => {
             let errors = field_errors(e)?;
             let page = render_settings(&app, &a, errors, form.email, None).await?;
-            Ok((
-                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-                Html(page.render()?),
-            )
-                .into_response())
+            Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, Page(page)).into_response())
         }
     }
 }
@@ -989,13 +922,10 @@ async fn audit_page(State(app): State<AppState>, a: Admin) -> AppResult<Response
             Ok::<_, AppError>(crate::audit::recent(c, 200).await?)
         })
         .await?;
-    Ok(Html(
-        AuditPage {
-            shell: a.shell("settings"),
-            entries,
-        }
-        .render()?,
-    )
+    Ok(Page(AuditPage {
+        shell: a.shell("settings"),
+        entries,
+    })
     .into_response())
 }
 
@@ -1048,7 +978,7 @@ async fn invite_page(
         errors,
         wrong_account,
     };
-    Ok((status, Html(page.render()?)).into_response())
+    Ok((status, Page(page)).into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -1094,7 +1024,7 @@ async fn accept_invite(
                     errors,
                     wrong_account: false,
                 };
-                Ok((status, Html(page.render()?)).into_response())
+                Ok((status, Page(page)).into_response())
             }
         };
     }
@@ -1143,7 +1073,7 @@ async fn accept_invite(
                 errors,
                 wrong_account: false,
             };
-            Ok((status, Html(page.render()?)).into_response())
+            Ok((status, Page(page)).into_response())
         }
     }
 }

@@ -3,10 +3,11 @@
 //! diff against the text being edited, with a backtest of the draft. Nothing is saved here:
 //! "Use this draft" only puts the text in the editor, and the user still presses Save.
 
+use crate::web::page::Page;
 use askama::Template;
 use axum::extract::State;
 use axum::http::HeaderMap;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::{Form, Router, routing::post};
 use chrono::Utc;
 use serde::Deserialize;
@@ -206,7 +207,7 @@ async fn describe(
         draft_into(&app, &w, &mut view, &f.text).await?;
     }
     if headers.contains_key("hx-request") {
-        return Ok(Html(view.render()?).into_response());
+        return Ok(Page(view).into_response());
     }
     let rule = match rule_id {
         Some(id) => Some(load_rule(&app, w.org_id, id).await?),
@@ -219,7 +220,7 @@ async fn describe(
         .or(rule.as_ref().map(|r| r.mode))
         .unwrap_or(Mode::Draft);
     let page = EditorPage::new(&app, w.org_id, w.shell("rules"), rule, text, mode, view).await?;
-    Ok(Html(page.render()?).into_response())
+    Ok(Page(page).into_response())
 }
 
 async fn draft_into(

@@ -2,9 +2,10 @@
 //! a check: undo everything that check changed, in one step (through `campaigns::undo`, which
 //! uses the audited action path).
 
+use crate::web::page::Page;
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::{Router, routing::post};
 use chrono::Utc;
 use uuid::Uuid;
@@ -107,7 +108,7 @@ pub async fn confirm_page(
         changes,
         unchanged,
     };
-    Ok(Html(page.render()?).into_response())
+    Ok(Page(page).into_response())
 }
 
 async fn undo(

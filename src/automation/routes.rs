@@ -2,10 +2,11 @@
 //! highlighting, examples, preview), a rule's history and backtest, and the activity feed.
 //! Every member may look; clients cannot change anything (the `Writer`/`Admin` extractors).
 
+use crate::web::page::Page;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::{Form, Router, routing::get, routing::post};
 use chrono::Utc;
 use serde::Deserialize;
@@ -138,7 +139,7 @@ struct ListPage {
 }
 
 async fn list_page(State(app): State<AppState>, v: Viewer) -> AppResult<Response> {
-    Ok(Html(list_of(&app, &v).await?.render()?).into_response())
+    Ok(Page(list_of(&app, &v).await?).into_response())
 }
 
 async fn list_of(app: &AppState, v: &Viewer) -> AppResult<ListPage> {
@@ -185,7 +186,7 @@ async fn save_settings(
             crate::web::form::scrub(&f.max_actions_per_check),
             crate::web::form::scrub(&f.max_budget_increase_pct),
         ));
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response());
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, Page(page)).into_response());
     }
     let parse = |s: &str, max: i32| {
         s.trim()
@@ -434,7 +435,7 @@ async fn new_page(
         describe,
     )
     .await?;
-    Ok(Html(page.render()?).into_response())
+    Ok(Page(page).into_response())
 }
 
 pub(super) async fn load_rule(app: &AppState, org: Uuid, id: Uuid) -> AppResult<StoredRule> {
@@ -467,7 +468,7 @@ async fn edit_page(
         describe,
     )
     .await?;
-    Ok(Html(page.render()?).into_response())
+    Ok(Page(page).into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -500,7 +501,7 @@ fn refused_editor(
         describe: DescribeView::idle(app),
         helper: vocabulary::groups(),
     };
-    Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response())
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, Page(page)).into_response())
 }
 
 /// Saves the rule (new when `id` is `None`) and records the save in the audit log.
@@ -644,7 +645,7 @@ async fn check_fragment(
 ) -> AppResult<Response> {
     let rule_id = f.rule_id.as_deref().and_then(|s| s.parse().ok());
     let view = check_text(&app, v.org_id, &f.text, rule_id).await?;
-    Ok(Html(view.render()?).into_response())
+    Ok(Page(view).into_response())
 }
 
 #[derive(Template)]
@@ -752,7 +753,7 @@ async fn preview_fragment(
             }
         },
     };
-    Ok(Html(view.render()?).into_response())
+    Ok(Page(view).into_response())
 }
 
 #[derive(Template)]
@@ -769,12 +770,9 @@ async fn example(_v: Writer, Path(n): Path<String>) -> AppResult<Response> {
         let n: usize = n.parse().map_err(|_| AppError::NotFound)?;
         EXAMPLES.get(n).ok_or(AppError::NotFound)?.1
     };
-    Ok(Html(
-        TextareaView {
-            text: text.to_string(),
-        }
-        .render()?,
-    )
+    Ok(Page(TextareaView {
+        text: text.to_string(),
+    })
     .into_response())
 }
 
@@ -868,9 +866,9 @@ async fn insert(
     .await?;
     if crate::web::form::has_forbidden_control(&page.text) {
         page.text = crate::web::form::scrub(&page.text);
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response());
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, Page(page)).into_response());
     }
-    Ok(Html(page.render()?).into_response())
+    Ok(Page(page).into_response())
 }
 
 // ---- mode, pause, delete ----
@@ -1082,17 +1080,14 @@ async fn history_page(
             Ok::<_, AppError>((rule, runs, items, (undone, labels)))
         })
         .await?;
-    Ok(Html(
-        HistoryPage {
-            shell: v.shell("rules"),
-            rule,
-            runs,
-            items,
-            undone,
-            labels,
-        }
-        .render()?,
-    )
+    Ok(Page(HistoryPage {
+        shell: v.shell("rules"),
+        rule,
+        runs,
+        items,
+        undone,
+        labels,
+    })
     .into_response())
 }
 
@@ -1113,14 +1108,11 @@ async fn activity_page(State(app): State<AppState>, v: Viewer) -> AppResult<Resp
             Ok::<_, AppError>((items, labels))
         })
         .await?;
-    Ok(Html(
-        ActivityPage {
-            shell: v.shell("rules"),
-            items,
-            labels,
-        }
-        .render()?,
-    )
+    Ok(Page(ActivityPage {
+        shell: v.shell("rules"),
+        items,
+        labels,
+    })
     .into_response())
 }
 
@@ -1220,19 +1212,16 @@ async fn backtest_page(
     };
     Ok((
         status,
-        Html(
-            BacktestPage {
-                shell: v.shell("rules"),
-                rule,
-                result,
-                error,
-                days: days_shown,
-                days_error,
-                observed_since,
-                days_unobserved,
-            }
-            .render()?,
-        ),
+        Page(BacktestPage {
+            shell: v.shell("rules"),
+            rule,
+            result,
+            error,
+            days: days_shown,
+            days_error,
+            observed_since,
+            days_unobserved,
+        }),
     )
         .into_response())
 }

@@ -1,12 +1,13 @@
 //! Billing routes: the owners' billing page, Checkout and portal redirects, and the Stripe
 //! webhook. They exist only when Stripe is configured (see [`router`]).
 
+use crate::web::page::Page;
 use askama::Template;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use chrono::Utc;
 use serde::Deserialize;
@@ -164,7 +165,7 @@ async fn page(
         usage,
         plans: plans.purchasable().cloned().collect(),
     };
-    Ok(Html(page.render()?).into_response())
+    Ok(Page(page).into_response())
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,9 +1,10 @@
 //! Settings → Connections: connect, pick accounts, reconnect, disconnect.
 
+use crate::web::page::Page;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Form, Router, routing::get, routing::post};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -110,7 +111,7 @@ async fn render_page(
 }
 
 async fn page(State(app): State<AppState>, v: Viewer) -> AppResult<Response> {
-    Ok(Html(render_page(&app, &v, None).await?.render()?).into_response())
+    Ok(Page(render_page(&app, &v, None).await?).into_response())
 }
 
 async fn start(
@@ -184,7 +185,7 @@ async fn callback(
                 _ => tracing::warn!(%platform, error = %e, "connect attempt refused"),
             }
             let page = render_page(&app, &w, Some(e.to_string())).await?;
-            Ok((StatusCode::BAD_REQUEST, Html(page.render()?)).into_response())
+            Ok((StatusCode::BAD_REQUEST, Page(page)).into_response())
         }
     }
 }
@@ -239,7 +240,7 @@ impl AccountsPage {
     }
 
     fn respond(self) -> AppResult<Response> {
-        Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(self.render()?)).into_response())
+        Ok((StatusCode::UNPROCESSABLE_ENTITY, Page(self)).into_response())
     }
 }
 
@@ -267,7 +268,7 @@ async fn accounts_page(
     w: Writer,
     Path(id): Path<Uuid>,
 ) -> AppResult<Response> {
-    Ok(Html(AccountsPage::new(&app, &w, id).await?.render()?).into_response())
+    Ok(Page(AccountsPage::new(&app, &w, id).await?).into_response())
 }
 
 /// The account picker as submitted.

@@ -1,8 +1,9 @@
 //! The organization's jobs page, for owners and admins: recent jobs, and retrying a dead one.
 
+use crate::web::page::Page;
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::{Router, routing::get, routing::post};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -54,15 +55,12 @@ async fn jobs_page(
             Ok::<_, AppError>(store::list_for_org(c, filter, 200).await?)
         })
         .await?;
-    Ok(Html(
-        JobsPage {
-            shell: a.shell("jobs"),
-            jobs,
-            filter,
-            states: JobState::ALL,
-        }
-        .render()?,
-    )
+    Ok(Page(JobsPage {
+        shell: a.shell("jobs"),
+        jobs,
+        filter,
+        states: JobState::ALL,
+    })
     .into_response())
 }
 

@@ -1,5 +1,6 @@
 //! The Alerts page: open and past alerts, delivery channels, monthly budgets to pace against.
 
+use crate::web::page::Page;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::{Html, IntoResponse, Response};
@@ -150,7 +151,7 @@ async fn render(app: &AppState, v: &Viewer, error: Option<String>) -> AppResult<
 }
 
 async fn page(State(app): State<AppState>, v: Viewer) -> AppResult<Response> {
-    Ok(Html(render(&app, &v, None).await?.render()?).into_response())
+    Ok(Page(render(&app, &v, None).await?).into_response())
 }
 
 async fn check_now(State(app): State<AppState>, w: Writer) -> AppResult<Response> {
@@ -252,11 +253,7 @@ async fn add_channel(
 
 /// The alerts page again, with the errors of what was sent.
 fn unprocessable(page: &AlertsPage) -> AppResult<Response> {
-    Ok((
-        axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-        Html(page.render()?),
-    )
-        .into_response())
+    Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, Page(page)).into_response())
 }
 
 async fn delete_channel(
@@ -547,7 +544,7 @@ async fn reports_page(State(app): State<AppState>, v: Viewer) -> AppResult<Respo
         period: "last_7_days".into(),
         ..Default::default()
     };
-    Ok(Html(render_reports(&app, &v, form, None).await?.render()?).into_response())
+    Ok(Page(render_reports(&app, &v, form, None).await?).into_response())
 }
 
 async fn create_schedule(
@@ -565,11 +562,7 @@ async fn create_schedule(
     if let Some(field) = schedule_control_field(&form) {
         let form = scrub_schedule(form);
         let page = render_reports(&app, &w, form, Some((field, CONTROL_MESSAGE.into()))).await?;
-        return Ok((
-            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-            Html(page.render()?),
-        )
-            .into_response());
+        return Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, Page(page)).into_response());
     }
     match super::send::create(&app, w.org_id, w.user_id, w.tz(), &form).await {
         Ok(_) => Ok(redirect_with_flash(
@@ -579,11 +572,7 @@ async fn create_schedule(
         )),
         Err(e) => {
             let page = render_reports(&app, &w, form, Some(e)).await?;
-            Ok((
-                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-                Html(page.render()?),
-            )
-                .into_response())
+            Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, Page(page)).into_response())
         }
     }
 }
@@ -648,14 +637,11 @@ async fn preview_page(
             "default-src 'none'; style-src 'unsafe-inline'; img-src data:",
         ));
     }
-    Ok(Html(
-        PreviewPage {
-            shell: v.shell("reports"),
-            name: s.name.clone(),
-            frame_src: format!("/reports/{id}/preview?raw=1"),
-        }
-        .render()?,
-    )
+    Ok(Page(PreviewPage {
+        shell: v.shell("reports"),
+        name: s.name.clone(),
+        frame_src: format!("/reports/{id}/preview?raw=1"),
+    })
     .into_response())
 }
 
@@ -743,15 +729,12 @@ async fn unsubscribe_page(
         return Err(AppError::NotFound);
     }
     let action = format!("/reports/unsubscribe?{}", raw.unwrap_or_default());
-    Ok(Html(
-        UnsubscribePage {
-            shell: Shell::from_ctx(&ctx, "reports"),
-            email: q.e,
-            done: false,
-            action,
-        }
-        .render()?,
-    )
+    Ok(Page(UnsubscribePage {
+        shell: Shell::from_ctx(&ctx, "reports"),
+        email: q.e,
+        done: false,
+        action,
+    })
     .into_response())
 }
 
@@ -766,15 +749,12 @@ async fn unsubscribe_one_click(
         return Err(AppError::NotFound);
     }
     super::send::unsubscribe(&app, q.o, q.s, &q.e).await?;
-    Ok(Html(
-        UnsubscribePage {
-            shell: Shell::from_ctx(&ctx, "reports"),
-            email: q.e,
-            done: true,
-            action: String::new(),
-        }
-        .render()?,
-    )
+    Ok(Page(UnsubscribePage {
+        shell: Shell::from_ctx(&ctx, "reports"),
+        email: q.e,
+        done: true,
+        action: String::new(),
+    })
     .into_response())
 }
 

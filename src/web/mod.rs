@@ -12,4 +12,5 @@ pub mod frame;
 pub mod metrics;
 pub mod middleware;
 pub mod money;
+pub mod page;
 pub mod redirect;
