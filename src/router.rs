@@ -19,6 +19,10 @@ struct Assets;
 
 /// Every route of the application.
 pub fn router(app: AppState) -> Router {
+    with_request_layers(routes(app))
+}
+
+fn routes(app: AppState) -> Router {
     Router::new()
         .route("/", get(home))
         .route("/healthz", get(healthz))
@@ -49,18 +53,34 @@ pub fn router(app: AppState) -> Router {
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             4 * 1024 * 1024,
         ))
-        // Outermost, so answers made before the context middleware runs (a 413 for a body
-        // over the limit) carry the security headers too.
-        .layer(axum::middleware::map_response(
-            |mut resp: Response| async move {
-                // The context middleware set them already (a page may relax its own CSP).
-                if !resp.headers().contains_key("content-security-policy") {
-                    middleware::security_headers(resp.headers_mut());
-                }
-                resp
-            },
-        ))
         .with_state(app)
+}
+
+/// What every answer goes through before the context middleware, innermost first: the
+/// request's tracing span, the request id returned on the answer, a request id made (or kept
+/// from the client or a proxy), and outermost the security headers, so an answer made before
+/// the middleware runs (a 413 for a body over the limit) has them too. Failures are logged by
+/// the context middleware with their detail, so the trace layer's own failure log is off.
+fn with_request_layers(router: Router) -> Router {
+    use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+    use tower_http::set_header::SetResponseHeaderLayer;
+    use tower_http::trace::TraceLayer;
+
+    let traced = router.layer(
+        TraceLayer::new_for_http()
+            .make_span_with(|req: &axum::extract::Request| middleware::request_span(req))
+            .on_failure(()),
+    );
+    let mut router = traced
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid));
+    for (name, value) in middleware::SECURITY_HEADERS {
+        router = router.layer(SetResponseHeaderLayer::if_not_present(
+            header::HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        ));
+    }
+    router
 }
 
 /// The router of ADPILOT_METRICS_BIND: /metrics alone, without a token (bind it to an address

@@ -10,7 +10,6 @@ use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use tracing::Instrument;
 
 use super::context::RequestCtx;
 use super::cookies::{CSRF_COOKIE, CSRF_HEADER, FLASH_COOKIE, cookie, cookie_value, parse_flash};
@@ -41,92 +40,72 @@ fn client_may_post(path: &str) -> bool {
 /// Builds the [`RequestCtx`], checks CSRF and roles, and handles everything on the way out.
 pub async fn context(State(app): State<AppState>, mut req: Request, next: Next) -> Response {
     let started = Instant::now();
-    let request_id = req
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let request_id = request_id_of(req.headers());
     let route = req
         .extensions()
         .get::<MatchedPath>()
         .map(|m| m.as_str().to_string())
         .unwrap_or_else(|| "unmatched".to_string());
     let method = req.method().clone();
-    let path = req.uri().path().to_string();
     let is_htmx = req.headers().contains_key("hx-request");
-    let span = tracing::info_span!(
-        "request",
-        request_id = %request_id,
-        method = %method,
-        path = %path,
-        org_id = tracing::field::Empty,
-        user_id = tracing::field::Empty,
-    );
-
-    let resp = async {
-        let mut resp = match build_and_check(&app, &mut req, &request_id).await {
-            Ok(new_anon_csrf) => {
-                let had_flash = cookie_value(req.headers(), FLASH_COOKIE).is_some();
-                let ctx = req.extensions().get::<RequestCtx>();
-                let origin = crate::audit::RequestOrigin {
-                    request_id: request_id.clone(),
-                    client_ip: ctx.map(|c| c.client_ip.clone()).unwrap_or_default(),
-                };
-                let scope = ctx.and_then(|c| c.account_scope.clone());
-                let mut resp = crate::audit::with_origin(
-                    origin,
-                    crate::db::with_account_scope(scope, next.run(req)),
-                )
-                .await;
-                if let Some(token) = new_anon_csrf {
-                    if let Ok(v) = HeaderValue::from_str(&cookie(CSRF_COOKIE, &token, None, app.config.https())) {
-                        resp.headers_mut().append(header::SET_COOKIE, v);
-                    }
-                }
-                // A flash is shown once: the page that displayed it clears it.
-                if had_flash && resp.status().is_success() && !is_htmx {
-                    if let Ok(v) = HeaderValue::from_str(&cookie(FLASH_COOKIE, "", Some(0), false)) {
-                        resp.headers_mut().append(header::SET_COOKIE, v);
-                    }
-                }
-                resp
-            }
-            Err(e) => e.into_response(),
-        };
-        if is_htmx && resp.extensions().get::<LoginRedirect>().is_some() {
-            // htmx follows HX-Redirect with a full page load.
-            resp = (
-                axum::http::StatusCode::UNAUTHORIZED,
-                [("HX-Redirect", "/login")],
-                "Please log in to continue.",
+    let mut resp = match build_and_check(&app, &mut req, &request_id).await {
+        Ok(new_anon_csrf) => {
+            let had_flash = cookie_value(req.headers(), FLASH_COOKIE).is_some();
+            let ctx = req.extensions().get::<RequestCtx>();
+            let origin = crate::audit::RequestOrigin {
+                request_id: request_id.clone(),
+                client_ip: ctx.map(|c| c.client_ip.clone()).unwrap_or_default(),
+            };
+            let scope = ctx.and_then(|c| c.account_scope.clone());
+            let mut resp = crate::audit::with_origin(
+                origin,
+                crate::db::with_account_scope(scope, next.run(req)),
             )
-                .into_response();
-        }
-        if let Some(info) = resp.extensions().get::<ErrorInfo>().cloned() {
-            match &info.detail {
-                Some(detail) => tracing::error!(status = info.status.as_u16(), %detail, "request failed"),
-                None => tracing::info!(status = info.status.as_u16(), message = %info.message, "request refused"),
+            .await;
+            if let Some(token) = new_anon_csrf {
+                if let Ok(v) =
+                    HeaderValue::from_str(&cookie(CSRF_COOKIE, &token, None, app.config.https()))
+                {
+                    resp.headers_mut().append(header::SET_COOKIE, v);
+                }
             }
-            let retry = resp.headers().get(header::RETRY_AFTER).cloned();
-            resp = render_error(&info, &request_id, is_htmx);
-            if let Some(r) = retry {
-                resp.headers_mut().insert(header::RETRY_AFTER, r);
+            // A flash is shown once: the page that displayed it clears it.
+            if had_flash && resp.status().is_success() && !is_htmx {
+                if let Ok(v) = HeaderValue::from_str(&cookie(FLASH_COOKIE, "", Some(0), false)) {
+                    resp.headers_mut().append(header::SET_COOKIE, v);
+                }
             }
+            resp
         }
-        resp
+        Err(e) => e.into_response(),
+    };
+    if is_htmx && resp.extensions().get::<LoginRedirect>().is_some() {
+        // htmx follows HX-Redirect with a full page load.
+        resp = (
+            axum::http::StatusCode::UNAUTHORIZED,
+            [("HX-Redirect", "/login")],
+            "Please log in to continue.",
+        )
+            .into_response();
     }
-    .instrument(span)
-    .await;
-
-    let mut resp = resp;
-    security_headers(resp.headers_mut());
+    if let Some(info) = resp.extensions().get::<ErrorInfo>().cloned() {
+        match &info.detail {
+            Some(detail) => {
+                tracing::error!(status = info.status.as_u16(), %detail, "request failed")
+            }
+            None => {
+                tracing::info!(status = info.status.as_u16(), message = %info.message, "request refused")
+            }
+        }
+        let retry = resp.headers().get(header::RETRY_AFTER).cloned();
+        resp = render_error(&info, &request_id, is_htmx);
+        if let Some(r) = retry {
+            resp.headers_mut().insert(header::RETRY_AFTER, r);
+        }
+    }
     super::frame::apply(&mut resp);
     if app.config.https() {
         secure_cookies(resp.headers_mut());
-    }
-    if let Ok(v) = HeaderValue::from_str(&request_id) {
-        resp.headers_mut().insert("x-request-id", v);
     }
     let status = resp.status().as_u16().to_string();
     app.metrics.http_request(
@@ -445,22 +424,44 @@ fn secure_cookies(h: &mut HeaderMap) {
     }
 }
 
-pub fn security_headers(h: &mut HeaderMap) {
-    let set = |h: &mut HeaderMap, k: &'static str, v: &'static str| {
-        h.insert(k, HeaderValue::from_static(v));
-    };
-    set(
-        h,
+/// The security headers every answer carries unless it set its own (the report preview frames
+/// itself with a relaxed policy, `super::frame`; a static file keeps its own cache policy). The
+/// router adds each as a tower-http `SetResponseHeaderLayer::if_not_present`, outermost, so
+/// answers made before the context middleware runs (a 413 for a body over the limit) have
+/// them too.
+pub const SECURITY_HEADERS: [(&str, &str); 6] = [
+    (
         "content-security-policy",
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
          connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; \
          frame-ancestors 'none'",
-    );
-    set(h, "x-content-type-options", "nosniff");
-    set(h, "x-frame-options", "DENY");
-    set(h, "referrer-policy", "same-origin");
-    set(h, "cross-origin-opener-policy", "same-origin");
-    if !h.contains_key(header::CACHE_CONTROL) {
-        set(h, "cache-control", "no-store");
-    }
+    ),
+    ("x-content-type-options", "nosniff"),
+    ("x-frame-options", "DENY"),
+    ("referrer-policy", "same-origin"),
+    ("cross-origin-opener-policy", "same-origin"),
+    ("cache-control", "no-store"),
+];
+
+/// The request's id: the `x-request-id` the router's tower-http `SetRequestIdLayer` made (or
+/// the one the client or a proxy sent, which it keeps).
+pub fn request_id_of(headers: &HeaderMap) -> String {
+    headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+}
+
+/// The tracing span of one request; the context middleware records the user and organization
+/// in it once the session is read, so every log line of the request carries them.
+pub fn request_span(req: &Request) -> tracing::Span {
+    tracing::info_span!(
+        "request",
+        request_id = %request_id_of(req.headers()),
+        method = %req.method(),
+        path = %req.uri().path(),
+        org_id = tracing::field::Empty,
+        user_id = tracing::field::Empty,
+    )
 }
