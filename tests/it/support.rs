@@ -896,3 +896,43 @@ pub fn sandbox_settings(sb: &adpilot::sandbox::SandboxHandle) -> String {
         .collect();
     format!("{campaigns:?} {:?} {:?}", sb.ad_groups(&all), sb.ads(&all))
 }
+
+/// A webhook receiver on the loopback: answers "ok" to `POST /hook` and keeps every call.
+pub struct HookReceiver(wiremock::MockServer);
+
+impl HookReceiver {
+    pub async fn start() -> HookReceiver {
+        let server = wiremock::MockServer::start().await;
+        wiremock::Mock::given(wiremock::matchers::method("POST"))
+            .and(wiremock::matchers::path("/hook"))
+            .respond_with(wiremock::ResponseTemplate::new(200).set_body_string("ok"))
+            .mount(&server)
+            .await;
+        HookReceiver(server)
+    }
+
+    /// The receiver's `host:port`.
+    pub fn address(&self) -> std::net::SocketAddr {
+        *self.0.address()
+    }
+
+    /// Each call to `/hook` as (its `x-adpilot-signature` header, its body), oldest first.
+    pub async fn signed_calls(&self) -> Vec<(String, String)> {
+        self.0
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .iter()
+            .filter(|r| r.url.path() == "/hook")
+            .map(|r| {
+                let sig = r
+                    .headers
+                    .get("x-adpilot-signature")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_string();
+                (sig, String::from_utf8_lossy(&r.body).into_owned())
+            })
+            .collect()
+    }
+}
