@@ -5,9 +5,11 @@
 #![allow(dead_code)]
 
 use clap::Parser;
-use diesel_async::RunQueryDsl;
 
-pub type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+#[path = "../../tests/shared/scratch_db.rs"]
+mod scratch_db;
+pub use scratch_db::Res;
+use scratch_db::ScratchDb;
 
 #[derive(Parser)]
 struct SettingsOnly {
@@ -22,7 +24,7 @@ pub struct Scratch {
     pub admin_url: String,
     /// The scratch database as its owner (row-level security does not apply to it).
     pub owner_url: String,
-    admin: adpilot::db::Conn,
+    db: ScratchDb,
 }
 
 impl Scratch {
@@ -30,19 +32,12 @@ impl Scratch {
         let admin_url = std::env::var("DATABASE_URL").map_err(
             |_| "set DATABASE_URL to a PostgreSQL superuser URL (a scratch database is created)",
         )?;
-        let name = format!("adpilot_bench_{}", uuid::Uuid::new_v4().simple());
-        let mut admin = adpilot::db::connect_one(&admin_url).await?;
-        diesel::sql_query(format!("CREATE DATABASE {name}"))
-            .execute(&mut admin)
-            .await?;
-        let u = url::Url::parse(&admin_url)?;
-        let owner_url =
-            adpilot::db::url_with_role(&admin_url, u.username(), u.password(), Some(&name))?;
+        let db = ScratchDb::create(&admin_url, "adpilot_bench", None).await?;
         Ok(Scratch {
-            name,
+            name: db.name.clone(),
             admin_url,
-            owner_url,
-            admin,
+            owner_url: db.owner_url.clone(),
+            db,
         })
     }
 
@@ -89,18 +84,12 @@ impl Scratch {
     }
 
     /// Drops the database, or with `keep` prints its name and leaves it for a closer look.
-    pub async fn finish(mut self, keep: bool) -> Res<()> {
+    pub async fn finish(self, keep: bool) -> Res<()> {
         let _ = std::fs::remove_dir_all(self.data_dir());
         if keep {
             println!("kept database {}", self.name);
             return Ok(());
         }
-        diesel::sql_query(format!(
-            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-            self.name
-        ))
-        .execute(&mut self.admin)
-        .await?;
-        Ok(())
+        self.db.drop_now().await
     }
 }

@@ -3,17 +3,19 @@
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use axum::Json;
-use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::IntoResponse;
-use axum::routing::post;
 use serde_json::{Value, json};
+use wiremock::matchers::{method, path};
+use wiremock::{MockServer, ResponseTemplate};
 
 use crate::support::*;
 
 // ---------- the mock provider ----------
+
+const OPENAI_PATH: &str = "/v1/chat/completions";
+const ANTHROPIC_PATH: &str = "/v1/messages";
 
 #[derive(Debug, Clone)]
 pub(crate) struct Seen {
@@ -21,91 +23,98 @@ pub(crate) struct Seen {
     pub(crate) body: Value,
 }
 
-#[derive(Default)]
-struct MockState {
-    openai: VecDeque<(u16, String)>,
-    anthropic: VecDeque<(u16, String)>,
-    openai_seen: Vec<Seen>,
-    anthropic_seen: Vec<Seen>,
-    /// How long the OpenAI endpoint waits before answering.
-    openai_delay: std::time::Duration,
+/// One provider endpoint's answers, given in order; a call beyond them gets a 500.
+#[derive(Clone, Default)]
+struct Script {
+    answers: Arc<Mutex<VecDeque<(u16, String)>>>,
+    /// How long the endpoint waits before answering.
+    delay: Arc<Mutex<Duration>>,
 }
 
-#[derive(Clone, Default)]
-pub(crate) struct Mock(Arc<Mutex<MockState>>);
+impl wiremock::Respond for Script {
+    fn respond(&self, _: &wiremock::Request) -> ResponseTemplate {
+        let next = self.answers.lock().expect("mock").pop_front();
+        let delay = *self.delay.lock().expect("mock");
+        let (status, body) =
+            next.unwrap_or((500, r#"{"error":{"message":"unexpected call"}}"#.into()));
+        ResponseTemplate::new(status)
+            .set_body_raw(body, "application/json")
+            .set_delay(delay)
+    }
+}
+
+#[derive(Clone)]
+pub(crate) struct Mock {
+    server: Arc<MockServer>,
+    openai: Script,
+    anthropic: Script,
+}
 
 impl Mock {
     pub(crate) fn openai(&self, status: u16, body: impl Into<String>) {
-        self.0
+        self.openai
+            .answers
             .lock()
             .expect("mock")
-            .openai
             .push_back((status, body.into()));
     }
     pub(crate) fn anthropic(&self, status: u16, body: impl Into<String>) {
-        self.0
+        self.anthropic
+            .answers
             .lock()
             .expect("mock")
-            .anthropic
             .push_back((status, body.into()));
     }
-    pub(crate) fn openai_seen(&self) -> Vec<Seen> {
-        self.0.lock().expect("mock").openai_seen.clone()
+    /// Makes the OpenAI endpoint wait this long before each answer.
+    pub(crate) fn delay_openai(&self, delay: Duration) {
+        *self.openai.delay.lock().expect("mock") = delay;
     }
-    pub(crate) fn anthropic_seen(&self) -> Vec<Seen> {
-        self.0.lock().expect("mock").anthropic_seen.clone()
+    pub(crate) async fn openai_seen(&self) -> Vec<Seen> {
+        self.seen_at(OPENAI_PATH).await
     }
-}
-
-async fn openai_handler(
-    State(m): State<Mock>,
-    headers: HeaderMap,
-    Json(body): Json<Value>,
-) -> impl IntoResponse {
-    let (next, delay) = {
-        let mut s = m.0.lock().expect("mock");
-        s.openai_seen.push(Seen { headers, body });
-        (s.openai.pop_front(), s.openai_delay)
-    };
-    tokio::time::sleep(delay).await;
-    reply(next)
-}
-
-async fn anthropic_handler(
-    State(m): State<Mock>,
-    headers: HeaderMap,
-    Json(body): Json<Value>,
-) -> impl IntoResponse {
-    let mut s = m.0.lock().expect("mock");
-    s.anthropic_seen.push(Seen { headers, body });
-    reply(s.anthropic.pop_front())
-}
-
-fn reply(next: Option<(u16, String)>) -> axum::response::Response {
-    let (status, body) = next.unwrap_or((500, r#"{"error":{"message":"unexpected call"}}"#.into()));
-    (
-        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-        [("content-type", "application/json")],
-        body,
-    )
-        .into_response()
+    pub(crate) async fn anthropic_seen(&self) -> Vec<Seen> {
+        self.seen_at(ANTHROPIC_PATH).await
+    }
+    /// The calls to one endpoint whose body was JSON, oldest first.
+    async fn seen_at(&self, endpoint: &str) -> Vec<Seen> {
+        self.server
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|r| r.url.path() == endpoint)
+            .filter_map(|r| {
+                let body = serde_json::from_slice(&r.body).ok()?;
+                Some(Seen {
+                    headers: r.headers,
+                    body,
+                })
+            })
+            .collect()
+    }
 }
 
 /// Starts the mock; returns it and its address.
 pub(crate) async fn mock() -> (Mock, String) {
-    let m = Mock::default();
-    let app = axum::Router::new()
-        .route("/v1/chat/completions", post(openai_handler))
-        .route("/v1/messages", post(anthropic_handler))
-        .with_state(m.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    (m, format!("http://{addr}"))
+    let server = MockServer::start().await;
+    let (openai, anthropic) = (Script::default(), Script::default());
+    wiremock::Mock::given(method("POST"))
+        .and(path(OPENAI_PATH))
+        .respond_with(openai.clone())
+        .mount(&server)
+        .await;
+    wiremock::Mock::given(method("POST"))
+        .and(path(ANTHROPIC_PATH))
+        .respond_with(anthropic.clone())
+        .mount(&server)
+        .await;
+    let base = server.uri();
+    let m = Mock {
+        server: Arc::new(server),
+        openai,
+        anthropic,
+    };
+    (m, base)
 }
 
 pub(crate) fn openai_ok(content: &str, input: u64, output: u64) -> String {
@@ -201,7 +210,7 @@ async fn ad_copy_from_openai_is_checked_and_labelled_with_its_model() {
     assert!(r.body.contains("Green Tea Delivered"));
     assert!(r.body.contains("within limits"));
     assert!(r.body.contains("data-copy=\"copy-google-1-1\""));
-    let seen = m.openai_seen();
+    let seen = m.openai_seen().await;
     assert_eq!(seen.len(), 1);
     assert_eq!(
         seen[0]
@@ -238,7 +247,7 @@ async fn a_reply_that_is_not_json_gets_one_repair_request_quoting_the_errors() {
     c.get("/ai/copy").await;
     let r = c.post("/ai/copy", &google_brief("Green Leaf Tea")).await;
     assert!(r.body.contains("openai/gpt-4o-mini"), "{}", r.body);
-    let seen = m.openai_seen();
+    let seen = m.openai_seen().await;
     assert_eq!(seen.len(), 2);
     let msgs = seen[1].body["messages"]
         .as_array()
@@ -267,7 +276,7 @@ async fn a_reply_still_invalid_after_the_repair_is_reported_and_offline_drafts_s
     c.get("/ai/copy").await;
     let r = c.post("/ai/copy", &google_brief("Green Leaf Tea")).await;
     r.assert_status(StatusCode::OK);
-    assert_eq!(m.openai_seen().len(), 2);
+    assert_eq!(m.openai_seen().await.len(), 2);
     assert!(
         r.body
             .contains("failed our checks, also after one correction"),
@@ -328,7 +337,7 @@ async fn a_rate_limited_primary_fails_over_to_the_fallback_provider() {
     let r = c.post("/ai/copy", &google_brief("Green Leaf Tea")).await;
     assert!(r.body.contains("anthropic/claude-haiku-4-5"), "{}", r.body);
     assert!(!r.body.contains("The AI model was not used"));
-    let seen = m.anthropic_seen();
+    let seen = m.anthropic_seen().await;
     assert_eq!(seen.len(), 1);
     assert_eq!(
         seen[0]
@@ -412,9 +421,9 @@ async fn a_spent_quota_is_not_retried_anywhere() {
     );
     c.get("/ai/copy").await;
     let r = c.post("/ai/copy", &google_brief("Green Leaf Tea")).await;
-    assert_eq!(m.openai_seen().len(), 1);
+    assert_eq!(m.openai_seen().await.len(), 1);
     assert_eq!(
-        m.anthropic_seen().len(),
+        m.anthropic_seen().await.len(),
         0,
         "a spent quota is not a passing problem"
     );
@@ -437,9 +446,9 @@ async fn an_exhausted_budget_stops_calls_and_says_when_it_resets() {
     );
     c.get("/ai/copy").await;
     c.post("/ai/copy", &google_brief("Green Leaf Tea")).await;
-    assert_eq!(m.openai_seen().len(), 1);
+    assert_eq!(m.openai_seen().await.len(), 1);
     let r = c.post("/ai/copy", &google_brief("Another Tea")).await;
-    assert_eq!(m.openai_seen().len(), 1, "no call over budget");
+    assert_eq!(m.openai_seen().await.len(), 1, "no call over budget");
     let (_, resets) = adpilot::ai::usage::month_bounds(chrono::Utc::now());
     let expected = format!(
         "used 120 of its 100 AI tokens this month. The budget resets on {} at 00:00 UTC",
@@ -471,7 +480,7 @@ async fn a_repeat_within_the_hour_comes_from_the_cache() {
     let first = c.post("/ai/copy", &google_brief("Green Leaf Tea")).await;
     assert!(!first.body.contains("(from cache)"));
     let again = c.post("/ai/copy", &google_brief("Green Leaf Tea")).await;
-    assert_eq!(m.openai_seen().len(), 1, "no second HTTP call");
+    assert_eq!(m.openai_seen().await.len(), 1, "no second HTTP call");
     assert!(
         again.body.contains("openai/gpt-4o-mini (from cache)"),
         "{}",
@@ -561,7 +570,7 @@ async fn a_timed_out_primary_fails_over_to_the_fallback() {
     let (m, base) = mock().await;
     let (t, _dir) = app_with_mock(&base, &["--ai-timeout-secs", "1"]).await;
     let mut c = t.sign_up("slow@example.com", "Tea Co").await;
-    m.0.lock().expect("mock").openai_delay = std::time::Duration::from_millis(2500);
+    m.delay_openai(Duration::from_millis(2500));
     m.openai(
         200,
         openai_ok(&google_copy(&GOOD_HEADLINES, &GOOD_DESCRIPTIONS), 120, 40),
@@ -605,7 +614,7 @@ async fn usage_and_cache_belong_to_one_organization() {
         !r.body.contains("(from cache)"),
         "another organization's cache is not used"
     );
-    assert_eq!(m.openai_seen().len(), 2);
+    assert_eq!(m.openai_seen().await.len(), 2);
     let usage = b.get("/ai/usage").await;
     assert!(
         usage.body.contains("<strong>170</strong>"),
@@ -643,7 +652,7 @@ async fn a_rule_draft_with_checker_errors_goes_back_to_the_model_once() {
         )
         .await;
     r.assert_status(StatusCode::OK);
-    let seen = m.anthropic_seen();
+    let seen = m.anthropic_seen().await;
     assert_eq!(seen.len(), 2);
     let second = seen[1].body["messages"][0]["content"]
         .as_str()
@@ -669,7 +678,7 @@ async fn a_rule_draft_still_wrong_after_the_correction_is_shown_with_its_errors(
     let r = c
         .post("/ai/rule-draft", &[("description", "stop losers")])
         .await;
-    assert_eq!(m.anthropic_seen().len(), 2, "one correction, no more");
+    assert_eq!(m.anthropic_seen().await.len(), 2, "one correction, no more");
     assert!(r.body.contains("error: line 2, column"), "{}", r.body);
 }
 
@@ -720,7 +729,7 @@ async fn a_summary_that_invents_numbers_falls_back_to_the_template() {
         "{s:?}"
     );
     assert!(s.text.contains("Summer sale"));
-    let seen = m.openai_seen();
+    let seen = m.openai_seen().await;
     assert_eq!(seen.len(), 2);
     let repair = seen[1].body["messages"][3]["content"]
         .as_str()

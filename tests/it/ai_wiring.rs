@@ -320,7 +320,7 @@ async fn model_copy_in_the_create_form_is_labelled_flagged_and_budget_refusals_a
     assert!(r.body.contains("45 characters; the limit is 30"));
     assert!(r.body.contains("uses the avoided word &#34;cheap&#34;"));
     assert!(r.body.contains("2 flagged") && r.body.contains("within limits"));
-    assert_eq!(m.openai_seen().len(), 1);
+    assert_eq!(m.openai_seen().await.len(), 1);
 
     // 120 tokens used of 100: the next draft says why the model was not used.
     let r = c
@@ -338,7 +338,7 @@ async fn model_copy_in_the_create_form_is_labelled_flagged_and_budget_refusals_a
         r.body
     );
     assert!(r.body.contains("offline drafts"));
-    assert_eq!(m.openai_seen().len(), 1, "no call over budget");
+    assert_eq!(m.openai_seen().await.len(), 1, "no call over budget");
     assert_eq!(
         count(&t, "SELECT count(*) AS n FROM campaign_copy").await,
         0
@@ -379,7 +379,7 @@ async fn a_client_cannot_draft_copy() {
         .await;
     r.assert_status(StatusCode::FORBIDDEN);
     assert!(
-        m.openai_seen().is_empty() && m.anthropic_seen().is_empty(),
+        m.openai_seen().await.is_empty() && m.anthropic_seen().await.is_empty(),
         "no AI call"
     );
 }
@@ -456,7 +456,7 @@ async fn describe_the_rule_repairs_a_typo_once_shows_a_diff_and_backtest_and_sav
         r.body.starts_with("<div id=\"rule-describe\""),
         "a fragment"
     );
-    let seen = m.anthropic_seen();
+    let seen = m.anthropic_seen().await;
     assert_eq!(seen.len(), 2, "one repair");
     let second = seen[1].body["messages"][0]["content"]
         .as_str()
@@ -509,7 +509,11 @@ async fn describe_the_rule_repairs_a_typo_once_shows_a_diff_and_backtest_and_sav
     );
     assert!(r.body.contains("The rule checks."));
     assert_eq!(count(&t, "SELECT count(*) AS n FROM rules").await, 0);
-    assert_eq!(m.anthropic_seen().len(), 2, "using a draft calls no model");
+    assert_eq!(
+        m.anthropic_seen().await.len(),
+        2,
+        "using a draft calls no model"
+    );
 
     // Save is what saves it.
     let r = c
@@ -584,7 +588,7 @@ async fn a_spent_budget_is_said_in_the_describe_section() {
         r.body
     );
     assert!(!r.body.contains("rule-draft-text"));
-    assert_eq!(m.anthropic_seen().len(), 1);
+    assert_eq!(m.anthropic_seen().await.len(), 1);
 }
 
 /// The address the page loads its AI section from (htmx `load`), unescaped.
@@ -671,13 +675,13 @@ async fn an_invented_number_sends_the_summary_back_to_the_template_and_a_recomme
 
     let page = c.get("/dashboard").await;
     assert!(
-        m.openai_seen().is_empty(),
+        m.openai_seen().await.is_empty(),
         "the dashboard itself calls no model"
     );
     let r = get_hx(&mut c, &insights_url(&page.body)).await;
     r.assert_status(StatusCode::OK);
     assert_eq!(
-        m.openai_seen().len(),
+        m.openai_seen().await.len(),
         3,
         "summary, its one repair, recommendations"
     );
@@ -695,13 +699,13 @@ async fn an_invented_number_sends_the_summary_back_to_the_template_and_a_recomme
         r.body
     );
     // The recommendation numbers were the dashboard's own.
-    let summary_prompt = m.openai_seen()[0].body["messages"].to_string();
+    let summary_prompt = m.openai_seen().await[0].body["messages"].to_string();
     let spend = spend_tile(&page.body, "USD");
     assert!(
         summary_prompt.contains(&spend),
         "the prompt has the dashboard's own total {spend}"
     );
-    let prompt = m.openai_seen()[2].body["messages"].to_string();
+    let prompt = m.openai_seen().await[2].body["messages"].to_string();
     assert!(prompt.contains("account_median_cpa") && prompt.contains("budget_pacing"));
     assert!(r.body.contains("Pause the costliest campaign"));
     assert!(
@@ -746,7 +750,7 @@ async fn a_client_sees_the_template_summary_and_spends_no_tokens() {
     r.assert_status(StatusCode::OK);
     assert!(r.body.contains("adpilot's template (no AI model)"));
     assert!(r.body.contains("Recommendations are available to members"));
-    assert!(m.openai_seen().is_empty() && m.anthropic_seen().is_empty());
+    assert!(m.openai_seen().await.is_empty() && m.anthropic_seen().await.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -809,7 +813,7 @@ async fn ticked_targeting_suggestions_are_saved_in_the_campaign_notes() {
         page.body
     );
     assert!(!page.body.contains("yoga studios"), "not ticked, not saved");
-    assert_eq!(m.openai_seen().len(), 1);
+    assert_eq!(m.openai_seen().await.len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -848,5 +852,5 @@ async fn a_model_summary_is_labelled_and_a_spent_budget_is_said_where_the_recomm
         "{}",
         r.body
     );
-    assert_eq!(m.openai_seen().len(), 1, "no call over budget");
+    assert_eq!(m.openai_seen().await.len(), 1, "no call over budget");
 }

@@ -1,14 +1,14 @@
 //! Alerts with sandbox data: pacing and anomalies fire once and resolve; webhooks refuse private
 //! addresses and carry a signature the receiver can verify.
 
-use std::sync::{Arc, Mutex};
-
 use adpilot::reports::alerts;
 use adpilot::sandbox::SandboxConfig;
 use axum::http::StatusCode;
 use diesel_async::RunQueryDsl;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::connections::connect;
 use crate::support::*;
@@ -213,32 +213,8 @@ async fn webhooks_to_private_addresses_are_refused_with_a_clear_message() {
 
 #[tokio::test]
 async fn alerts_are_delivered_by_email_and_signed_webhooks() {
-    let received: Arc<Mutex<Vec<(String, String)>>> = Arc::new(Mutex::new(Vec::new()));
-    let sink = received.clone();
-    let app = axum::Router::new().route(
-        "/hook",
-        axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
-            let sink = sink.clone();
-            async move {
-                let sig = headers
-                    .get("x-adpilot-signature")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("")
-                    .to_string();
-                if let Ok(mut v) = sink.lock() {
-                    v.push((sig, body));
-                }
-                "ok"
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    let receiver = HookReceiver::start().await;
+    let addr = receiver.address();
     let (_sb, t, mut c, org) = synced(&["--webhooks-allow-private"]).await;
     c.get("/alerts").await;
     let url = format!("http://{addr}/hook");
@@ -265,7 +241,7 @@ async fn alerts_are_delivered_by_email_and_signed_webhooks() {
     for id in &report.raised {
         alerts::deliver(&t.app, org, *id).await.expect("deliver");
     }
-    let got = received.lock().map(|v| v.clone()).unwrap_or_default();
+    let got = receiver.signed_calls().await;
     assert!(!got.is_empty(), "the webhook received the alert");
     let secret = page_secret(&c.get("/alerts").await.body);
     let (sig, body) = &got[0];
@@ -286,6 +262,26 @@ async fn alerts_are_delivered_by_email_and_signed_webhooks() {
     );
 }
 
+/// Each call to `/hook` as (its path, its Host header).
+async fn hook_calls(server: &MockServer) -> Vec<(String, String)> {
+    server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| r.url.path() == "/hook")
+        .map(|r| {
+            let host = r
+                .headers
+                .get("host")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_string();
+            ("/hook".to_string(), host)
+        })
+        .collect()
+}
+
 fn page_secret(html: &str) -> String {
     let start = html.find("id=\"secret-").expect("secret shown to admins");
     let rest = &html[start..];
@@ -299,42 +295,18 @@ fn page_secret(html: &str) -> String {
 #[tokio::test]
 async fn webhook_calls_are_pinned_to_the_checked_address_and_never_follow_redirects() {
     use adpilot::reports::webhooks::{self, CheckedUrl, WebhookError};
-    let hits: Arc<Mutex<Vec<(String, String)>>> = Arc::new(Mutex::new(Vec::new()));
-    let sink = hits.clone();
-    let app = axum::Router::new()
-        .route(
-            "/hook",
-            axum::routing::post(move |headers: axum::http::HeaderMap| {
-                let sink = sink.clone();
-                async move {
-                    let host = headers
-                        .get("host")
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or("")
-                        .to_string();
-                    if let Ok(mut v) = sink.lock() {
-                        v.push(("/hook".into(), host));
-                    }
-                    "ok"
-                }
-            }),
-        )
-        .route(
-            "/moved",
-            axum::routing::post(|| async {
-                (
-                    StatusCode::TEMPORARY_REDIRECT,
-                    [(axum::http::header::LOCATION, "/hook")],
-                )
-            }),
-        );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/hook"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/moved"))
+        .respond_with(ResponseTemplate::new(307).insert_header("location", "/hook"))
+        .mount(&server)
+        .await;
+    let addr = *server.address();
     let body = serde_json::json!({"type": "test"});
     // `.invalid` never resolves (RFC 2606): only the pinned address can be reached.
     let name = format!("hooks.adpilot.invalid:{}", addr.port());
@@ -352,7 +324,7 @@ async fn webhook_calls_are_pinned_to_the_checked_address_and_never_follow_redire
         .await
         .expect("delivered to the pinned address");
     assert_eq!(
-        hits.lock().map(|v| v.clone()).unwrap_or_default(),
+        hook_calls(&server).await,
         vec![("/hook".to_string(), name.clone())],
         "one call, with the URL's host name"
     );
@@ -366,7 +338,7 @@ async fn webhook_calls_are_pinned_to_the_checked_address_and_never_follow_redire
         "{refused:?}"
     );
     assert_eq!(
-        hits.lock().map(|v| v.len()).unwrap_or(0),
+        hook_calls(&server).await.len(),
         1,
         "the redirect was not followed"
     );

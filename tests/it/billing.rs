@@ -2,8 +2,6 @@
 //! order, both invoice shapes), Checkout and the customer portal against a local server that
 //! speaks Stripe's shapes, plan limits as users meet them, and self-hosting without Stripe.
 
-use std::sync::{Arc, Mutex};
-
 use axum::http::{Method, StatusCode};
 use diesel::sql_types::{Nullable, Text};
 use diesel_async::RunQueryDsl;
@@ -11,6 +9,8 @@ use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
 use uuid::Uuid;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::support::*;
 
@@ -48,63 +48,66 @@ impl Seen {
 
 /// A local server answering /v1/checkout/sessions and /v1/billing_portal/sessions as Stripe
 /// does; it records every request.
-async fn fake_stripe() -> (String, Arc<Mutex<Vec<Seen>>>) {
-    use axum::extract::State;
-    use axum::http::HeaderMap;
-    let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
-    async fn record(
-        State(seen): State<Arc<Mutex<Vec<Seen>>>>,
-        uri: axum::http::Uri,
-        headers: HeaderMap,
-        body: String,
-    ) -> axum::Json<Value> {
-        let h = |n: &str| {
-            headers
-                .get(n)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
-        };
-        let form: Vec<(String, String)> = url::form_urlencoded::parse(body.as_bytes())
-            .into_owned()
-            .collect();
-        let path = uri.path().to_string();
-        seen.lock().expect("lock").push(Seen {
-            path: path.clone(),
-            authorization: h("authorization"),
-            idempotency_key: h("idempotency-key"),
-            form,
+pub(crate) struct FakeStripe(MockServer);
+
+impl FakeStripe {
+    async fn start() -> FakeStripe {
+        let server = MockServer::start().await;
+        let checkout = json!({
+            "id": "cs_test_1", "object": "checkout.session",
+            "url": "https://checkout.stripe.com/c/pay/cs_test_1",
+            "mode": "subscription", "status": "open", "payment_status": "unpaid",
+            "customer": null, "subscription": null
         });
-        if path == "/v1/checkout/sessions" {
-            axum::Json(json!({
-                "id": "cs_test_1", "object": "checkout.session",
-                "url": "https://checkout.stripe.com/c/pay/cs_test_1",
-                "mode": "subscription", "status": "open", "payment_status": "unpaid",
-                "customer": null, "subscription": null
-            }))
-        } else {
-            axum::Json(json!({
-                "id": "bps_1", "object": "billing_portal.session",
-                "url": "https://billing.stripe.com/p/session/test_1"
-            }))
+        let portal = json!({
+            "id": "bps_1", "object": "billing_portal.session",
+            "url": "https://billing.stripe.com/p/session/test_1"
+        });
+        for (at, answer) in [
+            ("/v1/checkout/sessions", checkout),
+            ("/v1/billing_portal/sessions", portal),
+        ] {
+            Mock::given(method("POST"))
+                .and(path(at))
+                .respond_with(ResponseTemplate::new(200).set_body_json(answer))
+                .mount(&server)
+                .await;
         }
+        FakeStripe(server)
     }
-    let app = axum::Router::new()
-        .route("/v1/checkout/sessions", axum::routing::post(record))
-        .route("/v1/billing_portal/sessions", axum::routing::post(record))
-        .with_state(seen.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    (format!("http://{addr}"), seen)
+
+    fn url(&self) -> String {
+        self.0.uri()
+    }
+
+    /// Every request received, oldest first.
+    pub(crate) async fn seen(&self) -> Vec<Seen> {
+        self.0
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .iter()
+            .map(|r| {
+                let h = |n: &str| {
+                    r.headers
+                        .get(n)
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_string)
+                };
+                Seen {
+                    path: r.url.path().to_string(),
+                    authorization: h("authorization"),
+                    idempotency_key: h("idempotency-key"),
+                    form: url::form_urlencoded::parse(&r.body).into_owned().collect(),
+                }
+            })
+            .collect()
+    }
 }
 
 pub(crate) struct Billed {
     pub(crate) t: TestApp,
-    pub(crate) stripe: Arc<Mutex<Vec<Seen>>>,
+    pub(crate) stripe: FakeStripe,
     _plans: tempdir::TempDir,
 }
 
@@ -116,7 +119,8 @@ async fn billed_app_with(
     sandbox: Option<&adpilot::sandbox::SandboxHandle>,
     extra: &[&str],
 ) -> Billed {
-    let (url, stripe) = fake_stripe().await;
+    let stripe = FakeStripe::start().await;
+    let url = stripe.url();
     let dir = tempdir::TempDir::new();
     let plans = dir.path().join("plans.json");
     std::fs::write(&plans, PLANS).expect("plans file");
@@ -517,7 +521,7 @@ async fn checkout_sends_stripe_the_subscription_form_with_an_idempotency_key() {
         r.location(),
         Some("https://checkout.stripe.com/c/pay/cs_test_1")
     );
-    let seen = b.stripe.lock().expect("lock").clone();
+    let seen = b.stripe.seen().await;
     assert_eq!(seen.len(), 1);
     let s = &seen[0];
     assert_eq!(s.path, "/v1/checkout/sessions");
@@ -550,14 +554,14 @@ async fn checkout_sends_stripe_the_subscription_form_with_an_idempotency_key() {
     owner
         .post("/billing/checkout", &[("plan", "starter")])
         .await;
-    let seen = b.stripe.lock().expect("lock").clone();
+    let seen = b.stripe.seen().await;
     assert_eq!(seen[1].idempotency_key, seen[0].idempotency_key);
 
     // A plan that cannot be bought is refused without calling Stripe.
     owner.get("/billing").await;
     let r = owner.post("/billing/checkout", &[("plan", "free")]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
-    assert_eq!(b.stripe.lock().expect("lock").len(), 2);
+    assert_eq!(b.stripe.seen().await.len(), 2);
 }
 
 #[tokio::test]
@@ -576,7 +580,7 @@ async fn the_portal_opens_for_an_organization_with_a_stripe_customer() {
             .body
             .contains("choose a plan first")
     );
-    assert!(b.stripe.lock().expect("lock").is_empty());
+    assert!(b.stripe.seen().await.is_empty());
 
     deliver_signed(
         &b.t,
@@ -597,7 +601,7 @@ async fn the_portal_opens_for_an_organization_with_a_stripe_customer() {
         r.location(),
         Some("https://billing.stripe.com/p/session/test_1")
     );
-    let seen = b.stripe.lock().expect("lock").clone();
+    let seen = b.stripe.seen().await;
     assert_eq!(seen[0].path, "/v1/billing_portal/sessions");
     assert_eq!(seen[0].field("customer"), Some("cus_1"));
     assert_eq!(
@@ -868,7 +872,7 @@ async fn the_ai_token_limit_stops_model_calls_with_a_message() {
     assert!(r.body.contains("Free plan allows"), "{}", r.body);
     assert!(!r.body.contains("Green Tea Delivered"), "{}", r.body);
     assert!(
-        mock.openai_seen().is_empty() && mock.anthropic_seen().is_empty(),
+        mock.openai_seen().await.is_empty() && mock.anthropic_seen().await.is_empty(),
         "no model was called"
     );
 }

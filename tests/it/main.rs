@@ -1,5 +1,7 @@
 //! Integration tests: HTTP through the real router, a real PostgreSQL database per test.
 
+#[path = "../shared/scratch_db.rs"]
+mod scratch_db;
 mod support;
 
 mod accounts;

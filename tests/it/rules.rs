@@ -840,33 +840,8 @@ async fn backtest_does_not_see_revisions_made_after_the_day_it_replays() {
 
 #[tokio::test]
 async fn a_live_rule_calls_its_webhook_signed_and_a_private_one_is_refused_by_default() {
-    use std::sync::{Arc, Mutex};
-    let got: Arc<Mutex<Vec<(String, String)>>> = Arc::new(Mutex::new(Vec::new()));
-    let sink = got.clone();
-    let receiver = axum::Router::new().route(
-        "/hook",
-        axum::routing::post(move |h: axum::http::HeaderMap, body: String| {
-            let sink = sink.clone();
-            async move {
-                let sig = h
-                    .get("x-adpilot-signature")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("")
-                    .to_string();
-                if let Ok(mut v) = sink.lock() {
-                    v.push((sig, body));
-                }
-                "ok"
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, receiver).await;
-    });
+    let receiver = HookReceiver::start().await;
+    let addr = receiver.address();
     let sb = sandbox(SandboxConfig {
         fixed_now: Some(fixed_now()),
         ..SandboxConfig::default()
@@ -894,13 +869,13 @@ async fn a_live_rule_calls_its_webhook_signed_and_a_private_one_is_refused_by_de
             "rule \"Tell the team\"\n  for campaigns on google where name contains \"a\"\n  when impressions in last 7 days >= 0\n  then notify webhook \"http://{addr}/hook\"\n  at most once per 1 hours\n"
         );
         let id = save_rule(&mut c, &text, "live").await;
-        let before = got.lock().map(|v| v.len()).unwrap_or(0);
+        let before = receiver.signed_calls().await.len();
         let now = sb.clock().now();
         let s = runner::check_rule(&t.app, org, id, now, now)
             .await
             .expect("check");
         assert!(s.matched > 0);
-        let after = got.lock().map(|v| v.clone()).unwrap_or_default();
+        let after = receiver.signed_calls().await;
         if allow {
             assert_eq!(
                 after.len() - before,

@@ -18,6 +18,8 @@ use http_body_util::BodyExt;
 use sha2::{Digest, Sha256};
 use tower::ServiceExt;
 
+use crate::scratch_db::{ScratchDb, drop_database_blocking, password_of, user_of};
+
 pub const BASE: &str = "http://adpilot.test";
 
 static ADMIN_URL: OnceLock<String> = OnceLock::new();
@@ -183,18 +185,6 @@ async fn template() -> String {
         .clone()
 }
 
-fn user_of(url: &str) -> String {
-    url::Url::parse(url)
-        .map(|u| u.username().to_string())
-        .unwrap_or_else(|_| "postgres".into())
-}
-
-fn password_of(url: &str) -> Option<String> {
-    url::Url::parse(url)
-        .ok()
-        .and_then(|u| u.password().map(str::to_string))
-}
-
 /// A database of one test's own.
 pub struct TestDb {
     pub name: String,
@@ -204,23 +194,12 @@ pub struct TestDb {
 impl TestDb {
     pub async fn new() -> TestDb {
         let tmpl = template().await;
-        let admin = admin_url();
-        let name = format!("adpilot_test_{}", uuid::Uuid::new_v4().simple());
-        let mut c = connect_one(&admin).await.expect("connect as admin");
-        diesel::sql_query(format!("CREATE DATABASE {name} TEMPLATE {tmpl}"))
-            .execute(&mut c)
+        let db = ScratchDb::create(&admin_url(), "adpilot_test", Some(&tmpl))
             .await
             .expect("create test database");
-        let url = url_with_role(
-            &admin,
-            &user_of(&admin),
-            password_of(&admin).as_deref(),
-            Some(&name),
-        )
-        .expect("url");
         TestDb {
-            name,
-            admin_url: url,
+            name: db.name,
+            admin_url: db.owner_url,
         }
     }
 
@@ -238,26 +217,7 @@ impl TestDb {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
-        let name = self.name.clone();
-        let admin = admin_url();
-        // Drop runs inside the test's runtime; a thread of its own does the async cleanup.
-        let _ = std::thread::spawn(move || {
-            if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            {
-                rt.block_on(async {
-                    if let Ok(mut c) = connect_one(&admin).await {
-                        let _ = diesel::sql_query(format!(
-                            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                        ))
-                        .execute(&mut c)
-                        .await;
-                    }
-                });
-            }
-        })
-        .join();
+        drop_database_blocking(&admin_url(), &self.name);
     }
 }
 
@@ -895,4 +855,44 @@ pub fn sandbox_settings(sb: &adpilot::sandbox::SandboxHandle) -> String {
         })
         .collect();
     format!("{campaigns:?} {:?} {:?}", sb.ad_groups(&all), sb.ads(&all))
+}
+
+/// A webhook receiver on the loopback: answers "ok" to `POST /hook` and keeps every call.
+pub struct HookReceiver(wiremock::MockServer);
+
+impl HookReceiver {
+    pub async fn start() -> HookReceiver {
+        let server = wiremock::MockServer::start().await;
+        wiremock::Mock::given(wiremock::matchers::method("POST"))
+            .and(wiremock::matchers::path("/hook"))
+            .respond_with(wiremock::ResponseTemplate::new(200).set_body_string("ok"))
+            .mount(&server)
+            .await;
+        HookReceiver(server)
+    }
+
+    /// The receiver's `host:port`.
+    pub fn address(&self) -> std::net::SocketAddr {
+        *self.0.address()
+    }
+
+    /// Each call to `/hook` as (its `x-adpilot-signature` header, its body), oldest first.
+    pub async fn signed_calls(&self) -> Vec<(String, String)> {
+        self.0
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .iter()
+            .filter(|r| r.url.path() == "/hook")
+            .map(|r| {
+                let sig = r
+                    .headers
+                    .get("x-adpilot-signature")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_string();
+                (sig, String::from_utf8_lossy(&r.body).into_owned())
+            })
+            .collect()
+    }
 }

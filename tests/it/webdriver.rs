@@ -1,14 +1,18 @@
-//! A small W3C WebDriver client for the browser journeys: chromedriver drives Debian's headless
-//! Chromium over its HTTP protocol (reqwest, already a dependency). Every page the journey visits
-//! is saved as a PNG under `target/screenshots/`.
+//! The browser journeys' helpers over `fantoccini`: chromedriver drives Debian's headless
+//! Chromium, fantoccini speaks WebDriver to it. Every page the journey visits is saved as a PNG
+//! under `target/screenshots/`.
 
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use base64::Engine;
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
+
+/// A found element.
+pub type Element = fantoccini::elements::Element;
 
 /// Where chromedriver and Chromium are, or why the journeys cannot run here.
 fn browser_binaries() -> Result<(PathBuf, PathBuf), String> {
@@ -26,20 +30,102 @@ fn browser_binaries() -> Result<(PathBuf, PathBuf), String> {
     Ok((driver, chromium))
 }
 
+/// Starts chromedriver on a port the system chooses and returns it with that port.
+async fn start_chromedriver(driver_bin: PathBuf) -> (tokio::process::Child, u16) {
+    // Port 0: ChromeDriver binds a port the system chooses and prints it (no free-port race).
+    let mut driver = tokio::process::Command::new(driver_bin)
+        .arg("--port=0")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start chromedriver");
+    let stdout = driver.stdout.take().expect("chromedriver stdout");
+    let port = tokio::time::timeout(Duration::from_secs(60), async move {
+        use tokio::io::AsyncBufReadExt;
+        let mut lines = tokio::io::BufReader::new(stdout).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            if let Some(p) = line
+                .split_once("started successfully on port ")
+                .and_then(|(_, p)| p.trim_end_matches('.').trim().parse::<u16>().ok())
+            {
+                // Keep draining its output so it never blocks on a full pipe.
+                tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+                return Some(p);
+            }
+        }
+        None
+    })
+    .await
+    .ok()
+    .flatten()
+    .expect("chromedriver said which port it listens on");
+    (driver, port)
+}
+
+/// Headless Chromium with a profile of its own and the journeys' timeouts.
+fn chromium_capabilities(chromium: &std::path::Path, profile: &std::path::Path) -> Value {
+    json!({
+        "browserName": "chrome",
+        "goog:chromeOptions": {
+            "binary": chromium,
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu",
+                "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
+                "--window-size=1280,1400",
+                format!("--user-data-dir={}", profile.display()),
+            ]
+        },
+        "timeouts": {"implicit": 0, "pageLoad": 30000, "script": 10000}
+    })
+}
+
+/// Opens a session, retrying while chromedriver is still getting ready to accept one.
+async fn new_session(port: u16, caps: Value) -> Client {
+    let Value::Object(caps) = caps else {
+        panic!("capabilities are a JSON object");
+    };
+    // chromedriver listens on plain HTTP on the loopback: no TLS connector is needed.
+    let mut builder = ClientBuilder::new(HttpConnector::new());
+    builder.capabilities(caps);
+    let url = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        match builder.connect(&url).await {
+            Ok(client) => return client,
+            Err(_) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("no WebDriver session: {e}"),
+        }
+    }
+}
+
+/// The screenshot folder, emptied of this prefix's screenshots of an earlier run (they would
+/// mix with this one's).
+fn screenshot_dir(prefix: &str) -> PathBuf {
+    let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    std::fs::create_dir_all(&shots).expect("screenshot dir");
+    for e in std::fs::read_dir(&shots).into_iter().flatten().flatten() {
+        if e.file_name()
+            .to_string_lossy()
+            .starts_with(&format!("{prefix}-"))
+        {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+    shots
+}
+
 pub struct Browser {
-    http: reqwest::Client,
-    base: String,
-    session: String,
+    client: Client,
     driver: tokio::process::Child,
     profile: PathBuf,
     shots: PathBuf,
     prefix: String,
     taken: AtomicUsize,
 }
-
-/// A found element (its WebDriver reference).
-#[derive(Debug, Clone)]
-pub struct Element(String);
 
 impl Browser {
     /// Starts chromedriver and a headless Chromium session. Returns None (saying why) when the
@@ -56,141 +142,22 @@ impl Browser {
                 return None;
             }
         };
-        // Port 0: ChromeDriver binds a port the system chooses and prints it (no free-port race).
-        let mut driver = tokio::process::Command::new(driver_bin)
-            .arg("--port=0")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("start chromedriver");
-        let stdout = driver.stdout.take().expect("chromedriver stdout");
-        let port = tokio::time::timeout(Duration::from_secs(60), async move {
-            use tokio::io::AsyncBufReadExt;
-            let mut lines = tokio::io::BufReader::new(stdout).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
-                if let Some(p) = line
-                    .split_once("started successfully on port ")
-                    .and_then(|(_, p)| p.trim_end_matches('.').trim().parse::<u16>().ok())
-                {
-                    // Keep draining its output so it never blocks on a full pipe.
-                    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-                    return Some(p);
-                }
-            }
-            None
-        })
-        .await
-        .ok()
-        .flatten()
-        .expect("chromedriver said which port it listens on");
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(60))
-            .build()
-            .expect("http client");
-        let base = format!("http://127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let ready = http
-                .get(format!("{base}/status"))
-                .send()
-                .await
-                .ok()
-                .map(|r| r.status().is_success())
-                .unwrap_or(false);
-            if ready {
-                break;
-            }
-            assert!(Instant::now() < deadline, "chromedriver did not start");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        let (driver, port) = start_chromedriver(driver_bin).await;
         let profile =
             std::env::temp_dir().join(format!("adpilot-chromium-{}", uuid::Uuid::new_v4()));
-        let caps = json!({"capabilities": {"alwaysMatch": {
-            "browserName": "chrome",
-            "goog:chromeOptions": {
-                "binary": chromium,
-                "args": [
-                    "--headless=new", "--no-sandbox", "--disable-gpu",
-                    "--disable-background-networking", "--disable-component-update",
-                    "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
-                    "--window-size=1280,1400",
-                    format!("--user-data-dir={}", profile.display()),
-                ]
-            },
-            "timeouts": {"implicit": 0, "pageLoad": 30000, "script": 10000}
-        }}});
-        let resp: Value = http
-            .post(format!("{base}/session"))
-            .json(&caps)
-            .send()
-            .await
-            .expect("new session")
-            .json()
-            .await
-            .expect("session json");
-        let session = resp["value"]["sessionId"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no WebDriver session: {resp}"))
-            .to_string();
-        let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
-        std::fs::create_dir_all(&shots).expect("screenshot dir");
-        // Screenshots of an earlier run would mix with this one's.
-        for e in std::fs::read_dir(&shots).into_iter().flatten().flatten() {
-            if e.file_name()
-                .to_string_lossy()
-                .starts_with(&format!("{prefix}-"))
-            {
-                let _ = std::fs::remove_file(e.path());
-            }
-        }
+        let client = new_session(port, chromium_capabilities(&chromium, &profile)).await;
         Some(Browser {
-            http,
-            base,
-            session,
+            client,
             driver,
             profile,
-            shots,
+            shots: screenshot_dir(prefix),
             prefix: prefix.to_string(),
             taken: AtomicUsize::new(0),
         })
     }
 
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let url = format!("{}/session/{}{}", self.base, self.session, path);
-        let mut req = self.http.request(method, &url);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.unwrap_or_else(|e| panic!("{path}: {e}"));
-        let status = resp.status();
-        let v: Value = resp.json().await.unwrap_or(Value::Null);
-        assert!(status.is_success(), "WebDriver {path} failed: {status} {v}");
-        v["value"].clone()
-    }
-
     async fn try_find(&self, css: &str) -> Option<Element> {
-        let url = format!("{}/session/{}/element", self.base, self.session);
-        let resp = self
-            .http
-            .post(&url)
-            .json(&json!({"using": "css selector", "value": css}))
-            .send()
-            .await
-            .ok()?;
-        if !resp.status().is_success() {
-            return None;
-        }
-        let v: Value = resp.json().await.ok()?;
-        // The element reference is the one value of the returned object (its key is the W3C
-        // element identifier).
-        let id = v["value"]
-            .as_object()?
-            .values()
-            .next()?
-            .as_str()?
-            .to_string();
-        Some(Element(id))
+        self.client.find(Locator::Css(css)).await.ok()
     }
 
     /// Waits up to 10 s for an element matching `css`.
@@ -214,16 +181,18 @@ impl Browser {
     }
 
     pub async fn goto(&self, url: &str) {
-        self.call(reqwest::Method::POST, "/url", Some(json!({"url": url})))
-            .await;
+        self.client
+            .goto(url)
+            .await
+            .unwrap_or_else(|e| panic!("WebDriver goto {url} failed: {e}"));
     }
 
     pub async fn url(&self) -> String {
-        self.call(reqwest::Method::GET, "/url", None)
+        self.client
+            .current_url()
             .await
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
+            .map(|u| u.to_string())
+            .unwrap_or_else(|e| panic!("WebDriver url failed: {e}"))
     }
 
     pub async fn click(&self, css: &str) {
@@ -232,12 +201,9 @@ impl Browser {
     }
 
     pub async fn click_element(&self, e: &Element) {
-        self.call(
-            reqwest::Method::POST,
-            &format!("/element/{}/click", e.0),
-            Some(json!({})),
-        )
-        .await;
+        e.click()
+            .await
+            .unwrap_or_else(|err| panic!("WebDriver click failed: {err}"));
     }
 
     /// Clicks the first button or link whose visible text contains `text`.
@@ -271,22 +237,16 @@ impl Browser {
     /// Replaces an input's or textarea's content by typing `text`, as a user would.
     pub async fn fill(&self, css: &str, text: &str) {
         let e = self.find(css).await;
-        self.call(
-            reqwest::Method::POST,
-            &format!("/element/{}/clear", e.0),
-            Some(json!({})),
-        )
-        .await;
+        e.clear()
+            .await
+            .unwrap_or_else(|err| panic!("WebDriver clear {css} failed: {err}"));
         self.type_into(&e, text).await;
     }
 
     pub async fn type_into(&self, e: &Element, text: &str) {
-        self.call(
-            reqwest::Method::POST,
-            &format!("/element/{}/value", e.0),
-            Some(json!({"text": text})),
-        )
-        .await;
+        e.send_keys(text)
+            .await
+            .unwrap_or_else(|err| panic!("WebDriver typing failed: {err}"));
     }
 
     pub async fn select(&self, css: &str, value: &str) {
@@ -300,15 +260,9 @@ impl Browser {
 
     pub async fn text(&self, css: &str) -> String {
         let e = self.find(css).await;
-        self.call(
-            reqwest::Method::GET,
-            &format!("/element/{}/text", e.0),
-            None,
-        )
-        .await
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
+        e.text()
+            .await
+            .unwrap_or_else(|err| panic!("WebDriver text of {css} failed: {err}"))
     }
 
     pub async fn body_text(&self) -> String {
@@ -323,22 +277,18 @@ impl Browser {
     }
 
     pub async fn script(&self, js: &str, args: Vec<Value>) -> Value {
-        self.call(
-            reqwest::Method::POST,
-            "/execute/sync",
-            Some(json!({"script": js, "args": args})),
-        )
-        .await
+        self.client
+            .execute(js, args)
+            .await
+            .unwrap_or_else(|e| panic!("WebDriver script failed: {e}"))
     }
 
     /// Runs an asynchronous script: it ends by calling its last argument with the result.
     pub async fn script_async(&self, js: &str, args: Vec<Value>) -> Value {
-        self.call(
-            reqwest::Method::POST,
-            "/execute/async",
-            Some(json!({"script": js, "args": args})),
-        )
-        .await
+        self.client
+            .execute_async(js, args)
+            .await
+            .unwrap_or_else(|e| panic!("WebDriver async script failed: {e}"))
     }
 
     /// Waits until the page's visible text contains `needle`, reloading every `reload` if
@@ -359,8 +309,10 @@ impl Browser {
             if let Some(every) = reload
                 && last_reload.elapsed() >= every
             {
-                self.call(reqwest::Method::POST, "/refresh", Some(json!({})))
-                    .await;
+                self.client
+                    .refresh()
+                    .await
+                    .unwrap_or_else(|e| panic!("WebDriver refresh failed: {e}"));
                 last_reload = Instant::now();
             }
             tokio::time::sleep(Duration::from_millis(150)).await;
@@ -369,30 +321,24 @@ impl Browser {
 
     /// Resizes the window (e.g. 390 px wide for a phone).
     pub async fn set_window(&self, width: u32, height: u32) {
-        self.call(
-            reqwest::Method::POST,
-            "/window/rect",
-            Some(json!({"width": width, "height": height})),
-        )
-        .await;
+        self.client
+            .set_window_size(width, height)
+            .await
+            .unwrap_or_else(|e| panic!("WebDriver window size failed: {e}"));
     }
 
     /// Resizes the window (390 for a phone, 1280 for a desktop).
     pub async fn set_width(&self, width: u32) {
-        self.call(
-            reqwest::Method::POST,
-            "/window/rect",
-            Some(json!({"width": width, "height": 1400})),
-        )
-        .await;
+        self.set_window(width, 1400).await;
     }
 
     /// Saves a PNG of the viewport as `target/screenshots/PREFIX-NN-NAME.png`.
     pub async fn shot(&self, name: &str) -> PathBuf {
-        let data = self.call(reqwest::Method::GET, "/screenshot", None).await;
-        let png = base64::engine::general_purpose::STANDARD
-            .decode(data.as_str().unwrap_or_default())
-            .expect("screenshot is base64");
+        let png = self
+            .client
+            .screenshot()
+            .await
+            .unwrap_or_else(|e| panic!("WebDriver screenshot failed: {e}"));
         assert!(png.starts_with(b"\x89PNG"), "screenshot is a PNG");
         let n = self.taken.fetch_add(1, Ordering::SeqCst) + 1;
         let path = self
@@ -416,21 +362,11 @@ impl Browser {
 
     /// Makes the frame matching `css` the context of later calls (`None`: the page again).
     pub async fn frame(&self, css: Option<&str>) {
-        match css {
-            Some(css) => {
-                let e = self.find(css).await;
-                self.call(
-                    reqwest::Method::POST,
-                    "/frame",
-                    Some(json!({"id": {"element-6066-11e4-a52e-4f735466cecf": e.0}})),
-                )
-                .await;
-            }
-            None => {
-                self.call(reqwest::Method::POST, "/frame", Some(json!({"id": null})))
-                    .await;
-            }
-        }
+        let switched = match css {
+            Some(css) => self.find(css).await.enter_frame().await,
+            None => self.client.enter_frame(None).await,
+        };
+        switched.unwrap_or_else(|e| panic!("WebDriver frame switch failed: {e}"));
     }
 
     /// Whether the page is wider than the window (a phone user would have to scroll the
@@ -447,22 +383,24 @@ impl Browser {
 
     /// Sets a cookie on the site the browser is on (to hand it a session signed in elsewhere).
     pub async fn add_cookie(&self, name: &str, value: &str) {
-        self.call(
-            reqwest::Method::POST,
-            "/cookie",
-            Some(json!({"cookie": {"name": name, "value": value, "path": "/"}})),
-        )
-        .await;
+        let mut cookie = fantoccini::cookies::Cookie::new(name.to_string(), value.to_string());
+        cookie.set_path("/");
+        self.client
+            .add_cookie(cookie)
+            .await
+            .unwrap_or_else(|e| panic!("WebDriver add cookie failed: {e}"));
     }
 
     /// Forgets every cookie (a different person at the same browser).
     pub async fn clear_cookies(&self) {
-        self.call(reqwest::Method::DELETE, "/cookie", None).await;
+        self.client
+            .delete_all_cookies()
+            .await
+            .unwrap_or_else(|e| panic!("WebDriver delete cookies failed: {e}"));
     }
 
     pub async fn quit(mut self) {
-        let url = format!("{}/session/{}", self.base, self.session);
-        let _ = self.http.delete(&url).send().await;
+        let _ = self.client.close().await;
         let _ = self.driver.kill().await;
         let _ = std::fs::remove_dir_all(&self.profile);
     }
