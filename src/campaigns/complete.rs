@@ -217,14 +217,15 @@ pub(super) async fn after_create(
             )
             .await?;
             if campaigns.contains_key(&campaign.id) {
-                let group_ids = super::levels::upsert_ad_groups(
-                    c, org_id, account_id, platform, currency, &campaigns, &groups, false,
-                )
-                .await?;
-                super::levels::upsert_ads(
-                    c, org_id, account_id, platform, &campaigns, &group_ids, &ads, false,
-                )
-                .await?;
+                let account = super::levels::AccountKey {
+                    org_id,
+                    account_id,
+                    platform,
+                    currency,
+                };
+                let group_ids =
+                    super::levels::upsert_ad_groups(c, account, &campaigns, &groups, false).await?;
+                super::levels::upsert_ads(c, account, &campaigns, &group_ids, &ads, false).await?;
             }
             Ok::<_, JobError>(())
         })

@@ -74,22 +74,33 @@ pub async fn ad_ids(
         .collect())
 }
 
+/// The account whose ad groups and ads are written: a sync's or a create's.
+#[derive(Debug, Clone, Copy)]
+pub struct AccountKey {
+    pub org_id: Uuid,
+    pub account_id: Uuid,
+    pub platform: Platform,
+    pub currency: Currency,
+}
+
 /// Stores the listed ad groups of an account (call inside its tenant transaction).
 /// `campaigns` maps platform campaign ids to stored ones; an ad group of an unknown campaign
 /// is skipped (the campaign listing comes first, so that only happens for a campaign deleted
 /// in between). With `complete`, the listing was of the whole account, and stored ad groups
 /// missing from it are marked removed.
-#[allow(clippy::too_many_arguments)]
 pub async fn upsert_ad_groups(
     c: &mut Conn,
-    org_id: Uuid,
-    account_id: Uuid,
-    platform: Platform,
-    currency: Currency,
+    account: AccountKey,
     campaigns: &HashMap<String, Uuid>,
     list: &[AdGroup],
     complete: bool,
 ) -> diesel::QueryResult<HashMap<String, Uuid>> {
+    let AccountKey {
+        org_id,
+        account_id,
+        platform,
+        currency,
+    } = account;
     let rows: Vec<(&AdGroup, Uuid)> = list
         .iter()
         .filter_map(|g| Some((g, *campaigns.get(&g.campaign_id)?)))
@@ -165,34 +176,48 @@ pub async fn upsert_ad_groups(
     .execute(c)
     .await?;
     if complete {
-        let listed: Vec<String> = list.iter().map(|g| g.id.clone()).collect();
-        diesel::sql_query(
-            "UPDATE ad_groups SET status = 'removed', updated_at = now()
-             WHERE org_id = $1 AND account_id = $2 AND status <> 'removed'
-               AND NOT (external_id = ANY($3::text[]))",
-        )
-        .bind::<SqlUuid, _>(org_id)
-        .bind::<SqlUuid, _>(account_id)
-        .bind::<Array<Text>, _>(&listed)
-        .execute(c)
-        .await?;
+        mark_unlisted_ad_groups_removed(c, org_id, account_id, list).await?;
     }
     ad_group_ids(c, org_id, account_id).await
 }
 
-/// Stores the listed ads of an account, like [`upsert_ad_groups`]; an ad of an unknown ad
-/// group is skipped.
-#[allow(clippy::too_many_arguments)]
-pub async fn upsert_ads(
+/// After a listing of the whole account: its stored ad groups the listing lacks are gone.
+async fn mark_unlisted_ad_groups_removed(
     c: &mut Conn,
     org_id: Uuid,
     account_id: Uuid,
-    platform: Platform,
+    list: &[AdGroup],
+) -> diesel::QueryResult<()> {
+    let listed: Vec<String> = list.iter().map(|g| g.id.clone()).collect();
+    diesel::sql_query(
+        "UPDATE ad_groups SET status = 'removed', updated_at = now()
+         WHERE org_id = $1 AND account_id = $2 AND status <> 'removed'
+           AND NOT (external_id = ANY($3::text[]))",
+    )
+    .bind::<SqlUuid, _>(org_id)
+    .bind::<SqlUuid, _>(account_id)
+    .bind::<Array<Text>, _>(&listed)
+    .execute(c)
+    .await?;
+    Ok(())
+}
+
+/// Stores the listed ads of an account, like [`upsert_ad_groups`]; an ad of an unknown ad
+/// group is skipped.
+pub async fn upsert_ads(
+    c: &mut Conn,
+    account: AccountKey,
     campaigns: &HashMap<String, Uuid>,
     ad_groups: &HashMap<String, Uuid>,
     list: &[Ad],
     complete: bool,
 ) -> diesel::QueryResult<HashMap<(Uuid, String), Uuid>> {
+    let AccountKey {
+        org_id,
+        account_id,
+        platform,
+        ..
+    } = account;
     let rows: Vec<(&Ad, Uuid, Uuid)> = list
         .iter()
         .filter_map(|a| {
