@@ -11,16 +11,10 @@ use super::level_ingest::{self, LevelRow, Table};
 use crate::campaigns::levels as structure;
 use crate::db::Conn;
 use crate::platforms::{Ad, AdGroup, LevelMetrics};
-use crate::types::{Currency, Money, Platform};
+use crate::types::Money;
 
-/// The account a sync writes for.
-#[derive(Debug, Clone, Copy)]
-pub struct AccountKey {
-    pub org_id: Uuid,
-    pub account_id: Uuid,
-    pub platform: Platform,
-    pub currency: Currency,
-}
+/// The account a sync writes for (defined with the tables it keys, in `campaigns::levels`).
+pub use crate::campaigns::levels::AccountKey;
 
 /// What a range's level reports hold, to be written with its campaign rows.
 #[derive(Debug, Default)]
@@ -48,20 +42,8 @@ pub async fn store_structure(
     ad_groups: &[AdGroup],
     ads: &[Ad],
 ) -> diesel::QueryResult<()> {
-    let AccountKey {
-        org_id,
-        account_id,
-        platform,
-        currency,
-    } = account;
-    let groups = structure::upsert_ad_groups(
-        c, org_id, account_id, platform, currency, campaigns, ad_groups, true,
-    )
-    .await?;
-    structure::upsert_ads(
-        c, org_id, account_id, platform, campaigns, &groups, ads, true,
-    )
-    .await?;
+    let groups = structure::upsert_ad_groups(c, account, campaigns, ad_groups, true).await?;
+    structure::upsert_ads(c, account, campaigns, &groups, ads, true).await?;
     Ok(())
 }
 

@@ -693,9 +693,20 @@ pub async fn execute(app: &App, org_id: Uuid, id: Uuid) -> Result<ActionOutcome,
     let Some(_running) = InFlight::enter(app, id).await? else {
         return get(app, org_id, id).await;
     };
-    // Claim: only one caller moves an intent from pending; a stuck "executing" one is resumed.
-    let claimed = app
-        .db
+    let Some((row, subject)) = claim(app, org_id, id).await? else {
+        return get(app, org_id, id).await;
+    };
+    let current = outcome(row.clone());
+    let plan: Option<BudgetPlan> = row.0.5.clone().and_then(|v| serde_json::from_value(v).ok());
+    let step = send(app, org_id, id, &subject, &current, plan.as_ref()).await?;
+    settle(app, org_id, id, &current, &subject, step).await?;
+    get(app, org_id, id).await
+}
+
+/// Claim: only one caller moves an intent from pending; a stuck "executing" one is resumed.
+/// None when the intent is settled already.
+async fn claim(app: &App, org_id: Uuid, id: Uuid) -> Result<Option<(Row, Subject)>, ActionError> {
+    app.db
         .tenant(org_id, async move |c| {
             let row: Row = platform_actions::table
                 .find(id)
@@ -718,45 +729,66 @@ pub async fn execute(app: &App, org_id: Uuid, id: Uuid) -> Result<ActionOutcome,
             let subject = subject(c, current.target).await?;
             Ok(Some((row, subject)))
         })
-        .await?;
-    let Some((row, subject)) = claimed else {
-        return get(app, org_id, id).await;
-    };
-    let current = outcome(row.clone());
-    let plan: Option<BudgetPlan> = row.0.5.clone().and_then(|v| serde_json::from_value(v).ok());
-
-    let step = match crate::connections::service::account_access(app, org_id, subject.account_id)
         .await
-    {
-        Err(e) => Step::Done(
-            ActionState::Failed,
-            format!("The ad account cannot be reached: {e}"),
-            None,
-        ),
-        Ok((platform, creds, account)) => {
-            let adapter = app.platforms.adapter(platform);
-            let call = Call {
-                adapter: &adapter,
-                creds: &creds,
-                account: &account,
-                platform,
-                subject: &subject,
-            };
-            match current.kind {
-                ActionKind::Pause | ActionKind::Resume => {
-                    switch(app, org_id, &call, current.kind).await?
-                }
-                ActionKind::SetBudget | ActionKind::SetBid => {
-                    let amount = match (current.kind, current.target) {
-                        (ActionKind::SetBid, _) => Amount::GroupBid,
-                        (_, Target::Campaign(_)) => Amount::CampaignBudget,
-                        _ => Amount::GroupBudget,
-                    };
-                    change_amount(app, org_id, id, &call, amount, &current, plan.as_ref()).await?
-                }
+}
+
+/// Sends the change to the subject's platform (when its account can be reached).
+async fn send(
+    app: &App,
+    org_id: Uuid,
+    id: Uuid,
+    subject: &Subject,
+    current: &ActionOutcome,
+    plan: Option<&BudgetPlan>,
+) -> Result<Step, ActionError> {
+    let (platform, creds, account) =
+        match crate::connections::service::account_access(app, org_id, subject.account_id).await {
+            Ok(a) => a,
+            Err(e) => {
+                return Ok(Step::Done(
+                    ActionState::Failed,
+                    format!("The ad account cannot be reached: {e}"),
+                    None,
+                ));
             }
-        }
+        };
+    let adapter = app.platforms.adapter(platform);
+    let call = Call {
+        adapter: &adapter,
+        creds: &creds,
+        account: &account,
+        platform,
+        subject,
     };
+    match current.kind {
+        ActionKind::Pause | ActionKind::Resume => switch(app, org_id, &call, current.kind).await,
+        ActionKind::SetBudget | ActionKind::SetBid => {
+            let amount = match (current.kind, current.target) {
+                (ActionKind::SetBid, _) => Amount::GroupBid,
+                (_, Target::Campaign(_)) => Amount::CampaignBudget,
+                _ => Amount::GroupBudget,
+            };
+            let change = Change {
+                id,
+                amount,
+                current,
+                plan,
+            };
+            change_amount(app, org_id, &call, change).await
+        }
+    }
+}
+
+/// Stores the step's outcome on the intent (pending again when it is to be retried) and
+/// audits it.
+async fn settle(
+    app: &App,
+    org_id: Uuid,
+    id: Uuid,
+    current: &ActionOutcome,
+    subject: &Subject,
+    step: Step,
+) -> Result<(), ActionError> {
     let (state, message, response) = match step {
         Step::Done(s, m, r) => (s, m, r),
         Step::Retry(m) => (ActionState::Pending, m, None),
@@ -795,8 +827,7 @@ pub async fn execute(app: &App, org_id: Uuid, id: Uuid) -> Result<ActionOutcome,
             .await?;
             Ok::<_, ActionError>(())
         })
-        .await?;
-    get(app, org_id, id).await
+        .await
 }
 
 /// Pause or resume at any level. Skipped when the stored status already says so; a removed
@@ -865,57 +896,37 @@ async fn switch(
     })
 }
 
+/// The budget or bid change an intent asks for.
+struct Change<'a> {
+    /// The intent's id.
+    id: Uuid,
+    amount: Amount,
+    current: &'a ActionOutcome,
+    plan: Option<&'a BudgetPlan>,
+}
+
 /// A budget or bid change: read the amount from the platform, decide, store from/to before
 /// the call, call, record. On a resumed intent, the stored amounts decide (see the module
 /// documentation).
 async fn change_amount(
     app: &App,
     org_id: Uuid,
-    id: Uuid,
     call: &Call<'_>,
-    amount: Amount,
-    current: &ActionOutcome,
-    plan: Option<&BudgetPlan>,
+    change: Change<'_>,
 ) -> Result<Step, ActionError> {
+    let Change {
+        id,
+        amount,
+        current,
+        plan,
+    } = change;
     let word = amount.word();
     let now = match call.read(amount).await {
         Err(e) => return Ok(platform_failure(e)),
         Ok(n) => n,
     };
     let Some((now_amount, period)) = now else {
-        // Nothing to compute a relative change from. An amount to set is still sent where the
-        // platform can answer for itself, so the refusal (a campaign budget on Meta or TikTok,
-        // a bid strategy without bids) is shown in the platform's own words.
-        return Ok(match plan {
-            Some(BudgetPlan::Set(to)) if amount != Amount::CampaignBudget => {
-                let what = amount_label(amount, Some(BudgetPeriod::Daily));
-                match call.write(amount, *to, Some(BudgetPeriod::Daily)).await {
-                    Ok(()) => {
-                        record_amount(
-                            app,
-                            org_id,
-                            call.subject.target,
-                            amount,
-                            *to,
-                            Some(BudgetPeriod::Daily),
-                        )
-                        .await?;
-                        Step::Done(
-                            ActionState::Succeeded,
-                            format!("{what} set to {to}"),
-                            Some("ok".into()),
-                        )
-                    }
-                    Err(PlatformError::Invalid { message }) => Step::Done(
-                        ActionState::Failed,
-                        format!("{message} ({})", call.none_reason(amount)),
-                        Some("invalid".into()),
-                    ),
-                    Err(e) => platform_failure(e),
-                }
-            }
-            _ => Step::Done(ActionState::Skipped, call.none_reason(amount), None),
-        });
+        return set_without_reading(app, org_id, call, amount, plan).await;
     };
     let label = amount_label(amount, period);
     Ok(match (current.from_budget, current.to_budget) {
@@ -952,26 +963,79 @@ async fn change_amount(
             ),
             Some(Ok(target)) => {
                 // Stored before the call: this is what makes a crash safe.
-                let period_text = period.map(|p| p.as_str().to_string());
-                app.db
-                    .tenant(org_id, async move |c| {
-                        diesel::update(platform_actions::table.find(id))
-                            .set((
-                                platform_actions::from_budget_micros.eq(Some(now_amount.micros)),
-                                platform_actions::to_budget_micros.eq(Some(target.micros)),
-                                platform_actions::currency
-                                    .eq(Some(now_amount.currency.as_str().to_string())),
-                                platform_actions::budget_period.eq(period_text),
-                            ))
-                            .execute(c)
-                            .await?;
-                        Ok::<_, ActionError>(())
-                    })
-                    .await?;
+                store_from_to(app, org_id, id, now_amount, target, period).await?;
                 write_amount(app, org_id, call, amount, now_amount, target, period).await?
             }
         },
     })
+}
+
+/// Nothing to compute a relative change from. An amount to set is still sent where the
+/// platform can answer for itself, so the refusal (a campaign budget on Meta or TikTok, a
+/// bid strategy without bids) is shown in the platform's own words.
+async fn set_without_reading(
+    app: &App,
+    org_id: Uuid,
+    call: &Call<'_>,
+    amount: Amount,
+    plan: Option<&BudgetPlan>,
+) -> Result<Step, ActionError> {
+    let to = match plan {
+        Some(BudgetPlan::Set(to)) if amount != Amount::CampaignBudget => *to,
+        _ => {
+            return Ok(Step::Done(
+                ActionState::Skipped,
+                call.none_reason(amount),
+                None,
+            ));
+        }
+    };
+    let what = amount_label(amount, Some(BudgetPeriod::Daily));
+    Ok(
+        match call.write(amount, to, Some(BudgetPeriod::Daily)).await {
+            Ok(()) => {
+                let daily = Some(BudgetPeriod::Daily);
+                record_amount(app, org_id, call.subject.target, amount, to, daily).await?;
+                Step::Done(
+                    ActionState::Succeeded,
+                    format!("{what} set to {to}"),
+                    Some("ok".into()),
+                )
+            }
+            Err(PlatformError::Invalid { message }) => Step::Done(
+                ActionState::Failed,
+                format!("{message} ({})", call.none_reason(amount)),
+                Some("invalid".into()),
+            ),
+            Err(e) => platform_failure(e),
+        },
+    )
+}
+
+/// Stores the amounts a change goes from and to on its intent, before the call goes out.
+async fn store_from_to(
+    app: &App,
+    org_id: Uuid,
+    id: Uuid,
+    from: Money,
+    to: Money,
+    period: Option<BudgetPeriod>,
+) -> Result<(), ActionError> {
+    let period_text = period.map(|p| p.as_str().to_string());
+    app.db
+        .tenant(org_id, async move |c| {
+            diesel::update(platform_actions::table.find(id))
+                .set((
+                    platform_actions::from_budget_micros.eq(Some(from.micros)),
+                    platform_actions::to_budget_micros.eq(Some(to.micros)),
+                    platform_actions::currency.eq(Some(from.currency.as_str().to_string())),
+                    platform_actions::budget_period.eq(period_text),
+                ))
+                .execute(c)
+                .await?;
+            Ok::<_, ActionError>(())
+        })
+        .await
 }
 
 fn amount_label(amount: Amount, period: Option<BudgetPeriod>) -> &'static str {

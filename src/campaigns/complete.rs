@@ -16,10 +16,10 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::db::Conn;
-use crate::jobs::{JobCtx, JobError};
+use crate::jobs::JobError;
 use crate::platforms::create::{CreatedObject, Keyword, SearchAd, SearchCampaignSpec, Target};
-use crate::platforms::{AccountRef, Campaign, CampaignStatus, Credentials};
-use crate::types::{Currency, Money, Platform};
+use crate::platforms::{Campaign, CampaignStatus};
+use crate::types::Money;
 
 /// What a push makes beyond the campaign; empty for a campaign-only push.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -157,19 +157,14 @@ pub async fn step_count(c: &mut Conn, push_id: Uuid) -> diesel::QueryResult<i32>
 /// stores the campaign, its ad groups and ads as the platform lists them, so they have pages
 /// at once, and records the steps. A listing that fails only delays the ad groups and ads
 /// until the next sync.
-#[allow(clippy::too_many_arguments)]
-pub async fn after_create(
-    ctx: &JobCtx,
-    org_id: Uuid,
-    push_id: Uuid,
-    account_id: Uuid,
-    platform: Platform,
-    currency: Currency,
-    creds: &Credentials,
-    account: &AccountRef,
+pub(super) async fn after_create(
+    run: &super::push::PushRun<'_>,
     campaign: &Campaign,
     made: Option<Vec<CreatedObject>>,
 ) -> Result<(), JobError> {
+    let (ctx, org_id, push_id) = (run.ctx, run.org_id, run.push_id);
+    let (account_id, platform, currency) = (run.row.account_id, run.platform, run.currency);
+    let (creds, account) = (run.creds, run.account);
     let adapter = ctx.app.platforms.adapter(platform);
     let campaign_external_id = campaign.id.as_str();
     let groups = adapter
@@ -222,14 +217,15 @@ pub async fn after_create(
             )
             .await?;
             if campaigns.contains_key(&campaign.id) {
-                let group_ids = super::levels::upsert_ad_groups(
-                    c, org_id, account_id, platform, currency, &campaigns, &groups, false,
-                )
-                .await?;
-                super::levels::upsert_ads(
-                    c, org_id, account_id, platform, &campaigns, &group_ids, &ads, false,
-                )
-                .await?;
+                let account = super::levels::AccountKey {
+                    org_id,
+                    account_id,
+                    platform,
+                    currency,
+                };
+                let group_ids =
+                    super::levels::upsert_ad_groups(c, account, &campaigns, &groups, false).await?;
+                super::levels::upsert_ads(c, account, &campaigns, &group_ids, &ads, false).await?;
             }
             Ok::<_, JobError>(())
         })

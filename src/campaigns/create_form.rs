@@ -12,6 +12,18 @@ use crate::web::form::FieldErrors;
 use super::complete::GoogleSpec;
 use super::copy::SavedVariation;
 
+/// What the rest of the form tells a platform section's check: the campaign's name and
+/// objective, the kept copy variations, and the ad account's day and time zone (dates are
+/// the account's).
+pub struct SectionForm<'a> {
+    pub campaign_name: &'a str,
+    pub form_objective: &'a str,
+    pub picked: &'a [SavedVariation],
+    /// Today in the ad account's time zone.
+    pub today: chrono::NaiveDate,
+    pub time_zone: &'a str,
+}
+
 /// Most keywords one form creates (Google allows far more per ad group; this is a typo guard).
 pub const MAX_KEYWORDS: usize = 200;
 /// Most locations one form targets.

@@ -167,17 +167,32 @@ fn totals_row(rows: &[ObjectSums], currency: Currency, word: &str) -> Option<Lev
     })
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What a level table lists and where its links lead.
+pub struct TableOf {
+    /// A row links to this followed by its id.
+    pub href_prefix: &'static str,
+    /// The page the sort links stay on (empty for a CSV).
+    pub base: String,
+    /// The table's CSV download (empty for a CSV).
+    pub csv: String,
+    /// What one row is ("Ad", "Ad set", …).
+    pub word: &'static str,
+    pub with_budget: bool,
+}
+
 pub fn table(
     mut rows: Vec<ObjectSums>,
     currency: Currency,
     q: &DashQuery,
-    href_prefix: &str,
-    base: String,
-    csv: String,
-    word: &'static str,
-    with_budget: bool,
+    of: TableOf,
 ) -> LevelTable {
+    let TableOf {
+        href_prefix,
+        base,
+        csv,
+        word,
+        with_budget,
+    } = of;
     let sort = q
         .sort
         .clone()
@@ -318,11 +333,13 @@ pub(super) async fn render_ad_group(
         ads,
         currency,
         q,
-        "/ads/",
-        format!("/ad-groups/{id}{}", range_query(&p)),
-        format!("/ad-groups/{id}/ads.csv{}", range_query(&p)),
-        "Ad",
-        false,
+        TableOf {
+            href_prefix: "/ads/",
+            base: format!("/ad-groups/{id}{}", range_query(&p)),
+            csv: format!("/ad-groups/{id}/ads.csv{}", range_query(&p)),
+            word: "Ad",
+            with_budget: false,
+        },
     );
     let budget = head
         .budget
@@ -540,11 +557,13 @@ async fn ads_csv(
         ads,
         currency_of(&head)?,
         &q,
-        "/ads/",
-        String::new(),
-        String::new(),
-        "Ad",
-        false,
+        TableOf {
+            href_prefix: "/ads/",
+            base: String::new(),
+            csv: String::new(),
+            word: "Ad",
+            with_budget: false,
+        },
     );
     level_csv(&t, "ads.csv")
 }
@@ -575,11 +594,13 @@ async fn ad_groups_csv(
         groups,
         currency,
         &q,
-        "/ad-groups/",
-        String::new(),
-        String::new(),
-        group_word(item.campaign.platform),
-        true,
+        TableOf {
+            href_prefix: "/ad-groups/",
+            base: String::new(),
+            csv: String::new(),
+            word: group_word(item.campaign.platform),
+            with_budget: true,
+        },
     );
     level_csv(&t, "ad-groups.csv")
 }

@@ -74,22 +74,33 @@ pub async fn ad_ids(
         .collect())
 }
 
+/// The account whose ad groups and ads are written: a sync's or a create's.
+#[derive(Debug, Clone, Copy)]
+pub struct AccountKey {
+    pub org_id: Uuid,
+    pub account_id: Uuid,
+    pub platform: Platform,
+    pub currency: Currency,
+}
+
 /// Stores the listed ad groups of an account (call inside its tenant transaction).
 /// `campaigns` maps platform campaign ids to stored ones; an ad group of an unknown campaign
 /// is skipped (the campaign listing comes first, so that only happens for a campaign deleted
 /// in between). With `complete`, the listing was of the whole account, and stored ad groups
 /// missing from it are marked removed.
-#[allow(clippy::too_many_arguments)]
 pub async fn upsert_ad_groups(
     c: &mut Conn,
-    org_id: Uuid,
-    account_id: Uuid,
-    platform: Platform,
-    currency: Currency,
+    account: AccountKey,
     campaigns: &HashMap<String, Uuid>,
     list: &[AdGroup],
     complete: bool,
 ) -> diesel::QueryResult<HashMap<String, Uuid>> {
+    let AccountKey {
+        org_id,
+        account_id,
+        platform,
+        currency,
+    } = account;
     let rows: Vec<(&AdGroup, Uuid)> = list
         .iter()
         .filter_map(|g| Some((g, *campaigns.get(&g.campaign_id)?)))
@@ -165,34 +176,48 @@ pub async fn upsert_ad_groups(
     .execute(c)
     .await?;
     if complete {
-        let listed: Vec<String> = list.iter().map(|g| g.id.clone()).collect();
-        diesel::sql_query(
-            "UPDATE ad_groups SET status = 'removed', updated_at = now()
-             WHERE org_id = $1 AND account_id = $2 AND status <> 'removed'
-               AND NOT (external_id = ANY($3::text[]))",
-        )
-        .bind::<SqlUuid, _>(org_id)
-        .bind::<SqlUuid, _>(account_id)
-        .bind::<Array<Text>, _>(&listed)
-        .execute(c)
-        .await?;
+        mark_unlisted_ad_groups_removed(c, org_id, account_id, list).await?;
     }
     ad_group_ids(c, org_id, account_id).await
 }
 
-/// Stores the listed ads of an account, like [`upsert_ad_groups`]; an ad of an unknown ad
-/// group is skipped.
-#[allow(clippy::too_many_arguments)]
-pub async fn upsert_ads(
+/// After a listing of the whole account: its stored ad groups the listing lacks are gone.
+async fn mark_unlisted_ad_groups_removed(
     c: &mut Conn,
     org_id: Uuid,
     account_id: Uuid,
-    platform: Platform,
+    list: &[AdGroup],
+) -> diesel::QueryResult<()> {
+    let listed: Vec<String> = list.iter().map(|g| g.id.clone()).collect();
+    diesel::sql_query(
+        "UPDATE ad_groups SET status = 'removed', updated_at = now()
+         WHERE org_id = $1 AND account_id = $2 AND status <> 'removed'
+           AND NOT (external_id = ANY($3::text[]))",
+    )
+    .bind::<SqlUuid, _>(org_id)
+    .bind::<SqlUuid, _>(account_id)
+    .bind::<Array<Text>, _>(&listed)
+    .execute(c)
+    .await?;
+    Ok(())
+}
+
+/// Stores the listed ads of an account, like [`upsert_ad_groups`]; an ad of an unknown ad
+/// group is skipped.
+pub async fn upsert_ads(
+    c: &mut Conn,
+    account: AccountKey,
     campaigns: &HashMap<String, Uuid>,
     ad_groups: &HashMap<String, Uuid>,
     list: &[Ad],
     complete: bool,
 ) -> diesel::QueryResult<HashMap<(Uuid, String), Uuid>> {
+    let AccountKey {
+        org_id,
+        account_id,
+        platform,
+        ..
+    } = account;
     let rows: Vec<(&Ad, Uuid, Uuid)> = list
         .iter()
         .filter_map(|a| {
@@ -203,29 +228,7 @@ pub async fn upsert_ads(
             ))
         })
         .collect();
-    let ids: Vec<Uuid> = rows.iter().map(|_| Uuid::now_v7()).collect();
-    let camp: Vec<Uuid> = rows.iter().map(|r| r.1).collect();
-    let group: Vec<Uuid> = rows.iter().map(|r| r.2).collect();
-    let ext: Vec<String> = rows.iter().map(|r| r.0.id.clone()).collect();
-    let name: Vec<String> = rows.iter().map(|r| r.0.name.clone()).collect();
-    let status: Vec<String> = rows
-        .iter()
-        .map(|r| status_str(r.0.status).to_string())
-        .collect();
-    let delivery: Vec<Option<String>> = rows.iter().map(|r| r.0.delivery.clone()).collect();
-    let ad_type: Vec<Option<String>> = rows.iter().map(|r| r.0.ad_type.clone()).collect();
-    // Text arrays travel as JSON (a two-dimensional SQL array cannot be ragged).
-    let headlines: Vec<String> = rows
-        .iter()
-        .map(|r| serde_json::to_string(&r.0.headlines).unwrap_or_else(|_| "[]".into()))
-        .collect();
-    let descriptions: Vec<String> = rows
-        .iter()
-        .map(|r| serde_json::to_string(&r.0.descriptions).unwrap_or_else(|_| "[]".into()))
-        .collect();
-    let primary: Vec<Option<String>> = rows.iter().map(|r| r.0.primary_text.clone()).collect();
-    let url: Vec<Option<String>> = rows.iter().map(|r| r.0.final_url.clone()).collect();
-    let created: Vec<Option<DateTime<Utc>>> = rows.iter().map(|r| r.0.created_at).collect();
+    let cols = AdColumns::of(&rows);
     diesel::sql_query(
         "INSERT INTO ads (org_id, id, account_id, campaign_id, ad_group_id, platform, external_id,
            name, status, delivery, ad_type, headlines, descriptions, primary_text, final_url,
@@ -257,36 +260,95 @@ pub async fn upsert_ads(
     .bind::<SqlUuid, _>(org_id)
     .bind::<SqlUuid, _>(account_id)
     .bind::<Text, _>(platform.as_str())
-    .bind::<Array<SqlUuid>, _>(&ids)
-    .bind::<Array<SqlUuid>, _>(&camp)
-    .bind::<Array<SqlUuid>, _>(&group)
-    .bind::<Array<Text>, _>(&ext)
-    .bind::<Array<Text>, _>(&name)
-    .bind::<Array<Text>, _>(&status)
-    .bind::<Array<Nullable<Text>>, _>(&delivery)
-    .bind::<Array<Nullable<Text>>, _>(&ad_type)
-    .bind::<Array<Text>, _>(&headlines)
-    .bind::<Array<Text>, _>(&descriptions)
-    .bind::<Array<Nullable<Text>>, _>(&primary)
-    .bind::<Array<Nullable<Text>>, _>(&url)
-    .bind::<Array<Nullable<Timestamptz>>, _>(&created)
+    .bind::<Array<SqlUuid>, _>(&cols.ids)
+    .bind::<Array<SqlUuid>, _>(&cols.camp)
+    .bind::<Array<SqlUuid>, _>(&cols.group)
+    .bind::<Array<Text>, _>(&cols.ext)
+    .bind::<Array<Text>, _>(&cols.name)
+    .bind::<Array<Text>, _>(&cols.status)
+    .bind::<Array<Nullable<Text>>, _>(&cols.delivery)
+    .bind::<Array<Nullable<Text>>, _>(&cols.ad_type)
+    .bind::<Array<Text>, _>(&cols.headlines)
+    .bind::<Array<Text>, _>(&cols.descriptions)
+    .bind::<Array<Nullable<Text>>, _>(&cols.primary)
+    .bind::<Array<Nullable<Text>>, _>(&cols.url)
+    .bind::<Array<Nullable<Timestamptz>>, _>(&cols.created)
     .execute(c)
     .await?;
     if complete {
-        diesel::sql_query(
-            "UPDATE ads a SET status = 'removed', updated_at = now()
-             WHERE a.org_id = $1 AND a.account_id = $2 AND a.status <> 'removed'
-               AND NOT EXISTS (SELECT 1 FROM unnest($3::uuid[], $4::text[]) AS l(g, e)
-                               WHERE l.g = a.ad_group_id AND l.e = a.external_id)",
-        )
-        .bind::<SqlUuid, _>(org_id)
-        .bind::<SqlUuid, _>(account_id)
-        .bind::<Array<SqlUuid>, _>(&group)
-        .bind::<Array<Text>, _>(&ext)
-        .execute(c)
-        .await?;
+        mark_unlisted_ads_removed(c, org_id, account_id, &cols).await?;
     }
     ad_ids(c, org_id, account_id).await
+}
+
+/// The listed ads (with their stored campaign and ad group) as one array per column, for
+/// one `unnest` insert.
+struct AdColumns {
+    ids: Vec<Uuid>,
+    camp: Vec<Uuid>,
+    group: Vec<Uuid>,
+    ext: Vec<String>,
+    name: Vec<String>,
+    status: Vec<String>,
+    delivery: Vec<Option<String>>,
+    ad_type: Vec<Option<String>>,
+    headlines: Vec<String>,
+    descriptions: Vec<String>,
+    primary: Vec<Option<String>>,
+    url: Vec<Option<String>>,
+    created: Vec<Option<DateTime<Utc>>>,
+}
+
+impl AdColumns {
+    fn of(rows: &[(&Ad, Uuid, Uuid)]) -> AdColumns {
+        AdColumns {
+            ids: rows.iter().map(|_| Uuid::now_v7()).collect(),
+            camp: rows.iter().map(|r| r.1).collect(),
+            group: rows.iter().map(|r| r.2).collect(),
+            ext: rows.iter().map(|r| r.0.id.clone()).collect(),
+            name: rows.iter().map(|r| r.0.name.clone()).collect(),
+            status: rows
+                .iter()
+                .map(|r| status_str(r.0.status).to_string())
+                .collect(),
+            delivery: rows.iter().map(|r| r.0.delivery.clone()).collect(),
+            ad_type: rows.iter().map(|r| r.0.ad_type.clone()).collect(),
+            // Text arrays travel as JSON (a two-dimensional SQL array cannot be ragged).
+            headlines: rows
+                .iter()
+                .map(|r| serde_json::to_string(&r.0.headlines).unwrap_or_else(|_| "[]".into()))
+                .collect(),
+            descriptions: rows
+                .iter()
+                .map(|r| serde_json::to_string(&r.0.descriptions).unwrap_or_else(|_| "[]".into()))
+                .collect(),
+            primary: rows.iter().map(|r| r.0.primary_text.clone()).collect(),
+            url: rows.iter().map(|r| r.0.final_url.clone()).collect(),
+            created: rows.iter().map(|r| r.0.created_at).collect(),
+        }
+    }
+}
+
+/// After a listing of the whole account: the stored ads it no longer has are removed.
+async fn mark_unlisted_ads_removed(
+    c: &mut Conn,
+    org_id: Uuid,
+    account_id: Uuid,
+    listed: &AdColumns,
+) -> diesel::QueryResult<()> {
+    diesel::sql_query(
+        "UPDATE ads a SET status = 'removed', updated_at = now()
+         WHERE a.org_id = $1 AND a.account_id = $2 AND a.status <> 'removed'
+           AND NOT EXISTS (SELECT 1 FROM unnest($3::uuid[], $4::text[]) AS l(g, e)
+                           WHERE l.g = a.ad_group_id AND l.e = a.external_id)",
+    )
+    .bind::<SqlUuid, _>(org_id)
+    .bind::<SqlUuid, _>(account_id)
+    .bind::<Array<SqlUuid>, _>(&listed.group)
+    .bind::<Array<Text>, _>(&listed.ext)
+    .execute(c)
+    .await?;
+    Ok(())
 }
 
 /// Adds ad groups seen only in reports (deleted ones a listing no longer returns) as removed,

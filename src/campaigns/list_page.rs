@@ -125,14 +125,7 @@ pub async fn list(
     v: Viewer,
     Query(q): Query<DashQuery>,
 ) -> AppResult<Response> {
-    let mut p = DashParams::parse(&q, org_today(&v));
-    // The list sorts by name unless asked otherwise (the dashboard's default is spend).
-    if q.sort.as_deref().is_none_or(|s| s.trim().is_empty()) {
-        p.sort = Sort {
-            key: SortKey::Name,
-            desc: false,
-        };
-    }
+    let p = list_params(&q, &v);
     let lf = ListFilters {
         platform: p.filters.platform,
         account_id: p.filters.account_id,
@@ -150,6 +143,52 @@ pub async fn list(
             Ok::<_, AppError>((accounts, items, aggs))
         })
         .await?;
+    let (all, with_data) = with_numbers(&items, &aggs);
+    let removed = items
+        .iter()
+        .filter(|i| i.campaign.status == "removed")
+        .count();
+    let budgets = budget_texts(&items);
+    let page = queries::campaign_page(&all, p.sort, Some(p.per), (p.page - 1) * p.per);
+    let heads = sort_heads(&p);
+    let rows = page.rows.iter().map(|r| row_of(r, &budgets)).collect();
+    let pages = ((page.total + p.per - 1) / p.per).max(1);
+    let link = |n: i64| format!("/campaigns?{}", p.query_string(p.sort, n));
+    let page_view = ListPage {
+        shell: v.shell("campaigns"),
+        accounts,
+        presets: preset_options(p.preset),
+        heads,
+        rows,
+        total: page.total,
+        with_data,
+        removed,
+        pages,
+        prev: (p.page > 1).then(|| link(p.page - 1)),
+        next: (p.page < pages).then(|| link(p.page + 1)),
+        here: link(p.page),
+        bulk_intent: super::action_routes::new_intent(),
+        p,
+    };
+    Ok(Html(page_view.render()?).into_response())
+}
+
+/// The dashboard's parameters, except that the list sorts by name unless asked otherwise
+/// (the dashboard's default is spend).
+fn list_params(q: &DashQuery, v: &Viewer) -> DashParams {
+    let mut p = DashParams::parse(q, org_today(v));
+    if q.sort.as_deref().is_none_or(|s| s.trim().is_empty()) {
+        p.sort = Sort {
+            key: SortKey::Name,
+            desc: false,
+        };
+    }
+    p
+}
+
+/// Every listed campaign with its numbers in the range (zero without any), and how many have
+/// numbers.
+fn with_numbers(items: &[CampaignListItem], aggs: &[CampaignAgg]) -> (Vec<CampaignAgg>, usize) {
     let by: HashMap<Uuid, &CampaignAgg> = aggs
         .iter()
         .filter(|a| a.in_range)
@@ -159,23 +198,7 @@ pub async fn list(
         .iter()
         .filter(|i| by.contains_key(&i.campaign.id))
         .count();
-    let removed = items
-        .iter()
-        .filter(|i| i.campaign.status == "removed")
-        .count();
-    let budgets: HashMap<Uuid, String> = items
-        .iter()
-        .map(|i| {
-            (
-                i.campaign.id,
-                match (i.campaign.daily_budget_micros, i.campaign.currency.parse()) {
-                    (Some(m), Ok(c)) => crate::types::format_amount(m, c),
-                    _ => "–".into(),
-                },
-            )
-        })
-        .collect();
-    let all: Vec<CampaignAgg> = items
+    let all = items
         .iter()
         .filter_map(|i| {
             agg_of(
@@ -186,8 +209,28 @@ pub async fn list(
             )
         })
         .collect();
-    let page = queries::campaign_page(&all, p.sort, Some(p.per), (p.page - 1) * p.per);
-    let heads = TEXT_COLUMNS
+    (all, with_data)
+}
+
+/// Each campaign's daily budget as the list shows it ("–" without one).
+fn budget_texts(items: &[CampaignListItem]) -> HashMap<Uuid, String> {
+    items
+        .iter()
+        .map(|i| {
+            (
+                i.campaign.id,
+                match (i.campaign.daily_budget_micros, i.campaign.currency.parse()) {
+                    (Some(m), Ok(c)) => crate::types::format_amount(m, c),
+                    _ => "–".into(),
+                },
+            )
+        })
+        .collect()
+}
+
+/// The column heads, each a link that sorts by it (again: the other way round).
+fn sort_heads(p: &DashParams) -> Vec<Head> {
+    TEXT_COLUMNS
         .iter()
         .map(|(l, k)| (*l, *k, false))
         .chain(KPIS.iter().map(|k| {
@@ -223,43 +266,24 @@ pub async fn list(
                 },
             }
         })
-        .collect();
-    let rows = page
-        .rows
-        .iter()
-        .map(|r| Row {
-            id: r.campaign_id,
-            name: r.name.clone(),
-            platform: r.platform.label(),
-            account: r.account_name.clone(),
-            status: r.status.clone(),
-            currency: r.currency.to_string(),
-            budget: budgets.get(&r.campaign_id).cloned().unwrap_or_default(),
-            cells: KPIS
-                .iter()
-                .map(|k| k.display(&r.metrics, r.currency, true))
-                .collect(),
-        })
-        .collect();
-    let pages = ((page.total + p.per - 1) / p.per).max(1);
-    let link = |n: i64| format!("/campaigns?{}", p.query_string(p.sort, n));
-    let page_view = ListPage {
-        shell: v.shell("campaigns"),
-        accounts,
-        presets: preset_options(p.preset),
-        heads,
-        rows,
-        total: page.total,
-        with_data,
-        removed,
-        pages,
-        prev: (p.page > 1).then(|| link(p.page - 1)),
-        next: (p.page < pages).then(|| link(p.page + 1)),
-        here: link(p.page),
-        bulk_intent: super::action_routes::new_intent(),
-        p,
-    };
-    Ok(Html(page_view.render()?).into_response())
+        .collect()
+}
+
+/// One row of the page.
+fn row_of(r: &CampaignRow, budgets: &HashMap<Uuid, String>) -> Row {
+    Row {
+        id: r.campaign_id,
+        name: r.name.clone(),
+        platform: r.platform.label(),
+        account: r.account_name.clone(),
+        status: r.status.clone(),
+        currency: r.currency.to_string(),
+        budget: budgets.get(&r.campaign_id).cloned().unwrap_or_default(),
+        cells: KPIS
+            .iter()
+            .map(|k| k.display(&r.metrics, r.currency, true))
+            .collect(),
+    }
 }
 
 /// Only a path of the campaigns list is a place to come back to.
@@ -292,11 +316,58 @@ struct BulkConfirm {
     budget_error: Option<&'static str>,
 }
 
+/// What the bulk form asks for.
+struct BulkAsk<'f> {
+    ids: Vec<Uuid>,
+    kind: ActionKind,
+    verb: &'static str,
+    op: String,
+    /// The new budget as typed (empty for pause and resume).
+    typed: &'f str,
+    bulk_intent: Uuid,
+    back: String,
+    confirmed: bool,
+}
+
+/// One campaign of a bulk change and, for a budget change, its new budget.
+type BulkPlan = (CampaignListItem, Option<Money>);
+
 async fn bulk(
     State(app): State<AppState>,
     w: Writer,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
+    let ask = match read_bulk_form(&pairs)? {
+        Ok(a) => a,
+        Err(redirect) => return Ok(redirect),
+    };
+    let (items, largest) = load_bulk_campaigns(&app, w.org_id, ask.ids.clone()).await?;
+    if crate::web::form::has_forbidden_control(ask.typed) {
+        return budget_to_check_again(&w, &ask, &items);
+    }
+    let plans = match plan_bulk(&ask, items)? {
+        Ok(p) => p,
+        Err(redirect) => return Ok(redirect),
+    };
+    if !ask.confirmed {
+        let page = BulkConfirm {
+            shell: w.shell("campaigns"),
+            op: ask.op,
+            verb: ask.verb,
+            lines: confirm_lines(&plans, ask.kind, &largest),
+            budget: ask.typed.chars().filter(|c| !c.is_control()).collect(),
+            bulk_intent: ask.bulk_intent.to_string(),
+            back: ask.back,
+            budget_error: None,
+        };
+        return Ok(Html(page.render()?).into_response());
+    }
+    apply_bulk(&app, &w, &ask, plans).await
+}
+
+/// Reads the form: the ticked campaigns, the operation and the intent; a form without an
+/// operation or a campaign goes back with a flash.
+fn read_bulk_form(pairs: &[(String, String)]) -> AppResult<Result<BulkAsk<'_>, Response>> {
     let field = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     let back = back_to(field("back"));
     let mut ids: Vec<Uuid> = pairs
@@ -311,29 +382,46 @@ async fn bulk(
         Some("resume") => (ActionKind::Resume, "Resume"),
         Some("budget") => (ActionKind::SetBudget, "Set the daily budget of"),
         _ => {
-            return Ok(redirect_with_flash(
+            return Ok(Err(redirect_with_flash(
                 &back,
                 FlashKind::Error,
                 "Choose pause, resume or a new budget.",
-            ));
+            )));
         }
     };
     if ids.is_empty() {
-        return Ok(redirect_with_flash(
+        return Ok(Err(redirect_with_flash(
             &back,
             FlashKind::Error,
             "Tick the campaigns to change first.",
-        ));
+        )));
     }
     let Some(bulk_intent) = field("bulk_intent").and_then(|s| s.parse::<Uuid>().ok()) else {
         return Err(AppError::BadRequest(
             "a form drawn by adpilot carries an intent".into(),
         ));
     };
-    let wanted = ids.clone();
-    let (items, largest) = app
-        .db
-        .tenant(w.org_id, async move |c| {
+    Ok(Ok(BulkAsk {
+        ids,
+        kind,
+        verb,
+        op: field("op").unwrap_or_default().to_string(),
+        typed: field("budget").unwrap_or(""),
+        bulk_intent,
+        back,
+        confirmed: field("confirm") == Some("yes"),
+    }))
+}
+
+/// The ticked campaigns, and the largest daily budget of each of their accounts (what makes
+/// a new budget big enough to warn about).
+async fn load_bulk_campaigns(
+    app: &AppState,
+    org_id: Uuid,
+    wanted: Vec<Uuid>,
+) -> AppResult<(Vec<CampaignListItem>, HashMap<Uuid, Option<i64>>)> {
+    app.db
+        .tenant(org_id, async move |c| {
             let mut items = Vec::new();
             for id in &wanted {
                 items.push(super::detail(c, *id).await?);
@@ -347,143 +435,157 @@ async fn bulk(
             }
             Ok::<_, AppError>((items, largest))
         })
-        .await?;
-    let typed = field("budget").unwrap_or("");
-    if crate::web::form::has_forbidden_control(typed) {
-        // The budget comes back in an input of its own, without the control characters, to
-        // be checked and confirmed again; nothing is changed.
-        let lines = items
-            .iter()
-            .map(|i| BulkLine {
+        .await
+}
+
+/// The budget comes back in an input of its own, without the control characters, to be
+/// checked and confirmed again; nothing is changed.
+fn budget_to_check_again(
+    w: &Writer,
+    ask: &BulkAsk<'_>,
+    items: &[CampaignListItem],
+) -> AppResult<Response> {
+    let lines = items
+        .iter()
+        .map(|i| BulkLine {
+            id: i.campaign.id,
+            name: i.campaign.name.clone(),
+            from: i
+                .campaign
+                .daily_budget_micros
+                .zip(i.campaign.currency.parse::<Currency>().ok())
+                .map(|(b, c)| Money::new(b, c).display())
+                .unwrap_or_else(|| "none".into()),
+            to: "–".into(),
+            big: false,
+        })
+        .collect();
+    let page = BulkConfirm {
+        shell: w.shell("campaigns"),
+        op: ask.op.clone(),
+        verb: ask.verb,
+        lines,
+        budget: crate::web::form::scrub(ask.typed),
+        bulk_intent: ask.bulk_intent.to_string(),
+        back: ask.back.clone(),
+        budget_error: Some(crate::web::form::CONTROL_MESSAGE),
+    };
+    Ok((
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+        Html(page.render()?),
+    )
+        .into_response())
+}
+
+/// Each campaign's own currency reads the typed amount (and may refuse it); a campaign
+/// without a campaign-level daily budget stops the whole change.
+fn plan_bulk(
+    ask: &BulkAsk<'_>,
+    items: Vec<CampaignListItem>,
+) -> AppResult<Result<Vec<BulkPlan>, Response>> {
+    let mut plans: Vec<BulkPlan> = Vec::new();
+    for i in items {
+        if ask.kind != ActionKind::SetBudget {
+            plans.push((i, None));
+            continue;
+        }
+        let currency: Currency = i
+            .campaign
+            .currency
+            .parse()
+            .map_err(|_| AppError::Internal("a stored currency does not parse".into()))?;
+        if i.campaign.daily_budget_micros.is_none() {
+            return Ok(Err(redirect_with_flash(
+                &ask.back,
+                FlashKind::Error,
+                &format!(
+                    "Nothing was changed: {} has no campaign-level daily budget (it is set on its ad sets or as a total budget).",
+                    i.campaign.name
+                ),
+            )));
+        }
+        match parse_money(ask.typed, currency) {
+            Ok(m) => plans.push((i, Some(m))),
+            Err(e) => {
+                return Ok(Err(redirect_with_flash(
+                    &ask.back,
+                    FlashKind::Error,
+                    &format!("Nothing was changed. The new budget: {e}"),
+                )));
+            }
+        }
+    }
+    Ok(Ok(plans))
+}
+
+/// What the confirmation lists: each campaign from its current to its new state.
+fn confirm_lines(
+    plans: &[BulkPlan],
+    kind: ActionKind,
+    largest: &HashMap<Uuid, Option<i64>>,
+) -> Vec<BulkLine> {
+    plans
+        .iter()
+        .map(|(i, m)| match m {
+            Some(new) => budget_line(i, *new, largest),
+            None => BulkLine {
                 id: i.campaign.id,
                 name: i.campaign.name.clone(),
-                from: i
-                    .campaign
-                    .daily_budget_micros
-                    .zip(i.campaign.currency.parse::<Currency>().ok())
-                    .map(|(b, c)| Money::new(b, c).display())
-                    .unwrap_or_else(|| "none".into()),
-                to: "–".into(),
+                from: i.campaign.status.clone(),
+                to: if kind == ActionKind::Pause {
+                    "paused".into()
+                } else {
+                    "active".into()
+                },
                 big: false,
-            })
-            .collect();
-        let page = BulkConfirm {
-            shell: w.shell("campaigns"),
-            op: field("op").unwrap_or_default().to_string(),
-            verb,
-            lines,
-            budget: crate::web::form::scrub(typed),
-            bulk_intent: bulk_intent.to_string(),
-            back,
-            budget_error: Some(crate::web::form::CONTROL_MESSAGE),
-        };
-        return Ok((
-            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-            Html(page.render()?),
-        )
-            .into_response());
+            },
+        })
+        .collect()
+}
+
+/// A budget change's line, marked big when the new budget needs a second look.
+fn budget_line(i: &CampaignListItem, new: Money, largest: &HashMap<Uuid, Option<i64>>) -> BulkLine {
+    let currency: Option<Currency> = i.campaign.currency.parse().ok();
+    let current = i
+        .campaign
+        .daily_budget_micros
+        .zip(currency)
+        .map(|(b, c)| Money::new(b, c));
+    let largest = largest
+        .get(&i.campaign.account_id)
+        .copied()
+        .flatten()
+        .zip(currency)
+        .map(|(l, c)| Money::new(l, c));
+    BulkLine {
+        id: i.campaign.id,
+        name: i.campaign.name.clone(),
+        from: current
+            .map(|c| c.display())
+            .unwrap_or_else(|| "none".into()),
+        to: new.display(),
+        big: needs_confirmation(new, current, largest).is_some(),
     }
-    // Each campaign's own currency reads the typed amount (and may refuse it).
-    let mut plans: Vec<(CampaignListItem, Option<Money>)> = Vec::new();
-    for i in items {
-        let money = if kind == ActionKind::SetBudget {
-            let currency: Currency = i
-                .campaign
-                .currency
-                .parse()
-                .map_err(|_| AppError::Internal("a stored currency does not parse".into()))?;
-            if i.campaign.daily_budget_micros.is_none() {
-                return Ok(redirect_with_flash(
-                    &back,
-                    FlashKind::Error,
-                    &format!(
-                        "Nothing was changed: {} has no campaign-level daily budget (it is set on its ad sets or as a total budget).",
-                        i.campaign.name
-                    ),
-                ));
-            }
-            match parse_money(typed, currency) {
-                Ok(m) => Some(m),
-                Err(e) => {
-                    return Ok(redirect_with_flash(
-                        &back,
-                        FlashKind::Error,
-                        &format!("Nothing was changed. The new budget: {e}"),
-                    ));
-                }
-            }
-        } else {
-            None
-        };
-        plans.push((i, money));
-    }
-    if field("confirm") != Some("yes") {
-        let lines = plans
-            .iter()
-            .map(|(i, m)| {
-                let currency: Option<Currency> = i.campaign.currency.parse().ok();
-                let current = i
-                    .campaign
-                    .daily_budget_micros
-                    .zip(currency)
-                    .map(|(b, c)| Money::new(b, c));
-                match m {
-                    Some(new) => BulkLine {
-                        id: i.campaign.id,
-                        name: i.campaign.name.clone(),
-                        from: current
-                            .map(|c| c.display())
-                            .unwrap_or_else(|| "none".into()),
-                        to: new.display(),
-                        big: needs_confirmation(
-                            *new,
-                            current,
-                            largest
-                                .get(&i.campaign.account_id)
-                                .copied()
-                                .flatten()
-                                .zip(currency)
-                                .map(|(l, c)| Money::new(l, c)),
-                        )
-                        .is_some(),
-                    },
-                    None => BulkLine {
-                        id: i.campaign.id,
-                        name: i.campaign.name.clone(),
-                        from: i.campaign.status.clone(),
-                        to: if kind == ActionKind::Pause {
-                            "paused".into()
-                        } else {
-                            "active".into()
-                        },
-                        big: false,
-                    },
-                }
-            })
-            .collect();
-        let page = BulkConfirm {
-            shell: w.shell("campaigns"),
-            op: field("op").unwrap_or_default().to_string(),
-            verb,
-            lines,
-            budget: typed.chars().filter(|c| !c.is_control()).collect(),
-            bulk_intent: bulk_intent.to_string(),
-            back,
-            budget_error: None,
-        };
-        return Ok(Html(page.render()?).into_response());
-    }
+}
+
+/// Requests each change through the audited action path and goes back with what happened.
+async fn apply_bulk(
+    app: &AppState,
+    w: &Writer,
+    ask: &BulkAsk<'_>,
+    plans: Vec<BulkPlan>,
+) -> AppResult<Response> {
     let (mut done, mut unchanged, mut failed) = (0usize, Vec::new(), Vec::new());
     for (i, money) in plans {
         let outcome = actions::request(
-            &app,
+            app,
             w.org_id,
             ActionRequest {
                 target: Target::Campaign(i.campaign.id),
-                kind,
+                kind: ask.kind,
                 source: Source::User(w.user_id),
                 // One intent per campaign and bulk form: a double submit is the same change.
-                intent_key: format!("bulk:{bulk_intent}:{}", i.campaign.id),
+                intent_key: format!("bulk:{}:{}", ask.bulk_intent, i.campaign.id),
                 budget: money.map(BudgetPlan::Set),
                 bid: None,
             },
@@ -499,6 +601,17 @@ async fn bulk(
             )),
         }
     }
+    let kind = if failed.is_empty() {
+        FlashKind::Success
+    } else {
+        FlashKind::Error
+    };
+    let msg = bulk_summary(done, &unchanged, &failed);
+    Ok(redirect_with_flash(&ask.back, kind, &msg))
+}
+
+/// What a bulk change did, in at most 600 characters.
+fn bulk_summary(done: usize, unchanged: &[String], failed: &[String]) -> String {
     let mut msg = format!(
         "Done for {done} campaign{}.",
         if done == 1 { "" } else { "s" }
@@ -513,13 +626,5 @@ async fn bulk(
     if msg.chars().count() == 600 {
         msg.push('…');
     }
-    Ok(redirect_with_flash(
-        &back,
-        if failed.is_empty() {
-            FlashKind::Success
-        } else {
-            FlashKind::Error
-        },
-        &msg,
-    ))
+    msg
 }

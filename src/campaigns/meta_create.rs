@@ -17,7 +17,7 @@ use crate::types::Platform;
 use crate::web::form::FieldErrors;
 
 use super::copy::SavedVariation;
-use super::create_form::{MAX_LOCATIONS, check_url};
+use super::create_form::{MAX_LOCATIONS, SectionForm, check_url};
 
 /// Most interests one ad set gets from the form.
 pub const MAX_INTERESTS: usize = 25;
@@ -258,60 +258,105 @@ fn midnight(day: NaiveDate, time_zone: &str) -> String {
 
 /// Checks the Meta fields (all but places, interests, the Page list and the image, which need
 /// the platform or the upload) and returns the spec with those empty.
-#[allow(clippy::too_many_arguments)]
 pub fn check_fields(
     f: &MetaFields,
-    campaign_name: &str,
-    form_objective: &str,
-    picked: &[SavedVariation],
-    today: NaiveDate,
-    time_zone: &str,
+    form: &SectionForm<'_>,
     errors: &mut FieldErrors,
 ) -> Option<MetaSpec> {
     let link = check_url(&f.link)
         .map_err(|e| errors.add("meta_link", e))
         .ok();
-    let Some((objective, optimization_goal, billing_event)) = objective(form_objective) else {
+    let Some((objective, optimization_goal, billing_event)) = objective(form.form_objective) else {
         errors.add(
             "objective",
             "Meta ads are created for the traffic, leads or sales objective: choose one of those.",
         );
         return None;
     };
-    let promoted_object = pixel_event(form_objective).and_then(|event| {
-        let id = f.pixel.trim();
-        if id.is_empty() {
-            errors.add(
-                "meta_pixel",
-                format!(
-                    "Choose the Meta Pixel on your website: a {} campaign is optimised for the {} events it records. Without a Pixel, choose the traffic objective.",
-                    form_objective,
-                    if event == "LEAD" { "lead" } else { "purchase" }
-                ),
-            );
-            None
-        } else if !id.chars().all(|c| c.is_ascii_digit()) || id.len() > 20 {
-            errors.add(
-                "meta_pixel",
-                "A Meta Pixel id is a number of up to 20 digits: choose the Pixel from the list.",
-            );
-            None
-        } else {
-            Some(MetaPromotedObject {
-                pixel_id: id.to_string(),
-                custom_event_type: event.to_string(),
-            })
-        }
-    });
-    let ad_set_name = match f.ad_set.trim() {
+    let promoted_object = check_pixel(f, form.form_objective, errors);
+    let ad_set_name = check_ad_set_name(f, form.campaign_name, errors);
+    let budget_on_ad_set = check_budget_level(f, errors);
+    let (start, end) = check_dates(f, form.today, errors);
+    let (age_min, age_max, genders) = check_audience(f, errors);
+    check_choices(f, errors);
+    let ads = meta_ads(form.picked);
+    check_copy(&ads, errors);
+    if errors.any() {
+        return None;
+    }
+    Some(MetaSpec {
+        objective: objective.into(),
+        optimization_goal: optimization_goal.into(),
+        billing_event: billing_event.into(),
+        budget_on_ad_set,
+        ad_set_name,
+        start_time: start.map(|d| midnight(d, form.time_zone)),
+        end_time: end.map(|d| midnight(d, form.time_zone)),
+        locations: Vec::new(),
+        age_min: age_min?,
+        age_max: age_max?,
+        genders,
+        interests: Vec::new(),
+        page: MetaPage {
+            id: f.page.trim().to_string(),
+            name: String::new(),
+        },
+        link: link?,
+        call_to_action: f.call_to_action.clone(),
+        image_id: Uuid::nil(),
+        image_name: String::new(),
+        ads,
+        promoted_object,
+    })
+}
+
+/// The Pixel and event a leads or sales objective optimises for (None for traffic).
+fn check_pixel(
+    f: &MetaFields,
+    form_objective: &str,
+    errors: &mut FieldErrors,
+) -> Option<MetaPromotedObject> {
+    let event = pixel_event(form_objective)?;
+    let id = f.pixel.trim();
+    if id.is_empty() {
+        errors.add(
+            "meta_pixel",
+            format!(
+                "Choose the Meta Pixel on your website: a {} campaign is optimised for the {} events it records. Without a Pixel, choose the traffic objective.",
+                form_objective,
+                if event == "LEAD" { "lead" } else { "purchase" }
+            ),
+        );
+        None
+    } else if !id.chars().all(|c| c.is_ascii_digit()) || id.len() > 20 {
+        errors.add(
+            "meta_pixel",
+            "A Meta Pixel id is a number of up to 20 digits: choose the Pixel from the list.",
+        );
+        None
+    } else {
+        Some(MetaPromotedObject {
+            pixel_id: id.to_string(),
+            custom_event_type: event.to_string(),
+        })
+    }
+}
+
+/// The ad set's name: the campaign's when left empty.
+fn check_ad_set_name(f: &MetaFields, campaign_name: &str, errors: &mut FieldErrors) -> String {
+    match f.ad_set.trim() {
         "" => campaign_name.trim().to_string(),
         n if n.chars().count() > 255 => {
             errors.add("meta_ad_set", "Keep the ad set name under 256 characters.");
             String::new()
         }
         n => n.to_string(),
-    };
-    let budget_on_ad_set = match f.budget_level.as_str() {
+    }
+}
+
+/// Whether the daily budget is the ad set's (rather than the campaign's).
+fn check_budget_level(f: &MetaFields, errors: &mut FieldErrors) -> bool {
+    match f.budget_level.as_str() {
         "ad_set" => true,
         "campaign" | "" => false,
         _ => {
@@ -321,7 +366,15 @@ pub fn check_fields(
             );
             false
         }
-    };
+    }
+}
+
+/// The ad set's start (today or later) and end (after the start) days, each optional.
+fn check_dates(
+    f: &MetaFields,
+    today: NaiveDate,
+    errors: &mut FieldErrors,
+) -> (Option<NaiveDate>, Option<NaiveDate>) {
     let start = match f.start_date.trim() {
         "" => None,
         s => match parse_date(s) {
@@ -356,20 +409,27 @@ pub fn check_fields(
             }
         },
     };
-    let age = |s: &str, what: &'static str, errors: &mut FieldErrors| -> Option<u8> {
-        match s.trim().parse::<u8>() {
-            Ok(n) if (18..=65).contains(&n) => Some(n),
-            _ => {
-                errors.add(
-                    what,
-                    "Meta targets ages 18 to 65 (65 means 65 and over): enter a whole number in that range.",
-                );
-                None
-            }
+    (start, end)
+}
+
+/// One end of the age range (18 to 65).
+fn check_age(s: &str, what: &'static str, errors: &mut FieldErrors) -> Option<u8> {
+    match s.trim().parse::<u8>() {
+        Ok(n) if (18..=65).contains(&n) => Some(n),
+        _ => {
+            errors.add(
+                what,
+                "Meta targets ages 18 to 65 (65 means 65 and over): enter a whole number in that range.",
+            );
+            None
         }
-    };
-    let age_min = age(&f.age_min, "meta_age_min", errors);
-    let age_max = age(&f.age_max, "meta_age_max", errors);
+    }
+}
+
+/// The ages and genders the ads are shown to (no gender: everyone).
+fn check_audience(f: &MetaFields, errors: &mut FieldErrors) -> (Option<u8>, Option<u8>, Vec<u8>) {
+    let age_min = check_age(&f.age_min, "meta_age_min", errors);
+    let age_max = check_age(&f.age_max, "meta_age_max", errors);
     if let (Some(a), Some(b)) = (age_min, age_max)
         && a > b
     {
@@ -387,6 +447,12 @@ pub fn check_fields(
             Vec::new()
         }
     };
+    (age_min, age_max, genders)
+}
+
+/// Places, interests, the Page and the button: present and within Meta's limits (the
+/// look-ups come later).
+fn check_choices(f: &MetaFields, errors: &mut FieldErrors) {
     let n_places = f.location_names().len();
     if n_places == 0 {
         errors.add(
@@ -417,7 +483,11 @@ pub fn check_fields(
     {
         errors.add("meta_cta", "Choose a button from the list.");
     }
-    let ads = meta_ads(picked);
+}
+
+/// The kept copy variations: at least one, each with a primary text and a headline within
+/// Meta's lengths.
+fn check_copy(ads: &[MetaAdCopy], errors: &mut FieldErrors) {
     if ads.is_empty() {
         errors.add(
             "meta_copy",
@@ -450,33 +520,6 @@ pub fn check_fields(
             );
         }
     }
-    if errors.any() {
-        return None;
-    }
-    Some(MetaSpec {
-        objective: objective.into(),
-        optimization_goal: optimization_goal.into(),
-        billing_event: billing_event.into(),
-        budget_on_ad_set,
-        ad_set_name,
-        start_time: start.map(|d| midnight(d, time_zone)),
-        end_time: end.map(|d| midnight(d, time_zone)),
-        locations: Vec::new(),
-        age_min: age_min?,
-        age_max: age_max?,
-        genders,
-        interests: Vec::new(),
-        page: MetaPage {
-            id: f.page.trim().to_string(),
-            name: String::new(),
-        },
-        link: link?,
-        call_to_action: f.call_to_action.clone(),
-        image_id: Uuid::nil(),
-        image_name: String::new(),
-        ads,
-        promoted_object,
-    })
 }
 
 #[cfg(test)]

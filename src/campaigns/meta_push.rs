@@ -17,11 +17,11 @@ use uuid::Uuid;
 
 use crate::jobs::{JobCtx, JobError};
 use crate::platforms::meta_create::{MetaAdSetSpec, MetaCampaignSpec, MetaCreativeSpec};
-use crate::platforms::{AccountRef, Campaign, CampaignStatus, Credentials, PlatformError};
-use crate::types::{Currency, Money, Platform};
+use crate::platforms::{Campaign, CampaignStatus, PlatformError};
+use crate::types::{Money, Platform};
 
 use super::meta_create::MetaSpec;
-use super::push::{Outcome, Pending};
+use super::push::{Outcome, PushRun};
 
 /// A recorded step: state and platform id.
 #[derive(Debug, Clone, diesel::QueryableByName)]
@@ -85,18 +85,16 @@ impl<'a> Steps<'a> {
 
     async fn write(
         &self,
-        key: &str,
-        kind: &str,
-        label: &str,
+        step: &Step<'_>,
         state: &str,
         id: Option<&str>,
         error: Option<String>,
     ) -> Result<(), JobError> {
         let (org_id, push_id) = (self.org_id, self.push_id);
         let (key, kind, label, state) = (
-            key.to_string(),
-            kind.to_string(),
-            label.to_string(),
+            step.key.to_string(),
+            step.kind.to_string(),
+            step.label.to_string(),
             state.to_string(),
         );
         let id = id.map(str::to_string);
@@ -132,16 +130,13 @@ impl<'a> Steps<'a> {
 
     /// Runs one step: skipped when it exists, looked for when an earlier attempt sent it,
     /// recorded as `sending` before its call, then as created (with the id) or refused.
-    #[allow(clippy::too_many_arguments)]
     pub(super) async fn run(
         &mut self,
-        key: &str,
-        kind: &str,
-        label: &str,
-        what: &str,
+        step: Step<'_>,
         find: impl AsyncFnOnce() -> Result<Option<String>, PlatformError>,
         send: impl AsyncFnOnce() -> Result<String, PlatformError>,
     ) -> StepResult {
+        let key = step.key;
         let earlier = self.recorded.get(key).cloned();
         if let Some(r) = &earlier
             && matches!(r.state.as_str(), "created" | "found")
@@ -153,33 +148,39 @@ impl<'a> Steps<'a> {
             match find().await {
                 Ok(Some(id)) => {
                     tracing::info!(push = %self.push_id, step = key, id = %id, "found what an earlier attempt made; not sending it again");
-                    self.write(key, kind, label, "found", Some(&id), None)
-                        .await?;
+                    self.write(&step, "found", Some(&id), None).await?;
                     return Ok(Ok(id));
                 }
                 Ok(None) => {}
-                Err(e) => {
-                    let m = plain(self.platform, what, &e);
-                    self.write(key, kind, label, "error", None, Some(m)).await?;
-                    return Ok(Err(e));
-                }
+                Err(e) => return self.refused(&step, e).await,
             }
         }
-        self.write(key, kind, label, "sending", None, None).await?;
+        self.write(&step, "sending", None, None).await?;
         self.ctx.lease.renew().await?;
         match send().await {
             Ok(id) => {
-                self.write(key, kind, label, "created", Some(&id), None)
-                    .await?;
+                self.write(&step, "created", Some(&id), None).await?;
                 Ok(Ok(id))
             }
-            Err(e) => {
-                let m = plain(self.platform, what, &e);
-                self.write(key, kind, label, "error", None, Some(m)).await?;
-                Ok(Err(e))
-            }
+            Err(e) => self.refused(&step, e).await,
         }
     }
+
+    /// Records the platform's refusal of a step and hands it on.
+    async fn refused(&self, step: &Step<'_>, e: PlatformError) -> StepResult {
+        let m = plain(self.platform, step.what, &e);
+        self.write(step, "error", None, Some(m)).await?;
+        Ok(Err(e))
+    }
+}
+
+/// One step of a push: its key among the push's steps, its kind and label on the status
+/// page, and what a refusal names.
+pub(super) struct Step<'s> {
+    pub(super) key: &'s str,
+    pub(super) kind: &'s str,
+    pub(super) label: &'s str,
+    pub(super) what: &'s str,
 }
 
 /// The platform's answer in words, naming what it concerns.
@@ -201,55 +202,90 @@ fn short_name(platform: Platform) -> &'static str {
     }
 }
 
+/// What every step of a Meta push sends with.
+struct Call<'a> {
+    run: &'a PushRun<'a>,
+    spec: &'a MetaSpec,
+    status: CampaignStatus,
+}
+
+fn temporary(e: impl std::fmt::Display) -> PlatformError {
+    PlatformError::Temporary {
+        message: e.to_string(),
+    }
+}
+
 /// Runs (or continues) a Meta push's steps. Called with the push row pending.
-#[allow(clippy::too_many_arguments)]
-pub(super) async fn run(
-    ctx: &JobCtx,
-    org_id: Uuid,
-    push_id: Uuid,
-    row: &Pending,
-    spec: &MetaSpec,
-    currency: Currency,
-    creds: &Credentials,
-    account: &AccountRef,
-) -> Result<(), JobError> {
-    let mut steps = Steps::load(ctx, org_id, push_id, Platform::Meta).await?;
-    let adapter = ctx.app.platforms.adapter(Platform::Meta);
-    let status = if row.start_status == "active" {
-        CampaignStatus::Active
-    } else {
-        CampaignStatus::Paused
-    };
-    let budget = Money::new(row.daily_budget_micros, currency);
-    let campaign = MetaCampaignSpec {
-        name: row.name.clone(),
-        objective: spec.objective.clone(),
-        status,
-        daily_budget: (!spec.budget_on_ad_set).then_some(budget),
+pub(super) async fn run(run: &PushRun<'_>, spec: &MetaSpec) -> Result<(), JobError> {
+    let mut steps = Steps::load(run.ctx, run.org_id, run.push_id, run.platform).await?;
+    let status = run.start_status();
+    let budget = run.budget();
+    let call = Call { run, spec, status };
+
+    // 1. Campaign (without a budget when the ad set carries it).
+    let daily_budget = (!spec.budget_on_ad_set).then_some(budget);
+    let campaign_id = match campaign_step(&mut steps, &call, daily_budget).await? {
+        Ok(id) => id,
+        Err(e) => return failed(run, None, "campaign", e).await,
     };
     let made = Campaign {
-        id: String::new(),
-        name: row.name.clone(),
+        id: campaign_id.clone(),
+        name: run.row.name.clone(),
         status,
-        daily_budget: campaign.daily_budget,
+        daily_budget,
         flight: Default::default(),
     };
 
-    // 1. Campaign.
-    let answer = steps
+    // 2. Ad set, 3. image → hash, 4-5. one creative and one ad per kept copy variation.
+    let ad_set_id = match ad_set_step(&mut steps, &call, &campaign_id, budget).await? {
+        Ok(id) => id,
+        Err(e) => return failed(run, Some(&made), "ad set", e).await,
+    };
+    let hash = match image_step(&mut steps, &call).await? {
+        Ok(h) => h,
+        Err(e) => return failed(run, Some(&made), "image", e).await,
+    };
+    if let Err((what, e)) = ads_step(&mut steps, &call, &ad_set_id, &hash).await? {
+        return failed(run, Some(&made), what, e).await;
+    }
+
+    // Everything exists: bring the campaign, ad set and ads into adpilot so the status page
+    // links them, then mark the push created.
+    super::complete::after_create(run, &made, Some(Vec::new())).await?;
+    run.record(Outcome::Created(made)).await
+}
+
+/// Step 1: the campaign, found by name among those not there before the first send.
+async fn campaign_step(
+    steps: &mut Steps<'_>,
+    call: &Call<'_>,
+    daily_budget: Option<Money>,
+) -> StepResult {
+    let run = call.run;
+    let (ctx, org_id, push_id, row) = (run.ctx, run.org_id, run.push_id, run.row);
+    let (creds, account) = (run.creds, run.account);
+    let adapter = ctx.app.platforms.adapter(run.platform);
+    let campaign = MetaCampaignSpec {
+        name: row.name.clone(),
+        objective: call.spec.objective.clone(),
+        status: call.status,
+        daily_budget,
+    };
+    let step = Step {
+        key: "campaign",
+        kind: "campaign",
+        label: &format!("Campaign \u{201c}{}\u{201d}", row.name),
+        what: "campaign",
+    };
+    steps
         .run(
-            "campaign",
-            "campaign",
-            &format!("Campaign \u{201c}{}\u{201d}", row.name),
-            "campaign",
+            step,
             async || {
                 let listed = adapter.list_campaigns(creds, account).await?;
                 super::push::find_sent(ctx, org_id, push_id, row, listed)
                     .await
                     .map(|k| k.map(|k| k.id))
-                    .map_err(|e| PlatformError::Temporary {
-                        message: e.to_string(),
-                    })
+                    .map_err(temporary)
             },
             async || {
                 // Notes which campaigns carry the name already, so a later attempt can tell
@@ -263,43 +299,30 @@ pub(super) async fn run(
                         .collect();
                     super::push::mark_sent(ctx, org_id, push_id, pre)
                         .await
-                        .map_err(|e| PlatformError::Temporary {
-                            message: e.to_string(),
-                        })?;
+                        .map_err(temporary)?;
                 }
                 adapter
                     .meta_create_campaign(creds, account, &campaign)
                     .await
             },
         )
-        .await?;
-    let campaign_id = match answer {
-        Ok(id) => id,
-        Err(e) => {
-            return failed(
-                ctx,
-                Platform::Meta,
-                org_id,
-                push_id,
-                row,
-                currency,
-                None,
-                "campaign",
-                e,
-            )
-            .await;
-        }
-    };
-    let made = Campaign {
-        id: campaign_id.clone(),
-        ..made
-    };
+        .await
+}
 
-    // 2. Ad set.
+/// Step 2: the ad set, found by name under the new campaign.
+async fn ad_set_step(
+    steps: &mut Steps<'_>,
+    call: &Call<'_>,
+    campaign_id: &str,
+    budget: Money,
+) -> StepResult {
+    let (spec, run) = (call.spec, call.run);
+    let (creds, account) = (run.creds, run.account);
+    let adapter = run.ctx.app.platforms.adapter(run.platform);
     let ad_set = MetaAdSetSpec {
         name: spec.ad_set_name.clone(),
-        campaign_id: campaign_id.clone(),
-        status,
+        campaign_id: campaign_id.to_string(),
+        status: call.status,
         daily_budget: spec.budget_on_ad_set.then_some(budget),
         optimization_goal: spec.optimization_goal.clone(),
         billing_event: spec.billing_event.clone(),
@@ -312,41 +335,34 @@ pub(super) async fn run(
         interests: spec.interests.clone(),
         promoted_object: spec.promoted_object.clone(),
     };
-    let answer = steps
+    let step = Step {
+        key: "ad_set",
+        kind: "ad_group",
+        label: &format!("Ad set \u{201c}{}\u{201d}", spec.ad_set_name),
+        what: "ad set",
+    };
+    steps
         .run(
-            "ad_set",
-            "ad_group",
-            &format!("Ad set \u{201c}{}\u{201d}", spec.ad_set_name),
-            "ad set",
+            step,
             async || {
                 adapter
-                    .meta_find_ad_set(creds, account, &campaign_id, &spec.ad_set_name)
+                    .meta_find_ad_set(creds, account, campaign_id, &spec.ad_set_name)
                     .await
             },
             async || adapter.meta_create_ad_set(creds, account, &ad_set).await,
         )
-        .await?;
-    let ad_set_id = match answer {
-        Ok(id) => id,
-        Err(e) => {
-            return failed(
-                ctx,
-                Platform::Meta,
-                org_id,
-                push_id,
-                row,
-                currency,
-                Some(&made),
-                "ad set",
-                e,
-            )
-            .await;
-        }
-    };
+        .await
+}
 
-    // 3. Image → hash.
-    let image_id = spec.image_id;
-    let image = ctx
+/// Step 3: the image kept with the push, uploaded for its hash (Meta keys images by their
+/// content, so there is nothing to look for).
+async fn image_step(steps: &mut Steps<'_>, call: &Call<'_>) -> StepResult {
+    let run = call.run;
+    let (creds, account, org_id) = (run.creds, run.account, run.org_id);
+    let adapter = run.ctx.app.platforms.adapter(run.platform);
+    let image_id = call.spec.image_id;
+    let image = run
+        .ctx
         .app
         .db
         .tenant(org_id, async move |c| {
@@ -354,15 +370,18 @@ pub(super) async fn run(
         })
         .await?
         .ok_or_else(|| JobError::permanent("the push's image is gone"))?;
-    let answer = steps
+    let step = Step {
+        key: "image",
+        kind: "image",
+        label: &format!(
+            "Image {} ({} × {})",
+            image.file_name, image.width, image.height
+        ),
+        what: "image",
+    };
+    steps
         .run(
-            "image",
-            "image",
-            &format!(
-                "Image {} ({} × {})",
-                image.file_name, image.width, image.height
-            ),
-            "image",
+            step,
             async || Ok(None),
             async || {
                 adapter
@@ -370,152 +389,141 @@ pub(super) async fn run(
                     .await
             },
         )
-        .await?;
-    let hash = match answer {
-        Ok(h) => h,
-        Err(e) => {
-            return failed(
-                ctx,
-                Platform::Meta,
-                org_id,
-                push_id,
-                row,
-                currency,
-                Some(&made),
-                "image",
-                e,
-            )
-            .await;
-        }
-    };
+        .await
+}
 
-    // 4-5. One creative and one ad per kept copy variation.
-    let tag: String = push_id.simple().to_string().chars().take(8).collect();
-    for (i, copy) in spec.ads.iter().enumerate() {
+/// Steps 4-5: one creative and one ad per kept copy variation; a refusal names which of the
+/// two it concerns.
+async fn ads_step(
+    steps: &mut Steps<'_>,
+    call: &Call<'_>,
+    ad_set_id: &str,
+    hash: &str,
+) -> Result<Result<(), (&'static str, PlatformError)>, JobError> {
+    let tag: String = call
+        .run
+        .push_id
+        .simple()
+        .to_string()
+        .chars()
+        .take(8)
+        .collect();
+    for (i, copy) in call.spec.ads.iter().enumerate() {
         let n = i + 1;
-        let ad_name = format!("{} \u{2013} ad {n}", spec.ad_set_name);
+        let ad_name = format!("{} \u{2013} ad {n}", call.spec.ad_set_name);
         let creative_name = format!("{ad_name} creative ({tag})");
         let creative = MetaCreativeSpec {
-            name: creative_name.clone(),
-            page_id: spec.page.id.clone(),
-            link: spec.link.clone(),
+            name: creative_name,
+            page_id: call.spec.page.id.clone(),
+            link: call.spec.link.clone(),
             message: copy.primary_text.clone(),
             headline: copy.headline.clone(),
             description: copy.description.clone(),
-            image_hash: hash.clone(),
-            call_to_action: spec.call_to_action.clone(),
+            image_hash: hash.to_string(),
+            call_to_action: call.spec.call_to_action.clone(),
         };
-        let answer = steps
-            .run(
-                &format!("creative:{n}"),
-                "creative",
-                &format!("Creative {n} (\u{201c}{}\u{201d})", copy.headline),
-                "ad creative",
-                async || {
-                    adapter
-                        .meta_find_creative(creds, account, &creative_name)
-                        .await
-                },
-                async || {
-                    adapter
-                        .meta_create_creative(creds, account, &creative)
-                        .await
-                },
-            )
-            .await?;
-        let creative_id = match answer {
+        let creative_id = match creative_step(steps, call, n, &creative).await? {
             Ok(id) => id,
-            Err(e) => {
-                return failed(
-                    ctx,
-                    Platform::Meta,
-                    org_id,
-                    push_id,
-                    row,
-                    currency,
-                    Some(&made),
-                    "ad creative",
-                    e,
-                )
-                .await;
-            }
+            Err(e) => return Ok(Err(("ad creative", e))),
         };
-        let answer = steps
-            .run(
-                &format!("ad:{n}"),
-                "ad",
-                &format!("Ad {n}"),
-                "ad",
-                async || {
-                    adapter
-                        .meta_find_ad(creds, account, &ad_set_id, &ad_name)
-                        .await
-                },
-                async || {
-                    adapter
-                        .meta_create_ad(creds, account, &ad_name, &ad_set_id, &creative_id, status)
-                        .await
-                },
-            )
-            .await?;
-        if let Err(e) = answer {
-            return failed(
-                ctx,
-                Platform::Meta,
-                org_id,
-                push_id,
-                row,
-                currency,
-                Some(&made),
-                "ad",
-                e,
-            )
-            .await;
+        let ad = NewAd {
+            n,
+            name: &ad_name,
+            ad_set_id,
+            creative_id: &creative_id,
+        };
+        if let Err(e) = ad_step(steps, call, ad).await? {
+            return Ok(Err(("ad", e)));
         }
     }
+    Ok(Ok(()))
+}
 
-    // Everything exists: bring the campaign, ad set and ads into adpilot so the status page
-    // links them, then mark the push created.
-    super::complete::after_create(
-        ctx,
-        org_id,
-        push_id,
-        row.account_id,
-        Platform::Meta,
-        currency,
-        creds,
-        account,
-        &made,
-        Some(Vec::new()),
-    )
-    .await?;
-    super::push::record(
-        ctx,
-        org_id,
-        push_id,
-        row.account_id,
-        Platform::Meta,
-        currency,
-        Outcome::Created(made),
-    )
-    .await
+/// Step 4 for one copy variation: its creative, found by its name (which carries the push's
+/// id).
+async fn creative_step(
+    steps: &mut Steps<'_>,
+    call: &Call<'_>,
+    n: usize,
+    creative: &MetaCreativeSpec,
+) -> StepResult {
+    let run = call.run;
+    let (creds, account) = (run.creds, run.account);
+    let adapter = run.ctx.app.platforms.adapter(run.platform);
+    let headline = &creative.headline;
+    let step = Step {
+        key: &format!("creative:{n}"),
+        kind: "creative",
+        label: &format!("Creative {n} (\u{201c}{headline}\u{201d})"),
+        what: "ad creative",
+    };
+    steps
+        .run(
+            step,
+            async || {
+                adapter
+                    .meta_find_creative(creds, account, &creative.name)
+                    .await
+            },
+            async || adapter.meta_create_creative(creds, account, creative).await,
+        )
+        .await
+}
+
+/// The ad of one copy variation: its number, name, ad set and creative.
+struct NewAd<'a> {
+    n: usize,
+    name: &'a str,
+    ad_set_id: &'a str,
+    creative_id: &'a str,
+}
+
+/// Step 5 for one copy variation: its ad, found by name under the ad set.
+async fn ad_step(steps: &mut Steps<'_>, call: &Call<'_>, ad: NewAd<'_>) -> StepResult {
+    let run = call.run;
+    let (creds, account, status) = (run.creds, run.account, call.status);
+    let adapter = run.ctx.app.platforms.adapter(run.platform);
+    let n = ad.n;
+    let step = Step {
+        key: &format!("ad:{n}"),
+        kind: "ad",
+        label: &format!("Ad {n}"),
+        what: "ad",
+    };
+    steps
+        .run(
+            step,
+            async || {
+                adapter
+                    .meta_find_ad(creds, account, ad.ad_set_id, ad.name)
+                    .await
+            },
+            async || {
+                adapter
+                    .meta_create_ad(
+                        creds,
+                        account,
+                        ad.name,
+                        ad.ad_set_id,
+                        ad.creative_id,
+                        status,
+                    )
+                    .await
+            },
+        )
+        .await
 }
 
 /// A step that failed: tried again by the job while waiting can help (or the call may have
 /// landed: the next attempt looks first); otherwise the push ends with Meta's answer, keeping
 /// the campaign (when it exists) in adpilot's list, and "Try again" continues from this step.
-#[allow(clippy::too_many_arguments)]
 pub(super) async fn failed(
-    ctx: &JobCtx,
-    platform: Platform,
-    org_id: Uuid,
-    push_id: Uuid,
-    row: &Pending,
-    currency: Currency,
+    run: &PushRun<'_>,
     made: Option<&Campaign>,
     what: &str,
     e: PlatformError,
 ) -> Result<(), JobError> {
+    let ctx = run.ctx;
     if (e.is_retryable() || e.may_have_landed()) && ctx.attempt < ctx.max_attempts {
         return match &e {
             PlatformError::RateLimited {
@@ -525,18 +533,34 @@ pub(super) async fn failed(
             _ => Err(JobError::retry(e.to_string())),
         };
     }
-    let mut message = plain(platform, what, &e);
+    let message = failure_message(run.platform, made.is_some(), what, &e);
+    record_failure(run, made.cloned(), message).await
+}
+
+/// The platform's answer, and what "Try again" does about it.
+fn failure_message(platform: Platform, made: bool, what: &str, e: &PlatformError) -> String {
+    let mut message = plain(platform, what, e);
     let p = short_name(platform);
     if e.may_have_landed() {
         message.push_str(&format!(
             " adpilot sent the {what} but never got {p}'s answer; \u{201c}Try again\u{201d} looks for it on {p} before sending it again."
         ));
-    } else if made.is_some() {
+    } else if made {
         message.push_str(&format!(" The steps above exist on {p}; fix the problem and press \u{201c}Try again\u{201d} to continue from this step."));
     }
-    let account_id = row.account_id;
-    let made = made.cloned();
-    ctx.app
+    message
+}
+
+/// Ends the push with the message, keeping the campaign (when it exists) in adpilot's list.
+async fn record_failure(
+    run: &PushRun<'_>,
+    made: Option<Campaign>,
+    message: String,
+) -> Result<(), JobError> {
+    let (org_id, push_id, account_id) = (run.org_id, run.push_id, run.row.account_id);
+    let (platform, currency) = (run.platform, run.currency);
+    run.ctx
+        .app
         .db
         .tenant(org_id, async move |c| {
             let (ext, cid) = match &made {

@@ -19,7 +19,9 @@ use uuid::Uuid;
 use crate::connections::service::{ManagedAccount, account_access};
 use crate::db::Conn;
 use crate::jobs::{Dedupe, Job, JobCtx, JobError};
-use crate::platforms::{Campaign, CampaignStatus, NewCampaign, PlatformError};
+use crate::platforms::{
+    AccountRef, Campaign, CampaignStatus, Credentials, NewCampaign, PlatformError,
+};
 use crate::types::{Currency, Money, Platform};
 
 /// What a creation asks for on one account.
@@ -336,6 +338,82 @@ pub(super) async fn mark_sent(
         .await
 }
 
+/// One push on its way to its platform: the job, the pending row and the account it goes to,
+/// which every step of the create shares.
+pub(super) struct PushRun<'a> {
+    pub(super) ctx: &'a JobCtx,
+    pub(super) org_id: Uuid,
+    pub(super) push_id: Uuid,
+    pub(super) row: &'a Pending,
+    pub(super) platform: Platform,
+    pub(super) currency: Currency,
+    pub(super) creds: &'a Credentials,
+    pub(super) account: &'a AccountRef,
+}
+
+impl PushRun<'_> {
+    /// Records how the push ended (see [`record`]).
+    pub(super) async fn record(&self, outcome: Outcome) -> Result<(), JobError> {
+        record(
+            self.ctx,
+            self.org_id,
+            self.push_id,
+            self.row.account_id,
+            self.platform,
+            self.currency,
+            outcome,
+        )
+        .await
+    }
+
+    /// The status the row asks the new campaign (and what it holds) to start in.
+    pub(super) fn start_status(&self) -> CampaignStatus {
+        if self.row.start_status == "active" {
+            CampaignStatus::Active
+        } else {
+            CampaignStatus::Paused
+        }
+    }
+
+    /// The row's daily budget.
+    pub(super) fn budget(&self) -> Money {
+        Money::new(self.row.daily_budget_micros, self.currency)
+    }
+
+    /// The campaign the row asks for: its name, budget and starting status.
+    fn new_campaign(&self) -> NewCampaign {
+        NewCampaign {
+            name: self.row.name.clone(),
+            daily_budget: self.budget(),
+            status: self.start_status(),
+        }
+    }
+}
+
+/// The push's row, when it still exists.
+async fn load_pending(
+    ctx: &JobCtx,
+    org_id: Uuid,
+    push_id: Uuid,
+) -> Result<Option<Pending>, JobError> {
+    ctx.app
+        .db
+        .tenant(org_id, async move |c| {
+            Ok::<_, JobError>(
+                diesel::sql_query(
+                    "SELECT account_id, platform, name, daily_budget_micros, currency,
+                       start_status, state, sent_at, preexisting_ids, spec::text AS spec
+                     FROM campaign_pushes WHERE id = $1",
+                )
+                .bind::<SqlUuid, _>(push_id)
+                .get_result(c)
+                .await
+                .optional()?,
+            )
+        })
+        .await
+}
+
 impl Job for PushCampaign {
     const KIND: &'static str = "campaigns.push";
     const MAX_ATTEMPTS: i32 = 4;
@@ -350,24 +428,7 @@ impl Job for PushCampaign {
             .org_id
             .ok_or_else(|| JobError::permanent("a campaign push needs its organization"))?;
         let push_id = self.push_id;
-        let row: Option<Pending> = ctx
-            .app
-            .db
-            .tenant(org_id, async move |c| {
-                Ok::<_, JobError>(
-                    diesel::sql_query(
-                        "SELECT account_id, platform, name, daily_budget_micros, currency,
-                           start_status, state, sent_at, preexisting_ids, spec::text AS spec
-                         FROM campaign_pushes WHERE id = $1",
-                    )
-                    .bind::<SqlUuid, _>(push_id)
-                    .get_result(c)
-                    .await
-                    .optional()?,
-                )
-            })
-            .await?;
-        let Some(row) = row else {
+        let Some(row) = load_pending(&ctx, org_id, push_id).await? else {
             return Err(JobError::permanent("the campaign push row is gone"));
         };
         if row.state != "pending" {
@@ -379,24 +440,9 @@ impl Job for PushCampaign {
         ) else {
             return Err(JobError::permanent("the campaign push row is malformed"));
         };
-        let finish = async |outcome: Outcome| {
-            record(
-                &ctx,
-                org_id,
-                push_id,
-                row.account_id,
-                platform,
-                currency,
-                outcome,
-            )
-            .await
-        };
         let Ok(spec) = serde_json::from_str::<super::complete::PushSpec>(&row.spec) else {
             return Err(JobError::permanent("the campaign push's spec is malformed"));
         };
-        let google = spec.google.filter(|_| platform == Platform::Google);
-        let meta = spec.meta.filter(|_| platform == Platform::Meta);
-        let tiktok = spec.tiktok.filter(|_| platform == Platform::Tiktok);
         let (_, creds, account) = match account_access(&ctx.app, org_id, row.account_id).await {
             Ok(a) => a,
             Err(e) => {
@@ -405,114 +451,137 @@ impl Job for PushCampaign {
                     platform.label()
                 );
                 let maybe_made = row.sent_at.is_some();
-                return finish(Outcome::Failed(with_caution(
-                    msg, platform, &row, maybe_made,
-                )))
+                let outcome = Outcome::Failed(with_caution(msg, platform, &row, maybe_made));
+                return record(
+                    &ctx,
+                    org_id,
+                    push_id,
+                    row.account_id,
+                    platform,
+                    currency,
+                    outcome,
+                )
                 .await;
             }
         };
-        if let Some(m) = &meta {
-            return super::meta_push::run(
-                &ctx, org_id, push_id, &row, m, currency, &creds, &account,
-            )
-            .await;
-        }
-        if let Some(t) = &tiktok {
-            return super::tiktok_push::run(
-                &ctx, org_id, push_id, &row, t, currency, &creds, &account,
-            )
-            .await;
-        }
-        let adapter = ctx.app.platforms.adapter(platform);
-        // What the platform has now: before a first create, to know which campaigns already
-        // carry the name; after one whose answer was lost, to find what it made.
-        let listed = match adapter.list_campaigns(&creds, &account).await {
-            Ok(l) => l,
-            Err(e) => {
-                let maybe_made = row.sent_at.is_some();
-                return failed(&ctx, e, platform, &row, maybe_made, finish).await;
-            }
+        let run = PushRun {
+            ctx: &ctx,
+            org_id,
+            push_id,
+            row: &row,
+            platform,
+            currency,
+            creds: &creds,
+            account: &account,
         };
-        if row.sent_at.is_some() {
-            if let Some(found) = find_sent(&ctx, org_id, push_id, &row, listed).await? {
-                tracing::info!(push = %push_id, campaign = %found.id, "found the campaign an earlier create made; not creating it again");
-                if google.is_some() {
-                    super::complete::after_create(
-                        &ctx,
-                        org_id,
-                        push_id,
-                        row.account_id,
-                        platform,
-                        currency,
-                        &creds,
-                        &account,
-                        &found,
-                        None,
-                    )
-                    .await?;
-                }
-                return finish(Outcome::Found(found)).await;
-            }
-        } else {
-            let preexisting = listed
-                .into_iter()
-                .filter(|k| k.name == row.name)
-                .map(|k| k.id)
-                .collect();
-            if !mark_sent(&ctx, org_id, push_id, preexisting).await? {
-                // Another run got there first; it (or its retry) finishes the push.
-                return Ok(());
-            }
+        send(&run, spec).await
+    }
+}
+
+/// Sends the push the way its platform makes what the spec asks for: Meta and TikTok as
+/// recorded steps, Google and a campaign-only push in one create.
+async fn send(run: &PushRun<'_>, spec: super::complete::PushSpec) -> Result<(), JobError> {
+    let platform = run.platform;
+    let google = spec.google.filter(|_| platform == Platform::Google);
+    let meta = spec.meta.filter(|_| platform == Platform::Meta);
+    let tiktok = spec.tiktok.filter(|_| platform == Platform::Tiktok);
+    if let Some(m) = &meta {
+        return super::meta_push::run(run, m).await;
+    }
+    if let Some(t) = &tiktok {
+        return super::tiktok_push::run(run, t).await;
+    }
+    match look_before_sending(run, google.is_some()).await? {
+        Ready::Send => {}
+        Ready::Done => return Ok(()),
+    }
+    let new = run.new_campaign();
+    run.ctx.lease.renew().await?;
+    match &google {
+        Some(g) => create_google(run, g, &new).await,
+        None => create_plain(run, &new).await,
+    }
+}
+
+/// Whether a one-call create goes out.
+enum Ready {
+    /// Nothing was sent before, or nothing an earlier send made was found: send it.
+    Send,
+    /// The push is settled (found, failed, or another run marked it sent first).
+    Done,
+}
+
+/// What the platform has now: before a first create, to know which campaigns already carry
+/// the name; after one whose answer was lost, to find what it made (and settle the push).
+async fn look_before_sending(run: &PushRun<'_>, google: bool) -> Result<Ready, JobError> {
+    let (ctx, org_id, push_id, row) = (run.ctx, run.org_id, run.push_id, run.row);
+    let adapter = ctx.app.platforms.adapter(run.platform);
+    let listed = match adapter.list_campaigns(run.creds, run.account).await {
+        Ok(l) => l,
+        Err(e) => {
+            let maybe_made = row.sent_at.is_some();
+            return failed(run, e, maybe_made).await.map(|()| Ready::Done);
         }
-        let new = NewCampaign {
-            name: row.name.clone(),
-            daily_budget: Money::new(row.daily_budget_micros, currency),
-            status: if row.start_status == "active" {
-                CampaignStatus::Active
-            } else {
-                CampaignStatus::Paused
-            },
-        };
-        ctx.lease.renew().await?;
-        if let Some(g) = &google {
-            let spec = g.search_spec(&new.name, new.daily_budget, new.status);
-            return match adapter
-                .create_search_campaign(&creds, &account, &spec, false)
-                .await
-            {
-                Ok(Some(tree)) => {
-                    super::complete::after_create(
-                        &ctx,
-                        org_id,
-                        push_id,
-                        row.account_id,
-                        platform,
-                        currency,
-                        &creds,
-                        &account,
-                        &tree.campaign,
-                        Some(tree.objects),
-                    )
-                    .await?;
-                    finish(Outcome::Created(tree.campaign)).await
-                }
-                Ok(None) => Err(JobError::permanent(
-                    "Google Ads answered a create as if it were only checked",
-                )),
-                Err(e) => {
-                    // One atomic request: a refusal made nothing, an unknown outcome is
-                    // looked for by the next attempt.
-                    let maybe_made = e.may_have_landed();
-                    failed(&ctx, e, platform, &row, maybe_made, finish).await
-                }
-            };
-        }
-        match adapter.create_campaign(&creds, &account, &new).await {
-            Ok(created) => finish(Outcome::Created(created)).await,
-            Err(e) => {
-                let maybe_made = e.may_have_landed();
-                failed(&ctx, e, platform, &row, maybe_made, finish).await
+    };
+    if row.sent_at.is_some() {
+        if let Some(found) = find_sent(ctx, org_id, push_id, row, listed).await? {
+            tracing::info!(push = %push_id, campaign = %found.id, "found the campaign an earlier create made; not creating it again");
+            if google {
+                super::complete::after_create(run, &found, None).await?;
             }
+            run.record(Outcome::Found(found)).await?;
+            return Ok(Ready::Done);
+        }
+    } else {
+        let preexisting = listed
+            .into_iter()
+            .filter(|k| k.name == row.name)
+            .map(|k| k.id)
+            .collect();
+        if !mark_sent(ctx, org_id, push_id, preexisting).await? {
+            // Another run got there first; it (or its retry) finishes the push.
+            return Ok(Ready::Done);
+        }
+    }
+    Ok(Ready::Send)
+}
+
+/// Google Search: the whole tree in one atomic request.
+async fn create_google(
+    run: &PushRun<'_>,
+    g: &super::complete::GoogleSpec,
+    new: &NewCampaign,
+) -> Result<(), JobError> {
+    let adapter = run.ctx.app.platforms.adapter(run.platform);
+    let spec = g.search_spec(&new.name, new.daily_budget, new.status);
+    match adapter
+        .create_search_campaign(run.creds, run.account, &spec, false)
+        .await
+    {
+        Ok(Some(tree)) => {
+            super::complete::after_create(run, &tree.campaign, Some(tree.objects)).await?;
+            run.record(Outcome::Created(tree.campaign)).await
+        }
+        Ok(None) => Err(JobError::permanent(
+            "Google Ads answered a create as if it were only checked",
+        )),
+        Err(e) => {
+            // One atomic request: a refusal made nothing, an unknown outcome is
+            // looked for by the next attempt.
+            let maybe_made = e.may_have_landed();
+            failed(run, e, maybe_made).await
+        }
+    }
+}
+
+/// A campaign-only push.
+async fn create_plain(run: &PushRun<'_>, new: &NewCampaign) -> Result<(), JobError> {
+    let adapter = run.ctx.app.platforms.adapter(run.platform);
+    match adapter.create_campaign(run.creds, run.account, new).await {
+        Ok(created) => run.record(Outcome::Created(created)).await,
+        Err(e) => {
+            let maybe_made = e.may_have_landed();
+            failed(run, e, maybe_made).await
         }
     }
 }
@@ -520,14 +589,8 @@ impl Job for PushCampaign {
 /// A failed platform call: tried again while attempts remain when waiting can help, or when
 /// the create may have landed (the next attempt looks for it first); otherwise the push ends
 /// with the platform's answer in plain words, and a caution when the campaign may exist.
-async fn failed(
-    ctx: &JobCtx,
-    e: PlatformError,
-    platform: Platform,
-    row: &Pending,
-    maybe_made: bool,
-    finish: impl AsyncFnOnce(Outcome) -> Result<(), JobError>,
-) -> Result<(), JobError> {
+async fn failed(run: &PushRun<'_>, e: PlatformError, maybe_made: bool) -> Result<(), JobError> {
+    let ctx = run.ctx;
     if (e.is_retryable() || e.may_have_landed()) && ctx.attempt < ctx.max_attempts {
         return match &e {
             PlatformError::RateLimited {
@@ -537,10 +600,10 @@ async fn failed(
             _ => Err(JobError::retry(e.to_string())),
         };
     }
-    finish(Outcome::Failed(with_caution(
-        plain_error(platform, &e),
-        platform,
-        row,
+    run.record(Outcome::Failed(with_caution(
+        plain_error(run.platform, &e),
+        run.platform,
+        run.row,
         maybe_made,
     )))
     .await

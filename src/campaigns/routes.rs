@@ -14,7 +14,7 @@ use axum::{
 use uuid::Uuid;
 
 use super::copy::{self as camp_copy, CopyFields, PlatformCopyView, SavedCopy};
-use super::create_form::{self, CompleteFields};
+use super::create_form::{self, CompleteFields, SectionForm};
 use super::form_input::{FormInput, Upload};
 use super::meta_create::MetaFields;
 use super::push::{self, NewPush, PushView};
@@ -158,11 +158,13 @@ async fn show(
             .parse()
             .map_err(|_| AppError::Internal("a stored currency does not parse".into()))?,
         &q,
-        "/ad-groups/",
-        format!("/campaigns/{id}{range_q}"),
-        format!("/campaigns/{id}/ad-groups.csv{range_q}"),
-        super::level_routes::group_word(item.campaign.platform),
-        true,
+        super::level_routes::TableOf {
+            href_prefix: "/ad-groups/",
+            base: format!("/campaigns/{id}{range_q}"),
+            csv: format!("/campaigns/{id}/ad-groups.csv{range_q}"),
+            word: super::level_routes::group_word(item.campaign.platform),
+            with_budget: true,
+        },
     );
     let page = ShowPage {
         groups,
@@ -811,101 +813,15 @@ fn validate(
 ) -> Result<Vec<NewPush>, FieldErrors> {
     let mut errors = FieldErrors::default();
     let name = form.name.trim();
-    if name.chars().any(char::is_control) || form.control_fields.iter().any(|k| k == "name") {
-        errors.add(
-            "name",
-            "Remove the invisible control characters (such as NUL) from the name.",
-        );
-    } else if name.is_empty() {
-        errors.add("name", "Give the campaign a name.");
-    } else if name.chars().count() > 255 {
-        errors.add("name", "Keep the name under 256 characters.");
-    }
-    let mut chosen: Vec<&ManagedAccount> = Vec::new();
-    for raw in &form.accounts {
-        match raw
-            .parse::<Uuid>()
-            .ok()
-            .and_then(|id| accounts.iter().find(|a| a.id == id))
-        {
-            Some(a) if !chosen.iter().any(|c| c.id == a.id) => chosen.push(a),
-            Some(_) => {}
-            None => {
-                errors.add(
-                    "account",
-                    "One of the chosen accounts is not managed by adpilot.",
-                );
-            }
-        }
-    }
-    if chosen.is_empty() && errors.get("account").is_none() {
-        errors.add("account", "Choose at least one ad account.");
-    }
-    let mut currencies: Vec<Currency> = chosen.iter().map(|a| a.currency).collect();
-    currencies.sort();
-    currencies.dedup();
-    if currencies.len() > 1 {
-        let list: Vec<&str> = currencies.iter().map(|c| c.as_str()).collect();
-        errors.add(
-            "account",
-            format!(
-                "The chosen accounts use different currencies ({}). The daily budget is one amount in one currency, so create one campaign per currency.",
-                list.join(", ")
-            ),
-        );
-    }
-    if !OBJECTIVES.iter().any(|(v, _)| *v == form.objective) {
-        errors.add("objective", "Choose an objective from the list.");
-    } else if form.objective != "traffic" && chosen.iter().any(|a| a.platform != Platform::Meta) {
-        errors.add(
-            "objective",
-            "Leads and sales campaigns are created on Meta only (optimised for your Meta Pixel's events); Google Ads and TikTok campaigns are created for traffic. Untick the other accounts, or choose Traffic.",
-        );
-    } else if form.objective != "traffic"
-        && chosen
-            .iter()
-            .filter(|a| a.platform == Platform::Meta)
-            .count()
-            > 1
-    {
-        errors.add(
-            "objective",
-            "A Pixel belongs to one Meta ad account: create a leads or sales campaign in one Meta account at a time.",
-        );
-    }
+    check_name(form, name, &mut errors);
+    let chosen = chosen_accounts(form, accounts, &mut errors);
+    let currencies = one_currency(&chosen, &mut errors);
+    check_objective(form, &chosen, &mut errors);
     // Read with the first chosen currency; with no (or mixed) accounts the error above
     // already says what to fix, and the amount is read again once they are chosen.
-    let budget = match currencies.first() {
-        Some(c) => match parse_money(&form.budget, *c) {
-            Ok(m) => Some(m),
-            Err(e) => {
-                errors.add("daily_budget", e.to_string());
-                None
-            }
-        },
-        None => None,
-    };
-    if let Some(m) = budget
-        && form.confirm_budget.trim() != plain(m)
-        && let Some(reference) =
-            needs_confirmation(m, None, largest.map(|l| Money::new(l, m.currency)))
-    {
-        errors.add(
-            "daily_budget",
-            format!(
-                "{} a day is more than {} times {}{}. Check the amount; if it is right, tick “Yes, this budget is right” and create again.",
-                m.display(),
-                crate::web::money::CONFIRM_MULTIPLE,
-                reference.display(),
-                if largest.is_some() {
-                    ", the largest daily budget in the chosen accounts"
-                } else {
-                    ""
-                }
-            ),
-        );
-        errors.add("confirm_budget", plain(m));
-    }
+    let budget = currencies
+        .first()
+        .and_then(|c| check_budget(form, *c, largest, &mut errors));
     let start_active = match form.start.as_str() {
         "active" => true,
         "paused" | "" => false,
@@ -935,6 +851,129 @@ fn validate(
             spec: super::complete::PushSpec::default(),
         })
         .collect())
+}
+
+/// The campaign's name (trimmed): present, printable, under 256 characters.
+fn check_name(form: &NewForm, name: &str, errors: &mut FieldErrors) {
+    if name.chars().any(char::is_control) || form.control_fields.iter().any(|k| k == "name") {
+        errors.add(
+            "name",
+            "Remove the invisible control characters (such as NUL) from the name.",
+        );
+    } else if name.is_empty() {
+        errors.add("name", "Give the campaign a name.");
+    } else if name.chars().count() > 255 {
+        errors.add("name", "Keep the name under 256 characters.");
+    }
+}
+
+/// The chosen accounts, each once, all managed by adpilot.
+fn chosen_accounts<'a>(
+    form: &NewForm,
+    accounts: &'a [ManagedAccount],
+    errors: &mut FieldErrors,
+) -> Vec<&'a ManagedAccount> {
+    let mut chosen: Vec<&ManagedAccount> = Vec::new();
+    for raw in &form.accounts {
+        match raw
+            .parse::<Uuid>()
+            .ok()
+            .and_then(|id| accounts.iter().find(|a| a.id == id))
+        {
+            Some(a) if !chosen.iter().any(|c| c.id == a.id) => chosen.push(a),
+            Some(_) => {}
+            None => {
+                errors.add(
+                    "account",
+                    "One of the chosen accounts is not managed by adpilot.",
+                );
+            }
+        }
+    }
+    if chosen.is_empty() && errors.get("account").is_none() {
+        errors.add("account", "Choose at least one ad account.");
+    }
+    chosen
+}
+
+/// The chosen accounts' currencies, which must be one: the daily budget is one amount.
+fn one_currency(chosen: &[&ManagedAccount], errors: &mut FieldErrors) -> Vec<Currency> {
+    let mut currencies: Vec<Currency> = chosen.iter().map(|a| a.currency).collect();
+    currencies.sort();
+    currencies.dedup();
+    if currencies.len() > 1 {
+        let list: Vec<&str> = currencies.iter().map(|c| c.as_str()).collect();
+        errors.add(
+            "account",
+            format!(
+                "The chosen accounts use different currencies ({}). The daily budget is one amount in one currency, so create one campaign per currency.",
+                list.join(", ")
+            ),
+        );
+    }
+    currencies
+}
+
+/// The objective: from the list, and (for leads and sales, which need a Pixel) one Meta
+/// account only.
+fn check_objective(form: &NewForm, chosen: &[&ManagedAccount], errors: &mut FieldErrors) {
+    if !OBJECTIVES.iter().any(|(v, _)| *v == form.objective) {
+        errors.add("objective", "Choose an objective from the list.");
+    } else if form.objective != "traffic" && chosen.iter().any(|a| a.platform != Platform::Meta) {
+        errors.add(
+            "objective",
+            "Leads and sales campaigns are created on Meta only (optimised for your Meta Pixel's events); Google Ads and TikTok campaigns are created for traffic. Untick the other accounts, or choose Traffic.",
+        );
+    } else if form.objective != "traffic"
+        && chosen
+            .iter()
+            .filter(|a| a.platform == Platform::Meta)
+            .count()
+            > 1
+    {
+        errors.add(
+            "objective",
+            "A Pixel belongs to one Meta ad account: create a leads or sales campaign in one Meta account at a time.",
+        );
+    }
+}
+
+/// The daily budget in the accounts' currency; a budget far above the accounts' largest
+/// needs its confirmation ticked (it is still returned: the error stops the create).
+fn check_budget(
+    form: &NewForm,
+    currency: Currency,
+    largest: Option<i64>,
+    errors: &mut FieldErrors,
+) -> Option<Money> {
+    let m = match parse_money(&form.budget, currency) {
+        Ok(m) => m,
+        Err(e) => {
+            errors.add("daily_budget", e.to_string());
+            return None;
+        }
+    };
+    if form.confirm_budget.trim() != plain(m)
+        && let Some(reference) =
+            needs_confirmation(m, None, largest.map(|l| Money::new(l, m.currency)))
+    {
+        errors.add(
+            "daily_budget",
+            format!(
+                "{} a day is more than {} times {}{}. Check the amount; if it is right, tick “Yes, this budget is right” and create again.",
+                m.display(),
+                crate::web::money::CONFIRM_MULTIPLE,
+                reference.display(),
+                if largest.is_some() {
+                    ", the largest daily budget in the chosen accounts"
+                } else {
+                    ""
+                }
+            ),
+        );
+        errors.add("confirm_budget", plain(m));
+    }
+    Some(m)
 }
 
 async fn create(State(app): State<AppState>, w: Writer, input: FormInput) -> AppResult<Response> {
@@ -1159,19 +1198,9 @@ async fn complete_google(
         }
         _ => None,
     };
-    match (spec, fields.is_ok()) {
-        (Some(spec), true) => {
-            if let Ok(pushes) = fields.as_mut() {
-                for p in pushes
-                    .iter_mut()
-                    .filter(|p| p.account.platform == Platform::Google)
-                {
-                    p.spec.google = Some(spec.clone());
-                }
-            }
-        }
-        _ => *fields = Err(errors),
-    }
+    give_spec(fields, Platform::Google, spec, errors, |s, spec| {
+        s.google = Some(spec)
+    });
     Ok(())
 }
 
@@ -1207,76 +1236,23 @@ async fn complete_meta(
         return Ok(());
     }
     let mut errors = fields.as_ref().err().cloned().unwrap_or_default();
-    let (org_id, user_id) = (w.org_id, w.user_id);
     // The image first: a good one is kept even when another field is wrong.
-    let mut image: Option<(Uuid, String)> = None;
-    if let Some(up) = form.image.take() {
-        match super::meta_create::check_image(&up.bytes) {
-            Ok(info) => {
-                let name = super::images::clean_name(&up.file_name, info.mime);
-                let stored_name = name.clone();
-                let id = app
-                    .db
-                    .tenant(org_id, async move |c| {
-                        Ok::<_, AppError>(
-                            super::images::store(c, org_id, user_id, &stored_name, info, &up.bytes)
-                                .await?,
-                        )
-                    })
-                    .await?;
-                form.meta.image_id = id.to_string();
-                form.meta.image_name = name.clone();
-                image = Some((id, name));
-            }
-            Err(m) => {
-                form.meta.image_id.clear();
-                form.meta.image_name.clear();
-                errors.add("meta_image", m);
-            }
-        }
-    } else if let Ok(id) = form.meta.image_id.trim().parse::<Uuid>() {
-        let kept = app
-            .db
-            .tenant(org_id, async move |c| {
-                Ok::<_, AppError>(super::images::load(c, id).await?)
-            })
-            .await?;
-        match kept {
-            Some(k) => {
-                form.meta.image_name = k.file_name.clone();
-                image = Some((id, k.file_name));
-            }
-            None => {
-                form.meta.image_id.clear();
-                form.meta.image_name.clear();
-                errors.add("meta_image", "Choose the image again.");
-            }
-        }
-    } else if errors.get("meta_image").is_none() {
-        errors.add(
-            "meta_image",
-            "Choose the ad's image: a JPEG or PNG, 1080 × 1080 pixels recommended.",
-        );
-    }
-    let tz: chrono_tz::Tz = first.time_zone.parse().unwrap_or(chrono_tz::UTC);
-    let today = chrono::Utc::now().with_timezone(&tz).date_naive();
-    let kept = picked.as_deref().unwrap_or(&[]);
-    let spec = super::meta_create::check_fields(
-        &form.meta,
-        &form.name,
-        &form.objective,
-        kept,
-        today,
-        &first.time_zone,
-        &mut errors,
-    );
+    let image = meta_image(app, w, form, &mut errors).await?;
+    let section = SectionForm {
+        campaign_name: &form.name,
+        form_objective: &form.objective,
+        picked: picked.as_deref().unwrap_or(&[]),
+        today: account_today(first),
+        time_zone: &first.time_zone,
+    };
+    let spec = super::meta_create::check_fields(&form.meta, &section, &mut errors);
     let spec = match (spec, image) {
         (Some(mut spec), Some((id, name))) if !errors.any() => {
             spec.image_id = id;
             spec.image_name = name;
             super::meta_lookup::resolve(
                 app,
-                org_id,
+                w.org_id,
                 first,
                 &form.meta.location_names(),
                 &form.meta.interest_names(),
@@ -1288,20 +1264,111 @@ async fn complete_meta(
         }
         _ => None,
     };
+    give_spec(fields, Platform::Meta, spec, errors, |s, spec| {
+        s.meta = Some(spec)
+    });
+    Ok(())
+}
+
+/// Today in the ad account's time zone (the dates a section names are the account's).
+fn account_today(account: &ManagedAccount) -> chrono::NaiveDate {
+    let tz: chrono_tz::Tz = account.time_zone.parse().unwrap_or(chrono_tz::UTC);
+    chrono::Utc::now().with_timezone(&tz).date_naive()
+}
+
+/// A checked section's spec goes to every push of its platform when the whole form is good;
+/// otherwise the section's errors (joined with the form's) are the form's answer.
+fn give_spec<S: Clone>(
+    fields: &mut Result<Vec<NewPush>, FieldErrors>,
+    platform: Platform,
+    spec: Option<S>,
+    errors: FieldErrors,
+    set: impl Fn(&mut super::complete::PushSpec, S),
+) {
     match (spec, fields.is_ok()) {
         (Some(spec), true) => {
             if let Ok(pushes) = fields.as_mut() {
-                for p in pushes
-                    .iter_mut()
-                    .filter(|p| p.account.platform == Platform::Meta)
-                {
-                    p.spec.meta = Some(spec.clone());
+                for p in pushes.iter_mut().filter(|p| p.account.platform == platform) {
+                    set(&mut p.spec, spec.clone());
                 }
             }
         }
         _ => *fields = Err(errors),
     }
-    Ok(())
+}
+
+/// Keeps a checked upload (so a form shown again keeps it); its id and cleaned file name.
+async fn store_image(
+    app: &AppState,
+    w: &Writer,
+    up: Upload,
+    info: super::meta_create::ImageInfo,
+) -> AppResult<(Uuid, String)> {
+    let (org_id, user_id) = (w.org_id, w.user_id);
+    let name = super::images::clean_name(&up.file_name, info.mime);
+    let stored_name = name.clone();
+    let id = app
+        .db
+        .tenant(org_id, async move |c| {
+            Ok::<_, AppError>(
+                super::images::store(c, org_id, user_id, &stored_name, info, &up.bytes).await?,
+            )
+        })
+        .await?;
+    Ok((id, name))
+}
+
+/// The Meta ad's image: a file chosen now (checked and kept) or one kept from an earlier
+/// submission. Errors go to the image field.
+async fn meta_image(
+    app: &AppState,
+    w: &Writer,
+    form: &mut NewForm,
+    errors: &mut FieldErrors,
+) -> AppResult<Option<(Uuid, String)>> {
+    if let Some(up) = form.image.take() {
+        return match super::meta_create::check_image(&up.bytes) {
+            Ok(info) => {
+                let (id, name) = store_image(app, w, up, info).await?;
+                form.meta.image_id = id.to_string();
+                form.meta.image_name = name.clone();
+                Ok(Some((id, name)))
+            }
+            Err(m) => {
+                form.meta.image_id.clear();
+                form.meta.image_name.clear();
+                errors.add("meta_image", m);
+                Ok(None)
+            }
+        };
+    }
+    let Ok(id) = form.meta.image_id.trim().parse::<Uuid>() else {
+        if errors.get("meta_image").is_none() {
+            errors.add(
+                "meta_image",
+                "Choose the ad's image: a JPEG or PNG, 1080 × 1080 pixels recommended.",
+            );
+        }
+        return Ok(None);
+    };
+    let kept = app
+        .db
+        .tenant(w.org_id, async move |c| {
+            Ok::<_, AppError>(super::images::load(c, id).await?)
+        })
+        .await?;
+    match kept {
+        Some(k) => {
+            form.meta.image_name = k.file_name.clone();
+            Ok(Some((id, k.file_name)))
+        }
+        None => {
+            form.meta.image_id.clear();
+            form.meta.image_name.clear();
+            errors.add("meta_image", "Choose the image again.");
+            Ok(None)
+        }
+    }
 }
 
 /// The TikTok ad's image: a file chosen in the TikTok section (checked as the Meta image is,
@@ -1315,24 +1382,14 @@ async fn tiktok_image(
     meta_chosen: bool,
     errors: &mut FieldErrors,
 ) -> AppResult<Option<(Uuid, String)>> {
-    let (org_id, user_id) = (w.org_id, w.user_id);
+    let org_id = w.org_id;
     if let Some(up) = form.tiktok_image.take() {
         let checked = super::meta_create::check_image(&up.bytes).and_then(|info| {
             super::tiktok_create::check_pixels(info.width, info.height).map(|()| info)
         });
         return match checked {
             Ok(info) => {
-                let name = super::images::clean_name(&up.file_name, info.mime);
-                let stored_name = name.clone();
-                let id = app
-                    .db
-                    .tenant(org_id, async move |c| {
-                        Ok::<_, AppError>(
-                            super::images::store(c, org_id, user_id, &stored_name, info, &up.bytes)
-                                .await?,
-                        )
-                    })
-                    .await?;
+                let (id, name) = store_image(app, w, up, info).await?;
                 form.tiktok.image_id = id.to_string();
                 form.tiktok.image_name = name.clone();
                 Ok(Some((id, name)))
@@ -1410,18 +1467,14 @@ async fn complete_tiktok(
     }
     let mut errors = fields.as_ref().err().cloned().unwrap_or_default();
     let image = tiktok_image(app, w, form, meta_chosen, &mut errors).await?;
-    let tz: chrono_tz::Tz = first.time_zone.parse().unwrap_or(chrono_tz::UTC);
-    let today = chrono::Utc::now().with_timezone(&tz).date_naive();
-    let kept = picked.as_deref().unwrap_or(&[]);
-    let spec = super::tiktok_create::check_fields(
-        &form.tiktok,
-        &form.name,
-        &form.objective,
-        kept,
-        today,
-        &first.time_zone,
-        &mut errors,
-    );
+    let section = SectionForm {
+        campaign_name: &form.name,
+        form_objective: &form.objective,
+        picked: picked.as_deref().unwrap_or(&[]),
+        today: account_today(&first),
+        time_zone: &first.time_zone,
+    };
+    let spec = super::tiktok_create::check_fields(&form.tiktok, &section, &mut errors);
     let spec = match (spec, image) {
         (Some(mut spec), Some((id, name))) if !errors.any() => {
             spec.image_id = id;
@@ -1440,19 +1493,9 @@ async fn complete_tiktok(
         }
         _ => None,
     };
-    match (spec, fields.is_ok()) {
-        (Some(spec), true) => {
-            if let Ok(pushes) = fields.as_mut() {
-                for p in pushes
-                    .iter_mut()
-                    .filter(|p| p.account.platform == Platform::Tiktok)
-                {
-                    p.spec.tiktok = Some(spec.clone());
-                }
-            }
-        }
-        _ => *fields = Err(errors),
-    }
+    give_spec(fields, Platform::Tiktok, spec, errors, |s, spec| {
+        s.tiktok = Some(spec)
+    });
     Ok(())
 }
 

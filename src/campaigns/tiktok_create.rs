@@ -22,7 +22,7 @@ use crate::types::Platform;
 use crate::web::form::FieldErrors;
 
 use super::copy::SavedVariation;
-use super::create_form::{MAX_LOCATIONS, check_url};
+use super::create_form::{MAX_LOCATIONS, SectionForm, check_url};
 use super::meta_create::lines;
 
 /// Most interest categories one ad group gets from the form.
@@ -396,16 +396,13 @@ fn check_identity(f: &TiktokFields, errors: &mut FieldErrors) -> (Option<TiktokI
 
 /// Checks the TikTok fields (all but places, interests, the identity list and the image,
 /// which need the platform or the upload) and returns the spec with those empty.
-#[allow(clippy::too_many_arguments)]
 pub fn check_fields(
     f: &TiktokFields,
-    campaign_name: &str,
-    form_objective: &str,
-    picked: &[SavedVariation],
-    today: NaiveDate,
-    time_zone: &str,
+    form: &SectionForm<'_>,
     errors: &mut FieldErrors,
 ) -> Option<TiktokSpec> {
+    let (campaign_name, form_objective) = (form.campaign_name, form.form_objective);
+    let (picked, today, time_zone) = (form.picked, form.today, form.time_zone);
     let link = check_url(&f.link)
         .map_err(|e| errors.add("tiktok_link", e))
         .ok();

@@ -9,13 +9,13 @@
 use chrono::Utc;
 use uuid::Uuid;
 
-use crate::jobs::{JobCtx, JobError};
+use crate::jobs::JobError;
 use crate::platforms::tiktok_create::{TiktokAdGroupSpec, TiktokAdSpec, TiktokCampaignSpec};
 use crate::platforms::{AccountRef, Campaign, CampaignStatus, Credentials, PlatformError};
-use crate::types::{Currency, Money, Platform};
+use crate::types::{Money, Platform};
 
-use super::meta_push::{StepResult, Steps, failed};
-use super::push::{Outcome, Pending};
+use super::meta_push::{Step, StepResult, Steps, failed};
+use super::push::{Outcome, PushRun};
 use super::tiktok_create::TiktokSpec;
 
 const P: Platform = Platform::Tiktok;
@@ -38,7 +38,7 @@ fn upload_name(push_id: Uuid, file_name: &str) -> String {
 /// Step 1: the campaign, found by name among those not there before the first send.
 async fn campaign_step(
     steps: &mut Steps<'_>,
-    row: &Pending,
+    row: &super::push::Pending,
     spec: &TiktokCampaignSpec,
     creds: &Credentials,
     account: &AccountRef,
@@ -47,10 +47,12 @@ async fn campaign_step(
     let adapter = ctx.app.platforms.adapter(P);
     steps
         .run(
-            "campaign",
-            "campaign",
-            &format!("Campaign \u{201c}{}\u{201d}", row.name),
-            "campaign",
+            Step {
+                key: "campaign",
+                kind: "campaign",
+                label: &format!("Campaign \u{201c}{}\u{201d}", row.name),
+                what: "campaign",
+            },
             async || {
                 let listed = adapter.list_campaigns(creds, account).await?;
                 super::push::find_sent(ctx, org_id, push_id, row, listed)
@@ -117,10 +119,12 @@ async fn ad_group_step(
     let (creds, account) = (call.creds, call.account);
     steps
         .run(
-            "ad_group",
-            "ad_group",
-            &format!("Ad group \u{201c}{}\u{201d}", spec.ad_group_name),
-            "ad group",
+            Step {
+                key: "ad_group",
+                kind: "ad_group",
+                label: &format!("Ad group \u{201c}{}\u{201d}", spec.ad_group_name),
+                what: "ad group",
+            },
             async || {
                 adapter
                     .tiktok_find_ad_group(creds, account, campaign_id, &spec.ad_group_name)
@@ -148,13 +152,15 @@ async fn image_step(steps: &mut Steps<'_>, call: &Call<'_>) -> StepResult {
     let (creds, account) = (call.creds, call.account);
     steps
         .run(
-            "image",
-            "image",
-            &format!(
-                "Image {} ({} \u{d7} {})",
-                image.file_name, image.width, image.height
-            ),
-            "image",
+            Step {
+                key: "image",
+                kind: "image",
+                label: &format!(
+                    "Image {} ({} \u{d7} {})",
+                    image.file_name, image.width, image.height
+                ),
+                what: "image",
+            },
             async || adapter.tiktok_find_image(creds, account, &file_name).await,
             async || {
                 adapter
@@ -177,10 +183,12 @@ async fn identity_step(steps: &mut Steps<'_>, call: &Call<'_>, image: &str) -> S
     let (creds, account) = (call.creds, call.account);
     steps
         .run(
-            "identity",
-            "identity",
-            &format!("Identity \u{201c}{}\u{201d}", spec.display_name),
-            "identity",
+            Step {
+                key: "identity",
+                kind: "identity",
+                label: &format!("Identity \u{201c}{}\u{201d}", spec.display_name),
+                what: "identity",
+            },
             async || {
                 adapter
                     .tiktok_find_identity(creds, account, &spec.display_name)
@@ -220,10 +228,12 @@ async fn ads_step(
         };
         let answer = steps
             .run(
-                &format!("ad:{n}"),
-                "ad",
-                &format!("Ad {n}"),
-                "ad",
+                Step {
+                    key: &format!("ad:{n}"),
+                    kind: "ad",
+                    label: &format!("Ad {n}"),
+                    what: "ad",
+                },
                 async || {
                     adapter
                         .tiktok_find_ad(creds, account, group_id, &ad.name)
@@ -240,27 +250,11 @@ async fn ads_step(
 }
 
 /// Runs (or continues) a TikTok push's steps. Called with the push row pending.
-#[allow(clippy::too_many_arguments)]
-pub(super) async fn run(
-    ctx: &JobCtx,
-    org_id: Uuid,
-    push_id: Uuid,
-    row: &Pending,
-    spec: &TiktokSpec,
-    currency: Currency,
-    creds: &Credentials,
-    account: &AccountRef,
-) -> Result<(), JobError> {
-    let mut steps = Steps::load(ctx, org_id, push_id, P).await?;
-    let status = if row.start_status == "active" {
-        CampaignStatus::Active
-    } else {
-        CampaignStatus::Paused
-    };
-    let budget = Money::new(row.daily_budget_micros, currency);
-    let fail = async |made: Option<&Campaign>, what: &str, e: PlatformError| {
-        failed(ctx, P, org_id, push_id, row, currency, made, what, e).await
-    };
+pub(super) async fn run(run: &PushRun<'_>, spec: &TiktokSpec) -> Result<(), JobError> {
+    let (row, creds, account) = (run.row, run.creds, run.account);
+    let mut steps = Steps::load(run.ctx, run.org_id, run.push_id, P).await?;
+    let status = run.start_status();
+    let budget = run.budget();
 
     // 1. Campaign (its budget is the ad group's).
     let campaign = TiktokCampaignSpec {
@@ -270,7 +264,7 @@ pub(super) async fn run(
     };
     let campaign_id = match campaign_step(&mut steps, row, &campaign, creds, account).await? {
         Ok(id) => id,
-        Err(e) => return fail(None, "campaign", e).await,
+        Err(e) => return failed(run, None, "campaign", e).await,
     };
     let made = Campaign {
         id: campaign_id.clone(),
@@ -287,47 +281,27 @@ pub(super) async fn run(
         spec,
         status,
     };
+    let fail = async |what: &str, e: PlatformError| failed(run, Some(&made), what, e).await;
     let group_id = match ad_group_step(&mut steps, &call, &campaign_id, budget).await? {
         Ok(id) => id,
-        Err(e) => return fail(Some(&made), "ad group", e).await,
+        Err(e) => return fail("ad group", e).await,
     };
     let image = match image_step(&mut steps, &call).await? {
         Ok(id) => id,
-        Err(e) => return fail(Some(&made), "image", e).await,
+        Err(e) => return fail("image", e).await,
     };
     let identity = match identity_step(&mut steps, &call, &image).await? {
         Ok(id) => id,
-        Err(e) => return fail(Some(&made), "identity", e).await,
+        Err(e) => return fail("identity", e).await,
     };
     if let Err(e) = ads_step(&mut steps, &call, &group_id, &identity, &image).await? {
-        return fail(Some(&made), "ad", e).await;
+        return fail("ad", e).await;
     }
 
     // Everything exists: bring the campaign, ad group and ads into adpilot so the status page
     // links them, then mark the push created.
-    super::complete::after_create(
-        ctx,
-        org_id,
-        push_id,
-        row.account_id,
-        P,
-        currency,
-        creds,
-        account,
-        &made,
-        Some(Vec::new()),
-    )
-    .await?;
-    super::push::record(
-        ctx,
-        org_id,
-        push_id,
-        row.account_id,
-        P,
-        currency,
-        Outcome::Created(made),
-    )
-    .await
+    super::complete::after_create(run, &made, Some(Vec::new())).await?;
+    run.record(Outcome::Created(made)).await
 }
 
 #[cfg(test)]

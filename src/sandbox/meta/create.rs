@@ -22,7 +22,7 @@ use super::super::create_store::{MetaAdSetExtra, MetaCreative, MetaImage};
 use super::super::hierarchy::{Ad, AdGroup, Bid};
 use super::super::server::{App, State};
 use super::super::wire::{ApiRequest, json_response};
-use super::super::world::{Account, CampaignStatus, Change, IdKind};
+use super::super::world::{Account, Campaign, CampaignStatus, Change, IdKind};
 use super::{error, invalid, invalid_user, paged};
 use crate::platforms::meta_offset;
 use crate::types::Platform;
@@ -447,21 +447,49 @@ fn parse_time(s: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
+/// A key or id Meta takes as a string or a number.
+fn key_text(k: &Value) -> Option<String> {
+    k.as_str()
+        .map(str::to_string)
+        .or_else(|| k.as_i64().map(|n| n.to_string()))
+}
+
 /// Checks `targeting` as Meta does for an ad set.
 fn check_targeting(t: &Value) -> Result<(), Response> {
-    let Some(flag) = t
-        .get("targeting_automation")
+    let flag = advantage_flag(t)?;
+    check_places(t)?;
+    check_ages(t, flag)?;
+    if let Some(g) = t.get("genders") {
+        let ok = g
+            .as_array()
+            .is_some_and(|a| a.iter().all(|x| matches!(x.as_i64(), Some(1 | 2))));
+        if !ok {
+            return Err(invalid(
+                "(#100) Param genders must be an array of 1 (men) and 2 (women)",
+            ));
+        }
+    }
+    check_interests(t)
+}
+
+/// Since v23 the Advantage audience flag (0 or 1) must be given.
+fn advantage_flag(t: &Value) -> Result<i64, Response> {
+    t.get("targeting_automation")
         .and_then(|a| a.get("advantage_audience"))
         .and_then(Value::as_i64)
         .filter(|f| matches!(f, 0 | 1))
-    else {
-        return Err(refused(
-            1_870_227,
-            "(#100) Invalid parameter",
-            "Advantage Audience Flag Required",
-            "To create your ad set, you need to enable or disable the Advantage audience feature (targeting_automation.advantage_audience 0 or 1).",
-        ));
-    };
+        .ok_or_else(|| {
+            refused(
+                1_870_227,
+                "(#100) Invalid parameter",
+                "Advantage Audience Flag Required",
+                "To create your ad set, you need to enable or disable the Advantage audience feature (targeting_automation.advantage_audience 0 or 1).",
+            )
+        })
+}
+
+/// At least one place, each a known country, region or city.
+fn check_places(t: &Value) -> Result<(), Response> {
     let geo = t.get("geo_locations").cloned().unwrap_or(Value::Null);
     let list = |k: &str| {
         geo.get(k)
@@ -488,14 +516,7 @@ fn check_targeting(t: &Value) -> Result<(), Response> {
     }
     for (kind, items) in [("region", &regions), ("city", &cities)] {
         for r in items {
-            let key = r
-                .get("key")
-                .and_then(|k| {
-                    k.as_str()
-                        .map(str::to_string)
-                        .or_else(|| k.as_i64().map(|n| n.to_string()))
-                })
-                .unwrap_or_default();
+            let key = r.get("key").and_then(key_text).unwrap_or_default();
             if !known(kind, &key) {
                 return Err(invalid(&format!(
                     "(#100) Invalid {kind} key {key} in geo_locations"
@@ -503,6 +524,11 @@ fn check_targeting(t: &Value) -> Result<(), Response> {
             }
         }
     }
+    Ok(())
+}
+
+/// Ages 13 to 65, in order; with Advantage audience on, only the widest range is a limit.
+fn check_ages(t: &Value, flag: i64) -> Result<(), Response> {
     let age = |k: &str, d: i64| t.get(k).and_then(Value::as_i64).unwrap_or(d);
     let (min, max) = (age("age_min", 18), age("age_max", 65));
     if !(13..=65).contains(&min) || !(13..=65).contains(&max) || min > max {
@@ -521,16 +547,11 @@ fn check_targeting(t: &Value) -> Result<(), Response> {
             "With Advantage audience on, the age range can only be a suggestion: set advantage_audience to 0 to keep it as a limit.",
         ));
     }
-    if let Some(g) = t.get("genders") {
-        let ok = g
-            .as_array()
-            .is_some_and(|a| a.iter().all(|x| matches!(x.as_i64(), Some(1 | 2))));
-        if !ok {
-            return Err(invalid(
-                "(#100) Param genders must be an array of 1 (men) and 2 (women)",
-            ));
-        }
-    }
+    Ok(())
+}
+
+/// Every interest (in `flexible_spec` or the older top-level list) is a known one.
+fn check_interests(t: &Value) -> Result<(), Response> {
     let interests: Vec<Value> = t
         .get("flexible_spec")
         .and_then(Value::as_array)
@@ -548,14 +569,7 @@ fn check_targeting(t: &Value) -> Result<(), Response> {
             .into_iter()
             .flatten(),
     ) {
-        let id = i
-            .get("id")
-            .and_then(|k| {
-                k.as_str()
-                    .map(str::to_string)
-                    .or_else(|| k.as_i64().map(|n| n.to_string()))
-            })
-            .unwrap_or_default();
+        let id = i.get("id").and_then(key_text).unwrap_or_default();
         if !INTERESTS.iter().any(|(x, ..)| *x == id) {
             return Err(invalid(&format!(
                 "(#100) Invalid interest id {id} in targeting"
@@ -575,17 +589,76 @@ fn status_param(req: &ApiRequest) -> Result<CampaignStatus, Response> {
     }
 }
 
+/// An ad set as asked for, checked.
+struct NewAdSet<'r> {
+    name: &'r str,
+    campaign: Campaign,
+    billing: &'r str,
+    goal: &'r str,
+    promoted_object: Option<Value>,
+    targeting: Value,
+    status: CampaignStatus,
+    budget: Option<i64>,
+    start: Option<DateTime<Utc>>,
+    end: Option<DateTime<Utc>>,
+}
+
 pub(super) fn create_ad_set(
     s: &mut State,
     req: &ApiRequest,
     acc: &Account,
     now: DateTime<Utc>,
 ) -> Response {
+    match check_ad_set(s, req, acc, now) {
+        Ok(new) => add_ad_set(s, req, acc, new, now),
+        Err(r) => r,
+    }
+}
+
+/// Checks an ad set create in Meta's order: parent, optimization, targeting, status, budget,
+/// schedule.
+fn check_ad_set<'r>(
+    s: &State,
+    req: &'r ApiRequest,
+    acc: &Account,
+    now: DateTime<Utc>,
+) -> Result<NewAdSet<'r>, Response> {
+    let (name, campaign) = ad_set_parent(s, req, acc)?;
+    let (billing, goal) = ad_set_optimization(req, &campaign)?;
+    let promoted_object = check_promoted_object(req, acc, &campaign.objective, goal)?;
+    let targeting = match json_param(req, "targeting")? {
+        Some(t) if t.is_object() => t,
+        _ => return Err(missing("targeting")),
+    };
+    check_targeting(&targeting)?;
+    let status = status_param(req)?;
+    let budget = ad_set_budget(req, acc, &campaign)?;
+    let (start, end) = ad_set_schedule(req, now)?;
+    Ok(NewAdSet {
+        name,
+        campaign,
+        billing,
+        goal,
+        promoted_object,
+        targeting,
+        status,
+        budget,
+        start,
+        end,
+    })
+}
+
+/// The ad set's name and its campaign (live, in this account).
+fn ad_set_parent<'r>(
+    s: &State,
+    req: &'r ApiRequest,
+    acc: &Account,
+) -> Result<(&'r str, Campaign), Response> {
     let Some(name) = req.param("name").filter(|n| !n.trim().is_empty()) else {
-        return missing("name");
+        return Err(missing("name"));
     };
     let Some(campaign_id) = req.param("campaign_id") else {
-        return missing("campaign_id");
+        return Err(missing("campaign_id"));
     };
     let Some(campaign) = s
         .world
@@ -593,24 +666,32 @@ pub(super) fn create_ad_set(
         .filter(|c| c.account_id == acc.id && c.status() != CampaignStatus::Removed)
         .cloned()
     else {
-        return invalid(&format!(
+        return Err(invalid(&format!(
             "(#100) Param campaign_id must be a valid campaign id in this ad account, got {campaign_id}"
-        ));
+        )));
     };
+    Ok((name, campaign))
+}
+
+/// The billing event, and an optimization goal the campaign's objective allows.
+fn ad_set_optimization<'r>(
+    req: &'r ApiRequest,
+    campaign: &Campaign,
+) -> Result<(&'r str, &'r str), Response> {
     let Some(billing) = req.param("billing_event") else {
-        return missing("billing_event");
+        return Err(missing("billing_event"));
     };
     if !BILLING_EVENTS.contains(&billing) {
-        return invalid(&format!(
+        return Err(invalid(&format!(
             "(#100) Param billing_event must be one of {{{}}}",
             BILLING_EVENTS.join(", ")
-        ));
+        )));
     }
     let Some(goal) = req.param("optimization_goal") else {
-        return missing("optimization_goal");
+        return Err(missing("optimization_goal"));
     };
     if !goals(&campaign.objective).contains(&goal) {
-        return refused(
+        return Err(refused(
             2_490_408,
             "(#100) Invalid parameter",
             "Optimization goal not available",
@@ -618,65 +699,62 @@ pub(super) fn create_ad_set(
                 "The optimization goal {goal} is not available for the campaign objective {}.",
                 campaign.objective
             ),
-        );
+        ));
     }
-    let promoted_object = match check_promoted_object(req, acc, &campaign.objective, goal) {
-        Ok(o) => o,
-        Err(r) => return r,
-    };
-    let targeting = match json_param(req, "targeting") {
-        Ok(Some(t)) if t.is_object() => t,
-        Ok(_) => return missing("targeting"),
-        Err(r) => return r,
-    };
-    if let Err(r) = check_targeting(&targeting) {
-        return r;
-    }
-    let status = match status_param(req) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+    Ok((billing, goal))
+}
+
+/// The ad set's daily budget (micros): required exactly when the campaign has no budget of
+/// its own (Advantage campaign budget).
+fn ad_set_budget(
+    req: &ApiRequest,
+    acc: &Account,
+    campaign: &Campaign,
+) -> Result<Option<i64>, Response> {
     let cbo = campaign.budget_id.is_some() && !campaign.budget_on_ad_groups;
     let budget = match req.param("daily_budget") {
         Some(v) => match v.trim().parse::<i64>().ok().filter(|n| *n > 0) {
             Some(units) => Some(units.saturating_mul(meta_offset::micros_per_unit(acc.currency))),
             None => {
-                return invalid(
+                return Err(invalid(
                     "(#100) Param daily_budget must be a positive integer in the currency's minor units",
-                );
+                ));
             }
         },
         None => None,
     };
     if req.param("lifetime_budget").is_some() {
-        return invalid_user(
+        return Err(invalid_user(
             "(#100) lifetime_budget is not supported by the adpilot sandbox",
             "Use daily_budget.",
-        );
+        ));
     }
     match (cbo, budget) {
-        (true, Some(_)) => {
-            return refused(
-                1_885_621,
-                "(#100) Invalid parameter",
-                "Budget set at campaign level",
-                "You can't set an ad set budget because this campaign uses Advantage campaign budget. Change the campaign's budget instead.",
-            );
-        }
-        (false, None) => {
-            return refused(
-                1_885_272,
-                "(#100) Invalid parameter",
-                "Budget required",
-                "This campaign has no budget of its own, so each ad set needs a daily or lifetime budget.",
-            );
-        }
-        _ => {}
+        (true, Some(_)) => Err(refused(
+            1_885_621,
+            "(#100) Invalid parameter",
+            "Budget set at campaign level",
+            "You can't set an ad set budget because this campaign uses Advantage campaign budget. Change the campaign's budget instead.",
+        )),
+        (false, None) => Err(refused(
+            1_885_272,
+            "(#100) Invalid parameter",
+            "Budget required",
+            "This campaign has no budget of its own, so each ad set needs a daily or lifetime budget.",
+        )),
+        _ => Ok(budget),
     }
+}
+
+/// The optional start and end times, the end after the start (or now).
+fn ad_set_schedule(
+    req: &ApiRequest,
+    now: DateTime<Utc>,
+) -> Result<(Option<DateTime<Utc>>, Option<DateTime<Utc>>), Response> {
     let start = match req.param("start_time") {
         Some(t) => match parse_time(t) {
             Some(t) => Some(t),
-            None => return invalid("(#100) Param start_time must be an ISO 8601 time"),
+            None => return Err(invalid("(#100) Param start_time must be an ISO 8601 time")),
         },
         None => None,
     };
@@ -684,63 +762,45 @@ pub(super) fn create_ad_set(
         Some(t) => match parse_time(t) {
             Some(e) if e > start.unwrap_or(now) => Some(e),
             Some(_) => {
-                return refused(
+                return Err(refused(
                     1_487_006,
                     "(#100) Invalid parameter",
                     "End time before start",
                     "The ad set's end time must be after its start time.",
-                );
+                ));
             }
-            None => return invalid("(#100) Param end_time must be an ISO 8601 time"),
+            None => return Err(invalid("(#100) Param end_time must be an ISO 8601 time")),
         },
         None => None,
     };
+    Ok((start, end))
+}
+
+/// Stores a checked ad set (and its budget, see [`add_to_campaign_budget`]).
+fn add_ad_set(
+    s: &mut State,
+    req: &ApiRequest,
+    acc: &Account,
+    new: NewAdSet<'_>,
+    now: DateTime<Utc>,
+) -> Response {
     let id = s.world.new_id(Platform::Meta, IdKind::Campaign);
-    if let Some(b) = budget {
-        // The campaign spends against the sum of its ad sets' budgets.
-        let total = b + s
-            .world
-            .ad_groups_of(Platform::Meta, &campaign.id)
-            .filter_map(|g| g.daily_budget_micros)
-            .sum::<i64>();
-        match campaign.budget_id.clone() {
-            Some(bid) => {
-                s.world.set_budget(Platform::Meta, &bid, total, now);
-            }
-            None => {
-                s.world.add_budget(
-                    Platform::Meta,
-                    &acc.id,
-                    campaign.id.clone(),
-                    format!("{} ad set budgets", campaign.name),
-                    total,
-                    now,
-                );
-                if let Some(c) = s
-                    .world
-                    .campaigns
-                    .iter_mut()
-                    .find(|c| c.platform == Platform::Meta && c.id == campaign.id)
-                {
-                    c.budget_id = Some(campaign.id.clone());
-                    c.budget_on_ad_groups = true;
-                }
-            }
-        }
+    if let Some(b) = new.budget {
+        add_to_campaign_budget(s, acc, &new.campaign, b, now);
     }
     s.world.ad_groups.push(AdGroup {
         platform: Platform::Meta,
         account_id: acc.id.clone(),
-        campaign_id: campaign.id.clone(),
+        campaign_id: new.campaign.id.clone(),
         id: id.clone(),
-        name: name.to_string(),
+        name: new.name.to_string(),
         created_at: now,
         status_history: vec![Change {
             at: now,
-            value: status,
+            value: new.status,
         }],
         weight: 100,
-        daily_budget_micros: budget,
+        daily_budget_micros: new.budget,
         bid: Bid {
             strategy: req
                 .param("bid_strategy")
@@ -748,19 +808,61 @@ pub(super) fn create_ad_set(
                 .to_string(),
             amount_micros: None,
         },
-        kind: goal.to_string(),
+        kind: new.goal.to_string(),
     });
     s.world.created.meta_ad_sets.push(MetaAdSetExtra {
         ad_set_id: id.clone(),
-        billing_event: billing.to_string(),
-        optimization_goal: goal.to_string(),
-        promoted_object,
-        targeting,
-        start_time: start.map(|t| t.format("%Y-%m-%dT%H:%M:%S%z").to_string()),
-        end_time: end.map(|t| t.format("%Y-%m-%dT%H:%M:%S%z").to_string()),
+        billing_event: new.billing.to_string(),
+        optimization_goal: new.goal.to_string(),
+        promoted_object: new.promoted_object,
+        targeting: new.targeting,
+        start_time: new
+            .start
+            .map(|t| t.format("%Y-%m-%dT%H:%M:%S%z").to_string()),
+        end_time: new.end.map(|t| t.format("%Y-%m-%dT%H:%M:%S%z").to_string()),
     });
     s.dirty = true;
     json_response(StatusCode::OK, &json!({ "id": id }))
+}
+
+/// The campaign spends against the sum of its ad sets' budgets: a new ad set's budget joins
+/// it (the first one creates it).
+fn add_to_campaign_budget(
+    s: &mut State,
+    acc: &Account,
+    campaign: &Campaign,
+    b: i64,
+    now: DateTime<Utc>,
+) {
+    let total = b + s
+        .world
+        .ad_groups_of(Platform::Meta, &campaign.id)
+        .filter_map(|g| g.daily_budget_micros)
+        .sum::<i64>();
+    match campaign.budget_id.clone() {
+        Some(bid) => {
+            s.world.set_budget(Platform::Meta, &bid, total, now);
+        }
+        None => {
+            s.world.add_budget(
+                Platform::Meta,
+                &acc.id,
+                campaign.id.clone(),
+                format!("{} ad set budgets", campaign.name),
+                total,
+                now,
+            );
+            if let Some(c) = s
+                .world
+                .campaigns
+                .iter_mut()
+                .find(|c| c.platform == Platform::Meta && c.id == campaign.id)
+            {
+                c.budget_id = Some(campaign.id.clone());
+                c.budget_on_ad_groups = true;
+            }
+        }
+    }
 }
 
 fn text_over(v: &Value, key: &str, max: usize) -> bool {
@@ -770,97 +872,25 @@ fn text_over(v: &Value, key: &str, max: usize) -> bool {
 }
 
 pub(super) fn create_creative(s: &mut State, req: &ApiRequest, acc: &Account) -> Response {
+    add_creative(s, req, acc).unwrap_or_else(|r| r)
+}
+
+/// Checks a creative create as Meta does (name, Page, link data) and stores it.
+fn add_creative(s: &mut State, req: &ApiRequest, acc: &Account) -> Result<Response, Response> {
     let Some(name) = req.param("name").filter(|n| !n.trim().is_empty()) else {
-        return missing("name");
+        return Err(missing("name"));
     };
-    let story = match json_param(req, "object_story_spec") {
-        Ok(Some(v)) if v.is_object() => v,
-        Ok(_) => return missing("object_story_spec"),
-        Err(r) => return r,
+    let story = match json_param(req, "object_story_spec")? {
+        Some(v) if v.is_object() => v,
+        _ => return Err(missing("object_story_spec")),
     };
-    let Some(page_id) = story.get("page_id").and_then(|p| {
-        p.as_str()
-            .map(str::to_string)
-            .or_else(|| p.as_i64().map(|n| n.to_string()))
-    }) else {
-        return invalid("(#100) object_story_spec requires page_id");
-    };
-    match PAGES.iter().find(|p| p.id == page_id) {
-        Some(p) if p.tasks.contains(&"ADVERTISE") => {}
-        Some(_) => {
-            return error(
-                StatusCode::FORBIDDEN,
-                200,
-                Some(1_815_694),
-                "(#200) You do not have permission to advertise for this Page. You need the Advertise task on the Page.",
-                "OAuthException",
-            );
-        }
-        None => {
-            return invalid(&format!(
-                "(#100) Param object_story_spec[page_id] must be a valid Page ID, got {page_id}"
-            ));
-        }
-    }
+    let page_id = check_page(&story)?;
     let Some(link) = story.get("link_data").filter(|l| l.is_object()) else {
-        return invalid("(#100) object_story_spec must have link_data (or video_data)");
-    };
-    let url = link.get("link").and_then(Value::as_str).unwrap_or("");
-    let ok_url = url::Url::parse(url)
-        .ok()
-        .is_some_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some());
-    if !ok_url {
-        return refused(
-            1_487_194,
-            "(#100) Invalid parameter",
-            "Invalid link",
-            "The link in your ad must be a valid http or https URL.",
-        );
-    }
-    let Some(hash) = link.get("image_hash").and_then(Value::as_str) else {
-        return invalid("(#100) link_data requires image_hash (or picture)");
-    };
-    if !s
-        .world
-        .created
-        .meta_images
-        .iter()
-        .any(|i| i.account_id == acc.id && i.hash == hash)
-    {
-        return refused(
-            1_487_242,
-            "(#100) Invalid parameter",
-            "Image not found",
-            &format!(
-                "The image with hash {hash} is not in this ad account's image library. Upload it first."
-            ),
-        );
-    }
-    for (key, max, what) in [
-        ("message", MAX_MESSAGE, "primary text"),
-        ("name", MAX_HEADLINE, "headline"),
-        ("description", MAX_DESCRIPTION, "description"),
-    ] {
-        if text_over(link, key, max) {
-            return refused(
-                1_487_390,
-                "(#100) Invalid parameter",
-                "Text too long",
-                &format!("The ad's {what} is longer than {max} characters."),
-            );
-        }
-    }
-    let cta = link
-        .get("call_to_action")
-        .and_then(|c| c.get("type"))
-        .and_then(Value::as_str)
-        .unwrap_or("NO_BUTTON");
-    if !CTAS.contains(&cta) {
-        return invalid(&format!(
-            "(#100) Param call_to_action[type] must be one of {{{}}}",
-            CTAS.join(", ")
+        return Err(invalid(
+            "(#100) object_story_spec must have link_data (or video_data)",
         ));
-    }
+    };
+    let checked = check_link_data(s, acc, link)?;
     let id = s.world.new_id(Platform::Meta, IdKind::Campaign);
     let text = |k: &str| {
         link.get(k)
@@ -873,15 +903,108 @@ pub(super) fn create_creative(s: &mut State, req: &ApiRequest, acc: &Account) ->
         id: id.clone(),
         name: name.to_string(),
         page_id,
-        link: url.to_string(),
+        link: checked.url.to_string(),
         message: text("message"),
         headline: text("name"),
         description: text("description"),
-        image_hash: hash.to_string(),
-        call_to_action: cta.to_string(),
+        image_hash: checked.hash.to_string(),
+        call_to_action: checked.cta.to_string(),
     });
     s.dirty = true;
-    json_response(StatusCode::OK, &json!({ "id": id }))
+    Ok(json_response(StatusCode::OK, &json!({ "id": id })))
+}
+
+/// The story's Page: a known one the token may advertise for.
+fn check_page(story: &Value) -> Result<String, Response> {
+    let Some(page_id) = story.get("page_id").and_then(key_text) else {
+        return Err(invalid("(#100) object_story_spec requires page_id"));
+    };
+    match PAGES.iter().find(|p| p.id == page_id) {
+        Some(p) if p.tasks.contains(&"ADVERTISE") => Ok(page_id),
+        Some(_) => Err(error(
+            StatusCode::FORBIDDEN,
+            200,
+            Some(1_815_694),
+            "(#200) You do not have permission to advertise for this Page. You need the Advertise task on the Page.",
+            "OAuthException",
+        )),
+        None => Err(invalid(&format!(
+            "(#100) Param object_story_spec[page_id] must be a valid Page ID, got {page_id}"
+        ))),
+    }
+}
+
+/// What a checked `link_data` points at.
+struct LinkData<'l> {
+    url: &'l str,
+    hash: &'l str,
+    cta: &'l str,
+}
+
+/// `link_data`: an http(s) link, an image already in the account's library, texts within
+/// Meta's lengths and a known button.
+fn check_link_data<'l>(
+    s: &State,
+    acc: &Account,
+    link: &'l Value,
+) -> Result<LinkData<'l>, Response> {
+    let url = link.get("link").and_then(Value::as_str).unwrap_or("");
+    let ok_url = url::Url::parse(url)
+        .ok()
+        .is_some_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some());
+    if !ok_url {
+        return Err(refused(
+            1_487_194,
+            "(#100) Invalid parameter",
+            "Invalid link",
+            "The link in your ad must be a valid http or https URL.",
+        ));
+    }
+    let Some(hash) = link.get("image_hash").and_then(Value::as_str) else {
+        return Err(invalid("(#100) link_data requires image_hash (or picture)"));
+    };
+    if !s
+        .world
+        .created
+        .meta_images
+        .iter()
+        .any(|i| i.account_id == acc.id && i.hash == hash)
+    {
+        return Err(refused(
+            1_487_242,
+            "(#100) Invalid parameter",
+            "Image not found",
+            &format!(
+                "The image with hash {hash} is not in this ad account's image library. Upload it first."
+            ),
+        ));
+    }
+    for (key, max, what) in [
+        ("message", MAX_MESSAGE, "primary text"),
+        ("name", MAX_HEADLINE, "headline"),
+        ("description", MAX_DESCRIPTION, "description"),
+    ] {
+        if text_over(link, key, max) {
+            return Err(refused(
+                1_487_390,
+                "(#100) Invalid parameter",
+                "Text too long",
+                &format!("The ad's {what} is longer than {max} characters."),
+            ));
+        }
+    }
+    let cta = link
+        .get("call_to_action")
+        .and_then(|c| c.get("type"))
+        .and_then(Value::as_str)
+        .unwrap_or("NO_BUTTON");
+    if !CTAS.contains(&cta) {
+        return Err(invalid(&format!(
+            "(#100) Param call_to_action[type] must be one of {{{}}}",
+            CTAS.join(", ")
+        )));
+    }
+    Ok(LinkData { url, hash, cta })
 }
 
 pub(super) fn list_creatives(app: &App, s: &State, req: &ApiRequest, acc: &Account) -> Response {

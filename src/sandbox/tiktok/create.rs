@@ -28,7 +28,7 @@ use crate::sandbox::create_store::{
 use crate::sandbox::hierarchy::{Ad, AdGroup, Bid};
 use crate::sandbox::server::State;
 use crate::sandbox::wire::{ApiRequest, decimal_from_json, micros_from_major};
-use crate::sandbox::world::{Account, CampaignStatus, Change, IdKind};
+use crate::sandbox::world::{Account, Campaign, CampaignStatus, Change, IdKind};
 use crate::types::Platform;
 
 const P: Platform = Platform::Tiktok;
@@ -467,6 +467,21 @@ fn targeting(p: &Params) -> Result<Targeting, Response> {
     })
 }
 
+/// An ad group as asked for, checked.
+struct NewAdGroup {
+    campaign: Campaign,
+    name: String,
+    promotion: String,
+    targeting: Targeting,
+    budget: Option<i64>,
+    sched: Schedule,
+    goal: String,
+    billing: String,
+    bid_type: String,
+    pacing: String,
+    status: CampaignStatus,
+}
+
 /// `/adgroup/create/`: checked whole, then the ad group and its settings are stored.
 pub(super) fn adgroup_create(
     s: &mut State,
@@ -474,8 +489,64 @@ pub(super) fn adgroup_create(
     acc: &Account,
     now: DateTime<Utc>,
 ) -> Response {
+    match check_adgroup(s, p, acc, now) {
+        Ok(new) => add_adgroup(s, acc, new, now),
+        Err(r) => r,
+    }
+}
+
+/// Checks an ad group create in TikTok's order: parent and name, promotion, targeting,
+/// budget, schedule, optimization, bidding, status.
+fn check_adgroup(
+    s: &State,
+    p: &Params,
+    acc: &Account,
+    now: DateTime<Utc>,
+) -> Result<NewAdGroup, Response> {
+    let (campaign, name) = adgroup_parent(s, p, acc)?;
+    let promotion = p.str("promotion_type").unwrap_or_default();
+    if !matches!(promotion.as_str(), "WEBSITE" | "WEBSITE_OR_DISPLAY") {
+        return Err(bad(&format!(
+            "promotion_type: Must be WEBSITE for objective {}.",
+            campaign.objective
+        )));
+    }
+    let targeting = targeting(p)?;
+    let campaign_has_budget = campaign.budget_id.is_some() && !campaign.budget_on_ad_groups;
+    let budget = adgroup_budget(p, acc, campaign_has_budget)?;
+    let sched = schedule(p, now)?;
+    let (goal, billing) = adgroup_optimization(p, &campaign)?;
+    let bid_type = p
+        .str("bid_type")
+        .unwrap_or_else(|| "BID_TYPE_NO_BID".into());
+    if bid_type != "BID_TYPE_NO_BID" {
+        return Err(bad(
+            "bid_type: The adpilot sandbox creates BID_TYPE_NO_BID ad groups only.",
+        ));
+    }
+    let pacing = p
+        .str("pacing")
+        .unwrap_or_else(|| "PACING_MODE_SMOOTH".into());
+    let status = switch(p)?;
+    Ok(NewAdGroup {
+        campaign,
+        name,
+        promotion,
+        targeting,
+        budget,
+        sched,
+        goal,
+        billing,
+        bid_type,
+        pacing,
+        status,
+    })
+}
+
+/// The ad group's campaign (live, in this account) and its name.
+fn adgroup_parent(s: &State, p: &Params, acc: &Account) -> Result<(Campaign, String), Response> {
     let Some(campaign_id) = p.str("campaign_id") else {
-        return bad("campaign_id: Missing data for required field.");
+        return Err(bad("campaign_id: Missing data for required field."));
     };
     let Some(campaign) = s
         .world
@@ -483,60 +554,38 @@ pub(super) fn adgroup_create(
         .filter(|c| c.account_id == acc.id && c.status() != CampaignStatus::Removed)
         .cloned()
     else {
-        return bad(&format!(
+        return Err(bad(&format!(
             "campaign_id: Campaign {campaign_id} does not exist."
-        ));
+        )));
     };
     let Some(name) = p.str("adgroup_name").filter(|n| !n.trim().is_empty()) else {
-        return bad("adgroup_name: Missing data for required field.");
+        return Err(bad("adgroup_name: Missing data for required field."));
     };
     if name.chars().count() > 512 {
-        return bad("adgroup_name: Length must be between 1 and 512.");
+        return Err(bad("adgroup_name: Length must be between 1 and 512."));
     }
-    let promotion = p.str("promotion_type").unwrap_or_default();
-    if !matches!(promotion.as_str(), "WEBSITE" | "WEBSITE_OR_DISPLAY") {
-        return bad(&format!(
-            "promotion_type: Must be WEBSITE for objective {}.",
-            campaign.objective
-        ));
-    }
-    let t = match targeting(p) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    let campaign_has_budget = campaign.budget_id.is_some() && !campaign.budget_on_ad_groups;
-    let budget = match adgroup_budget(p, acc, campaign_has_budget) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    let sched = match schedule(p, now) {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    Ok((campaign, name))
+}
+
+/// The optimization goal and billing event, a pair the campaign's objective allows.
+fn adgroup_optimization(p: &Params, campaign: &Campaign) -> Result<(String, String), Response> {
     let (Some(goal), Some(billing)) = (p.str("optimization_goal"), p.str("billing_event")) else {
-        return bad("optimization_goal: Missing data for required field.");
+        return Err(bad("optimization_goal: Missing data for required field."));
     };
     if !goal_ok(&campaign.objective, &goal, &billing) {
-        return bad(&format!(
+        return Err(bad(&format!(
             "optimization_goal: {goal} with billing_event {billing} is not available for objective {}.",
             campaign.objective
-        ));
+        )));
     }
-    let bid_type = p
-        .str("bid_type")
-        .unwrap_or_else(|| "BID_TYPE_NO_BID".into());
-    if bid_type != "BID_TYPE_NO_BID" {
-        return bad("bid_type: The adpilot sandbox creates BID_TYPE_NO_BID ad groups only.");
-    }
-    let pacing = p
-        .str("pacing")
-        .unwrap_or_else(|| "PACING_MODE_SMOOTH".into());
-    let status = match switch(p) {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    Ok((goal, billing))
+}
+
+/// Stores a checked ad group (its budget joins the campaign's) and answers with it.
+fn add_adgroup(s: &mut State, acc: &Account, new: NewAdGroup, now: DateTime<Utc>) -> Response {
+    let campaign = &new.campaign;
     let id = s.world.new_id(P, IdKind::Campaign);
-    if let Some(b) = budget {
+    if let Some(b) = new.budget {
         add_to_campaign_budget(s, &campaign.id, &campaign.name, &acc.id, b, now);
     }
     s.world.ad_groups.push(AdGroup {
@@ -544,48 +593,52 @@ pub(super) fn adgroup_create(
         account_id: acc.id.clone(),
         campaign_id: campaign.id.clone(),
         id: id.clone(),
-        name: name.clone(),
+        name: new.name.clone(),
         created_at: now,
         status_history: vec![Change {
             at: now,
-            value: status,
+            value: new.status,
         }],
         weight: 100,
-        daily_budget_micros: budget,
+        daily_budget_micros: new.budget,
         bid: Bid {
-            strategy: bid_type.clone(),
+            strategy: new.bid_type.clone(),
             amount_micros: None,
         },
-        kind: goal.clone(),
+        kind: new.goal.clone(),
     });
+    let t = new.targeting;
     let extra = TiktokAdGroupExtra {
         adgroup_id: id.clone(),
-        promotion_type: promotion,
+        promotion_type: new.promotion,
         placement_type: t.placement_type,
         placements: t.placements,
         location_ids: t.location_ids,
         age_groups: t.age_groups,
         gender: t.gender,
         interest_category_ids: t.interests,
-        budget_mode: if budget.is_some() {
+        budget_mode: if new.budget.is_some() {
             "BUDGET_MODE_DAY"
         } else {
             "BUDGET_MODE_INFINITE"
         }
         .into(),
-        schedule_type: sched.kind,
-        schedule_start_time: sched.start,
-        schedule_end_time: sched.end,
-        optimization_goal: goal,
-        billing_event: billing,
-        pacing,
+        schedule_type: new.sched.kind,
+        schedule_start_time: new.sched.start,
+        schedule_end_time: new.sched.end,
+        optimization_goal: new.goal,
+        billing_event: new.billing,
+        pacing: new.pacing,
     };
     s.world.created.tiktok_ad_groups.push(extra);
     s.dirty = true;
     let answer = match s.world.ad_group(P, &id) {
-        Some(g) => {
-            super::levels::adgroup_json(acc, &campaign, g, s.world.created.tiktok_ad_groups.last())
-        }
+        Some(g) => super::levels::adgroup_json(
+            acc,
+            &new.campaign,
+            g,
+            s.world.created.tiktok_ad_groups.last(),
+        ),
         None => json!({ "adgroup_id": id }),
     };
     reply(0, "OK", answer)
