@@ -9,6 +9,7 @@
 //! Wire formats follow `shared/platform-apis.md`; points it marks UNVERIFIED are noted where
 //! they are handled.
 
+mod call;
 pub mod cli;
 pub mod create;
 pub mod errors;

@@ -5,10 +5,9 @@ use serde_json::Value;
 
 use super::GoogleAds;
 use super::errors::classify_oauth;
+use crate::platforms::call::{Answer, no_slot, platform_call};
 use crate::platforms::errors::PlatformError;
 use crate::platforms::model::{AuthorizationRequest, TokenSet};
-use crate::platforms::read_response;
-use crate::platforms::retry::{with_retry, with_retry_refused};
 use crate::platforms::wire::{access_token, expiry_after, int, text};
 
 const SCOPE: &str = "https://www.googleapis.com/auth/adwords";
@@ -50,22 +49,14 @@ impl GoogleAds {
         retry_transient: bool,
     ) -> Result<Value, PlatformError> {
         let url = self.settings().oauth_token_url.as_str();
-        let attempt = || async move {
-            let resp = self.shared.http.post(url).form(form).send().await?;
-            let (status, headers, body) = read_response(resp).await?;
-            if status.is_success() {
-                serde_json::from_str(&body).map_err(|e| {
-                    PlatformError::unexpected(format!("Google token response unreadable: {e}"))
-                })
-            } else {
-                Err(classify_oauth(status, &headers, &body))
-            }
-        };
-        if retry_transient {
-            with_retry(&self.shared.settings.retry, attempt).await
-        } else {
-            with_retry_refused(&self.shared.settings.retry, attempt).await
-        }
+        platform_call(
+            &self.shared,
+            retry_transient,
+            no_slot,
+            |http| http.post(url).form(form),
+            |answer| answer.json_or("Google token response unreadable", classify_oauth),
+        )
+        .await
     }
 
     pub(crate) async fn exchange_code(
@@ -119,30 +110,35 @@ impl GoogleAds {
             .as_deref()
             .unwrap_or(&tokens.access_token);
         let url = self.settings().oauth_revoke_url.as_str();
-        let attempt = || async move {
-            let resp = self
-                .shared
-                .http
-                .post(url)
-                .query(&[("token", token)])
-                .header("content-type", "application/x-www-form-urlencoded")
-                .send()
-                .await?;
-            let (status, headers, body) = read_response(resp).await?;
-            if status.is_success() {
-                return Ok(());
-            }
-            match classify_oauth(status, &headers, &body) {
-                // Already revoked or expired: the goal is reached.
-                PlatformError::Auth { .. } => Ok(()),
-                e if body.contains("invalid_token") => {
-                    tracing::debug!(error = %e, "google token already invalid");
-                    Ok(())
+        platform_call(
+            &self.shared,
+            true,
+            no_slot,
+            |http| {
+                http.post(url)
+                    .query(&[("token", token)])
+                    .header("content-type", "application/x-www-form-urlencoded")
+            },
+            |Answer {
+                 status,
+                 headers,
+                 body,
+             }| {
+                if status.is_success() {
+                    return Ok(());
                 }
-                e => Err(e),
-            }
-        };
-        with_retry(&self.shared.settings.retry, attempt).await
+                match classify_oauth(status, &headers, &body) {
+                    // Already revoked or expired: the goal is reached.
+                    PlatformError::Auth { .. } => Ok(()),
+                    e if body.contains("invalid_token") => {
+                        tracing::debug!(error = %e, "google token already invalid");
+                        Ok(())
+                    }
+                    e => Err(e),
+                }
+            },
+        )
+        .await
     }
 }
 
