@@ -19,6 +19,7 @@ mod meta;
 pub mod meta_create;
 pub mod meta_offset;
 pub mod model;
+mod oauth_http;
 pub mod retry;
 pub mod settings;
 mod tiktok;
