@@ -9,6 +9,7 @@
 //! Wire formats follow `shared/platform-apis.md`; points it marks UNVERIFIED are noted where
 //! they are handled.
 
+mod call;
 pub mod cli;
 pub mod create;
 pub mod errors;
@@ -18,6 +19,7 @@ mod meta;
 pub mod meta_create;
 pub mod meta_offset;
 pub mod model;
+mod oauth_http;
 pub mod retry;
 pub mod settings;
 mod tiktok;

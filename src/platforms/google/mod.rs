@@ -11,6 +11,7 @@ pub(crate) use oauth::token_set;
 #[cfg(test)]
 mod tests;
 
+use std::future::ready;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
@@ -18,15 +19,15 @@ use reqwest::Method;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
+use crate::platforms::call::platform_call;
 use crate::platforms::errors::PlatformError;
 use crate::platforms::model::{
     AccountRef, AccountStatus, AdAccount, Campaign, CampaignStatus, ConversionTypes, Credentials,
     DEFAULT_TYPE, DailyMetrics, NewCampaign, TypeFigure,
 };
-use crate::platforms::retry::{with_retry, with_retry_refused};
 use crate::platforms::settings::{GoogleSettings, join_url, versioned};
 use crate::platforms::wire::{decimal, int, required_text, text};
-use crate::platforms::{Shared, read_response, round_to_minor};
+use crate::platforms::{Shared, round_to_minor};
 use crate::types::{Currency, Money};
 
 /// Stops a server that keeps returning page tokens from looping forever (pages hold 10,000
@@ -91,14 +92,13 @@ impl GoogleAds {
             })
             .flatten();
         let login_customer = login_customer.as_deref();
-        let attempt = || {
-            let method = method.clone();
-            async move {
-                self.shared.limits.google_take(ops)?;
-                let mut rb = self
-                    .shared
-                    .http
-                    .request(method, url)
+        platform_call(
+            &self.shared,
+            idempotent,
+            || ready(self.shared.limits.google_take(ops)),
+            |http| {
+                let mut rb = http
+                    .request(method.clone(), url)
                     .bearer_auth(&creds.access_token);
                 if let Some(dt) = s.developer_token.as_deref().filter(|t| !t.is_empty()) {
                     rb = rb.header("developer-token", dt);
@@ -109,25 +109,20 @@ impl GoogleAds {
                 if let Some(b) = body {
                     rb = rb.json(b);
                 }
-                let (status, headers, text) = read_response(rb.send().await?).await?;
-                if let Some(id) = headers.get("request-id").and_then(|v| v.to_str().ok()) {
-                    tracing::debug!(request_id = id, %status, path, "google ads call");
+                rb
+            },
+            |answer| {
+                if let Some(id) = answer
+                    .headers
+                    .get("request-id")
+                    .and_then(|v| v.to_str().ok())
+                {
+                    tracing::debug!(request_id = id, status = %answer.status, path, "google ads call");
                 }
-                if status.is_success() {
-                    serde_json::from_str(&text).map_err(|e| {
-                        PlatformError::unexpected(format!("Google Ads sent unreadable JSON: {e}"))
-                    })
-                } else {
-                    Err(errors::classify(status, &headers, &text))
-                }
-            }
-        };
-        let policy = &self.shared.settings.retry;
-        if idempotent {
-            with_retry(policy, attempt).await
-        } else {
-            with_retry_refused(policy, attempt).await
-        }
+                answer.json_or("Google Ads sent unreadable JSON", errors::classify)
+            },
+        )
+        .await
     }
 
     /// GAQL search over all pages. Page size is fixed by Google at 10,000; sending `pageSize`

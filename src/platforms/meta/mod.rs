@@ -19,15 +19,15 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use sha2::Sha256;
 
+use crate::platforms::call::platform_call;
 use crate::platforms::errors::PlatformError;
 use crate::platforms::model::{
     AccountRef, AccountStatus, AdAccount, Campaign, CampaignStatus, ConversionTypes, Credentials,
     DEFAULT_TYPE, DailyMetrics, NewCampaign, TypeFigure,
 };
-use crate::platforms::retry::{with_retry, with_retry_refused};
 use crate::platforms::settings::{MetaSettings, join_url, versioned};
 use crate::platforms::wire::{decimal, int, required_text, text};
-use crate::platforms::{Shared, meta_offset, read_response};
+use crate::platforms::{Shared, meta_offset};
 use crate::types::{Currency, Money};
 
 const MAX_PAGES: usize = 10_000;
@@ -92,44 +92,42 @@ impl MetaAds {
             all.extend(self.auth_params(t));
         }
         let all = &all;
-        let attempt = || {
-            let method = method.clone();
-            async move {
+        platform_call(
+            &self.shared,
+            idempotent,
+            || async move {
                 self.shared.limits.meta_slot(account).await;
-                let rb = self.shared.http.request(method.clone(), url);
-                let rb = if method == Method::POST {
+                Ok(())
+            },
+            |http| {
+                let rb = http.request(method.clone(), url);
+                if method == Method::POST {
                     rb.form(all)
                 } else {
                     rb.query(all)
-                };
-                let (status, headers, body) = read_response(rb.send().await?).await?;
+                }
+            },
+            |answer| {
                 // Only answers that went through set the pace: a refusal's usage (100% when
                 // throttled) comes with its own wait, which the retry already honours; taking
                 // it as the usage for the next minutes would slow every later call for the
                 // whole usage window after one throttled answer.
-                if status.is_success() {
-                    let (acct_pct, app_pct) = errors::usage(&headers);
-                    if let Some(pct) = acct_pct {
-                        self.shared.limits.meta_record_usage(account, pct);
-                    }
-                    if let Some(pct) = app_pct {
-                        self.shared.limits.meta_record_usage("", pct);
-                    }
+                if answer.status.is_success() {
+                    self.record_usage(account, &answer.headers);
                 }
-                if status.is_success() {
-                    serde_json::from_str(&body).map_err(|e| {
-                        PlatformError::unexpected(format!("Meta sent unreadable JSON: {e}"))
-                    })
-                } else {
-                    Err(errors::classify(status, &headers, &body))
-                }
-            }
-        };
-        let policy = &self.shared.settings.retry;
-        if idempotent {
-            with_retry(policy, attempt).await
-        } else {
-            with_retry_refused(policy, attempt).await
+                answer.json_or("Meta sent unreadable JSON", errors::classify)
+            },
+        )
+        .await
+    }
+
+    fn record_usage(&self, account: &str, headers: &reqwest::header::HeaderMap) {
+        let (acct_pct, app_pct) = errors::usage(headers);
+        if let Some(pct) = acct_pct {
+            self.shared.limits.meta_record_usage(account, pct);
+        }
+        if let Some(pct) = app_pct {
+            self.shared.limits.meta_record_usage("", pct);
         }
     }
 

@@ -18,15 +18,15 @@ use reqwest::Method;
 use rust_decimal::Decimal;
 use serde_json::{Map, Value, json};
 
+use crate::platforms::call::platform_call;
 use crate::platforms::errors::PlatformError;
 use crate::platforms::model::{
     AccountRef, AccountStatus, AdAccount, Campaign, CampaignStatus, ConversionTypes, Credentials,
     DEFAULT_TYPE, DailyMetrics, NewCampaign, TypeFigure,
 };
-use crate::platforms::retry::{with_retry, with_retry_refused};
 use crate::platforms::settings::{TiktokSettings, join_url, versioned};
 use crate::platforms::wire::{decimal, int, required_text, text};
-use crate::platforms::{Shared, read_response, round_to_minor, snippet};
+use crate::platforms::{Shared, round_to_minor, snippet};
 use crate::types::{Currency, Money};
 
 /// Longest range one daily report call may cover.
@@ -134,11 +134,15 @@ impl TiktokAds {
             ..
         } = req;
         let body = body.as_ref();
-        let attempt = || {
-            let method = method.clone();
-            async move {
+        platform_call(
+            &self.shared,
+            idempotent,
+            || async move {
                 self.shared.limits.tiktok_slot(advertiser).await;
-                let mut rb = self.shared.http.request(method, url);
+                Ok(())
+            },
+            |http| {
+                let mut rb = http.request(method.clone(), url);
                 if !query.is_empty() {
                     rb = rb.query(query);
                 }
@@ -148,16 +152,12 @@ impl TiktokAds {
                 if let Some((content_type, b)) = body {
                     rb = rb.header("content-type", content_type).body(b.to_vec());
                 }
-                let (status, headers, text) = read_response(rb.send().await?).await?;
-                envelope(status, &headers, &text)
-            }
-        };
-        let policy = &self.shared.settings.retry;
-        if idempotent {
-            with_retry(policy, attempt).await
-        } else {
-            with_retry_refused(policy, attempt).await
-        }
+                rb
+            },
+            // TikTok's answer is an envelope whose `code` decides, also on HTTP 200.
+            |answer| envelope(answer.status, &answer.headers, &answer.body),
+        )
+        .await
     }
 
     async fn get(

@@ -35,6 +35,10 @@ impl TiktokAds {
         _pkce_verifier: Option<&str>,
     ) -> Result<TokenSet, PlatformError> {
         let s = self.settings();
+        // Hand-written, not through the oauth2 crate: TikTok's token call is not standard
+        // OAuth 2. The request is a JSON body with `app_id`/`secret`/`auth_code` (not a form
+        // with `grant_type`/`client_id`/`client_secret`/`code`), and the answer is wrapped in
+        // `{code, message, data}`, errors included with HTTP 200, which oauth2 cannot read.
         let body = json!({"app_id": s.app_id, "secret": s.secret, "auth_code": code});
         // auth_code is single use: only refusals are retried.
         let data = self
