@@ -1,7 +1,6 @@
 //! Pages and fragments: the ad copy drafter (/ai/copy), rule drafts from plain English
 //! (POST /ai/rule-draft, a fragment for the rule editor) and the usage page (/ai/usage).
 
-use crate::web::page::Page;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
@@ -22,6 +21,7 @@ use crate::web::context::{Admin, FlashKind, Shell, Writer};
 use crate::web::cookies::redirect_with_flash;
 use crate::web::error::{AppError, AppResult};
 use crate::web::form::{CONTROL_MESSAGE, FieldErrors, control_field, has_forbidden_control, scrub};
+use crate::web::page::Page;
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -2,7 +2,6 @@
 //! conversion types count as conversions and whose value counts as revenue. Saving re-derives
 //! the account's stored history from the per-type figures kept with every row.
 
-use crate::web::page::Page;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, State};
@@ -18,6 +17,7 @@ use crate::types::{Currency, Platform};
 use crate::web::context::{Admin, FlashKind, Shell};
 use crate::web::cookies::redirect_with_flash;
 use crate::web::error::{AppError, AppResult};
+use crate::web::page::Page;
 
 /// Days of stored rows the form lists types from.
 const SEEN_DAYS: i64 = 90;

@@ -6,7 +6,6 @@
 
 use std::collections::HashMap;
 
-use crate::web::page::Page;
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
@@ -28,6 +27,7 @@ use crate::campaigns::DoneAction;
 use crate::types::Currency;
 use crate::web::context::{Shell, Viewer};
 use crate::web::error::{AppError, AppResult};
+use crate::web::page::Page;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/dashboard/insights", get(insights))

@@ -2,7 +2,6 @@
 //! chart, breakdowns by platform and by campaign (sortable, paginated, filtered), and the CSV
 //! of the campaign table. Every link works as a plain page load; htmx only swaps the table.
 
-use crate::web::page::Page;
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, header};
@@ -26,6 +25,7 @@ use crate::platforms::Level;
 use crate::types::Platform;
 use crate::web::context::{Shell, Viewer};
 use crate::web::error::{AppError, AppResult};
+use crate::web::page::Page;
 
 pub fn router() -> Router<AppState> {
     Router::new()

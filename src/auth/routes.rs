@@ -1,7 +1,6 @@
 //! Pages for signing up, logging in and out, the account, organization settings, members and
 //! invitations.
 
-use crate::web::page::Page;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, header};
@@ -18,6 +17,7 @@ use crate::web::context::{Admin, FlashKind, LoggedIn, RequestCtx, Shell, Viewer}
 use crate::web::cookies::{cookie, redirect_with_flash};
 use crate::web::error::{AppError, AppResult};
 use crate::web::form::{CONTROL_MESSAGE, FieldErrors, control_field, scrub};
+use crate::web::page::Page;
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -3,7 +3,6 @@
 //! diff against the text being edited, with a backtest of the draft. Nothing is saved here:
 //! "Use this draft" only puts the text in the editor, and the user still presses Save.
 
-use crate::web::page::Page;
 use askama::Template;
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -23,6 +22,7 @@ use crate::ai::rules::{self as ai_rules, RuleDraft};
 use crate::app::AppState;
 use crate::web::context::Writer;
 use crate::web::error::AppResult;
+use crate::web::page::Page;
 
 /// Days the draft is replayed over: enough to see how often it would act, short enough to
 /// answer while the user waits.

@@ -2,7 +2,6 @@
 //! a check: undo everything that check changed, in one step (through `campaigns::undo`, which
 //! uses the audited action path).
 
-use crate::web::page::Page;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
@@ -18,6 +17,7 @@ use crate::app::AppState;
 use crate::web::context::{FlashKind, Shell, Writer};
 use crate::web::cookies::redirect_with_flash;
 use crate::web::error::{AppError, AppResult};
+use crate::web::page::Page;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/rules/{id}/runs/{run}/undo", post(undo))

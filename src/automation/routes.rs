@@ -2,7 +2,6 @@
 //! highlighting, examples, preview), a rule's history and backtest, and the activity feed.
 //! Every member may look; clients cannot change anything (the `Writer`/`Admin` extractors).
 
-use crate::web::page::Page;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -24,6 +23,7 @@ use crate::web::context::{Admin, FlashKind, Shell, Viewer, Writer};
 use crate::web::cookies::redirect_with_flash;
 use crate::web::error::{AppError, AppResult};
 use crate::web::form::FieldErrors;
+use crate::web::page::Page;
 
 pub fn router() -> Router<AppState> {
     Router::new()

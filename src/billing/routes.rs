@@ -1,7 +1,6 @@
 //! Billing routes: the owners' billing page, Checkout and portal redirects, and the Stripe
 //! webhook. They exist only when Stripe is configured (see [`router`]).
 
-use crate::web::page::Page;
 use askama::Template;
 use axum::Router;
 use axum::body::Bytes;
@@ -21,6 +20,7 @@ use crate::app::AppState;
 use crate::web::context::{FlashKind, Owner, Shell};
 use crate::web::cookies::redirect_with_flash;
 use crate::web::error::{AppError, AppResult};
+use crate::web::page::Page;
 
 /// The billing routes, or none at all when Stripe is not configured (self-hosted).
 pub fn router(app: &AppState) -> Router<AppState> {

@@ -3,7 +3,7 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::{Form, Router, routing::post};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -16,6 +16,7 @@ use crate::web::context::{FlashKind, Writer};
 use crate::web::cookies::redirect_with_flash;
 use crate::web::error::{AppError, AppResult};
 use crate::web::money::{needs_confirmation, parse_money, plain};
+use crate::web::page::Page;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -206,7 +207,7 @@ async fn budget(
             reference: reference.display(),
             amount: plain(money),
         };
-        return Ok(Html(page.render()?).into_response());
+        return Ok(Page(page).into_response());
     }
     run(
         &app,

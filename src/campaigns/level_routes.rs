@@ -6,7 +6,7 @@
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::{Router, routing::get};
 use uuid::Uuid;
 
@@ -21,6 +21,7 @@ use crate::app::AppState;
 use crate::types::{Currency, Money, Platform};
 use crate::web::context::{Shell, Viewer};
 use crate::web::error::{AppError, AppResult};
+use crate::web::page::Page;
 
 use super::level_action_routes::{ChangeForms, ChangeView};
 
@@ -368,7 +369,7 @@ pub(super) async fn render_ad_group(
         p,
         ads,
     };
-    Ok((status, Html(page.render()?)).into_response())
+    Ok((status, Page(page)).into_response())
 }
 
 #[derive(Template)]
@@ -449,7 +450,7 @@ pub(super) async fn render_ad(
         head,
         p,
     };
-    Ok((status, Html(page.render()?)).into_response())
+    Ok((status, Page(page)).into_response())
 }
 
 async fn ad_days_csv(

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::{Form, Router, routing::post};
 use uuid::Uuid;
 
@@ -23,6 +23,7 @@ use crate::web::context::{FlashKind, Shell, Viewer, Writer};
 use crate::web::cookies::redirect_with_flash;
 use crate::web::error::{AppError, AppResult};
 use crate::web::money::{needs_confirmation, parse_money};
+use crate::web::page::Page;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/campaigns/bulk", post(bulk))
@@ -170,7 +171,7 @@ pub async fn list(
         bulk_intent: super::action_routes::new_intent(),
         p,
     };
-    Ok(Html(page_view.render()?).into_response())
+    Ok(Page(page_view).into_response())
 }
 
 /// The dashboard's parameters, except that the list sorts by name unless asked otherwise
@@ -360,7 +361,7 @@ async fn bulk(
             back: ask.back,
             budget_error: None,
         };
-        return Ok(Html(page.render()?).into_response());
+        return Ok(Page(page).into_response());
     }
     apply_bulk(&app, &w, &ask, plans).await
 }
@@ -470,11 +471,7 @@ fn budget_to_check_again(
         back: ask.back.clone(),
         budget_error: Some(crate::web::form::CONTROL_MESSAGE),
     };
-    Ok((
-        axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-        Html(page.render()?),
-    )
-        .into_response())
+    Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, Page(page)).into_response())
 }
 
 /// Each campaign's own currency reads the typed amount (and may refuse it); a campaign

@@ -6,7 +6,7 @@
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::{
     Router,
     routing::{get, post},
@@ -37,6 +37,7 @@ use crate::web::context::{Shell, Viewer, Writer};
 use crate::web::error::{AppError, AppResult};
 use crate::web::form::FieldErrors;
 use crate::web::money::{needs_confirmation, parse_money, plain};
+use crate::web::page::Page;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -189,7 +190,7 @@ async fn show(
             .take(60)
             .collect(),
     };
-    Ok(Html(page.render()?).into_response())
+    Ok(Page(page).into_response())
 }
 
 // ---------- create ----------
@@ -478,7 +479,7 @@ async fn new_form(State(app): State<AppState>, w: Writer) -> AppResult<Response>
         },
     );
     page.load_platform_lists(&app, w.org_id).await;
-    Ok(Html(page.render()?).into_response())
+    Ok(Page(page).into_response())
 }
 
 /// Why a model may not be asked now (rate or plan limit), as a sentence for the form.
@@ -519,7 +520,7 @@ async fn suggest_targeting(
         // Nothing is asked or added; 200 so that htmx shows the section's problems.
         page.errors = errors;
         page.targeting_problems = problems;
-        return Ok(Html(page.render()?).into_response());
+        return Ok(Page(page).into_response());
     }
     if page.form.copy.action == "apply" {
         // Only what the person ticked goes into the fields, and only now.
@@ -531,7 +532,7 @@ async fn suggest_targeting(
                 "Tick the Google keyword, Meta interest or TikTok interest suggestions to add, then press \u{201c}Add ticked suggestions\u{201d}.".into(),
             );
         }
-        return Ok(Html(page.render()?).into_response());
+        return Ok(Page(page).into_response());
     }
     let c = &page.form.copy;
     if !page.targeting_ready {
@@ -582,7 +583,7 @@ async fn suggest_targeting(
         }
         page.form.copy.set_suggestions(list, by.join(", "));
     }
-    Ok(Html(page.render()?).into_response())
+    Ok(Page(page).into_response())
 }
 
 /// Adds the ticked Google keyword suggestions to the keywords field (broad match, once each).
@@ -766,7 +767,7 @@ async fn draft_copy(
         page.errors = errors;
         page.copy_problems = problems;
         page.copy = page.form.copy.rechecked(&brief);
-        return Ok(Html(page.render()?).into_response());
+        return Ok(Page(page).into_response());
     }
     if recheck {
         page.copy = page.form.copy.rechecked(&brief);
@@ -774,7 +775,7 @@ async fn draft_copy(
             page.copy_problems
                 .push("There are no drafts to check yet: press \"Draft copy\" first.".into());
         }
-        return Ok(Html(page.render()?).into_response());
+        return Ok(Page(page).into_response());
     }
     page.copy_problems = brief
         .problems()
@@ -802,7 +803,7 @@ async fn draft_copy(
             .map(PlatformCopyView::from_drafted)
             .collect();
     }
-    Ok(Html(page.render()?).into_response())
+    Ok(Page(page).into_response())
 }
 
 /// Checks the form against the organization's managed accounts.
@@ -1043,7 +1044,7 @@ async fn create(State(app): State<AppState>, w: Writer, input: FormInput) -> App
             page.copy_errors = picked.err().unwrap_or_default();
             // The drafts stay on the form as the user left them.
             page.copy = page.form.copy.rechecked(&brief);
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response())
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, Page(page)).into_response())
         }
     }
 }
@@ -1073,13 +1074,13 @@ async fn check_with_platform(
     if control.any() {
         // Nothing goes to Google with them.
         page.errors = control;
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response());
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, Page(page)).into_response());
     }
     let pushes = match fields {
         Ok(p) => p,
         Err(e) => {
             page.errors = e;
-            return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response());
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, Page(page)).into_response());
         }
     };
     let mut checked = 0;
@@ -1113,7 +1114,7 @@ async fn check_with_platform(
         checked += 1;
         if let Err(m) = answer {
             page.platform_check = Some((false, m));
-            return Ok(Html(page.render()?).into_response());
+            return Ok(Page(page).into_response());
         }
     }
     page.platform_check = Some(if checked == 0 {
@@ -1127,7 +1128,7 @@ async fn check_with_platform(
             "Google Ads checked the whole campaign (budget, targeting, ad group, keywords and ads) and would accept it. Nothing was created yet.".into(),
         )
     });
-    Ok(Html(page.render()?).into_response())
+    Ok(Page(page).into_response())
 }
 
 /// With a Google account chosen and any ad field filled (final URL, locations, keywords, bid),
@@ -1634,28 +1635,22 @@ async fn pushes(
     let shell = v.shell("campaigns");
     let csrf_token = shell.csrf_token.clone();
     if headers.contains_key("hx-request") {
-        return Ok(Html(
-            PushesFragment {
-                batch,
-                pushes: rows,
-                pending,
-                steps,
-                csrf_token,
-            }
-            .render()?,
-        )
-        .into_response());
-    }
-    Ok(Html(
-        PushesPage {
-            shell,
+        return Ok(Page(PushesFragment {
             batch,
             pushes: rows,
             pending,
             steps,
             csrf_token,
-        }
-        .render()?,
-    )
+        })
+        .into_response());
+    }
+    Ok(Page(PushesPage {
+        shell,
+        batch,
+        pushes: rows,
+        pending,
+        steps,
+        csrf_token,
+    })
     .into_response())
 }

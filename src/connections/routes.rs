@@ -1,6 +1,5 @@
 //! Settings → Connections: connect, pick accounts, reconnect, disconnect.
 
-use crate::web::page::Page;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -18,6 +17,7 @@ use crate::web::context::{Admin, FlashKind, Shell, Viewer, Writer};
 use crate::web::cookies::redirect_with_flash;
 use crate::web::error::{AppError, AppResult};
 use crate::web::form::FieldErrors;
+use crate::web::page::Page;
 
 pub fn router() -> Router<AppState> {
     Router::new()

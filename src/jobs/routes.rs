@@ -1,6 +1,5 @@
 //! The organization's jobs page, for owners and admins: recent jobs, and retrying a dead one.
 
-use crate::web::page::Page;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
@@ -13,6 +12,7 @@ use crate::app::AppState;
 use crate::web::context::{Admin, FlashKind, Shell};
 use crate::web::cookies::redirect_with_flash;
 use crate::web::error::{AppError, AppResult};
+use crate::web::page::Page;
 
 pub fn router() -> Router<AppState> {
     Router::new()

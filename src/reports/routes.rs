@@ -1,6 +1,5 @@
 //! The Alerts page: open and past alerts, delivery channels, monthly budgets to pace against.
 
-use crate::web::page::Page;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::{Html, IntoResponse, Response};
@@ -17,6 +16,7 @@ use crate::web::context::{Admin, FlashKind, Shell, Viewer, Writer};
 use crate::web::cookies::redirect_with_flash;
 use crate::web::error::{AppError, AppResult};
 use crate::web::form::{CONTROL_MESSAGE, FieldErrors, control_field, scrub};
+use crate::web::page::Page;
 
 pub fn router() -> Router<AppState> {
     Router::new()
