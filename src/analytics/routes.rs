@@ -5,7 +5,7 @@
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::{Router, routing::get};
 use uuid::Uuid;
 
@@ -340,12 +340,13 @@ pub async fn load_dashboard(
     })
 }
 
-pub fn render_dashboard(
+/// The dashboard page of `data` (answered wrapped in [`Page`]).
+fn dashboard_page(
     v: &Viewer,
     p: DashParams,
     data: DashboardData,
     onboarding: Option<super::onboarding::Checklist>,
-) -> AppResult<String> {
+) -> DashboardPage {
     let charts = data
         .series
         .iter()
@@ -364,7 +365,7 @@ pub fn render_dashboard(
                 .collect(),
         })
         .collect();
-    let page = DashboardPage {
+    DashboardPage {
         shell: v.shell("dashboard"),
         onboarding,
         has_accounts: !data.accounts.is_empty(),
@@ -382,8 +383,7 @@ pub fn render_dashboard(
         tabs: level_views::tabs(&p),
         level_table: (p.level != Level::Campaign).then(|| level_views::table(&p, &data.levels)),
         p,
-    };
-    Ok(page.render()?)
+    }
 }
 
 async fn dashboard(
@@ -394,7 +394,7 @@ async fn dashboard(
     let p = DashParams::parse(&q, org_today(&v));
     let data = load_dashboard(&app, v.org_id, &p).await?;
     let onboarding = super::onboarding::checklist(&app, &v).await?;
-    Ok(Html(render_dashboard(&v, p, data, onboarding)?).into_response())
+    Ok(Page(dashboard_page(&v, p, data, onboarding)).into_response())
 }
 
 async fn table_fragment(
@@ -408,7 +408,7 @@ async fn table_fragment(
     if !headers.contains_key("hx-request") {
         let data = load_dashboard(&app, v.org_id, &p).await?;
         let onboarding = super::onboarding::checklist(&app, &v).await?;
-        return Ok(Html(render_dashboard(&v, p, data, onboarding)?).into_response());
+        return Ok(Page(dashboard_page(&v, p, data, onboarding)).into_response());
     }
     let pc = p.clone();
     let (page, levels) = app

@@ -264,21 +264,10 @@ async fn alerts_are_delivered_by_email_and_signed_webhooks() {
 
 /// Each call to `/hook` as (its path, its Host header).
 async fn hook_calls(server: &MockServer) -> Vec<(String, String)> {
-    server
-        .received_requests()
+    calls_with_header(server, "/hook", "host")
         .await
-        .unwrap_or_default()
-        .iter()
-        .filter(|r| r.url.path() == "/hook")
-        .map(|r| {
-            let host = r
-                .headers
-                .get("host")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("")
-                .to_string();
-            ("/hook".to_string(), host)
-        })
+        .into_iter()
+        .map(|(host, _)| ("/hook".to_string(), host))
         .collect()
 }
 

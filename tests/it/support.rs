@@ -878,21 +878,31 @@ impl HookReceiver {
 
     /// Each call to `/hook` as (its `x-adpilot-signature` header, its body), oldest first.
     pub async fn signed_calls(&self) -> Vec<(String, String)> {
-        self.0
-            .received_requests()
-            .await
-            .unwrap_or_default()
-            .iter()
-            .filter(|r| r.url.path() == "/hook")
-            .map(|r| {
-                let sig = r
-                    .headers
-                    .get("x-adpilot-signature")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("")
-                    .to_string();
-                (sig, String::from_utf8_lossy(&r.body).into_owned())
-            })
-            .collect()
+        calls_with_header(&self.0, "/hook", "x-adpilot-signature").await
     }
+}
+
+/// Each call `server` received at `path`, as (its `header`, "" when absent; its body), oldest
+/// first.
+pub async fn calls_with_header(
+    server: &wiremock::MockServer,
+    path: &str,
+    header: &str,
+) -> Vec<(String, String)> {
+    server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| r.url.path() == path)
+        .map(|r| {
+            let value = r
+                .headers
+                .get(header)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_string();
+            (value, String::from_utf8_lossy(&r.body).into_owned())
+        })
+        .collect()
 }

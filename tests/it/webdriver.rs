@@ -385,6 +385,17 @@ impl Browser {
     pub async fn add_cookie(&self, name: &str, value: &str) {
         let mut cookie = fantoccini::cookies::Cookie::new(name.to_string(), value.to_string());
         cookie.set_path("/");
+        // Chrome refuses a cookie whose domain fantoccini leaves empty, and drops one with
+        // fantoccini's default `SameSite=None` on plain http: name both, as a server would.
+        let url = self
+            .client
+            .current_url()
+            .await
+            .unwrap_or_else(|e| panic!("WebDriver current url failed: {e}"));
+        if let Some(host) = url.host_str() {
+            cookie.set_domain(host.to_string());
+        }
+        cookie.set_same_site(axum_extra::extract::cookie::SameSite::Lax);
         self.client
             .add_cookie(cookie)
             .await
