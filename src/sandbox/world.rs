@@ -598,6 +598,48 @@ impl World {
         });
     }
 
+    /// After an ad group (a Meta ad set) with a daily budget of `micros` joins `campaign_id`,
+    /// the campaign spends against the sum of its ad groups' budgets: set that sum, creating the
+    /// campaign's budget (named `budget_name`) with the first such ad group.
+    pub fn add_ad_group_budget(
+        &mut self,
+        platform: Platform,
+        account_id: &str,
+        campaign_id: &str,
+        budget_name: String,
+        micros: i64,
+        now: DateTime<Utc>,
+    ) {
+        let total = micros
+            + self
+                .ad_groups_of(platform, campaign_id)
+                .filter_map(|g| g.daily_budget_micros)
+                .sum::<i64>();
+        let budget_id = self
+            .campaign(platform, campaign_id)
+            .and_then(|c| c.budget_id.clone());
+        if let Some(bid) = budget_id {
+            self.set_budget(platform, &bid, total, now);
+            return;
+        }
+        self.add_budget(
+            platform,
+            account_id,
+            campaign_id.to_string(),
+            budget_name,
+            total,
+            now,
+        );
+        if let Some(c) = self
+            .campaigns
+            .iter_mut()
+            .find(|c| c.platform == platform && c.id == campaign_id)
+        {
+            c.budget_id = Some(campaign_id.to_string());
+            c.budget_on_ad_groups = true;
+        }
+    }
+
     /// Creates a campaign that starts spending from `now` when enabled.
     pub fn add_campaign(
         &mut self,

@@ -776,7 +776,7 @@ fn ad_set_schedule(
     Ok((start, end))
 }
 
-/// Stores a checked ad set (and its budget, see [`add_to_campaign_budget`]).
+/// Stores a checked ad set (and its budget, see `World::add_ad_group_budget`).
 fn add_ad_set(
     s: &mut State,
     req: &ApiRequest,
@@ -786,7 +786,14 @@ fn add_ad_set(
 ) -> Response {
     let id = s.world.new_id(Platform::Meta, IdKind::Campaign);
     if let Some(b) = new.budget {
-        add_to_campaign_budget(s, acc, &new.campaign, b, now);
+        s.world.add_ad_group_budget(
+            Platform::Meta,
+            &acc.id,
+            &new.campaign.id,
+            format!("{} ad set budgets", new.campaign.name),
+            b,
+            now,
+        );
     }
     s.world.ad_groups.push(AdGroup {
         platform: Platform::Meta,
@@ -823,46 +830,6 @@ fn add_ad_set(
     });
     s.dirty = true;
     json_response(StatusCode::OK, &json!({ "id": id }))
-}
-
-/// The campaign spends against the sum of its ad sets' budgets: a new ad set's budget joins
-/// it (the first one creates it).
-fn add_to_campaign_budget(
-    s: &mut State,
-    acc: &Account,
-    campaign: &Campaign,
-    b: i64,
-    now: DateTime<Utc>,
-) {
-    let total = b + s
-        .world
-        .ad_groups_of(Platform::Meta, &campaign.id)
-        .filter_map(|g| g.daily_budget_micros)
-        .sum::<i64>();
-    match campaign.budget_id.clone() {
-        Some(bid) => {
-            s.world.set_budget(Platform::Meta, &bid, total, now);
-        }
-        None => {
-            s.world.add_budget(
-                Platform::Meta,
-                &acc.id,
-                campaign.id.clone(),
-                format!("{} ad set budgets", campaign.name),
-                total,
-                now,
-            );
-            if let Some(c) = s
-                .world
-                .campaigns
-                .iter_mut()
-                .find(|c| c.platform == Platform::Meta && c.id == campaign.id)
-            {
-                c.budget_id = Some(campaign.id.clone());
-                c.budget_on_ad_groups = true;
-            }
-        }
-    }
 }
 
 fn text_over(v: &Value, key: &str, max: usize) -> bool {

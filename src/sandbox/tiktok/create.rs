@@ -586,7 +586,14 @@ fn add_adgroup(s: &mut State, acc: &Account, new: NewAdGroup, now: DateTime<Utc>
     let campaign = &new.campaign;
     let id = s.world.new_id(P, IdKind::Campaign);
     if let Some(b) = new.budget {
-        add_to_campaign_budget(s, &campaign.id, &campaign.name, &acc.id, b, now);
+        s.world.add_ad_group_budget(
+            P,
+            &acc.id,
+            &campaign.id,
+            format!("{} ad group budgets", campaign.name),
+            b,
+            now,
+        );
     }
     s.world.ad_groups.push(AdGroup {
         platform: P,
@@ -642,50 +649,6 @@ fn add_adgroup(s: &mut State, acc: &Account, new: NewAdGroup, now: DateTime<Utc>
         None => json!({ "adgroup_id": id }),
     };
     reply(0, "OK", answer)
-}
-
-/// The campaign spends against the sum of its ad groups' budgets.
-fn add_to_campaign_budget(
-    s: &mut State,
-    campaign_id: &str,
-    campaign_name: &str,
-    account_id: &str,
-    micros: i64,
-    now: DateTime<Utc>,
-) {
-    let total = micros
-        + s.world
-            .ad_groups_of(P, campaign_id)
-            .filter_map(|g| g.daily_budget_micros)
-            .sum::<i64>();
-    let budget_id = s
-        .world
-        .campaign(P, campaign_id)
-        .and_then(|c| c.budget_id.clone());
-    match budget_id {
-        Some(bid) => {
-            s.world.set_budget(P, &bid, total, now);
-        }
-        None => {
-            s.world.add_budget(
-                P,
-                account_id,
-                campaign_id.to_string(),
-                format!("{campaign_name} ad group budgets"),
-                total,
-                now,
-            );
-            if let Some(c) = s
-                .world
-                .campaigns
-                .iter_mut()
-                .find(|c| c.platform == P && c.id == campaign_id)
-            {
-                c.budget_id = Some(campaign_id.to_string());
-                c.budget_on_ad_groups = true;
-            }
-        }
-    }
 }
 
 fn md5_hex(bytes: &[u8]) -> String {
