@@ -911,6 +911,9 @@ impl RuleCheck<'_> {
         self.called_platform = true;
         match actions::request(self.batch.app, self.batch.org_id, req).await {
             Ok(o) => record_outcome(&mut ia, item, kind, &o),
+            // The database failed, not the platform: the whole check is retried, and the
+            // intent key leads the retry to what this attempt may have sent.
+            Err(actions::ActionError::Db(e)) => return Err(RunError::Db(e)),
             Err(err) => {
                 ia.status = "failed".into();
                 ia.reason = Some(err.to_string());
@@ -1081,6 +1084,24 @@ async fn finish(
                     .values(rows)
                     .execute(c)
                     .await?;
+            }
+            // Changes this check found still open (another run of the same slot was sending
+            // them when its database connection was lost, or the platform asked to wait) are
+            // finished by a job of their own, not left to the periodic sweep.
+            let open: Vec<Uuid> = all
+                .iter()
+                .filter(|(_, dry, _)| !dry)
+                .flat_map(|(_, _, i)| &i.actions)
+                .filter(|a| a.status == "pending")
+                .filter_map(|a| a.platform_action_id)
+                .collect();
+            if !open.is_empty() {
+                crate::jobs::enqueue(
+                    c,
+                    Some(org_id),
+                    &crate::campaigns::jobs::FinishActions { ids: open },
+                )
+                .await?;
             }
             let n = |x: usize| i32::try_from(x).unwrap_or(i32::MAX);
             let finished = Utc::now();

@@ -474,7 +474,27 @@ pub async fn for_target(
 
 enum Step {
     Done(ActionState, String, Option<String>),
+    /// The platform took the change: the stored object follows it in the same transaction
+    /// that records the outcome, so a lost connection cannot keep one without the other (a
+    /// campaign stored as paused under an intent still open would no longer match the rule
+    /// whose retry finishes the intent).
+    Applied {
+        message: String,
+        response: &'static str,
+        local: Local,
+    },
     Retry(String),
+}
+
+/// What the stored object says after a change went through.
+enum Local {
+    Status(Target, CampaignStatus),
+    Amount {
+        target: Target,
+        amount: Amount,
+        to: Money,
+        period: Option<BudgetPeriod>,
+    },
 }
 
 /// The object an intent changes, as stored.
@@ -761,7 +781,7 @@ async fn send(
         subject,
     };
     match current.kind {
-        ActionKind::Pause | ActionKind::Resume => switch(app, org_id, &call, current.kind).await,
+        ActionKind::Pause | ActionKind::Resume => Ok(switch(&call, current.kind).await),
         ActionKind::SetBudget | ActionKind::SetBid => {
             let amount = match (current.kind, current.target) {
                 (ActionKind::SetBid, _) => Amount::GroupBid,
@@ -789,15 +809,28 @@ async fn settle(
     subject: &Subject,
     step: Step,
 ) -> Result<(), ActionError> {
-    let (state, message, response) = match step {
-        Step::Done(s, m, r) => (s, m, r),
-        Step::Retry(m) => (ActionState::Pending, m, None),
+    let (state, message, response, local) = match step {
+        Step::Done(s, m, r) => (s, m, r, None),
+        Step::Applied {
+            message,
+            response,
+            local,
+        } => (
+            ActionState::Succeeded,
+            message,
+            Some(response.to_string()),
+            Some(local),
+        ),
+        Step::Retry(m) => (ActionState::Pending, m, None, None),
     };
     let kind = current.kind;
     let audit_kind = format!("{}.{}", current.target.level().as_str(), kind.as_str());
     let name = subject.name.clone();
     app.db
         .tenant(org_id, async move |c| {
+            if let Some(local) = local {
+                record_local(c, local).await?;
+            }
             diesel::update(platform_actions::table.find(id))
                 .set((
                     platform_actions::state.eq(state.as_str()),
@@ -832,12 +865,7 @@ async fn settle(
 
 /// Pause or resume at any level. Skipped when the stored status already says so; a removed
 /// object cannot be switched on any platform.
-async fn switch(
-    app: &App,
-    org_id: Uuid,
-    call: &Call<'_>,
-    kind: ActionKind,
-) -> Result<Step, ActionError> {
+async fn switch(call: &Call<'_>, kind: ActionKind) -> Step {
     let (want, status, done) = if kind == ActionKind::Pause {
         ("paused", CampaignStatus::Paused, "paused")
     } else {
@@ -845,55 +873,26 @@ async fn switch(
     };
     let what = level_word(call.subject.target, call.platform);
     if call.subject.status == "removed" {
-        return Ok(Step::Done(
+        return Step::Done(
             ActionState::Failed,
             format!(
                 "this {what} was removed on {}; it cannot be paused or resumed",
                 call.platform.label()
             ),
             None,
-        ));
+        );
     }
     if call.subject.status == want {
-        return Ok(Step::Done(
-            ActionState::Skipped,
-            format!("already {want}"),
-            None,
-        ));
+        return Step::Done(ActionState::Skipped, format!("already {want}"), None);
     }
-    Ok(match call.set_status(status).await {
-        Ok(()) => {
-            let target = call.subject.target;
-            app.db
-                .tenant(org_id, async move |c| {
-                    match target {
-                        Target::Campaign(cid) => {
-                            diesel::update(campaigns::table.find(cid))
-                                .set((
-                                    campaigns::status.eq(status.as_str()),
-                                    campaigns::updated_at.eq(Utc::now()),
-                                ))
-                                .execute(c)
-                                .await?;
-                        }
-                        Target::AdGroup(g) => {
-                            super::levels::record_ad_group_status(c, g, status).await?;
-                        }
-                        Target::Ad(a) => {
-                            super::levels::record_ad_status(c, a, status).await?;
-                        }
-                    }
-                    Ok::<_, ActionError>(())
-                })
-                .await?;
-            Step::Done(
-                ActionState::Succeeded,
-                format!("{done} on {}", call.platform.label()),
-                Some("ok".into()),
-            )
-        }
+    match call.set_status(status).await {
+        Ok(()) => Step::Applied {
+            message: format!("{done} on {}", call.platform.label()),
+            response: "ok",
+            local: Local::Status(call.subject.target, status),
+        },
         Err(e) => platform_failure(e),
-    })
+    }
 }
 
 /// The budget or bid change an intent asks for.
@@ -926,21 +925,23 @@ async fn change_amount(
         Ok(n) => n,
     };
     let Some((now_amount, period)) = now else {
-        return set_without_reading(app, org_id, call, amount, plan).await;
+        return Ok(set_without_reading(call, amount, plan).await);
     };
     let label = amount_label(amount, period);
     Ok(match (current.from_budget, current.to_budget) {
         // Resuming an interrupted change: decide from what the platform shows.
-        (Some(from), Some(to)) if now_amount == to => {
-            record_amount(app, org_id, call.subject.target, amount, to, period).await?;
-            Step::Done(
-                ActionState::Succeeded,
-                format!("{label} {from} → {to} (confirmed after an interruption)"),
-                Some("already applied".into()),
-            )
-        }
+        (Some(from), Some(to)) if now_amount == to => Step::Applied {
+            message: format!("{label} {from} → {to} (confirmed after an interruption)"),
+            response: "already applied",
+            local: Local::Amount {
+                target: call.subject.target,
+                amount,
+                to,
+                period,
+            },
+        },
         (Some(from), Some(to)) if now_amount == from => {
-            write_amount(app, org_id, call, amount, from, to, period).await?
+            write_amount(call, amount, from, to, period).await
         }
         (Some(_), Some(_)) => Step::Done(
             ActionState::Failed,
@@ -964,7 +965,7 @@ async fn change_amount(
             Some(Ok(target)) => {
                 // Stored before the call: this is what makes a crash safe.
                 store_from_to(app, org_id, id, now_amount, target, period).await?;
-                write_amount(app, org_id, call, amount, now_amount, target, period).await?
+                write_amount(call, amount, now_amount, target, period).await
             }
         },
     })
@@ -973,43 +974,31 @@ async fn change_amount(
 /// Nothing to compute a relative change from. An amount to set is still sent where the
 /// platform can answer for itself, so the refusal (a campaign budget on Meta or TikTok, a
 /// bid strategy without bids) is shown in the platform's own words.
-async fn set_without_reading(
-    app: &App,
-    org_id: Uuid,
-    call: &Call<'_>,
-    amount: Amount,
-    plan: Option<&BudgetPlan>,
-) -> Result<Step, ActionError> {
+async fn set_without_reading(call: &Call<'_>, amount: Amount, plan: Option<&BudgetPlan>) -> Step {
     let to = match plan {
         Some(BudgetPlan::Set(to)) if amount != Amount::CampaignBudget => *to,
-        _ => {
-            return Ok(Step::Done(
-                ActionState::Skipped,
-                call.none_reason(amount),
-                None,
-            ));
-        }
+        _ => return Step::Done(ActionState::Skipped, call.none_reason(amount), None),
     };
     let what = amount_label(amount, Some(BudgetPeriod::Daily));
-    Ok(
-        match call.write(amount, to, Some(BudgetPeriod::Daily)).await {
-            Ok(()) => {
-                let daily = Some(BudgetPeriod::Daily);
-                record_amount(app, org_id, call.subject.target, amount, to, daily).await?;
-                Step::Done(
-                    ActionState::Succeeded,
-                    format!("{what} set to {to}"),
-                    Some("ok".into()),
-                )
-            }
-            Err(PlatformError::Invalid { message }) => Step::Done(
-                ActionState::Failed,
-                format!("{message} ({})", call.none_reason(amount)),
-                Some("invalid".into()),
-            ),
-            Err(e) => platform_failure(e),
+    let daily = Some(BudgetPeriod::Daily);
+    match call.write(amount, to, daily).await {
+        Ok(()) => Step::Applied {
+            message: format!("{what} set to {to}"),
+            response: "ok",
+            local: Local::Amount {
+                target: call.subject.target,
+                amount,
+                to,
+                period: daily,
+            },
         },
-    )
+        Err(PlatformError::Invalid { message }) => Step::Done(
+            ActionState::Failed,
+            format!("{message} ({})", call.none_reason(amount)),
+            Some("invalid".into()),
+        ),
+        Err(e) => platform_failure(e),
+    }
 }
 
 /// Stores the amounts a change goes from and to on its intent, before the call goes out.
@@ -1060,66 +1049,87 @@ fn platform_failure(e: PlatformError) -> Step {
 }
 
 /// The stored row follows the platform after a change went through (the owner of each table
-/// writes it: `campaigns` here, ad groups through `campaigns::levels`).
-async fn record_amount(
-    app: &App,
-    org_id: Uuid,
-    target: Target,
-    amount: Amount,
-    to: Money,
-    period: Option<BudgetPeriod>,
-) -> Result<(), ActionError> {
-    app.db
-        .tenant(org_id, async move |c| {
-            match (target, amount) {
-                (Target::Campaign(cid), _) => {
-                    diesel::update(campaigns::table.find(cid))
-                        .set((
-                            campaigns::daily_budget_micros.eq(Some(to.micros)),
-                            campaigns::updated_at.eq(Utc::now()),
-                        ))
-                        .execute(c)
-                        .await?;
-                }
-                (Target::AdGroup(g), Amount::GroupBid) => {
-                    super::levels::record_ad_group_bid(c, g, to.micros).await?;
-                }
-                (Target::AdGroup(g), _) => {
-                    super::levels::record_ad_group_budget(
-                        c,
-                        g,
-                        period.unwrap_or(BudgetPeriod::Daily),
-                        to.micros,
-                    )
-                    .await?;
-                }
-                (Target::Ad(_), _) => {}
-            }
-            Ok(())
-        })
-        .await
+/// writes it: `campaigns` here, ad groups and ads through `campaigns::levels`).
+async fn record_local(c: &mut crate::db::Conn, local: Local) -> Result<(), ActionError> {
+    match local {
+        Local::Status(Target::Campaign(cid), status) => {
+            diesel::update(campaigns::table.find(cid))
+                .set((
+                    campaigns::status.eq(status.as_str()),
+                    campaigns::updated_at.eq(Utc::now()),
+                ))
+                .execute(c)
+                .await?;
+        }
+        Local::Status(Target::AdGroup(g), status) => {
+            super::levels::record_ad_group_status(c, g, status).await?;
+        }
+        Local::Status(Target::Ad(a), status) => {
+            super::levels::record_ad_status(c, a, status).await?;
+        }
+        Local::Amount {
+            target: Target::Campaign(cid),
+            to,
+            ..
+        } => {
+            diesel::update(campaigns::table.find(cid))
+                .set((
+                    campaigns::daily_budget_micros.eq(Some(to.micros)),
+                    campaigns::updated_at.eq(Utc::now()),
+                ))
+                .execute(c)
+                .await?;
+        }
+        Local::Amount {
+            target: Target::AdGroup(g),
+            amount: Amount::GroupBid,
+            to,
+            ..
+        } => {
+            super::levels::record_ad_group_bid(c, g, to.micros).await?;
+        }
+        Local::Amount {
+            target: Target::AdGroup(g),
+            to,
+            period,
+            ..
+        } => {
+            super::levels::record_ad_group_budget(
+                c,
+                g,
+                period.unwrap_or(BudgetPeriod::Daily),
+                to.micros,
+            )
+            .await?;
+        }
+        Local::Amount {
+            target: Target::Ad(_),
+            ..
+        } => {}
+    }
+    Ok(())
 }
 
 async fn write_amount(
-    app: &App,
-    org_id: Uuid,
     call: &Call<'_>,
     amount: Amount,
     from: Money,
     to: Money,
     period: Option<BudgetPeriod>,
-) -> Result<Step, ActionError> {
-    Ok(match call.write(amount, to, period).await {
-        Ok(()) => {
-            record_amount(app, org_id, call.subject.target, amount, to, period).await?;
-            Step::Done(
-                ActionState::Succeeded,
-                format!("{} {from} → {to}", amount_label(amount, period)),
-                Some("ok".into()),
-            )
-        }
+) -> Step {
+    match call.write(amount, to, period).await {
+        Ok(()) => Step::Applied {
+            message: format!("{} {from} → {to}", amount_label(amount, period)),
+            response: "ok",
+            local: Local::Amount {
+                target: call.subject.target,
+                amount,
+                to,
+                period,
+            },
+        },
         Err(e) => platform_failure(e),
-    })
+    }
 }
 
 /// The intents this process is executing: the tasks of one process share its lock connection,

@@ -38,3 +38,36 @@ impl Job for ResumeActions {
         Ok(())
     }
 }
+
+/// Finishes the intents a rule check left open (another run was still sending them, or the
+/// platform asked to wait), minutes before the periodic [`ResumeActions`] would reach them.
+/// Executing an intent is safe any number of times, so nothing is sent twice; one still open
+/// after its turn makes the job retry with backoff.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct FinishActions {
+    pub ids: Vec<uuid::Uuid>,
+}
+
+impl Job for FinishActions {
+    const KIND: &'static str = "campaigns.finish_actions";
+
+    async fn run(self, ctx: JobCtx) -> Result<(), JobError> {
+        let org = ctx
+            .org_id
+            .ok_or_else(|| JobError::permanent("needs an organization"))?;
+        let mut open = 0;
+        for id in self.ids {
+            match super::actions::execute(&ctx.app, org, id).await {
+                Ok(o) if !o.state.is_final() => open += 1,
+                Ok(_) | Err(super::actions::ActionError::NotFound) => {}
+                Err(e) => return Err(JobError::retry(e)),
+            }
+        }
+        if open > 0 {
+            return Err(JobError::retry(format!(
+                "{open} platform change(s) still in flight or waiting on the platform"
+            )));
+        }
+        Ok(())
+    }
+}

@@ -21,6 +21,7 @@ pub fn registry() -> Registry {
         .with::<crate::analytics::jobs::PartitionUpkeep>()
         .with::<crate::campaigns::jobs::ResumeActionsAll>()
         .with::<crate::campaigns::jobs::ResumeActions>()
+        .with::<crate::campaigns::jobs::FinishActions>()
         .with::<crate::reports::alerts::CheckAll>()
         .with::<crate::reports::alerts::CheckOrg>()
         .with::<crate::reports::alerts::Deliver>()

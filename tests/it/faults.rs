@@ -49,7 +49,9 @@ where
             let mut c = adpilot::db::connect_one(admin_url).await.expect("admin");
             let lines: Vec<JobLine> = diesel::sql_query(
                 "(SELECT concat_ws(' ', kind, state, attempts, run_at, left(last_error, 200)) AS line FROM jobs ORDER BY created_at)
-                 UNION ALL (SELECT concat_ws(' ', 'sync', account_id, backfill_done, backfilled_from, rate_limited_until, left(last_error, 200)) FROM account_sync)",
+                 UNION ALL (SELECT concat_ws(' ', 'sync', account_id, backfill_done, backfilled_from, rate_limited_until, left(last_error, 200)) FROM account_sync)
+                 UNION ALL (SELECT concat_ws(' ', 'action', kind, state, attempts, intent_key, created_at, left(message, 200)) FROM platform_actions)
+                 UNION ALL (SELECT concat_ws(' ', 'rule run', slot, started_at, finished_at, actions_executed, actions_failed, left(error, 200)) FROM rule_runs)",
             )
             .load(&mut c)
             .await
@@ -616,9 +618,10 @@ async fn postgres_restarted_mid_sync_and_mid_rule_check_loses_and_doubles_nothin
     outage_until_answered("a pause", || pause_calls(&sb) > before_down).await;
     pg.up().await;
     sb.clear_faults();
-    wait_until(
+    wait_until_or_show(
         "every pause recorded as done",
         Duration::from_secs(120),
+        &admin_url,
         || {
             let url = admin_url.clone();
             let n = targets.len();
