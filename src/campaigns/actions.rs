@@ -1138,7 +1138,7 @@ static IN_FLIGHT: std::sync::LazyLock<std::sync::Mutex<std::collections::HashSet
     std::sync::LazyLock::new(Default::default);
 
 /// Advisory-lock namespace of intents being executed ("exec").
-const EXECUTING_LOCK_NAMESPACE: i32 = 0x6578_6563;
+pub const EXECUTING_LOCK_NAMESPACE: i32 = 0x6578_6563;
 
 /// One intent being executed by this task until dropped (cancellation included).
 struct InFlight {

@@ -366,6 +366,122 @@ async fn budget_change_is_applied_once_across_retries_crashes_and_cooldown() {
     let _ = camp.id;
 }
 
+/// A check that meets a change another process is still sending (its database connection
+/// was lost between the platform's answer and the record) leaves it alone, and a job of its own
+/// finishes it once that process lets go: confirmed from the platform, never sent twice.
+#[tokio::test]
+async fn a_change_in_flight_elsewhere_is_finished_by_its_own_job_and_sent_once() {
+    #[derive(diesel::QueryableByName)]
+    struct Taken {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        taken: bool,
+    }
+    let (sb, t, mut c, org) = setup().await;
+    let now = sb.clock().now();
+    let camp = one_active_campaign(&t).await;
+    let text = format!(
+        "rule \"Raise\"\n  for campaigns on google where name contains \"{}\"\n  when impressions in last 7 days >= 0\n  then increase budget by 10%\n  at most once per 24 hours\n",
+        camp.name
+    );
+    let id = save_rule(&mut c, &text, "live").await;
+    sb.clear_calls();
+    runner::check_rule(&t.app, org, id, now, now)
+        .await
+        .expect("check");
+    assert_eq!(budget_writes(&sb), 1);
+    let raised = truth_budget(&sb, &camp.external_id);
+
+    // The platform took the change, but neither the outcome nor the run's log was recorded,
+    // and the process that sent it still holds the intent.
+    let mut a = admin(&t).await;
+    admin_exec(&t, "DELETE FROM rule_run_items").await;
+    admin_exec(
+        &t,
+        "UPDATE platform_actions SET state = 'executing', finished_at = NULL",
+    )
+    .await;
+    admin_exec(
+        &t,
+        "UPDATE campaigns c SET daily_budget_micros = a.from_budget_micros \
+         FROM platform_actions a WHERE a.campaign_id = c.id",
+    )
+    .await;
+    let intent: IdRow = diesel::sql_query("SELECT id FROM platform_actions")
+        .get_result(&mut a)
+        .await
+        .expect("one intent");
+    let held: Taken = diesel::sql_query("SELECT pg_try_advisory_lock($1, $2) AS taken")
+        .bind::<diesel::sql_types::Integer, _>(
+            adpilot::campaigns::actions::EXECUTING_LOCK_NAMESPACE,
+        )
+        .bind::<diesel::sql_types::Integer, _>(adpilot::db::locks::key_of(&intent.id))
+        .get_result(&mut a)
+        .await
+        .expect("hold the intent");
+    assert!(held.taken);
+
+    // The retried check reaches the intent, finds it in flight and sends nothing.
+    runner::check_rule(&t.app, org, id, now, now)
+        .await
+        .expect("retried check");
+    assert_eq!(budget_writes(&sb), 1, "nothing sent while another holds it");
+    let queued = count(
+        &t,
+        &format!(
+            "SELECT count(*) AS n FROM jobs WHERE kind = 'campaigns.finish_actions' \
+             AND payload->'ids' ? '{}'",
+            intent.id
+        ),
+    )
+    .await;
+    assert_eq!(queued, 1, "a job to finish the open change");
+
+    // While the intent is held the job waits (retries) rather than sending.
+    let workers = job_workers(&t);
+    eventually(
+        "the job retried while the intent was held",
+        std::time::Duration::from_secs(60),
+        || async {
+            count(
+                &t,
+                "SELECT count(*) AS n FROM jobs WHERE kind = 'campaigns.finish_actions' AND attempts >= 2",
+            )
+            .await
+                == 1
+        },
+    )
+    .await;
+    assert_eq!(budget_writes(&sb), 1);
+
+    // The holder lets go: the job confirms the change from the platform's amount.
+    drop(a);
+    eventually(
+        "the change recorded as done",
+        std::time::Duration::from_secs(60),
+        || async {
+            count(
+                &t,
+                "SELECT count(*) AS n FROM platform_actions WHERE state = 'succeeded'",
+            )
+            .await
+                == 1
+        },
+    )
+    .await;
+    workers.shutdown().await;
+    assert_eq!(budget_writes(&sb), 1, "the budget changed exactly once");
+    assert_eq!(truth_budget(&sb, &camp.external_id), raised);
+    let stored = count(
+        &t,
+        &format!(
+            "SELECT count(*) AS n FROM campaigns WHERE id = '{}' AND daily_budget_micros = {raised}",
+            camp.id
+        ),
+    )
+    .await;
+    assert_eq!(stored, 1, "the stored budget follows the platform");
+}
+
 /// Two checks of one rule at once (a retried job and the next slot's, say) and two callers of
 /// one intent at once: each campaign's budget is still written exactly once.
 #[tokio::test]
