@@ -258,11 +258,22 @@ impl Browser {
         .await;
     }
 
+    /// The visible text of the first element matching `css`. An htmx swap may replace the
+    /// element between finding and reading it (a stale reference): it is found again.
     pub async fn text(&self, css: &str) -> String {
-        let e = self.find(css).await;
-        e.text()
-            .await
-            .unwrap_or_else(|err| panic!("WebDriver text of {css} failed: {err}"))
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let e = self.find(css).await;
+            match e.text().await {
+                Ok(t) => return t,
+                Err(err)
+                    if err.to_string().contains("stale element") && Instant::now() < deadline =>
+                {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(err) => panic!("WebDriver text of {css} failed: {err}"),
+            }
+        }
     }
 
     pub async fn body_text(&self) -> String {
