@@ -259,33 +259,69 @@ struct DaySql {
     revenue_micros: i64,
 }
 
-/// Every day of `range` for one ad group (`ad` false) or ad, zeros where it had no rows.
+/// One ad group or ad whose days a page lists, with the parent that leads its daily table's
+/// key (`(org_id, date, campaign_id, ad_group_id)` and `(org_id, date, ad_group_id, ad_id)`).
+#[derive(Debug, Clone, Copy)]
+pub enum DaysOf {
+    AdGroup {
+        campaign_id: Uuid,
+        ad_group_id: Uuid,
+    },
+    Ad {
+        ad_group_id: Uuid,
+        ad_id: Uuid,
+    },
+}
+
+/// Every day of `range` for one ad group or ad, zeros where it had no rows.
+///
+/// Each day is one probe of the table's key (`date = ANY`, then the parent and the object):
+/// filtering on the object alone walked every object's rows of the range, 300,000 index
+/// entries for a month of an organization with 10,000 ad groups and 900,000 with 30,000 ads.
 pub async fn object_days(
     c: &mut Conn,
-    id: Uuid,
-    ad: bool,
+    of: DaysOf,
     range: DateRange,
 ) -> diesel::QueryResult<Vec<(NaiveDate, Metrics)>> {
-    let (daily, obj) = if ad {
-        ("ad_metrics_daily", "ad_id")
-    } else {
-        ("ad_group_metrics_daily", "ad_group_id")
+    let (daily, parent_col, obj_col, parent, obj) = match of {
+        DaysOf::AdGroup {
+            campaign_id,
+            ad_group_id,
+        } => (
+            "ad_group_metrics_daily",
+            "campaign_id",
+            "ad_group_id",
+            campaign_id,
+            ad_group_id,
+        ),
+        DaysOf::Ad { ad_group_id, ad_id } => (
+            "ad_metrics_daily",
+            "ad_group_id",
+            "ad_id",
+            ad_group_id,
+            ad_id,
+        ),
     };
+    let dates: Vec<NaiveDate> = range.dates().collect();
     let rows: Vec<DaySql> = diesel::sql_query(format!(
         "SELECT date, impressions, clicks, spend_micros, conversions::text AS conversions,
                 revenue_micros
          FROM {daily}
-         WHERE org_id = (SELECT app_current_org()) AND date BETWEEN $1 AND $2 AND {obj} = $3"
+         WHERE org_id = (SELECT app_current_org()) AND date = ANY($1)
+           AND {parent_col} = $2 AND {obj_col} = $3"
     ))
-    .bind::<Date, _>(range.from)
-    .bind::<Date, _>(range.to)
-    .bind::<SqlUuid, _>(id)
+    .bind::<Array<Date>, _>(&dates)
+    .bind::<SqlUuid, _>(parent)
+    .bind::<SqlUuid, _>(obj)
     .load(c)
     .await?;
     let mut out: Vec<(NaiveDate, Metrics)> =
-        range.dates().map(|d| (d, Metrics::default())).collect();
+        dates.into_iter().map(|d| (d, Metrics::default())).collect();
     for r in rows {
-        if let Some(slot) = out.iter_mut().find(|(d, _)| *d == r.date) {
+        let Ok(i) = usize::try_from((r.date - range.from).num_days()) else {
+            continue;
+        };
+        if let Some(slot) = out.get_mut(i) {
             slot.1 = Metrics {
                 impressions: r.impressions,
                 clicks: r.clicks,

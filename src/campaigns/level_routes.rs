@@ -11,7 +11,7 @@ use axum::{Router, routing::get};
 use uuid::Uuid;
 
 use crate::analytics::format::{Delta, Kpi, delta};
-use crate::analytics::level_queries::{self, ObjectSums};
+use crate::analytics::level_queries::{self, DaysOf, ObjectSums};
 use crate::analytics::queries::Metrics;
 use crate::analytics::range::DateRange;
 use crate::analytics::views::{
@@ -323,7 +323,15 @@ pub(super) async fn render_ad_group(
                 .await?
                 .ok_or(AppError::NotFound)?;
             let ads = level_queries::ads_of_ad_group(c, id, range).await?;
-            let days = level_queries::object_days(c, id, false, range).await?;
+            let days = level_queries::object_days(
+                c,
+                DaysOf::AdGroup {
+                    campaign_id: head.campaign_id,
+                    ad_group_id: id,
+                },
+                range,
+            )
+            .await?;
             let history = super::level_actions(c, id, false).await?;
             Ok::<_, AppError>((head, ads, days, history))
         })
@@ -418,7 +426,15 @@ pub(super) async fn render_ad(
             let head = super::levels::ad_head(c, id)
                 .await?
                 .ok_or(AppError::NotFound)?;
-            let days = level_queries::object_days(c, id, true, range).await?;
+            let days = level_queries::object_days(
+                c,
+                DaysOf::Ad {
+                    ad_group_id: head.group_id,
+                    ad_id: id,
+                },
+                range,
+            )
+            .await?;
             let history = super::level_actions(c, id, true).await?;
             Ok::<_, AppError>((head, days, history))
         })
@@ -468,7 +484,15 @@ async fn ad_days_csv(
             let head = super::levels::ad_head(c, id)
                 .await?
                 .ok_or(AppError::NotFound)?;
-            let days = level_queries::object_days(c, id, true, range).await?;
+            let days = level_queries::object_days(
+                c,
+                DaysOf::Ad {
+                    ad_group_id: head.group_id,
+                    ad_id: id,
+                },
+                range,
+            )
+            .await?;
             Ok::<_, AppError>((head, days))
         })
         .await?;

@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 
+use adpilot::analytics::level_queries;
 use adpilot::analytics::sync;
 use adpilot::sandbox::{
     CampaignStatus as TruthStatus, FaultKind, FaultSpec, SandboxConfig, TruthQuery,
@@ -709,6 +710,76 @@ async fn a_campaign_drills_down_to_its_ad_sets_and_ads_with_breadcrumbs_and_csv(
         .get(&format!("/ads/{}/days.csv?range=last_30_days", ids.ad_id))
         .await;
     assert_eq!(days.body.lines().count(), 31, "a header and 30 days");
+
+    // The day lists of the ad set's and the ad's pages hold exactly the stored days (each is
+    // read by its parent and object key, so a wrong parent would show zeros, not an error).
+    #[derive(diesel::QueryableByName, PartialEq, Debug)]
+    struct StoredDay {
+        #[diesel(sql_type = Date)]
+        date: chrono::NaiveDate,
+        #[diesel(sql_type = BigInt)]
+        impressions: i64,
+        #[diesel(sql_type = BigInt)]
+        spend_micros: i64,
+    }
+    let range = {
+        let to = chrono::Utc::now().date_naive();
+        adpilot::analytics::range::DateRange {
+            from: to - chrono::Duration::days(59),
+            to,
+        }
+    };
+    let org = org_of(&t).await;
+    for (daily, obj, id) in [
+        ("ad_group_metrics_daily", "ad_group_id", ids.group_id),
+        ("ad_metrics_daily", "ad_id", ids.ad_id),
+    ] {
+        let want: Vec<StoredDay> = diesel::sql_query(format!(
+            "SELECT date, impressions, spend_micros FROM {daily}
+             WHERE {obj} = $1 AND date BETWEEN $2 AND $3 ORDER BY date"
+        ))
+        .bind::<diesel::sql_types::Uuid, _>(id)
+        .bind::<Date, _>(range.from)
+        .bind::<Date, _>(range.to)
+        .load(&mut admin)
+        .await
+        .expect("stored days");
+        assert!(!want.is_empty(), "{daily}: the object has days to compare");
+        let of = if obj == "ad_id" {
+            level_queries::DaysOf::Ad {
+                ad_group_id: ids.group_id,
+                ad_id: id,
+            }
+        } else {
+            level_queries::DaysOf::AdGroup {
+                campaign_id: ids.campaign_id,
+                ad_group_id: id,
+            }
+        };
+        let got = t
+            .app
+            .db
+            .tenant(org, async move |c| {
+                Ok::<_, adpilot::db::DbError>(level_queries::object_days(c, of, range).await?)
+            })
+            .await
+            .expect("object days");
+        assert_eq!(got.len(), 60, "every day of the range, zeros included");
+        let got: Vec<StoredDay> = got
+            .into_iter()
+            .filter(|(_, m)| m.impressions != 0 || m.spend_micros != 0)
+            .map(|(date, m)| StoredDay {
+                date,
+                impressions: m.impressions,
+                spend_micros: m.spend_micros,
+            })
+            .collect();
+        let want: Vec<StoredDay> = want
+            .into_iter()
+            .filter(|d| d.impressions != 0 || d.spend_micros != 0)
+            .collect();
+        assert_eq!(got, want, "{daily}: the page's days are the stored days");
+    }
 
     // Another organization sees none of it.
     let mut other = t.sign_up("bob@example.com", "Other").await;
