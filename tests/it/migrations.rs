@@ -163,3 +163,42 @@ async fn every_key_of_a_tenant_table_includes_org_id() {
         .expect("tenant tables");
     assert!(n.n >= 30, "only {} tenant tables found", n.n);
 }
+
+#[tokio::test]
+async fn the_servers_pool_runs_without_jit_and_the_summaries_leave_room_for_updates() {
+    #[derive(diesel::QueryableByName)]
+    struct Setting {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        jit: String,
+    }
+    let t = TestApp::new().await;
+    let mut c = t.app.db.conn().await.expect("pool connection");
+    let s: Setting = diesel::sql_query("SELECT current_setting('jit') AS jit")
+        .get_result(&mut *c)
+        .await
+        .expect("jit setting");
+    assert_eq!(
+        s.jit, "off",
+        "the server's role compiles no JIT code (2026-12-05-000016)"
+    );
+
+    #[derive(diesel::QueryableByName)]
+    struct Options {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        relname: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        options: String,
+    }
+    let mut admin = connect_one(&t.db.admin_url).await.expect("admin");
+    let rows: Vec<Options> = diesel::sql_query(
+        "SELECT relname::text, coalesce(array_to_string(reloptions, ','), '') AS options
+         FROM pg_class WHERE relname LIKE '%metric_summaries' AND relkind = 'r' ORDER BY 1",
+    )
+    .load(&mut admin)
+    .await
+    .expect("summary tables");
+    assert_eq!(rows.len(), 4, "four summary tables");
+    for r in rows {
+        assert_eq!(r.options, "fillfactor=85", "{}", r.relname);
+    }
+}

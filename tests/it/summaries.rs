@@ -510,6 +510,18 @@ async fn summaries_equal_the_daily_rows_after_late_revisions_and_deletions() {
     )
     .await;
     assert!(stale > 0, "stale summaries went unnoticed");
+
+    // The operator's repair (after a dropped partition, say) rebuilds every summary of the
+    // organization from its daily rows, in key order.
+    let rebuilt = count(
+        &t,
+        "SELECT count(*) AS n FROM (SELECT metric_summaries_rebuild(org_id)
+           FROM (SELECT org_id FROM metrics_daily UNION SELECT org_id FROM ad_metrics_daily
+                 UNION SELECT org_id FROM ad_group_metrics_daily) o) r",
+    )
+    .await;
+    assert!(rebuilt > 0, "an organization was rebuilt");
+    assert_summaries_equal_daily_rows(&t, "after metric_summaries_rebuild").await;
 }
 
 #[tokio::test]
