@@ -80,7 +80,7 @@ curl -fsS -o /dev/null -c "$jar" -b "$jar" -H "Origin: $BASE" \
 cookie=$(awk '$6 ~ /adpilot/ {print $6"="$7}' "$jar" | paste -sd';' -)
 token=$(curl -fsS -b "$jar" "$BASE/rules/new" | csrf)
 campaign=$(curl -fsS -b "$jar" "$BASE/dashboard?range=last_30" \
-  | grep -o 'href="/campaigns/[0-9a-f-]\{36\}"' | head -n1 | sed 's/href="//; s/"//')
+  | grep -o 'href="/campaigns/[0-9a-f-]\{36\}' | head -n1 | sed 's/href="//')
 [ -n "$campaign" ] || { echo "no campaign link on the dashboard: not logged in?" >&2; exit 1; }
 adgroup=$(curl -fsS -b "$jar" "$BASE$campaign?range=last_30" \
   | grep -o 'href="/ad-groups/[0-9a-f-]\{36\}' | head -n1 | sed 's/href="//')
