@@ -294,6 +294,23 @@ fn currency_of(h: &super::levels::LevelHead) -> AppResult<Currency> {
         .map_err(|_| AppError::Internal("a stored currency does not parse".into()))
 }
 
+/// An ad's header and its days of `range` (the ad page and its CSV), or not found.
+async fn ad_with_days(
+    c: &mut crate::db::Conn,
+    id: Uuid,
+    range: DateRange,
+) -> AppResult<(super::levels::LevelHead, Vec<(chrono::NaiveDate, Metrics)>)> {
+    let head = super::levels::ad_head(c, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let of = DaysOf::Ad {
+        ad_group_id: head.group_id,
+        ad_id: id,
+    };
+    let days = level_queries::object_days(c, of, range).await?;
+    Ok((head, days))
+}
+
 async fn ad_group_page(
     State(app): State<AppState>,
     v: Viewer,
@@ -423,18 +440,7 @@ pub(super) async fn render_ad(
     let (head, days, history) = app
         .db
         .tenant(v.org_id, async move |c| {
-            let head = super::levels::ad_head(c, id)
-                .await?
-                .ok_or(AppError::NotFound)?;
-            let days = level_queries::object_days(
-                c,
-                DaysOf::Ad {
-                    ad_group_id: head.group_id,
-                    ad_id: id,
-                },
-                range,
-            )
-            .await?;
+            let (head, days) = ad_with_days(c, id, range).await?;
             let history = super::level_actions(c, id, true).await?;
             Ok::<_, AppError>((head, days, history))
         })
@@ -481,18 +487,7 @@ async fn ad_days_csv(
     let (head, days) = app
         .db
         .tenant(v.org_id, async move |c| {
-            let head = super::levels::ad_head(c, id)
-                .await?
-                .ok_or(AppError::NotFound)?;
-            let days = level_queries::object_days(
-                c,
-                DaysOf::Ad {
-                    ad_group_id: head.group_id,
-                    ad_id: id,
-                },
-                range,
-            )
-            .await?;
+            let (head, days) = ad_with_days(c, id, range).await?;
             Ok::<_, AppError>((head, days))
         })
         .await?;
