@@ -87,9 +87,11 @@ pub fn query_text(level: Level, windows: &[WindowKey], source: Source) -> String
     // object, its ad group, campaign and account sorted 450,000 wide rows through a spill to
     // disk for 30,000 ads. `k` is read as `t` in the window conditions, which compare `m.date`
     // with `t.as_of`.
-    let (objects, parents, group_cols, columns) = match level {
+    // Table names stay literal after FROM and JOIN (tests/it/architecture.rs reads them).
+    let (from_objects, join_objects, parents, group_cols, columns) = match level {
         Level::Ad => (
-            "ads",
+            "FROM ads d",
+            "JOIN ads d ON d.org_id = k.org_id AND d.id = k.id",
             "JOIN ad_groups g ON g.org_id = d.org_id AND g.id = d.ad_group_id \
              JOIN campaigns c ON c.org_id = d.org_id AND c.id = d.campaign_id",
             "g.id AS ad_group_id, g.external_id AS ad_group_external_id, g.name AS ad_group_name",
@@ -97,7 +99,8 @@ pub fn query_text(level: Level, windows: &[WindowKey], source: Source) -> String
              NULL::bigint AS bid_micros, NULL::timestamptz AS ends_at",
         ),
         _ => (
-            "ad_groups",
+            "FROM ad_groups d",
+            "JOIN ad_groups d ON d.org_id = k.org_id AND d.id = k.id",
             "JOIN campaigns c ON c.org_id = d.org_id AND c.id = d.campaign_id",
             "d.id AS ad_group_id, d.external_id AS ad_group_external_id, d.name AS ad_group_name",
             "d.budget_period, d.budget_micros, d.bid_micros, d.ends_at",
@@ -106,7 +109,7 @@ pub fn query_text(level: Level, windows: &[WindowKey], source: Source) -> String
     format!(
         "WITH k AS MATERIALIZED ( \
            SELECT d.org_id, d.id, t.as_of, t.time_zone \
-           FROM {objects} d \
+           {from_objects} \
            JOIN ad_accounts a ON a.org_id = d.org_id AND a.id = d.account_id \
            JOIN unnest($1::text[], $2::date[]) AS t(time_zone, as_of) ON t.time_zone = a.time_zone \
            WHERE ($3::text[] IS NULL OR d.platform = ANY($3::text[])) \
@@ -123,7 +126,7 @@ pub fn query_text(level: Level, windows: &[WindowKey], source: Source) -> String
            s.impressions, s.clicks, s.spend, s.conversions, s.revenue, s.all_clicks, s.purchases, \
            s.purchase_value, s.leads, s.installs, s.registrations \
          FROM k JOIN s ON s.id = k.id \
-         JOIN {objects} d ON d.org_id = k.org_id AND d.id = k.id \
+         {join_objects} \
          {parents} \
          JOIN ad_accounts a ON a.org_id = d.org_id AND a.id = d.account_id"
     )

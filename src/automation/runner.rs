@@ -1143,13 +1143,27 @@ async fn finish(
             // Changes this check found still open (another run of the same slot was sending
             // them when its database connection was lost, or the platform asked to wait) are
             // finished by a job of their own, not left to the periodic sweep.
-            let open: Vec<Uuid> = all
+            let mut open: Vec<Uuid> = all
                 .iter()
                 .filter(|(_, dry, _)| !dry)
                 .flat_map(|(_, _, i)| &i.actions)
                 .filter(|a| a.status == "pending")
                 .filter_map(|a| a.platform_action_id)
                 .collect();
+            // And what earlier runs of these rules left open, matched now or not.
+            let live: Vec<Uuid> = done
+                .iter()
+                .filter(|f| !f.dry)
+                .map(|f| f.summary.rule_id)
+                .collect();
+            if !live.is_empty() {
+                let runs: Vec<Uuid> = done.iter().map(|f| f.summary.run_id).collect();
+                for id in crate::campaigns::actions::open_of_rules(c, &live, &runs).await? {
+                    if !open.contains(&id) {
+                        open.push(id);
+                    }
+                }
+            }
             if !open.is_empty() {
                 crate::jobs::enqueue(
                     c,

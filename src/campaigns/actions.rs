@@ -1182,6 +1182,30 @@ impl Drop for InFlight {
     }
 }
 
+/// The open intents (pending or executing) that `rules` created in runs other than `runs`.
+///
+/// A run that lost its database connection mid-call leaves its intent executing; the retry of
+/// its check finishes it only if the object still matches, and a check of the next slot may
+/// already have made the change (seen in the restart fault test), leaving it to the
+/// ten-minute sweep. Each check hands these to `campaigns.finish_actions` instead.
+pub async fn open_of_rules(
+    c: &mut crate::db::Conn,
+    rules: &[Uuid],
+    runs: &[Uuid],
+) -> diesel::QueryResult<Vec<Uuid>> {
+    platform_actions::table
+        .filter(platform_actions::state.eq_any(["pending", "executing"]))
+        .filter(platform_actions::rule_id.assume_not_null().eq_any(rules))
+        .filter(
+            platform_actions::rule_run_id
+                .is_null()
+                .or(platform_actions::rule_run_id.assume_not_null().ne_all(runs)),
+        )
+        .select(platform_actions::id)
+        .load(c)
+        .await
+}
+
 /// Intents left pending or interrupted for more than a minute (a retry after a busy platform,
 /// or a process that died mid-call): finishes them, at every level.
 pub async fn resume_open(app: &App, org_id: Uuid) -> Result<usize, ActionError> {
